@@ -1,0 +1,58 @@
+# One entry point for people and CI. Every target sets up what it needs.
+#   make serve        run the service on the embedded demo network
+#   make test         set up and run the test suite
+#   make bench        core micro-benchmarks (pytest-benchmark)
+#   make protos       regenerate dompromise/v1 from protos/
+#   make check        what CI checks besides tests: protos up to date, buf lint/format
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BUF    := npx --yes @bufbuild/buf@1.75.0
+CORE   := dompromise/_core/state.pyx dompromise/_core/state.pxd
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup build serve test bench bench-smoke protos check-protos lint-protos check annotate clean
+
+setup: $(STAMP) build
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Rebuild the extension in place whenever a .pyx/.pxd changed.
+build: $(STAMP) $(CORE)
+	$(PY) setup.py --quiet build_ext --inplace
+
+serve: setup
+	$(VENV)/bin/dompromise serve
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,max,iqr,ops
+
+bench-smoke: setup
+	$(PY) -m pytest benchmarks -q --benchmark-disable
+
+protos: $(STAMP)
+	PYTHON=$(PY) scripts/gen_protos.sh
+
+check-protos: protos
+	git diff --exit-code -- dompromise/v1 || (echo "dompromise/v1 is stale: run make protos and commit" && exit 1)
+	test -z "$$(git status --porcelain -- dompromise/v1)" || (echo "untracked generated files: run make protos and commit" && exit 1)
+
+lint-protos:
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+
+check: check-protos lint-protos
+
+annotate: $(STAMP)
+	DOMPROMISE_ANNOTATE=1 $(PY) setup.py --quiet build_ext --inplace --force
+
+clean:
+	rm -rf build dompromise/_core/*.c dompromise/_core/*.so dompromise/_core/*.html

@@ -1,0 +1,5 @@
+import sys
+
+from dompromise.cli import main
+
+sys.exit(main())

@@ -1,0 +1,336 @@
+# cython: language_level=3
+"""The deterministic core: dense quantity arrays and the commands that change them.
+
+Pure state machine: no I/O, no clock, no Python objects in the loops. The
+engine (dompromise.engine) interns ids to indices, builds Commands and calls
+`Core.apply`, the one entry point for every write; reads are gathers over
+SKU-major arrays so one SKU's nodes are contiguous.
+"""
+
+cimport cython
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
+
+import numpy as np
+
+cdef extern from *:
+    """
+    #ifndef DOMPROMISE_DEBUG
+    #define DOMPROMISE_DEBUG 0
+    #endif
+    """
+    # Set by `DOMPROMISE_DEBUG=1 pip install -e .`: checks invariants after every
+    # command. A C constant, so release builds compile the checks away.
+    const bint DOMPROMISE_DEBUG
+
+cdef extern from *:
+    """
+    #define DOMPROMISE_QUANTITY_MAX 1000000000000000LL
+    """
+    # Largest quantity of any bucket, in base units; equals limits.QUANTITY_MAX
+    # (a test checks it). Far below 2**63 so sums over a network cannot overflow.
+    const int64_t QUANTITY_MAX "DOMPROMISE_QUANTITY_MAX"
+
+QUANTITY_MAX_PY = QUANTITY_MAX
+
+# Python-visible copies of the C enums, for the engine and the contract tests.
+ITEM_STATUS = {
+    "OK": ITEM_OK,
+    "SKU_NOT_FOUND": ITEM_SKU_NOT_FOUND,
+    "NODE_NOT_FOUND": ITEM_NODE_NOT_FOUND,
+    "NEGATIVE_QUANTITY": ITEM_NEGATIVE_QUANTITY,
+    "QUANTITY_TOO_LARGE": ITEM_QUANTITY_TOO_LARGE,
+    "NOT_APPLIED": ITEM_NOT_APPLIED,
+}
+COMMAND_KIND = {
+    "UPDATE_ON_HAND": COMMAND_UPDATE_ON_HAND,
+}
+ON_HAND_OP = {
+    "SET": ON_HAND_SET,
+    "ADJUST": ON_HAND_ADJUST,
+}
+NODE_STATUS = {
+    "ENABLED": NODE_ENABLED,
+    "DRAIN": NODE_DRAIN,
+    "DISABLED": NODE_DISABLED,
+}
+BUCKETS = ("on_hand", "held", "allocated", "unavailable", "safety_stock", "available")
+
+
+cdef class Command:
+    """A write to apply. Build it, hand it to Core.apply, read its results.
+
+    Items apply in order. With all_or_nothing, one failed item undoes the
+    others (they report NOT_APPLIED) and the state is as before.
+    """
+
+    def __init__(self, int32_t kind, int64_t log_time_ns, sku, node, quantity, op,
+                 bint all_or_nothing=False):
+        self.kind = kind
+        self.log_time_ns = log_time_ns
+        self.all_or_nothing = all_or_nothing
+        self.sku = np.ascontiguousarray(sku, dtype=np.int32)
+        self.node = np.ascontiguousarray(node, dtype=np.int32)
+        self.quantity = np.ascontiguousarray(quantity, dtype=np.int64)
+        self.op = np.ascontiguousarray(op, dtype=np.int8)
+        count = self.sku.shape[0]
+        assert self.op.shape[0] == count, "op column length differs from sku"
+        assert self.node.shape[0] == count, "node column length differs from sku"
+        assert self.quantity.shape[0] == count, "quantity column length differs from sku"
+        self.status = np.zeros(count, dtype=np.int8)
+        self.on_hand_after = np.zeros(count, dtype=np.int64)
+        self.available_after = np.zeros(count, dtype=np.int64)
+        self.applied_count = 0
+        self.log_position = 0
+
+    def __len__(self):
+        return self.sku.shape[0]
+
+
+@cython.final
+cdef class Core:
+    """Node-by-SKU quantity state of one replica.
+
+    Unknown ids never reach the core: the engine maps them to index -1 and
+    the core reports SKU_NOT_FOUND / NODE_NOT_FOUND for them.
+    """
+
+    def __init__(self, int32_t node_count, int32_t sku_count, node_status=None):
+        assert node_count > 0, "a network needs at least one node"
+        assert sku_count > 0, "a network needs at least one SKU"
+        cdef Py_ssize_t positions = <Py_ssize_t>node_count * sku_count
+        self.node_count = node_count
+        self.sku_count = sku_count
+        self.log_time_ns = 0
+        self.log_position = 0
+        self.on_hand = np.zeros(positions, dtype=np.int64)
+        self.held = np.zeros(positions, dtype=np.int64)
+        self.allocated = np.zeros(positions, dtype=np.int64)
+        self.unavailable = np.zeros(positions, dtype=np.int64)
+        self.safety_stock = np.zeros(positions, dtype=np.int64)
+        self.available = np.zeros(positions, dtype=np.int64)
+        if node_status is None:
+            self.node_status = np.full(node_count, NODE_ENABLED, dtype=np.uint8)
+        else:
+            statuses = np.ascontiguousarray(node_status, dtype=np.uint8)
+            assert statuses.shape[0] == node_count, "one status per node"
+            assert np.all((statuses >= NODE_ENABLED) & (statuses <= NODE_DISABLED))
+            self.node_status = statuses.copy()
+
+    # ---- writes -----------------------------------------------------------
+
+    def apply(self, Command command):
+        """Applies one command in log order; returns its log position.
+
+        The command's time is the log's clock: it never goes backwards, and
+        it is the only time the core knows.
+        """
+        assert command.log_time_ns >= 0, "log time before the epoch"
+        assert command.log_time_ns >= self.log_time_ns, "log time went backwards"
+        if command.kind == COMMAND_UPDATE_ON_HAND:
+            self._apply_on_hand(command)
+        else:
+            raise AssertionError(f"unknown command kind {command.kind}")
+        self.log_time_ns = command.log_time_ns
+        self.log_position += 1
+        command.log_position = self.log_position
+        if DOMPROMISE_DEBUG:
+            self.check_invariants()
+        return self.log_position
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int64_t _apply_on_hand(self, Command command) except -1:
+        cdef const int32_t[::1] sku = command.sku
+        cdef const int32_t[::1] node = command.node
+        cdef const int64_t[::1] quantity = command.quantity
+        cdef const int8_t[::1] op = command.op
+        cdef int8_t[::1] status = command.status
+        cdef int64_t[::1] on_hand_after = command.on_hand_after
+        cdef int64_t[::1] available_after = command.available_after
+        cdef int64_t[::1] previous = np.empty(sku.shape[0], dtype=np.int64)
+        cdef bint all_or_nothing = command.all_or_nothing
+        cdef Py_ssize_t i, count = sku.shape[0], position
+        cdef int64_t target, applied = 0, failed = 0
+        for i in range(count):
+            assert op[i] == ON_HAND_SET or op[i] == ON_HAND_ADJUST, "unknown on-hand op"
+        with nogil:
+            for i in range(count):
+                if sku[i] < 0 or sku[i] >= self.sku_count:
+                    status[i] = ITEM_SKU_NOT_FOUND
+                    failed += 1
+                    continue
+                if node[i] < 0 or node[i] >= self.node_count:
+                    status[i] = ITEM_NODE_NOT_FOUND
+                    failed += 1
+                    continue
+                position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                previous[i] = self.on_hand[position]
+                # |quantity| <= QUANTITY_MAX is checked at the edge, so the sum
+                # below cannot overflow; the core checks it again for safety.
+                if quantity[i] > QUANTITY_MAX or quantity[i] < -QUANTITY_MAX:
+                    target = QUANTITY_MAX + 1
+                elif op[i] == ON_HAND_SET:
+                    target = quantity[i]
+                else:
+                    target = self.on_hand[position] + quantity[i]
+                if target < 0:
+                    status[i] = ITEM_NEGATIVE_QUANTITY
+                    failed += 1
+                elif target > QUANTITY_MAX:
+                    status[i] = ITEM_QUANTITY_TOO_LARGE
+                    failed += 1
+                else:
+                    self.on_hand[position] = target
+                    self._refresh_available(position)
+                    status[i] = ITEM_OK
+                    applied += 1
+                on_hand_after[i] = self.on_hand[position]
+                available_after[i] = self.available[position]
+            if all_or_nothing and failed > 0 and applied > 0:
+                # Undo in reverse order so repeated positions end where they began.
+                for i in range(count - 1, -1, -1):
+                    if status[i] != ITEM_OK:
+                        continue
+                    position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                    self.on_hand[position] = previous[i]
+                    self._refresh_available(position)
+                    status[i] = ITEM_NOT_APPLIED
+                for i in range(count):
+                    if sku[i] >= 0 and sku[i] < self.sku_count and node[i] >= 0 and node[i] < self.node_count:
+                        position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                        on_hand_after[i] = self.on_hand[position]
+                        available_after[i] = self.available[position]
+                applied = 0
+        command.applied_count = applied
+        return applied
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil:
+        cdef int64_t free = (self.on_hand[position] - self.held[position]
+                             - self.allocated[position] - self.unavailable[position]
+                             - self.safety_stock[position])
+        self.available[position] = free if free > 0 else 0
+
+    # ---- reads ------------------------------------------------------------
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def gather_available(self, const int32_t[::1] sku, const int32_t[::1] nodes,
+                         int64_t[::1] cells, int64_t[::1] totals):
+        """Availability of each SKU at each selected node.
+
+        cells[s * len(nodes) + j] = available(sku[s], nodes[j]); totals[s] is
+        the row sum. A SKU index of -1 (unknown) yields zeros. `cells` may be
+        empty to ask for totals only.
+        """
+        cdef Py_ssize_t s, j, row, sku_total = sku.shape[0], node_total = nodes.shape[0]
+        cdef bint want_cells = cells.shape[0] != 0
+        cdef int64_t total, value
+        assert totals.shape[0] >= sku_total, "totals shorter than sku"
+        assert not want_cells or cells.shape[0] >= sku_total * node_total, "cells too short"
+        for j in range(node_total):
+            assert 0 <= nodes[j] < self.node_count, "node index out of range"
+        with nogil:
+            for s in range(sku_total):
+                total = 0
+                if sku[s] < 0 or sku[s] >= self.sku_count:
+                    if want_cells:
+                        for j in range(node_total):
+                            cells[s * node_total + j] = 0
+                    totals[s] = 0
+                    continue
+                row = <Py_ssize_t>sku[s] * self.node_count
+                for j in range(node_total):
+                    value = self.available[row + nodes[j]]
+                    total += value
+                    if want_cells:
+                        cells[s * node_total + j] = value
+                totals[s] = total
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def gather_buckets(self, const int32_t[::1] sku, const int32_t[::1] nodes,
+                       int64_t[:, ::1] out):
+        """Every bucket of each (SKU, selected node): out[b, s * len(nodes) + j].
+
+        Buckets in the order of BUCKETS. Unknown SKUs (-1) yield zeros.
+        """
+        cdef Py_ssize_t s, j, b, cell, position
+        cdef Py_ssize_t sku_total = sku.shape[0], node_total = nodes.shape[0]
+        assert out.shape[0] == 6, "one row per bucket"
+        assert out.shape[1] >= sku_total * node_total, "out too short"
+        for j in range(node_total):
+            assert 0 <= nodes[j] < self.node_count, "node index out of range"
+        with nogil:
+            for s in range(sku_total):
+                for j in range(node_total):
+                    cell = s * node_total + j
+                    if sku[s] < 0 or sku[s] >= self.sku_count:
+                        for b in range(6):
+                            out[b, cell] = 0
+                        continue
+                    position = <Py_ssize_t>sku[s] * self.node_count + nodes[j]
+                    out[0, cell] = self.on_hand[position]
+                    out[1, cell] = self.held[position]
+                    out[2, cell] = self.allocated[position]
+                    out[3, cell] = self.unavailable[position]
+                    out[4, cell] = self.safety_stock[position]
+                    out[5, cell] = self.available[position]
+
+    def sellable_nodes(self):
+        """Indices of the nodes that take new demand (ENABLED), ascending."""
+        statuses = np.asarray(self.node_status)
+        return np.flatnonzero(statuses == NODE_ENABLED).astype(np.int32)
+
+    def node_status_of(self, int32_t node):
+        assert 0 <= node < self.node_count, "node index out of range"
+        return self.node_status[node]
+
+    # ---- checks and state export -------------------------------------------
+
+    def bucket_array(self, str name):
+        """A read-only numpy view of one bucket, shape (sku_count, node_count)."""
+        assert name in BUCKETS, f"unknown bucket {name}"
+        view = np.asarray(getattr_bucket(self, name)).reshape(self.sku_count, self.node_count)
+        view.flags.writeable = False
+        return view
+
+    def check_invariants(self):
+        """Raises AssertionError if any position breaks an invariant."""
+        on_hand = np.asarray(self.on_hand)
+        buckets = [np.asarray(getattr_bucket(self, name))
+                   for name in ("held", "allocated", "unavailable", "safety_stock")]
+        assert (on_hand >= 0).all(), "negative on hand"
+        assert (on_hand <= QUANTITY_MAX).all(), "on hand above QUANTITY_MAX"
+        for bucket in buckets:
+            assert (bucket >= 0).all(), "negative bucket"
+        expected = on_hand - buckets[0] - buckets[1] - buckets[2] - buckets[3]
+        np.maximum(expected, 0, out=expected)
+        assert (np.asarray(self.available) == expected).all(), "available out of date"
+        return True
+
+    def digest(self):
+        """A hash of the whole state: equal digests mean equal replicas."""
+        import hashlib
+        h = hashlib.blake2b(digest_size=16)
+        h.update(np.array([self.node_count, self.sku_count, self.log_position,
+                           self.log_time_ns], dtype=np.int64).tobytes())
+        for name in BUCKETS:
+            h.update(np.asarray(getattr_bucket(self, name)).tobytes())
+        h.update(np.asarray(self.node_status).tobytes())
+        return h.hexdigest()
+
+
+cdef object getattr_bucket(Core core, str name):
+    if name == "on_hand":
+        return core.on_hand
+    if name == "held":
+        return core.held
+    if name == "allocated":
+        return core.allocated
+    if name == "unavailable":
+        return core.unavailable
+    if name == "safety_stock":
+        return core.safety_stock
+    return core.available

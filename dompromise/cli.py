@@ -1,0 +1,132 @@
+"""`dompromise serve | lookup`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+
+DEFAULT_PORT = 50051
+DEFAULT_TARGET = f"127.0.0.1:{DEFAULT_PORT}"
+log = logging.getLogger("dompromise")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    return args.run(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dompromise", description="Available-to-promise service: live stock over gRPC."
+    )
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the gRPC service (demo network if no --config)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for all)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to listen on (0: any free port)")
+    serve.add_argument("--config", help="network file (YAML or JSON, see docs/config.md)")
+    serve.add_argument("--stock", help="stock CSV: sku_id,node_id,on_hand_quantity[,unit]")
+    serve.add_argument("--data-dir", default=".dompromise", help="where the embedded command log lives")
+    serve.set_defaults(run=_serve)
+
+    lookup = commands.add_parser("lookup", help="print availability of SKUs as a table")
+    lookup.add_argument("sku_ids", nargs="+", metavar="SKU")
+    lookup.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
+    lookup.add_argument("--node", action="append", default=[], dest="node_ids", help="only this node (repeatable)")
+    lookup.add_argument("--tag", action="append", default=[], dest="node_tags", help="only nodes with this tag")
+    lookup.add_argument("--all-nodes", action="store_true", help="list nodes with nothing available too")
+    lookup.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
+    lookup.set_defaults(run=_lookup)
+
+    demo = commands.add_parser("demo-config", help="write the demo network and stock files, to start your own")
+    demo.add_argument("directory", help="folder to write network.yaml and stock.csv into")
+    demo.set_defaults(run=_demo_config)
+    return parser
+
+
+def _load_engine(args):
+    """The engine for `serve`: the demo network, or the config (refusing a bad one)."""
+    from dompromise import config, demo
+    from dompromise.engine import Engine
+
+    if args.config:
+        network = config.load_network(args.config)
+        rows = config.load_stock_csv(args.stock, network) if args.stock else []
+    else:
+        network = demo.demo_network()
+        rows = config.load_stock_csv(args.stock, network) if args.stock else demo.demo_stock(network)
+    engine = Engine(network)
+    engine.load_stock(rows)
+    log.info("network: %d nodes, %d SKUs, %d stock rows", len(network.nodes), len(network.skus), len(rows))
+    return engine
+
+
+def _serve(args) -> int:
+    from dompromise.config import ConfigError
+    from dompromise.service.server import serve
+
+    try:
+        engine = _load_engine(args)
+    except ConfigError as error:
+        print(f"dompromise: refusing to start, bad config:\n{error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"dompromise: refusing to start: {error}", file=sys.stderr)
+        return 2
+    os.makedirs(args.data_dir, exist_ok=True)
+    log.warning("no durable command log yet: stock updates live in memory only (data dir %s unused)", args.data_dir)
+    address = f"{args.host}:{args.port}"
+
+    def ready(port: int) -> None:
+        # One line on stdout, for people and for scripts that started us with --port 0.
+        print(f"dompromise serving on {args.host}:{port}", flush=True)
+
+    try:
+        asyncio.run(serve(engine, address, ready))
+    except OSError as error:
+        print(f"dompromise: cannot serve on {address}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _lookup(args) -> int:
+    import grpc
+
+    from dompromise.lookup import render_lookup
+
+    try:
+        text, missing = render_lookup(
+            args.target, args.sku_ids, args.node_ids, args.node_tags, args.all_nodes, args.timeout
+        )
+    except grpc.RpcError as error:
+        print(f"dompromise lookup: {error.code().name}: {error.details()}", file=sys.stderr)
+        return 2
+    print(text)
+    return 1 if missing else 0
+
+
+def _demo_config(args) -> int:
+    from dompromise import config, demo
+
+    os.makedirs(args.directory, exist_ok=True)
+    network = demo.demo_network()
+    with open(os.path.join(args.directory, "network.yaml"), "w") as out:
+        out.write(config.dump_network(network))
+    with open(os.path.join(args.directory, "stock.csv"), "w") as out:
+        out.write("sku_id,node_id,on_hand_quantity\n")
+        for row in demo.demo_stock(network):
+            out.write(f"{row.sku_id},{row.node_id},{row.on_hand_quantity}\n")
+    print(f"wrote {args.directory}/network.yaml and {args.directory}/stock.csv")
+    return 0
+

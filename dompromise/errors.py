@@ -1,0 +1,53 @@
+"""The operating errors of dompromise: a small tree, mapped to gRPC status in
+one place (dompromise/service/errors.py).
+
+Business outcomes (a SKU not found inside a batch, a short position) are not
+exceptions: they are per-item statuses in the answer. Programmer errors are
+assertions. These are for whole requests that cannot be served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DompromiseError(Exception):
+    """Base of every operating error."""
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One bad field of a request: `field` is its path (`updates[3].quantity`)."""
+
+    field: str
+    description: str
+
+
+class InvalidArgumentError(DompromiseError):
+    """The request is malformed; every bad field is listed."""
+
+    def __init__(self, violations: list[FieldViolation]):
+        assert violations, "an invalid argument names at least one field"
+        self.violations = violations
+        super().__init__("; ".join(f"{v.field}: {v.description}" for v in violations))
+
+
+class NotFoundError(DompromiseError):
+    """A thing the request names as a whole (not an item of a batch) does not exist."""
+
+    def __init__(self, resource_type: str, resource_id: str, field: str):
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+        self.field = field
+        super().__init__(f"{resource_type} {resource_id!r} not found ({field})")
+
+
+class LimitExceededError(DompromiseError):
+    """The request is over a documented limit."""
+
+    def __init__(self, field: str, limit_name: str, limit: int, actual: int):
+        self.field = field
+        self.limit_name = limit_name
+        self.limit = limit
+        self.actual = actual
+        super().__init__(f"{field}: {actual} is over the limit of {limit} ({limit_name})")

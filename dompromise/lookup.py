@@ -1,0 +1,102 @@
+"""The counter tool: availability of a few SKUs as a table a person reads.
+
+A client of the public API only (AvailabilityService and NetworkService),
+like any dealer tool would be.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from dompromise.v1 import (
+    availability_pb2,
+    availability_pb2_grpc,
+    common_pb2,
+    network_pb2,
+    network_pb2_grpc,
+)
+
+# Base unit -> (label, a bigger unit for people, its size in base units).
+UNIT_DISPLAY = {
+    common_pb2.BASE_UNIT_EACH: ("each", None, 1),
+    common_pb2.BASE_UNIT_MILLIMETRE: ("mm", "m", 1000),
+    common_pb2.BASE_UNIT_GRAM: ("g", "kg", 1000),
+    common_pb2.BASE_UNIT_MILLILITRE: ("ml", "l", 1000),
+}
+NODE_TYPE_LABELS = {
+    common_pb2.NODE_TYPE_DISTRIBUTION_CENTER: "DC",
+    common_pb2.NODE_TYPE_WAREHOUSE: "warehouse",
+    common_pb2.NODE_TYPE_STORE: "store",
+    common_pb2.NODE_TYPE_SUPPLIER_DROP_SHIP: "drop-ship",
+    common_pb2.NODE_TYPE_THIRD_PARTY_LOGISTICS: "3PL",
+}
+
+
+def render_lookup(target: str, sku_ids, node_ids, node_tags, all_nodes: bool, timeout_seconds: float):
+    """Returns (table text, ids not found). Raises grpc.RpcError on RPC failure."""
+    with grpc.insecure_channel(target) as channel:
+        availability = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
+            availability_pb2.GetAvailabilityRequest(sku_ids=sku_ids, node_ids=node_ids, node_tags=node_tags),
+            timeout=timeout_seconds,
+        )
+        nodes = _nodes_by_id(network_pb2_grpc.NetworkServiceStub(channel), availability.node_ids, timeout_seconds)
+        descriptions = _descriptions(network_pb2_grpc.NetworkServiceStub(channel), availability, timeout_seconds)
+    lines, missing = [], []
+    for item in availability.items:
+        if item.status != common_pb2.ITEM_STATUS_OK:
+            lines.append(f"{item.sku_id}: not found")
+            missing.append(item.sku_id)
+            lines.append("")
+            continue
+        lines.extend(_sku_table(item, availability.node_ids, nodes, descriptions.get(item.sku_id, ""), all_nodes))
+        lines.append("")
+    lines.append(f"(log position {availability.log_position})")
+    return "\n".join(lines), missing
+
+
+def _nodes_by_id(stub, node_ids, timeout_seconds):
+    """Every node of the network, by id (one page covers any network up to PAGE_SIZE_MAX nodes)."""
+    nodes, token = {}, ""
+    while True:
+        page = stub.ListNodes(network_pb2.ListNodesRequest(page_size=1000, page_token=token), timeout=timeout_seconds)
+        nodes.update((node.node_id, node) for node in page.nodes)
+        token = page.next_page_token
+        if not token:
+            return nodes
+
+
+def _descriptions(stub, availability, timeout_seconds):
+    found = [i.sku_id for i in availability.items if i.status == common_pb2.ITEM_STATUS_OK]
+    return {
+        sku_id: stub.GetSku(network_pb2.GetSkuRequest(sku_id=sku_id), timeout=timeout_seconds).sku.description
+        for sku_id in dict.fromkeys(found)
+    }
+
+
+def format_quantity(quantity: int, base_unit: int) -> str:
+    label, big_label, big_size = UNIT_DISPLAY.get(base_unit, ("units", None, 1))
+    if big_label is None:
+        return f"{quantity:,} {label}"
+    return f"{quantity / big_size:,.3f}".rstrip("0").rstrip(".") + f" {big_label}"
+
+
+def _sku_table(item, node_ids, nodes, description, all_nodes):
+    total = format_quantity(item.available_quantity, item.base_unit)
+    lines = [f"{item.sku_id}  {description}", f"  available: {total}"]
+    rows = [
+        (node_id, quantity)
+        for node_id, quantity in zip(node_ids, item.node_available_quantities)
+        if quantity > 0 or all_nodes
+    ]
+    rows.sort(key=lambda row: -row[1])
+    if not rows:
+        lines.append("  nowhere in stock")
+        return lines
+    id_width = max(len(node_id) for node_id, _ in rows)
+    for node_id, quantity in rows:
+        node = nodes[node_id]
+        kind = NODE_TYPE_LABELS.get(node.type, "")
+        lines.append(
+            f"  {node_id:<{id_width}}  {kind:<9}  {format_quantity(quantity, item.base_unit):>14}  {node.name}"
+        )
+    return lines

@@ -1,0 +1,1 @@
+"""The gRPC service layer: servicers, conversion, error mapping. Calls only the engine."""

@@ -1,0 +1,33 @@
+"""Domain model -> protobuf messages. Enum numbers are equal by construction
+(dompromise.model mirrors the protos; tests/test_contract_numbers.py checks it)."""
+
+from __future__ import annotations
+
+from dompromise.model import Node, Sku
+from dompromise.v1 import network_pb2
+
+
+def node_message(node: Node) -> network_pb2.Node:
+    message = network_pb2.Node(
+        node_id=node.node_id,
+        type=int(node.node_type),
+        status=int(node.status),
+        name=node.name,
+        timezone=node.timezone,
+        tags=node.tags,
+    )
+    if node.location is not None:
+        message.location.latitude_degrees = node.location.latitude_degrees
+        message.location.longitude_degrees = node.location.longitude_degrees
+        message.location.postal_code = node.location.postal_code
+        message.location.country_code = node.location.country_code
+    return message
+
+
+def sku_message(sku: Sku) -> network_pb2.Sku:
+    return network_pb2.Sku(
+        sku_id=sku.sku_id,
+        description=sku.description,
+        base_unit=int(sku.base_unit),
+        pack_sizes=[network_pb2.PackSize(name=name, base_unit_count=count) for name, count in sku.pack_sizes.items()],
+    )

@@ -1,0 +1,106 @@
+"""The one place operating errors become gRPC status.
+
+Handlers raise dompromise.errors exceptions; `map_errors` turns each into a
+google.rpc.Status with packed details (BadRequest, ErrorInfo, ResourceInfo)
+that clients read with grpc_status.rpc_status.from_call.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from dompromise.errors import DompromiseError, InvalidArgumentError, LimitExceededError, NotFoundError
+
+ERROR_DOMAIN = "dompromise.v1"
+log = logging.getLogger(__name__)
+
+
+def _pack(message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def _invalid_argument(error: InvalidArgumentError) -> status_pb2.Status:
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations
+        ]
+    )
+    info = error_details_pb2.ErrorInfo(reason="INVALID_FIELD", domain=ERROR_DOMAIN)
+    return status_pb2.Status(
+        code=code_pb2.INVALID_ARGUMENT, message=str(error), details=[_pack(bad_request), _pack(info)]
+    )
+
+
+def _not_found(error: NotFoundError) -> status_pb2.Status:
+    resource = error_details_pb2.ResourceInfo(
+        resource_type=error.resource_type, resource_name=error.resource_id, description=str(error)
+    )
+    info = error_details_pb2.ErrorInfo(
+        reason=f"{error.resource_type.upper()}_NOT_FOUND", domain=ERROR_DOMAIN, metadata={"field": error.field}
+    )
+    return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error), details=[_pack(resource), _pack(info)])
+
+
+def _limit_exceeded(error: LimitExceededError) -> status_pb2.Status:
+    violation = error_details_pb2.QuotaFailure.Violation(subject=error.field, description=str(error))
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[error_details_pb2.BadRequest.FieldViolation(field=error.field, description=str(error))]
+    )
+    info = error_details_pb2.ErrorInfo(
+        reason="LIMIT_EXCEEDED", domain=ERROR_DOMAIN,
+        metadata={"limit_name": error.limit_name, "limit": str(error.limit), "actual": str(error.actual)},
+    )
+    return status_pb2.Status(
+        code=code_pb2.RESOURCE_EXHAUSTED, message=str(error),
+        details=[_pack(error_details_pb2.QuotaFailure(violations=[violation])), _pack(bad_request), _pack(info)],
+    )
+
+
+# The table: exception type -> builder of its google.rpc.Status.
+STATUS_BUILDERS = {
+    InvalidArgumentError: _invalid_argument,
+    NotFoundError: _not_found,
+    LimitExceededError: _limit_exceeded,
+}
+
+
+def to_status(error: DompromiseError) -> grpc.Status:
+    """The grpc.Status (with details) an operating error maps to."""
+    for error_type, build in STATUS_BUILDERS.items():
+        if isinstance(error, error_type):
+            return rpc_status.to_status(build(error))
+    raise AssertionError(f"no status mapping for {type(error).__name__}")
+
+
+def map_errors(handler):
+    """Wraps a servicer method so DompromiseError aborts with its mapped status."""
+    if inspect.isasyncgenfunction(handler):
+
+        @functools.wraps(handler)
+        async def stream_wrapper(self, request, context):
+            try:
+                async for response in handler(self, request, context):
+                    yield response
+            except DompromiseError as error:
+                await context.abort_with_status(to_status(error))
+
+        return stream_wrapper
+
+    @functools.wraps(handler)
+    async def unary_wrapper(self, request, context):
+        try:
+            return await handler(self, request, context)
+        except DompromiseError as error:
+            await context.abort_with_status(to_status(error))
+
+    return unary_wrapper

@@ -1,0 +1,72 @@
+"""InventoryService: stock feeds into the core, one command per batch."""
+
+from __future__ import annotations
+
+from dompromise import limits
+from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET, Engine
+from dompromise.errors import FieldViolation
+from dompromise.service.errors import map_errors
+from dompromise.service.unimplemented import abort_unimplemented
+from dompromise.service.validation import VIOLATIONS_LISTED_MAX, check_count, id_violations, raise_if_any
+from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
+
+SET = inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND
+ADJUST = inventory_pb2.STOCK_UPDATE_KIND_ADJUST_ON_HAND
+# The proto's StockUpdateKind numbers are the core's on-hand ops (tested).
+assert (SET, ADJUST) == (ON_HAND_SET, ON_HAND_ADJUST)
+
+
+class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    @map_errors
+    async def UpdateStock(self, request, context):
+        updates = request.updates
+        check_count(updates, "updates", "STOCK_UPDATES_MAX", minimum=1)
+        sku_ids = [u.sku_id for u in updates]
+        node_ids = [u.node_id for u in updates]
+        kinds = [u.kind for u in updates]
+        quantities = [u.quantity for u in updates]
+        violations = _id_violations(sku_ids, node_ids) + _quantity_violations(kinds, quantities)
+        raise_if_any(violations)
+        command = self._engine.update_on_hand(sku_ids, node_ids, kinds, quantities, request.all_or_nothing)
+        response = inventory_pb2.UpdateStockResponse(
+            applied_count=command.applied_count, log_position=command.log_position
+        )
+        add = response.results.add
+        for status, on_hand, available in zip(
+            command.status.tolist(), command.on_hand_after.tolist(), command.available_after.tolist()
+        ):
+            add(status=status, on_hand_quantity=on_hand, available_quantity=available)
+        return response
+
+    async def UploadStock(self, request_iterator, context):
+        await abort_unimplemented(context, "UploadStock", "issue 4 (inventory truth)")
+
+
+def _id_violations(sku_ids, node_ids) -> list[FieldViolation]:
+    violations = [_rename(v, "sku_id") for v in id_violations(sku_ids, "updates")]
+    violations += [_rename(v, "node_id") for v in id_violations(node_ids, "updates")]
+    return violations
+
+
+def _rename(violation: FieldViolation, leaf: str) -> FieldViolation:
+    return FieldViolation(f"{violation.field}.{leaf}", violation.description)
+
+
+def _quantity_violations(kinds, quantities) -> list[FieldViolation]:
+    """An absolute set below zero, a delta beyond QUANTITY_MAX, or no kind, is malformed input."""
+    violations = []
+    for position, (kind, quantity) in enumerate(zip(kinds, quantities)):
+        if kind not in (SET, ADJUST):
+            violations.append(FieldViolation(f"updates[{position}].kind", "must be SET_ON_HAND or ADJUST_ON_HAND"))
+        elif kind == SET and quantity < 0:
+            violations.append(FieldViolation(f"updates[{position}].quantity", "an absolute on-hand set must be >= 0"))
+        elif abs(quantity) > limits.QUANTITY_MAX:
+            violations.append(
+                FieldViolation(f"updates[{position}].quantity", f"|quantity| must be <= {limits.QUANTITY_MAX}")
+            )
+        if len(violations) >= VIOLATIONS_LISTED_MAX:
+            break
+    return violations

@@ -1,0 +1,96 @@
+"""Builds and runs the grpc.aio server: our services, health, reflection, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from dompromise import limits
+from dompromise.engine import Engine
+from dompromise.service.availability import AvailabilityServicer
+from dompromise.service.inventory import InventoryServicer
+from dompromise.service.network import NetworkServicer
+from dompromise.service.unimplemented import PromiseServicer, ReservationServicer
+from dompromise.v1 import (
+    availability_pb2,
+    availability_pb2_grpc,
+    inventory_pb2,
+    inventory_pb2_grpc,
+    network_pb2,
+    network_pb2_grpc,
+    promise_pb2,
+    promise_pb2_grpc,
+    reservation_pb2,
+    reservation_pb2_grpc,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    availability_pb2.DESCRIPTOR.services_by_name["AvailabilityService"].full_name,
+    inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,
+    network_pb2.DESCRIPTOR.services_by_name["NetworkService"].full_name,
+    promise_pb2.DESCRIPTOR.services_by_name["PromiseService"].full_name,
+    reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name,
+)
+# How long in-flight RPCs get to finish on shutdown, in seconds.
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+
+def create_server(engine: Engine, address: str = "127.0.0.1:0") -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    """A server bound to `address` (port 0 picks a free one), not started.
+
+    Returns the server, the bound port and the health servicer, which says
+    NOT_SERVING until `start_serving` flips it.
+    """
+    options = [
+        ("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
+        ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
+        ("grpc.so_reuseport", 0),
+    ]
+    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
+    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(AvailabilityServicer(engine), server)
+    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(engine), server)
+    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine), server)
+    promise_pb2_grpc.add_PromiseServiceServicer_to_server(PromiseServicer(), server)
+    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(SERVICE_NAMES + (health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"could not bind {address}")
+    return server, port, health_servicer
+
+
+async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in ("",) + SERVICE_NAMES:
+        await health_servicer.set(name, status)
+
+
+async def serve(engine: Engine, address: str, ready=None) -> None:
+    """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
+
+    `ready(port)` is called once the server listens and reports SERVING.
+    """
+    server, port, health_servicer = create_server(engine, address)
+    await server.start()
+    await set_serving(health_servicer, True)
+    log.info("serving on port %d", port)
+    if ready is not None:
+        ready(port)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    log.info("shutting down: NOT_SERVING, draining for up to %.1fs", SHUTDOWN_GRACE_SECONDS)
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(SHUTDOWN_GRACE_SECONDS)
+    log.info("stopped")

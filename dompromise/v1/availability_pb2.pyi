@@ -1,0 +1,84 @@
+from dompromise.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AvailabilityView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AVAILABILITY_VIEW_UNSPECIFIED: _ClassVar[AvailabilityView]
+    AVAILABILITY_VIEW_BASIC: _ClassVar[AvailabilityView]
+    AVAILABILITY_VIEW_FULL: _ClassVar[AvailabilityView]
+    AVAILABILITY_VIEW_TOTALS: _ClassVar[AvailabilityView]
+AVAILABILITY_VIEW_UNSPECIFIED: AvailabilityView
+AVAILABILITY_VIEW_BASIC: AvailabilityView
+AVAILABILITY_VIEW_FULL: AvailabilityView
+AVAILABILITY_VIEW_TOTALS: AvailabilityView
+
+class GetAvailabilityRequest(_message.Message):
+    __slots__ = ("sku_ids", "node_ids", "node_tags", "view")
+    SKU_IDS_FIELD_NUMBER: _ClassVar[int]
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    NODE_TAGS_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
+    sku_ids: _containers.RepeatedScalarFieldContainer[str]
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    node_tags: _containers.RepeatedScalarFieldContainer[str]
+    view: AvailabilityView
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ...) -> None: ...
+
+class GetAvailabilityResponse(_message.Message):
+    __slots__ = ("node_ids", "items", "log_position")
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    items: _containers.RepeatedCompositeFieldContainer[SkuAvailability]
+    log_position: int
+    def __init__(self, node_ids: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[SkuAvailability, _Mapping]]] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class SkuAvailability(_message.Message):
+    __slots__ = ("sku_id", "status", "base_unit", "available_quantity", "node_available_quantities", "node_on_hand_quantities", "node_held_quantities", "node_allocated_quantities", "node_unavailable_quantities", "node_safety_stock_quantities")
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    BASE_UNIT_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    NODE_AVAILABLE_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    NODE_ON_HAND_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    NODE_HELD_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    NODE_ALLOCATED_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    NODE_UNAVAILABLE_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    NODE_SAFETY_STOCK_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    sku_id: str
+    status: _common_pb2.ItemStatus
+    base_unit: _common_pb2.BaseUnit
+    available_quantity: int
+    node_available_quantities: _containers.RepeatedScalarFieldContainer[int]
+    node_on_hand_quantities: _containers.RepeatedScalarFieldContainer[int]
+    node_held_quantities: _containers.RepeatedScalarFieldContainer[int]
+    node_allocated_quantities: _containers.RepeatedScalarFieldContainer[int]
+    node_unavailable_quantities: _containers.RepeatedScalarFieldContainer[int]
+    node_safety_stock_quantities: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sku_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., base_unit: _Optional[_Union[_common_pb2.BaseUnit, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ..., node_on_hand_quantities: _Optional[_Iterable[int]] = ..., node_held_quantities: _Optional[_Iterable[int]] = ..., node_allocated_quantities: _Optional[_Iterable[int]] = ..., node_unavailable_quantities: _Optional[_Iterable[int]] = ..., node_safety_stock_quantities: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class WatchAvailabilityRequest(_message.Message):
+    __slots__ = ("sku_ids", "node_ids", "resume_after_version")
+    SKU_IDS_FIELD_NUMBER: _ClassVar[int]
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    RESUME_AFTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    sku_ids: _containers.RepeatedScalarFieldContainer[str]
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    resume_after_version: int
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., resume_after_version: _Optional[int] = ...) -> None: ...
+
+class WatchAvailabilityResponse(_message.Message):
+    __slots__ = ("version", "availability")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    availability: GetAvailabilityResponse
+    def __init__(self, version: _Optional[int] = ..., availability: _Optional[_Union[GetAvailabilityResponse, _Mapping]] = ...) -> None: ...

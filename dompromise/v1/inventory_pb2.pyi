@@ -1,0 +1,72 @@
+from dompromise.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class StockUpdateKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STOCK_UPDATE_KIND_UNSPECIFIED: _ClassVar[StockUpdateKind]
+    STOCK_UPDATE_KIND_SET_ON_HAND: _ClassVar[StockUpdateKind]
+    STOCK_UPDATE_KIND_ADJUST_ON_HAND: _ClassVar[StockUpdateKind]
+STOCK_UPDATE_KIND_UNSPECIFIED: StockUpdateKind
+STOCK_UPDATE_KIND_SET_ON_HAND: StockUpdateKind
+STOCK_UPDATE_KIND_ADJUST_ON_HAND: StockUpdateKind
+
+class StockUpdate(_message.Message):
+    __slots__ = ("sku_id", "node_id", "kind", "quantity")
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    sku_id: str
+    node_id: str
+    kind: StockUpdateKind
+    quantity: int
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., kind: _Optional[_Union[StockUpdateKind, str]] = ..., quantity: _Optional[int] = ...) -> None: ...
+
+class UpdateStockRequest(_message.Message):
+    __slots__ = ("updates", "all_or_nothing")
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
+    ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    updates: _containers.RepeatedCompositeFieldContainer[StockUpdate]
+    all_or_nothing: bool
+    def __init__(self, updates: _Optional[_Iterable[_Union[StockUpdate, _Mapping]]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
+
+class StockUpdateResult(_message.Message):
+    __slots__ = ("status", "on_hand_quantity", "available_quantity")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ON_HAND_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    status: _common_pb2.ItemStatus
+    on_hand_quantity: int
+    available_quantity: int
+    def __init__(self, status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., on_hand_quantity: _Optional[int] = ..., available_quantity: _Optional[int] = ...) -> None: ...
+
+class UpdateStockResponse(_message.Message):
+    __slots__ = ("results", "applied_count", "log_position")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[StockUpdateResult]
+    applied_count: int
+    log_position: int
+    def __init__(self, results: _Optional[_Iterable[_Union[StockUpdateResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class UploadStockRequest(_message.Message):
+    __slots__ = ("updates",)
+    UPDATES_FIELD_NUMBER: _ClassVar[int]
+    updates: _containers.RepeatedCompositeFieldContainer[StockUpdate]
+    def __init__(self, updates: _Optional[_Iterable[_Union[StockUpdate, _Mapping]]] = ...) -> None: ...
+
+class UploadStockResponse(_message.Message):
+    __slots__ = ("applied_count", "rejected_count")
+    APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    applied_count: int
+    rejected_count: int
+    def __init__(self, applied_count: _Optional[int] = ..., rejected_count: _Optional[int] = ...) -> None: ...

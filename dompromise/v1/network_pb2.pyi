@@ -1,0 +1,122 @@
+from dompromise.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Location(_message.Message):
+    __slots__ = ("latitude_degrees", "longitude_degrees", "postal_code", "country_code")
+    LATITUDE_DEGREES_FIELD_NUMBER: _ClassVar[int]
+    LONGITUDE_DEGREES_FIELD_NUMBER: _ClassVar[int]
+    POSTAL_CODE_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    latitude_degrees: float
+    longitude_degrees: float
+    postal_code: str
+    country_code: str
+    def __init__(self, latitude_degrees: _Optional[float] = ..., longitude_degrees: _Optional[float] = ..., postal_code: _Optional[str] = ..., country_code: _Optional[str] = ...) -> None: ...
+
+class Node(_message.Message):
+    __slots__ = ("node_id", "type", "status", "name", "timezone", "location", "tags")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    type: _common_pb2.NodeType
+    status: _common_pb2.NodeStatus
+    name: str
+    timezone: str
+    location: Location
+    tags: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, node_id: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.NodeType, str]] = ..., status: _Optional[_Union[_common_pb2.NodeStatus, str]] = ..., name: _Optional[str] = ..., timezone: _Optional[str] = ..., location: _Optional[_Union[Location, _Mapping]] = ..., tags: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PackSize(_message.Message):
+    __slots__ = ("name", "base_unit_count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    BASE_UNIT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    base_unit_count: int
+    def __init__(self, name: _Optional[str] = ..., base_unit_count: _Optional[int] = ...) -> None: ...
+
+class Sku(_message.Message):
+    __slots__ = ("sku_id", "description", "base_unit", "pack_sizes")
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    BASE_UNIT_FIELD_NUMBER: _ClassVar[int]
+    PACK_SIZES_FIELD_NUMBER: _ClassVar[int]
+    sku_id: str
+    description: str
+    base_unit: _common_pb2.BaseUnit
+    pack_sizes: _containers.RepeatedCompositeFieldContainer[PackSize]
+    def __init__(self, sku_id: _Optional[str] = ..., description: _Optional[str] = ..., base_unit: _Optional[_Union[_common_pb2.BaseUnit, str]] = ..., pack_sizes: _Optional[_Iterable[_Union[PackSize, _Mapping]]] = ...) -> None: ...
+
+class GetNodeRequest(_message.Message):
+    __slots__ = ("node_id",)
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    def __init__(self, node_id: _Optional[str] = ...) -> None: ...
+
+class GetNodeResponse(_message.Message):
+    __slots__ = ("node",)
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    node: Node
+    def __init__(self, node: _Optional[_Union[Node, _Mapping]] = ...) -> None: ...
+
+class ListNodesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token", "type", "tag")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    type: _common_pb2.NodeType
+    tag: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., type: _Optional[_Union[_common_pb2.NodeType, str]] = ..., tag: _Optional[str] = ...) -> None: ...
+
+class ListNodesResponse(_message.Message):
+    __slots__ = ("nodes", "next_page_token", "total_size")
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    nodes: _containers.RepeatedCompositeFieldContainer[Node]
+    next_page_token: str
+    total_size: int
+    def __init__(self, nodes: _Optional[_Iterable[_Union[Node, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class GetSkuRequest(_message.Message):
+    __slots__ = ("sku_id",)
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    sku_id: str
+    def __init__(self, sku_id: _Optional[str] = ...) -> None: ...
+
+class GetSkuResponse(_message.Message):
+    __slots__ = ("sku",)
+    SKU_FIELD_NUMBER: _ClassVar[int]
+    sku: Sku
+    def __init__(self, sku: _Optional[_Union[Sku, _Mapping]] = ...) -> None: ...
+
+class ListSkusRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListSkusResponse(_message.Message):
+    __slots__ = ("skus", "next_page_token", "total_size")
+    SKUS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    skus: _containers.RepeatedCompositeFieldContainer[Sku]
+    next_page_token: str
+    total_size: int
+    def __init__(self, skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...

@@ -1,0 +1,38 @@
+"""Builds the Cython core. All metadata lives in pyproject.toml.
+
+Environment flags:
+  DOMPROMISE_DEBUG=1   bounds checks on, invariants checked after every command
+  DOMPROMISE_ANNOTATE=1  write cython -a HTML next to each .pyx
+"""
+
+import os
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("DOMPROMISE_DEBUG") == "1"
+
+extensions = [
+    Extension(
+        "dompromise._core.state",
+        ["dompromise/_core/state.pyx"],
+        define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0"),
+                       ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+    ),
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        language_level=3,
+        annotate=os.environ.get("DOMPROMISE_ANNOTATE") == "1",
+        compiler_directives={
+            "boundscheck": DEBUG,
+            "wraparound": DEBUG,
+            "initializedcheck": DEBUG,
+            "cdivision": True,
+            "embedsignature": True,
+        },
+    ),
+)

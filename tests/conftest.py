@@ -1,0 +1,88 @@
+"""Shared fixtures: a small hand-made network and a real server on a free port."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import grpc
+import pytest
+
+from dompromise.engine import ON_HAND_SET, Engine
+from dompromise.model import BaseUnit, Location, Network, Node, NodeStatus, NodeType, Sku
+from dompromise.service.server import create_server, set_serving
+
+
+def small_network() -> Network:
+    """Five nodes (one drained, one disabled) and four SKUs of every unit kind."""
+    nodes = (
+        Node("DC-1", NodeType.DISTRIBUTION_CENTER, name="Central DC", tags=("national",),
+             location=Location(45.76, 4.84, "69007", "FR"), timezone="Europe/Paris"),
+        Node("WH-N", NodeType.WAREHOUSE, name="North", tags=("regional", "north")),
+        Node("ST-1", NodeType.STORE, name="Store one", tags=("store", "north")),
+        Node("ST-2", NodeType.STORE, status=NodeStatus.DRAIN, tags=("store",)),
+        Node("SUP-1", NodeType.SUPPLIER_DROP_SHIP, status=NodeStatus.DISABLED, tags=("drop_ship",)),
+    )
+    skus = (
+        Sku("PAD-1", "Brake pads"),
+        Sku("CABLE-1", "Cable", BaseUnit.MILLIMETRE, {"metre": 1000}),
+        Sku("OIL-1", "Oil", BaseUnit.MILLILITRE, {"litre": 1000}),
+        Sku("GREASE-1", "Grease", BaseUnit.GRAM, {"kg": 1000}),
+    )
+    return Network(nodes=nodes, skus=skus)
+
+
+def stocked_engine() -> Engine:
+    """The small network with on hand 10 * (sku + 1) + node at every position."""
+    engine = Engine(small_network())
+    rows = [
+        (sku.sku_id, node.node_id, 10 * (s + 1) + n)
+        for s, sku in enumerate(engine.network.skus)
+        for n, node in enumerate(engine.network.nodes)
+    ]
+    engine.update_on_hand([r[0] for r in rows], [r[1] for r in rows], [ON_HAND_SET] * len(rows), [r[2] for r in rows])
+    return engine
+
+
+class ServerThread:
+    """A real grpc.aio server on 127.0.0.1, port 0, on its own event loop thread."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.server, self.port, self.health = self._call(self._start())
+        self.target = f"127.0.0.1:{self.port}"
+
+    async def _start(self):
+        server, port, health_servicer = create_server(self.engine, "127.0.0.1:0")
+        await server.start()
+        await set_serving(health_servicer, True)
+        return server, port, health_servicer
+
+    def _call(self, coroutine, timeout_seconds: float = 10.0):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_seconds)
+
+    def stop(self) -> None:
+        self._call(self.server.stop(0))
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+@pytest.fixture
+def engine() -> Engine:
+    return stocked_engine()
+
+
+@pytest.fixture
+def server(engine):
+    running = ServerThread(engine)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def channel(server):
+    with grpc.insecure_channel(server.target) as open_channel:
+        yield open_channel
