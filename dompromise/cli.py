@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     lookup.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
     lookup.set_defaults(run=_lookup)
 
+    health = commands.add_parser("health", help="exit 0 if the server reports SERVING (for probes)")
+    health.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
+    health.add_argument("--service", default="", help="service name to check ('' is the whole server)")
+    health.add_argument("--timeout", type=float, default=2.0, help="deadline in seconds")
+    health.set_defaults(run=_health)
+
     demo = commands.add_parser("demo-config", help="write the demo network and stock files, to start your own")
     demo.add_argument("directory", help="folder to write network.yaml and stock.csv into")
     demo.set_defaults(run=_demo_config)
@@ -116,14 +122,31 @@ def _lookup(args) -> int:
     return 1 if missing else 0
 
 
+def _health(args) -> int:
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(args.target) as channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
+            )
+        except grpc.RpcError as error:
+            print(f"dompromise health: {error.code().name}: {error.details()}", file=sys.stderr)
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    print(status)
+    return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
 def _demo_config(args) -> int:
     from dompromise import config, demo
 
     os.makedirs(args.directory, exist_ok=True)
     network = demo.demo_network()
-    with open(os.path.join(args.directory, "network.yaml"), "w") as out:
+    with open(os.path.join(args.directory, "network.yaml"), "w", encoding="utf-8") as out:
         out.write(config.dump_network(network))
-    with open(os.path.join(args.directory, "stock.csv"), "w") as out:
+    with open(os.path.join(args.directory, "stock.csv"), "w", encoding="utf-8", newline="") as out:
         out.write("sku_id,node_id,on_hand_quantity\n")
         for row in demo.demo_stock(network):
             out.write(f"{row.sku_id},{row.node_id},{row.on_hand_quantity}\n")

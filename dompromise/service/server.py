@@ -62,7 +62,10 @@ def create_server(engine: Engine, address: str = "127.0.0.1:0") -> tuple[grpc.ai
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(SERVICE_NAMES + (health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as error:  # grpc raises RuntimeError when the bind fails
+        raise OSError(f"could not bind {address}: {error}") from None
     if port == 0:
         raise OSError(f"could not bind {address}")
     return server, port, health_servicer

@@ -1,0 +1,151 @@
+"""The command line as a person uses it: real processes, real sockets, SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+# Bounds for every wait here, in seconds.
+START_SECONDS_MAX = 30
+STOP_SECONDS_MAX = 15
+
+
+def dompromise(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dompromise", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+class Serving:
+    """`dompromise serve --port 0` in a child process, ready once it prints its port."""
+
+    def __init__(self, *args: str):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dompromise", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + START_SECONDS_MAX
+        line = ""
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if "serving on" in line or not line:
+                break
+        assert "serving on" in line, f"server did not start: {self.process.stderr.read() if not line else line}"
+        self.target = line.strip().rsplit(" ", 1)[-1]
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(STOP_SECONDS_MAX)
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory):
+    serving = Serving("--data-dir", str(tmp_path_factory.mktemp("data")))
+    yield serving
+    if serving.process.poll() is None:
+        serving.process.kill()
+        serving.process.wait(STOP_SECONDS_MAX)
+
+
+def first_demo_skus(count: int) -> list[str]:
+    from dompromise import demo
+
+    network = demo.demo_network()
+    return [sku.sku_id for sku in network.skus[:count]]
+
+
+def test_health_reports_serving(demo_server):
+    result = dompromise("health", "--target", demo_server.target)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "SERVING"
+
+
+def test_lookup_prints_a_table_per_sku(demo_server):
+    skus = first_demo_skus(2)
+    result = dompromise("lookup", *skus, "--target", demo_server.target)
+    assert result.returncode == 0, result.stderr
+    for sku in skus:
+        assert sku in result.stdout
+    assert "available:" in result.stdout
+    assert "DC-NAT" in result.stdout
+
+
+def test_lookup_of_unknown_sku_says_so_and_exits_1(demo_server):
+    result = dompromise("lookup", "NO-SUCH-PART", "--target", demo_server.target)
+    assert result.returncode == 1
+    assert "NO-SUCH-PART: not found" in result.stdout
+
+
+def test_lookup_with_unknown_node_filter_is_an_error(demo_server):
+    result = dompromise("lookup", first_demo_skus(1)[0], "--node", "NOWHERE", "--target", demo_server.target)
+    assert result.returncode == 2
+    assert "NOT_FOUND" in result.stderr
+
+
+def test_lookup_without_a_server_fails_clearly():
+    result = dompromise("lookup", "X", "--target", "127.0.0.1:1", "--timeout", "1")
+    assert result.returncode == 2
+    assert "UNAVAILABLE" in result.stderr or "DEADLINE_EXCEEDED" in result.stderr
+
+
+def test_sigterm_stops_cleanly(tmp_path):
+    serving = Serving("--data-dir", str(tmp_path / "data"))
+    assert dompromise("health", "--target", serving.target).returncode == 0
+    assert serving.stop() == 0
+    assert "stopped" in serving.process.stderr.read()
+
+
+def test_serve_with_config_and_stock(tmp_path):
+    assert dompromise("demo-config", str(tmp_path)).returncode == 0
+    serving = Serving("--config", str(tmp_path / "network.yaml"), "--stock", str(tmp_path / "stock.csv"),
+                      "--data-dir", str(tmp_path / "data"))
+    try:
+        result = dompromise("lookup", first_demo_skus(1)[0], "--target", serving.target)
+        assert result.returncode == 0, result.stderr
+    finally:
+        assert serving.stop() == 0
+
+
+def test_bad_config_refuses_to_start_naming_file_line_field(tmp_path):
+    config = tmp_path / "network.yaml"
+    config.write_text(
+        "version: 1\n"
+        "nodes:\n"
+        "  - id: DC-1\n"
+        "    type: spaceship\n"
+        "skus:\n"
+        "  - id: PAD-1\n"
+    )
+    result = dompromise("serve", "--port", "0", "--config", str(config), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert f"{config}:4:" in result.stderr
+    assert "nodes[0].type" in result.stderr
+
+
+def test_bad_stock_file_refuses_to_start(tmp_path):
+    assert dompromise("demo-config", str(tmp_path)).returncode == 0
+    stock = tmp_path / "bad.csv"
+    sku = first_demo_skus(1)[0]
+    stock.write_text(f"sku_id,node_id,on_hand_quantity\n{sku},DC-NAT,-5\n")
+    result = dompromise("serve", "--port", "0", "--config", str(tmp_path / "network.yaml"),
+                        "--stock", str(stock), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert f"{stock}:2:" in result.stderr
+
+
+def test_missing_config_file_refuses_to_start(tmp_path):
+    result = dompromise("serve", "--port", "0", "--config", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 2
+    assert "nope.yaml" in result.stderr
+
+
+def test_port_in_use_is_reported(demo_server, tmp_path):
+    port = demo_server.target.rsplit(":", 1)[1]
+    result = dompromise("serve", "--port", port, "--data-dir", str(tmp_path / "d"), timeout=30)
+    assert result.returncode == 2
+    assert "cannot serve" in result.stderr
+
