@@ -60,6 +60,7 @@ class Engine:
         self._sellable = self._core.sellable_nodes()
         self._sellable_mask = np.zeros(len(network.nodes), dtype=bool)
         self._sellable_mask[self._sellable] = True
+        self._sellable_ids = [network.nodes[i].node_id for i in self._sellable]
 
     # ---- lookups ----------------------------------------------------------
 
@@ -81,13 +82,16 @@ class Engine:
         return None if index is None else self.network.skus[index]
 
     def node_ids(self, node_index: Iterable[int]) -> list[str]:
+        """Ids of the indexed nodes; the default selection's list is built once."""
+        if node_index is self._sellable:
+            return self._sellable_ids
         nodes = self.network.nodes
         return [nodes[i].node_id for i in node_index]
 
     def sku_indices(self, sku_ids: Sequence[str]) -> np.ndarray:
         """Core indices of the ids, -1 for an unknown id."""
         get = self._sku_index.get
-        return np.fromiter((get(s, UNKNOWN_INDEX) for s in sku_ids), dtype=np.int32, count=len(sku_ids))
+        return np.array([get(s, UNKNOWN_INDEX) for s in sku_ids], dtype=np.int32)
 
     def node_selection(self, node_ids: Sequence[str] = (), node_tags: Sequence[str] = ()) -> np.ndarray:
         """The sellable nodes named by id or carrying any tag; all sellable nodes if neither.
@@ -131,7 +135,7 @@ class Engine:
         """Applies a batch of on-hand sets (ON_HAND_SET) and deltas (ON_HAND_ADJUST), in order, as one command."""
         sku = self.sku_indices(sku_ids)
         get = self._node_index.get
-        node = np.fromiter((get(n, UNKNOWN_INDEX) for n in node_ids), dtype=np.int32, count=len(node_ids))
+        node = np.array([get(n, UNKNOWN_INDEX) for n in node_ids], dtype=np.int32)
         return self.apply(UPDATE_ON_HAND, sku, node, np.asarray(quantities, dtype=np.int64),
                           np.asarray(ops, dtype=np.int8), all_or_nothing)
 

@@ -42,11 +42,14 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
 
     def _validate(self, request) -> None:
         check_count(request.sku_ids, "sku_ids", "AVAILABILITY_SKUS_MAX", minimum=1)
-        check_count(request.node_ids, "node_ids", "AVAILABILITY_FILTER_NODES_MAX")
-        check_count(request.node_tags, "node_tags", "AVAILABILITY_FILTER_TAGS_MAX")
         violations = id_violations(request.sku_ids, "sku_ids")
-        violations += id_violations(request.node_ids, "node_ids")
-        violations += id_violations(request.node_tags, "node_tags")
+        # Most lookups have no filter: skip its checks then (this is the hot path).
+        if request.node_ids:
+            check_count(request.node_ids, "node_ids", "AVAILABILITY_FILTER_NODES_MAX")
+            violations += id_violations(request.node_ids, "node_ids")
+        if request.node_tags:
+            check_count(request.node_tags, "node_tags", "AVAILABILITY_FILTER_TAGS_MAX")
+            violations += id_violations(request.node_tags, "node_tags")
         if request.view not in KNOWN_VIEWS:
             violations.append(FieldViolation("view", f"unknown view {request.view}"))
         raise_if_any(violations)

@@ -135,3 +135,27 @@ def test_answers_follow_writes(stub, engine):
     response = stub.GetAvailability(pb.GetAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1"]))
     assert response.items[0].available_quantity == 0
     assert response.log_position == 2
+
+
+def test_breakdown_over_the_cell_limit_is_resource_exhausted_but_totals_are_fine():
+    from conftest import ServerThread
+
+    from dompromise.engine import Engine
+    from dompromise.model import Network, Node, NodeType, Sku
+
+    node_count = limits.AVAILABILITY_BREAKDOWN_CELLS_MAX // limits.AVAILABILITY_SKUS_MAX + 1
+    network = Network(
+        nodes=tuple(Node(f"N{i}", NodeType.STORE) for i in range(node_count)), skus=(Sku("S"),)
+    )
+    running = ServerThread(Engine(network))
+    try:
+        with grpc.insecure_channel(running.target) as channel:
+            stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
+            ids = ["S"] * limits.AVAILABILITY_SKUS_MAX
+            with pytest.raises(grpc.RpcError) as caught:
+                stub.GetAvailability(pb.GetAvailabilityRequest(sku_ids=ids))
+            assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            totals = stub.GetAvailability(pb.GetAvailabilityRequest(sku_ids=ids, view=pb.AVAILABILITY_VIEW_TOTALS))
+            assert len(totals.items) == limits.AVAILABILITY_SKUS_MAX
+    finally:
+        running.stop()
