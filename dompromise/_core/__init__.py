@@ -3,12 +3,17 @@
 from dompromise._core.state import (
     BUCKETS,
     COMMAND_KIND,
+    COMMAND_RESULT,
     ITEM_STATUS,
     NODE_STATUS,
     ON_HAND_OP,
+    RESERVATION_STATE,
     QUANTITY_MAX_PY as QUANTITY_MAX,
     Command,
     Core,
 )
 
-__all__ = ["BUCKETS", "COMMAND_KIND", "ITEM_STATUS", "NODE_STATUS", "ON_HAND_OP", "QUANTITY_MAX", "Command", "Core"]
+__all__ = [
+    "COMMAND_RESULT",
+    "RESERVATION_STATE",
+    "BUCKETS", "COMMAND_KIND", "ITEM_STATUS", "NODE_STATUS", "ON_HAND_OP", "QUANTITY_MAX", "Command", "Core"]

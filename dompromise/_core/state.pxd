@@ -12,9 +12,35 @@ cdef enum ItemStatus:
     ITEM_NEGATIVE_QUANTITY = 4
     ITEM_QUANTITY_TOO_LARGE = 5
     ITEM_NOT_APPLIED = 6
+    ITEM_INSUFFICIENT_STOCK = 7
+    ITEM_NODE_NOT_SELLABLE = 8
+    ITEM_PARTIALLY_FILLED = 9
 
 cdef enum CommandKind:
     COMMAND_UPDATE_ON_HAND = 1
+    COMMAND_RESERVE = 2
+    COMMAND_COMMIT = 3
+    COMMAND_RELEASE = 4
+    COMMAND_EXTEND = 5
+    COMMAND_TICK = 6
+
+# Lifecycle of a reservation. A hold (HELD) resolves exactly once: to
+# COMMITTED, RELEASED or EXPIRED. A committed reservation may be RELEASED
+# (cancelled) which frees its allocation.
+cdef enum ReservationState:
+    RESERVATION_HELD = 1
+    RESERVATION_COMMITTED = 2
+    RESERVATION_RELEASED = 3
+    RESERVATION_EXPIRED = 4
+
+# Whole-command outcome of reservation commands (per-line outcomes are ItemStatus).
+cdef enum CommandResult:
+    RESULT_OK = 1
+    RESULT_RESERVATION_NOT_FOUND = 2
+    RESULT_RESERVATION_EXPIRED = 3
+    RESULT_RESERVATION_RELEASED = 4
+    RESULT_RESERVATION_COMMITTED = 5
+    RESULT_INSUFFICIENT_STOCK = 6
 
 # How an on-hand item reads its quantity; equals dompromise.v1.StockUpdateKind.
 cdef enum OnHandOp:
@@ -42,6 +68,12 @@ cdef class Command:
     cdef readonly object available_after  # int64[n]
     cdef readonly int64_t applied_count
     cdef readonly int64_t log_position
+    # Reservation commands: the reservation's index (assigned by RESERVE),
+    # the hold's expiry for RESERVE / EXTEND, and the whole-command result.
+    cdef readonly int64_t reservation
+    cdef readonly int64_t deadline_ns
+    cdef readonly int32_t result
+    cdef readonly object filled         # int64[n]: quantity reserved per line
 
 
 cdef class Core:
@@ -61,5 +93,30 @@ cdef class Core:
     cdef int64_t[::1] available
     cdef uint8_t[::1] node_status
 
+    # Reservations: one row each, lines in an append-only arena.
+    cdef readonly int64_t reservation_count
+    cdef uint8_t[::1] reservation_state
+    cdef int64_t[::1] reservation_expire_ns
+    cdef int64_t[::1] reservation_first_line
+    cdef int32_t[::1] reservation_line_count
+    cdef int64_t line_count
+    cdef int32_t[::1] line_sku
+    cdef int32_t[::1] line_node
+    cdef int64_t[::1] line_quantity
+    # Min-heap of (expire_ns, reservation) for holds; stale entries (after
+    # extend or resolution) are skipped when popped.
+    cdef int64_t heap_size
+    cdef int64_t[::1] heap_expire_ns
+    cdef int64_t[::1] heap_reservation
+
     cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil
     cdef int64_t _apply_on_hand(self, Command command) except -1
+    cdef int _apply_reserve(self, Command command) except -1
+    cdef int _apply_resolve(self, Command command) except -1
+    cdef int _apply_extend(self, Command command) except -1
+    cdef int64_t _expire_due(self, int64_t now_ns) noexcept nogil
+    cdef void _release_lines(self, int64_t reservation, bint from_allocated) noexcept nogil
+    cdef void _add_lines(self, int64_t reservation, bint to_allocated) noexcept nogil
+    cdef void _heap_push(self, int64_t expire_ns, int64_t reservation) noexcept nogil
+    cdef void _heap_pop(self) noexcept nogil
+    cdef int _reserve_capacity(self, int64_t reservations, int64_t lines) except -1

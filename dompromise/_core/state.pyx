@@ -40,10 +40,34 @@ ITEM_STATUS = {
     "NEGATIVE_QUANTITY": ITEM_NEGATIVE_QUANTITY,
     "QUANTITY_TOO_LARGE": ITEM_QUANTITY_TOO_LARGE,
     "NOT_APPLIED": ITEM_NOT_APPLIED,
+    "INSUFFICIENT_STOCK": ITEM_INSUFFICIENT_STOCK,
+    "NODE_NOT_SELLABLE": ITEM_NODE_NOT_SELLABLE,
+    "PARTIALLY_FILLED": ITEM_PARTIALLY_FILLED,
 }
 COMMAND_KIND = {
     "UPDATE_ON_HAND": COMMAND_UPDATE_ON_HAND,
+    "RESERVE": COMMAND_RESERVE,
+    "COMMIT": COMMAND_COMMIT,
+    "RELEASE": COMMAND_RELEASE,
+    "EXTEND": COMMAND_EXTEND,
+    "TICK": COMMAND_TICK,
 }
+RESERVATION_STATE = {
+    "HELD": RESERVATION_HELD,
+    "COMMITTED": RESERVATION_COMMITTED,
+    "RELEASED": RESERVATION_RELEASED,
+    "EXPIRED": RESERVATION_EXPIRED,
+}
+COMMAND_RESULT = {
+    "OK": RESULT_OK,
+    "RESERVATION_NOT_FOUND": RESULT_RESERVATION_NOT_FOUND,
+    "RESERVATION_EXPIRED": RESULT_RESERVATION_EXPIRED,
+    "RESERVATION_RELEASED": RESULT_RESERVATION_RELEASED,
+    "RESERVATION_COMMITTED": RESULT_RESERVATION_COMMITTED,
+    "INSUFFICIENT_STOCK": RESULT_INSUFFICIENT_STOCK,
+}
+# Initial capacity of the reservation tables; they double when full.
+RESERVATIONS_INITIAL = 1024
 ON_HAND_OP = {
     "SET": ON_HAND_SET,
     "ADJUST": ON_HAND_ADJUST,
@@ -63,22 +87,26 @@ cdef class Command:
     others (they report NOT_APPLIED) and the state is as before.
     """
 
-    def __init__(self, int32_t kind, int64_t log_time_ns, sku, node, quantity, op,
-                 bint all_or_nothing=False):
+    def __init__(self, int32_t kind, int64_t log_time_ns, sku=(), node=(), quantity=(), op=None,
+                 bint all_or_nothing=False, int64_t reservation=-1, int64_t deadline_ns=0):
         self.kind = kind
+        self.reservation = reservation
+        self.deadline_ns = deadline_ns
+        self.result = 0
         self.log_time_ns = log_time_ns
         self.all_or_nothing = all_or_nothing
         self.sku = np.ascontiguousarray(sku, dtype=np.int32)
         self.node = np.ascontiguousarray(node, dtype=np.int32)
         self.quantity = np.ascontiguousarray(quantity, dtype=np.int64)
-        self.op = np.ascontiguousarray(op, dtype=np.int8)
         count = self.sku.shape[0]
+        self.op = np.ascontiguousarray(np.zeros(count) if op is None else op, dtype=np.int8)
         assert self.op.shape[0] == count, "op column length differs from sku"
         assert self.node.shape[0] == count, "node column length differs from sku"
         assert self.quantity.shape[0] == count, "quantity column length differs from sku"
         self.status = np.zeros(count, dtype=np.int8)
         self.on_hand_after = np.zeros(count, dtype=np.int64)
         self.available_after = np.zeros(count, dtype=np.int64)
+        self.filled = np.zeros(count, dtype=np.int64)
         self.applied_count = 0
         self.log_position = 0
 
@@ -115,6 +143,19 @@ cdef class Core:
             assert statuses.shape[0] == node_count, "one status per node"
             assert np.all((statuses >= NODE_ENABLED) & (statuses <= NODE_DISABLED))
             self.node_status = statuses.copy()
+        self.reservation_count = 0
+        self.line_count = 0
+        self.heap_size = 0
+        self.reservation_state = np.zeros(0, dtype=np.uint8)
+        self.reservation_expire_ns = np.zeros(0, dtype=np.int64)
+        self.reservation_first_line = np.zeros(0, dtype=np.int64)
+        self.reservation_line_count = np.zeros(0, dtype=np.int32)
+        self.line_sku = np.zeros(0, dtype=np.int32)
+        self.line_node = np.zeros(0, dtype=np.int32)
+        self.line_quantity = np.zeros(0, dtype=np.int64)
+        self.heap_expire_ns = np.zeros(0, dtype=np.int64)
+        self.heap_reservation = np.zeros(0, dtype=np.int64)
+        self._reserve_capacity(RESERVATIONS_INITIAL, RESERVATIONS_INITIAL)
 
     # ---- writes -----------------------------------------------------------
 
@@ -126,8 +167,19 @@ cdef class Core:
         """
         assert command.log_time_ns >= 0, "log time before the epoch"
         assert command.log_time_ns >= self.log_time_ns, "log time went backwards"
+        # The log's clock moves first: holds due by this command's time expire
+        # before it applies, identically on every replica.
+        self._expire_due(command.log_time_ns)
         if command.kind == COMMAND_UPDATE_ON_HAND:
             self._apply_on_hand(command)
+        elif command.kind == COMMAND_RESERVE:
+            self._apply_reserve(command)
+        elif command.kind == COMMAND_COMMIT or command.kind == COMMAND_RELEASE:
+            self._apply_resolve(command)
+        elif command.kind == COMMAND_EXTEND:
+            self._apply_extend(command)
+        elif command.kind == COMMAND_TICK:
+            command.result = RESULT_OK
         else:
             raise AssertionError(f"unknown command kind {command.kind}")
         self.log_time_ns = command.log_time_ns
@@ -211,6 +263,265 @@ cdef class Core:
                              - self.allocated[position] - self.unavailable[position]
                              - self.safety_stock[position])
         self.available[position] = free if free > 0 else 0
+
+    # ---- reservations -----------------------------------------------------
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _apply_reserve(self, Command command) except -1:
+        """Holds each line from available stock; all-or-nothing unless partial is allowed."""
+        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        assert count > 0, "a reservation has lines"
+        assert command.deadline_ns > command.log_time_ns, "a hold expires after it is placed"
+        self._reserve_capacity(1, count)
+        cdef const int32_t[::1] sku = command.sku
+        cdef const int32_t[::1] node = command.node
+        cdef const int64_t[::1] quantity = command.quantity
+        cdef int8_t[::1] status = command.status
+        cdef int64_t[::1] filled = command.filled
+        cdef int64_t[::1] available_after = command.available_after
+        cdef bint all_or_nothing = command.all_or_nothing
+        cdef int64_t take, free, taken = 0, failed = 0, reservation, line
+        for i in range(count):
+            assert 0 < quantity[i] <= QUANTITY_MAX, "reserve quantity out of range"
+        with nogil:
+            for i in range(count):
+                filled[i] = 0
+                if sku[i] < 0 or sku[i] >= self.sku_count:
+                    status[i] = ITEM_SKU_NOT_FOUND
+                    failed += 1
+                    continue
+                if node[i] < 0 or node[i] >= self.node_count:
+                    status[i] = ITEM_NODE_NOT_FOUND
+                    failed += 1
+                    continue
+                position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                if self.node_status[node[i]] != NODE_ENABLED:
+                    status[i] = ITEM_NODE_NOT_SELLABLE
+                    failed += 1
+                else:
+                    free = self.available[position]
+                    take = quantity[i] if free >= quantity[i] else (0 if all_or_nothing else free)
+                    if take == quantity[i]:
+                        status[i] = ITEM_OK
+                    elif take > 0:
+                        status[i] = ITEM_PARTIALLY_FILLED
+                    else:
+                        status[i] = ITEM_INSUFFICIENT_STOCK
+                        failed += 1
+                    if take > 0:
+                        self.held[position] += take
+                        self._refresh_available(position)
+                        filled[i] = take
+                        taken += take
+                available_after[i] = self.available[position]
+            if all_or_nothing and failed > 0 and taken > 0:
+                for i in range(count - 1, -1, -1):
+                    if filled[i] == 0:
+                        continue
+                    position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                    self.held[position] -= filled[i]
+                    self._refresh_available(position)
+                    filled[i] = 0
+                    status[i] = ITEM_NOT_APPLIED
+                for i in range(count):
+                    if status[i] == ITEM_NOT_APPLIED or status[i] == ITEM_INSUFFICIENT_STOCK:
+                        position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                        available_after[i] = self.available[position]
+                taken = 0
+            if taken == 0:
+                command.result = RESULT_INSUFFICIENT_STOCK
+            else:
+                reservation = self.reservation_count
+                self.reservation_count += 1
+                self.reservation_state[reservation] = RESERVATION_HELD
+                self.reservation_expire_ns[reservation] = command.deadline_ns
+                self.reservation_first_line[reservation] = self.line_count
+                self.reservation_line_count[reservation] = 0
+                for i in range(count):
+                    if filled[i] > 0:
+                        line = self.line_count
+                        self.line_sku[line] = sku[i]
+                        self.line_node[line] = node[i]
+                        self.line_quantity[line] = filled[i]
+                        self.line_count += 1
+                        self.reservation_line_count[reservation] += 1
+                self._heap_push(command.deadline_ns, reservation)
+                command.reservation = reservation
+                command.result = RESULT_OK
+        command.applied_count = taken
+        return 0
+
+    cdef int _apply_resolve(self, Command command) except -1:
+        """COMMIT moves a hold to allocated; RELEASE frees a hold or a commitment."""
+        cdef int64_t reservation = command.reservation
+        cdef bint commit = command.kind == COMMAND_COMMIT
+        if reservation < 0 or reservation >= self.reservation_count:
+            command.result = RESULT_RESERVATION_NOT_FOUND
+            return 0
+        cdef uint8_t state = self.reservation_state[reservation]
+        if state == RESERVATION_EXPIRED:
+            command.result = RESULT_RESERVATION_EXPIRED
+        elif state == RESERVATION_RELEASED:
+            command.result = RESULT_RESERVATION_RELEASED
+        elif commit and state == RESERVATION_COMMITTED:
+            command.result = RESULT_RESERVATION_COMMITTED
+        elif commit:
+            self._release_lines(reservation, False)
+            self._add_lines(reservation, True)
+            self.reservation_state[reservation] = RESERVATION_COMMITTED
+            command.result = RESULT_OK
+        else:
+            self._release_lines(reservation, state == RESERVATION_COMMITTED)
+            self.reservation_state[reservation] = RESERVATION_RELEASED
+            command.result = RESULT_OK
+        return 0
+
+    cdef int _apply_extend(self, Command command) except -1:
+        """Moves a hold's expiry to deadline_ns (later or earlier, but after now)."""
+        cdef int64_t reservation = command.reservation
+        assert command.deadline_ns > command.log_time_ns, "a hold expires after now"
+        if reservation < 0 or reservation >= self.reservation_count:
+            command.result = RESULT_RESERVATION_NOT_FOUND
+            return 0
+        cdef uint8_t state = self.reservation_state[reservation]
+        if state == RESERVATION_EXPIRED:
+            command.result = RESULT_RESERVATION_EXPIRED
+        elif state == RESERVATION_RELEASED:
+            command.result = RESULT_RESERVATION_RELEASED
+        elif state == RESERVATION_COMMITTED:
+            command.result = RESULT_RESERVATION_COMMITTED
+        else:
+            self._reserve_capacity(1, 0)
+            self.reservation_expire_ns[reservation] = command.deadline_ns
+            self._heap_push(command.deadline_ns, reservation)
+            command.result = RESULT_OK
+        return 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int64_t _expire_due(self, int64_t now_ns) noexcept nogil:
+        """Expires every hold whose expiry is at or before now_ns; returns how many."""
+        cdef int64_t expired = 0, reservation, expire_ns
+        while self.heap_size > 0 and self.heap_expire_ns[0] <= now_ns:
+            expire_ns = self.heap_expire_ns[0]
+            reservation = self.heap_reservation[0]
+            self._heap_pop()
+            # Entries left behind by an extend or a resolution are stale: skip.
+            if (self.reservation_state[reservation] != RESERVATION_HELD
+                    or self.reservation_expire_ns[reservation] != expire_ns):
+                continue
+            self._release_lines(reservation, False)
+            self.reservation_state[reservation] = RESERVATION_EXPIRED
+            expired += 1
+        return expired
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _release_lines(self, int64_t reservation, bint from_allocated) noexcept nogil:
+        cdef int64_t line, first = self.reservation_first_line[reservation]
+        cdef int64_t last = first + self.reservation_line_count[reservation]
+        cdef Py_ssize_t position
+        for line in range(first, last):
+            position = <Py_ssize_t>self.line_sku[line] * self.node_count + self.line_node[line]
+            if from_allocated:
+                self.allocated[position] -= self.line_quantity[line]
+            else:
+                self.held[position] -= self.line_quantity[line]
+            self._refresh_available(position)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _add_lines(self, int64_t reservation, bint to_allocated) noexcept nogil:
+        cdef int64_t line, first = self.reservation_first_line[reservation]
+        cdef int64_t last = first + self.reservation_line_count[reservation]
+        cdef Py_ssize_t position
+        for line in range(first, last):
+            position = <Py_ssize_t>self.line_sku[line] * self.node_count + self.line_node[line]
+            if to_allocated:
+                self.allocated[position] += self.line_quantity[line]
+            else:
+                self.held[position] += self.line_quantity[line]
+            self._refresh_available(position)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _heap_push(self, int64_t expire_ns, int64_t reservation) noexcept nogil:
+        cdef int64_t child = self.heap_size, parent
+        self.heap_size += 1
+        while child > 0:
+            parent = (child - 1) // 2
+            if self.heap_expire_ns[parent] <= expire_ns:
+                break
+            self.heap_expire_ns[child] = self.heap_expire_ns[parent]
+            self.heap_reservation[child] = self.heap_reservation[parent]
+            child = parent
+        self.heap_expire_ns[child] = expire_ns
+        self.heap_reservation[child] = reservation
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _heap_pop(self) noexcept nogil:
+        self.heap_size -= 1
+        cdef int64_t last_expire = self.heap_expire_ns[self.heap_size]
+        cdef int64_t last_reservation = self.heap_reservation[self.heap_size]
+        cdef int64_t hole = 0, child
+        while True:
+            child = 2 * hole + 1
+            if child >= self.heap_size:
+                break
+            if child + 1 < self.heap_size and self.heap_expire_ns[child + 1] < self.heap_expire_ns[child]:
+                child += 1
+            if self.heap_expire_ns[child] >= last_expire:
+                break
+            self.heap_expire_ns[hole] = self.heap_expire_ns[child]
+            self.heap_reservation[hole] = self.heap_reservation[child]
+            hole = child
+        self.heap_expire_ns[hole] = last_expire
+        self.heap_reservation[hole] = last_reservation
+
+    cdef int _reserve_capacity(self, int64_t reservations, int64_t lines) except -1:
+        """Grows the tables (doubling) so `reservations` more rows and `lines` more lines fit.
+
+        Allocation happens here, with the GIL, never inside the nogil loops.
+        """
+        cdef int64_t rows_needed = self.reservation_count + reservations
+        cdef int64_t lines_needed = self.line_count + lines
+        cdef int64_t heap_needed = self.heap_size + reservations
+        if rows_needed > self.reservation_state.shape[0]:
+            size = max(rows_needed, 2 * self.reservation_state.shape[0])
+            self.reservation_state = _grown(self.reservation_state, size)
+            self.reservation_expire_ns = _grown(self.reservation_expire_ns, size)
+            self.reservation_first_line = _grown(self.reservation_first_line, size)
+            self.reservation_line_count = _grown(self.reservation_line_count, size)
+        if lines_needed > self.line_sku.shape[0]:
+            size = max(lines_needed, 2 * self.line_sku.shape[0])
+            self.line_sku = _grown(self.line_sku, size)
+            self.line_node = _grown(self.line_node, size)
+            self.line_quantity = _grown(self.line_quantity, size)
+        if heap_needed > self.heap_expire_ns.shape[0]:
+            size = max(heap_needed, 2 * self.heap_expire_ns.shape[0])
+            self.heap_expire_ns = _grown(self.heap_expire_ns, size)
+            self.heap_reservation = _grown(self.heap_reservation, size)
+        return 0
+
+    def reservation(self, int64_t reservation):
+        """(state, expire_ns, sku[], node[], quantity[]) of a reservation, or None."""
+        if reservation < 0 or reservation >= self.reservation_count:
+            return None
+        first = self.reservation_first_line[reservation]
+        last = first + self.reservation_line_count[reservation]
+        return (
+            self.reservation_state[reservation],
+            self.reservation_expire_ns[reservation],
+            np.asarray(self.line_sku)[first:last].copy(),
+            np.asarray(self.line_node)[first:last].copy(),
+            np.asarray(self.line_quantity)[first:last].copy(),
+        )
+
+    def next_expiry_ns(self):
+        """Earliest pending expiry (possibly stale), or None: when a Tick is worth appending."""
+        return self.heap_expire_ns[0] if self.heap_size > 0 else None
 
     # ---- reads ------------------------------------------------------------
 
@@ -308,7 +619,27 @@ cdef class Core:
         expected = on_hand - buckets[0] - buckets[1] - buckets[2] - buckets[3]
         np.maximum(expected, 0, out=expected)
         assert (np.asarray(self.available) == expected).all(), "available out of date"
+        held_expected, allocated_expected = self._reserved_by_state()
+        assert (buckets[0] == held_expected).all(), "held differs from the open holds"
+        assert (buckets[1] == allocated_expected).all(), "allocated differs from the commitments"
         return True
+
+    def _reserved_by_state(self):
+        """Held and allocated per position, summed from the reservation table."""
+        count = self.reservation_count
+        states = np.asarray(self.reservation_state)[:count]
+        line_counts = np.asarray(self.reservation_line_count)[:count].astype(np.int64)
+        line_state = np.repeat(states, line_counts)
+        lines = self.line_count
+        positions = (np.asarray(self.line_sku)[:lines].astype(np.int64) * self.node_count
+                     + np.asarray(self.line_node)[:lines])
+        quantities = np.asarray(self.line_quantity)[:lines]
+        held = np.zeros(self.on_hand.shape[0], dtype=np.int64)
+        allocated = np.zeros(self.on_hand.shape[0], dtype=np.int64)
+        np.add.at(held, positions[line_state == RESERVATION_HELD], quantities[line_state == RESERVATION_HELD])
+        np.add.at(allocated, positions[line_state == RESERVATION_COMMITTED],
+                  quantities[line_state == RESERVATION_COMMITTED])
+        return held, allocated
 
     def digest(self):
         """A hash of the whole state: equal digests mean equal replicas."""
@@ -319,7 +650,25 @@ cdef class Core:
         for name in BUCKETS:
             h.update(np.asarray(getattr_bucket(self, name)).tobytes())
         h.update(np.asarray(self.node_status).tobytes())
+        count, lines = self.reservation_count, self.line_count
+        h.update(np.array([count, lines], dtype=np.int64).tobytes())
+        tables = [
+            np.asarray(self.reservation_state)[:count], np.asarray(self.reservation_expire_ns)[:count],
+            np.asarray(self.reservation_first_line)[:count], np.asarray(self.reservation_line_count)[:count],
+            np.asarray(self.line_sku)[:lines], np.asarray(self.line_node)[:lines],
+            np.asarray(self.line_quantity)[:lines],
+        ]
+        for table in tables:
+            h.update(table.tobytes())
         return h.hexdigest()
+
+
+def _grown(table, Py_ssize_t size):
+    """A copy of `table` with room for `size` entries (zeros beyond the old ones)."""
+    old = np.asarray(table)
+    bigger = np.zeros(size, dtype=old.dtype)
+    bigger[:old.shape[0]] = old
+    return bigger
 
 
 cdef object getattr_bucket(Core core, str name):

@@ -13,6 +13,9 @@ class ItemStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ITEM_STATUS_NEGATIVE_QUANTITY: _ClassVar[ItemStatus]
     ITEM_STATUS_QUANTITY_TOO_LARGE: _ClassVar[ItemStatus]
     ITEM_STATUS_NOT_APPLIED: _ClassVar[ItemStatus]
+    ITEM_STATUS_INSUFFICIENT_STOCK: _ClassVar[ItemStatus]
+    ITEM_STATUS_NODE_NOT_SELLABLE: _ClassVar[ItemStatus]
+    ITEM_STATUS_PARTIALLY_FILLED: _ClassVar[ItemStatus]
 
 class NodeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -44,6 +47,9 @@ ITEM_STATUS_NODE_NOT_FOUND: ItemStatus
 ITEM_STATUS_NEGATIVE_QUANTITY: ItemStatus
 ITEM_STATUS_QUANTITY_TOO_LARGE: ItemStatus
 ITEM_STATUS_NOT_APPLIED: ItemStatus
+ITEM_STATUS_INSUFFICIENT_STOCK: ItemStatus
+ITEM_STATUS_NODE_NOT_SELLABLE: ItemStatus
+ITEM_STATUS_PARTIALLY_FILLED: ItemStatus
 NODE_TYPE_UNSPECIFIED: NodeType
 NODE_TYPE_DISTRIBUTION_CENTER: NodeType
 NODE_TYPE_WAREHOUSE: NodeType

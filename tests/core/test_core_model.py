@@ -80,3 +80,143 @@ class CoreMatchesModel(RuleBasedStateMachine):
 
 CoreMatchesModel.TestCase.settings = settings(max_examples=150, stateful_step_count=20, deadline=None)
 test_core_matches_model = CoreMatchesModel.TestCase
+
+
+# ---- reservations -----------------------------------------------------------
+
+R = _core.COMMAND_RESULT
+STATE = _core.RESERVATION_STATE
+reserve_lines = st.lists(
+    st.tuples(st.integers(-1, SKUS - 1), st.integers(0, NODES - 1), st.integers(1, 30)), min_size=1, max_size=4
+)
+
+
+class ReservationModel:
+    """Plain-Python reference of holds, commitments and expiry."""
+
+    def __init__(self):
+        self.on_hand = {(s, n): 0 for s in range(SKUS) for n in range(NODES)}
+        self.held = dict.fromkeys(self.on_hand, 0)
+        self.allocated = dict.fromkeys(self.on_hand, 0)
+        self.reservations = []  # [state, expire_ns, [(sku, node, qty)]]
+
+    def available(self, position):
+        return max(0, self.on_hand[position] - self.held[position] - self.allocated[position])
+
+    def expire(self, now_ns):
+        for reservation in self.reservations:
+            if reservation[0] == STATE["HELD"] and reservation[1] <= now_ns:
+                for sku, node, quantity in reservation[2]:
+                    self.held[(sku, node)] -= quantity
+                reservation[0] = STATE["EXPIRED"]
+
+    def reserve(self, lines, partial, deadline_ns):
+        taken = []
+        for sku, node, quantity in lines:
+            if not 0 <= sku < SKUS:
+                taken.append(0)
+                continue
+            free = self.available((sku, node))
+            take = quantity if free >= quantity else (free if partial else 0)
+            self.held[(sku, node)] += take
+            taken.append(take)
+        failed = any(t < q for t, (_, _, q) in zip(taken, lines))
+        if (failed and not partial) or sum(taken) == 0:
+            for take, (sku, node, _) in zip(taken, lines):
+                if take:
+                    self.held[(sku, node)] -= take
+            return R["INSUFFICIENT_STOCK"], [0] * len(lines)
+        held_lines = [(s, n, t) for t, (s, n, _) in zip(taken, lines) if t > 0]
+        self.reservations.append([STATE["HELD"], deadline_ns, held_lines])
+        return R["OK"], taken
+
+    def resolve(self, kind, index):
+        if not 0 <= index < len(self.reservations):
+            return R["RESERVATION_NOT_FOUND"]
+        reservation = self.reservations[index]
+        state = reservation[0]
+        if state == STATE["EXPIRED"]:
+            return R["RESERVATION_EXPIRED"]
+        if state == STATE["RELEASED"]:
+            return R["RESERVATION_RELEASED"]
+        if kind == "COMMIT" and state == STATE["COMMITTED"]:
+            return R["RESERVATION_COMMITTED"]
+        source = self.allocated if state == STATE["COMMITTED"] else self.held
+        for sku, node, quantity in reservation[2]:
+            source[(sku, node)] -= quantity
+            if kind == "COMMIT":
+                self.allocated[(sku, node)] += quantity
+        reservation[0] = STATE["COMMITTED"] if kind == "COMMIT" else STATE["RELEASED"]
+        return R["OK"]
+
+
+class ReservationsMatchModel(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        self.core = Core(NODES, SKUS)
+        self.model = ReservationModel()
+        self.time_ns = 0
+
+    def _advance(self, step_ns):
+        self.time_ns += step_ns
+        self.model.expire(self.time_ns)
+
+    @rule(sku=st.integers(0, SKUS - 1), node=st.integers(0, NODES - 1), quantity=st.integers(0, 40),
+          step_ns=st.integers(0, 5))
+    def set_on_hand(self, sku, node, quantity, step_ns):
+        self._advance(step_ns)
+        self.core.apply(Command(UPDATE, self.time_ns, [sku], [node], [quantity], [SET]))
+        self.model.on_hand[(sku, node)] = quantity
+
+    @rule(lines=reserve_lines, partial=st.booleans(), ttl_ns=st.integers(1, 30), step_ns=st.integers(0, 5))
+    def reserve(self, lines, partial, ttl_ns, step_ns):
+        self._advance(step_ns)
+        sku, node, quantity = zip(*lines)
+        command = Command(_core.COMMAND_KIND["RESERVE"], self.time_ns, sku, node, quantity,
+                          all_or_nothing=not partial, deadline_ns=self.time_ns + ttl_ns)
+        self.core.apply(command)
+        result, taken = self.model.reserve(lines, partial, self.time_ns + ttl_ns)
+        assert command.result == result
+        assert command.filled.tolist() == taken
+        if result == R["OK"]:
+            assert command.reservation == len(self.model.reservations) - 1
+
+    @rule(kind=st.sampled_from(["COMMIT", "RELEASE"]), index=st.integers(-1, 12), step_ns=st.integers(0, 5))
+    def resolve(self, kind, index, step_ns):
+        self._advance(step_ns)
+        command = Command(_core.COMMAND_KIND[kind], self.time_ns, reservation=index)
+        self.core.apply(command)
+        assert command.result == self.model.resolve(kind, index)
+
+    @rule(index=st.integers(0, 12), ttl_ns=st.integers(1, 30), step_ns=st.integers(0, 5))
+    def extend(self, index, ttl_ns, step_ns):
+        self._advance(step_ns)
+        command = Command(_core.COMMAND_KIND["EXTEND"], self.time_ns, reservation=index,
+                          deadline_ns=self.time_ns + ttl_ns)
+        self.core.apply(command)
+        if index < len(self.model.reservations) and self.model.reservations[index][0] == STATE["HELD"]:
+            assert command.result == R["OK"]
+            self.model.reservations[index][1] = self.time_ns + ttl_ns
+        else:
+            assert command.result != R["OK"]
+
+    @invariant()
+    def same_buckets(self):
+        for name, expected in (("on_hand", self.model.on_hand), ("held", self.model.held),
+                               ("allocated", self.model.allocated)):
+            actual = self.core.bucket_array(name)
+            for (sku, node), quantity in expected.items():
+                assert actual[sku, node] == quantity, (name, sku, node)
+
+    @invariant()
+    def same_reservation_states(self):
+        for index, (state, _, _) in enumerate(self.model.reservations):
+            assert self.core.reservation(index)[0] == state
+
+    @invariant()
+    def nothing_negative_and_derived_state_consistent(self):
+        assert self.core.check_invariants()
+
+
+ReservationsMatchModel.TestCase.settings = settings(max_examples=150, stateful_step_count=30, deadline=None)
+test_reservations_match_model = ReservationsMatchModel.TestCase
