@@ -42,8 +42,8 @@ protos: $(STAMP)
 	PYTHON=$(PY) scripts/gen_protos.sh
 
 check-protos: protos
-	git diff --exit-code -- dompromise/v1 || (echo "dompromise/v1 is stale: run make protos and commit" && exit 1)
-	test -z "$$(git status --porcelain -- dompromise/v1)" || (echo "untracked generated files: run make protos and commit" && exit 1)
+	git diff --exit-code -- dompromise/v1 dompromise/internal || (echo "generated code is stale: run make protos and commit" && exit 1)
+	test -z "$$(git status --porcelain -- dompromise/v1 dompromise/internal)" || (echo "untracked generated files: run make protos and commit" && exit 1)
 
 lint-protos:
 	$(BUF) lint

@@ -8,6 +8,8 @@ import logging
 import os
 import sys
 
+from dompromise import limits
+
 
 DEFAULT_PORT = 50051
 DEFAULT_TARGET = f"127.0.0.1:{DEFAULT_PORT}"
@@ -38,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="network file (YAML or JSON, see docs/config.md)")
     serve.add_argument("--stock", help="stock CSV: sku_id,node_id,on_hand_quantity[,unit]")
     serve.add_argument("--data-dir", default=".dompromise", help="where the embedded command log lives")
+    serve.add_argument("--in-memory", action="store_true", help="no command log on disk: state dies with the process")
     serve.set_defaults(run=_serve)
 
     lookup = commands.add_parser("lookup", help="print availability of SKUs as a table")
@@ -61,10 +64,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_engine(args):
-    """The engine for `serve`: the demo network, or the config (refusing a bad one)."""
+def _load_replica(args):
+    """The replica for `serve`: network from config or demo, state from the log.
+
+    A new log starts with the stock file (or the demo stock) as its first
+    commands; an existing log is the truth and is replayed instead.
+    """
+    import time
+
     from dompromise import config, demo
     from dompromise.engine import Engine
+    from dompromise.log import FileLog, MemoryLog
+    from dompromise.replica import Replica
 
     if args.config:
         network = config.load_network(args.config)
@@ -72,26 +83,50 @@ def _load_engine(args):
     else:
         network = demo.demo_network()
         rows = config.load_stock_csv(args.stock, network) if args.stock else demo.demo_stock(network)
-    engine = Engine(network)
-    engine.load_stock(rows)
-    log.info("network: %d nodes, %d SKUs, %d stock rows", len(network.nodes), len(network.skus), len(rows))
-    return engine
+    command_log = MemoryLog() if args.in_memory else FileLog(args.data_dir)
+    replica = Replica(Engine(network), command_log)
+    started = time.monotonic()
+    recovered = replica.recover()
+    if recovered:
+        log.info("recovered %d commands from %s in %.2fs", recovered, args.data_dir, time.monotonic() - started)
+        if args.stock:
+            log.warning("the log already holds state: --stock %s ignored (feed changes through UpdateStock)",
+                        args.stock)
+    else:
+        replica.bootstrap(stock_records(rows))
+    log.info("network: %d nodes, %d SKUs; log position %d", len(network.nodes), len(network.skus),
+             replica.engine.log_position)
+    return replica
+
+
+def stock_records(rows):
+    """Absolute on-hand sets for stock rows, as log records of at most STOCK_UPDATES_MAX items."""
+    from dompromise.engine import ON_HAND_SET
+    from dompromise.internal.v1 import log_pb2
+
+    chunk = limits.STOCK_UPDATES_MAX
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        yield log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
+            sku_ids=[r.sku_id for r in part], node_ids=[r.node_id for r in part],
+            ops=[ON_HAND_SET] * len(part), quantities=[r.on_hand_quantity for r in part],
+        ))
 
 
 def _serve(args) -> int:
     from dompromise.config import ConfigError
     from dompromise.service.server import serve
 
+    from dompromise.log import LogCorruption
+
     try:
-        engine = _load_engine(args)
+        replica = _load_replica(args)
     except ConfigError as error:
         print(f"dompromise: refusing to start, bad config:\n{error}", file=sys.stderr)
         return 2
-    except OSError as error:
+    except (OSError, LogCorruption) as error:
         print(f"dompromise: refusing to start: {error}", file=sys.stderr)
         return 2
-    os.makedirs(args.data_dir, exist_ok=True)
-    log.warning("no durable command log yet: stock updates live in memory only (data dir %s unused)", args.data_dir)
     address = f"{args.host}:{args.port}"
 
     def ready(port: int) -> None:
@@ -99,7 +134,7 @@ def _serve(args) -> int:
         print(f"dompromise serving on {args.host}:{port}", flush=True)
 
     try:
-        asyncio.run(serve(engine, address, ready))
+        asyncio.run(serve(replica, address, ready))
     except OSError as error:
         print(f"dompromise: cannot serve on {address}: {error}", file=sys.stderr)
         return 2

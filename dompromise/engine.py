@@ -15,10 +15,14 @@ import numpy as np
 
 from dompromise import _core
 from dompromise.errors import NotFoundError
-from dompromise.model import Network, Node, Sku, StockRow
+from dompromise.internal.v1 import log_pb2
+from dompromise.model import Network, Node, Sku
+from dompromise.reservations import Outcome, ReservationBook, ReservationView, fingerprint
 
 ITEM_OK = _core.ITEM_STATUS["OK"]
-UPDATE_ON_HAND = _core.COMMAND_KIND["UPDATE_ON_HAND"]
+KIND = _core.COMMAND_KIND
+UPDATE_ON_HAND = KIND["UPDATE_ON_HAND"]
+RESULT = _core.COMMAND_RESULT
 ON_HAND_SET = _core.ON_HAND_OP["SET"]
 ON_HAND_ADJUST = _core.ON_HAND_OP["ADJUST"]
 BUCKETS = _core.BUCKETS
@@ -61,6 +65,7 @@ class Engine:
         self._sellable_mask = np.zeros(len(network.nodes), dtype=bool)
         self._sellable_mask[self._sellable] = True
         self._sellable_ids = [network.nodes[i].node_id for i in self._sellable]
+        self._book = ReservationBook()
 
     # ---- lookups ----------------------------------------------------------
 
@@ -132,21 +137,16 @@ class Engine:
 
     def update_on_hand(self, sku_ids: Sequence[str], node_ids: Sequence[str], ops: Sequence[int],
                        quantities: Sequence[int], all_or_nothing: bool = False) -> _core.Command:
-        """Applies a batch of on-hand sets (ON_HAND_SET) and deltas (ON_HAND_ADJUST), in order, as one command."""
+        """Applies a batch of on-hand sets (ON_HAND_SET) and deltas (ON_HAND_ADJUST), in order, as one command.
+
+        Outside any log: for tests, benchmarks and tools that own the engine.
+        The engine of a Replica changes only through its log (apply_record).
+        """
         sku = self.sku_indices(sku_ids)
         get = self._node_index.get
         node = np.array([get(n, UNKNOWN_INDEX) for n in node_ids], dtype=np.int32)
         return self.apply(UPDATE_ON_HAND, sku, node, np.asarray(quantities, dtype=np.int64),
                           np.asarray(ops, dtype=np.int8), all_or_nothing)
-
-    def load_stock(self, rows: Sequence[StockRow]) -> _core.Command | None:
-        """Sets on hand for every row, as one command (stock file load)."""
-        if not rows:
-            return None
-        return self.update_on_hand(
-            [r.sku_id for r in rows], [r.node_id for r in rows],
-            [ON_HAND_SET] * len(rows), [r.on_hand_quantity for r in rows],
-        )
 
     def apply(self, kind: int, sku: np.ndarray, node: np.ndarray, quantity: np.ndarray,
               op: np.ndarray, all_or_nothing: bool = False) -> _core.Command:
@@ -160,3 +160,117 @@ class Engine:
         command = _core.Command(kind, log_time_ns, sku, node, quantity, op, all_or_nothing)
         self._core.apply(command)
         return command
+
+
+    # ---- commands from the log ----------------------------------------------
+
+    def apply_record(self, record: log_pb2.LogRecord, log_position: int) -> Outcome:
+        """Applies one log record at its position; the same log gives the same state.
+
+        A record whose request_id was seen applies as a Tick (the clock still
+        moves) and returns the first outcome, or a conflict if the payload differs.
+        """
+        assert log_position == self._core.log_position + 1, "log records apply in order, once"
+        log_time_ns = record.log_time_ns
+        self._book.forget_before(log_time_ns)
+        key = record.request_id
+        if key:
+            print_ = _fingerprint_of(record)
+            first = self._book.seen(key, print_)
+            if first is not None:
+                self._core.apply(_core.Command(KIND["TICK"], log_time_ns))
+                return first
+        outcome = self._apply_command(record, log_position)
+        if key:
+            self._book.remember(key, print_, log_time_ns, outcome)
+        return outcome
+
+    def _apply_command(self, record: log_pb2.LogRecord, log_position: int) -> Outcome:
+        which = record.WhichOneof("command")
+        time_ns = record.log_time_ns
+        if which == "update_on_hand":
+            body = record.update_on_hand
+            command = self._command(UPDATE_ON_HAND, time_ns, body.sku_ids, body.node_ids, body.quantities,
+                                    op=np.asarray(body.ops, dtype=np.int8), all_or_nothing=body.all_or_nothing)
+            return self._outcome(command, command.on_hand_after)
+        if which == "reserve":
+            return self._apply_reserve(record.reserve, time_ns, log_position)
+        if which in ("commit", "release"):
+            body = getattr(record, which)
+            index = self._book.index_of(body.reservation_id)
+            command = _core.Command(KIND[which.upper()], time_ns, reservation=index)
+            self._core.apply(command)
+            if which == "commit" and command.result == RESULT["OK"]:
+                self._book.set_order(index, body.order_id)
+            return self._outcome(command, (), index)
+        if which == "extend":
+            body = record.extend
+            index = self._book.index_of(body.reservation_id)
+            command = _core.Command(KIND["EXTEND"], time_ns, reservation=index, deadline_ns=time_ns + body.ttl_ns)
+            self._core.apply(command)
+            return self._outcome(command, (), index)
+        assert which == "tick", f"unknown log command {which}"
+        command = _core.Command(KIND["TICK"], time_ns)
+        self._core.apply(command)
+        return self._outcome(command, ())
+
+    def _apply_reserve(self, body, time_ns: int, log_position: int) -> Outcome:
+        command = self._command(KIND["RESERVE"], time_ns, body.sku_ids, body.node_ids, body.quantities,
+                                all_or_nothing=not body.allow_partial, deadline_ns=time_ns + body.ttl_ns)
+        index = -1
+        if command.result == RESULT["OK"]:
+            index = command.reservation
+            self._book.add(index, log_position, time_ns, body.order_id, body.customer_id)
+        return self._outcome(command, command.filled, index)
+
+    def _command(self, kind, time_ns, sku_ids, node_ids, quantities, **options) -> _core.Command:
+        get = self._node_index.get
+        node = np.array([get(n, UNKNOWN_INDEX) for n in node_ids], dtype=np.int32)
+        command = _core.Command(kind, time_ns, self.sku_indices(sku_ids), node,
+                                np.asarray(quantities, dtype=np.int64), **options)
+        self._core.apply(command)
+        return command
+
+    def _outcome(self, command: _core.Command, quantities, reservation_index: int = -1) -> Outcome:
+        view = self.reservation_view(reservation_index) if reservation_index >= 0 else None
+        return Outcome(
+            log_position=command.log_position, log_time_ns=command.log_time_ns, result=command.result,
+            item_status=tuple(command.status.tolist()), item_quantity=tuple(np.asarray(quantities).tolist()),
+            item_available=tuple(command.available_after.tolist()), applied_count=command.applied_count,
+            reservation=view,
+        )
+
+    # ---- reservation reads ----------------------------------------------------
+
+    def reservation_view(self, index: int) -> ReservationView:
+        state, expire_ns, sku, node, quantity = self._core.reservation(index)
+        meta = self._book.meta(index)
+        skus, nodes = self.network.skus, self.network.nodes
+        lines = tuple(
+            (skus[s].sku_id, nodes[n].node_id, q) for s, n, q in zip(sku.tolist(), node.tolist(), quantity.tolist())
+        )
+        return ReservationView(meta.reservation_id, int(state), int(expire_ns), meta.create_ns,
+                               meta.order_id, meta.customer_id, lines)
+
+    def reservation(self, reservation_id: str) -> ReservationView | None:
+        index = self._book.index_of(reservation_id)
+        return None if index < 0 else self.reservation_view(index)
+
+    def reservation_indices_of(self, order_id: str = "", customer_id: str = "") -> list[int]:
+        """Reservations of an order (or else of a customer), oldest first."""
+        return self._book.of_order(order_id) if order_id else self._book.of_customer(customer_id)
+
+    def reservations_of(self, order_id: str = "", customer_id: str = "") -> list[ReservationView]:
+        return [self.reservation_view(i) for i in self.reservation_indices_of(order_id, customer_id)]
+
+    def next_expiry_ns(self) -> int | None:
+        return self._core.next_expiry_ns()
+
+
+def _fingerprint_of(record: log_pb2.LogRecord) -> bytes:
+    """The payload's identity: the command without its time and key."""
+    payload = log_pb2.LogRecord()
+    payload.CopyFrom(record)
+    payload.log_time_ns = 0
+    payload.request_id = ""
+    return fingerprint(payload.SerializeToString(deterministic=True))

@@ -51,3 +51,23 @@ class LimitExceededError(DompromiseError):
         self.limit = limit
         self.actual = actual
         super().__init__(f"{field}: {actual} is over the limit of {limit} ({limit_name})")
+
+
+class UnavailableError(DompromiseError):
+    """Writes cannot be made durable right now (the log failed or is full); retry later."""
+
+
+class AlreadyExistsError(DompromiseError):
+    """A request_id was reused with a different payload."""
+
+    def __init__(self, request_id: str):
+        self.request_id = request_id
+        super().__init__(f"request_id {request_id!r} was already used with a different payload")
+
+
+class FailedPreconditionError(DompromiseError):
+    """The thing exists but is in a state that does not allow the request."""
+
+    def __init__(self, reason: str, message: str):
+        self.reason = reason
+        super().__init__(message)

@@ -37,3 +37,19 @@ MESSAGE_BYTES_MAX = 32 * 1024 * 1024
 
 # RPCs handled at once by one server process before new ones are shed.
 CONCURRENT_RPCS_MAX = 1_000
+
+# ReserveInventory: lines per request, and how long a hold may last.
+RESERVATION_LINES_MAX = 10_000
+RESERVATION_TTL_SECONDS_MIN = 1
+RESERVATION_TTL_SECONDS_MAX = 7 * 24 * 3600
+RESERVATION_TTL_SECONDS_DEFAULT = 15 * 60
+
+# Idempotency keys (request_id) are remembered for this long in log time, and
+# at most this many (the oldest are forgotten first).
+IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600
+IDEMPOTENCY_KEYS_MAX = 1_000_000
+
+# Commands the log writer groups into one write + fsync.
+LOG_BATCH_COMMANDS_MAX = 4_096
+# Commands waiting for the log writer before new writes are refused.
+LOG_QUEUE_COMMANDS_MAX = 50_000

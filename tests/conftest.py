@@ -9,7 +9,10 @@ import grpc
 import pytest
 
 from dompromise.engine import ON_HAND_SET, Engine
+from dompromise.internal.v1 import log_pb2
+from dompromise.log import MemoryLog
 from dompromise.model import BaseUnit, Location, Network, Node, NodeStatus, NodeType, Sku
+from dompromise.replica import Replica
 from dompromise.service.server import create_server, set_serving
 
 
@@ -32,23 +35,34 @@ def small_network() -> Network:
     return Network(nodes=nodes, skus=skus)
 
 
-def stocked_engine() -> Engine:
-    """The small network with on hand 10 * (sku + 1) + node at every position."""
-    engine = Engine(small_network())
+def stock_record(engine: Engine) -> log_pb2.LogRecord:
+    """On hand 10 * (sku + 1) + node at every position of the small network."""
     rows = [
         (sku.sku_id, node.node_id, 10 * (s + 1) + n)
         for s, sku in enumerate(engine.network.skus)
         for n, node in enumerate(engine.network.nodes)
     ]
-    engine.update_on_hand([r[0] for r in rows], [r[1] for r in rows], [ON_HAND_SET] * len(rows), [r[2] for r in rows])
-    return engine
+    return log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
+        sku_ids=[r[0] for r in rows], node_ids=[r[1] for r in rows],
+        ops=[ON_HAND_SET] * len(rows), quantities=[r[2] for r in rows],
+    ))
+
+
+def stocked_replica(command_log=None) -> Replica:
+    """The small network over a log (memory by default) whose first record is the stock."""
+    replica = Replica(Engine(small_network()), command_log if command_log is not None else MemoryLog())
+    replica.bootstrap([stock_record(replica.engine)])
+    return replica
 
 
 class ServerThread:
     """A real grpc.aio server on 127.0.0.1, port 0, on its own event loop thread."""
 
-    def __init__(self, engine: Engine):
-        self.engine = engine
+    def __init__(self, replica: Replica):
+        if isinstance(replica, Engine):  # a bare engine: give it an empty memory log
+            replica = Replica(replica, MemoryLog())
+        self.replica = replica
+        self.engine = replica.engine
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -56,7 +70,8 @@ class ServerThread:
         self.target = f"127.0.0.1:{self.port}"
 
     async def _start(self):
-        server, port, health_servicer = create_server(self.engine, "127.0.0.1:0")
+        server, port, health_servicer = create_server(self.replica, "127.0.0.1:0")
+        await self.replica.start()
         await server.start()
         await set_serving(health_servicer, True)
         return server, port, health_servicer
@@ -66,18 +81,24 @@ class ServerThread:
 
     def stop(self) -> None:
         self._call(self.server.stop(0))
+        self._call(self.replica.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
 
 @pytest.fixture
-def engine() -> Engine:
-    return stocked_engine()
+def replica() -> Replica:
+    return stocked_replica()
 
 
 @pytest.fixture
-def server(engine):
-    running = ServerThread(engine)
+def engine(replica) -> Engine:
+    return replica.engine
+
+
+@pytest.fixture
+def server(replica):
+    running = ServerThread(replica)
     yield running
     running.stop()
 

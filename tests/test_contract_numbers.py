@@ -34,3 +34,11 @@ def test_model_enums_match_proto():
 
 def test_core_quantity_max_is_the_limit():
     assert _core.QUANTITY_MAX == limits.QUANTITY_MAX
+
+
+def test_reservation_states_match_proto():
+    from dompromise.v1 import reservation_pb2
+
+    for name, number in _core.RESERVATION_STATE.items():
+        assert reservation_pb2.ReservationState.Value(f"RESERVATION_STATE_{name}") == number
+    assert len(reservation_pb2.ReservationState.keys()) == len(_core.RESERVATION_STATE) + 1

@@ -16,7 +16,15 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from dompromise.errors import DompromiseError, InvalidArgumentError, LimitExceededError, NotFoundError
+from dompromise.errors import (
+    AlreadyExistsError,
+    DompromiseError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    LimitExceededError,
+    NotFoundError,
+    UnavailableError,
+)
 
 ERROR_DOMAIN = "dompromise.v1"
 log = logging.getLogger(__name__)
@@ -66,11 +74,39 @@ def _limit_exceeded(error: LimitExceededError) -> status_pb2.Status:
     )
 
 
+def _failed_precondition(error: FailedPreconditionError) -> status_pb2.Status:
+    violation = error_details_pb2.PreconditionFailure.Violation(
+        type=error.reason, subject="reservation", description=str(error)
+    )
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN)
+    return status_pb2.Status(
+        code=code_pb2.FAILED_PRECONDITION, message=str(error),
+        details=[_pack(error_details_pb2.PreconditionFailure(violations=[violation])), _pack(info)],
+    )
+
+
+def _already_exists(error: AlreadyExistsError) -> status_pb2.Status:
+    info = error_details_pb2.ErrorInfo(
+        reason="REQUEST_ID_REUSED", domain=ERROR_DOMAIN, metadata={"request_id": error.request_id}
+    )
+    return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error), details=[_pack(info)])
+
+
+def _unavailable(error: UnavailableError) -> status_pb2.Status:
+    info = error_details_pb2.ErrorInfo(reason="LOG_UNAVAILABLE", domain=ERROR_DOMAIN)
+    retry = error_details_pb2.RetryInfo()
+    retry.retry_delay.FromMilliseconds(100)
+    return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(error), details=[_pack(info), _pack(retry)])
+
+
 # The table: exception type -> builder of its google.rpc.Status.
 STATUS_BUILDERS = {
     InvalidArgumentError: _invalid_argument,
     NotFoundError: _not_found,
     LimitExceededError: _limit_exceeded,
+    FailedPreconditionError: _failed_precondition,
+    AlreadyExistsError: _already_exists,
+    UnavailableError: _unavailable,
 }
 
 

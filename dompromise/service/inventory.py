@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dompromise import limits
-from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET, Engine
+from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET
 from dompromise.errors import FieldViolation
+from dompromise.internal.v1 import log_pb2
+from dompromise.replica import Replica
 from dompromise.service.errors import map_errors
 from dompromise.service.unimplemented import abort_unimplemented
 from dompromise.service.validation import VIOLATIONS_LISTED_MAX, check_count, id_violations, raise_if_any
@@ -17,8 +19,8 @@ assert (SET, ADJUST) == (ON_HAND_SET, ON_HAND_ADJUST)
 
 
 class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
-    def __init__(self, engine: Engine):
-        self._engine = engine
+    def __init__(self, replica: Replica):
+        self._replica = replica
 
     @map_errors
     async def UpdateStock(self, request, context):
@@ -30,14 +32,16 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         quantities = [u.quantity for u in updates]
         violations = _id_violations(sku_ids, node_ids) + _quantity_violations(kinds, quantities)
         raise_if_any(violations)
-        command = self._engine.update_on_hand(sku_ids, node_ids, kinds, quantities, request.all_or_nothing)
+        record = log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
+            sku_ids=sku_ids, node_ids=node_ids, ops=kinds, quantities=quantities,
+            all_or_nothing=request.all_or_nothing,
+        ))
+        outcome = await self._replica.submit(record)
         response = inventory_pb2.UpdateStockResponse(
-            applied_count=command.applied_count, log_position=command.log_position
+            applied_count=outcome.applied_count, log_position=outcome.log_position
         )
         add = response.results.add
-        for status, on_hand, available in zip(
-            command.status.tolist(), command.on_hand_after.tolist(), command.available_after.tolist()
-        ):
+        for status, on_hand, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
             add(status=status, on_hand_quantity=on_hand, available_quantity=available)
         return response
 

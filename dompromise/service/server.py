@@ -11,11 +11,12 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dompromise import limits
-from dompromise.engine import Engine
+from dompromise.replica import Replica
 from dompromise.service.availability import AvailabilityServicer
 from dompromise.service.inventory import InventoryServicer
 from dompromise.service.network import NetworkServicer
-from dompromise.service.unimplemented import PromiseServicer, ReservationServicer
+from dompromise.service.reservation import ReservationServicer
+from dompromise.service.unimplemented import PromiseServicer
 from dompromise.v1 import (
     availability_pb2,
     availability_pb2_grpc,
@@ -42,8 +43,8 @@ SERVICE_NAMES = (
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
-def create_server(engine: Engine, address: str = "127.0.0.1:0") -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
-    """A server bound to `address` (port 0 picks a free one), not started.
+def create_server(replica: Replica, address: str = "127.0.0.1:0") -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+    """A server for the replica bound to `address` (port 0 picks a free one), not started.
 
     Returns the server, the bound port and the health servicer, which says
     NOT_SERVING until `start_serving` flips it.
@@ -54,11 +55,12 @@ def create_server(engine: Engine, address: str = "127.0.0.1:0") -> tuple[grpc.ai
         ("grpc.so_reuseport", 0),
     ]
     server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
+    engine = replica.engine
     availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(AvailabilityServicer(engine), server)
-    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(engine), server)
+    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(replica), server)
     network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine), server)
     promise_pb2_grpc.add_PromiseServiceServicer_to_server(PromiseServicer(), server)
-    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(), server)
+    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(replica), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(SERVICE_NAMES + (health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -77,12 +79,13 @@ async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool)
         await health_servicer.set(name, status)
 
 
-async def serve(engine: Engine, address: str, ready=None) -> None:
+async def serve(replica: Replica, address: str, ready=None) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
     `ready(port)` is called once the server listens and reports SERVING.
     """
-    server, port, health_servicer = create_server(engine, address)
+    server, port, health_servicer = create_server(replica, address)
+    await replica.start()
     await server.start()
     await set_serving(health_servicer, True)
     log.info("serving on port %d", port)
@@ -96,4 +99,5 @@ async def serve(engine: Engine, address: str, ready=None) -> None:
     log.info("shutting down: NOT_SERVING, draining for up to %.1fs", SHUTDOWN_GRACE_SECONDS)
     await health_servicer.enter_graceful_shutdown()
     await server.stop(SHUTDOWN_GRACE_SECONDS)
+    await replica.stop()
     log.info("stopped")

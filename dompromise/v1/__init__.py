@@ -1,1 +1,1 @@
-"""Generated from protos/dompromise/v1 by scripts/gen_protos.sh. Do not edit."""
+"""Generated from protos/ by scripts/gen_protos.sh. Do not edit."""

@@ -22,37 +22,50 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from dompromise.v1 import common_pb2 as dompromise_dot_v1_dot_common__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64ompromise/v1/reservation.proto\x12\rdompromise.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"A\n\x0cReservedLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"\x82\x01\n\x0bReservation\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12*\n\x05lines\x18\x02 \x03(\x0b\x32\x1b.dompromise.v1.ReservedLine\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x98\x01\n\x17ReserveInventoryRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12*\n\x05lines\x18\x02 \x03(\x0b\x32\x1b.dompromise.v1.ReservedLine\x12\x15\n\rpromise_token\x18\x03 \x01(\t\x12&\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"K\n\x18ReserveInventoryResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\"X\n\x18\x43ommitReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\"L\n\x19\x43ommitReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\"G\n\x19ReleaseReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\"M\n\x1aReleaseReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\"/\n\x15GetReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"I\n\x16GetReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation2\xab\x03\n\x12ReservationService\x12\x63\n\x10ReserveInventory\x12&.dompromise.v1.ReserveInventoryRequest\x1a\'.dompromise.v1.ReserveInventoryResponse\x12\x66\n\x11\x43ommitReservation\x12\'.dompromise.v1.CommitReservationRequest\x1a(.dompromise.v1.CommitReservationResponse\x12i\n\x12ReleaseReservation\x12(.dompromise.v1.ReleaseReservationRequest\x1a).dompromise.v1.ReleaseReservationResponse\x12]\n\x0eGetReservation\x12$.dompromise.v1.GetReservationRequest\x1a%.dompromise.v1.GetReservationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64ompromise/v1/reservation.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"D\n\x0fReservationLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"\x8d\x02\n\x0bReservation\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12.\n\x05state\x18\x02 \x01(\x0e\x32\x1f.dompromise.v1.ReservationState\x12-\n\x05lines\x18\x03 \x03(\x0b\x32\x1e.dompromise.v1.ReservationLine\x12/\n\x0b\x65xpire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x07 \x01(\t\"\xd9\x01\n\x17ReserveInventoryRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12-\n\x05lines\x18\x02 \x03(\x0b\x32\x1e.dompromise.v1.ReservationLine\x12\x15\n\rpromise_token\x18\x03 \x01(\t\x12&\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\rallow_partial\x18\x05 \x01(\x08\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x07 \x01(\t\"y\n\x15ReservationLineResult\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.dompromise.v1.ItemStatus\x12\x19\n\x11reserved_quantity\x18\x02 \x01(\x03\x12\x1a\n\x12\x61vailable_quantity\x18\x03 \x01(\x03\"\x9d\x01\n\x18ReserveInventoryResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12:\n\x0cline_results\x18\x02 \x03(\x0b\x32$.dompromise.v1.ReservationLineResult\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\"X\n\x18\x43ommitReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\"b\n\x19\x43ommitReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"G\n\x19ReleaseReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\"c\n\x1aReleaseReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"n\n\x18\x45xtendReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"b\n\x19\x45xtendReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"/\n\x15GetReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"I\n\x16GetReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\"g\n\x17ListReservationsRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"y\n\x18ListReservationsResponse\x12\x30\n\x0creservations\x18\x01 \x03(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05*\xb1\x01\n\x10ReservationState\x12!\n\x1dRESERVATION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16RESERVATION_STATE_HELD\x10\x01\x12\x1f\n\x1bRESERVATION_STATE_COMMITTED\x10\x02\x12\x1e\n\x1aRESERVATION_STATE_RELEASED\x10\x03\x12\x1d\n\x19RESERVATION_STATE_EXPIRED\x10\x04\x32\xf8\x04\n\x12ReservationService\x12\x63\n\x10ReserveInventory\x12&.dompromise.v1.ReserveInventoryRequest\x1a\'.dompromise.v1.ReserveInventoryResponse\x12\x66\n\x11\x43ommitReservation\x12\'.dompromise.v1.CommitReservationRequest\x1a(.dompromise.v1.CommitReservationResponse\x12i\n\x12ReleaseReservation\x12(.dompromise.v1.ReleaseReservationRequest\x1a).dompromise.v1.ReleaseReservationResponse\x12\x66\n\x11\x45xtendReservation\x12\'.dompromise.v1.ExtendReservationRequest\x1a(.dompromise.v1.ExtendReservationResponse\x12]\n\x0eGetReservation\x12$.dompromise.v1.GetReservationRequest\x1a%.dompromise.v1.GetReservationResponse\x12\x63\n\x10ListReservations\x12&.dompromise.v1.ListReservationsRequest\x1a\'.dompromise.v1.ListReservationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dompromise.v1.reservation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESERVEDLINE']._serialized_start=115
-  _globals['_RESERVEDLINE']._serialized_end=180
-  _globals['_RESERVATION']._serialized_start=183
-  _globals['_RESERVATION']._serialized_end=313
-  _globals['_RESERVEINVENTORYREQUEST']._serialized_start=316
-  _globals['_RESERVEINVENTORYREQUEST']._serialized_end=468
-  _globals['_RESERVEINVENTORYRESPONSE']._serialized_start=470
-  _globals['_RESERVEINVENTORYRESPONSE']._serialized_end=545
-  _globals['_COMMITRESERVATIONREQUEST']._serialized_start=547
-  _globals['_COMMITRESERVATIONREQUEST']._serialized_end=635
-  _globals['_COMMITRESERVATIONRESPONSE']._serialized_start=637
-  _globals['_COMMITRESERVATIONRESPONSE']._serialized_end=713
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=715
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=786
-  _globals['_RELEASERESERVATIONRESPONSE']._serialized_start=788
-  _globals['_RELEASERESERVATIONRESPONSE']._serialized_end=865
-  _globals['_GETRESERVATIONREQUEST']._serialized_start=867
-  _globals['_GETRESERVATIONREQUEST']._serialized_end=914
-  _globals['_GETRESERVATIONRESPONSE']._serialized_start=916
-  _globals['_GETRESERVATIONRESPONSE']._serialized_end=989
-  _globals['_RESERVATIONSERVICE']._serialized_start=992
-  _globals['_RESERVATIONSERVICE']._serialized_end=1419
+  _globals['_RESERVATIONSTATE']._serialized_start=1917
+  _globals['_RESERVATIONSTATE']._serialized_end=2094
+  _globals['_RESERVATIONLINE']._serialized_start=143
+  _globals['_RESERVATIONLINE']._serialized_end=211
+  _globals['_RESERVATION']._serialized_start=214
+  _globals['_RESERVATION']._serialized_end=483
+  _globals['_RESERVEINVENTORYREQUEST']._serialized_start=486
+  _globals['_RESERVEINVENTORYREQUEST']._serialized_end=703
+  _globals['_RESERVATIONLINERESULT']._serialized_start=705
+  _globals['_RESERVATIONLINERESULT']._serialized_end=826
+  _globals['_RESERVEINVENTORYRESPONSE']._serialized_start=829
+  _globals['_RESERVEINVENTORYRESPONSE']._serialized_end=986
+  _globals['_COMMITRESERVATIONREQUEST']._serialized_start=988
+  _globals['_COMMITRESERVATIONREQUEST']._serialized_end=1076
+  _globals['_COMMITRESERVATIONRESPONSE']._serialized_start=1078
+  _globals['_COMMITRESERVATIONRESPONSE']._serialized_end=1176
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=1178
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=1249
+  _globals['_RELEASERESERVATIONRESPONSE']._serialized_start=1251
+  _globals['_RELEASERESERVATIONRESPONSE']._serialized_end=1350
+  _globals['_EXTENDRESERVATIONREQUEST']._serialized_start=1352
+  _globals['_EXTENDRESERVATIONREQUEST']._serialized_end=1462
+  _globals['_EXTENDRESERVATIONRESPONSE']._serialized_start=1464
+  _globals['_EXTENDRESERVATIONRESPONSE']._serialized_end=1562
+  _globals['_GETRESERVATIONREQUEST']._serialized_start=1564
+  _globals['_GETRESERVATIONREQUEST']._serialized_end=1611
+  _globals['_GETRESERVATIONRESPONSE']._serialized_start=1613
+  _globals['_GETRESERVATIONRESPONSE']._serialized_end=1686
+  _globals['_LISTRESERVATIONSREQUEST']._serialized_start=1688
+  _globals['_LISTRESERVATIONSREQUEST']._serialized_end=1791
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_start=1793
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_end=1914
+  _globals['_RESERVATIONSERVICE']._serialized_start=2097
+  _globals['_RESERVATIONSERVICE']._serialized_end=2729
 # @@protoc_insertion_point(module_scope)

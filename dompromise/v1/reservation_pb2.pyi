@@ -1,8 +1,10 @@
 import datetime
 
+from dompromise.v1 import common_pb2 as _common_pb2
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -10,7 +12,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
-class ReservedLine(_message.Message):
+class ReservationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESERVATION_STATE_UNSPECIFIED: _ClassVar[ReservationState]
+    RESERVATION_STATE_HELD: _ClassVar[ReservationState]
+    RESERVATION_STATE_COMMITTED: _ClassVar[ReservationState]
+    RESERVATION_STATE_RELEASED: _ClassVar[ReservationState]
+    RESERVATION_STATE_EXPIRED: _ClassVar[ReservationState]
+RESERVATION_STATE_UNSPECIFIED: ReservationState
+RESERVATION_STATE_HELD: ReservationState
+RESERVATION_STATE_COMMITTED: ReservationState
+RESERVATION_STATE_RELEASED: ReservationState
+RESERVATION_STATE_EXPIRED: ReservationState
+
+class ReservationLine(_message.Message):
     __slots__ = ("sku_id", "node_id", "quantity")
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -21,32 +36,60 @@ class ReservedLine(_message.Message):
     def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class Reservation(_message.Message):
-    __slots__ = ("reservation_id", "lines", "expire_time")
+    __slots__ = ("reservation_id", "state", "lines", "expire_time", "create_time", "order_id", "customer_id")
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     reservation_id: str
-    lines: _containers.RepeatedCompositeFieldContainer[ReservedLine]
+    state: ReservationState
+    lines: _containers.RepeatedCompositeFieldContainer[ReservationLine]
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, reservation_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReservedLine, _Mapping]]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    create_time: _timestamp_pb2.Timestamp
+    order_id: str
+    customer_id: str
+    def __init__(self, reservation_id: _Optional[str] = ..., state: _Optional[_Union[ReservationState, str]] = ..., lines: _Optional[_Iterable[_Union[ReservationLine, _Mapping]]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ...) -> None: ...
 
 class ReserveInventoryRequest(_message.Message):
-    __slots__ = ("request_id", "lines", "promise_token", "ttl")
+    __slots__ = ("request_id", "lines", "promise_token", "ttl", "allow_partial", "order_id", "customer_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     PROMISE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TTL_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
-    lines: _containers.RepeatedCompositeFieldContainer[ReservedLine]
+    lines: _containers.RepeatedCompositeFieldContainer[ReservationLine]
     promise_token: str
     ttl: _duration_pb2.Duration
-    def __init__(self, request_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReservedLine, _Mapping]]] = ..., promise_token: _Optional[str] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    allow_partial: bool
+    order_id: str
+    customer_id: str
+    def __init__(self, request_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReservationLine, _Mapping]]] = ..., promise_token: _Optional[str] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., allow_partial: _Optional[bool] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ...) -> None: ...
+
+class ReservationLineResult(_message.Message):
+    __slots__ = ("status", "reserved_quantity", "available_quantity")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RESERVED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    status: _common_pb2.ItemStatus
+    reserved_quantity: int
+    available_quantity: int
+    def __init__(self, status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., reserved_quantity: _Optional[int] = ..., available_quantity: _Optional[int] = ...) -> None: ...
 
 class ReserveInventoryResponse(_message.Message):
-    __slots__ = ("reservation",)
+    __slots__ = ("reservation", "line_results", "log_position")
     RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    LINE_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
     reservation: Reservation
-    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
+    line_results: _containers.RepeatedCompositeFieldContainer[ReservationLineResult]
+    log_position: int
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., line_results: _Optional[_Iterable[_Union[ReservationLineResult, _Mapping]]] = ..., log_position: _Optional[int] = ...) -> None: ...
 
 class CommitReservationRequest(_message.Message):
     __slots__ = ("request_id", "reservation_id", "order_id")
@@ -59,10 +102,12 @@ class CommitReservationRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., order_id: _Optional[str] = ...) -> None: ...
 
 class CommitReservationResponse(_message.Message):
-    __slots__ = ("reservation",)
+    __slots__ = ("reservation", "log_position")
     RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
     reservation: Reservation
-    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
+    log_position: int
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., log_position: _Optional[int] = ...) -> None: ...
 
 class ReleaseReservationRequest(_message.Message):
     __slots__ = ("request_id", "reservation_id")
@@ -73,10 +118,30 @@ class ReleaseReservationRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., reservation_id: _Optional[str] = ...) -> None: ...
 
 class ReleaseReservationResponse(_message.Message):
-    __slots__ = ("reservation",)
+    __slots__ = ("reservation", "log_position")
     RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
     reservation: Reservation
-    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
+    log_position: int
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class ExtendReservationRequest(_message.Message):
+    __slots__ = ("request_id", "reservation_id", "ttl")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reservation_id: str
+    ttl: _duration_pb2.Duration
+    def __init__(self, request_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+
+class ExtendReservationResponse(_message.Message):
+    __slots__ = ("reservation", "log_position")
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    reservation: Reservation
+    log_position: int
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., log_position: _Optional[int] = ...) -> None: ...
 
 class GetReservationRequest(_message.Message):
     __slots__ = ("reservation_id",)
@@ -89,3 +154,25 @@ class GetReservationResponse(_message.Message):
     RESERVATION_FIELD_NUMBER: _ClassVar[int]
     reservation: Reservation
     def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ...) -> None: ...
+
+class ListReservationsRequest(_message.Message):
+    __slots__ = ("order_id", "customer_id", "page_size", "page_token")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    customer_id: str
+    page_size: int
+    page_token: str
+    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListReservationsResponse(_message.Message):
+    __slots__ = ("reservations", "next_page_token", "total_size")
+    RESERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    reservations: _containers.RepeatedCompositeFieldContainer[Reservation]
+    next_page_token: str
+    total_size: int
+    def __init__(self, reservations: _Optional[_Iterable[_Union[Reservation, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...

@@ -27,8 +27,11 @@ if _version_not_supported:
 
 class ReservationServiceStub:
     """ReservationService holds stock for an order until it is committed,
-    released or the hold expires. Not implemented yet: every RPC answers
-    UNIMPLEMENTED.
+    released or the hold expires. Every write is a command in the ordered log;
+    an answer is sent once the command is durable and applied. Every mutating
+    call takes a request_id: the same id with the same payload returns the
+    first result, with a different payload fails ALREADY_EXISTS. Ids are kept
+    for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
     """
 
     def __init__(self, channel):
@@ -52,21 +55,35 @@ class ReservationServiceStub:
                 request_serializer=dompromise_dot_v1_dot_reservation__pb2.ReleaseReservationRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_reservation__pb2.ReleaseReservationResponse.FromString,
                 _registered_method=True)
+        self.ExtendReservation = channel.unary_unary(
+                '/dompromise.v1.ReservationService/ExtendReservation',
+                request_serializer=dompromise_dot_v1_dot_reservation__pb2.ExtendReservationRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_reservation__pb2.ExtendReservationResponse.FromString,
+                _registered_method=True)
         self.GetReservation = channel.unary_unary(
                 '/dompromise.v1.ReservationService/GetReservation',
                 request_serializer=dompromise_dot_v1_dot_reservation__pb2.GetReservationRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_reservation__pb2.GetReservationResponse.FromString,
                 _registered_method=True)
+        self.ListReservations = channel.unary_unary(
+                '/dompromise.v1.ReservationService/ListReservations',
+                request_serializer=dompromise_dot_v1_dot_reservation__pb2.ListReservationsRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_reservation__pb2.ListReservationsResponse.FromString,
+                _registered_method=True)
 
 
 class ReservationServiceServicer:
     """ReservationService holds stock for an order until it is committed,
-    released or the hold expires. Not implemented yet: every RPC answers
-    UNIMPLEMENTED.
+    released or the hold expires. Every write is a command in the ordered log;
+    an answer is sent once the command is durable and applied. Every mutating
+    call takes a request_id: the same id with the same payload returns the
+    first result, with a different payload fails ALREADY_EXISTS. Ids are kept
+    for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
     """
 
     def ReserveInventory(self, request, context):
-        """ReserveInventory places a hold on lines, or on a promise token's plan.
+        """ReserveInventory places a hold on lines, all or nothing unless partial
+        fill is allowed. Lines that cannot be held are reported per line.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -74,13 +91,21 @@ class ReservationServiceServicer:
 
     def CommitReservation(self, request, context):
         """CommitReservation turns a hold into an allocation for an order.
+        FAILED_PRECONDITION if the hold expired, was released or is committed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseReservation(self, request, context):
-        """ReleaseReservation gives a hold back.
+        """ReleaseReservation frees a hold, or cancels a committed reservation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExtendReservation(self, request, context):
+        """ExtendReservation moves a hold's expiry to now + ttl.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -88,6 +113,13 @@ class ReservationServiceServicer:
 
     def GetReservation(self, request, context):
         """GetReservation returns a reservation, or NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReservations(self, request, context):
+        """ListReservations lists the reservations of an order or a customer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,10 +143,20 @@ def add_ReservationServiceServicer_to_server(servicer, server):
                     request_deserializer=dompromise_dot_v1_dot_reservation__pb2.ReleaseReservationRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_reservation__pb2.ReleaseReservationResponse.SerializeToString,
             ),
+            'ExtendReservation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendReservation,
+                    request_deserializer=dompromise_dot_v1_dot_reservation__pb2.ExtendReservationRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_reservation__pb2.ExtendReservationResponse.SerializeToString,
+            ),
             'GetReservation': grpc.unary_unary_rpc_method_handler(
                     servicer.GetReservation,
                     request_deserializer=dompromise_dot_v1_dot_reservation__pb2.GetReservationRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_reservation__pb2.GetReservationResponse.SerializeToString,
+            ),
+            'ListReservations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReservations,
+                    request_deserializer=dompromise_dot_v1_dot_reservation__pb2.ListReservationsRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_reservation__pb2.ListReservationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -126,8 +168,11 @@ def add_ReservationServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ReservationService:
     """ReservationService holds stock for an order until it is committed,
-    released or the hold expires. Not implemented yet: every RPC answers
-    UNIMPLEMENTED.
+    released or the hold expires. Every write is a command in the ordered log;
+    an answer is sent once the command is durable and applied. Every mutating
+    call takes a request_id: the same id with the same payload returns the
+    first result, with a different payload fails ALREADY_EXISTS. Ids are kept
+    for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
     """
 
     @staticmethod
@@ -212,6 +257,33 @@ class ReservationService:
             _registered_method=True)
 
     @staticmethod
+    def ExtendReservation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.ReservationService/ExtendReservation',
+            dompromise_dot_v1_dot_reservation__pb2.ExtendReservationRequest.SerializeToString,
+            dompromise_dot_v1_dot_reservation__pb2.ExtendReservationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetReservation(request,
             target,
             options=(),
@@ -228,6 +300,33 @@ class ReservationService:
             '/dompromise.v1.ReservationService/GetReservation',
             dompromise_dot_v1_dot_reservation__pb2.GetReservationRequest.SerializeToString,
             dompromise_dot_v1_dot_reservation__pb2.GetReservationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReservations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.ReservationService/ListReservations',
+            dompromise_dot_v1_dot_reservation__pb2.ListReservationsRequest.SerializeToString,
+            dompromise_dot_v1_dot_reservation__pb2.ListReservationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -130,8 +130,11 @@ def test_limit_sized_batch_is_answered(stub):
     assert response.items[-1].available_quantity == 93
 
 
-def test_answers_follow_writes(stub, engine):
-    engine.update_on_hand(["PAD-1"], ["DC-1"], [1], [0])
+def test_answers_follow_writes(stub, channel):
+    from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
+
+    inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(updates=[
+        inventory_pb2.StockUpdate(sku_id="PAD-1", node_id="DC-1", kind=1, quantity=0)]))
     response = stub.GetAvailability(pb.GetAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1"]))
     assert response.items[0].available_quantity == 0
     assert response.log_position == 2

@@ -39,14 +39,8 @@ def test_reflection_lists_every_service(channel):
 UNIMPLEMENTED_CALLS = [
     ("promise", lambda ch: promise_pb2_grpc.PromiseServiceStub(ch).PromiseDelivery(
         promise_pb2.PromiseDeliveryRequest())),
-    ("reserve", lambda ch: reservation_pb2_grpc.ReservationServiceStub(ch).ReserveInventory(
-        reservation_pb2.ReserveInventoryRequest())),
-    ("commit", lambda ch: reservation_pb2_grpc.ReservationServiceStub(ch).CommitReservation(
-        reservation_pb2.CommitReservationRequest())),
-    ("release", lambda ch: reservation_pb2_grpc.ReservationServiceStub(ch).ReleaseReservation(
-        reservation_pb2.ReleaseReservationRequest())),
-    ("get", lambda ch: reservation_pb2_grpc.ReservationServiceStub(ch).GetReservation(
-        reservation_pb2.GetReservationRequest())),
+    ("reserve-token", lambda ch: reservation_pb2_grpc.ReservationServiceStub(ch).ReserveInventory(
+        reservation_pb2.ReserveInventoryRequest(request_id="r1", promise_token="t"))),
     ("watch", lambda ch: list(availability_pb2_grpc.AvailabilityServiceStub(ch).WatchAvailability(
         availability_pb2.WatchAvailabilityRequest(sku_ids=["PAD-1"])))),
     ("upload", lambda ch: inventory_pb2_grpc.InventoryServiceStub(ch).UploadStock(

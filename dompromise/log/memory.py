@@ -1,0 +1,31 @@
+"""The in-memory log: for tests and for a server started without a data directory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+
+class MemoryLog:
+    """Keeps payloads in a list; durable for as long as the process lives."""
+
+    def __init__(self) -> None:
+        self._payloads: list[bytes] = []
+
+    @property
+    def last_position(self) -> int:
+        return len(self._payloads)
+
+    def write(self, payloads: Sequence[bytes]) -> int:
+        """Appends payloads; returns the position of the last one."""
+        self._payloads.extend(payloads)
+        return len(self._payloads)
+
+    def sync(self) -> None:
+        """Nothing to flush."""
+
+    def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes]]:
+        for offset in range(after_position, len(self._payloads)):
+            yield offset + 1, self._payloads[offset]
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,131 @@
+"""Reservation bookkeeping the core does not keep: ids, orders, customers, idempotency.
+
+Pure Python, deterministic: it changes only inside Engine.apply_record, in log
+order, so every replica that applies the same log holds the same book.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from dompromise import limits
+
+
+@dataclass(frozen=True)
+class ReservationView:
+    """A reservation as the API shows it: ids, not indices."""
+
+    reservation_id: str
+    state: int  # core RESERVATION_STATE
+    expire_ns: int
+    create_ns: int
+    order_id: str
+    customer_id: str
+    lines: tuple[tuple[str, str, int], ...]  # (sku_id, node_id, quantity)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What applying one log record did: the answer a writer gets back.
+
+    `result` is a core COMMAND_RESULT (0 for stock updates); the item lists are
+    per requested item: status, quantity (on hand after, or reserved), and the
+    position's available after. `conflict` marks a reused request_id with a
+    different payload.
+    """
+
+    log_position: int
+    log_time_ns: int
+    result: int = 0
+    item_status: tuple[int, ...] = ()
+    item_quantity: tuple[int, ...] = ()
+    item_available: tuple[int, ...] = ()
+    applied_count: int = 0
+    reservation: ReservationView | None = None
+    conflict: bool = False
+
+
+@dataclass
+class _Meta:
+    reservation_id: str
+    create_ns: int
+    order_id: str
+    customer_id: str
+
+
+class ReservationBook:
+    """Reservation ids <-> core indices, order / customer indexes, idempotency keys."""
+
+    def __init__(self) -> None:
+        self._meta: list[_Meta] = []
+        self._index: dict[str, int] = {}
+        self._by_order: dict[str, list[int]] = {}
+        self._by_customer: dict[str, list[int]] = {}
+        # request_id -> (fingerprint, log_time_ns, outcome), oldest first.
+        self._keys: OrderedDict[str, tuple[bytes, int, Outcome]] = OrderedDict()
+
+    # ---- reservations -----------------------------------------------------
+
+    def add(self, index: int, log_position: int, create_ns: int, order_id: str, customer_id: str) -> str:
+        """Records a new reservation; its id is derived from its log position, so replicas agree."""
+        assert index == len(self._meta), "reservations are added in core order"
+        reservation_id = f"R{log_position}"
+        self._meta.append(_Meta(reservation_id, create_ns, order_id, customer_id))
+        self._index[reservation_id] = index
+        if order_id:
+            self._by_order.setdefault(order_id, []).append(index)
+        if customer_id:
+            self._by_customer.setdefault(customer_id, []).append(index)
+        return reservation_id
+
+    def set_order(self, index: int, order_id: str) -> None:
+        meta = self._meta[index]
+        if order_id and order_id != meta.order_id:
+            meta.order_id = order_id
+            self._by_order.setdefault(order_id, []).append(index)
+
+    def index_of(self, reservation_id: str) -> int:
+        """Core index of the id, or -1."""
+        return self._index.get(reservation_id, -1)
+
+    def meta(self, index: int) -> _Meta:
+        return self._meta[index]
+
+    def of_order(self, order_id: str) -> list[int]:
+        return [i for i in self._by_order.get(order_id, []) if self._meta[i].order_id == order_id]
+
+    def of_customer(self, customer_id: str) -> list[int]:
+        return list(self._by_customer.get(customer_id, []))
+
+    # ---- idempotency ------------------------------------------------------
+
+    def seen(self, request_id: str, fingerprint: bytes) -> Outcome | None:
+        """The first outcome of this request_id, or a conflict marker, or None if new."""
+        entry = self._keys.get(request_id)
+        if entry is None:
+            return None
+        first_fingerprint, _, outcome = entry
+        if first_fingerprint != fingerprint:
+            return Outcome(log_position=outcome.log_position, log_time_ns=outcome.log_time_ns, conflict=True)
+        return outcome
+
+    def remember(self, request_id: str, fingerprint: bytes, log_time_ns: int, outcome: Outcome) -> None:
+        self._keys[request_id] = (fingerprint, log_time_ns, outcome)
+        while len(self._keys) > limits.IDEMPOTENCY_KEYS_MAX:
+            self._keys.popitem(last=False)
+
+    def forget_before(self, log_time_ns: int) -> None:
+        """Drops keys older than the window, by the log's clock (so every replica drops the same)."""
+        horizon_ns = log_time_ns - limits.IDEMPOTENCY_WINDOW_SECONDS * 1_000_000_000
+        while self._keys:
+            _, (_, seen_ns, _) = next(iter(self._keys.items()))
+            if seen_ns >= horizon_ns:
+                break
+            self._keys.popitem(last=False)
+
+
+def fingerprint(command_bytes: bytes) -> bytes:
+    """Identity of a request's payload, for idempotency checks."""
+    return hashlib.blake2b(command_bytes, digest_size=16).digest()

@@ -1,0 +1,178 @@
+"""ReservationService: holds, commits, releases and extensions through the command log."""
+
+from __future__ import annotations
+
+from google.protobuf import timestamp_pb2
+
+from dompromise import _core, limits
+from dompromise.errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    FieldViolation,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from dompromise.internal.v1 import log_pb2
+from dompromise.replica import Replica
+from dompromise.reservations import Outcome, ReservationView
+from dompromise.service.errors import map_errors
+from dompromise.service.paging import page
+from dompromise.service.unimplemented import abort_unimplemented
+from dompromise.service.validation import check_count, id_violation, id_violations, raise_if_any
+from dompromise.v1 import reservation_pb2, reservation_pb2_grpc
+
+RESULT = _core.COMMAND_RESULT
+NANOS_PER_SECOND = 1_000_000_000
+# Core results that are a refusal of the request, with the reason clients see.
+PRECONDITION_REASONS = {
+    RESULT["RESERVATION_EXPIRED"]: ("RESERVATION_EXPIRED", "the hold expired"),
+    RESULT["RESERVATION_RELEASED"]: ("RESERVATION_RELEASED", "the reservation was released"),
+    RESULT["RESERVATION_COMMITTED"]: ("RESERVATION_COMMITTED", "the reservation is already committed"),
+}
+
+
+class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
+    def __init__(self, replica: Replica):
+        self._replica = replica
+        self._engine = replica.engine
+
+    @map_errors
+    async def ReserveInventory(self, request, context):
+        if request.promise_token:
+            await abort_unimplemented(context, "ReserveInventory with a promise token", "issue 5 (promise engine)")
+        _validate_reserve(request)
+        lines = request.lines
+        record = log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
+            sku_ids=[line.sku_id for line in lines], node_ids=[line.node_id for line in lines],
+            quantities=[line.quantity for line in lines], allow_partial=request.allow_partial,
+            ttl_ns=_ttl_ns(request, "ttl"), order_id=request.order_id, customer_id=request.customer_id,
+        ))
+        outcome = await self._submit(record)
+        response = reservation_pb2.ReserveInventoryResponse(log_position=outcome.log_position)
+        if outcome.reservation is not None:
+            _fill_reservation(response.reservation, outcome.reservation)
+        add = response.line_results.add
+        for status, reserved, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
+            add(status=status, reserved_quantity=reserved, available_quantity=available)
+        return response
+
+    @map_errors
+    async def CommitReservation(self, request, context):
+        raise_if_any(_resolve_violations(request.request_id, request.reservation_id)
+                     + id_violations([request.order_id] if request.order_id else [], "order_id"))
+        record = log_pb2.LogRecord(request_id=request.request_id, commit=log_pb2.Resolve(
+            reservation_id=request.reservation_id, order_id=request.order_id))
+        outcome = self._resolved(await self._submit(record), request.reservation_id)
+        response = reservation_pb2.CommitReservationResponse(log_position=outcome.log_position)
+        _fill_reservation(response.reservation, outcome.reservation)
+        return response
+
+    @map_errors
+    async def ReleaseReservation(self, request, context):
+        raise_if_any(_resolve_violations(request.request_id, request.reservation_id))
+        record = log_pb2.LogRecord(request_id=request.request_id, release=log_pb2.Resolve(
+            reservation_id=request.reservation_id))
+        outcome = self._resolved(await self._submit(record), request.reservation_id)
+        response = reservation_pb2.ReleaseReservationResponse(log_position=outcome.log_position)
+        _fill_reservation(response.reservation, outcome.reservation)
+        return response
+
+    @map_errors
+    async def ExtendReservation(self, request, context):
+        raise_if_any(_resolve_violations(request.request_id, request.reservation_id))
+        record = log_pb2.LogRecord(request_id=request.request_id, extend=log_pb2.Extend(
+            reservation_id=request.reservation_id, ttl_ns=_ttl_ns(request, "ttl")))
+        outcome = self._resolved(await self._submit(record), request.reservation_id)
+        response = reservation_pb2.ExtendReservationResponse(log_position=outcome.log_position)
+        _fill_reservation(response.reservation, outcome.reservation)
+        return response
+
+    @map_errors
+    async def GetReservation(self, request, context):
+        raise_if_any(id_violation(request.reservation_id, "reservation_id"))
+        view = self._engine.reservation(request.reservation_id)
+        if view is None:
+            raise NotFoundError("reservation", request.reservation_id, "reservation_id")
+        response = reservation_pb2.GetReservationResponse()
+        _fill_reservation(response.reservation, view)
+        return response
+
+    @map_errors
+    async def ListReservations(self, request, context):
+        if bool(request.order_id) == bool(request.customer_id):
+            raise InvalidArgumentError([FieldViolation("order_id", "set exactly one of order_id and customer_id")])
+        field = "order_id" if request.order_id else "customer_id"
+        raise_if_any(id_violation(getattr(request, field), field))
+        indices = self._engine.reservation_indices_of(request.order_id, request.customer_id)
+        scope = f"reservations:{field}:{getattr(request, field)}"
+        start, stop, next_token = page(request.page_size, request.page_token, len(indices), scope)
+        response = reservation_pb2.ListReservationsResponse(next_page_token=next_token, total_size=len(indices))
+        for index in indices[start:stop]:
+            _fill_reservation(response.reservations.add(), self._engine.reservation_view(index))
+        return response
+
+    async def _submit(self, record: log_pb2.LogRecord) -> Outcome:
+        outcome = await self._replica.submit(record)
+        if outcome.conflict:
+            raise AlreadyExistsError(record.request_id)
+        return outcome
+
+    def _resolved(self, outcome: Outcome, reservation_id: str) -> Outcome:
+        """Raises for a refused commit / release / extend; returns the outcome otherwise."""
+        if outcome.result == RESULT["RESERVATION_NOT_FOUND"]:
+            raise NotFoundError("reservation", reservation_id, "reservation_id")
+        if outcome.result in PRECONDITION_REASONS:
+            reason, text = PRECONDITION_REASONS[outcome.result]
+            raise FailedPreconditionError(reason, f"{reservation_id}: {text}")
+        assert outcome.result == RESULT["OK"], f"unexpected result {outcome.result}"
+        return outcome
+
+
+def _validate_reserve(request) -> None:
+    check_count(request.lines, "lines", "RESERVATION_LINES_MAX", minimum=1)
+    violations = id_violation(request.request_id, "request_id")
+    for position, line in enumerate(request.lines):
+        violations += id_violation(line.sku_id, f"lines[{position}].sku_id")
+        violations += id_violation(line.node_id, f"lines[{position}].node_id")
+        if not 0 < line.quantity <= limits.QUANTITY_MAX:
+            violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
+        if len(violations) >= 20:
+            break
+    for field in ("order_id", "customer_id"):
+        if getattr(request, field):
+            violations += id_violation(getattr(request, field), field)
+    raise_if_any(violations)
+
+
+def _resolve_violations(request_id: str, reservation_id: str) -> list[FieldViolation]:
+    return id_violation(request_id, "request_id") + id_violation(reservation_id, "reservation_id")
+
+
+def _ttl_ns(request, field: str) -> int:
+    """The hold's time to live in ns: the default if unset, else within the limits."""
+    if not request.HasField(field):
+        return limits.RESERVATION_TTL_SECONDS_DEFAULT * NANOS_PER_SECOND
+    ttl = getattr(request, field)
+    ttl_ns = ttl.seconds * NANOS_PER_SECOND + ttl.nanos
+    low, high = limits.RESERVATION_TTL_SECONDS_MIN, limits.RESERVATION_TTL_SECONDS_MAX
+    if not low * NANOS_PER_SECOND <= ttl_ns <= high * NANOS_PER_SECOND:
+        raise InvalidArgumentError([FieldViolation(field, f"must be {low} s to {high} s")])
+    return ttl_ns
+
+
+def _fill_reservation(message: reservation_pb2.Reservation, view: ReservationView) -> None:
+    message.reservation_id = view.reservation_id
+    message.state = view.state
+    message.order_id = view.order_id
+    message.customer_id = view.customer_id
+    message.expire_time.CopyFrom(_timestamp(view.expire_ns))
+    message.create_time.CopyFrom(_timestamp(view.create_ns))
+    add = message.lines.add
+    for sku_id, node_id, quantity in view.lines:
+        add(sku_id=sku_id, node_id=node_id, quantity=quantity)
+
+
+def _timestamp(time_ns: int) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromNanoseconds(time_ns)
+    return stamp

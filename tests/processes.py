@@ -1,0 +1,45 @@
+"""Helpers for tests that run dompromise as a real child process."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+# Bounds for every wait here, in seconds.
+START_SECONDS_MAX = 30
+STOP_SECONDS_MAX = 15
+
+
+def dompromise(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "dompromise", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+class Serving:
+    """`dompromise serve --port 0` in a child process, ready once it prints its port."""
+
+    def __init__(self, *args: str):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dompromise", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + START_SECONDS_MAX
+        line = ""
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if "serving on" in line or not line:
+                break
+        assert "serving on" in line, f"server did not start: {self.process.stderr.read() if not line else line}"
+        self.target = line.strip().rsplit(" ", 1)[-1]
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(STOP_SECONDS_MAX)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, nothing graceful."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(STOP_SECONDS_MAX)
