@@ -109,7 +109,11 @@ class Replica:
                 return
             first = last - len(batch) + 1
             for offset, (record, future) in enumerate(batch):
-                outcome = self.engine.apply_record(record, first + offset)
+                try:
+                    outcome = self.engine.apply_record(record, first + offset)
+                except Exception as error:  # a bug: the log is ahead of the state, stop writing
+                    self._fail(error, batch[offset:])
+                    return
                 if not future.done():
                     future.set_result(outcome)
 

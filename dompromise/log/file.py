@@ -41,6 +41,7 @@ class FileLog:
         os.makedirs(directory, exist_ok=True)
         self.path = os.path.join(directory, LOG_NAME)
         self.recovery_note = ""
+        self.sync_count = 0  # fdatasyncs done: records / syncs is the group-commit factor
         self._offsets: list[int] = []  # byte offset of each record's frame, by position - 1
         self._end = self._open_and_recover()
 
@@ -128,6 +129,7 @@ class FileLog:
     def sync(self) -> None:
         """Makes every record written so far durable."""
         os.fdatasync(self._fd)
+        self.sync_count += 1
 
     def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes]]:
         """(position, payload) of every record after `after_position`, in order."""

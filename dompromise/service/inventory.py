@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from dompromise import limits
 from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET
-from dompromise.errors import FieldViolation
+from dompromise.errors import AlreadyExistsError, FieldViolation
 from dompromise.internal.v1 import log_pb2
 from dompromise.replica import Replica
 from dompromise.service.errors import map_errors
 from dompromise.service.unimplemented import abort_unimplemented
-from dompromise.service.validation import VIOLATIONS_LISTED_MAX, check_count, id_violations, raise_if_any
+from dompromise.service.validation import (
+    VIOLATIONS_LISTED_MAX,
+    check_count,
+    id_violation,
+    id_violations,
+    raise_if_any,
+)
 from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
 
 SET = inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND
@@ -31,12 +37,16 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         kinds = [u.kind for u in updates]
         quantities = [u.quantity for u in updates]
         violations = _id_violations(sku_ids, node_ids) + _quantity_violations(kinds, quantities)
+        if request.request_id:
+            violations += id_violation(request.request_id, "request_id")
         raise_if_any(violations)
-        record = log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
+        record = log_pb2.LogRecord(request_id=request.request_id, update_on_hand=log_pb2.UpdateOnHand(
             sku_ids=sku_ids, node_ids=node_ids, ops=kinds, quantities=quantities,
             all_or_nothing=request.all_or_nothing,
         ))
         outcome = await self._replica.submit(record)
+        if outcome.conflict:
+            raise AlreadyExistsError(request.request_id)
         response = inventory_pb2.UpdateStockResponse(
             applied_count=outcome.applied_count, log_position=outcome.log_position
         )

@@ -30,12 +30,14 @@ class StockUpdate(_message.Message):
     def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., kind: _Optional[_Union[StockUpdateKind, str]] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class UpdateStockRequest(_message.Message):
-    __slots__ = ("updates", "all_or_nothing")
+    __slots__ = ("updates", "all_or_nothing", "request_id")
     UPDATES_FIELD_NUMBER: _ClassVar[int]
     ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     updates: _containers.RepeatedCompositeFieldContainer[StockUpdate]
     all_or_nothing: bool
-    def __init__(self, updates: _Optional[_Iterable[_Union[StockUpdate, _Mapping]]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
+    request_id: str
+    def __init__(self, updates: _Optional[_Iterable[_Union[StockUpdate, _Mapping]]] = ..., all_or_nothing: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class StockUpdateResult(_message.Message):
     __slots__ = ("status", "on_hand_quantity", "available_quantity")

@@ -108,3 +108,15 @@ def test_empty_and_oversized_batches(stub):
     with pytest.raises(grpc.RpcError) as caught:
         stub.UpdateStock(pb.UpdateStockRequest(updates=too_many))
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+def test_retried_delta_with_request_id_applies_once(stub, channel):
+    request = pb.UpdateStockRequest(request_id="feed-42", updates=[update("PAD-1", "DC-1", ADJUST, 5)])
+    first = stub.UpdateStock(request)
+    again = stub.UpdateStock(request)
+    assert again.log_position == first.log_position
+    assert available(channel, "PAD-1", "DC-1") == 15
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.UpdateStock(pb.UpdateStockRequest(request_id="feed-42", updates=[update("PAD-1", "DC-1", ADJUST, 6)]))
+    assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert available(channel, "PAD-1", "DC-1") == 15
