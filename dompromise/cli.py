@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stock", help="stock CSV: sku_id,node_id,on_hand_quantity[,unit]")
     serve.add_argument("--data-dir", default=".dompromise", help="where the embedded command log lives")
     serve.add_argument("--in-memory", action="store_true", help="no command log on disk: state dies with the process")
+    serve.add_argument("--snapshot-every", type=int, default=100_000, metavar="RECORDS",
+                       help="write a snapshot (and compact the log) every this many log records")
     serve.set_defaults(run=_serve)
 
     lookup = commands.add_parser("lookup", help="print availability of SKUs as a table")
@@ -73,6 +75,7 @@ def _load_replica(args):
     import time
 
     from dompromise import config, demo
+    from dompromise.config import ConfigError, ConfigProblem
     from dompromise.engine import Engine
     from dompromise.log import FileLog, MemoryLog
     from dompromise.replica import Replica
@@ -83,12 +86,16 @@ def _load_replica(args):
     else:
         network = demo.demo_network()
         rows = config.load_stock_csv(args.stock, network) if args.stock else demo.demo_stock(network)
+    if args.snapshot_every < 1:
+        raise ConfigError([ConfigProblem("--snapshot-every", 0, "snapshot-every", "must be >= 1")])
     command_log = MemoryLog() if args.in_memory else FileLog(args.data_dir)
-    replica = Replica(Engine(network), command_log)
+    replica = Replica(Engine(network), command_log, snapshot_directory=None if args.in_memory else args.data_dir,
+                      snapshot_interval_records=args.snapshot_every)
     started = time.monotonic()
-    recovered = replica.recover()
-    if recovered:
-        log.info("recovered %d commands from %s in %.2fs", recovered, args.data_dir, time.monotonic() - started)
+    replayed = replica.recover()
+    if replica.engine.log_position > 0:
+        log.info("recovered to log position %d (%d records replayed) from %s in %.2fs",
+                 replica.engine.log_position, replayed, args.data_dir, time.monotonic() - started)
         if args.stock:
             log.warning("the log already holds state: --stock %s ignored (feed changes through UpdateStock)",
                         args.stock)

@@ -7,6 +7,7 @@ numpy results. It knows nothing of gRPC; the core knows nothing of ids.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -265,6 +266,36 @@ class Engine:
 
     def next_expiry_ns(self) -> int | None:
         return self._core.next_expiry_ns()
+
+    # ---- snapshots ------------------------------------------------------------
+
+    def export_state(self) -> tuple[dict[str, np.ndarray], dict]:
+        """(core arrays, JSON-ready meta) of the whole state at the current log position."""
+        meta = {"network": network_fingerprint(self.network), "book": self._book.export()}
+        return self._core.export_state(), meta
+
+    @classmethod
+    def from_state(cls, network: Network, arrays: dict[str, np.ndarray], meta: dict,
+                   clock_ns: Callable[[], int] = time.time_ns) -> "Engine":
+        """An engine holding a snapshot's state; the network must be the one it was taken on."""
+        if meta["network"] != network_fingerprint(network):
+            raise ValueError("the snapshot was taken on another network (nodes or SKUs changed)")
+        engine = cls(network, clock_ns)
+        arrays = dict(arrays, node_status=np.array([int(n.status) for n in network.nodes], dtype=np.uint8))
+        engine._core = _core.Core.from_state(arrays)
+        engine._book = ReservationBook.restore(meta["book"])
+        return engine
+
+
+def network_fingerprint(network: Network) -> str:
+    """Identity of the interning order: snapshots are only valid for the same one."""
+    digest = hashlib.blake2b(digest_size=16)
+    for node in network.nodes:
+        digest.update(node.node_id.encode() + b"\0")
+    digest.update(b"\1")
+    for sku in network.skus:
+        digest.update(sku.sku_id.encode() + b"\0")
+    return digest.hexdigest()
 
 
 def _fingerprint_of(record: log_pb2.LogRecord) -> bytes:

@@ -19,6 +19,8 @@ from dompromise import limits
 from dompromise.engine import Engine
 from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
+from dompromise.log import snapshot
+from dompromise.log.file import LogCorruption
 from dompromise.reservations import Outcome
 
 log = logging.getLogger(__name__)
@@ -26,14 +28,22 @@ log = logging.getLogger(__name__)
 # With holds pending, how often the replica checks whether one is due and
 # appends a Tick so it expires even when no other command arrives.
 TICK_INTERVAL_SECONDS = 0.5
+# Records between snapshots: bounds start-up replay (and log size, by compaction).
+SNAPSHOT_INTERVAL_RECORDS = 100_000
 
 
 class Replica:
     """Owns the write path of one engine over one log."""
 
-    def __init__(self, engine: Engine, command_log, clock_ns: Callable[[], int] = time.time_ns):
+    def __init__(self, engine: Engine, command_log, clock_ns: Callable[[], int] = time.time_ns,
+                 snapshot_directory: str | None = None,
+                 snapshot_interval_records: int = SNAPSHOT_INTERVAL_RECORDS):
         self.engine = engine
         self.log = command_log
+        self.snapshot_directory = snapshot_directory
+        self.snapshot_interval_records = snapshot_interval_records
+        self._snapshot_position = 0
+        self._snapshot_task: asyncio.Task | None = None
         self._clock_ns = clock_ns
         self._last_time_ns = 0
         self._queue: asyncio.Queue | None = None
@@ -43,7 +53,16 @@ class Replica:
     # ---- start-up ----------------------------------------------------------
 
     def recover(self) -> int:
-        """Replays the whole log into the engine; returns how many records were applied."""
+        """Loads the newest usable snapshot, then replays the log after it.
+
+        Returns how many log records were replayed. Refuses (LogCorruption) when
+        the log no longer holds what the state needs.
+        """
+        self._load_snapshot()
+        if self.engine.log_position + 1 < self.log.first_position:
+            raise LogCorruption(
+                f"the log starts at {self.log.first_position} but no usable snapshot covers "
+                f"positions up to {self.log.first_position - 1}")
         applied = 0
         for position, payload in self.log.records(self.engine.log_position):
             record = log_pb2.LogRecord.FromString(payload)
@@ -51,6 +70,69 @@ class Replica:
             self._last_time_ns = max(self._last_time_ns, record.log_time_ns)
             applied += 1
         return applied
+
+    def _load_snapshot(self) -> None:
+        if self.snapshot_directory is None:
+            return
+        loaded = snapshot.load_latest(self.snapshot_directory)
+        if loaded is None:
+            return
+        meta, arrays = loaded
+        if meta["position"] > self.log.last_position:
+            log.warning("snapshot at %d is ahead of the log (%d); ignored", meta["position"], self.log.last_position)
+            return
+        try:
+            self.engine = Engine.from_state(self.engine.network, arrays, meta, self._clock_ns)
+        except ValueError as error:
+            log.warning("snapshot at %d not used: %s", meta["position"], error)
+            return
+        self._snapshot_position = meta["position"]
+        self._last_time_ns = self.engine.core.log_time_ns
+        log.info("loaded snapshot at log position %d", meta["position"])
+
+    def has_unsnapshotted_records(self) -> bool:
+        return self.engine.log_position > self._snapshot_position
+
+    def snapshot_now(self) -> str:
+        """Writes a snapshot of the current state and compacts the log below it (blocking)."""
+        assert self.snapshot_directory is not None, "no snapshot directory"
+        arrays, meta = self.engine.export_state()
+        position = self.engine.log_position
+        self.log.rotate()
+        path = snapshot.write_snapshot(self.snapshot_directory, position, arrays, meta)
+        self._compact(position)
+        return path
+
+    def _compact(self, position: int) -> None:
+        self._snapshot_position = position
+        # Keep the log back to the older kept snapshot, so falling back to it still works.
+        kept = snapshot.snapshot_paths(self.snapshot_directory)
+        oldest = int(snapshot.SNAPSHOT_PATTERN.search(kept[0]).group(1)) if kept else 0
+        self.log.drop_through(min(position, oldest))
+
+    async def _snapshot_in_background(self) -> None:
+        """Exports on the loop (a consistent cut), writes off it, compacts back on it."""
+        arrays, meta = self.engine.export_state()
+        position = self.engine.log_position
+        self._snapshot_position = position  # no second snapshot starts meanwhile
+        self.log.rotate()
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, snapshot.write_snapshot, self.snapshot_directory, position, arrays, meta)
+        except OSError as error:
+            log.error("snapshot at %d failed: %s", position, error)
+            return
+        self._compact(position)
+        log.info("snapshot at log position %d written", position)
+
+    def _maybe_snapshot(self) -> None:
+        if self.snapshot_directory is None:
+            return
+        if self.engine.log_position - self._snapshot_position < self.snapshot_interval_records:
+            return
+        if self._snapshot_task is not None and not self._snapshot_task.done():
+            return
+        self._snapshot_task = asyncio.create_task(self._snapshot_in_background())
 
     def bootstrap(self, records: Iterable[log_pb2.LogRecord]) -> list[Outcome]:
         """Writes, syncs and applies records synchronously (start-up, before serving)."""
@@ -70,7 +152,12 @@ class Replica:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._snapshot_task is not None:
+            await asyncio.gather(self._snapshot_task, return_exceptions=True)
         self._tasks = []
+
+    def close(self) -> None:
+        """Closes the log (after stop, and after any last snapshot)."""
         self.log.close()
 
     # ---- the write path ------------------------------------------------------
@@ -116,6 +203,7 @@ class Replica:
                     return
                 if not future.done():
                     future.set_result(outcome)
+            self._maybe_snapshot()
 
     def _fail(self, error: BaseException, batch) -> None:
         log.error("command log write failed; refusing writes: %s", error)

@@ -126,6 +126,48 @@ class ReservationBook:
             self._keys.popitem(last=False)
 
 
+    # ---- snapshots --------------------------------------------------------
+
+    def export(self) -> dict:
+        """The whole book as JSON-ready data (a snapshot's part)."""
+        return {
+            "reservations": [[m.reservation_id, m.create_ns, m.order_id, m.customer_id] for m in self._meta],
+            "keys": [[key, fp.hex(), seen_ns, _outcome_data(outcome)]
+                     for key, (fp, seen_ns, outcome) in self._keys.items()],
+        }
+
+    @classmethod
+    def restore(cls, data: dict) -> "ReservationBook":
+        book = cls()
+        for index, (reservation_id, create_ns, order_id, customer_id) in enumerate(data["reservations"]):
+            book._meta.append(_Meta(reservation_id, create_ns, "", customer_id))
+            book._index[reservation_id] = index
+            if customer_id:
+                book._by_customer.setdefault(customer_id, []).append(index)
+            book.set_order(index, order_id)
+        for key, fp_hex, seen_ns, outcome in data["keys"]:
+            book._keys[key] = (bytes.fromhex(fp_hex), seen_ns, _outcome_from(outcome))
+        return book
+
+
+def _outcome_data(outcome: Outcome) -> dict:
+    data = dict(outcome.__dict__)
+    if outcome.reservation is not None:
+        data["reservation"] = dict(outcome.reservation.__dict__)
+    return data
+
+
+def _outcome_from(data: dict) -> Outcome:
+    data = dict(data)
+    for name in ("item_status", "item_quantity", "item_available"):
+        data[name] = tuple(data[name])
+    if data["reservation"] is not None:
+        view = dict(data["reservation"])
+        view["lines"] = tuple(tuple(line) for line in view["lines"])
+        data["reservation"] = ReservationView(**view)
+    return Outcome(**data)
+
+
 def fingerprint(command_bytes: bytes) -> bytes:
     """Identity of a request's payload, for idempotency checks."""
     return hashlib.blake2b(command_bytes, digest_size=16).digest()

@@ -82,6 +82,7 @@ class ServerThread:
     def stop(self) -> None:
         self._call(self.server.stop(0))
         self._call(self.replica.stop())
+        self.replica.close()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 

@@ -114,3 +114,21 @@ def test_port_in_use_is_reported(demo_server, tmp_path):
     assert result.returncode == 2
     assert "cannot serve" in result.stderr
 
+
+
+def test_restart_keeps_state_and_does_not_load_the_stock_twice(tmp_path):
+    import grpc
+
+    from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
+
+    sku = first_demo_skus(1)[0]
+    data = str(tmp_path / "data")
+    for restart in range(3):
+        serving = Serving("--data-dir", data)
+        with grpc.insecure_channel(serving.target) as channel:
+            response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(
+                updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id="DC-NAT", kind=2, quantity=1)]))
+        # The demo stock is positions 1-2 (13,131 rows in records of 10,000), then one delta per run.
+        assert response.results[0].status == 1
+        assert response.log_position == 2 + restart + 1
+        assert serving.stop() == 0

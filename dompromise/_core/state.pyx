@@ -641,6 +641,60 @@ cdef class Core:
                   quantities[line_state == RESERVATION_COMMITTED])
         return held, allocated
 
+    def export_state(self):
+        """Every array and counter of the state, as copies: a snapshot's contents.
+
+        Core.from_state(core.export_state()) has the same digest as core.
+        """
+        count, lines, heap = self.reservation_count, self.line_count, self.heap_size
+        state = {name: np.asarray(getattr_bucket(self, name)).copy() for name in BUCKETS}
+        state.update(
+            shape=np.array([self.node_count, self.sku_count], dtype=np.int64),
+            clock=np.array([self.log_position, self.log_time_ns], dtype=np.int64),
+            node_status=np.asarray(self.node_status).copy(),
+            reservation_state=np.asarray(self.reservation_state)[:count].copy(),
+            reservation_expire_ns=np.asarray(self.reservation_expire_ns)[:count].copy(),
+            reservation_first_line=np.asarray(self.reservation_first_line)[:count].copy(),
+            reservation_line_count=np.asarray(self.reservation_line_count)[:count].copy(),
+            line_sku=np.asarray(self.line_sku)[:lines].copy(),
+            line_node=np.asarray(self.line_node)[:lines].copy(),
+            line_quantity=np.asarray(self.line_quantity)[:lines].copy(),
+            heap_expire_ns=np.asarray(self.heap_expire_ns)[:heap].copy(),
+            heap_reservation=np.asarray(self.heap_reservation)[:heap].copy(),
+        )
+        return state
+
+    @staticmethod
+    def from_state(state):
+        """A core holding exactly the exported state (see export_state)."""
+        node_count, sku_count = (int(v) for v in state["shape"])
+        cdef Core core = Core(node_count, sku_count, node_status=state["node_status"])
+        cdef Py_ssize_t positions = node_count * sku_count
+        for name in BUCKETS:
+            assert state[name].shape == (positions,), f"bucket {name} has the wrong shape"
+        core.on_hand = state["on_hand"].astype(np.int64, copy=True)
+        core.held = state["held"].astype(np.int64, copy=True)
+        core.allocated = state["allocated"].astype(np.int64, copy=True)
+        core.unavailable = state["unavailable"].astype(np.int64, copy=True)
+        core.safety_stock = state["safety_stock"].astype(np.int64, copy=True)
+        core.available = state["available"].astype(np.int64, copy=True)
+        core.log_position, core.log_time_ns = (int(v) for v in state["clock"])
+        count = state["reservation_state"].shape[0]
+        lines = state["line_sku"].shape[0]
+        heap = state["heap_expire_ns"].shape[0]
+        core._reserve_capacity(max(count, heap), lines)
+        np.asarray(core.reservation_state)[:count] = state["reservation_state"]
+        np.asarray(core.reservation_expire_ns)[:count] = state["reservation_expire_ns"]
+        np.asarray(core.reservation_first_line)[:count] = state["reservation_first_line"]
+        np.asarray(core.reservation_line_count)[:count] = state["reservation_line_count"]
+        np.asarray(core.line_sku)[:lines] = state["line_sku"]
+        np.asarray(core.line_node)[:lines] = state["line_node"]
+        np.asarray(core.line_quantity)[:lines] = state["line_quantity"]
+        np.asarray(core.heap_expire_ns)[:heap] = state["heap_expire_ns"]
+        np.asarray(core.heap_reservation)[:heap] = state["heap_reservation"]
+        core.reservation_count, core.line_count, core.heap_size = count, lines, heap
+        return core
+
     def digest(self):
         """A hash of the whole state: equal digests mean equal replicas."""
         import hashlib

@@ -1,121 +1,164 @@
 """The file log: the embedded default, no server needed.
 
-One append-only file `commands.log` in the data directory:
+Segments `commands-<first position, 20 digits>.log` in the data directory,
+each an append-only file:
 
     header  b"DPLOG\\x00\\x01\\n" (8 bytes: magic and format version 1)
     record  u32 little-endian payload length | u32 CRC-32 of the payload | payload
 
-Writes go to the page cache; `sync` fdatasyncs, so a writer is answered only
-once its record is on disk, and one fdatasync covers every record written
-since the last (group commit). On open, records are read back until the
-first incomplete or corrupt one: a torn tail from a crash mid-write. The file
-is cut there (the bad bytes are kept beside it in `commands.log.corrupt-N`
-for inspection) and the log says where it stopped.
+Positions run on across segments. Writes go to the page cache; `sync`
+fdatasyncs, so a writer is answered only once its record is on disk, and one
+fdatasync covers every record written since the last (group commit).
+
+On open, the last segment is read back until the first incomplete or corrupt
+record: a torn tail from a crash mid-write. It is cut there (the bad bytes
+are kept beside it as `<segment>.corrupt-N` for inspection) and
+`recovery_note` says where it stopped. A bad record in an earlier segment,
+or a gap between segments, is not a torn tail: the log refuses to open.
+
+`rotate` starts a new segment; `drop_through(p)` deletes whole segments at or
+below position p once a snapshot covers them (compaction).
 """
 
 from __future__ import annotations
 
+import glob
 import logging
 import os
+import re
 import struct
 import zlib
+from array import array
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 MAGIC = b"DPLOG\x00\x01\n"
 FRAME = struct.Struct("<II")
-LOG_NAME = "commands.log"
+SEGMENT_PATTERN = re.compile(r"commands-(\d{20})\.log$")
 # A record larger than this is corruption, not data (the service caps messages lower).
 RECORD_BYTES_MAX = 64 * 1024 * 1024
+# A segment this large is closed and a new one started, so replay and
+# compaction work on bounded files even when snapshots are rare.
+SEGMENT_BYTES_MAX = 256 * 1024 * 1024
 
 log = logging.getLogger(__name__)
 
 
 class LogCorruption(Exception):
-    """The log file is not a dompromise log at all (bad header)."""
+    """The log cannot be read as a whole: foreign file, bad record before the tail, or a gap."""
+
+
+@dataclass
+class _Segment:
+    path: str
+    first_position: int
+    offsets: array = field(default_factory=lambda: array("q"))  # frame offset of each record
+
+    @property
+    def last_position(self) -> int:
+        return self.first_position + len(self.offsets) - 1
+
+
+def segment_name(first_position: int) -> str:
+    return f"commands-{first_position:020d}.log"
 
 
 class FileLog:
-    """An append-only, CRC-framed, fdatasync'ed command log in a directory."""
+    """An append-only, CRC-framed, fdatasync'ed, segmented command log in a directory."""
 
     def __init__(self, directory: str):
         os.makedirs(directory, exist_ok=True)
-        self.path = os.path.join(directory, LOG_NAME)
+        self.directory = directory
         self.recovery_note = ""
         self.sync_count = 0  # fdatasyncs done: records / syncs is the group-commit factor
-        self._offsets: list[int] = []  # byte offset of each record's frame, by position - 1
-        self._end = self._open_and_recover()
+        self._segments = self._open_segments()
+        if not self._segments:
+            self._segments = [self._new_segment(1)]
+        self._fd = os.open(self._segments[-1].path, os.O_RDWR)
+        self._end = os.fstat(self._fd).st_size
 
     # ---- recovery ---------------------------------------------------------
 
-    def _open_and_recover(self) -> int:
-        exists = os.path.exists(self.path)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if not exists or os.fstat(self._fd).st_size == 0:
-            os.write(self._fd, MAGIC)
-            os.fsync(self._fd)
-            _fsync_directory(os.path.dirname(self.path))
-            return len(MAGIC)
-        with open(self.path, "rb") as source:
+    def _open_segments(self) -> list[_Segment]:
+        paths = sorted(p for p in glob.glob(os.path.join(self.directory, "commands-*.log"))
+                       if SEGMENT_PATTERN.search(p))
+        segments = []
+        for index, path in enumerate(paths):
+            first = int(SEGMENT_PATTERN.search(path).group(1))
+            segment = _Segment(path, first)
+            if segments and first != segments[-1].last_position + 1:
+                raise LogCorruption(
+                    f"gap in the log: {os.path.basename(path)} starts at {first}, "
+                    f"the segment before ends at {segments[-1].last_position}")
+            self._recover_segment(segment, is_last=index == len(paths) - 1)
+            segments.append(segment)
+        return segments
+
+    def _recover_segment(self, segment: _Segment, is_last: bool) -> None:
+        with open(segment.path, "rb") as source:
             data = source.read()
         if not data.startswith(MAGIC):
-            if len(data) < len(MAGIC) and MAGIC.startswith(data):
-                # A crash while the header itself was written: nothing was ever logged.
-                os.ftruncate(self._fd, 0)
-                os.pwrite(self._fd, MAGIC, 0)
-                os.fsync(self._fd)
-                return len(MAGIC)
-            raise LogCorruption(f"{self.path} is not a dompromise log (bad header)")
-        offset, reason = self._scan(data)
-        if offset < len(data):
-            return self._cut(offset, data, reason)
-        return offset
+            if is_last and len(data) < len(MAGIC) and MAGIC.startswith(data):
+                # A crash while the header itself was written: nothing was logged here.
+                self._rewrite_header(segment.path)
+                return
+            raise LogCorruption(f"{segment.path} is not a dompromise log (bad header)")
+        offset, reason = _scan(data, segment.offsets)
+        if offset == len(data):
+            return
+        if not is_last:
+            raise LogCorruption(f"{segment.path}: {reason} at byte {offset}, before the last segment")
+        self._cut(segment, offset, data, reason)
 
-    def _scan(self, data: bytes) -> tuple[int, str]:
-        """Indexes every good record; returns where the good part ends and why."""
-        offset = len(MAGIC)
-        while offset < len(data):
-            if offset + FRAME.size > len(data):
-                return offset, "incomplete frame header"
-            length, crc = FRAME.unpack_from(data, offset)
-            if length > RECORD_BYTES_MAX:
-                return offset, f"frame length {length} over {RECORD_BYTES_MAX}"
-            start = offset + FRAME.size
-            if start + length > len(data):
-                return offset, "incomplete record"
-            if zlib.crc32(data[start:start + length]) != crc:
-                return offset, "CRC mismatch"
-            self._offsets.append(offset)
-            offset = start + length
-        return offset, ""
-
-    def _cut(self, offset: int, data: bytes, reason: str) -> int:
+    def _cut(self, segment: _Segment, offset: int, data: bytes, reason: str) -> None:
         kept = 0
-        while os.path.exists(f"{self.path}.corrupt-{kept}"):
+        while os.path.exists(f"{segment.path}.corrupt-{kept}"):
             kept += 1
-        with open(f"{self.path}.corrupt-{kept}", "wb") as aside:
+        with open(f"{segment.path}.corrupt-{kept}", "wb") as aside:
             aside.write(data[offset:])
-        os.ftruncate(self._fd, offset)
-        os.fsync(self._fd)
+        with open(segment.path, "r+b") as target:
+            target.truncate(offset)
+            os.fsync(target.fileno())
         self.recovery_note = (
-            f"recovery stopped after record {len(self._offsets)} ({reason} at byte {offset}); "
-            f"{len(data) - offset} bytes cut and kept in {self.path}.corrupt-{kept}"
+            f"recovery stopped after record {segment.last_position} ({reason} at byte {offset} of "
+            f"{os.path.basename(segment.path)}); {len(data) - offset} bytes cut and kept in "
+            f"{os.path.basename(segment.path)}.corrupt-{kept}"
         )
-        log.warning("%s: %s", self.path, self.recovery_note)
-        return offset
+        log.warning("%s", self.recovery_note)
+
+    @staticmethod
+    def _rewrite_header(path: str) -> None:
+        with open(path, "wb") as target:
+            target.write(MAGIC)
+            os.fsync(target.fileno())
+
+    def _new_segment(self, first_position: int) -> _Segment:
+        path = os.path.join(self.directory, segment_name(first_position))
+        self._rewrite_header(path)
+        fsync_directory(self.directory)
+        return _Segment(path, first_position)
 
     # ---- the log interface ------------------------------------------------
 
     @property
+    def first_position(self) -> int:
+        """The oldest position still in the log (1 until compaction drops a prefix)."""
+        return self._segments[0].first_position
+
+    @property
     def last_position(self) -> int:
-        return len(self._offsets)
+        return self._segments[-1].last_position
 
     def write(self, payloads: Sequence[bytes]) -> int:
         """Appends payloads (not yet durable); returns the position of the last one."""
+        if self._end >= SEGMENT_BYTES_MAX:
+            self.rotate()
+        offsets = self._segments[-1].offsets
         frames = []
         offset = self._end
         for payload in payloads:
             assert len(payload) <= RECORD_BYTES_MAX, "record over RECORD_BYTES_MAX"
-            self._offsets.append(offset)
+            offsets.append(offset)
             frames.append(FRAME.pack(len(payload), zlib.crc32(payload)))
             frames.append(payload)
             offset += FRAME.size + len(payload)
@@ -124,7 +167,7 @@ class FileLog:
         while written < len(data):  # short writes are legal; finish the job
             written += os.pwrite(self._fd, data[written:], self._end + written)
         self._end = offset
-        return len(self._offsets)
+        return self.last_position
 
     def sync(self) -> None:
         """Makes every record written so far durable."""
@@ -133,18 +176,68 @@ class FileLog:
 
     def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes]]:
         """(position, payload) of every record after `after_position`, in order."""
-        with open(self.path, "rb") as source:
-            for index in range(after_position, len(self._offsets)):
-                source.seek(self._offsets[index])
-                length, _ = FRAME.unpack(source.read(FRAME.size))
-                yield index + 1, source.read(length)
+        if after_position + 1 < self.first_position:
+            raise LogCorruption(
+                f"records after {after_position} were compacted away (the log starts at {self.first_position})")
+        for segment in self._segments:
+            if segment.last_position <= after_position:
+                continue
+            with open(segment.path, "rb") as source:
+                data = source.read()
+            start = max(after_position - segment.first_position + 1, 0)
+            for index in range(start, len(segment.offsets)):
+                length, _ = FRAME.unpack_from(data, segment.offsets[index])
+                begin = segment.offsets[index] + FRAME.size
+                yield segment.first_position + index, data[begin:begin + length]
+
+    def rotate(self) -> None:
+        """Starts a new segment at the next position (so older ones can be dropped whole)."""
+        if not self._segments[-1].offsets:
+            return  # the active segment is empty already
+        self.sync()
+        os.close(self._fd)
+        self._segments.append(self._new_segment(self.last_position + 1))
+        self._fd = os.open(self._segments[-1].path, os.O_RDWR)
+        self._end = len(MAGIC)
+
+    def drop_through(self, position: int) -> int:
+        """Deletes every closed segment whose records are all at or below `position`."""
+        dropped = 0
+        while len(self._segments) > 1 and self._segments[0].last_position <= position:
+            os.remove(self._segments.pop(0).path)
+            dropped += 1
+        if dropped:
+            fsync_directory(self.directory)
+        return dropped
+
+    def segment_count(self) -> int:
+        return len(self._segments)
 
     def close(self) -> None:
         os.close(self._fd)
 
 
-def _fsync_directory(directory: str) -> None:
-    """Makes a new file's directory entry durable."""
+def _scan(data: bytes, offsets: array) -> tuple[int, str]:
+    """Indexes every good record of a segment; returns where the good part ends and why."""
+    offset = len(MAGIC)
+    while offset < len(data):
+        if offset + FRAME.size > len(data):
+            return offset, "incomplete frame header"
+        length, crc = FRAME.unpack_from(data, offset)
+        if length > RECORD_BYTES_MAX:
+            return offset, f"frame length {length} over {RECORD_BYTES_MAX}"
+        start = offset + FRAME.size
+        if start + length > len(data):
+            return offset, "incomplete record"
+        if zlib.crc32(data[start:start + length]) != crc:
+            return offset, "CRC mismatch"
+        offsets.append(offset)
+        offset = start + length
+    return offset, ""
+
+
+def fsync_directory(directory: str) -> None:
+    """Makes new or removed directory entries durable."""
     fd = os.open(directory or ".", os.O_RDONLY)
     try:
         os.fsync(fd)

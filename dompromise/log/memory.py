@@ -12,6 +12,17 @@ class MemoryLog:
         self._payloads: list[bytes] = []
 
     @property
+    def first_position(self) -> int:
+        return 1
+
+    def rotate(self) -> None:
+        """One list: nothing to rotate."""
+
+    def drop_through(self, position: int) -> int:
+        """Memory logs are not compacted."""
+        return 0
+
+    @property
     def last_position(self) -> int:
         return len(self._payloads)
 

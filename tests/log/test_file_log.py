@@ -10,7 +10,9 @@ from conftest import small_network, stock_record, stocked_replica
 from dompromise.engine import Engine
 from dompromise.internal.v1 import log_pb2
 from dompromise.log import FileLog, LogCorruption
-from dompromise.log.file import LOG_NAME, MAGIC
+from dompromise.log.file import MAGIC, segment_name
+
+LOG_NAME = segment_name(1)
 from dompromise.replica import Replica
 
 
@@ -43,7 +45,7 @@ def test_torn_tail_is_cut_at_the_last_whole_record(tmp_path, cut_bytes):
     reopened = FileLog(str(tmp_path))
     assert reopened.last_position == 3
     assert [p for _, p in reopened.records()] == payloads(3)
-    assert "recovery stopped after record 3" in reopened.recovery_note
+    assert "recovery stopped after record 3" in reopened.recovery_note, reopened.recovery_note
     assert (tmp_path / f"{LOG_NAME}.corrupt-0").exists()
     # Appends go on after the cut, and survive another reopen.
     reopened.write([b"after"])
@@ -105,3 +107,36 @@ def test_bootstrap_writes_are_durable_records(tmp_path):
     replica.bootstrap([stock_record(replica.engine)])
     replica.log.close()
     assert FileLog(str(tmp_path)).last_position == 1
+
+
+def test_rotate_and_drop_compact_whole_segments(tmp_path):
+    log = FileLog(str(tmp_path))
+    log.write(payloads(3))
+    log.rotate()
+    log.write(payloads(2))
+    log.rotate()
+    log.write([b"last"])
+    log.sync()
+    assert log.segment_count() == 3
+    assert log.drop_through(4) == 1  # segment 2 ends at 5: kept
+    assert log.first_position == 4
+    assert [pos for pos, _ in log.records(after_position=3)] == [4, 5, 6]
+    with pytest.raises(LogCorruption):
+        list(log.records(after_position=1))
+    log.close()
+    reopened = FileLog(str(tmp_path))
+    assert (reopened.first_position, reopened.last_position) == (4, 6)
+
+
+def test_gap_between_segments_refuses_to_open(tmp_path):
+    log = FileLog(str(tmp_path))
+    log.write(payloads(2))
+    log.rotate()
+    log.write(payloads(2))
+    log.rotate()
+    log.write(payloads(1))
+    log.sync()
+    log.close()
+    os.remove(tmp_path / segment_name(3))
+    with pytest.raises(LogCorruption):
+        FileLog(str(tmp_path))
