@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stock", help="stock CSV: sku_id,node_id,on_hand_quantity[,unit]")
     serve.add_argument("--data-dir", default=".dompromise", help="where the embedded command log lives")
     serve.add_argument("--in-memory", action="store_true", help="no command log on disk: state dies with the process")
-    serve.add_argument("--snapshot-every", type=int, default=100_000, metavar="RECORDS",
+    serve.add_argument("--snapshot-every", type=int, default=50_000, metavar="RECORDS",
                        help="write a snapshot (and compact the log) every this many log records")
     serve.set_defaults(run=_serve)
 

@@ -210,6 +210,20 @@ class Engine:
             command = _core.Command(KIND["EXTEND"], time_ns, reservation=index, deadline_ns=time_ns + body.ttl_ns)
             self._core.apply(command)
             return self._outcome(command, (), index)
+        if which in ("ship", "cancel_lines"):
+            body = getattr(record, which)
+            index = self._book.index_of(body.reservation_id)
+            count = len(body.line_numbers)
+            command = _core.Command(KIND[which.upper()], time_ns, np.zeros(count, np.int32), np.zeros(count, np.int32),
+                                    np.asarray(body.quantities, dtype=np.int64), reservation=index,
+                                    line=np.asarray(body.line_numbers, dtype=np.int32))
+            self._core.apply(command)
+            return self._outcome(command, command.filled, index)
+        if which == "return_stock":
+            body = record.return_stock
+            command = self._command(KIND["RETURN"], time_ns, body.sku_ids, body.node_ids, body.quantities,
+                                    op=np.asarray(body.dispositions, dtype=np.int8))
+            return self._outcome(command, command.filled)
         assert which == "tick", f"unknown log command {which}"
         command = _core.Command(KIND["TICK"], time_ns)
         self._core.apply(command)
@@ -244,11 +258,12 @@ class Engine:
     # ---- reservation reads ----------------------------------------------------
 
     def reservation_view(self, index: int) -> ReservationView:
-        state, expire_ns, sku, node, quantity = self._core.reservation(index)
+        state, expire_ns, sku, node, quantity, shipped = self._core.reservation(index)
         meta = self._book.meta(index)
         skus, nodes = self.network.skus, self.network.nodes
         lines = tuple(
-            (skus[s].sku_id, nodes[n].node_id, q) for s, n, q in zip(sku.tolist(), node.tolist(), quantity.tolist())
+            (skus[s].sku_id, nodes[n].node_id, q, shipped_quantity)
+            for s, n, q, shipped_quantity in zip(sku.tolist(), node.tolist(), quantity.tolist(), shipped.tolist())
         )
         return ReservationView(meta.reservation_id, int(state), int(expire_ns), meta.create_ns,
                                meta.order_id, meta.customer_id, lines)

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 # appends a Tick so it expires even when no other command arrives.
 TICK_INTERVAL_SECONDS = 0.5
 # Records between snapshots: bounds start-up replay (and log size, by compaction).
-SNAPSHOT_INTERVAL_RECORDS = 100_000
+SNAPSHOT_INTERVAL_RECORDS = 50_000
 
 
 class Replica:

@@ -23,7 +23,7 @@ class ReservationView:
     create_ns: int
     order_id: str
     customer_id: str
-    lines: tuple[tuple[str, str, int], ...]  # (sku_id, node_id, quantity)
+    lines: tuple[tuple[str, str, int, int], ...]  # (sku_id, node_id, open quantity, shipped quantity)
 
 
 @dataclass(frozen=True)

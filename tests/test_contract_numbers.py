@@ -42,3 +42,8 @@ def test_reservation_states_match_proto():
     for name, number in _core.RESERVATION_STATE.items():
         assert reservation_pb2.ReservationState.Value(f"RESERVATION_STATE_{name}") == number
     assert len(reservation_pb2.ReservationState.keys()) == len(_core.RESERVATION_STATE) + 1
+
+
+def test_return_dispositions_match_proto():
+    for name, number in _core.RETURN_DISPOSITION.items():
+        assert inventory_pb2.ReturnDisposition.Value(f"RETURN_DISPOSITION_{name}") == number

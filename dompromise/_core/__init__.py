@@ -8,6 +8,7 @@ from dompromise._core.state import (
     NODE_STATUS,
     ON_HAND_OP,
     RESERVATION_STATE,
+    RETURN_DISPOSITION,
     QUANTITY_MAX_PY as QUANTITY_MAX,
     Command,
     Core,
@@ -16,4 +17,5 @@ from dompromise._core.state import (
 __all__ = [
     "COMMAND_RESULT",
     "RESERVATION_STATE",
+    "RETURN_DISPOSITION",
     "BUCKETS", "COMMAND_KIND", "ITEM_STATUS", "NODE_STATUS", "ON_HAND_OP", "QUANTITY_MAX", "Command", "Core"]

@@ -15,6 +15,8 @@ cdef enum ItemStatus:
     ITEM_INSUFFICIENT_STOCK = 7
     ITEM_NODE_NOT_SELLABLE = 8
     ITEM_PARTIALLY_FILLED = 9
+    ITEM_LINE_NOT_FOUND = 10
+    ITEM_EXCEEDS_OPEN_QUANTITY = 11
 
 cdef enum CommandKind:
     COMMAND_UPDATE_ON_HAND = 1
@@ -23,6 +25,9 @@ cdef enum CommandKind:
     COMMAND_RELEASE = 4
     COMMAND_EXTEND = 5
     COMMAND_TICK = 6
+    COMMAND_SHIP = 7
+    COMMAND_CANCEL_LINES = 8
+    COMMAND_RETURN = 9
 
 # Lifecycle of a reservation. A hold (HELD) resolves exactly once: to
 # COMMITTED, RELEASED or EXPIRED. A committed reservation may be RELEASED
@@ -32,6 +37,7 @@ cdef enum ReservationState:
     RESERVATION_COMMITTED = 2
     RESERVATION_RELEASED = 3
     RESERVATION_EXPIRED = 4
+    RESERVATION_SHIPPED = 5
 
 # Whole-command outcome of reservation commands (per-line outcomes are ItemStatus).
 cdef enum CommandResult:
@@ -41,6 +47,14 @@ cdef enum CommandResult:
     RESULT_RESERVATION_RELEASED = 4
     RESULT_RESERVATION_COMMITTED = 5
     RESULT_INSUFFICIENT_STOCK = 6
+    RESULT_RESERVATION_NOT_COMMITTED = 7
+    RESULT_RESERVATION_SHIPPED = 8
+    RESULT_INVALID_LINES = 9
+
+# Where returned stock goes; equals dompromise.v1.ReturnDisposition.
+cdef enum ReturnDisposition:
+    RETURN_SELLABLE = 1
+    RETURN_QUARANTINE = 2
 
 # How an on-hand item reads its quantity; equals dompromise.v1.StockUpdateKind.
 cdef enum OnHandOp:
@@ -61,7 +75,8 @@ cdef class Command:
     cdef readonly object sku            # int32[n]
     cdef readonly object node           # int32[n]
     cdef readonly object quantity       # int64[n]
-    cdef readonly object op             # int8[n], per-item operation (OnHandOp)
+    cdef readonly object op             # int8[n], per-item operation (OnHandOp, ReturnDisposition)
+    cdef readonly object line           # int32[n], line numbers within a reservation (ship, cancel)
     # Results, written by Core.apply:
     cdef readonly object status         # int8[n]
     cdef readonly object on_hand_after  # int64[n]
@@ -102,7 +117,8 @@ cdef class Core:
     cdef int64_t line_count
     cdef int32_t[::1] line_sku
     cdef int32_t[::1] line_node
-    cdef int64_t[::1] line_quantity
+    cdef int64_t[::1] line_quantity     # open: still held or allocated
+    cdef int64_t[::1] line_shipped
     # Min-heap of (expire_ns, reservation) for holds; stale entries (after
     # extend or resolution) are skipped when popped.
     cdef int64_t heap_size
@@ -114,6 +130,8 @@ cdef class Core:
     cdef int _apply_reserve(self, Command command) except -1
     cdef int _apply_resolve(self, Command command) except -1
     cdef int _apply_extend(self, Command command) except -1
+    cdef int _apply_line_change(self, Command command) except -1
+    cdef int _apply_return(self, Command command) except -1
     cdef int64_t _expire_due(self, int64_t now_ns) noexcept nogil
     cdef void _release_lines(self, int64_t reservation, bint from_allocated) noexcept nogil
     cdef void _add_lines(self, int64_t reservation, bint to_allocated) noexcept nogil

@@ -43,6 +43,8 @@ ITEM_STATUS = {
     "INSUFFICIENT_STOCK": ITEM_INSUFFICIENT_STOCK,
     "NODE_NOT_SELLABLE": ITEM_NODE_NOT_SELLABLE,
     "PARTIALLY_FILLED": ITEM_PARTIALLY_FILLED,
+    "LINE_NOT_FOUND": ITEM_LINE_NOT_FOUND,
+    "EXCEEDS_OPEN_QUANTITY": ITEM_EXCEEDS_OPEN_QUANTITY,
 }
 COMMAND_KIND = {
     "UPDATE_ON_HAND": COMMAND_UPDATE_ON_HAND,
@@ -51,12 +53,20 @@ COMMAND_KIND = {
     "RELEASE": COMMAND_RELEASE,
     "EXTEND": COMMAND_EXTEND,
     "TICK": COMMAND_TICK,
+    "SHIP": COMMAND_SHIP,
+    "CANCEL_LINES": COMMAND_CANCEL_LINES,
+    "RETURN": COMMAND_RETURN,
+}
+RETURN_DISPOSITION = {
+    "SELLABLE": RETURN_SELLABLE,
+    "QUARANTINE": RETURN_QUARANTINE,
 }
 RESERVATION_STATE = {
     "HELD": RESERVATION_HELD,
     "COMMITTED": RESERVATION_COMMITTED,
     "RELEASED": RESERVATION_RELEASED,
     "EXPIRED": RESERVATION_EXPIRED,
+    "SHIPPED": RESERVATION_SHIPPED,
 }
 COMMAND_RESULT = {
     "OK": RESULT_OK,
@@ -65,6 +75,9 @@ COMMAND_RESULT = {
     "RESERVATION_RELEASED": RESULT_RESERVATION_RELEASED,
     "RESERVATION_COMMITTED": RESULT_RESERVATION_COMMITTED,
     "INSUFFICIENT_STOCK": RESULT_INSUFFICIENT_STOCK,
+    "RESERVATION_NOT_COMMITTED": RESULT_RESERVATION_NOT_COMMITTED,
+    "RESERVATION_SHIPPED": RESULT_RESERVATION_SHIPPED,
+    "INVALID_LINES": RESULT_INVALID_LINES,
 }
 # Initial capacity of the reservation tables; they double when full.
 RESERVATIONS_INITIAL = 1024
@@ -88,7 +101,7 @@ cdef class Command:
     """
 
     def __init__(self, int32_t kind, int64_t log_time_ns, sku=(), node=(), quantity=(), op=None,
-                 bint all_or_nothing=False, int64_t reservation=-1, int64_t deadline_ns=0):
+                 bint all_or_nothing=False, int64_t reservation=-1, int64_t deadline_ns=0, line=None):
         self.kind = kind
         self.reservation = reservation
         self.deadline_ns = deadline_ns
@@ -100,6 +113,8 @@ cdef class Command:
         self.quantity = np.ascontiguousarray(quantity, dtype=np.int64)
         count = self.sku.shape[0]
         self.op = np.ascontiguousarray(np.zeros(count) if op is None else op, dtype=np.int8)
+        self.line = np.ascontiguousarray(np.zeros(count) if line is None else line, dtype=np.int32)
+        assert self.line.shape[0] == count, "line column length differs from sku"
         assert self.op.shape[0] == count, "op column length differs from sku"
         assert self.node.shape[0] == count, "node column length differs from sku"
         assert self.quantity.shape[0] == count, "quantity column length differs from sku"
@@ -153,6 +168,7 @@ cdef class Core:
         self.line_sku = np.zeros(0, dtype=np.int32)
         self.line_node = np.zeros(0, dtype=np.int32)
         self.line_quantity = np.zeros(0, dtype=np.int64)
+        self.line_shipped = np.zeros(0, dtype=np.int64)
         self.heap_expire_ns = np.zeros(0, dtype=np.int64)
         self.heap_reservation = np.zeros(0, dtype=np.int64)
         self._reserve_capacity(RESERVATIONS_INITIAL, RESERVATIONS_INITIAL)
@@ -178,6 +194,10 @@ cdef class Core:
             self._apply_resolve(command)
         elif command.kind == COMMAND_EXTEND:
             self._apply_extend(command)
+        elif command.kind == COMMAND_SHIP or command.kind == COMMAND_CANCEL_LINES:
+            self._apply_line_change(command)
+        elif command.kind == COMMAND_RETURN:
+            self._apply_return(command)
         elif command.kind == COMMAND_TICK:
             command.result = RESULT_OK
         else:
@@ -344,6 +364,7 @@ cdef class Core:
                         self.line_sku[line] = sku[i]
                         self.line_node[line] = node[i]
                         self.line_quantity[line] = filled[i]
+                        self.line_shipped[line] = 0
                         self.line_count += 1
                         self.reservation_line_count[reservation] += 1
                 self._heap_push(command.deadline_ns, reservation)
@@ -364,6 +385,8 @@ cdef class Core:
             command.result = RESULT_RESERVATION_EXPIRED
         elif state == RESERVATION_RELEASED:
             command.result = RESULT_RESERVATION_RELEASED
+        elif state == RESERVATION_SHIPPED:
+            command.result = RESULT_RESERVATION_SHIPPED
         elif commit and state == RESERVATION_COMMITTED:
             command.result = RESULT_RESERVATION_COMMITTED
         elif commit:
@@ -389,13 +412,137 @@ cdef class Core:
             command.result = RESULT_RESERVATION_EXPIRED
         elif state == RESERVATION_RELEASED:
             command.result = RESULT_RESERVATION_RELEASED
-        elif state == RESERVATION_COMMITTED:
+        elif state == RESERVATION_COMMITTED or state == RESERVATION_SHIPPED:
             command.result = RESULT_RESERVATION_COMMITTED
         else:
             self._reserve_capacity(1, 0)
             self.reservation_expire_ns[reservation] = command.deadline_ns
             self._heap_push(command.deadline_ns, reservation)
             command.result = RESULT_OK
+        return 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _apply_line_change(self, Command command) except -1:
+        """SHIP takes open quantity of a committed reservation's lines out of
+        allocated and on hand; CANCEL_LINES gives it back to available. All
+        items apply, or none (RESULT_INVALID_LINES, per-item statuses say why).
+        When no line has open quantity left, the reservation is SHIPPED if
+        anything shipped, else RELEASED.
+        """
+        cdef int64_t reservation = command.reservation
+        cdef bint ship = command.kind == COMMAND_SHIP
+        if reservation < 0 or reservation >= self.reservation_count:
+            command.result = RESULT_RESERVATION_NOT_FOUND
+            return 0
+        cdef uint8_t state = self.reservation_state[reservation]
+        if state == RESERVATION_EXPIRED:
+            command.result = RESULT_RESERVATION_EXPIRED
+            return 0
+        if state == RESERVATION_RELEASED:
+            command.result = RESULT_RESERVATION_RELEASED
+            return 0
+        if state == RESERVATION_SHIPPED:
+            command.result = RESULT_RESERVATION_SHIPPED
+            return 0
+        if ship and state != RESERVATION_COMMITTED:
+            command.result = RESULT_RESERVATION_NOT_COMMITTED
+            return 0
+        cdef Py_ssize_t i, count = command.line.shape[0], position
+        cdef const int32_t[::1] line = command.line
+        cdef const int64_t[::1] quantity = command.quantity
+        cdef int8_t[::1] status = command.status
+        cdef int64_t[::1] filled = command.filled
+        cdef int64_t first = self.reservation_first_line[reservation]
+        cdef int32_t lines = self.reservation_line_count[reservation]
+        cdef int64_t[::1] wanted = np.zeros(max(lines, 1), dtype=np.int64)
+        cdef int64_t failed = 0, arena, open_left = 0, shipped_total = 0
+        cdef bint from_allocated = state == RESERVATION_COMMITTED
+        for i in range(count):
+            assert 0 < quantity[i] <= QUANTITY_MAX, "line quantity out of range"
+        with nogil:
+            for i in range(count):
+                if line[i] < 0 or line[i] >= lines:
+                    status[i] = ITEM_LINE_NOT_FOUND
+                    failed += 1
+                    continue
+                wanted[line[i]] += quantity[i]
+                if wanted[line[i]] > self.line_quantity[first + line[i]]:
+                    status[i] = ITEM_EXCEEDS_OPEN_QUANTITY
+                    failed += 1
+                else:
+                    status[i] = ITEM_OK
+            if failed > 0:
+                for i in range(count):
+                    if status[i] == ITEM_OK:
+                        status[i] = ITEM_NOT_APPLIED
+                command.result = RESULT_INVALID_LINES
+            else:
+                for i in range(count):
+                    arena = first + line[i]
+                    position = <Py_ssize_t>self.line_sku[arena] * self.node_count + self.line_node[arena]
+                    self.line_quantity[arena] -= quantity[i]
+                    if from_allocated:
+                        self.allocated[position] -= quantity[i]
+                    else:
+                        self.held[position] -= quantity[i]
+                    if ship:
+                        self.line_shipped[arena] += quantity[i]
+                        # Shipping is a fact: on hand cannot go below zero even if a
+                        # stock count already took it there.
+                        self.on_hand[position] -= (quantity[i] if self.on_hand[position] >= quantity[i]
+                                                   else self.on_hand[position])
+                    self._refresh_available(position)
+                    filled[i] = quantity[i]
+                for arena in range(first, first + lines):
+                    open_left += self.line_quantity[arena]
+                    shipped_total += self.line_shipped[arena]
+                if open_left == 0:
+                    self.reservation_state[reservation] = (RESERVATION_SHIPPED if shipped_total > 0
+                                                           else RESERVATION_RELEASED)
+                command.result = RESULT_OK
+        return 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _apply_return(self, Command command) except -1:
+        """Restocks returned units: sellable, or on hand but quarantined (unavailable)."""
+        cdef const int32_t[::1] sku = command.sku
+        cdef const int32_t[::1] node = command.node
+        cdef const int64_t[::1] quantity = command.quantity
+        cdef const int8_t[::1] op = command.op
+        cdef int8_t[::1] status = command.status
+        cdef int64_t[::1] filled = command.filled
+        cdef int64_t[::1] available_after = command.available_after
+        cdef Py_ssize_t i, count = sku.shape[0], position
+        cdef int64_t applied = 0
+        for i in range(count):
+            assert 0 < quantity[i] <= QUANTITY_MAX, "return quantity out of range"
+            assert op[i] == RETURN_SELLABLE or op[i] == RETURN_QUARANTINE, "unknown return disposition"
+        with nogil:
+            for i in range(count):
+                if sku[i] < 0 or sku[i] >= self.sku_count:
+                    status[i] = ITEM_SKU_NOT_FOUND
+                    continue
+                if node[i] < 0 or node[i] >= self.node_count:
+                    status[i] = ITEM_NODE_NOT_FOUND
+                    continue
+                position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                if (self.on_hand[position] + quantity[i] > QUANTITY_MAX
+                        or self.unavailable[position] + quantity[i] > QUANTITY_MAX):
+                    status[i] = ITEM_QUANTITY_TOO_LARGE
+                    available_after[i] = self.available[position]
+                    continue
+                self.on_hand[position] += quantity[i]
+                if op[i] == RETURN_QUARANTINE:
+                    self.unavailable[position] += quantity[i]
+                self._refresh_available(position)
+                status[i] = ITEM_OK
+                filled[i] = quantity[i]
+                available_after[i] = self.available[position]
+                applied += 1
+        command.applied_count = applied
+        command.result = RESULT_OK
         return 0
 
     @cython.boundscheck(False)
@@ -499,6 +646,7 @@ cdef class Core:
             self.line_sku = _grown(self.line_sku, size)
             self.line_node = _grown(self.line_node, size)
             self.line_quantity = _grown(self.line_quantity, size)
+            self.line_shipped = _grown(self.line_shipped, size)
         if heap_needed > self.heap_expire_ns.shape[0]:
             size = max(heap_needed, 2 * self.heap_expire_ns.shape[0])
             self.heap_expire_ns = _grown(self.heap_expire_ns, size)
@@ -506,7 +654,7 @@ cdef class Core:
         return 0
 
     def reservation(self, int64_t reservation):
-        """(state, expire_ns, sku[], node[], quantity[]) of a reservation, or None."""
+        """(state, expire_ns, sku[], node[], open quantity[], shipped[]) of a reservation, or None."""
         if reservation < 0 or reservation >= self.reservation_count:
             return None
         first = self.reservation_first_line[reservation]
@@ -517,6 +665,7 @@ cdef class Core:
             np.asarray(self.line_sku)[first:last].copy(),
             np.asarray(self.line_node)[first:last].copy(),
             np.asarray(self.line_quantity)[first:last].copy(),
+            np.asarray(self.line_shipped)[first:last].copy(),
         )
 
     def next_expiry_ns(self):
@@ -659,6 +808,7 @@ cdef class Core:
             line_sku=np.asarray(self.line_sku)[:lines].copy(),
             line_node=np.asarray(self.line_node)[:lines].copy(),
             line_quantity=np.asarray(self.line_quantity)[:lines].copy(),
+            line_shipped=np.asarray(self.line_shipped)[:lines].copy(),
             heap_expire_ns=np.asarray(self.heap_expire_ns)[:heap].copy(),
             heap_reservation=np.asarray(self.heap_reservation)[:heap].copy(),
         )
@@ -690,6 +840,7 @@ cdef class Core:
         np.asarray(core.line_sku)[:lines] = state["line_sku"]
         np.asarray(core.line_node)[:lines] = state["line_node"]
         np.asarray(core.line_quantity)[:lines] = state["line_quantity"]
+        np.asarray(core.line_shipped)[:lines] = state["line_shipped"]
         np.asarray(core.heap_expire_ns)[:heap] = state["heap_expire_ns"]
         np.asarray(core.heap_reservation)[:heap] = state["heap_reservation"]
         core.reservation_count, core.line_count, core.heap_size = count, lines, heap
@@ -710,7 +861,7 @@ cdef class Core:
             np.asarray(self.reservation_state)[:count], np.asarray(self.reservation_expire_ns)[:count],
             np.asarray(self.reservation_first_line)[:count], np.asarray(self.reservation_line_count)[:count],
             np.asarray(self.line_sku)[:lines], np.asarray(self.line_node)[:lines],
-            np.asarray(self.line_quantity)[:lines],
+            np.asarray(self.line_quantity)[:lines], np.asarray(self.line_shipped)[:lines],
         ]
         for table in tables:
             h.update(table.tobytes())

@@ -22,6 +22,7 @@ SET = inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND
 ADJUST = inventory_pb2.STOCK_UPDATE_KIND_ADJUST_ON_HAND
 # The proto's StockUpdateKind numbers are the core's on-hand ops (tested).
 assert (SET, ADJUST) == (ON_HAND_SET, ON_HAND_ADJUST)
+RETURN_DISPOSITIONS = (inventory_pb2.RETURN_DISPOSITION_SELLABLE, inventory_pb2.RETURN_DISPOSITION_QUARANTINE)
 
 
 class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
@@ -53,6 +54,35 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         add = response.results.add
         for status, on_hand, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
             add(status=status, on_hand_quantity=on_hand, available_quantity=available)
+        return response
+
+    @map_errors
+    async def ReturnStock(self, request, context):
+        items = request.items
+        check_count(items, "items", "STOCK_UPDATES_MAX", minimum=1)
+        violations = id_violation(request.request_id, "request_id") if request.request_id else []
+        for position, item in enumerate(items):
+            violations += id_violation(item.sku_id, f"items[{position}].sku_id")
+            violations += id_violation(item.node_id, f"items[{position}].node_id")
+            if not 0 < item.quantity <= limits.QUANTITY_MAX:
+                violations.append(FieldViolation(f"items[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
+            if item.disposition not in RETURN_DISPOSITIONS:
+                violations.append(FieldViolation(f"items[{position}].disposition", "must be SELLABLE or QUARANTINE"))
+            if len(violations) >= VIOLATIONS_LISTED_MAX:
+                break
+        raise_if_any(violations)
+        record = log_pb2.LogRecord(request_id=request.request_id, return_stock=log_pb2.ReturnStock(
+            sku_ids=[i.sku_id for i in items], node_ids=[i.node_id for i in items],
+            quantities=[i.quantity for i in items], dispositions=[i.disposition for i in items],
+        ))
+        outcome = await self._replica.submit(record)
+        if outcome.conflict:
+            raise AlreadyExistsError(request.request_id)
+        response = inventory_pb2.ReturnStockResponse(applied_count=outcome.applied_count,
+                                                     log_position=outcome.log_position)
+        add = response.results.add
+        for status, available in zip(outcome.item_status, outcome.item_available):
+            add(status=status, available_quantity=available)
         return response
 
     async def UploadStock(self, request_iterator, context):

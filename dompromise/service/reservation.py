@@ -28,7 +28,10 @@ PRECONDITION_REASONS = {
     RESULT["RESERVATION_EXPIRED"]: ("RESERVATION_EXPIRED", "the hold expired"),
     RESULT["RESERVATION_RELEASED"]: ("RESERVATION_RELEASED", "the reservation was released"),
     RESULT["RESERVATION_COMMITTED"]: ("RESERVATION_COMMITTED", "the reservation is already committed"),
+    RESULT["RESERVATION_SHIPPED"]: ("RESERVATION_SHIPPED", "the reservation has shipped"),
+    RESULT["RESERVATION_NOT_COMMITTED"]: ("RESERVATION_NOT_COMMITTED", "only a committed reservation ships"),
 }
+ITEM_NAMES = {number: name for name, number in _core.ITEM_STATUS.items()}
 
 
 class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
@@ -86,6 +89,40 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         response = reservation_pb2.ExtendReservationResponse(log_position=outcome.log_position)
         _fill_reservation(response.reservation, outcome.reservation)
         return response
+
+    @map_errors
+    async def ShipReservation(self, request, context):
+        outcome = await self._change_lines(request, "ship")
+        response = reservation_pb2.ShipReservationResponse(log_position=outcome.log_position)
+        _fill_reservation(response.reservation, outcome.reservation)
+        return response
+
+    @map_errors
+    async def CancelReservationLines(self, request, context):
+        outcome = await self._change_lines(request, "cancel_lines")
+        response = reservation_pb2.CancelReservationLinesResponse(log_position=outcome.log_position)
+        _fill_reservation(response.reservation, outcome.reservation)
+        return response
+
+    async def _change_lines(self, request, kind: str) -> Outcome:
+        check_count(request.lines, "lines", "RESERVATION_LINES_MAX", minimum=1)
+        violations = _resolve_violations(request.request_id, request.reservation_id)
+        for position, item in enumerate(request.lines[:20]):
+            if not 0 < item.quantity <= limits.QUANTITY_MAX:
+                violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
+        raise_if_any(violations)
+        change = log_pb2.LineChange(reservation_id=request.reservation_id,
+                                    line_numbers=[item.line_number for item in request.lines],
+                                    quantities=[item.quantity for item in request.lines])
+        record = log_pb2.LogRecord(request_id=request.request_id, **{kind: change})
+        outcome = await self._submit(record)
+        if outcome.result == RESULT["INVALID_LINES"]:
+            raise InvalidArgumentError([
+                FieldViolation(f"lines[{position}]", ITEM_NAMES[status].lower().replace("_", " "))
+                for position, status in enumerate(outcome.item_status)
+                if status not in (_core.ITEM_STATUS["OK"], _core.ITEM_STATUS["NOT_APPLIED"])
+            ][:20])
+        return self._resolved(outcome, request.reservation_id)
 
     @map_errors
     async def GetReservation(self, request, context):
@@ -168,8 +205,8 @@ def _fill_reservation(message: reservation_pb2.Reservation, view: ReservationVie
     message.expire_time.CopyFrom(_timestamp(view.expire_ns))
     message.create_time.CopyFrom(_timestamp(view.create_ns))
     add = message.lines.add
-    for sku_id, node_id, quantity in view.lines:
-        add(sku_id=sku_id, node_id=node_id, quantity=quantity)
+    for sku_id, node_id, quantity, shipped_quantity in view.lines:
+        add(sku_id=sku_id, node_id=node_id, quantity=quantity, shipped_quantity=shipped_quantity)
 
 
 def _timestamp(time_ns: int) -> timestamp_pb2.Timestamp:

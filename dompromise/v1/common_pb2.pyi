@@ -16,6 +16,8 @@ class ItemStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ITEM_STATUS_INSUFFICIENT_STOCK: _ClassVar[ItemStatus]
     ITEM_STATUS_NODE_NOT_SELLABLE: _ClassVar[ItemStatus]
     ITEM_STATUS_PARTIALLY_FILLED: _ClassVar[ItemStatus]
+    ITEM_STATUS_LINE_NOT_FOUND: _ClassVar[ItemStatus]
+    ITEM_STATUS_EXCEEDS_OPEN_QUANTITY: _ClassVar[ItemStatus]
 
 class NodeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -50,6 +52,8 @@ ITEM_STATUS_NOT_APPLIED: ItemStatus
 ITEM_STATUS_INSUFFICIENT_STOCK: ItemStatus
 ITEM_STATUS_NODE_NOT_SELLABLE: ItemStatus
 ITEM_STATUS_PARTIALLY_FILLED: ItemStatus
+ITEM_STATUS_LINE_NOT_FOUND: ItemStatus
+ITEM_STATUS_EXCEEDS_OPEN_QUANTITY: ItemStatus
 NODE_TYPE_UNSPECIFIED: NodeType
 NODE_TYPE_DISTRIBUTION_CENTER: NodeType
 NODE_TYPE_WAREHOUSE: NodeType

@@ -13,9 +13,18 @@ class StockUpdateKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STOCK_UPDATE_KIND_UNSPECIFIED: _ClassVar[StockUpdateKind]
     STOCK_UPDATE_KIND_SET_ON_HAND: _ClassVar[StockUpdateKind]
     STOCK_UPDATE_KIND_ADJUST_ON_HAND: _ClassVar[StockUpdateKind]
+
+class ReturnDisposition(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RETURN_DISPOSITION_UNSPECIFIED: _ClassVar[ReturnDisposition]
+    RETURN_DISPOSITION_SELLABLE: _ClassVar[ReturnDisposition]
+    RETURN_DISPOSITION_QUARANTINE: _ClassVar[ReturnDisposition]
 STOCK_UPDATE_KIND_UNSPECIFIED: StockUpdateKind
 STOCK_UPDATE_KIND_SET_ON_HAND: StockUpdateKind
 STOCK_UPDATE_KIND_ADJUST_ON_HAND: StockUpdateKind
+RETURN_DISPOSITION_UNSPECIFIED: ReturnDisposition
+RETURN_DISPOSITION_SELLABLE: ReturnDisposition
+RETURN_DISPOSITION_QUARANTINE: ReturnDisposition
 
 class StockUpdate(_message.Message):
     __slots__ = ("sku_id", "node_id", "kind", "quantity")
@@ -72,3 +81,33 @@ class UploadStockResponse(_message.Message):
     applied_count: int
     rejected_count: int
     def __init__(self, applied_count: _Optional[int] = ..., rejected_count: _Optional[int] = ...) -> None: ...
+
+class ReturnedStock(_message.Message):
+    __slots__ = ("sku_id", "node_id", "quantity", "disposition")
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    DISPOSITION_FIELD_NUMBER: _ClassVar[int]
+    sku_id: str
+    node_id: str
+    quantity: int
+    disposition: ReturnDisposition
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., disposition: _Optional[_Union[ReturnDisposition, str]] = ...) -> None: ...
+
+class ReturnStockRequest(_message.Message):
+    __slots__ = ("request_id", "items")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    items: _containers.RepeatedCompositeFieldContainer[ReturnedStock]
+    def __init__(self, request_id: _Optional[str] = ..., items: _Optional[_Iterable[_Union[ReturnedStock, _Mapping]]] = ...) -> None: ...
+
+class ReturnStockResponse(_message.Message):
+    __slots__ = ("results", "applied_count", "log_position")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[StockUpdateResult]
+    applied_count: int
+    log_position: int
+    def __init__(self, results: _Optional[_Iterable[_Union[StockUpdateResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...

@@ -40,6 +40,11 @@ class InventoryServiceStub:
                 request_serializer=dompromise_dot_v1_dot_inventory__pb2.UpdateStockRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_inventory__pb2.UpdateStockResponse.FromString,
                 _registered_method=True)
+        self.ReturnStock = channel.unary_unary(
+                '/dompromise.v1.InventoryService/ReturnStock',
+                request_serializer=dompromise_dot_v1_dot_inventory__pb2.ReturnStockRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_inventory__pb2.ReturnStockResponse.FromString,
+                _registered_method=True)
         self.UploadStock = channel.stream_unary(
                 '/dompromise.v1.InventoryService/UploadStock',
                 request_serializer=dompromise_dot_v1_dot_inventory__pb2.UploadStockRequest.SerializeToString,
@@ -54,6 +59,14 @@ class InventoryServiceServicer:
     def UpdateStock(self, request, context):
         """UpdateStock applies a batch of on-hand updates (at most 10,000) as one
         command, in order. Each item reports its own status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReturnStock(self, request, context):
+        """ReturnStock restocks returned units, sellable or quarantined (on hand
+        but unavailable), as one command. Each item reports its own status.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -74,6 +87,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.UpdateStock,
                     request_deserializer=dompromise_dot_v1_dot_inventory__pb2.UpdateStockRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_inventory__pb2.UpdateStockResponse.SerializeToString,
+            ),
+            'ReturnStock': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReturnStock,
+                    request_deserializer=dompromise_dot_v1_dot_inventory__pb2.ReturnStockRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_inventory__pb2.ReturnStockResponse.SerializeToString,
             ),
             'UploadStock': grpc.stream_unary_rpc_method_handler(
                     servicer.UploadStock,
@@ -109,6 +127,33 @@ class InventoryService:
             '/dompromise.v1.InventoryService/UpdateStock',
             dompromise_dot_v1_dot_inventory__pb2.UpdateStockRequest.SerializeToString,
             dompromise_dot_v1_dot_inventory__pb2.UpdateStockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReturnStock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.InventoryService/ReturnStock',
+            dompromise_dot_v1_dot_inventory__pb2.ReturnStockRequest.SerializeToString,
+            dompromise_dot_v1_dot_inventory__pb2.ReturnStockResponse.FromString,
             options,
             channel_credentials,
             insecure,

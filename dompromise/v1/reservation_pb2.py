@@ -27,45 +27,55 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64ompromise/v1/reservation.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"D\n\x0fReservationLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\"\x8d\x02\n\x0bReservation\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12.\n\x05state\x18\x02 \x01(\x0e\x32\x1f.dompromise.v1.ReservationState\x12-\n\x05lines\x18\x03 \x03(\x0b\x32\x1e.dompromise.v1.ReservationLine\x12/\n\x0b\x65xpire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x07 \x01(\t\"\xd9\x01\n\x17ReserveInventoryRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12-\n\x05lines\x18\x02 \x03(\x0b\x32\x1e.dompromise.v1.ReservationLine\x12\x15\n\rpromise_token\x18\x03 \x01(\t\x12&\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\rallow_partial\x18\x05 \x01(\x08\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x07 \x01(\t\"y\n\x15ReservationLineResult\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.dompromise.v1.ItemStatus\x12\x19\n\x11reserved_quantity\x18\x02 \x01(\x03\x12\x1a\n\x12\x61vailable_quantity\x18\x03 \x01(\x03\"\x9d\x01\n\x18ReserveInventoryResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12:\n\x0cline_results\x18\x02 \x03(\x0b\x32$.dompromise.v1.ReservationLineResult\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\"X\n\x18\x43ommitReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\"b\n\x19\x43ommitReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"G\n\x19ReleaseReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\"c\n\x1aReleaseReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"n\n\x18\x45xtendReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"b\n\x19\x45xtendReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"/\n\x15GetReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"I\n\x16GetReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\"g\n\x17ListReservationsRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"y\n\x18ListReservationsResponse\x12\x30\n\x0creservations\x18\x01 \x03(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05*\xb1\x01\n\x10ReservationState\x12!\n\x1dRESERVATION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16RESERVATION_STATE_HELD\x10\x01\x12\x1f\n\x1bRESERVATION_STATE_COMMITTED\x10\x02\x12\x1e\n\x1aRESERVATION_STATE_RELEASED\x10\x03\x12\x1d\n\x19RESERVATION_STATE_EXPIRED\x10\x04\x32\xf8\x04\n\x12ReservationService\x12\x63\n\x10ReserveInventory\x12&.dompromise.v1.ReserveInventoryRequest\x1a\'.dompromise.v1.ReserveInventoryResponse\x12\x66\n\x11\x43ommitReservation\x12\'.dompromise.v1.CommitReservationRequest\x1a(.dompromise.v1.CommitReservationResponse\x12i\n\x12ReleaseReservation\x12(.dompromise.v1.ReleaseReservationRequest\x1a).dompromise.v1.ReleaseReservationResponse\x12\x66\n\x11\x45xtendReservation\x12\'.dompromise.v1.ExtendReservationRequest\x1a(.dompromise.v1.ExtendReservationResponse\x12]\n\x0eGetReservation\x12$.dompromise.v1.GetReservationRequest\x1a%.dompromise.v1.GetReservationResponse\x12\x63\n\x10ListReservations\x12&.dompromise.v1.ListReservationsRequest\x1a\'.dompromise.v1.ListReservationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x64ompromise/v1/reservation.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"^\n\x0fReservationLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x18\n\x10shipped_quantity\x18\x04 \x01(\x03\"5\n\x0cLineQuantity\x12\x13\n\x0bline_number\x18\x01 \x01(\x05\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\x8d\x02\n\x0bReservation\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12.\n\x05state\x18\x02 \x01(\x0e\x32\x1f.dompromise.v1.ReservationState\x12-\n\x05lines\x18\x03 \x03(\x0b\x32\x1e.dompromise.v1.ReservationLine\x12/\n\x0b\x65xpire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x07 \x01(\t\"\xd9\x01\n\x17ReserveInventoryRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12-\n\x05lines\x18\x02 \x03(\x0b\x32\x1e.dompromise.v1.ReservationLine\x12\x15\n\rpromise_token\x18\x03 \x01(\t\x12&\n\x03ttl\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x15\n\rallow_partial\x18\x05 \x01(\x08\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x07 \x01(\t\"y\n\x15ReservationLineResult\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.dompromise.v1.ItemStatus\x12\x19\n\x11reserved_quantity\x18\x02 \x01(\x03\x12\x1a\n\x12\x61vailable_quantity\x18\x03 \x01(\x03\"\x9d\x01\n\x18ReserveInventoryResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12:\n\x0cline_results\x18\x02 \x03(\x0b\x32$.dompromise.v1.ReservationLineResult\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\"X\n\x18\x43ommitReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12\x10\n\x08order_id\x18\x03 \x01(\t\"b\n\x19\x43ommitReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"G\n\x19ReleaseReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\"c\n\x1aReleaseReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"n\n\x18\x45xtendReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\"b\n\x19\x45xtendReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"/\n\x15GetReservationRequest\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\"I\n\x16GetReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\"g\n\x17ListReservationsRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"y\n\x18ListReservationsResponse\x12\x30\n\x0creservations\x18\x01 \x03(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"p\n\x16ShipReservationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12*\n\x05lines\x18\x03 \x03(\x0b\x32\x1b.dompromise.v1.LineQuantity\"`\n\x17ShipReservationResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"w\n\x1d\x43\x61ncelReservationLinesRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x16\n\x0ereservation_id\x18\x02 \x01(\t\x12*\n\x05lines\x18\x03 \x03(\x0b\x32\x1b.dompromise.v1.LineQuantity\"g\n\x1e\x43\x61ncelReservationLinesResponse\x12/\n\x0breservation\x18\x01 \x01(\x0b\x32\x1a.dompromise.v1.Reservation\x12\x14\n\x0clog_position\x18\x02 \x01(\x03*\xd0\x01\n\x10ReservationState\x12!\n\x1dRESERVATION_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16RESERVATION_STATE_HELD\x10\x01\x12\x1f\n\x1bRESERVATION_STATE_COMMITTED\x10\x02\x12\x1e\n\x1aRESERVATION_STATE_RELEASED\x10\x03\x12\x1d\n\x19RESERVATION_STATE_EXPIRED\x10\x04\x12\x1d\n\x19RESERVATION_STATE_SHIPPED\x10\x05\x32\xd1\x06\n\x12ReservationService\x12\x63\n\x10ReserveInventory\x12&.dompromise.v1.ReserveInventoryRequest\x1a\'.dompromise.v1.ReserveInventoryResponse\x12\x66\n\x11\x43ommitReservation\x12\'.dompromise.v1.CommitReservationRequest\x1a(.dompromise.v1.CommitReservationResponse\x12i\n\x12ReleaseReservation\x12(.dompromise.v1.ReleaseReservationRequest\x1a).dompromise.v1.ReleaseReservationResponse\x12\x66\n\x11\x45xtendReservation\x12\'.dompromise.v1.ExtendReservationRequest\x1a(.dompromise.v1.ExtendReservationResponse\x12`\n\x0fShipReservation\x12%.dompromise.v1.ShipReservationRequest\x1a&.dompromise.v1.ShipReservationResponse\x12u\n\x16\x43\x61ncelReservationLines\x12,.dompromise.v1.CancelReservationLinesRequest\x1a-.dompromise.v1.CancelReservationLinesResponse\x12]\n\x0eGetReservation\x12$.dompromise.v1.GetReservationRequest\x1a%.dompromise.v1.GetReservationResponse\x12\x63\n\x10ListReservations\x12&.dompromise.v1.ListReservationsRequest\x1a\'.dompromise.v1.ListReservationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dompromise.v1.reservation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESERVATIONSTATE']._serialized_start=1917
-  _globals['_RESERVATIONSTATE']._serialized_end=2094
+  _globals['_RESERVATIONSTATE']._serialized_start=2436
+  _globals['_RESERVATIONSTATE']._serialized_end=2644
   _globals['_RESERVATIONLINE']._serialized_start=143
-  _globals['_RESERVATIONLINE']._serialized_end=211
-  _globals['_RESERVATION']._serialized_start=214
-  _globals['_RESERVATION']._serialized_end=483
-  _globals['_RESERVEINVENTORYREQUEST']._serialized_start=486
-  _globals['_RESERVEINVENTORYREQUEST']._serialized_end=703
-  _globals['_RESERVATIONLINERESULT']._serialized_start=705
-  _globals['_RESERVATIONLINERESULT']._serialized_end=826
-  _globals['_RESERVEINVENTORYRESPONSE']._serialized_start=829
-  _globals['_RESERVEINVENTORYRESPONSE']._serialized_end=986
-  _globals['_COMMITRESERVATIONREQUEST']._serialized_start=988
-  _globals['_COMMITRESERVATIONREQUEST']._serialized_end=1076
-  _globals['_COMMITRESERVATIONRESPONSE']._serialized_start=1078
-  _globals['_COMMITRESERVATIONRESPONSE']._serialized_end=1176
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=1178
-  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=1249
-  _globals['_RELEASERESERVATIONRESPONSE']._serialized_start=1251
-  _globals['_RELEASERESERVATIONRESPONSE']._serialized_end=1350
-  _globals['_EXTENDRESERVATIONREQUEST']._serialized_start=1352
-  _globals['_EXTENDRESERVATIONREQUEST']._serialized_end=1462
-  _globals['_EXTENDRESERVATIONRESPONSE']._serialized_start=1464
-  _globals['_EXTENDRESERVATIONRESPONSE']._serialized_end=1562
-  _globals['_GETRESERVATIONREQUEST']._serialized_start=1564
-  _globals['_GETRESERVATIONREQUEST']._serialized_end=1611
-  _globals['_GETRESERVATIONRESPONSE']._serialized_start=1613
-  _globals['_GETRESERVATIONRESPONSE']._serialized_end=1686
-  _globals['_LISTRESERVATIONSREQUEST']._serialized_start=1688
-  _globals['_LISTRESERVATIONSREQUEST']._serialized_end=1791
-  _globals['_LISTRESERVATIONSRESPONSE']._serialized_start=1793
-  _globals['_LISTRESERVATIONSRESPONSE']._serialized_end=1914
-  _globals['_RESERVATIONSERVICE']._serialized_start=2097
-  _globals['_RESERVATIONSERVICE']._serialized_end=2729
+  _globals['_RESERVATIONLINE']._serialized_end=237
+  _globals['_LINEQUANTITY']._serialized_start=239
+  _globals['_LINEQUANTITY']._serialized_end=292
+  _globals['_RESERVATION']._serialized_start=295
+  _globals['_RESERVATION']._serialized_end=564
+  _globals['_RESERVEINVENTORYREQUEST']._serialized_start=567
+  _globals['_RESERVEINVENTORYREQUEST']._serialized_end=784
+  _globals['_RESERVATIONLINERESULT']._serialized_start=786
+  _globals['_RESERVATIONLINERESULT']._serialized_end=907
+  _globals['_RESERVEINVENTORYRESPONSE']._serialized_start=910
+  _globals['_RESERVEINVENTORYRESPONSE']._serialized_end=1067
+  _globals['_COMMITRESERVATIONREQUEST']._serialized_start=1069
+  _globals['_COMMITRESERVATIONREQUEST']._serialized_end=1157
+  _globals['_COMMITRESERVATIONRESPONSE']._serialized_start=1159
+  _globals['_COMMITRESERVATIONRESPONSE']._serialized_end=1257
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_start=1259
+  _globals['_RELEASERESERVATIONREQUEST']._serialized_end=1330
+  _globals['_RELEASERESERVATIONRESPONSE']._serialized_start=1332
+  _globals['_RELEASERESERVATIONRESPONSE']._serialized_end=1431
+  _globals['_EXTENDRESERVATIONREQUEST']._serialized_start=1433
+  _globals['_EXTENDRESERVATIONREQUEST']._serialized_end=1543
+  _globals['_EXTENDRESERVATIONRESPONSE']._serialized_start=1545
+  _globals['_EXTENDRESERVATIONRESPONSE']._serialized_end=1643
+  _globals['_GETRESERVATIONREQUEST']._serialized_start=1645
+  _globals['_GETRESERVATIONREQUEST']._serialized_end=1692
+  _globals['_GETRESERVATIONRESPONSE']._serialized_start=1694
+  _globals['_GETRESERVATIONRESPONSE']._serialized_end=1767
+  _globals['_LISTRESERVATIONSREQUEST']._serialized_start=1769
+  _globals['_LISTRESERVATIONSREQUEST']._serialized_end=1872
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_start=1874
+  _globals['_LISTRESERVATIONSRESPONSE']._serialized_end=1995
+  _globals['_SHIPRESERVATIONREQUEST']._serialized_start=1997
+  _globals['_SHIPRESERVATIONREQUEST']._serialized_end=2109
+  _globals['_SHIPRESERVATIONRESPONSE']._serialized_start=2111
+  _globals['_SHIPRESERVATIONRESPONSE']._serialized_end=2207
+  _globals['_CANCELRESERVATIONLINESREQUEST']._serialized_start=2209
+  _globals['_CANCELRESERVATIONLINESREQUEST']._serialized_end=2328
+  _globals['_CANCELRESERVATIONLINESRESPONSE']._serialized_start=2330
+  _globals['_CANCELRESERVATIONLINESRESPONSE']._serialized_end=2433
+  _globals['_RESERVATIONSERVICE']._serialized_start=2647
+  _globals['_RESERVATIONSERVICE']._serialized_end=3496
 # @@protoc_insertion_point(module_scope)

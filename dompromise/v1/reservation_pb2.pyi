@@ -19,21 +19,33 @@ class ReservationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RESERVATION_STATE_COMMITTED: _ClassVar[ReservationState]
     RESERVATION_STATE_RELEASED: _ClassVar[ReservationState]
     RESERVATION_STATE_EXPIRED: _ClassVar[ReservationState]
+    RESERVATION_STATE_SHIPPED: _ClassVar[ReservationState]
 RESERVATION_STATE_UNSPECIFIED: ReservationState
 RESERVATION_STATE_HELD: ReservationState
 RESERVATION_STATE_COMMITTED: ReservationState
 RESERVATION_STATE_RELEASED: ReservationState
 RESERVATION_STATE_EXPIRED: ReservationState
+RESERVATION_STATE_SHIPPED: ReservationState
 
 class ReservationLine(_message.Message):
-    __slots__ = ("sku_id", "node_id", "quantity")
+    __slots__ = ("sku_id", "node_id", "quantity", "shipped_quantity")
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    SHIPPED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     node_id: str
     quantity: int
-    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    shipped_quantity: int
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., shipped_quantity: _Optional[int] = ...) -> None: ...
+
+class LineQuantity(_message.Message):
+    __slots__ = ("line_number", "quantity")
+    LINE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    line_number: int
+    quantity: int
+    def __init__(self, line_number: _Optional[int] = ..., quantity: _Optional[int] = ...) -> None: ...
 
 class Reservation(_message.Message):
     __slots__ = ("reservation_id", "state", "lines", "expire_time", "create_time", "order_id", "customer_id")
@@ -176,3 +188,39 @@ class ListReservationsResponse(_message.Message):
     next_page_token: str
     total_size: int
     def __init__(self, reservations: _Optional[_Iterable[_Union[Reservation, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class ShipReservationRequest(_message.Message):
+    __slots__ = ("request_id", "reservation_id", "lines")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reservation_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[LineQuantity]
+    def __init__(self, request_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineQuantity, _Mapping]]] = ...) -> None: ...
+
+class ShipReservationResponse(_message.Message):
+    __slots__ = ("reservation", "log_position")
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    reservation: Reservation
+    log_position: int
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class CancelReservationLinesRequest(_message.Message):
+    __slots__ = ("request_id", "reservation_id", "lines")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    reservation_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[LineQuantity]
+    def __init__(self, request_id: _Optional[str] = ..., reservation_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[LineQuantity, _Mapping]]] = ...) -> None: ...
+
+class CancelReservationLinesResponse(_message.Message):
+    __slots__ = ("reservation", "log_position")
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    reservation: Reservation
+    log_position: int
+    def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., log_position: _Optional[int] = ...) -> None: ...

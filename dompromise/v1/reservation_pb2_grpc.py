@@ -60,6 +60,16 @@ class ReservationServiceStub:
                 request_serializer=dompromise_dot_v1_dot_reservation__pb2.ExtendReservationRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_reservation__pb2.ExtendReservationResponse.FromString,
                 _registered_method=True)
+        self.ShipReservation = channel.unary_unary(
+                '/dompromise.v1.ReservationService/ShipReservation',
+                request_serializer=dompromise_dot_v1_dot_reservation__pb2.ShipReservationRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_reservation__pb2.ShipReservationResponse.FromString,
+                _registered_method=True)
+        self.CancelReservationLines = channel.unary_unary(
+                '/dompromise.v1.ReservationService/CancelReservationLines',
+                request_serializer=dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesResponse.FromString,
+                _registered_method=True)
         self.GetReservation = channel.unary_unary(
                 '/dompromise.v1.ReservationService/GetReservation',
                 request_serializer=dompromise_dot_v1_dot_reservation__pb2.GetReservationRequest.SerializeToString,
@@ -111,6 +121,23 @@ class ReservationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ShipReservation(self, request, context):
+        """ShipReservation records shipped quantities of a committed reservation's
+        lines: they leave allocated and on hand. All lines of the request apply,
+        or none (INVALID_ARGUMENT with the lines named).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelReservationLines(self, request, context):
+        """CancelReservationLines gives back some quantity of some lines of a held
+        or committed reservation. All lines apply, or none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetReservation(self, request, context):
         """GetReservation returns a reservation, or NOT_FOUND.
         """
@@ -147,6 +174,16 @@ def add_ReservationServiceServicer_to_server(servicer, server):
                     servicer.ExtendReservation,
                     request_deserializer=dompromise_dot_v1_dot_reservation__pb2.ExtendReservationRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_reservation__pb2.ExtendReservationResponse.SerializeToString,
+            ),
+            'ShipReservation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShipReservation,
+                    request_deserializer=dompromise_dot_v1_dot_reservation__pb2.ShipReservationRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_reservation__pb2.ShipReservationResponse.SerializeToString,
+            ),
+            'CancelReservationLines': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelReservationLines,
+                    request_deserializer=dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesResponse.SerializeToString,
             ),
             'GetReservation': grpc.unary_unary_rpc_method_handler(
                     servicer.GetReservation,
@@ -273,6 +310,60 @@ class ReservationService:
             '/dompromise.v1.ReservationService/ExtendReservation',
             dompromise_dot_v1_dot_reservation__pb2.ExtendReservationRequest.SerializeToString,
             dompromise_dot_v1_dot_reservation__pb2.ExtendReservationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShipReservation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.ReservationService/ShipReservation',
+            dompromise_dot_v1_dot_reservation__pb2.ShipReservationRequest.SerializeToString,
+            dompromise_dot_v1_dot_reservation__pb2.ShipReservationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelReservationLines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.ReservationService/CancelReservationLines',
+            dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesRequest.SerializeToString,
+            dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesResponse.FromString,
             options,
             channel_credentials,
             insecure,

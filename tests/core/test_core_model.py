@@ -98,7 +98,7 @@ class ReservationModel:
         self.on_hand = {(s, n): 0 for s in range(SKUS) for n in range(NODES)}
         self.held = dict.fromkeys(self.on_hand, 0)
         self.allocated = dict.fromkeys(self.on_hand, 0)
-        self.reservations = []  # [state, expire_ns, [(sku, node, qty)]]
+        self.reservations = []  # [state, expire_ns, [[sku, node, open qty, shipped qty]]]
 
     def available(self, position):
         return max(0, self.on_hand[position] - self.held[position] - self.allocated[position])
@@ -106,7 +106,7 @@ class ReservationModel:
     def expire(self, now_ns):
         for reservation in self.reservations:
             if reservation[0] == STATE["HELD"] and reservation[1] <= now_ns:
-                for sku, node, quantity in reservation[2]:
+                for sku, node, quantity, _ in reservation[2]:
                     self.held[(sku, node)] -= quantity
                 reservation[0] = STATE["EXPIRED"]
 
@@ -126,7 +126,7 @@ class ReservationModel:
                 if take:
                     self.held[(sku, node)] -= take
             return R["INSUFFICIENT_STOCK"], [0] * len(lines)
-        held_lines = [(s, n, t) for t, (s, n, _) in zip(taken, lines) if t > 0]
+        held_lines = [[s, n, t, 0] for t, (s, n, _) in zip(taken, lines) if t > 0]
         self.reservations.append([STATE["HELD"], deadline_ns, held_lines])
         return R["OK"], taken
 
@@ -139,14 +139,48 @@ class ReservationModel:
             return R["RESERVATION_EXPIRED"]
         if state == STATE["RELEASED"]:
             return R["RESERVATION_RELEASED"]
+        if state == STATE["SHIPPED"]:
+            return R["RESERVATION_SHIPPED"]
         if kind == "COMMIT" and state == STATE["COMMITTED"]:
             return R["RESERVATION_COMMITTED"]
         source = self.allocated if state == STATE["COMMITTED"] else self.held
-        for sku, node, quantity in reservation[2]:
+        for sku, node, quantity, _ in reservation[2]:
             source[(sku, node)] -= quantity
             if kind == "COMMIT":
                 self.allocated[(sku, node)] += quantity
         reservation[0] = STATE["COMMITTED"] if kind == "COMMIT" else STATE["RELEASED"]
+        return R["OK"]
+
+
+    def change_lines(self, ship, index, items):
+        if not 0 <= index < len(self.reservations):
+            return R["RESERVATION_NOT_FOUND"]
+        reservation = self.reservations[index]
+        state = reservation[0]
+        refusals = {STATE["EXPIRED"]: "RESERVATION_EXPIRED", STATE["RELEASED"]: "RESERVATION_RELEASED",
+                    STATE["SHIPPED"]: "RESERVATION_SHIPPED"}
+        if state in refusals:
+            return R[refusals[state]]
+        if ship and state != STATE["COMMITTED"]:
+            return R["RESERVATION_NOT_COMMITTED"]
+        lines = reservation[2]
+        wanted = [0] * len(lines)
+        for line, quantity in items:
+            if not 0 <= line < len(lines):
+                return R["INVALID_LINES"]
+            wanted[line] += quantity
+            if wanted[line] > lines[line][2]:
+                return R["INVALID_LINES"]
+        source = self.allocated if state == STATE["COMMITTED"] else self.held
+        for line, quantity in items:
+            sku, node = lines[line][0], lines[line][1]
+            lines[line][2] -= quantity
+            source[(sku, node)] -= quantity
+            if ship:
+                lines[line][3] += quantity
+                self.on_hand[(sku, node)] -= min(quantity, self.on_hand[(sku, node)])
+        if all(l[2] == 0 for l in lines):
+            reservation[0] = STATE["SHIPPED"] if any(l[3] for l in lines) else STATE["RELEASED"]
         return R["OK"]
 
 
@@ -200,6 +234,17 @@ class ReservationsMatchModel(RuleBasedStateMachine):
         else:
             assert command.result != R["OK"]
 
+    @rule(ship=st.booleans(), index=st.integers(-1, 12),
+          items=st.lists(st.tuples(st.integers(-1, 4), st.integers(1, 8)), min_size=1, max_size=3),
+          step_ns=st.integers(0, 5))
+    def change_lines(self, ship, index, items, step_ns):
+        self._advance(step_ns)
+        lines, quantities = zip(*items)
+        command = Command(_core.COMMAND_KIND["SHIP" if ship else "CANCEL_LINES"], self.time_ns,
+                          [0] * len(items), [0] * len(items), quantities, reservation=index, line=lines)
+        self.core.apply(command)
+        assert command.result == self.model.change_lines(ship, index, items)
+
     @invariant()
     def same_buckets(self):
         for name, expected in (("on_hand", self.model.on_hand), ("held", self.model.held),
@@ -210,8 +255,11 @@ class ReservationsMatchModel(RuleBasedStateMachine):
 
     @invariant()
     def same_reservation_states(self):
-        for index, (state, _, _) in enumerate(self.model.reservations):
-            assert self.core.reservation(index)[0] == state
+        for index, (state, _, lines) in enumerate(self.model.reservations):
+            core_state, _, _, _, open_quantity, shipped = self.core.reservation(index)
+            assert core_state == state
+            assert open_quantity.tolist() == [line[2] for line in lines]
+            assert shipped.tolist() == [line[3] for line in lines]
 
     @invariant()
     def nothing_negative_and_derived_state_consistent(self):

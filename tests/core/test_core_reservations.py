@@ -68,7 +68,7 @@ def test_partial_reserve_holds_what_there_is():
     assert cmd.result == COMMAND_RESULT["OK"]
     assert cmd.status.tolist() == [ITEM_STATUS["OK"], ITEM_STATUS["PARTIALLY_FILLED"], ITEM_STATUS["SKU_NOT_FOUND"]]
     assert cmd.filled.tolist() == [4, 10, 0]
-    state, _, sku, node, quantity = core.reservation(cmd.reservation)
+    state, _, sku, node, quantity, _ = core.reservation(cmd.reservation)
     assert list(zip(sku.tolist(), node.tolist(), quantity.tolist())) == [(0, 0, 4), (0, 1, 10)]
 
 
@@ -177,3 +177,64 @@ def test_reserve_quantity_must_be_positive():
         reserve(core, [(0, 0, 0)], SECOND_NS)
     assert core.reservation_count == 0
     assert np.asarray(core.bucket_array("held")).sum() == 0
+
+
+def change_lines(core, kind, reservation, items, at_ns) -> Command:
+    lines, quantities = zip(*items)
+    command = Command(COMMAND_KIND[kind], at_ns, [0] * len(items), [0] * len(items), quantities,
+                      reservation=reservation, line=lines)
+    core.apply(command)
+    return command
+
+
+def test_ship_takes_stock_out_of_allocated_and_on_hand_line_by_line():
+    core = stocked()
+    r = reserve(core, [(0, 0, 4), (1, 1, 3)], SECOND_NS).reservation
+    assert change_lines(core, "SHIP", r, [(0, 1)], SECOND_NS).result == COMMAND_RESULT["RESERVATION_NOT_COMMITTED"]
+    resolve(core, "COMMIT", r, SECOND_NS)
+    cmd = change_lines(core, "SHIP", r, [(0, 3), (1, 3)], 2 * SECOND_NS)
+    assert cmd.result == COMMAND_RESULT["OK"]
+    assert (bucket(core, "on_hand", 0, 0), bucket(core, "allocated", 0, 0), bucket(core, "available", 0, 0)) == (7, 1, 6)
+    state, _, _, _, open_quantity, shipped = core.reservation(r)
+    assert state == RESERVATION_STATE["COMMITTED"]
+    assert open_quantity.tolist() == [1, 0] and shipped.tolist() == [3, 3]
+    change_lines(core, "SHIP", r, [(0, 1)], 3 * SECOND_NS)
+    assert core.reservation(r)[0] == RESERVATION_STATE["SHIPPED"]
+    assert resolve(core, "RELEASE", r, 4 * SECOND_NS).result == COMMAND_RESULT["RESERVATION_SHIPPED"]
+    assert core.check_invariants()
+
+
+def test_ship_or_cancel_beyond_the_open_quantity_applies_nothing():
+    core = stocked()
+    r = reserve(core, [(0, 0, 4)], SECOND_NS).reservation
+    resolve(core, "COMMIT", r, SECOND_NS)
+    before = core.export_state()["allocated"].copy()
+    cmd = change_lines(core, "SHIP", r, [(0, 2), (0, 3), (5, 1)], 2 * SECOND_NS)
+    assert cmd.result == COMMAND_RESULT["INVALID_LINES"]
+    assert cmd.status.tolist() == [ITEM_STATUS["NOT_APPLIED"], ITEM_STATUS["EXCEEDS_OPEN_QUANTITY"],
+                                   ITEM_STATUS["LINE_NOT_FOUND"]]
+    assert (core.export_state()["allocated"] == before).all()
+
+
+def test_cancel_lines_frees_holds_and_all_cancelled_is_released():
+    core = stocked()
+    r = reserve(core, [(0, 0, 4), (0, 1, 2)], SECOND_NS).reservation
+    assert change_lines(core, "CANCEL_LINES", r, [(0, 1)], SECOND_NS).result == COMMAND_RESULT["OK"]
+    assert bucket(core, "held", 0, 0) == 3
+    change_lines(core, "CANCEL_LINES", r, [(0, 3), (1, 2)], SECOND_NS)
+    assert core.reservation(r)[0] == RESERVATION_STATE["RELEASED"]
+    assert core.bucket_array("held").sum() == 0
+    assert core.check_invariants()
+
+
+def test_returns_restock_sellable_or_quarantined():
+    core = stocked()
+    disposition = _core.RETURN_DISPOSITION
+    cmd = Command(COMMAND_KIND["RETURN"], SECOND_NS, [0, 0, -1], [0, 1, 0], [2, 5, 1],
+                  [disposition["SELLABLE"], disposition["QUARANTINE"], disposition["SELLABLE"]])
+    core.apply(cmd)
+    assert cmd.status.tolist() == [ITEM_STATUS["OK"], ITEM_STATUS["OK"], ITEM_STATUS["SKU_NOT_FOUND"]]
+    assert (bucket(core, "on_hand", 0, 0), bucket(core, "available", 0, 0)) == (12, 12)
+    assert (bucket(core, "on_hand", 0, 1), bucket(core, "unavailable", 0, 1), bucket(core, "available", 0, 1)) == \
+        (15, 5, 10)
+    assert core.check_invariants()

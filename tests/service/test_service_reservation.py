@@ -233,3 +233,64 @@ def test_list_reservations_pages(stub):
     with pytest.raises(grpc.RpcError) as caught:
         stub.ListReservations(pb.ListReservationsRequest(customer_id="other", page_token=first.next_page_token))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_ship_part_then_the_rest(stub, channel):
+    reservation_id = stub.ReserveInventory(pb.ReserveInventoryRequest(
+        request_id="s0", lines=[line("PAD-1", "DC-1", 4), line("OIL-1", "DC-1", 2)])).reservation.reservation_id
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ShipReservation(pb.ShipReservationRequest(
+            request_id="s1", reservation_id=reservation_id, lines=[pb.LineQuantity(line_number=0, quantity=1)]))
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason(caught.value) == "RESERVATION_NOT_COMMITTED"
+    stub.CommitReservation(pb.CommitReservationRequest(request_id="s2", reservation_id=reservation_id))
+    shipped = stub.ShipReservation(pb.ShipReservationRequest(
+        request_id="s3", reservation_id=reservation_id, lines=[pb.LineQuantity(line_number=0, quantity=3)]))
+    assert [(l.quantity, l.shipped_quantity) for l in shipped.reservation.lines] == [(1, 3), (2, 0)]
+    assert shipped.reservation.state == pb.RESERVATION_STATE_COMMITTED
+    assert available(channel, "PAD-1", "DC-1") == 6  # 10 on hand - 3 shipped - 1 still allocated
+    done = stub.ShipReservation(pb.ShipReservationRequest(request_id="s4", reservation_id=reservation_id, lines=[
+        pb.LineQuantity(line_number=0, quantity=1), pb.LineQuantity(line_number=1, quantity=2)]))
+    assert done.reservation.state == pb.RESERVATION_STATE_SHIPPED
+
+
+def test_ship_more_than_open_names_the_line_and_changes_nothing(stub, channel):
+    reservation_id = stub.ReserveInventory(pb.ReserveInventoryRequest(
+        request_id="x0", lines=[line("PAD-1", "DC-1", 2)])).reservation.reservation_id
+    stub.CommitReservation(pb.CommitReservationRequest(request_id="x1", reservation_id=reservation_id))
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ShipReservation(pb.ShipReservationRequest(request_id="x2", reservation_id=reservation_id, lines=[
+            pb.LineQuantity(line_number=0, quantity=1), pb.LineQuantity(line_number=3, quantity=1)]))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(caught.value)) == {"lines[1]"}
+    got = stub.GetReservation(pb.GetReservationRequest(reservation_id=reservation_id))
+    assert got.reservation.lines[0].shipped_quantity == 0
+    assert available(channel, "PAD-1", "DC-1") == 8
+
+
+def test_cancel_some_lines_gives_stock_back(stub, channel):
+    reservation_id = stub.ReserveInventory(pb.ReserveInventoryRequest(
+        request_id="k0", lines=[line("PAD-1", "DC-1", 5)])).reservation.reservation_id
+    response = stub.CancelReservationLines(pb.CancelReservationLinesRequest(
+        request_id="k1", reservation_id=reservation_id, lines=[pb.LineQuantity(line_number=0, quantity=2)]))
+    assert response.reservation.lines[0].quantity == 3
+    assert available(channel, "PAD-1", "DC-1") == 7
+
+
+def test_returns_restock_sellable_and_quarantined(channel):
+    from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
+
+    inventory = inventory_pb2_grpc.InventoryServiceStub(channel)
+    response = inventory.ReturnStock(inventory_pb2.ReturnStockRequest(request_id="ret-1", items=[
+        inventory_pb2.ReturnedStock(sku_id="PAD-1", node_id="DC-1", quantity=2,
+                                    disposition=inventory_pb2.RETURN_DISPOSITION_SELLABLE),
+        inventory_pb2.ReturnedStock(sku_id="PAD-1", node_id="WH-N", quantity=5,
+                                    disposition=inventory_pb2.RETURN_DISPOSITION_QUARANTINE),
+    ]))
+    assert response.applied_count == 2
+    assert available(channel, "PAD-1", "DC-1") == 12
+    assert available(channel, "PAD-1", "WH-N") == 11
+    with pytest.raises(grpc.RpcError) as caught:
+        inventory.ReturnStock(inventory_pb2.ReturnStockRequest(items=[
+            inventory_pb2.ReturnedStock(sku_id="PAD-1", node_id="DC-1", quantity=0)]))
+    assert set(field_violations(caught.value)) == {"items[0].quantity", "items[0].disposition"}
