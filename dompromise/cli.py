@@ -99,8 +99,12 @@ def _load_replica(args):
         if args.stock:
             log.warning("the log already holds state: --stock %s ignored (feed changes through UpdateStock)",
                         args.stock)
-    else:
-        replica.bootstrap(stock_records(rows))
+    status_record = replica.status_changes()
+    if replica.engine.log_position == 0:
+        replica.bootstrap([status_record, *stock_records(rows)])
+    elif status_record is not None:
+        log.warning("node status in %s differs from the log: logging the change", args.config or "the demo")
+        replica.bootstrap([status_record])
     log.info("network: %d nodes, %d SKUs; log position %d", len(network.nodes), len(network.skus),
              replica.engine.log_position)
     return replica

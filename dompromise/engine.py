@@ -20,7 +20,10 @@ from dompromise.internal.v1 import log_pb2
 from dompromise.model import Network, Node, Sku
 from dompromise.reservations import Outcome, ReservationBook, ReservationView, fingerprint
 
-ITEM_OK = _core.ITEM_STATUS["OK"]
+# The core's stable numbers, re-exported so the service layer never imports _core.
+ITEM_STATUS = _core.ITEM_STATUS
+COMMAND_RESULT = _core.COMMAND_RESULT
+ITEM_OK = ITEM_STATUS["OK"]
 KIND = _core.COMMAND_KIND
 UPDATE_ON_HAND = KIND["UPDATE_ON_HAND"]
 RESULT = _core.COMMAND_RESULT
@@ -62,11 +65,19 @@ class Engine:
         self._core = _core.Core(
             len(network.nodes), len(network.skus), node_status=[int(n.status) for n in network.nodes]
         )
-        self._sellable = self._core.sellable_nodes()
-        self._sellable_mask = np.zeros(len(network.nodes), dtype=bool)
-        self._sellable_mask[self._sellable] = True
-        self._sellable_ids = [network.nodes[i].node_id for i in self._sellable]
+        self._refresh_sellable()
         self._book = ReservationBook()
+
+    def _refresh_sellable(self) -> None:
+        """Caches which nodes take new demand (after start-up and every status change)."""
+        self._sellable = self._core.sellable_nodes()
+        self._sellable_mask = np.zeros(len(self.network.nodes), dtype=bool)
+        self._sellable_mask[self._sellable] = True
+        self._sellable_ids = [self.network.nodes[i].node_id for i in self._sellable]
+
+    def node_statuses(self) -> dict[str, int]:
+        """Each node's status as the log has it (NodeStatus numbers)."""
+        return {node.node_id: int(self._core.node_status_of(i)) for i, node in enumerate(self.network.nodes)}
 
     # ---- lookups ----------------------------------------------------------
 
@@ -219,13 +230,24 @@ class Engine:
                                     line=np.asarray(body.line_numbers, dtype=np.int32))
             self._core.apply(command)
             return self._outcome(command, command.filled, index)
+        if which == "set_node_status":
+            body = record.set_node_status
+            count = len(body.node_ids)
+            get = self._node_index.get
+            node = np.array([get(n, UNKNOWN_INDEX) for n in body.node_ids], dtype=np.int32)
+            command = _core.Command(KIND["SET_NODE_STATUS"], time_ns, np.zeros(count, np.int32), node,
+                                    np.zeros(count, np.int64), np.asarray(body.statuses, dtype=np.int8))
+            self._core.apply(command)
+            self._refresh_sellable()
+            return self._outcome(command, ())
         if which == "return_stock":
             body = record.return_stock
             command = self._command(KIND["RETURN"], time_ns, body.sku_ids, body.node_ids, body.quantities,
                                     op=np.asarray(body.dispositions, dtype=np.int8))
             return self._outcome(command, command.filled)
-        assert which == "tick", f"unknown log command {which}"
-        command = _core.Command(KIND["TICK"], time_ns)
+        # A tick; or no command / one this version does not know, which the
+        # core records as malformed (kind 0) without changing anything.
+        command = _core.Command(KIND["TICK"] if which == "tick" else 0, time_ns)
         self._core.apply(command)
         return self._outcome(command, ())
 
@@ -296,8 +318,8 @@ class Engine:
         if meta["network"] != network_fingerprint(network):
             raise ValueError("the snapshot was taken on another network (nodes or SKUs changed)")
         engine = cls(network, clock_ns)
-        arrays = dict(arrays, node_status=np.array([int(n.status) for n in network.nodes], dtype=np.uint8))
         engine._core = _core.Core.from_state(arrays)
+        engine._refresh_sellable()
         engine._book = ReservationBook.restore(meta["book"])
         return engine
 

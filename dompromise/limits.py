@@ -48,6 +48,9 @@ RESERVATION_TTL_SECONDS_DEFAULT = 15 * 60
 # at most this many (the oldest are forgotten first).
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 3600
 IDEMPOTENCY_KEYS_MAX = 1_000_000
+# ... and at most about this many bytes of remembered answers (a keyed
+# 10,000-item stock update keeps a large one).
+IDEMPOTENCY_BYTES_MAX = 256 * 1024 * 1024
 
 # Commands the log writer groups into one write + fsync.
 LOG_BATCH_COMMANDS_MAX = 4_096

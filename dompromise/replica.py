@@ -65,11 +65,29 @@ class Replica:
                 f"positions up to {self.log.first_position - 1}")
         applied = 0
         for position, payload in self.log.records(self.engine.log_position):
-            record = log_pb2.LogRecord.FromString(payload)
-            self.engine.apply_record(record, position)
+            try:
+                record = log_pb2.LogRecord.FromString(payload)
+                self.engine.apply_record(record, position)
+            except Exception as error:  # a record this state cannot follow: say where, stop
+                raise LogCorruption(f"log record {position} cannot be applied: {error!r}") from error
             self._last_time_ns = max(self._last_time_ns, record.log_time_ns)
             applied += 1
         return applied
+
+    def status_changes(self) -> log_pb2.LogRecord | None:
+        """A SetNodeStatus record for nodes whose configured status differs from the log's, or None.
+
+        Node status is state: the log holds it, so replay never depends on
+        today's config. A config edit takes effect as a logged command here.
+        """
+        logged = self.engine.node_statuses()
+        changed = [(n.node_id, int(n.status)) for n in self.engine.network.nodes if logged[n.node_id] != int(n.status)]
+        if self.engine.log_position > 0 and not changed:
+            return None
+        if self.engine.log_position == 0:  # a new log states every node's status first
+            changed = [(n.node_id, int(n.status)) for n in self.engine.network.nodes]
+        return log_pb2.LogRecord(set_node_status=log_pb2.SetNodeStatus(
+            node_ids=[node_id for node_id, _ in changed], statuses=[status for _, status in changed]))
 
     def _load_snapshot(self) -> None:
         if self.snapshot_directory is None:
@@ -83,7 +101,7 @@ class Replica:
             return
         try:
             self.engine = Engine.from_state(self.engine.network, arrays, meta, self._clock_ns)
-        except ValueError as error:
+        except (ValueError, KeyError, TypeError) as error:
             log.warning("snapshot at %d not used: %s", meta["position"], error)
             return
         self._snapshot_position = meta["position"]
@@ -110,12 +128,8 @@ class Replica:
         oldest = int(snapshot.SNAPSHOT_PATTERN.search(kept[0]).group(1)) if kept else 0
         self.log.drop_through(min(position, oldest))
 
-    async def _snapshot_in_background(self) -> None:
-        """Exports on the loop (a consistent cut), writes off it, compacts back on it."""
-        arrays, meta = self.engine.export_state()
-        position = self.engine.log_position
-        self._snapshot_position = position  # no second snapshot starts meanwhile
-        self.log.rotate()
+    async def _write_snapshot(self, position: int, arrays, meta) -> None:
+        """Writes an exported state off the event loop, then compacts the log below it."""
         loop = asyncio.get_running_loop()
         try:
             await loop.run_in_executor(None, snapshot.write_snapshot, self.snapshot_directory, position, arrays, meta)
@@ -132,7 +146,13 @@ class Replica:
             return
         if self._snapshot_task is not None and not self._snapshot_task.done():
             return
-        self._snapshot_task = asyncio.create_task(self._snapshot_in_background())
+        # Here, between batches, nothing is syncing: the export is a consistent
+        # cut and the rotation cannot race a sync of the old segment.
+        arrays, meta = self.engine.export_state()
+        position = self.engine.log_position
+        self._snapshot_position = position  # no second snapshot starts meanwhile
+        self.log.rotate()
+        self._snapshot_task = asyncio.create_task(self._write_snapshot(position, arrays, meta))
 
     def bootstrap(self, records: Iterable[log_pb2.LogRecord]) -> list[Outcome]:
         """Writes, syncs and applies records synchronously (start-up, before serving)."""
@@ -208,12 +228,12 @@ class Replica:
     def _fail(self, error: BaseException, batch) -> None:
         log.error("command log write failed; refusing writes: %s", error)
         self._failure = error
-        for _, future in batch:
-            if not future.done():
-                future.set_exception(UnavailableError(f"command log write failed: {error}"))
+        queued = list(batch)
         while not self._queue.empty():
-            _, future = self._queue.get_nowait()
-            future.set_exception(UnavailableError(f"command log write failed: {error}"))
+            queued.append(self._queue.get_nowait())
+        for _, future in queued:
+            if not future.done():  # a writer that gave up has a cancelled future
+                future.set_exception(UnavailableError(f"command log write failed: {error}"))
 
     async def _tick_loop(self) -> None:
         """Appends a Tick when a hold is due, so expiry does not wait for traffic."""

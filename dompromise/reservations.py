@@ -65,6 +65,7 @@ class ReservationBook:
         self._by_customer: dict[str, list[int]] = {}
         # request_id -> (fingerprint, log_time_ns, outcome), oldest first.
         self._keys: OrderedDict[str, tuple[bytes, int, Outcome]] = OrderedDict()
+        self._key_bytes = 0  # approximate memory of the remembered outcomes
 
     # ---- reservations -----------------------------------------------------
 
@@ -112,9 +113,15 @@ class ReservationBook:
         return outcome
 
     def remember(self, request_id: str, fingerprint: bytes, log_time_ns: int, outcome: Outcome) -> None:
+        assert request_id not in self._keys, "a key is remembered once"
         self._keys[request_id] = (fingerprint, log_time_ns, outcome)
-        while len(self._keys) > limits.IDEMPOTENCY_KEYS_MAX:
-            self._keys.popitem(last=False)
+        self._key_bytes += _approximate_bytes(request_id, outcome)
+        while len(self._keys) > limits.IDEMPOTENCY_KEYS_MAX or self._key_bytes > limits.IDEMPOTENCY_BYTES_MAX:
+            self._forget_oldest()
+
+    def _forget_oldest(self) -> None:
+        key, (_, _, outcome) = self._keys.popitem(last=False)
+        self._key_bytes -= _approximate_bytes(key, outcome)
 
     def forget_before(self, log_time_ns: int) -> None:
         """Drops keys older than the window, by the log's clock (so every replica drops the same)."""
@@ -123,7 +130,7 @@ class ReservationBook:
             _, (_, seen_ns, _) = next(iter(self._keys.items()))
             if seen_ns >= horizon_ns:
                 break
-            self._keys.popitem(last=False)
+            self._forget_oldest()
 
 
     # ---- snapshots --------------------------------------------------------
@@ -132,6 +139,8 @@ class ReservationBook:
         """The whole book as JSON-ready data (a snapshot's part)."""
         return {
             "reservations": [[m.reservation_id, m.create_ns, m.order_id, m.customer_id] for m in self._meta],
+            # Listing order is state too (a re-commit appends): kept as it is.
+            "by_order": self._by_order,
             "keys": [[key, fp.hex(), seen_ns, _outcome_data(outcome)]
                      for key, (fp, seen_ns, outcome) in self._keys.items()],
         }
@@ -140,14 +149,20 @@ class ReservationBook:
     def restore(cls, data: dict) -> "ReservationBook":
         book = cls()
         for index, (reservation_id, create_ns, order_id, customer_id) in enumerate(data["reservations"]):
-            book._meta.append(_Meta(reservation_id, create_ns, "", customer_id))
+            book._meta.append(_Meta(reservation_id, create_ns, order_id, customer_id))
             book._index[reservation_id] = index
             if customer_id:
                 book._by_customer.setdefault(customer_id, []).append(index)
-            book.set_order(index, order_id)
+        book._by_order = {order: list(indices) for order, indices in data["by_order"].items()}
         for key, fp_hex, seen_ns, outcome in data["keys"]:
-            book._keys[key] = (bytes.fromhex(fp_hex), seen_ns, _outcome_from(outcome))
+            book.remember(key, bytes.fromhex(fp_hex), seen_ns, _outcome_from(outcome))
         return book
+
+
+def _approximate_bytes(request_id: str, outcome: Outcome) -> int:
+    """Rough memory of one remembered answer: fixed part plus ~3 ints per item and per line."""
+    lines = len(outcome.reservation.lines) if outcome.reservation is not None else 0
+    return 400 + len(request_id) + 96 * len(outcome.item_status) + 160 * lines
 
 
 def _outcome_data(outcome: Outcome) -> dict:

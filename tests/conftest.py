@@ -83,8 +83,10 @@ class ServerThread:
         self._call(self.server.stop(0))
         self._call(self.replica.stop())
         self.replica.close()
+        self._call(self.loop.shutdown_default_executor())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        self.loop.close()
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 # Bounds for every wait here, in seconds.
@@ -22,9 +23,11 @@ class Serving:
     """`dompromise serve --port 0` in a child process, ready once it prints its port."""
 
     def __init__(self, *args: str):
+        # stderr goes to a file, never a pipe nobody drains (a chatty server would block).
+        self._stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dompromise", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True,
         )
         deadline = time.monotonic() + START_SECONDS_MAX
         line = ""
@@ -32,8 +35,15 @@ class Serving:
             line = self.process.stdout.readline()
             if "serving on" in line or not line:
                 break
-        assert "serving on" in line, f"server did not start: {self.process.stderr.read() if not line else line}"
+        if "serving on" not in line:
+            self.process.kill()
+            self.process.wait(STOP_SECONDS_MAX)
+            raise AssertionError(f"server did not start: {self.stderr_text()}")
         self.target = line.strip().rsplit(" ", 1)[-1]
+
+    def stderr_text(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read()
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)

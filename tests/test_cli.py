@@ -61,7 +61,7 @@ def test_sigterm_stops_cleanly(tmp_path):
     serving = Serving("--data-dir", str(tmp_path / "data"))
     assert dompromise("health", "--target", serving.target).returncode == 0
     assert serving.stop() == 0
-    assert "stopped" in serving.process.stderr.read()
+    assert "stopped" in serving.stderr_text()
 
 
 def test_serve_with_config_and_stock(tmp_path):
@@ -128,7 +128,13 @@ def test_restart_keeps_state_and_does_not_load_the_stock_twice(tmp_path):
         with grpc.insecure_channel(serving.target) as channel:
             response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(
                 updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id="DC-NAT", kind=2, quantity=1)]))
-        # The demo stock is positions 1-2 (13,131 rows in records of 10,000), then one delta per run.
+        # Position 1 states every node's status, the demo stock is 2-3 (13,131 rows in records
+        # of 10,000), then one delta per run.
         assert response.results[0].status == 1
-        assert response.log_position == 2 + restart + 1
+        assert response.log_position == 3 + restart + 1
         assert serving.stop() == 0
+
+
+def test_sigterm_at_once_after_ready_is_still_graceful(tmp_path):
+    serving = Serving("--data-dir", str(tmp_path / "data"))
+    assert serving.stop() == 0

@@ -14,6 +14,8 @@ FORBIDDEN = {
     "engine": {"grpc", "google", "dompromise.service", "dompromise.v1"},
     "model": {"grpc", "google", "dompromise.service", "dompromise.v1", "dompromise.engine", "os", "socket"},
     "config": {"grpc", "google", "dompromise.service", "dompromise.v1", "dompromise.engine"},
+    "service": {"dompromise._core", "numpy"},
+    "log": {"grpc", "google.rpc", "dompromise.service", "dompromise.v1", "dompromise._core"},
 }
 
 

@@ -17,6 +17,7 @@ cdef enum ItemStatus:
     ITEM_PARTIALLY_FILLED = 9
     ITEM_LINE_NOT_FOUND = 10
     ITEM_EXCEEDS_OPEN_QUANTITY = 11
+    ITEM_MALFORMED = 12
 
 cdef enum CommandKind:
     COMMAND_UPDATE_ON_HAND = 1
@@ -28,6 +29,7 @@ cdef enum CommandKind:
     COMMAND_SHIP = 7
     COMMAND_CANCEL_LINES = 8
     COMMAND_RETURN = 9
+    COMMAND_SET_NODE_STATUS = 10
 
 # Lifecycle of a reservation. A hold (HELD) resolves exactly once: to
 # COMMITTED, RELEASED or EXPIRED. A committed reservation may be RELEASED
@@ -50,6 +52,7 @@ cdef enum CommandResult:
     RESULT_RESERVATION_NOT_COMMITTED = 7
     RESULT_RESERVATION_SHIPPED = 8
     RESULT_INVALID_LINES = 9
+    RESULT_MALFORMED = 10
 
 # Where returned stock goes; equals dompromise.v1.ReturnDisposition.
 cdef enum ReturnDisposition:
@@ -132,6 +135,8 @@ cdef class Core:
     cdef int _apply_extend(self, Command command) except -1
     cdef int _apply_line_change(self, Command command) except -1
     cdef int _apply_return(self, Command command) except -1
+    cdef int _apply_node_status(self, Command command) except -1
+    cdef bint _well_formed(self, Command command) except -1
     cdef int64_t _expire_due(self, int64_t now_ns) noexcept nogil
     cdef void _release_lines(self, int64_t reservation, bint from_allocated) noexcept nogil
     cdef void _add_lines(self, int64_t reservation, bint to_allocated) noexcept nogil

@@ -45,6 +45,7 @@ ITEM_STATUS = {
     "PARTIALLY_FILLED": ITEM_PARTIALLY_FILLED,
     "LINE_NOT_FOUND": ITEM_LINE_NOT_FOUND,
     "EXCEEDS_OPEN_QUANTITY": ITEM_EXCEEDS_OPEN_QUANTITY,
+    "MALFORMED": ITEM_MALFORMED,
 }
 COMMAND_KIND = {
     "UPDATE_ON_HAND": COMMAND_UPDATE_ON_HAND,
@@ -56,6 +57,7 @@ COMMAND_KIND = {
     "SHIP": COMMAND_SHIP,
     "CANCEL_LINES": COMMAND_CANCEL_LINES,
     "RETURN": COMMAND_RETURN,
+    "SET_NODE_STATUS": COMMAND_SET_NODE_STATUS,
 }
 RETURN_DISPOSITION = {
     "SELLABLE": RETURN_SELLABLE,
@@ -78,6 +80,7 @@ COMMAND_RESULT = {
     "RESERVATION_NOT_COMMITTED": RESULT_RESERVATION_NOT_COMMITTED,
     "RESERVATION_SHIPPED": RESULT_RESERVATION_SHIPPED,
     "INVALID_LINES": RESULT_INVALID_LINES,
+    "MALFORMED": RESULT_MALFORMED,
 }
 # Initial capacity of the reservation tables; they double when full.
 RESERVATIONS_INITIAL = 1024
@@ -186,7 +189,12 @@ cdef class Core:
         # The log's clock moves first: holds due by this command's time expire
         # before it applies, identically on every replica.
         self._expire_due(command.log_time_ns)
-        if command.kind == COMMAND_UPDATE_ON_HAND:
+        if not self._well_formed(command):
+            # A malformed command (the edge should never let one through) is
+            # recorded as such and changes nothing: replay cannot be poisoned.
+            command.status[:] = ITEM_MALFORMED
+            command.result = RESULT_MALFORMED
+        elif command.kind == COMMAND_UPDATE_ON_HAND:
             self._apply_on_hand(command)
         elif command.kind == COMMAND_RESERVE:
             self._apply_reserve(command)
@@ -198,10 +206,10 @@ cdef class Core:
             self._apply_line_change(command)
         elif command.kind == COMMAND_RETURN:
             self._apply_return(command)
+        elif command.kind == COMMAND_SET_NODE_STATUS:
+            self._apply_node_status(command)
         elif command.kind == COMMAND_TICK:
             command.result = RESULT_OK
-        else:
-            raise AssertionError(f"unknown command kind {command.kind}")
         self.log_time_ns = command.log_time_ns
         self.log_position += 1
         command.log_position = self.log_position
@@ -223,8 +231,6 @@ cdef class Core:
         cdef bint all_or_nothing = command.all_or_nothing
         cdef Py_ssize_t i, count = sku.shape[0], position
         cdef int64_t target, applied = 0, failed = 0
-        for i in range(count):
-            assert op[i] == ON_HAND_SET or op[i] == ON_HAND_ADJUST, "unknown on-hand op"
         with nogil:
             for i in range(count):
                 if sku[i] < 0 or sku[i] >= self.sku_count:
@@ -284,6 +290,57 @@ cdef class Core:
                              - self.safety_stock[position])
         self.available[position] = free if free > 0 else 0
 
+    cdef bint _well_formed(self, Command command) except -1:
+        """Whether the command's shape and values are ones apply can act on.
+
+        Checked before anything changes. The service validates requests at the
+        edge; this keeps a bad record in the log from stopping every replica.
+        """
+        cdef int32_t kind = command.kind
+        cdef Py_ssize_t i, count = command.sku.shape[0]
+        cdef const int64_t[::1] quantity = command.quantity
+        cdef const int8_t[::1] op = command.op
+        cdef bint needs_items = kind in (COMMAND_UPDATE_ON_HAND, COMMAND_RESERVE, COMMAND_SHIP,
+                                         COMMAND_CANCEL_LINES, COMMAND_RETURN, COMMAND_SET_NODE_STATUS)
+        if kind < COMMAND_UPDATE_ON_HAND or kind > COMMAND_SET_NODE_STATUS:
+            return False
+        if needs_items and count == 0:
+            return False
+        if (kind == COMMAND_RESERVE or kind == COMMAND_EXTEND) and command.deadline_ns <= command.log_time_ns:
+            return False
+        for i in range(count):
+            if kind == COMMAND_UPDATE_ON_HAND:
+                if op[i] != ON_HAND_SET and op[i] != ON_HAND_ADJUST:
+                    return False
+            elif kind == COMMAND_SET_NODE_STATUS:
+                if op[i] < NODE_ENABLED or op[i] > NODE_DISABLED:
+                    return False
+            elif kind in (COMMAND_RESERVE, COMMAND_SHIP, COMMAND_CANCEL_LINES, COMMAND_RETURN):
+                if quantity[i] <= 0 or quantity[i] > QUANTITY_MAX:
+                    return False
+                if kind == COMMAND_RETURN and op[i] != RETURN_SELLABLE and op[i] != RETURN_QUARANTINE:
+                    return False
+        return True
+
+    cdef int _apply_node_status(self, Command command) except -1:
+        """Sets node i's status to op[i]; unknown nodes report NODE_NOT_FOUND."""
+        cdef const int32_t[::1] node = command.node
+        cdef const int8_t[::1] op = command.op
+        cdef int8_t[::1] status = command.status
+        cdef Py_ssize_t i
+        cdef int64_t applied = 0
+        for i in range(node.shape[0]):
+            if node[i] < 0 or node[i] >= self.node_count:
+                status[i] = ITEM_NODE_NOT_FOUND
+                continue
+            self.node_status[node[i]] = op[i]
+            status[i] = ITEM_OK
+            applied += 1
+        command.applied_count = applied
+        command.result = RESULT_OK
+        return 0
+
+
     # ---- reservations -----------------------------------------------------
 
     @cython.boundscheck(False)
@@ -291,8 +348,6 @@ cdef class Core:
     cdef int _apply_reserve(self, Command command) except -1:
         """Holds each line from available stock; all-or-nothing unless partial is allowed."""
         cdef Py_ssize_t i, count = command.sku.shape[0], position
-        assert count > 0, "a reservation has lines"
-        assert command.deadline_ns > command.log_time_ns, "a hold expires after it is placed"
         self._reserve_capacity(1, count)
         cdef const int32_t[::1] sku = command.sku
         cdef const int32_t[::1] node = command.node
@@ -302,8 +357,6 @@ cdef class Core:
         cdef int64_t[::1] available_after = command.available_after
         cdef bint all_or_nothing = command.all_or_nothing
         cdef int64_t take, free, taken = 0, failed = 0, reservation, line
-        for i in range(count):
-            assert 0 < quantity[i] <= QUANTITY_MAX, "reserve quantity out of range"
         with nogil:
             for i in range(count):
                 filled[i] = 0
@@ -403,7 +456,6 @@ cdef class Core:
     cdef int _apply_extend(self, Command command) except -1:
         """Moves a hold's expiry to deadline_ns (later or earlier, but after now)."""
         cdef int64_t reservation = command.reservation
-        assert command.deadline_ns > command.log_time_ns, "a hold expires after now"
         if reservation < 0 or reservation >= self.reservation_count:
             command.result = RESULT_RESERVATION_NOT_FOUND
             return 0
@@ -458,8 +510,6 @@ cdef class Core:
         cdef int64_t[::1] wanted = np.zeros(max(lines, 1), dtype=np.int64)
         cdef int64_t failed = 0, arena, open_left = 0, shipped_total = 0
         cdef bint from_allocated = state == RESERVATION_COMMITTED
-        for i in range(count):
-            assert 0 < quantity[i] <= QUANTITY_MAX, "line quantity out of range"
         with nogil:
             for i in range(count):
                 if line[i] < 0 or line[i] >= lines:
@@ -516,9 +566,6 @@ cdef class Core:
         cdef int64_t[::1] available_after = command.available_after
         cdef Py_ssize_t i, count = sku.shape[0], position
         cdef int64_t applied = 0
-        for i in range(count):
-            assert 0 < quantity[i] <= QUANTITY_MAX, "return quantity out of range"
-            assert op[i] == RETURN_SELLABLE or op[i] == RETURN_QUARANTINE, "unknown return disposition"
         with nogil:
             for i in range(count):
                 if sku[i] < 0 or sku[i] >= self.sku_count:

@@ -4,7 +4,10 @@ Segments `commands-<first position, 20 digits>.log` in the data directory,
 each an append-only file:
 
     header  b"DPLOG\\x00\\x01\\n" (8 bytes: magic and format version 1)
-    record  u32 little-endian payload length | u32 CRC-32 of the payload | payload
+    record  u32 little-endian payload length | u32 CRC-32 of length and payload | payload
+
+A record is never empty, and its CRC covers its length: the zeros a crash can
+leave at the end of a file are not read as records.
 
 Positions run on across segments. Writes go to the page cache; `sync`
 fdatasyncs, so a writer is answered only once its record is on disk, and one
@@ -159,7 +162,8 @@ class FileLog:
         for payload in payloads:
             assert len(payload) <= RECORD_BYTES_MAX, "record over RECORD_BYTES_MAX"
             offsets.append(offset)
-            frames.append(FRAME.pack(len(payload), zlib.crc32(payload)))
+            assert payload, "records are never empty"
+            frames.append(FRAME.pack(len(payload), _checksum(len(payload), payload)))
             frames.append(payload)
             offset += FRAME.size + len(payload)
         data = b"".join(frames)
@@ -224,16 +228,22 @@ def _scan(data: bytes, offsets: array) -> tuple[int, str]:
         if offset + FRAME.size > len(data):
             return offset, "incomplete frame header"
         length, crc = FRAME.unpack_from(data, offset)
+        if length == 0:
+            return offset, "empty frame (zeros after a crash?)"
         if length > RECORD_BYTES_MAX:
             return offset, f"frame length {length} over {RECORD_BYTES_MAX}"
         start = offset + FRAME.size
         if start + length > len(data):
             return offset, "incomplete record"
-        if zlib.crc32(data[start:start + length]) != crc:
+        if _checksum(length, data[start:start + length]) != crc:
             return offset, "CRC mismatch"
         offsets.append(offset)
         offset = start + length
     return offset, ""
+
+
+def _checksum(length: int, payload: bytes) -> int:
+    return zlib.crc32(payload, zlib.crc32(length.to_bytes(4, "little")))
 
 
 def fsync_directory(directory: str) -> None:

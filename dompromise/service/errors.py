@@ -7,6 +7,7 @@ that clients read with grpc_status.rpc_status.from_call.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -129,6 +130,11 @@ def map_errors(handler):
                     yield response
             except DompromiseError as error:
                 await context.abort_with_status(to_status(error))
+            except (grpc.aio.AbortError, asyncio.CancelledError):
+                raise
+            except Exception:
+                log.exception("unexpected error in %s", handler.__qualname__)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged on the server)")
 
         return stream_wrapper
 
@@ -138,5 +144,11 @@ def map_errors(handler):
             return await handler(self, request, context)
         except DompromiseError as error:
             await context.abort_with_status(to_status(error))
+        except (grpc.aio.AbortError, asyncio.CancelledError):
+            raise
+        except Exception:
+            # A bug: log it whole, tell the client only that it happened.
+            log.exception("unexpected error in %s", handler.__qualname__)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged on the server)")
 
     return unary_wrapper

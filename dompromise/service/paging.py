@@ -31,9 +31,11 @@ def _encode_token(offset: int, scope: str) -> str:
 def _decode_token(token: str, scope: str) -> int:
     try:
         fields = json.loads(base64.urlsafe_b64decode(token.encode()))
-        offset, token_scope = int(fields["o"]), fields["s"]
-    except (ValueError, KeyError, TypeError):
+        offset, token_scope = fields["o"], fields["s"]
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise InvalidArgumentError([FieldViolation("page_token", "not a token this service issued")]) from None
+    if not isinstance(offset, int) or isinstance(offset, bool):
+        raise InvalidArgumentError([FieldViolation("page_token", "not a token this service issued")])
     if token_scope != scope or offset < 0:
         raise InvalidArgumentError([FieldViolation("page_token", "token belongs to another listing")])
     return offset

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from google.protobuf import timestamp_pb2
 
-from dompromise import _core, limits
+from dompromise import limits
+from dompromise.engine import COMMAND_RESULT, ITEM_STATUS
 from dompromise.errors import (
     AlreadyExistsError,
     FailedPreconditionError,
@@ -18,10 +19,16 @@ from dompromise.reservations import Outcome, ReservationView
 from dompromise.service.errors import map_errors
 from dompromise.service.paging import page
 from dompromise.service.unimplemented import abort_unimplemented
-from dompromise.service.validation import check_count, id_violation, id_violations, raise_if_any
+from dompromise.service.validation import (
+    VIOLATIONS_LISTED_MAX,
+    check_count,
+    id_violation,
+    id_violations,
+    raise_if_any,
+)
 from dompromise.v1 import reservation_pb2, reservation_pb2_grpc
 
-RESULT = _core.COMMAND_RESULT
+RESULT = COMMAND_RESULT
 NANOS_PER_SECOND = 1_000_000_000
 # Core results that are a refusal of the request, with the reason clients see.
 PRECONDITION_REASONS = {
@@ -31,7 +38,7 @@ PRECONDITION_REASONS = {
     RESULT["RESERVATION_SHIPPED"]: ("RESERVATION_SHIPPED", "the reservation has shipped"),
     RESULT["RESERVATION_NOT_COMMITTED"]: ("RESERVATION_NOT_COMMITTED", "only a committed reservation ships"),
 }
-ITEM_NAMES = {number: name for name, number in _core.ITEM_STATUS.items()}
+ITEM_NAMES = {number: name for name, number in ITEM_STATUS.items()}
 
 
 class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
@@ -107,9 +114,13 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     async def _change_lines(self, request, kind: str) -> Outcome:
         check_count(request.lines, "lines", "RESERVATION_LINES_MAX", minimum=1)
         violations = _resolve_violations(request.request_id, request.reservation_id)
-        for position, item in enumerate(request.lines[:20]):
+        for position, item in enumerate(request.lines):
             if not 0 < item.quantity <= limits.QUANTITY_MAX:
                 violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
+            if item.line_number < 0:
+                violations.append(FieldViolation(f"lines[{position}].line_number", "must be >= 0"))
+            if len(violations) >= VIOLATIONS_LISTED_MAX:
+                break
         raise_if_any(violations)
         change = log_pb2.LineChange(reservation_id=request.reservation_id,
                                     line_numbers=[item.line_number for item in request.lines],
@@ -120,7 +131,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             raise InvalidArgumentError([
                 FieldViolation(f"lines[{position}]", ITEM_NAMES[status].lower().replace("_", " "))
                 for position, status in enumerate(outcome.item_status)
-                if status not in (_core.ITEM_STATUS["OK"], _core.ITEM_STATUS["NOT_APPLIED"])
+                if status not in (ITEM_STATUS["OK"], ITEM_STATUS["NOT_APPLIED"])
             ][:20])
         return self._resolved(outcome, request.reservation_id)
 
@@ -173,7 +184,7 @@ def _validate_reserve(request) -> None:
         violations += id_violation(line.node_id, f"lines[{position}].node_id")
         if not 0 < line.quantity <= limits.QUANTITY_MAX:
             violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
-        if len(violations) >= 20:
+        if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
     for field in ("order_id", "customer_id"):
         if getattr(request, field):
@@ -190,6 +201,8 @@ def _ttl_ns(request, field: str) -> int:
     if not request.HasField(field):
         return limits.RESERVATION_TTL_SECONDS_DEFAULT * NANOS_PER_SECOND
     ttl = getattr(request, field)
+    if ttl.seconds * ttl.nanos < 0 or not -NANOS_PER_SECOND < ttl.nanos < NANOS_PER_SECOND:
+        raise InvalidArgumentError([FieldViolation(field, "not a valid Duration (seconds and nanos signs differ)")])
     ttl_ns = ttl.seconds * NANOS_PER_SECOND + ttl.nanos
     low, high = limits.RESERVATION_TTL_SECONDS_MIN, limits.RESERVATION_TTL_SECONDS_MAX
     if not low * NANOS_PER_SECOND <= ttl_ns <= high * NANOS_PER_SECOND:

@@ -85,16 +85,17 @@ async def serve(replica: Replica, address: str, ready=None) -> None:
     `ready(port)` is called once the server listens and reports SERVING.
     """
     server, port, health_servicer = create_server(replica, address)
+    # Signals first: a supervisor may send SIGTERM the moment we say we are ready.
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
     await replica.start()
     await server.start()
     await set_serving(health_servicer, True)
     log.info("serving on port %d", port)
     if ready is not None:
         ready(port)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stopping.set)
     await stopping.wait()
     log.info("shutting down: NOT_SERVING, draining for up to %.1fs", SHUTDOWN_GRACE_SECONDS)
     await health_servicer.enter_graceful_shutdown()

@@ -26,20 +26,29 @@ def check_count(values: Sequence, field: str, limit_name: str, minimum: int = 0)
 
 
 def id_violations(values: Sequence[str], field: str) -> list[FieldViolation]:
-    """Violations for ids that are empty or longer than ID_LENGTH_MAX."""
+    """Violations for ids that are empty, longer than ID_LENGTH_MAX, or not printable without spaces."""
     longest = limits.ID_LENGTH_MAX
-    # Fast path: one pass of C-level len() calls for the common all-good case.
-    if all(0 < len(value) <= longest for value in values):
+    # Fast path: C-level len() and isprintable() for the common all-good case.
+    if all(0 < len(value) <= longest and value.isprintable() and " " not in value for value in values):
         return []
     violations = []
     for position, value in enumerate(values):
-        if not value:
-            violations.append(FieldViolation(f"{field}[{position}]", "must not be empty"))
-        elif len(value) > longest:
-            violations.append(FieldViolation(f"{field}[{position}]", f"longer than {longest} characters"))
+        problem = _id_problem(value, longest)
+        if problem:
+            violations.append(FieldViolation(f"{field}[{position}]", problem))
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
     return violations
+
+
+def _id_problem(value: str, longest: int) -> str:
+    if not value:
+        return "must not be empty"
+    if len(value) > longest:
+        return f"longer than {longest} characters"
+    if not value.isprintable() or " " in value:
+        return "must be printable, without spaces"
+    return ""
 
 
 def id_violation(value: str, field: str) -> list[FieldViolation]:

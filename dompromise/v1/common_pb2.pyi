@@ -18,6 +18,7 @@ class ItemStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ITEM_STATUS_PARTIALLY_FILLED: _ClassVar[ItemStatus]
     ITEM_STATUS_LINE_NOT_FOUND: _ClassVar[ItemStatus]
     ITEM_STATUS_EXCEEDS_OPEN_QUANTITY: _ClassVar[ItemStatus]
+    ITEM_STATUS_MALFORMED: _ClassVar[ItemStatus]
 
 class NodeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -54,6 +55,7 @@ ITEM_STATUS_NODE_NOT_SELLABLE: ItemStatus
 ITEM_STATUS_PARTIALLY_FILLED: ItemStatus
 ITEM_STATUS_LINE_NOT_FOUND: ItemStatus
 ITEM_STATUS_EXCEEDS_OPEN_QUANTITY: ItemStatus
+ITEM_STATUS_MALFORMED: ItemStatus
 NODE_TYPE_UNSPECIFIED: NodeType
 NODE_TYPE_DISTRIBUTION_CENTER: NodeType
 NODE_TYPE_WAREHOUSE: NodeType

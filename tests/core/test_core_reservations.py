@@ -171,13 +171,36 @@ def test_expiry_order_is_by_deadline_not_by_placement():
     assert [s == expired for s in states] == [d <= 25 for d in deadlines]
 
 
-def test_reserve_quantity_must_be_positive():
+def test_malformed_commands_change_nothing_but_the_clock():
     core = stocked()
-    with pytest.raises(AssertionError):
-        reserve(core, [(0, 0, 0)], SECOND_NS)
-    assert core.reservation_count == 0
-    assert np.asarray(core.bucket_array("held")).sum() == 0
+    before = core.export_state()
+    malformed = [
+        Command(COMMAND_KIND["RESERVE"], SECOND_NS, [0], [0], [0], deadline_ns=2 * SECOND_NS),  # quantity 0
+        Command(COMMAND_KIND["RESERVE"], SECOND_NS, [0], [0], [1], deadline_ns=SECOND_NS),  # expires at once
+        Command(COMMAND_KIND["RESERVE"], SECOND_NS, deadline_ns=2 * SECOND_NS),  # no lines
+        Command(COMMAND_KIND["UPDATE_ON_HAND"], SECOND_NS, [0], [0], [1], [7]),  # unknown op
+        Command(COMMAND_KIND["RETURN"], SECOND_NS, [0], [0], [1], [9]),  # unknown disposition
+        Command(COMMAND_KIND["SET_NODE_STATUS"], SECOND_NS, [0], [0], [0], [4]),  # unknown status
+        Command(99, SECOND_NS),  # unknown kind
+    ]
+    for command in malformed:
+        core.apply(command)
+        assert command.result == COMMAND_RESULT["MALFORMED"]
+        assert set(command.status.tolist()) <= {ITEM_STATUS["MALFORMED"]}
+    after = core.export_state()
+    for name in ("on_hand", "held", "available", "reservation_state", "node_status"):
+        assert (after[name] == before[name]).all()
+    assert core.log_position == before["clock"][0] + len(malformed)
 
+
+def test_node_status_command_changes_what_sells():
+    core = stocked()
+    command = Command(COMMAND_KIND["SET_NODE_STATUS"], SECOND_NS, [0, 0], [1, 5], [0, 0],
+                      [_core.NODE_STATUS["DRAIN"], _core.NODE_STATUS["ENABLED"]])
+    core.apply(command)
+    assert command.status.tolist() == [ITEM_STATUS["OK"], ITEM_STATUS["NODE_NOT_FOUND"]]
+    assert core.sellable_nodes().tolist() == [0]
+    assert reserve(core, [(0, 1, 1)], 2 * SECOND_NS).status.tolist() == [ITEM_STATUS["NODE_NOT_SELLABLE"]]
 
 def change_lines(core, kind, reservation, items, at_ns) -> Command:
     lines, quantities = zip(*items)

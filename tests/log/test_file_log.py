@@ -140,3 +140,15 @@ def test_gap_between_segments_refuses_to_open(tmp_path):
     os.remove(tmp_path / segment_name(3))
     with pytest.raises(LogCorruption):
         FileLog(str(tmp_path))
+
+
+def test_zeros_after_the_last_record_are_a_torn_tail_not_records(tmp_path):
+    log = FileLog(str(tmp_path))
+    log.write(payloads(1))
+    log.sync()
+    log.close()
+    with open(tmp_path / LOG_NAME, "ab") as target:
+        target.write(bytes(64))
+    reopened = FileLog(str(tmp_path))
+    assert reopened.last_position == 1
+    assert "empty frame" in reopened.recovery_note

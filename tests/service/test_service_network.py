@@ -81,3 +81,20 @@ def test_list_skus(stub):
     rest = stub.ListSkus(pb.ListSkusRequest(page_size=3, page_token=page.next_page_token))
     assert [s.sku_id for s in rest.skus] == ["GREASE-1"]
     assert rest.next_page_token == ""
+
+
+def test_hostile_page_tokens_are_invalid_argument(stub):
+    import base64
+
+    for payload in (b'{"o": 1e999, "s": "skus"}', b'{"o": true, "s": "skus"}', b"[" * 100_000):
+        token = base64.urlsafe_b64encode(payload).decode()
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.ListSkus(pb.ListSkusRequest(page_token=token))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_ids_must_be_printable_without_spaces(stub):
+    for bad in ("DC 1", "DC\x00", "tab\there"):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.GetNode(pb.GetNodeRequest(node_id=bad))
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

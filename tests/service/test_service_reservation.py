@@ -294,3 +294,18 @@ def test_returns_restock_sellable_and_quarantined(channel):
         inventory.ReturnStock(inventory_pb2.ReturnStockRequest(items=[
             inventory_pb2.ReturnedStock(sku_id="PAD-1", node_id="DC-1", quantity=0)]))
     assert set(field_violations(caught.value)) == {"items[0].quantity", "items[0].disposition"}
+
+
+def test_duration_with_mixed_signs_is_invalid(stub):
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.ReserveInventory(pb.ReserveInventoryRequest(request_id="d", lines=[line("PAD-1", "DC-1", 1)],
+                                                         ttl=duration_pb2.Duration(seconds=5, nanos=-999_999_999)))
+    assert set(field_violations(caught.value)) == {"ttl"}
+
+
+def test_every_ship_line_is_validated_not_just_the_first_twenty(stub):
+    lines = [pb.LineQuantity(line_number=0, quantity=1)] * 20 + [pb.LineQuantity(line_number=0, quantity=0)]
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.CancelReservationLines(pb.CancelReservationLinesRequest(request_id="c", reservation_id="R1",
+                                                                     lines=lines))
+    assert set(field_violations(caught.value)) == {"lines[20].quantity"}

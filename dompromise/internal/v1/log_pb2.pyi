@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LogRecord(_message.Message):
-    __slots__ = ("log_time_ns", "request_id", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock")
+    __slots__ = ("log_time_ns", "request_id", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status")
     LOG_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_ON_HAND_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +19,7 @@ class LogRecord(_message.Message):
     SHIP_FIELD_NUMBER: _ClassVar[int]
     CANCEL_LINES_FIELD_NUMBER: _ClassVar[int]
     RETURN_STOCK_FIELD_NUMBER: _ClassVar[int]
+    SET_NODE_STATUS_FIELD_NUMBER: _ClassVar[int]
     log_time_ns: int
     request_id: str
     update_on_hand: UpdateOnHand
@@ -30,7 +31,8 @@ class LogRecord(_message.Message):
     ship: LineChange
     cancel_lines: LineChange
     return_stock: ReturnStock
-    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ...) -> None: ...
+    set_node_status: SetNodeStatus
+    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ...) -> None: ...
 
 class UpdateOnHand(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "ops", "quantities", "all_or_nothing")
@@ -105,3 +107,11 @@ class ReturnStock(_message.Message):
     quantities: _containers.RepeatedScalarFieldContainer[int]
     dispositions: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., dispositions: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class SetNodeStatus(_message.Message):
+    __slots__ = ("node_ids", "statuses")
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    statuses: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, node_ids: _Optional[_Iterable[str]] = ..., statuses: _Optional[_Iterable[int]] = ...) -> None: ...
