@@ -125,14 +125,18 @@ def test_restart_keeps_state_and_does_not_load_the_stock_twice(tmp_path):
     data = str(tmp_path / "data")
     for restart in range(3):
         serving = Serving("--data-dir", data)
-        with grpc.insecure_channel(serving.target) as channel:
-            response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(
-                updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id="DC-NAT", kind=2, quantity=1)]))
+        try:
+            with grpc.insecure_channel(serving.target) as channel:
+                response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
+                    inventory_pb2.UpdateStockRequest(updates=[
+                        inventory_pb2.StockUpdate(sku_id=sku, node_id="DC-NAT", kind=2, quantity=1)]))
+        finally:
+            exit_code = serving.stop()
         # Position 1 states every node's status, the demo stock is 2-3 (13,131 rows in records
         # of 10,000), then one delta per run.
         assert response.results[0].status == 1
         assert response.log_position == 3 + restart + 1
-        assert serving.stop() == 0
+        assert exit_code == 0
 
 
 def test_sigterm_at_once_after_ready_is_still_graceful(tmp_path):
