@@ -230,6 +230,8 @@ class Engine:
                                     line=np.asarray(body.line_numbers, dtype=np.int32))
             self._core.apply(command)
             return self._outcome(command, command.filled, index)
+        if which == "allocate_wave":
+            return self._apply_wave(record.allocate_wave, time_ns, log_position)
         if which == "set_node_status":
             body = record.set_node_status
             count = len(body.node_ids)
@@ -260,12 +262,41 @@ class Engine:
             self._book.add(index, log_position, time_ns, body.order_id, body.customer_id)
         return self._outcome(command, command.filled, index)
 
-    def _command(self, kind, time_ns, sku_ids, node_ids, quantities, **options) -> _core.Command:
+    def _apply_wave(self, wave, time_ns: int, log_position: int) -> Outcome:
+        """Allocates the orders one by one in (priority, need-by, request order) order.
+
+        Each order is a reserve and an immediate commit inside this one log
+        record, so a wave is atomic with respect to every other command.
+        """
+        never_ns = 2**63 - 1
+        ranked = sorted(range(len(wave.orders)), key=lambda i: (
+            wave.orders[i].priority, wave.orders[i].need_by_ns or never_ns, i))
+        parts: list[Outcome | None] = [None] * len(wave.orders)
+        for rank, position in enumerate(ranked):
+            order = wave.orders[position]
+            command = self._command(KIND["RESERVE"], time_ns, order.sku_ids, order.node_ids, order.quantities,
+                                    all_or_nothing=not order.allow_partial, deadline_ns=time_ns + 1, advance=False)
+            index = -1
+            if command.result == RESULT["OK"]:
+                index = command.reservation
+                self._book.add(index, log_position, time_ns, order.order_id, order.customer_id, wave_rank=rank)
+                commit = _core.Command(KIND["COMMIT"], time_ns, reservation=index)
+                self._core.apply(commit, False)
+            outcome = self._outcome(command, command.filled, index)
+            parts[position] = Outcome(
+                log_position=log_position, log_time_ns=time_ns, result=rank, item_status=outcome.item_status,
+                item_quantity=outcome.item_quantity, item_available=outcome.item_available,
+                applied_count=outcome.applied_count, reservation=outcome.reservation)
+        tick = _core.Command(KIND["TICK"], time_ns)
+        self._core.apply(tick)
+        return Outcome(log_position=log_position, log_time_ns=time_ns, result=RESULT["OK"], parts=tuple(parts))
+
+    def _command(self, kind, time_ns, sku_ids, node_ids, quantities, advance=True, **options) -> _core.Command:
         get = self._node_index.get
         node = np.array([get(n, UNKNOWN_INDEX) for n in node_ids], dtype=np.int32)
         command = _core.Command(kind, time_ns, self.sku_indices(sku_ids), node,
                                 np.asarray(quantities, dtype=np.int64), **options)
-        self._core.apply(command)
+        self._core.apply(command, advance)
         return command
 
     def _outcome(self, command: _core.Command, quantities, reservation_index: int = -1) -> Outcome:

@@ -40,6 +40,8 @@ CONCURRENT_RPCS_MAX = 1_000
 
 # ReserveInventory: lines per request, and how long a hold may last.
 RESERVATION_LINES_MAX = 10_000
+# AllocateWave: orders per wave (their lines count against RESERVATION_LINES_MAX together).
+WAVE_ORDERS_MAX = 1_000
 RESERVATION_TTL_SECONDS_MIN = 1
 RESERVATION_TTL_SECONDS_MAX = 7 * 24 * 3600
 RESERVATION_TTL_SECONDS_DEFAULT = 15 * 60

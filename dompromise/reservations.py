@@ -45,6 +45,8 @@ class Outcome:
     applied_count: int = 0
     reservation: ReservationView | None = None
     conflict: bool = False
+    # A wave's per-order outcomes, in request order, with each order's rank in `result`.
+    parts: tuple["Outcome", ...] = ()
 
 
 @dataclass
@@ -69,10 +71,11 @@ class ReservationBook:
 
     # ---- reservations -----------------------------------------------------
 
-    def add(self, index: int, log_position: int, create_ns: int, order_id: str, customer_id: str) -> str:
-        """Records a new reservation; its id is derived from its log position, so replicas agree."""
+    def add(self, index: int, log_position: int, create_ns: int, order_id: str, customer_id: str,
+            wave_rank: int = -1) -> str:
+        """Records a new reservation; its id is derived from its log position (and wave rank), so replicas agree."""
         assert index == len(self._meta), "reservations are added in core order"
-        reservation_id = f"R{log_position}"
+        reservation_id = f"R{log_position}" if wave_rank < 0 else f"R{log_position}.{wave_rank}"
         self._meta.append(_Meta(reservation_id, create_ns, order_id, customer_id))
         self._index[reservation_id] = index
         if order_id:
@@ -169,6 +172,7 @@ def _outcome_data(outcome: Outcome) -> dict:
     data = dict(outcome.__dict__)
     if outcome.reservation is not None:
         data["reservation"] = dict(outcome.reservation.__dict__)
+    data["parts"] = [_outcome_data(part) for part in outcome.parts]
     return data
 
 
@@ -180,6 +184,7 @@ def _outcome_from(data: dict) -> Outcome:
         view = dict(data["reservation"])
         view["lines"] = tuple(tuple(line) for line in view["lines"])
         data["reservation"] = ReservationView(**view)
+    data["parts"] = tuple(_outcome_from(part) for part in data.get("parts", ()))
     return Outcome(**data)
 
 

@@ -178,11 +178,13 @@ cdef class Core:
 
     # ---- writes -----------------------------------------------------------
 
-    def apply(self, Command command):
+    def apply(self, Command command, bint advance=True):
         """Applies one command in log order; returns its log position.
 
         The command's time is the log's clock: it never goes backwards, and
-        it is the only time the core knows.
+        it is the only time the core knows. One log record may apply several
+        core commands (a wave): all but the last pass advance=False, so the
+        core's position stays the log's.
         """
         assert command.log_time_ns >= 0, "log time before the epoch"
         assert command.log_time_ns >= self.log_time_ns, "log time went backwards"
@@ -211,8 +213,9 @@ cdef class Core:
         elif command.kind == COMMAND_TICK:
             command.result = RESULT_OK
         self.log_time_ns = command.log_time_ns
-        self.log_position += 1
-        command.log_position = self.log_position
+        if advance:
+            self.log_position += 1
+        command.log_position = self.log_position + (0 if advance else 1)
         if DOMPROMISE_DEBUG:
             self.check_invariants()
         return self.log_position

@@ -8,6 +8,7 @@ from dompromise import limits
 from dompromise.engine import COMMAND_RESULT, ITEM_STATUS
 from dompromise.errors import (
     AlreadyExistsError,
+    LimitExceededError,
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
@@ -136,6 +137,26 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return self._resolved(outcome, request.reservation_id)
 
     @map_errors
+    async def AllocateWave(self, request, context):
+        _validate_wave(request)
+        wave = log_pb2.AllocateWave(orders=[log_pb2.WaveOrder(
+            order_id=order.order_id, customer_id=order.customer_id, priority=order.priority,
+            need_by_ns=order.need_by_time.ToNanoseconds() if order.HasField("need_by_time") else 0,
+            sku_ids=[line.sku_id for line in order.lines], node_ids=[line.node_id for line in order.lines],
+            quantities=[line.quantity for line in order.lines], allow_partial=order.allow_partial,
+        ) for order in request.orders])
+        outcome = await self._submit(log_pb2.LogRecord(request_id=request.request_id, allocate_wave=wave))
+        response = reservation_pb2.AllocateWaveResponse(log_position=outcome.log_position)
+        for order, part in zip(request.orders, outcome.parts):
+            result = response.results.add(order_id=order.order_id, allocation_rank=part.result)
+            if part.reservation is not None:
+                _fill_reservation(result.reservation, part.reservation)
+            add = result.line_results.add
+            for status, reserved, available in zip(part.item_status, part.item_quantity, part.item_available):
+                add(status=status, reserved_quantity=reserved, available_quantity=available)
+        return response
+
+    @map_errors
     async def GetReservation(self, request, context):
         raise_if_any(id_violation(request.reservation_id, "reservation_id"))
         view = self._engine.reservation(request.reservation_id)
@@ -189,6 +210,30 @@ def _validate_reserve(request) -> None:
     for field in ("order_id", "customer_id"):
         if getattr(request, field):
             violations += id_violation(getattr(request, field), field)
+    raise_if_any(violations)
+
+
+def _validate_wave(request) -> None:
+    check_count(request.orders, "orders", "WAVE_ORDERS_MAX", minimum=1)
+    line_total = sum(len(order.lines) for order in request.orders)
+    if line_total > limits.RESERVATION_LINES_MAX:
+        raise LimitExceededError("orders", "RESERVATION_LINES_MAX", limits.RESERVATION_LINES_MAX, line_total)
+    violations = id_violation(request.request_id, "request_id")
+    for number, order in enumerate(request.orders):
+        field = f"orders[{number}]"
+        violations += id_violation(order.order_id, f"{field}.order_id")
+        if order.customer_id:
+            violations += id_violation(order.customer_id, f"{field}.customer_id")
+        if not order.lines:
+            violations.append(FieldViolation(f"{field}.lines", "at least 1 required"))
+        for position, line in enumerate(order.lines):
+            violations += id_violation(line.sku_id, f"{field}.lines[{position}].sku_id")
+            violations += id_violation(line.node_id, f"{field}.lines[{position}].node_id")
+            if not 0 < line.quantity <= limits.QUANTITY_MAX:
+                violations.append(FieldViolation(f"{field}.lines[{position}].quantity",
+                                                 f"must be 1 to {limits.QUANTITY_MAX}"))
+        if len(violations) >= VIOLATIONS_LISTED_MAX:
+            break
     raise_if_any(violations)
 
 

@@ -224,3 +224,47 @@ class CancelReservationLinesResponse(_message.Message):
     reservation: Reservation
     log_position: int
     def __init__(self, reservation: _Optional[_Union[Reservation, _Mapping]] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class WaveOrder(_message.Message):
+    __slots__ = ("order_id", "customer_id", "priority", "need_by_time", "lines", "allow_partial")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    NEED_BY_TIME_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    customer_id: str
+    priority: int
+    need_by_time: _timestamp_pb2.Timestamp
+    lines: _containers.RepeatedCompositeFieldContainer[ReservationLine]
+    allow_partial: bool
+    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., priority: _Optional[int] = ..., need_by_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[ReservationLine, _Mapping]]] = ..., allow_partial: _Optional[bool] = ...) -> None: ...
+
+class AllocateWaveRequest(_message.Message):
+    __slots__ = ("request_id", "orders")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    orders: _containers.RepeatedCompositeFieldContainer[WaveOrder]
+    def __init__(self, request_id: _Optional[str] = ..., orders: _Optional[_Iterable[_Union[WaveOrder, _Mapping]]] = ...) -> None: ...
+
+class WaveOrderResult(_message.Message):
+    __slots__ = ("order_id", "allocation_rank", "reservation", "line_results")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATION_RANK_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_FIELD_NUMBER: _ClassVar[int]
+    LINE_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    allocation_rank: int
+    reservation: Reservation
+    line_results: _containers.RepeatedCompositeFieldContainer[ReservationLineResult]
+    def __init__(self, order_id: _Optional[str] = ..., allocation_rank: _Optional[int] = ..., reservation: _Optional[_Union[Reservation, _Mapping]] = ..., line_results: _Optional[_Iterable[_Union[ReservationLineResult, _Mapping]]] = ...) -> None: ...
+
+class AllocateWaveResponse(_message.Message):
+    __slots__ = ("results", "log_position")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[WaveOrderResult]
+    log_position: int
+    def __init__(self, results: _Optional[_Iterable[_Union[WaveOrderResult, _Mapping]]] = ..., log_position: _Optional[int] = ...) -> None: ...

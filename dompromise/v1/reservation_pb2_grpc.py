@@ -70,6 +70,11 @@ class ReservationServiceStub:
                 request_serializer=dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesResponse.FromString,
                 _registered_method=True)
+        self.AllocateWave = channel.unary_unary(
+                '/dompromise.v1.ReservationService/AllocateWave',
+                request_serializer=dompromise_dot_v1_dot_reservation__pb2.AllocateWaveRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_reservation__pb2.AllocateWaveResponse.FromString,
+                _registered_method=True)
         self.GetReservation = channel.unary_unary(
                 '/dompromise.v1.ReservationService/GetReservation',
                 request_serializer=dompromise_dot_v1_dot_reservation__pb2.GetReservationRequest.SerializeToString,
@@ -138,6 +143,16 @@ class ReservationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AllocateWave(self, request, context):
+        """AllocateWave allocates many orders in one command, in priority order
+        (priority, then need_by_time, then request order): each order's lines
+        become a committed reservation, or the order reports its shortfalls.
+        Deterministic: every replica allocates the same way.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetReservation(self, request, context):
         """GetReservation returns a reservation, or NOT_FOUND.
         """
@@ -184,6 +199,11 @@ def add_ReservationServiceServicer_to_server(servicer, server):
                     servicer.CancelReservationLines,
                     request_deserializer=dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesResponse.SerializeToString,
+            ),
+            'AllocateWave': grpc.unary_unary_rpc_method_handler(
+                    servicer.AllocateWave,
+                    request_deserializer=dompromise_dot_v1_dot_reservation__pb2.AllocateWaveRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_reservation__pb2.AllocateWaveResponse.SerializeToString,
             ),
             'GetReservation': grpc.unary_unary_rpc_method_handler(
                     servicer.GetReservation,
@@ -364,6 +384,33 @@ class ReservationService:
             '/dompromise.v1.ReservationService/CancelReservationLines',
             dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesRequest.SerializeToString,
             dompromise_dot_v1_dot_reservation__pb2.CancelReservationLinesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AllocateWave(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.ReservationService/AllocateWave',
+            dompromise_dot_v1_dot_reservation__pb2.AllocateWaveRequest.SerializeToString,
+            dompromise_dot_v1_dot_reservation__pb2.AllocateWaveResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -119,3 +119,23 @@ def test_cancelled_writers_do_not_stall_a_failing_log(tmp_path):
 
     results = asyncio.run(run())
     assert all(isinstance(r, UnavailableError) for r in results)
+
+
+def test_a_wave_replays_and_its_answer_survives_a_snapshot(tmp_path):
+    replica = new_replica(tmp_path)
+    replica.bootstrap([stock_record(replica.engine)])
+    wave = log_pb2.LogRecord(request_id="w1", allocate_wave=log_pb2.AllocateWave(orders=[
+        log_pb2.WaveOrder(order_id=f"O{i}", priority=i % 2, sku_ids=["PAD-1"], node_ids=["DC-1"], quantities=[3])
+        for i in range(5)]))
+    first = replica.bootstrap([wave])[0]
+    assert sum(part.reservation is not None for part in first.parts) == 3  # 10 units, 3 each
+    replayed = Replica(Engine(small_network()), FileLog(str(tmp_path)))
+    replayed.recover()  # the log alone gives the same allocation
+    assert replayed.engine.core.digest() == replica.engine.core.digest()
+    replayed.log.close()
+    replica.snapshot_now()
+    replica.log.close()
+    restored = new_replica(tmp_path)
+    assert restored.engine.core.digest() == replica.engine.core.digest()
+    retry = restored.bootstrap([log_pb2.LogRecord(request_id="w1", allocate_wave=wave.allocate_wave)])[0]
+    assert retry == first

@@ -309,3 +309,43 @@ def test_every_ship_line_is_validated_not_just_the_first_twenty(stub):
         stub.CancelReservationLines(pb.CancelReservationLinesRequest(request_id="c", reservation_id="R1",
                                                                      lines=lines))
     assert set(field_violations(caught.value)) == {"lines[20].quantity"}
+
+
+def wave_order(order_id, priority, quantity, need_by_seconds=None, partial=False):
+    order = pb.WaveOrder(order_id=order_id, priority=priority, allow_partial=partial,
+                         lines=[line("PAD-1", "DC-1", quantity)])
+    if need_by_seconds is not None:
+        order.need_by_time.FromSeconds(need_by_seconds)
+    return order
+
+
+def test_wave_allocates_in_priority_then_need_by_order(stub, channel):
+    # PAD-1 at DC-1 has 10. Ranks: P1 (priority 0), then B (need-by 100), then A (need-by 200), then C.
+    response = stub.AllocateWave(pb.AllocateWaveRequest(request_id="wave-1", orders=[
+        wave_order("A", 1, 4, need_by_seconds=200),
+        wave_order("B", 1, 4, need_by_seconds=100),
+        wave_order("C", 1, 4, partial=True),
+        wave_order("P1", 0, 3),
+    ]))
+    by_order = {r.order_id: r for r in response.results}
+    assert [r.order_id for r in response.results] == ["A", "B", "C", "P1"]
+    assert [by_order[o].allocation_rank for o in ("P1", "B", "A", "C")] == [0, 1, 2, 3]
+    assert by_order["P1"].reservation.state == pb.RESERVATION_STATE_COMMITTED
+    assert by_order["B"].reservation.lines[0].quantity == 4
+    assert not by_order["A"].HasField("reservation")  # 3 left, all or nothing
+    assert by_order["A"].line_results[0].status == common_pb2.ITEM_STATUS_INSUFFICIENT_STOCK
+    assert by_order["C"].line_results[0].status == common_pb2.ITEM_STATUS_PARTIALLY_FILLED
+    assert by_order["C"].reservation.lines[0].quantity == 3
+    assert available(channel, "PAD-1", "DC-1") == 0
+    listed = stub.ListReservations(pb.ListReservationsRequest(order_id="B"))
+    assert [r.reservation_id for r in listed.reservations] == [by_order["B"].reservation.reservation_id]
+    again = stub.AllocateWave(pb.AllocateWaveRequest(request_id="wave-1", orders=[
+        wave_order("A", 1, 4, need_by_seconds=200), wave_order("B", 1, 4, need_by_seconds=100),
+        wave_order("C", 1, 4, partial=True), wave_order("P1", 0, 3)]))
+    assert again == response
+
+
+def test_wave_bad_input_names_fields(stub):
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.AllocateWave(pb.AllocateWaveRequest(request_id="w", orders=[pb.WaveOrder(order_id="")]))
+    assert set(field_violations(caught.value)) == {"orders[0].order_id", "orders[0].lines"}

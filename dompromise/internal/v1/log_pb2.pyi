@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LogRecord(_message.Message):
-    __slots__ = ("log_time_ns", "request_id", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status")
+    __slots__ = ("log_time_ns", "request_id", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status", "allocate_wave")
     LOG_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_ON_HAND_FIELD_NUMBER: _ClassVar[int]
@@ -20,6 +20,7 @@ class LogRecord(_message.Message):
     CANCEL_LINES_FIELD_NUMBER: _ClassVar[int]
     RETURN_STOCK_FIELD_NUMBER: _ClassVar[int]
     SET_NODE_STATUS_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATE_WAVE_FIELD_NUMBER: _ClassVar[int]
     log_time_ns: int
     request_id: str
     update_on_hand: UpdateOnHand
@@ -32,7 +33,8 @@ class LogRecord(_message.Message):
     cancel_lines: LineChange
     return_stock: ReturnStock
     set_node_status: SetNodeStatus
-    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ...) -> None: ...
+    allocate_wave: AllocateWave
+    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ...) -> None: ...
 
 class UpdateOnHand(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "ops", "quantities", "all_or_nothing")
@@ -115,3 +117,29 @@ class SetNodeStatus(_message.Message):
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     statuses: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, node_ids: _Optional[_Iterable[str]] = ..., statuses: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class AllocateWave(_message.Message):
+    __slots__ = ("orders",)
+    ORDERS_FIELD_NUMBER: _ClassVar[int]
+    orders: _containers.RepeatedCompositeFieldContainer[WaveOrder]
+    def __init__(self, orders: _Optional[_Iterable[_Union[WaveOrder, _Mapping]]] = ...) -> None: ...
+
+class WaveOrder(_message.Message):
+    __slots__ = ("order_id", "customer_id", "priority", "need_by_ns", "sku_ids", "node_ids", "quantities", "allow_partial")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    NEED_BY_NS_FIELD_NUMBER: _ClassVar[int]
+    SKU_IDS_FIELD_NUMBER: _ClassVar[int]
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    customer_id: str
+    priority: int
+    need_by_ns: int
+    sku_ids: _containers.RepeatedScalarFieldContainer[str]
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    quantities: _containers.RepeatedScalarFieldContainer[int]
+    allow_partial: bool
+    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., priority: _Optional[int] = ..., need_by_ns: _Optional[int] = ..., sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., allow_partial: _Optional[bool] = ...) -> None: ...
