@@ -33,10 +33,13 @@ test: setup
 	$(PY) -m pytest
 
 bench: setup
-	$(PY) -m pytest benchmarks --benchmark-only --benchmark-columns=min,median,max,iqr,ops
+	$(PY) -m pytest benchmarks --benchmark-only --benchmark-min-time=0.0001 --benchmark-columns=min,median,max,iqr,ops
 
+# Seconds: every benchmark once with its answer checked, and the gRPC ceiling comparison
+# briefly (needs h2load, Debian's nghttp2-client; .ci/run installs it).
 bench-smoke: setup
-	$(PY) -m pytest benchmarks -q --benchmark-disable
+	BENCH_SMOKE=1 $(PY) -m pytest benchmarks -q --benchmark-disable -p no:cacheprovider
+	$(PY) -m benchmarks.grpc_ceiling --smoke
 
 protos: $(STAMP)
 	PYTHON=$(PY) scripts/gen_protos.sh

@@ -1,0 +1,379 @@
+"""GetAvailability throughput of our server against a no-op grpc.aio ceiling.
+
+Both servers serve the same RPC with the same response bytes (the no-op one
+returns what ours answered, precomputed); each runs in its own process
+pinned to CPU 0 while h2load (a compiled HTTP/2 client) drives it from CPU 1.
+Rounds alternate ceiling, ours, ceiling, ours... so drift on a shared machine
+hits both alike; we report medians and the ratio ours / ceiling.
+
+  python -m benchmarks.grpc_ceiling                 # full run (several minutes)
+  python -m benchmarks.grpc_ceiling --smoke         # seconds: a few hundred requests each, no verdict
+  python -m benchmarks.grpc_ceiling --sweep         # RPC/s at several concurrency settings
+  python -m benchmarks.grpc_ceiling --json out.json
+
+h2load counts any HTTP 200 as a success, even with grpc-status != 0, so
+before and after each load a Python gRPC client checks each server answers
+OK, and h2load's received data bytes per request must match the frame size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+if __package__ in (None, ""):  # run as `python benchmarks/grpc_ceiling.py`
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import grpc
+import numpy as np
+
+from dompromise.v1 import availability_pb2, availability_pb2_grpc, common_pb2, network_pb2, network_pb2_grpc
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+METHOD = "/dompromise.v1.AvailabilityService/GetAvailability"
+SERVER_CPU, LOAD_CPU = 0, 1
+BATCH_SKUS = 1_000
+VIEWS = {"basic": availability_pb2.AVAILABILITY_VIEW_BASIC, "totals": availability_pb2.AVAILABILITY_VIEW_TOTALS}
+# scenario -> (SKUs per request, view, h2load clients, streams per client)
+SCENARIOS = {
+    "single": (1, "basic", 8, 16),
+    "batch-totals": (BATCH_SKUS, "totals", 4, 4),
+    "batch-basic": (BATCH_SKUS, "basic", 4, 4),
+}
+# Beyond 1,000 in flight the server sheds RPCs (limits.CONCURRENT_RPCS_MAX): the checks fail, as they should.
+SWEEP = ((1, 1), (1, 8), (4, 4), (8, 16), (16, 32), (32, 64))
+
+
+# ---- servers -----------------------------------------------------------------
+
+class Server:
+    """A server subprocess pinned to SERVER_CPU; ready once it prints its port."""
+
+    def __init__(self, name: str, argv: list[str], workdir: str, pin: bool):
+        self.name = name
+        self.log_path = os.path.join(workdir, f"{name}.stderr")
+        preexec = (lambda: os.sched_setaffinity(0, {SERVER_CPU})) if pin else None
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=log,
+                                            env=dict(os.environ, PYTHONPATH=REPO), preexec_fn=preexec)
+        self.port = self._wait_port(timeout_seconds=120)
+        self.target = f"127.0.0.1:{self.port}"
+
+    def _wait_port(self, timeout_seconds: float) -> int:
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if select.select([self.process.stdout], [], [], 0.2)[0]:
+                match = re.search(rb"serving on \S+:(\d+)", self.process.stdout.readline())
+                if match:
+                    return int(match.group(1))
+        self.stop()
+        with open(self.log_path, errors="replace") as log:
+            raise RuntimeError(f"{self.name} server did not start:\n{log.read()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_ours(network: str, workdir: str, pin: bool) -> Server:
+    """`demo` runs `python -m dompromise serve`; `NODESxSKUS` a synthetic network."""
+    if network == "demo":
+        argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--port", "0", "--in-memory"]
+    else:
+        nodes, skus = parse_shape(network)
+        argv = [sys.executable, "-m", "benchmarks.servers", "ours", "--nodes", str(nodes), "--skus", str(skus)]
+    return Server("ours", argv, workdir, pin)
+
+
+def parse_shape(network: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)x(\d+)", network)
+    if not match:
+        raise SystemExit(f"network must be 'demo' or NODESxSKUS, not {network!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+# ---- requests and checks ------------------------------------------------------
+
+def all_sku_ids(target: str) -> list[str]:
+    ids, token = [], ""
+    with grpc.insecure_channel(target) as channel:
+        stub = network_pb2_grpc.NetworkServiceStub(channel)
+        while True:
+            page = stub.ListSkus(network_pb2.ListSkusRequest(page_size=1000, page_token=token), timeout=30)
+            ids += [sku.sku_id for sku in page.skus]
+            token = page.next_page_token
+            if not token:
+                return ids
+
+
+def call(target: str, request) -> availability_pb2.GetAvailabilityResponse:
+    """One real gRPC call: raises grpc.RpcError unless the status is OK."""
+    with grpc.insecure_channel(target, options=[("grpc.max_receive_message_length", 64 << 20)]) as channel:
+        return availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(request, timeout=30)
+
+
+def build_request(target: str, sku_count: int, view: str, seed: int):
+    """Random SKUs (fixed seed); for one SKU, the first candidate with stock somewhere."""
+    ids = all_sku_ids(target)
+    rng = np.random.default_rng(seed)
+    chosen = [ids[i] for i in rng.choice(len(ids), size=min(max(sku_count, 50), len(ids)), replace=False)]
+    if sku_count == 1:
+        probe = call(target, availability_pb2.GetAvailabilityRequest(sku_ids=chosen, view=VIEWS["totals"]))
+        chosen = [next((i.sku_id for i in probe.items if i.available_quantity > 0), chosen[0])]
+    return availability_pb2.GetAvailabilityRequest(sku_ids=chosen[:sku_count], view=VIEWS[view])
+
+
+def check_answer(target: str, request, expected: bytes | None = None) -> bytes:
+    """Calls the server; the answer must be OK, one item per SKU, each found (and equal to `expected`)."""
+    response = call(target, request)
+    assert len(response.items) == len(request.sku_ids), f"{target}: wrong item count"
+    assert all(item.status == common_pb2.ITEM_STATUS_OK for item in response.items), f"{target}: SKU not found"
+    if request.view != VIEWS["totals"]:
+        assert response.node_ids and response.items[0].node_available_quantities, f"{target}: empty breakdown"
+    data = response.SerializeToString()
+    if expected is not None:
+        # The no-op answer is fixed; ours may differ only in log_position (none moves here).
+        assert data == expected, f"{target}: answer differs from the reference"
+    return data
+
+
+def grpc_frame(message: bytes) -> bytes:
+    """gRPC length-prefixed message: flag 0 (uncompressed), 4-byte big-endian length."""
+    return struct.pack(">BI", 0, len(message)) + message
+
+
+# ---- h2load ----------------------------------------------------------------------
+
+@dataclass
+class Run:
+    server: str
+    rpc_per_s: float
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    latencies_us: np.ndarray = field(repr=False)
+
+
+def h2load(target: str, frame_path: str, clients: int, streams: int, duration: float, requests: int,
+           pin: bool, workdir: str) -> tuple[dict, np.ndarray]:
+    """Runs h2load for `duration` seconds (or `requests` requests if duration is 0).
+
+    Returns h2load's counters and the latency (us) of each request. No
+    --warm-up-time: with it h2load counts warm-up bytes but not warm-up
+    requests, which would blind the byte check; callers warm up separately.
+    """
+    log_path = os.path.join(workdir, "h2load.log")
+    if os.path.exists(log_path):
+        os.remove(log_path)  # h2load appends
+    argv = ["h2load", "-c", str(clients), "-m", str(streams), "-t", "1", "-d", frame_path,
+            "-H", "content-type: application/grpc", "-H", "te: trailers", "--log-file", log_path]
+    argv += ["-D", f"{duration:g}"] if duration else ["-n", str(requests)]
+    argv.append(f"http://{target}{METHOD}")
+    if pin:
+        argv = ["taskset", "-c", str(LOAD_CPU)] + argv
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=duration * 3 + 60)
+    if out.returncode != 0:
+        raise RuntimeError(f"h2load failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    stats = parse_h2load(out.stdout)
+    # Log columns: start (us since epoch), HTTP status, duration (us).
+    log = np.loadtxt(log_path, dtype=np.int64, ndmin=2)
+    stats["non_200"] = int((log[:, 1] != 200).sum())
+    return stats, log[:, 2]
+
+
+def parse_h2load(text: str) -> dict:
+    def number(pattern: str) -> float:
+        match = re.search(pattern, text)
+        if not match:
+            raise RuntimeError(f"unexpected h2load output (no {pattern!r}):\n{text}")
+        return float(match.group(1))
+
+    return {
+        "rpc_per_s": number(r"finished in [\d.]+\w+, ([\d.]+) req/s"),
+        "done": int(number(r"requests: \d+ total, \d+ started, (\d+) done")),
+        "succeeded": int(number(r"(\d+) succeeded")),
+        "failed": int(number(r"(\d+) failed") + number(r"(\d+) errored") + number(r"(\d+) timeout")),
+        "status_2xx": int(number(r"status codes: (\d+) 2xx")),
+        "data_bytes": int(number(r"traffic: .*?\((\d+)\) data")),  # DATA payload received
+    }
+
+
+def load(server: str, target: str, frame_path: str, frame_bytes: int, args, clients, streams) -> Run:
+    if args.warmup:
+        h2load(target, frame_path, clients, streams, args.warmup, 0, args.pin, args.workdir)
+    stats, latencies = h2load(target, frame_path, clients, streams, args.duration, args.requests,
+                              args.pin, args.workdir)
+    if stats["failed"] or stats["non_200"] or not stats["succeeded"] == stats["status_2xx"] == stats["done"]:
+        raise RuntimeError(f"{server}: h2load saw failures: {stats}")
+    # A gRPC error is trailers only, no DATA: every request must have received one full response frame.
+    per_request = stats["data_bytes"] / stats["done"]
+    if abs(per_request - frame_bytes) > 0.01 * frame_bytes:
+        raise RuntimeError(f"{server}: {per_request:.1f} data bytes per response, expected {frame_bytes}")
+    p50, p99 = (np.percentile(latencies, (50, 99)) / 1000).tolist()
+    return Run(server, stats["rpc_per_s"], stats["done"], round(p50, 3), round(p99, 3), latencies)
+
+
+# ---- one scenario: both servers, alternating rounds ----------------------------------
+
+def run_scenario(network: str, scenario: str, args, concurrency=None) -> dict:
+    sku_count, view, clients, streams = SCENARIOS[scenario]
+    clients, streams = concurrency or (args.clients or clients, args.streams or streams)
+    ours = start_ours(network, args.workdir, args.pin)
+    noop = None
+    try:
+        request = build_request(ours.target, sku_count, view, args.seed)
+        reference = check_answer(ours.target, request)
+        response_path = os.path.join(args.workdir, "response.bin")
+        with open(response_path, "wb") as file:
+            file.write(reference)
+        noop = Server("ceiling", [sys.executable, "-m", "benchmarks.servers", "noop", "--response", response_path],
+                      args.workdir, args.pin)
+        check_answer(noop.target, request, reference)
+        frame_path = os.path.join(args.workdir, "request.bin")
+        with open(frame_path, "wb") as file:
+            file.write(grpc_frame(request.SerializeToString()))
+        frame_bytes = len(grpc_frame(reference))
+        runs = []
+        for round_index in range(args.rounds):
+            for name, server in (("ceiling", noop), ("ours", ours)):
+                run = load(name, server.target, frame_path, frame_bytes, args, clients, streams)
+                runs.append(run)
+                print(f"  {network} {scenario} c{clients} m{streams} round {round_index + 1} {name:8}"
+                      f" {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms", flush=True)
+        for server in (noop, ours):  # still answering OK after the load
+            check_answer(server.target, request, reference)
+    finally:
+        for server in (noop, ours):
+            if server is not None:
+                server.stop()
+    return summarize(network, scenario, sku_count, view, clients, streams, request, reference, runs)
+
+
+def summarize(network, scenario, sku_count, view, clients, streams, request, reference, runs) -> dict:
+    result = {"network": network, "scenario": scenario, "skus_per_request": sku_count, "view": view,
+              "clients": clients, "streams": streams, "request_bytes": len(request.SerializeToString()),
+              "response_bytes": len(reference)}
+    for name in ("ceiling", "ours"):
+        mine = [run for run in runs if run.server == name]
+        latencies = np.concatenate([run.latencies_us for run in mine]) / 1000
+        result[name] = {
+            "rpc_per_s_median": round(statistics.median(run.rpc_per_s for run in mine), 1),
+            "rpc_per_s_rounds": [run.rpc_per_s for run in mine],
+            "p50_ms": round(float(np.percentile(latencies, 50)), 3),
+            "p99_ms": round(float(np.percentile(latencies, 99)), 3),
+            "requests": sum(run.requests for run in mine),
+        }
+    result["ratio"] = round(result["ours"]["rpc_per_s_median"] / result["ceiling"]["rpc_per_s_median"], 3)
+    # Each round's ours / the ceiling run just before it: drift between rounds cancels out.
+    paired = [o / c for c, o in zip(result["ceiling"]["rpc_per_s_rounds"], result["ours"]["rpc_per_s_rounds"])]
+    result["ratio_per_round"] = [round(r, 3) for r in paired]
+    result["sku_checks_per_s_ours"] = round(result["ours"]["rpc_per_s_median"] * sku_count)
+    result["sku_checks_per_s_ceiling"] = round(result["ceiling"]["rpc_per_s_median"] * sku_count)
+    return result
+
+
+# ---- reporting -----------------------------------------------------------------------
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    h2load_version = subprocess.run(["h2load", "--version"], capture_output=True, text=True).stdout.strip()
+
+    def git(*argv: str) -> str:  # read-only: which code was measured
+        return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    return {"nproc": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
+            "grpcio": grpc.__version__, "h2load": h2load_version, "kernel": platform.release(),
+            "loadavg_at_start": open("/proc/loadavg").read().split()[:3],  # others' load on a shared machine
+            "commit": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines()}
+
+
+def print_table(results: list[dict]) -> None:
+    print(f"\n{'network':10} {'scenario':13} {'c x m':7} {'ceiling RPC/s':>13} {'ours RPC/s':>11} {'ratio':>6}"
+          f" {'ours SKU-checks/s':>18} {'ceil p50/p99 ms':>16} {'ours p50/p99 ms':>16}  ratio per round")
+    for r in results:
+        if "error" in r:
+            print(f"{r['network']:10} {r['scenario']:13} {str(r['clients']) + 'x' + str(r['streams']):7} failed: "
+                  + r["error"].splitlines()[0])
+            continue
+        c, o = r["ceiling"], r["ours"]
+        print(f"{r['network']:10} {r['scenario']:13} {str(r['clients']) + 'x' + str(r['streams']):7}"
+              f" {c['rpc_per_s_median']:13.0f} {o['rpc_per_s_median']:11.0f} {r['ratio']:6.3f}"
+              f" {r['sku_checks_per_s_ours']:18,} {c['p50_ms']:7.2f}/{c['p99_ms']:<8.2f} {o['p50_ms']:7.2f}/{o['p99_ms']:<8.2f}"
+              f"  per round: {' '.join(f'{x:.2f}' for x in r['ratio_per_round'])}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.grpc_ceiling",
+                                     description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--smoke", action="store_true", help="a few hundred requests per server, 1 round, no verdict")
+    parser.add_argument("--sweep", action="store_true", help="single-SKU RPC/s at several h2load -c/-m settings")
+    parser.add_argument("--networks", default=None,
+                        help="comma list of 'demo' and NODESxSKUS (default demo,200x10000; smoke 20x2000)")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per server (alternating)")
+    parser.add_argument("--duration", type=float, default=10, help="measured seconds per round")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before each round")
+    parser.add_argument("--requests", type=int, default=400, help="requests per round in --smoke mode")
+    parser.add_argument("-c", "--clients", type=int, help="h2load connections (default per scenario)")
+    parser.add_argument("-m", "--streams", type=int, help="h2load streams per connection (default per scenario)")
+    parser.add_argument("--seed", type=int, default=7, help="which SKUs the requests name")
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server and h2load to CPUs")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+
+    if shutil.which("h2load") is None:
+        print("h2load not found: install it (Debian/Ubuntu: apt-get install -y nghttp2-client)", file=sys.stderr)
+        return 2
+    args.pin = args.pin and len(os.sched_getaffinity(0)) >= 2 and shutil.which("taskset") is not None
+    if args.smoke:
+        args.rounds, args.duration, args.warmup = 1, 0, 0
+        args.networks = args.networks or "20x2000"
+    networks = (args.networks or "demo,200x10000").split(",")
+    info = machine()
+    print(f"machine: {info}\nservers pinned to CPU {SERVER_CPU}, h2load to CPU {LOAD_CPU}: {args.pin}", flush=True)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="grpc_ceiling.") as workdir:
+        args.workdir = workdir
+        if args.sweep:
+            for concurrency in SWEEP:
+                try:
+                    results.append(run_scenario(networks[0], "single", args, concurrency))
+                except RuntimeError as error:  # recorded, so the sweep shows where the server gives way
+                    print(f"  c{concurrency[0]} m{concurrency[1]}: {error}", flush=True)
+                    results.append({"network": networks[0], "scenario": "single", "clients": concurrency[0],
+                                    "streams": concurrency[1], "error": str(error)})
+        else:
+            for network in networks:
+                for scenario in args.scenarios.split(","):
+                    results.append(run_scenario(network, scenario, args))
+    print_table(results)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"machine": info, "argv": sys.argv[1:], "smoke": args.smoke, "results": results}, out, indent=1)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""Server processes for benchmarks/grpc_ceiling.py. Each prints, once listening,
+the same line as `dompromise serve`: "dompromise serving on HOST:PORT".
+
+  python -m benchmarks.servers ours --nodes 200 --skus 10000   # our server, synthetic network
+  python -m benchmarks.servers noop --response FILE            # the no-op ceiling
+
+The no-op server is a grpc.aio server with the same options as ours whose
+GetAvailability returns a response precomputed by our server (read from
+FILE, serialized GetAvailabilityResponse): the same bytes on the wire, no
+lookup. The gap between the two is what our handler costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+import grpc
+
+from dompromise import limits
+from dompromise.v1 import availability_pb2, availability_pb2_grpc
+
+
+class NoopAvailability(availability_pb2_grpc.AvailabilityServiceServicer):
+    def __init__(self, response: availability_pb2.GetAvailabilityResponse):
+        self._response = response
+
+    async def GetAvailability(self, request, context):
+        return self._response
+
+
+def announce(port: int) -> None:
+    print(f"dompromise serving on 127.0.0.1:{port}", flush=True)
+
+
+async def serve_noop(response_path: str, port: int) -> None:
+    with open(response_path, "rb") as file:
+        response = availability_pb2.GetAvailabilityResponse.FromString(file.read())
+    # Same options as dompromise.service.server.create_server, so only the handler differs.
+    options = [
+        ("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
+        ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
+        ("grpc.so_reuseport", 0),
+    ]
+    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
+    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(NoopAvailability(response), server)
+    bound = server.add_insecure_port(f"127.0.0.1:{port}")
+    await server.start()
+    announce(bound)
+    stopping = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
+    await stopping.wait()
+    await server.stop(1)
+
+
+def serve_ours(node_count: int, sku_count: int, seed: int, port: int) -> None:
+    from benchmarks.networks import synthetic_network
+    from dompromise.log import MemoryLog
+    from dompromise.replica import Replica
+    from dompromise.service.server import serve
+
+    # Stocked directly, not through the log: the benchmark only reads, and
+    # replaying 2M positions of log records would only slow the start.
+    engine = synthetic_network(node_count, sku_count, seed).engine
+    asyncio.run(serve(Replica(engine, MemoryLog()), f"127.0.0.1:{port}", ready=announce))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.servers", description=__doc__.split("\n\n")[0])
+    kinds = parser.add_subparsers(dest="kind", required=True)
+    ours = kinds.add_parser("ours", help="dompromise on a synthetic network (benchmarks/networks.py)")
+    ours.add_argument("--nodes", type=int, default=200)
+    ours.add_argument("--skus", type=int, default=10_000)
+    ours.add_argument("--seed", type=int, default=1)
+    noop = kinds.add_parser("noop", help="the no-op ceiling: returns a precomputed response")
+    noop.add_argument("--response", required=True, help="file holding a serialized GetAvailabilityResponse")
+    for sub in (ours, noop):
+        sub.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.kind == "ours":
+        serve_ours(args.nodes, args.skus, args.seed, args.port)
+    else:
+        asyncio.run(serve_noop(args.response, args.port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
