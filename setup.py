@@ -7,6 +7,7 @@ Environment flags:
 
 import os
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -16,6 +17,7 @@ extensions = [
     Extension(
         "dompromise._core.state",
         ["dompromise/_core/state.pyx"],
+        include_dirs=[numpy.get_include()],
         define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0"),
                        ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],

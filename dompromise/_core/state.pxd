@@ -129,6 +129,8 @@ cdef class Core:
     cdef int64_t[::1] heap_reservation
 
     cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil
+    cdef void _gather(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
+                      Py_ssize_t node_total, bint every_node, int64_t* cells, int64_t* totals) noexcept nogil
     cdef int64_t _apply_on_hand(self, Command command) except -1
     cdef int _apply_reserve(self, Command command) except -1
     cdef int _apply_resolve(self, Command command) except -1

@@ -139,9 +139,40 @@ def test_gather_buckets_rows_follow_bucket_names():
     assert row["held"] == [0, 0]
 
 
+def test_gather_rejects_wrong_dtypes_and_read_only_outputs():
+    core = Core(2, 1)
+    with pytest.raises(TypeError):
+        core.gather_available(np.array([0], np.int64), np.array([0], np.int32),
+                              np.empty(1, np.int64), np.empty(1, np.int64))
+    with pytest.raises(TypeError):
+        core.gather_available(np.array([0], np.int32), np.arange(4, dtype=np.int32)[::2],
+                              np.empty(2, np.int64), np.empty(1, np.int64))
+    read_only = np.empty(1, np.int64)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError):
+        core.gather_available(np.array([0], np.int32), np.array([0], np.int32), np.empty(1, np.int64), read_only)
+
+
+def test_gather_every_node_path_equals_the_selected_path():
+    core = Core(5, 4)
+    core.apply(command([(s, n, SET, 7 * s + n) for s in range(4) for n in range(5)]))
+    sku = np.array([3, 0, -1, 2, 1], dtype=np.int32)
+    results = []
+    for nodes in (np.arange(5, dtype=np.int32), np.array([0, 1, 2, 3, 4], dtype=np.int32)[::1].copy()):
+        cells, totals = np.empty(25, np.int64), np.empty(5, np.int64)
+        core.gather_available(sku, nodes, cells, totals)
+        results.append((cells.tolist(), totals.tolist()))
+    reordered = np.array([4, 3, 2, 1, 0], dtype=np.int32)
+    cells, totals = np.empty(25, np.int64), np.empty(5, np.int64)
+    core.gather_available(sku, reordered, cells, totals)
+    assert results[0] == results[1]
+    assert totals.tolist() == results[0][1]
+    assert cells.reshape(5, 5)[:, ::-1].ravel().tolist() == results[0][0]
+
+
 def test_gather_rejects_node_out_of_range():
     core = Core(2, 1)
-    with pytest.raises(AssertionError):
+    with pytest.raises(ValueError):
         core.gather_available(np.array([0], np.int32), np.array([2], np.int32),
                               np.empty(1, np.int64), np.empty(1, np.int64))
 
