@@ -339,8 +339,9 @@ class Engine:
 
     def export_state(self) -> tuple[dict[str, np.ndarray], dict]:
         """(core arrays, JSON-ready meta) of the whole state at the current log position."""
-        meta = {"network": network_fingerprint(self.network), "book": self._book.export()}
-        return self._core.export_state(), meta
+        arrays = self._core.export_state()
+        arrays.update((f"book_{name}", array) for name, array in self._book.export().items())
+        return arrays, {"network": network_fingerprint(self.network)}
 
     @classmethod
     def from_state(cls, network: Network, arrays: dict[str, np.ndarray], meta: dict,
@@ -351,7 +352,8 @@ class Engine:
         engine = cls(network, clock_ns)
         engine._core = _core.Core.from_state(arrays)
         engine._refresh_sellable()
-        engine._book = ReservationBook.restore(meta["book"])
+        engine._book = ReservationBook.restore(
+            {name[len("book_"):]: array for name, array in arrays.items() if name.startswith("book_")})
         return engine
 
 

@@ -7,8 +7,11 @@ order, so every replica that applies the same log holds the same book.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
+
+import numpy as np
 
 from dompromise import limits
 
@@ -65,8 +68,8 @@ class ReservationBook:
         self._index: dict[str, int] = {}
         self._by_order: dict[str, list[int]] = {}
         self._by_customer: dict[str, list[int]] = {}
-        # request_id -> (fingerprint, log_time_ns, outcome), oldest first.
-        self._keys: OrderedDict[str, tuple[bytes, int, Outcome]] = OrderedDict()
+        # request_id -> (fingerprint, log_time_ns, encoded outcome), oldest first.
+        self._keys: OrderedDict[str, tuple[bytes, int, bytes]] = OrderedDict()
         self._key_bytes = 0  # approximate memory of the remembered outcomes
 
     # ---- reservations -----------------------------------------------------
@@ -110,21 +113,26 @@ class ReservationBook:
         entry = self._keys.get(request_id)
         if entry is None:
             return None
-        first_fingerprint, _, outcome = entry
+        first_fingerprint, _, encoded = entry
+        outcome = decode_outcome(encoded)
         if first_fingerprint != fingerprint:
             return Outcome(log_position=outcome.log_position, log_time_ns=outcome.log_time_ns, conflict=True)
         return outcome
 
     def remember(self, request_id: str, fingerprint: bytes, log_time_ns: int, outcome: Outcome) -> None:
+        """Keeps the answer, encoded: small in memory, and a snapshot copies the bytes as they are."""
+        self._remember_encoded(request_id, fingerprint, log_time_ns, encode_outcome(outcome))
+
+    def _remember_encoded(self, request_id: str, fingerprint: bytes, log_time_ns: int, encoded: bytes) -> None:
         assert request_id not in self._keys, "a key is remembered once"
-        self._keys[request_id] = (fingerprint, log_time_ns, outcome)
-        self._key_bytes += _approximate_bytes(request_id, outcome)
+        self._keys[request_id] = (fingerprint, log_time_ns, encoded)
+        self._key_bytes += _entry_bytes(request_id, encoded)
         while len(self._keys) > limits.IDEMPOTENCY_KEYS_MAX or self._key_bytes > limits.IDEMPOTENCY_BYTES_MAX:
             self._forget_oldest()
 
     def _forget_oldest(self) -> None:
-        key, (_, _, outcome) = self._keys.popitem(last=False)
-        self._key_bytes -= _approximate_bytes(key, outcome)
+        key, (_, _, encoded) = self._keys.popitem(last=False)
+        self._key_bytes -= _entry_bytes(key, encoded)
 
     def forget_before(self, log_time_ns: int) -> None:
         """Drops keys older than the window, by the log's clock (so every replica drops the same)."""
@@ -135,37 +143,70 @@ class ReservationBook:
                 break
             self._forget_oldest()
 
-
     # ---- snapshots --------------------------------------------------------
 
-    def export(self) -> dict:
-        """The whole book as JSON-ready data (a snapshot's part)."""
-        return {
-            "reservations": [[m.reservation_id, m.create_ns, m.order_id, m.customer_id] for m in self._meta],
-            # Listing order is state too (a re-commit appends): kept as it is.
-            "by_order": self._by_order,
-            "keys": [[key, fp.hex(), seen_ns, _outcome_data(outcome)]
-                     for key, (fp, seen_ns, outcome) in self._keys.items()],
-        }
+    def export(self) -> dict[str, np.ndarray]:
+        """The whole book as numpy arrays (a snapshot's part): strings as one UTF-8 blob plus offsets."""
+        meta = self._meta
+        orders = [(order, index) for order, indices in self._by_order.items() for index in indices]
+        keys = list(self._keys.items())
+        arrays = {"create_ns": np.array([m.create_ns for m in meta], dtype=np.int64),
+                  "order_index": np.array([index for _, index in orders], dtype=np.int64),
+                  "key_seen_ns": np.array([seen_ns for _, (_, seen_ns, _) in keys], dtype=np.int64),
+                  "key_fingerprints": np.frombuffer(b"".join(fp for _, (fp, _, _) in keys), dtype=np.uint8)}
+        columns = {"reservation_id": [m.reservation_id for m in meta], "order_id": [m.order_id for m in meta],
+                   "customer_id": [m.customer_id for m in meta], "order_key": [order for order, _ in orders],
+                   "key": [key for key, _ in keys]}
+        for name, values in columns.items():
+            arrays[f"{name}_blob"], arrays[f"{name}_offsets"] = _pack([v.encode() for v in values])
+        arrays["outcome_blob"], arrays["outcome_offsets"] = _pack([encoded for _, (_, _, encoded) in keys])
+        return arrays
 
     @classmethod
-    def restore(cls, data: dict) -> "ReservationBook":
+    def restore(cls, arrays: dict[str, np.ndarray]) -> "ReservationBook":
         book = cls()
-        for index, (reservation_id, create_ns, order_id, customer_id) in enumerate(data["reservations"]):
-            book._meta.append(_Meta(reservation_id, create_ns, order_id, customer_id))
+        ids, orders, customers = (_unpack_text(arrays, name) for name in ("reservation_id", "order_id", "customer_id"))
+        for index, (reservation_id, create_ns) in enumerate(zip(ids, arrays["create_ns"].tolist())):
+            book._meta.append(_Meta(reservation_id, create_ns, orders[index], customers[index]))
             book._index[reservation_id] = index
-            if customer_id:
-                book._by_customer.setdefault(customer_id, []).append(index)
-        book._by_order = {order: list(indices) for order, indices in data["by_order"].items()}
-        for key, fp_hex, seen_ns, outcome in data["keys"]:
-            book.remember(key, bytes.fromhex(fp_hex), seen_ns, _outcome_from(outcome))
+            if customers[index]:
+                book._by_customer.setdefault(customers[index], []).append(index)
+        for order, index in zip(_unpack_text(arrays, "order_key"), arrays["order_index"].tolist()):
+            book._by_order.setdefault(order, []).append(index)
+        fingerprints = arrays["key_fingerprints"].tobytes()
+        outcomes = _unpack(arrays["outcome_blob"], arrays["outcome_offsets"])
+        for number, (key, seen_ns) in enumerate(zip(_unpack_text(arrays, "key"), arrays["key_seen_ns"].tolist())):
+            book._remember_encoded(key, fingerprints[16 * number:16 * number + 16], seen_ns, outcomes[number])
         return book
 
 
-def _approximate_bytes(request_id: str, outcome: Outcome) -> int:
-    """Rough memory of one remembered answer: fixed part plus ~3 ints per item and per line."""
-    lines = len(outcome.reservation.lines) if outcome.reservation is not None else 0
-    return 400 + len(request_id) + 96 * len(outcome.item_status) + 160 * lines
+def _pack(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum([len(v) for v in values], out=offsets[1:])
+    return np.frombuffer(b"".join(values), dtype=np.uint8), offsets
+
+
+def _unpack(blob: np.ndarray, offsets: np.ndarray) -> list[bytes]:
+    data = blob.tobytes()
+    bounds = offsets.tolist()
+    return [data[bounds[i]:bounds[i + 1]] for i in range(len(bounds) - 1)]
+
+
+def _unpack_text(arrays: dict[str, np.ndarray], name: str) -> list[str]:
+    return [value.decode() for value in _unpack(arrays[f"{name}_blob"], arrays[f"{name}_offsets"])]
+
+
+def _entry_bytes(request_id: str, encoded: bytes) -> int:
+    """Rough memory of one remembered answer: the encoded outcome, the key, and dict/tuple overhead."""
+    return 200 + len(request_id) + len(encoded)
+
+
+def encode_outcome(outcome: Outcome) -> bytes:
+    return json.dumps(_outcome_data(outcome), separators=(",", ":")).encode()
+
+
+def decode_outcome(encoded: bytes) -> Outcome:
+    return _outcome_from(json.loads(encoded))
 
 
 def _outcome_data(outcome: Outcome) -> dict:
