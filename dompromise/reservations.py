@@ -64,7 +64,11 @@ class ReservationBook:
     """Reservation ids <-> core indices, order / customer indexes, idempotency keys."""
 
     def __init__(self) -> None:
-        self._meta: list[_Meta] = []
+        # One column per field, by core reservation index: cheap to snapshot and restore.
+        self._ids: list[str] = []
+        self._create_ns: list[int] = []
+        self._orders: list[str] = []
+        self._customers: list[str] = []
         self._index: dict[str, int] = {}
         self._by_order: dict[str, list[int]] = {}
         self._by_customer: dict[str, list[int]] = {}
@@ -77,9 +81,12 @@ class ReservationBook:
     def add(self, index: int, log_position: int, create_ns: int, order_id: str, customer_id: str,
             wave_rank: int = -1) -> str:
         """Records a new reservation; its id is derived from its log position (and wave rank), so replicas agree."""
-        assert index == len(self._meta), "reservations are added in core order"
+        assert index == len(self._ids), "reservations are added in core order"
         reservation_id = f"R{log_position}" if wave_rank < 0 else f"R{log_position}.{wave_rank}"
-        self._meta.append(_Meta(reservation_id, create_ns, order_id, customer_id))
+        self._ids.append(reservation_id)
+        self._create_ns.append(create_ns)
+        self._orders.append(order_id)
+        self._customers.append(customer_id)
         self._index[reservation_id] = index
         if order_id:
             self._by_order.setdefault(order_id, []).append(index)
@@ -88,9 +95,8 @@ class ReservationBook:
         return reservation_id
 
     def set_order(self, index: int, order_id: str) -> None:
-        meta = self._meta[index]
-        if order_id and order_id != meta.order_id:
-            meta.order_id = order_id
+        if order_id and order_id != self._orders[index]:
+            self._orders[index] = order_id
             self._by_order.setdefault(order_id, []).append(index)
 
     def index_of(self, reservation_id: str) -> int:
@@ -98,10 +104,10 @@ class ReservationBook:
         return self._index.get(reservation_id, -1)
 
     def meta(self, index: int) -> _Meta:
-        return self._meta[index]
+        return _Meta(self._ids[index], self._create_ns[index], self._orders[index], self._customers[index])
 
     def of_order(self, order_id: str) -> list[int]:
-        return [i for i in self._by_order.get(order_id, []) if self._meta[i].order_id == order_id]
+        return [i for i in self._by_order.get(order_id, []) if self._orders[i] == order_id]
 
     def of_customer(self, customer_id: str) -> list[int]:
         return list(self._by_customer.get(customer_id, []))
@@ -147,15 +153,14 @@ class ReservationBook:
 
     def export(self) -> dict[str, np.ndarray]:
         """The whole book as numpy arrays (a snapshot's part): strings as one UTF-8 blob plus offsets."""
-        meta = self._meta
         orders = [(order, index) for order, indices in self._by_order.items() for index in indices]
         keys = list(self._keys.items())
-        arrays = {"create_ns": np.array([m.create_ns for m in meta], dtype=np.int64),
+        arrays = {"create_ns": np.array(self._create_ns, dtype=np.int64),
                   "order_index": np.array([index for _, index in orders], dtype=np.int64),
                   "key_seen_ns": np.array([seen_ns for _, (_, seen_ns, _) in keys], dtype=np.int64),
                   "key_fingerprints": np.frombuffer(b"".join(fp for _, (fp, _, _) in keys), dtype=np.uint8)}
-        columns = {"reservation_id": [m.reservation_id for m in meta], "order_id": [m.order_id for m in meta],
-                   "customer_id": [m.customer_id for m in meta], "order_key": [order for order, _ in orders],
+        columns = {"reservation_id": self._ids, "order_id": self._orders,
+                   "customer_id": self._customers, "order_key": [order for order, _ in orders],
                    "key": [key for key, _ in keys]}
         for name, values in columns.items():
             arrays[f"{name}_blob"], arrays[f"{name}_offsets"] = _pack([v.encode() for v in values])
@@ -165,18 +170,21 @@ class ReservationBook:
     @classmethod
     def restore(cls, arrays: dict[str, np.ndarray]) -> "ReservationBook":
         book = cls()
-        ids, orders, customers = (_unpack_text(arrays, name) for name in ("reservation_id", "order_id", "customer_id"))
-        for index, (reservation_id, create_ns) in enumerate(zip(ids, arrays["create_ns"].tolist())):
-            book._meta.append(_Meta(reservation_id, create_ns, orders[index], customers[index]))
-            book._index[reservation_id] = index
-            if customers[index]:
-                book._by_customer.setdefault(customers[index], []).append(index)
+        book._ids, book._orders, book._customers = (
+            _unpack_text(arrays, name) for name in ("reservation_id", "order_id", "customer_id"))
+        book._create_ns = arrays["create_ns"].tolist()
+        book._index = dict(zip(book._ids, range(len(book._ids))))
+        for index, customer_id in enumerate(book._customers):
+            if customer_id:
+                book._by_customer.setdefault(customer_id, []).append(index)
         for order, index in zip(_unpack_text(arrays, "order_key"), arrays["order_index"].tolist()):
             book._by_order.setdefault(order, []).append(index)
         fingerprints = arrays["key_fingerprints"].tobytes()
         outcomes = _unpack(arrays["outcome_blob"], arrays["outcome_offsets"])
-        for number, (key, seen_ns) in enumerate(zip(_unpack_text(arrays, "key"), arrays["key_seen_ns"].tolist())):
-            book._remember_encoded(key, fingerprints[16 * number:16 * number + 16], seen_ns, outcomes[number])
+        keys = _unpack_text(arrays, "key")
+        book._keys = OrderedDict(zip(keys, zip(
+            (fingerprints[16 * n:16 * n + 16] for n in range(len(keys))), arrays["key_seen_ns"].tolist(), outcomes)))
+        book._key_bytes = sum(map(_entry_bytes, keys, outcomes))
         return book
 
 
