@@ -162,11 +162,10 @@ class Engine:
 
     def apply(self, kind: int, sku: np.ndarray, node: np.ndarray, quantity: np.ndarray,
               op: np.ndarray, all_or_nothing: bool = False) -> _core.Command:
-        """The one way state changes: stamp a command with the log's time and apply it.
+        """Applies a command outside any log, stamped with this engine's own monotonic clock.
 
-        Until the command log lands (the reservations issue) the engine is
-        its own sequencer; its clock is kept monotonic so the core's clock
-        never goes backwards.
+        For tests, benchmarks and tools that own the engine. A replica's engine
+        changes only through apply_record, in log order, with the log's clock.
         """
         log_time_ns = max(self._clock_ns(), self._core.log_time_ns)
         command = _core.Command(kind, log_time_ns, sku, node, quantity, op, all_or_nothing)
