@@ -1,0 +1,64 @@
+"""Type stubs for the compiled core (dompromise/_core/state.pyx)."""
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+QUANTITY_MAX_PY: int
+ITEM_STATUS: dict[str, int]
+COMMAND_KIND: dict[str, int]
+ON_HAND_OP: dict[str, int]
+NODE_STATUS: dict[str, int]
+RESERVATION_STATE: dict[str, int]
+RETURN_DISPOSITION: dict[str, int]
+COMMAND_RESULT: dict[str, int]
+BUCKETS: tuple[str, ...]
+RESERVATIONS_INITIAL: int
+
+class Command:
+    kind: int
+    log_time_ns: int
+    all_or_nothing: bool
+    sku: npt.NDArray[np.int32]
+    node: npt.NDArray[np.int32]
+    quantity: npt.NDArray[np.int64]
+    op: npt.NDArray[np.int8]
+    line: npt.NDArray[np.int32]
+    status: npt.NDArray[np.int8]
+    on_hand_after: npt.NDArray[np.int64]
+    available_after: npt.NDArray[np.int64]
+    filled: npt.NDArray[np.int64]
+    applied_count: int
+    log_position: int
+    reservation: int
+    deadline_ns: int
+    result: int
+    def __init__(self, kind: int, log_time_ns: int, sku: Any = ..., node: Any = ..., quantity: Any = ...,
+                 op: Any = ..., all_or_nothing: bool = ..., reservation: int = ..., deadline_ns: int = ...,
+                 line: Any = ...) -> None: ...
+    def __len__(self) -> int: ...
+
+class Core:
+    node_count: int
+    sku_count: int
+    log_time_ns: int
+    log_position: int
+    reservation_count: int
+    def __init__(self, node_count: int, sku_count: int, node_status: Any = ...) -> None: ...
+    def apply(self, command: Command, advance: bool = ...) -> int: ...
+    def gather_available(self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32],
+                         cells: npt.NDArray[np.int64], totals: npt.NDArray[np.int64]) -> None: ...
+    def gather_buckets(self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32],
+                       out: npt.NDArray[np.int64]) -> None: ...
+    def sellable_nodes(self) -> npt.NDArray[np.int32]: ...
+    def node_status_of(self, node: int) -> int: ...
+    def reservation(self, reservation: int) -> tuple[int, int, npt.NDArray[np.int32], npt.NDArray[np.int32],
+                                                     npt.NDArray[np.int64], npt.NDArray[np.int64]] | None: ...
+    def next_expiry_ns(self) -> int | None: ...
+    def bucket_array(self, name: str) -> npt.NDArray[np.int64]: ...
+    def check_invariants(self) -> bool: ...
+    def export_state(self) -> dict[str, npt.NDArray[Any]]: ...
+    @staticmethod
+    def from_state(state: dict[str, npt.NDArray[Any]]) -> Core: ...
+    def digest(self) -> str: ...
