@@ -18,7 +18,14 @@ from dompromise import _core
 from dompromise.errors import NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.model import Network, Node, Sku
-from dompromise.reservations import Outcome, ReservationBook, ReservationView, fingerprint
+from dompromise.reservations import (
+    Outcome,
+    ReservationBook,
+    ReservationView,
+    fingerprint,
+    pack_text,
+    unpack_text,
+)
 
 # The core's stable numbers, re-exported so the service layer never imports _core.
 ITEM_STATUS = _core.ITEM_STATUS
@@ -30,6 +37,10 @@ RESULT = _core.COMMAND_RESULT
 ON_HAND_SET = _core.ON_HAND_OP["SET"]
 ON_HAND_ADJUST = _core.ON_HAND_OP["ADJUST"]
 BUCKETS = _core.BUCKETS
+SUPPLY_KIND = _core.SUPPLY_KIND
+SUPPLY_ALL_KINDS = _core.SUPPLY_ALL_KINDS
+EARLIEST_NOW = _core.EARLIEST["NOW"]
+EARLIEST_NEVER = _core.EARLIEST["NEVER"]
 UNKNOWN_INDEX = -1
 
 
@@ -46,6 +57,27 @@ class AvailabilityAnswer:
     cells: np.ndarray  # int64[s * m] or empty
     buckets: np.ndarray | None  # int64[6, s * m] or None
     log_position: int
+
+
+@dataclass(frozen=True)
+class PhasedAnswer:
+    """Time-phased availability: what each (SKU, node) can promise by each bucket end."""
+
+    cells: np.ndarray  # int64[s, m, b]
+    earliest_ns: np.ndarray  # int64[s, m]: EARLIEST_NOW, an instant, or EARLIEST_NEVER
+
+
+@dataclass(frozen=True)
+class SupplyView:
+    """A supply as the API shows it."""
+
+    supply_id: str
+    sku_id: str
+    node_id: str
+    kind: int  # SUPPLY_KIND
+    eta_ns: int
+    quantity: int  # open
+    received_quantity: int
 
 
 class Engine:
@@ -67,6 +99,9 @@ class Engine:
         )
         self._refresh_sellable()
         self._book = ReservationBook()
+        # Supply ids <-> core supply indices, assigned in log order.
+        self._supply_ids: list[str] = []
+        self._supply_index: dict[str, int] = {}
 
     def _refresh_sellable(self) -> None:
         """Caches which nodes take new demand (after start-up and every status change)."""
@@ -78,6 +113,10 @@ class Engine:
     def node_statuses(self) -> dict[str, int]:
         """Each node's status as the log has it (NodeStatus numbers)."""
         return {node.node_id: int(self._core.node_status_of(i)) for i, node in enumerate(self.network.nodes)}
+
+    def now_ns(self) -> int:
+        """The wall clock reads are phased against (never the core's: it has only the log's)."""
+        return self._clock_ns()
 
     # ---- lookups ----------------------------------------------------------
 
@@ -144,6 +183,25 @@ class Engine:
             buckets = np.empty((len(BUCKETS), cell_count), dtype=np.int64)
             self._core.gather_buckets(sku_index, node_index, buckets)
         return AvailabilityAnswer(sku_index, node_index, totals, cells, buckets, self._core.log_position)
+
+    def phased_availability(self, sku_index: np.ndarray, node_index: np.ndarray, boundaries_ns: np.ndarray,
+                            kind_mask: int = SUPPLY_ALL_KINDS, wanted: int = 0) -> PhasedAnswer:
+        """What each (SKU, node) can promise by each boundary, and when `wanted` units first can be."""
+        sku_total, node_total, bucket_total = len(sku_index), len(node_index), len(boundaries_ns)
+        cells = np.empty(sku_total * node_total * bucket_total, dtype=np.int64)
+        earliest = np.empty(sku_total * node_total, dtype=np.int64)
+        self._core.gather_phased(sku_index, node_index, np.ascontiguousarray(boundaries_ns, dtype=np.int64),
+                                 kind_mask, np.full(sku_total, wanted, dtype=np.int64), cells, earliest)
+        return PhasedAnswer(cells.reshape(sku_total, node_total, bucket_total),
+                            earliest.reshape(sku_total, node_total))
+
+    def supply(self, supply_id: str) -> SupplyView | None:
+        index = self._supply_index.get(supply_id)
+        if index is None:
+            return None
+        sku, node, kind, eta_ns, quantity, received = self._core.supply(index)
+        return SupplyView(supply_id, self.network.skus[sku].sku_id, self.network.nodes[node].node_id,
+                          int(kind), int(eta_ns), int(quantity), int(received))
 
     # ---- writes -----------------------------------------------------------
 
@@ -241,6 +299,18 @@ class Engine:
             self._core.apply(command)
             self._refresh_sellable()
             return self._outcome(command, ())
+        if which == "upsert_supply":
+            return self._apply_upsert_supply(record.upsert_supply, time_ns)
+        if which == "receive_supply":
+            body = record.receive_supply
+            get = self._supply_index.get
+            count = len(body.supply_ids)
+            command = _core.Command(KIND["RECEIVE_SUPPLY"], time_ns, np.zeros(count, np.int32),
+                                    np.zeros(count, np.int32), np.asarray(body.quantities, dtype=np.int64),
+                                    np.asarray(body.dispositions, dtype=np.int8), all_or_nothing=body.all_or_nothing,
+                                    ref=np.array([get(s, UNKNOWN_INDEX) for s in body.supply_ids], dtype=np.int64))
+            self._core.apply(command)  # an unknown id is -1: SUPPLY_NOT_FOUND
+            return self._outcome(command, command.on_hand_after)
         if which == "return_stock":
             body = record.return_stock
             command = self._command(KIND["RETURN"], time_ns, body.sku_ids, body.node_ids, body.quantities,
@@ -253,13 +323,38 @@ class Engine:
         return self._outcome(command, ())
 
     def _apply_reserve(self, body, time_ns: int, log_position: int) -> Outcome:
+        backorder_by_ns = body.backorder_by_ns or None
         command = self._command(KIND["RESERVE"], time_ns, body.sku_ids, body.node_ids, body.quantities,
-                                all_or_nothing=not body.allow_partial, deadline_ns=time_ns + body.ttl_ns)
+                                all_or_nothing=not body.allow_partial, deadline_ns=time_ns + body.ttl_ns,
+                                time_ns=backorder_by_ns)
         index = -1
         if command.result == RESULT["OK"]:
             index = command.reservation
             self._book.add(index, log_position, time_ns, body.order_id, body.customer_id)
         return self._outcome(command, command.filled, index)
+
+    def _apply_upsert_supply(self, body, time_ns: int) -> Outcome:
+        """Interns new supply ids (in log order, so every replica numbers them alike) and applies."""
+        get = self._node_index.get
+        node = np.array([get(n, UNKNOWN_INDEX) for n in body.node_ids], dtype=np.int32)
+        sku = self.sku_indices(body.sku_ids)
+        ref = np.zeros(len(body.supply_ids), dtype=np.int64)
+        new: dict[str, int] = {}
+        for i, supply_id in enumerate(body.supply_ids):
+            index = self._supply_index.get(supply_id)
+            if index is None and sku[i] >= 0 and node[i] >= 0:
+                # A new id: the next free index, unless named earlier in this command.
+                index = new.setdefault(supply_id, len(self._supply_ids) + len(new))
+            ref[i] = 0 if index is None else index
+        command = _core.Command(KIND["UPSERT_SUPPLY"], time_ns, sku, node, np.asarray(body.quantities, dtype=np.int64),
+                                np.asarray(body.kinds, dtype=np.int8), all_or_nothing=body.all_or_nothing,
+                                time_ns=np.asarray(body.eta_ns, dtype=np.int64), ref=ref)
+        self._core.apply(command)
+        created = self._core.supply_count - len(self._supply_ids)
+        for supply_id, index in sorted(new.items(), key=lambda item: item[1])[:created]:
+            self._supply_index[supply_id] = index
+            self._supply_ids.append(supply_id)
+        return self._outcome(command, command.on_hand_after)
 
     def _apply_wave(self, wave, time_ns: int, log_position: int) -> Outcome:
         """Allocates the orders one by one in (priority, need-by, request order) order.
@@ -290,10 +385,10 @@ class Engine:
         self._core.apply(tick)
         return Outcome(log_position=log_position, log_time_ns=time_ns, result=RESULT["OK"], parts=tuple(parts))
 
-    def _command(self, kind, time_ns, sku_ids, node_ids, quantities, advance=True, **options) -> _core.Command:
+    def _command(self, kind, log_time_ns, sku_ids, node_ids, quantities, advance=True, **options) -> _core.Command:
         get = self._node_index.get
         node = np.array([get(n, UNKNOWN_INDEX) for n in node_ids], dtype=np.int32)
-        command = _core.Command(kind, time_ns, self.sku_indices(sku_ids), node,
+        command = _core.Command(kind, log_time_ns, self.sku_indices(sku_ids), node,
                                 np.asarray(quantities, dtype=np.int64), **options)
         self._core.apply(command, advance)
         return command
@@ -310,12 +405,13 @@ class Engine:
     # ---- reservation reads ----------------------------------------------------
 
     def reservation_view(self, index: int) -> ReservationView:
-        state, expire_ns, sku, node, quantity, shipped = self._core.reservation(index)
+        state, expire_ns, sku, node, quantity, shipped, due_ns = self._core.reservation(index)
         meta = self._book.meta(index)
         skus, nodes = self.network.skus, self.network.nodes
         lines = tuple(
-            (skus[s].sku_id, nodes[n].node_id, q, shipped_quantity)
-            for s, n, q, shipped_quantity in zip(sku.tolist(), node.tolist(), quantity.tolist(), shipped.tolist())
+            (skus[s].sku_id, nodes[n].node_id, q, shipped_quantity, due)
+            for s, n, q, shipped_quantity, due in zip(sku.tolist(), node.tolist(), quantity.tolist(),
+                                                      shipped.tolist(), due_ns.tolist())
         )
         return ReservationView(meta.reservation_id, int(state), int(expire_ns), meta.create_ns,
                                meta.order_id, meta.customer_id, lines)
@@ -340,6 +436,7 @@ class Engine:
         """(core arrays, JSON-ready meta) of the whole state at the current log position."""
         arrays = self._core.export_state()
         arrays.update((f"book_{name}", array) for name, array in self._book.export().items())
+        arrays["supply_ids_blob"], arrays["supply_ids_offsets"] = pack_text(self._supply_ids)
         return arrays, {"network": network_fingerprint(self.network)}
 
     @classmethod
@@ -353,6 +450,9 @@ class Engine:
         engine._refresh_sellable()
         engine._book = ReservationBook.restore(
             {name[len("book_"):]: array for name, array in arrays.items() if name.startswith("book_")})
+        engine._supply_ids = unpack_text(arrays["supply_ids_blob"], arrays["supply_ids_offsets"])
+        engine._supply_index = {supply_id: i for i, supply_id in enumerate(engine._supply_ids)}
+        assert len(engine._supply_ids) == engine._core.supply_count, "supply ids differ from the core's supplies"
         return engine
 
 

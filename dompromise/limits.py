@@ -25,6 +25,13 @@ AVAILABILITY_FILTER_NODES_MAX = 1_000
 AVAILABILITY_FILTER_TAGS_MAX = 32
 AVAILABILITY_BREAKDOWN_CELLS_MAX = 1_000_000
 
+# Time-phased availability: buckets per request, their length, and the cells
+# (SKUs x selected nodes x buckets) one answer may carry.
+PHASING_BUCKETS_MAX = 366
+PHASING_BUCKET_SECONDS_MIN = 60
+PHASING_BUCKET_SECONDS_MAX = 366 * 24 * 3600
+PHASING_CELLS_MAX = 1_000_000
+
 # UpdateStock: items per request.
 STOCK_UPDATES_MAX = 10_000
 
@@ -58,3 +65,36 @@ IDEMPOTENCY_BYTES_MAX = 256 * 1024 * 1024
 LOG_BATCH_COMMANDS_MAX = 4_096
 # Commands waiting for the log writer before new writes are refused.
 LOG_QUEUE_COMMANDS_MAX = 50_000
+
+# Transport network (the `transport:` section of the network config).
+CALENDARS_MAX = 1_000
+HOLIDAYS_PER_CALENDAR_MAX = 1_000
+ZONES_MAX = 10_000
+# Postal-code prefixes, ranges and region names of one zone, together.
+ZONE_MATCHERS_MAX = 1_000
+POSTAL_CODE_LENGTH_MAX = 16
+LANES_MAX = 20_000
+# Timetable departures of one lane in one week (days x times, summed over entries),
+# and of all lanes together (a daily pickup counts as one departure a working day).
+# Every one is expanded over TRANSPORT_WINDOW_DAYS, so the total bounds memory:
+# 100,000 a week is about 5.7M departures, 160 MB of tables.
+DEPARTURES_PER_WEEK_MAX = 200
+DEPARTURES_PER_WEEK_TOTAL_MAX = 100_000
+# Order cut-offs of one node (one per carrier service).
+CUTOFFS_PER_NODE_MAX = 64
+# Processing lead time: working time from accepting an order to goods at the dock.
+PROCESSING_MINUTES_MAX = 14 * 24 * 60
+TRANSIT_HOURS_MAX = 30 * 24
+TRANSIT_WORKING_DAYS_MAX = 30
+TRANSIT_SPREAD_HOURS_MAX = 14 * 24
+# A timetable arrival's day offset, in working days of the destination calendar.
+ARRIVAL_DAY_OFFSET_MAX = 14
+DAILY_CAPACITY_ORDERS_MAX = 10**9
+# Cost of one shipment on a lane, in minor currency units (cents).
+COST_MINOR_MAX = 10**12
+# Precomputed transport tables: departures and calendars are expanded for this
+# many days from a base date, and an EDT more than TRANSPORT_HORIZON_DAYS after
+# its ready time is "no delivery". Ready times later than the window minus the
+# horizon trigger a rebuild at a new base date, so answers never depend on it.
+TRANSPORT_WINDOW_DAYS = 400
+TRANSPORT_HORIZON_DAYS = 90

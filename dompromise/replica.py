@@ -194,6 +194,10 @@ class Replica:
             raise UnavailableError("command log queue is full; retry with backoff") from None
         return await future
 
+    def now_ns(self) -> int:
+        """This replica's wall clock: what the edge checks times against (never the core)."""
+        return self._clock_ns()
+
     def _stamp(self) -> int:
         """The log's clock: wall time, never going backwards along the log."""
         self._last_time_ns = max(self._clock_ns(), self._last_time_ns)

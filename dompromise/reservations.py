@@ -26,7 +26,8 @@ class ReservationView:
     create_ns: int
     order_id: str
     customer_id: str
-    lines: tuple[tuple[str, str, int, int], ...]  # (sku_id, node_id, open quantity, shipped quantity)
+    # (sku_id, node_id, open quantity, shipped quantity, backorder date ns or 0)
+    lines: tuple[tuple[str, str, int, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ class ReservationBook:
                    "customer_id": self._customers, "order_key": [order for order, _ in orders],
                    "key": [key for key, _ in keys]}
         for name, values in columns.items():
-            arrays[f"{name}_blob"], arrays[f"{name}_offsets"] = _pack([v.encode() for v in values])
+            arrays[f"{name}_blob"], arrays[f"{name}_offsets"] = pack_text(values)
         arrays["outcome_blob"], arrays["outcome_offsets"] = _pack([encoded for _, (_, _, encoded) in keys])
         return arrays
 
@@ -188,6 +189,15 @@ class ReservationBook:
         return book
 
 
+def pack_text(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Strings as (UTF-8 blob, offsets) arrays, for snapshots."""
+    return _pack([v.encode() for v in values])
+
+
+def unpack_text(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
+    return [v.decode() for v in _unpack(blob, offsets)]
+
+
 def _pack(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum([len(v) for v in values], out=offsets[1:])
@@ -201,7 +211,7 @@ def _unpack(blob: np.ndarray, offsets: np.ndarray) -> list[bytes]:
 
 
 def _unpack_text(arrays: dict[str, np.ndarray], name: str) -> list[str]:
-    return [value.decode() for value in _unpack(arrays[f"{name}_blob"], arrays[f"{name}_offsets"])]
+    return unpack_text(arrays[f"{name}_blob"], arrays[f"{name}_offsets"])
 
 
 def _entry_bytes(request_id: str, encoded: bytes) -> int:

@@ -51,3 +51,10 @@ def test_page_limits_documented():
     comment = field_comment("network.proto", "ListNodesRequest", "page_size")
     assert f"default {spelled(limits.PAGE_SIZE_DEFAULT)}" in comment
     assert f"at most {spelled(limits.PAGE_SIZE_MAX)}" in comment
+
+
+def test_phasing_and_supply_limits_documented():
+    assert f"1 to {spelled(limits.PHASING_BUCKETS_MAX)}" in field_comment(
+        "availability.proto", "TimePhasing", "bucket_count")
+    assert spelled(limits.STOCK_UPDATES_MAX) in field_comment("inventory.proto", "UpsertSupplyRequest", "supplies")
+    assert spelled(limits.STOCK_UPDATES_MAX) in field_comment("inventory.proto", "ReceiveSupplyRequest", "receipts")

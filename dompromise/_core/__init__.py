@@ -4,11 +4,14 @@ from dompromise._core.state import (
     BUCKETS,
     COMMAND_KIND,
     COMMAND_RESULT,
+    EARLIEST,
     ITEM_STATUS,
     NODE_STATUS,
     ON_HAND_OP,
     RESERVATION_STATE,
     RETURN_DISPOSITION,
+    SUPPLY_ALL_KINDS,
+    SUPPLY_KIND,
     QUANTITY_MAX_PY as QUANTITY_MAX,
     Command,
     Core,
@@ -17,5 +20,5 @@ from dompromise._core.state import (
 __all__ = [
     "COMMAND_RESULT",
     "RESERVATION_STATE",
-    "RETURN_DISPOSITION",
+    "RETURN_DISPOSITION", "EARLIEST", "SUPPLY_ALL_KINDS", "SUPPLY_KIND",
     "BUCKETS", "COMMAND_KIND", "ITEM_STATUS", "NODE_STATUS", "ON_HAND_OP", "QUANTITY_MAX", "Command", "Core"]

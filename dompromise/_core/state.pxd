@@ -18,6 +18,8 @@ cdef enum ItemStatus:
     ITEM_LINE_NOT_FOUND = 10
     ITEM_EXCEEDS_OPEN_QUANTITY = 11
     ITEM_MALFORMED = 12
+    ITEM_SUPPLY_NOT_FOUND = 13
+    ITEM_SUPPLY_CONFLICT = 14
 
 cdef enum CommandKind:
     COMMAND_UPDATE_ON_HAND = 1
@@ -30,6 +32,8 @@ cdef enum CommandKind:
     COMMAND_CANCEL_LINES = 8
     COMMAND_RETURN = 9
     COMMAND_SET_NODE_STATUS = 10
+    COMMAND_UPSERT_SUPPLY = 11
+    COMMAND_RECEIVE_SUPPLY = 12
 
 # Lifecycle of a reservation. A hold (HELD) resolves exactly once: to
 # COMMITTED, RELEASED or EXPIRED. A committed reservation may be RELEASED
@@ -64,6 +68,13 @@ cdef enum OnHandOp:
     ON_HAND_SET = 1
     ON_HAND_ADJUST = 2
 
+# Kinds of future supply; equals dompromise.v1.SupplyKind. A query's kind
+# mask has bit (1 << kind) set for each kind it counts.
+cdef enum SupplyKind:
+    SUPPLY_IN_TRANSIT = 1
+    SUPPLY_PURCHASE_ORDER = 2
+    SUPPLY_TRANSFER = 3
+
 cdef enum NodeStatusCode:
     NODE_ENABLED = 1
     NODE_DRAIN = 2
@@ -80,6 +91,8 @@ cdef class Command:
     cdef readonly object quantity       # int64[n]
     cdef readonly object op             # int8[n], per-item operation (OnHandOp, ReturnDisposition)
     cdef readonly object line           # int32[n], line numbers within a reservation (ship, cancel)
+    cdef readonly object time_ns        # int64[n]: a supply's ETA; a reserve line's latest date (0 = now)
+    cdef readonly object ref            # int64[n]: a supply's index (upsert, receive)
     # Results, written by Core.apply:
     cdef readonly object status         # int8[n]
     cdef readonly object on_hand_after  # int64[n]
@@ -122,6 +135,24 @@ cdef class Core:
     cdef int32_t[::1] line_node
     cdef int64_t[::1] line_quantity     # open: still held or allocated
     cdef int64_t[::1] line_shipped
+    # Lines reserved from future supply ("backorders") are demand at a date,
+    # not held / allocated stock: line_due_ns > 0 and the line is linked in
+    # its position's demand list, sorted by date. On-hand lines have due 0.
+    cdef int64_t[::1] line_due_ns
+    cdef int64_t[::1] line_next_demand  # next line in the list, END_OF_LIST, or NOT_LINKED
+    cdef int64_t[::1] demand_head       # per position: first backorder line, or END_OF_LIST
+
+    # Future supply (in transit, purchase orders, transfers): one row each,
+    # linked per position in ETA order while open quantity remains.
+    cdef readonly int64_t supply_count
+    cdef int64_t[::1] supply_position
+    cdef int64_t[::1] supply_eta_ns
+    cdef int64_t[::1] supply_quantity   # open: not yet received
+    cdef int64_t[::1] supply_received
+    cdef uint8_t[::1] supply_kind
+    cdef int64_t[::1] supply_next       # next supply in the list, END_OF_LIST, or NOT_LINKED
+    cdef int64_t[::1] supply_head       # per position: first open supply, or END_OF_LIST
+    cdef int64_t[::1] supply_stamp      # scratch: last command that touched the row (not state)
     # Min-heap of (expire_ns, reservation) for holds; stale entries (after
     # extend or resolution) are skipped when popped.
     cdef int64_t heap_size
@@ -129,6 +160,17 @@ cdef class Core:
     cdef int64_t[::1] heap_reservation
 
     cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil
+    cdef inline int64_t _net_on_hand(self, Py_ssize_t position) noexcept nogil
+    cdef int64_t _lowest_cumulative(self, Py_ssize_t position, int64_t base, int64_t from_ns) noexcept nogil
+    cdef void _phase(self, Py_ssize_t position, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
+                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* earliest_ns) noexcept nogil
+    cdef void _link_supply(self, int64_t supply) noexcept nogil
+    cdef void _unlink_supply(self, int64_t supply) noexcept nogil
+    cdef void _link_demand(self, int64_t line, Py_ssize_t position) noexcept nogil
+    cdef void _unlink_demand(self, int64_t line, Py_ssize_t position) noexcept nogil
+    cdef int _apply_upsert_supply(self, Command command) except -1
+    cdef int _apply_receive_supply(self, Command command) except -1
+    cdef int _supply_capacity(self, int64_t supplies) except -1
     cdef void _gather(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
                       Py_ssize_t node_total, bint every_node, int64_t* cells, int64_t* totals) noexcept nogil
     cdef int64_t _apply_on_hand(self, Command command) except -1
@@ -141,7 +183,7 @@ cdef class Core:
     cdef bint _well_formed(self, Command command) except -1
     cdef int64_t _expire_due(self, int64_t now_ns) noexcept nogil
     cdef void _release_lines(self, int64_t reservation, bint from_allocated) noexcept nogil
-    cdef void _add_lines(self, int64_t reservation, bint to_allocated) noexcept nogil
+    cdef void _allocate_lines(self, int64_t reservation) noexcept nogil
     cdef void _heap_push(self, int64_t expire_ns, int64_t reservation) noexcept nogil
     cdef void _heap_pop(self) noexcept nogil
     cdef int _reserve_capacity(self, int64_t reservations, int64_t lines) except -1

@@ -50,6 +50,15 @@ cdef extern from *:
     # (a test checks it). Far below 2**63 so sums over a network cannot overflow.
     const int64_t QUANTITY_MAX "DOMPROMISE_QUANTITY_MAX"
 
+# Links of the per-position supply and demand lists.
+cdef enum:
+    END_OF_LIST = -1
+    NOT_LINKED = -2
+# "Available now" in earliest_ns answers; a real ETA is never the epoch.
+cdef enum:
+    EARLIEST_NOW = 0
+    EARLIEST_NEVER = -1
+
 QUANTITY_MAX_PY = QUANTITY_MAX
 
 # Python-visible copies of the C enums, for the engine and the contract tests.
@@ -66,6 +75,8 @@ ITEM_STATUS = {
     "LINE_NOT_FOUND": ITEM_LINE_NOT_FOUND,
     "EXCEEDS_OPEN_QUANTITY": ITEM_EXCEEDS_OPEN_QUANTITY,
     "MALFORMED": ITEM_MALFORMED,
+    "SUPPLY_NOT_FOUND": ITEM_SUPPLY_NOT_FOUND,
+    "SUPPLY_CONFLICT": ITEM_SUPPLY_CONFLICT,
 }
 COMMAND_KIND = {
     "UPDATE_ON_HAND": COMMAND_UPDATE_ON_HAND,
@@ -78,7 +89,17 @@ COMMAND_KIND = {
     "CANCEL_LINES": COMMAND_CANCEL_LINES,
     "RETURN": COMMAND_RETURN,
     "SET_NODE_STATUS": COMMAND_SET_NODE_STATUS,
+    "UPSERT_SUPPLY": COMMAND_UPSERT_SUPPLY,
+    "RECEIVE_SUPPLY": COMMAND_RECEIVE_SUPPLY,
 }
+SUPPLY_KIND = {
+    "IN_TRANSIT": SUPPLY_IN_TRANSIT,
+    "PURCHASE_ORDER": SUPPLY_PURCHASE_ORDER,
+    "TRANSFER": SUPPLY_TRANSFER,
+}
+# A kind mask counting every kind of future supply.
+SUPPLY_ALL_KINDS = (1 << SUPPLY_IN_TRANSIT) | (1 << SUPPLY_PURCHASE_ORDER) | (1 << SUPPLY_TRANSFER)
+EARLIEST = {"NOW": EARLIEST_NOW, "NEVER": EARLIEST_NEVER}
 RETURN_DISPOSITION = {
     "SELLABLE": RETURN_SELLABLE,
     "QUARANTINE": RETURN_QUARANTINE,
@@ -124,7 +145,8 @@ cdef class Command:
     """
 
     def __init__(self, int32_t kind, int64_t log_time_ns, sku=(), node=(), quantity=(), op=None,
-                 bint all_or_nothing=False, int64_t reservation=-1, int64_t deadline_ns=0, line=None):
+                 bint all_or_nothing=False, int64_t reservation=-1, int64_t deadline_ns=0, line=None,
+                 time_ns=None, ref=None):
         self.kind = kind
         self.reservation = reservation
         self.deadline_ns = deadline_ns
@@ -137,6 +159,10 @@ cdef class Command:
         count = self.sku.shape[0]
         self.op = np.ascontiguousarray(np.zeros(count) if op is None else op, dtype=np.int8)
         self.line = np.ascontiguousarray(np.zeros(count) if line is None else line, dtype=np.int32)
+        self.time_ns = np.ascontiguousarray(np.zeros(count) if time_ns is None else time_ns, dtype=np.int64)
+        self.ref = np.ascontiguousarray(np.zeros(count) if ref is None else ref, dtype=np.int64)
+        assert self.time_ns.shape[0] == count, "time_ns column length differs from sku"
+        assert self.ref.shape[0] == count, "ref column length differs from sku"
         assert self.line.shape[0] == count, "line column length differs from sku"
         assert self.op.shape[0] == count, "op column length differs from sku"
         assert self.node.shape[0] == count, "node column length differs from sku"
@@ -192,6 +218,18 @@ cdef class Core:
         self.line_node = np.zeros(0, dtype=np.int32)
         self.line_quantity = np.zeros(0, dtype=np.int64)
         self.line_shipped = np.zeros(0, dtype=np.int64)
+        self.line_due_ns = np.zeros(0, dtype=np.int64)
+        self.line_next_demand = np.zeros(0, dtype=np.int64)
+        self.demand_head = np.full(positions, END_OF_LIST, dtype=np.int64)
+        self.supply_count = 0
+        self.supply_position = np.zeros(0, dtype=np.int64)
+        self.supply_eta_ns = np.zeros(0, dtype=np.int64)
+        self.supply_quantity = np.zeros(0, dtype=np.int64)
+        self.supply_received = np.zeros(0, dtype=np.int64)
+        self.supply_kind = np.zeros(0, dtype=np.uint8)
+        self.supply_next = np.zeros(0, dtype=np.int64)
+        self.supply_stamp = np.zeros(0, dtype=np.int64)
+        self.supply_head = np.full(positions, END_OF_LIST, dtype=np.int64)
         self.heap_expire_ns = np.zeros(0, dtype=np.int64)
         self.heap_reservation = np.zeros(0, dtype=np.int64)
         self._reserve_capacity(RESERVATIONS_INITIAL, RESERVATIONS_INITIAL)
@@ -230,6 +268,10 @@ cdef class Core:
             self._apply_return(command)
         elif command.kind == COMMAND_SET_NODE_STATUS:
             self._apply_node_status(command)
+        elif command.kind == COMMAND_UPSERT_SUPPLY:
+            self._apply_upsert_supply(command)
+        elif command.kind == COMMAND_RECEIVE_SUPPLY:
+            self._apply_receive_supply(command)
         elif command.kind == COMMAND_TICK:
             command.result = RESULT_OK
         self.log_time_ns = command.log_time_ns
@@ -307,11 +349,53 @@ cdef class Core:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
+    cdef inline int64_t _net_on_hand(self, Py_ssize_t position) noexcept nogil:
+        """On hand less everything that may not be sold from it now; may be negative."""
+        return (self.on_hand[position] - self.held[position] - self.allocated[position]
+                - self.unavailable[position] - self.safety_stock[position])
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil:
-        cdef int64_t free = (self.on_hand[position] - self.held[position]
-                             - self.allocated[position] - self.unavailable[position]
-                             - self.safety_stock[position])
+        cdef int64_t free = self._net_on_hand(position)
+        # Units promised to a backorder on a later date are sellable now only
+        # if that date's supply still covers the backorder afterwards.
+        if self.demand_head[position] != END_OF_LIST:
+            free = self._lowest_cumulative(position, free, 0)
         self.available[position] = free if free > 0 else 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int64_t _lowest_cumulative(self, Py_ssize_t position, int64_t base, int64_t from_ns) noexcept nogil:
+        """The lowest cumulative balance at or after from_ns: what can be promised by then.
+
+        The balance starts at `base` (net on hand) and, in time order, gains
+        each open supply at its ETA and loses each backorder at its date
+        (supply first at equal times). Promising q by date D is safe exactly
+        when this is >= q for D: no later date goes short.
+        """
+        cdef int64_t balance = base, lowest = base, supply = self.supply_head[position]
+        cdef int64_t line = self.demand_head[position], time_ns
+        cdef bint started = from_ns <= 0
+        while supply != END_OF_LIST or line != END_OF_LIST:
+            if line == END_OF_LIST or (supply != END_OF_LIST
+                                       and self.supply_eta_ns[supply] <= self.line_due_ns[line]):
+                time_ns = self.supply_eta_ns[supply]
+                if not started and time_ns > from_ns:
+                    started = True
+                    lowest = balance
+                balance += self.supply_quantity[supply]
+                supply = self.supply_next[supply]
+            else:
+                time_ns = self.line_due_ns[line]
+                if not started and time_ns > from_ns:
+                    started = True
+                    lowest = balance
+                balance -= self.line_quantity[line]
+                line = self.line_next_demand[line]
+            if started and balance < lowest:
+                lowest = balance
+        return lowest if started else balance
 
     cdef bint _well_formed(self, Command command) except -1:
         """Whether the command's shape and values are ones apply can act on.
@@ -323,9 +407,12 @@ cdef class Core:
         cdef Py_ssize_t i, count = command.sku.shape[0]
         cdef const int64_t[::1] quantity = command.quantity
         cdef const int8_t[::1] op = command.op
+        cdef const int64_t[::1] time_ns = command.time_ns
+        cdef const int64_t[::1] ref = command.ref
         cdef bint needs_items = kind in (COMMAND_UPDATE_ON_HAND, COMMAND_RESERVE, COMMAND_SHIP,
-                                         COMMAND_CANCEL_LINES, COMMAND_RETURN, COMMAND_SET_NODE_STATUS)
-        if kind < COMMAND_UPDATE_ON_HAND or kind > COMMAND_SET_NODE_STATUS:
+                                         COMMAND_CANCEL_LINES, COMMAND_RETURN, COMMAND_SET_NODE_STATUS,
+                                         COMMAND_UPSERT_SUPPLY, COMMAND_RECEIVE_SUPPLY)
+        if kind < COMMAND_UPDATE_ON_HAND or kind > COMMAND_RECEIVE_SUPPLY:
             return False
         if needs_items and count == 0:
             return False
@@ -338,10 +425,20 @@ cdef class Core:
             elif kind == COMMAND_SET_NODE_STATUS:
                 if op[i] < NODE_ENABLED or op[i] > NODE_DISABLED:
                     return False
-            elif kind in (COMMAND_RESERVE, COMMAND_SHIP, COMMAND_CANCEL_LINES, COMMAND_RETURN):
+            elif kind == COMMAND_UPSERT_SUPPLY:
+                # Quantity 0 closes the supply; an ETA is always a real instant.
+                if quantity[i] < 0 or quantity[i] > QUANTITY_MAX or time_ns[i] <= 0 or ref[i] < 0:
+                    return False
+                if op[i] < SUPPLY_IN_TRANSIT or op[i] > SUPPLY_TRANSFER:
+                    return False
+            elif kind in (COMMAND_RESERVE, COMMAND_SHIP, COMMAND_CANCEL_LINES, COMMAND_RETURN,
+                          COMMAND_RECEIVE_SUPPLY):
                 if quantity[i] <= 0 or quantity[i] > QUANTITY_MAX:
                     return False
-                if kind == COMMAND_RETURN and op[i] != RETURN_SELLABLE and op[i] != RETURN_QUARANTINE:
+                if ((kind == COMMAND_RETURN or kind == COMMAND_RECEIVE_SUPPLY)
+                        and op[i] != RETURN_SELLABLE and op[i] != RETURN_QUARANTINE):
+                    return False
+                if kind == COMMAND_RESERVE and time_ns[i] < 0:
                     return False
         return True
 
@@ -364,22 +461,275 @@ cdef class Core:
         return 0
 
 
+    # ---- future supply ------------------------------------------------------
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _apply_upsert_supply(self, Command command) except -1:
+        """Creates or replaces supplies: item i sets supply ref[i] at (sku, node)
+        to kind op[i], open quantity quantity[i] (0 closes it) due at time_ns[i].
+
+        A new supply's ref is the next free index (the engine assigns them in
+        log order). A supply stays at its (SKU, node) for life, and appears
+        at most once per command (else SUPPLY_CONFLICT). Items are checked
+        first, then applied, so all_or_nothing never needs an undo.
+        """
+        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        self._supply_capacity(count)
+        cdef const int32_t[::1] sku = command.sku
+        cdef const int32_t[::1] node = command.node
+        cdef const int64_t[::1] quantity = command.quantity
+        cdef const int64_t[::1] eta_ns = command.time_ns
+        cdef const int64_t[::1] ref = command.ref
+        cdef const int8_t[::1] op = command.op
+        cdef int8_t[::1] status = command.status
+        cdef int64_t[::1] on_hand_after = command.on_hand_after
+        cdef int64_t[::1] available_after = command.available_after
+        cdef int64_t failed = 0, applied = 0, created = 0, supply
+        cdef int64_t stamp = self.log_position + 1
+        with nogil:
+            for i in range(count):
+                status[i] = ITEM_OK
+                if sku[i] < 0 or sku[i] >= self.sku_count:
+                    status[i] = ITEM_SKU_NOT_FOUND
+                elif node[i] < 0 or node[i] >= self.node_count:
+                    status[i] = ITEM_NODE_NOT_FOUND
+                elif ref[i] == self.supply_count + created:
+                    created += 1
+                elif ref[i] > self.supply_count + created:
+                    status[i] = ITEM_MALFORMED
+                elif ref[i] >= self.supply_count:
+                    status[i] = ITEM_SUPPLY_CONFLICT  # a new supply named twice
+                elif (self.supply_position[ref[i]] != <int64_t>sku[i] * self.node_count + node[i]
+                        or self.supply_stamp[ref[i]] == stamp):
+                    status[i] = ITEM_SUPPLY_CONFLICT
+                else:
+                    self.supply_stamp[ref[i]] = stamp
+                if status[i] != ITEM_OK:
+                    failed += 1
+            for i in range(count):
+                if status[i] != ITEM_OK:
+                    continue
+                if failed > 0 and command.all_or_nothing:
+                    status[i] = ITEM_NOT_APPLIED
+                    continue
+                supply = ref[i]
+                position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                if supply == self.supply_count:
+                    self.supply_count += 1
+                    self.supply_position[supply] = position
+                    self.supply_received[supply] = 0
+                    self.supply_next[supply] = NOT_LINKED
+                    self.supply_stamp[supply] = stamp
+                elif self.supply_next[supply] != NOT_LINKED:
+                    self._unlink_supply(supply)
+                self.supply_kind[supply] = <uint8_t>op[i]
+                self.supply_eta_ns[supply] = eta_ns[i]
+                self.supply_quantity[supply] = quantity[i]
+                if quantity[i] > 0:
+                    self._link_supply(supply)
+                self._refresh_available(position)
+                applied += 1
+            for i in range(count):
+                if status[i] != ITEM_SKU_NOT_FOUND and status[i] != ITEM_NODE_NOT_FOUND:
+                    position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                    on_hand_after[i] = self.on_hand[position]
+                    available_after[i] = self.available[position]
+        command.applied_count = applied
+        command.result = RESULT_OK if applied > 0 or count == 0 else RESULT_INVALID_LINES
+        return 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _apply_receive_supply(self, Command command) except -1:
+        """Books goods received against supply ref[i]: quantity[i] goes on hand
+        (quarantined if op[i] says so) and off the supply's open quantity. A
+        receipt beyond the open quantity is still stock that arrived: it goes
+        on hand and the supply closes. filled[i] is what counted against it.
+        """
+        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        cdef const int64_t[::1] quantity = command.quantity
+        cdef const int64_t[::1] ref = command.ref
+        cdef const int8_t[::1] op = command.op
+        cdef int8_t[::1] status = command.status
+        cdef int64_t[::1] filled = command.filled
+        cdef int64_t[::1] on_hand_after = command.on_hand_after
+        cdef int64_t[::1] available_after = command.available_after
+        cdef int64_t failed = 0, applied = 0, total = 0, supply, against
+        with nogil:
+            for i in range(count):
+                total += quantity[i]  # each <= QUANTITY_MAX, count bounded: cannot overflow
+            for i in range(count):
+                status[i] = ITEM_OK
+                if ref[i] < 0 or ref[i] >= self.supply_count:
+                    status[i] = ITEM_SUPPLY_NOT_FOUND
+                    failed += 1
+                    continue
+                position = self.supply_position[ref[i]]
+                # Conservative: as if every item of the command landed here.
+                if (self.on_hand[position] + total > QUANTITY_MAX
+                        or self.unavailable[position] + total > QUANTITY_MAX):
+                    status[i] = ITEM_QUANTITY_TOO_LARGE
+                    failed += 1
+            for i in range(count):
+                filled[i] = 0
+                if status[i] != ITEM_OK:
+                    continue
+                if failed > 0 and command.all_or_nothing:
+                    status[i] = ITEM_NOT_APPLIED
+                    continue
+                supply = ref[i]
+                position = self.supply_position[supply]
+                self.on_hand[position] += quantity[i]
+                if op[i] == RETURN_QUARANTINE:
+                    self.unavailable[position] += quantity[i]
+                against = quantity[i] if quantity[i] < self.supply_quantity[supply] else self.supply_quantity[supply]
+                if against > 0:
+                    self.supply_quantity[supply] -= against
+                    if self.supply_quantity[supply] == 0:
+                        self._unlink_supply(supply)
+                self.supply_received[supply] += quantity[i]
+                self._refresh_available(position)
+                filled[i] = against
+                applied += 1
+            for i in range(count):
+                if status[i] != ITEM_SUPPLY_NOT_FOUND:
+                    position = self.supply_position[ref[i]]
+                    on_hand_after[i] = self.on_hand[position]
+                    available_after[i] = self.available[position]
+        command.applied_count = applied
+        command.result = RESULT_OK if applied > 0 else RESULT_INVALID_LINES
+        return 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _link_supply(self, int64_t supply) noexcept nogil:
+        """Inserts the supply in its position's list, ordered by (ETA, index)."""
+        cdef Py_ssize_t position = self.supply_position[supply]
+        cdef int64_t eta_ns = self.supply_eta_ns[supply]
+        cdef int64_t previous = END_OF_LIST, current = self.supply_head[position]
+        while current != END_OF_LIST and (self.supply_eta_ns[current] < eta_ns or (
+                self.supply_eta_ns[current] == eta_ns and current < supply)):
+            previous = current
+            current = self.supply_next[current]
+        self.supply_next[supply] = current
+        if previous == END_OF_LIST:
+            self.supply_head[position] = supply
+        else:
+            self.supply_next[previous] = supply
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _unlink_supply(self, int64_t supply) noexcept nogil:
+        cdef Py_ssize_t position = self.supply_position[supply]
+        cdef int64_t previous = END_OF_LIST, current = self.supply_head[position]
+        while current != supply:
+            previous = current
+            current = self.supply_next[current]
+        if previous == END_OF_LIST:
+            self.supply_head[position] = self.supply_next[supply]
+        else:
+            self.supply_next[previous] = self.supply_next[supply]
+        self.supply_next[supply] = NOT_LINKED
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _link_demand(self, int64_t line, Py_ssize_t position) noexcept nogil:
+        """Inserts a backorder line in its position's list, ordered by (date, line)."""
+        cdef int64_t due_ns = self.line_due_ns[line]
+        cdef int64_t previous = END_OF_LIST, current = self.demand_head[position]
+        while current != END_OF_LIST and (self.line_due_ns[current] < due_ns or (
+                self.line_due_ns[current] == due_ns and current < line)):
+            previous = current
+            current = self.line_next_demand[current]
+        self.line_next_demand[line] = current
+        if previous == END_OF_LIST:
+            self.demand_head[position] = line
+        else:
+            self.line_next_demand[previous] = line
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _unlink_demand(self, int64_t line, Py_ssize_t position) noexcept nogil:
+        cdef int64_t previous = END_OF_LIST, current = self.demand_head[position]
+        while current != line:
+            previous = current
+            current = self.line_next_demand[current]
+        if previous == END_OF_LIST:
+            self.demand_head[position] = self.line_next_demand[line]
+        else:
+            self.line_next_demand[previous] = self.line_next_demand[line]
+        self.line_next_demand[line] = NOT_LINKED
+
+    cdef int _supply_capacity(self, int64_t supplies) except -1:
+        """Grows the supply table (doubling) so `supplies` more rows fit."""
+        cdef int64_t needed = self.supply_count + supplies
+        if needed > self.supply_position.shape[0]:
+            size = max(needed, 2 * self.supply_position.shape[0], 64)
+            self.supply_position = _grown(self.supply_position, size)
+            self.supply_eta_ns = _grown(self.supply_eta_ns, size)
+            self.supply_quantity = _grown(self.supply_quantity, size)
+            self.supply_received = _grown(self.supply_received, size)
+            self.supply_kind = _grown(self.supply_kind, size)
+            self.supply_next = _grown(self.supply_next, size)
+            self.supply_stamp = _grown(self.supply_stamp, size)
+        return 0
+
+    def supply(self, int64_t supply):
+        """(sku, node, kind, eta_ns, open quantity, received) of a supply, or None."""
+        if supply < 0 or supply >= self.supply_count:
+            return None
+        position = self.supply_position[supply]
+        return (position // self.node_count, position % self.node_count, self.supply_kind[supply],
+                self.supply_eta_ns[supply], self.supply_quantity[supply], self.supply_received[supply])
+
+    def position_plan(self, int32_t sku, int32_t node):
+        """The open supplies and backorder lines of one position, each list in date order:
+        ([(supply, kind, eta_ns, quantity)], [(line, due_ns, quantity)]). For the cold
+        paths that explain or re-evaluate a position; reads do not need it."""
+        assert 0 <= sku < self.sku_count and 0 <= node < self.node_count, "position out of range"
+        position = <Py_ssize_t>sku * self.node_count + node
+        supplies, backorders = [], []
+        current = self.supply_head[position]
+        while current != END_OF_LIST:
+            supplies.append((current, self.supply_kind[current], self.supply_eta_ns[current],
+                             self.supply_quantity[current]))
+            current = self.supply_next[current]
+        current = self.demand_head[position]
+        while current != END_OF_LIST:
+            backorders.append((current, self.line_due_ns[current], self.line_quantity[current]))
+            current = self.line_next_demand[current]
+        return supplies, backorders
+
+    def net_on_hand(self, int32_t sku, int32_t node):
+        assert 0 <= sku < self.sku_count and 0 <= node < self.node_count, "position out of range"
+        return self._net_on_hand(<Py_ssize_t>sku * self.node_count + node)
+
+
     # ---- reservations -----------------------------------------------------
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef int _apply_reserve(self, Command command) except -1:
-        """Holds each line from available stock; all-or-nothing unless partial is allowed."""
+        """Reserves each line; all-or-nothing unless partial fill is allowed.
+
+        A line is held from stock available now when there is enough. Failing
+        that, a line with a date (time_ns > 0) may be promised from future
+        supply due by then: a backorder, counted as demand at that date. A
+        partial fill only ever takes stock available now.
+        """
         cdef Py_ssize_t i, count = command.sku.shape[0], position
         self._reserve_capacity(1, count)
         cdef const int32_t[::1] sku = command.sku
         cdef const int32_t[::1] node = command.node
         cdef const int64_t[::1] quantity = command.quantity
+        cdef const int64_t[::1] due_ns = command.time_ns
         cdef int8_t[::1] status = command.status
         cdef int64_t[::1] filled = command.filled
         cdef int64_t[::1] available_after = command.available_after
         cdef bint all_or_nothing = command.all_or_nothing
-        cdef int64_t take, free, taken = 0, failed = 0, reservation, line
+        cdef int64_t take, free, taken = 0, failed = 0, line, line_due_ns
+        cdef int64_t reservation = self.reservation_count, first_line = self.line_count
         with nogil:
             for i in range(count):
                 filled[i] = 0
@@ -395,32 +745,56 @@ cdef class Core:
                 if self.node_status[node[i]] != NODE_ENABLED:
                     status[i] = ITEM_NODE_NOT_SELLABLE
                     failed += 1
+                    available_after[i] = self.available[position]
+                    continue
+                free = self.available[position]
+                line_due_ns = 0
+                if free >= quantity[i]:
+                    take = quantity[i]
+                elif due_ns[i] > 0 and self._lowest_cumulative(
+                        position, self._net_on_hand(position), due_ns[i]) >= quantity[i]:
+                    take = quantity[i]
+                    line_due_ns = due_ns[i]
                 else:
-                    free = self.available[position]
-                    take = quantity[i] if free >= quantity[i] else (0 if all_or_nothing else free)
-                    if take == quantity[i]:
-                        status[i] = ITEM_OK
-                    elif take > 0:
-                        status[i] = ITEM_PARTIALLY_FILLED
+                    take = 0 if all_or_nothing else free
+                if take == quantity[i]:
+                    status[i] = ITEM_OK
+                elif take > 0:
+                    status[i] = ITEM_PARTIALLY_FILLED
+                else:
+                    status[i] = ITEM_INSUFFICIENT_STOCK
+                    failed += 1
+                if take > 0:
+                    line = self.line_count
+                    self.line_count += 1
+                    self.line_sku[line] = sku[i]
+                    self.line_node[line] = node[i]
+                    self.line_quantity[line] = take
+                    self.line_shipped[line] = 0
+                    self.line_due_ns[line] = line_due_ns
+                    self.line_next_demand[line] = NOT_LINKED
+                    if line_due_ns > 0:
+                        self._link_demand(line, position)
                     else:
-                        status[i] = ITEM_INSUFFICIENT_STOCK
-                        failed += 1
-                    if take > 0:
                         self.held[position] += take
-                        self._refresh_available(position)
-                        filled[i] = take
-                        taken += take
+                    self._refresh_available(position)
+                    filled[i] = take
+                    taken += take
                 available_after[i] = self.available[position]
             if all_or_nothing and failed > 0 and taken > 0:
-                for i in range(count - 1, -1, -1):
-                    if filled[i] == 0:
-                        continue
-                    position = <Py_ssize_t>sku[i] * self.node_count + node[i]
-                    self.held[position] -= filled[i]
+                # Undo newest first, so repeated positions end where they began.
+                for line in range(self.line_count - 1, first_line - 1, -1):
+                    position = <Py_ssize_t>self.line_sku[line] * self.node_count + self.line_node[line]
+                    if self.line_due_ns[line] > 0:
+                        self._unlink_demand(line, position)
+                    else:
+                        self.held[position] -= self.line_quantity[line]
                     self._refresh_available(position)
-                    filled[i] = 0
-                    status[i] = ITEM_NOT_APPLIED
+                self.line_count = first_line
                 for i in range(count):
+                    if filled[i] > 0:
+                        filled[i] = 0
+                        status[i] = ITEM_NOT_APPLIED
                     if status[i] == ITEM_NOT_APPLIED or status[i] == ITEM_INSUFFICIENT_STOCK:
                         position = <Py_ssize_t>sku[i] * self.node_count + node[i]
                         available_after[i] = self.available[position]
@@ -428,21 +802,11 @@ cdef class Core:
             if taken == 0:
                 command.result = RESULT_INSUFFICIENT_STOCK
             else:
-                reservation = self.reservation_count
                 self.reservation_count += 1
                 self.reservation_state[reservation] = RESERVATION_HELD
                 self.reservation_expire_ns[reservation] = command.deadline_ns
-                self.reservation_first_line[reservation] = self.line_count
-                self.reservation_line_count[reservation] = 0
-                for i in range(count):
-                    if filled[i] > 0:
-                        line = self.line_count
-                        self.line_sku[line] = sku[i]
-                        self.line_node[line] = node[i]
-                        self.line_quantity[line] = filled[i]
-                        self.line_shipped[line] = 0
-                        self.line_count += 1
-                        self.reservation_line_count[reservation] += 1
+                self.reservation_first_line[reservation] = first_line
+                self.reservation_line_count[reservation] = <int32_t>(self.line_count - first_line)
                 self._heap_push(command.deadline_ns, reservation)
                 command.reservation = reservation
                 command.result = RESULT_OK
@@ -466,8 +830,7 @@ cdef class Core:
         elif commit and state == RESERVATION_COMMITTED:
             command.result = RESULT_RESERVATION_COMMITTED
         elif commit:
-            self._release_lines(reservation, False)
-            self._add_lines(reservation, True)
+            self._allocate_lines(reservation)
             self.reservation_state[reservation] = RESERVATION_COMMITTED
             command.result = RESULT_OK
         else:
@@ -555,7 +918,11 @@ cdef class Core:
                     arena = first + line[i]
                     position = <Py_ssize_t>self.line_sku[arena] * self.node_count + self.line_node[arena]
                     self.line_quantity[arena] -= quantity[i]
-                    if from_allocated:
+                    if self.line_due_ns[arena] > 0:
+                        # A backorder: less demand at its date; off the list when none is left.
+                        if self.line_quantity[arena] == 0:
+                            self._unlink_demand(arena, position)
+                    elif from_allocated:
                         self.allocated[position] -= quantity[i]
                     else:
                         self.held[position] -= quantity[i]
@@ -636,12 +1003,16 @@ cdef class Core:
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef void _release_lines(self, int64_t reservation, bint from_allocated) noexcept nogil:
+        """Gives every open line back: on-hand lines to available, backorders off their date."""
         cdef int64_t line, first = self.reservation_first_line[reservation]
         cdef int64_t last = first + self.reservation_line_count[reservation]
         cdef Py_ssize_t position
         for line in range(first, last):
             position = <Py_ssize_t>self.line_sku[line] * self.node_count + self.line_node[line]
-            if from_allocated:
+            if self.line_due_ns[line] > 0:
+                if self.line_next_demand[line] != NOT_LINKED:
+                    self._unlink_demand(line, position)
+            elif from_allocated:
                 self.allocated[position] -= self.line_quantity[line]
             else:
                 self.held[position] -= self.line_quantity[line]
@@ -649,17 +1020,18 @@ cdef class Core:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef void _add_lines(self, int64_t reservation, bint to_allocated) noexcept nogil:
+    cdef void _allocate_lines(self, int64_t reservation) noexcept nogil:
+        """Moves a hold's on-hand lines from held to allocated; backorders stay demand at their date."""
         cdef int64_t line, first = self.reservation_first_line[reservation]
         cdef int64_t last = first + self.reservation_line_count[reservation]
         cdef Py_ssize_t position
         for line in range(first, last):
+            if self.line_due_ns[line] > 0:
+                continue
             position = <Py_ssize_t>self.line_sku[line] * self.node_count + self.line_node[line]
-            if to_allocated:
-                self.allocated[position] += self.line_quantity[line]
-            else:
-                self.held[position] += self.line_quantity[line]
-            self._refresh_available(position)
+            self.held[position] -= self.line_quantity[line]
+            self.allocated[position] += self.line_quantity[line]
+            # available is unchanged: both buckets count against on hand.
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -717,6 +1089,8 @@ cdef class Core:
             self.line_node = _grown(self.line_node, size)
             self.line_quantity = _grown(self.line_quantity, size)
             self.line_shipped = _grown(self.line_shipped, size)
+            self.line_due_ns = _grown(self.line_due_ns, size)
+            self.line_next_demand = _grown(self.line_next_demand, size)
         if heap_needed > self.heap_expire_ns.shape[0]:
             size = max(heap_needed, 2 * self.heap_expire_ns.shape[0])
             self.heap_expire_ns = _grown(self.heap_expire_ns, size)
@@ -724,7 +1098,8 @@ cdef class Core:
         return 0
 
     def reservation(self, int64_t reservation):
-        """(state, expire_ns, sku[], node[], open quantity[], shipped[]) of a reservation, or None."""
+        """(state, expire_ns, sku[], node[], open quantity[], shipped[], due_ns[]) of a reservation,
+        or None. due_ns is 0 for a line held from stock, else the backorder's date."""
         if reservation < 0 or reservation >= self.reservation_count:
             return None
         first = self.reservation_first_line[reservation]
@@ -736,6 +1111,7 @@ cdef class Core:
             np.asarray(self.line_node)[first:last].copy(),
             np.asarray(self.line_quantity)[first:last].copy(),
             np.asarray(self.line_shipped)[first:last].copy(),
+            np.asarray(self.line_due_ns)[first:last].copy(),
         )
 
     def next_expiry_ns(self):
@@ -839,6 +1215,100 @@ cdef class Core:
                     out[4, cell] = self.safety_stock[position]
                     out[5, cell] = self.available[position]
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    def gather_phased(self, cnp.ndarray sku, cnp.ndarray nodes, cnp.ndarray boundaries_ns, int kind_mask,
+                      cnp.ndarray wanted, cnp.ndarray cells, cnp.ndarray earliest_ns):
+        """Time-phased availability: what each (SKU, node) can promise by each date.
+
+        cells[(s * len(nodes) + j) * B + k] is the quantity of sku[s] at
+        nodes[j] that can be promised for delivery from the node by
+        boundaries_ns[k] (B ascending instants): on hand now plus the supply
+        of the kinds in kind_mask due by then (overdue supply counts from the
+        first bucket), less every backorder, with no later date left short.
+        earliest_ns[s * len(nodes) + j] is the first instant wanted[s] units
+        can be promised there: EARLIEST["NOW"], an ETA, or EARLIEST["NEVER"].
+        Arguments are C-contiguous numpy arrays: int32 sku, nodes; int64 the rest.
+        """
+        cdef const int32_t* sku_ = <const int32_t*>_data(sku, cnp.NPY_INT32, False)
+        cdef const int32_t* nodes_ = <const int32_t*>_data(nodes, cnp.NPY_INT32, False)
+        cdef const int64_t* boundaries_ = <const int64_t*>_data(boundaries_ns, cnp.NPY_INT64, False)
+        cdef const int64_t* wanted_ = <const int64_t*>_data(wanted, cnp.NPY_INT64, False)
+        cdef int64_t* cells_ = <int64_t*>_data(cells, cnp.NPY_INT64, True)
+        cdef int64_t* earliest_ = <int64_t*>_data(earliest_ns, cnp.NPY_INT64, True)
+        cdef Py_ssize_t sku_total = cnp.PyArray_SIZE(sku), node_total = cnp.PyArray_SIZE(nodes)
+        cdef Py_ssize_t bucket_total = cnp.PyArray_SIZE(boundaries_ns), s, j, k, cell
+        if bucket_total < 1:
+            raise ValueError("at least one bucket boundary")
+        for k in range(1, bucket_total):
+            if boundaries_[k] <= boundaries_[k - 1]:
+                raise ValueError("bucket boundaries must ascend")
+        if cnp.PyArray_SIZE(wanted) < sku_total:
+            raise ValueError("wanted shorter than sku")
+        if (cnp.PyArray_SIZE(cells) < sku_total * node_total * bucket_total
+                or cnp.PyArray_SIZE(earliest_ns) < sku_total * node_total):
+            raise ValueError("output too short")
+        for j in range(node_total):
+            if nodes_[j] < 0 or nodes_[j] >= self.node_count:
+                raise ValueError("node index out of range")
+        with nogil:
+            for s in range(sku_total):
+                for j in range(node_total):
+                    cell = s * node_total + j
+                    if sku_[s] < 0 or sku_[s] >= self.sku_count:
+                        for k in range(bucket_total):
+                            cells_[cell * bucket_total + k] = 0
+                        earliest_[cell] = EARLIEST_NEVER
+                        continue
+                    self._phase(<Py_ssize_t>sku_[s] * self.node_count + nodes_[j], boundaries_, bucket_total,
+                                kind_mask, wanted_[s], &cells_[cell * bucket_total], &earliest_[cell])
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _phase(self, Py_ssize_t position, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
+                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* earliest_ns) noexcept nogil:
+        """One position of gather_phased: a forward pass records each bucket's
+        lowest balance, a backward pass turns them into suffix minima."""
+        cdef int64_t balance = self._net_on_hand(position), time_ns, lowest
+        cdef int64_t supply = self.supply_head[position], line = self.demand_head[position]
+        cdef Py_ssize_t k = -1
+        cdef bint count_supply
+        earliest_ns[0] = EARLIEST_NOW if balance >= wanted or wanted <= 0 else EARLIEST_NEVER
+        if supply == END_OF_LIST and line == END_OF_LIST:
+            lowest = balance if balance > 0 else 0
+            for k in range(bucket_total):
+                cells[k] = lowest
+            return
+        while supply != END_OF_LIST or line != END_OF_LIST:
+            count_supply = line == END_OF_LIST or (
+                supply != END_OF_LIST and self.supply_eta_ns[supply] <= self.line_due_ns[line])
+            time_ns = self.supply_eta_ns[supply] if count_supply else self.line_due_ns[line]
+            while k + 1 < bucket_total and time_ns > boundaries_ns[k + 1]:
+                k += 1
+                cells[k] = balance
+            if count_supply:
+                if kind_mask & (1 << self.supply_kind[supply]):
+                    balance += self.supply_quantity[supply]
+                supply = self.supply_next[supply]
+            else:
+                balance -= self.line_quantity[line]
+                line = self.line_next_demand[line]
+            if k >= 0 and balance < cells[k]:
+                cells[k] = balance
+            if wanted > 0:
+                if balance < wanted:
+                    earliest_ns[0] = EARLIEST_NEVER
+                elif earliest_ns[0] == EARLIEST_NEVER:
+                    earliest_ns[0] = time_ns
+        while k + 1 < bucket_total:
+            k += 1
+            cells[k] = balance
+        lowest = cells[bucket_total - 1]
+        for k in range(bucket_total - 1, -1, -1):
+            if cells[k] < lowest:
+                lowest = cells[k]
+            cells[k] = lowest if lowest > 0 else 0
+
     def sellable_nodes(self):
         """Indices of the nodes that take new demand (ENABLED), ascending."""
         statuses = np.asarray(self.node_status)
@@ -867,12 +1337,51 @@ cdef class Core:
         for bucket in buckets:
             assert (bucket >= 0).all(), "negative bucket"
         expected = on_hand - buckets[0] - buckets[1] - buckets[2] - buckets[3]
+        self._check_lists(expected)
         np.maximum(expected, 0, out=expected)
         assert (np.asarray(self.available) == expected).all(), "available out of date"
         held_expected, allocated_expected = self._reserved_by_state()
         assert (buckets[0] == held_expected).all(), "held differs from the open holds"
         assert (buckets[1] == allocated_expected).all(), "allocated differs from the commitments"
         return True
+
+    def _check_lists(self, net):
+        """Checks the supply and backorder lists against their tables and lowers
+        `net` (net on hand per position) to each listed position's lowest balance."""
+        count, lines = self.supply_count, self.line_count
+        quantity = np.asarray(self.supply_quantity)[:count]
+        assert (quantity >= 0).all(), "negative open supply"
+        linked = np.asarray(self.supply_next)[:count] != NOT_LINKED
+        assert (linked == (quantity > 0)).all(), "a supply is listed iff it has open quantity"
+        line_state = np.repeat(np.asarray(self.reservation_state)[:self.reservation_count],
+                               np.asarray(self.reservation_line_count)[:self.reservation_count].astype(np.int64))
+        open_ = (line_state == RESERVATION_HELD) | (line_state == RESERVATION_COMMITTED)
+        backorder = (np.asarray(self.line_due_ns)[:lines] > 0) & (np.asarray(self.line_quantity)[:lines] > 0) & open_
+        demand_linked = np.asarray(self.line_next_demand)[:lines] != NOT_LINKED
+        assert (demand_linked == backorder).all(), "a line is listed iff it is an open backorder"
+        seen_supply = seen_lines = 0
+        for position in np.flatnonzero((np.asarray(self.supply_head) != END_OF_LIST)
+                                       | (np.asarray(self.demand_head) != END_OF_LIST)):
+            events = []
+            current = self.supply_head[position]
+            while current != END_OF_LIST:
+                assert self.supply_position[current] == position, "supply listed at another position"
+                events.append((self.supply_eta_ns[current], 0, self.supply_quantity[current]))
+                current = self.supply_next[current]
+                seen_supply += 1
+            current = self.demand_head[position]
+            while current != END_OF_LIST:
+                assert self.line_sku[current] * self.node_count + self.line_node[current] == position
+                events.append((self.line_due_ns[current], 1, -self.line_quantity[current]))
+                current = self.line_next_demand[current]
+                seen_lines += 1
+            balance = lowest = int(net[position])
+            for _, _, change in sorted(events):
+                balance += change
+                lowest = min(lowest, balance)
+            net[position] = lowest
+        assert seen_supply == int(linked.sum()), "a listed supply is missing from its list"
+        assert seen_lines == int(backorder.sum()), "a backorder is missing from its list"
 
     def _reserved_by_state(self):
         """Held and allocated per position, summed from the reservation table."""
@@ -883,7 +1392,7 @@ cdef class Core:
         lines = self.line_count
         positions = (np.asarray(self.line_sku)[:lines].astype(np.int64) * self.node_count
                      + np.asarray(self.line_node)[:lines])
-        quantities = np.asarray(self.line_quantity)[:lines]
+        quantities = np.where(np.asarray(self.line_due_ns)[:lines] > 0, 0, np.asarray(self.line_quantity)[:lines])
         held = np.zeros(self.on_hand.shape[0], dtype=np.int64)
         allocated = np.zeros(self.on_hand.shape[0], dtype=np.int64)
         np.add.at(held, positions[line_state == RESERVATION_HELD], quantities[line_state == RESERVATION_HELD])
@@ -910,9 +1419,16 @@ cdef class Core:
             line_node=np.asarray(self.line_node)[:lines].copy(),
             line_quantity=np.asarray(self.line_quantity)[:lines].copy(),
             line_shipped=np.asarray(self.line_shipped)[:lines].copy(),
+            line_due_ns=np.asarray(self.line_due_ns)[:lines].copy(),
+            line_next_demand=np.asarray(self.line_next_demand)[:lines].copy(),
+            demand_head=np.asarray(self.demand_head).copy(),
+            supply_head=np.asarray(self.supply_head).copy(),
             heap_expire_ns=np.asarray(self.heap_expire_ns)[:heap].copy(),
             heap_reservation=np.asarray(self.heap_reservation)[:heap].copy(),
         )
+        supplies = self.supply_count
+        for name in SUPPLY_TABLES:
+            state[name] = np.asarray(getattr_supply(self, name))[:supplies].copy()
         return state
 
     @staticmethod
@@ -942,6 +1458,16 @@ cdef class Core:
         np.asarray(core.line_node)[:lines] = state["line_node"]
         np.asarray(core.line_quantity)[:lines] = state["line_quantity"]
         np.asarray(core.line_shipped)[:lines] = state["line_shipped"]
+        np.asarray(core.line_due_ns)[:lines] = state["line_due_ns"]
+        np.asarray(core.line_next_demand)[:lines] = state["line_next_demand"]
+        assert state["demand_head"].shape == (positions,) and state["supply_head"].shape == (positions,)
+        core.demand_head = state["demand_head"].astype(np.int64, copy=True)
+        core.supply_head = state["supply_head"].astype(np.int64, copy=True)
+        supplies = state["supply_position"].shape[0]
+        core._supply_capacity(supplies)
+        for name in SUPPLY_TABLES:
+            np.asarray(getattr_supply(core, name))[:supplies] = state[name]
+        core.supply_count = supplies
         np.asarray(core.heap_expire_ns)[:heap] = state["heap_expire_ns"]
         np.asarray(core.heap_reservation)[:heap] = state["heap_reservation"]
         core.reservation_count, core.line_count, core.heap_size = count, lines, heap
@@ -963,7 +1489,11 @@ cdef class Core:
             np.asarray(self.reservation_first_line)[:count], np.asarray(self.reservation_line_count)[:count],
             np.asarray(self.line_sku)[:lines], np.asarray(self.line_node)[:lines],
             np.asarray(self.line_quantity)[:lines], np.asarray(self.line_shipped)[:lines],
+            np.asarray(self.line_due_ns)[:lines], np.asarray(self.line_next_demand)[:lines],
+            np.asarray(self.demand_head), np.asarray(self.supply_head),
+            np.array([self.supply_count], dtype=np.int64),
         ]
+        tables.extend(np.asarray(getattr_supply(self, name))[:self.supply_count] for name in SUPPLY_TABLES)
         for table in tables:
             h.update(table.tobytes())
         return h.hexdigest()
@@ -975,6 +1505,25 @@ def _grown(table, Py_ssize_t size):
     bigger = np.zeros(size, dtype=old.dtype)
     bigger[:old.shape[0]] = old
     return bigger
+
+
+SUPPLY_TABLES = ("supply_position", "supply_eta_ns", "supply_quantity", "supply_received",
+                 "supply_kind", "supply_next")
+
+
+cdef object getattr_supply(Core core, str name):
+    if name == "supply_position":
+        return core.supply_position
+    if name == "supply_eta_ns":
+        return core.supply_eta_ns
+    if name == "supply_quantity":
+        return core.supply_quantity
+    if name == "supply_received":
+        return core.supply_received
+    if name == "supply_kind":
+        return core.supply_kind
+    assert name == "supply_next", f"unknown supply table {name}"
+    return core.supply_next
 
 
 cdef object getattr_bucket(Core core, str name):

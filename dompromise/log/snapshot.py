@@ -21,7 +21,7 @@ import numpy as np
 
 from dompromise.log.file import fsync_directory
 
-FORMAT_VERSION = 2  # 2: the reservation book as arrays, not JSON
+FORMAT_VERSION = 3  # 2: the reservation book as arrays, not JSON; 3: future supply, backorders
 SNAPSHOT_PATTERN = re.compile(r"snapshot-(\d{20})\.npz$")
 # Snapshots kept after a new one is written (the newest, and one to fall back on).
 SNAPSHOTS_KEPT = 2

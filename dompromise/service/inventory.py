@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dompromise import limits
 from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET
-from dompromise.errors import AlreadyExistsError, FieldViolation
+from dompromise.errors import AlreadyExistsError, FieldViolation, NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.replica import Replica
 from dompromise.service.errors import map_errors
@@ -16,13 +16,14 @@ from dompromise.service.validation import (
     id_violations,
     raise_if_any,
 )
-from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
+from dompromise.v1 import common_pb2, inventory_pb2, inventory_pb2_grpc
 
 SET = inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND
 ADJUST = inventory_pb2.STOCK_UPDATE_KIND_ADJUST_ON_HAND
 # The proto's StockUpdateKind numbers are the core's on-hand ops (tested).
 assert (SET, ADJUST) == (ON_HAND_SET, ON_HAND_ADJUST)
 RETURN_DISPOSITIONS = (inventory_pb2.RETURN_DISPOSITION_SELLABLE, inventory_pb2.RETURN_DISPOSITION_QUARANTINE)
+SUPPLY_KINDS = (common_pb2.SUPPLY_KIND_IN_TRANSIT, common_pb2.SUPPLY_KIND_PURCHASE_ORDER, common_pb2.SUPPLY_KIND_TRANSFER)
 
 
 class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
@@ -51,9 +52,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         response = inventory_pb2.UpdateStockResponse(
             applied_count=outcome.applied_count, log_position=outcome.log_position
         )
-        add = response.results.add
-        for status, on_hand, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
-            add(status=status, on_hand_quantity=on_hand, available_quantity=available)
+        _add_results(response, outcome)
         return response
 
     @map_errors
@@ -85,8 +84,95 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             add(status=status, available_quantity=available)
         return response
 
+    @map_errors
+    async def UpsertSupply(self, request, context):
+        supplies = request.supplies
+        check_count(supplies, "supplies", "STOCK_UPDATES_MAX", minimum=1)
+        raise_if_any(self._supply_violations(request))
+        record = log_pb2.LogRecord(request_id=request.request_id, upsert_supply=log_pb2.UpsertSupply(
+            supply_ids=[s.supply_id for s in supplies], sku_ids=[s.sku_id for s in supplies],
+            node_ids=[s.node_id for s in supplies], kinds=[s.kind for s in supplies],
+            quantities=[s.quantity for s in supplies], eta_ns=[s.eta.ToNanoseconds() for s in supplies],
+            all_or_nothing=request.all_or_nothing,
+        ))
+        outcome = await self._replica.submit(record)
+        if outcome.conflict:
+            raise AlreadyExistsError(request.request_id)
+        response = inventory_pb2.UpsertSupplyResponse(applied_count=outcome.applied_count,
+                                                      log_position=outcome.log_position)
+        _add_results(response, outcome)
+        return response
+
+    def _supply_violations(self, request) -> list[FieldViolation]:
+        """Ids, kinds, quantities; an ETA in the past only for a supply that exists (it is overdue)."""
+        violations = id_violation(request.request_id, "request_id") if request.request_id else []
+        now_ns, seen = self._replica.now_ns(), set()
+        for position, supply in enumerate(request.supplies):
+            field = f"supplies[{position}]"
+            for name in ("supply_id", "sku_id", "node_id"):
+                violations += id_violation(getattr(supply, name), f"{field}.{name}")
+            if supply.supply_id in seen:
+                violations.append(FieldViolation(f"{field}.supply_id", "named twice in one request"))
+            seen.add(supply.supply_id)
+            if supply.kind not in SUPPLY_KINDS:
+                violations.append(FieldViolation(f"{field}.kind", "must be IN_TRANSIT, PURCHASE_ORDER or TRANSFER"))
+            if not 0 <= supply.quantity <= limits.QUANTITY_MAX:
+                violations.append(FieldViolation(f"{field}.quantity", f"must be 0 to {limits.QUANTITY_MAX}"))
+            if not supply.HasField("eta") or supply.eta.ToNanoseconds() <= 0:
+                violations.append(FieldViolation(f"{field}.eta", "required, after 1970"))
+            elif supply.eta.ToNanoseconds() < now_ns and self._replica.engine.supply(supply.supply_id) is None:
+                violations.append(FieldViolation(f"{field}.eta", "is in the past (only an existing supply may be overdue)"))
+            if len(violations) >= VIOLATIONS_LISTED_MAX:
+                break
+        return violations
+
+    @map_errors
+    async def ReceiveSupply(self, request, context):
+        receipts = request.receipts
+        check_count(receipts, "receipts", "STOCK_UPDATES_MAX", minimum=1)
+        violations = id_violation(request.request_id, "request_id") if request.request_id else []
+        for position, receipt in enumerate(receipts):
+            violations += id_violation(receipt.supply_id, f"receipts[{position}].supply_id")
+            if not 0 < receipt.quantity <= limits.QUANTITY_MAX:
+                violations.append(FieldViolation(f"receipts[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
+            if receipt.disposition not in RETURN_DISPOSITIONS + (inventory_pb2.RETURN_DISPOSITION_UNSPECIFIED,):
+                violations.append(FieldViolation(f"receipts[{position}].disposition", "must be SELLABLE or QUARANTINE"))
+            if len(violations) >= VIOLATIONS_LISTED_MAX:
+                break
+        raise_if_any(violations)
+        record = log_pb2.LogRecord(request_id=request.request_id, receive_supply=log_pb2.ReceiveSupply(
+            supply_ids=[r.supply_id for r in receipts], quantities=[r.quantity for r in receipts],
+            dispositions=[r.disposition or inventory_pb2.RETURN_DISPOSITION_SELLABLE for r in receipts],
+            all_or_nothing=request.all_or_nothing,
+        ))
+        outcome = await self._replica.submit(record)
+        if outcome.conflict:
+            raise AlreadyExistsError(request.request_id)
+        response = inventory_pb2.ReceiveSupplyResponse(applied_count=outcome.applied_count,
+                                                       log_position=outcome.log_position)
+        _add_results(response, outcome)
+        return response
+
+    @map_errors
+    async def GetSupply(self, request, context):
+        raise_if_any(id_violation(request.supply_id, "supply_id"))
+        supply = self._replica.engine.supply(request.supply_id)
+        if supply is None:
+            raise NotFoundError("supply", request.supply_id, "supply_id")
+        message = inventory_pb2.Supply(
+            supply_id=supply.supply_id, sku_id=supply.sku_id, node_id=supply.node_id, kind=supply.kind,
+            quantity=supply.quantity, received_quantity=supply.received_quantity)
+        message.eta.FromNanoseconds(supply.eta_ns)
+        return inventory_pb2.GetSupplyResponse(supply=message)
+
     async def UploadStock(self, request_iterator, context):
         await abort_unimplemented(context, "UploadStock", "issue 4 (inventory truth)")
+
+
+def _add_results(response, outcome) -> None:
+    add = response.results.add
+    for status, on_hand, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
+        add(status=status, on_hand_quantity=on_hand, available_quantity=available)
 
 
 def _id_violations(sku_ids, node_ids) -> list[FieldViolation]:

@@ -51,13 +51,16 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     async def ReserveInventory(self, request, context):
         if request.promise_token:
             await abort_unimplemented(context, "ReserveInventory with a promise token", "issue 5 (promise engine)")
-        _validate_reserve(request)
+        _validate_reserve(request, self._replica.now_ns())
         lines = request.lines
         record = log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
             sku_ids=[line.sku_id for line in lines], node_ids=[line.node_id for line in lines],
             quantities=[line.quantity for line in lines], allow_partial=request.allow_partial,
             ttl_ns=_ttl_ns(request, "ttl"), order_id=request.order_id, customer_id=request.customer_id,
         ))
+        if any(line.HasField("backorder_by") for line in lines):
+            record.reserve.backorder_by_ns.extend(
+                line.backorder_by.ToNanoseconds() if line.HasField("backorder_by") else 0 for line in lines)
         outcome = await self._submit(record)
         response = reservation_pb2.ReserveInventoryResponse(log_position=outcome.log_position)
         if outcome.reservation is not None:
@@ -197,7 +200,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return outcome
 
 
-def _validate_reserve(request) -> None:
+def _validate_reserve(request, now_ns: int) -> None:
     check_count(request.lines, "lines", "RESERVATION_LINES_MAX", minimum=1)
     violations = id_violation(request.request_id, "request_id")
     for position, line in enumerate(request.lines):
@@ -205,6 +208,8 @@ def _validate_reserve(request) -> None:
         violations += id_violation(line.node_id, f"lines[{position}].node_id")
         if not 0 < line.quantity <= limits.QUANTITY_MAX:
             violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
+        if line.HasField("backorder_by") and line.backorder_by.ToNanoseconds() <= now_ns:
+            violations.append(FieldViolation(f"lines[{position}].backorder_by", "must be in the future"))
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
     for field in ("order_id", "customer_id"):
@@ -263,8 +268,10 @@ def _fill_reservation(message: reservation_pb2.Reservation, view: ReservationVie
     message.expire_time.CopyFrom(_timestamp(view.expire_ns))
     message.create_time.CopyFrom(_timestamp(view.create_ns))
     add = message.lines.add
-    for sku_id, node_id, quantity, shipped_quantity in view.lines:
-        add(sku_id=sku_id, node_id=node_id, quantity=quantity, shipped_quantity=shipped_quantity)
+    for sku_id, node_id, quantity, shipped_quantity, backorder_by_ns in view.lines:
+        line = add(sku_id=sku_id, node_id=node_id, quantity=quantity, shipped_quantity=shipped_quantity)
+        if backorder_by_ns:
+            line.backorder_by.FromNanoseconds(backorder_by_ns)
 
 
 def _timestamp(time_ns: int) -> timestamp_pb2.Timestamp:

@@ -1,4 +1,8 @@
+import datetime
+
 from dompromise.v1 import common_pb2 as _common_pb2
+from google.protobuf import duration_pb2 as _duration_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -20,29 +24,47 @@ AVAILABILITY_VIEW_FULL: AvailabilityView
 AVAILABILITY_VIEW_TOTALS: AvailabilityView
 
 class GetAvailabilityRequest(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "node_tags", "view")
+    __slots__ = ("sku_ids", "node_ids", "node_tags", "view", "phasing")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_TAGS_FIELD_NUMBER: _ClassVar[int]
     VIEW_FIELD_NUMBER: _ClassVar[int]
+    PHASING_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     node_tags: _containers.RepeatedScalarFieldContainer[str]
     view: AvailabilityView
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ...) -> None: ...
+    phasing: TimePhasing
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ..., phasing: _Optional[_Union[TimePhasing, _Mapping]] = ...) -> None: ...
+
+class TimePhasing(_message.Message):
+    __slots__ = ("start_time", "bucket_duration", "bucket_count", "supply_kinds", "wanted_quantity")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_DURATION_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SUPPLY_KINDS_FIELD_NUMBER: _ClassVar[int]
+    WANTED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    bucket_duration: _duration_pb2.Duration
+    bucket_count: int
+    supply_kinds: _containers.RepeatedScalarFieldContainer[_common_pb2.SupplyKind]
+    wanted_quantity: int
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., bucket_duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., bucket_count: _Optional[int] = ..., supply_kinds: _Optional[_Iterable[_Union[_common_pb2.SupplyKind, str]]] = ..., wanted_quantity: _Optional[int] = ...) -> None: ...
 
 class GetAvailabilityResponse(_message.Message):
-    __slots__ = ("node_ids", "items", "log_position")
+    __slots__ = ("node_ids", "items", "log_position", "bucket_end_times")
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_END_TIMES_FIELD_NUMBER: _ClassVar[int]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     items: _containers.RepeatedCompositeFieldContainer[SkuAvailability]
     log_position: int
-    def __init__(self, node_ids: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[SkuAvailability, _Mapping]]] = ..., log_position: _Optional[int] = ...) -> None: ...
+    bucket_end_times: _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]
+    def __init__(self, node_ids: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[SkuAvailability, _Mapping]]] = ..., log_position: _Optional[int] = ..., bucket_end_times: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ...) -> None: ...
 
 class SkuAvailability(_message.Message):
-    __slots__ = ("sku_id", "status", "base_unit", "available_quantity", "node_available_quantities", "node_on_hand_quantities", "node_held_quantities", "node_allocated_quantities", "node_unavailable_quantities", "node_safety_stock_quantities")
+    __slots__ = ("sku_id", "status", "base_unit", "available_quantity", "node_available_quantities", "node_on_hand_quantities", "node_held_quantities", "node_allocated_quantities", "node_unavailable_quantities", "node_safety_stock_quantities", "phased_available_quantities", "node_phased_available_quantities", "earliest_time", "earliest_node_id")
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     BASE_UNIT_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +75,10 @@ class SkuAvailability(_message.Message):
     NODE_ALLOCATED_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
     NODE_UNAVAILABLE_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
     NODE_SAFETY_STOCK_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    PHASED_AVAILABLE_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    NODE_PHASED_AVAILABLE_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    EARLIEST_TIME_FIELD_NUMBER: _ClassVar[int]
+    EARLIEST_NODE_ID_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     status: _common_pb2.ItemStatus
     base_unit: _common_pb2.BaseUnit
@@ -63,7 +89,11 @@ class SkuAvailability(_message.Message):
     node_allocated_quantities: _containers.RepeatedScalarFieldContainer[int]
     node_unavailable_quantities: _containers.RepeatedScalarFieldContainer[int]
     node_safety_stock_quantities: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, sku_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., base_unit: _Optional[_Union[_common_pb2.BaseUnit, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ..., node_on_hand_quantities: _Optional[_Iterable[int]] = ..., node_held_quantities: _Optional[_Iterable[int]] = ..., node_allocated_quantities: _Optional[_Iterable[int]] = ..., node_unavailable_quantities: _Optional[_Iterable[int]] = ..., node_safety_stock_quantities: _Optional[_Iterable[int]] = ...) -> None: ...
+    phased_available_quantities: _containers.RepeatedScalarFieldContainer[int]
+    node_phased_available_quantities: _containers.RepeatedScalarFieldContainer[int]
+    earliest_time: _timestamp_pb2.Timestamp
+    earliest_node_id: str
+    def __init__(self, sku_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., base_unit: _Optional[_Union[_common_pb2.BaseUnit, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ..., node_on_hand_quantities: _Optional[_Iterable[int]] = ..., node_held_quantities: _Optional[_Iterable[int]] = ..., node_allocated_quantities: _Optional[_Iterable[int]] = ..., node_unavailable_quantities: _Optional[_Iterable[int]] = ..., node_safety_stock_quantities: _Optional[_Iterable[int]] = ..., phased_available_quantities: _Optional[_Iterable[int]] = ..., node_phased_available_quantities: _Optional[_Iterable[int]] = ..., earliest_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_node_id: _Optional[str] = ...) -> None: ...
 
 class WatchAvailabilityRequest(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "resume_after_version")

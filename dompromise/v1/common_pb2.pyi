@@ -19,6 +19,15 @@ class ItemStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ITEM_STATUS_LINE_NOT_FOUND: _ClassVar[ItemStatus]
     ITEM_STATUS_EXCEEDS_OPEN_QUANTITY: _ClassVar[ItemStatus]
     ITEM_STATUS_MALFORMED: _ClassVar[ItemStatus]
+    ITEM_STATUS_SUPPLY_NOT_FOUND: _ClassVar[ItemStatus]
+    ITEM_STATUS_SUPPLY_CONFLICT: _ClassVar[ItemStatus]
+
+class SupplyKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SUPPLY_KIND_UNSPECIFIED: _ClassVar[SupplyKind]
+    SUPPLY_KIND_IN_TRANSIT: _ClassVar[SupplyKind]
+    SUPPLY_KIND_PURCHASE_ORDER: _ClassVar[SupplyKind]
+    SUPPLY_KIND_TRANSFER: _ClassVar[SupplyKind]
 
 class NodeType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -56,6 +65,12 @@ ITEM_STATUS_PARTIALLY_FILLED: ItemStatus
 ITEM_STATUS_LINE_NOT_FOUND: ItemStatus
 ITEM_STATUS_EXCEEDS_OPEN_QUANTITY: ItemStatus
 ITEM_STATUS_MALFORMED: ItemStatus
+ITEM_STATUS_SUPPLY_NOT_FOUND: ItemStatus
+ITEM_STATUS_SUPPLY_CONFLICT: ItemStatus
+SUPPLY_KIND_UNSPECIFIED: SupplyKind
+SUPPLY_KIND_IN_TRANSIT: SupplyKind
+SUPPLY_KIND_PURCHASE_ORDER: SupplyKind
+SUPPLY_KIND_TRANSFER: SupplyKind
 NODE_TYPE_UNSPECIFIED: NodeType
 NODE_TYPE_DISTRIBUTION_CENTER: NodeType
 NODE_TYPE_WAREHOUSE: NodeType

@@ -1,4 +1,7 @@
+import datetime
+
 from dompromise.v1 import common_pb2 as _common_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -111,3 +114,83 @@ class ReturnStockResponse(_message.Message):
     applied_count: int
     log_position: int
     def __init__(self, results: _Optional[_Iterable[_Union[StockUpdateResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class Supply(_message.Message):
+    __slots__ = ("supply_id", "sku_id", "node_id", "kind", "quantity", "eta", "received_quantity")
+    SUPPLY_ID_FIELD_NUMBER: _ClassVar[int]
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ETA_FIELD_NUMBER: _ClassVar[int]
+    RECEIVED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    supply_id: str
+    sku_id: str
+    node_id: str
+    kind: _common_pb2.SupplyKind
+    quantity: int
+    eta: _timestamp_pb2.Timestamp
+    received_quantity: int
+    def __init__(self, supply_id: _Optional[str] = ..., sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., kind: _Optional[_Union[_common_pb2.SupplyKind, str]] = ..., quantity: _Optional[int] = ..., eta: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., received_quantity: _Optional[int] = ...) -> None: ...
+
+class UpsertSupplyRequest(_message.Message):
+    __slots__ = ("supplies", "all_or_nothing", "request_id")
+    SUPPLIES_FIELD_NUMBER: _ClassVar[int]
+    ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    supplies: _containers.RepeatedCompositeFieldContainer[Supply]
+    all_or_nothing: bool
+    request_id: str
+    def __init__(self, supplies: _Optional[_Iterable[_Union[Supply, _Mapping]]] = ..., all_or_nothing: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class UpsertSupplyResponse(_message.Message):
+    __slots__ = ("results", "applied_count", "log_position")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[StockUpdateResult]
+    applied_count: int
+    log_position: int
+    def __init__(self, results: _Optional[_Iterable[_Union[StockUpdateResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class Receipt(_message.Message):
+    __slots__ = ("supply_id", "quantity", "disposition")
+    SUPPLY_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    DISPOSITION_FIELD_NUMBER: _ClassVar[int]
+    supply_id: str
+    quantity: int
+    disposition: ReturnDisposition
+    def __init__(self, supply_id: _Optional[str] = ..., quantity: _Optional[int] = ..., disposition: _Optional[_Union[ReturnDisposition, str]] = ...) -> None: ...
+
+class ReceiveSupplyRequest(_message.Message):
+    __slots__ = ("receipts", "all_or_nothing", "request_id")
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    receipts: _containers.RepeatedCompositeFieldContainer[Receipt]
+    all_or_nothing: bool
+    request_id: str
+    def __init__(self, receipts: _Optional[_Iterable[_Union[Receipt, _Mapping]]] = ..., all_or_nothing: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class ReceiveSupplyResponse(_message.Message):
+    __slots__ = ("results", "applied_count", "log_position")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[StockUpdateResult]
+    applied_count: int
+    log_position: int
+    def __init__(self, results: _Optional[_Iterable[_Union[StockUpdateResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class GetSupplyRequest(_message.Message):
+    __slots__ = ("supply_id",)
+    SUPPLY_ID_FIELD_NUMBER: _ClassVar[int]
+    supply_id: str
+    def __init__(self, supply_id: _Optional[str] = ...) -> None: ...
+
+class GetSupplyResponse(_message.Message):
+    __slots__ = ("supply",)
+    SUPPLY_FIELD_NUMBER: _ClassVar[int]
+    supply: Supply
+    def __init__(self, supply: _Optional[_Union[Supply, _Mapping]] = ...) -> None: ...

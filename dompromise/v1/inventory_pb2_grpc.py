@@ -50,6 +50,21 @@ class InventoryServiceStub:
                 request_serializer=dompromise_dot_v1_dot_inventory__pb2.UploadStockRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_inventory__pb2.UploadStockResponse.FromString,
                 _registered_method=True)
+        self.UpsertSupply = channel.unary_unary(
+                '/dompromise.v1.InventoryService/UpsertSupply',
+                request_serializer=dompromise_dot_v1_dot_inventory__pb2.UpsertSupplyRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_inventory__pb2.UpsertSupplyResponse.FromString,
+                _registered_method=True)
+        self.ReceiveSupply = channel.unary_unary(
+                '/dompromise.v1.InventoryService/ReceiveSupply',
+                request_serializer=dompromise_dot_v1_dot_inventory__pb2.ReceiveSupplyRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_inventory__pb2.ReceiveSupplyResponse.FromString,
+                _registered_method=True)
+        self.GetSupply = channel.unary_unary(
+                '/dompromise.v1.InventoryService/GetSupply',
+                request_serializer=dompromise_dot_v1_dot_inventory__pb2.GetSupplyRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_inventory__pb2.GetSupplyResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -80,6 +95,31 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpsertSupply(self, request, context):
+        """UpsertSupply creates or replaces future supply (in-transit shipments,
+        purchase order lines, transfers), each with its open quantity and ETA,
+        as one command (at most 10,000). An ETA change moves exactly that
+        supply's quantity; quantity 0 cancels it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveSupply(self, request, context):
+        """ReceiveSupply books goods received against supplies (partial receipts
+        allowed) as one command: they go on hand and off the supply.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSupply(self, request, context):
+        """GetSupply returns one supply.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -97,6 +137,21 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.UploadStock,
                     request_deserializer=dompromise_dot_v1_dot_inventory__pb2.UploadStockRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_inventory__pb2.UploadStockResponse.SerializeToString,
+            ),
+            'UpsertSupply': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertSupply,
+                    request_deserializer=dompromise_dot_v1_dot_inventory__pb2.UpsertSupplyRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_inventory__pb2.UpsertSupplyResponse.SerializeToString,
+            ),
+            'ReceiveSupply': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveSupply,
+                    request_deserializer=dompromise_dot_v1_dot_inventory__pb2.ReceiveSupplyRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_inventory__pb2.ReceiveSupplyResponse.SerializeToString,
+            ),
+            'GetSupply': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSupply,
+                    request_deserializer=dompromise_dot_v1_dot_inventory__pb2.GetSupplyRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_inventory__pb2.GetSupplyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -181,6 +236,87 @@ class InventoryService:
             '/dompromise.v1.InventoryService/UploadStock',
             dompromise_dot_v1_dot_inventory__pb2.UploadStockRequest.SerializeToString,
             dompromise_dot_v1_dot_inventory__pb2.UploadStockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertSupply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.InventoryService/UpsertSupply',
+            dompromise_dot_v1_dot_inventory__pb2.UpsertSupplyRequest.SerializeToString,
+            dompromise_dot_v1_dot_inventory__pb2.UpsertSupplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveSupply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.InventoryService/ReceiveSupply',
+            dompromise_dot_v1_dot_inventory__pb2.ReceiveSupplyRequest.SerializeToString,
+            dompromise_dot_v1_dot_inventory__pb2.ReceiveSupplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSupply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.InventoryService/GetSupply',
+            dompromise_dot_v1_dot_inventory__pb2.GetSupplyRequest.SerializeToString,
+            dompromise_dot_v1_dot_inventory__pb2.GetSupplyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,16 +28,18 @@ RESERVATION_STATE_EXPIRED: ReservationState
 RESERVATION_STATE_SHIPPED: ReservationState
 
 class ReservationLine(_message.Message):
-    __slots__ = ("sku_id", "node_id", "quantity", "shipped_quantity")
+    __slots__ = ("sku_id", "node_id", "quantity", "shipped_quantity", "backorder_by")
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     SHIPPED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    BACKORDER_BY_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     node_id: str
     quantity: int
     shipped_quantity: int
-    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., shipped_quantity: _Optional[int] = ...) -> None: ...
+    backorder_by: _timestamp_pb2.Timestamp
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., shipped_quantity: _Optional[int] = ..., backorder_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class LineQuantity(_message.Message):
     __slots__ = ("line_number", "quantity")

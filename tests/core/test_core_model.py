@@ -256,7 +256,7 @@ class ReservationsMatchModel(RuleBasedStateMachine):
     @invariant()
     def same_reservation_states(self):
         for index, (state, _, lines) in enumerate(self.model.reservations):
-            core_state, _, _, _, open_quantity, shipped = self.core.reservation(index)
+            core_state, _, _, _, open_quantity, shipped, _ = self.core.reservation(index)
             assert core_state == state
             assert open_quantity.tolist() == [line[2] for line in lines]
             assert shipped.tolist() == [line[3] for line in lines]

@@ -68,7 +68,7 @@ def test_partial_reserve_holds_what_there_is():
     assert cmd.result == COMMAND_RESULT["OK"]
     assert cmd.status.tolist() == [ITEM_STATUS["OK"], ITEM_STATUS["PARTIALLY_FILLED"], ITEM_STATUS["SKU_NOT_FOUND"]]
     assert cmd.filled.tolist() == [4, 10, 0]
-    state, _, sku, node, quantity, _ = core.reservation(cmd.reservation)
+    state, _, sku, node, quantity, _, _ = core.reservation(cmd.reservation)
     assert list(zip(sku.tolist(), node.tolist(), quantity.tolist())) == [(0, 0, 4), (0, 1, 10)]
 
 
@@ -218,7 +218,7 @@ def test_ship_takes_stock_out_of_allocated_and_on_hand_line_by_line():
     cmd = change_lines(core, "SHIP", r, [(0, 3), (1, 3)], 2 * SECOND_NS)
     assert cmd.result == COMMAND_RESULT["OK"]
     assert (bucket(core, "on_hand", 0, 0), bucket(core, "allocated", 0, 0), bucket(core, "available", 0, 0)) == (7, 1, 6)
-    state, _, _, _, open_quantity, shipped = core.reservation(r)
+    state, _, _, _, open_quantity, shipped, _ = core.reservation(r)
     assert state == RESERVATION_STATE["COMMITTED"]
     assert open_quantity.tolist() == [1, 0] and shipped.tolist() == [3, 3]
     change_lines(core, "SHIP", r, [(0, 1)], 3 * SECOND_NS)

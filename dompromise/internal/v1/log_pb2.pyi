@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LogRecord(_message.Message):
-    __slots__ = ("log_time_ns", "request_id", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status", "allocate_wave")
+    __slots__ = ("log_time_ns", "request_id", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status", "allocate_wave", "upsert_supply", "receive_supply")
     LOG_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_ON_HAND_FIELD_NUMBER: _ClassVar[int]
@@ -21,6 +21,8 @@ class LogRecord(_message.Message):
     RETURN_STOCK_FIELD_NUMBER: _ClassVar[int]
     SET_NODE_STATUS_FIELD_NUMBER: _ClassVar[int]
     ALLOCATE_WAVE_FIELD_NUMBER: _ClassVar[int]
+    UPSERT_SUPPLY_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_SUPPLY_FIELD_NUMBER: _ClassVar[int]
     log_time_ns: int
     request_id: str
     update_on_hand: UpdateOnHand
@@ -34,7 +36,9 @@ class LogRecord(_message.Message):
     return_stock: ReturnStock
     set_node_status: SetNodeStatus
     allocate_wave: AllocateWave
-    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ...) -> None: ...
+    upsert_supply: UpsertSupply
+    receive_supply: ReceiveSupply
+    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ..., upsert_supply: _Optional[_Union[UpsertSupply, _Mapping]] = ..., receive_supply: _Optional[_Union[ReceiveSupply, _Mapping]] = ...) -> None: ...
 
 class UpdateOnHand(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "ops", "quantities", "all_or_nothing")
@@ -51,7 +55,7 @@ class UpdateOnHand(_message.Message):
     def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., ops: _Optional[_Iterable[int]] = ..., quantities: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
 
 class Reserve(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "quantities", "allow_partial", "ttl_ns", "order_id", "customer_id")
+    __slots__ = ("sku_ids", "node_ids", "quantities", "allow_partial", "ttl_ns", "order_id", "customer_id", "backorder_by_ns")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     QUANTITIES_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +63,7 @@ class Reserve(_message.Message):
     TTL_NS_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    BACKORDER_BY_NS_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     quantities: _containers.RepeatedScalarFieldContainer[int]
@@ -66,7 +71,8 @@ class Reserve(_message.Message):
     ttl_ns: int
     order_id: str
     customer_id: str
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., allow_partial: _Optional[bool] = ..., ttl_ns: _Optional[int] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ...) -> None: ...
+    backorder_by_ns: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., allow_partial: _Optional[bool] = ..., ttl_ns: _Optional[int] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., backorder_by_ns: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Resolve(_message.Message):
     __slots__ = ("reservation_id", "order_id")
@@ -143,3 +149,33 @@ class WaveOrder(_message.Message):
     quantities: _containers.RepeatedScalarFieldContainer[int]
     allow_partial: bool
     def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., priority: _Optional[int] = ..., need_by_ns: _Optional[int] = ..., sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., allow_partial: _Optional[bool] = ...) -> None: ...
+
+class UpsertSupply(_message.Message):
+    __slots__ = ("supply_ids", "sku_ids", "node_ids", "kinds", "quantities", "eta_ns", "all_or_nothing")
+    SUPPLY_IDS_FIELD_NUMBER: _ClassVar[int]
+    SKU_IDS_FIELD_NUMBER: _ClassVar[int]
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    KINDS_FIELD_NUMBER: _ClassVar[int]
+    QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    ETA_NS_FIELD_NUMBER: _ClassVar[int]
+    ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    supply_ids: _containers.RepeatedScalarFieldContainer[str]
+    sku_ids: _containers.RepeatedScalarFieldContainer[str]
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    kinds: _containers.RepeatedScalarFieldContainer[int]
+    quantities: _containers.RepeatedScalarFieldContainer[int]
+    eta_ns: _containers.RepeatedScalarFieldContainer[int]
+    all_or_nothing: bool
+    def __init__(self, supply_ids: _Optional[_Iterable[str]] = ..., sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., kinds: _Optional[_Iterable[int]] = ..., quantities: _Optional[_Iterable[int]] = ..., eta_ns: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
+
+class ReceiveSupply(_message.Message):
+    __slots__ = ("supply_ids", "quantities", "dispositions", "all_or_nothing")
+    SUPPLY_IDS_FIELD_NUMBER: _ClassVar[int]
+    QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    DISPOSITIONS_FIELD_NUMBER: _ClassVar[int]
+    ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    supply_ids: _containers.RepeatedScalarFieldContainer[str]
+    quantities: _containers.RepeatedScalarFieldContainer[int]
+    dispositions: _containers.RepeatedScalarFieldContainer[int]
+    all_or_nothing: bool
+    def __init__(self, supply_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., dispositions: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
