@@ -63,7 +63,8 @@ class AvailabilityAnswer:
 class PhasedAnswer:
     """Time-phased availability: what each (SKU, node) can promise by each bucket end."""
 
-    cells: np.ndarray  # int64[s, m, b]
+    cells: np.ndarray  # int64[s, m, b], or empty for totals only
+    totals: np.ndarray  # int64[s, b]: cells summed over the nodes
     earliest_ns: np.ndarray  # int64[s, m]: EARLIEST_NOW, an instant, or EARLIEST_NEVER
 
 
@@ -185,15 +186,18 @@ class Engine:
         return AvailabilityAnswer(sku_index, node_index, totals, cells, buckets, self._core.log_position)
 
     def phased_availability(self, sku_index: np.ndarray, node_index: np.ndarray, boundaries_ns: np.ndarray,
-                            kind_mask: int = SUPPLY_ALL_KINDS, wanted: int = 0) -> PhasedAnswer:
+                            kind_mask: int = SUPPLY_ALL_KINDS, wanted: int = 0,
+                            with_cells: bool = True) -> PhasedAnswer:
         """What each (SKU, node) can promise by each boundary, and when `wanted` units first can be."""
         sku_total, node_total, bucket_total = len(sku_index), len(node_index), len(boundaries_ns)
-        cells = np.empty(sku_total * node_total * bucket_total, dtype=np.int64)
+        cells = np.empty(sku_total * node_total * bucket_total if with_cells else 0, dtype=np.int64)
+        totals = np.empty(sku_total * bucket_total, dtype=np.int64)
         earliest = np.empty(sku_total * node_total, dtype=np.int64)
         self._core.gather_phased(sku_index, node_index, np.ascontiguousarray(boundaries_ns, dtype=np.int64),
-                                 kind_mask, np.full(sku_total, wanted, dtype=np.int64), cells, earliest)
-        return PhasedAnswer(cells.reshape(sku_total, node_total, bucket_total),
-                            earliest.reshape(sku_total, node_total))
+                                 kind_mask, np.full(sku_total, wanted, dtype=np.int64), cells, totals, earliest)
+        if with_cells:
+            cells = cells.reshape(sku_total, node_total, bucket_total)
+        return PhasedAnswer(cells, totals.reshape(sku_total, bucket_total), earliest.reshape(sku_total, node_total))
 
     def supply(self, supply_id: str) -> SupplyView | None:
         index = self._supply_index.get(supply_id)

@@ -162,8 +162,13 @@ cdef class Core:
     cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil
     cdef inline int64_t _net_on_hand(self, Py_ssize_t position) noexcept nogil
     cdef int64_t _lowest_cumulative(self, Py_ssize_t position, int64_t base, int64_t from_ns) noexcept nogil
+    cdef void _gather_phased(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
+                             Py_ssize_t node_total, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
+                             int kind_mask, const int64_t* wanted, int64_t* cells, int64_t* totals,
+                             int64_t* earliest_ns, int64_t* scratch) noexcept nogil
     cdef void _phase(self, Py_ssize_t position, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
-                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* earliest_ns) noexcept nogil
+                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* totals,
+                     int64_t* earliest_ns) noexcept nogil
     cdef void _link_supply(self, int64_t supply) noexcept nogil
     cdef void _unlink_supply(self, int64_t supply) noexcept nogil
     cdef void _link_demand(self, int64_t line, Py_ssize_t position) noexcept nogil

@@ -10,6 +10,7 @@ SKU-major arrays so one SKU's nodes are contiguous.
 cimport cython
 cimport numpy as cnp
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 import numpy as np
@@ -1218,26 +1219,30 @@ cdef class Core:
     @cython.boundscheck(False)
     @cython.wraparound(False)
     def gather_phased(self, cnp.ndarray sku, cnp.ndarray nodes, cnp.ndarray boundaries_ns, int kind_mask,
-                      cnp.ndarray wanted, cnp.ndarray cells, cnp.ndarray earliest_ns):
+                      cnp.ndarray wanted, cnp.ndarray cells, cnp.ndarray totals, cnp.ndarray earliest_ns):
         """Time-phased availability: what each (SKU, node) can promise by each date.
 
         cells[(s * len(nodes) + j) * B + k] is the quantity of sku[s] at
-        nodes[j] that can be promised for delivery from the node by
+        nodes[j] that can be promised for shipment from the node by
         boundaries_ns[k] (B ascending instants): on hand now plus the supply
         of the kinds in kind_mask due by then (overdue supply counts from the
         first bucket), less every backorder, with no later date left short.
-        earliest_ns[s * len(nodes) + j] is the first instant wanted[s] units
-        can be promised there: EARLIEST["NOW"], an ETA, or EARLIEST["NEVER"].
-        Arguments are C-contiguous numpy arrays: int32 sku, nodes; int64 the rest.
+        totals[s * B + k] sums cells over the nodes; `cells` may be empty to
+        ask for totals only. earliest_ns[s * len(nodes) + j] is the first
+        instant wanted[s] units can be promised there: EARLIEST["NOW"], an
+        ETA, or EARLIEST["NEVER"]. Arguments are C-contiguous numpy arrays:
+        int32 sku and nodes, int64 the rest. Unknown SKUs (-1) yield zeros.
         """
         cdef const int32_t* sku_ = <const int32_t*>_data(sku, cnp.NPY_INT32, False)
         cdef const int32_t* nodes_ = <const int32_t*>_data(nodes, cnp.NPY_INT32, False)
         cdef const int64_t* boundaries_ = <const int64_t*>_data(boundaries_ns, cnp.NPY_INT64, False)
         cdef const int64_t* wanted_ = <const int64_t*>_data(wanted, cnp.NPY_INT64, False)
         cdef int64_t* cells_ = <int64_t*>_data(cells, cnp.NPY_INT64, True)
+        cdef int64_t* totals_ = <int64_t*>_data(totals, cnp.NPY_INT64, True)
         cdef int64_t* earliest_ = <int64_t*>_data(earliest_ns, cnp.NPY_INT64, True)
         cdef Py_ssize_t sku_total = cnp.PyArray_SIZE(sku), node_total = cnp.PyArray_SIZE(nodes)
-        cdef Py_ssize_t bucket_total = cnp.PyArray_SIZE(boundaries_ns), s, j, k, cell
+        cdef Py_ssize_t bucket_total = cnp.PyArray_SIZE(boundaries_ns), k, j
+        cdef bint want_cells = cnp.PyArray_SIZE(cells) != 0
         if bucket_total < 1:
             raise ValueError("at least one bucket boundary")
         for k in range(1, bucket_total):
@@ -1245,40 +1250,76 @@ cdef class Core:
                 raise ValueError("bucket boundaries must ascend")
         if cnp.PyArray_SIZE(wanted) < sku_total:
             raise ValueError("wanted shorter than sku")
-        if (cnp.PyArray_SIZE(cells) < sku_total * node_total * bucket_total
+        if ((want_cells and cnp.PyArray_SIZE(cells) < sku_total * node_total * bucket_total)
+                or cnp.PyArray_SIZE(totals) < sku_total * bucket_total
                 or cnp.PyArray_SIZE(earliest_ns) < sku_total * node_total):
             raise ValueError("output too short")
         for j in range(node_total):
             if nodes_[j] < 0 or nodes_[j] >= self.node_count:
                 raise ValueError("node index out of range")
+        # One position's buckets when only totals are asked for (malloc: a
+        # numpy array and its memoryview would cost more than the gather).
+        cdef int64_t* scratch = <int64_t*>malloc(bucket_total * sizeof(int64_t))
+        if scratch == NULL:
+            raise MemoryError()
         with nogil:
-            for s in range(sku_total):
+            self._gather_phased(sku_, sku_total, nodes_, node_total, boundaries_, bucket_total, kind_mask,
+                                wanted_, cells_ if want_cells else NULL, totals_, earliest_, scratch)
+        free(scratch)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef void _gather_phased(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
+                             Py_ssize_t node_total, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
+                             int kind_mask, const int64_t* wanted, int64_t* cells, int64_t* totals,
+                             int64_t* earliest_ns, int64_t* scratch) noexcept nogil:
+        cdef Py_ssize_t s, j, k, cell, position
+        cdef int64_t flat, value
+        cdef int64_t* row
+        for s in range(sku_total):
+            for k in range(bucket_total):
+                totals[s * bucket_total + k] = 0
+            if sku[s] < 0 or sku[s] >= self.sku_count:
                 for j in range(node_total):
-                    cell = s * node_total + j
-                    if sku_[s] < 0 or sku_[s] >= self.sku_count:
+                    earliest_ns[s * node_total + j] = EARLIEST_NEVER
+                    if cells != NULL:
                         for k in range(bucket_total):
-                            cells_[cell * bucket_total + k] = 0
-                        earliest_[cell] = EARLIEST_NEVER
-                        continue
-                    self._phase(<Py_ssize_t>sku_[s] * self.node_count + nodes_[j], boundaries_, bucket_total,
-                                kind_mask, wanted_[s], &cells_[cell * bucket_total], &earliest_[cell])
+                            cells[(s * node_total + j) * bucket_total + k] = 0
+                continue
+            # Most positions have no supply or backorder: their figure is
+            # available now at every date, summed once into `flat`.
+            flat = 0
+            for j in range(node_total):
+                cell = s * node_total + j
+                position = <Py_ssize_t>sku[s] * self.node_count + nodes[j]
+                row = &cells[cell * bucket_total] if cells != NULL else scratch
+                if self.supply_head[position] == END_OF_LIST and self.demand_head[position] == END_OF_LIST:
+                    value = self.available[position]
+                    flat += value
+                    earliest_ns[cell] = EARLIEST_NOW if value >= wanted[s] or wanted[s] <= 0 else EARLIEST_NEVER
+                    if cells != NULL:
+                        for k in range(bucket_total):
+                            row[k] = value
+                    continue
+                self._phase(position, boundaries_ns, bucket_total, kind_mask, wanted[s], row,
+                            &totals[s * bucket_total], &earliest_ns[cell])
+            for k in range(bucket_total):
+                totals[s * bucket_total + k] += flat
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef void _phase(self, Py_ssize_t position, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
-                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* earliest_ns) noexcept nogil:
+                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* totals,
+                     int64_t* earliest_ns) noexcept nogil:
         """One position of gather_phased: a forward pass records each bucket's
-        lowest balance, a backward pass turns them into suffix minima."""
+        lowest balance, a backward pass turns them into suffix minima (and
+        adds them to the SKU's totals)."""
         cdef int64_t balance = self._net_on_hand(position), time_ns, lowest
         cdef int64_t supply = self.supply_head[position], line = self.demand_head[position]
         cdef Py_ssize_t k = -1
         cdef bint count_supply
         earliest_ns[0] = EARLIEST_NOW if balance >= wanted or wanted <= 0 else EARLIEST_NEVER
-        if supply == END_OF_LIST and line == END_OF_LIST:
-            lowest = balance if balance > 0 else 0
-            for k in range(bucket_total):
-                cells[k] = lowest
-            return
         while supply != END_OF_LIST or line != END_OF_LIST:
             count_supply = line == END_OF_LIST or (
                 supply != END_OF_LIST and self.supply_eta_ns[supply] <= self.line_due_ns[line])
@@ -1308,6 +1349,7 @@ cdef class Core:
             if cells[k] < lowest:
                 lowest = cells[k]
             cells[k] = lowest if lowest > 0 else 0
+            totals[k] += cells[k]
 
     def sellable_nodes(self):
         """Indices of the nodes that take new demand (ENABLED), ascending."""

@@ -57,10 +57,10 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         if phasing.supply_kinds:
             mask = sum(1 << kind for kind in set(phasing.supply_kinds))
         wanted = phasing.wanted_quantity
-        phased = self._engine.phased_availability(sku_index, nodes, boundaries, mask, wanted)
+        phased = self._engine.phased_availability(sku_index, nodes, boundaries, mask, wanted, with_cells)
         for end_ns in boundaries:
             response.bucket_end_times.add().FromNanoseconds(end_ns)
-        totals = phased.cells.sum(axis=1).tolist()
+        totals = phased.totals.tolist()
         node_ids = self._engine.node_ids(nodes)
         for row, item in enumerate(response.items):
             if item.status != OK:

@@ -78,9 +78,15 @@ def phased(core, boundaries, sku=0, nodes=(0,), kind_mask=SUPPLY_ALL_KINDS, want
     boundaries = np.asarray(boundaries, dtype=np.int64)
     nodes = np.asarray(nodes, dtype=np.int32)
     cells = np.empty(len(nodes) * len(boundaries), dtype=np.int64)
+    totals = np.empty(len(boundaries), dtype=np.int64)
     earliest = np.empty(len(nodes), dtype=np.int64)
     core.gather_phased(np.array([sku], np.int32), nodes, boundaries, kind_mask,
-                       np.array([wanted], np.int64), cells, earliest)
+                       np.array([wanted], np.int64), cells, totals, earliest)
+    assert totals.tolist() == cells.reshape(len(nodes), len(boundaries)).sum(axis=0).tolist()
+    only_totals, earliest_again = np.empty(len(boundaries), dtype=np.int64), np.empty(len(nodes), dtype=np.int64)
+    core.gather_phased(np.array([sku], np.int32), nodes, boundaries, kind_mask,
+                       np.array([wanted], np.int64), np.empty(0, np.int64), only_totals, earliest_again)
+    assert only_totals.tolist() == totals.tolist() and earliest_again.tolist() == earliest.tolist()
     return cells.reshape(len(nodes), len(boundaries)).tolist(), earliest.tolist()
 
 
