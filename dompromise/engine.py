@@ -207,6 +207,10 @@ class Engine:
         return SupplyView(supply_id, self.network.skus[sku].sku_id, self.network.nodes[node].node_id,
                           int(kind), int(eta_ns), int(quantity), int(received))
 
+    def take_changed_skus(self) -> np.ndarray:
+        """Indices of the SKUs written since the last call (each once), for watchers; clears them."""
+        return self._core.take_changed_skus()
+
     # ---- writes -----------------------------------------------------------
 
     def update_on_hand(self, sku_ids: Sequence[str], node_ids: Sequence[str], ops: Sequence[int],

@@ -153,6 +153,12 @@ cdef class Core:
     cdef int64_t[::1] supply_next       # next supply in the list, END_OF_LIST, or NOT_LINKED
     cdef int64_t[::1] supply_head       # per position: first open supply, or END_OF_LIST
     cdef int64_t[::1] supply_stamp      # scratch: last command that touched the row (not state)
+
+    # Change journal (not state): SKUs whose availability was rewritten since
+    # the last take_changed_skus(), each once, for watchers.
+    cdef uint8_t[::1] sku_changed
+    cdef int32_t[::1] changed_skus
+    cdef Py_ssize_t changed_count
     # Min-heap of (expire_ns, reservation) for holds; stale entries (after
     # extend or resolution) are skipped when popped.
     cdef int64_t heap_size

@@ -231,6 +231,9 @@ cdef class Core:
         self.supply_next = np.zeros(0, dtype=np.int64)
         self.supply_stamp = np.zeros(0, dtype=np.int64)
         self.supply_head = np.full(positions, END_OF_LIST, dtype=np.int64)
+        self.sku_changed = np.zeros(sku_count, dtype=np.uint8)
+        self.changed_skus = np.zeros(sku_count, dtype=np.int32)
+        self.changed_count = 0
         self.heap_expire_ns = np.zeros(0, dtype=np.int64)
         self.heap_reservation = np.zeros(0, dtype=np.int64)
         self._reserve_capacity(RESERVATIONS_INITIAL, RESERVATIONS_INITIAL)
@@ -357,6 +360,7 @@ cdef class Core:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
+    @cython.cdivision(True)
     cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil:
         cdef int64_t free = self._net_on_hand(position)
         # Units promised to a backorder on a later date are sellable now only
@@ -364,6 +368,11 @@ cdef class Core:
         if self.demand_head[position] != END_OF_LIST:
             free = self._lowest_cumulative(position, free, 0)
         self.available[position] = free if free > 0 else 0
+        cdef int32_t sku = <int32_t>(position // self.node_count)
+        if not self.sku_changed[sku]:
+            self.sku_changed[sku] = 1
+            self.changed_skus[self.changed_count] = sku
+            self.changed_count += 1
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -1350,6 +1359,16 @@ cdef class Core:
                 lowest = cells[k]
             cells[k] = lowest if lowest > 0 else 0
             totals[k] += cells[k]
+
+    def take_changed_skus(self):
+        """SKU indices whose positions were written since the last call, in first-change
+        order, each once; clears the journal. A node status change marks no SKU:
+        it changes what is sellable everywhere, which watchers learn from the command."""
+        count = self.changed_count
+        taken = np.asarray(self.changed_skus)[:count].copy()
+        np.asarray(self.sku_changed)[taken] = 0
+        self.changed_count = 0
+        return taken
 
     def sellable_nodes(self):
         """Indices of the nodes that take new demand (ENABLED), ascending."""

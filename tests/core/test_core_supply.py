@@ -368,3 +368,19 @@ def test_phased_availability_never_exceeds_supply_and_matches_a_model(steps, sta
         if k:
             assert cells[0][k] >= cells[0][k - 1]
     assert available_now(core) <= cells[0][0] or not timeline
+
+
+def test_the_change_journal_names_each_written_sku_once():
+    core, clock = core_with(0, skus=3)
+    core.take_changed_skus()
+    command = Command(COMMAND_KIND["UPDATE_ON_HAND"], clock.tick(), [2, 0, 2], [0, 1, 1], [1, 1, 1], [1, 1, 1])
+    core.apply(command)
+    upsert(core, clock, 0, 5, day(2), sku=1)
+    assert core.take_changed_skus().tolist() == [2, 0, 1]
+    assert core.take_changed_skus().tolist() == []
+    held = reserve(core, clock, 1, sku=2, ttl_ns=HOUR_NS)
+    core.take_changed_skus()
+    clock.now += 2 * HOUR_NS
+    core.apply(Command(COMMAND_KIND["TICK"], clock.tick()))  # the hold expires: SKU 2 changes
+    assert core.take_changed_skus().tolist() == [2]
+    assert core.reservation(held.reservation)[0] == RESERVATION_STATE["EXPIRED"]
