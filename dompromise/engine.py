@@ -103,6 +103,9 @@ class Engine:
         # Supply ids <-> core supply indices, assigned in log order.
         self._supply_ids: list[str] = []
         self._supply_index: dict[str, int] = {}
+        # Feed source ids <-> core feed rows, assigned in log order.
+        self._source_ids: list[str] = []
+        self._source_index: dict[str, int] = {}
 
     def _refresh_sellable(self) -> None:
         """Caches which nodes take new demand (after start-up and every status change)."""
@@ -267,8 +270,13 @@ class Engine:
         time_ns = record.log_time_ns
         if which == "update_on_hand":
             body = record.update_on_hand
+            sequenced = {}
+            if body.source_ids:
+                sequenced = dict(ref=self._source_rows(body.source_ids),
+                                 time_ns=np.asarray(body.sequences, dtype=np.int64))
             command = self._command(UPDATE_ON_HAND, time_ns, body.sku_ids, body.node_ids, body.quantities,
-                                    op=np.asarray(body.ops, dtype=np.int8), all_or_nothing=body.all_or_nothing)
+                                    op=np.asarray(body.ops, dtype=np.int8), all_or_nothing=body.all_or_nothing,
+                                    **sequenced)
             return self._outcome(command, command.on_hand_after)
         if which == "reserve":
             return self._apply_reserve(record.reserve, time_ns, log_position)
@@ -340,6 +348,27 @@ class Engine:
             index = command.reservation
             self._book.add(index, log_position, time_ns, body.order_id, body.customer_id)
         return self._outcome(command, command.filled, index)
+
+    def _source_rows(self, source_ids) -> np.ndarray:
+        """Core feed rows of the items' sources ("" = -1, not sequenced), adding new
+        sources in log order; one past FEED_SOURCES_MAX makes its items MALFORMED."""
+        rows = np.empty(len(source_ids), dtype=np.int64)
+        for i, source_id in enumerate(source_ids):
+            if not source_id:
+                rows[i] = -1
+                continue
+            row = self._source_index.get(source_id)
+            if row is None and len(self._source_ids) < _core.FEED_SOURCES_MAX:
+                row = self._source_index[source_id] = len(self._source_ids)
+                self._source_ids.append(source_id)
+            rows[i] = _core.FEED_SOURCES_MAX if row is None else row
+        return rows
+
+    def feed_source_known(self, source_id: str) -> bool:
+        return source_id in self._source_index
+
+    def feed_sources_free(self) -> int:
+        return _core.FEED_SOURCES_MAX - len(self._source_ids)
 
     def _apply_upsert_supply(self, body, time_ns: int) -> Outcome:
         """Interns new supply ids (in log order, so every replica numbers them alike) and applies."""
@@ -445,6 +474,7 @@ class Engine:
         arrays = self._core.export_state()
         arrays.update((f"book_{name}", array) for name, array in self._book.export().items())
         arrays["supply_ids_blob"], arrays["supply_ids_offsets"] = pack_text(self._supply_ids)
+        arrays["source_ids_blob"], arrays["source_ids_offsets"] = pack_text(self._source_ids)
         return arrays, {"network": network_fingerprint(self.network)}
 
     @classmethod
@@ -461,6 +491,8 @@ class Engine:
         engine._supply_ids = unpack_text(arrays["supply_ids_blob"], arrays["supply_ids_offsets"])
         engine._supply_index = {supply_id: i for i, supply_id in enumerate(engine._supply_ids)}
         assert len(engine._supply_ids) == engine._core.supply_count, "supply ids differ from the core's supplies"
+        engine._source_ids = unpack_text(arrays["source_ids_blob"], arrays["source_ids_offsets"])
+        engine._source_index = {source_id: i for i, source_id in enumerate(engine._source_ids)}
         return engine
 
 

@@ -25,6 +25,13 @@ AVAILABILITY_FILTER_NODES_MAX = 1_000
 AVAILABILITY_FILTER_TAGS_MAX = 32
 AVAILABILITY_BREAKDOWN_CELLS_MAX = 1_000_000
 
+# WatchAvailability: SKUs per stream (the node filters and the breakdown are
+# bounded as for GetAvailability), and open streams per server process. Every
+# stream also counts against CONCURRENT_RPCS_MAX for as long as it is open,
+# so streams get at most half of it: watchers cannot starve unary RPCs.
+WATCH_SKUS_MAX = 10_000
+WATCH_STREAMS_MAX = 500
+
 # Time-phased availability: buckets per request, their length, and the cells
 # (SKUs x selected nodes x buckets) one answer may carry.
 PHASING_BUCKETS_MAX = 366
@@ -34,6 +41,9 @@ PHASING_CELLS_MAX = 1_000_000
 
 # UpdateStock: items per request.
 STOCK_UPDATES_MAX = 10_000
+# Distinct feed sources (StockUpdate.source_id) a network keeps sequence
+# numbers for; each costs 8 bytes per (SKU, node) position.
+FEED_SOURCES_MAX = 16
 
 # NetworkService list pagination.
 PAGE_SIZE_DEFAULT = 100

@@ -34,6 +34,7 @@ def test_model_enums_match_proto():
 
 def test_core_quantity_max_is_the_limit():
     assert _core.QUANTITY_MAX == limits.QUANTITY_MAX
+    assert _core.FEED_SOURCES_MAX == limits.FEED_SOURCES_MAX
 
 
 def test_reservation_states_match_proto():

@@ -13,6 +13,7 @@ from dompromise._core.state import (
     SUPPLY_ALL_KINDS,
     SUPPLY_KIND,
     QUANTITY_MAX_PY as QUANTITY_MAX,
+    FEED_SOURCES_MAX_PY as FEED_SOURCES_MAX,
     Command,
     Core,
 )
@@ -20,5 +21,5 @@ from dompromise._core.state import (
 __all__ = [
     "COMMAND_RESULT",
     "RESERVATION_STATE",
-    "RETURN_DISPOSITION", "EARLIEST", "SUPPLY_ALL_KINDS", "SUPPLY_KIND",
+    "RETURN_DISPOSITION", "EARLIEST", "FEED_SOURCES_MAX", "SUPPLY_ALL_KINDS", "SUPPLY_KIND",
     "BUCKETS", "COMMAND_KIND", "ITEM_STATUS", "NODE_STATUS", "ON_HAND_OP", "QUANTITY_MAX", "Command", "Core"]

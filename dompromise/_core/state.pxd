@@ -20,6 +20,7 @@ cdef enum ItemStatus:
     ITEM_MALFORMED = 12
     ITEM_SUPPLY_NOT_FOUND = 13
     ITEM_SUPPLY_CONFLICT = 14
+    ITEM_STALE = 15
 
 cdef enum CommandKind:
     COMMAND_UPDATE_ON_HAND = 1
@@ -91,8 +92,8 @@ cdef class Command:
     cdef readonly object quantity       # int64[n]
     cdef readonly object op             # int8[n], per-item operation (OnHandOp, ReturnDisposition)
     cdef readonly object line           # int32[n], line numbers within a reservation (ship, cancel)
-    cdef readonly object time_ns        # int64[n]: a supply's ETA; a reserve line's latest date (0 = now)
-    cdef readonly object ref            # int64[n]: a supply's index (upsert, receive)
+    cdef readonly object time_ns        # int64[n]: supply ETA; reserve line backorder date (0 = none); feed sequence
+    cdef readonly object ref            # int64[n]: a supply index (upsert, receive); a feed source or -1 (on hand)
     # Results, written by Core.apply:
     cdef readonly object status         # int8[n]
     cdef readonly object on_hand_after  # int64[n]
@@ -154,6 +155,9 @@ cdef class Core:
     cdef int64_t[::1] supply_head       # per position: first open supply, or END_OF_LIST
     cdef int64_t[::1] supply_stamp      # scratch: last command that touched the row (not state)
 
+    # Feeds: per source (row) and position, the last sequence applied (-1: none).
+    cdef int64_t[:, ::1] feed_sequence
+
     # Change journal (not state): SKUs whose availability was rewritten since
     # the last take_changed_skus(), each once, for watchers.
     cdef uint8_t[::1] sku_changed
@@ -185,6 +189,7 @@ cdef class Core:
     cdef void _gather(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
                       Py_ssize_t node_total, bint every_node, int64_t* cells, int64_t* totals) noexcept nogil
     cdef int64_t _apply_on_hand(self, Command command) except -1
+    cdef int _feed_capacity(self, object sources) except -1
     cdef int _apply_reserve(self, Command command) except -1
     cdef int _apply_resolve(self, Command command) except -1
     cdef int _apply_extend(self, Command command) except -1

@@ -6,6 +6,7 @@ import numpy as np
 import numpy.typing as npt
 
 QUANTITY_MAX_PY: int
+FEED_SOURCES_MAX_PY: int
 ITEM_STATUS: dict[str, int]
 COMMAND_KIND: dict[str, int]
 ON_HAND_OP: dict[str, int]

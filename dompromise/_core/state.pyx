@@ -51,6 +51,12 @@ cdef extern from *:
     # (a test checks it). Far below 2**63 so sums over a network cannot overflow.
     const int64_t QUANTITY_MAX "DOMPROMISE_QUANTITY_MAX"
 
+# Feed sources (UpdateStock source ids) one core tracks sequences for; each
+# costs 8 bytes per position. Equals limits.FEED_SOURCES_MAX (tested).
+FEED_SOURCES_MAX_PY = 16
+cdef enum:
+    FEED_SOURCES_MAX = 16
+
 # Links of the per-position supply and demand lists.
 cdef enum:
     END_OF_LIST = -1
@@ -78,6 +84,7 @@ ITEM_STATUS = {
     "MALFORMED": ITEM_MALFORMED,
     "SUPPLY_NOT_FOUND": ITEM_SUPPLY_NOT_FOUND,
     "SUPPLY_CONFLICT": ITEM_SUPPLY_CONFLICT,
+    "STALE": ITEM_STALE,
 }
 COMMAND_KIND = {
     "UPDATE_ON_HAND": COMMAND_UPDATE_ON_HAND,
@@ -161,7 +168,7 @@ cdef class Command:
         self.op = np.ascontiguousarray(np.zeros(count) if op is None else op, dtype=np.int8)
         self.line = np.ascontiguousarray(np.zeros(count) if line is None else line, dtype=np.int32)
         self.time_ns = np.ascontiguousarray(np.zeros(count) if time_ns is None else time_ns, dtype=np.int64)
-        self.ref = np.ascontiguousarray(np.zeros(count) if ref is None else ref, dtype=np.int64)
+        self.ref = np.ascontiguousarray(np.full(count, -1) if ref is None else ref, dtype=np.int64)
         assert self.time_ns.shape[0] == count, "time_ns column length differs from sku"
         assert self.ref.shape[0] == count, "ref column length differs from sku"
         assert self.line.shape[0] == count, "line column length differs from sku"
@@ -231,6 +238,7 @@ cdef class Core:
         self.supply_next = np.zeros(0, dtype=np.int64)
         self.supply_stamp = np.zeros(0, dtype=np.int64)
         self.supply_head = np.full(positions, END_OF_LIST, dtype=np.int64)
+        self.feed_sequence = np.full((0, positions), -1, dtype=np.int64)
         self.sku_changed = np.zeros(sku_count, dtype=np.uint8)
         self.changed_skus = np.zeros(sku_count, dtype=np.int32)
         self.changed_count = 0
@@ -289,16 +297,29 @@ cdef class Core:
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef int64_t _apply_on_hand(self, Command command) except -1:
+        """Sets or adjusts on hand, item by item.
+
+        An item from a feed (ref[i] = source index >= 0) carries that
+        source's sequence number for the position in time_ns[i]: one not
+        above the last applied from the source there is STALE and skipped
+        (neither applied nor a failure), so replays and reordered feeds
+        never overwrite newer data.
+        """
+        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        self._feed_capacity(command.ref)
         cdef const int32_t[::1] sku = command.sku
         cdef const int32_t[::1] node = command.node
         cdef const int64_t[::1] quantity = command.quantity
+        cdef const int64_t[::1] sequence = command.time_ns
+        cdef const int64_t[::1] source = command.ref
         cdef const int8_t[::1] op = command.op
         cdef int8_t[::1] status = command.status
         cdef int64_t[::1] on_hand_after = command.on_hand_after
         cdef int64_t[::1] available_after = command.available_after
-        cdef int64_t[::1] previous = np.empty(sku.shape[0], dtype=np.int64)
+        cdef int64_t[::1] previous = np.empty(count, dtype=np.int64)
+        cdef int64_t[::1] previous_sequence = np.empty(count, dtype=np.int64)
+        cdef int64_t[:, ::1] feed = self.feed_sequence
         cdef bint all_or_nothing = command.all_or_nothing
-        cdef Py_ssize_t i, count = sku.shape[0], position
         cdef int64_t target, applied = 0, failed = 0
         with nogil:
             for i in range(count):
@@ -312,6 +333,15 @@ cdef class Core:
                     continue
                 position = <Py_ssize_t>sku[i] * self.node_count + node[i]
                 previous[i] = self.on_hand[position]
+                on_hand_after[i] = self.on_hand[position]
+                available_after[i] = self.available[position]
+                if source[i] >= FEED_SOURCES_MAX:
+                    status[i] = ITEM_MALFORMED
+                    failed += 1
+                    continue
+                if source[i] >= 0 and sequence[i] <= feed[source[i], position]:
+                    status[i] = ITEM_STALE
+                    continue
                 # |quantity| <= QUANTITY_MAX is checked at the edge, so the sum
                 # below cannot overflow; the core checks it again for safety.
                 if quantity[i] > QUANTITY_MAX or quantity[i] < -QUANTITY_MAX:
@@ -328,6 +358,9 @@ cdef class Core:
                     failed += 1
                 else:
                     self.on_hand[position] = target
+                    if source[i] >= 0:
+                        previous_sequence[i] = feed[source[i], position]
+                        feed[source[i], position] = sequence[i]
                     self._refresh_available(position)
                     status[i] = ITEM_OK
                     applied += 1
@@ -340,6 +373,8 @@ cdef class Core:
                         continue
                     position = <Py_ssize_t>sku[i] * self.node_count + node[i]
                     self.on_hand[position] = previous[i]
+                    if source[i] >= 0:
+                        feed[source[i], position] = previous_sequence[i]
                     self._refresh_available(position)
                     status[i] = ITEM_NOT_APPLIED
                 for i in range(count):
@@ -350,6 +385,17 @@ cdef class Core:
                 applied = 0
         command.applied_count = applied
         return applied
+
+    cdef int _feed_capacity(self, object sources) except -1:
+        """Adds a sequence row (all -1: nothing seen) for every feed source index
+        the command names beyond the rows there are; at most FEED_SOURCES_MAX."""
+        cdef int64_t needed = min(int(np.max(sources, initial=-1)) + 1, FEED_SOURCES_MAX)
+        cdef Py_ssize_t rows = self.feed_sequence.shape[0]
+        if needed > rows:
+            grown = np.full((needed, self.feed_sequence.shape[1]), -1, dtype=np.int64)
+            grown[:rows] = np.asarray(self.feed_sequence)
+            self.feed_sequence = grown
+        return 0
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -431,6 +477,8 @@ cdef class Core:
         for i in range(count):
             if kind == COMMAND_UPDATE_ON_HAND:
                 if op[i] != ON_HAND_SET and op[i] != ON_HAND_ADJUST:
+                    return False
+                if ref[i] >= 0 and time_ns[i] < 0:
                     return False
             elif kind == COMMAND_SET_NODE_STATUS:
                 if op[i] < NODE_ENABLED or op[i] > NODE_DISABLED:
@@ -1483,6 +1531,7 @@ cdef class Core:
             line_due_ns=np.asarray(self.line_due_ns)[:lines].copy(),
             line_next_demand=np.asarray(self.line_next_demand)[:lines].copy(),
             demand_head=np.asarray(self.demand_head).copy(),
+            feed_sequence=np.asarray(self.feed_sequence).copy(),
             supply_head=np.asarray(self.supply_head).copy(),
             heap_expire_ns=np.asarray(self.heap_expire_ns)[:heap].copy(),
             heap_reservation=np.asarray(self.heap_reservation)[:heap].copy(),
@@ -1524,6 +1573,8 @@ cdef class Core:
         assert state["demand_head"].shape == (positions,) and state["supply_head"].shape == (positions,)
         core.demand_head = state["demand_head"].astype(np.int64, copy=True)
         core.supply_head = state["supply_head"].astype(np.int64, copy=True)
+        assert state["feed_sequence"].ndim == 2 and state["feed_sequence"].shape[1] == positions
+        core.feed_sequence = state["feed_sequence"].astype(np.int64, copy=True)
         supplies = state["supply_position"].shape[0]
         core._supply_capacity(supplies)
         for name in SUPPLY_TABLES:
@@ -1551,7 +1602,7 @@ cdef class Core:
             np.asarray(self.line_sku)[:lines], np.asarray(self.line_node)[:lines],
             np.asarray(self.line_quantity)[:lines], np.asarray(self.line_shipped)[:lines],
             np.asarray(self.line_due_ns)[:lines], np.asarray(self.line_next_demand)[:lines],
-            np.asarray(self.demand_head), np.asarray(self.supply_head),
+            np.asarray(self.demand_head), np.asarray(self.supply_head), np.asarray(self.feed_sequence),
             np.array([self.supply_count], dtype=np.int64),
         ]
         tables.extend(np.asarray(getattr_supply(self, name))[:self.supply_count] for name in SUPPLY_TABLES)

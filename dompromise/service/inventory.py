@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dompromise import limits
 from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET
-from dompromise.errors import AlreadyExistsError, FieldViolation, NotFoundError
+from dompromise.errors import AlreadyExistsError, FieldViolation, LimitExceededError, NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.replica import Replica
 from dompromise.service.errors import map_errors
@@ -23,6 +23,7 @@ ADJUST = inventory_pb2.STOCK_UPDATE_KIND_ADJUST_ON_HAND
 # The proto's StockUpdateKind numbers are the core's on-hand ops (tested).
 assert (SET, ADJUST) == (ON_HAND_SET, ON_HAND_ADJUST)
 RETURN_DISPOSITIONS = (inventory_pb2.RETURN_DISPOSITION_SELLABLE, inventory_pb2.RETURN_DISPOSITION_QUARANTINE)
+STALE = common_pb2.ITEM_STATUS_STALE
 SUPPLY_KINDS = (common_pb2.SUPPLY_KIND_IN_TRANSIT, common_pb2.SUPPLY_KIND_PURCHASE_ORDER, common_pb2.SUPPLY_KIND_TRANSFER)
 
 
@@ -41,19 +42,44 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         violations = _id_violations(sku_ids, node_ids) + _quantity_violations(kinds, quantities)
         if request.request_id:
             violations += id_violation(request.request_id, "request_id")
+        sources = [u.source_id for u in updates]
+        sequenced = any(sources)
+        if sequenced:
+            violations += self._source_violations(updates, sources)
         raise_if_any(violations)
         record = log_pb2.LogRecord(request_id=request.request_id, update_on_hand=log_pb2.UpdateOnHand(
             sku_ids=sku_ids, node_ids=node_ids, ops=kinds, quantities=quantities,
             all_or_nothing=request.all_or_nothing,
         ))
+        if sequenced:
+            record.update_on_hand.source_ids.extend(sources)
+            record.update_on_hand.sequences.extend(u.sequence for u in updates)
         outcome = await self._replica.submit(record)
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
         response = inventory_pb2.UpdateStockResponse(
-            applied_count=outcome.applied_count, log_position=outcome.log_position
+            applied_count=outcome.applied_count, log_position=outcome.log_position,
+            stale_count=outcome.item_status.count(STALE),
         )
         _add_results(response, outcome)
         return response
+
+    def _source_violations(self, updates, sources) -> list[FieldViolation]:
+        """Source ids well formed, sequences >= 0, and room for the new sources (FEED_SOURCES_MAX)."""
+        violations = []
+        for position, update in enumerate(updates):
+            if update.source_id:
+                violations += id_violation(update.source_id, f"updates[{position}].source_id")
+                if update.sequence < 0:
+                    violations.append(FieldViolation(f"updates[{position}].sequence", "must be >= 0"))
+            if len(violations) >= VIOLATIONS_LISTED_MAX:
+                return violations
+        engine = self._replica.engine
+        new = {s for s in sources if s and not engine.feed_source_known(s)}
+        if len(new) > engine.feed_sources_free():
+            raise LimitExceededError("updates.source_id", "FEED_SOURCES_MAX", limits.FEED_SOURCES_MAX,
+                                     limits.FEED_SOURCES_MAX - engine.feed_sources_free() + len(new))
+        return violations
 
     @map_errors
     async def ReturnStock(self, request, context):

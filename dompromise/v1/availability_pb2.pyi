@@ -96,19 +96,25 @@ class SkuAvailability(_message.Message):
     def __init__(self, sku_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., base_unit: _Optional[_Union[_common_pb2.BaseUnit, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ..., node_on_hand_quantities: _Optional[_Iterable[int]] = ..., node_held_quantities: _Optional[_Iterable[int]] = ..., node_allocated_quantities: _Optional[_Iterable[int]] = ..., node_unavailable_quantities: _Optional[_Iterable[int]] = ..., node_safety_stock_quantities: _Optional[_Iterable[int]] = ..., phased_available_quantities: _Optional[_Iterable[int]] = ..., node_phased_available_quantities: _Optional[_Iterable[int]] = ..., earliest_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_node_id: _Optional[str] = ...) -> None: ...
 
 class WatchAvailabilityRequest(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "resume_after_version")
+    __slots__ = ("sku_ids", "node_ids", "resume_after_version", "node_tags", "view")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     RESUME_AFTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    NODE_TAGS_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     resume_after_version: int
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., resume_after_version: _Optional[int] = ...) -> None: ...
+    node_tags: _containers.RepeatedScalarFieldContainer[str]
+    view: AvailabilityView
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., resume_after_version: _Optional[int] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ...) -> None: ...
 
 class WatchAvailabilityResponse(_message.Message):
-    __slots__ = ("version", "availability")
+    __slots__ = ("version", "availability", "full_answer")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
+    FULL_ANSWER_FIELD_NUMBER: _ClassVar[int]
     version: int
     availability: GetAvailabilityResponse
-    def __init__(self, version: _Optional[int] = ..., availability: _Optional[_Union[GetAvailabilityResponse, _Mapping]] = ...) -> None: ...
+    full_answer: bool
+    def __init__(self, version: _Optional[int] = ..., availability: _Optional[_Union[GetAvailabilityResponse, _Mapping]] = ..., full_answer: _Optional[bool] = ...) -> None: ...

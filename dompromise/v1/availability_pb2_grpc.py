@@ -64,8 +64,17 @@ class AvailabilityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchAvailability(self, request, context):
-        """WatchAvailability streams coalesced availability changes for a set of
-        SKUs. Not implemented yet: answers UNIMPLEMENTED.
+        """WatchAvailability streams the availability of a set of SKUs as it
+        changes: first the current state (a full answer), then, after each batch
+        of commands the replica applies, the new state of the watched SKUs it
+        changed (stock updates, reservations, hold expiry, supply), or of every
+        watched SKU when a node status change altered the selected nodes.
+        Changes coalesce: a client that reads slowly gets fewer, later messages
+        with the latest state, never a backlog, and never slows writers. Each
+        message carries the log position it reflects as its version; a client
+        resumes with resume_after_version. At most 500 streams per server
+        process (WATCH_STREAMS_MAX; more are RESOURCE_EXHAUSTED). On server
+        shutdown a stream ends with UNAVAILABLE: resume on another server.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ompromise/v1/common.proto\x12\rdompromise.v1*\xee\x03\n\nItemStatus\x12\x1b\n\x17ITEM_STATUS_UNSPECIFIED\x10\x00\x12\x12\n\x0eITEM_STATUS_OK\x10\x01\x12\x1d\n\x19ITEM_STATUS_SKU_NOT_FOUND\x10\x02\x12\x1e\n\x1aITEM_STATUS_NODE_NOT_FOUND\x10\x03\x12!\n\x1dITEM_STATUS_NEGATIVE_QUANTITY\x10\x04\x12\"\n\x1eITEM_STATUS_QUANTITY_TOO_LARGE\x10\x05\x12\x1b\n\x17ITEM_STATUS_NOT_APPLIED\x10\x06\x12\"\n\x1eITEM_STATUS_INSUFFICIENT_STOCK\x10\x07\x12!\n\x1dITEM_STATUS_NODE_NOT_SELLABLE\x10\x08\x12 \n\x1cITEM_STATUS_PARTIALLY_FILLED\x10\t\x12\x1e\n\x1aITEM_STATUS_LINE_NOT_FOUND\x10\n\x12%\n!ITEM_STATUS_EXCEEDS_OPEN_QUANTITY\x10\x0b\x12\x19\n\x15ITEM_STATUS_MALFORMED\x10\x0c\x12 \n\x1cITEM_STATUS_SUPPLY_NOT_FOUND\x10\r\x12\x1f\n\x1bITEM_STATUS_SUPPLY_CONFLICT\x10\x0e*\x7f\n\nSupplyKind\x12\x1b\n\x17SUPPLY_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16SUPPLY_KIND_IN_TRANSIT\x10\x01\x12\x1e\n\x1aSUPPLY_KIND_PURCHASE_ORDER\x10\x02\x12\x18\n\x14SUPPLY_KIND_TRANSFER\x10\x03*\xbd\x01\n\x08NodeType\x12\x19\n\x15NODE_TYPE_UNSPECIFIED\x10\x00\x12!\n\x1dNODE_TYPE_DISTRIBUTION_CENTER\x10\x01\x12\x17\n\x13NODE_TYPE_WAREHOUSE\x10\x02\x12\x13\n\x0fNODE_TYPE_STORE\x10\x03\x12 \n\x1cNODE_TYPE_SUPPLIER_DROP_SHIP\x10\x04\x12#\n\x1fNODE_TYPE_THIRD_PARTY_LOGISTICS\x10\x05*s\n\nNodeStatus\x12\x1b\n\x17NODE_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13NODE_STATUS_ENABLED\x10\x01\x12\x15\n\x11NODE_STATUS_DRAIN\x10\x02\x12\x18\n\x14NODE_STATUS_DISABLED\x10\x03*\x81\x01\n\x08\x42\x61seUnit\x12\x19\n\x15\x42\x41SE_UNIT_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42\x41SE_UNIT_EACH\x10\x01\x12\x18\n\x14\x42\x41SE_UNIT_MILLIMETRE\x10\x02\x12\x12\n\x0e\x42\x41SE_UNIT_GRAM\x10\x03\x12\x18\n\x14\x42\x41SE_UNIT_MILLILITRE\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x64ompromise/v1/common.proto\x12\rdompromise.v1*\x85\x04\n\nItemStatus\x12\x1b\n\x17ITEM_STATUS_UNSPECIFIED\x10\x00\x12\x12\n\x0eITEM_STATUS_OK\x10\x01\x12\x1d\n\x19ITEM_STATUS_SKU_NOT_FOUND\x10\x02\x12\x1e\n\x1aITEM_STATUS_NODE_NOT_FOUND\x10\x03\x12!\n\x1dITEM_STATUS_NEGATIVE_QUANTITY\x10\x04\x12\"\n\x1eITEM_STATUS_QUANTITY_TOO_LARGE\x10\x05\x12\x1b\n\x17ITEM_STATUS_NOT_APPLIED\x10\x06\x12\"\n\x1eITEM_STATUS_INSUFFICIENT_STOCK\x10\x07\x12!\n\x1dITEM_STATUS_NODE_NOT_SELLABLE\x10\x08\x12 \n\x1cITEM_STATUS_PARTIALLY_FILLED\x10\t\x12\x1e\n\x1aITEM_STATUS_LINE_NOT_FOUND\x10\n\x12%\n!ITEM_STATUS_EXCEEDS_OPEN_QUANTITY\x10\x0b\x12\x19\n\x15ITEM_STATUS_MALFORMED\x10\x0c\x12 \n\x1cITEM_STATUS_SUPPLY_NOT_FOUND\x10\r\x12\x1f\n\x1bITEM_STATUS_SUPPLY_CONFLICT\x10\x0e\x12\x15\n\x11ITEM_STATUS_STALE\x10\x0f*\x7f\n\nSupplyKind\x12\x1b\n\x17SUPPLY_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16SUPPLY_KIND_IN_TRANSIT\x10\x01\x12\x1e\n\x1aSUPPLY_KIND_PURCHASE_ORDER\x10\x02\x12\x18\n\x14SUPPLY_KIND_TRANSFER\x10\x03*\xbd\x01\n\x08NodeType\x12\x19\n\x15NODE_TYPE_UNSPECIFIED\x10\x00\x12!\n\x1dNODE_TYPE_DISTRIBUTION_CENTER\x10\x01\x12\x17\n\x13NODE_TYPE_WAREHOUSE\x10\x02\x12\x13\n\x0fNODE_TYPE_STORE\x10\x03\x12 \n\x1cNODE_TYPE_SUPPLIER_DROP_SHIP\x10\x04\x12#\n\x1fNODE_TYPE_THIRD_PARTY_LOGISTICS\x10\x05*s\n\nNodeStatus\x12\x1b\n\x17NODE_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13NODE_STATUS_ENABLED\x10\x01\x12\x15\n\x11NODE_STATUS_DRAIN\x10\x02\x12\x18\n\x14NODE_STATUS_DISABLED\x10\x03*\x81\x01\n\x08\x42\x61seUnit\x12\x19\n\x15\x42\x41SE_UNIT_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x42\x41SE_UNIT_EACH\x10\x01\x12\x18\n\x14\x42\x41SE_UNIT_MILLIMETRE\x10\x02\x12\x12\n\x0e\x42\x41SE_UNIT_GRAM\x10\x03\x12\x18\n\x14\x42\x41SE_UNIT_MILLILITRE\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,13 +32,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dompromise.v1.common_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ITEMSTATUS']._serialized_start=46
-  _globals['_ITEMSTATUS']._serialized_end=540
-  _globals['_SUPPLYKIND']._serialized_start=542
-  _globals['_SUPPLYKIND']._serialized_end=669
-  _globals['_NODETYPE']._serialized_start=672
-  _globals['_NODETYPE']._serialized_end=861
-  _globals['_NODESTATUS']._serialized_start=863
-  _globals['_NODESTATUS']._serialized_end=978
-  _globals['_BASEUNIT']._serialized_start=981
-  _globals['_BASEUNIT']._serialized_end=1110
+  _globals['_ITEMSTATUS']._serialized_end=563
+  _globals['_SUPPLYKIND']._serialized_start=565
+  _globals['_SUPPLYKIND']._serialized_end=692
+  _globals['_NODETYPE']._serialized_start=695
+  _globals['_NODETYPE']._serialized_end=884
+  _globals['_NODESTATUS']._serialized_start=886
+  _globals['_NODESTATUS']._serialized_end=1001
+  _globals['_BASEUNIT']._serialized_start=1004
+  _globals['_BASEUNIT']._serialized_end=1133
 # @@protoc_insertion_point(module_scope)

@@ -21,6 +21,7 @@ class ItemStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ITEM_STATUS_MALFORMED: _ClassVar[ItemStatus]
     ITEM_STATUS_SUPPLY_NOT_FOUND: _ClassVar[ItemStatus]
     ITEM_STATUS_SUPPLY_CONFLICT: _ClassVar[ItemStatus]
+    ITEM_STATUS_STALE: _ClassVar[ItemStatus]
 
 class SupplyKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -67,6 +68,7 @@ ITEM_STATUS_EXCEEDS_OPEN_QUANTITY: ItemStatus
 ITEM_STATUS_MALFORMED: ItemStatus
 ITEM_STATUS_SUPPLY_NOT_FOUND: ItemStatus
 ITEM_STATUS_SUPPLY_CONFLICT: ItemStatus
+ITEM_STATUS_STALE: ItemStatus
 SUPPLY_KIND_UNSPECIFIED: SupplyKind
 SUPPLY_KIND_IN_TRANSIT: SupplyKind
 SUPPLY_KIND_PURCHASE_ORDER: SupplyKind

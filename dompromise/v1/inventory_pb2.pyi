@@ -30,16 +30,20 @@ RETURN_DISPOSITION_SELLABLE: ReturnDisposition
 RETURN_DISPOSITION_QUARANTINE: ReturnDisposition
 
 class StockUpdate(_message.Message):
-    __slots__ = ("sku_id", "node_id", "kind", "quantity")
+    __slots__ = ("sku_id", "node_id", "kind", "quantity", "source_id", "sequence")
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     node_id: str
     kind: StockUpdateKind
     quantity: int
-    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., kind: _Optional[_Union[StockUpdateKind, str]] = ..., quantity: _Optional[int] = ...) -> None: ...
+    source_id: str
+    sequence: int
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., kind: _Optional[_Union[StockUpdateKind, str]] = ..., quantity: _Optional[int] = ..., source_id: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class UpdateStockRequest(_message.Message):
     __slots__ = ("updates", "all_or_nothing", "request_id")
@@ -62,14 +66,16 @@ class StockUpdateResult(_message.Message):
     def __init__(self, status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., on_hand_quantity: _Optional[int] = ..., available_quantity: _Optional[int] = ...) -> None: ...
 
 class UpdateStockResponse(_message.Message):
-    __slots__ = ("results", "applied_count", "log_position")
+    __slots__ = ("results", "applied_count", "log_position", "stale_count")
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
     LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    STALE_COUNT_FIELD_NUMBER: _ClassVar[int]
     results: _containers.RepeatedCompositeFieldContainer[StockUpdateResult]
     applied_count: int
     log_position: int
-    def __init__(self, results: _Optional[_Iterable[_Union[StockUpdateResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...
+    stale_count: int
+    def __init__(self, results: _Optional[_Iterable[_Union[StockUpdateResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ..., stale_count: _Optional[int] = ...) -> None: ...
 
 class UploadStockRequest(_message.Message):
     __slots__ = ("updates",)

@@ -120,3 +120,33 @@ def test_retried_delta_with_request_id_applies_once(stub, channel):
         stub.UpdateStock(pb.UpdateStockRequest(request_id="feed-42", updates=[update("PAD-1", "DC-1", ADJUST, 6)]))
     assert caught.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert available(channel, "PAD-1", "DC-1") == 15
+
+
+def sequenced(sku_id, quantity, source_id, sequence, kind=SET):
+    return pb.StockUpdate(sku_id=sku_id, node_id="DC-1", kind=kind, quantity=quantity,
+                          source_id=source_id, sequence=sequence)
+
+
+def test_feed_updates_are_ordered_per_source_and_position(stub, channel):
+    first = stub.UpdateStock(pb.UpdateStockRequest(updates=[sequenced("PAD-1", 70, "wms-lyon", 1005)]))
+    assert (first.applied_count, first.stale_count) == (1, 0)
+    # A delayed older message and a redelivery arrive after it: both skipped and counted.
+    late = stub.UpdateStock(pb.UpdateStockRequest(updates=[
+        sequenced("PAD-1", 60, "wms-lyon", 1004), sequenced("PAD-1", 70, "wms-lyon", 1005),
+        sequenced("PAD-1", 3, "erp", 1, kind=ADJUST)]))
+    assert [r.status for r in late.results] == [common_pb2.ITEM_STATUS_STALE] * 2 + [common_pb2.ITEM_STATUS_OK]
+    assert (late.applied_count, late.stale_count) == (1, 2)
+    assert available(channel, "PAD-1", "DC-1") == 73
+
+
+def test_feed_source_input_is_checked(stub):
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.UpdateStock(pb.UpdateStockRequest(updates=[sequenced("PAD-1", 1, "wms lyon", -1)]))
+    assert set(field_violations(caught.value)) == {"updates[0].source_id", "updates[0].sequence"}
+
+
+def test_too_many_feed_sources_is_resource_exhausted(stub):
+    updates = [sequenced("PAD-1", 1, f"source-{n}", 1) for n in range(limits.FEED_SOURCES_MAX + 1)]
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.UpdateStock(pb.UpdateStockRequest(updates=updates))
+    assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -41,18 +41,22 @@ class LogRecord(_message.Message):
     def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ..., upsert_supply: _Optional[_Union[UpsertSupply, _Mapping]] = ..., receive_supply: _Optional[_Union[ReceiveSupply, _Mapping]] = ...) -> None: ...
 
 class UpdateOnHand(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "ops", "quantities", "all_or_nothing")
+    __slots__ = ("sku_ids", "node_ids", "ops", "quantities", "all_or_nothing", "source_ids", "sequences")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     OPS_FIELD_NUMBER: _ClassVar[int]
     QUANTITIES_FIELD_NUMBER: _ClassVar[int]
     ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_IDS_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCES_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     ops: _containers.RepeatedScalarFieldContainer[int]
     quantities: _containers.RepeatedScalarFieldContainer[int]
     all_or_nothing: bool
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., ops: _Optional[_Iterable[int]] = ..., quantities: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
+    source_ids: _containers.RepeatedScalarFieldContainer[str]
+    sequences: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., ops: _Optional[_Iterable[int]] = ..., quantities: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ..., source_ids: _Optional[_Iterable[str]] = ..., sequences: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Reserve(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "quantities", "allow_partial", "ttl_ns", "order_id", "customer_id", "backorder_by_ns")
