@@ -153,6 +153,18 @@ class Engine:
         get = self._sku_index.get
         return np.array([get(s, UNKNOWN_INDEX) for s in sku_ids], dtype=np.int32)
 
+    def node_indices(self, node_ids: Sequence[str]) -> np.ndarray:
+        """Core indices of the ids, -1 for an unknown id."""
+        get = self._node_index.get
+        return np.array([get(n, UNKNOWN_INDEX) for n in node_ids], dtype=np.int32)
+
+    def all_known_and_in_range(self, sku_ids: Sequence[str], node_ids: Sequence[str],
+                               quantities: Sequence[int]) -> bool:
+        """Whether every id is known and every quantity is 0 to QUANTITY_MAX (a bulk load's fast check)."""
+        quantity = np.asarray(quantities, dtype=np.int64)
+        return bool((self.sku_indices(sku_ids) >= 0).all() and (self.node_indices(node_ids) >= 0).all()
+                    and ((quantity >= 0) & (quantity <= _core.QUANTITY_MAX)).all())
+
     def node_selection(self, node_ids: Sequence[str] = (), node_tags: Sequence[str] = ()) -> np.ndarray:
         """The sellable nodes named by id or carrying any tag; all sellable nodes if neither.
 

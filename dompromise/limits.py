@@ -39,8 +39,11 @@ PHASING_BUCKET_SECONDS_MIN = 60
 PHASING_BUCKET_SECONDS_MAX = 366 * 24 * 3600
 PHASING_CELLS_MAX = 1_000_000
 
-# UpdateStock: items per request.
+# UpdateStock: items per request (and rows per UploadStock chunk).
 STOCK_UPDATES_MAX = 10_000
+# UploadStock: rows per upload, and the bad rows its answer lists.
+UPLOAD_ROWS_MAX = 10_000_000
+UPLOAD_PROBLEMS_LISTED_MAX = 100
 # Distinct feed sources (StockUpdate.source_id) a network keeps sequence
 # numbers for; each costs 8 bytes per (SKU, node) position.
 FEED_SOURCES_MAX = 16

@@ -8,7 +8,7 @@ from dompromise.errors import AlreadyExistsError, FieldViolation, LimitExceededE
 from dompromise.internal.v1 import log_pb2
 from dompromise.replica import Replica
 from dompromise.service.errors import map_errors
-from dompromise.service.unimplemented import abort_unimplemented
+from dompromise.service.upload import Upload
 from dompromise.service.validation import (
     VIOLATIONS_LISTED_MAX,
     check_count,
@@ -191,8 +191,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         message.eta.FromNanoseconds(supply.eta_ns)
         return inventory_pb2.GetSupplyResponse(supply=message)
 
+    @map_errors
     async def UploadStock(self, request_iterator, context):
-        await abort_unimplemented(context, "UploadStock", "issue 4 (inventory truth)")
+        return await Upload(self._replica).run(request_iterator)
 
 
 def _add_results(response, outcome) -> None:

@@ -26,17 +26,17 @@ from dompromise.v1 import common_pb2 as dompromise_dot_v1_dot_common__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64ompromise/v1/inventory.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n\x0bStockUpdate\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12,\n\x04kind\x18\x03 \x01(\x0e\x32\x1e.dompromise.v1.StockUpdateKind\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x11\n\tsource_id\x18\x05 \x01(\t\x12\x10\n\x08sequence\x18\x06 \x01(\x03\"m\n\x12UpdateStockRequest\x12+\n\x07updates\x18\x01 \x03(\x0b\x32\x1a.dompromise.v1.StockUpdate\x12\x16\n\x0e\x61ll_or_nothing\x18\x02 \x01(\x08\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"t\n\x11StockUpdateResult\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.dompromise.v1.ItemStatus\x12\x18\n\x10on_hand_quantity\x18\x02 \x01(\x03\x12\x1a\n\x12\x61vailable_quantity\x18\x03 \x01(\x03\"\x8a\x01\n\x13UpdateStockResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.StockUpdateResult\x12\x15\n\rapplied_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\x12\x13\n\x0bstale_count\x18\x04 \x01(\x03\"A\n\x12UploadStockRequest\x12+\n\x07updates\x18\x01 \x03(\x0b\x32\x1a.dompromise.v1.StockUpdate\"D\n\x13UploadStockResponse\x12\x15\n\rapplied_count\x18\x01 \x01(\x03\x12\x16\n\x0erejected_count\x18\x02 \x01(\x03\"y\n\rReturnedStock\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x35\n\x0b\x64isposition\x18\x04 \x01(\x0e\x32 .dompromise.v1.ReturnDisposition\"U\n\x12ReturnStockRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x05items\x18\x02 \x03(\x0b\x32\x1c.dompromise.v1.ReturnedStock\"u\n\x13ReturnStockResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.StockUpdateResult\x12\x15\n\rapplied_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\"\xbb\x01\n\x06Supply\x12\x11\n\tsupply_id\x18\x01 \x01(\t\x12\x0e\n\x06sku_id\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\'\n\x04kind\x18\x04 \x01(\x0e\x32\x19.dompromise.v1.SupplyKind\x12\x10\n\x08quantity\x18\x05 \x01(\x03\x12\'\n\x03\x65ta\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11received_quantity\x18\x07 \x01(\x03\"j\n\x13UpsertSupplyRequest\x12\'\n\x08supplies\x18\x01 \x03(\x0b\x32\x15.dompromise.v1.Supply\x12\x16\n\x0e\x61ll_or_nothing\x18\x02 \x01(\x08\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"v\n\x14UpsertSupplyResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.StockUpdateResult\x12\x15\n\rapplied_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\"e\n\x07Receipt\x12\x11\n\tsupply_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x35\n\x0b\x64isposition\x18\x03 \x01(\x0e\x32 .dompromise.v1.ReturnDisposition\"l\n\x14ReceiveSupplyRequest\x12(\n\x08receipts\x18\x01 \x03(\x0b\x32\x16.dompromise.v1.Receipt\x12\x16\n\x0e\x61ll_or_nothing\x18\x02 \x01(\x08\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"w\n\x15ReceiveSupplyResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.StockUpdateResult\x12\x15\n\rapplied_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\"%\n\x10GetSupplyRequest\x12\x11\n\tsupply_id\x18\x01 \x01(\t\":\n\x11GetSupplyResponse\x12%\n\x06supply\x18\x01 \x01(\x0b\x32\x15.dompromise.v1.Supply*}\n\x0fStockUpdateKind\x12!\n\x1dSTOCK_UPDATE_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dSTOCK_UPDATE_KIND_SET_ON_HAND\x10\x01\x12$\n STOCK_UPDATE_KIND_ADJUST_ON_HAND\x10\x02*{\n\x11ReturnDisposition\x12\"\n\x1eRETURN_DISPOSITION_UNSPECIFIED\x10\x00\x12\x1f\n\x1bRETURN_DISPOSITION_SELLABLE\x10\x01\x12!\n\x1dRETURN_DISPOSITION_QUARANTINE\x10\x02\x32\x9b\x04\n\x10InventoryService\x12T\n\x0bUpdateStock\x12!.dompromise.v1.UpdateStockRequest\x1a\".dompromise.v1.UpdateStockResponse\x12T\n\x0bReturnStock\x12!.dompromise.v1.ReturnStockRequest\x1a\".dompromise.v1.ReturnStockResponse\x12V\n\x0bUploadStock\x12!.dompromise.v1.UploadStockRequest\x1a\".dompromise.v1.UploadStockResponse(\x01\x12W\n\x0cUpsertSupply\x12\".dompromise.v1.UpsertSupplyRequest\x1a#.dompromise.v1.UpsertSupplyResponse\x12Z\n\rReceiveSupply\x12#.dompromise.v1.ReceiveSupplyRequest\x1a$.dompromise.v1.ReceiveSupplyResponse\x12N\n\tGetSupply\x12\x1f.dompromise.v1.GetSupplyRequest\x1a .dompromise.v1.GetSupplyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x64ompromise/v1/inventory.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\x01\n\x0bStockUpdate\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12,\n\x04kind\x18\x03 \x01(\x0e\x32\x1e.dompromise.v1.StockUpdateKind\x12\x10\n\x08quantity\x18\x04 \x01(\x03\x12\x11\n\tsource_id\x18\x05 \x01(\t\x12\x10\n\x08sequence\x18\x06 \x01(\x03\"m\n\x12UpdateStockRequest\x12+\n\x07updates\x18\x01 \x03(\x0b\x32\x1a.dompromise.v1.StockUpdate\x12\x16\n\x0e\x61ll_or_nothing\x18\x02 \x01(\x08\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"t\n\x11StockUpdateResult\x12)\n\x06status\x18\x01 \x01(\x0e\x32\x19.dompromise.v1.ItemStatus\x12\x18\n\x10on_hand_quantity\x18\x02 \x01(\x03\x12\x1a\n\x12\x61vailable_quantity\x18\x03 \x01(\x03\"\x8a\x01\n\x13UpdateStockResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.StockUpdateResult\x12\x15\n\rapplied_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\x12\x13\n\x0bstale_count\x18\x04 \x01(\x03\"\x87\x01\n\x12UploadStockRequest\x12+\n\x07updates\x18\x01 \x03(\x0b\x32\x1a.dompromise.v1.StockUpdate\x12,\n\x07\x63olumns\x18\x02 \x01(\x0b\x32\x1b.dompromise.v1.StockColumns\x12\x16\n\x0e\x61ll_or_nothing\x18\x03 \x01(\x08\"z\n\x0cStockColumns\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x12\n\nquantities\x18\x03 \x03(\x03\x12\r\n\x05units\x18\x04 \x03(\t\x12\x11\n\tsource_id\x18\x05 \x01(\t\x12\x11\n\tsequences\x18\x06 \x03(\x03\"\xaf\x01\n\x13UploadStockResponse\x12\x15\n\rapplied_count\x18\x01 \x01(\x03\x12\x16\n\x0erejected_count\x18\x02 \x01(\x03\x12\x13\n\x0bstale_count\x18\x03 \x01(\x03\x12\x11\n\trow_count\x18\x04 \x01(\x03\x12+\n\x08problems\x18\x05 \x03(\x0b\x32\x19.dompromise.v1.RowProblem\x12\x14\n\x0clog_position\x18\x06 \x01(\x03\"=\n\nRowProblem\x12\x0b\n\x03row\x18\x01 \x01(\x03\x12\r\n\x05\x66ield\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\"y\n\rReturnedStock\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x0f\n\x07node_id\x18\x02 \x01(\t\x12\x10\n\x08quantity\x18\x03 \x01(\x03\x12\x35\n\x0b\x64isposition\x18\x04 \x01(\x0e\x32 .dompromise.v1.ReturnDisposition\"U\n\x12ReturnStockRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12+\n\x05items\x18\x02 \x03(\x0b\x32\x1c.dompromise.v1.ReturnedStock\"u\n\x13ReturnStockResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.StockUpdateResult\x12\x15\n\rapplied_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\"\xbb\x01\n\x06Supply\x12\x11\n\tsupply_id\x18\x01 \x01(\t\x12\x0e\n\x06sku_id\x18\x02 \x01(\t\x12\x0f\n\x07node_id\x18\x03 \x01(\t\x12\'\n\x04kind\x18\x04 \x01(\x0e\x32\x19.dompromise.v1.SupplyKind\x12\x10\n\x08quantity\x18\x05 \x01(\x03\x12\'\n\x03\x65ta\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11received_quantity\x18\x07 \x01(\x03\"j\n\x13UpsertSupplyRequest\x12\'\n\x08supplies\x18\x01 \x03(\x0b\x32\x15.dompromise.v1.Supply\x12\x16\n\x0e\x61ll_or_nothing\x18\x02 \x01(\x08\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"v\n\x14UpsertSupplyResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.StockUpdateResult\x12\x15\n\rapplied_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\"e\n\x07Receipt\x12\x11\n\tsupply_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x35\n\x0b\x64isposition\x18\x03 \x01(\x0e\x32 .dompromise.v1.ReturnDisposition\"l\n\x14ReceiveSupplyRequest\x12(\n\x08receipts\x18\x01 \x03(\x0b\x32\x16.dompromise.v1.Receipt\x12\x16\n\x0e\x61ll_or_nothing\x18\x02 \x01(\x08\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"w\n\x15ReceiveSupplyResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.StockUpdateResult\x12\x15\n\rapplied_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\"%\n\x10GetSupplyRequest\x12\x11\n\tsupply_id\x18\x01 \x01(\t\":\n\x11GetSupplyResponse\x12%\n\x06supply\x18\x01 \x01(\x0b\x32\x15.dompromise.v1.Supply*}\n\x0fStockUpdateKind\x12!\n\x1dSTOCK_UPDATE_KIND_UNSPECIFIED\x10\x00\x12!\n\x1dSTOCK_UPDATE_KIND_SET_ON_HAND\x10\x01\x12$\n STOCK_UPDATE_KIND_ADJUST_ON_HAND\x10\x02*{\n\x11ReturnDisposition\x12\"\n\x1eRETURN_DISPOSITION_UNSPECIFIED\x10\x00\x12\x1f\n\x1bRETURN_DISPOSITION_SELLABLE\x10\x01\x12!\n\x1dRETURN_DISPOSITION_QUARANTINE\x10\x02\x32\x9b\x04\n\x10InventoryService\x12T\n\x0bUpdateStock\x12!.dompromise.v1.UpdateStockRequest\x1a\".dompromise.v1.UpdateStockResponse\x12T\n\x0bReturnStock\x12!.dompromise.v1.ReturnStockRequest\x1a\".dompromise.v1.ReturnStockResponse\x12V\n\x0bUploadStock\x12!.dompromise.v1.UploadStockRequest\x1a\".dompromise.v1.UploadStockResponse(\x01\x12W\n\x0cUpsertSupply\x12\".dompromise.v1.UpsertSupplyRequest\x1a#.dompromise.v1.UpsertSupplyResponse\x12Z\n\rReceiveSupply\x12#.dompromise.v1.ReceiveSupplyRequest\x1a$.dompromise.v1.ReceiveSupplyResponse\x12N\n\tGetSupply\x12\x1f.dompromise.v1.GetSupplyRequest\x1a .dompromise.v1.GetSupplyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dompromise.v1.inventory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STOCKUPDATEKIND']._serialized_start=1946
-  _globals['_STOCKUPDATEKIND']._serialized_end=2071
-  _globals['_RETURNDISPOSITION']._serialized_start=2073
-  _globals['_RETURNDISPOSITION']._serialized_end=2196
+  _globals['_STOCKUPDATEKIND']._serialized_start=2312
+  _globals['_STOCKUPDATEKIND']._serialized_end=2437
+  _globals['_RETURNDISPOSITION']._serialized_start=2439
+  _globals['_RETURNDISPOSITION']._serialized_end=2562
   _globals['_STOCKUPDATE']._serialized_start=110
   _globals['_STOCKUPDATE']._serialized_end=257
   _globals['_UPDATESTOCKREQUEST']._serialized_start=259
@@ -45,32 +45,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STOCKUPDATERESULT']._serialized_end=486
   _globals['_UPDATESTOCKRESPONSE']._serialized_start=489
   _globals['_UPDATESTOCKRESPONSE']._serialized_end=627
-  _globals['_UPLOADSTOCKREQUEST']._serialized_start=629
-  _globals['_UPLOADSTOCKREQUEST']._serialized_end=694
-  _globals['_UPLOADSTOCKRESPONSE']._serialized_start=696
-  _globals['_UPLOADSTOCKRESPONSE']._serialized_end=764
-  _globals['_RETURNEDSTOCK']._serialized_start=766
-  _globals['_RETURNEDSTOCK']._serialized_end=887
-  _globals['_RETURNSTOCKREQUEST']._serialized_start=889
-  _globals['_RETURNSTOCKREQUEST']._serialized_end=974
-  _globals['_RETURNSTOCKRESPONSE']._serialized_start=976
-  _globals['_RETURNSTOCKRESPONSE']._serialized_end=1093
-  _globals['_SUPPLY']._serialized_start=1096
-  _globals['_SUPPLY']._serialized_end=1283
-  _globals['_UPSERTSUPPLYREQUEST']._serialized_start=1285
-  _globals['_UPSERTSUPPLYREQUEST']._serialized_end=1391
-  _globals['_UPSERTSUPPLYRESPONSE']._serialized_start=1393
-  _globals['_UPSERTSUPPLYRESPONSE']._serialized_end=1511
-  _globals['_RECEIPT']._serialized_start=1513
-  _globals['_RECEIPT']._serialized_end=1614
-  _globals['_RECEIVESUPPLYREQUEST']._serialized_start=1616
-  _globals['_RECEIVESUPPLYREQUEST']._serialized_end=1724
-  _globals['_RECEIVESUPPLYRESPONSE']._serialized_start=1726
-  _globals['_RECEIVESUPPLYRESPONSE']._serialized_end=1845
-  _globals['_GETSUPPLYREQUEST']._serialized_start=1847
-  _globals['_GETSUPPLYREQUEST']._serialized_end=1884
-  _globals['_GETSUPPLYRESPONSE']._serialized_start=1886
-  _globals['_GETSUPPLYRESPONSE']._serialized_end=1944
-  _globals['_INVENTORYSERVICE']._serialized_start=2199
-  _globals['_INVENTORYSERVICE']._serialized_end=2738
+  _globals['_UPLOADSTOCKREQUEST']._serialized_start=630
+  _globals['_UPLOADSTOCKREQUEST']._serialized_end=765
+  _globals['_STOCKCOLUMNS']._serialized_start=767
+  _globals['_STOCKCOLUMNS']._serialized_end=889
+  _globals['_UPLOADSTOCKRESPONSE']._serialized_start=892
+  _globals['_UPLOADSTOCKRESPONSE']._serialized_end=1067
+  _globals['_ROWPROBLEM']._serialized_start=1069
+  _globals['_ROWPROBLEM']._serialized_end=1130
+  _globals['_RETURNEDSTOCK']._serialized_start=1132
+  _globals['_RETURNEDSTOCK']._serialized_end=1253
+  _globals['_RETURNSTOCKREQUEST']._serialized_start=1255
+  _globals['_RETURNSTOCKREQUEST']._serialized_end=1340
+  _globals['_RETURNSTOCKRESPONSE']._serialized_start=1342
+  _globals['_RETURNSTOCKRESPONSE']._serialized_end=1459
+  _globals['_SUPPLY']._serialized_start=1462
+  _globals['_SUPPLY']._serialized_end=1649
+  _globals['_UPSERTSUPPLYREQUEST']._serialized_start=1651
+  _globals['_UPSERTSUPPLYREQUEST']._serialized_end=1757
+  _globals['_UPSERTSUPPLYRESPONSE']._serialized_start=1759
+  _globals['_UPSERTSUPPLYRESPONSE']._serialized_end=1877
+  _globals['_RECEIPT']._serialized_start=1879
+  _globals['_RECEIPT']._serialized_end=1980
+  _globals['_RECEIVESUPPLYREQUEST']._serialized_start=1982
+  _globals['_RECEIVESUPPLYREQUEST']._serialized_end=2090
+  _globals['_RECEIVESUPPLYRESPONSE']._serialized_start=2092
+  _globals['_RECEIVESUPPLYRESPONSE']._serialized_end=2211
+  _globals['_GETSUPPLYREQUEST']._serialized_start=2213
+  _globals['_GETSUPPLYREQUEST']._serialized_end=2250
+  _globals['_GETSUPPLYRESPONSE']._serialized_start=2252
+  _globals['_GETSUPPLYRESPONSE']._serialized_end=2310
+  _globals['_INVENTORYSERVICE']._serialized_start=2565
+  _globals['_INVENTORYSERVICE']._serialized_end=3104
 # @@protoc_insertion_point(module_scope)

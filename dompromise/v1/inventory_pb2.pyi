@@ -78,18 +78,56 @@ class UpdateStockResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[StockUpdateResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ..., stale_count: _Optional[int] = ...) -> None: ...
 
 class UploadStockRequest(_message.Message):
-    __slots__ = ("updates",)
+    __slots__ = ("updates", "columns", "all_or_nothing")
     UPDATES_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
     updates: _containers.RepeatedCompositeFieldContainer[StockUpdate]
-    def __init__(self, updates: _Optional[_Iterable[_Union[StockUpdate, _Mapping]]] = ...) -> None: ...
+    columns: StockColumns
+    all_or_nothing: bool
+    def __init__(self, updates: _Optional[_Iterable[_Union[StockUpdate, _Mapping]]] = ..., columns: _Optional[_Union[StockColumns, _Mapping]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
+
+class StockColumns(_message.Message):
+    __slots__ = ("sku_ids", "node_ids", "quantities", "units", "source_id", "sequences")
+    SKU_IDS_FIELD_NUMBER: _ClassVar[int]
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    UNITS_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCES_FIELD_NUMBER: _ClassVar[int]
+    sku_ids: _containers.RepeatedScalarFieldContainer[str]
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    quantities: _containers.RepeatedScalarFieldContainer[int]
+    units: _containers.RepeatedScalarFieldContainer[str]
+    source_id: str
+    sequences: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., units: _Optional[_Iterable[str]] = ..., source_id: _Optional[str] = ..., sequences: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class UploadStockResponse(_message.Message):
-    __slots__ = ("applied_count", "rejected_count")
+    __slots__ = ("applied_count", "rejected_count", "stale_count", "row_count", "problems", "log_position")
     APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
     REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    STALE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    ROW_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
     applied_count: int
     rejected_count: int
-    def __init__(self, applied_count: _Optional[int] = ..., rejected_count: _Optional[int] = ...) -> None: ...
+    stale_count: int
+    row_count: int
+    problems: _containers.RepeatedCompositeFieldContainer[RowProblem]
+    log_position: int
+    def __init__(self, applied_count: _Optional[int] = ..., rejected_count: _Optional[int] = ..., stale_count: _Optional[int] = ..., row_count: _Optional[int] = ..., problems: _Optional[_Iterable[_Union[RowProblem, _Mapping]]] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class RowProblem(_message.Message):
+    __slots__ = ("row", "field", "description")
+    ROW_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    row: int
+    field: str
+    description: str
+    def __init__(self, row: _Optional[int] = ..., field: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ReturnedStock(_message.Message):
     __slots__ = ("sku_id", "node_id", "quantity", "disposition")
