@@ -15,13 +15,15 @@ DEBUG = os.environ.get("DOMPROMISE_DEBUG") == "1"
 
 extensions = [
     Extension(
-        "dompromise._core.state",
-        ["dompromise/_core/state.pyx"],
+        f"dompromise._core.{name}",
+        [f"dompromise/_core/{name}.pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0"),
                        ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
-    ),
+    )
+    # state: the stock state machine; transport: the EDT tables.
+    for name in ("state", "transport")
 ]
 
 setup(

@@ -26,6 +26,8 @@ Network config (YAML, or JSON with a ``.json`` suffix)::
         packs: {carton: 12, pallet: 480}   # optional, name -> base units per pack;
                                # names id-like and not a unit spelling, sizes
                                # integers in [1, QUANTITY_MAX], <= PACK_SIZES_PER_SKU_MAX
+    transport: {...}           # optional: calendars, delivery zones, node shipping
+                               # settings and lanes, read by config_transport.py
 
 Rules: unknown keys are errors (they are usually typos); duplicate keys,
 node ids or SKU ids are errors naming both lines; types are strict (``12``
@@ -98,6 +100,7 @@ _QUANTITY_PATTERN = re.compile(r"[+-]?[0-9]+")
 _QUANTITY_DIGITS_MAX = len(str(QUANTITY_MAX))
 
 _TOP_KEYS = ("version", "nodes", "skus")
+_TOP_OPTIONAL_KEYS = ("transport",)  # read by config_transport.py
 _NODE_KEYS = ("id", "type", "status", "name", "timezone", "location", "tags")
 _LOCATION_KEYS = ("latitude", "longitude", "postal_code", "country")
 _SKU_KEYS = ("id", "description", "unit", "packs")
@@ -497,7 +500,7 @@ def _read_network(document: object, problems: _Problems) -> Network | None:
     top = _as_mapping(_Value(document, 1, "(file)"), problems)
     if top is None:
         return None
-    _check_keys(top, "", _TOP_KEYS, _TOP_KEYS, problems)
+    _check_keys(top, "", _TOP_KEYS + _TOP_OPTIONAL_KEYS, _TOP_KEYS, problems)
     version = _member(top, "version", "")
     if version is not None:
         _read_version(version, problems)
@@ -505,11 +508,15 @@ def _read_network(document: object, problems: _Problems) -> Network | None:
     skus = _read_entries(top, "skus", SKUS_MAX, _read_sku, problems)
     _check_unique_ids([(node.node_id, id_item) for node, id_item in nodes], "node", problems)
     _check_unique_ids([(sku.sku_id, id_item) for sku, id_item in skus], "SKU", problems)
+    # Imported here: config_transport builds on this module's helpers.
+    from dompromise.config_transport import read_transport
+    transport = read_transport(top, [node for node, _ in nodes], problems)
     if problems.count():
         return None
     return Network(
         nodes=tuple(node for node, _ in nodes),
         skus=tuple(sku for sku, _ in skus),
+        transport=transport,
     )
 
 
@@ -737,6 +744,10 @@ def dump_network(network: Network) -> str:
         "nodes": [_node_document(node) for node in network.nodes],
         "skus": [_sku_document(sku) for sku in network.skus],
     }
+    if network.transport is not None:
+        from dompromise.config_transport import dump_transport  # see _read_network
+
+        document["transport"] = dump_transport(network.transport)
     body = yaml.dump(
         document,
         Dumper=_NetworkDumper,

@@ -4,7 +4,8 @@ This is the reference scenario: garages and dealers look up live stock of
 parts across a national DC, regional warehouses, stores, supplier drop-ship
 nodes and an overflow 3PL. It lets the service start with no files and gives
 benchmarks and tests a realistic shape (3,000 SKUs over 13 nodes, stock
-concentrated upstream, stores carrying only fast movers).
+concentrated upstream, stores carrying only fast movers), and its transport
+(routes, trunks, carriers, calendars: demo_transport.py).
 
 Everything is generated from `random.Random(DEMO_SEED)`, never the global
 random, so every call on every machine gives the same network and stock.
@@ -16,6 +17,7 @@ import random
 from dataclasses import dataclass
 from typing import Callable
 
+from dompromise.demo_transport import demo_transport
 from dompromise.model import (
     BaseUnit,
     Location,
@@ -324,11 +326,11 @@ _CATEGORIES_BY_PREFIX = {category.prefix: category for category in _CATEGORIES}
 
 
 def demo_network() -> Network:
-    """The demo distributor: 13 nodes and 3,000 SKUs, the same on every call."""
+    """The demo distributor: 13 nodes, 3,000 SKUs and its transport, the same on every call."""
     rng = random.Random(DEMO_SEED)
     skus = [sku for category in _CATEGORIES for sku in _category_skus(category, rng)]
     skus.sort(key=lambda sku: sku.sku_id)
-    return Network(nodes=_NODES, skus=tuple(skus))
+    return Network(nodes=_NODES, skus=tuple(skus), transport=demo_transport())
 
 
 def _category_skus(category: _Category, rng: random.Random) -> list[Sku]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from dompromise.transport import TransportNetwork
+
 
 class NodeType(enum.IntEnum):
     """What kind of fulfilment node this is (proto: dompromise.v1.NodeType)."""
@@ -118,3 +120,5 @@ class Network:
 
     nodes: tuple[Node, ...]
     skus: tuple[Sku, ...]
+    # Calendars, zones and lanes for delivery promises; None when not configured.
+    transport: TransportNetwork | None = None
