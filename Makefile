@@ -2,6 +2,7 @@
 #   make serve        run the service on the embedded demo network
 #   make test         set up and run the test suite
 #   make bench        core micro-benchmarks (pytest-benchmark)
+#   make bench-smoke  every benchmark briefly, answers checked (CI)
 #   make protos       regenerate dompromise/v1 from protos/
 #   make check        what CI checks besides tests: protos up to date, buf lint/format
 
@@ -35,11 +36,15 @@ test: setup
 bench: setup
 	$(PY) -m pytest benchmarks --benchmark-only --benchmark-min-time=0.0001 --benchmark-columns=min,median,max,iqr,ops
 
-# Seconds: every benchmark once with its answer checked, and the gRPC ceiling comparison
-# briefly (needs h2load, Debian's nghttp2-client; .ci/run installs it).
+# Seconds: every benchmark once with its answer checked, the gRPC ceiling comparison
+# briefly (needs h2load, Debian's nghttp2-client; .ci/run installs it), `dompromise bench`
+# end to end, and the PostgreSQL baseline (needs the machine's PostgreSQL on 127.0.0.1:5432).
 bench-smoke: setup
 	BENCH_SMOKE=1 $(PY) -m pytest benchmarks -q --benchmark-disable -p no:cacheprovider
 	$(PY) -m benchmarks.grpc_ceiling --smoke
+	$(PY) -m benchmarks.bench_runs smoke
+	$(PY) -m benchmarks.pg_baseline --smoke --quiet
+	$(PY) -m benchmarks.watch_latency --smoke
 
 protos: $(STAMP)
 	PYTHON=$(PY) scripts/gen_protos.sh

@@ -4,6 +4,9 @@ the same line as `dompromise serve`: "dompromise serving on HOST:PORT".
   python -m benchmarks.servers ours --nodes 200 --skus 10000   # our server, synthetic network
   python -m benchmarks.servers noop --response FILE            # the no-op ceiling
 
+`dompromise_serve(*args)` (a context manager) runs `dompromise serve` itself on a
+fresh temporary --data-dir, for benchmarks/bench_runs.py and pg_baseline.py.
+
 The no-op server is a grpc.aio server with the same options as ours whose
 GetAvailability returns a response precomputed by our server (read from
 FILE, serialized GetAvailabilityResponse): the same bytes on the wire, no
@@ -14,8 +17,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
+import re
+import select
 import signal
+import subprocess
 import sys
+import tempfile
+import time
 
 import grpc
 
@@ -66,6 +76,43 @@ def serve_ours(node_count: int, sku_count: int, seed: int, port: int) -> None:
     # replaying 2M positions of log records would only slow the start.
     engine = synthetic_network(node_count, sku_count, seed).engine
     asyncio.run(serve(Replica(engine, MemoryLog()), f"127.0.0.1:{port}", ready=announce))
+
+
+@contextlib.contextmanager
+def dompromise_serve(*args: str, start_seconds_max: float = 60):
+    """`python -m dompromise serve --port 0 ARGS` in a child process; yields its address.
+
+    Without --in-memory or --data-dir, the command log goes to a fresh
+    temporary directory (the durable default: file log, fdatasync group
+    commit), removed afterwards.
+    """
+    with contextlib.ExitStack() as stack:
+        if "--in-memory" not in args and "--data-dir" not in args:
+            args = (*args, "--data-dir", stack.enter_context(tempfile.TemporaryDirectory(prefix="dompromise-bench-")))
+        stderr = stack.enter_context(tempfile.TemporaryFile())
+        process = subprocess.Popen([sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--port", "0",
+                                    *args], stdout=subprocess.PIPE, stderr=stderr,
+                                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        try:
+            deadline = time.monotonic() + start_seconds_max
+            target = None
+            while target is None and time.monotonic() < deadline and process.poll() is None:
+                if select.select([process.stdout], [], [], 0.2)[0]:
+                    match = re.search(rb"serving on (\S+:\d+)", process.stdout.readline())
+                    target = match.group(1).decode() if match else None
+            if target is None:
+                stderr.seek(0)
+                raise RuntimeError(f"dompromise serve did not start: {stderr.read().decode(errors='replace')[-2000:]}")
+            yield target
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            process.stdout.close()
 
 
 def main(argv: list[str] | None = None) -> int:

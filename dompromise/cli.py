@@ -1,4 +1,4 @@
-"""`dompromise serve | lookup`: the command line."""
+"""`dompromise serve | lookup | load | health | demo-config | bench`: the command line."""
 
 from __future__ import annotations
 
@@ -60,9 +60,29 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("--timeout", type=float, default=2.0, help="deadline in seconds")
     health.set_defaults(run=_health)
 
+    load = commands.add_parser("load", help="stream a stock CSV to a running server (millions of rows)")
+    load.add_argument("csv", help="stock CSV: sku_id,node_id,on_hand_quantity[,unit]")
+    load.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
+    load.add_argument("--all-or-nothing", action="store_true",
+                      help="apply nothing unless every row is good (default: skip bad rows, apply the rest)")
+    load.add_argument("--source-id", default="", help="feed source: makes reloading the same file harmless")
+    load.add_argument("--sequence", type=int, default=0,
+                      help="the file's sequence for --source-id (e.g. its export time); older ones come back STALE")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.add_argument("--timeout", type=float, default=600.0, help="deadline in seconds")
+    load.set_defaults(run=_load)
+
     demo = commands.add_parser("demo-config", help="write the demo network and stock files, to start your own")
     demo.add_argument("directory", help="folder to write network.yaml and stock.csv into")
     demo.set_defaults(run=_demo_config)
+
+    from dompromise.bench import options as bench_options
+
+    bench = commands.add_parser("bench", help="load a running server and measure it (closed or open loop)",
+                                description=bench_options.DESCRIPTION, epilog=bench_options.EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench_options.add_arguments(bench)
+    bench.set_defaults(run=_bench)
     return parser
 
 
@@ -185,6 +205,16 @@ def _health(args) -> int:
     return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
+def _load(args) -> int:
+    from dompromise import loader
+
+    if args.sequence < 0:
+        print("dompromise load: --sequence must be >= 0", file=sys.stderr)
+        return 2
+    return loader.run(args.csv, args.target, args.all_or_nothing, args.source_id, args.sequence, args.quiet,
+                      args.timeout)
+
+
 def _demo_config(args) -> int:
     from dompromise import config, demo
 
@@ -199,3 +229,10 @@ def _demo_config(args) -> int:
     print(f"wrote {args.directory}/network.yaml and {args.directory}/stock.csv")
     return 0
 
+
+
+def _bench(args) -> int:
+    from dompromise.bench import driver
+    from dompromise.bench.options import config_from_args
+
+    return driver.main(config_from_args(args))

@@ -142,3 +142,30 @@ def test_restart_keeps_state_and_does_not_load_the_stock_twice(tmp_path):
 def test_sigterm_at_once_after_ready_is_still_graceful(tmp_path):
     serving = Serving("--data-dir", str(tmp_path / "data"))
     assert serving.stop() == 0
+
+
+def test_load_streams_a_csv_and_reports_bad_rows_by_line(demo_server, tmp_path):
+    skus = first_demo_skus(3)
+    path = tmp_path / "stock.csv"
+    path.write_text("sku_id,node_id,on_hand_quantity\n"
+                    f"{skus[0]},DC-NAT,1234\n"
+                    f"{skus[1]},DC-NAT,-5\n"
+                    f"NO-SUCH-SKU,DC-NAT,1\n"
+                    f"{skus[2]},DC-NAT,77\n")
+    result = dompromise("load", str(path), "--target", demo_server.target, "--quiet")
+    assert result.returncode == 1, result.stderr
+    assert f"{path}:3: on_hand_quantity:" in result.stderr
+    assert f"{path}:4: sku_id: unknown SKU 'NO-SUCH-SKU'" in result.stderr
+    assert "loaded 2 rows" in result.stdout
+    lookup = dompromise("lookup", skus[0], "--target", demo_server.target, "--node", "DC-NAT")
+    assert "1,234" in lookup.stdout
+
+
+def test_load_all_or_nothing_loads_nothing_from_a_bad_file(demo_server, tmp_path):
+    sku = first_demo_skus(1)[0]
+    path = tmp_path / "stock.csv"
+    path.write_text(f"sku_id,node_id,on_hand_quantity\n{sku},DC-NAT,999999\n{sku},NOWHERE,1\n")
+    result = dompromise("load", str(path), "--target", demo_server.target, "--all-or-nothing", "--quiet")
+    assert result.returncode == 2
+    assert "rows[1].node_id" in result.stderr
+    assert "999,999" not in dompromise("lookup", sku, "--target", demo_server.target).stdout
