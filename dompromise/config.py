@@ -28,6 +28,7 @@ Network config (YAML, or JSON with a ``.json`` suffix)::
                                # integers in [1, QUANTITY_MAX], <= PACK_SIZES_PER_SKU_MAX
     transport: {...}           # optional: calendars, delivery zones, node shipping
                                # settings and lanes, read by config_transport.py
+    views: [...]               # optional: channel views, read by config_views.py
 
 Rules: unknown keys are errors (they are usually typos); duplicate keys,
 node ids or SKU ids are errors naming both lines; types are strict (``12``
@@ -100,7 +101,7 @@ _QUANTITY_PATTERN = re.compile(r"[+-]?[0-9]+")
 _QUANTITY_DIGITS_MAX = len(str(QUANTITY_MAX))
 
 _TOP_KEYS = ("version", "nodes", "skus")
-_TOP_OPTIONAL_KEYS = ("transport",)  # read by config_transport.py
+_TOP_OPTIONAL_KEYS = ("transport", "views")  # read by config_transport.py, config_views.py
 _NODE_KEYS = ("id", "type", "status", "name", "timezone", "location", "tags")
 _LOCATION_KEYS = ("latitude", "longitude", "postal_code", "country")
 _SKU_KEYS = ("id", "description", "unit", "packs")
@@ -510,13 +511,16 @@ def _read_network(document: object, problems: _Problems) -> Network | None:
     _check_unique_ids([(sku.sku_id, id_item) for sku, id_item in skus], "SKU", problems)
     # Imported here: config_transport builds on this module's helpers.
     from dompromise.config_transport import read_transport
+    from dompromise.config_views import read_views
     transport = read_transport(top, [node for node, _ in nodes], problems)
+    views = read_views(top, [node for node, _ in nodes], [sku for sku, _ in skus], problems)
     if problems.count():
         return None
     return Network(
         nodes=tuple(node for node, _ in nodes),
         skus=tuple(sku for sku, _ in skus),
         transport=transport,
+        views=views,
     )
 
 
@@ -748,6 +752,10 @@ def dump_network(network: Network) -> str:
         from dompromise.config_transport import dump_transport  # see _read_network
 
         document["transport"] = dump_transport(network.transport)
+    if network.views:
+        from dompromise.config_views import dump_views  # see _read_network
+
+        document["views"] = dump_views(network.views)
     body = yaml.dump(
         document,
         Dumper=_NetworkDumper,

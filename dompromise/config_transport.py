@@ -116,7 +116,7 @@ _ZONE_KEYS = ("id", "name", "country", "timezone", "calendar", "postal_prefixes"
 _RANGE_KEYS = ("from", "to")
 _SHIPPING_KEYS = ("node", "calendar", "processing_minutes", "cutoffs", "daily_capacity_orders", "click_and_collect")
 _LANE_KEYS = ("from", "to_zone", "to_node", "service", "name", "cost_minor", "departures", "pickup",
-              "transit_hours", "transit_working_days", "arrives", "transit_spread_hours")
+              "transit_hours", "transit_working_days", "arrives", "transit_spread_hours", "tiers")
 _TIMETABLE_EXCLUDES = ("pickup", "transit_hours", "transit_working_days", "arrives")
 _DEPARTURE_KEYS = ("days", "leaves", "cutoff", "arrives", "arrival_day_offset")
 
@@ -529,14 +529,27 @@ def _read_lane(item: _Value, problems: _Problems) -> _Read | None:
     cost = _optional(entry, "cost_minor", item.field, 0, lambda v: _as_int(v, 0, COST_MINOR_MAX, problems))
     spread = _optional(entry, "transit_spread_hours", item.field, 0,
                        lambda v: _as_int(v, 0, TRANSIT_SPREAD_HOURS_MAX, problems))
+    tiers = _optional(entry, "tiers", item.field, (), lambda v: _read_tiers(v, problems))
     timing = _read_lane_timing(entry, item, problems)
     if problems.count() > before:
         return None
     departures, pickup, transit_hours, transit_days, arrives = timing
     lane = Lane(from_node, service, to_zone, to_node, name, cost, departures, pickup, transit_hours,
-                transit_days, arrives, spread)
+                transit_days, arrives, spread, tiers or ())
     where["entry"] = item
     return _Read(lane, where)
+
+
+def _read_tiers(item: _Value, problems: _Problems) -> tuple[str, ...] | None:
+    """A list of customer tier ids: the lane is offered to these tiers only."""
+    values = _as_list(item, problems)
+    if values is None:
+        return None
+    tiers = [_as_id(value, problems) for value in _items(values, item.field)]
+    if not tiers:
+        problems.add(item.line, item.field, "an empty list: leave tiers out to offer the lane to everyone")
+        return None
+    return None if None in tiers else tuple(tiers)
 
 
 def _read_lane_timing(entry: _MarkedMapping, item: _Value, problems: _Problems):
@@ -814,6 +827,8 @@ def _lane_document(lane: Lane) -> dict:
             document[key] = str(value) if isinstance(value, LocalTime) else value
     if lane.transit_spread_hours:
         document["transit_spread_hours"] = lane.transit_spread_hours
+    if lane.tiers:
+        document["tiers"] = _FlowList(lane.tiers)
     return document
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dompromise import _core
-from dompromise.errors import NotFoundError
+from dompromise.channels import NONE, Channel, ResolvedView, floors, known_units, unit_size, unit_sizes
+from dompromise.errors import FieldViolation, InvalidArgumentError, NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.model import Network, Node, Sku
 from dompromise.reservations import (
@@ -41,6 +42,8 @@ SUPPLY_KIND = _core.SUPPLY_KIND
 SUPPLY_ALL_KINDS = _core.SUPPLY_ALL_KINDS
 EARLIEST_NOW = _core.EARLIEST["NOW"]
 EARLIEST_NEVER = _core.EARLIEST["NEVER"]
+SAFETY_STOCK_SCOPE = _core.SAFETY_STOCK_SCOPE
+SAFETY_STOCK_CLEAR = _core.SAFETY_STOCK_CLEAR
 UNKNOWN_INDEX = -1
 
 
@@ -57,6 +60,12 @@ class AvailabilityAnswer:
     cells: np.ndarray  # int64[s * m] or empty
     buckets: np.ndarray | None  # int64[6, s * m] or None
     log_position: int
+    # Through a Channel with a unit: base units per unit of each SKU, 0 where
+    # it lacks the unit (no figure then); quantities count whole units.
+    unit: str = ""
+    unit_size: np.ndarray | None = None  # int64[s]
+    # Through a view with a low-stock threshold: each SKU's flag.
+    low_stock: np.ndarray | None = None  # bool[s]
 
 
 @dataclass(frozen=True)
@@ -99,6 +108,9 @@ class Engine:
             len(network.nodes), len(network.skus), node_status=[int(n.status) for n in network.nodes]
         )
         self._refresh_sellable()
+        self._views = {view.view_id: ResolvedView(view, network, self._node_index, self._sku_index,
+                                                  self._nodes_by_tag, SUPPLY_ALL_KINDS) for view in network.views}
+        self._known_units: frozenset[str] | None = None  # built on first use: a pass over the catalogue
         self._book = ReservationBook()
         # Supply ids <-> core supply indices, assigned in log order.
         self._supply_ids: list[str] = []
@@ -165,12 +177,18 @@ class Engine:
         return bool((self.sku_indices(sku_ids) >= 0).all() and (self.node_indices(node_ids) >= 0).all()
                     and ((quantity >= 0) & (quantity <= _core.QUANTITY_MAX)).all())
 
-    def node_selection(self, node_ids: Sequence[str] = (), node_tags: Sequence[str] = ()) -> np.ndarray:
+    def node_selection(self, node_ids: Sequence[str] = (), node_tags: Sequence[str] = (),
+                       channel: Channel | None = None) -> np.ndarray:
         """The sellable nodes named by id or carrying any tag; all sellable nodes if neither.
 
         An unknown node id raises NotFoundError naming its field; an unknown
-        tag selects nothing (tags are open-ended labels).
+        tag selects nothing (tags are open-ended labels). Through a channel
+        view, only the view's nodes.
         """
+        if channel is not None and channel.view is not None:
+            selected = np.zeros(len(self.network.nodes), dtype=bool)
+            selected[self.node_selection(node_ids, node_tags)] = True
+            return np.flatnonzero(selected & channel.view.node_mask).astype(np.int32)
         if not node_ids and not node_tags:
             return self._sellable
         chosen = np.zeros(len(self.network.nodes), dtype=bool)
@@ -186,9 +204,13 @@ class Engine:
 
     # ---- reads ------------------------------------------------------------
 
-    def availability(self, sku_ids: Sequence[str], node_index: np.ndarray,
-                     with_cells: bool = True, with_buckets: bool = False) -> AvailabilityAnswer:
-        """Totals and per-node availability of each SKU over the selected nodes."""
+    def availability(self, sku_ids: Sequence[str], node_index: np.ndarray, with_cells: bool = True,
+                     with_buckets: bool = False, channel: Channel | None = None) -> AvailabilityAnswer:
+        """Totals and per-node availability of each SKU over the selected nodes.
+
+        Through a channel: its view's cells and its unit (_channel_availability)."""
+        if channel is not None:
+            return self._channel_availability(sku_ids, node_index, with_cells, with_buckets, channel)
         sku_index = self.sku_indices(sku_ids)
         cell_count = len(sku_index) * len(node_index) if with_cells else 0
         totals = np.empty(len(sku_index), dtype=np.int64)
@@ -201,18 +223,168 @@ class Engine:
         return AvailabilityAnswer(sku_index, node_index, totals, cells, buckets, self._core.log_position)
 
     def phased_availability(self, sku_index: np.ndarray, node_index: np.ndarray, boundaries_ns: np.ndarray,
-                            kind_mask: int = SUPPLY_ALL_KINDS, wanted: int = 0,
+                            kind_mask: int = SUPPLY_ALL_KINDS, wanted=0,
                             with_cells: bool = True) -> PhasedAnswer:
-        """What each (SKU, node) can promise by each boundary, and when `wanted` units first can be."""
+        """What each (SKU, node) can promise by each boundary, and when `wanted` units (one
+        number, or one per SKU) first can be."""
         sku_total, node_total, bucket_total = len(sku_index), len(node_index), len(boundaries_ns)
         cells = np.empty(sku_total * node_total * bucket_total if with_cells else 0, dtype=np.int64)
         totals = np.empty(sku_total * bucket_total, dtype=np.int64)
         earliest = np.empty(sku_total * node_total, dtype=np.int64)
         self._core.gather_phased(sku_index, node_index, np.ascontiguousarray(boundaries_ns, dtype=np.int64),
-                                 kind_mask, np.full(sku_total, wanted, dtype=np.int64), cells, totals, earliest)
+                                 kind_mask, np.ascontiguousarray(np.broadcast_to(np.asarray(wanted, dtype=np.int64),
+                                                                                 (sku_total,))),
+                                 cells, totals, earliest)
         if with_cells:
             cells = cells.reshape(sku_total, node_total, bucket_total)
         return PhasedAnswer(cells, totals.reshape(sku_total, bucket_total), earliest.reshape(sku_total, node_total))
+
+    # ---- channels: views, segments, units (see channels.py) -------------------
+
+    def channel(self, view_id: str = "", segment: str = "", unit: str = "") -> Channel:
+        """How a request asks, checked: NotFoundError for an unknown view,
+        InvalidArgumentError for a segment the view does not declare (or no
+        view) and for a unit no SKU of the network has. Field names are the
+        requests' (channel_view_id, customer_segment, unit)."""
+        view = None
+        if view_id:
+            view = self._views.get(view_id)
+            if view is None:
+                raise NotFoundError("view", view_id, "channel_view_id")
+        if segment and view is None:
+            raise InvalidArgumentError([FieldViolation("customer_segment", "needs channel_view_id")])
+        if segment and segment not in view.segments:
+            known = ", ".join(sorted(view.segments)) or "none"
+            raise InvalidArgumentError([FieldViolation(
+                "customer_segment", f"view {view_id!r} has no segment {segment!r} (it has: {known})")])
+        if unit and unit not in self._units():
+            raise InvalidArgumentError([FieldViolation("unit", f"no SKU of the network has a unit {unit!r}")])
+        return Channel(view, segment, unit)
+
+    def _units(self) -> frozenset[str]:
+        if self._known_units is None:
+            self._known_units = known_units(self.network.skus)
+        return self._known_units
+
+    def unit_size(self, sku_id: str, unit: str) -> int | None:
+        """Base units per `unit` of the SKU (1 for its base unit spelling); 0 if it has
+        no such unit; None if the SKU is unknown."""
+        sku = self.sku(sku_id)
+        return None if sku is None else unit_size(sku, unit)
+
+    def channel_floors(self, channel: Channel, sku_index: np.ndarray, node_index: np.ndarray,
+                       buckets: np.ndarray | None) -> np.ndarray:
+        """int64[s, m]: what a requester through the channel leaves at each cell (0 without a view).
+
+        `buckets` (gather_buckets' rows, cells s * m) is needed when the view
+        has percents or a safety stock (ResolvedView.needs_buckets).
+        """
+        shape = (len(sku_index), len(node_index))
+        view = channel.view
+        if view is None:
+            return np.zeros(shape, dtype=np.int64)
+        fixed, percent = view.protection(channel.segment, sku_index, node_index)
+        if not view.needs_buckets:
+            return fixed
+        view_safety = np.broadcast_to(view.per_sku("safety_stock", sku_index)[:, None], shape)
+        return floors(fixed, percent, view_safety, buckets[0].reshape(shape), buckets[4].reshape(shape))
+
+    def _channel_availability(self, sku_ids, node_index, with_cells, with_buckets, channel) -> AvailabilityAnswer:
+        """availability() through a view (cells less the floors, capped) and/or in a unit (whole units per cell)."""
+        sku_index = self.sku_indices(sku_ids)
+        shape = (len(sku_index), len(node_index))
+        cells = np.empty(shape[0] * shape[1], dtype=np.int64)
+        self._core.gather_available(sku_index, node_index, cells, np.empty(shape[0], dtype=np.int64))
+        cells = cells.reshape(shape)
+        view = channel.view
+        buckets = None
+        if (with_buckets and with_cells) or (view is not None and view.needs_buckets):
+            buckets = np.empty((len(BUCKETS), cells.size), dtype=np.int64)
+            self._core.gather_buckets(sku_index, node_index, buckets)
+        low_stock = None
+        if view is not None:
+            cells = np.maximum(cells - self.channel_floors(channel, sku_index, node_index, buckets), 0)
+            cap = view.per_sku("exposure_cap", sku_index)[:, None]
+            cells = np.where(cap >= 0, np.minimum(cells, cap), cells)
+            threshold = view.per_sku("low_stock_threshold", sku_index)
+            low_stock = (threshold >= 0) & (cells.sum(axis=1) <= threshold)
+            if buckets is not None:
+                view_safety = view.per_sku("safety_stock", sku_index)[:, None]
+                buckets[4] = np.maximum(buckets[4].reshape(shape), view_safety).ravel()
+                buckets[5] = cells.ravel()
+        sizes = None
+        if channel.unit:
+            sizes = unit_sizes(self.network.skus, channel.unit, sku_index)
+            divisor = np.where(sizes > 0, sizes, 1)[:, None]
+            cells = cells // divisor
+            if buckets is not None:
+                buckets = (buckets.reshape(len(BUCKETS), *shape) // divisor).reshape(len(BUCKETS), -1)
+        if not (with_buckets and with_cells):
+            buckets = None
+        totals = cells.sum(axis=1)
+        flat = cells.ravel() if with_cells else np.empty(0, dtype=np.int64)
+        return AvailabilityAnswer(sku_index, node_index, totals, flat, buckets, self._core.log_position,
+                                  channel.unit, sizes, low_stock)
+
+    def channel_phased_availability(self, sku_index: np.ndarray, node_index: np.ndarray, boundaries_ns,
+                                    kind_mask: int, wanted: int, with_cells: bool, channel: Channel,
+                                    horizon_end_ns: int | None = None) -> PhasedAnswer:
+        """phased_availability() through a channel: the view's supply kinds, each cell less
+        its floor and capped, in whole units; an earliest time past the horizon is never."""
+        view = channel.view
+        shape = (len(sku_index), len(node_index))
+        if view is not None:
+            kind_mask &= view.kind_mask
+        buckets = None
+        if view is not None and view.needs_buckets:
+            buckets = np.empty((len(BUCKETS), shape[0] * shape[1]), dtype=np.int64)
+            self._core.gather_buckets(sku_index, node_index, buckets)
+        floor = self.channel_floors(channel, sku_index, node_index, buckets)
+        sizes = unit_sizes(self.network.skus, channel.unit, sku_index) if channel.unit else np.ones(shape[0], np.int64)
+        # In Python ints: wanted (<= QUANTITY_MAX) times a pack size may not fit an int64;
+        # more than QUANTITY_MAX is never available anyway. 0 for a SKU without the unit.
+        wanted_base = np.array([min(wanted * size, _core.QUANTITY_MAX + 1) for size in sizes.tolist()],
+                               dtype=np.int64)
+        cells, earliest = self._phased_with_floors(sku_index, node_index, boundaries_ns, kind_mask, wanted_base,
+                                                   floor)
+        cells = np.maximum(cells - floor[:, :, None], 0)
+        if view is not None:
+            cap = view.per_sku("exposure_cap", sku_index)[:, None]
+            cells = np.where(cap[:, :, None] >= 0, np.minimum(cells, cap[:, :, None]), cells)
+            earliest = np.where((cap >= 0) & (cap < wanted_base[:, None]), EARLIEST_NEVER, earliest)
+        if horizon_end_ns is not None:
+            earliest = np.where(earliest > horizon_end_ns, EARLIEST_NEVER, earliest)
+        cells = cells // np.where(sizes > 0, sizes, 1)[:, None, None]
+        totals = cells.sum(axis=1)
+        return PhasedAnswer(cells if with_cells else np.empty(0, dtype=np.int64), totals, earliest)
+
+    def _phased_with_floors(self, sku_index, node_index, boundaries_ns, kind_mask, wanted_base, floor):
+        """(cells int64[s, m, b], earliest int64[s, m]) with each position's earliest
+        time for wanted + its floor: one gather per node when floors differ by node."""
+        if not wanted_base.any() or not floor.any():
+            phased = self.phased_availability(sku_index, node_index, boundaries_ns, kind_mask, wanted_base, True)
+            return phased.cells, phased.earliest_ns
+        columns = [self.phased_availability(sku_index, node_index[j:j + 1], boundaries_ns, kind_mask,
+                                            wanted_base + floor[:, j], True) for j in range(len(node_index))]
+        cells = np.concatenate([column.cells for column in columns], axis=1)
+        earliest = np.concatenate([column.earliest_ns for column in columns], axis=1)
+        return cells, earliest
+
+    def reserve_protection(self, channel: Channel, sku_ids: Sequence[str],
+                           node_ids: Sequence[str]) -> tuple[list[int], list[int], list[int]]:
+        """Per reservation line through a view: (protected quantity, protected percent,
+        view safety stock or -1), for the log record; the engine turns them into
+        floors when the record applies (on hand then). Raises InvalidArgumentError
+        naming lines[i].node_id for a known node outside the view."""
+        view = channel.view
+        assert view is not None, "protection needs a view"
+        sku_index, node_index = self.sku_indices(sku_ids), self.node_indices(node_ids)
+        outside = [FieldViolation(f"lines[{i}].node_id", f"node {node_ids[i]!r} is not in view {view.view_id!r}")
+                   for i, node in enumerate(node_index.tolist()) if node >= 0 and not view.node_mask[node]]
+        if outside:
+            raise InvalidArgumentError(outside)
+        fixed, percent = view.protection(channel.segment, sku_index, np.maximum(node_index, 0), pairs=True)
+        return fixed.tolist(), percent.tolist(), view.per_sku("safety_stock", sku_index).tolist()
 
     def supply(self, supply_id: str) -> SupplyView | None:
         index = self._supply_index.get(supply_id)
@@ -339,6 +511,8 @@ class Engine:
                                     ref=np.array([get(s, UNKNOWN_INDEX) for s in body.supply_ids], dtype=np.int64))
             self._core.apply(command)  # an unknown id is -1: SUPPLY_NOT_FOUND
             return self._outcome(command, command.on_hand_after)
+        if which == "set_safety_stock":
+            return self._apply_safety_stock(record.set_safety_stock, time_ns)
         if which == "return_stock":
             body = record.return_stock
             command = self._command(KIND["RETURN"], time_ns, body.sku_ids, body.node_ids, body.quantities,
@@ -350,16 +524,48 @@ class Engine:
         self._core.apply(command)
         return self._outcome(command, ())
 
+    def _apply_safety_stock(self, body, time_ns: int) -> Outcome:
+        """A rule's scope is which ids it names: both a position, a SKU alone the SKU, a node alone the node."""
+        scope = [SAFETY_STOCK_SCOPE["SKU" if not node_id else "NODE" if not sku_id else "POSITION"]
+                 for sku_id, node_id in zip(body.sku_ids, body.node_ids)]
+        command = self._command(KIND["SET_SAFETY_STOCK"], time_ns, body.sku_ids, body.node_ids, body.quantities,
+                                op=np.asarray(scope, dtype=np.int8), all_or_nothing=body.all_or_nothing)
+        return self._outcome(command, command.on_hand_after)
+
     def _apply_reserve(self, body, time_ns: int, log_position: int) -> Outcome:
         backorder_by_ns = body.backorder_by_ns or None
         command = self._command(KIND["RESERVE"], time_ns, body.sku_ids, body.node_ids, body.quantities,
                                 all_or_nothing=not body.allow_partial, deadline_ns=time_ns + body.ttl_ns,
-                                time_ns=backorder_by_ns)
+                                time_ns=backorder_by_ns, floor=self._reserve_floors(body))
         index = -1
         if command.result == RESULT["OK"]:
             index = command.reservation
             self._book.add(index, log_position, time_ns, body.order_id, body.customer_id)
         return self._outcome(command, command.filled, index)
+
+    def _reserve_floors(self, body) -> np.ndarray | None:
+        """Each line's floor from the protection its record carries, with on hand and
+        safety stock as they are now (in log order: the same on every replica). The
+        record, not the config, says what is protected: an edited view never
+        changes how an old record replays."""
+        count = len(body.sku_ids)
+        columns = (body.protected_quantities, body.protected_percents, body.channel_safety_stock_quantities)
+        if not any(columns):
+            return None
+        if any(column and len(column) != count for column in columns):
+            return np.full(count, -1, dtype=np.int64)  # a negative floor: the core records it MALFORMED
+        # Clipped so no sum below can overflow, whatever a record holds.
+        fixed = np.clip(np.asarray(body.protected_quantities or [0] * count, dtype=np.int64), 0, _core.QUANTITY_MAX)
+        percent = np.clip(np.asarray(body.protected_percents or [0] * count, dtype=np.int64), 0, 100)
+        view_safety = np.clip(np.asarray(body.channel_safety_stock_quantities or [NONE] * count, dtype=np.int64),
+                              NONE, _core.QUANTITY_MAX)
+        sku, node = self.sku_indices(body.sku_ids), self.node_indices(body.node_ids)
+        known = (sku >= 0) & (node >= 0)  # unknown lines fail in the core: any floor will do
+        on_hand = np.zeros(count, dtype=np.int64)
+        safety = np.zeros(count, dtype=np.int64)
+        on_hand[known] = self._core.bucket_array("on_hand")[sku[known], node[known]]
+        safety[known] = self._core.bucket_array("safety_stock")[sku[known], node[known]]
+        return floors(fixed, percent, view_safety, on_hand, safety)
 
     def _source_rows(self, source_ids) -> np.ndarray:
         """Core feed rows of the items' sources ("" = -1, not sequenced), adding new

@@ -53,6 +53,26 @@ class LimitExceededError(DompromiseError):
         super().__init__(f"{field}: {actual} is over the limit of {limit} ({limit_name})")
 
 
+class OutOfRangeError(DompromiseError):
+    """A field is past what this server has now (a version it has not reached); may pass later."""
+
+    def __init__(self, field: str, reason: str, description: str):
+        self.field = field
+        self.reason = reason
+        self.description = description
+        super().__init__(f"{field}: {description}")
+
+
+class AbortedError(DompromiseError):
+    """The request conflicted with a change of state (e.g. a promised plan no longer
+    holds); `alternative`, if any, is a message the client can act on instead."""
+
+    def __init__(self, reason: str, message: str, alternative=None):
+        self.reason = reason
+        self.alternative = alternative
+        super().__init__(message)
+
+
 class UnavailableError(DompromiseError):
     """Writes cannot be made durable right now (the log failed or is full); retry later."""
 

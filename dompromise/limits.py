@@ -39,6 +39,15 @@ PHASING_BUCKET_SECONDS_MIN = 60
 PHASING_BUCKET_SECONDS_MAX = 366 * 24 * 3600
 PHASING_CELLS_MAX = 1_000_000
 
+# PromiseDelivery: lines per order (B2B orders have thousands), options per
+# answer, how far ahead future supply is considered, and how long a promise
+# token can be reserved from.
+PROMISE_LINES_MAX = 5_000
+PROMISE_OPTIONS_MAX = 20
+PROMISE_OPTIONS_DEFAULT = 5
+PROMISE_HORIZON_DAYS = 90
+PROMISE_TOKEN_TTL_SECONDS = 15 * 60
+
 # UpdateStock: items per request (and rows per UploadStock chunk).
 STOCK_UPDATES_MAX = 10_000
 # UploadStock: rows per upload, and the bad rows its answer lists.
@@ -47,6 +56,24 @@ UPLOAD_PROBLEMS_LISTED_MAX = 100
 # Distinct feed sources (StockUpdate.source_id) a network keeps sequence
 # numbers for; each costs 8 bytes per (SKU, node) position.
 FEED_SOURCES_MAX = 16
+
+# SetSafetyStock: rules per request, and the positions they may cover in all (a
+# SKU rule covers one per node, a node rule one per SKU: the core re-derives
+# each, in one command, while no other write applies).
+SAFETY_STOCK_RULES_MAX = 10_000
+SAFETY_STOCK_POSITIONS_MAX = 10_000_000
+
+# Channel views (the `views:` section of the network config): views per
+# network, customer segments and protected allocations per view, entries of
+# one per-SKU quantity map (safety stock, exposure cap, low-stock threshold)
+# and SKUs one protected allocation names. A phasing horizon is at most the
+# longest phasing a request may ask for.
+VIEWS_MAX = 1_000
+VIEW_SEGMENTS_MAX = 64
+VIEW_PROTECTED_MAX = 100
+VIEW_SKU_QUANTITIES_MAX = 100_000
+VIEW_PROTECTED_SKUS_MAX = 10_000
+VIEW_HORIZON_DAYS_MAX = 366
 
 # NetworkService list pagination.
 PAGE_SIZE_DEFAULT = 100

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 
 from dompromise.transport import TransportNetwork
+from dompromise.views import View
 
 
 class NodeType(enum.IntEnum):
@@ -122,3 +123,5 @@ class Network:
     skus: tuple[Sku, ...]
     # Calendars, zones and lanes for delivery promises; None when not configured.
     transport: TransportNetwork | None = None
+    # Channel views (see views.py); none when not configured.
+    views: tuple[View, ...] = ()

@@ -49,6 +49,7 @@ class Replica:
         self._queue: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
         self._failure: BaseException | None = None
+        self._apply_listeners: list[Callable[[int, list[log_pb2.LogRecord]], None]] = []
 
     # ---- start-up ----------------------------------------------------------
 
@@ -182,6 +183,19 @@ class Replica:
 
     # ---- the write path ------------------------------------------------------
 
+    def add_apply_listener(self, listener: Callable[[int, list[log_pb2.LogRecord]], None]) -> None:
+        """Calls `listener(log_position, records)` after each batch the writer applies.
+
+        Once per batch (so changes coalesce), on the event loop, after every
+        record of the batch is applied and its outcome handed to its writer;
+        `log_position` is the batch's last. The writer runs it inline: it must
+        be quick and never wait (availability watchers only mark what changed
+        and wake their streams). An exception in it is logged, never stops the
+        writer. Records applied outside the writer (bootstrap, recover) are
+        not reported.
+        """
+        self._apply_listeners.append(listener)
+
     async def submit(self, record: log_pb2.LogRecord) -> Outcome:
         """Appends a command and returns its outcome once it is durable and applied."""
         if self._failure is not None:
@@ -227,7 +241,16 @@ class Replica:
                     return
                 if not future.done():
                     future.set_result(outcome)
+            if self._apply_listeners:  # nobody listening costs one test per batch
+                self._notify_applied(last, [record for record, _ in batch])
             self._maybe_snapshot()
+
+    def _notify_applied(self, log_position: int, records: list[log_pb2.LogRecord]) -> None:
+        for listener in self._apply_listeners:
+            try:
+                listener(log_position, records)
+            except Exception:  # a listener's bug must not stop the writer
+                log.exception("apply listener %r failed at log position %d", listener, log_position)
 
     def _fail(self, error: BaseException, batch) -> None:
         log.error("command log write failed; refusing writes: %s", error)

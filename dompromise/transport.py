@@ -172,7 +172,9 @@ class Lane:
     `transit_working_days` (destination calendar, arriving at `arrives`
     local time, midnight if unset; needs a pickup time to count days from).
     `transit_spread_hours` widens the delivery window: latest = earliest
-    arrival + spread, moved into the receiving calendar.
+    arrival + spread, moved into the receiving calendar. `tiers`, when set,
+    makes the lane an exclusive delivery option: offered only to customers
+    of those tiers (e.g. a same-day courier for gold dealers).
     """
 
     from_node_id: str
@@ -187,6 +189,7 @@ class Lane:
     transit_working_days: int | None = None
     arrives: LocalTime | None = None
     transit_spread_hours: int = 0
+    tiers: tuple[str, ...] = ()
 
     def __post_init__(self):
         assert (self.to_zone_id is None) != (self.to_node_id is None), "a lane goes to a zone or a node"

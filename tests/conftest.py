@@ -13,7 +13,7 @@ from dompromise.internal.v1 import log_pb2
 from dompromise.log import MemoryLog
 from dompromise.model import BaseUnit, Location, Network, Node, NodeStatus, NodeType, Sku
 from dompromise.replica import Replica
-from dompromise.service.server import create_server, set_serving
+from dompromise.service.server import build_server, set_serving
 
 
 def small_network() -> Network:
@@ -66,15 +66,15 @@ class ServerThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.server, self.port, self.health = self._call(self._start())
+        self.server, self.port, self.health, self.watches = self._call(self._start())
         self.target = f"127.0.0.1:{self.port}"
 
     async def _start(self):
-        server, port, health_servicer = create_server(self.replica, "127.0.0.1:0")
+        built = build_server(self.replica, "127.0.0.1:0")
         await self.replica.start()
-        await server.start()
-        await set_serving(health_servicer, True)
-        return server, port, health_servicer
+        await built.server.start()
+        await set_serving(built.health, True)
+        return built
 
     def _call(self, coroutine, timeout_seconds: float = 10.0):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_seconds)

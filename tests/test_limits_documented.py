@@ -27,6 +27,20 @@ def field_comment(proto_file: str, message: str, field: str) -> str:
     raise AssertionError(f"{message}.{field} not found in {proto_file}")
 
 
+def rpc_comment(proto_file: str, rpc: str) -> str:
+    """The comment lines directly above `rpc` in its service."""
+    lines = (PROTOS / proto_file).read_text().splitlines()
+    for index, line in enumerate(lines):
+        if re.match(rf"\s*rpc\s+{rpc}\(", line):
+            comment = []
+            for above in reversed(lines[:index]):
+                if not above.strip().startswith("//"):
+                    break
+                comment.insert(0, above.strip()[2:].strip())
+            return " ".join(comment)
+    raise AssertionError(f"rpc {rpc} not found in {proto_file}")
+
+
 def spelled(number: int) -> str:
     return f"{number:,}"
 
@@ -58,3 +72,34 @@ def test_phasing_and_supply_limits_documented():
         "availability.proto", "TimePhasing", "bucket_count")
     assert spelled(limits.STOCK_UPDATES_MAX) in field_comment("inventory.proto", "UpsertSupplyRequest", "supplies")
     assert spelled(limits.STOCK_UPDATES_MAX) in field_comment("inventory.proto", "ReceiveSupplyRequest", "receipts")
+
+
+def test_watch_limits_documented():
+    def comment(field: str) -> str:
+        return field_comment("availability.proto", "WatchAvailabilityRequest", field)
+
+    assert f"1 to {spelled(limits.WATCH_SKUS_MAX)}" in comment("sku_ids")
+    assert spelled(limits.ID_LENGTH_MAX) in comment("sku_ids")
+    assert spelled(limits.AVAILABILITY_FILTER_NODES_MAX) in comment("node_ids")
+    assert spelled(limits.AVAILABILITY_FILTER_TAGS_MAX) in comment("node_tags")
+    assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in comment("view")
+    assert f"At most {spelled(limits.WATCH_STREAMS_MAX)} streams" in rpc_comment("availability.proto", "WatchAvailability")
+
+
+def test_safety_stock_and_channel_view_limits_documented():
+    rules = field_comment("inventory.proto", "SetSafetyStockRequest", "rules")
+    assert f"1 to {spelled(limits.SAFETY_STOCK_RULES_MAX)}" in rules
+    assert spelled(limits.SAFETY_STOCK_POSITIONS_MAX) in rules
+    for field in ("customer_segment", "unit"):
+        assert spelled(limits.ID_LENGTH_MAX) in field_comment("availability.proto", "GetAvailabilityRequest", field)
+    assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in field_comment(
+        "availability.proto", "GetAvailabilityRequest", "channel_view_id")
+    exponent = len(str(limits.QUANTITY_MAX)) - 1
+    assert f"10^{exponent}" in field_comment("reservation.proto", "ReservationLine", "unit")
+
+
+def test_channel_view_config_limits_documented():
+    docs = (PROTOS.parent.parent.parent / "docs" / "config.md").read_text()
+    for name in ("VIEWS_MAX", "VIEW_SEGMENTS_MAX", "VIEW_PROTECTED_MAX", "VIEW_SKU_QUANTITIES_MAX",
+                 "VIEW_PROTECTED_SKUS_MAX", "VIEW_HORIZON_DAYS_MAX"):
+        assert f"`{name}` ({spelled(getattr(limits, name))})" in docs, name

@@ -21,6 +21,10 @@ cdef enum ItemStatus:
     ITEM_SUPPLY_NOT_FOUND = 13
     ITEM_SUPPLY_CONFLICT = 14
     ITEM_STALE = 15
+    # Never emitted by the core: the engine answers it for a SKU that lacks
+    # the unit an availability request asks in. Numbered here so the core's
+    # numbers stay the proto's (tests/test_contract_numbers.py).
+    ITEM_UNIT_NOT_FOUND = 16
 
 cdef enum CommandKind:
     COMMAND_UPDATE_ON_HAND = 1
@@ -35,6 +39,20 @@ cdef enum CommandKind:
     COMMAND_SET_NODE_STATUS = 10
     COMMAND_UPSERT_SUPPLY = 11
     COMMAND_RECEIVE_SUPPLY = 12
+    COMMAND_SET_SAFETY_STOCK = 13
+
+# Which rule a SET_SAFETY_STOCK item sets (its op): the (SKU, node) rule,
+# the SKU's rule (every node) or the node's rule (every SKU). A position's
+# safety stock is its most specific rule set: SKU x node, else SKU, else
+# node, else 0.
+cdef enum SafetyStockScope:
+    SAFETY_STOCK_POSITION = 1
+    SAFETY_STOCK_SKU = 2
+    SAFETY_STOCK_NODE = 3
+
+# A safety-stock rule quantity meaning "not set: inherit the next level".
+cdef enum:
+    SAFETY_STOCK_UNSET = -1
 
 # Lifecycle of a reservation. A hold (HELD) resolves exactly once: to
 # COMMITTED, RELEASED or EXPIRED. A committed reservation may be RELEASED
@@ -94,6 +112,10 @@ cdef class Command:
     cdef readonly object line           # int32[n], line numbers within a reservation (ship, cancel)
     cdef readonly object time_ns        # int64[n]: supply ETA; reserve line backorder date (0 = none); feed sequence
     cdef readonly object ref            # int64[n]: a supply index (upsert, receive); a feed source or -1 (on hand)
+    # int64[n], RESERVE only: what line i must leave available at its position
+    # (a channel's extra safety stock and the stock protected for other customer
+    # segments); the line takes from available - floor, never below it.
+    cdef readonly object floor
     # Results, written by Core.apply:
     cdef readonly object status         # int8[n]
     cdef readonly object on_hand_after  # int64[n]
@@ -119,11 +141,18 @@ cdef class Core:
     cdef int64_t[::1] held
     cdef int64_t[::1] allocated
     cdef int64_t[::1] unavailable
+    # The effective safety stock (derived, like available): the position's
+    # most specific rule, kept up to date whenever a rule changes.
     cdef int64_t[::1] safety_stock
     # available = max(0, on_hand - held - allocated - unavailable - safety_stock),
     # kept up to date on every write so a read is a gather.
     cdef int64_t[::1] available
     cdef uint8_t[::1] node_status
+    # Safety-stock rules (SAFETY_STOCK_UNSET where none): per position, per
+    # SKU and per node. safety_stock above is derived from them.
+    cdef int64_t[::1] safety_stock_rule
+    cdef int64_t[::1] sku_safety_stock_rule
+    cdef int64_t[::1] node_safety_stock_rule
 
     # Reservations: one row each, lines in an append-only arena.
     cdef readonly int64_t reservation_count
@@ -171,6 +200,10 @@ cdef class Core:
 
     cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil
     cdef inline int64_t _net_on_hand(self, Py_ssize_t position) noexcept nogil
+    cdef inline int64_t _effective_safety_stock(self, Py_ssize_t position) noexcept nogil
+    cdef inline void _refresh_safety_stock(self, Py_ssize_t position) noexcept nogil
+    cdef int _apply_safety_stock(self, Command command) except -1
+    cdef inline int64_t _available_above(self, Py_ssize_t position, int64_t floor) noexcept nogil
     cdef int64_t _lowest_cumulative(self, Py_ssize_t position, int64_t base, int64_t from_ns) noexcept nogil
     cdef void _gather_phased(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
                              Py_ssize_t node_total, const int64_t* boundaries_ns, Py_ssize_t bucket_total,

@@ -15,6 +15,8 @@ RESERVATION_STATE: dict[str, int]
 RETURN_DISPOSITION: dict[str, int]
 COMMAND_RESULT: dict[str, int]
 SUPPLY_KIND: dict[str, int]
+SAFETY_STOCK_SCOPE: dict[str, int]
+SAFETY_STOCK_CLEAR: int
 SUPPLY_ALL_KINDS: int
 EARLIEST: dict[str, int]
 SUPPLY_TABLES: tuple[str, ...]
@@ -32,6 +34,7 @@ class Command:
     line: npt.NDArray[np.int32]
     time_ns: npt.NDArray[np.int64]
     ref: npt.NDArray[np.int64]
+    floor: npt.NDArray[np.int64]
     status: npt.NDArray[np.int8]
     on_hand_after: npt.NDArray[np.int64]
     available_after: npt.NDArray[np.int64]
@@ -43,7 +46,7 @@ class Command:
     result: int
     def __init__(self, kind: int, log_time_ns: int, sku: Any = ..., node: Any = ..., quantity: Any = ...,
                  op: Any = ..., all_or_nothing: bool = ..., reservation: int = ..., deadline_ns: int = ...,
-                 line: Any = ..., time_ns: Any = ..., ref: Any = ...) -> None: ...
+                 line: Any = ..., time_ns: Any = ..., ref: Any = ..., floor: Any = ...) -> None: ...
     def __len__(self) -> int: ...
 
 class Core:

@@ -85,6 +85,7 @@ ITEM_STATUS = {
     "SUPPLY_NOT_FOUND": ITEM_SUPPLY_NOT_FOUND,
     "SUPPLY_CONFLICT": ITEM_SUPPLY_CONFLICT,
     "STALE": ITEM_STALE,
+    "UNIT_NOT_FOUND": ITEM_UNIT_NOT_FOUND,
 }
 COMMAND_KIND = {
     "UPDATE_ON_HAND": COMMAND_UPDATE_ON_HAND,
@@ -99,7 +100,15 @@ COMMAND_KIND = {
     "SET_NODE_STATUS": COMMAND_SET_NODE_STATUS,
     "UPSERT_SUPPLY": COMMAND_UPSERT_SUPPLY,
     "RECEIVE_SUPPLY": COMMAND_RECEIVE_SUPPLY,
+    "SET_SAFETY_STOCK": COMMAND_SET_SAFETY_STOCK,
 }
+SAFETY_STOCK_SCOPE = {
+    "POSITION": SAFETY_STOCK_POSITION,
+    "SKU": SAFETY_STOCK_SKU,
+    "NODE": SAFETY_STOCK_NODE,
+}
+# A SET_SAFETY_STOCK quantity that clears the rule (and a rule table's "none").
+SAFETY_STOCK_CLEAR = SAFETY_STOCK_UNSET
 SUPPLY_KIND = {
     "IN_TRANSIT": SUPPLY_IN_TRANSIT,
     "PURCHASE_ORDER": SUPPLY_PURCHASE_ORDER,
@@ -154,7 +163,7 @@ cdef class Command:
 
     def __init__(self, int32_t kind, int64_t log_time_ns, sku=(), node=(), quantity=(), op=None,
                  bint all_or_nothing=False, int64_t reservation=-1, int64_t deadline_ns=0, line=None,
-                 time_ns=None, ref=None):
+                 time_ns=None, ref=None, floor=None):
         self.kind = kind
         self.reservation = reservation
         self.deadline_ns = deadline_ns
@@ -167,8 +176,12 @@ cdef class Command:
         count = self.sku.shape[0]
         self.op = np.ascontiguousarray(np.zeros(count) if op is None else op, dtype=np.int8)
         self.line = np.ascontiguousarray(np.zeros(count) if line is None else line, dtype=np.int32)
-        self.time_ns = np.ascontiguousarray(np.zeros(count) if time_ns is None else time_ns, dtype=np.int64)
+        # Unset int64 columns share one zero array: the core only reads them.
+        zeros = np.zeros(count, dtype=np.int64) if time_ns is None or floor is None else None
+        self.time_ns = zeros if time_ns is None else np.ascontiguousarray(time_ns, dtype=np.int64)
         self.ref = np.ascontiguousarray(np.full(count, -1) if ref is None else ref, dtype=np.int64)
+        self.floor = zeros if floor is None else np.ascontiguousarray(floor, dtype=np.int64)
+        assert self.floor.shape[0] == count, "floor column length differs from sku"
         assert self.time_ns.shape[0] == count, "time_ns column length differs from sku"
         assert self.ref.shape[0] == count, "ref column length differs from sku"
         assert self.line.shape[0] == count, "line column length differs from sku"
@@ -208,6 +221,9 @@ cdef class Core:
         self.unavailable = np.zeros(positions, dtype=np.int64)
         self.safety_stock = np.zeros(positions, dtype=np.int64)
         self.available = np.zeros(positions, dtype=np.int64)
+        self.safety_stock_rule = np.full(positions, SAFETY_STOCK_UNSET, dtype=np.int64)
+        self.sku_safety_stock_rule = np.full(sku_count, SAFETY_STOCK_UNSET, dtype=np.int64)
+        self.node_safety_stock_rule = np.full(node_count, SAFETY_STOCK_UNSET, dtype=np.int64)
         if node_status is None:
             self.node_status = np.full(node_count, NODE_ENABLED, dtype=np.uint8)
         else:
@@ -284,6 +300,8 @@ cdef class Core:
             self._apply_upsert_supply(command)
         elif command.kind == COMMAND_RECEIVE_SUPPLY:
             self._apply_receive_supply(command)
+        elif command.kind == COMMAND_SET_SAFETY_STOCK:
+            self._apply_safety_stock(command)
         elif command.kind == COMMAND_TICK:
             command.result = RESULT_OK
         self.log_time_ns = command.log_time_ns
@@ -306,7 +324,7 @@ cdef class Core:
         never overwrite newer data.
         """
         cdef Py_ssize_t i, count = command.sku.shape[0], position
-        self._feed_capacity(command.ref)
+        cdef bint sequenced = self._feed_capacity(command.ref)
         cdef const int32_t[::1] sku = command.sku
         cdef const int32_t[::1] node = command.node
         cdef const int64_t[::1] quantity = command.quantity
@@ -317,7 +335,8 @@ cdef class Core:
         cdef int64_t[::1] on_hand_after = command.on_hand_after
         cdef int64_t[::1] available_after = command.available_after
         cdef int64_t[::1] previous = np.empty(count, dtype=np.int64)
-        cdef int64_t[::1] previous_sequence = np.empty(count, dtype=np.int64)
+        # The undo column for sequences, only when some item is sequenced (most are not).
+        cdef int64_t[::1] previous_sequence = np.empty(count if sequenced else 1, dtype=np.int64)
         cdef int64_t[:, ::1] feed = self.feed_sequence
         cdef bint all_or_nothing = command.all_or_nothing
         cdef int64_t target, applied = 0, failed = 0
@@ -386,16 +405,26 @@ cdef class Core:
         command.applied_count = applied
         return applied
 
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     cdef int _feed_capacity(self, object sources) except -1:
         """Adds a sequence row (all -1: nothing seen) for every feed source index
-        the command names beyond the rows there are; at most FEED_SOURCES_MAX."""
-        cdef int64_t needed = min(int(np.max(sources, initial=-1)) + 1, FEED_SOURCES_MAX)
+        the command names beyond the rows there are (at most FEED_SOURCES_MAX);
+        returns whether any item is sequenced. A C loop: numpy's max costs
+        more than a one-item command."""
+        cdef const int64_t[::1] source = sources
+        cdef int64_t highest = -1
+        cdef Py_ssize_t i
+        for i in range(source.shape[0]):
+            if source[i] > highest:
+                highest = source[i]
+        cdef int64_t needed = min(highest + 1, FEED_SOURCES_MAX)
         cdef Py_ssize_t rows = self.feed_sequence.shape[0]
         if needed > rows:
             grown = np.full((needed, self.feed_sequence.shape[1]), -1, dtype=np.int64)
             grown[:rows] = np.asarray(self.feed_sequence)
             self.feed_sequence = grown
-        return 0
+        return highest >= 0
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -419,6 +448,102 @@ cdef class Core:
             self.sku_changed[sku] = 1
             self.changed_skus[self.changed_count] = sku
             self.changed_count += 1
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    @cython.cdivision(True)
+    cdef inline int64_t _effective_safety_stock(self, Py_ssize_t position) noexcept nogil:
+        """The most specific safety-stock rule of the position: its own (SKU x
+        node), else its SKU's, else its node's, else 0. SKU before node: a SKU
+        rule is about the item (its demand, its lead time) wherever it is
+        stocked, a node rule a blanket default for whatever the node holds."""
+        cdef int64_t rule = self.safety_stock_rule[position]
+        if rule != SAFETY_STOCK_UNSET:
+            return rule
+        rule = self.sku_safety_stock_rule[position // self.node_count]
+        if rule != SAFETY_STOCK_UNSET:
+            return rule
+        rule = self.node_safety_stock_rule[position % self.node_count]
+        return rule if rule != SAFETY_STOCK_UNSET else 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef inline void _refresh_safety_stock(self, Py_ssize_t position) noexcept nogil:
+        """Re-derives the position's safety stock from the rules; refreshes
+        available (and the change journal) only when it moved, so a node rule
+        over millions of SKUs wakes watchers of the positions it changed only."""
+        cdef int64_t effective = self._effective_safety_stock(position)
+        if effective != self.safety_stock[position]:
+            self.safety_stock[position] = effective
+            self._refresh_available(position)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef inline int64_t _available_above(self, Py_ssize_t position, int64_t floor) noexcept nogil:
+        """Available less what must stay behind for others (a reserve line's floor), never below 0."""
+        cdef int64_t free = self.available[position] - floor
+        return free if free > 0 else 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _apply_safety_stock(self, Command command) except -1:
+        """Sets safety-stock rules: item i sets the rule of scope op[i] (the
+        (sku, node) position, sku at every node, or node for every SKU) to
+        quantity[i], or clears it with SAFETY_STOCK_UNSET. Items are checked
+        first, then applied in order, so all_or_nothing needs no undo. A SKU
+        or node rule re-derives every position it covers: a loop over the
+        nodes or the SKUs, bounded at the edge (SAFETY_STOCK_POSITIONS_MAX).
+        """
+        cdef Py_ssize_t i, j, count = command.sku.shape[0], position
+        cdef const int32_t[::1] sku = command.sku
+        cdef const int32_t[::1] node = command.node
+        cdef const int64_t[::1] quantity = command.quantity
+        cdef const int8_t[::1] op = command.op
+        cdef int8_t[::1] status = command.status
+        cdef int64_t[::1] on_hand_after = command.on_hand_after
+        cdef int64_t[::1] available_after = command.available_after
+        cdef int64_t failed = 0, applied = 0
+        cdef bint needs_sku, needs_node
+        with nogil:
+            for i in range(count):
+                needs_sku = op[i] != SAFETY_STOCK_NODE
+                needs_node = op[i] != SAFETY_STOCK_SKU
+                status[i] = ITEM_OK
+                if needs_sku and (sku[i] < 0 or sku[i] >= self.sku_count):
+                    status[i] = ITEM_SKU_NOT_FOUND
+                    failed += 1
+                elif needs_node and (node[i] < 0 or node[i] >= self.node_count):
+                    status[i] = ITEM_NODE_NOT_FOUND
+                    failed += 1
+            for i in range(count):
+                if status[i] != ITEM_OK:
+                    continue
+                if failed > 0 and command.all_or_nothing:
+                    status[i] = ITEM_NOT_APPLIED
+                    continue
+                if op[i] == SAFETY_STOCK_POSITION:
+                    position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                    self.safety_stock_rule[position] = quantity[i]
+                    self._refresh_safety_stock(position)
+                elif op[i] == SAFETY_STOCK_SKU:
+                    self.sku_safety_stock_rule[sku[i]] = quantity[i]
+                    for j in range(self.node_count):
+                        self._refresh_safety_stock(<Py_ssize_t>sku[i] * self.node_count + j)
+                else:
+                    self.node_safety_stock_rule[node[i]] = quantity[i]
+                    for j in range(self.sku_count):
+                        self._refresh_safety_stock(<Py_ssize_t>j * self.node_count + node[i])
+                applied += 1
+            for i in range(count):
+                # Quantities after are a position's: SKU x node rules only.
+                if (op[i] == SAFETY_STOCK_POSITION and status[i] != ITEM_SKU_NOT_FOUND
+                        and status[i] != ITEM_NODE_NOT_FOUND):
+                    position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                    on_hand_after[i] = self.on_hand[position]
+                    available_after[i] = self.available[position]
+        command.applied_count = applied
+        command.result = RESULT_OK if applied > 0 else RESULT_INVALID_LINES
+        return 0
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -465,10 +590,11 @@ cdef class Core:
         cdef const int8_t[::1] op = command.op
         cdef const int64_t[::1] time_ns = command.time_ns
         cdef const int64_t[::1] ref = command.ref
+        cdef const int64_t[::1] floor = command.floor
         cdef bint needs_items = kind in (COMMAND_UPDATE_ON_HAND, COMMAND_RESERVE, COMMAND_SHIP,
                                          COMMAND_CANCEL_LINES, COMMAND_RETURN, COMMAND_SET_NODE_STATUS,
-                                         COMMAND_UPSERT_SUPPLY, COMMAND_RECEIVE_SUPPLY)
-        if kind < COMMAND_UPDATE_ON_HAND or kind > COMMAND_RECEIVE_SUPPLY:
+                                         COMMAND_UPSERT_SUPPLY, COMMAND_RECEIVE_SUPPLY, COMMAND_SET_SAFETY_STOCK)
+        if kind < COMMAND_UPDATE_ON_HAND or kind > COMMAND_SET_SAFETY_STOCK:
             return False
         if needs_items and count == 0:
             return False
@@ -483,6 +609,11 @@ cdef class Core:
             elif kind == COMMAND_SET_NODE_STATUS:
                 if op[i] < NODE_ENABLED or op[i] > NODE_DISABLED:
                     return False
+            elif kind == COMMAND_SET_SAFETY_STOCK:
+                if op[i] < SAFETY_STOCK_POSITION or op[i] > SAFETY_STOCK_NODE:
+                    return False
+                if quantity[i] < SAFETY_STOCK_UNSET or quantity[i] > QUANTITY_MAX:
+                    return False
             elif kind == COMMAND_UPSERT_SUPPLY:
                 # Quantity 0 closes the supply; an ETA is always a real instant.
                 if quantity[i] < 0 or quantity[i] > QUANTITY_MAX or time_ns[i] <= 0 or ref[i] < 0:
@@ -496,7 +627,7 @@ cdef class Core:
                 if ((kind == COMMAND_RETURN or kind == COMMAND_RECEIVE_SUPPLY)
                         and op[i] != RETURN_SELLABLE and op[i] != RETURN_QUARANTINE):
                     return False
-                if kind == COMMAND_RESERVE and time_ns[i] < 0:
+                if kind == COMMAND_RESERVE and (time_ns[i] < 0 or floor[i] < 0 or floor[i] > QUANTITY_MAX):
                     return False
         return True
 
@@ -659,65 +790,20 @@ cdef class Core:
         command.result = RESULT_OK if applied > 0 else RESULT_INVALID_LINES
         return 0
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     cdef void _link_supply(self, int64_t supply) noexcept nogil:
         """Inserts the supply in its position's list, ordered by (ETA, index)."""
-        cdef Py_ssize_t position = self.supply_position[supply]
-        cdef int64_t eta_ns = self.supply_eta_ns[supply]
-        cdef int64_t previous = END_OF_LIST, current = self.supply_head[position]
-        while current != END_OF_LIST and (self.supply_eta_ns[current] < eta_ns or (
-                self.supply_eta_ns[current] == eta_ns and current < supply)):
-            previous = current
-            current = self.supply_next[current]
-        self.supply_next[supply] = current
-        if previous == END_OF_LIST:
-            self.supply_head[position] = supply
-        else:
-            self.supply_next[previous] = supply
+        _insert_sorted(&self.supply_head[self.supply_position[supply]], &self.supply_next[0],
+                       &self.supply_eta_ns[0], supply)
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     cdef void _unlink_supply(self, int64_t supply) noexcept nogil:
-        cdef Py_ssize_t position = self.supply_position[supply]
-        cdef int64_t previous = END_OF_LIST, current = self.supply_head[position]
-        while current != supply:
-            previous = current
-            current = self.supply_next[current]
-        if previous == END_OF_LIST:
-            self.supply_head[position] = self.supply_next[supply]
-        else:
-            self.supply_next[previous] = self.supply_next[supply]
-        self.supply_next[supply] = NOT_LINKED
+        _unlink(&self.supply_head[self.supply_position[supply]], &self.supply_next[0], supply)
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     cdef void _link_demand(self, int64_t line, Py_ssize_t position) noexcept nogil:
         """Inserts a backorder line in its position's list, ordered by (date, line)."""
-        cdef int64_t due_ns = self.line_due_ns[line]
-        cdef int64_t previous = END_OF_LIST, current = self.demand_head[position]
-        while current != END_OF_LIST and (self.line_due_ns[current] < due_ns or (
-                self.line_due_ns[current] == due_ns and current < line)):
-            previous = current
-            current = self.line_next_demand[current]
-        self.line_next_demand[line] = current
-        if previous == END_OF_LIST:
-            self.demand_head[position] = line
-        else:
-            self.line_next_demand[previous] = line
+        _insert_sorted(&self.demand_head[position], &self.line_next_demand[0], &self.line_due_ns[0], line)
 
-    @cython.boundscheck(False)
-    @cython.wraparound(False)
     cdef void _unlink_demand(self, int64_t line, Py_ssize_t position) noexcept nogil:
-        cdef int64_t previous = END_OF_LIST, current = self.demand_head[position]
-        while current != line:
-            previous = current
-            current = self.line_next_demand[current]
-        if previous == END_OF_LIST:
-            self.demand_head[position] = self.line_next_demand[line]
-        else:
-            self.line_next_demand[previous] = self.line_next_demand[line]
-        self.line_next_demand[line] = NOT_LINKED
+        _unlink(&self.demand_head[position], &self.line_next_demand[0], line)
 
     cdef int _supply_capacity(self, int64_t supplies) except -1:
         """Grows the supply table (doubling) so `supplies` more rows fit."""
@@ -774,7 +860,9 @@ cdef class Core:
         A line is held from stock available now when there is enough. Failing
         that, a line with a date (time_ns > 0) may be promised from future
         supply due by then: a backorder, counted as demand at that date. A
-        partial fill only ever takes stock available now.
+        partial fill only ever takes stock available now. Line i leaves
+        floor[i] available at its position (stock kept for other channels
+        or customer segments): it takes from available - floor only.
         """
         cdef Py_ssize_t i, count = command.sku.shape[0], position
         self._reserve_capacity(1, count)
@@ -782,6 +870,7 @@ cdef class Core:
         cdef const int32_t[::1] node = command.node
         cdef const int64_t[::1] quantity = command.quantity
         cdef const int64_t[::1] due_ns = command.time_ns
+        cdef const int64_t[::1] floor = command.floor
         cdef int8_t[::1] status = command.status
         cdef int64_t[::1] filled = command.filled
         cdef int64_t[::1] available_after = command.available_after
@@ -803,14 +892,16 @@ cdef class Core:
                 if self.node_status[node[i]] != NODE_ENABLED:
                     status[i] = ITEM_NODE_NOT_SELLABLE
                     failed += 1
-                    available_after[i] = self.available[position]
+                    available_after[i] = self._available_above(position, floor[i])
                     continue
-                free = self.available[position]
+                # The floor (stock kept for other channels and segments) stays
+                # behind now and, for a backorder, at every later date.
+                free = self._available_above(position, floor[i])
                 line_due_ns = 0
                 if free >= quantity[i]:
                     take = quantity[i]
                 elif due_ns[i] > 0 and self._lowest_cumulative(
-                        position, self._net_on_hand(position), due_ns[i]) >= quantity[i]:
+                        position, self._net_on_hand(position) - floor[i], due_ns[i]) >= quantity[i]:
                     take = quantity[i]
                     line_due_ns = due_ns[i]
                 else:
@@ -838,7 +929,7 @@ cdef class Core:
                     self._refresh_available(position)
                     filled[i] = take
                     taken += take
-                available_after[i] = self.available[position]
+                available_after[i] = self._available_above(position, floor[i])
             if all_or_nothing and failed > 0 and taken > 0:
                 # Undo newest first, so repeated positions end where they began.
                 for line in range(self.line_count - 1, first_line - 1, -1):
@@ -855,7 +946,7 @@ cdef class Core:
                         status[i] = ITEM_NOT_APPLIED
                     if status[i] == ITEM_NOT_APPLIED or status[i] == ITEM_INSUFFICIENT_STOCK:
                         position = <Py_ssize_t>sku[i] * self.node_count + node[i]
-                        available_after[i] = self.available[position]
+                        available_after[i] = self._available_above(position, floor[i])
                 taken = 0
             if taken == 0:
                 command.result = RESULT_INSUFFICIENT_STOCK
@@ -1445,6 +1536,7 @@ cdef class Core:
         assert (on_hand <= QUANTITY_MAX).all(), "on hand above QUANTITY_MAX"
         for bucket in buckets:
             assert (bucket >= 0).all(), "negative bucket"
+        assert (buckets[3] == self._safety_stock_from_rules()).all(), "safety stock differs from its rules"
         expected = on_hand - buckets[0] - buckets[1] - buckets[2] - buckets[3]
         self._check_lists(expected)
         np.maximum(expected, 0, out=expected)
@@ -1453,6 +1545,20 @@ cdef class Core:
         assert (buckets[0] == held_expected).all(), "held differs from the open holds"
         assert (buckets[1] == allocated_expected).all(), "allocated differs from the commitments"
         return True
+
+    def _safety_stock_from_rules(self):
+        """Each position's most specific safety-stock rule (SKU x node, SKU, node, else 0), recomputed."""
+        unset = SAFETY_STOCK_UNSET
+        rules = [np.asarray(self.safety_stock_rule), np.asarray(self.sku_safety_stock_rule),
+                 np.asarray(self.node_safety_stock_rule)]
+        for rule in rules:
+            assert ((rule >= 0) | (rule == unset)).all(), "a safety-stock rule is negative"
+            assert (rule <= QUANTITY_MAX).all(), "a safety-stock rule is above QUANTITY_MAX"
+        position_rule = rules[0].reshape(self.sku_count, self.node_count)
+        sku_rule = rules[1][:, None]
+        node_rule = rules[2][None, :]
+        inherited = np.where(sku_rule != unset, sku_rule, np.where(node_rule != unset, node_rule, 0))
+        return np.where(position_rule != unset, position_rule, inherited).ravel()
 
     def _check_lists(self, net):
         """Checks the supply and backorder lists against their tables and lowers
@@ -1520,6 +1626,9 @@ cdef class Core:
             shape=np.array([self.node_count, self.sku_count], dtype=np.int64),
             clock=np.array([self.log_position, self.log_time_ns], dtype=np.int64),
             node_status=np.asarray(self.node_status).copy(),
+            safety_stock_rule=np.asarray(self.safety_stock_rule).copy(),
+            sku_safety_stock_rule=np.asarray(self.sku_safety_stock_rule).copy(),
+            node_safety_stock_rule=np.asarray(self.node_safety_stock_rule).copy(),
             reservation_state=np.asarray(self.reservation_state)[:count].copy(),
             reservation_expire_ns=np.asarray(self.reservation_expire_ns)[:count].copy(),
             reservation_first_line=np.asarray(self.reservation_first_line)[:count].copy(),
@@ -1555,6 +1664,17 @@ cdef class Core:
         core.unavailable = state["unavailable"].astype(np.int64, copy=True)
         core.safety_stock = state["safety_stock"].astype(np.int64, copy=True)
         core.available = state["available"].astype(np.int64, copy=True)
+        if "safety_stock_rule" in state:
+            assert state["safety_stock_rule"].shape == (positions,), "safety_stock_rule has the wrong shape"
+            assert state["sku_safety_stock_rule"].shape == (sku_count,), "sku_safety_stock_rule has the wrong shape"
+            assert state["node_safety_stock_rule"].shape == (node_count,), "node_safety_stock_rule has the wrong shape"
+            core.safety_stock_rule = state["safety_stock_rule"].astype(np.int64, copy=True)
+            core.sku_safety_stock_rule = state["sku_safety_stock_rule"].astype(np.int64, copy=True)
+            core.node_safety_stock_rule = state["node_safety_stock_rule"].astype(np.int64, copy=True)
+        else:
+            # A snapshot from before safety-stock rules: no command could set
+            # one, so every position had 0 and every rule is unset (as built).
+            assert not state["safety_stock"].any(), "safety stock without rules"
         core.log_position, core.log_time_ns = (int(v) for v in state["clock"])
         count = state["reservation_state"].shape[0]
         lines = state["line_sku"].shape[0]
@@ -1594,6 +1714,9 @@ cdef class Core:
         for name in BUCKETS:
             h.update(np.asarray(getattr_bucket(self, name)).tobytes())
         h.update(np.asarray(self.node_status).tobytes())
+        h.update(np.asarray(self.safety_stock_rule).tobytes())
+        h.update(np.asarray(self.sku_safety_stock_rule).tobytes())
+        h.update(np.asarray(self.node_safety_stock_rule).tobytes())
         count, lines = self.reservation_count, self.line_count
         h.update(np.array([count, lines], dtype=np.int64).tobytes())
         tables = [
@@ -1609,6 +1732,32 @@ cdef class Core:
         for table in tables:
             h.update(table.tobytes())
         return h.hexdigest()
+
+
+cdef inline void _insert_sorted(int64_t* head, int64_t* next, const int64_t* key, int64_t item) noexcept nogil:
+    """Links `item` into the singly linked list at `head`, ordered by (key, item)."""
+    cdef int64_t previous = END_OF_LIST, current = head[0]
+    while current != END_OF_LIST and (key[current] < key[item] or (key[current] == key[item] and current < item)):
+        previous = current
+        current = next[current]
+    next[item] = current
+    if previous == END_OF_LIST:
+        head[0] = item
+    else:
+        next[previous] = item
+
+
+cdef inline void _unlink(int64_t* head, int64_t* next, int64_t item) noexcept nogil:
+    """Takes `item` (which must be linked) out of the list at `head`."""
+    cdef int64_t previous = END_OF_LIST, current = head[0]
+    while current != item:
+        previous = current
+        current = next[current]
+    if previous == END_OF_LIST:
+        head[0] = next[item]
+    else:
+        next[previous] = next[item]
+    next[item] = NOT_LINKED
 
 
 def _grown(table, Py_ssize_t size):

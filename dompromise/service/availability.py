@@ -1,51 +1,92 @@
-"""AvailabilityService: batch availability from the local replica."""
+"""AvailabilityService: batch availability and watches from the local replica."""
 
 from __future__ import annotations
 
+import grpc
+
 from dompromise import limits
 from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
-from dompromise.errors import FieldViolation, LimitExceededError
+from dompromise.errors import FieldViolation, LimitExceededError, OutOfRangeError
 from dompromise.service.errors import map_errors
 from dompromise.service.unimplemented import abort_unimplemented
-from dompromise.service.validation import check_count, id_violations, raise_if_any
+from dompromise.service.validation import check_count, id_violation, id_violations, raise_if_any
 from dompromise.v1 import availability_pb2, availability_pb2_grpc, common_pb2
+from dompromise.watch import WatchHub
 
 OK = common_pb2.ITEM_STATUS_OK
 SKU_NOT_FOUND = common_pb2.ITEM_STATUS_SKU_NOT_FOUND
+UNIT_NOT_FOUND = common_pb2.ITEM_STATUS_UNIT_NOT_FOUND
 VIEW_FULL = availability_pb2.AVAILABILITY_VIEW_FULL
 VIEW_TOTALS = availability_pb2.AVAILABILITY_VIEW_TOTALS
 KNOWN_VIEWS = frozenset(availability_pb2.AvailabilityView.values())
 KNOWN_SUPPLY_KINDS = frozenset(k for k in common_pb2.SupplyKind.values() if k)
 DAY_NS = 86_400 * 10**9
+# Watch messages kept for other streams at the same log position, and the
+# largest kept (SKUs x nodes): together they bound the memory (~40 MB, FULL view).
+WATCH_SHARED_RESPONSES_MAX = 64
+WATCH_SHARED_CELLS_MAX = 10_000
+WATCH_SHUTDOWN_DETAILS = "server shutting down: resume on another server with resume_after_version"
 
 
 class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, watches: WatchHub | None = None):
         self._engine = engine
+        self._watches = watches
+        self._shared_responses: dict[tuple, availability_pb2.WatchAvailabilityResponse] = {}
+        self._shared_position = -1
         self._base_units = [int(sku.base_unit) for sku in engine.network.skus]
 
     @map_errors
     async def GetAvailability(self, request, context):
         sku_ids = request.sku_ids
-        self._validate(request)
-        nodes = self._engine.node_selection(request.node_ids, request.node_tags)
-        with_cells = request.view != VIEW_TOTALS
-        if with_cells and len(sku_ids) * len(nodes) > limits.AVAILABILITY_BREAKDOWN_CELLS_MAX:
-            raise LimitExceededError(
-                "sku_ids", "AVAILABILITY_BREAKDOWN_CELLS_MAX",
-                limits.AVAILABILITY_BREAKDOWN_CELLS_MAX, len(sku_ids) * len(nodes),
-            )
-        answer = self._engine.availability(sku_ids, nodes, with_cells, request.view == VIEW_FULL)
-        response = availability_pb2.GetAvailabilityResponse(log_position=answer.log_position)
+        violations = _selection_violations(request, "AVAILABILITY_SKUS_MAX")
+        if request.HasField("phasing"):
+            violations += _phasing_violations(request.phasing)
+        raise_if_any(violations)
+        channel = None
+        if request.channel_view_id or request.customer_segment or request.unit:  # not on the hot path
+            channel = self._channel(request)
+        nodes = self._engine.node_selection(request.node_ids, request.node_tags, channel)
+        # Through a channel, totals are sums of per-node figures: the cells are built in every view.
+        _check_breakdown(len(sku_ids), len(nodes), request.view if channel is None else VIEW_FULL)
+        response = availability_pb2.GetAvailabilityResponse()
+        answer = self._fill_answer(response, sku_ids, nodes, request.view, channel)
+        if request.HasField("phasing"):
+            self._fill_phasing(response, request.phasing, answer.sku_index, nodes, request.view != VIEW_TOTALS,
+                               channel)
+        return response
+
+    def _channel(self, request):
+        """The request's channel view, segment and unit, checked (ids, then the engine's checks)."""
+        violations = []
+        for field in ("channel_view_id", "customer_segment", "unit"):
+            if getattr(request, field):
+                violations += id_violation(getattr(request, field), field)
+        raise_if_any(violations)
+        channel = self._engine.channel(request.channel_view_id, request.customer_segment, request.unit)
+        if channel.view is not None and channel.view.has_exposure_cap and request.view == VIEW_FULL:
+            raise_if_any([FieldViolation("view", f"channel view {request.channel_view_id!r} caps what it shows: "
+                                                 "BASIC or TOTALS only")])
+        return channel
+
+    def _fill_answer(self, response, sku_ids, nodes, view: int, channel=None):
+        """Fills an empty GetAvailabilityResponse (no phasing) for these SKUs over these nodes.
+
+        Returns the engine's answer. Shared by GetAvailability and WatchAvailability.
+        """
+        with_cells = view != VIEW_TOTALS
+        answer = self._engine.availability(sku_ids, nodes, with_cells, view == VIEW_FULL, channel)
+        response.log_position = answer.log_position
         if with_cells:
             response.node_ids.extend(self._engine.node_ids(nodes))
         self._fill_items(response.items, sku_ids, answer, len(nodes) if with_cells else 0)
-        if request.HasField("phasing"):
-            self._fill_phasing(response, request.phasing, answer.sku_index, nodes, with_cells)
-        return response
+        return answer
 
-    def _fill_phasing(self, response, phasing, sku_index, nodes, with_cells: bool) -> None:
-        """Adds per-bucket figures (and the earliest time for wanted_quantity) to every found SKU."""
+    def _fill_phasing(self, response, phasing, sku_index, nodes, with_cells: bool, channel=None) -> None:
+        """Adds per-bucket figures (and the earliest time for wanted_quantity) to every found SKU.
+
+        Through a channel view, buckets ending after its horizon are left out.
+        """
         start_ns = phasing.start_time.ToNanoseconds() if phasing.HasField("start_time") else self._engine.now_ns()
         bucket_ns = phasing.bucket_duration.ToNanoseconds() if phasing.HasField("bucket_duration") else DAY_NS
         count = phasing.bucket_count
@@ -57,7 +98,17 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         if phasing.supply_kinds:
             mask = sum(1 << kind for kind in set(phasing.supply_kinds))
         wanted = phasing.wanted_quantity
-        phased = self._engine.phased_availability(sku_index, nodes, boundaries, mask, wanted, with_cells)
+        if channel is None:
+            phased = self._engine.phased_availability(sku_index, nodes, boundaries, mask, wanted, with_cells)
+        else:
+            horizon_end_ns = channel.horizon_end_ns(self._engine.now_ns())
+            if horizon_end_ns is not None:
+                boundaries = [end_ns for end_ns in boundaries if end_ns <= horizon_end_ns]
+                if not boundaries:
+                    raise_if_any([FieldViolation("phasing", "the first bucket ends after the channel view's "
+                                                            f"horizon of {channel.view.view.horizon_days} days")])
+            phased = self._engine.channel_phased_availability(sku_index, nodes, boundaries, mask, wanted, with_cells,
+                                                              channel, horizon_end_ns)
         for end_ns in boundaries:
             response.bucket_end_times.add().FromNanoseconds(end_ns)
         totals = phased.totals.tolist()
@@ -84,38 +135,32 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             item.earliest_time.FromNanoseconds(best_ns)
             item.earliest_node_id = best_node
 
-    def _validate(self, request) -> None:
-        check_count(request.sku_ids, "sku_ids", "AVAILABILITY_SKUS_MAX", minimum=1)
-        violations = id_violations(request.sku_ids, "sku_ids")
-        # Most lookups have no filter: skip its checks then (this is the hot path).
-        if request.node_ids:
-            check_count(request.node_ids, "node_ids", "AVAILABILITY_FILTER_NODES_MAX")
-            violations += id_violations(request.node_ids, "node_ids")
-        if request.node_tags:
-            check_count(request.node_tags, "node_tags", "AVAILABILITY_FILTER_TAGS_MAX")
-            violations += id_violations(request.node_tags, "node_tags")
-        if request.view not in KNOWN_VIEWS:
-            violations.append(FieldViolation("view", f"unknown view {request.view}"))
-        if request.HasField("phasing"):
-            violations += _phasing_violations(request.phasing)
-        raise_if_any(violations)
-
     def _fill_items(self, items, sku_ids, answer, width: int) -> None:
         sku_index = answer.sku_index.tolist()
         totals = answer.totals.tolist()
         cells = answer.cells.tolist()
         buckets = answer.buckets.tolist() if answer.buckets is not None else None
+        # Through a channel only: the unit's size per SKU (0: it lacks the unit) and low-stock flags.
+        unit_sizes = answer.unit_size.tolist() if answer.unit_size is not None else None
+        low_stock = answer.low_stock.tolist() if answer.low_stock is not None else None
         base_units = self._base_units
         for row, sku_id in enumerate(sku_ids):
             index = sku_index[row]
             if index < 0:
                 items.add(sku_id=sku_id, status=SKU_NOT_FOUND)
                 continue
+            if unit_sizes is not None and not unit_sizes[row]:
+                items.add(sku_id=sku_id, status=UNIT_NOT_FOUND, base_unit=base_units[index], unit=answer.unit)
+                continue
             start, stop = row * width, (row + 1) * width
             item = items.add(
                 sku_id=sku_id, status=OK, base_unit=base_units[index],
                 available_quantity=totals[row], node_available_quantities=cells[start:stop],
             )
+            if unit_sizes is not None:
+                item.unit = answer.unit
+            if low_stock is not None and low_stock[row]:
+                item.low_stock = True
             if buckets is not None:
                 item.node_on_hand_quantities.extend(buckets[0][start:stop])
                 item.node_held_quantities.extend(buckets[1][start:stop])
@@ -123,8 +168,92 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                 item.node_unavailable_quantities.extend(buckets[3][start:stop])
                 item.node_safety_stock_quantities.extend(buckets[4][start:stop])
 
+    @map_errors
     async def WatchAvailability(self, request, context):
-        await abort_unimplemented(context, "WatchAvailability", "issue 4 (inventory truth)")
+        """The current state of the watched SKUs, then their changes, coalesced (see service/watch.py)."""
+        if self._watches is None:  # a servicer without a replica (in-process benchmarks)
+            await abort_unimplemented(context, "WatchAvailability without a replica", "serve with a replica")
+        violations = _selection_violations(request, "WATCH_SKUS_MAX")
+        if request.resume_after_version < 0:
+            violations.append(FieldViolation("resume_after_version", "must be >= 0"))
+        raise_if_any(violations)
+        engine, view = self._engine, request.view
+        node_ids, node_tags = list(request.node_ids), list(request.node_tags)
+        selection = (tuple(node_ids), tuple(node_tags))  # at one log position, this names the nodes
+        sku_ids = list(dict.fromkeys(request.sku_ids))  # a SKU named twice is watched once
+        nodes = engine.node_selection(node_ids, node_tags)
+        _check_breakdown(len(sku_ids), len(nodes), view)
+        resume_after = request.resume_after_version
+        if resume_after > engine.log_position:
+            raise OutOfRangeError("resume_after_version", "VERSION_NOT_REACHED",
+                                  f"{resume_after} is ahead of this replica's log position "
+                                  f"{engine.log_position}; resume with 0")
+        if self._watches.closed:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, WATCH_SHUTDOWN_DETAILS)
+        # Subscribing and the first answer happen with no await between: every
+        # batch applied after that answer marks this watcher.
+        watcher = self._watches.subscribe(engine.sku_indices(sku_ids))
+        try:
+            if resume_after == 0 or resume_after < engine.log_position:
+                yield self._watch_response(sku_ids, nodes, selection, view, True)
+            while True:
+                change = await watcher.next_change()
+                if change is None:
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, WATCH_SHUTDOWN_DETAILS)
+                everything, positions = change
+                if everything:  # node status changed: the selection may have too
+                    nodes = engine.node_selection(node_ids, node_tags)
+                    _check_breakdown(len(sku_ids), len(nodes), view)
+                    yield self._watch_response(sku_ids, nodes, selection, view, True)
+                else:
+                    yield self._watch_response([sku_ids[p] for p in positions], nodes, selection, view, False)
+        finally:
+            self._watches.unsubscribe(watcher)
+
+    def _watch_response(self, sku_ids, nodes, selection: tuple, view: int, full_answer: bool):
+        """The message for these SKUs at the current log position, built once for every stream that asks the same.
+
+        A popular SKU's change wakes many streams at one position: they share
+        one (read-only) message. Only the current position's messages are kept.
+        """
+        position = self._engine.log_position
+        shareable = len(sku_ids) * max(len(nodes), 1) <= WATCH_SHARED_CELLS_MAX
+        if shareable:
+            if position != self._shared_position:
+                self._shared_responses.clear()
+                self._shared_position = position
+            key = (tuple(sku_ids), selection, view, full_answer)
+            response = self._shared_responses.get(key)
+            if response is not None:
+                return response
+        response = availability_pb2.WatchAvailabilityResponse(version=position, full_answer=full_answer)
+        self._fill_answer(response.availability, sku_ids, nodes, view)
+        if shareable and len(self._shared_responses) < WATCH_SHARED_RESPONSES_MAX:
+            self._shared_responses[key] = response
+        return response
+
+
+def _selection_violations(request, skus_limit_name: str) -> list[FieldViolation]:
+    """What GetAvailability and WatchAvailability check alike: ids, filters, view."""
+    check_count(request.sku_ids, "sku_ids", skus_limit_name, minimum=1)
+    violations = id_violations(request.sku_ids, "sku_ids")
+    # Most lookups have no filter: skip its checks then (this is the hot path).
+    if request.node_ids:
+        check_count(request.node_ids, "node_ids", "AVAILABILITY_FILTER_NODES_MAX")
+        violations += id_violations(request.node_ids, "node_ids")
+    if request.node_tags:
+        check_count(request.node_tags, "node_tags", "AVAILABILITY_FILTER_TAGS_MAX")
+        violations += id_violations(request.node_tags, "node_tags")
+    if request.view not in KNOWN_VIEWS:
+        violations.append(FieldViolation("view", f"unknown view {request.view}"))
+    return violations
+
+
+def _check_breakdown(sku_count: int, node_count: int, view: int) -> None:
+    """RESOURCE_EXHAUSTED when a per-node breakdown would be over AVAILABILITY_BREAKDOWN_CELLS_MAX."""
+    if view != VIEW_TOTALS and sku_count * node_count > limits.AVAILABILITY_BREAKDOWN_CELLS_MAX:
+        raise LimitExceededError("sku_ids", "AVAILABILITY_BREAKDOWN_CELLS_MAX",
+                                 limits.AVAILABILITY_BREAKDOWN_CELLS_MAX, sku_count * node_count)
 
 
 def _phasing_violations(phasing) -> list[FieldViolation]:

@@ -18,12 +18,14 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from dompromise.errors import (
+    AbortedError,
     AlreadyExistsError,
     DompromiseError,
     FailedPreconditionError,
     InvalidArgumentError,
     LimitExceededError,
     NotFoundError,
+    OutOfRangeError,
     UnavailableError,
 )
 
@@ -75,6 +77,14 @@ def _limit_exceeded(error: LimitExceededError) -> status_pb2.Status:
     )
 
 
+def _out_of_range(error: OutOfRangeError) -> status_pb2.Status:
+    bad_request = error_details_pb2.BadRequest(
+        field_violations=[error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.description)]
+    )
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata={"field": error.field})
+    return status_pb2.Status(code=code_pb2.OUT_OF_RANGE, message=str(error), details=[_pack(bad_request), _pack(info)])
+
+
 def _failed_precondition(error: FailedPreconditionError) -> status_pb2.Status:
     violation = error_details_pb2.PreconditionFailure.Violation(
         type=error.reason, subject="reservation", description=str(error)
@@ -100,13 +110,23 @@ def _unavailable(error: UnavailableError) -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(error), details=[_pack(info), _pack(retry)])
 
 
+def _aborted(error: AbortedError) -> status_pb2.Status:
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN)
+    details = [_pack(info)]
+    if error.alternative is not None:
+        details.append(_pack(error.alternative))
+    return status_pb2.Status(code=code_pb2.ABORTED, message=str(error), details=details)
+
+
 # The table: exception type -> builder of its google.rpc.Status.
 STATUS_BUILDERS = {
     InvalidArgumentError: _invalid_argument,
     NotFoundError: _not_found,
     LimitExceededError: _limit_exceeded,
+    OutOfRangeError: _out_of_range,
     FailedPreconditionError: _failed_precondition,
     AlreadyExistsError: _already_exists,
+    AbortedError: _aborted,
     UnavailableError: _unavailable,
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dompromise import limits
-from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET
+from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET, SAFETY_STOCK_CLEAR
 from dompromise.errors import AlreadyExistsError, FieldViolation, LimitExceededError, NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.replica import Replica
@@ -190,6 +190,50 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             quantity=supply.quantity, received_quantity=supply.received_quantity)
         message.eta.FromNanoseconds(supply.eta_ns)
         return inventory_pb2.GetSupplyResponse(supply=message)
+
+    @map_errors
+    async def SetSafetyStock(self, request, context):
+        rules = request.rules
+        check_count(rules, "rules", "SAFETY_STOCK_RULES_MAX", minimum=1)
+        raise_if_any(self._safety_stock_violations(request))
+        record = log_pb2.LogRecord(request_id=request.request_id, set_safety_stock=log_pb2.SetSafetyStock(
+            sku_ids=[r.sku_id for r in rules], node_ids=[r.node_id for r in rules],
+            quantities=[SAFETY_STOCK_CLEAR if r.clear else r.quantity for r in rules],
+            all_or_nothing=request.all_or_nothing,
+        ))
+        outcome = await self._replica.submit(record)
+        if outcome.conflict:
+            raise AlreadyExistsError(request.request_id)
+        response = inventory_pb2.SetSafetyStockResponse(applied_count=outcome.applied_count,
+                                                        log_position=outcome.log_position)
+        add = response.results.add
+        for status, available in zip(outcome.item_status, outcome.item_available):
+            add(status=status, available_quantity=available)
+        return response
+
+    def _safety_stock_violations(self, request) -> list[FieldViolation]:
+        """Ids, quantities, clear; RESOURCE_EXHAUSTED past SAFETY_STOCK_POSITIONS_MAX covered positions."""
+        violations = id_violation(request.request_id, "request_id") if request.request_id else []
+        network = self._replica.engine.network
+        covered = 0
+        for position, rule in enumerate(request.rules):
+            field = f"rules[{position}]"
+            if not rule.sku_id and not rule.node_id:
+                violations.append(FieldViolation(field, "set sku_id, node_id or both"))
+            for name in ("sku_id", "node_id"):
+                if getattr(rule, name):
+                    violations += id_violation(getattr(rule, name), f"{field}.{name}")
+            if rule.clear and rule.quantity:
+                violations.append(FieldViolation(f"{field}.quantity", "must be 0 with clear"))
+            elif not 0 <= rule.quantity <= limits.QUANTITY_MAX:
+                violations.append(FieldViolation(f"{field}.quantity", f"must be 0 to {limits.QUANTITY_MAX}"))
+            # A SKU rule covers the SKU at every node, a node rule every SKU at the node.
+            covered += 1 if rule.sku_id and rule.node_id else len(network.nodes) if rule.sku_id else len(network.skus)
+            if len(violations) >= VIOLATIONS_LISTED_MAX:
+                break
+        if covered > limits.SAFETY_STOCK_POSITIONS_MAX:
+            raise LimitExceededError("rules", "SAFETY_STOCK_POSITIONS_MAX", limits.SAFETY_STOCK_POSITIONS_MAX, covered)
+        return violations
 
     @map_errors
     async def UploadStock(self, request_iterator, context):

@@ -17,8 +17,10 @@ from dompromise.errors import (
 from dompromise.internal.v1 import log_pb2
 from dompromise.replica import Replica
 from dompromise.reservations import Outcome, ReservationView
+from dompromise.service import promise_reserve
 from dompromise.service.errors import map_errors
 from dompromise.service.paging import page
+from dompromise.service.promise import Promiser
 from dompromise.service.unimplemented import abort_unimplemented
 from dompromise.service.validation import (
     VIOLATIONS_LISTED_MAX,
@@ -43,24 +45,28 @@ ITEM_NAMES = {number: name for name, number in ITEM_STATUS.items()}
 
 
 class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
-    def __init__(self, replica: Replica):
+    def __init__(self, replica: Replica, promiser: Promiser | None = None):
         self._replica = replica
         self._engine = replica.engine
+        self._promiser = promiser
 
     @map_errors
     async def ReserveInventory(self, request, context):
         if request.promise_token:
-            await abort_unimplemented(context, "ReserveInventory with a promise token", "issue 5 (promise engine)")
+            return await self._reserve_promise(request, context)
         _validate_reserve(request, self._replica.now_ns())
         lines = request.lines
+        sku_ids, node_ids = [line.sku_id for line in lines], [line.node_id for line in lines]
         record = log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
-            sku_ids=[line.sku_id for line in lines], node_ids=[line.node_id for line in lines],
-            quantities=[line.quantity for line in lines], allow_partial=request.allow_partial,
-            ttl_ns=_ttl_ns(request, "ttl"), order_id=request.order_id, customer_id=request.customer_id,
+            sku_ids=sku_ids, node_ids=node_ids, quantities=self._base_quantities(lines),
+            allow_partial=request.allow_partial, ttl_ns=_ttl_ns(request, "ttl"), order_id=request.order_id,
+            customer_id=request.customer_id,
         ))
         if any(line.HasField("backorder_by") for line in lines):
             record.reserve.backorder_by_ns.extend(
                 line.backorder_by.ToNanoseconds() if line.HasField("backorder_by") else 0 for line in lines)
+        if request.channel_view_id or request.customer_segment:
+            self._add_protection(record.reserve, request, sku_ids, node_ids)
         outcome = await self._submit(record)
         response = reservation_pb2.ReserveInventoryResponse(log_position=outcome.log_position)
         if outcome.reservation is not None:
@@ -69,6 +75,36 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         for status, reserved, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
             add(status=status, reserved_quantity=reserved, available_quantity=available)
         return response
+
+    def _base_quantities(self, lines, field: str = "lines") -> list[int]:
+        """Each line's quantity in base units: lines with a unit are converted here, at the edge."""
+        if not any(line.unit for line in lines):
+            return [line.quantity for line in lines]
+        quantities, violations = [], []
+        for position, line in enumerate(lines):
+            size = self._engine.unit_size(line.sku_id, line.unit) if line.unit else 1
+            if size == 0:
+                violations.append(FieldViolation(f"{field}[{position}].unit",
+                                                 f"SKU {line.sku_id!r} has no unit {line.unit!r}"))
+            elif size is not None and line.quantity * size > limits.QUANTITY_MAX:
+                violations.append(FieldViolation(f"{field}[{position}].quantity",
+                                                 f"{line.quantity} {line.unit} is more than {limits.QUANTITY_MAX} "
+                                                 "base units"))
+            # An unknown SKU keeps its quantity: its line is answered SKU_NOT_FOUND.
+            quantities.append(line.quantity * (size or 1))
+        raise_if_any(violations)
+        return quantities
+
+    def _add_protection(self, reserve: log_pb2.Reserve, request, sku_ids, node_ids) -> None:
+        """Records the channel view and segment, and the protection they resolve to per
+        line, which is what applies (a later config edit never changes the record)."""
+        channel = self._engine.channel(request.channel_view_id, request.customer_segment)
+        reserve.channel_view_id = request.channel_view_id
+        reserve.customer_segment = request.customer_segment
+        fixed, percent, view_safety = self._engine.reserve_protection(channel, sku_ids, node_ids)
+        reserve.protected_quantities.extend(fixed)
+        reserve.protected_percents.extend(percent)
+        reserve.channel_safety_stock_quantities.extend(view_safety)
 
     @map_errors
     async def CommitReservation(self, request, context):
@@ -146,8 +182,9 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             order_id=order.order_id, customer_id=order.customer_id, priority=order.priority,
             need_by_ns=order.need_by_time.ToNanoseconds() if order.HasField("need_by_time") else 0,
             sku_ids=[line.sku_id for line in order.lines], node_ids=[line.node_id for line in order.lines],
-            quantities=[line.quantity for line in order.lines], allow_partial=order.allow_partial,
-        ) for order in request.orders])
+            quantities=self._base_quantities(order.lines, f"orders[{number}].lines"),
+            allow_partial=order.allow_partial,
+        ) for number, order in enumerate(request.orders)])
         outcome = await self._submit(log_pb2.LogRecord(request_id=request.request_id, allocate_wave=wave))
         response = reservation_pb2.AllocateWaveResponse(log_position=outcome.log_position)
         for order, part in zip(request.orders, outcome.parts):
@@ -183,6 +220,23 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             _fill_reservation(response.reservations.add(), self._engine.reservation_view(index))
         return response
 
+    async def _reserve_promise(self, request, context):
+        """Exactly the promised plan, or ABORTED with a fresh promise (promise_reserve.py)."""
+        if self._promiser is None:
+            await abort_unimplemented(context, "ReserveInventory with a promise token", "a server without promises")
+        raise_if_any(id_violation(request.request_id, "request_id"))
+        now_ns = self._replica.now_ns()
+        content = promise_reserve.token_content(self._promiser, request, now_ns)
+        outcome = await self._submit(promise_reserve.reserve_record(content, request, _ttl_ns(request, "ttl")))
+        if outcome.result != RESULT["OK"]:
+            raise promise_reserve.plan_no_longer_holds(self._promiser, content, now_ns)
+        response = reservation_pb2.ReserveInventoryResponse(log_position=outcome.log_position)
+        _fill_reservation(response.reservation, outcome.reservation)
+        add = response.line_results.add
+        for status, reserved, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
+            add(status=status, reserved_quantity=reserved, available_quantity=available)
+        return response
+
     async def _submit(self, record: log_pb2.LogRecord) -> Outcome:
         outcome = await self._replica.submit(record)
         if outcome.conflict:
@@ -210,9 +264,11 @@ def _validate_reserve(request, now_ns: int) -> None:
             violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
         if line.HasField("backorder_by") and line.backorder_by.ToNanoseconds() <= now_ns:
             violations.append(FieldViolation(f"lines[{position}].backorder_by", "must be in the future"))
+        if line.unit:
+            violations += id_violation(line.unit, f"lines[{position}].unit")
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
-    for field in ("order_id", "customer_id"):
+    for field in ("order_id", "customer_id", "channel_view_id", "customer_segment"):
         if getattr(request, field):
             violations += id_violation(getattr(request, field), field)
     raise_if_any(violations)
@@ -237,6 +293,8 @@ def _validate_wave(request) -> None:
             if not 0 < line.quantity <= limits.QUANTITY_MAX:
                 violations.append(FieldViolation(f"{field}.lines[{position}].quantity",
                                                  f"must be 1 to {limits.QUANTITY_MAX}"))
+            if line.unit:
+                violations += id_violation(line.unit, f"{field}.lines[{position}].unit")
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
     raise_if_any(violations)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import NamedTuple
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -16,7 +17,8 @@ from dompromise.service.availability import AvailabilityServicer
 from dompromise.service.inventory import InventoryServicer
 from dompromise.service.network import NetworkServicer
 from dompromise.service.reservation import ReservationServicer
-from dompromise.service.unimplemented import PromiseServicer
+from dompromise.promise_token import TokenSigner
+from dompromise.service.promise import PromiseServicer, Promiser
 from dompromise.v1 import (
     availability_pb2,
     availability_pb2_grpc,
@@ -29,6 +31,7 @@ from dompromise.v1 import (
     reservation_pb2,
     reservation_pb2_grpc,
 )
+from dompromise.watch import WatchHub
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +46,29 @@ SERVICE_NAMES = (
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
-def create_server(replica: Replica, address: str = "127.0.0.1:0") -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+class BuiltServer(NamedTuple):
+    server: grpc.aio.Server
+    port: int
+    health: health.aio.HealthServicer
+    # Every open WatchAvailability stream; closing it ends them (on shutdown).
+    watches: WatchHub
+
+
+def create_server(replica: Replica, address: str = "127.0.0.1:0",
+                  token_key: bytes | None = None) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """A server for the replica bound to `address` (port 0 picks a free one), not started.
 
     Returns the server, the bound port and the health servicer, which says
     NOT_SERVING until `start_serving` flips it.
+    """
+    built = build_server(replica, address, token_key)
+    return built.server, built.port, built.health
+
+
+def build_server(replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None) -> BuiltServer:
+    """create_server's server, port and health servicer, and the watch hub `serve` closes on shutdown.
+
+    `token_key` signs promise tokens (None: a random key, valid in this process only).
     """
     options = [
         ("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
@@ -56,11 +77,13 @@ def create_server(replica: Replica, address: str = "127.0.0.1:0") -> tuple[grpc.
     ]
     server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
     engine = replica.engine
-    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(AvailabilityServicer(engine), server)
+    watches = WatchHub(replica)
+    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(AvailabilityServicer(engine, watches), server)
     inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(replica), server)
     network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine), server)
-    promise_pb2_grpc.add_PromiseServiceServicer_to_server(PromiseServicer(), server)
-    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(replica), server)
+    promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
+    promise_pb2_grpc.add_PromiseServiceServicer_to_server(PromiseServicer(promiser), server)
+    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(replica, promiser), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(SERVICE_NAMES + (health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -70,7 +93,7 @@ def create_server(replica: Replica, address: str = "127.0.0.1:0") -> tuple[grpc.
         raise OSError(f"could not bind {address}: {error}") from None
     if port == 0:
         raise OSError(f"could not bind {address}")
-    return server, port, health_servicer
+    return BuiltServer(server, port, health_servicer, watches)
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
@@ -79,12 +102,12 @@ async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool)
         await health_servicer.set(name, status)
 
 
-async def serve(replica: Replica, address: str, ready=None) -> None:
+async def serve(replica: Replica, address: str, ready=None, token_key: bytes | None = None) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
     `ready(port)` is called once the server listens and reports SERVING.
     """
-    server, port, health_servicer = create_server(replica, address)
+    server, port, health_servicer, watches = build_server(replica, address, token_key)
     # Signals first: a supervisor may send SIGTERM the moment we say we are ready.
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -99,6 +122,9 @@ async def serve(replica: Replica, address: str, ready=None) -> None:
     await stopping.wait()
     log.info("shutting down: NOT_SERVING, draining for up to %.1fs", SHUTDOWN_GRACE_SECONDS)
     await health_servicer.enter_graceful_shutdown()
+    # Watch streams never end by themselves: end them (UNAVAILABLE, resume
+    # elsewhere) so the grace period drains unary RPCs, not waits for watchers.
+    watches.close()
     await server.stop(SHUTDOWN_GRACE_SECONDS)
     await replica.stop()
     if replica.snapshot_directory is not None and replica.has_unsnapshotted_records():

@@ -24,18 +24,24 @@ AVAILABILITY_VIEW_FULL: AvailabilityView
 AVAILABILITY_VIEW_TOTALS: AvailabilityView
 
 class GetAvailabilityRequest(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "node_tags", "view", "phasing")
+    __slots__ = ("sku_ids", "node_ids", "node_tags", "view", "phasing", "channel_view_id", "customer_segment", "unit")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_TAGS_FIELD_NUMBER: _ClassVar[int]
     VIEW_FIELD_NUMBER: _ClassVar[int]
     PHASING_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_VIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     node_tags: _containers.RepeatedScalarFieldContainer[str]
     view: AvailabilityView
     phasing: TimePhasing
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ..., phasing: _Optional[_Union[TimePhasing, _Mapping]] = ...) -> None: ...
+    channel_view_id: str
+    customer_segment: str
+    unit: str
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ..., phasing: _Optional[_Union[TimePhasing, _Mapping]] = ..., channel_view_id: _Optional[str] = ..., customer_segment: _Optional[str] = ..., unit: _Optional[str] = ...) -> None: ...
 
 class TimePhasing(_message.Message):
     __slots__ = ("start_time", "bucket_duration", "bucket_count", "supply_kinds", "wanted_quantity")
@@ -64,7 +70,7 @@ class GetAvailabilityResponse(_message.Message):
     def __init__(self, node_ids: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[SkuAvailability, _Mapping]]] = ..., log_position: _Optional[int] = ..., bucket_end_times: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ...) -> None: ...
 
 class SkuAvailability(_message.Message):
-    __slots__ = ("sku_id", "status", "base_unit", "available_quantity", "node_available_quantities", "node_on_hand_quantities", "node_held_quantities", "node_allocated_quantities", "node_unavailable_quantities", "node_safety_stock_quantities", "phased_available_quantities", "node_phased_available_quantities", "earliest_time", "earliest_node_id")
+    __slots__ = ("sku_id", "status", "base_unit", "available_quantity", "node_available_quantities", "node_on_hand_quantities", "node_held_quantities", "node_allocated_quantities", "node_unavailable_quantities", "node_safety_stock_quantities", "phased_available_quantities", "node_phased_available_quantities", "earliest_time", "earliest_node_id", "unit", "low_stock")
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     BASE_UNIT_FIELD_NUMBER: _ClassVar[int]
@@ -79,6 +85,8 @@ class SkuAvailability(_message.Message):
     NODE_PHASED_AVAILABLE_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
     EARLIEST_TIME_FIELD_NUMBER: _ClassVar[int]
     EARLIEST_NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    LOW_STOCK_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     status: _common_pb2.ItemStatus
     base_unit: _common_pb2.BaseUnit
@@ -93,7 +101,9 @@ class SkuAvailability(_message.Message):
     node_phased_available_quantities: _containers.RepeatedScalarFieldContainer[int]
     earliest_time: _timestamp_pb2.Timestamp
     earliest_node_id: str
-    def __init__(self, sku_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., base_unit: _Optional[_Union[_common_pb2.BaseUnit, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ..., node_on_hand_quantities: _Optional[_Iterable[int]] = ..., node_held_quantities: _Optional[_Iterable[int]] = ..., node_allocated_quantities: _Optional[_Iterable[int]] = ..., node_unavailable_quantities: _Optional[_Iterable[int]] = ..., node_safety_stock_quantities: _Optional[_Iterable[int]] = ..., phased_available_quantities: _Optional[_Iterable[int]] = ..., node_phased_available_quantities: _Optional[_Iterable[int]] = ..., earliest_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_node_id: _Optional[str] = ...) -> None: ...
+    unit: str
+    low_stock: bool
+    def __init__(self, sku_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., base_unit: _Optional[_Union[_common_pb2.BaseUnit, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ..., node_on_hand_quantities: _Optional[_Iterable[int]] = ..., node_held_quantities: _Optional[_Iterable[int]] = ..., node_allocated_quantities: _Optional[_Iterable[int]] = ..., node_unavailable_quantities: _Optional[_Iterable[int]] = ..., node_safety_stock_quantities: _Optional[_Iterable[int]] = ..., phased_available_quantities: _Optional[_Iterable[int]] = ..., node_phased_available_quantities: _Optional[_Iterable[int]] = ..., earliest_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_node_id: _Optional[str] = ..., unit: _Optional[str] = ..., low_stock: _Optional[bool] = ...) -> None: ...
 
 class WatchAvailabilityRequest(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "resume_after_version", "node_tags", "view")

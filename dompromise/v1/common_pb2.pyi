@@ -22,6 +22,7 @@ class ItemStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ITEM_STATUS_SUPPLY_NOT_FOUND: _ClassVar[ItemStatus]
     ITEM_STATUS_SUPPLY_CONFLICT: _ClassVar[ItemStatus]
     ITEM_STATUS_STALE: _ClassVar[ItemStatus]
+    ITEM_STATUS_UNIT_NOT_FOUND: _ClassVar[ItemStatus]
 
 class SupplyKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -69,6 +70,7 @@ ITEM_STATUS_MALFORMED: ItemStatus
 ITEM_STATUS_SUPPLY_NOT_FOUND: ItemStatus
 ITEM_STATUS_SUPPLY_CONFLICT: ItemStatus
 ITEM_STATUS_STALE: ItemStatus
+ITEM_STATUS_UNIT_NOT_FOUND: ItemStatus
 SUPPLY_KIND_UNSPECIFIED: SupplyKind
 SUPPLY_KIND_IN_TRANSIT: SupplyKind
 SUPPLY_KIND_PURCHASE_ORDER: SupplyKind

@@ -233,6 +233,46 @@ class GetSupplyRequest(_message.Message):
     supply_id: str
     def __init__(self, supply_id: _Optional[str] = ...) -> None: ...
 
+class SafetyStockRule(_message.Message):
+    __slots__ = ("sku_id", "node_id", "quantity", "clear")
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_FIELD_NUMBER: _ClassVar[int]
+    sku_id: str
+    node_id: str
+    quantity: int
+    clear: bool
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., clear: _Optional[bool] = ...) -> None: ...
+
+class SetSafetyStockRequest(_message.Message):
+    __slots__ = ("rules", "all_or_nothing", "request_id")
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    rules: _containers.RepeatedCompositeFieldContainer[SafetyStockRule]
+    all_or_nothing: bool
+    request_id: str
+    def __init__(self, rules: _Optional[_Iterable[_Union[SafetyStockRule, _Mapping]]] = ..., all_or_nothing: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SafetyStockResult(_message.Message):
+    __slots__ = ("status", "available_quantity")
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    status: _common_pb2.ItemStatus
+    available_quantity: int
+    def __init__(self, status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., available_quantity: _Optional[int] = ...) -> None: ...
+
+class SetSafetyStockResponse(_message.Message):
+    __slots__ = ("results", "applied_count", "log_position")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SafetyStockResult]
+    applied_count: int
+    log_position: int
+    def __init__(self, results: _Optional[_Iterable[_Union[SafetyStockResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...
+
 class GetSupplyResponse(_message.Message):
     __slots__ = ("supply",)
     SUPPLY_FIELD_NUMBER: _ClassVar[int]

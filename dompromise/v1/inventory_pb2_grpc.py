@@ -65,6 +65,11 @@ class InventoryServiceStub:
                 request_serializer=dompromise_dot_v1_dot_inventory__pb2.GetSupplyRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_inventory__pb2.GetSupplyResponse.FromString,
                 _registered_method=True)
+        self.SetSafetyStock = channel.unary_unary(
+                '/dompromise.v1.InventoryService/SetSafetyStock',
+                request_serializer=dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -88,8 +93,14 @@ class InventoryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UploadStock(self, request_iterator, context):
-        """UploadStock streams a bulk stock load. Not implemented yet: answers
-        UNIMPLEMENTED.
+        """UploadStock streams a bulk stock load (millions of rows) in chunks of at
+        most 10,000 rows, at most 10,000,000 rows in all. Rows are checked as
+        they arrive; each bad row is reported (its row number and field) and
+        skipped, and the good ones are applied chunk by chunk, in order. With
+        all_or_nothing, nothing is applied unless every row of the whole upload
+        is good (such an upload takes absolute on-hand quantities only, so a
+        checked row cannot fail later). Sequenced rows (source_id) make a
+        repeated upload harmless: its rows come back STALE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -115,6 +126,17 @@ class InventoryServiceServicer:
 
     def GetSupply(self, request, context):
         """GetSupply returns one supply.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSafetyStock(self, request, context):
+        """SetSafetyStock sets or clears safety-stock rules as one command, in
+        order. A position's safety stock (held back from every channel) is its
+        most specific rule: the SKU x node rule, else the SKU's rule, else the
+        node's rule, else 0. A rule of 0 is a rule: it overrides the levels
+        below it; a cleared rule inherits them. Each rule reports its status.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -152,6 +174,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.GetSupply,
                     request_deserializer=dompromise_dot_v1_dot_inventory__pb2.GetSupplyRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_inventory__pb2.GetSupplyResponse.SerializeToString,
+            ),
+            'SetSafetyStock': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSafetyStock,
+                    request_deserializer=dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -317,6 +344,33 @@ class InventoryService:
             '/dompromise.v1.InventoryService/GetSupply',
             dompromise_dot_v1_dot_inventory__pb2.GetSupplyRequest.SerializeToString,
             dompromise_dot_v1_dot_inventory__pb2.GetSupplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSafetyStock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.InventoryService/SetSafetyStock',
+            dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockRequest.SerializeToString,
+            dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockResponse.FromString,
             options,
             channel_credentials,
             insecure,

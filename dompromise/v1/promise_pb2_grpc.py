@@ -27,8 +27,9 @@ if _version_not_supported:
 
 class PromiseServiceStub:
     """PromiseService answers "if this customer orders these lines for this
-    destination now, which delivery options exist, from where, when".
-    Not implemented yet: every RPC answers UNIMPLEMENTED.
+    destination now, which delivery options exist, from where, when". A read:
+    it reserves nothing. Each option carries a promise token that
+    ReservationService.ReserveInventory reserves exactly.
     """
 
     def __init__(self, channel):
@@ -46,12 +47,15 @@ class PromiseServiceStub:
 
 class PromiseServiceServicer:
     """PromiseService answers "if this customer orders these lines for this
-    destination now, which delivery options exist, from where, when".
-    Not implemented yet: every RPC answers UNIMPLEMENTED.
+    destination now, which delivery options exist, from where, when". A read:
+    it reserves nothing. Each option carries a promise token that
+    ReservationService.ReserveInventory reserves exactly.
     """
 
     def PromiseDelivery(self, request, context):
-        """PromiseDelivery returns ranked delivery options for an order.
+        """PromiseDelivery returns ranked delivery options for an order (at most
+        5,000 lines), each with its sourcing plan and delivery window, and for
+        every node of the network why it is or is not in the answer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -75,8 +79,9 @@ def add_PromiseServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class PromiseService:
     """PromiseService answers "if this customer orders these lines for this
-    destination now, which delivery options exist, from where, when".
-    Not implemented yet: every RPC answers UNIMPLEMENTED.
+    destination now, which delivery options exist, from where, when". A read:
+    it reserves nothing. Each option carries a promise token that
+    ReservationService.ReserveInventory reserves exactly.
     """
 
     @staticmethod

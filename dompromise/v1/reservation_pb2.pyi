@@ -28,18 +28,20 @@ RESERVATION_STATE_EXPIRED: ReservationState
 RESERVATION_STATE_SHIPPED: ReservationState
 
 class ReservationLine(_message.Message):
-    __slots__ = ("sku_id", "node_id", "quantity", "shipped_quantity", "backorder_by")
+    __slots__ = ("sku_id", "node_id", "quantity", "shipped_quantity", "backorder_by", "unit")
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     SHIPPED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     BACKORDER_BY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     node_id: str
     quantity: int
     shipped_quantity: int
     backorder_by: _timestamp_pb2.Timestamp
-    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., shipped_quantity: _Optional[int] = ..., backorder_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    unit: str
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., shipped_quantity: _Optional[int] = ..., backorder_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit: _Optional[str] = ...) -> None: ...
 
 class LineQuantity(_message.Message):
     __slots__ = ("line_number", "quantity")
@@ -68,7 +70,7 @@ class Reservation(_message.Message):
     def __init__(self, reservation_id: _Optional[str] = ..., state: _Optional[_Union[ReservationState, str]] = ..., lines: _Optional[_Iterable[_Union[ReservationLine, _Mapping]]] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ...) -> None: ...
 
 class ReserveInventoryRequest(_message.Message):
-    __slots__ = ("request_id", "lines", "promise_token", "ttl", "allow_partial", "order_id", "customer_id")
+    __slots__ = ("request_id", "lines", "promise_token", "ttl", "allow_partial", "order_id", "customer_id", "channel_view_id", "customer_segment")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     PROMISE_TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +78,8 @@ class ReserveInventoryRequest(_message.Message):
     ALLOW_PARTIAL_FIELD_NUMBER: _ClassVar[int]
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_VIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_SEGMENT_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     lines: _containers.RepeatedCompositeFieldContainer[ReservationLine]
     promise_token: str
@@ -83,7 +87,9 @@ class ReserveInventoryRequest(_message.Message):
     allow_partial: bool
     order_id: str
     customer_id: str
-    def __init__(self, request_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReservationLine, _Mapping]]] = ..., promise_token: _Optional[str] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., allow_partial: _Optional[bool] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ...) -> None: ...
+    channel_view_id: str
+    customer_segment: str
+    def __init__(self, request_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[ReservationLine, _Mapping]]] = ..., promise_token: _Optional[str] = ..., ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., allow_partial: _Optional[bool] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., channel_view_id: _Optional[str] = ..., customer_segment: _Optional[str] = ...) -> None: ...
 
 class ReservationLineResult(_message.Message):
     __slots__ = ("status", "reserved_quantity", "available_quantity")

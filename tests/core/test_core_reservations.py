@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
 
 from dompromise import _core
 from dompromise._core import COMMAND_KIND, COMMAND_RESULT, ITEM_STATUS, RESERVATION_STATE, Command, Core

@@ -2,7 +2,6 @@
 receipts, backorders against them, and time-phased availability."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

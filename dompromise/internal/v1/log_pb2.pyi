@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LogRecord(_message.Message):
-    __slots__ = ("log_time_ns", "request_id", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status", "allocate_wave", "upsert_supply", "receive_supply")
+    __slots__ = ("log_time_ns", "request_id", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status", "allocate_wave", "upsert_supply", "receive_supply", "set_safety_stock")
     LOG_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     UPDATE_ON_HAND_FIELD_NUMBER: _ClassVar[int]
@@ -23,6 +23,7 @@ class LogRecord(_message.Message):
     ALLOCATE_WAVE_FIELD_NUMBER: _ClassVar[int]
     UPSERT_SUPPLY_FIELD_NUMBER: _ClassVar[int]
     RECEIVE_SUPPLY_FIELD_NUMBER: _ClassVar[int]
+    SET_SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
     log_time_ns: int
     request_id: str
     update_on_hand: UpdateOnHand
@@ -38,7 +39,8 @@ class LogRecord(_message.Message):
     allocate_wave: AllocateWave
     upsert_supply: UpsertSupply
     receive_supply: ReceiveSupply
-    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ..., upsert_supply: _Optional[_Union[UpsertSupply, _Mapping]] = ..., receive_supply: _Optional[_Union[ReceiveSupply, _Mapping]] = ...) -> None: ...
+    set_safety_stock: SetSafetyStock
+    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ..., upsert_supply: _Optional[_Union[UpsertSupply, _Mapping]] = ..., receive_supply: _Optional[_Union[ReceiveSupply, _Mapping]] = ..., set_safety_stock: _Optional[_Union[SetSafetyStock, _Mapping]] = ...) -> None: ...
 
 class UpdateOnHand(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "ops", "quantities", "all_or_nothing", "source_ids", "sequences")
@@ -59,7 +61,7 @@ class UpdateOnHand(_message.Message):
     def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., ops: _Optional[_Iterable[int]] = ..., quantities: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ..., source_ids: _Optional[_Iterable[str]] = ..., sequences: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Reserve(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "quantities", "allow_partial", "ttl_ns", "order_id", "customer_id", "backorder_by_ns")
+    __slots__ = ("sku_ids", "node_ids", "quantities", "allow_partial", "ttl_ns", "order_id", "customer_id", "backorder_by_ns", "channel_view_id", "customer_segment", "protected_quantities", "protected_percents", "channel_safety_stock_quantities")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     QUANTITIES_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +70,11 @@ class Reserve(_message.Message):
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     BACKORDER_BY_NS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_VIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    PROTECTED_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    PROTECTED_PERCENTS_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_SAFETY_STOCK_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     quantities: _containers.RepeatedScalarFieldContainer[int]
@@ -76,7 +83,12 @@ class Reserve(_message.Message):
     order_id: str
     customer_id: str
     backorder_by_ns: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., allow_partial: _Optional[bool] = ..., ttl_ns: _Optional[int] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., backorder_by_ns: _Optional[_Iterable[int]] = ...) -> None: ...
+    channel_view_id: str
+    customer_segment: str
+    protected_quantities: _containers.RepeatedScalarFieldContainer[int]
+    protected_percents: _containers.RepeatedScalarFieldContainer[int]
+    channel_safety_stock_quantities: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., allow_partial: _Optional[bool] = ..., ttl_ns: _Optional[int] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., backorder_by_ns: _Optional[_Iterable[int]] = ..., channel_view_id: _Optional[str] = ..., customer_segment: _Optional[str] = ..., protected_quantities: _Optional[_Iterable[int]] = ..., protected_percents: _Optional[_Iterable[int]] = ..., channel_safety_stock_quantities: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class Resolve(_message.Message):
     __slots__ = ("reservation_id", "order_id")
@@ -171,6 +183,18 @@ class UpsertSupply(_message.Message):
     eta_ns: _containers.RepeatedScalarFieldContainer[int]
     all_or_nothing: bool
     def __init__(self, supply_ids: _Optional[_Iterable[str]] = ..., sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., kinds: _Optional[_Iterable[int]] = ..., quantities: _Optional[_Iterable[int]] = ..., eta_ns: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
+
+class SetSafetyStock(_message.Message):
+    __slots__ = ("sku_ids", "node_ids", "quantities", "all_or_nothing")
+    SKU_IDS_FIELD_NUMBER: _ClassVar[int]
+    NODE_IDS_FIELD_NUMBER: _ClassVar[int]
+    QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    sku_ids: _containers.RepeatedScalarFieldContainer[str]
+    node_ids: _containers.RepeatedScalarFieldContainer[str]
+    quantities: _containers.RepeatedScalarFieldContainer[int]
+    all_or_nothing: bool
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
 
 class ReceiveSupply(_message.Message):
     __slots__ = ("supply_ids", "quantities", "dispositions", "all_or_nothing")

@@ -1,0 +1,274 @@
+"""WatchAvailability change-to-client latency with many subscribers (issue target: p99 <= 5 ms, 100 subscribers).
+
+  python -m benchmarks.watch_latency                 # 100 subscribers, 50 updates/s for 20 s
+  python -m benchmarks.watch_latency --smoke         # a few seconds, 10 subscribers (CI)
+  python -m benchmarks.watch_latency --json FILE     # also write the result
+  python -m benchmarks.watch_latency --no-pin        # do not pin (see below)
+
+A real server (`dompromise serve --in-memory`, demo network) in a child
+process; SUBSCRIBERS watch streams, split over PROCESSES client processes
+running grpc.aio, all watching one SKU at one node; the main process writes
+UpdateStock (SET) on that position at RATE per second, each update a distinct,
+increasing on-hand quantity, so every arrival matches the update it carries.
+
+Latency of update i on one stream: from just before its UpdateStock call is
+sent to the arrival of the first message carrying a quantity >= its own
+(coalesced updates count as delivered by the later message that carries
+them). It includes the write RPC itself (reported apart as write_rpc_ms), so
+it bounds change-to-client from above; the arrival minus the write's answer
+(after_write_answer_ms: the change was applied before the writer was
+answered) bounds it from below, and may be negative. Every process shares the machine's
+cores, as the clients of a real deployment would not: a conservative figure.
+Clocks: time.monotonic_ns, one system-wide clock for every process. By
+default (2+ CPUs) the server is pinned to CPU 0 and every client process to
+CPU 1, as grpc_ceiling does: the server's core is not shared with the
+clients' parsing, the clients' core is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import grpc
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET_P99_MS = 5.0
+# On-hand quantities written are QUANTITY_BASE + update number.
+QUANTITY_BASE = 1_000_000
+# Updates before this many are warm-up: sent, not measured.
+WARMUP_UPDATES = 20
+# Bounds for waits, in seconds.
+START_SECONDS_MAX = 60
+SUBSCRIBE_SECONDS_MAX = 60
+SETTLE_SECONDS = 1.0
+SERVER_CPU, CLIENT_CPU = 0, 1
+
+
+# ---- the server ------------------------------------------------------------------------
+
+
+def start_server(pin: bool) -> tuple[subprocess.Popen, str]:
+    """`dompromise serve --in-memory --port 0` in a child process, and its address once it listens."""
+    preexec = (lambda: os.sched_setaffinity(0, {SERVER_CPU})) if pin else None
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--in-memory", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, preexec_fn=preexec)
+    deadline = time.monotonic() + START_SECONDS_MAX
+    while time.monotonic() < deadline and process.poll() is None:
+        if select.select([process.stdout], [], [], 0.2)[0]:
+            match = re.search(rb"serving on (\S+:\d+)", process.stdout.readline())
+            if match:
+                return process, match.group(1).decode()
+    process.kill()
+    raise RuntimeError("dompromise serve did not start")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def watched_position(target: str) -> tuple[str, str]:
+    """The first SKU of the demo network and its first node that takes demand."""
+    from dompromise.v1 import availability_pb2, availability_pb2_grpc, network_pb2, network_pb2_grpc
+
+    with grpc.insecure_channel(target) as channel:
+        sku_id = network_pb2_grpc.NetworkServiceStub(channel).ListSkus(
+            network_pb2.ListSkusRequest(page_size=1)).skus[0].sku_id
+        answer = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
+            availability_pb2.GetAvailabilityRequest(sku_ids=[sku_id]))
+    return sku_id, answer.node_ids[0]
+
+
+# ---- subscribers (client processes) -----------------------------------------------------
+
+
+def subscriber_process(target: str, sku_id: str, node_id: str, streams: int, pin: bool, ready, stop,
+                       results) -> None:
+    if pin:
+        os.sched_setaffinity(0, {CLIENT_CPU})
+    asyncio.run(_subscribe(target, sku_id, node_id, streams, ready, stop, results))
+
+
+async def _subscribe(target, sku_id, node_id, streams, ready, stop, results) -> None:
+    from dompromise.v1 import availability_pb2, availability_pb2_grpc
+
+    request = availability_pb2.WatchAvailabilityRequest(
+        sku_ids=[sku_id], node_ids=[node_id], view=availability_pb2.AVAILABILITY_VIEW_FULL)
+    arrivals: list[list[tuple[int, int]]] = [[] for _ in range(streams)]
+    subscribed = [asyncio.Event() for _ in range(streams)]
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
+        calls = [stub.WatchAvailability(request) for _ in range(streams)]
+
+        async def read(number: int) -> None:
+            mine = arrivals[number]
+            try:
+                async for message in calls[number]:
+                    now_ns = time.monotonic_ns()
+                    mine.append((message.availability.items[0].node_on_hand_quantities[0], now_ns))
+                    subscribed[number].set()
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.CANCELLED:
+                    raise
+
+        readers = [asyncio.create_task(read(number)) for number in range(streams)]
+        await asyncio.wait_for(asyncio.gather(*(event.wait() for event in subscribed)), SUBSCRIBE_SECONDS_MAX)
+        ready.put(streams)
+        await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    results.put(arrivals)
+
+
+# ---- measure ------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+
+
+def summary_ms(values_ns: list[int]) -> dict:
+    ordered = sorted(value / 1e6 for value in values_ns)
+    return {"p50": round(percentile(ordered, 0.50), 3), "p99": round(percentile(ordered, 0.99), 3),
+            "max": round(ordered[-1], 3), "count": len(ordered)}
+
+
+def latencies(sends: list[tuple[int, int, int]], arrivals: list[tuple[int, int]]) -> tuple[list[int], list[int], int]:
+    """Per measured update: the first arrival carrying its quantity or a later one, minus its send
+    time and minus its answer time.
+
+    Returns both lists and how many updates never arrived.
+    """
+    from_send, from_answer, missing, cursor = [], [], 0, 0
+    for quantity, sent_ns, answered_ns in sends:
+        while cursor < len(arrivals) and arrivals[cursor][0] < quantity:
+            cursor += 1
+        if cursor == len(arrivals):
+            missing += 1
+        else:
+            from_send.append(arrivals[cursor][1] - sent_ns)
+            from_answer.append(arrivals[cursor][1] - answered_ns)
+    return from_send, from_answer, missing
+
+
+def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool) -> dict:
+    from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
+
+    server, target = start_server(pin)
+    if pin:  # the writer shares the clients' CPU
+        os.sched_setaffinity(0, {CLIENT_CPU})
+    context = multiprocessing.get_context("spawn")
+    ready, results, stop = context.Queue(), context.Queue(), context.Event()
+    clients = []
+    try:
+        sku_id, node_id = watched_position(target)
+        shares = [subscribers // processes + (1 if k < subscribers % processes else 0) for k in range(processes)]
+        clients = [context.Process(target=subscriber_process,
+                                   args=(target, sku_id, node_id, share, pin, ready, stop, results))
+                   for share in shares if share]
+        for client in clients:
+            client.start()
+        subscribed = sum(ready.get(timeout=SUBSCRIBE_SECONDS_MAX) for _ in clients)
+        assert subscribed == subscribers, (subscribed, subscribers)
+        sends, write_ns = [], []
+        with grpc.insecure_channel(target) as channel:
+            stock = inventory_pb2_grpc.InventoryServiceStub(channel)
+            count = WARMUP_UPDATES + int(rate * seconds)
+            interval = 1.0 / rate
+            next_time = time.monotonic()
+            for number in range(1, count + 1):
+                quantity = QUANTITY_BASE + number
+                next_time += interval
+                sent_ns = time.monotonic_ns()
+                stock.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
+                    sku_id=sku_id, node_id=node_id, kind=1, quantity=quantity)]))
+                done_ns = time.monotonic_ns()
+                if number > WARMUP_UPDATES:
+                    sends.append((quantity, sent_ns, done_ns))
+                    write_ns.append(done_ns - sent_ns)
+                time.sleep(max(0.0, next_time - time.monotonic()))
+        time.sleep(SETTLE_SECONDS)
+        stop.set()
+        streams = [stream for _ in clients for stream in results.get(timeout=SUBSCRIBE_SECONDS_MAX)]
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(30)
+        stop_server(server)
+    all_latencies, after_answer, missing, messages = [], [], 0, 0
+    for arrivals in streams:
+        measured, measured_after_answer, lost = latencies(sends, arrivals)
+        all_latencies += measured
+        after_answer += measured_after_answer
+        missing += lost
+        messages += sum(1 for quantity, _ in arrivals if quantity > QUANTITY_BASE + WARMUP_UPDATES)
+    latency = summary_ms(all_latencies)
+    return {
+        "benchmark": "watch_latency", "subscribers": subscribers, "client_processes": len(clients),
+        "updates": len(sends), "rate_per_second": rate, "pinned": pin,
+        "change_to_client_ms": latency, "write_rpc_ms": summary_ms(write_ns),
+        "after_write_answer_ms": summary_ms(after_answer),
+        "updates_not_delivered": missing,
+        "messages_per_update_per_stream": round(messages / max(1, len(sends) * len(streams)), 3),
+        "target_p99_ms": TARGET_P99_MS, "target_met": latency["p99"] <= TARGET_P99_MS,
+        "machine": machine(),
+    }
+
+
+def machine() -> dict:
+    def git(*argv: str) -> str:  # read-only: which code was measured
+        return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    return {"nproc": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
+            "grpcio": grpc.__version__, "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
+            "commit": git("rev-parse", "--short", "HEAD"),
+            "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.watch_latency", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscribers", type=int, default=100)
+    parser.add_argument("--processes", type=int, default=2, help="client processes the subscribers are split over")
+    parser.add_argument("--rate", type=float, default=50.0, help="updates per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long to write")
+    parser.add_argument("--smoke", action="store_true", help="10 subscribers for 2 s: checks it runs, no verdict")
+    parser.add_argument("--json", help="also write the result to this file")
+    parser.add_argument("--no-pin", dest="pin", action="store_false", help="let the OS place every process")
+    args = parser.parse_args(argv)
+    args.pin = args.pin and len(os.sched_getaffinity(0)) >= 2
+    if args.smoke:
+        args.subscribers, args.seconds = min(args.subscribers, 10), 2.0
+    result = run(args.subscribers, args.processes, args.rate, args.seconds, args.pin)
+    if args.smoke:  # too short and too few subscribers to judge the target
+        result["target_met"] = None
+    if result["updates_not_delivered"]:
+        print(f"{result['updates_not_delivered']} updates never reached a subscriber", file=sys.stderr)
+        return 1
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        with open(args.json, "w") as file:
+            file.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

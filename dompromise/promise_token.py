@@ -1,0 +1,97 @@
+"""Promise tokens: an option's exact plan, signed, so Reserve can hold what checkout showed.
+
+A token is `v1.<payload>.<signature>`: the payload is compact JSON (base64url)
+with the planned lines (SKU, node, quantity, and the date for lines planned
+from future supply), the expiry, the log position the promise was computed
+on, and the order's lines and destination (to answer a failed reserve with a
+fresh alternative); the signature is HMAC-SHA256 over the payload with the
+server's token key. Tokens are opaque to clients: the format may change with
+the version prefix.
+
+The key comes from the operator (`serve --token-key-file`, the same file on
+every instance so any instance can reserve any token); without one, a random
+key per process: tokens then only work on the process that issued them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+VERSION = "v1"
+KEY_BYTES_MIN = 32
+
+
+class TokenError(Exception):
+    """The token is malformed, forged, or signed with another key."""
+
+
+@dataclass(frozen=True)
+class PlannedHold:
+    sku_id: str
+    node_id: str
+    quantity: int
+    backorder_by_ns: int  # 0: held from stock on hand
+
+
+@dataclass(frozen=True)
+class TokenContent:
+    holds: tuple[PlannedHold, ...]
+    expire_ns: int
+    log_position: int
+    # The order as promised, to promise again when the plan no longer holds.
+    order_sku_ids: tuple[str, ...]
+    order_quantities: tuple[int, ...]
+    zone_id: str
+    pickup_node_id: str
+
+
+class TokenSigner:
+    def __init__(self, key: bytes | None = None):
+        if key is None:
+            key = secrets.token_bytes(KEY_BYTES_MIN)
+        if len(key) < KEY_BYTES_MIN:
+            raise ValueError(f"a token key needs at least {KEY_BYTES_MIN} bytes")
+        self._key = key
+
+    def sign(self, content: TokenContent) -> str:
+        document = {
+            "h": [[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds],
+            "e": content.expire_ns, "p": content.log_position,
+            "o": [list(content.order_sku_ids), list(content.order_quantities)],
+            "z": content.zone_id, "c": content.pickup_node_id,
+        }
+        payload = _encode(json.dumps(document, separators=(",", ":")).encode())
+        return f"{VERSION}.{payload}.{self._signature(payload)}"
+
+    def verify(self, token: str) -> TokenContent:
+        """The token's content; TokenError if it is not one this key signed."""
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != VERSION:
+            raise TokenError("not a dompromise promise token")
+        _, payload, signature = parts
+        if not hmac.compare_digest(signature, self._signature(payload)):
+            raise TokenError("signature does not match (forged, altered, or signed with another key)")
+        try:
+            document = json.loads(_decode(payload))
+            holds = tuple(PlannedHold(str(s), str(n), int(q), int(b)) for s, n, q, b in document["h"])
+            skus, quantities = document["o"]
+            return TokenContent(holds, int(document["e"]), int(document["p"]), tuple(map(str, skus)),
+                                tuple(map(int, quantities)), str(document["z"]), str(document["c"]))
+        except (ValueError, KeyError, TypeError) as error:
+            raise TokenError(f"malformed token payload: {error}") from None
+
+    def _signature(self, payload: str) -> str:
+        return _encode(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
+
+
+def _encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,182 @@
+"""PromiseService: delivery options from the local replica, with signed promise tokens."""
+
+from __future__ import annotations
+
+from dompromise import limits
+from dompromise.edt import EdtCalculator
+from dompromise.engine import Engine
+from dompromise.errors import FailedPreconditionError, FieldViolation, NotFoundError
+from dompromise.promise import FillPolicy, Method, Option, PromiseAnswer, PromiseEngine, PromiseRequest, Sourcing
+from dompromise.promise_token import PlannedHold, TokenContent, TokenSigner
+from dompromise.service.errors import map_errors
+from dompromise.service.validation import VIOLATIONS_LISTED_MAX, check_count, id_violation, raise_if_any
+from dompromise.v1 import promise_pb2, promise_pb2_grpc
+
+NS_PER_SECOND = 10**9
+
+
+class Promiser:
+    """Requests in proto terms -> PromiseEngine -> answers with tokens. Shared by
+    PromiseService and ReserveInventory(promise_token), which promises again
+    when a token's plan no longer holds."""
+
+    def __init__(self, engine: Engine, signer: TokenSigner, clock_ns):
+        transport = engine.network.transport
+        self._edt = EdtCalculator(engine.network) if transport is not None else None
+        self._engine = PromiseEngine(engine, self._edt) if self._edt is not None else None
+        self._network_engine = engine
+        self._signer = signer
+        self._clock_ns = clock_ns
+        self._currency = transport.currency if transport is not None else ""
+
+    @property
+    def signer(self) -> TokenSigner:
+        return self._signer
+
+    def request_of(self, message: promise_pb2.PromiseDeliveryRequest) -> PromiseRequest:
+        """Checks the request (every bad field at once) and resolves its destination."""
+        _validate(message)
+        if self._engine is None:
+            raise FailedPreconditionError("NO_TRANSPORT", "the network has no transport section: nothing to promise")
+        for position, line in enumerate(message.lines):
+            if self._network_engine.sku(line.sku_id) is None:
+                raise NotFoundError("sku", line.sku_id, f"lines[{position}].sku_id")
+        as_of_ns = message.as_of_time.ToNanoseconds() if message.HasField("as_of_time") else self._clock_ns()
+        return PromiseRequest(
+            sku_ids=tuple(line.sku_id for line in message.lines),
+            quantities=tuple(line.quantity for line in message.lines),
+            as_of_ns=as_of_ns, zone_id=self._zone(message), pickup_node_id=self._pickup(message),
+            methods=frozenset(Method(m) for m in message.delivery_methods) or frozenset(Method),
+            fill_policy=FillPolicy(message.fill_policy or FillPolicy.FILL_OR_KILL),
+            min_fill_percent=message.min_fill_percent or 1,
+            max_shipments=message.max_shipments or 1,
+            sourcing=Sourcing(message.sourcing_mode or Sourcing.ORDER_LEVEL),
+            allow_future_supply=not message.stock_on_hand_only,
+            deliver_after_ns=_ns(message, "deliver_after_time"), deliver_before_ns=_ns(message, "deliver_before_time"),
+            max_options=message.max_options or limits.PROMISE_OPTIONS_DEFAULT,
+            customer_tier=message.customer.tier,
+        )
+
+    def _zone(self, message) -> str | None:
+        if message.zone_id:
+            if message.zone_id not in {zone.zone_id for zone in self._network_engine.network.transport.zones}:
+                raise NotFoundError("zone", message.zone_id, "zone_id")
+            return message.zone_id
+        if message.postal_code:
+            zone = self._edt.zone_for_postal_code(message.postal_code, message.country_code)
+            if zone is None:
+                raise NotFoundError("zone", f"postal code {message.postal_code}", "postal_code")
+            return zone
+        return None
+
+    def _pickup(self, message) -> str | None:
+        if not message.pickup_node_id:
+            return None
+        if self._network_engine.node(message.pickup_node_id) is None:
+            raise NotFoundError("node", message.pickup_node_id, "pickup_node_id")
+        return message.pickup_node_id
+
+    def promise(self, request: PromiseRequest) -> PromiseAnswer:
+        return self._engine.promise(request)
+
+    def response(self, request: PromiseRequest, answer: PromiseAnswer) -> promise_pb2.PromiseDeliveryResponse:
+        response = promise_pb2.PromiseDeliveryResponse(zone_id=request.zone_id or "",
+                                                       log_position=answer.log_position)
+        response.as_of_time.FromNanoseconds(request.as_of_ns)
+        expire_ns = request.as_of_ns + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND
+        for option in answer.options:
+            self._add_option(response.options.add(), option, request, answer, expire_ns)
+        for candidate in answer.candidates:
+            response.candidates.add(node_id=candidate.node_id, reason=candidate.reason, detail=candidate.detail)
+        return response
+
+    def _add_option(self, message, option: Option, request: PromiseRequest, answer: PromiseAnswer,
+                    expire_ns: int) -> None:
+        message.method = option.method
+        message.cost_minor = option.cost_minor
+        message.currency = self._currency
+        message.fill_percent = option.fill_percent
+        message.score = option.score
+        message.earliest_delivery_time.FromNanoseconds(option.earliest_ns)
+        message.latest_delivery_time.FromNanoseconds(option.latest_ns)
+        for sku_id, quantity in option.short_lines:
+            message.short_lines.add(sku_id=sku_id, quantity=quantity)
+        holds = []
+        for shipment in option.shipments:
+            planned = message.shipments.add(node_id=shipment.node_id, method=shipment.method,
+                                            carrier_service=shipment.service, via_node_id=shipment.via_node_id,
+                                            cost_minor=shipment.cost_minor)
+            planned.earliest_delivery_time.FromNanoseconds(shipment.earliest_ns)
+            planned.latest_delivery_time.FromNanoseconds(shipment.latest_ns)
+            if shipment.departure_ns is not None:
+                planned.departure_time.FromNanoseconds(shipment.departure_ns)
+            for line in shipment.lines:
+                added = planned.lines.add(sku_id=line.sku_id, quantity=line.quantity,
+                                          source_node_id=line.source_node_id)
+                if line.ready_ns > request.as_of_ns:
+                    added.available_time.FromNanoseconds(line.ready_ns)
+                holds.append(_hold(line, shipment.node_id, request.as_of_ns))
+        message.promise_token = self._signer.sign(TokenContent(
+            tuple(holds), expire_ns, answer.log_position, answer.sku_ids, answer.quantities,
+            request.zone_id or "", request.pickup_node_id or ""))
+
+
+class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
+    def __init__(self, promiser: Promiser):
+        self._promiser = promiser
+
+    @map_errors
+    async def PromiseDelivery(self, request, context):
+        promise_request = self._promiser.request_of(request)
+        answer = self._promiser.promise(promise_request)
+        return self._promiser.response(promise_request, answer)
+
+
+def _hold(line, shipping_node_id: str, as_of_ns: int) -> PlannedHold:
+    """What to reserve for a planned line: at its source node; a line from future
+    supply is reserved as a backorder due when the goods arrive there."""
+    if line.source_node_id:
+        ready_ns = line.source_ready_ns
+        return PlannedHold(line.sku_id, line.source_node_id, line.quantity, ready_ns if ready_ns > as_of_ns else 0)
+    return PlannedHold(line.sku_id, shipping_node_id, line.quantity,
+                       line.ready_ns if line.ready_ns > as_of_ns else 0)
+
+
+def _ns(message, name: str) -> int:
+    return getattr(message, name).ToNanoseconds() if message.HasField(name) else 0
+
+
+def _validate(message) -> None:
+    check_count(message.lines, "lines", "PROMISE_LINES_MAX", minimum=1)
+    violations = []
+    for position, line in enumerate(message.lines):
+        violations += id_violation(line.sku_id, f"lines[{position}].sku_id")
+        if not 0 < line.quantity <= limits.QUANTITY_MAX:
+            violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
+        if len(violations) >= VIOLATIONS_LISTED_MAX:
+            break
+    destinations = [name for name in ("postal_code", "zone_id", "pickup_node_id") if getattr(message, name)]
+    if not destinations:
+        violations.append(FieldViolation("postal_code", "give postal_code, zone_id or pickup_node_id"))
+    if message.postal_code and message.zone_id:
+        violations.append(FieldViolation("zone_id", "give postal_code or zone_id, not both"))
+    for position, method in enumerate(message.delivery_methods):
+        if method not in (Method.SHIP, Method.PICKUP, Method.DROP_SHIP):
+            violations.append(FieldViolation(f"delivery_methods[{position}]", f"unknown method {method}"))
+    if message.fill_policy not in (0, *FillPolicy):
+        violations.append(FieldViolation("fill_policy", f"unknown policy {message.fill_policy}"))
+    if message.sourcing_mode not in (0, *Sourcing):
+        violations.append(FieldViolation("sourcing_mode", f"unknown mode {message.sourcing_mode}"))
+    if not 0 <= message.min_fill_percent <= 100:
+        violations.append(FieldViolation("min_fill_percent", "must be 0 to 100"))
+    if not 0 <= message.max_shipments <= limits.PROMISE_OPTIONS_MAX:
+        violations.append(FieldViolation("max_shipments", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
+    if not 0 <= message.max_options <= limits.PROMISE_OPTIONS_MAX:
+        violations.append(FieldViolation("max_options", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
+    after, before = _ns(message, "deliver_after_time"), _ns(message, "deliver_before_time")
+    if after and before and before < after:
+        violations.append(FieldViolation("deliver_before_time", "is before deliver_after_time"))
+    as_of = _ns(message, "as_of_time")
+    if before and as_of and before < as_of:
+        violations.append(FieldViolation("deliver_before_time", "is before as_of_time"))
+    raise_if_any(violations)

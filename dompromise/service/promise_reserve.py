@@ -1,0 +1,56 @@
+"""ReserveInventory from a promise token: reserve exactly the promised plan, or fail
+ABORTED with a fresh alternative, so checkout never shows one thing and holds another.
+
+The token's holds become one all-or-nothing Reserve record (lines planned
+from future supply as backorders due when it arrives). If the plan no longer
+holds (stock went to someone else, the token expired), nothing is reserved
+and the error carries a new PromiseDeliveryResponse for the same order,
+computed now, whose options have tokens of their own.
+"""
+
+from __future__ import annotations
+
+from dompromise.errors import AbortedError, FieldViolation, InvalidArgumentError
+from dompromise.internal.v1 import log_pb2
+from dompromise.promise import PromiseRequest
+from dompromise.promise_token import TokenContent, TokenError
+from dompromise.service.promise import Promiser
+from dompromise.v1 import promise_pb2
+
+
+def token_content(promiser: Promiser, request, now_ns: int) -> TokenContent:
+    """The token's plan; INVALID_ARGUMENT for a forged or malformed token (or one with
+    lines beside it); ABORTED with a fresh alternative for an expired one."""
+    if request.lines:
+        raise InvalidArgumentError([FieldViolation("lines", "give lines or a promise_token, not both")])
+    try:
+        content = promiser.signer.verify(request.promise_token)
+    except TokenError as error:
+        raise InvalidArgumentError([FieldViolation("promise_token", str(error))]) from None
+    if now_ns > content.expire_ns:
+        raise AbortedError("PROMISE_EXPIRED", "the promise token has expired; a fresh promise is attached",
+                           fresh_alternative(promiser, content, now_ns))
+    return content
+
+
+def reserve_record(content: TokenContent, request, ttl_ns: int) -> log_pb2.LogRecord:
+    """One all-or-nothing Reserve of exactly the planned holds."""
+    holds = content.holds
+    return log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
+        sku_ids=[h.sku_id for h in holds], node_ids=[h.node_id for h in holds],
+        quantities=[h.quantity for h in holds], allow_partial=False, ttl_ns=ttl_ns,
+        order_id=request.order_id, customer_id=request.customer_id,
+        backorder_by_ns=[h.backorder_by_ns for h in holds] if any(h.backorder_by_ns for h in holds) else [],
+    ))
+
+
+def plan_no_longer_holds(promiser: Promiser, content: TokenContent, now_ns: int) -> AbortedError:
+    return AbortedError("PLAN_NO_LONGER_AVAILABLE",
+                        "the promised plan can no longer be reserved (nothing was); a fresh promise is attached",
+                        fresh_alternative(promiser, content, now_ns))
+
+
+def fresh_alternative(promiser: Promiser, content: TokenContent, now_ns: int) -> promise_pb2.PromiseDeliveryResponse:
+    request = PromiseRequest(content.order_sku_ids, content.order_quantities, now_ns,
+                             zone_id=content.zone_id or None, pickup_node_id=content.pickup_node_id or None)
+    return promiser.response(request, promiser.promise(request))
