@@ -22,3 +22,5 @@ def test_readme_python_examples_run(tmp_path, capsys):
         assert serving.stop() == 0
     printed = capsys.readouterr().out
     assert "FLT-FUE-50127" in printed
+    assert "parcel" in printed or "route" in printed, "the promise example printed no option"
+    assert namespace["token"].startswith("v1.")
