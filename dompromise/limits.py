@@ -48,6 +48,11 @@ PROMISE_OPTIONS_DEFAULT = 5
 PROMISE_HORIZON_DAYS = 90
 PROMISE_TOKEN_TTL_SECONDS = 15 * 60
 
+# WatchReservationEvents: open streams per process, and events queued for a
+# slow reader before its stream is ended (it resumes by version).
+RESERVATION_EVENT_STREAMS_MAX = 200
+RESERVATION_EVENTS_QUEUED_MAX = 10_000
+
 # UpdateStock: items per request (and rows per UploadStock chunk).
 STOCK_UPDATES_MAX = 10_000
 # UploadStock: rows per upload, and the bad rows its answer lists.

@@ -3,17 +3,48 @@
 from __future__ import annotations
 
 from dompromise.engine import Engine
-from dompromise.errors import NotFoundError
+from dompromise.errors import AlreadyExistsError, FailedPreconditionError, FieldViolation, NotFoundError
+from dompromise.internal.v1 import log_pb2
+from dompromise.replica import Replica
 from dompromise.service.convert import node_message, sku_message
 from dompromise.service.errors import map_errors
 from dompromise.service.paging import page
 from dompromise.service.validation import id_violation, raise_if_any
-from dompromise.v1 import network_pb2, network_pb2_grpc
+from dompromise.v1 import common_pb2, network_pb2, network_pb2_grpc
+
+NODE_STATUSES = (common_pb2.NODE_STATUS_ENABLED, common_pb2.NODE_STATUS_DRAIN, common_pb2.NODE_STATUS_DISABLED)
 
 
 class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, replica: Replica | None = None):
         self._engine = engine
+        self._replica = replica
+
+    @map_errors
+    async def SetNodeStatus(self, request, context):
+        violations = id_violation(request.node_id, "node_id")
+        if request.request_id:
+            violations += id_violation(request.request_id, "request_id")
+        if request.status not in NODE_STATUSES:
+            violations.append(FieldViolation("status", "must be ENABLED, DRAIN or DISABLED"))
+        raise_if_any(violations)
+        if self._engine.node(request.node_id) is None:
+            raise NotFoundError("node", request.node_id, "node_id")
+        if self._replica is None:
+            raise FailedPreconditionError("READ_ONLY", "this server takes no writes")
+        outcome = await self._replica.submit(log_pb2.LogRecord(
+            request_id=request.request_id,
+            set_node_status=log_pb2.SetNodeStatus(node_ids=[request.node_id], statuses=[request.status])))
+        if outcome.conflict:
+            raise AlreadyExistsError(request.request_id)
+        return network_pb2.SetNodeStatusResponse(node=self._node_message(request.node_id),
+                                                 log_position=outcome.log_position)
+
+    def _node_message(self, node_id: str):
+        """The node as configured, with its status as the log has it now."""
+        message = node_message(self._engine.node(node_id))
+        message.status = self._engine.node_statuses()[node_id]
+        return message
 
     @map_errors
     async def GetNode(self, request, context):
@@ -21,7 +52,7 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
         node = self._engine.node(request.node_id)
         if node is None:
             raise NotFoundError("node", request.node_id, "node_id")
-        return network_pb2.GetNodeResponse(node=node_message(node))
+        return network_pb2.GetNodeResponse(node=self._node_message(request.node_id))
 
     @map_errors
     async def ListNodes(self, request, context):
@@ -33,7 +64,7 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
         scope = f"nodes:{request.type}:{request.tag}"
         start, stop, next_token = page(request.page_size, request.page_token, len(nodes), scope)
         return network_pb2.ListNodesResponse(
-            nodes=[node_message(n) for n in nodes[start:stop]], next_page_token=next_token, total_size=len(nodes)
+            nodes=[self._node_message(n.node_id) for n in nodes[start:stop]], next_page_token=next_token, total_size=len(nodes)
         )
 
     @map_errors

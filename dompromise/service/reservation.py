@@ -21,6 +21,7 @@ from dompromise.service import promise_reserve
 from dompromise.service.errors import map_errors
 from dompromise.service.paging import page
 from dompromise.service.promise import Promiser
+from dompromise.service.reservation_events import ReservationEventHub
 from dompromise.service.unimplemented import abort_unimplemented
 from dompromise.service.validation import (
     VIOLATIONS_LISTED_MAX,
@@ -45,10 +46,12 @@ ITEM_NAMES = {number: name for name, number in ITEM_STATUS.items()}
 
 
 class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
-    def __init__(self, replica: Replica, promiser: Promiser | None = None):
+    def __init__(self, replica: Replica, promiser: Promiser | None = None,
+                 events: ReservationEventHub | None = None):
         self._replica = replica
         self._engine = replica.engine
         self._promiser = promiser
+        self._events = events if events is not None else ReservationEventHub(replica)
 
     @map_errors
     async def ReserveInventory(self, request, context):
@@ -219,6 +222,11 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         for index in indices[start:stop]:
             _fill_reservation(response.reservations.add(), self._engine.reservation_view(index))
         return response
+
+    @map_errors
+    async def WatchReservationEvents(self, request, context):
+        async for response in self._events.watch(request, context):
+            yield response
 
     async def _reserve_promise(self, request, context):
         """Exactly the promised plan, or ABORTED with a fresh promise (promise_reserve.py)."""

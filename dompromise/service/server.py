@@ -80,7 +80,7 @@ def build_server(replica: Replica, address: str = "127.0.0.1:0", token_key: byte
     watches = WatchHub(replica)
     availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(AvailabilityServicer(engine, watches), server)
     inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(replica), server)
-    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine), server)
+    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine, replica), server)
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
     promise_pb2_grpc.add_PromiseServiceServicer_to_server(PromiseServicer(promiser), server)
     reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(replica, promiser), server)
@@ -102,6 +102,19 @@ async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool)
         await health_servicer.set(name, status)
 
 
+# The services whose RPCs write: NOT_SERVING while the shared log refuses writes (reads go on).
+WRITE_SERVICE_NAMES = (
+    inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name,
+    reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name,
+)
+
+
+async def set_writable(health_servicer: health.aio.HealthServicer, writable: bool) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if writable else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in WRITE_SERVICE_NAMES:
+        await health_servicer.set(name, status)
+
+
 async def serve(replica: Replica, address: str, ready=None, token_key: bytes | None = None) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
@@ -116,6 +129,8 @@ async def serve(replica: Replica, address: str, ready=None, token_key: bytes | N
     await replica.start()
     await server.start()
     await set_serving(health_servicer, True)
+    if hasattr(replica, "add_writability_listener"):  # a shared (Redis) log can refuse writes for a while
+        replica.add_writability_listener(lambda writable: loop.create_task(set_writable(health_servicer, writable)))
     log.info("serving on port %d", port)
     if ready is not None:
         ready(port)

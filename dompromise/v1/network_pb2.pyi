@@ -120,3 +120,21 @@ class ListSkusResponse(_message.Message):
     next_page_token: str
     total_size: int
     def __init__(self, skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class SetNodeStatusRequest(_message.Message):
+    __slots__ = ("node_id", "status", "request_id")
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    node_id: str
+    status: _common_pb2.NodeStatus
+    request_id: str
+    def __init__(self, node_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.NodeStatus, str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SetNodeStatusResponse(_message.Message):
+    __slots__ = ("node", "log_position")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    node: Node
+    log_position: int
+    def __init__(self, node: _Optional[_Union[Node, _Mapping]] = ..., log_position: _Optional[int] = ...) -> None: ...

@@ -40,6 +40,11 @@ class NetworkServiceStub:
                 request_serializer=dompromise_dot_v1_dot_network__pb2.GetNodeRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_network__pb2.GetNodeResponse.FromString,
                 _registered_method=True)
+        self.SetNodeStatus = channel.unary_unary(
+                '/dompromise.v1.NetworkService/SetNodeStatus',
+                request_serializer=dompromise_dot_v1_dot_network__pb2.SetNodeStatusRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_network__pb2.SetNodeStatusResponse.FromString,
+                _registered_method=True)
         self.ListNodes = channel.unary_unary(
                 '/dompromise.v1.NetworkService/ListNodes',
                 request_serializer=dompromise_dot_v1_dot_network__pb2.ListNodesRequest.SerializeToString,
@@ -63,6 +68,17 @@ class NetworkServiceServicer:
 
     def GetNode(self, request, context):
         """GetNode returns one node, or NOT_FOUND.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetNodeStatus(self, request, context):
+        """SetNodeStatus enables, drains or disables a node through the command
+        log, effective at once for availability, promises and new reservations.
+        Open reservations at a node that stops taking demand are reported by
+        ReservationService.WatchReservationEvents. A node's status in the
+        network config applies at start-up; this changes it while running.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -96,6 +112,11 @@ def add_NetworkServiceServicer_to_server(servicer, server):
                     servicer.GetNode,
                     request_deserializer=dompromise_dot_v1_dot_network__pb2.GetNodeRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_network__pb2.GetNodeResponse.SerializeToString,
+            ),
+            'SetNodeStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetNodeStatus,
+                    request_deserializer=dompromise_dot_v1_dot_network__pb2.SetNodeStatusRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_network__pb2.SetNodeStatusResponse.SerializeToString,
             ),
             'ListNodes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListNodes,
@@ -141,6 +162,33 @@ class NetworkService:
             '/dompromise.v1.NetworkService/GetNode',
             dompromise_dot_v1_dot_network__pb2.GetNodeRequest.SerializeToString,
             dompromise_dot_v1_dot_network__pb2.GetNodeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetNodeStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.NetworkService/SetNodeStatus',
+            dompromise_dot_v1_dot_network__pb2.SetNodeStatusRequest.SerializeToString,
+            dompromise_dot_v1_dot_network__pb2.SetNodeStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

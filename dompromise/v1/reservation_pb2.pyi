@@ -20,12 +20,23 @@ class ReservationState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RESERVATION_STATE_RELEASED: _ClassVar[ReservationState]
     RESERVATION_STATE_EXPIRED: _ClassVar[ReservationState]
     RESERVATION_STATE_SHIPPED: _ClassVar[ReservationState]
+
+class ReservationEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RESERVATION_EVENT_TYPE_UNSPECIFIED: _ClassVar[ReservationEventType]
+    RESERVATION_EVENT_TYPE_AT_RISK: _ClassVar[ReservationEventType]
+    RESERVATION_EVENT_TYPE_BACK_ON_TRACK: _ClassVar[ReservationEventType]
+    RESERVATION_EVENT_TYPE_NODE_UNAVAILABLE: _ClassVar[ReservationEventType]
 RESERVATION_STATE_UNSPECIFIED: ReservationState
 RESERVATION_STATE_HELD: ReservationState
 RESERVATION_STATE_COMMITTED: ReservationState
 RESERVATION_STATE_RELEASED: ReservationState
 RESERVATION_STATE_EXPIRED: ReservationState
 RESERVATION_STATE_SHIPPED: ReservationState
+RESERVATION_EVENT_TYPE_UNSPECIFIED: ReservationEventType
+RESERVATION_EVENT_TYPE_AT_RISK: ReservationEventType
+RESERVATION_EVENT_TYPE_BACK_ON_TRACK: ReservationEventType
+RESERVATION_EVENT_TYPE_NODE_UNAVAILABLE: ReservationEventType
 
 class ReservationLine(_message.Message):
     __slots__ = ("sku_id", "node_id", "quantity", "shipped_quantity", "backorder_by", "unit")
@@ -276,3 +287,45 @@ class AllocateWaveResponse(_message.Message):
     results: _containers.RepeatedCompositeFieldContainer[WaveOrderResult]
     log_position: int
     def __init__(self, results: _Optional[_Iterable[_Union[WaveOrderResult, _Mapping]]] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class ReservationEvent(_message.Message):
+    __slots__ = ("version", "type", "reservation_id", "order_id", "customer_id", "line_number", "sku_id", "node_id", "quantity", "backorder_by", "expected_available_time")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    BACKORDER_BY_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_AVAILABLE_TIME_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    type: ReservationEventType
+    reservation_id: str
+    order_id: str
+    customer_id: str
+    line_number: int
+    sku_id: str
+    node_id: str
+    quantity: int
+    backorder_by: _timestamp_pb2.Timestamp
+    expected_available_time: _timestamp_pb2.Timestamp
+    def __init__(self, version: _Optional[int] = ..., type: _Optional[_Union[ReservationEventType, str]] = ..., reservation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., line_number: _Optional[int] = ..., sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., backorder_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expected_available_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class WatchReservationEventsRequest(_message.Message):
+    __slots__ = ("order_id", "customer_id", "resume_after_version")
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    RESUME_AFTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    order_id: str
+    customer_id: str
+    resume_after_version: int
+    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., resume_after_version: _Optional[int] = ...) -> None: ...
+
+class WatchReservationEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[ReservationEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[ReservationEvent, _Mapping]]] = ...) -> None: ...

@@ -85,6 +85,11 @@ class ReservationServiceStub:
                 request_serializer=dompromise_dot_v1_dot_reservation__pb2.ListReservationsRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_reservation__pb2.ListReservationsResponse.FromString,
                 _registered_method=True)
+        self.WatchReservationEvents = channel.unary_stream(
+                '/dompromise.v1.ReservationService/WatchReservationEvents',
+                request_serializer=dompromise_dot_v1_dot_reservation__pb2.WatchReservationEventsRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_reservation__pb2.WatchReservationEventsResponse.FromString,
+                _registered_method=True)
 
 
 class ReservationServiceServicer:
@@ -167,6 +172,22 @@ class ReservationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchReservationEvents(self, request, context):
+        """WatchReservationEvents streams events about open reservations: a
+        backorder put at risk by supply that slipped or was cancelled (with
+        when supply can cover it now), back on track, or lines at a node that
+        was disabled or drained. Filter by order or customer; each message's
+        events carry the log position they hold after as their version, and a
+        client resumes with resume_after_version (the last 100,000 events are
+        kept). Events are tracked while a stream is open on the replica. At most
+        200 streams per server process; a client that reads too slowly for
+        10,000 queued events is ended with RESOURCE_EXHAUSTED naming the version
+        to resume after.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReservationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -214,6 +235,11 @@ def add_ReservationServiceServicer_to_server(servicer, server):
                     servicer.ListReservations,
                     request_deserializer=dompromise_dot_v1_dot_reservation__pb2.ListReservationsRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_reservation__pb2.ListReservationsResponse.SerializeToString,
+            ),
+            'WatchReservationEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchReservationEvents,
+                    request_deserializer=dompromise_dot_v1_dot_reservation__pb2.WatchReservationEventsRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_reservation__pb2.WatchReservationEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -465,6 +491,33 @@ class ReservationService:
             '/dompromise.v1.ReservationService/ListReservations',
             dompromise_dot_v1_dot_reservation__pb2.ListReservationsRequest.SerializeToString,
             dompromise_dot_v1_dot_reservation__pb2.ListReservationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchReservationEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dompromise.v1.ReservationService/WatchReservationEvents',
+            dompromise_dot_v1_dot_reservation__pb2.WatchReservationEventsRequest.SerializeToString,
+            dompromise_dot_v1_dot_reservation__pb2.WatchReservationEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

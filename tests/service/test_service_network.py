@@ -98,3 +98,31 @@ def test_ids_must_be_printable_without_spaces(stub):
         with pytest.raises(grpc.RpcError) as caught:
             stub.GetNode(pb.GetNodeRequest(node_id=bad))
         assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_set_node_status_takes_effect_at_once(channel):
+    from dompromise.v1 import availability_pb2, availability_pb2_grpc
+    stub = network_pb2_grpc.NetworkServiceStub(channel)
+    availability = availability_pb2_grpc.AvailabilityServiceStub(channel)
+
+    def selling():
+        return list(availability.GetAvailability(availability_pb2.GetAvailabilityRequest(sku_ids=["PAD-1"])).node_ids)
+
+    assert "WH-N" in selling()
+    changed = stub.SetNodeStatus(pb.SetNodeStatusRequest(
+        node_id="WH-N", status=common_pb2.NODE_STATUS_DISABLED, request_id="close-wh"))
+    assert changed.node.status == common_pb2.NODE_STATUS_DISABLED
+    assert "WH-N" not in selling()
+    assert stub.GetNode(pb.GetNodeRequest(node_id="WH-N")).node.status == common_pb2.NODE_STATUS_DISABLED
+    stub.SetNodeStatus(pb.SetNodeStatusRequest(node_id="WH-N", status=common_pb2.NODE_STATUS_ENABLED))
+    assert "WH-N" in selling()
+
+
+def test_set_node_status_bad_input(channel):
+    stub = network_pb2_grpc.NetworkServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.SetNodeStatus(pb.SetNodeStatusRequest(node_id="WH-N"))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.SetNodeStatus(pb.SetNodeStatusRequest(node_id="NOPE", status=1))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND

@@ -1,0 +1,106 @@
+"""WatchReservationEvents: a server stream of reservation events (at risk, back on track,
+node unavailable), filtered by order or customer, resumable by version.
+
+The tracker (dompromise/reservation_events.py) runs after each applied batch
+while at least one stream is open; it keeps the last events so a client
+that reconnects with resume_after_version gets what it missed. A stream
+whose client reads too slowly for EVENTS_QUEUED_MAX events is ended with
+RESOURCE_EXHAUSTED naming the version to resume after: writers never wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from dompromise import limits
+from dompromise.errors import FieldViolation, LimitExceededError, OutOfRangeError
+from dompromise.replica import Replica
+from dompromise.reservation_events import EventTracker, ReservationEvent
+from dompromise.service.validation import id_violation, raise_if_any
+from dompromise.v1 import reservation_pb2
+
+
+class _Stream:
+    def __init__(self, order_id: str, customer_id: str):
+        self.order_id, self.customer_id = order_id, customer_id
+        self.queue: asyncio.Queue[ReservationEvent] = asyncio.Queue(maxsize=limits.RESERVATION_EVENTS_QUEUED_MAX)
+        self.overflowed_after = -1  # the last version delivered before the queue overflowed
+
+    def wants(self, event: ReservationEvent) -> bool:
+        return ((not self.order_id or event.order_id == self.order_id)
+                and (not self.customer_id or event.customer_id == self.customer_id))
+
+
+class ReservationEventHub:
+    def __init__(self, replica: Replica):
+        self._replica = replica
+        self._tracker = EventTracker(replica.engine)
+        self._streams: set[_Stream] = set()
+        replica.add_apply_listener(self._on_batch)
+
+    def _on_batch(self, position: int, records) -> None:
+        if not self._streams:
+            return  # nobody watching: no tracking cost on the write path
+        for event in self._tracker.on_batch(position, records):
+            for stream in self._streams:
+                if stream.wants(event) and stream.overflowed_after < 0:
+                    try:
+                        stream.queue.put_nowait(event)
+                    except asyncio.QueueFull:
+                        stream.overflowed_after = event.version - 1
+
+    async def watch(self, request, context):
+        """Yields WatchReservationEventsResponse messages until the client goes away."""
+        violations = []
+        for name in ("order_id", "customer_id"):
+            if getattr(request, name):
+                violations += id_violation(getattr(request, name), name)
+        if request.resume_after_version < 0:
+            violations.append(FieldViolation("resume_after_version", "must be >= 0"))
+        raise_if_any(violations)
+        if len(self._streams) >= limits.RESERVATION_EVENT_STREAMS_MAX:
+            raise LimitExceededError("(stream)", "RESERVATION_EVENT_STREAMS_MAX", limits.RESERVATION_EVENT_STREAMS_MAX,
+                                     len(self._streams) + 1)
+        stream = _Stream(request.order_id, request.customer_id)
+        missed = self._missed(stream, request.resume_after_version)
+        self._streams.add(stream)
+        try:
+            if missed:
+                yield _response(missed)
+            while True:
+                if stream.overflowed_after >= 0:
+                    raise LimitExceededError(
+                        f"(resume_after_version {stream.overflowed_after})", "RESERVATION_EVENTS_QUEUED_MAX",
+                        limits.RESERVATION_EVENTS_QUEUED_MAX, limits.RESERVATION_EVENTS_QUEUED_MAX + 1)
+                events = [await stream.queue.get()]
+                while not stream.queue.empty():
+                    events.append(stream.queue.get_nowait())
+                yield _response(events)
+        finally:
+            self._streams.discard(stream)
+
+    def _missed(self, stream: _Stream, after: int) -> list[ReservationEvent]:
+        if not after:
+            return []
+        recent = self._tracker.recent
+        if after > self._replica.engine.log_position:
+            raise OutOfRangeError("resume_after_version", "VERSION_AHEAD",
+                                  f"{after} is past this replica's log position {self._replica.engine.log_position}")
+        if recent and recent[0].version > after + 1 and len(recent) == recent.maxlen:
+            raise OutOfRangeError("resume_after_version", "VERSION_FORGOTTEN",
+                                  f"events after {after} are no longer kept; start again from 0")
+        return [event for event in recent if event.version > after and stream.wants(event)]
+
+
+def _response(events: list[ReservationEvent]) -> reservation_pb2.WatchReservationEventsResponse:
+    response = reservation_pb2.WatchReservationEventsResponse()
+    for event in events:
+        added = response.events.add(
+            version=event.version, type=event.event_type, reservation_id=event.reservation_id,
+            order_id=event.order_id, customer_id=event.customer_id, line_number=event.line_number,
+            sku_id=event.sku_id, node_id=event.node_id, quantity=event.quantity)
+        if event.backorder_by_ns:
+            added.backorder_by.FromNanoseconds(event.backorder_by_ns)
+        if event.expected_ns:
+            added.expected_available_time.FromNanoseconds(event.expected_ns)
+    return response
