@@ -65,10 +65,13 @@ class Server:
     def __init__(self, name: str, argv: list[str], workdir: str, pin: bool):
         self.name = name
         self.log_path = os.path.join(workdir, f"{name}.stderr")
-        preexec = (lambda: os.sched_setaffinity(0, {SERVER_CPU})) if pin else None
+        # Pinned by taskset, not a preexec_fn: running Python in a child forked from a
+        # process with gRPC threads can deadlock (it did, in CI, hanging the smoke run).
+        if pin:
+            argv = ["taskset", "-c", str(SERVER_CPU)] + argv
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=log,
-                                            env=dict(os.environ, PYTHONPATH=REPO), preexec_fn=preexec)
+                                            env=dict(os.environ, PYTHONPATH=REPO))
         self.port = self._wait_port(timeout_seconds=120)
         self.target = f"127.0.0.1:{self.port}"
 

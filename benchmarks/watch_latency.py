@@ -35,6 +35,7 @@ import os
 import platform
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -60,10 +61,12 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 
 def start_server(pin: bool) -> tuple[subprocess.Popen, str]:
     """`dompromise serve --in-memory --port 0` in a child process, and its address once it listens."""
-    preexec = (lambda: os.sched_setaffinity(0, {SERVER_CPU})) if pin else None
-    process = subprocess.Popen(
-        [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--in-memory", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO, preexec_fn=preexec)
+    # taskset, not a preexec_fn: Python in a child forked from a process with gRPC
+    # threads can deadlock (benchmarks/grpc_ceiling.py hung that way once).
+    argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--in-memory", "--port", "0"]
+    if pin and shutil.which("taskset"):
+        argv = ["taskset", "-c", str(SERVER_CPU)] + argv
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO)
     deadline = time.monotonic() + START_SECONDS_MAX
     while time.monotonic() < deadline and process.poll() is None:
         if select.select([process.stdout], [], [], 0.2)[0]:
