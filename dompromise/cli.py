@@ -10,7 +10,6 @@ import sys
 
 from dompromise import limits
 
-
 DEFAULT_PORT = 50051
 DEFAULT_TARGET = f"127.0.0.1:{DEFAULT_PORT}"
 log = logging.getLogger("dompromise")
@@ -43,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--in-memory", action="store_true", help="no command log on disk: state dies with the process")
     serve.add_argument("--snapshot-every", type=int, default=50_000, metavar="RECORDS",
                        help="write a snapshot (and compact the log) every this many log records")
+    serve.add_argument("--redis", metavar="URL",
+                       help="share one command log in Redis (redis://host:port/db) with other instances "
+                            "instead of --data-dir (see docs/redis.md)")
+    serve.add_argument("--redis-prefix", default="dompromise", metavar="PREFIX",
+                       help="key prefix of the shared log in Redis: one prefix per network")
     serve.set_defaults(run=_serve)
 
     lookup = commands.add_parser("lookup", help="print availability of SKUs as a table")
@@ -108,6 +112,8 @@ def _load_replica(args):
         rows = config.load_stock_csv(args.stock, network) if args.stock else demo.demo_stock(network)
     if args.snapshot_every < 1:
         raise ConfigError([ConfigProblem("--snapshot-every", 0, "snapshot-every", "must be >= 1")])
+    if args.redis:
+        return _load_shared_replica(args, network, rows)
     command_log = MemoryLog() if args.in_memory else FileLog(args.data_dir)
     replica = Replica(Engine(network), command_log, snapshot_directory=None if args.in_memory else args.data_dir,
                       snapshot_interval_records=args.snapshot_every)
@@ -119,6 +125,35 @@ def _load_replica(args):
         if args.stock:
             log.warning("the log already holds state: --stock %s ignored (feed changes through UpdateStock)",
                         args.stock)
+    status_record = replica.status_changes()
+    if replica.engine.log_position == 0:
+        replica.bootstrap([status_record, *stock_records(rows)])
+    elif status_record is not None:
+        log.warning("node status in %s differs from the log: logging the change", args.config or "the demo")
+        replica.bootstrap([status_record])
+    log.info("network: %d nodes, %d SKUs; log position %d", len(network.nodes), len(network.skus),
+             replica.engine.log_position)
+    return replica
+
+
+def _load_shared_replica(args, network, rows):
+    """The replica for `serve --redis`: state from the newest Redis snapshot and the stream after it.
+
+    An empty stream gets the status and stock records, appended only if the
+    stream is still empty then (of instances starting together, one does it).
+    """
+    import time
+
+    from dompromise.engine import Engine
+    from dompromise.log.redis_log import RedisLog
+    from dompromise.shared_replica import SharedReplica
+
+    replica = SharedReplica(Engine(network), RedisLog(args.redis, args.redis_prefix),
+                            snapshot_interval_records=args.snapshot_every)
+    started = time.monotonic()
+    replayed = replica.recover()
+    log.info("caught up with %s to log position %d (%d records applied) in %.2fs", args.redis,
+             replica.engine.log_position, replayed, time.monotonic() - started)
     status_record = replica.status_changes()
     if replica.engine.log_position == 0:
         replica.bootstrap([status_record, *stock_records(rows)])
@@ -146,16 +181,22 @@ def stock_records(rows):
 
 def _serve(args) -> int:
     from dompromise.config import ConfigError
+    from dompromise.log import LogCorruption
     from dompromise.service.server import serve
 
-    from dompromise.log import LogCorruption
+    try:
+        import redis
 
+        from dompromise.log.redis_log import RedisLogError
+        redis_errors: tuple = (redis.RedisError, RedisLogError)
+    except ImportError:  # redis-py missing: only --redis needs it
+        redis_errors = ()
     try:
         replica = _load_replica(args)
     except ConfigError as error:
         print(f"dompromise: refusing to start, bad config:\n{error}", file=sys.stderr)
         return 2
-    except (OSError, LogCorruption) as error:
+    except (OSError, LogCorruption, *redis_errors) as error:
         print(f"dompromise: refusing to start: {error}", file=sys.stderr)
         return 2
     address = f"{args.host}:{args.port}"

@@ -1,0 +1,293 @@
+"""The Redis log: Redis Streams as the shared sequencer of many replicas.
+
+Keys, all under one prefix (`dompromise` unless told otherwise):
+
+    <prefix>:log              the stream; entry id `<position>-1`, fields
+                              r = LogRecord payload, t = log time (ns, decimal),
+                              k = the writer's token (instance id : counter)
+    <prefix>:head             hash: format, network (fingerprint), position (last
+                              appended), time_ns (last log time)
+    <prefix>:snapshots        sorted set of snapshot positions (score = member)
+    <prefix>:snapshot:<pos>   the snapshot's npz bytes (format of log/snapshot.py)
+    <prefix>:snapshot-lock    who is writing a snapshot now (SET NX PX)
+
+Positions are decided by Redis, not by the writer: one Lua script per batch
+reads the head position, XADDs each record with the next one as its id and
+stores the new head, atomically. So positions are dense (1, 2, 3, ...) and a
+reader sees a gap as an id that is not its position + 1 (the stream was
+trimmed past it, or Redis lost what it had applied): it resyncs, never
+silently diverges.
+
+Log time never goes backwards along the stream: the script stores
+`max(writer's stamp, last time)` in `t` (compared as decimal strings: ns times
+do not fit Lua's doubles), and replicas apply the record with that time.
+
+Durability is Redis's: the script's reply is sent after the AOF write, and
+after its fsync only with `appendfsync always` (see docs/redis.md).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import zipfile
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import redis
+import redis.asyncio
+
+from dompromise.log.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT_VERSION
+
+# Version of the key layout above; an instance refuses a Redis holding another.
+FORMAT_VERSION = 1
+# Snapshots kept (the newest and one to fall back on); the stream is trimmed
+# only below the oldest kept.
+SNAPSHOTS_KEPT = 2
+# Entries per XRANGE while replaying, per XREAD while tailing.
+READ_ENTRIES_MAX = 4_096
+# How long a tailing XREAD blocks before it asks again, in milliseconds.
+READ_BLOCK_MS = 1_000
+# Socket bounds, in seconds: a dead Redis is noticed within these.
+CONNECT_TIMEOUT_SECONDS = 0.5
+SOCKET_TIMEOUT_SECONDS = 5.0
+# A snapshot writer that died lets others try again after this, in milliseconds.
+SNAPSHOT_LOCK_MS = 60_000
+
+log = logging.getLogger(__name__)
+
+# KEYS: stream, head. ARGV: expected head position (-1: any), record count,
+# then per record: payload, writer's time (ns, decimal), token.
+# Returns {appended count, head position after}; appends nothing (count 0)
+# when the head is not at the expected position.
+APPEND_SCRIPT = """
+local position = tonumber(redis.call('HGET', KEYS[2], 'position') or '0')
+local expected = tonumber(ARGV[1])
+if expected >= 0 and position ~= expected then
+  return {0, position}
+end
+local last_time = redis.call('HGET', KEYS[2], 'time_ns') or '0'
+local count = tonumber(ARGV[2])
+local i = 3
+for _ = 1, count do
+  position = position + 1
+  local t = ARGV[i + 1]
+  if #t < #last_time or (#t == #last_time and t < last_time) then
+    t = last_time
+  end
+  last_time = t
+  redis.call('XADD', KEYS[1], string.format('%d-1', position), 'r', ARGV[i], 't', t, 'k', ARGV[i + 2])
+  i = i + 3
+end
+redis.call('HSET', KEYS[2], 'position', string.format('%d', position), 'time_ns', last_time)
+return {count, position}
+"""
+
+
+class RedisLogError(Exception):
+    """The Redis log cannot serve this instance: another layout or network, or a gap no snapshot covers."""
+
+
+def parse_entry(entry_id: bytes, fields: dict) -> tuple[int, bytes, int, bytes]:
+    """(position, payload, time_ns, token) of one stream entry."""
+    position = int(entry_id.split(b"-", 1)[0])
+    return position, fields[b"r"], int(fields[b"t"]), fields.get(b"k", b"")
+
+
+def stream_id(position: int) -> str:
+    return f"{position}-1"
+
+
+class RedisLog:
+    """One instance's view of the shared log: a blocking client for start-up and ops, an asyncio one for serving."""
+
+    def __init__(self, url: str, prefix: str = "dompromise"):
+        self.url = url
+        self.prefix = prefix
+        self.stream_key = f"{prefix}:log"
+        self.head_key = f"{prefix}:head"
+        self.snapshots_key = f"{prefix}:snapshots"
+        self.lock_key = f"{prefix}:snapshot-lock"
+        options = {"socket_connect_timeout": CONNECT_TIMEOUT_SECONDS, "socket_timeout": SOCKET_TIMEOUT_SECONDS}
+        self.client = redis.Redis.from_url(url, **options)
+        self._options = options
+        self._async: redis.asyncio.Redis | None = None
+        self._append = self.client.register_script(APPEND_SCRIPT)
+        self._append_async = None
+
+    def snapshot_key(self, position: int) -> str:
+        return f"{self.prefix}:snapshot:{position:020d}"
+
+    # ---- layout and identity -------------------------------------------------
+
+    def claim(self, network_fingerprint: str) -> None:
+        """Checks (or, on a new Redis, records) the layout version and the network this log is for."""
+        self.client.hsetnx(self.head_key, "format", FORMAT_VERSION)
+        self.client.hsetnx(self.head_key, "network", network_fingerprint)
+        found_format, found_network = self.client.hmget(self.head_key, "format", "network")
+        if int(found_format) != FORMAT_VERSION:
+            raise RedisLogError(f"{self.url} {self.prefix}: log format {int(found_format)}, this build reads "
+                                f"{FORMAT_VERSION}")
+        if found_network.decode() != network_fingerprint:
+            raise RedisLogError(f"{self.url} {self.prefix}: the log is for another network (nodes or SKUs "
+                                "differ); use another --redis-prefix or the same config")
+        try:
+            policy = self.client.config_get("maxmemory-policy").get("maxmemory-policy", "noeviction")
+        except redis.ResponseError:  # CONFIG may be renamed away on managed Redis
+            return
+        if policy != "noeviction":
+            log.warning("Redis maxmemory-policy is %s: it may evict the log; set noeviction (docs/redis.md)", policy)
+
+    # ---- positions -----------------------------------------------------------
+
+    @property
+    def last_position(self) -> int:
+        return int(self.client.hget(self.head_key, "position") or 0)
+
+    @property
+    def first_position(self) -> int:
+        """The oldest position still in the stream (last + 1 when it is empty)."""
+        first = self.client.xrange(self.stream_key, count=1)
+        return parse_entry(*first[0])[0] if first else self.last_position + 1
+
+    # ---- appending -------------------------------------------------------------
+
+    def write(self, payloads: Sequence[bytes], times_ns: Sequence[int], tokens: Sequence[bytes],
+              expected_position: int = -1) -> int:
+        """Appends records atomically (all or none); returns how many (0: head not at expected_position)."""
+        count, _ = self._append(keys=[self.stream_key, self.head_key],
+                                args=_append_args(payloads, times_ns, tokens, expected_position))
+        return count
+
+    async def write_async(self, payloads: Sequence[bytes], times_ns: Sequence[int], tokens: Sequence[bytes]) -> int:
+        """Appends records atomically; returns the head position after them."""
+        if self._append_async is None:
+            self._append_async = self.async_client().register_script(APPEND_SCRIPT)
+        _, position = await self._append_async(keys=[self.stream_key, self.head_key],
+                                               args=_append_args(payloads, times_ns, tokens, -1))
+        return position
+
+    # ---- reading ----------------------------------------------------------------
+
+    def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes, int, bytes]]:
+        """(position, payload, time_ns, token) of every entry after `after_position`, in order, to the head now."""
+        start = f"({stream_id(after_position)}" if after_position else "-"
+        while True:
+            entries = self.client.xrange(self.stream_key, min=start, count=READ_ENTRIES_MAX)
+            if not entries:
+                return
+            for entry_id, fields in entries:
+                yield parse_entry(entry_id, fields)
+            start = b"(" + entries[-1][0]
+
+    def entry(self, position: int) -> tuple[int, bytes, int, bytes] | None:
+        found = self.client.xrange(self.stream_key, min=stream_id(position), max=stream_id(position))
+        return parse_entry(*found[0]) if found else None
+
+    async def read_async(self, after_position: int, block_ms: int = READ_BLOCK_MS):
+        """Entries after `after_position`, waiting up to block_ms for the first; [] if none came."""
+        answer = await self.async_client().xread({self.stream_key: stream_id(after_position)},
+                                                 count=READ_ENTRIES_MAX, block=block_ms)
+        if not answer:
+            return []
+        return [parse_entry(entry_id, fields) for entry_id, fields in answer[0][1]]
+
+    async def head_async(self) -> int:
+        """The head position (last appended), for reconnect checks."""
+        return int(await self.async_client().hget(self.head_key, "position") or 0)
+
+    async def entry_async(self, position: int):
+        found = await self.async_client().xrange(self.stream_key, min=stream_id(position), max=stream_id(position))
+        return parse_entry(*found[0]) if found else None
+
+    def async_client(self) -> redis.asyncio.Redis:
+        """The asyncio client (created on first use, inside the serving event loop)."""
+        if self._async is None:
+            self._async = redis.asyncio.Redis.from_url(self.url, **self._options)
+        return self._async
+
+    # ---- snapshots ----------------------------------------------------------------
+
+    def snapshot_positions(self) -> list[int]:
+        """Positions of the stored snapshots, oldest first."""
+        return [int(member) for member in self.client.zrange(self.snapshots_key, 0, -1)]
+
+    def try_lock_snapshot(self, owner: str) -> bool:
+        return bool(self.client.set(self.lock_key, owner, nx=True, px=SNAPSHOT_LOCK_MS))
+
+    def unlock_snapshot(self) -> None:
+        self.client.delete(self.lock_key)
+
+    def write_snapshot(self, position: int, arrays: dict[str, np.ndarray], meta: dict) -> None:
+        """Stores a snapshot, keeps the newest SNAPSHOTS_KEPT, trims the stream below the oldest kept."""
+        data = encode_snapshot(position, arrays, meta)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.set(self.snapshot_key(position), data)
+            pipe.zadd(self.snapshots_key, {str(position): position})
+            pipe.execute()
+        positions = self.snapshot_positions()
+        for old in positions[:-SNAPSHOTS_KEPT]:
+            with self.client.pipeline(transaction=True) as pipe:
+                pipe.zrem(self.snapshots_key, str(old))
+                pipe.delete(self.snapshot_key(old))
+                pipe.execute()
+        kept = positions[-SNAPSHOTS_KEPT:]
+        if len(kept) == SNAPSHOTS_KEPT:
+            # Entries at or below the oldest kept snapshot are covered twice over.
+            self.client.xtrim(self.stream_key, minid=f"{kept[0] + 1}-0", approximate=False)
+
+    def load_snapshot(self, network_fingerprint: str) -> tuple[dict, dict[str, np.ndarray]] | None:
+        """(meta, arrays) of the newest readable snapshot for this network, or None."""
+        for position in reversed(self.snapshot_positions()):
+            data = self.client.get(self.snapshot_key(position))
+            if data is None:
+                continue  # removed between the listing and now
+            try:
+                meta, arrays = decode_snapshot(data)
+            except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
+                log.warning("Redis snapshot at %d unreadable (%s); trying an older one", position, error)
+                continue
+            if meta.get("format_version") != SNAPSHOT_FORMAT_VERSION or meta.get("position") != position:
+                log.warning("Redis snapshot at %d has format %s, not %s; skipped", position,
+                            meta.get("format_version"), SNAPSHOT_FORMAT_VERSION)
+                continue
+            if meta.get("network") != network_fingerprint:
+                log.warning("Redis snapshot at %d is for another network; skipped", position)
+                continue
+            return meta, arrays
+        return None
+
+    def close(self) -> None:
+        self.client.close()
+
+    async def aclose(self) -> None:
+        if self._async is not None:
+            await self._async.aclose()
+            self._async = None
+            self._append_async = None
+
+
+def _append_args(payloads, times_ns, tokens, expected_position: int) -> list:
+    assert len(payloads) == len(times_ns) == len(tokens), "one time and one token per record"
+    args: list = [expected_position, len(payloads)]
+    for payload, time_ns, token in zip(payloads, times_ns, tokens):
+        assert payload, "records are never empty"
+        args.extend((payload, str(int(time_ns)), token))
+    return args
+
+
+def encode_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict) -> bytes:
+    """The npz bytes of a snapshot (the same members as a snapshot file)."""
+    assert "meta" not in arrays, "'meta' is reserved"
+    document = dict(meta, format_version=SNAPSHOT_FORMAT_VERSION, position=position)
+    buffer = io.BytesIO()
+    np.savez(buffer, meta=np.frombuffer(json.dumps(document).encode(), dtype=np.uint8), **arrays)
+    return buffer.getvalue()
+
+
+def decode_snapshot(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(arrays.pop("meta").tobytes())
+    return meta, arrays

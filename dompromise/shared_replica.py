@@ -1,0 +1,375 @@
+"""A replica of the shared Redis log: many instances, one order of commands.
+
+In a shared log the position of a record is decided by Redis, not by the
+writer. So the write path splits in two:
+
+- the writer takes what is queued (up to LOG_BATCH_COMMANDS_MAX), tags each
+  record with a token (this instance's id and a counter) and appends the
+  batch with one script call (RedisLog.write_async); it does not apply;
+- the tail loop reads the stream (XREAD BLOCK) after the last applied
+  position and applies *every* entry in stream order, this instance's and the
+  others'; when an entry carries one of our tokens, the waiting caller gets
+  that entry's outcome. An answer is the state machine's, sent only after
+  Redis acknowledged the append (durable as Redis's AOF setting makes it).
+
+Failure is closed: when Redis cannot be reached, `submit` raises
+UnavailableError at once (reads go on from the local state); the tail loop
+reconnects with backoff, checks that Redis still holds what this replica
+applied, and resumes from its last applied position. A gap (the stream was
+trimmed past us) or a Redis that lost records we applied makes the replica
+resync: newest snapshot, then the stream after it, in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable
+
+import redis
+
+from dompromise import limits
+from dompromise.engine import Engine, network_fingerprint
+from dompromise.errors import UnavailableError
+from dompromise.internal.v1 import log_pb2
+from dompromise.log.redis_log import RedisLog, RedisLogError
+from dompromise.replica import SNAPSHOT_INTERVAL_RECORDS, TICK_INTERVAL_SECONDS, Replica
+from dompromise.reservations import Outcome
+
+log = logging.getLogger(__name__)
+
+# Reconnect backoff bounds, in seconds.
+BACKOFF_SECONDS_MIN = 0.05
+BACKOFF_SECONDS_MAX = 2.0
+# Start-up attempts when a snapshot and a trim race our catch-up.
+RECOVER_ATTEMPTS_MAX = 3
+
+
+class LogGap(Exception):
+    """The next stream entry is not the next position: trimmed past us, or Redis lost entries."""
+
+
+class SharedReplica(Replica):
+    """A Replica whose log is the shared Redis stream (see the module doc)."""
+
+    def __init__(self, engine: Engine, command_log: RedisLog, clock_ns: Callable[[], int] = time.time_ns,
+                 snapshot_interval_records: int = SNAPSHOT_INTERVAL_RECORDS):
+        super().__init__(engine, command_log, clock_ns, snapshot_directory=None,
+                         snapshot_interval_records=snapshot_interval_records)
+        self.instance_id = os.urandom(6).hex()
+        self._token_prefix = self.instance_id.encode() + b":"
+        self._token_count = 0
+        self._pending: dict[bytes, asyncio.Future] = {}
+        self._writable = False
+        self._need_verify = False
+        self._broken: str = ""  # set when this replica cannot follow the log any more
+        self._last_entry: tuple[int, int, bytes] | None = None  # (position, time_ns, token) last applied
+        self._writability_listeners: list[Callable[[bool], None]] = []
+        self.resync_count = 0
+
+    # ---- start-up ----------------------------------------------------------
+
+    def recover(self) -> int:
+        """Newest Redis snapshot, then the stream after it; returns how many entries were applied."""
+        self.log.claim(network_fingerprint(self.engine.network))
+        for attempt in range(RECOVER_ATTEMPTS_MAX):
+            self._load_redis_snapshot()
+            try:
+                return self._catch_up()
+            except LogGap as gap:
+                log.warning("start-up catch-up hit a gap (%s); reloading the snapshot", gap)
+        raise RedisLogError(f"cannot catch up with {self.log.url}: the stream has gaps no snapshot covers")
+
+    def _load_redis_snapshot(self) -> bool:
+        loaded = self.log.load_snapshot(network_fingerprint(self.engine.network))
+        if loaded is None:
+            if self.engine.log_position:
+                self._replace_engine(Engine(self.engine.network, self._clock_ns))
+            return False
+        meta, arrays = loaded
+        self._replace_engine(Engine.from_state(self.engine.network, arrays, meta, self._clock_ns))
+        self._snapshot_position = meta["position"]
+        self._last_time_ns = max(self._last_time_ns, self.engine.core.log_time_ns)
+        log.info("loaded Redis snapshot at log position %d", meta["position"])
+        return True
+
+    def _replace_engine(self, fresh: Engine) -> None:
+        """Puts `fresh`'s state into the engine object everybody holds (servicers keep a reference)."""
+        # TODO(engine owner): an Engine.load_state(other) method would make this explicit.
+        self.engine.__dict__.update(fresh.__dict__)
+        self._last_entry = None
+
+    def _catch_up(self, outcomes: dict[bytes, Outcome] | None = None) -> int:
+        """Applies the stream from our position to its head now (blocking; start-up and resync)."""
+        applied = 0
+        records = []
+        for position, payload, time_ns, token in self.log.records(self.engine.log_position):
+            record, outcome = self._apply_entry(position, payload, time_ns, token)
+            records.append(record)
+            if outcomes is not None and token in outcomes:
+                outcomes[token] = outcome
+            applied += 1
+        if records and self._tasks and self._apply_listeners:
+            self._notify_applied(self.engine.log_position, records)
+        return applied
+
+    def bootstrap(self, records: Iterable[log_pb2.LogRecord]) -> list[Outcome]:
+        """Appends start-up records, then catches up; returns their outcomes.
+
+        On an empty log the append is conditional on the head being at 0, so
+        of several instances starting together exactly one bootstraps (the
+        others get [] and apply its records).
+        """
+        records = list(records)
+        if not records:
+            return []
+        tokens = [self._next_token() for _ in records]
+        expected = 0 if self.engine.log_position == 0 else -1
+        appended = self.log.write([r.SerializeToString() for r in records], [self._stamp()] * len(records),
+                                  tokens, expected_position=expected)
+        outcomes: dict[bytes, Outcome | None] = dict.fromkeys(tokens)
+        self._catch_up(outcomes)
+        if not appended:
+            log.info("another instance bootstrapped the log first; its records applied")
+            return []
+        return [outcomes[token] for token in tokens]
+
+    # ---- running -------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue(limits.LOG_QUEUE_COMMANDS_MAX)
+        self._writable = True
+        self._tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._tail_loop()),
+                       asyncio.create_task(self._tick_loop())]
+
+    async def stop(self) -> None:
+        await super().stop()
+        self._fail_pending("replica stopped")
+        await self.log.aclose()
+
+    def close(self) -> None:
+        self.log.close()
+
+    def add_writability_listener(self, listener: Callable[[bool], None]) -> None:
+        """Calls `listener(writable)` on the event loop when writes become refused or accepted again."""
+        self._writability_listeners.append(listener)
+
+    @property
+    def writable(self) -> bool:
+        return self._writable
+
+    async def submit(self, record: log_pb2.LogRecord) -> Outcome:
+        """Appends a command to the shared log; returns its outcome once this replica applied it."""
+        if not self._writable:
+            raise UnavailableError(f"the Redis log is not reachable, writes refused: {self._broken or 'reconnecting'}")
+        assert self._queue is not None, "replica not started"
+        future = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait((record, future))
+        except asyncio.QueueFull:
+            raise UnavailableError("command log queue is full; retry with backoff") from None
+        return await future
+
+    def _next_token(self) -> bytes:
+        self._token_count += 1
+        return self._token_prefix + str(self._token_count).encode()
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < limits.LOG_BATCH_COMMANDS_MAX and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            if not self._writable:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(UnavailableError("the Redis log is not reachable, writes refused"))
+                continue
+            tokens = [self._next_token() for _ in batch]
+            # Registered before the append: the tail may read the entry before the reply comes.
+            for token, (_, future) in zip(tokens, batch):
+                self._pending[token] = future
+            try:
+                await self.log.write_async([record.SerializeToString() for record, _ in batch],
+                                           [self._stamp() for _ in batch], tokens)
+            except redis.RedisError as error:
+                # Not acknowledged. It may still be in the log (the reply was lost): a
+                # retry with the same request_id then returns the first outcome.
+                for token in tokens:
+                    future = self._pending.pop(token, None)
+                    if future is not None and not future.done():
+                        future.set_exception(UnavailableError(f"the Redis log refused the write: {error}"))
+                self._set_writable(False, f"append failed: {error}")
+                self._need_verify = True
+
+    async def _tail_loop(self) -> None:
+        backoff = BACKOFF_SECONDS_MIN
+        while not self._broken:
+            try:
+                if self._need_verify:
+                    await self._verify()
+                entries = await self.log.read_async(self.engine.log_position)
+            except redis.RedisError as error:
+                self._set_writable(False, f"Redis unreachable: {error}")
+                self._need_verify = True
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_SECONDS_MAX)
+                continue
+            backoff = BACKOFF_SECONDS_MIN
+            if not self._writable:
+                self._set_writable(True, "")
+            if entries:
+                self._apply_batch(entries)
+
+    def _apply_batch(self, entries) -> None:
+        records = []
+        try:
+            for entry in entries:
+                record, _ = self._apply_entry(*entry)
+                records.append(record)
+        except LogGap as gap:
+            log.warning("%s: resyncing from the newest snapshot", gap)
+            self._resync()
+            return
+        except Exception as error:  # a record this state cannot follow: stop following, refuse writes
+            self._break(f"log record after {self.engine.log_position} cannot be applied: {error!r}")
+            return
+        if self._apply_listeners:
+            self._notify_applied(self.engine.log_position, records)
+        self._maybe_snapshot()
+
+    def _apply_entry(self, position: int, payload: bytes, time_ns: int, token: bytes):
+        if position != self.engine.log_position + 1:
+            raise LogGap(f"the stream goes from {self.engine.log_position} to {position}")
+        record = log_pb2.LogRecord.FromString(payload)
+        record.log_time_ns = time_ns
+        outcome = self.engine.apply_record(record, position)
+        self._last_time_ns = max(self._last_time_ns, time_ns)
+        self._last_entry = (position, time_ns, token)
+        future = self._pending.pop(token, None)
+        if future is not None and not future.done():  # a caller that gave up has a cancelled future
+            future.set_result(outcome)
+        return record, outcome
+
+    async def _verify(self) -> None:
+        """After a reconnect: does Redis still hold what we applied? If not, resync (never diverge)."""
+        head = await self.log.head_async()
+        applied = self.engine.log_position
+        lost = head < applied
+        if not lost and self._last_entry is not None and self._last_entry[0] == applied:
+            found = await self.log.entry_async(applied)
+            lost = found is not None and (found[2], found[3]) != self._last_entry[1:]
+        self._need_verify = False
+        if lost:
+            log.error("Redis no longer holds the log this replica applied (head %d, applied %d): it lost "
+                      "acknowledged writes (AOF not 'always'?); resyncing to what Redis holds", head, applied)
+            self._resync()
+
+    def _resync(self) -> None:
+        """Newest snapshot, then the stream, into the same engine object (blocks the loop meanwhile)."""
+        self.resync_count += 1
+        try:
+            for _ in range(RECOVER_ATTEMPTS_MAX):
+                self._load_redis_snapshot()
+                try:
+                    self._catch_up()
+                    break
+                except LogGap as gap:
+                    log.warning("resync hit a gap (%s); again", gap)
+            else:
+                self._break("the stream has gaps no snapshot covers")
+                return
+        except redis.RedisError as error:
+            self._set_writable(False, f"Redis unreachable during resync: {error}")
+            self._need_verify = True
+            return
+        # Our entries applied during the catch-up answered their callers; the rest
+        # are unknown (trimmed into the snapshot, or lost): retry with the same request_id.
+        self._fail_pending("outcome unknown after a resync; retry with the same request_id")
+        log.info("resynced at log position %d", self.engine.log_position)
+
+    def _break(self, reason: str) -> None:
+        log.error("replica stops following the log: %s", reason)
+        self._broken = reason
+        self._set_writable(False, reason)
+        self._fail_pending(reason)
+
+    def _fail_pending(self, reason: str) -> None:
+        pending, self._pending = self._pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_exception(UnavailableError(reason))
+
+    def _set_writable(self, writable: bool, reason: str) -> None:
+        if writable and self._broken:
+            return
+        if writable == self._writable:
+            return
+        self._writable = writable
+        if writable:
+            log.info("Redis log reachable again at position %d: writes accepted", self.engine.log_position)
+        else:
+            log.warning("writes refused: %s", reason)
+        for listener in self._writability_listeners:
+            try:
+                listener(writable)
+            except Exception:  # a listener's bug must not stop the tail
+                log.exception("writability listener %r failed", listener)
+
+    async def _tick_loop(self) -> None:
+        """Appends a Tick when a hold is due; while Redis is away, keeps trying."""
+        while True:
+            await asyncio.sleep(TICK_INTERVAL_SECONDS)
+            due_ns = self.engine.next_expiry_ns()
+            if due_ns is not None and due_ns <= self._clock_ns() and self._queue.empty() and self._writable:
+                try:
+                    await self.submit(log_pb2.LogRecord(tick=log_pb2.Tick()))
+                except UnavailableError:
+                    continue
+
+    # ---- snapshots -----------------------------------------------------------
+
+    def _maybe_snapshot(self) -> None:
+        if self.engine.log_position - self._snapshot_position < self.snapshot_interval_records:
+            return
+        if self._snapshot_task is not None and not self._snapshot_task.done():
+            return
+        self._snapshot_position = self.engine.log_position  # no second attempt starts meanwhile
+        self._snapshot_task = asyncio.create_task(self._snapshot_if_due())
+
+    async def _snapshot_if_due(self) -> None:
+        """One instance writes a snapshot per interval: the one that gets the lock when none is recent."""
+        client = self.log.async_client()
+        try:
+            newest = await client.zrange(self.log.snapshots_key, -1, -1)
+            if newest and self.engine.log_position - int(newest[0]) < self.snapshot_interval_records:
+                self._snapshot_position = int(newest[0])
+                return
+            if not await client.set(self.log.lock_key, self.instance_id, nx=True, px=60_000):
+                return
+        except redis.RedisError as error:
+            log.warning("snapshot skipped: %s", error)
+            return
+        # Here, on the loop between applies, the export is a consistent cut.
+        arrays, meta = self.engine.export_state()
+        position = self.engine.log_position
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, self.log.write_snapshot, position, arrays, meta)
+            log.info("snapshot at log position %d stored in Redis", position)
+        except redis.RedisError as error:
+            log.error("snapshot at %d failed: %s", position, error)
+        finally:
+            try:
+                await client.delete(self.log.lock_key)
+            except redis.RedisError:
+                pass  # the lock expires by itself
+
+    def snapshot_now(self) -> int:
+        """Stores a snapshot of the current state in Redis (blocking); returns its position."""
+        arrays, meta = self.engine.export_state()
+        position = self.engine.log_position
+        self.log.write_snapshot(position, arrays, meta)
+        self._snapshot_position = position
+        return position
