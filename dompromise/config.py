@@ -29,6 +29,8 @@ Network config (YAML, or JSON with a ``.json`` suffix)::
     transport: {...}           # optional: calendars, delivery zones, node shipping
                                # settings and lanes, read by config_transport.py
     views: [...]               # optional: channel views, read by config_views.py
+    attributes: [lot, date_code]  # optional: keys stock may be split by (config_attributes.py);
+                               # a SKU may name its own with `tracked_attributes: [...]`
 
 Rules: unknown keys are errors (they are usually typos); duplicate keys,
 node ids or SKU ids are errors naming both lines; types are strict (``12``
@@ -101,10 +103,10 @@ _QUANTITY_PATTERN = re.compile(r"[+-]?[0-9]+")
 _QUANTITY_DIGITS_MAX = len(str(QUANTITY_MAX))
 
 _TOP_KEYS = ("version", "nodes", "skus")
-_TOP_OPTIONAL_KEYS = ("transport", "views")  # read by config_transport.py, config_views.py
+_TOP_OPTIONAL_KEYS = ("transport", "views", "attributes")  # read by config_transport / _views / _attributes.py
 _NODE_KEYS = ("id", "type", "status", "name", "timezone", "location", "tags")
 _LOCATION_KEYS = ("latitude", "longitude", "postal_code", "country")
-_SKU_KEYS = ("id", "description", "unit", "packs")
+_SKU_KEYS = ("id", "description", "unit", "packs", "tracked_attributes")
 
 _STOCK_COLUMNS_REQUIRED = ("sku_id", "node_id", "on_hand_quantity")
 _STOCK_COLUMN_UNIT = "unit"
@@ -512,8 +514,10 @@ def _read_network(document: object, problems: _Problems) -> Network | None:
     # Imported here: config_transport builds on this module's helpers.
     from dompromise.config_transport import read_transport
     from dompromise.config_views import read_views
+    from dompromise.config_attributes import read_attribute_keys
     transport = read_transport(top, [node for node, _ in nodes], problems)
     views = read_views(top, [node for node, _ in nodes], [sku for sku, _ in skus], problems)
+    attributes = _optional(top, "attributes", "", (), lambda v: read_attribute_keys(v, problems))
     if problems.count():
         return None
     return Network(
@@ -521,6 +525,7 @@ def _read_network(document: object, problems: _Problems) -> Network | None:
         skus=tuple(sku for sku, _ in skus),
         transport=transport,
         views=views,
+        attributes=attributes,
     )
 
 
@@ -667,9 +672,12 @@ def _read_sku(item: _Value, problems: _Problems):
     base_unit = _optional(entry, "unit", item.field, BaseUnit.EACH,
                           lambda v: _as_choice(v, BASE_UNIT_NAMES, problems))
     pack_sizes = _optional(entry, "packs", item.field, {}, lambda v: _read_packs(v, problems))
+    from dompromise.config_attributes import read_attribute_keys  # see _read_network
+    tracked = _optional(entry, "tracked_attributes", item.field, (), lambda v: read_attribute_keys(v, problems))
     if problems.count() > before:
         return None
-    sku = Sku(sku_id=sku_id, description=description, base_unit=base_unit, pack_sizes=pack_sizes)
+    sku = Sku(sku_id=sku_id, description=description, base_unit=base_unit, pack_sizes=pack_sizes,
+              tracked_attributes=tracked)
     return sku, id_item
 
 
@@ -756,6 +764,8 @@ def dump_network(network: Network) -> str:
         from dompromise.config_views import dump_views  # see _read_network
 
         document["views"] = dump_views(network.views)
+    if network.attributes:
+        document["attributes"] = _FlowList(network.attributes)
     body = yaml.dump(
         document,
         Dumper=_NetworkDumper,
@@ -799,6 +809,8 @@ def _sku_document(sku: Sku) -> dict:
         document["unit"] = _BASE_UNIT_SPELLINGS[sku.base_unit]
     if sku.pack_sizes:
         document["packs"] = _FlowMapping(sku.pack_sizes)
+    if sku.tracked_attributes:
+        document["tracked_attributes"] = _FlowList(sku.tracked_attributes)
     return document
 
 

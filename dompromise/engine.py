@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from dompromise import _core
+from dompromise import _core, attributes, split_reserve
+from dompromise.attributes import Attributes
 from dompromise.channels import NONE, Channel, ResolvedView, floors, known_units, unit_size, unit_sizes
 from dompromise.errors import FieldViolation, InvalidArgumentError, NotFoundError
 from dompromise.internal.v1 import log_pb2
@@ -27,6 +28,7 @@ from dompromise.reservations import (
     pack_text,
     unpack_text,
 )
+from dompromise.variants import VariantRegistry
 
 # The core's stable numbers, re-exported so the service layer never imports _core.
 ITEM_STATUS = _core.ITEM_STATUS
@@ -44,7 +46,9 @@ EARLIEST_NOW = _core.EARLIEST["NOW"]
 EARLIEST_NEVER = _core.EARLIEST["NEVER"]
 SAFETY_STOCK_SCOPE = _core.SAFETY_STOCK_SCOPE
 SAFETY_STOCK_CLEAR = _core.SAFETY_STOCK_CLEAR
+UNAVAILABLE_REASON = _core.UNAVAILABLE_REASON
 UNKNOWN_INDEX = -1
+NEVER_NS = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,33 @@ class AvailabilityAnswer:
     unit_size: np.ndarray | None = None  # int64[s]
     # Through a view with a low-stock threshold: each SKU's flag.
     low_stock: np.ndarray | None = None  # bool[s]
+    # FULL view: unavailable by reason (UNAVAILABLE_REASON order), same cell order.
+    reasons: np.ndarray | None = None  # int64[4, s * m] or None
+    # with_variants: each SKU's rows (its unattributed row and variants).
+    variants: VariantBreakdown | None = None
+
+
+@dataclass(frozen=True)
+class VariantBreakdown:
+    """Per requested SKU, the rows its figures sum: SKU s has rows[starts[s]:starts[s + 1]]."""
+
+    rows: np.ndarray  # int32[r]
+    starts: np.ndarray  # int64[s]
+    totals: np.ndarray  # int64[r]
+    cells: np.ndarray  # int64[r * m]
+    attributes: list[Attributes]  # per row; () for unattributed stock
+
+
+@dataclass(frozen=True)
+class _Gathered:
+    """One gather, summed per requested SKU over its rows (see Engine._expansion)."""
+
+    totals: np.ndarray  # int64[s]
+    cells: np.ndarray  # int64[s * m], empty unless asked
+    buckets: np.ndarray | None  # int64[6, s * m]
+    reasons: np.ndarray | None  # int64[4, s * m]
+    row_totals: np.ndarray | None = None  # int64[r], when expanded
+    row_cells: np.ndarray | None = None  # int64[r * m], when expanded with cells
 
 
 @dataclass(frozen=True)
@@ -118,6 +149,9 @@ class Engine:
         # Feed source ids <-> core feed rows, assigned in log order.
         self._source_ids: list[str] = []
         self._source_index: dict[str, int] = {}
+        # Attribute variants: SKU rows of the core after the network's, in log order.
+        self._variants = VariantRegistry(len(network.skus), len(network.nodes))
+        self._declared_attributes = attributes.declared_keys(network)
 
     def _refresh_sellable(self) -> None:
         """Caches which nodes take new demand (after start-up and every status change)."""
@@ -205,28 +239,99 @@ class Engine:
     # ---- reads ------------------------------------------------------------
 
     def availability(self, sku_ids: Sequence[str], node_index: np.ndarray, with_cells: bool = True,
-                     with_buckets: bool = False, channel: Channel | None = None) -> AvailabilityAnswer:
-        """Totals and per-node availability of each SKU over the selected nodes.
+                     with_buckets: bool = False, channel: Channel | None = None, required: Attributes = (),
+                     with_variants: bool = False) -> AvailabilityAnswer:
+        """Totals and per-node availability of each SKU over the selected nodes: the sum
+        of its unattributed stock and its variants, or of the variants carrying the
+        `required` attribute values. with_variants adds the rows one by one.
 
         Through a channel: its view's cells and its unit (_channel_availability)."""
         if channel is not None:
-            return self._channel_availability(sku_ids, node_index, with_cells, with_buckets, channel)
+            assert not with_variants, "no variant breakdown through a channel"
+            return self._channel_availability(sku_ids, node_index, with_cells, with_buckets, channel, required)
         sku_index = self.sku_indices(sku_ids)
-        cell_count = len(sku_index) * len(node_index) if with_cells else 0
-        totals = np.empty(len(sku_index), dtype=np.int64)
-        cells = np.empty(cell_count, dtype=np.int64)
-        self._core.gather_available(sku_index, node_index, cells, totals)
-        buckets = None
-        if with_buckets and with_cells:
-            buckets = np.empty((len(BUCKETS), cell_count), dtype=np.int64)
-            self._core.gather_buckets(sku_index, node_index, buckets)
-        return AvailabilityAnswer(sku_index, node_index, totals, cells, buckets, self._core.log_position)
+        if not required and not with_variants and not self._variants.any_variants(sku_index):
+            # The hot path, one row per SKU: the plain gather, nothing in between.
+            cell_count = len(sku_index) * len(node_index) if with_cells else 0
+            totals = np.empty(len(sku_index), dtype=np.int64)
+            cells = np.empty(cell_count, dtype=np.int64)
+            self._core.gather_available(sku_index, node_index, cells, totals)
+            if not (with_buckets and with_cells):
+                return AvailabilityAnswer(sku_index, node_index, totals, cells, None, self._core.log_position)
+            gathered = self._gather(sku_index, node_index, False, True)
+            return AvailabilityAnswer(sku_index, node_index, totals, cells, gathered.buckets,
+                                      self._core.log_position, reasons=gathered.reasons)
+        expansion = self._expansion(sku_index, required, with_variants)
+        gathered = self._gather(sku_index, node_index, with_cells or with_variants, with_buckets and with_cells,
+                                expansion)
+        variants = None
+        if with_variants:
+            rows, starts = expansion
+            variants = VariantBreakdown(rows, starts, gathered.row_totals, gathered.row_cells,
+                                        [self._variants.attributes_of(row) for row in rows.tolist()])
+        cells = gathered.cells if with_cells else np.empty(0, dtype=np.int64)
+        return AvailabilityAnswer(sku_index, node_index, gathered.totals, cells, gathered.buckets,
+                                  self._core.log_position, reasons=gathered.reasons, variants=variants)
+
+    def _expansion(self, sku_index: np.ndarray, required: Attributes = (),
+                   always: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, starts): the core rows each requested SKU's figure sums, in
+        reservation order, SKU s having rows[starts[s]:starts[s + 1]] (a SKU with
+        none, or unknown, gets row -1, which gathers zeros). None when every SKU
+        is its one row (no variants, nothing required): then the plain gather
+        answers, exactly as fast as before variants."""
+        if not always and not required and not self._variants.any_variants(sku_index):
+            return None
+        rows: list[int] = []
+        starts: list[int] = []
+        rows_for = self._variants.rows_for
+        for sku in sku_index.tolist():
+            starts.append(len(rows))
+            rows.extend((rows_for(sku, required) if sku >= 0 else []) or [UNKNOWN_INDEX])
+        return np.array(rows, dtype=np.int32), np.array(starts, dtype=np.int64)
+
+    def variant_row_count(self, sku_ids: Sequence[str], required: Attributes = ()) -> int:
+        """How many rows a with_variants answer for these SKUs has (for the breakdown limit)."""
+        return len(self._expansion(self.sku_indices(sku_ids), required, True)[0])
+
+    def _gather(self, sku_index: np.ndarray, node_index: np.ndarray, with_cells: bool, with_buckets: bool,
+                expansion: tuple[np.ndarray, np.ndarray] | None = None) -> _Gathered:
+        """Totals, cells (if asked) and buckets and reasons (if asked) per SKU, summed over its rows."""
+        rows = sku_index if expansion is None else expansion[0]
+        row_count, node_count = len(rows), len(node_index)
+        row_totals = np.empty(row_count, dtype=np.int64)
+        row_cells = np.empty(row_count * node_count if with_cells else 0, dtype=np.int64)
+        self._core.gather_available(rows, node_index, row_cells, row_totals)
+        buckets = reasons = None
+        if with_buckets:
+            buckets = np.empty((len(BUCKETS), row_count * node_count), dtype=np.int64)
+            self._core.gather_buckets(rows, node_index, buckets)
+            reasons = np.empty((len(UNAVAILABLE_REASON), row_count * node_count), dtype=np.int64)
+            self._core.gather_unavailable(rows, node_index, reasons)
+        if expansion is None:
+            return _Gathered(row_totals, row_cells, buckets, reasons)
+        starts = expansion[1]
+
+        def summed(table):  # int64[k, r * m] -> int64[k, s * m]
+            grouped = np.add.reduceat(table.reshape(len(table), row_count, node_count), starts, axis=1)
+            return grouped.reshape(len(table), -1)
+
+        cells = summed(row_cells[None, :])[0] if with_cells else row_cells
+        return _Gathered(np.add.reduceat(row_totals, starts), cells, None if buckets is None else summed(buckets),
+                         None if reasons is None else summed(reasons), row_totals, row_cells)
 
     def phased_availability(self, sku_index: np.ndarray, node_index: np.ndarray, boundaries_ns: np.ndarray,
                             kind_mask: int = SUPPLY_ALL_KINDS, wanted=0,
-                            with_cells: bool = True) -> PhasedAnswer:
+                            with_cells: bool = True, required: Attributes = ()) -> PhasedAnswer:
         """What each (SKU, node) can promise by each boundary, and when `wanted` units (one
-        number, or one per SKU) first can be."""
+        number, or one per SKU) first can be; summed over each SKU's rows as availability()."""
+        expansion = self._expansion(sku_index, required)
+        if expansion is not None:
+            return self._phased_rows(sku_index, node_index, boundaries_ns, kind_mask, wanted, with_cells, expansion)
+        return self._phased_plain(sku_index, node_index, boundaries_ns, kind_mask, wanted, with_cells)
+
+    def _phased_plain(self, sku_index, node_index, boundaries_ns, kind_mask, wanted, with_cells) -> PhasedAnswer:
+        """One core gather, one row per SKU."""
         sku_total, node_total, bucket_total = len(sku_index), len(node_index), len(boundaries_ns)
         cells = np.empty(sku_total * node_total * bucket_total if with_cells else 0, dtype=np.int64)
         totals = np.empty(sku_total * bucket_total, dtype=np.int64)
@@ -238,6 +343,25 @@ class Engine:
         if with_cells:
             cells = cells.reshape(sku_total, node_total, bucket_total)
         return PhasedAnswer(cells, totals.reshape(sku_total, bucket_total), earliest.reshape(sku_total, node_total))
+
+    def _phased_rows(self, sku_index, node_index, boundaries_ns, kind_mask, wanted, with_cells,
+                     expansion) -> PhasedAnswer:
+        """phased_availability() over several rows per SKU, summed. A node's earliest
+        time is NOW when its rows together have `wanted` available now, else the
+        earliest any one row can promise it: future supply lands on a SKU's
+        unattributed row, and a backorder is held from that one row."""
+        rows, starts = expansion
+        wanted_sku = np.broadcast_to(np.asarray(wanted, dtype=np.int64), (len(sku_index),))
+        wanted_rows = np.repeat(wanted_sku, np.diff(np.append(starts, len(rows))))
+        phased = self._phased_plain(rows, node_index, boundaries_ns, kind_mask, wanted_rows, True)
+        cells = np.add.reduceat(phased.cells, starts, axis=0)
+        totals = np.add.reduceat(phased.totals, starts, axis=0)
+        earliest = np.where(phased.earliest_ns == EARLIEST_NEVER, NEVER_NS, phased.earliest_ns)
+        earliest = np.minimum.reduceat(earliest, starts, axis=0)
+        now = self._gather(sku_index, node_index, True, False, expansion).cells.reshape(len(sku_index), -1)
+        earliest = np.where((now >= wanted_sku[:, None]) | (wanted_sku[:, None] <= 0), EARLIEST_NOW, earliest)
+        earliest = np.where(earliest == NEVER_NS, EARLIEST_NEVER, earliest)
+        return PhasedAnswer(cells if with_cells else np.empty(0, dtype=np.int64), totals, earliest)
 
     # ---- channels: views, segments, units (see channels.py) -------------------
 
@@ -289,18 +413,18 @@ class Engine:
         view_safety = np.broadcast_to(view.per_sku("safety_stock", sku_index)[:, None], shape)
         return floors(fixed, percent, view_safety, buckets[0].reshape(shape), buckets[4].reshape(shape))
 
-    def _channel_availability(self, sku_ids, node_index, with_cells, with_buckets, channel) -> AvailabilityAnswer:
-        """availability() through a view (cells less the floors, capped) and/or in a unit (whole units per cell)."""
+    def _channel_availability(self, sku_ids, node_index, with_cells, with_buckets, channel,
+                              required: Attributes = ()) -> AvailabilityAnswer:
+        """availability() through a view (cells less the floors, capped) and/or in a unit (whole units per cell).
+        Floors and caps apply to a SKU's figure, summed over its rows first."""
         sku_index = self.sku_indices(sku_ids)
         shape = (len(sku_index), len(node_index))
-        cells = np.empty(shape[0] * shape[1], dtype=np.int64)
-        self._core.gather_available(sku_index, node_index, cells, np.empty(shape[0], dtype=np.int64))
-        cells = cells.reshape(shape)
         view = channel.view
-        buckets = None
-        if (with_buckets and with_cells) or (view is not None and view.needs_buckets):
-            buckets = np.empty((len(BUCKETS), cells.size), dtype=np.int64)
-            self._core.gather_buckets(sku_index, node_index, buckets)
+        gathered = self._gather(sku_index, node_index, True,
+                                (with_buckets and with_cells) or (view is not None and view.needs_buckets),
+                                self._expansion(sku_index, required))
+        cells = gathered.cells.reshape(shape)
+        buckets, reasons = gathered.buckets, gathered.reasons
         low_stock = None
         if view is not None:
             cells = np.maximum(cells - self.channel_floors(channel, sku_index, node_index, buckets), 0)
@@ -319,16 +443,17 @@ class Engine:
             cells = cells // divisor
             if buckets is not None:
                 buckets = (buckets.reshape(len(BUCKETS), *shape) // divisor).reshape(len(BUCKETS), -1)
+                reasons = (reasons.reshape(len(reasons), *shape) // divisor).reshape(len(reasons), -1)
         if not (with_buckets and with_cells):
-            buckets = None
+            buckets = reasons = None
         totals = cells.sum(axis=1)
         flat = cells.ravel() if with_cells else np.empty(0, dtype=np.int64)
         return AvailabilityAnswer(sku_index, node_index, totals, flat, buckets, self._core.log_position,
-                                  channel.unit, sizes, low_stock)
+                                  channel.unit, sizes, low_stock, reasons)
 
     def channel_phased_availability(self, sku_index: np.ndarray, node_index: np.ndarray, boundaries_ns,
                                     kind_mask: int, wanted: int, with_cells: bool, channel: Channel,
-                                    horizon_end_ns: int | None = None) -> PhasedAnswer:
+                                    horizon_end_ns: int | None = None, required: Attributes = ()) -> PhasedAnswer:
         """phased_availability() through a channel: the view's supply kinds, each cell less
         its floor and capped, in whole units; an earliest time past the horizon is never."""
         view = channel.view
@@ -337,8 +462,7 @@ class Engine:
             kind_mask &= view.kind_mask
         buckets = None
         if view is not None and view.needs_buckets:
-            buckets = np.empty((len(BUCKETS), shape[0] * shape[1]), dtype=np.int64)
-            self._core.gather_buckets(sku_index, node_index, buckets)
+            buckets = self._gather(sku_index, node_index, False, True, self._expansion(sku_index, required)).buckets
         floor = self.channel_floors(channel, sku_index, node_index, buckets)
         sizes = unit_sizes(self.network.skus, channel.unit, sku_index) if channel.unit else np.ones(shape[0], np.int64)
         # In Python ints: wanted (<= QUANTITY_MAX) times a pack size may not fit an int64;
@@ -346,7 +470,7 @@ class Engine:
         wanted_base = np.array([min(wanted * size, _core.QUANTITY_MAX + 1) for size in sizes.tolist()],
                                dtype=np.int64)
         cells, earliest = self._phased_with_floors(sku_index, node_index, boundaries_ns, kind_mask, wanted_base,
-                                                   floor)
+                                                   floor, required)
         cells = np.maximum(cells - floor[:, :, None], 0)
         if view is not None:
             cap = view.per_sku("exposure_cap", sku_index)[:, None]
@@ -358,14 +482,15 @@ class Engine:
         totals = cells.sum(axis=1)
         return PhasedAnswer(cells if with_cells else np.empty(0, dtype=np.int64), totals, earliest)
 
-    def _phased_with_floors(self, sku_index, node_index, boundaries_ns, kind_mask, wanted_base, floor):
+    def _phased_with_floors(self, sku_index, node_index, boundaries_ns, kind_mask, wanted_base, floor, required=()):
         """(cells int64[s, m, b], earliest int64[s, m]) with each position's earliest
         time for wanted + its floor: one gather per node when floors differ by node."""
         if not wanted_base.any() or not floor.any():
-            phased = self.phased_availability(sku_index, node_index, boundaries_ns, kind_mask, wanted_base, True)
+            phased = self.phased_availability(sku_index, node_index, boundaries_ns, kind_mask, wanted_base, True,
+                                              required)
             return phased.cells, phased.earliest_ns
         columns = [self.phased_availability(sku_index, node_index[j:j + 1], boundaries_ns, kind_mask,
-                                            wanted_base + floor[:, j], True) for j in range(len(node_index))]
+                                            wanted_base + floor[:, j], True, required) for j in range(len(node_index))]
         cells = np.concatenate([column.cells for column in columns], axis=1)
         earliest = np.concatenate([column.earliest_ns for column in columns], axis=1)
         return cells, earliest
@@ -395,8 +520,81 @@ class Engine:
                           int(kind), int(eta_ns), int(quantity), int(received))
 
     def take_changed_skus(self) -> np.ndarray:
-        """Indices of the SKUs written since the last call (each once), for watchers; clears them."""
-        return self._core.take_changed_skus()
+        """Indices of the SKUs written since the last call (each once, a variant's
+        change as its SKU's), for watchers; clears them."""
+        rows = self._core.take_changed_skus()
+        if self._variants.count == 0:
+            return rows
+        parents = self._variants.parents_of(rows)
+        _, first = np.unique(parents, return_index=True)
+        return parents[np.sort(first)]
+
+    # ---- attributes and variants ----------------------------------------------
+
+    def attribute_violations(self, sku_id: str, values: Mapping[str, str], field: str) -> list[FieldViolation]:
+        """What is wrong with the attributes of an item of SKU sku_id (keys it may not carry...)."""
+        return attributes.violations(values, attributes.allowed_keys(self.network, self.sku(sku_id)), field)
+
+    def required_attribute_violations(self, values: Mapping[str, str], field: str) -> list[FieldViolation]:
+        """What is wrong with required attribute values (keys the network does not declare...)."""
+        return attributes.violations(values, self._declared_attributes, field)
+
+    def new_variant_count(self, sku_ids: Sequence[str], values: Sequence[Mapping[str, str]]) -> int:
+        """How many variants these items would create (known SKUs, attributes not seen yet)."""
+        new = set()
+        for sku_id, mapping in zip(sku_ids, values):
+            parent = self._sku_index.get(sku_id)
+            if mapping and parent is not None:
+                key = (parent, attributes.canonical(mapping))
+                if self._variants.row_of(*key) is None:
+                    new.add(key)
+        return len(new)
+
+    def variants_free(self) -> int:
+        return self._variants.free
+
+    @property
+    def variant_count(self) -> int:
+        return self._variants.count
+
+    def _attributed_rows(self, sku: np.ndarray, node: np.ndarray, attribute_sets) -> tuple[np.ndarray, dict]:
+        """The core row of each item of a record: its SKU's, or its variant's (created
+        now, in log order, if new). Returns (rows, {item: status the engine answers});
+        such items get row -1 (the core changes nothing for them)."""
+        count = len(sku)
+        if not attribute_sets:
+            return sku, {}
+        sets = self._attribute_sets(attribute_sets, count)
+        rows, answered, created = sku.copy(), {}, 0
+        for i, values in enumerate(sets):
+            if values is None:
+                rows[i], answered[i] = UNKNOWN_INDEX, ITEM_STATUS["MALFORMED"]
+            elif values and sku[i] >= 0 and node[i] >= 0:
+                row = self._variants.row_of(int(sku[i]), values)
+                if row is None and self._variants.free == 0:
+                    rows[i], answered[i] = UNKNOWN_INDEX, ITEM_STATUS["VARIANT_LIMIT_REACHED"]
+                    continue
+                if row is None:
+                    row = self._variants.add(int(sku[i]), values)
+                    created += 1
+                rows[i] = row
+        if created:
+            first = self._core.add_skus(created)
+            assert first + created == self._core.sku_count == self._variants.base_count + self._variants.count
+        return rows, answered
+
+    @staticmethod
+    def _attribute_sets(attribute_sets, count: int) -> list[Attributes | None]:
+        """A record's AttributeSets per item (() for none, None where malformed)."""
+        if not attribute_sets:
+            return [()] * count
+        if len(attribute_sets) != count:
+            return [None] * count
+        return [attributes.from_record(list(a.keys), list(a.values)) for a in attribute_sets]
+
+    def variant_attributes(self, row: int) -> Attributes:
+        """The attribute values of a core SKU row (() for a network SKU's own row)."""
+        return self._variants.attributes_of(row)
 
     # ---- writes -----------------------------------------------------------
 
@@ -458,10 +656,10 @@ class Engine:
             if body.source_ids:
                 sequenced = dict(ref=self._source_rows(body.source_ids),
                                  time_ns=np.asarray(body.sequences, dtype=np.int64))
-            command = self._command(UPDATE_ON_HAND, time_ns, body.sku_ids, body.node_ids, body.quantities,
-                                    op=np.asarray(body.ops, dtype=np.int8), all_or_nothing=body.all_or_nothing,
-                                    **sequenced)
-            return self._outcome(command, command.on_hand_after)
+            return self._apply_attributed(UPDATE_ON_HAND, time_ns, body, body.ops, **sequenced)
+        if which == "set_unavailable":
+            body = record.set_unavailable
+            return self._apply_attributed(KIND["SET_UNAVAILABLE"], time_ns, body, body.reasons)
         if which == "reserve":
             return self._apply_reserve(record.reserve, time_ns, log_position)
         if which in ("commit", "release"):
@@ -524,6 +722,17 @@ class Engine:
         self._core.apply(command)
         return self._outcome(command, ())
 
+    def _apply_attributed(self, kind: int, log_time_ns: int, body, ops, **options) -> Outcome:
+        """A stock command whose items may name attribute variants (update_on_hand, set_unavailable)."""
+        sku, node = self.sku_indices(body.sku_ids), self.node_indices(body.node_ids)
+        rows, answered = self._attributed_rows(sku, node, body.attributes)
+        command = _core.Command(kind, log_time_ns, rows, node, np.asarray(body.quantities, dtype=np.int64),
+                                np.asarray(ops, dtype=np.int8), all_or_nothing=body.all_or_nothing, **options)
+        self._core.apply(command)
+        for item, status in answered.items():
+            command.status[item] = status
+        return self._outcome(command, command.on_hand_after)
+
     def _apply_safety_stock(self, body, time_ns: int) -> Outcome:
         """A rule's scope is which ids it names: both a position, a SKU alone the SKU, a node alone the node."""
         scope = [SAFETY_STOCK_SCOPE["SKU" if not node_id else "NODE" if not sku_id else "POSITION"]
@@ -533,17 +742,40 @@ class Engine:
         return self._outcome(command, command.on_hand_after)
 
     def _apply_reserve(self, body, time_ns: int, log_position: int) -> Outcome:
-        backorder_by_ns = body.backorder_by_ns or None
-        command = self._command(KIND["RESERVE"], time_ns, body.sku_ids, body.node_ids, body.quantities,
-                                all_or_nothing=not body.allow_partial, deadline_ns=time_ns + body.ttl_ns,
-                                time_ns=backorder_by_ns, floor=self._reserve_floors(body))
+        command = self._reserve_lines(body, time_ns, time_ns + body.ttl_ns, body.allow_partial, True, body)
         index = -1
         if command.result == RESULT["OK"]:
             index = command.reservation
             self._book.add(index, log_position, time_ns, body.order_id, body.customer_id)
         return self._outcome(command, command.filled, index)
 
-    def _reserve_floors(self, body) -> np.ndarray | None:
+    def _reserve_lines(self, lines, time_ns: int, deadline_ns: int, partial: bool, advance: bool,
+                       protection=None) -> _core.Command | split_reserve.Held:
+        """Holds the lines of a Reserve record or a wave order as one core command.
+        Lines of SKUs with variants, or requiring attribute values, are planned
+        over their rows (split_reserve.py); others go to the core as they are."""
+        count = len(lines.sku_ids)
+        sku = self.sku_indices(lines.sku_ids)
+        required = self._attribute_sets(getattr(lines, "required_attributes", ()), count)
+        due = list(getattr(lines, "backorder_by_ns", ()))
+        if all(values == () for values in required) and not self._variants.any_variants(sku):
+            floor = self._reserve_floors(protection) if protection is not None else None
+            return self._command(KIND["RESERVE"], time_ns, lines.sku_ids, lines.node_ids, lines.quantities,
+                                 advance, all_or_nothing=not partial, deadline_ns=deadline_ns,
+                                 time_ns=due or None, floor=floor)
+        # Holds due by now expire before the plan reads what is available.
+        self._core.apply(_core.Command(KIND["TICK"], time_ns), False)
+        node = self.node_indices(lines.node_ids)
+        line_rows = [self._variants.rows_for(s, values) if s >= 0 and values is not None else []
+                     for s, values in zip(sku.tolist(), required)]
+        floor = self._reserve_floors(protection, line_rows) if protection is not None else None
+        plans = split_reserve.plan(sku.tolist(), node.tolist(), list(lines.quantities), due or [0] * count,
+                                   [0] * count if floor is None else floor.tolist(), required,
+                                   self._variants.rows_for, self._core.bucket_array("available"),
+                                   self._sellable_mask, partial)
+        return split_reserve.hold(self._core, plans, time_ns, deadline_ns, partial, advance)
+
+    def _reserve_floors(self, body, line_rows: list[list[int]] | None = None) -> np.ndarray | None:
         """Each line's floor from the protection its record carries, with on hand and
         safety stock as they are now (in log order: the same on every replica). The
         record, not the config, says what is protected: an edited view never
@@ -563,8 +795,13 @@ class Engine:
         known = (sku >= 0) & (node >= 0)  # unknown lines fail in the core: any floor will do
         on_hand = np.zeros(count, dtype=np.int64)
         safety = np.zeros(count, dtype=np.int64)
-        on_hand[known] = self._core.bucket_array("on_hand")[sku[known], node[known]]
-        safety[known] = self._core.bucket_array("safety_stock")[sku[known], node[known]]
+        if line_rows is None:
+            on_hand[known] = self._core.bucket_array("on_hand")[sku[known], node[known]]
+            safety[known] = self._core.bucket_array("safety_stock")[sku[known], node[known]]
+        else:  # a line held from several rows leaves its protection at them together
+            for i in np.flatnonzero(known).tolist():
+                on_hand[i] = self._core.bucket_array("on_hand")[line_rows[i], node[i]].sum()
+                safety[i] = self._core.bucket_array("safety_stock")[line_rows[i], node[i]].sum()
         return floors(fixed, percent, view_safety, on_hand, safety)
 
     def _source_rows(self, source_ids) -> np.ndarray:
@@ -623,8 +860,7 @@ class Engine:
         parts: list[Outcome | None] = [None] * len(wave.orders)
         for rank, position in enumerate(ranked):
             order = wave.orders[position]
-            command = self._command(KIND["RESERVE"], time_ns, order.sku_ids, order.node_ids, order.quantities,
-                                    all_or_nothing=not order.allow_partial, deadline_ns=time_ns + 1, advance=False)
+            command = self._reserve_lines(order, time_ns, time_ns + 1, order.allow_partial, False)
             index = -1
             if command.result == RESULT["OK"]:
                 index = command.reservation
@@ -662,14 +898,16 @@ class Engine:
     def reservation_view(self, index: int) -> ReservationView:
         state, expire_ns, sku, node, quantity, shipped, due_ns = self._core.reservation(index)
         meta = self._book.meta(index)
-        skus, nodes = self.network.skus, self.network.nodes
+        skus, nodes, variants = self.network.skus, self.network.nodes, self._variants
+        rows = sku.tolist()
         lines = tuple(
-            (skus[s].sku_id, nodes[n].node_id, q, shipped_quantity, due)
-            for s, n, q, shipped_quantity, due in zip(sku.tolist(), node.tolist(), quantity.tolist(),
+            (skus[variants.parent_of_row(s)].sku_id, nodes[n].node_id, q, shipped_quantity, due)
+            for s, n, q, shipped_quantity, due in zip(rows, node.tolist(), quantity.tolist(),
                                                       shipped.tolist(), due_ns.tolist())
         )
+        held = tuple(variants.attributes_of(row) for row in rows) if any(r >= variants.base_count for r in rows) else ()
         return ReservationView(meta.reservation_id, int(state), int(expire_ns), meta.create_ns,
-                               meta.order_id, meta.customer_id, lines)
+                               meta.order_id, meta.customer_id, lines, held)
 
     def reservation(self, reservation_id: str) -> ReservationView | None:
         index = self._book.index_of(reservation_id)
@@ -693,6 +931,7 @@ class Engine:
         arrays.update((f"book_{name}", array) for name, array in self._book.export().items())
         arrays["supply_ids_blob"], arrays["supply_ids_offsets"] = pack_text(self._supply_ids)
         arrays["source_ids_blob"], arrays["source_ids_offsets"] = pack_text(self._source_ids)
+        arrays.update(self._variants.export())
         return arrays, {"network": network_fingerprint(self.network)}
 
     @classmethod
@@ -711,6 +950,9 @@ class Engine:
         assert len(engine._supply_ids) == engine._core.supply_count, "supply ids differ from the core's supplies"
         engine._source_ids = unpack_text(arrays["source_ids_blob"], arrays["source_ids_offsets"])
         engine._source_index = {source_id: i for i, source_id in enumerate(engine._source_ids)}
+        engine._variants = VariantRegistry.restore(len(network.skus), len(network.nodes), arrays)
+        assert engine._variants.base_count + engine._variants.count == engine._core.sku_count, \
+            "variants differ from the core's SKU rows"
         return engine
 
 

@@ -62,6 +62,19 @@ UPLOAD_PROBLEMS_LISTED_MAX = 100
 # numbers for; each costs 8 bytes per (SKU, node) position.
 FEED_SOURCES_MAX = 16
 
+# Attributes (lot, country of origin, date code) splitting a position into
+# variants: keys a network config may declare, attributes per position (and
+# per required set), key and value lengths, and the variants one network
+# holds. Every variant is a SKU row of the core, so it costs a position at
+# every node (~84 bytes each): VARIANT_POSITIONS_MAX (variants x nodes) bounds
+# that memory (~420 MB) whatever the number of nodes.
+ATTRIBUTES_DECLARED_MAX = 16
+ATTRIBUTES_PER_POSITION_MAX = 4
+ATTRIBUTE_KEY_LENGTH_MAX = 64
+ATTRIBUTE_VALUE_LENGTH_MAX = 128
+VARIANTS_MAX = 100_000
+VARIANT_POSITIONS_MAX = 5_000_000
+
 # SetSafetyStock: rules per request, and the positions they may cover in all (a
 # SKU rule covers one per node, a node rule one per SKU: the core re-derives
 # each, in one command, while no other write applies).

@@ -101,6 +101,9 @@ class Sku:
     description: str = ""
     base_unit: BaseUnit = BaseUnit.EACH
     pack_sizes: dict[str, int] = field(default_factory=dict)
+    # Attribute keys this SKU's stock may be split by (lot, date_code...);
+    # empty: the network's `attributes`.
+    tracked_attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,3 +128,6 @@ class Network:
     transport: TransportNetwork | None = None
     # Channel views (see views.py); none when not configured.
     views: tuple[View, ...] = ()
+    # Attribute keys stock may be split by (lot, country_of_origin,
+    # date_code...), for every SKU without its own tracked_attributes.
+    attributes: tuple[str, ...] = ()

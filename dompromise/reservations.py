@@ -28,6 +28,9 @@ class ReservationView:
     customer_id: str
     # (sku_id, node_id, open quantity, shipped quantity, backorder date ns or 0)
     lines: tuple[tuple[str, str, int, int, int], ...]
+    # Per line, the attribute values of the variant it holds ((key, value) pairs,
+    # () for unattributed stock); empty when no line holds a variant.
+    line_attributes: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,8 @@ def _outcome_from(data: dict) -> Outcome:
     if data["reservation"] is not None:
         view = dict(data["reservation"])
         view["lines"] = tuple(tuple(line) for line in view["lines"])
+        view["line_attributes"] = tuple(tuple(tuple(pair) for pair in values)
+                                        for values in view.get("line_attributes", ()))
         data["reservation"] = ReservationView(**view)
     data["parts"] = tuple(_outcome_from(part) for part in data.get("parts", ()))
     return Outcome(**data)

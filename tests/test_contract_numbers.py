@@ -48,3 +48,9 @@ def test_reservation_states_match_proto():
 def test_return_dispositions_match_proto():
     for name, number in _core.RETURN_DISPOSITION.items():
         assert inventory_pb2.ReturnDisposition.Value(f"RETURN_DISPOSITION_{name}") == number
+
+
+def test_unavailable_reasons_match_proto():
+    for name, number in _core.UNAVAILABLE_REASON.items():
+        assert common_pb2.UnavailableReason.Value(f"UNAVAILABLE_REASON_{name}") == number
+    assert len(common_pb2.UnavailableReason.keys()) == len(_core.UNAVAILABLE_REASON) + 1

@@ -17,7 +17,7 @@ def field_comment(proto_file: str, message: str, field: str) -> str:
     body = body[: body.index("\n}")]
     lines = body.splitlines()
     for index, line in enumerate(lines):
-        if re.match(rf"\s*(repeated\s+)?[\w.]+\s+{field}\s*=", line):
+        if re.match(rf"\s*(repeated\s+)?(map<[^>]+>|[\w.]+)\s+{field}\s*=", line):
             comment = []
             for above in reversed(lines[:index]):
                 if not above.strip().startswith("//"):
@@ -102,4 +102,23 @@ def test_channel_view_config_limits_documented():
     docs = (PROTOS.parent.parent.parent / "docs" / "config.md").read_text()
     for name in ("VIEWS_MAX", "VIEW_SEGMENTS_MAX", "VIEW_PROTECTED_MAX", "VIEW_SKU_QUANTITIES_MAX",
                  "VIEW_PROTECTED_SKUS_MAX", "VIEW_HORIZON_DAYS_MAX"):
+        assert f"`{name}` ({spelled(getattr(limits, name))})" in docs, name
+
+
+def test_attribute_limits_documented():
+    stock = field_comment("inventory.proto", "StockUpdate", "attributes")
+    assert f"At most {limits.ATTRIBUTES_PER_POSITION_MAX} attributes" in stock
+    assert f"keys at most {limits.ATTRIBUTE_KEY_LENGTH_MAX}" in stock
+    assert f"values at most {limits.ATTRIBUTE_VALUE_LENGTH_MAX}" in stock
+    assert f"at most {spelled(limits.VARIANTS_MAX)} variants" in stock
+    limit_reached = (PROTOS / "common.proto").read_text()
+    assert f"({spelled(limits.VARIANTS_MAX)}, and at most {spelled(limits.VARIANT_POSITIONS_MAX)} variant" in limit_reached
+    for proto_file, message, field in (("availability.proto", "GetAvailabilityRequest", "required_attributes"),
+                                       ("reservation.proto", "ReservationLine", "required_attributes")):
+        assert f"at most {limits.ATTRIBUTES_PER_POSITION_MAX}" in field_comment(proto_file, message, field)
+    assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in field_comment(
+        "availability.proto", "GetAvailabilityRequest", "with_variants")
+    assert spelled(limits.STOCK_UPDATES_MAX) in field_comment("inventory.proto", "SetUnavailableRequest", "items")
+    docs = (PROTOS.parent.parent.parent / "docs" / "config.md").read_text()
+    for name in ("ATTRIBUTES_DECLARED_MAX", "ATTRIBUTE_KEY_LENGTH_MAX"):
         assert f"`{name}` ({spelled(getattr(limits, name))})" in docs, name

@@ -25,6 +25,9 @@ cdef enum ItemStatus:
     # the unit an availability request asks in. Numbered here so the core's
     # numbers stay the proto's (tests/test_contract_numbers.py).
     ITEM_UNIT_NOT_FOUND = 16
+    # Never emitted by the core either: the engine answers it for an item that
+    # names new attribute values when the network has its VARIANTS_MAX.
+    ITEM_VARIANT_LIMIT_REACHED = 17
 
 cdef enum CommandKind:
     COMMAND_UPDATE_ON_HAND = 1
@@ -40,6 +43,19 @@ cdef enum CommandKind:
     COMMAND_UPSERT_SUPPLY = 11
     COMMAND_RECEIVE_SUPPLY = 12
     COMMAND_SET_SAFETY_STOCK = 13
+    COMMAND_SET_UNAVAILABLE = 14
+
+# Why on-hand units are not sellable (a SET_UNAVAILABLE item's op); equals
+# dompromise.v1.UnavailableReason. A position's `unavailable` is the sum of
+# its reasons' quantities.
+cdef enum UnavailableReason:
+    UNAVAILABLE_DAMAGED = 1
+    UNAVAILABLE_QUARANTINED = 2
+    UNAVAILABLE_INSPECTION = 3
+    UNAVAILABLE_DISPLAY = 4
+
+cdef enum:
+    UNAVAILABLE_REASON_COUNT = 4
 
 # Which rule a SET_SAFETY_STOCK item sets (its op): the (SKU, node) rule,
 # the SKU's rule (every node) or the node's rule (every SKU). A position's
@@ -132,7 +148,10 @@ cdef class Command:
 
 cdef class Core:
     cdef readonly int32_t node_count
+    # Rows in use; the per-SKU and per-position tables have room for
+    # sku_capacity rows (add_skus appends rows, growing them geometrically).
     cdef readonly int32_t sku_count
+    cdef readonly int32_t sku_capacity
     # The log's clock and position: time of and number of commands applied.
     cdef readonly int64_t log_time_ns
     cdef readonly int64_t log_position
@@ -153,6 +172,16 @@ cdef class Core:
     cdef int64_t[::1] safety_stock_rule
     cdef int64_t[::1] sku_safety_stock_rule
     cdef int64_t[::1] node_safety_stock_rule
+    # Unavailable by reason, sparse: most positions have none. reason_row is
+    # per position (-1: no reasons, so unavailable is 0), else a row of
+    # reason_quantity holding UNAVAILABLE_REASON_COUNT quantities (reason r at
+    # row * UNAVAILABLE_REASON_COUNT + r - 1). Rows are never freed.
+    cdef int32_t[::1] reason_row
+    cdef int64_t[::1] reason_quantity
+    cdef readonly int64_t reason_count
+    # The full-capacity arrays behind every per-SKU / per-position table
+    # (the tables above are views of their used rows), by table name.
+    cdef dict _buffers
 
     # Reservations: one row each, lines in an append-only arena.
     cdef readonly int64_t reservation_count
@@ -203,6 +232,10 @@ cdef class Core:
     cdef inline int64_t _effective_safety_stock(self, Py_ssize_t position) noexcept nogil
     cdef inline void _refresh_safety_stock(self, Py_ssize_t position) noexcept nogil
     cdef int _apply_safety_stock(self, Command command) except -1
+    cdef int _apply_set_unavailable(self, Command command) except -1
+    cdef int _reason_capacity(self, Py_ssize_t rows) except -1
+    cdef int64_t _reason_quantity_of(self, Py_ssize_t position, int reason) noexcept nogil
+    cdef void _set_reason(self, Py_ssize_t position, int reason, int64_t quantity) noexcept nogil
     cdef inline int64_t _available_above(self, Py_ssize_t position, int64_t floor) noexcept nogil
     cdef int64_t _lowest_cumulative(self, Py_ssize_t position, int64_t base, int64_t from_ns) noexcept nogil
     cdef void _gather_phased(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,

@@ -16,6 +16,8 @@ RETURN_DISPOSITION: dict[str, int]
 COMMAND_RESULT: dict[str, int]
 SUPPLY_KIND: dict[str, int]
 SAFETY_STOCK_SCOPE: dict[str, int]
+UNAVAILABLE_REASON: dict[str, int]
+GROWN_TABLES: tuple[tuple[str, int, bool], ...]
 SAFETY_STOCK_CLEAR: int
 SUPPLY_ALL_KINDS: int
 EARLIEST: dict[str, int]
@@ -52,6 +54,8 @@ class Command:
 class Core:
     node_count: int
     sku_count: int
+    sku_capacity: int
+    reason_count: int
     log_time_ns: int
     log_position: int
     reservation_count: int
@@ -62,6 +66,9 @@ class Core:
                          cells: npt.NDArray[np.int64], totals: npt.NDArray[np.int64]) -> None: ...
     def gather_buckets(self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32],
                        out: npt.NDArray[np.int64]) -> None: ...
+    def gather_unavailable(self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32],
+                           out: npt.NDArray[np.int64]) -> None: ...
+    def add_skus(self, count: int) -> int: ...
     def gather_phased(self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32],
                       boundaries_ns: npt.NDArray[np.int64], kind_mask: int, wanted: npt.NDArray[np.int64],
                       cells: npt.NDArray[np.int64], totals: npt.NDArray[np.int64],

@@ -86,6 +86,7 @@ ITEM_STATUS = {
     "SUPPLY_CONFLICT": ITEM_SUPPLY_CONFLICT,
     "STALE": ITEM_STALE,
     "UNIT_NOT_FOUND": ITEM_UNIT_NOT_FOUND,
+    "VARIANT_LIMIT_REACHED": ITEM_VARIANT_LIMIT_REACHED,
 }
 COMMAND_KIND = {
     "UPDATE_ON_HAND": COMMAND_UPDATE_ON_HAND,
@@ -101,6 +102,13 @@ COMMAND_KIND = {
     "UPSERT_SUPPLY": COMMAND_UPSERT_SUPPLY,
     "RECEIVE_SUPPLY": COMMAND_RECEIVE_SUPPLY,
     "SET_SAFETY_STOCK": COMMAND_SET_SAFETY_STOCK,
+    "SET_UNAVAILABLE": COMMAND_SET_UNAVAILABLE,
+}
+UNAVAILABLE_REASON = {
+    "DAMAGED": UNAVAILABLE_DAMAGED,
+    "QUARANTINED": UNAVAILABLE_QUARANTINED,
+    "INSPECTION": UNAVAILABLE_INSPECTION,
+    "DISPLAY": UNAVAILABLE_DISPLAY,
 }
 SAFETY_STOCK_SCOPE = {
     "POSITION": SAFETY_STOCK_POSITION,
@@ -213,6 +221,7 @@ cdef class Core:
         cdef Py_ssize_t positions = <Py_ssize_t>node_count * sku_count
         self.node_count = node_count
         self.sku_count = sku_count
+        self.sku_capacity = sku_count
         self.log_time_ns = 0
         self.log_position = 0
         self.on_hand = np.zeros(positions, dtype=np.int64)
@@ -224,6 +233,9 @@ cdef class Core:
         self.safety_stock_rule = np.full(positions, SAFETY_STOCK_UNSET, dtype=np.int64)
         self.sku_safety_stock_rule = np.full(sku_count, SAFETY_STOCK_UNSET, dtype=np.int64)
         self.node_safety_stock_rule = np.full(node_count, SAFETY_STOCK_UNSET, dtype=np.int64)
+        self.reason_row = np.full(positions, -1, dtype=np.int32)
+        self.reason_quantity = np.zeros(0, dtype=np.int64)
+        self.reason_count = 0
         if node_status is None:
             self.node_status = np.full(node_count, NODE_ENABLED, dtype=np.uint8)
         else:
@@ -261,6 +273,7 @@ cdef class Core:
         self.heap_expire_ns = np.zeros(0, dtype=np.int64)
         self.heap_reservation = np.zeros(0, dtype=np.int64)
         self._reserve_capacity(RESERVATIONS_INITIAL, RESERVATIONS_INITIAL)
+        self._adopt_buffers()
 
     # ---- writes -----------------------------------------------------------
 
@@ -302,6 +315,8 @@ cdef class Core:
             self._apply_receive_supply(command)
         elif command.kind == COMMAND_SET_SAFETY_STOCK:
             self._apply_safety_stock(command)
+        elif command.kind == COMMAND_SET_UNAVAILABLE:
+            self._apply_set_unavailable(command)
         elif command.kind == COMMAND_TICK:
             command.result = RESULT_OK
         self.log_time_ns = command.log_time_ns
@@ -545,6 +560,103 @@ cdef class Core:
         command.result = RESULT_OK if applied > 0 else RESULT_INVALID_LINES
         return 0
 
+    # ---- unavailable stock by reason ------------------------------------------
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int _apply_set_unavailable(self, Command command) except -1:
+        """Sets the quantity of reason op[i] at (sku[i], node[i]) to quantity[i]
+        (absolute, >= 0); the position's unavailable becomes the sum of its
+        reasons. Like a stock count it is a fact: it applies even above on hand
+        (available then reads 0). A total above QUANTITY_MAX is
+        QUANTITY_TOO_LARGE. With all_or_nothing a failure undoes the applied
+        items newest first, so repeated positions end where they began.
+        """
+        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        self._reason_capacity(count)
+        cdef const int32_t[::1] sku = command.sku
+        cdef const int32_t[::1] node = command.node
+        cdef const int64_t[::1] quantity = command.quantity
+        cdef const int8_t[::1] op = command.op
+        cdef int8_t[::1] status = command.status
+        cdef int64_t[::1] on_hand_after = command.on_hand_after
+        cdef int64_t[::1] available_after = command.available_after
+        cdef int64_t[::1] previous = np.zeros(count, dtype=np.int64)
+        cdef int64_t failed = 0, applied = 0, old
+        with nogil:
+            for i in range(count):
+                if sku[i] < 0 or sku[i] >= self.sku_count:
+                    status[i] = ITEM_SKU_NOT_FOUND
+                    failed += 1
+                    continue
+                if node[i] < 0 or node[i] >= self.node_count:
+                    status[i] = ITEM_NODE_NOT_FOUND
+                    failed += 1
+                    continue
+                position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                old = self._reason_quantity_of(position, op[i])
+                # Each term is <= QUANTITY_MAX: the sum cannot overflow.
+                if self.unavailable[position] - old + quantity[i] > QUANTITY_MAX:
+                    status[i] = ITEM_QUANTITY_TOO_LARGE
+                    failed += 1
+                else:
+                    previous[i] = old
+                    self._set_reason(position, op[i], quantity[i])
+                    status[i] = ITEM_OK
+                    applied += 1
+                on_hand_after[i] = self.on_hand[position]
+                available_after[i] = self.available[position]
+            if command.all_or_nothing and failed > 0 and applied > 0:
+                for i in range(count - 1, -1, -1):
+                    if status[i] == ITEM_OK:
+                        self._set_reason(<Py_ssize_t>sku[i] * self.node_count + node[i], op[i], previous[i])
+                        status[i] = ITEM_NOT_APPLIED
+                for i in range(count):
+                    if status[i] != ITEM_SKU_NOT_FOUND and status[i] != ITEM_NODE_NOT_FOUND:
+                        position = <Py_ssize_t>sku[i] * self.node_count + node[i]
+                        on_hand_after[i] = self.on_hand[position]
+                        available_after[i] = self.available[position]
+                applied = 0
+        command.applied_count = applied
+        command.result = RESULT_OK if applied > 0 else RESULT_INVALID_LINES
+        return 0
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef int64_t _reason_quantity_of(self, Py_ssize_t position, int reason) noexcept nogil:
+        cdef int32_t row = self.reason_row[position]
+        return 0 if row < 0 else self.reason_quantity[<Py_ssize_t>row * UNAVAILABLE_REASON_COUNT + reason - 1]
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef void _set_reason(self, Py_ssize_t position, int reason, int64_t quantity) noexcept nogil:
+        """Sets one reason's quantity and keeps unavailable (their sum) and available
+        up to date. A position gets its row on its first non-zero reason; the
+        caller made room (_reason_capacity) for one new row per item."""
+        cdef int32_t row = self.reason_row[position]
+        cdef Py_ssize_t cell, r
+        if row < 0:
+            if quantity == 0:
+                return
+            row = <int32_t>self.reason_count
+            self.reason_count += 1
+            self.reason_row[position] = row
+            for r in range(UNAVAILABLE_REASON_COUNT):
+                self.reason_quantity[<Py_ssize_t>row * UNAVAILABLE_REASON_COUNT + r] = 0
+        cell = <Py_ssize_t>row * UNAVAILABLE_REASON_COUNT + reason - 1
+        self.unavailable[position] += quantity - self.reason_quantity[cell]
+        self.reason_quantity[cell] = quantity
+        self._refresh_available(position)
+
+    cdef int _reason_capacity(self, Py_ssize_t rows) except -1:
+        """Grows the reason table (doubling) so `rows` more rows fit; with the GIL, before a nogil loop."""
+        cdef int64_t needed = (self.reason_count + rows) * UNAVAILABLE_REASON_COUNT
+        if needed > self.reason_quantity.shape[0]:
+            assert self.reason_count + rows < 2**31, "reason rows are int32"
+            size = max(needed, 2 * self.reason_quantity.shape[0], 64 * UNAVAILABLE_REASON_COUNT)
+            self.reason_quantity = _grown(self.reason_quantity, size)
+        return 0
+
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef int64_t _lowest_cumulative(self, Py_ssize_t position, int64_t base, int64_t from_ns) noexcept nogil:
@@ -593,8 +705,9 @@ cdef class Core:
         cdef const int64_t[::1] floor = command.floor
         cdef bint needs_items = kind in (COMMAND_UPDATE_ON_HAND, COMMAND_RESERVE, COMMAND_SHIP,
                                          COMMAND_CANCEL_LINES, COMMAND_RETURN, COMMAND_SET_NODE_STATUS,
-                                         COMMAND_UPSERT_SUPPLY, COMMAND_RECEIVE_SUPPLY, COMMAND_SET_SAFETY_STOCK)
-        if kind < COMMAND_UPDATE_ON_HAND or kind > COMMAND_SET_SAFETY_STOCK:
+                                         COMMAND_UPSERT_SUPPLY, COMMAND_RECEIVE_SUPPLY, COMMAND_SET_SAFETY_STOCK,
+                                         COMMAND_SET_UNAVAILABLE)
+        if kind < COMMAND_UPDATE_ON_HAND or kind > COMMAND_SET_UNAVAILABLE:
             return False
         if needs_items and count == 0:
             return False
@@ -613,6 +726,11 @@ cdef class Core:
                 if op[i] < SAFETY_STOCK_POSITION or op[i] > SAFETY_STOCK_NODE:
                     return False
                 if quantity[i] < SAFETY_STOCK_UNSET or quantity[i] > QUANTITY_MAX:
+                    return False
+            elif kind == COMMAND_SET_UNAVAILABLE:
+                if op[i] < UNAVAILABLE_DAMAGED or op[i] > UNAVAILABLE_DISPLAY:
+                    return False
+                if quantity[i] < 0 or quantity[i] > QUANTITY_MAX:
                     return False
             elif kind == COMMAND_UPSERT_SUPPLY:
                 # Quantity 0 closes the supply; an ETA is always a real instant.
@@ -745,6 +863,7 @@ cdef class Core:
         cdef int64_t[::1] on_hand_after = command.on_hand_after
         cdef int64_t[::1] available_after = command.available_after
         cdef int64_t failed = 0, applied = 0, total = 0, supply, against
+        self._reason_capacity(count)
         with nogil:
             for i in range(count):
                 total += quantity[i]  # each <= QUANTITY_MAX, count bounded: cannot overflow
@@ -771,7 +890,8 @@ cdef class Core:
                 position = self.supply_position[supply]
                 self.on_hand[position] += quantity[i]
                 if op[i] == RETURN_QUARANTINE:
-                    self.unavailable[position] += quantity[i]
+                    self._set_reason(position, UNAVAILABLE_QUARANTINED,
+                                     self._reason_quantity_of(position, UNAVAILABLE_QUARANTINED) + quantity[i])
                 against = quantity[i] if quantity[i] < self.supply_quantity[supply] else self.supply_quantity[supply]
                 if against > 0:
                     self.supply_quantity[supply] -= against
@@ -1105,6 +1225,7 @@ cdef class Core:
         cdef int64_t[::1] available_after = command.available_after
         cdef Py_ssize_t i, count = sku.shape[0], position
         cdef int64_t applied = 0
+        self._reason_capacity(count)
         with nogil:
             for i in range(count):
                 if sku[i] < 0 or sku[i] >= self.sku_count:
@@ -1121,7 +1242,8 @@ cdef class Core:
                     continue
                 self.on_hand[position] += quantity[i]
                 if op[i] == RETURN_QUARANTINE:
-                    self.unavailable[position] += quantity[i]
+                    self._set_reason(position, UNAVAILABLE_QUARANTINED,
+                                     self._reason_quantity_of(position, UNAVAILABLE_QUARANTINED) + quantity[i])
                 self._refresh_available(position)
                 status[i] = ITEM_OK
                 filled[i] = quantity[i]
@@ -1380,6 +1502,28 @@ cdef class Core:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
+    def gather_unavailable(self, const int32_t[::1] sku, const int32_t[::1] nodes, int64_t[:, ::1] out):
+        """Unavailable by reason of each (SKU, selected node): out[r - 1, s * len(nodes) + j]
+        for reason r (UNAVAILABLE_REASON). Unknown SKUs (-1) yield zeros."""
+        cdef Py_ssize_t s, j, r, cell, position
+        cdef Py_ssize_t sku_total = sku.shape[0], node_total = nodes.shape[0]
+        assert out.shape[0] == UNAVAILABLE_REASON_COUNT, "one row per reason"
+        assert out.shape[1] >= sku_total * node_total, "out too short"
+        for j in range(node_total):
+            assert 0 <= nodes[j] < self.node_count, "node index out of range"
+        with nogil:
+            for s in range(sku_total):
+                for j in range(node_total):
+                    cell = s * node_total + j
+                    for r in range(UNAVAILABLE_REASON_COUNT):
+                        if sku[s] < 0 or sku[s] >= self.sku_count:
+                            out[r, cell] = 0
+                        else:
+                            position = <Py_ssize_t>sku[s] * self.node_count + nodes[j]
+                            out[r, cell] = self._reason_quantity_of(position, r + 1)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     def gather_phased(self, cnp.ndarray sku, cnp.ndarray nodes, cnp.ndarray boundaries_ns, int kind_mask,
                       cnp.ndarray wanted, cnp.ndarray cells, cnp.ndarray totals, cnp.ndarray earliest_ns):
         """Time-phased availability: what each (SKU, node) can promise by each date.
@@ -1532,6 +1676,62 @@ cdef class Core:
         assert 0 <= node < self.node_count, "node index out of range"
         return self.node_status[node]
 
+    # ---- growth: SKU rows appended at run time (attribute variants) -----------
+
+    def add_skus(self, int32_t count):
+        """Appends `count` SKU rows (every position empty, no safety-stock rule of
+        their own) and returns the first new row's index.
+
+        SKU-major, so new rows go at the end of every per-position table and
+        no index changes. Room grows by an eighth, not double: a 10M-position
+        network would otherwise reserve ~0.6 GB for one more row. Tables are
+        regrown one at a time, so the peak is the state plus one table. The
+        engine calls this while applying a log record, in log order, so every
+        replica numbers the rows alike; reads never see a partial growth.
+        """
+        assert count > 0, "add at least one SKU row"
+        cdef int64_t used = <int64_t>self.sku_count + count
+        assert used < 2**31, "SKU rows are int32"
+        cdef int32_t first = self.sku_count
+        if used > self.sku_capacity:
+            self._grow_buffers(<int32_t>max(used, self.sku_capacity + self.sku_capacity // 8 + 16))
+        self.sku_count = <int32_t>used
+        self._view_buffers()
+        # A new row is a SKU like any other: the node safety-stock rules cover it.
+        cdef Py_ssize_t position
+        with nogil:
+            for position in range(<Py_ssize_t>first * self.node_count, <Py_ssize_t>used * self.node_count):
+                self._refresh_safety_stock(position)
+        return first
+
+    def _adopt_buffers(self):
+        """Takes the tables as they are (exactly sku_count rows) as the buffers."""
+        self._buffers = {name: np.asarray(_table(self, name)) for name, _, _ in GROWN_TABLES}
+        self.sku_capacity = self.sku_count
+        assert self.feed_sequence.shape[1] == <Py_ssize_t>self.sku_count * self.node_count
+
+    def _grow_buffers(self, int32_t capacity):
+        """New buffers of `capacity` rows: used rows copied, the rest at each table's empty value."""
+        cdef Py_ssize_t used = self.sku_count
+        for name, empty, per_position in GROWN_TABLES:
+            width = self.node_count if per_position else 1
+            old = self._buffers[name]
+            grown = np.full(<Py_ssize_t>capacity * width, empty, dtype=old.dtype)
+            grown[:used * width] = old[:used * width]
+            self._buffers[name] = grown
+            _set_table(self, name, grown[:used * width])  # drops the old buffer now
+        feed = np.asarray(self.feed_sequence)
+        grown_feed = np.full((feed.shape[0], <Py_ssize_t>capacity * self.node_count), -1, dtype=np.int64)
+        grown_feed[:, :used * self.node_count] = feed[:, :used * self.node_count]
+        self.feed_sequence = grown_feed
+        self.sku_capacity = capacity
+
+    def _view_buffers(self):
+        """Points every table at its buffer's first sku_count rows (no copy)."""
+        cdef Py_ssize_t used = self.sku_count
+        for name, _, per_position in GROWN_TABLES:
+            _set_table(self, name, self._buffers[name][:used * (self.node_count if per_position else 1)])
+
     # ---- checks and state export -------------------------------------------
 
     def bucket_array(self, str name):
@@ -1558,7 +1758,25 @@ cdef class Core:
         held_expected, allocated_expected = self._reserved_by_state()
         assert (buckets[0] == held_expected).all(), "held differs from the open holds"
         assert (buckets[1] == allocated_expected).all(), "allocated differs from the commitments"
+        assert (buckets[2] == self._unavailable_from_reasons()).all(), "unavailable differs from its reasons"
+        assert self.sku_count <= self.sku_capacity, "more SKU rows than room"
         return True
+
+    def _unavailable_from_reasons(self):
+        """Each position's reasons summed, after checking the reason rows are well formed."""
+        rows = np.asarray(self.reason_row)
+        count = self.reason_count
+        assert ((rows >= -1) & (rows < count)).all(), "a reason row out of range"
+        used = rows[rows >= 0]
+        assert used.size == count, "a reason row belongs to no position"
+        assert np.unique(used).size == count, "two positions share a reason row"
+        quantities = np.asarray(self.reason_quantity)[:count * UNAVAILABLE_REASON_COUNT].reshape(
+            count, UNAVAILABLE_REASON_COUNT)
+        assert (quantities >= 0).all(), "a negative reason quantity"
+        assert (quantities <= QUANTITY_MAX).all(), "a reason quantity above QUANTITY_MAX"
+        total = np.zeros(rows.shape[0], dtype=np.int64)
+        total[rows >= 0] = quantities[used].sum(axis=1)
+        return total
 
     def _safety_stock_from_rules(self):
         """Each position's most specific safety-stock rule (SKU x node, SKU, node, else 0), recomputed."""
@@ -1654,7 +1872,9 @@ cdef class Core:
             line_due_ns=np.asarray(self.line_due_ns)[:lines].copy(),
             line_next_demand=np.asarray(self.line_next_demand)[:lines].copy(),
             demand_head=np.asarray(self.demand_head).copy(),
-            feed_sequence=np.asarray(self.feed_sequence).copy(),
+            feed_sequence=self._used_feed_sequence().copy(),
+            reason_row=np.asarray(self.reason_row).copy(),
+            reason_quantity=np.asarray(self.reason_quantity)[:self.reason_count * UNAVAILABLE_REASON_COUNT].copy(),
             supply_head=np.asarray(self.supply_head).copy(),
             heap_expire_ns=np.asarray(self.heap_expire_ns)[:heap].copy(),
             heap_reservation=np.asarray(self.heap_reservation)[:heap].copy(),
@@ -1709,6 +1929,7 @@ cdef class Core:
         core.supply_head = state["supply_head"].astype(np.int64, copy=True)
         assert state["feed_sequence"].ndim == 2 and state["feed_sequence"].shape[1] == positions
         core.feed_sequence = state["feed_sequence"].astype(np.int64, copy=True)
+        core._restore_reasons(state)
         supplies = state["supply_position"].shape[0]
         core._supply_capacity(supplies)
         for name in SUPPLY_TABLES:
@@ -1717,7 +1938,32 @@ cdef class Core:
         np.asarray(core.heap_expire_ns)[:heap] = state["heap_expire_ns"]
         np.asarray(core.heap_reservation)[:heap] = state["heap_reservation"]
         core.reservation_count, core.line_count, core.heap_size = count, lines, heap
+        core._adopt_buffers()
         return core
+
+    def _restore_reasons(self, state):
+        """The reason tables of a snapshot; one from before reasons had only
+        quarantine (returns and receipts) making stock unavailable."""
+        cdef Py_ssize_t positions = self.on_hand.shape[0]
+        if "reason_row" in state:
+            assert state["reason_row"].shape == (positions,), "reason_row has the wrong shape"
+            self.reason_row = state["reason_row"].astype(np.int32, copy=True)
+            self.reason_quantity = state["reason_quantity"].astype(np.int64, copy=True)
+            self.reason_count = state["reason_quantity"].shape[0] // UNAVAILABLE_REASON_COUNT
+            return
+        unavailable = np.asarray(self.unavailable)
+        quarantined = np.flatnonzero(unavailable)
+        rows = np.full(positions, -1, dtype=np.int32)
+        rows[quarantined] = np.arange(quarantined.size, dtype=np.int32)
+        table = np.zeros((quarantined.size, UNAVAILABLE_REASON_COUNT), dtype=np.int64)
+        table[:, UNAVAILABLE_QUARANTINED - 1] = unavailable[quarantined]
+        self.reason_row = rows
+        self.reason_quantity = table.ravel()
+        self.reason_count = quarantined.size
+
+    def _used_feed_sequence(self):
+        """The feed sequences of the used rows (the table has room for sku_capacity rows)."""
+        return np.asarray(self.feed_sequence)[:, :<Py_ssize_t>self.sku_count * self.node_count]
 
     def digest(self):
         """A hash of the whole state: equal digests mean equal replicas."""
@@ -1739,8 +1985,10 @@ cdef class Core:
             np.asarray(self.line_sku)[:lines], np.asarray(self.line_node)[:lines],
             np.asarray(self.line_quantity)[:lines], np.asarray(self.line_shipped)[:lines],
             np.asarray(self.line_due_ns)[:lines], np.asarray(self.line_next_demand)[:lines],
-            np.asarray(self.demand_head), np.asarray(self.supply_head), np.asarray(self.feed_sequence),
+            np.asarray(self.demand_head), np.asarray(self.supply_head),
+            np.ascontiguousarray(self._used_feed_sequence()),
             np.array([self.supply_count], dtype=np.int64),
+            np.asarray(self.reason_row), np.asarray(self.reason_quantity)[:self.reason_count * UNAVAILABLE_REASON_COUNT],
         ]
         tables.extend(np.asarray(getattr_supply(self, name))[:self.supply_count] for name in SUPPLY_TABLES)
         for table in tables:
@@ -1813,3 +2061,63 @@ cdef object getattr_bucket(Core core, str name):
     if name == "safety_stock":
         return core.safety_stock
     return core.available
+
+
+# The per-position (True) and per-SKU (False) tables add_skus grows, with the
+# value of an empty row. feed_sequence (2-D) is grown beside them: it always
+# has sku_capacity rows of positions, and is sliced where it is read whole.
+GROWN_TABLES = (
+    ("on_hand", 0, True), ("held", 0, True), ("allocated", 0, True), ("unavailable", 0, True),
+    ("safety_stock", 0, True), ("available", 0, True), ("safety_stock_rule", SAFETY_STOCK_UNSET, True),
+    ("demand_head", END_OF_LIST, True), ("supply_head", END_OF_LIST, True), ("reason_row", -1, True),
+    ("sku_safety_stock_rule", SAFETY_STOCK_UNSET, False), ("sku_changed", 0, False), ("changed_skus", 0, False),
+)
+
+
+cdef object _table(Core core, str name):
+    if name in BUCKETS:
+        return getattr_bucket(core, name)
+    if name == "safety_stock_rule":
+        return core.safety_stock_rule
+    if name == "demand_head":
+        return core.demand_head
+    if name == "supply_head":
+        return core.supply_head
+    if name == "reason_row":
+        return core.reason_row
+    if name == "sku_safety_stock_rule":
+        return core.sku_safety_stock_rule
+    if name == "sku_changed":
+        return core.sku_changed
+    assert name == "changed_skus", f"unknown table {name}"
+    return core.changed_skus
+
+
+cdef void _set_table(Core core, str name, object array) except *:
+    if name == "on_hand":
+        core.on_hand = array
+    elif name == "held":
+        core.held = array
+    elif name == "allocated":
+        core.allocated = array
+    elif name == "unavailable":
+        core.unavailable = array
+    elif name == "safety_stock":
+        core.safety_stock = array
+    elif name == "available":
+        core.available = array
+    elif name == "safety_stock_rule":
+        core.safety_stock_rule = array
+    elif name == "demand_head":
+        core.demand_head = array
+    elif name == "supply_head":
+        core.supply_head = array
+    elif name == "reason_row":
+        core.reason_row = array
+    elif name == "sku_safety_stock_rule":
+        core.sku_safety_stock_rule = array
+    elif name == "sku_changed":
+        core.sku_changed = array
+    else:
+        assert name == "changed_skus", f"unknown table {name}"
+        core.changed_skus = array

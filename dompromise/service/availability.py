@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from dompromise import limits
+from dompromise.attributes import canonical
 from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
 from dompromise.errors import FieldViolation, LimitExceededError, OutOfRangeError
 from dompromise.service.errors import map_errors
@@ -21,6 +22,11 @@ VIEW_TOTALS = availability_pb2.AVAILABILITY_VIEW_TOTALS
 KNOWN_VIEWS = frozenset(availability_pb2.AvailabilityView.values())
 KNOWN_SUPPLY_KINDS = frozenset(k for k in common_pb2.SupplyKind.values() if k)
 DAY_NS = 86_400 * 10**9
+# Rows of an answer's reasons (the core's order: UnavailableReason numbers - 1).
+DAMAGED, QUARANTINED, INSPECTION, DISPLAY = (common_pb2.UNAVAILABLE_REASON_DAMAGED - 1,
+                                             common_pb2.UNAVAILABLE_REASON_QUARANTINED - 1,
+                                             common_pb2.UNAVAILABLE_REASON_INSPECTION - 1,
+                                             common_pb2.UNAVAILABLE_REASON_DISPLAY - 1)
 # Watch messages kept for other streams at the same log position, and the
 # largest kept (SKUs x nodes): together they bound the memory (~40 MB, FULL view).
 WATCH_SHARED_RESPONSES_MAX = 64
@@ -42,6 +48,10 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         violations = _selection_violations(request, "AVAILABILITY_SKUS_MAX")
         if request.HasField("phasing"):
             violations += _phasing_violations(request.phasing)
+        required = ()
+        if len(request.required_attributes) or request.with_variants:  # not on the hot path
+            violations += self._variant_violations(request)
+            required = canonical(request.required_attributes)
         raise_if_any(violations)
         channel = None
         if request.channel_view_id or request.customer_segment or request.unit:  # not on the hot path
@@ -49,12 +59,23 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         nodes = self._engine.node_selection(request.node_ids, request.node_tags, channel)
         # Through a channel, totals are sums of per-node figures: the cells are built in every view.
         _check_breakdown(len(sku_ids), len(nodes), request.view if channel is None else VIEW_FULL)
+        if request.with_variants:
+            _check_breakdown(self._engine.variant_row_count(sku_ids, required), len(nodes), request.view)
         response = availability_pb2.GetAvailabilityResponse()
-        answer = self._fill_answer(response, sku_ids, nodes, request.view, channel)
+        answer = self._fill_answer(response, sku_ids, nodes, request.view, channel, required, request.with_variants)
         if request.HasField("phasing"):
             self._fill_phasing(response, request.phasing, answer.sku_index, nodes, request.view != VIEW_TOTALS,
-                               channel)
+                               channel, required)
         return response
+
+    def _variant_violations(self, request) -> list[FieldViolation]:
+        """required_attributes: declared keys, lengths; with_variants: a view with a breakdown, no channel."""
+        violations = self._engine.required_attribute_violations(request.required_attributes, "required_attributes")
+        if request.with_variants and request.view == VIEW_TOTALS:
+            violations.append(FieldViolation("with_variants", "needs the BASIC or FULL view"))
+        if request.with_variants and (request.channel_view_id or request.unit):
+            violations.append(FieldViolation("with_variants", "not with channel_view_id or unit"))
+        return violations
 
     def _channel(self, request):
         """The request's channel view, segment and unit, checked (ids, then the engine's checks)."""
@@ -69,20 +90,22 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                                                  "BASIC or TOTALS only")])
         return channel
 
-    def _fill_answer(self, response, sku_ids, nodes, view: int, channel=None):
+    def _fill_answer(self, response, sku_ids, nodes, view: int, channel=None, required=(), with_variants=False):
         """Fills an empty GetAvailabilityResponse (no phasing) for these SKUs over these nodes.
 
         Returns the engine's answer. Shared by GetAvailability and WatchAvailability.
         """
         with_cells = view != VIEW_TOTALS
-        answer = self._engine.availability(sku_ids, nodes, with_cells, view == VIEW_FULL, channel)
+        answer = self._engine.availability(sku_ids, nodes, with_cells, view == VIEW_FULL, channel, required,
+                                           with_variants)
         response.log_position = answer.log_position
         if with_cells:
             response.node_ids.extend(self._engine.node_ids(nodes))
         self._fill_items(response.items, sku_ids, answer, len(nodes) if with_cells else 0)
         return answer
 
-    def _fill_phasing(self, response, phasing, sku_index, nodes, with_cells: bool, channel=None) -> None:
+    def _fill_phasing(self, response, phasing, sku_index, nodes, with_cells: bool, channel=None,
+                      required=()) -> None:
         """Adds per-bucket figures (and the earliest time for wanted_quantity) to every found SKU.
 
         Through a channel view, buckets ending after its horizon are left out.
@@ -99,7 +122,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             mask = sum(1 << kind for kind in set(phasing.supply_kinds))
         wanted = phasing.wanted_quantity
         if channel is None:
-            phased = self._engine.phased_availability(sku_index, nodes, boundaries, mask, wanted, with_cells)
+            phased = self._engine.phased_availability(sku_index, nodes, boundaries, mask, wanted, with_cells, required)
         else:
             horizon_end_ns = channel.horizon_end_ns(self._engine.now_ns())
             if horizon_end_ns is not None:
@@ -108,7 +131,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                     raise_if_any([FieldViolation("phasing", "the first bucket ends after the channel view's "
                                                             f"horizon of {channel.view.view.horizon_days} days")])
             phased = self._engine.channel_phased_availability(sku_index, nodes, boundaries, mask, wanted, with_cells,
-                                                              channel, horizon_end_ns)
+                                                              channel, horizon_end_ns, required)
         for end_ns in boundaries:
             response.bucket_end_times.add().FromNanoseconds(end_ns)
         totals = phased.totals.tolist()
@@ -140,6 +163,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         totals = answer.totals.tolist()
         cells = answer.cells.tolist()
         buckets = answer.buckets.tolist() if answer.buckets is not None else None
+        reasons = answer.reasons.tolist() if answer.reasons is not None else None
         # Through a channel only: the unit's size per SKU (0: it lacks the unit) and low-stock flags.
         unit_sizes = answer.unit_size.tolist() if answer.unit_size is not None else None
         low_stock = answer.low_stock.tolist() if answer.low_stock is not None else None
@@ -167,6 +191,13 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                 item.node_allocated_quantities.extend(buckets[2][start:stop])
                 item.node_unavailable_quantities.extend(buckets[3][start:stop])
                 item.node_safety_stock_quantities.extend(buckets[4][start:stop])
+            if reasons is not None:
+                item.node_damaged_quantities.extend(reasons[DAMAGED][start:stop])
+                item.node_quarantined_quantities.extend(reasons[QUARANTINED][start:stop])
+                item.node_inspection_quantities.extend(reasons[INSPECTION][start:stop])
+                item.node_display_quantities.extend(reasons[DISPLAY][start:stop])
+        if answer.variants is not None:
+            _fill_variants(items, answer.variants, sku_index, width)
 
     @map_errors
     async def WatchAvailability(self, request, context):
@@ -231,6 +262,21 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         if shareable and len(self._shared_responses) < WATCH_SHARED_RESPONSES_MAX:
             self._shared_responses[key] = response
         return response
+
+
+def _fill_variants(items, variants, sku_index: list[int], width: int) -> None:
+    """Each found SKU's rows: attributes, total and per-node figures (with_variants)."""
+    totals, cells, starts = variants.totals.tolist(), variants.cells.tolist(), variants.starts.tolist()
+    rows = variants.rows.tolist()
+    ends = starts[1:] + [len(rows)]
+    for item, index, start, end in zip(items, sku_index, starts, ends):
+        if index < 0:
+            continue
+        for row in range(start, end):
+            if rows[row] < 0:  # no row matches the required attributes
+                continue
+            item.variants.add(attributes=dict(variants.attributes[row]), available_quantity=totals[row],
+                              node_available_quantities=cells[row * width:(row + 1) * width])
 
 
 def _selection_violations(request, skus_limit_name: str) -> list[FieldViolation]:

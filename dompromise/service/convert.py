@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from dompromise.internal.v1 import log_pb2
 from dompromise.model import Node, Sku
 from dompromise.v1 import network_pb2
 
@@ -31,3 +34,9 @@ def sku_message(sku: Sku) -> network_pb2.Sku:
         base_unit=int(sku.base_unit),
         pack_sizes=[network_pb2.PackSize(name=name, base_unit_count=count) for name, count in sku.pack_sizes.items()],
     )
+
+
+def attribute_set(values: Mapping[str, str]) -> log_pb2.AttributeSet:
+    """A request's attribute map as the log records it: keys ascending."""
+    keys = sorted(values)
+    return log_pb2.AttributeSet(keys=keys, values=[values[key] for key in keys])

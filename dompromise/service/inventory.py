@@ -7,6 +7,7 @@ from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET, SAFETY_STOCK_CLEAR
 from dompromise.errors import AlreadyExistsError, FieldViolation, LimitExceededError, NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.replica import Replica
+from dompromise.service.convert import attribute_set
 from dompromise.service.errors import map_errors
 from dompromise.service.upload import Upload
 from dompromise.service.validation import (
@@ -24,6 +25,7 @@ ADJUST = inventory_pb2.STOCK_UPDATE_KIND_ADJUST_ON_HAND
 assert (SET, ADJUST) == (ON_HAND_SET, ON_HAND_ADJUST)
 RETURN_DISPOSITIONS = (inventory_pb2.RETURN_DISPOSITION_SELLABLE, inventory_pb2.RETURN_DISPOSITION_QUARANTINE)
 STALE = common_pb2.ITEM_STATUS_STALE
+UNAVAILABLE_REASONS = frozenset(reason for reason in common_pb2.UnavailableReason.values() if reason)
 SUPPLY_KINDS = (common_pb2.SUPPLY_KIND_IN_TRANSIT, common_pb2.SUPPLY_KIND_PURCHASE_ORDER, common_pb2.SUPPLY_KIND_TRANSFER)
 
 
@@ -46,6 +48,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         sequenced = any(sources)
         if sequenced:
             violations += self._source_violations(updates, sources)
+        attributed = any(len(u.attributes) for u in updates)
+        if attributed:
+            violations += self._attribute_violations(updates, "updates")
         raise_if_any(violations)
         record = log_pb2.LogRecord(request_id=request.request_id, update_on_hand=log_pb2.UpdateOnHand(
             sku_ids=sku_ids, node_ids=node_ids, ops=kinds, quantities=quantities,
@@ -54,6 +59,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         if sequenced:
             record.update_on_hand.source_ids.extend(sources)
             record.update_on_hand.sequences.extend(u.sequence for u in updates)
+        if attributed:
+            record.update_on_hand.attributes.extend(attribute_set(u.attributes) for u in updates)
         outcome = await self._replica.submit(record)
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
@@ -80,6 +87,54 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             raise LimitExceededError("updates.source_id", "FEED_SOURCES_MAX", limits.FEED_SOURCES_MAX,
                                      limits.FEED_SOURCES_MAX - engine.feed_sources_free() + len(new))
         return violations
+
+    def _attribute_violations(self, items, field: str) -> list[FieldViolation]:
+        """Each item's attributes (declared keys for its SKU, lengths), and room for the
+        variants they would create (RESOURCE_EXHAUSTED past the network's limit)."""
+        engine, violations = self._replica.engine, []
+        for position, item in enumerate(items):
+            if len(item.attributes):
+                violations += engine.attribute_violations(item.sku_id, item.attributes,
+                                                          f"{field}[{position}].attributes")
+            if len(violations) >= VIOLATIONS_LISTED_MAX:
+                return violations
+        new = engine.new_variant_count([i.sku_id for i in items], [i.attributes for i in items])
+        if new > engine.variants_free():
+            limit = engine.variant_count + engine.variants_free()
+            raise LimitExceededError(f"{field}.attributes", "VARIANTS_MAX", limit, engine.variant_count + new)
+        return violations
+
+    @map_errors
+    async def SetUnavailable(self, request, context):
+        items = request.items
+        check_count(items, "items", "STOCK_UPDATES_MAX", minimum=1)
+        violations = id_violation(request.request_id, "request_id") if request.request_id else []
+        for position, item in enumerate(items):
+            violations += id_violation(item.sku_id, f"items[{position}].sku_id")
+            violations += id_violation(item.node_id, f"items[{position}].node_id")
+            if item.reason not in UNAVAILABLE_REASONS:
+                violations.append(FieldViolation(f"items[{position}].reason",
+                                                 "must be DAMAGED, QUARANTINED, INSPECTION or DISPLAY"))
+            if not 0 <= item.quantity <= limits.QUANTITY_MAX:
+                violations.append(FieldViolation(f"items[{position}].quantity", f"must be 0 to {limits.QUANTITY_MAX}"))
+            if len(violations) >= VIOLATIONS_LISTED_MAX:
+                break
+        attributed = any(len(item.attributes) for item in items)
+        if attributed:
+            violations += self._attribute_violations(items, "items")
+        raise_if_any(violations)
+        body = log_pb2.SetUnavailable(
+            sku_ids=[i.sku_id for i in items], node_ids=[i.node_id for i in items], reasons=[i.reason for i in items],
+            quantities=[i.quantity for i in items], all_or_nothing=request.all_or_nothing)
+        if attributed:
+            body.attributes.extend(attribute_set(item.attributes) for item in items)
+        outcome = await self._replica.submit(log_pb2.LogRecord(request_id=request.request_id, set_unavailable=body))
+        if outcome.conflict:
+            raise AlreadyExistsError(request.request_id)
+        response = inventory_pb2.SetUnavailableResponse(applied_count=outcome.applied_count,
+                                                        log_position=outcome.log_position)
+        _add_results(response, outcome)
+        return response
 
     @map_errors
     async def ReturnStock(self, request, context):
@@ -228,7 +283,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             elif not 0 <= rule.quantity <= limits.QUANTITY_MAX:
                 violations.append(FieldViolation(f"{field}.quantity", f"must be 0 to {limits.QUANTITY_MAX}"))
             # A SKU rule covers the SKU at every node, a node rule every SKU at the node.
-            covered += 1 if rule.sku_id and rule.node_id else len(network.nodes) if rule.sku_id else len(network.skus)
+            covered += (1 if rule.sku_id and rule.node_id else len(network.nodes) if rule.sku_id
+                        else len(network.skus) + self._replica.engine.variant_count)  # a variant is a SKU row
             if len(violations) >= VIOLATIONS_LISTED_MAX:
                 break
         if covered > limits.SAFETY_STOCK_POSITIONS_MAX:

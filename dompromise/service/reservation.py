@@ -18,6 +18,7 @@ from dompromise.internal.v1 import log_pb2
 from dompromise.replica import Replica
 from dompromise.reservations import Outcome, ReservationView
 from dompromise.service import promise_reserve
+from dompromise.service.convert import attribute_set
 from dompromise.service.errors import map_errors
 from dompromise.service.paging import page
 from dompromise.service.promise import Promiser
@@ -57,7 +58,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     async def ReserveInventory(self, request, context):
         if request.promise_token:
             return await self._reserve_promise(request, context)
-        _validate_reserve(request, self._replica.now_ns())
+        _validate_reserve(request, self._replica.now_ns(), self._engine)
         lines = request.lines
         sku_ids, node_ids = [line.sku_id for line in lines], [line.node_id for line in lines]
         record = log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
@@ -68,6 +69,8 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         if any(line.HasField("backorder_by") for line in lines):
             record.reserve.backorder_by_ns.extend(
                 line.backorder_by.ToNanoseconds() if line.HasField("backorder_by") else 0 for line in lines)
+        if any(len(line.required_attributes) for line in lines):
+            record.reserve.required_attributes.extend(attribute_set(line.required_attributes) for line in lines)
         if request.channel_view_id or request.customer_segment:
             self._add_protection(record.reserve, request, sku_ids, node_ids)
         outcome = await self._submit(record)
@@ -262,10 +265,15 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return outcome
 
 
-def _validate_reserve(request, now_ns: int) -> None:
+def _validate_reserve(request, now_ns: int, engine) -> None:
     check_count(request.lines, "lines", "RESERVATION_LINES_MAX", minimum=1)
     violations = id_violation(request.request_id, "request_id")
     for position, line in enumerate(request.lines):
+        if len(line.required_attributes):
+            field = f"lines[{position}].required_attributes"
+            violations += engine.attribute_violations(line.sku_id, line.required_attributes, field)
+            if line.HasField("backorder_by"):
+                violations.append(FieldViolation(field, "not with backorder_by (future supply has no attributes)"))
         violations += id_violation(line.sku_id, f"lines[{position}].sku_id")
         violations += id_violation(line.node_id, f"lines[{position}].node_id")
         if not 0 < line.quantity <= limits.QUANTITY_MAX:
@@ -303,6 +311,9 @@ def _validate_wave(request) -> None:
                                                  f"must be 1 to {limits.QUANTITY_MAX}"))
             if line.unit:
                 violations += id_violation(line.unit, f"{field}.lines[{position}].unit")
+            if len(line.required_attributes):
+                violations.append(FieldViolation(f"{field}.lines[{position}].required_attributes",
+                                                 "not supported in waves (reserve such lines with ReserveInventory)"))
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
     raise_if_any(violations)
@@ -334,10 +345,13 @@ def _fill_reservation(message: reservation_pb2.Reservation, view: ReservationVie
     message.expire_time.CopyFrom(_timestamp(view.expire_ns))
     message.create_time.CopyFrom(_timestamp(view.create_ns))
     add = message.lines.add
-    for sku_id, node_id, quantity, shipped_quantity, backorder_by_ns in view.lines:
+    held = view.line_attributes or [()] * len(view.lines)
+    for (sku_id, node_id, quantity, shipped_quantity, backorder_by_ns), values in zip(view.lines, held):
         line = add(sku_id=sku_id, node_id=node_id, quantity=quantity, shipped_quantity=shipped_quantity)
         if backorder_by_ns:
             line.backorder_by.FromNanoseconds(backorder_by_ns)
+        if values:
+            line.held_attributes.update(dict(values))
 
 
 def _timestamp(time_ns: int) -> timestamp_pb2.Timestamp:

@@ -17,12 +17,14 @@ from dompromise.errors import FieldViolation, InvalidArgumentError, LimitExceede
 from dompromise.internal.v1 import log_pb2
 from dompromise.replica import Replica
 from dompromise.reservations import Outcome
+from dompromise.service.convert import attribute_set
 from dompromise.v1 import common_pb2, inventory_pb2
 
 STALE = common_pb2.ITEM_STATUS_STALE
 # Chunk records submitted and not yet answered: enough to overlap reading,
 # checking, logging and applying; few enough to bound memory.
 RECORDS_IN_FLIGHT_MAX = 4
+_NO_ATTRIBUTES: dict[str, str] = {}
 
 
 @dataclass
@@ -36,6 +38,7 @@ class _Rows:
     units: list[str] = field(default_factory=list)
     source_ids: list[str] = field(default_factory=list)
     sequences: list[int] = field(default_factory=list)
+    attributes: list[dict[str, str]] = field(default_factory=list)  # {} for unattributed stock
 
     def extend(self, other: "_Rows") -> None:
         for name in self.__dataclass_fields__:
@@ -84,6 +87,7 @@ class Upload:
                 await self._submit(good)
         if self._all_or_nothing:
             self._raise_if_rejected()
+            self._check_variant_room(self._held)
             for begin in range(0, len(self._held.sku_ids), limits.STOCK_UPDATES_MAX):
                 await self._submit(_slice(self._held, begin, begin + limits.STOCK_UPDATES_MAX))
         for future in self._pending:
@@ -114,7 +118,7 @@ class Upload:
             if abs(quantity) > limits.QUANTITY_MAX:
                 self._tally.reject(start + i, "quantity", f"{quantity} base units is over {limits.QUANTITY_MAX}")
                 continue
-            for name in ("sku_ids", "node_ids", "ops", "source_ids", "sequences"):
+            for name in ("sku_ids", "node_ids", "ops", "source_ids", "sequences", "attributes"):
                 getattr(good, name).append(getattr(rows, name)[i])
             good.quantities.append(quantity)
         return good
@@ -122,7 +126,8 @@ class Upload:
     def _plainly_good(self, rows: _Rows) -> bool:
         """The common bulk case, checked with numpy: known ids, absolute in-range
         quantities in base units, no feed source. Anything else goes row by row."""
-        if any(rows.units) or any(rows.source_ids) or any(op != ON_HAND_SET for op in rows.ops):
+        if (any(rows.units) or any(rows.source_ids) or any(rows.attributes)
+                or any(op != ON_HAND_SET for op in rows.ops)):
             return False
         return self._engine.all_known_and_in_range(rows.sku_ids, rows.node_ids, rows.quantities)
 
@@ -149,7 +154,20 @@ class Upload:
                 return "source_id", f"a network keeps at most {limits.FEED_SOURCES_MAX} feed sources"
             if rows.sequences[i] < 0:
                 return "sequence", "must be >= 0 with a source_id"
+        if rows.attributes[i]:
+            bad = self._engine.attribute_violations(rows.sku_ids[i], rows.attributes[i], "attributes")
+            if bad:
+                return bad[0].field, bad[0].description
         return None
+
+    def _check_variant_room(self, rows: _Rows) -> None:
+        """An all_or_nothing upload applies every row or none: the variants its rows
+        would create must fit before anything is submitted (VARIANTS_MAX)."""
+        engine = self._engine
+        new = engine.new_variant_count(rows.sku_ids, rows.attributes)
+        if new > engine.variants_free():
+            raise LimitExceededError("updates.attributes", "VARIANTS_MAX", engine.variant_count + engine.variants_free(),
+                                     engine.variant_count + new)
 
     def _raise_if_rejected(self) -> None:
         if self._tally.rejected:
@@ -163,6 +181,8 @@ class Upload:
         if any(rows.source_ids):
             body.source_ids.extend(rows.source_ids)
             body.sequences.extend(rows.sequences)
+        if any(rows.attributes):
+            body.attributes.extend(attribute_set(values) for values in rows.attributes)
         if len(self._pending) >= RECORDS_IN_FLIGHT_MAX:
             self._count(await self._pending.pop(0))
         self._pending.append(asyncio.ensure_future(self._replica.submit(log_pb2.LogRecord(update_on_hand=body))))
@@ -196,6 +216,7 @@ def _rows_of(chunk) -> _Rows:
         rows.units.append("")
         rows.source_ids.append(update.source_id)
         rows.sequences.append(update.sequence)
+        rows.attributes.append(dict(update.attributes))
     columns = chunk.columns
     count = len(columns.sku_ids)
     if len(columns.node_ids) != count or len(columns.quantities) != count:
@@ -209,6 +230,7 @@ def _rows_of(chunk) -> _Rows:
     rows.units.extend(columns.units or [""] * count)
     rows.source_ids.extend([columns.source_id] * count)
     rows.sequences.extend(columns.sequences or [0] * count)
+    rows.attributes.extend([_NO_ATTRIBUTES] * count)  # one shared, never written
     return rows
 
 

@@ -27,27 +27,37 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n dompromise/v1/availability.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x01\n\x16GetAvailabilityRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x11\n\tnode_tags\x18\x03 \x03(\t\x12-\n\x04view\x18\x04 \x01(\x0e\x32\x1f.dompromise.v1.AvailabilityView\x12+\n\x07phasing\x18\x05 \x01(\x0b\x32\x1a.dompromise.v1.TimePhasing\x12\x17\n\x0f\x63hannel_view_id\x18\x06 \x01(\t\x12\x18\n\x10\x63ustomer_segment\x18\x07 \x01(\t\x12\x0c\n\x04unit\x18\x08 \x01(\t\"\xd1\x01\n\x0bTimePhasing\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0f\x62ucket_duration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0c\x62ucket_count\x18\x03 \x01(\x05\x12/\n\x0csupply_kinds\x18\x04 \x03(\x0e\x32\x19.dompromise.v1.SupplyKind\x12\x17\n\x0fwanted_quantity\x18\x05 \x01(\x03\"\xa6\x01\n\x17GetAvailabilityResponse\x12\x10\n\x08node_ids\x18\x01 \x03(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.dompromise.v1.SkuAvailability\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\x12\x34\n\x10\x62ucket_end_times\x18\x04 \x03(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa1\x04\n\x0fSkuAvailability\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.ItemStatus\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12\x1a\n\x12\x61vailable_quantity\x18\x04 \x01(\x03\x12!\n\x19node_available_quantities\x18\x05 \x03(\x03\x12\x1f\n\x17node_on_hand_quantities\x18\x06 \x03(\x03\x12\x1c\n\x14node_held_quantities\x18\x07 \x03(\x03\x12!\n\x19node_allocated_quantities\x18\x08 \x03(\x03\x12#\n\x1bnode_unavailable_quantities\x18\t \x03(\x03\x12$\n\x1cnode_safety_stock_quantities\x18\n \x03(\x03\x12#\n\x1bphased_available_quantities\x18\x0b \x03(\x03\x12(\n node_phased_available_quantities\x18\x0c \x03(\x03\x12\x31\n\rearliest_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x65\x61rliest_node_id\x18\x0e \x01(\t\x12\x0c\n\x04unit\x18\x0f \x01(\t\x12\x11\n\tlow_stock\x18\x10 \x01(\x08\"\x9d\x01\n\x18WatchAvailabilityRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x1c\n\x14resume_after_version\x18\x03 \x01(\x03\x12\x11\n\tnode_tags\x18\x04 \x03(\t\x12-\n\x04view\x18\x05 \x01(\x0e\x32\x1f.dompromise.v1.AvailabilityView\"\x7f\n\x19WatchAvailabilityResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12<\n\x0c\x61vailability\x18\x02 \x01(\x0b\x32&.dompromise.v1.GetAvailabilityResponse\x12\x13\n\x0b\x66ull_answer\x18\x03 \x01(\x08*\x8c\x01\n\x10\x41vailabilityView\x12!\n\x1d\x41VAILABILITY_VIEW_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41VAILABILITY_VIEW_BASIC\x10\x01\x12\x1a\n\x16\x41VAILABILITY_VIEW_FULL\x10\x02\x12\x1c\n\x18\x41VAILABILITY_VIEW_TOTALS\x10\x03\x32\xe1\x01\n\x13\x41vailabilityService\x12`\n\x0fGetAvailability\x12%.dompromise.v1.GetAvailabilityRequest\x1a&.dompromise.v1.GetAvailabilityResponse\x12h\n\x11WatchAvailability\x12\'.dompromise.v1.WatchAvailabilityRequest\x1a(.dompromise.v1.WatchAvailabilityResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n dompromise/v1/availability.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x03\n\x16GetAvailabilityRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x11\n\tnode_tags\x18\x03 \x03(\t\x12-\n\x04view\x18\x04 \x01(\x0e\x32\x1f.dompromise.v1.AvailabilityView\x12+\n\x07phasing\x18\x05 \x01(\x0b\x32\x1a.dompromise.v1.TimePhasing\x12\x17\n\x0f\x63hannel_view_id\x18\x06 \x01(\t\x12\x18\n\x10\x63ustomer_segment\x18\x07 \x01(\t\x12\x0c\n\x04unit\x18\x08 \x01(\t\x12Z\n\x13required_attributes\x18\t \x03(\x0b\x32=.dompromise.v1.GetAvailabilityRequest.RequiredAttributesEntry\x12\x15\n\rwith_variants\x18\n \x01(\x08\x1a\x39\n\x17RequiredAttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd1\x01\n\x0bTimePhasing\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0f\x62ucket_duration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0c\x62ucket_count\x18\x03 \x01(\x05\x12/\n\x0csupply_kinds\x18\x04 \x03(\x0e\x32\x19.dompromise.v1.SupplyKind\x12\x17\n\x0fwanted_quantity\x18\x05 \x01(\x03\"\xa6\x01\n\x17GetAvailabilityResponse\x12\x10\n\x08node_ids\x18\x01 \x03(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.dompromise.v1.SkuAvailability\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\x12\x34\n\x10\x62ucket_end_times\x18\x04 \x03(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe2\x05\n\x0fSkuAvailability\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.ItemStatus\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12\x1a\n\x12\x61vailable_quantity\x18\x04 \x01(\x03\x12!\n\x19node_available_quantities\x18\x05 \x03(\x03\x12\x1f\n\x17node_on_hand_quantities\x18\x06 \x03(\x03\x12\x1c\n\x14node_held_quantities\x18\x07 \x03(\x03\x12!\n\x19node_allocated_quantities\x18\x08 \x03(\x03\x12#\n\x1bnode_unavailable_quantities\x18\t \x03(\x03\x12$\n\x1cnode_safety_stock_quantities\x18\n \x03(\x03\x12#\n\x1bphased_available_quantities\x18\x0b \x03(\x03\x12(\n node_phased_available_quantities\x18\x0c \x03(\x03\x12\x31\n\rearliest_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x65\x61rliest_node_id\x18\x0e \x01(\t\x12\x0c\n\x04unit\x18\x0f \x01(\t\x12\x11\n\tlow_stock\x18\x10 \x01(\x08\x12\x1f\n\x17node_damaged_quantities\x18\x11 \x03(\x03\x12#\n\x1bnode_quarantined_quantities\x18\x12 \x03(\x03\x12\"\n\x1anode_inspection_quantities\x18\x13 \x03(\x03\x12\x1f\n\x17node_display_quantities\x18\x14 \x03(\x03\x12\x34\n\x08variants\x18\x15 \x03(\x0b\x32\".dompromise.v1.VariantAvailability\"\xcf\x01\n\x13VariantAvailability\x12\x46\n\nattributes\x18\x01 \x03(\x0b\x32\x32.dompromise.v1.VariantAvailability.AttributesEntry\x12\x1a\n\x12\x61vailable_quantity\x18\x02 \x01(\x03\x12!\n\x19node_available_quantities\x18\x03 \x03(\x03\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9d\x01\n\x18WatchAvailabilityRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x1c\n\x14resume_after_version\x18\x03 \x01(\x03\x12\x11\n\tnode_tags\x18\x04 \x03(\t\x12-\n\x04view\x18\x05 \x01(\x0e\x32\x1f.dompromise.v1.AvailabilityView\"\x7f\n\x19WatchAvailabilityResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12<\n\x0c\x61vailability\x18\x02 \x01(\x0b\x32&.dompromise.v1.GetAvailabilityResponse\x12\x13\n\x0b\x66ull_answer\x18\x03 \x01(\x08*\x8c\x01\n\x10\x41vailabilityView\x12!\n\x1d\x41VAILABILITY_VIEW_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41VAILABILITY_VIEW_BASIC\x10\x01\x12\x1a\n\x16\x41VAILABILITY_VIEW_FULL\x10\x02\x12\x1c\n\x18\x41VAILABILITY_VIEW_TOTALS\x10\x03\x32\xe1\x01\n\x13\x41vailabilityService\x12`\n\x0fGetAvailability\x12%.dompromise.v1.GetAvailabilityRequest\x1a&.dompromise.v1.GetAvailabilityResponse\x12h\n\x11WatchAvailability\x12\'.dompromise.v1.WatchAvailabilityRequest\x1a(.dompromise.v1.WatchAvailabilityResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dompromise.v1.availability_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AVAILABILITYVIEW']._serialized_start=1601
-  _globals['_AVAILABILITYVIEW']._serialized_end=1741
+  _globals['_GETAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._loaded_options = None
+  _globals['_GETAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_options = b'8\001'
+  _globals['_VARIANTAVAILABILITY_ATTRIBUTESENTRY']._loaded_options = None
+  _globals['_VARIANTAVAILABILITY_ATTRIBUTESENTRY']._serialized_options = b'8\001'
+  _globals['_AVAILABILITYVIEW']._serialized_start=2178
+  _globals['_AVAILABILITYVIEW']._serialized_end=2318
   _globals['_GETAVAILABILITYREQUEST']._serialized_start=145
-  _globals['_GETAVAILABILITYREQUEST']._serialized_end=380
-  _globals['_TIMEPHASING']._serialized_start=383
-  _globals['_TIMEPHASING']._serialized_end=592
-  _globals['_GETAVAILABILITYRESPONSE']._serialized_start=595
-  _globals['_GETAVAILABILITYRESPONSE']._serialized_end=761
-  _globals['_SKUAVAILABILITY']._serialized_start=764
-  _globals['_SKUAVAILABILITY']._serialized_end=1309
-  _globals['_WATCHAVAILABILITYREQUEST']._serialized_start=1312
-  _globals['_WATCHAVAILABILITYREQUEST']._serialized_end=1469
-  _globals['_WATCHAVAILABILITYRESPONSE']._serialized_start=1471
-  _globals['_WATCHAVAILABILITYRESPONSE']._serialized_end=1598
-  _globals['_AVAILABILITYSERVICE']._serialized_start=1744
-  _globals['_AVAILABILITYSERVICE']._serialized_end=1969
+  _globals['_GETAVAILABILITYREQUEST']._serialized_end=554
+  _globals['_GETAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_start=497
+  _globals['_GETAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_end=554
+  _globals['_TIMEPHASING']._serialized_start=557
+  _globals['_TIMEPHASING']._serialized_end=766
+  _globals['_GETAVAILABILITYRESPONSE']._serialized_start=769
+  _globals['_GETAVAILABILITYRESPONSE']._serialized_end=935
+  _globals['_SKUAVAILABILITY']._serialized_start=938
+  _globals['_SKUAVAILABILITY']._serialized_end=1676
+  _globals['_VARIANTAVAILABILITY']._serialized_start=1679
+  _globals['_VARIANTAVAILABILITY']._serialized_end=1886
+  _globals['_VARIANTAVAILABILITY_ATTRIBUTESENTRY']._serialized_start=1837
+  _globals['_VARIANTAVAILABILITY_ATTRIBUTESENTRY']._serialized_end=1886
+  _globals['_WATCHAVAILABILITYREQUEST']._serialized_start=1889
+  _globals['_WATCHAVAILABILITYREQUEST']._serialized_end=2046
+  _globals['_WATCHAVAILABILITYRESPONSE']._serialized_start=2048
+  _globals['_WATCHAVAILABILITYRESPONSE']._serialized_end=2175
+  _globals['_AVAILABILITYSERVICE']._serialized_start=2321
+  _globals['_AVAILABILITYSERVICE']._serialized_end=2546
 # @@protoc_insertion_point(module_scope)

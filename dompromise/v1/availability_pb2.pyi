@@ -24,7 +24,14 @@ AVAILABILITY_VIEW_FULL: AvailabilityView
 AVAILABILITY_VIEW_TOTALS: AvailabilityView
 
 class GetAvailabilityRequest(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "node_tags", "view", "phasing", "channel_view_id", "customer_segment", "unit")
+    __slots__ = ("sku_ids", "node_ids", "node_tags", "view", "phasing", "channel_view_id", "customer_segment", "unit", "required_attributes", "with_variants")
+    class RequiredAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_TAGS_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +40,8 @@ class GetAvailabilityRequest(_message.Message):
     CHANNEL_VIEW_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_SEGMENT_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WITH_VARIANTS_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     node_tags: _containers.RepeatedScalarFieldContainer[str]
@@ -41,7 +50,9 @@ class GetAvailabilityRequest(_message.Message):
     channel_view_id: str
     customer_segment: str
     unit: str
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ..., phasing: _Optional[_Union[TimePhasing, _Mapping]] = ..., channel_view_id: _Optional[str] = ..., customer_segment: _Optional[str] = ..., unit: _Optional[str] = ...) -> None: ...
+    required_attributes: _containers.ScalarMap[str, str]
+    with_variants: bool
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ..., phasing: _Optional[_Union[TimePhasing, _Mapping]] = ..., channel_view_id: _Optional[str] = ..., customer_segment: _Optional[str] = ..., unit: _Optional[str] = ..., required_attributes: _Optional[_Mapping[str, str]] = ..., with_variants: _Optional[bool] = ...) -> None: ...
 
 class TimePhasing(_message.Message):
     __slots__ = ("start_time", "bucket_duration", "bucket_count", "supply_kinds", "wanted_quantity")
@@ -70,7 +81,7 @@ class GetAvailabilityResponse(_message.Message):
     def __init__(self, node_ids: _Optional[_Iterable[str]] = ..., items: _Optional[_Iterable[_Union[SkuAvailability, _Mapping]]] = ..., log_position: _Optional[int] = ..., bucket_end_times: _Optional[_Iterable[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]]] = ...) -> None: ...
 
 class SkuAvailability(_message.Message):
-    __slots__ = ("sku_id", "status", "base_unit", "available_quantity", "node_available_quantities", "node_on_hand_quantities", "node_held_quantities", "node_allocated_quantities", "node_unavailable_quantities", "node_safety_stock_quantities", "phased_available_quantities", "node_phased_available_quantities", "earliest_time", "earliest_node_id", "unit", "low_stock")
+    __slots__ = ("sku_id", "status", "base_unit", "available_quantity", "node_available_quantities", "node_on_hand_quantities", "node_held_quantities", "node_allocated_quantities", "node_unavailable_quantities", "node_safety_stock_quantities", "phased_available_quantities", "node_phased_available_quantities", "earliest_time", "earliest_node_id", "unit", "low_stock", "node_damaged_quantities", "node_quarantined_quantities", "node_inspection_quantities", "node_display_quantities", "variants")
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     BASE_UNIT_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +98,11 @@ class SkuAvailability(_message.Message):
     EARLIEST_NODE_ID_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
     LOW_STOCK_FIELD_NUMBER: _ClassVar[int]
+    NODE_DAMAGED_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    NODE_QUARANTINED_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    NODE_INSPECTION_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    NODE_DISPLAY_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    VARIANTS_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     status: _common_pb2.ItemStatus
     base_unit: _common_pb2.BaseUnit
@@ -103,7 +119,29 @@ class SkuAvailability(_message.Message):
     earliest_node_id: str
     unit: str
     low_stock: bool
-    def __init__(self, sku_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., base_unit: _Optional[_Union[_common_pb2.BaseUnit, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ..., node_on_hand_quantities: _Optional[_Iterable[int]] = ..., node_held_quantities: _Optional[_Iterable[int]] = ..., node_allocated_quantities: _Optional[_Iterable[int]] = ..., node_unavailable_quantities: _Optional[_Iterable[int]] = ..., node_safety_stock_quantities: _Optional[_Iterable[int]] = ..., phased_available_quantities: _Optional[_Iterable[int]] = ..., node_phased_available_quantities: _Optional[_Iterable[int]] = ..., earliest_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_node_id: _Optional[str] = ..., unit: _Optional[str] = ..., low_stock: _Optional[bool] = ...) -> None: ...
+    node_damaged_quantities: _containers.RepeatedScalarFieldContainer[int]
+    node_quarantined_quantities: _containers.RepeatedScalarFieldContainer[int]
+    node_inspection_quantities: _containers.RepeatedScalarFieldContainer[int]
+    node_display_quantities: _containers.RepeatedScalarFieldContainer[int]
+    variants: _containers.RepeatedCompositeFieldContainer[VariantAvailability]
+    def __init__(self, sku_id: _Optional[str] = ..., status: _Optional[_Union[_common_pb2.ItemStatus, str]] = ..., base_unit: _Optional[_Union[_common_pb2.BaseUnit, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ..., node_on_hand_quantities: _Optional[_Iterable[int]] = ..., node_held_quantities: _Optional[_Iterable[int]] = ..., node_allocated_quantities: _Optional[_Iterable[int]] = ..., node_unavailable_quantities: _Optional[_Iterable[int]] = ..., node_safety_stock_quantities: _Optional[_Iterable[int]] = ..., phased_available_quantities: _Optional[_Iterable[int]] = ..., node_phased_available_quantities: _Optional[_Iterable[int]] = ..., earliest_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., earliest_node_id: _Optional[str] = ..., unit: _Optional[str] = ..., low_stock: _Optional[bool] = ..., node_damaged_quantities: _Optional[_Iterable[int]] = ..., node_quarantined_quantities: _Optional[_Iterable[int]] = ..., node_inspection_quantities: _Optional[_Iterable[int]] = ..., node_display_quantities: _Optional[_Iterable[int]] = ..., variants: _Optional[_Iterable[_Union[VariantAvailability, _Mapping]]] = ...) -> None: ...
+
+class VariantAvailability(_message.Message):
+    __slots__ = ("attributes", "available_quantity", "node_available_quantities")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    NODE_AVAILABLE_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
+    attributes: _containers.ScalarMap[str, str]
+    available_quantity: int
+    node_available_quantities: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, attributes: _Optional[_Mapping[str, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class WatchAvailabilityRequest(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "resume_after_version", "node_tags", "view")

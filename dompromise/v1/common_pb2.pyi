@@ -23,6 +23,15 @@ class ItemStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ITEM_STATUS_SUPPLY_CONFLICT: _ClassVar[ItemStatus]
     ITEM_STATUS_STALE: _ClassVar[ItemStatus]
     ITEM_STATUS_UNIT_NOT_FOUND: _ClassVar[ItemStatus]
+    ITEM_STATUS_VARIANT_LIMIT_REACHED: _ClassVar[ItemStatus]
+
+class UnavailableReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UNAVAILABLE_REASON_UNSPECIFIED: _ClassVar[UnavailableReason]
+    UNAVAILABLE_REASON_DAMAGED: _ClassVar[UnavailableReason]
+    UNAVAILABLE_REASON_QUARANTINED: _ClassVar[UnavailableReason]
+    UNAVAILABLE_REASON_INSPECTION: _ClassVar[UnavailableReason]
+    UNAVAILABLE_REASON_DISPLAY: _ClassVar[UnavailableReason]
 
 class SupplyKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -71,6 +80,12 @@ ITEM_STATUS_SUPPLY_NOT_FOUND: ItemStatus
 ITEM_STATUS_SUPPLY_CONFLICT: ItemStatus
 ITEM_STATUS_STALE: ItemStatus
 ITEM_STATUS_UNIT_NOT_FOUND: ItemStatus
+ITEM_STATUS_VARIANT_LIMIT_REACHED: ItemStatus
+UNAVAILABLE_REASON_UNSPECIFIED: UnavailableReason
+UNAVAILABLE_REASON_DAMAGED: UnavailableReason
+UNAVAILABLE_REASON_QUARANTINED: UnavailableReason
+UNAVAILABLE_REASON_INSPECTION: UnavailableReason
+UNAVAILABLE_REASON_DISPLAY: UnavailableReason
 SUPPLY_KIND_UNSPECIFIED: SupplyKind
 SUPPLY_KIND_IN_TRANSIT: SupplyKind
 SUPPLY_KIND_PURCHASE_ORDER: SupplyKind

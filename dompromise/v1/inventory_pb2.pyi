@@ -30,20 +30,29 @@ RETURN_DISPOSITION_SELLABLE: ReturnDisposition
 RETURN_DISPOSITION_QUARANTINE: ReturnDisposition
 
 class StockUpdate(_message.Message):
-    __slots__ = ("sku_id", "node_id", "kind", "quantity", "source_id", "sequence")
+    __slots__ = ("sku_id", "node_id", "kind", "quantity", "source_id", "sequence", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     node_id: str
     kind: StockUpdateKind
     quantity: int
     source_id: str
     sequence: int
-    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., kind: _Optional[_Union[StockUpdateKind, str]] = ..., quantity: _Optional[int] = ..., source_id: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., kind: _Optional[_Union[StockUpdateKind, str]] = ..., quantity: _Optional[int] = ..., source_id: _Optional[str] = ..., sequence: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class UpdateStockRequest(_message.Message):
     __slots__ = ("updates", "all_or_nothing", "request_id")
@@ -272,6 +281,47 @@ class SetSafetyStockResponse(_message.Message):
     applied_count: int
     log_position: int
     def __init__(self, results: _Optional[_Iterable[_Union[SafetyStockResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class UnavailableStock(_message.Message):
+    __slots__ = ("sku_id", "node_id", "reason", "quantity", "attributes")
+    class AttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    SKU_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    sku_id: str
+    node_id: str
+    reason: _common_pb2.UnavailableReason
+    quantity: int
+    attributes: _containers.ScalarMap[str, str]
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., reason: _Optional[_Union[_common_pb2.UnavailableReason, str]] = ..., quantity: _Optional[int] = ..., attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
+
+class SetUnavailableRequest(_message.Message):
+    __slots__ = ("items", "all_or_nothing", "request_id")
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    ALL_OR_NOTHING_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[UnavailableStock]
+    all_or_nothing: bool
+    request_id: str
+    def __init__(self, items: _Optional[_Iterable[_Union[UnavailableStock, _Mapping]]] = ..., all_or_nothing: _Optional[bool] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class SetUnavailableResponse(_message.Message):
+    __slots__ = ("results", "applied_count", "log_position")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOG_POSITION_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[StockUpdateResult]
+    applied_count: int
+    log_position: int
+    def __init__(self, results: _Optional[_Iterable[_Union[StockUpdateResult, _Mapping]]] = ..., applied_count: _Optional[int] = ..., log_position: _Optional[int] = ...) -> None: ...
 
 class GetSupplyResponse(_message.Message):
     __slots__ = ("supply",)

@@ -70,6 +70,11 @@ class InventoryServiceStub:
                 request_serializer=dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockResponse.FromString,
                 _registered_method=True)
+        self.SetUnavailable = channel.unary_unary(
+                '/dompromise.v1.InventoryService/SetUnavailable',
+                request_serializer=dompromise_dot_v1_dot_inventory__pb2.SetUnavailableRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_inventory__pb2.SetUnavailableResponse.FromString,
+                _registered_method=True)
 
 
 class InventoryServiceServicer:
@@ -142,6 +147,18 @@ class InventoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetUnavailable(self, request, context):
+        """SetUnavailable sets, per position and reason (damaged, quarantined, in
+        inspection, on display), how many on-hand units are not sellable, as
+        one command, in order (at most 10,000). Quantities are absolute; a
+        position's unavailable quantity is the sum of its reasons. Like a stock
+        count it is a fact: it applies even above on hand (available then reads
+        0). Each item reports its status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InventoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -179,6 +196,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
                     servicer.SetSafetyStock,
                     request_deserializer=dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockResponse.SerializeToString,
+            ),
+            'SetUnavailable': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetUnavailable,
+                    request_deserializer=dompromise_dot_v1_dot_inventory__pb2.SetUnavailableRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_inventory__pb2.SetUnavailableResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -371,6 +393,33 @@ class InventoryService:
             '/dompromise.v1.InventoryService/SetSafetyStock',
             dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockRequest.SerializeToString,
             dompromise_dot_v1_dot_inventory__pb2.SetSafetyStockResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetUnavailable(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.InventoryService/SetUnavailable',
+            dompromise_dot_v1_dot_inventory__pb2.SetUnavailableRequest.SerializeToString,
+            dompromise_dot_v1_dot_inventory__pb2.SetUnavailableResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,20 +39,38 @@ RESERVATION_EVENT_TYPE_BACK_ON_TRACK: ReservationEventType
 RESERVATION_EVENT_TYPE_NODE_UNAVAILABLE: ReservationEventType
 
 class ReservationLine(_message.Message):
-    __slots__ = ("sku_id", "node_id", "quantity", "shipped_quantity", "backorder_by", "unit")
+    __slots__ = ("sku_id", "node_id", "quantity", "shipped_quantity", "backorder_by", "unit", "required_attributes", "held_attributes")
+    class RequiredAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    class HeldAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     SHIPPED_QUANTITY_FIELD_NUMBER: _ClassVar[int]
     BACKORDER_BY_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    HELD_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     node_id: str
     quantity: int
     shipped_quantity: int
     backorder_by: _timestamp_pb2.Timestamp
     unit: str
-    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., shipped_quantity: _Optional[int] = ..., backorder_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit: _Optional[str] = ...) -> None: ...
+    required_attributes: _containers.ScalarMap[str, str]
+    held_attributes: _containers.ScalarMap[str, str]
+    def __init__(self, sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., shipped_quantity: _Optional[int] = ..., backorder_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unit: _Optional[str] = ..., required_attributes: _Optional[_Mapping[str, str]] = ..., held_attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class LineQuantity(_message.Message):
     __slots__ = ("line_number", "quantity")

@@ -689,3 +689,19 @@ def test_examples_in_the_config_docs_load():
     assert len(network.nodes) == 5 and len(network.skus) == 4
     assert json_network.nodes[0] == network.nodes[0]
     assert rows[1].on_hand_quantity == 4 * 12  # "4,carton", as the docs say
+
+
+def test_attribute_keys_load_and_bad_ones_report_their_line():
+    text = NODES_HEAD + textwrap.dedent("""\
+        skus:
+          - id: S1
+            tracked_attributes: [lot, Lot, lot]
+          - id: S2
+        attributes: [lot, date_code]
+        """)
+    assert problems_of(text) == [(7, "skus[0].tracked_attributes[1]"), (7, "skus[0].tracked_attributes[2]")]
+    good = parse_network(text.replace("Lot, lot", "date_code"))
+    assert good.attributes == ("lot", "date_code")
+    assert good.skus[0].tracked_attributes == ("lot", "date_code") and good.skus[1].tracked_attributes == ()
+    assert parse_network(dump_network(good)) == good
+    assert problems_of(NODES_HEAD + "skus:\n  - id: S1\nattributes: lot\n") == [(7, "attributes")]
