@@ -228,6 +228,7 @@ cdef class Core:
     cdef int64_t[::1] heap_reservation
 
     cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil
+    cdef inline Py_ssize_t _position_of(self, int32_t sku, int32_t node, int8_t* status) noexcept nogil
     cdef inline int64_t _net_on_hand(self, Py_ssize_t position) noexcept nogil
     cdef inline int64_t _effective_safety_stock(self, Py_ssize_t position) noexcept nogil
     cdef inline void _refresh_safety_stock(self, Py_ssize_t position) noexcept nogil

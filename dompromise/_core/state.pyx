@@ -357,15 +357,10 @@ cdef class Core:
         cdef int64_t target, applied = 0, failed = 0
         with nogil:
             for i in range(count):
-                if sku[i] < 0 or sku[i] >= self.sku_count:
-                    status[i] = ITEM_SKU_NOT_FOUND
+                position = self._position_of(sku[i], node[i], &status[i])
+                if position < 0:
                     failed += 1
                     continue
-                if node[i] < 0 or node[i] >= self.node_count:
-                    status[i] = ITEM_NODE_NOT_FOUND
-                    failed += 1
-                    continue
-                position = <Py_ssize_t>sku[i] * self.node_count + node[i]
                 previous[i] = self.on_hand[position]
                 on_hand_after[i] = self.on_hand[position]
                 available_after[i] = self.available[position]
@@ -440,6 +435,17 @@ cdef class Core:
             grown[:rows] = np.asarray(self.feed_sequence)
             self.feed_sequence = grown
         return highest >= 0
+
+    cdef inline Py_ssize_t _position_of(self, int32_t sku, int32_t node, int8_t* status) noexcept nogil:
+        """The position of (sku, node), or -1 with *status set to SKU_NOT_FOUND / NODE_NOT_FOUND
+        (the engine maps unknown ids to -1; the core still checks every index it is given)."""
+        if sku < 0 or sku >= self.sku_count:
+            status[0] = ITEM_SKU_NOT_FOUND
+            return -1
+        if node < 0 or node >= self.node_count:
+            status[0] = ITEM_NODE_NOT_FOUND
+            return -1
+        return <Py_ssize_t>sku * self.node_count + node
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -585,15 +591,10 @@ cdef class Core:
         cdef int64_t failed = 0, applied = 0, old
         with nogil:
             for i in range(count):
-                if sku[i] < 0 or sku[i] >= self.sku_count:
-                    status[i] = ITEM_SKU_NOT_FOUND
+                position = self._position_of(sku[i], node[i], &status[i])
+                if position < 0:
                     failed += 1
                     continue
-                if node[i] < 0 or node[i] >= self.node_count:
-                    status[i] = ITEM_NODE_NOT_FOUND
-                    failed += 1
-                    continue
-                position = <Py_ssize_t>sku[i] * self.node_count + node[i]
                 old = self._reason_quantity_of(position, op[i])
                 # Each term is <= QUANTITY_MAX: the sum cannot overflow.
                 if self.unavailable[position] - old + quantity[i] > QUANTITY_MAX:
@@ -1000,15 +1001,10 @@ cdef class Core:
         with nogil:
             for i in range(count):
                 filled[i] = 0
-                if sku[i] < 0 or sku[i] >= self.sku_count:
-                    status[i] = ITEM_SKU_NOT_FOUND
+                position = self._position_of(sku[i], node[i], &status[i])
+                if position < 0:
                     failed += 1
                     continue
-                if node[i] < 0 or node[i] >= self.node_count:
-                    status[i] = ITEM_NODE_NOT_FOUND
-                    failed += 1
-                    continue
-                position = <Py_ssize_t>sku[i] * self.node_count + node[i]
                 if self.node_status[node[i]] != NODE_ENABLED:
                     status[i] = ITEM_NODE_NOT_SELLABLE
                     failed += 1
@@ -1228,13 +1224,9 @@ cdef class Core:
         self._reason_capacity(count)
         with nogil:
             for i in range(count):
-                if sku[i] < 0 or sku[i] >= self.sku_count:
-                    status[i] = ITEM_SKU_NOT_FOUND
+                position = self._position_of(sku[i], node[i], &status[i])
+                if position < 0:
                     continue
-                if node[i] < 0 or node[i] >= self.node_count:
-                    status[i] = ITEM_NODE_NOT_FOUND
-                    continue
-                position = <Py_ssize_t>sku[i] * self.node_count + node[i]
                 if (self.on_hand[position] + quantity[i] > QUANTITY_MAX
                         or self.unavailable[position] + quantity[i] > QUANTITY_MAX):
                     status[i] = ITEM_QUANTITY_TOO_LARGE
