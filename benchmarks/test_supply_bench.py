@@ -102,3 +102,21 @@ def test_gather_phased(benchmark, supplied, skus, with_cells):
             assert cells.reshape(skus, SHAPE[0], BUCKETS)[row].tolist() == expected
         assert totals.reshape(skus, BUCKETS)[row].tolist() == np.sum(expected, axis=0).tolist()
     assert totals.sum() > 0
+
+
+def test_gather_phased_hot(benchmark, supplied):
+    """The same supplied SKU every call, totals only: the walk without cache misses."""
+    synthetic, now = supplied
+    core = synthetic.engine.core
+    nodes = np.arange(SHAPE[0], dtype=np.int32)
+    boundaries = np.array([now + (k + 1) * DAY_NS for k in range(BUCKETS)], dtype=np.int64)
+    plans = [core.position_plan(s, n)[0] for s in range(50) for n in range(SHAPE[0])]
+    sku = np.array([next(s for s in range(50) if any(core.position_plan(s, n)[0] for n in range(SHAPE[0])))],
+                   dtype=np.int32)
+    assert any(plans)
+    wanted, totals = np.full(1, 50, dtype=np.int64), np.empty(BUCKETS, dtype=np.int64)
+    earliest = np.empty(SHAPE[0], dtype=np.int64)
+    benchmark(core.gather_phased, sku, nodes, boundaries, SUPPLY_ALL_KINDS, wanted, np.empty(0, np.int64),
+              totals, earliest)
+    expected = [model(core, int(sku[0]), node, boundaries.tolist()) for node in range(SHAPE[0])]
+    assert totals.tolist() == np.sum(expected, axis=0).tolist()
