@@ -934,6 +934,12 @@ class Engine:
         arrays.update(self._variants.export())
         return arrays, {"network": network_fingerprint(self.network)}
 
+    def load_state(self, other: "Engine") -> None:
+        """Takes over `other`'s whole state (a resync from a snapshot), in place: the
+        servicers and watchers holding this object see the new state at once."""
+        assert other.network is self.network or network_fingerprint(other.network) == network_fingerprint(self.network)
+        self.__dict__.update(other.__dict__)
+
     @classmethod
     def from_state(cls, network: Network, arrays: dict[str, np.ndarray], meta: dict,
                    clock_ns: Callable[[], int] = time.time_ns) -> "Engine":

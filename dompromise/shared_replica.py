@@ -97,8 +97,7 @@ class SharedReplica(Replica):
 
     def _replace_engine(self, fresh: Engine) -> None:
         """Puts `fresh`'s state into the engine object everybody holds (servicers keep a reference)."""
-        # TODO(engine owner): an Engine.load_state(other) method would make this explicit.
-        self.engine.__dict__.update(fresh.__dict__)
+        self.engine.load_state(fresh)
         self._last_entry = None
 
     def _catch_up(self, outcomes: dict[bytes, Outcome] | None = None) -> int:
