@@ -68,7 +68,7 @@ def _read_rows(reader, columns: dict[str, int], width: int, parsed: Parsed) -> N
                 parsed.problems.append((line, "row", f"expected {width} columns, got {len(record)}"))
                 continue
             text = record[quantity].strip()
-            if not text.isdigit():  # digits only: no sign, so never negative
+            if not (text.isascii() and text.isdigit()):  # ASCII digits only: no sign, never negative
                 parsed.problems.append((line, "on_hand_quantity", f"{text!r} is not a whole number >= 0"))
                 continue
             parsed.sku_ids.append(record[sku].strip())

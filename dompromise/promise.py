@@ -205,9 +205,10 @@ class PromiseEngine:
         wanted = np.asarray(quantities, dtype=np.int64)
         sellable = engine.node_selection()
         plans = self._node_plans(request, sku_ids, wanted, sellable)
+        selling = set(sellable.tolist())
         candidates: dict[str, Candidate] = {
             node.node_id: Candidate(node.node_id, Reason.NODE_NOT_SELLABLE, "node is not enabled")
-            for i, node in enumerate(engine.network.nodes) if i not in set(sellable.tolist())}
+            for i, node in enumerate(engine.network.nodes) if i not in selling}
         options = self._options(request, plans, sku_ids, wanted, candidates)
         options = self._in_window(request, options, candidates)
         options.sort(key=lambda option: (option.score, option.earliest_ns, option.cost_minor))
@@ -286,9 +287,10 @@ class PromiseEngine:
                 candidates[plan.node_id] = reason
                 continue
             if plan.full:
-                full_nodes.append(plan)
                 mine = self._single_node_options(request, plan, sku_ids, plan.filled, wanted)
-                if not mine:
+                if mine:
+                    full_nodes.append(plan)  # a split is tried only when no single node delivers it all
+                else:
                     candidates[plan.node_id] = Candidate(
                         plan.node_id, Reason.NO_DELIVERY,
                         f"no route delivers within {limits.TRANSPORT_HORIZON_DAYS} days of the goods being ready")

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 VERSION = "v1"
 KEY_BYTES_MIN = 32
@@ -48,6 +48,9 @@ class TokenContent:
     order_quantities: tuple[int, ...]
     zone_id: str
     pickup_node_id: str
+    # The promise request's options (fill policy, shipments, methods, tier...), as given to
+    # PromiseRequest, so a fresh alternative honours the same constraints.
+    options: dict = field(default_factory=dict)
 
 
 class TokenSigner:
@@ -63,7 +66,7 @@ class TokenSigner:
             "h": [[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds],
             "e": content.expire_ns, "p": content.log_position,
             "o": [list(content.order_sku_ids), list(content.order_quantities)],
-            "z": content.zone_id, "c": content.pickup_node_id,
+            "z": content.zone_id, "c": content.pickup_node_id, "q": content.options,
         }
         payload = _encode(json.dumps(document, separators=(",", ":")).encode())
         return f"{VERSION}.{payload}.{self._signature(payload)}"
@@ -74,14 +77,16 @@ class TokenSigner:
         if len(parts) != 3 or parts[0] != VERSION:
             raise TokenError("not a dompromise promise token")
         _, payload, signature = parts
-        if not hmac.compare_digest(signature, self._signature(payload)):
+        if not signature.isascii() or not payload.isascii() or not hmac.compare_digest(
+                signature.encode(), self._signature(payload).encode()):
             raise TokenError("signature does not match (forged, altered, or signed with another key)")
         try:
             document = json.loads(_decode(payload))
             holds = tuple(PlannedHold(str(s), str(n), int(q), int(b)) for s, n, q, b in document["h"])
             skus, quantities = document["o"]
             return TokenContent(holds, int(document["e"]), int(document["p"]), tuple(map(str, skus)),
-                                tuple(map(int, quantities)), str(document["z"]), str(document["c"]))
+                                tuple(map(int, quantities)), str(document["z"]), str(document["c"]),
+                                dict(document.get("q", {})))
         except (ValueError, KeyError, TypeError) as error:
             raise TokenError(f"malformed token payload: {error}") from None
 

@@ -64,6 +64,11 @@ class EventTracker:
         self._at_risk: dict[int, int] = {}  # arena line -> expected_ns
         self.recent: deque[ReservationEvent] = deque(maxlen=self.EVENTS_KEPT)
 
+    def restart(self) -> None:
+        """Forgets what is at risk and the kept events (tracking stopped: they may be stale)."""
+        self._at_risk.clear()
+        self.recent.clear()
+
     def on_batch(self, position: int, records: Iterable[log_pb2.LogRecord]) -> list[ReservationEvent]:
         """Events after a batch applied through `position` (call after applying)."""
         positions: set[tuple[int, int]] = set()

@@ -58,7 +58,8 @@ def stocked_replica(command_log=None) -> Replica:
 class ServerThread:
     """A real grpc.aio server on 127.0.0.1, port 0, on its own event loop thread."""
 
-    def __init__(self, replica: Replica):
+    def __init__(self, replica: Replica, token_key: bytes | None = None):
+        self.token_key = token_key
         if isinstance(replica, Engine):  # a bare engine: give it an empty memory log
             replica = Replica(replica, MemoryLog())
         self.replica = replica
@@ -70,7 +71,7 @@ class ServerThread:
         self.target = f"127.0.0.1:{self.port}"
 
     async def _start(self):
-        built = build_server(self.replica, "127.0.0.1:0")
+        built = build_server(self.replica, "127.0.0.1:0", self.token_key)
         await self.replica.start()
         await built.server.start()
         await set_serving(built.health, True)

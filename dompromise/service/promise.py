@@ -13,6 +13,8 @@ from dompromise.service.validation import VIOLATIONS_LISTED_MAX, check_count, id
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
 
 NS_PER_SECOND = 10**9
+# Times a request may name: after the epoch and before 2200 (int64 nanoseconds end in 2262).
+TIME_SECONDS_MAX = 7_258_118_400
 
 
 class Promiser:
@@ -83,7 +85,8 @@ class Promiser:
         response = promise_pb2.PromiseDeliveryResponse(zone_id=request.zone_id or "",
                                                        log_position=answer.log_position)
         response.as_of_time.FromNanoseconds(request.as_of_ns)
-        expire_ns = request.as_of_ns + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND
+        # From the server's clock, never the client's as_of: a what-if promise is no longer-lived token.
+        expire_ns = self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND
         for option in answer.options:
             self._add_option(response.options.add(), option, request, answer, expire_ns)
         for candidate in answer.candidates:
@@ -118,7 +121,7 @@ class Promiser:
                 holds.append(_hold(line, shipment.node_id, request.as_of_ns))
         message.promise_token = self._signer.sign(TokenContent(
             tuple(holds), expire_ns, answer.log_position, answer.sku_ids, answer.quantities,
-            request.zone_id or "", request.pickup_node_id or ""))
+            request.zone_id or "", request.pickup_node_id or "", token_options(request)))
 
 
 class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
@@ -130,6 +133,25 @@ class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
         promise_request = self._promiser.request_of(request)
         answer = self._promiser.promise(promise_request)
         return self._promiser.response(promise_request, answer)
+
+
+def token_options(request: PromiseRequest) -> dict:
+    """The request's options a fresh promise must keep (JSON-ready)."""
+    return {"fill_policy": int(request.fill_policy), "min_fill_percent": request.min_fill_percent,
+            "max_shipments": request.max_shipments, "sourcing": int(request.sourcing),
+            "methods": sorted(int(m) for m in request.methods), "allow_future_supply": request.allow_future_supply,
+            "customer_tier": request.customer_tier, "max_options": request.max_options}
+
+
+def request_options(options: dict) -> dict:
+    """PromiseRequest keyword arguments from token_options()."""
+    if not options:
+        return {}
+    return {"fill_policy": FillPolicy(options["fill_policy"]), "min_fill_percent": int(options["min_fill_percent"]),
+            "max_shipments": int(options["max_shipments"]), "sourcing": Sourcing(options["sourcing"]),
+            "methods": frozenset(Method(m) for m in options["methods"]),
+            "allow_future_supply": bool(options["allow_future_supply"]),
+            "customer_tier": str(options["customer_tier"]), "max_options": int(options["max_options"])}
 
 
 def _hold(line, shipping_node_id: str, as_of_ns: int) -> PlannedHold:
@@ -173,6 +195,9 @@ def _validate(message) -> None:
         violations.append(FieldViolation("max_shipments", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
     if not 0 <= message.max_options <= limits.PROMISE_OPTIONS_MAX:
         violations.append(FieldViolation("max_options", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
+    for name in ("as_of_time", "deliver_after_time", "deliver_before_time"):
+        if message.HasField(name) and not 0 < getattr(message, name).seconds < TIME_SECONDS_MAX:
+            violations.append(FieldViolation(name, "must be after 1970 and before 2200"))
     after, before = _ns(message, "deliver_after_time"), _ns(message, "deliver_before_time")
     if after and before and before < after:
         violations.append(FieldViolation("deliver_before_time", "is before deliver_after_time"))

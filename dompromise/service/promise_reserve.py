@@ -14,7 +14,7 @@ from dompromise.errors import AbortedError, FieldViolation, InvalidArgumentError
 from dompromise.internal.v1 import log_pb2
 from dompromise.promise import PromiseRequest
 from dompromise.promise_token import TokenContent, TokenError
-from dompromise.service.promise import Promiser
+from dompromise.service.promise import Promiser, request_options
 from dompromise.v1 import promise_pb2
 
 
@@ -52,5 +52,6 @@ def plan_no_longer_holds(promiser: Promiser, content: TokenContent, now_ns: int)
 
 def fresh_alternative(promiser: Promiser, content: TokenContent, now_ns: int) -> promise_pb2.PromiseDeliveryResponse:
     request = PromiseRequest(content.order_sku_ids, content.order_quantities, now_ns,
-                             zone_id=content.zone_id or None, pickup_node_id=content.pickup_node_id or None)
+                             zone_id=content.zone_id or None, pickup_node_id=content.pickup_node_id or None,
+                             **request_options(content.options))
     return promiser.response(request, promiser.promise(request))

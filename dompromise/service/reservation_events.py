@@ -36,6 +36,9 @@ class ReservationEventHub:
         self._replica = replica
         self._tracker = EventTracker(replica.engine)
         self._streams: set[_Stream] = set()
+        # While no stream is open nothing is tracked (no cost on the write path), so
+        # events can only be resumed from the position tracking last started at.
+        self._tracking_since: int | None = None
         replica.add_apply_listener(self._on_batch)
 
     def _on_batch(self, position: int, records) -> None:
@@ -62,6 +65,8 @@ class ReservationEventHub:
             raise LimitExceededError("(stream)", "RESERVATION_EVENT_STREAMS_MAX", limits.RESERVATION_EVENT_STREAMS_MAX,
                                      len(self._streams) + 1)
         stream = _Stream(request.order_id, request.customer_id)
+        if not self._streams:
+            self._tracking_since = self._tracking_since or self._replica.engine.log_position
         missed = self._missed(stream, request.resume_after_version)
         self._streams.add(stream)
         try:
@@ -78,6 +83,9 @@ class ReservationEventHub:
                 yield _response(events)
         finally:
             self._streams.discard(stream)
+            if not self._streams:
+                self._tracking_since = None  # the next stream starts a new tracking epoch
+                self._tracker.restart()
 
     def _missed(self, stream: _Stream, after: int) -> list[ReservationEvent]:
         if not after:
@@ -86,9 +94,10 @@ class ReservationEventHub:
         if after > self._replica.engine.log_position:
             raise OutOfRangeError("resume_after_version", "VERSION_AHEAD",
                                   f"{after} is past this replica's log position {self._replica.engine.log_position}")
-        if recent and recent[0].version > after + 1 and len(recent) == recent.maxlen:
+        forgotten = recent and recent[0].version > after + 1 and len(recent) == recent.maxlen
+        if forgotten or after < self._tracking_since:
             raise OutOfRangeError("resume_after_version", "VERSION_FORGOTTEN",
-                                  f"events after {after} are no longer kept; start again from 0")
+                                  f"events after {after} were not tracked or are no longer kept; start again from 0")
         return [event for event in recent if event.version > after and stream.wants(event)]
 
 

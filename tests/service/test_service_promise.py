@@ -180,17 +180,59 @@ def test_a_forged_or_altered_token_is_invalid(stub, promise_server):
             assert set(field_violations(caught.value)) == {"promise_token"}
 
 
-def test_an_expired_token_aborts_with_a_fresh_promise(stub, promise_server):
+def test_an_expired_token_aborts_with_a_fresh_promise_that_keeps_the_options():
     from grpc_status import rpc_status
-    # As of an hour ago the token expired 45 minutes ago (15-minute validity).
-    request = order(("PAD", 1), zone_id="Z59")
-    request.as_of_time.FromNanoseconds(promise_server.replica.now_ns() - 3_600 * 10**9)
-    token = stub.PromiseDelivery(request).options[0].promise_token
-    channel, reservation_stub = reservations(promise_server)
-    with channel:
-        with pytest.raises(grpc.RpcError) as caught:
-            reserve_token(reservation_stub, token, "late")
+    from dompromise.promise_token import PlannedHold, TokenContent, TokenSigner
+
+    key = b"k" * 32
+    replica = Replica(Engine(network()), MemoryLog())
+    replica.bootstrap(stock_records(STOCK))
+    running = ServerThread(replica, token_key=key)
+    try:
+        now = replica.now_ns()
+        # Signed with the server's key, but expired a minute ago; the order allowed only 1 shipment
+        # and only ship methods.
+        options = {"fill_policy": 1, "min_fill_percent": 1, "max_shipments": 1, "sourcing": 1, "methods": [1],
+                   "allow_future_supply": True, "customer_tier": "", "max_options": 3}
+        token = TokenSigner(key).sign(TokenContent((PlannedHold("PAD", "WH", 1, 0),), now - 60 * 10**9, 1,
+                                                   ("PAD",), (1,), "Z59", "", options))
+        with grpc.insecure_channel(running.target) as channel:
+            from dompromise.v1 import reservation_pb2, reservation_pb2_grpc
+            with pytest.raises(grpc.RpcError) as caught:
+                reservation_pb2_grpc.ReservationServiceStub(channel).ReserveInventory(
+                    reservation_pb2.ReserveInventoryRequest(request_id="late", promise_token=token))
+    finally:
+        running.stop()
     assert caught.value.code() == grpc.StatusCode.ABORTED
     assert "expired" in caught.value.details()
     fresh = promise_pb2.PromiseDeliveryResponse()
     assert any(d.Unpack(fresh) for d in rpc_status.from_call(caught.value).details) and fresh.options
+    assert len(fresh.options) <= 3
+    assert all(o.method == promise_pb2.DELIVERY_METHOD_SHIP and len(o.shipments) == 1 for o in fresh.options)
+
+
+def test_a_what_if_promise_in_the_future_still_expires_by_the_server_clock(stub, promise_server):
+    import base64
+    import json
+
+    from dompromise import limits
+    request = order(("PAD", 1), zone_id="Z59")
+    request.as_of_time.FromNanoseconds(promise_server.replica.now_ns() + 365 * 86_400 * 10**9)
+    token = stub.PromiseDelivery(request).options[0].promise_token
+    payload = token.split(".")[1]
+    expire_ns = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["e"]
+    assert expire_ns <= promise_server.replica.now_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * 10**9
+
+
+def test_times_out_of_range_and_odd_signatures_are_invalid_not_internal(stub, promise_server):
+    request = order(("PAD", 1), zone_id="Z59")
+    request.as_of_time.seconds = 10**10
+    with pytest.raises(grpc.RpcError) as caught:
+        stub.PromiseDelivery(request)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(caught.value)) == {"as_of_time"}
+    channel, reservation_stub = reservations(promise_server)
+    with channel:
+        with pytest.raises(grpc.RpcError) as caught:
+            reserve_token(reservation_stub, "v1.abc.\u00e9", "odd")
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

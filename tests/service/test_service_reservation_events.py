@@ -171,3 +171,18 @@ def test_bad_requests_name_the_field(channel):
 ])
 def test_pegging(net, supplies, backorders, expected):
     assert _pegged(net, supplies, backorders) == expected
+
+
+def test_resuming_across_a_time_nobody_watched_is_out_of_range(channel, watching):
+    first = watching(customer_id="garage-9")
+    upsert_po(channel, 30, 2.5)
+    backorder(channel, 35, 3)
+    upsert_po(channel, 30, 6.5)
+    risk = first.next()
+    first.close()
+    time.sleep(0.3)
+    upsert_po(channel, 30, 2.0)  # nobody watching: not tracked
+    again = watching(customer_id="garage-9", resume_after_version=risk.version)
+    with pytest.raises(grpc.RpcError) as caught:
+        again.next()
+    assert caught.value.code() == grpc.StatusCode.OUT_OF_RANGE
