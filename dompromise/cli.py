@@ -42,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--in-memory", action="store_true", help="no command log on disk: state dies with the process")
     serve.add_argument("--snapshot-every", type=int, default=50_000, metavar="RECORDS",
                        help="write a snapshot (and compact the log) every this many log records")
+    serve.add_argument("--token-key-file", metavar="FILE",
+                       help="signs promise tokens (at least 32 bytes; the same file on every instance, so any "
+                            "instance, or this one after a restart, can reserve any token); default: a random "
+                            "key per process")
     serve.add_argument("--redis", metavar="URL",
                        help="share one command log in Redis (redis://host:port/db) with other instances "
                             "instead of --data-dir (see docs/redis.md)")
@@ -199,6 +203,13 @@ def _serve(args) -> int:
     except (OSError, LogCorruption, *redis_errors) as error:
         print(f"dompromise: refusing to start: {error}", file=sys.stderr)
         return 2
+    token_key = None
+    if args.token_key_file:
+        try:
+            token_key = _token_key(args.token_key_file)
+        except (OSError, ValueError) as error:
+            print(f"dompromise: refusing to start: --token-key-file: {error}", file=sys.stderr)
+            return 2
     address = f"{args.host}:{args.port}"
 
     def ready(port: int) -> None:
@@ -206,11 +217,22 @@ def _serve(args) -> int:
         print(f"dompromise serving on {args.host}:{port}", flush=True)
 
     try:
-        asyncio.run(serve(replica, address, ready))
+        asyncio.run(serve(replica, address, ready, token_key=token_key))
     except OSError as error:
         print(f"dompromise: cannot serve on {address}: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _token_key(path: str) -> bytes:
+    """The promise token key: the file's bytes, surrounding whitespace stripped."""
+    from dompromise.promise_token import KEY_BYTES_MIN
+
+    with open(path, "rb") as file:
+        key = file.read().strip()
+    if len(key) < KEY_BYTES_MIN:
+        raise ValueError(f"{path} holds {len(key)} bytes; a token key needs at least {KEY_BYTES_MIN}")
+    return key
 
 
 def _lookup(args) -> int:

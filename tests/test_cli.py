@@ -169,3 +169,38 @@ def test_load_all_or_nothing_loads_nothing_from_a_bad_file(demo_server, tmp_path
     assert result.returncode == 2
     assert "rows[1].node_id" in result.stderr
     assert "999,999" not in dompromise("lookup", sku, "--target", demo_server.target).stdout
+
+
+def test_a_promise_token_survives_a_restart_with_a_token_key_file(tmp_path):
+    import grpc
+
+    from dompromise.v1 import promise_pb2, promise_pb2_grpc, reservation_pb2, reservation_pb2_grpc
+
+    key = tmp_path / "token.key"
+    key.write_bytes(b"0123456789abcdef0123456789abcdef\n")
+    data = str(tmp_path / "data")
+    sku = first_demo_skus(1)[0]
+    first = Serving("--data-dir", data, "--token-key-file", str(key))
+    try:
+        with grpc.insecure_channel(first.target) as channel:
+            answer = promise_pb2_grpc.PromiseServiceStub(channel).PromiseDelivery(promise_pb2.PromiseDeliveryRequest(
+                lines=[promise_pb2.OrderLine(sku_id=sku, quantity=1)], postal_code="59000", country_code="FR"))
+    finally:
+        assert first.stop() == 0
+    token = answer.options[0].promise_token
+    second = Serving("--data-dir", data, "--token-key-file", str(key))
+    try:
+        with grpc.insecure_channel(second.target) as channel:
+            held = reservation_pb2_grpc.ReservationServiceStub(channel).ReserveInventory(
+                reservation_pb2.ReserveInventoryRequest(request_id="after-restart", promise_token=token))
+    finally:
+        assert second.stop() == 0
+    assert held.reservation.reservation_id and held.reservation.lines[0].sku_id == sku
+
+
+def test_a_short_token_key_refuses_to_start(tmp_path):
+    key = tmp_path / "short.key"
+    key.write_bytes(b"too short")
+    result = dompromise("serve", "--in-memory", "--port", "0", "--token-key-file", str(key))
+    assert result.returncode == 2
+    assert "--token-key-file" in result.stderr and "32" in result.stderr
