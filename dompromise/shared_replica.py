@@ -68,6 +68,8 @@ class SharedReplica(Replica):
         self._last_entry: tuple[int, int, bytes] | None = None  # (position, time_ns, token) last applied
         self._writability_listeners: list[Callable[[bool], None]] = []
         self.resync_count = 0
+        # When this replica last knew it had everything Redis had (a tail read came back), monotonic ns.
+        self._fresh_ns = time.monotonic_ns()
 
     # ---- start-up ----------------------------------------------------------
 
@@ -159,6 +161,17 @@ class SharedReplica(Replica):
     def writable(self) -> bool:
         return self._writable
 
+    def staleness_ms(self) -> int | None:
+        """None while following the log; else milliseconds since this replica last heard from Redis.
+
+        While the tail is connected, a blocked XREAD returns as soon as
+        anything is appended: the state is current. Once a read fails (or
+        the replica broke) the state is as of the last read that came back.
+        """
+        if self._writable:
+            return None
+        return max(0, (time.monotonic_ns() - self._fresh_ns) // 1_000_000)
+
     async def submit(self, record: log_pb2.LogRecord) -> Outcome:
         """Appends a command to the shared log; returns its outcome once this replica applied it."""
         if not self._writable:
@@ -209,6 +222,7 @@ class SharedReplica(Replica):
                 if self._need_verify:
                     await self._verify()
                 entries = await self.log.read_async(self.engine.log_position)
+                self._fresh_ns = time.monotonic_ns()
             except redis.RedisError as error:
                 self._set_writable(False, f"Redis unreachable: {error}")
                 self._need_verify = True

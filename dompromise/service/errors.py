@@ -26,6 +26,7 @@ from dompromise.errors import (
     LimitExceededError,
     NotFoundError,
     OutOfRangeError,
+    PositionNotReachedError,
     UnavailableError,
 )
 
@@ -104,7 +105,11 @@ def _already_exists(error: AlreadyExistsError) -> status_pb2.Status:
 
 
 def _unavailable(error: UnavailableError) -> status_pb2.Status:
-    info = error_details_pb2.ErrorInfo(reason="LOG_UNAVAILABLE", domain=ERROR_DOMAIN)
+    if isinstance(error, PositionNotReachedError):
+        info = error_details_pb2.ErrorInfo(reason="POSITION_NOT_REACHED", domain=ERROR_DOMAIN, metadata={
+            "requested_position": str(error.requested), "reached_position": str(error.reached)})
+    else:
+        info = error_details_pb2.ErrorInfo(reason="LOG_UNAVAILABLE", domain=ERROR_DOMAIN)
     retry = error_details_pb2.RetryInfo()
     retry.retry_delay.FromMilliseconds(100)
     return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(error), details=[_pack(info), _pack(retry)])
