@@ -34,7 +34,7 @@ from dompromise import limits
 from dompromise.engine import Engine, network_fingerprint
 from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
-from dompromise.log.redis_log import RedisLog, RedisLogError
+from dompromise.log.redis_log import READ_BLOCK_MS, RedisLog, RedisLogError
 from dompromise.replica import SNAPSHOT_INTERVAL_RECORDS, TICK_INTERVAL_SECONDS, Replica
 from dompromise.reservations import Outcome
 
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 # Reconnect backoff bounds, in seconds.
 BACKOFF_SECONDS_MIN = 0.05
 BACKOFF_SECONDS_MAX = 2.0
+# How long stop() waits for the loops to end on a cancel before it closes their connections, in seconds.
+STOP_CANCEL_SECONDS = 0.1
 # Start-up attempts when a snapshot and a trim race our catch-up.
 RECOVER_ATTEMPTS_MAX = 3
 
@@ -68,6 +70,7 @@ class SharedReplica(Replica):
         self._last_entry: tuple[int, int, bytes] | None = None  # (position, time_ns, token) last applied
         self._writability_listeners: list[Callable[[bool], None]] = []
         self.resync_count = 0
+        self._stopping = False
         # When this replica last knew it had everything Redis had (a tail read came back), monotonic ns.
         self._fresh_ns = time.monotonic_ns()
 
@@ -146,7 +149,20 @@ class SharedReplica(Replica):
                        asyncio.create_task(self._tick_loop())]
 
     async def stop(self) -> None:
-        await super().stop()
+        # The asyncio Redis client can swallow a cancel that lands in a blocked
+        # XREAD (the tail then reads on): the flag ends the tail loop at its next
+        # turn, and closing the connections ends the read it is in.
+        self._stopping = True
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, running = await asyncio.wait(tasks, timeout=STOP_CANCEL_SECONDS)
+            await self.log.aclose()
+            if running:
+                await asyncio.wait(running, timeout=READ_BLOCK_MS / 1000 + STOP_CANCEL_SECONDS)
+        if self._snapshot_task is not None:
+            await asyncio.gather(self._snapshot_task, return_exceptions=True)
         self._fail_pending("replica stopped")
         await self.log.aclose()
 
@@ -217,13 +233,15 @@ class SharedReplica(Replica):
 
     async def _tail_loop(self) -> None:
         backoff = BACKOFF_SECONDS_MIN
-        while not self._broken:
+        while not self._broken and not self._stopping:
             try:
                 if self._need_verify:
                     await self._verify()
                 entries = await self.log.read_async(self.engine.log_position)
                 self._fresh_ns = time.monotonic_ns()
             except redis.RedisError as error:
+                if self._stopping:
+                    return
                 self._set_writable(False, f"Redis unreachable: {error}")
                 self._need_verify = True
                 await asyncio.sleep(backoff)
