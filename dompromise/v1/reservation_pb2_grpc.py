@@ -32,6 +32,19 @@ class ReservationServiceStub:
     call takes a request_id: the same id with the same payload returns the
     first result, with a different payload fails ALREADY_EXISTS. Ids are kept
     for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
+
+    Log positions in metadata (every dompromise service): each answer's
+    initial metadata carries x-dompromise-position, the log position the
+    answer reflects (a write's: its own record's; streams: the replica's at
+    the start). x-dompromise-stale-ms, present only while this replica cannot
+    reach a shared log, says since when (milliseconds). A request with
+    metadata x-dompromise-min-position (a decimal position) is served once
+    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
+    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
+    POSITION_NOT_REACHED (retryable; the position reached is in the message
+    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
+    the key. Send a write's x-dompromise-position as the min position of a
+    read on any instance to read your write (docs/redis.md).
     """
 
     def __init__(self, channel):
@@ -99,6 +112,19 @@ class ReservationServiceServicer:
     call takes a request_id: the same id with the same payload returns the
     first result, with a different payload fails ALREADY_EXISTS. Ids are kept
     for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
+
+    Log positions in metadata (every dompromise service): each answer's
+    initial metadata carries x-dompromise-position, the log position the
+    answer reflects (a write's: its own record's; streams: the replica's at
+    the start). x-dompromise-stale-ms, present only while this replica cannot
+    reach a shared log, says since when (milliseconds). A request with
+    metadata x-dompromise-min-position (a decimal position) is served once
+    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
+    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
+    POSITION_NOT_REACHED (retryable; the position reached is in the message
+    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
+    the key. Send a write's x-dompromise-position as the min position of a
+    read on any instance to read your write (docs/redis.md).
     """
 
     def ReserveInventory(self, request, context):
@@ -256,6 +282,19 @@ class ReservationService:
     call takes a request_id: the same id with the same payload returns the
     first result, with a different payload fails ALREADY_EXISTS. Ids are kept
     for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
+
+    Log positions in metadata (every dompromise service): each answer's
+    initial metadata carries x-dompromise-position, the log position the
+    answer reflects (a write's: its own record's; streams: the replica's at
+    the start). x-dompromise-stale-ms, present only while this replica cannot
+    reach a shared log, says since when (milliseconds). A request with
+    metadata x-dompromise-min-position (a decimal position) is served once
+    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
+    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
+    POSITION_NOT_REACHED (retryable; the position reached is in the message
+    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
+    the key. Send a write's x-dompromise-position as the min position of a
+    read on any instance to read your write (docs/redis.md).
     """
 
     @staticmethod

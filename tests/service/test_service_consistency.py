@@ -166,3 +166,15 @@ def test_a_stream_with_a_malformed_min_position_ends_invalid_argument(channel):
     with pytest.raises(grpc.RpcError) as raised:
         next(call)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_every_service_documents_the_metadata_keys_and_the_wait_limit():
+    import pathlib
+
+    protos = pathlib.Path(__file__).resolve().parents[2] / "protos" / "dompromise" / "v1"
+    for name in ("availability", "inventory", "network", "promise", "reservation"):
+        text = (protos / f"{name}.proto").read_text()
+        header = text[:text.index("\nservice ")]
+        for key in (POSITION_KEY, MIN_POSITION_KEY, STALE_MS_KEY, "MIN_POSITION_WAIT_MS_MAX",
+                    f"{limits.MIN_POSITION_WAIT_MS_MAX:,} ms", "POSITION_NOT_REACHED"):
+            assert key in header.replace("\n// ", " "), f"{name}.proto's service comment lacks {key}"
