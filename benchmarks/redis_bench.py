@@ -201,7 +201,7 @@ def visibility(args) -> dict:
                     assert response.log_position == expected, "another writer? positions not as expected"
                     if answer.items[0].node_on_hand_quantities[0] != quantity:
                         wrong += 1
-                    assert int(dict(await write.initial_metadata())[POSITION_KEY]) == expected
+                    assert int(dict(await write.trailing_metadata())[POSITION_KEY]) == expected
                     if quantity >= 20:
                         visible.append(seen)
                         acked.append(done)

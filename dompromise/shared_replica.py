@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 # Reconnect backoff bounds, in seconds.
 BACKOFF_SECONDS_MIN = 0.05
 BACKOFF_SECONDS_MAX = 2.0
+# How long the writer waits for the tail to apply its last batch before it sends the next, in seconds.
+APPLIED_WAIT_SECONDS_MAX = 0.05
 # How long stop() waits for the loops to end on a cancel before it closes their connections, in seconds.
 STOP_CANCEL_SECONDS = 0.1
 # Start-up attempts when a snapshot and a trim race our catch-up.
@@ -230,6 +232,13 @@ class SharedReplica(Replica):
                         future.set_exception(UnavailableError(f"the Redis log refused the write: {error}"))
                 self._set_writable(False, f"append failed: {error}")
                 self._need_verify = True
+                continue
+            # The next script call waits until the tail applied this batch (its
+            # callers are answered then anyway): writes arriving meanwhile go
+            # together, and one append and one tail read carry them all. Sending
+            # at once carried ~1.1 records per call with a fast Redis (AOF
+            # everysec), and the client's cost per call capped RPC/s.
+            await asyncio.wait([future for _, future in batch], timeout=APPLIED_WAIT_SECONDS_MAX)
 
     async def _tail_loop(self) -> None:
         backoff = BACKOFF_SECONDS_MIN

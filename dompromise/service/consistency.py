@@ -3,12 +3,16 @@
 One server interceptor does it for every dompromise RPC (health and
 reflection are left alone), so no handler knows about it:
 
-- every answer carries `x-dompromise-position` in its initial metadata: for
-  an answer whose message has a `log_position` (every write, GetAvailability,
-  PromiseDelivery) that value, the position of the write's own record or of
-  the state the read was computed on; for the others the replica's applied
-  position when the request began to be served (a lower bound of what the
-  answer reflects). Streams send it before their first message.
+- every answer carries `x-dompromise-position`: for an answer whose message
+  has a `log_position` (every write, GetAvailability, PromiseDelivery) that
+  value, the position of the write's own record or of the state the read was
+  computed on; for the others (and errors) the replica's applied position
+  when the request began to be served (a lower bound of what the answer
+  reflects). Unary answers carry it in their trailing metadata, success or
+  error: in grpc.aio, initial metadata of a unary answer can only be sent as
+  its own operation before the message, which cost 15-25% of a no-op RPC
+  (measured); trailing metadata rides with the status for free. Streams send
+  it in their initial metadata, before the first message.
 - a replica that cannot follow its log (the Redis log unreachable) adds
   `x-dompromise-stale-ms`: how long ago it last heard from the log. Absent
   means following.
@@ -209,8 +213,10 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
             if not await self._serve_at_min_position(context):
                 return None
             position_before = engine.log_position
+            # Trailing metadata, set now: an error answer carries it too (map_errors keeps it).
+            context.set_trailing_metadata(self.metadata(position_before))
             response = await behavior(request, context)
-            await context.send_initial_metadata(self.metadata(self._answer_position(response, position_before)))
+            context.set_trailing_metadata(self.metadata(self._answer_position(response, position_before)))
             return response
 
         return answer

@@ -30,10 +30,11 @@ class AvailabilityServiceStub:
     Answers come from the serving replica's state; each carries the log
     position it reflects.
 
-    Log positions in metadata (every dompromise service): each answer's
-    initial metadata carries x-dompromise-position, the log position the
-    answer reflects (a write's: its own record's; streams: the replica's at
-    the start). x-dompromise-stale-ms, present only while this replica cannot
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
     reach a shared log, says since when (milliseconds). A request with
     metadata x-dompromise-min-position (a decimal position) is served once
     this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
@@ -67,10 +68,11 @@ class AvailabilityServiceServicer:
     Answers come from the serving replica's state; each carries the log
     position it reflects.
 
-    Log positions in metadata (every dompromise service): each answer's
-    initial metadata carries x-dompromise-position, the log position the
-    answer reflects (a write's: its own record's; streams: the replica's at
-    the start). x-dompromise-stale-ms, present only while this replica cannot
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
     reach a shared log, says since when (milliseconds). A request with
     metadata x-dompromise-min-position (a decimal position) is served once
     this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
@@ -132,10 +134,11 @@ class AvailabilityService:
     Answers come from the serving replica's state; each carries the log
     position it reflects.
 
-    Log positions in metadata (every dompromise service): each answer's
-    initial metadata carries x-dompromise-position, the log position the
-    answer reflects (a write's: its own record's; streams: the replica's at
-    the start). x-dompromise-stale-ms, present only while this replica cannot
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
     reach a shared log, says since when (milliseconds). A request with
     metadata x-dompromise-min-position (a decimal position) is served once
     this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX

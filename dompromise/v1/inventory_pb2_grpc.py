@@ -28,10 +28,11 @@ if _version_not_supported:
 class InventoryServiceStub:
     """InventoryService takes stock feeds from ERP / WMS systems.
 
-    Log positions in metadata (every dompromise service): each answer's
-    initial metadata carries x-dompromise-position, the log position the
-    answer reflects (a write's: its own record's; streams: the replica's at
-    the start). x-dompromise-stale-ms, present only while this replica cannot
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
     reach a shared log, says since when (milliseconds). A request with
     metadata x-dompromise-min-position (a decimal position) is served once
     this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
@@ -93,10 +94,11 @@ class InventoryServiceStub:
 class InventoryServiceServicer:
     """InventoryService takes stock feeds from ERP / WMS systems.
 
-    Log positions in metadata (every dompromise service): each answer's
-    initial metadata carries x-dompromise-position, the log position the
-    answer reflects (a write's: its own record's; streams: the replica's at
-    the start). x-dompromise-stale-ms, present only while this replica cannot
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
     reach a shared log, says since when (milliseconds). A request with
     metadata x-dompromise-min-position (a decimal position) is served once
     this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
@@ -239,10 +241,11 @@ def add_InventoryServiceServicer_to_server(servicer, server):
 class InventoryService:
     """InventoryService takes stock feeds from ERP / WMS systems.
 
-    Log positions in metadata (every dompromise service): each answer's
-    initial metadata carries x-dompromise-position, the log position the
-    answer reflects (a write's: its own record's; streams: the replica's at
-    the start). x-dompromise-stale-ms, present only while this replica cannot
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
     reach a shared log, says since when (milliseconds). A request with
     metadata x-dompromise-min-position (a decimal position) is served once
     this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX

@@ -33,10 +33,11 @@ class ReservationServiceStub:
     first result, with a different payload fails ALREADY_EXISTS. Ids are kept
     for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
 
-    Log positions in metadata (every dompromise service): each answer's
-    initial metadata carries x-dompromise-position, the log position the
-    answer reflects (a write's: its own record's; streams: the replica's at
-    the start). x-dompromise-stale-ms, present only while this replica cannot
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
     reach a shared log, says since when (milliseconds). A request with
     metadata x-dompromise-min-position (a decimal position) is served once
     this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
@@ -113,10 +114,11 @@ class ReservationServiceServicer:
     first result, with a different payload fails ALREADY_EXISTS. Ids are kept
     for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
 
-    Log positions in metadata (every dompromise service): each answer's
-    initial metadata carries x-dompromise-position, the log position the
-    answer reflects (a write's: its own record's; streams: the replica's at
-    the start). x-dompromise-stale-ms, present only while this replica cannot
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
     reach a shared log, says since when (milliseconds). A request with
     metadata x-dompromise-min-position (a decimal position) is served once
     this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
@@ -283,10 +285,11 @@ class ReservationService:
     first result, with a different payload fails ALREADY_EXISTS. Ids are kept
     for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
 
-    Log positions in metadata (every dompromise service): each answer's
-    initial metadata carries x-dompromise-position, the log position the
-    answer reflects (a write's: its own record's; streams: the replica's at
-    the start). x-dompromise-stale-ms, present only while this replica cannot
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
     reach a shared log, says since when (milliseconds). A request with
     metadata x-dompromise-min-position (a decimal position) is served once
     this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX

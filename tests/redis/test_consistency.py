@@ -64,14 +64,14 @@ def test_a_write_on_a_is_read_on_b_at_its_position_every_time(redis_server, inst
         read_positions = []
         for quantity in range(ROUNDS):
             response, call = writer.UpdateStock.with_call(update(sku, quantity), timeout=10)
-            written_at = dict(call.initial_metadata())[POSITION_KEY]
+            written_at = dict(call.trailing_metadata())[POSITION_KEY]
             assert int(written_at) == response.log_position
             # No polling: the read itself waits on B until B applied the write.
             answer, call = reader.GetAvailability.with_call(read(sku), metadata=((MIN_POSITION_KEY, written_at),),
                                                             timeout=10)
             assert answer.items[0].node_on_hand_quantities[0] == quantity, f"round {quantity}"
             assert answer.log_position >= response.log_position
-            read_positions.append(int(dict(call.initial_metadata())[POSITION_KEY]))
+            read_positions.append(int(dict(call.trailing_metadata())[POSITION_KEY]))
         assert read_positions == sorted(read_positions), "B's positions went backwards"
 
 
@@ -90,7 +90,7 @@ def test_positions_in_metadata_are_present_and_monotonic_on_each_instance(redis_
             else:
                 _, call = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability.with_call(
                     read(sku), timeout=10)
-            metadata = dict(call.initial_metadata())
+            metadata = dict(call.trailing_metadata())
             assert STALE_MS_KEY not in metadata
             seen[target].append(int(metadata[POSITION_KEY]))
     finally:
@@ -107,7 +107,7 @@ def test_a_position_far_ahead_is_unavailable_after_the_bounded_wait(redis_server
     with grpc.insecure_channel(first.target) as channel:
         reader = availability_pb2_grpc.AvailabilityServiceStub(channel)
         _, call = reader.GetAvailability.with_call(read(sku), timeout=10)
-        reached = int(dict(call.initial_metadata())[POSITION_KEY])
+        reached = int(dict(call.trailing_metadata())[POSITION_KEY])
         started = time.monotonic()
         with pytest.raises(grpc.RpcError) as raised:
             reader.GetAvailability(read(sku), metadata=((MIN_POSITION_KEY, str(reached + 10**9)),), timeout=10)
@@ -128,14 +128,14 @@ def test_reads_while_redis_is_away_report_staleness(redis_server, instances):
     with grpc.insecure_channel(first.target) as channel:
         reader = availability_pb2_grpc.AvailabilityServiceStub(channel)
         _, call = reader.GetAvailability.with_call(read(sku), timeout=10)
-        assert STALE_MS_KEY not in dict(call.initial_metadata())
-        position = dict(call.initial_metadata())[POSITION_KEY]
+        assert STALE_MS_KEY not in dict(call.trailing_metadata())
+        position = dict(call.trailing_metadata())[POSITION_KEY]
         redis_server.kill()
         stale = []
         deadline = time.monotonic() + 10
         while len(stale) < 2 and time.monotonic() < deadline:
             _, call = reader.GetAvailability.with_call(read(sku), timeout=10)  # reads go on
-            metadata = dict(call.initial_metadata())
+            metadata = dict(call.trailing_metadata())
             assert metadata[POSITION_KEY] == position
             if STALE_MS_KEY in metadata:
                 stale.append(int(metadata[STALE_MS_KEY]))
@@ -153,7 +153,7 @@ def test_reads_while_redis_is_away_report_staleness(redis_server, instances):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             _, call = reader.GetAvailability.with_call(read(sku), timeout=10)
-            if STALE_MS_KEY not in dict(call.initial_metadata()):
+            if STALE_MS_KEY not in dict(call.trailing_metadata()):
                 break
             time.sleep(0.05)
         else:

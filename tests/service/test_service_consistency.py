@@ -27,7 +27,8 @@ SKU = "PAD-1"
 
 
 def metadata_of(call) -> dict[str, str]:
-    return dict(call.initial_metadata())
+    """A unary answer's metadata: the trailing metadata (see service/consistency.py)."""
+    return dict(call.trailing_metadata())
 
 
 def set_on_hand(channel, quantity: int, metadata=()):
@@ -152,7 +153,7 @@ def test_a_stream_sends_its_position_before_the_first_message(channel, server):
     call = stub.WatchAvailability(availability_pb2.WatchAvailabilityRequest(sku_ids=[SKU], node_ids=[NODE]),
                                   metadata=((MIN_POSITION_KEY, str(server.engine.log_position)),), timeout=10)
     try:
-        assert int(metadata_of(call)[POSITION_KEY]) == server.engine.log_position
+        assert int(dict(call.initial_metadata())[POSITION_KEY]) == server.engine.log_position
         first = next(call)
         assert first.version == server.engine.log_position
     finally:
@@ -178,3 +179,20 @@ def test_every_service_documents_the_metadata_keys_and_the_wait_limit():
         for key in (POSITION_KEY, MIN_POSITION_KEY, STALE_MS_KEY, "MIN_POSITION_WAIT_MS_MAX",
                     f"{limits.MIN_POSITION_WAIT_MS_MAX:,} ms", "POSITION_NOT_REACHED"):
             assert key in header.replace("\n// ", " "), f"{name}.proto's service comment lacks {key}"
+
+
+def test_an_error_answer_carries_the_position_too(channel, server):
+    set_on_hand(channel, 4)
+    stub = network_pb2_grpc.NetworkServiceStub(channel)
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.GetNode(network_pb2.GetNodeRequest(node_id="NO-SUCH-NODE"))
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert rpc_status.from_call(raised.value) is not None  # the rich status survived the merge
+    assert int(dict(raised.value.trailing_metadata())[POSITION_KEY]) == server.engine.log_position
+
+
+def test_health_checking_is_left_alone(channel):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    _, call = health_pb2_grpc.HealthStub(channel).Check.with_call(health_pb2.HealthCheckRequest())
+    assert POSITION_KEY not in dict(call.trailing_metadata())
