@@ -196,3 +196,47 @@ def test_health_checking_is_left_alone(channel):
 
     _, call = health_pb2_grpc.HealthStub(channel).Check.with_call(health_pb2.HealthCheckRequest())
     assert POSITION_KEY not in dict(call.trailing_metadata())
+
+
+def test_a_client_stream_waits_for_its_position_and_answers_its_own(channel, server):
+    target = server.engine.log_position + 1
+    stub = inventory_pb2_grpc.InventoryServiceStub(channel)
+    answers = []
+
+    def upload():
+        answers.append(stub.UploadStock.with_call(iter([inventory_pb2.UploadStockRequest(
+            columns=inventory_pb2.StockColumns(sku_ids=["OIL-1"], node_ids=["WH-N"], quantities=[77]))]),
+            metadata=((MIN_POSITION_KEY, str(target)),), timeout=10))
+
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    time.sleep(0.2)
+    assert not answers  # waiting for `target`, which the next write makes
+    set_on_hand(channel, 1)
+    uploader.join(5)
+    response, call = answers[0]
+    assert response.log_position > target
+    assert int(metadata_of(call)[POSITION_KEY]) == response.log_position
+
+
+def test_the_file_log_replica_reports_and_waits_for_its_positions(tmp_path):
+    from conftest import ServerThread, stocked_replica
+
+    from dompromise.log import FileLog
+
+    running = ServerThread(stocked_replica(FileLog(str(tmp_path))))
+    try:
+        with grpc.insecure_channel(running.target) as channel:
+            response, call = set_on_hand(channel, 21)
+            assert int(metadata_of(call)[POSITION_KEY]) == response.log_position == running.engine.log_position
+            answers = []
+            reader = threading.Thread(target=lambda: answers.append(get_availability(
+                channel, ((MIN_POSITION_KEY, str(response.log_position + 1)),))))
+            reader.start()
+            time.sleep(0.2)
+            assert not answers
+            set_on_hand(channel, 22)
+            reader.join(5)
+            assert answers[0][0].items[0].node_on_hand_quantities[0] == 22
+    finally:
+        running.stop()
