@@ -93,6 +93,11 @@ VIEW_SKU_QUANTITIES_MAX = 100_000
 VIEW_PROTECTED_SKUS_MAX = 10_000
 VIEW_HORIZON_DAYS_MAX = 366
 
+# Promise ranking (the `ranking:` blocks and node `priority` of the network
+# config): a node's priority (lower is preferred), and each ranking weight.
+NODE_PRIORITY_MAX = 1_000
+RANKING_WEIGHT_MAX = 1_000_000
+
 # NetworkService list pagination.
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 1_000
