@@ -68,6 +68,9 @@ class SharedReplica(Replica):
         self._last_entry: tuple[int, int, bytes] | None = None  # (position, time_ns, token) last applied
         self._writability_listeners: list[Callable[[bool], None]] = []
         self.resync_count = 0
+        # Set by stop(): redis-py (8.1) can swallow the cancellation of a blocked XREAD,
+        # so the tail loop also ends by this flag (within one READ_BLOCK_MS).
+        self._stopping = False
         self.loaded_snapshot_position = 0  # the Redis snapshot last loaded (0: none)
         # Heartbeats this replica into <prefix>:instances while it runs (serve --redis sets it).
         self.registry = None
@@ -150,6 +153,7 @@ class SharedReplica(Replica):
             self._tasks.append(asyncio.create_task(self.registry.run(self)))
 
     async def stop(self) -> None:
+        self._stopping = True
         await super().stop()
         self._fail_pending("replica stopped")
         if self.registry is not None:
@@ -189,7 +193,7 @@ class SharedReplica(Replica):
         return self._token_prefix + str(self._token_count).encode()
 
     async def _write_loop(self) -> None:
-        while True:
+        while not self._stopping:
             batch = [await self._queue.get()]
             while len(batch) < limits.LOG_BATCH_COMMANDS_MAX and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -217,7 +221,7 @@ class SharedReplica(Replica):
 
     async def _tail_loop(self) -> None:
         backoff = BACKOFF_SECONDS_MIN
-        while not self._broken:
+        while not self._broken and not self._stopping:
             try:
                 if self._need_verify:
                     await self._verify()

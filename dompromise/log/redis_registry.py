@@ -110,7 +110,8 @@ class InstanceRegistry:
     async def run(self, replica) -> None:
         """Heartbeats until cancelled; Redis errors are logged once and retried at the next beat."""
         await self._serving.wait()
-        while True:
+        # redis-py (8.1) can swallow a cancellation that arrives during a call: stop on it anyway.
+        while not asyncio.current_task().cancelling():
             try:
                 await self.beat(replica)
                 if self._failing:
