@@ -142,16 +142,16 @@ def test_check_passes_on_a_healthy_cluster_and_fails_on_a_stopped_or_gone_instan
     second.process.send_signal(signal.SIGSTOP)
     try:
         code, status, found = until_check(redis_server.url, 1, "check fails on a stopped instance",
-                                          "--max-heartbeat-age", "2")
+                                          "--max-heartbeat-age", "3")
         assert len(found) == 1 and second_id in found[0] and "heartbeat" in found[0], found
     finally:
         second.process.send_signal(signal.SIGCONT)
-    until_check(redis_server.url, 0, "healthy again after SIGCONT", "--max-heartbeat-age", "2")
+    until_check(redis_server.url, 0, "healthy again after SIGCONT", "--max-heartbeat-age", "3")
 
     # Gone (SIGKILL): its entry stays, stale, until it ages out.
     second.kill()
     code, status, found = until_check(redis_server.url, 1, "check fails on a gone instance",
-                                      "--max-heartbeat-age", "2")
+                                      "--max-heartbeat-age", "3")
     assert any(second_id in line and "stopped, hung or gone" in line for line in found), found
 
 
