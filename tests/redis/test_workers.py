@@ -217,6 +217,16 @@ def test_a_killed_worker_is_restarted_and_catches_up(redis_server, supervisors):
     assert replacement["pid"] != victim["pid"]
     assert alive(replacement["pid"]) and serving.process.poll() is None
     assert "restarting it in" in serving.stderr_text()
+
+    # `check` lists the two live workers and fails on the gone one until its entry ages out.
+    def check_names_the_gone_worker():
+        result = dompromise("check", "--redis", redis_server.url, "--json", "--max-heartbeat-age", "3")
+        return result if result.returncode == 1 and victim_id in result.stderr else None
+
+    result = until(check_names_the_gone_worker, "check fails on the killed worker")
+    assert f"pid {victim['pid']} worker {victim['worker']}): last heartbeat" in result.stderr
+    listed = {entry["pid"] for entry in json.loads(result.stdout)["instances"]}
+    assert listed >= children(serving.process.pid) | {victim["pid"]}
     assert serving.stop() == 0
     assert victim_id in registry(redis_server), "a SIGKILLed worker cannot remove itself: it ages out"
 
@@ -273,3 +283,13 @@ def test_workers_refused_without_redis_or_beyond_the_limit(args, message):
     result = dompromise("serve", "--port", "0", *args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def test_a_plain_server_cannot_join_the_workers_port(redis_server, supervisors):
+    """Workers share the port by SO_REUSEPORT; a plain `serve` sets grpc.so_reuseport 0 and is refused."""
+    serving = supervise(supervisors, redis_server.url, "--workers", "2")
+    port = serving.target.rsplit(":", 1)[1]
+    result = subprocess.run([sys.executable, "-m", "dompromise", "serve", "--in-memory", "--port", port],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "cannot serve on" in result.stderr, result.stderr
+    assert serving.stop() == 0
