@@ -129,6 +129,18 @@ LOG_BATCH_COMMANDS_MAX = 4_096
 # Commands waiting for the log writer before new writes are refused.
 LOG_QUEUE_COMMANDS_MAX = 50_000
 
+# `serve --redis --workers N`: worker processes on one port (each a full
+# replica: N copies of the state in memory), and how often the supervisor
+# restarts crashed workers (within a sliding window) before it gives up.
+WORKERS_MAX = 32
+WORKER_RESTARTS_MAX = 5
+WORKER_RESTART_WINDOW_SECONDS = 60
+# Instance registry in Redis: each instance heartbeats this often; an entry
+# whose heartbeat is older than INSTANCE_EXPIRY_SECONDS is removed by the next
+# heartbeat of any live instance (a crashed instance ages out).
+INSTANCE_HEARTBEAT_SECONDS = 1.0
+INSTANCE_EXPIRY_SECONDS = 30
+
 # Transport network (the `transport:` section of the network config).
 CALENDARS_MAX = 1_000
 HOLIDAYS_PER_CALENDAR_MAX = 1_000
