@@ -120,3 +120,43 @@ def test_gather_phased_hot(benchmark, supplied):
               totals, earliest)
     expected = [model(core, int(sku[0]), node, boundaries.tolist()) for node in range(SHAPE[0])]
     assert totals.tolist() == np.sum(expected, axis=0).tolist()
+
+
+def reschedule_commands(core, now: int, count: int, items: int, seed: int) -> list[Command]:
+    """UPSERT_SUPPLY commands moving `items` distinct open supplies each to a new ETA and
+    quantity (never 0: the lists keep their length), so each item unlinks and re-inserts."""
+    rng = np.random.default_rng(seed)
+    node_count, commands = SHAPE[0], []
+    for _ in range(count):
+        ref = rng.choice(core.supply_count, size=items, replace=False).astype(np.int64)
+        plans = [core.supply(int(r)) for r in ref]
+        commands.append(Command(
+            COMMAND_KIND["UPSERT_SUPPLY"], now, np.array([p[0] for p in plans], np.int32),
+            np.array([p[1] for p in plans], np.int32), rng.integers(1, 200, size=items),
+            np.array([p[2] for p in plans], np.int8),
+            time_ns=now + rng.integers(1, 40 * DAY_NS, size=items), ref=ref))
+        assert all(p[1] < node_count for p in plans)
+    return commands
+
+
+@pytest.mark.parametrize("items", [1, 1_000])
+def test_core_apply_upsert_supply(benchmark, supplied, items):
+    """core.apply of prebuilt UPSERT_SUPPLY commands that reschedule open supplies."""
+    synthetic, now = supplied
+    core = synthetic.engine.core
+    commands = itertools.cycle(reschedule_commands(core, core.log_time_ns, POOL if items == 1 else 8, items, 406))
+
+    def call():
+        command = next(commands)
+        core.apply(command)
+        return command
+
+    benchmark.extra_info.update(items=items, supplies=core.supply_count)
+    last = benchmark(call)
+    assert last.applied_count == items
+    for i in range(min(items, 20)):
+        _, _, _, eta_ns, quantity, _ = core.supply(int(last.ref[i]))
+        assert (eta_ns, quantity) == (last.time_ns[i], last.quantity[i])
+        supplies, _ = core.position_plan(int(last.sku[i]), int(last.node[i]))
+        assert any(entry[0] == last.ref[i] for entry in supplies)
+        assert [entry[2] for entry in supplies] == sorted(entry[2] for entry in supplies)
