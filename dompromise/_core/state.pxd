@@ -272,8 +272,10 @@ cdef class Core:
                              int kind_mask, const int64_t* wanted, int64_t* cells, int64_t* totals,
                              int64_t* earliest_ns, int64_t* scratch) noexcept nogil
     cdef void _phase(self, Py_ssize_t position, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
-                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* totals,
+                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* diff, int64_t* runs,
                      int64_t* earliest_ns) noexcept nogil
+    cdef inline void _prefetch_row(self, const int32_t* sku, Py_ssize_t s, Py_ssize_t sku_total,
+                                   const int32_t* nodes, Py_ssize_t node_total) noexcept nogil
     cdef void _link_supply(self, int64_t slot, Py_ssize_t position) noexcept nogil
     cdef void _unlink_supply(self, int64_t slot, Py_ssize_t position) noexcept nogil
     cdef void _link_demand(self, int64_t line, Py_ssize_t position) noexcept nogil

@@ -1636,9 +1636,10 @@ cdef class Core:
         for j in range(node_total):
             if nodes_[j] < 0 or nodes_[j] >= self.node_count:
                 raise ValueError("node index out of range")
-        # One position's buckets when only totals are asked for (malloc: a
-        # numpy array and its memoryview would cost more than the gather).
-        cdef int64_t* scratch = <int64_t*>malloc(bucket_total * sizeof(int64_t))
+        # Scratch for _phase: the SKU's totals as differences (B + 1) and a
+        # position's runs (2 * (B + 1)). malloc: a numpy array and its memoryview
+        # would cost more than the gather.
+        cdef int64_t* scratch = <int64_t*>malloc(3 * (bucket_total + 1) * sizeof(int64_t))
         if scratch == NULL:
             raise MemoryError()
         with nogil:
@@ -1648,69 +1649,113 @@ cdef class Core:
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
+    cdef inline void _prefetch_row(self, const int32_t* sku, Py_ssize_t s, Py_ssize_t sku_total,
+                                   const int32_t* nodes, Py_ssize_t node_total) noexcept nogil:
+        """Asks for the lines of SKU s's row that gather_phased reads (a random
+        SKU's rows are cache misses: all of them in flight at once, not one by one)."""
+        if s >= sku_total or sku[s] < 0 or sku[s] >= self.sku_count:
+            return
+        cdef Py_ssize_t j, position, row = <Py_ssize_t>sku[s] * self.node_count
+        for j in range(0, node_total, 8):
+            position = row + nodes[j]
+            _prefetch(&self.supply_head[position])
+            _prefetch(&self.demand_head[position])
+            _prefetch(&self.available[position])
+            _prefetch(&self.on_hand[position])
+            _prefetch(&self.held[position])
+            _prefetch(&self.allocated[position])
+            _prefetch(&self.unavailable[position])
+            _prefetch(&self.safety_stock[position])
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
     @cython.cdivision(True)
     cdef void _gather_phased(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
                              Py_ssize_t node_total, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
                              int kind_mask, const int64_t* wanted, int64_t* cells, int64_t* totals,
                              int64_t* earliest_ns, int64_t* scratch) noexcept nogil:
         cdef Py_ssize_t s, j, k, cell, position
-        cdef int64_t flat, value
+        cdef int64_t flat, value, running, slot
         cdef int64_t* row
+        cdef int64_t* diff = scratch
+        cdef int64_t* runs = scratch + bucket_total + 1
         cdef const int64_t* supply_head = &self.supply_head[0]
         cdef const int64_t* demand_head = &self.demand_head[0]
+        cdef const int64_t* available = &self.available[0]
+        self._prefetch_row(sku, 0, sku_total, nodes, node_total)
         for s in range(sku_total):
-            for k in range(bucket_total):
-                totals[s * bucket_total + k] = 0
+            self._prefetch_row(sku, s + 1, sku_total, nodes, node_total)
             if sku[s] < 0 or sku[s] >= self.sku_count:
+                for k in range(bucket_total):
+                    totals[s * bucket_total + k] = 0
                 for j in range(node_total):
                     earliest_ns[s * node_total + j] = EARLIEST_NEVER
                     if cells != NULL:
                         for k in range(bucket_total):
                             cells[(s * node_total + j) * bucket_total + k] = 0
                 continue
+            for k in range(bucket_total + 1):
+                diff[k] = 0
+            # The first record of every list, all in flight at once before the
+            # walks (a SKU's records are far apart until a restore lays them out).
+            for j in range(node_total):
+                slot = supply_head[<Py_ssize_t>sku[s] * self.node_count + nodes[j]]
+                if slot != END_OF_LIST:
+                    _prefetch(&self.records[slot])
             # Most positions have no supply or backorder: their figure is
             # available now at every date, summed once into `flat`.
             flat = 0
             for j in range(node_total):
                 cell = s * node_total + j
                 position = <Py_ssize_t>sku[s] * self.node_count + nodes[j]
-                row = &cells[cell * bucket_total] if cells != NULL else scratch
+                row = &cells[cell * bucket_total] if cells != NULL else NULL
                 if supply_head[position] == END_OF_LIST and demand_head[position] == END_OF_LIST:
-                    value = self.available[position]
+                    value = available[position]
                     flat += value
                     earliest_ns[cell] = EARLIEST_NOW if value >= wanted[s] or wanted[s] <= 0 else EARLIEST_NEVER
-                    if cells != NULL:
+                    if row != NULL:
                         for k in range(bucket_total):
                             row[k] = value
                     continue
-                self._phase(position, boundaries_ns, bucket_total, kind_mask, wanted[s], row,
-                            &totals[s * bucket_total], &earliest_ns[cell])
+                self._phase(position, boundaries_ns, bucket_total, kind_mask, wanted[s], row, diff, runs,
+                            &earliest_ns[cell])
+            running = flat
             for k in range(bucket_total):
-                totals[s * bucket_total + k] += flat
+                running += diff[k]
+                totals[s * bucket_total + k] = running
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef void _phase(self, Py_ssize_t position, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
-                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* totals,
+                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* diff, int64_t* runs,
                      int64_t* earliest_ns) noexcept nogil:
-        """One position of gather_phased: a forward pass records each bucket's
-        lowest balance, a backward pass turns them into suffix minima (and
-        adds them to the SKU's totals)."""
-        cdef int64_t balance = self._net_on_hand(position), time_ns, lowest
+        """One position of gather_phased.
+
+        What can be promised by boundary k is the lowest balance from then on:
+        with B_i the balance after the walk's i-th event (B_0 net on hand) and
+        i(k) the number of events due by boundary k, max(0, min(B_i, i >= i(k))).
+        One walk keeps these as runs of buckets (start, value), starts
+        ascending and values nondecreasing, so the cost is the events', not
+        the buckets': each event replaces the run starting at its bucket and
+        lowers (merges) the runs above its balance. The runs are then written
+        to cells (if asked) and added to diff, the SKU's totals as differences.
+        """
+        cdef int64_t* starts = runs
+        cdef int64_t* values = runs + bucket_total + 1
+        cdef Py_ssize_t top = 0, k = 0, start, end, r
+        cdef int64_t balance = self._net_on_hand(position), time_ns, value
         cdef const SupplyRecord* records = self.records
         cdef const SupplyRecord* record
         cdef int64_t slot = self.supply_head[position], line = self.demand_head[position]
         # The next event of each list; NEVER_NS past its end (real instants are smaller).
         cdef int64_t supply_ns = records[slot].eta_ns if slot != END_OF_LIST else NEVER_NS
         cdef int64_t line_ns = self.line_due_ns[line] if line != END_OF_LIST else NEVER_NS
-        cdef Py_ssize_t k = -1
+        starts[0] = 0
+        values[0] = balance
         earliest_ns[0] = EARLIEST_NOW if balance >= wanted or wanted <= 0 else EARLIEST_NEVER
         while slot != END_OF_LIST or line != END_OF_LIST:
             # Supply first at equal times (as _lowest_cumulative).
             time_ns = supply_ns if supply_ns <= line_ns else line_ns
-            while k + 1 < bucket_total and time_ns > boundaries_ns[k + 1]:
-                k += 1
-                cells[k] = balance
             if supply_ns <= line_ns:
                 record = &records[slot]
                 if kind_mask & (1 << record.kind):
@@ -1721,22 +1766,34 @@ cdef class Core:
                 balance -= self.line_quantity[line]
                 line = self.line_next_demand[line]
                 line_ns = self.line_due_ns[line] if line != END_OF_LIST else NEVER_NS
-            if k >= 0 and balance < cells[k]:
-                cells[k] = balance
+            # k: the first bucket whose boundary is at or after the event (bucket_total: none).
+            while k < bucket_total and boundaries_ns[k] < time_ns:
+                k += 1
+            if top >= 0 and starts[top] == k:
+                top -= 1  # buckets from k on count this event: the balance before it no longer matters
+            start = k
+            while top >= 0 and values[top] >= balance:
+                start = starts[top]
+                top -= 1
+            top += 1
+            starts[top] = start
+            values[top] = balance
             if wanted > 0:
                 if balance < wanted:
                     earliest_ns[0] = EARLIEST_NEVER
                 elif earliest_ns[0] == EARLIEST_NEVER:
                     earliest_ns[0] = time_ns
-        while k + 1 < bucket_total:
-            k += 1
-            cells[k] = balance
-        lowest = cells[bucket_total - 1]
-        for k in range(bucket_total - 1, -1, -1):
-            if cells[k] < lowest:
-                lowest = cells[k]
-            cells[k] = lowest if lowest > 0 else 0
-            totals[k] += cells[k]
+        for r in range(top + 1):
+            start = starts[r]
+            if start >= bucket_total:
+                break
+            end = starts[r + 1] if r < top else bucket_total
+            value = values[r] if values[r] > 0 else 0
+            diff[start] += value
+            diff[end] -= value
+            if cells != NULL:
+                for k in range(start, end):
+                    cells[k] = value
 
     def take_changed_skus(self):
         """SKU indices whose positions were written since the last call, in first-change
