@@ -2053,6 +2053,11 @@ cdef class Core:
         self._lay_out_supplies(tables["supply_position"], tables["supply_eta_ns"], tables["supply_quantity"],
                                tables["supply_kind"], tables["supply_received"])
 
+    def supply_layout(self):
+        """The slot of each supply's record, by supply index (a copy): the
+        records' order in memory, for tests and diagnostics. Never state."""
+        return np.asarray(self.supply_slot)[:self.supply_count].copy()
+
     def _reserved_by_state(self):
         """Held and allocated per position, summed from the reservation table."""
         count = self.reservation_count
