@@ -554,14 +554,14 @@ cdef class Core:
         or node rule re-derives every position it covers: a loop over the
         nodes or the SKUs, bounded at the edge (SAFETY_STOCK_POSITIONS_MAX).
         """
-        cdef Py_ssize_t i, j, count = command.sku.shape[0], position
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] on_hand_after = command.on_hand_after
-        cdef int64_t[::1] available_after = command.available_after
+        cdef Py_ssize_t i, j, count = command.count, position
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
+        cdef int64_t* on_hand_after = command.on_hand_after_
+        cdef int64_t* available_after = command.available_after_
         cdef int64_t failed = 0, applied = 0
         cdef bint needs_sku, needs_node
         with nogil:
@@ -617,15 +617,15 @@ cdef class Core:
         QUANTITY_TOO_LARGE. With all_or_nothing a failure undoes the applied
         items newest first, so repeated positions end where they began.
         """
-        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        cdef Py_ssize_t i, count = command.count, position
         self._reason_capacity(count)
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] on_hand_after = command.on_hand_after
-        cdef int64_t[::1] available_after = command.available_after
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
+        cdef int64_t* on_hand_after = command.on_hand_after_
+        cdef int64_t* available_after = command.available_after_
         cdef int64_t[::1] previous = np.zeros(count, dtype=np.int64)
         cdef int64_t failed = 0, applied = 0, old
         with nogil:
@@ -793,12 +793,12 @@ cdef class Core:
 
     cdef int _apply_node_status(self, Command command) except -1:
         """Sets node i's status to op[i]; unknown nodes report NODE_NOT_FOUND."""
-        cdef const int32_t[::1] node = command.node
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
+        cdef const int32_t* node = command.node_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
         cdef Py_ssize_t i
         cdef int64_t applied = 0
-        for i in range(node.shape[0]):
+        for i in range(command.count):
             if node[i] < 0 or node[i] >= self.node_count:
                 status[i] = ITEM_NODE_NOT_FOUND
                 continue
@@ -1066,16 +1066,16 @@ cdef class Core:
         floor[i] available at its position (stock kept for other channels
         or customer segments): it takes from available - floor only.
         """
-        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        cdef Py_ssize_t i, count = command.count, position
         self._reserve_capacity(1, count)
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int64_t[::1] due_ns = command.time_ns
-        cdef const int64_t[::1] floor = command.floor
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] filled = command.filled
-        cdef int64_t[::1] available_after = command.available_after
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int64_t* due_ns = command.time_ns_
+        cdef const int64_t* floor = command.floor_
+        cdef int8_t* status = command.status_
+        cdef int64_t* filled = command.filled_
+        cdef int64_t* available_after = command.available_after_
         cdef bint all_or_nothing = command.all_or_nothing
         cdef int64_t take, free, taken = 0, failed = 0, line, line_due_ns
         cdef int64_t reservation = self.reservation_count, first_line = self.line_count
@@ -1232,11 +1232,11 @@ cdef class Core:
         if ship and state != RESERVATION_COMMITTED:
             command.result = RESULT_RESERVATION_NOT_COMMITTED
             return 0
-        cdef Py_ssize_t i, count = command.line.shape[0], position
-        cdef const int32_t[::1] line = command.line
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] filled = command.filled
+        cdef Py_ssize_t i, count = command.count, position
+        cdef const int32_t* line = command.line_
+        cdef const int64_t* quantity = command.quantity_
+        cdef int8_t* status = command.status_
+        cdef int64_t* filled = command.filled_
         cdef int64_t first = self.reservation_first_line[reservation]
         cdef int32_t lines = self.reservation_line_count[reservation]
         cdef int64_t[::1] wanted = np.zeros(max(lines, 1), dtype=np.int64)
@@ -1293,14 +1293,14 @@ cdef class Core:
     @cython.wraparound(False)
     cdef int _apply_return(self, Command command) except -1:
         """Restocks returned units: sellable, or on hand but quarantined (unavailable)."""
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] filled = command.filled
-        cdef int64_t[::1] available_after = command.available_after
-        cdef Py_ssize_t i, count = sku.shape[0], position
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
+        cdef int64_t* filled = command.filled_
+        cdef int64_t* available_after = command.available_after_
+        cdef Py_ssize_t i, count = command.count, position
         cdef int64_t applied = 0
         self._reason_capacity(count)
         with nogil:
