@@ -61,6 +61,10 @@ cdef enum:
 cdef enum:
     END_OF_LIST = -1
     NOT_LINKED = -2
+# Phased reads of fewer (SKU, node) cells keep the GIL: a few microseconds,
+# less than what releasing it and taking it back would let others do.
+cdef enum:
+    NOGIL_CELLS = 4096
 # Past the end of a list in a walk: later than any real instant.
 cdef extern from *:
     """
@@ -1642,7 +1646,11 @@ cdef class Core:
         cdef int64_t* scratch = <int64_t*>malloc(3 * (bucket_total + 1) * sizeof(int64_t))
         if scratch == NULL:
             raise MemoryError()
-        with nogil:
+        if sku_total * node_total >= NOGIL_CELLS:
+            with nogil:
+                self._gather_phased(sku_, sku_total, nodes_, node_total, boundaries_, bucket_total, kind_mask,
+                                    wanted_, cells_ if want_cells else NULL, totals_, earliest_, scratch)
+        else:
             self._gather_phased(sku_, sku_total, nodes_, node_total, boundaries_, bucket_total, kind_mask,
                                 wanted_, cells_ if want_cells else NULL, totals_, earliest_, scratch)
         free(scratch)
@@ -2004,7 +2012,8 @@ cdef class Core:
         """Sets the supplies to the given per-index columns, their records laid out
         for the list walks: open supplies first, position after position (so one
         SKU's are together), each position's in list order, so a walk reads its
-        records front to back; closed ones after them. Keeps each supply's index."""
+        records front to back; closed ones after them. Keeps each supply's index.
+        Returns the lists' links and heads by supply index (as export_state has them)."""
         count = position.shape[0]
         positions = self.supply_head.shape[0]
         assert all(column.shape == (count,) for column in (eta_ns, quantity, kind, received)), \
@@ -2013,7 +2022,8 @@ cdef class Core:
         assert ((position >= 0) & (position < positions)).all(), "a supply at no position"
         linked = quantity > 0
         index = np.arange(count, dtype=np.int64)
-        order = np.lexsort((index, eta_ns, position, ~linked))  # the last key sorts first
+        # By (closed, position, ETA, index): the last key sorts first.
+        order = np.lexsort((index, eta_ns, position + np.where(linked, 0, positions)))
         capacity = max(count, 64, self.supply_position.shape[0])
         assert capacity < 2**31, "supply slots are int32"
         slot = np.zeros(capacity, dtype=np.int64)
@@ -2027,15 +2037,20 @@ cdef class Core:
         # Slots [0, open_count) are listed, each list's in a run in list order.
         open_count = int(linked.sum())
         nexts = np.full(count, NOT_LINKED, dtype=np.int32)
+        links = np.full(count, NOT_LINKED, dtype=np.int64)  # the same, by index
         head = np.asarray(self.supply_head)
         head[:] = END_OF_LIST
+        heads = head.copy()  # by index
         if open_count:
             at = position[order][:open_count]
             same = at[1:] == at[:-1]  # slots s and s + 1 are in one list
             nexts[:open_count] = END_OF_LIST
             nexts[:open_count - 1][same] = np.flatnonzero(same) + 1
+            links[order[:open_count]] = END_OF_LIST
+            links[order[:open_count - 1][same]] = order[1:open_count][same]
             first = np.flatnonzero(np.concatenate(([True], ~same)))
             head[at[first]] = first
+            heads[at[first]] = order[first]
         laid["next"] = nexts
         self.supply_position = _grown(position, capacity)
         self.supply_received = _grown(received.astype(np.int64), capacity)
@@ -2044,6 +2059,7 @@ cdef class Core:
             self.supply_stamp = _grown(self.supply_stamp, capacity)
         self._adopt_records(records)
         self.supply_count = count
+        return links, heads
 
     def lay_out_supplies(self):
         """Lays the supply records out afresh in list order (what a restore does):
@@ -2154,13 +2170,13 @@ cdef class Core:
         assert state["feed_sequence"].ndim == 2 and state["feed_sequence"].shape[1] == positions
         core.feed_sequence = state["feed_sequence"].astype(np.int64, copy=True)
         core._restore_reasons(state)
-        core._lay_out_supplies(state["supply_position"], state["supply_eta_ns"], state["supply_quantity"],
-                               state["supply_kind"], state["supply_received"])
         # The lists are (ETA, index) order, so they follow from the columns; the
         # snapshot's own links must say the same (else it is damaged).
-        laid_out = core._supply_tables()
-        assert np.array_equal(laid_out["supply_next"], state["supply_next"]), "snapshot supply links disagree"
-        assert np.array_equal(laid_out["supply_head"], state["supply_head"]), "snapshot supply heads disagree"
+        links, heads = core._lay_out_supplies(state["supply_position"], state["supply_eta_ns"],
+                                              state["supply_quantity"], state["supply_kind"],
+                                              state["supply_received"])
+        assert np.array_equal(links, state["supply_next"]), "snapshot supply links disagree"
+        assert np.array_equal(heads, state["supply_head"]), "snapshot supply heads disagree"
         np.asarray(core.heap_expire_ns)[:heap] = state["heap_expire_ns"]
         np.asarray(core.heap_reservation)[:heap] = state["heap_reservation"]
         core.reservation_count, core.line_count, core.heap_size = count, lines, heap
