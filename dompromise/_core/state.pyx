@@ -1669,11 +1669,6 @@ cdef class Core:
             _prefetch(&self.supply_head[position])
             _prefetch(&self.demand_head[position])
             _prefetch(&self.available[position])
-            _prefetch(&self.on_hand[position])
-            _prefetch(&self.held[position])
-            _prefetch(&self.allocated[position])
-            _prefetch(&self.unavailable[position])
-            _prefetch(&self.safety_stock[position])
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
