@@ -417,8 +417,8 @@ def startup(args) -> dict:
         log.write_snapshot(position, arrays, meta)
         snapshot_write_seconds = time.monotonic() - written
         key = log.snapshot_key(position)
-        snapshot_chunks = log.client.llen(key)
-        snapshot_bytes = log.client.memory_usage(key, samples=0)
+        snapshot_chunks = log.client.hlen(key)
+        snapshot_bytes = log.snapshot_size(position)
         log.client.hset(log.head_key, mapping={"position": position, "time_ns": engine.core.log_time_ns})
         node_ids = [node.node_id for node in network.nodes]
         sku_ids = [sku.sku_id for sku in network.skus]
@@ -455,7 +455,7 @@ def startup(args) -> dict:
         shutil.rmtree(workdir, ignore_errors=True)
     return {
         "benchmark": "startup", "nodes": nodes, "skus": skus, "positions": nodes * skus,
-        "snapshot_redis_memory_bytes": snapshot_bytes, "snapshot_chunks": snapshot_chunks,
+        "snapshot_bytes": snapshot_bytes, "snapshot_chunks": snapshot_chunks,
         "snapshot_write_seconds": round(snapshot_write_seconds, 2), "catch_up_records": catch_up,
         "start_to_serving_seconds": round(seconds, 2),
         "recover_seconds_logged": float(caught_up.group(3)) if caught_up else None,

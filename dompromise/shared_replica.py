@@ -72,9 +72,14 @@ class SharedReplica(Replica):
         self._last_entry: tuple[int, int, bytes] | None = None  # (position, time_ns, token) last applied
         self._writability_listeners: list[Callable[[bool], None]] = []
         self.resync_count = 0
+        # Set by stop(): redis-py (8.1) can swallow the cancellation of a blocked XREAD,
+        # so the tail loop also ends by this flag (and stop() closes the read's connection).
         self._stopping = False
         # When this replica last knew it had everything Redis had (a tail read came back), monotonic ns.
         self._fresh_ns = time.monotonic_ns()
+        self.loaded_snapshot_position = 0  # the Redis snapshot last loaded (0: none)
+        # Heartbeats this replica into <prefix>:instances while it runs (serve --redis sets it).
+        self.registry = None
 
     # ---- start-up ----------------------------------------------------------
 
@@ -98,6 +103,7 @@ class SharedReplica(Replica):
         meta, arrays = loaded
         self._replace_engine(Engine.from_state(self.engine.network, arrays, meta, self._clock_ns))
         self._snapshot_position = meta["position"]
+        self.loaded_snapshot_position = meta["position"]
         self._last_time_ns = max(self._last_time_ns, self.engine.core.log_time_ns)
         log.info("loaded Redis snapshot at log position %d", meta["position"])
         return True
@@ -149,6 +155,8 @@ class SharedReplica(Replica):
         self._writable = True
         self._tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._tail_loop()),
                        asyncio.create_task(self._tick_loop())]
+        if self.registry is not None:
+            self._tasks.append(asyncio.create_task(self.registry.run(self)))
 
     async def stop(self) -> None:
         # The asyncio Redis client can swallow a cancel that lands in a blocked
@@ -166,6 +174,8 @@ class SharedReplica(Replica):
         if self._snapshot_task is not None:
             await asyncio.gather(self._snapshot_task, return_exceptions=True)
         self._fail_pending("replica stopped")
+        if self.registry is not None:
+            await self.registry.remove(self.instance_id)
         await self.log.aclose()
 
     def close(self) -> None:
@@ -190,6 +200,11 @@ class SharedReplica(Replica):
             return None
         return max(0, (time.monotonic_ns() - self._fresh_ns) // 1_000_000)
 
+    @property
+    def write_problem(self) -> str:
+        """Why writes are refused for good ('' unless this replica stopped following the log)."""
+        return self._broken
+
     async def submit(self, record: log_pb2.LogRecord) -> Outcome:
         """Appends a command to the shared log; returns its outcome once this replica applied it."""
         if not self._writable:
@@ -207,7 +222,7 @@ class SharedReplica(Replica):
         return self._token_prefix + str(self._token_count).encode()
 
     async def _write_loop(self) -> None:
-        while True:
+        while not self._stopping:
             batch = [await self._queue.get()]
             while len(batch) < limits.LOG_BATCH_COMMANDS_MAX and not self._queue.empty():
                 batch.append(self._queue.get_nowait())

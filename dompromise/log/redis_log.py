@@ -9,8 +9,8 @@ Keys, all under one prefix (`dompromise` unless told otherwise):
                               appended), time_ns (last log time)
     <prefix>:snapshots        sorted set of snapshot positions (score = member)
     <prefix>:snapshot:<pos>   the snapshot's npz bytes (format of log/snapshot.py), as a
-                              list of chunks of at most SNAPSHOT_CHUNK_BYTES (a string
-                              from builds before the chunks is still read)
+                              hash of chunks "0", "1", ... of at most SNAPSHOT_CHUNK_BYTES
+                              (a string from builds before the chunks is still read)
     <prefix>:snapshot-partial the snapshot being written (renamed into place when whole)
     <prefix>:snapshot-lock    who is writing a snapshot now (SET NX PX)
 
@@ -234,8 +234,8 @@ class RedisLog:
         # once: a reader never sees half a snapshot, a writer that dies leaves
         # only the side key (the next writer starts it afresh).
         self.client.delete(self.partial_snapshot_key)
-        for start in range(0, len(data), SNAPSHOT_CHUNK_BYTES):
-            self.client.rpush(self.partial_snapshot_key, data[start:start + SNAPSHOT_CHUNK_BYTES])
+        for index, start in enumerate(range(0, len(data), SNAPSHOT_CHUNK_BYTES)):
+            self.client.hset(self.partial_snapshot_key, str(index), data[start:start + SNAPSHOT_CHUNK_BYTES])
         with self.client.pipeline(transaction=True) as pipe:
             pipe.rename(self.partial_snapshot_key, self.snapshot_key(position))
             pipe.zadd(self.snapshots_key, {str(position): position})
@@ -280,12 +280,25 @@ class RedisLog:
         if kind == b"string":  # written whole by a build before the chunks
             return self.client.get(key)
         chunks = []
-        for index in range(self.client.llen(key)):
-            chunk = self.client.lindex(key, index)
+        for index in range(self.client.hlen(key)):
+            chunk = self.client.hget(key, str(index))
             if chunk is None:
                 return None  # removed while we read it
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def snapshot_size(self, position: int) -> int:
+        """Bytes of the snapshot stored at `position` (0 if there is none), without reading it."""
+        key = self.snapshot_key(position)
+        kind = self.client.type(key)
+        if kind == b"string":
+            return self.client.strlen(key)
+        if kind != b"hash":
+            return 0
+        with self.client.pipeline(transaction=False) as pipe:
+            for field in self.client.hkeys(key):
+                pipe.hstrlen(key, field)
+            return sum(pipe.execute())
 
     def close(self) -> None:
         self.client.close()

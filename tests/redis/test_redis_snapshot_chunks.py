@@ -35,8 +35,9 @@ def test_a_snapshot_is_stored_in_chunks_and_read_back_whole(redis_server, monkey
     position = writer.snapshot_now()
     client = redis.Redis.from_url(redis_server.url)
     key = writer.log.snapshot_key(position)
-    assert client.type(key) == b"list"
-    assert client.llen(key) > 1
+    assert client.type(key) == b"hash"
+    assert client.hlen(key) > 1
+    assert writer.log.snapshot_size(position) == sum(client.hstrlen(key, f) for f in client.hkeys(key)) > 1024
     assert not client.exists(writer.log.partial_snapshot_key)
     client.close()
     late = SharedReplica(Engine(small_network()), RedisLog(redis_server.url))
@@ -49,18 +50,18 @@ def test_a_half_written_snapshot_is_never_listed(redis_server, monkeypatch):
     monkeypatch.setattr(redis_log, "SNAPSHOT_CHUNK_BYTES", 1024)
     writer = stocked(redis_server.url)
     pushed = []
-    original = writer.log.client.rpush
+    original = writer.log.client.hset
 
-    def dying_rpush(key, value):
+    def dying_hset(key, *args, **kwargs):
         pushed.append(key)
         if len(pushed) == 3:
             raise redis.ConnectionError("the writer died mid-snapshot")
-        return original(key, value)
+        return original(key, *args, **kwargs)
 
-    writer.log.client.rpush = dying_rpush
+    writer.log.client.hset = dying_hset
     with pytest.raises(redis.ConnectionError):
         writer.snapshot_now()
-    writer.log.client.rpush = original
+    writer.log.client.hset = original
     assert writer.log.snapshot_positions() == []
     assert writer.log.load_snapshot(network_fingerprint(writer.engine.network)) is None
     writer.snapshot_now()  # the next attempt starts the side key afresh
@@ -78,3 +79,4 @@ def test_a_snapshot_stored_whole_by_an_older_build_is_still_read(redis_server):
     late = SharedReplica(Engine(small_network()), RedisLog(redis_server.url))
     late.recover()
     assert late.engine.core.digest() == writer.engine.core.digest()
+    assert writer.log.snapshot_size(position) == len(encode_snapshot(position, arrays, meta))
