@@ -282,7 +282,7 @@ class _Call:
 class PromiseEngine:
     """Delivery options over one engine and one transport network."""
 
-    CANDIDATES_KEPT = 4_096  # explanations kept for reuse (they are immutable)
+    CANDIDATE_TABLES_KEPT = 256  # (reason, explanation) -> a Candidate per node, reused: they are immutable
 
     def __init__(self, engine: Engine, edt: EdtCalculator, weights: Weights = DEFAULT_WEIGHTS):
         self._engine = engine
@@ -306,7 +306,7 @@ class PromiseEngine:
             [core_lane.cost_minor for core_lane in edt.lanes], weights.per_hour_to_delivery,
             weights.per_currency_unit, weights.per_extra_shipment, weights.per_missing_percent, weights.drop_ship,
             EARLIEST_NOW, EARLIEST_NEVER)
-        self._candidates: dict[tuple[int, int, str], Candidate] = {}
+        self._fixed_candidates: dict[tuple[Reason, str], list[Candidate]] = {}
         # EDTs of this promise call by (lane, onward lane, ready time): the same
         # route and ready time recur across single, split and partial plans.
         # One promise at a time per engine (the service runs on one event loop).
@@ -654,68 +654,120 @@ class PromiseEngine:
 
     def _row_option(self, call: _Call, row: int) -> Option:
         """The Option of one kernel row: one shipment of what its node fills."""
+        return self._row_options(call, [row])[0]
+
+    def _row_options(self, call: _Call, rows: list[int]) -> list[Option]:
+        """The Options of kernel rows, each one shipment of what its node fills: the
+        arrays read once for all of them, a node's lines shared by its options."""
         scan = call.scan
-        column, route_index, earliest, latest, departure, cost = scan.rows[row].tolist()
-        route = call.destination.routes[route_index]
-        filled, ready = call.column_lines(column)
-        sku_ids, quantities = call.sku_ids, call.quantities
-        lines = tuple([PlannedLine(sku_ids[i], f, ready[i]) for i, f in enumerate(filled) if f > 0])
-        shipment = Shipment(self._node_ids[call.columns[column]], route.method, route.service, lines, earliest,
-                            latest, None if departure == NEVER else departure, cost, route.via_node_id)
-        filled_sum = int(scan.info[column, _INFO_FILLED_SUM])
-        fill = 100.0 * filled_sum / float(call.wanted_sum)
-        short = () if filled_sum == call.wanted_sum else tuple(
-            [(sku_ids[i], w - max(f, 0)) for i, (w, f) in enumerate(zip(quantities, filled)) if max(f, 0) < w])
-        return Option(route.method, (shipment,), fill, earliest, latest, cost, float(scan.score[row]), short)
+        values = scan.rows[rows].tolist()
+        scores = scan.score[rows].tolist()
+        columns = [value[0] for value in values]
+        if len(call.wanted) == 1:  # one line: no need to gather columns
+            filled_all, ready_all = scan.filled[0].tolist(), scan.ready_ns[0].tolist()
+            filled_by_row = [[filled_all[column]] for column in columns]
+            ready_by_row = [[ready_all[column]] for column in columns]
+        else:
+            filled_by_row = scan.filled[:, columns].T.tolist()
+            ready_by_row = scan.ready_ns[:, columns].T.tolist()
+        filled_sums = scan.info[columns, _INFO_FILLED_SUM].tolist()
+        sku_ids, quantities, wanted_sum = call.sku_ids, call.quantities, call.wanted_sum
+        routes, node_ids, nodes = call.destination.routes, self._node_ids, call.columns
+        lines_of: dict[int, tuple[PlannedLine, ...]] = {}
+        options = []
+        for k, (column, route_index, earliest, latest, departure, cost) in enumerate(values):
+            filled = filled_by_row[k]
+            lines = lines_of.get(column)
+            if lines is None:
+                ready = ready_by_row[k]
+                lines = lines_of[column] = tuple([PlannedLine(sku_ids[i], f, ready[i])
+                                                  for i, f in enumerate(filled) if f > 0])
+            route = routes[route_index]
+            shipment = Shipment(node_ids[nodes[column]], route.method, route.service, lines, earliest, latest,
+                                None if departure == NEVER else departure, cost, route.via_node_id)
+            filled_sum = filled_sums[k]
+            short = () if filled_sum == wanted_sum else tuple(
+                [(sku_ids[i], w - max(f, 0)) for i, (w, f) in enumerate(zip(quantities, filled)) if max(f, 0) < w])
+            options.append(Option(route.method, (shipment,), 100.0 * filled_sum / float(wanted_sum), earliest,
+                                  latest, cost, scores[k], short))
+        return options
 
     def _kernel_ranked(self, call: _Call) -> tuple[list[Option], list[Candidate]]:
         """Every option is a kernel row: the kernel ranks them and says how each node fared."""
         request, scan = call.request, call.scan
         kept_count = scan.rank(request.deliver_before_ns, request.max_options)
-        kept = [self._row_option(call, row) for row in scan.order[:kept_count].tolist()]
-        codes = scan.info[:, _INFO_CODE].tolist()
-        outcomes = scan.info[:, _INFO_OUTCOME].tolist()
-        by_node: dict[int, Candidate] = {}
-        for column, node in enumerate(call.columns):
-            outcome = outcomes[column]
-            if outcome == _OUTCOME_USED:
-                by_node[node] = self._candidate(node, Reason.USED, "in a returned option")
-            elif outcome == _OUTCOME_TOO_LATE:
-                by_node[node] = self._candidate(node, Reason.TOO_LATE, "cannot deliver by the requested latest time")
-            elif outcome == _OUTCOME_OUTRANKED:
-                by_node[node] = self._candidate(node, Reason.OUTRANKED,
-                                                "had an option, ranked below the ones returned")
-            else:
-                by_node[node] = self._scan_candidate(call, column, node, codes[column])
-        candidates = [by_node.get(node) or self._candidate(node, Reason.NODE_NOT_SELLABLE, "node is not enabled")
-                      for node in range(len(self._node_ids))]
-        return kept, candidates
+        kept = self._row_options(call, scan.order[:kept_count].tolist()) if kept_count else []
+        # A reason per node: the kernel's outcome (USED, OUTRANKED, TOO_LATE: Reason's numbers),
+        # else its column code; NODE_NOT_SELLABLE where no column.
+        info = scan.info
+        final = np.where(info[:, _INFO_OUTCOME] != 0, info[:, _INFO_OUTCOME], info[:, _INFO_CODE])
+        by_node = np.full(len(self._node_ids), int(Reason.NODE_NOT_SELLABLE), dtype=np.int64)
+        by_node[call.sellable] = final
+        tables = self._reason_tables(call.request)
+        reasons = by_node.tolist()
+        if _CODE_PARTIAL not in reasons:
+            return kept, [tables[reason][node] for node, reason in enumerate(reasons)]
+        partial = np.flatnonzero(final == _CODE_PARTIAL)
+        texts = dict(zip([call.columns[column] for column in partial.tolist()],
+                         self._short_candidates(call, partial)))
+        return kept, [tables[reason][node] if reason != _CODE_PARTIAL else texts[node]
+                      for node, reason in enumerate(reasons)]
+
+    def _reason_tables(self, request: PromiseRequest) -> dict[int, list[Candidate]]:
+        """Every node's Candidate for each reason whose explanation does not depend on the
+        order (built once; NO_LANE's names the destination)."""
+        where = f"zone {request.zone_id}" if request.zone_id else f"store {request.pickup_node_id}"
+        return {
+            int(Reason.USED): self._fixed(Reason.USED, "in a returned option"),
+            int(Reason.NODE_NOT_SELLABLE): self._fixed(Reason.NODE_NOT_SELLABLE, "node is not enabled"),
+            _CODE_SHORT_NONE: self._fixed(Reason.SHORT, "has none of the order's SKUs"),
+            _CODE_NO_LANE: self._fixed(Reason.NO_LANE, f"no lane to {where} for the allowed methods"),
+            _CODE_NO_DELIVERY: self._fixed(Reason.NO_DELIVERY, _NO_DELIVERY_TEXT),
+            int(Reason.OUTRANKED): self._fixed(Reason.OUTRANKED, "had an option, ranked below the ones returned"),
+            int(Reason.TOO_LATE): self._fixed(Reason.TOO_LATE, "cannot deliver by the requested latest time"),
+        }
+
+    def _fixed(self, reason: Reason, detail: str) -> list[Candidate]:
+        key = (reason, detail)
+        found = self._fixed_candidates.get(key)
+        if found is None:
+            if len(self._fixed_candidates) >= self.CANDIDATE_TABLES_KEPT:  # one NO_LANE table per destination
+                self._fixed_candidates.clear()
+            found = self._fixed_candidates[key] = [Candidate(node_id, reason, detail) for node_id in self._node_ids]
+        return found
+
+    def _candidate(self, node: int, reason: Reason, detail: str) -> Candidate:
+        return self._fixed(reason, detail)[node]
 
     def _scan_candidate(self, call: _Call, column: int, node: int, code: int) -> Candidate:
         """Why a node is out before ranking: no lane, nothing of the order, no delivery, short."""
-        if code == _CODE_NO_LANE:
-            request = call.request
-            where = f"zone {request.zone_id}" if request.zone_id else f"store {request.pickup_node_id}"
-            return self._candidate(node, Reason.NO_LANE, f"no lane to {where} for the allowed methods")
-        if code == _CODE_SHORT_NONE:
-            return self._candidate(node, Reason.SHORT, "has none of the order's SKUs")
-        if code == _CODE_NO_DELIVERY:
-            return self._candidate(node, Reason.NO_DELIVERY, _NO_DELIVERY_TEXT)
-        assert code == _CODE_PARTIAL, code
-        listed = call.scan.short_lines[column].tolist()
-        sku_ids, quantities = call.sku_ids, call.quantities
-        missing = [f"{sku_ids[listed[k]]} {listed[k + 1]}/{quantities[listed[k]]}"
-                   for k in range(0, 2 * SHORT_LISTED_PY, 2) if listed[k] >= 0]
-        return Candidate(self._node_ids[node], Reason.SHORT, "short: " + ", ".join(missing))
+        if code == _CODE_PARTIAL:
+            return self._short_candidate(call, column)
+        return self._reason_tables(call.request)[code][node]
 
-    def _candidate(self, node: int, reason: Reason, detail: str) -> Candidate:
-        key = (node, reason, detail)
-        found = self._candidates.get(key)
-        if found is None:
-            if len(self._candidates) >= self.CANDIDATES_KEPT:
-                self._candidates.clear()
-            found = self._candidates[key] = Candidate(self._node_ids[node], reason, detail)
-        return found
+    def _short_candidate(self, call: _Call, column: int) -> Candidate:
+        return self._short_candidates(call, np.array([column]))[0]
+
+    def _short_candidates(self, call: _Call, columns: np.ndarray) -> list[Candidate]:
+        """SHORT, naming the first lines each node lacks: "short: SKU filled/wanted, ..."."""
+        sku_ids, quantities, node_ids, nodes = call.sku_ids, call.quantities, self._node_ids, call.columns
+        none_of = {}  # "SKU 0/wanted" by line: most short lines have none
+        candidates = []
+        for column, listed in zip(columns.tolist(), call.scan.short_lines[columns].tolist()):
+            missing = []
+            for k in range(0, 2 * SHORT_LISTED_PY, 2):
+                line = listed[k]
+                if line < 0:
+                    break
+                if listed[k + 1] == 0:
+                    piece = none_of.get(line)
+                    if piece is None:
+                        piece = none_of[line] = f"{sku_ids[line]} 0/{quantities[line]}"
+                else:
+                    piece = f"{sku_ids[line]} {listed[k + 1]}/{quantities[line]}"
+                missing.append(piece)
+            candidates.append(Candidate(node_ids[nodes[column]], Reason.SHORT, "short: " + ", ".join(missing)))
+        return candidates
 
     def _python_ranked(self, call: _Call, python_options: list[Option]) -> tuple[list[Option], list[Candidate]]:
         """Kernel rows and Python's options together, ranked as PromiseEngine always did:

@@ -51,6 +51,7 @@ cdef class RouteTable:
     """Routes from every node of the network to one destination, CSR by node index."""
     cdef readonly Py_ssize_t node_count
     cdef readonly Py_ssize_t route_count
+    cdef readonly Py_ssize_t lane_count  # of the transport tables the lanes index
     cdef dict _arrays
     cdef const int32_t* _start       # [node_count + 1]
     cdef const int32_t* _lane

@@ -121,6 +121,7 @@ cdef class RouteTable:
         self._arrays = arrays
         self.node_count = len(starts) - 1
         self.route_count = count
+        self.lane_count = lane_count
         self._start = <const int32_t*>cnp.PyArray_DATA(arrays["route_start"])
         self._lane = <const int32_t*>cnp.PyArray_DATA(arrays["lane"])
         self._onward = <const int32_t*>cnp.PyArray_DATA(arrays["onward"])
@@ -188,8 +189,8 @@ cdef class PromiseKernel:
         for c in range(count):
             if not 0 <= column_node[c] < routes.node_count:
                 raise IndexError(f"column {c} names node {column_node[c]}, not in the route table")
-        if routes.route_count and self.lane_count <= max(routes.array("lane").max(), routes.array("onward").max()):
-            raise ValueError("the route table names lanes this kernel has no cost for")
+        if routes.lane_count != self.lane_count:
+            raise ValueError("the route table was built for another set of lanes")
         if node_penalty is not None:
             scan._penalty_ptr = <const double*>_data(node_penalty, cnp.NPY_FLOAT64, routes.node_count,
                                                     "node_penalty")
