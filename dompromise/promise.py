@@ -37,9 +37,9 @@ from dompromise._core.promise import (
     INFO_FIELD,
     ROW_FIELD,
     SCAN_STATUS,
-    SHORT_LISTED_PY,
     PromiseKernel,
     RouteTable,
+    short_texts,
 )
 from dompromise._core.transport import NEVER
 from dompromise.edt import EdtCalculator, EdtStatus
@@ -750,24 +750,10 @@ class PromiseEngine:
 
     def _short_candidates(self, call: _Call, columns: np.ndarray) -> list[Candidate]:
         """SHORT, naming the first lines each node lacks: "short: SKU filled/wanted, ..."."""
-        sku_ids, quantities, node_ids, nodes = call.sku_ids, call.quantities, self._node_ids, call.columns
-        none_of = {}  # "SKU 0/wanted" by line: most short lines have none
-        candidates = []
-        for column, listed in zip(columns.tolist(), call.scan.short_lines[columns].tolist()):
-            missing = []
-            for k in range(0, 2 * SHORT_LISTED_PY, 2):
-                line = listed[k]
-                if line < 0:
-                    break
-                if listed[k + 1] == 0:
-                    piece = none_of.get(line)
-                    if piece is None:
-                        piece = none_of[line] = f"{sku_ids[line]} 0/{quantities[line]}"
-                else:
-                    piece = f"{sku_ids[line]} {listed[k + 1]}/{quantities[line]}"
-                missing.append(piece)
-            candidates.append(Candidate(node_ids[nodes[column]], Reason.SHORT, "short: " + ", ".join(missing)))
-        return candidates
+        node_ids, nodes, short = self._node_ids, call.columns, Reason.SHORT
+        columns = columns.astype(np.int64, copy=False)
+        texts = short_texts(call.sku_ids, call.quantities, call.scan, columns)
+        return [Candidate(node_ids[nodes[column]], short, text) for column, text in zip(columns.tolist(), texts)]
 
     def _python_ranked(self, call: _Call, python_options: list[Option]) -> tuple[list[Option], list[Candidate]]:
         """Kernel rows and Python's options together, ranked as PromiseEngine always did:

@@ -537,3 +537,35 @@ cdef class PromiseScan:
                         and info[column * INFO_WIDTH + INFO_OUTCOME] == OUTCOME_NONE):
                     info[column * INFO_WIDTH + INFO_OUTCOME] = OUTCOME_OUTRANKED
         return kept_count
+
+
+def short_texts(list sku_ids not None, list quantities not None, PromiseScan scan not None,
+                cnp.ndarray columns not None):
+    """The explanation of each short column: "short: SKU filled/wanted, ..." for its
+    first SHORT_LISTED short lines (PromiseEngine's candidates). Python objects, with
+    the GIL; here because a 50-node promise builds dozens of them."""
+    cdef Py_ssize_t count = cnp.PyArray_SIZE(columns), k, j, line, column
+    cdef const int64_t* chosen = <const int64_t*>_data(columns, cnp.NPY_INT64, count, "columns")
+    cdef const int64_t* listed = <const int64_t*>cnp.PyArray_DATA(scan.short_lines)
+    cdef int64_t have
+    cdef list texts = [], missing
+    cdef dict none_of = {}  # "SKU 0/wanted" by line: most short lines have none of it
+    for k in range(count):
+        column = chosen[k]
+        if not 0 <= column < scan._columns:
+            raise IndexError(f"column {column} out of range")
+        missing = []
+        for j in range(SHORT_LISTED):
+            line = listed[column * 2 * SHORT_LISTED + 2 * j]
+            if line < 0:
+                break
+            have = listed[column * 2 * SHORT_LISTED + 2 * j + 1]
+            if have == 0:
+                piece = none_of.get(line)
+                if piece is None:
+                    piece = none_of[line] = f"{sku_ids[line]} 0/{quantities[line]}"
+            else:
+                piece = f"{sku_ids[line]} {have}/{quantities[line]}"
+            missing.append(piece)
+        texts.append("short: " + ", ".join(missing))
+    return texts

@@ -55,7 +55,7 @@ requests = st.fixed_dictionaries({
 })
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stock, supplies, orders, requests)
 def test_the_engine_answers_exactly_as_the_pure_python_one(stock_, supplies_, order, options):
     as_of = START + options["as_of_hours"] * HOUR_NS
@@ -103,7 +103,7 @@ def wide_network(node_count: int) -> Network:
 WIDE = wide_network(15)
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_the_engine_answers_exactly_as_the_pure_python_one_on_a_wide_network(data):
     skus = [sku.sku_id for sku in WIDE.skus]
