@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -139,3 +141,26 @@ def test_promise_kernel(benchmark, promiser, lines):
     scan, kept = benchmark(call)
     record_p99(benchmark)
     assert kept > 0 or scan.row_count == 0
+
+
+@pytest.mark.parametrize("lines", [1, 10, 100, 1_000])
+def test_promise_reference(benchmark, promiser, lines):
+    """The pure-Python engine the kernel replaced (tests/promise/reference_promise.py),
+    same network and orders: the before figure, measured in the same run."""
+    network, engine = promiser
+    if lines == 1_000 and len(network.nodes) == 20:
+        pytest.skip("the 1,000-line order is measured on the 50-node network only")
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests" / "promise"))
+    from reference_promise import ReferencePromiseEngine
+
+    reference = ReferencePromiseEngine(engine._engine, engine._edt)
+    batch = itertools.cycle(orders(network, lines))
+
+    def call():
+        request = next(batch)
+        return request, reference.promise(request)
+
+    benchmark.extra_info.update(lines=lines, nodes=len(network.nodes), part="reference pure-Python promise")
+    request, answer = benchmark(call)
+    record_p99(benchmark)
+    assert answer == engine.promise(request)
