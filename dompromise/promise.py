@@ -652,10 +652,6 @@ class PromiseEngine:
 
     # ---- ranking and explanations ---------------------------------------------
 
-    def _row_option(self, call: _Call, row: int) -> Option:
-        """The Option of one kernel row: one shipment of what its node fills."""
-        return self._row_options(call, [row])[0]
-
     def _row_options(self, call: _Call, rows: list[int]) -> list[Option]:
         """The Options of kernel rows, each one shipment of what its node fills: the
         arrays read once for all of them, a node's lines shared by its options."""
@@ -739,15 +735,6 @@ class PromiseEngine:
     def _candidate(self, node: int, reason: Reason, detail: str) -> Candidate:
         return self._fixed(reason, detail)[node]
 
-    def _scan_candidate(self, call: _Call, column: int, node: int, code: int) -> Candidate:
-        """Why a node is out before ranking: no lane, nothing of the order, no delivery, short."""
-        if code == _CODE_PARTIAL:
-            return self._short_candidate(call, column)
-        return self._reason_tables(call.request)[code][node]
-
-    def _short_candidate(self, call: _Call, column: int) -> Candidate:
-        return self._short_candidates(call, np.array([column]))[0]
-
     def _short_candidates(self, call: _Call, columns: np.ndarray) -> list[Candidate]:
         """SHORT, naming the first lines each node lacks: "short: SKU filled/wanted, ..."."""
         node_ids, nodes, short = self._node_ids, call.columns, Reason.SHORT
@@ -761,10 +748,14 @@ class PromiseEngine:
         max_options; USED / TOO_LATE / OUTRANKED as before."""
         request, scan = call.request, call.scan
         codes = scan.info[:, _INFO_CODE].tolist()
+        tables = self._reason_tables(request)
         candidates: dict[int, Candidate] = {}
         for column, node in enumerate(call.columns):
-            if codes[column] != _CODE_FULL:
-                candidates[node] = self._scan_candidate(call, column, node, codes[column])
+            if codes[column] != _CODE_FULL and codes[column] != _CODE_PARTIAL:
+                candidates[node] = tables[codes[column]][node]
+        partial = np.flatnonzero(scan.info[:, _INFO_CODE] == _CODE_PARTIAL)
+        for column, candidate in zip(partial.tolist(), self._short_candidates(call, partial)):
+            candidates[call.columns[column]] = candidate
         rows = scan.rows[:scan.row_count].tolist()
         scores = scan.score[:scan.row_count].tolist()
         routes = call.destination.routes
@@ -804,7 +795,9 @@ class PromiseEngine:
                 if node not in candidates:
                     candidates[node] = self._candidate(node, Reason.OUTRANKED,
                                                        "had an option, ranked below the ones returned")
-        kept = [entry[6] if isinstance(entry[6], Option) else self._row_option(call, entry[6]) for entry in kept_entries]
+        rows_kept = [entry[6] for entry in kept_entries if not isinstance(entry[6], Option)]
+        built = iter(self._row_options(call, rows_kept) if rows_kept else ())
+        kept = [entry[6] if isinstance(entry[6], Option) else next(built) for entry in kept_entries]
         ordered = [candidates.get(node) or self._candidate(node, Reason.NODE_NOT_SELLABLE, "node is not enabled")
                    for node in range(len(self._node_ids))]
         return kept, ordered
