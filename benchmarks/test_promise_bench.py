@@ -36,7 +36,7 @@ from dompromise import limits
 from dompromise.edt import EdtCalculator, instant_ns
 from dompromise.engine import Engine
 from dompromise.model import Network
-from dompromise.promise import NS_PER_HOUR, FillPolicy, PromiseEngine, PromiseRequest, Sourcing, _summed
+from dompromise.promise import NS_PER_HOUR, FillPolicy, PromiseEngine, PromiseRequest, _summed
 from dompromise.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
 
 SKUS = 1_500 if SMOKE else 20_000
@@ -117,7 +117,7 @@ def kernel_inputs(engine: Engine, promiser: PromiseEngine, request: PromiseReque
                                           with_cells=False).earliest_ns.reshape(-1)
     return (destination.table, destination.allowed(request.methods, request.customer_tier),
             (promiser._edt.tables_for(request.as_of_ns),), sellable, answer.cells, earliest, wanted,
-            request.as_of_ns, True, None, request.sourcing == Sourcing.LINE_LEVEL)
+            request.as_of_ns, True, None)
 
 
 @pytest.mark.parametrize("lines", [1, 10, 100, 1_000])

@@ -193,7 +193,6 @@ class _NodePlan:
     any_filled: bool = False  # fills some of some line
 
 
-
 class _Destination:
     """Routes from every node of the network to one destination (a zone, or a store to
     collect from): the kernel's table, the same routes as objects, and which of them
@@ -247,12 +246,12 @@ _NO_DELIVERY_TEXT = f"no route delivers within {limits.TRANSPORT_HORIZON_DAYS} d
 
 
 class _Call:
-    """One promise call's state: the order, the kernel's scan of it, and what Python derives."""
+    """One promise call's state: the order, the kernel's scan of it, and where it reaches."""
 
     __slots__ = ("request", "sku_ids", "quantities", "wanted", "wanted_sum", "sellable", "destination",
-                 "allowed", "scan", "columns", "node_ids", "_filled_rows", "_ready_rows")
+                 "allowed", "scan", "columns")
 
-    def __init__(self, request, sku_ids, quantities, wanted, sellable, destination, allowed, scan, node_ids):
+    def __init__(self, request, sku_ids, quantities, wanted, sellable, destination, allowed, scan):
         self.request = request
         self.sku_ids = sku_ids
         self.quantities = quantities
@@ -262,21 +261,7 @@ class _Call:
         self.destination = destination
         self.allowed = allowed
         self.scan = scan
-        self.columns = sellable.tolist()
-        self.node_ids = node_ids
-        self._filled_rows = None
-        self._ready_rows = None
-
-    def column_lines(self, column: int) -> tuple[list[int], list[int]]:
-        """(filled, ready_ns) of one column, as Python ints."""
-        if self._filled_rows is None:
-            self._filled_rows = self.scan.filled.T.tolist() if len(self.columns) <= 8 else {}
-            self._ready_rows = self.scan.ready_ns.T.tolist() if len(self.columns) <= 8 else {}
-        if isinstance(self._filled_rows, dict):
-            if column not in self._filled_rows:
-                self._filled_rows[column] = self.scan.filled[:, column].tolist()
-                self._ready_rows[column] = self.scan.ready_ns[:, column].tolist()
-        return self._filled_rows[column], self._ready_rows[column]
+        self.columns = sellable.tolist()  # column -> node index
 
 
 class PromiseEngine:
@@ -347,9 +332,9 @@ class PromiseEngine:
             earliest = np.ascontiguousarray(earliest).reshape(-1)
         scan = self._kernel.scan(destination.table, allowed, (self._edt.tables_for(request.as_of_ns),), sellable,
                                  answer.cells, earliest, wanted, request.as_of_ns, request.allow_future_supply,
-                                 self._penalty, request.sourcing == Sourcing.LINE_LEVEL)
+                                 self._penalty)
         self._until_tables(scan, scan.full_options)
-        return _Call(request, sku_ids, quantities, wanted, sellable, destination, allowed, scan, self._node_ids)
+        return _Call(request, sku_ids, quantities, wanted, sellable, destination, allowed, scan)
 
     def _until_tables(self, scan, step, *arguments) -> None:
         """Runs a kernel step, adding the EDT tables of any ready time it reaches outside them."""

@@ -93,7 +93,6 @@ cdef class PromiseScan:
     cdef Py_ssize_t _capacity
     cdef int64_t _as_of_ns
     cdef int64_t _wanted_sum
-    cdef bint _line_level
     cdef RouteTable _routes
     cdef object _allowed
     cdef object _columns_array

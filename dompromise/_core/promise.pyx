@@ -157,8 +157,7 @@ cdef class PromiseKernel:
 
     def scan(self, RouteTable routes not None, cnp.ndarray allowed not None, tuple tables,
              cnp.ndarray columns not None, cnp.ndarray now not None, cnp.ndarray earliest,
-             cnp.ndarray wanted not None, int64_t as_of_ns, bint future, cnp.ndarray node_penalty,
-             bint line_level):
+             cnp.ndarray wanted not None, int64_t as_of_ns, bint future, cnp.ndarray node_penalty):
         """The matrix of one promise: filled units and ready times per (line, column), and
         each column's code. `now` and `earliest` are int64[lines * columns], line-major
         (earliest: engine.phased_availability's, or None without future supply);
@@ -218,7 +217,7 @@ cdef class PromiseKernel:
         scan._allowed, scan._columns_array, scan._penalty, scan._wanted = allowed, columns, node_penalty, wanted
         scan._routes = routes
         scan._lines, scan._columns, scan._capacity = lines, count, capacity
-        scan._as_of_ns, scan._line_level = as_of_ns, line_level
+        scan._as_of_ns = as_of_ns
         scan.row_count = scan.full_row_count = scan.distinct_count = 0
         scan.missing_ns = 0
         filled, ready, info = scan._filled_ptr, scan._ready_ptr, scan._info_ptr
@@ -404,9 +403,9 @@ cdef class PromiseScan:
     cdef double _score(self, PromiseKernel kernel, Py_ssize_t row) noexcept nogil:
         """PromiseEngine._option's score of a one-shipment option, operation for operation.
 
-        Line-level sourcing weighs each line's arrival by its units; with one
-        shipment every line arrives at its earliest, so the mean is that wait,
-        exactly (Python's int division rounds the exact quotient)."""
+        The same for line-level sourcing: it weighs each line's arrival by its
+        units, and with one shipment every line arrives at its earliest, so the
+        mean is that wait, exactly (Python's int division rounds the exact quotient)."""
         cdef const int64_t* out = self._rows_ptr + row * ROW_WIDTH
         cdef Py_ssize_t column = out[ROW_COLUMN]
         cdef double fill = 100.0 * <double>self._info_ptr[column * INFO_WIDTH + INFO_FILLED_SUM] / <double>self._wanted_sum

@@ -195,7 +195,7 @@ def scan(kernel, tables, routes, now, wanted, *, earliest=None, allowed=None, pe
     if earliest is not None:
         earliest = np.ascontiguousarray(earliest, dtype=np.int64).reshape(-1)
     result = kernel.scan(routes, allowed, tables, columns, now.reshape(-1), earliest, wanted, AS_OF,
-                         earliest is not None, penalty, False)
+                         earliest is not None, penalty)
     assert result.full_options() == 0
     return result
 
@@ -292,7 +292,7 @@ def test_a_ready_time_past_the_tables_asks_for_more():
     far = tables[0].ready_end_ns + DAY_NS
     now = np.zeros(1, dtype=np.int64)
     result = kernel.scan(table([[(0, -1, 1)]], 1), np.ones(1, np.uint8), tables, np.zeros(1, np.int32), now,
-                         np.array([far], np.int64), np.ones(1, np.int64), AS_OF, True, None, False)
+                         np.array([far], np.int64), np.ones(1, np.int64), AS_OF, True, None)
     assert result.full_options() == 1 and result.missing_ns == far
     result.add_tables(edt.tables_for(far))
     assert result.full_options() == 0 and result.row_count == 1
@@ -305,13 +305,13 @@ def test_the_kernel_checks_its_arrays():
     routes = table([[(0, -1, 1)]], 1)
     with pytest.raises(TypeError):
         kernel.scan(routes, np.ones(1, np.uint8), tables, np.zeros(1, np.int64), np.zeros(1, np.int64), None,
-                    np.ones(1, np.int64), AS_OF, False, None, False)
+                    np.ones(1, np.int64), AS_OF, False, None)
     with pytest.raises(ValueError):
         kernel.scan(routes, np.ones(2, np.uint8), tables, np.zeros(1, np.int32), np.zeros(1, np.int64), None,
-                    np.ones(1, np.int64), AS_OF, False, None, False)
+                    np.ones(1, np.int64), AS_OF, False, None)
     with pytest.raises(IndexError):
         kernel.scan(routes, np.ones(1, np.uint8), tables, np.ones(1, np.int32), np.zeros(1, np.int64), None,
-                    np.ones(1, np.int64), AS_OF, False, None, False)
+                    np.ones(1, np.int64), AS_OF, False, None)
     with pytest.raises(ValueError):
         RouteTable([0, 1], [5], [-1], [1], [0], [-1], 1)
 
