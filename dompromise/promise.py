@@ -249,7 +249,7 @@ class _Call:
     """One promise call's state: the order, the kernel's scan of it, and where it reaches."""
 
     __slots__ = ("request", "sku_ids", "quantities", "wanted", "wanted_sum", "sellable", "destination",
-                 "allowed", "scan", "columns")
+                 "allowed", "scan", "columns", "plan_columns")
 
     def __init__(self, request, sku_ids, quantities, wanted, sellable, destination, allowed, scan):
         self.request = request
@@ -262,6 +262,7 @@ class _Call:
         self.allowed = allowed
         self.scan = scan
         self.columns = sellable.tolist()  # column -> node index
+        self.plan_columns: list[int] = []  # the column of each of _plans()
 
 
 class PromiseEngine:
@@ -423,8 +424,10 @@ class PromiseEngine:
     def _plans(self, call: _Call, codes: list[int]) -> list[_NodePlan]:
         """Every node with a route and some of the order (full or partial), in node order."""
         scan, plans = call.scan, []
+        call.plan_columns = []
         for column, code in enumerate(codes):
             if code == _CODE_FULL or code == _CODE_PARTIAL:
+                call.plan_columns.append(column)
                 node = call.columns[column]
                 node_id = self._node_ids[node]
                 plans.append(_NodePlan(node, node_id, self._node_types[node_id], scan.filled[:, column],
@@ -497,16 +500,6 @@ class PromiseEngine:
                                           departure, cost, route.via_node_id))
         return shipments
 
-    def _fastest(self, plan: _NodePlan, ready_ns: int, as_of_ns: int) -> tuple[_Route, tuple] | None:
-        """The node's route delivering first (cheaper breaks ties; then route order), and its
-        timing: what min(_shipments(...)) picks, without building the shipments."""
-        best = None
-        for route in plan.routes:
-            timing = self._route_edt(route, as_of_ns, ready_ns)
-            if timing is not None and (best is None or (timing[0], timing[3]) < (best[1][0], best[1][3])):
-                best = (route, timing)
-        return best
-
     def _route_edt(self, route: _Route, as_of_ns: int, ready_ns: int) -> tuple[int, int, int | None, int] | None:
         key = (route.lane, route.onward_lane, ready_ns)
         if key not in self._memo:
@@ -531,37 +524,44 @@ class PromiseEngine:
         remaining lines (earliest delivery breaks ties), up to max_shipments.
 
         Per round, every node's cover and ready time come from one pass over the
-        matrix; a shipment is built only for the node chosen."""
-        sku_ids, wanted, as_of_ns = call.sku_ids, call.wanted, request.as_of_ns
+        matrix and every node's fastest route from one kernel call; a shipment is
+        built only for the node chosen."""
+        sku_ids, wanted, scan = call.sku_ids, call.wanted, call.scan
         usable = list(plans)
         if not usable:
             return None
-        holds = np.stack([plan.filled >= wanted for plan in usable], axis=1)  # [lines, usable]
-        ready = np.stack([plan.ready_ns for plan in usable], axis=1)
+        columns = np.array(call.plan_columns, dtype=np.int64)
+        holds = scan.filled[:, columns] >= wanted[:, None]  # [lines, usable]
+        ready = scan.ready_ns[:, columns]
         positive = wanted > 0
         remaining = np.ones(len(wanted), dtype=bool)
         chosen: list[tuple[_NodePlan, np.ndarray, Shipment]] = []
-        alive = list(range(len(usable)))
+        alive = np.ones(len(usable), dtype=bool)
+        routes = call.destination.routes
         while remaining.any() and len(chosen) < request.max_shipments:
             covers = holds & remaining[:, None]
-            counts = covers.sum(axis=0).tolist()
+            counts = covers.sum(axis=0)
             taken = covers & positive[:, None]
-            ready_max = np.where(taken, ready, np.iinfo(np.int64).min).max(axis=0).tolist()
+            ready_max = np.where(taken, ready, np.iinfo(np.int64).min).max(axis=0)
+            candidates = np.flatnonzero(alive & (counts > 0))
+            if not len(candidates):
+                break
+            fastest = np.empty((len(candidates), 5), dtype=np.int64)
+            self._until_tables(scan, scan.fastest_routes, np.ascontiguousarray(columns[candidates]),
+                               np.ascontiguousarray(ready_max[candidates]), fastest)
             best = None
-            for k in alive:
-                if not counts[k]:
+            count_list = counts[candidates].tolist()
+            for k, count, (route, earliest, latest, departure, cost) in zip(
+                    candidates.tolist(), count_list, fastest.tolist()):
+                if route < 0:
                     continue
-                found = self._fastest(usable[k], ready_max[k], as_of_ns)
-                if found is None:
-                    continue
-                route, timing = found
-                key = (-counts[k], timing[0], timing[3])
+                key = (-count, earliest, cost)
                 if best is None or key < best[0]:
-                    best = (key, k, route, timing)
+                    best = (key, k, route, (earliest, latest, None if departure == NEVER else departure, cost))
             if best is None:
                 break
-            _, k, route, timing = best
-            plan = usable[k]
+            _, k, route_index, timing = best
+            plan, route = usable[k], routes[route_index]
             cover = covers[:, k]
             lines = tuple(PlannedLine(sku_ids[i], int(wanted[i]), int(plan.ready_ns[i]))
                           for i in np.flatnonzero(cover & positive))
@@ -570,7 +570,7 @@ class PromiseEngine:
                                 route.via_node_id)
             chosen.append((plan, cover, shipment))
             remaining &= ~cover
-            alive.remove(k)
+            alive[k] = False
         if not chosen or (remaining.any() and request.fill_policy != FillPolicy.PARTIAL):
             return None
         option = self._option(tuple(shipment for _, _, shipment in chosen), wanted, sku_ids, request)

@@ -464,6 +464,50 @@ cdef class PromiseScan:
                     break
         return SCAN_NEEDS_TABLES if added < 0 else SCAN_OK
 
+    def fastest_routes(self, cnp.ndarray columns not None, cnp.ndarray ready_ns not None,
+                       cnp.ndarray out not None):
+        """For each item: column columns[i]'s allowed route delivering first for goods
+        ready at ready_ns[i] (cheaper breaks ties, then route order, as min() does), into
+        out[i] = (route or -1, earliest, latest, departure, cost). For the Python split,
+        whose ready times change every round. Status as full_options()."""
+        cdef PromiseKernel kernel = self._kernel
+        cdef Py_ssize_t count = cnp.PyArray_SIZE(columns), i, column, route, best
+        cdef const int64_t* chosen = <const int64_t*>_data(columns, cnp.NPY_INT64, count, "columns")
+        cdef const int64_t* ready = <const int64_t*>_data(ready_ns, cnp.NPY_INT64, count, "ready_ns")
+        cdef int64_t* result = <int64_t*>_data(out, cnp.NPY_INT64, count * 5, "out")
+        cdef int64_t timing[4]
+        cdef int64_t best_timing[4]
+        cdef int found = 0, k
+        cdef Py_ssize_t node
+        for i in range(count):
+            if not 0 <= chosen[i] < self._columns:
+                raise IndexError(f"column {chosen[i]} out of range")
+        with nogil:
+            for i in range(count):
+                column = chosen[i]
+                node = self._column_node[column]
+                best = -1
+                for route in range(self._routes._start[node], self._routes._start[node + 1]):
+                    if not self._allowed_ptr[route]:
+                        continue
+                    found = self._route_edt(kernel, route, ready[i], timing)
+                    if found < 0:
+                        break
+                    if found == 0:
+                        continue
+                    if best < 0 or timing[TIMING_EARLIEST] < best_timing[TIMING_EARLIEST] or (
+                            timing[TIMING_EARLIEST] == best_timing[TIMING_EARLIEST]
+                            and timing[TIMING_COST] < best_timing[TIMING_COST]):
+                        best = route
+                        for k in range(4):
+                            best_timing[k] = timing[k]
+                if found < 0:
+                    break
+                result[i * 5] = best
+                for k in range(4):
+                    result[i * 5 + 1 + k] = best_timing[k] if best >= 0 else 0
+        return SCAN_NEEDS_TABLES if found < 0 else SCAN_OK
+
     def rank(self, int64_t deliver_before_ns, Py_ssize_t max_options):
         """Ranks the rows as PromiseEngine.promise does when every option is a row: drops
         those after deliver_before_ns (0: no limit), sorts by (score, earliest, cost),

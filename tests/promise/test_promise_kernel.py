@@ -339,3 +339,21 @@ def test_reasons_of_the_kernel_path_are_the_old_ones():
     ours, reference = both(engine, request)
     assert ours == reference
     assert {c.node_id: c.reason for c in ours.candidates}["WH"] == Reason.SHORT
+
+
+def test_fastest_routes_for_the_split():
+    network = small_network(2, [Lane("N0", "parcel", to_zone_id="Z", **PARCEL),
+                                Lane("N0", "express", to_zone_id="Z", cost_minor=3_000, transit_hours=2),
+                                Lane("N1", "parcel", to_zone_id="Z", **PARCEL)])
+    kernel, tables = kernel_for(network)
+    routes = table([[(0, -1, 1), (1, -1, 1)], [(2, -1, 1)]], 3)
+    result = scan(kernel, tables, routes, [[1, 0]], [1], allowed=[1, 1, 0])
+    out = np.empty((3, 5), dtype=np.int64)
+    later = AS_OF + 2 * DAY_NS
+    assert result.fastest_routes(np.array([0, 0, 1]), np.array([AS_OF, later, AS_OF]), out) == 0
+    edt = EdtCalculator(network)
+    express_now = edt.edt_lane(1, as_of_ns=AS_OF)
+    express_later = edt.edt_lane(1, as_of_ns=AS_OF, supply_eta_ns=later)
+    assert out[0].tolist() == [1, express_now.earliest_ns, express_now.latest_ns, express_now.departure_ns, 3_000]
+    assert out[1, :3].tolist() == [1, express_later.earliest_ns, express_later.latest_ns]
+    assert out[2, 0] == -1  # N1's only route is not allowed
