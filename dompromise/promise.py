@@ -293,6 +293,7 @@ class PromiseEngine:
             weights.per_currency_unit, weights.per_extra_shipment, weights.per_missing_percent, weights.drop_ship,
             EARLIEST_NOW, EARLIEST_NEVER)
         self._fixed_candidates: dict[tuple[Reason, str], list[Candidate]] = {}
+        self._reasons_by_destination: dict[tuple[str | None, str | None], dict[int, list[Candidate]]] = {}
         # EDTs of this promise call by (lane, onward lane, ready time): the same
         # route and ready time recur across single, split and partial plans.
         # One promise at a time per engine (the service runs on one event loop).
@@ -697,8 +698,14 @@ class PromiseEngine:
     def _reason_tables(self, request: PromiseRequest) -> dict[int, list[Candidate]]:
         """Every node's Candidate for each reason whose explanation does not depend on the
         order (built once; NO_LANE's names the destination)."""
+        key = (request.zone_id, request.pickup_node_id)
+        found = self._reasons_by_destination.get(key)
+        if found is not None:
+            return found
+        if len(self._reasons_by_destination) >= self.CANDIDATE_TABLES_KEPT:
+            self._reasons_by_destination.clear()
         where = f"zone {request.zone_id}" if request.zone_id else f"store {request.pickup_node_id}"
-        return {
+        found = self._reasons_by_destination[key] = {
             int(Reason.USED): self._fixed(Reason.USED, "in a returned option"),
             int(Reason.NODE_NOT_SELLABLE): self._fixed(Reason.NODE_NOT_SELLABLE, "node is not enabled"),
             _CODE_SHORT_NONE: self._fixed(Reason.SHORT, "has none of the order's SKUs"),
@@ -707,6 +714,7 @@ class PromiseEngine:
             int(Reason.OUTRANKED): self._fixed(Reason.OUTRANKED, "had an option, ranked below the ones returned"),
             int(Reason.TOO_LATE): self._fixed(Reason.TOO_LATE, "cannot deliver by the requested latest time"),
         }
+        return found
 
     def _fixed(self, reason: Reason, detail: str) -> list[Candidate]:
         key = (reason, detail)
