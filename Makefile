@@ -10,7 +10,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BUF    := npx --yes @bufbuild/buf@1.75.0
-CORE   := dompromise/_core/state.pyx dompromise/_core/state.pxd dompromise/_core/transport.pyx dompromise/_core/transport.pxd
+CORE   := dompromise/_core/state.pyx dompromise/_core/state.pxd dompromise/_core/transport.pyx dompromise/_core/transport.pxd dompromise/_core/promise.pyx dompromise/_core/promise.pxd
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup build serve test bench bench-smoke protos check-protos lint-protos check annotate clean

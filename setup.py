@@ -22,8 +22,8 @@ extensions = [
                        ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
     )
-    # state: the stock state machine; transport: the EDT tables.
-    for name in ("state", "transport")
+    # state: the stock state machine; transport: the EDT tables; promise: the promise kernel.
+    for name in ("state", "transport", "promise")
 ]
 
 setup(

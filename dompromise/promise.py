@@ -11,8 +11,15 @@ weighted score; and explains why every other node lost.
 
 A read: it never changes state, so it runs on any replica. The plan of each
 option can be reserved exactly (see promise_token.py and the reservation
-service). Pure Python over numpy gathers; the EDTs are batched into the
-compiled tables.
+service).
+
+The single-node part, which is nearly every answer, runs in the compiled
+kernel (dompromise/_core/promise.pyx): from the gathered (line x node)
+matrix it works out what each node fills and when, classifies the nodes,
+evaluates every allowed route with the EDT tables, keeps each node's fastest
+and cheapest route, scores and ranks them; Python builds dataclasses only for
+the options it returns and the candidates' reasons. Consolidation, line-level
+sourcing and splits stay in Python over the same matrix.
 """
 
 from __future__ import annotations
@@ -24,6 +31,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dompromise import limits
+from dompromise._core.promise import (
+    COLUMN_CODE,
+    COLUMN_OUTCOME,
+    INFO_FIELD,
+    ROW_FIELD,
+    SCAN_STATUS,
+    PromiseKernel,
+    RouteTable,
+    short_texts,
+)
+from dompromise._core.transport import NEVER
 from dompromise.edt import EdtCalculator, EdtStatus
 from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, Engine
 from dompromise.model import NodeType
@@ -175,78 +193,173 @@ class _NodePlan:
     any_filled: bool = False  # fills some of some line
 
 
+class _Destination:
+    """Routes from every node of the network to one destination (a zone, or a store to
+    collect from): the kernel's table, the same routes as objects, and which of them
+    each (methods, customer tier) may use."""
+
+    ALLOWED_KEPT = 64  # (methods, tier) masks kept per destination; tiers are open-ended strings
+
+    def __init__(self, routes_by_node: list[list[_Route]], node_index: dict[str, int], lane_count: int):
+        self.routes: list[_Route] = [route for routes in routes_by_node for route in routes]
+        starts = np.zeros(len(routes_by_node) + 1, dtype=np.int32)
+        starts[1:] = np.cumsum([len(routes) for routes in routes_by_node])
+        services: dict[str, int] = {}
+        self.table = RouteTable(
+            starts, [r.lane for r in self.routes], [r.onward_lane for r in self.routes],
+            [int(r.method) for r in self.routes], [services.setdefault(r.service, len(services)) for r in self.routes],
+            [node_index[r.via_node_id] if r.via_node_id else -1 for r in self.routes], lane_count)
+        self.starts = starts.tolist()
+        self._allowed: dict[tuple[frozenset[Method], str], np.ndarray] = {}
+
+    def allowed(self, methods: frozenset[Method], tier: str) -> np.ndarray:
+        """uint8 per route: 1 if the request's methods and tier may use it."""
+        key = (methods, tier)
+        found = self._allowed.get(key)
+        if found is None:
+            if len(self._allowed) >= self.ALLOWED_KEPT:
+                self._allowed.clear()
+            found = self._allowed[key] = np.array(
+                [route.method in methods and (not route.tiers or tier in route.tiers) for route in self.routes],
+                dtype=np.uint8)
+        return found
+
+    def node_routes(self, node: int, allowed: np.ndarray) -> list[_Route]:
+        low, high = self.starts[node], self.starts[node + 1]
+        return [self.routes[r] for r in range(low, high) if allowed[r]]
+
+
+_CODE_FULL = COLUMN_CODE["FULL"]
+_CODE_SHORT_NONE = COLUMN_CODE["SHORT_NONE"]
+_CODE_NO_LANE = COLUMN_CODE["NO_LANE"]
+_CODE_NO_DELIVERY = COLUMN_CODE["NO_DELIVERY"]
+_CODE_PARTIAL = COLUMN_CODE["PARTIAL"]
+_OUTCOME_USED = COLUMN_OUTCOME["USED"]
+_OUTCOME_OUTRANKED = COLUMN_OUTCOME["OUTRANKED"]
+_OUTCOME_TOO_LATE = COLUMN_OUTCOME["TOO_LATE"]
+_INFO_CODE = INFO_FIELD["CODE"]
+_INFO_OUTCOME = INFO_FIELD["OUTCOME"]
+_INFO_FILLED_SUM = INFO_FIELD["FILLED_SUM"]
+_NEEDS_TABLES = SCAN_STATUS["NEEDS_TABLES"]
+assert [ROW_FIELD[name] for name in ("COLUMN", "ROUTE", "EARLIEST", "LATEST", "DEPARTURE", "COST")] == list(range(6))
+_NO_DELIVERY_TEXT = f"no route delivers within {limits.TRANSPORT_HORIZON_DAYS} days of the goods being ready"
+
+
+class _Call:
+    """One promise call's state: the order, the kernel's scan of it, and where it reaches."""
+
+    __slots__ = ("request", "sku_ids", "quantities", "wanted", "wanted_sum", "sellable", "destination",
+                 "allowed", "scan", "columns", "plan_columns")
+
+    def __init__(self, request, sku_ids, quantities, wanted, sellable, destination, allowed, scan):
+        self.request = request
+        self.sku_ids = sku_ids
+        self.quantities = quantities
+        self.wanted = wanted
+        self.wanted_sum = sum(quantities)
+        self.sellable = sellable
+        self.destination = destination
+        self.allowed = allowed
+        self.scan = scan
+        self.columns = sellable.tolist()  # column -> node index
+        self.plan_columns: list[int] = []  # the column of each of _plans()
+
+
 class PromiseEngine:
     """Delivery options over one engine and one transport network."""
+
+    CANDIDATE_TABLES_KEPT = 256  # (reason, explanation) -> a Candidate per node, reused: they are immutable
 
     def __init__(self, engine: Engine, edt: EdtCalculator, weights: Weights = DEFAULT_WEIGHTS):
         self._engine = engine
         self._edt = edt
         self._weights = weights
-        self._node_types = {node.node_id: node.node_type for node in engine.network.nodes}
-        self._node_order = {node.node_id: i for i, node in enumerate(engine.network.nodes)}
+        nodes = engine.network.nodes
+        self._node_types = {node.node_id: node.node_type for node in nodes}
+        self._node_order = {node.node_id: i for i, node in enumerate(nodes)}
+        self._node_ids = [node.node_id for node in nodes]
         self._routes_cache: dict[tuple[str, str, str], list[_Route]] = {}
+        # Route tables by destination (zone, pickup store): the network of an engine never changes.
+        self._destinations: dict[tuple[str, str], _Destination] = {}
         # Transfer lanes into each node: hub -> [(feeder node, lane index, cost)].
         self._inbound: dict[str, list[tuple[str, int, int]]] = {}
         for core_lane in edt.lanes:
             if core_lane.lane is not None and core_lane.lane.to_node_id is not None:
                 self._inbound.setdefault(core_lane.lane.to_node_id, []).append(
                     (core_lane.node_id, core_lane.index, core_lane.cost_minor))
+        self._has_inbound = [node.node_id in self._inbound for node in nodes]
+        self._kernel = PromiseKernel(
+            [core_lane.cost_minor for core_lane in edt.lanes], weights.per_hour_to_delivery,
+            weights.per_currency_unit, weights.per_extra_shipment, weights.per_missing_percent, weights.drop_ship,
+            EARLIEST_NOW, EARLIEST_NEVER)
+        self._fixed_candidates: dict[tuple[Reason, str], list[Candidate]] = {}
+        self._reasons_by_destination: dict[tuple[str | None, str | None], dict[int, list[Candidate]]] = {}
         # EDTs of this promise call by (lane, onward lane, ready time): the same
         # route and ready time recur across single, split and partial plans.
         # One promise at a time per engine (the service runs on one event loop).
         self._memo: dict[tuple[int, int, int], tuple | None] = {}
+        self._penalty: np.ndarray | None = None
 
     # ---- the answer ---------------------------------------------------------
 
-    def promise(self, request: PromiseRequest) -> PromiseAnswer:
+    def promise(self, request: PromiseRequest, node_penalty: np.ndarray | None = None) -> PromiseAnswer:
+        """The answer to one order. node_penalty: float64 per network node, added to the
+        score of every option once per shipment from that node (None: all zero)."""
         self._memo = {}
+        self._penalty = _checked_penalty(node_penalty, len(self._node_ids))
         sku_ids, quantities = _summed(request.sku_ids, request.quantities)
         engine = self._engine
-        wanted = np.asarray(quantities, dtype=np.int64)
-        sellable = engine.node_selection()
-        plans = self._node_plans(request, sku_ids, wanted, sellable)
-        selling = set(sellable.tolist())
-        candidates: dict[str, Candidate] = {
-            node.node_id: Candidate(node.node_id, Reason.NODE_NOT_SELLABLE, "node is not enabled")
-            for i, node in enumerate(engine.network.nodes) if i not in selling}
-        options = self._options(request, plans, sku_ids, wanted, candidates)
-        options = self._in_window(request, options, candidates)
-        options.sort(key=lambda option: (option.score, option.earliest_ns, option.cost_minor))
-        kept = _distinct(options)[:request.max_options]
-        _mark_used(kept, options, candidates)
-        ordered = sorted(candidates.values(), key=lambda c: self._node_order[c.node_id])
-        return PromiseAnswer(tuple(kept), tuple(ordered), engine.log_position, tuple(sku_ids), tuple(quantities))
+        call = self._scan(request, sku_ids, quantities, engine.node_selection())
+        python_options = self._python_options(call)
+        if python_options is None:
+            kept, candidates = self._kernel_ranked(call)
+        else:
+            kept, candidates = self._python_ranked(call, python_options)
+        return PromiseAnswer(tuple(kept), tuple(candidates), engine.log_position, tuple(sku_ids), tuple(quantities))
 
-    # ---- what each node can supply -------------------------------------------
+    # ---- the matrix: what each node can supply, and its single-node options ----
 
-    def _node_plans(self, request: PromiseRequest, sku_ids: list[str], wanted: np.ndarray,
-                    sellable: np.ndarray) -> list[_NodePlan]:
+    def _scan(self, request: PromiseRequest, sku_ids: list[str], quantities: list[int],
+              sellable: np.ndarray) -> _Call:
         engine = self._engine
+        wanted = np.array(quantities, dtype=np.int64)
+        destination = self._destination(request)
+        allowed = destination.allowed(request.methods, request.customer_tier)
         answer = engine.availability(sku_ids, sellable)
-        now = answer.cells.reshape(len(sku_ids), len(sellable))
-        filled = np.minimum(now, wanted[:, None])
-        ready = np.full(now.shape, request.as_of_ns, dtype=np.int64)
+        earliest = None
         if request.allow_future_supply:
             horizon = np.array([request.as_of_ns + limits.PROMISE_HORIZON_DAYS * 24 * NS_PER_HOUR], np.int64)
-            phased = engine.phased_availability(answer.sku_index, sellable, horizon, wanted=wanted, with_cells=False)
-            earliest = phased.earliest_ns
-            later = (now < wanted[:, None]) & (earliest != EARLIEST_NEVER) & (earliest != EARLIEST_NOW)
-            filled = np.where(later, wanted[:, None], filled)
-            ready = np.where(later, np.maximum(earliest, request.as_of_ns), ready)
-        nodes = engine.network.nodes
-        full = (filled >= wanted[:, None]).all(axis=0).tolist()
-        any_filled = (filled > 0).any(axis=0).tolist()
-        return [_NodePlan(int(j), nodes[j].node_id, nodes[j].node_type, filled[:, column], ready[:, column],
-                          self._routes(nodes[j].node_id, request), full[column], any_filled[column])
-                for column, j in enumerate(sellable.tolist())]
+            earliest = engine.phased_availability(answer.sku_index, sellable, horizon, wanted=wanted,
+                                                  with_cells=False).earliest_ns
+            earliest = np.ascontiguousarray(earliest).reshape(-1)
+        scan = self._kernel.scan(destination.table, allowed, (self._edt.tables_for(request.as_of_ns),), sellable,
+                                 answer.cells, earliest, wanted, request.as_of_ns, request.allow_future_supply,
+                                 self._penalty)
+        self._until_tables(scan, scan.full_options)
+        return _Call(request, sku_ids, quantities, wanted, sellable, destination, allowed, scan)
 
-    def _routes(self, node_id: str, request: PromiseRequest) -> list[_Route]:
+    def _until_tables(self, scan, step, *arguments) -> None:
+        """Runs a kernel step, adding the EDT tables of any ready time it reaches outside them."""
+        while step(*arguments) == _NEEDS_TABLES:
+            scan.add_tables(self._edt.tables_for(scan.missing_ns))
+
+    def _destination(self, request: PromiseRequest) -> _Destination:
+        key = (request.zone_id or "", request.pickup_node_id or "")
+        found = self._destinations.get(key)
+        if found is None:
+            if len(self._destinations) >= 1_024:  # an unknown zone id per request must not grow it forever
+                self._destinations.clear()
+            routes = [self._cached_routes(node_id, request) for node_id in self._node_ids]
+            found = self._destinations[key] = _Destination(routes, self._node_order, len(self._edt.lanes))
+        return found
+
+    def _cached_routes(self, node_id: str, request: PromiseRequest) -> list[_Route]:
         key = (node_id, request.zone_id or "", request.pickup_node_id or "")
         if key not in self._routes_cache:
+            if len(self._routes_cache) >= 65_536:
+                self._routes_cache.clear()
             self._routes_cache[key] = self._find_routes(node_id, request)
-        allowed, tier = request.methods, request.customer_tier
-        return [route for route in self._routes_cache[key]
-                if route.method in allowed and (not route.tiers or tier in route.tiers)]
+        return self._routes_cache[key]
 
     def _find_routes(self, node_id: str, request: PromiseRequest) -> list[_Route]:
         """Direct lanes to the zone; transfer to a hub with a lane on; click-and-collect."""
@@ -275,47 +388,53 @@ class PromiseEngine:
                     routes.append(_Route(Method.PICKUP, "collect", lane.index, store, collect))
         return routes
 
-    # ---- options ---------------------------------------------------------------
+    # ---- options built in Python: consolidation, line-level, splits ------------
 
-    def _options(self, request: PromiseRequest, plans: list[_NodePlan], sku_ids: list[str], wanted: np.ndarray,
-                 candidates: dict[str, Candidate]) -> list[Option]:
-        options: list[Option] = []
-        full_nodes: list[_NodePlan] = []
-        for plan in plans:
-            reason = self._unusable(plan, wanted, request)
-            if reason is not None:
-                candidates[plan.node_id] = reason
-                continue
-            if plan.full:
-                mine = self._single_node_options(request, plan, sku_ids, plan.filled, wanted)
-                if mine:
-                    full_nodes.append(plan)  # a split is tried only when no single node delivers it all
-                else:
-                    candidates[plan.node_id] = Candidate(
-                        plan.node_id, Reason.NO_DELIVERY,
-                        f"no route delivers within {limits.TRANSPORT_HORIZON_DAYS} days of the goods being ready")
-                options += mine
-        by_node = {plan.node_id: plan for plan in plans if plan.node_id not in candidates}
-        for hub in by_node.values():
-            if not hub.full:
-                options += self._consolidated_options(request, hub, by_node, sku_ids, wanted)
+    def _python_options(self, call: _Call) -> list[Option] | None:
+        """The options only Python builds, in the order PromiseEngine always added them;
+        None when there are none (the kernel ranks its rows alone). Asks the kernel for
+        the partial fills when they are needed."""
+        request, scan = call.request, call.scan
+        codes = scan.info[:, _INFO_CODE].tolist()
+        has_full = scan.full_row_count > 0
         splits_allowed = request.fill_policy != FillPolicy.SHIP_COMPLETE and request.max_shipments > 1
-        if splits_allowed and request.sourcing == Sourcing.LINE_LEVEL:
-            line_level = self._line_level_option(request, plans, sku_ids, wanted, candidates)
-            if line_level is not None:
-                options.append(line_level)
-        if splits_allowed and not full_nodes:
-            split = self._split_option(request, plans, sku_ids, wanted, candidates)
-            if split is not None:
-                options.append(split)
-        if request.fill_policy == FillPolicy.PARTIAL and not any(o.fill_percent >= 100 for o in options):
-            for plan in plans:
-                if plan.node_id not in candidates or candidates[plan.node_id].reason == Reason.SHORT:
-                    options += self._partial_options(request, plan, sku_ids, wanted)
-        for plan in plans:
-            if plan.node_id not in candidates and not plan.full:
-                candidates[plan.node_id] = Candidate(plan.node_id, Reason.SHORT, _short_text(plan, sku_ids, wanted))
-        return options
+        line_level = splits_allowed and request.sourcing == Sourcing.LINE_LEVEL
+        split = splits_allowed and not has_full
+        hubs = [c for c, code in enumerate(codes)
+                if code == _CODE_PARTIAL and self._has_inbound[call.columns[c]]] if self._inbound else []
+        options: list[Option] = []
+        if hubs or line_level or split:
+            plans = self._plans(call, codes)
+            by_node = {plan.node_id: plan for plan in plans}
+            for hub in plans:
+                if not hub.full:
+                    options += self._consolidated_options(request, hub, by_node, call.sku_ids, call.wanted)
+            if line_level:
+                option = self._line_level_option(request, plans, call.sku_ids, call.wanted)
+                if option is not None:
+                    options.append(option)
+            if split:
+                option = self._split_option(request, plans, call)
+                if option is not None:
+                    options.append(option)
+        if request.fill_policy == FillPolicy.PARTIAL and not has_full and not any(
+                o.fill_percent >= 100 for o in options):
+            self._until_tables(scan, scan.partial_options, request.min_fill_percent)
+        return options or None
+
+    def _plans(self, call: _Call, codes: list[int]) -> list[_NodePlan]:
+        """Every node with a route and some of the order (full or partial), in node order."""
+        scan, plans = call.scan, []
+        call.plan_columns = []
+        for column, code in enumerate(codes):
+            if code == _CODE_FULL or code == _CODE_PARTIAL:
+                call.plan_columns.append(column)
+                node = call.columns[column]
+                node_id = self._node_ids[node]
+                plans.append(_NodePlan(node, node_id, self._node_types[node_id], scan.filled[:, column],
+                                       scan.ready_ns[:, column], call.destination.node_routes(node, call.allowed),
+                                       code == _CODE_FULL, True))
+        return plans
 
     def _consolidated_options(self, request: PromiseRequest, hub: _NodePlan, by_node: dict[str, _NodePlan],
                               sku_ids: list[str], wanted: np.ndarray) -> list[Option]:
@@ -366,24 +485,6 @@ class PromiseEngine:
     def _transfer_cost(self, from_node_id: str, hub_id: str) -> int:
         return min((cost for feeder, _, cost in self._inbound.get(hub_id, ()) if feeder == from_node_id), default=0)
 
-    def _unusable(self, plan: _NodePlan, wanted: np.ndarray, request: PromiseRequest) -> Candidate | None:
-        if not plan.routes:
-            where = f"zone {request.zone_id}" if request.zone_id else f"store {request.pickup_node_id}"
-            return Candidate(plan.node_id, Reason.NO_LANE, f"no lane to {where} for the allowed methods")
-        if not plan.any_filled:
-            return Candidate(plan.node_id, Reason.SHORT, "has none of the order's SKUs")
-        return None
-
-    def _single_node_options(self, request: PromiseRequest, plan: _NodePlan, sku_ids: list[str],
-                             filled: np.ndarray, wanted: np.ndarray) -> list[Option]:
-        """The node's fastest and its cheapest route (one option if they are the same)."""
-        shipments = self._shipments(plan, sku_ids, filled, request)
-        if not shipments:
-            return []
-        fastest = min(shipments, key=lambda s: (s.earliest_ns, s.cost_minor))
-        cheapest = min(shipments, key=lambda s: (s.cost_minor, s.earliest_ns))
-        chosen = [fastest] if cheapest is fastest else [fastest, cheapest]
-        return [self._option((shipment,), wanted, sku_ids, request) for shipment in chosen]
 
     def _shipments(self, plan: _NodePlan, sku_ids: list[str], filled: np.ndarray,
                    request: PromiseRequest) -> list[Shipment]:
@@ -419,42 +520,68 @@ class PromiseEngine:
             return None
         return onward.earliest_ns, onward_late.latest_ns, first.departure_ns, first.cost_minor + onward.cost_minor
 
-    def _split_option(self, request: PromiseRequest, plans: list[_NodePlan], sku_ids: list[str],
-                      wanted: np.ndarray, candidates: dict[str, Candidate]) -> Option | None:
+    def _split_option(self, request: PromiseRequest, plans: list[_NodePlan], call: _Call) -> Option | None:
         """Each line from one node: greedily the node that completes the most
-        remaining lines (earliest delivery breaks ties), up to max_shipments."""
-        usable = [p for p in plans if p.node_id not in candidates]
+        remaining lines (earliest delivery breaks ties), up to max_shipments.
+
+        Per round, every node's cover and ready time come from one pass over the
+        matrix and every node's fastest route from one kernel call; a shipment is
+        built only for the node chosen."""
+        sku_ids, wanted, scan = call.sku_ids, call.wanted, call.scan
+        usable = list(plans)
+        if not usable:
+            return None
+        columns = np.array(call.plan_columns, dtype=np.int64)
+        holds = scan.filled[:, columns] >= wanted[:, None]  # [lines, usable]
+        ready = scan.ready_ns[:, columns]
+        positive = wanted > 0
         remaining = np.ones(len(wanted), dtype=bool)
         chosen: list[tuple[_NodePlan, np.ndarray, Shipment]] = []
+        alive = np.ones(len(usable), dtype=bool)
+        routes = call.destination.routes
         while remaining.any() and len(chosen) < request.max_shipments:
+            covers = holds & remaining[:, None]
+            counts = covers.sum(axis=0)
+            taken = covers & positive[:, None]
+            ready_max = np.where(taken, ready, np.iinfo(np.int64).min).max(axis=0)
+            candidates = np.flatnonzero(alive & (counts > 0))
+            if not len(candidates):
+                break
+            fastest = np.empty((len(candidates), 5), dtype=np.int64)
+            self._until_tables(scan, scan.fastest_routes, np.ascontiguousarray(columns[candidates]),
+                               np.ascontiguousarray(ready_max[candidates]), fastest)
             best = None
-            for plan in usable:
-                covers = remaining & (plan.filled >= wanted)
-                if not covers.any():
+            count_list = counts[candidates].tolist()
+            for k, count, (route, earliest, latest, departure, cost) in zip(
+                    candidates.tolist(), count_list, fastest.tolist()):
+                if route < 0:
                     continue
-                shipments = self._shipments(plan, sku_ids, np.where(covers, wanted, 0), request)
-                if not shipments:
-                    continue
-                shipment = min(shipments, key=lambda s: (s.earliest_ns, s.cost_minor))
-                key = (-int(covers.sum()), shipment.earliest_ns, shipment.cost_minor)
+                key = (-count, earliest, cost)
                 if best is None or key < best[0]:
-                    best = (key, plan, covers, shipment)
+                    best = (key, k, route, (earliest, latest, None if departure == NEVER else departure, cost))
             if best is None:
                 break
-            _, plan, covers, shipment = best
-            chosen.append((plan, covers, shipment))
-            remaining &= ~covers
-            usable = [p for p in usable if p is not plan]
+            _, k, route_index, timing = best
+            plan, route = usable[k], routes[route_index]
+            cover = covers[:, k]
+            lines = tuple(PlannedLine(sku_ids[i], int(wanted[i]), int(plan.ready_ns[i]))
+                          for i in np.flatnonzero(cover & positive))
+            earliest, latest, departure, cost = timing
+            shipment = Shipment(plan.node_id, route.method, route.service, lines, earliest, latest, departure, cost,
+                                route.via_node_id)
+            chosen.append((plan, cover, shipment))
+            remaining &= ~cover
+            alive[k] = False
         if not chosen or (remaining.any() and request.fill_policy != FillPolicy.PARTIAL):
             return None
         option = self._option(tuple(shipment for _, _, shipment in chosen), wanted, sku_ids, request)
         return option if option.fill_percent >= request.min_fill_percent else None
 
     def _line_level_option(self, request: PromiseRequest, plans: list[_NodePlan], sku_ids: list[str],
-                           wanted: np.ndarray, candidates: dict[str, Candidate]) -> Option | None:
+                           wanted: np.ndarray) -> Option | None:
         """Each line from the node that delivers it first (cheaper breaks ties); lines
         of one node ship together. None if some line has no node, or over max_shipments."""
-        usable = [p for p in plans if p.node_id not in candidates]
+        usable = plans
         chosen: dict[str, tuple[_NodePlan, np.ndarray]] = {}
         for i in range(len(wanted)):
             only = np.zeros(len(wanted), dtype=np.int64)
@@ -478,13 +605,6 @@ class PromiseEngine:
             shipments.append(min(self._shipments(plan, sku_ids, lines, request),
                                  key=lambda s: (s.earliest_ns, s.cost_minor)))
         return self._option(tuple(shipments), wanted, sku_ids, request)
-
-    def _partial_options(self, request: PromiseRequest, plan: _NodePlan, sku_ids: list[str],
-                         wanted: np.ndarray) -> list[Option]:
-        filled = np.minimum(plan.filled, wanted)
-        if 100.0 * filled.sum() / wanted.sum() < request.min_fill_percent or not (filled > 0).any():
-            return []
-        return self._single_node_options(request, plan, sku_ids, filled, wanted)
 
     def _option(self, shipments: tuple[Shipment, ...], wanted: np.ndarray, sku_ids: list[str],
                 request: PromiseRequest) -> Option:
@@ -511,21 +631,187 @@ class PromiseEngine:
                  + weights.per_extra_shipment * (len(shipments) - 1)
                  + weights.per_missing_percent * (100.0 - fill)
                  + (weights.drop_ship if method == Method.DROP_SHIP else 0.0))
+        if self._penalty is not None:
+            for shipment in shipments:  # the same additions, in the same order, as the kernel's
+                score = score + float(self._penalty[self._node_order[shipment.node_id]])
         return Option(method, shipments, fill, earliest, latest, cost, round(score, 3), short)
 
-    def _in_window(self, request: PromiseRequest, options: list[Option],
-                   candidates: dict[str, Candidate]) -> list[Option]:
-        if not request.deliver_before_ns:
-            return options
-        kept = []
-        for option in options:
-            if option.earliest_ns <= request.deliver_before_ns:
-                kept.append(option)
-                continue
-            for shipment in option.shipments:
-                candidates.setdefault(shipment.node_id, Candidate(
-                    shipment.node_id, Reason.TOO_LATE, "cannot deliver by the requested latest time"))
-        return kept
+    # ---- ranking and explanations ---------------------------------------------
+
+    def _row_options(self, call: _Call, rows: list[int]) -> list[Option]:
+        """The Options of kernel rows, each one shipment of what its node fills: the
+        arrays read once for all of them, a node's lines shared by its options."""
+        scan = call.scan
+        values = scan.rows[rows].tolist()
+        scores = scan.score[rows].tolist()
+        columns = [value[0] for value in values]
+        if len(call.wanted) == 1:  # one line: no need to gather columns
+            filled_all, ready_all = scan.filled[0].tolist(), scan.ready_ns[0].tolist()
+            filled_by_row = [[filled_all[column]] for column in columns]
+            ready_by_row = [[ready_all[column]] for column in columns]
+        else:
+            filled_by_row = scan.filled[:, columns].T.tolist()
+            ready_by_row = scan.ready_ns[:, columns].T.tolist()
+        filled_sums = scan.info[columns, _INFO_FILLED_SUM].tolist()
+        sku_ids, quantities, wanted_sum = call.sku_ids, call.quantities, call.wanted_sum
+        routes, node_ids, nodes = call.destination.routes, self._node_ids, call.columns
+        lines_of: dict[int, tuple[PlannedLine, ...]] = {}
+        options = []
+        for k, (column, route_index, earliest, latest, departure, cost) in enumerate(values):
+            filled = filled_by_row[k]
+            lines = lines_of.get(column)
+            if lines is None:
+                ready = ready_by_row[k]
+                lines = lines_of[column] = tuple([PlannedLine(sku_ids[i], f, ready[i])
+                                                  for i, f in enumerate(filled) if f > 0])
+            route = routes[route_index]
+            shipment = Shipment(node_ids[nodes[column]], route.method, route.service, lines, earliest, latest,
+                                None if departure == NEVER else departure, cost, route.via_node_id)
+            filled_sum = filled_sums[k]
+            short = () if filled_sum == wanted_sum else tuple(
+                [(sku_ids[i], w - max(f, 0)) for i, (w, f) in enumerate(zip(quantities, filled)) if max(f, 0) < w])
+            options.append(Option(route.method, (shipment,), 100.0 * filled_sum / float(wanted_sum), earliest,
+                                  latest, cost, scores[k], short))
+        return options
+
+    def _kernel_ranked(self, call: _Call) -> tuple[list[Option], list[Candidate]]:
+        """Every option is a kernel row: the kernel ranks them and says how each node fared."""
+        request, scan = call.request, call.scan
+        kept_count = scan.rank(request.deliver_before_ns, request.max_options)
+        kept = self._row_options(call, scan.order[:kept_count].tolist()) if kept_count else []
+        # A reason per node: the kernel's outcome (USED, OUTRANKED, TOO_LATE: Reason's numbers),
+        # else its column code; NODE_NOT_SELLABLE where no column.
+        info = scan.info
+        final = np.where(info[:, _INFO_OUTCOME] != 0, info[:, _INFO_OUTCOME], info[:, _INFO_CODE])
+        by_node = np.full(len(self._node_ids), int(Reason.NODE_NOT_SELLABLE), dtype=np.int64)
+        by_node[call.sellable] = final
+        tables = self._reason_tables(call.request)
+        reasons = by_node.tolist()
+        if _CODE_PARTIAL not in reasons:
+            return kept, [tables[reason][node] for node, reason in enumerate(reasons)]
+        partial = np.flatnonzero(final == _CODE_PARTIAL)
+        texts = dict(zip([call.columns[column] for column in partial.tolist()],
+                         self._short_candidates(call, partial)))
+        return kept, [tables[reason][node] if reason != _CODE_PARTIAL else texts[node]
+                      for node, reason in enumerate(reasons)]
+
+    def _reason_tables(self, request: PromiseRequest) -> dict[int, list[Candidate]]:
+        """Every node's Candidate for each reason whose explanation does not depend on the
+        order (built once; NO_LANE's names the destination)."""
+        key = (request.zone_id, request.pickup_node_id)
+        found = self._reasons_by_destination.get(key)
+        if found is not None:
+            return found
+        if len(self._reasons_by_destination) >= self.CANDIDATE_TABLES_KEPT:
+            self._reasons_by_destination.clear()
+        where = f"zone {request.zone_id}" if request.zone_id else f"store {request.pickup_node_id}"
+        found = self._reasons_by_destination[key] = {
+            int(Reason.USED): self._fixed(Reason.USED, "in a returned option"),
+            int(Reason.NODE_NOT_SELLABLE): self._fixed(Reason.NODE_NOT_SELLABLE, "node is not enabled"),
+            _CODE_SHORT_NONE: self._fixed(Reason.SHORT, "has none of the order's SKUs"),
+            _CODE_NO_LANE: self._fixed(Reason.NO_LANE, f"no lane to {where} for the allowed methods"),
+            _CODE_NO_DELIVERY: self._fixed(Reason.NO_DELIVERY, _NO_DELIVERY_TEXT),
+            int(Reason.OUTRANKED): self._fixed(Reason.OUTRANKED, "had an option, ranked below the ones returned"),
+            int(Reason.TOO_LATE): self._fixed(Reason.TOO_LATE, "cannot deliver by the requested latest time"),
+        }
+        return found
+
+    def _fixed(self, reason: Reason, detail: str) -> list[Candidate]:
+        key = (reason, detail)
+        found = self._fixed_candidates.get(key)
+        if found is None:
+            if len(self._fixed_candidates) >= self.CANDIDATE_TABLES_KEPT:  # one NO_LANE table per destination
+                self._fixed_candidates.clear()
+            found = self._fixed_candidates[key] = [Candidate(node_id, reason, detail) for node_id in self._node_ids]
+        return found
+
+    def _candidate(self, node: int, reason: Reason, detail: str) -> Candidate:
+        return self._fixed(reason, detail)[node]
+
+    def _short_candidates(self, call: _Call, columns: np.ndarray) -> list[Candidate]:
+        """SHORT, naming the first lines each node lacks: "short: SKU filled/wanted, ..."."""
+        node_ids, nodes, short = self._node_ids, call.columns, Reason.SHORT
+        columns = columns.astype(np.int64, copy=False)
+        texts = short_texts(call.sku_ids, call.quantities, call.scan, columns)
+        return [Candidate(node_ids[nodes[column]], short, text) for column, text in zip(columns.tolist(), texts)]
+
+    def _python_ranked(self, call: _Call, python_options: list[Option]) -> tuple[list[Option], list[Candidate]]:
+        """Kernel rows and Python's options together, ranked as PromiseEngine always did:
+        window, sort by (score, earliest, cost) in the order they were made, distinct,
+        max_options; USED / TOO_LATE / OUTRANKED as before."""
+        request, scan = call.request, call.scan
+        codes = scan.info[:, _INFO_CODE].tolist()
+        tables = self._reason_tables(request)
+        candidates: dict[int, Candidate] = {}
+        for column, node in enumerate(call.columns):
+            if codes[column] != _CODE_FULL and codes[column] != _CODE_PARTIAL:
+                candidates[node] = tables[codes[column]][node]
+        partial = np.flatnonzero(scan.info[:, _INFO_CODE] == _CODE_PARTIAL)
+        for column, candidate in zip(partial.tolist(), self._short_candidates(call, partial)):
+            candidates[call.columns[column]] = candidate
+        rows = scan.rows[:scan.row_count].tolist()
+        scores = scan.score[:scan.row_count].tolist()
+        routes = call.destination.routes
+        # (score, earliest, cost, made, nodes, distinct key, row or option); rows: full, python, partial.
+        entries = []
+        for row in range(scan.full_row_count):
+            entries.append(self._row_entry(call, row, rows[row], scores[row], routes))
+        for option in python_options:
+            entries.append((option.score, option.earliest_ns, option.cost_minor, len(entries),
+                            [self._node_order[s.node_id] for s in option.shipments],
+                            tuple((s.node_id, s.service, s.via_node_id, s.earliest_ns) for s in option.shipments),
+                            option))
+        for row in range(scan.full_row_count, scan.row_count):
+            entries.append(self._row_entry(call, row, rows[row], scores[row], routes))
+        if request.deliver_before_ns:
+            in_window = []
+            for entry in entries:
+                if entry[1] <= request.deliver_before_ns:
+                    in_window.append(entry)
+                    continue
+                for node in entry[4]:
+                    candidates.setdefault(node, self._candidate(
+                        node, Reason.TOO_LATE, "cannot deliver by the requested latest time"))
+            entries = in_window
+        entries.sort(key=lambda entry: entry[:3])  # stable: ties keep the order the options were made
+        seen, distinct = set(), []
+        for entry in entries:
+            if entry[5] not in seen:
+                seen.add(entry[5])
+                distinct.append(entry)
+        kept_entries = distinct[:request.max_options]
+        for entry in kept_entries:
+            for node in entry[4]:
+                candidates[node] = self._candidate(node, Reason.USED, "in a returned option")
+        for entry in entries:
+            for node in entry[4]:
+                if node not in candidates:
+                    candidates[node] = self._candidate(node, Reason.OUTRANKED,
+                                                       "had an option, ranked below the ones returned")
+        rows_kept = [entry[6] for entry in kept_entries if not isinstance(entry[6], Option)]
+        built = iter(self._row_options(call, rows_kept) if rows_kept else ())
+        kept = [entry[6] if isinstance(entry[6], Option) else next(built) for entry in kept_entries]
+        ordered = [candidates.get(node) or self._candidate(node, Reason.NODE_NOT_SELLABLE, "node is not enabled")
+                   for node in range(len(self._node_ids))]
+        return kept, ordered
+
+    def _row_entry(self, call: _Call, row: int, values: list[int], score: float, routes: list[_Route]):
+        column, route_index, earliest, _, _, cost = values
+        node = call.columns[column]
+        route = routes[route_index]
+        return (score, earliest, cost, row, [node], ((self._node_ids[node], route.service, route.via_node_id,
+                                                      earliest),), row)
+
+
+def _checked_penalty(node_penalty, node_count: int) -> np.ndarray | None:
+    if node_penalty is None:
+        return None
+    penalty = np.ascontiguousarray(node_penalty, dtype=np.float64)
+    if penalty.shape != (node_count,):
+        raise ValueError(f"node_penalty must have one entry per node ({node_count})")
+    if not np.isfinite(penalty).all():
+        raise ValueError("node_penalty must be finite")
+    return penalty
 
 
 def _both(first: tuple[str, ...], second: tuple[str, ...]) -> frozenset[str]:
@@ -544,29 +830,3 @@ def _summed(sku_ids: Sequence[str], quantities: Sequence[int]) -> tuple[list[str
     return list(totals), list(totals.values())
 
 
-def _short_text(plan: _NodePlan, sku_ids: list[str], wanted: np.ndarray) -> str:
-    missing = [f"{sku_ids[i]} {int(plan.filled[i])}/{int(wanted[i])}"
-               for i in np.flatnonzero(plan.filled < wanted)[:5]]
-    return "short: " + ", ".join(missing)
-
-
-def _distinct(options: list[Option]) -> list[Option]:
-    """Drops options whose plan and timing repeat a better-ranked one."""
-    seen, kept = set(), []
-    for option in options:
-        key = tuple((s.node_id, s.service, s.via_node_id, s.earliest_ns) for s in option.shipments)
-        if key not in seen:
-            seen.add(key)
-            kept.append(option)
-    return kept
-
-
-def _mark_used(kept: list[Option], options: list[Option], candidates: dict[str, Candidate]) -> None:
-    used = {s.node_id for option in kept for s in option.shipments}
-    for node_id in used:
-        candidates[node_id] = Candidate(node_id, Reason.USED, "in a returned option")
-    for option in options:
-        for shipment in option.shipments:
-            if shipment.node_id not in candidates:
-                candidates[shipment.node_id] = Candidate(
-                    shipment.node_id, Reason.OUTRANKED, "had an option, ranked below the ones returned")
