@@ -365,22 +365,23 @@ class Engine:
 
     # ---- channels: views, segments, units (see channels.py) -------------------
 
-    def channel(self, view_id: str = "", segment: str = "", unit: str = "") -> Channel:
+    def channel(self, view_id: str = "", segment: str = "", unit: str = "",
+                segment_field: str = "customer_segment") -> Channel:
         """How a request asks, checked: NotFoundError for an unknown view,
         InvalidArgumentError for a segment the view does not declare (or no
         view) and for a unit no SKU of the network has. Field names are the
-        requests' (channel_view_id, customer_segment, unit)."""
+        requests' (channel_view_id, `segment_field`, unit)."""
         view = None
         if view_id:
             view = self._views.get(view_id)
             if view is None:
                 raise NotFoundError("view", view_id, "channel_view_id")
         if segment and view is None:
-            raise InvalidArgumentError([FieldViolation("customer_segment", "needs channel_view_id")])
+            raise InvalidArgumentError([FieldViolation(segment_field, "needs channel_view_id")])
         if segment and segment not in view.segments:
             known = ", ".join(sorted(view.segments)) or "none"
             raise InvalidArgumentError([FieldViolation(
-                "customer_segment", f"view {view_id!r} has no segment {segment!r} (it has: {known})")])
+                segment_field, f"view {view_id!r} has no segment {segment!r} (it has: {known})")])
         if unit and unit not in self._units():
             raise InvalidArgumentError([FieldViolation("unit", f"no SKU of the network has a unit {unit!r}")])
         return Channel(view, segment, unit)
@@ -452,7 +453,7 @@ class Engine:
                                   channel.unit, sizes, low_stock, reasons)
 
     def channel_phased_availability(self, sku_index: np.ndarray, node_index: np.ndarray, boundaries_ns,
-                                    kind_mask: int, wanted: int, with_cells: bool, channel: Channel,
+                                    kind_mask: int, wanted, with_cells: bool, channel: Channel,
                                     horizon_end_ns: int | None = None, required: Attributes = ()) -> PhasedAnswer:
         """phased_availability() through a channel: the view's supply kinds, each cell less
         its floor and capped, in whole units; an earliest time past the horizon is never."""
@@ -467,8 +468,10 @@ class Engine:
         sizes = unit_sizes(self.network.skus, channel.unit, sku_index) if channel.unit else np.ones(shape[0], np.int64)
         # In Python ints: wanted (<= QUANTITY_MAX) times a pack size may not fit an int64;
         # more than QUANTITY_MAX is never available anyway. 0 for a SKU without the unit.
-        wanted_base = np.array([min(wanted * size, _core.QUANTITY_MAX + 1) for size in sizes.tolist()],
-                               dtype=np.int64)
+        # `wanted` is one number, or one per SKU (a promise's order lines).
+        per_sku = wanted.tolist() if isinstance(wanted, np.ndarray) else [wanted] * len(sizes)
+        wanted_base = np.array([min(units * size, _core.QUANTITY_MAX + 1)
+                                for units, size in zip(per_sku, sizes.tolist())], dtype=np.int64)
         cells, earliest = self._phased_with_floors(sku_index, node_index, boundaries_ns, kind_mask, wanted_base,
                                                    floor, required)
         cells = np.maximum(cells - floor[:, :, None], 0)

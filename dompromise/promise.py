@@ -43,8 +43,10 @@ from dompromise._core.promise import (
 )
 from dompromise._core.transport import NEVER
 from dompromise.edt import EdtCalculator, EdtStatus
-from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, Engine
+from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
 from dompromise.model import NodeType
+from dompromise.ranking import Destination, node_penalties, weights_for
+from dompromise.views import DEFAULT_RANKING, RankingWeights
 
 NS_PER_HOUR = 3_600 * 10**9
 
@@ -84,18 +86,12 @@ class Reason(enum.IntEnum):
     TOO_LATE = 7
 
 
-@dataclass(frozen=True)
-class Weights:
-    """Ranking: lower score is better. Per channel in config later; these are the defaults."""
-
-    per_hour_to_delivery: float = 1.0
-    per_currency_unit: float = 0.2  # cost_minor / 100
-    per_extra_shipment: float = 12.0
-    per_missing_percent: float = 2.0  # partial fills
-    drop_ship: float = 6.0  # internal stock first when it is as good
-
-
-DEFAULT_WEIGHTS = Weights()
+# Ranking weights (lower score is better): the network's `ranking:` config, or a
+# view's; see views.RankingWeights for the score and ranking.py for its node terms.
+Weights = RankingWeights
+DEFAULT_WEIGHTS = DEFAULT_RANKING
+# Engines kept per distinct weights (one per view with its own ranking, usually a handful).
+WEIGHTED_ENGINES_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -115,6 +111,8 @@ class PromiseRequest:
     deliver_before_ns: int = 0
     max_options: int = 5
     customer_tier: str = ""  # exclusive lanes (Lane.tiers) are offered to their tiers only
+    channel_view_id: str = ""  # promise through this channel view ("": none)
+    customer_segment: str = ""  # the requester's segment within the view (its protected stock)
 
 
 @dataclass(frozen=True)
@@ -270,10 +268,14 @@ class PromiseEngine:
 
     CANDIDATE_TABLES_KEPT = 256  # (reason, explanation) -> a Candidate per node, reused: they are immutable
 
-    def __init__(self, engine: Engine, edt: EdtCalculator, weights: Weights = DEFAULT_WEIGHTS):
+    def __init__(self, engine: Engine, edt: EdtCalculator, weights: Weights | None = None):
+        """weights: None ranks every promise by its channel view's weights, else the
+        network's (ranking.weights_for); given, they rank every promise (tests, benchmarks)."""
         self._engine = engine
         self._edt = edt
-        self._weights = weights
+        self._configured = weights is None
+        self._weights = weights if weights is not None else engine.network.ranking
+        self._weighted: dict[Weights, PromiseEngine] = {}
         nodes = engine.network.nodes
         self._node_types = {node.node_id: node.node_type for node in nodes}
         self._node_order = {node.node_id: i for i, node in enumerate(nodes)}
@@ -289,8 +291,9 @@ class PromiseEngine:
                     (core_lane.node_id, core_lane.index, core_lane.cost_minor))
         self._has_inbound = [node.node_id in self._inbound for node in nodes]
         self._kernel = PromiseKernel(
-            [core_lane.cost_minor for core_lane in edt.lanes], weights.per_hour_to_delivery,
-            weights.per_currency_unit, weights.per_extra_shipment, weights.per_missing_percent, weights.drop_ship,
+            [core_lane.cost_minor for core_lane in edt.lanes], self._weights.per_hour_to_delivery,
+            self._weights.per_currency_unit, self._weights.per_extra_shipment, self._weights.per_missing_percent,
+            self._weights.drop_ship,
             EARLIEST_NOW, EARLIEST_NEVER)
         self._fixed_candidates: dict[tuple[Reason, str], list[Candidate]] = {}
         self._reasons_by_destination: dict[tuple[str | None, str | None], dict[int, list[Candidate]]] = {}
@@ -304,34 +307,80 @@ class PromiseEngine:
 
     def promise(self, request: PromiseRequest, node_penalty: np.ndarray | None = None) -> PromiseAnswer:
         """The answer to one order. node_penalty: float64 per network node, added to the
-        score of every option once per shipment from that node (None: all zero)."""
+        score of every option once per shipment from that node (None: the weights' node
+        terms, priority and distance, see ranking.py)."""
+        if self._configured:
+            weights = weights_for(self._engine.network, request.channel_view_id)
+            if weights != self._weights:
+                return self._with_weights(weights).promise(request, node_penalty)
+        if node_penalty is None:
+            node_penalty = self._node_terms(request)
         self._memo = {}
         self._penalty = _checked_penalty(node_penalty, len(self._node_ids))
         sku_ids, quantities = _summed(request.sku_ids, request.quantities)
         engine = self._engine
-        call = self._scan(request, sku_ids, quantities, engine.node_selection())
+        channel = engine.channel(request.channel_view_id, request.customer_segment) if request.channel_view_id else None
+        sellable = engine.node_selection()
+        if channel is not None:
+            sellable = sellable[channel.view.node_mask[sellable]]
+        call = self._scan(request, sku_ids, quantities, sellable, channel)
         python_options = self._python_options(call)
         if python_options is None:
             kept, candidates = self._kernel_ranked(call)
         else:
             kept, candidates = self._python_ranked(call, python_options)
+        if channel is not None:
+            candidates = self._outside_view(candidates, channel)
         return PromiseAnswer(tuple(kept), tuple(candidates), engine.log_position, tuple(sku_ids), tuple(quantities))
+
+    def _with_weights(self, weights: Weights) -> PromiseEngine:
+        """The engine that ranks by `weights` (a view's own ranking), made once."""
+        found = self._weighted.get(weights)
+        if found is None:
+            if len(self._weighted) >= WEIGHTED_ENGINES_MAX:
+                self._weighted.clear()
+            found = self._weighted[weights] = PromiseEngine(self._engine, self._edt, weights)
+        return found
+
+    def _node_terms(self, request: PromiseRequest) -> np.ndarray | None:
+        """Per node: priority and distance to the destination, weighted (None when both
+        weights are 0). The kernel adds the drop-ship term itself, once per option.
+        Distance is to the zone when a request has a zone and a pickup store."""
+        weights = self._weights
+        if not (weights.per_priority_step or weights.per_100_km):
+            return None
+        destination = (Destination.zone(request.zone_id) if request.zone_id
+                       else Destination.pickup(request.pickup_node_id))
+        return node_penalties(weights, self._engine.network, destination, include_drop_ship=False)
+
+    def _outside_view(self, candidates: list[Candidate], channel) -> list[Candidate]:
+        """Nodes the view does not name are not sellable through it, whatever else they are."""
+        outside = self._fixed(Reason.NODE_NOT_SELLABLE, f"not in channel view {channel.view.view_id!r}")
+        in_view = channel.view.node_mask
+        return [candidate if in_view[node] else outside[node] for node, candidate in enumerate(candidates)]
 
     # ---- the matrix: what each node can supply, and its single-node options ----
 
     def _scan(self, request: PromiseRequest, sku_ids: list[str], quantities: list[int],
-              sellable: np.ndarray) -> _Call:
+              sellable: np.ndarray, channel=None) -> _Call:
+        """Through a channel: its view's stock (less what it protects for other segments,
+        its safety stock, capped) and the future supply kinds and horizon it counts."""
         engine = self._engine
         wanted = np.array(quantities, dtype=np.int64)
         destination = self._destination(request)
         allowed = destination.allowed(request.methods, request.customer_tier)
-        answer = engine.availability(sku_ids, sellable)
+        answer = engine.availability(sku_ids, sellable, channel=channel)
         earliest = None
         if request.allow_future_supply:
             horizon = np.array([request.as_of_ns + limits.PROMISE_HORIZON_DAYS * 24 * NS_PER_HOUR], np.int64)
-            earliest = engine.phased_availability(answer.sku_index, sellable, horizon, wanted=wanted,
-                                                  with_cells=False).earliest_ns
-            earliest = np.ascontiguousarray(earliest).reshape(-1)
+            if channel is None:
+                phased = engine.phased_availability(answer.sku_index, sellable, horizon, wanted=wanted,
+                                                    with_cells=False)
+            else:
+                phased = engine.channel_phased_availability(
+                    answer.sku_index, sellable, horizon, SUPPLY_ALL_KINDS, wanted, False, channel,
+                    channel.horizon_end_ns(request.as_of_ns))
+            earliest = np.ascontiguousarray(phased.earliest_ns).reshape(-1)
         scan = self._kernel.scan(destination.table, allowed, (self._edt.tables_for(request.as_of_ns),), sellable,
                                  answer.cells, earliest, wanted, request.as_of_ns, request.allow_future_supply,
                                  self._penalty)

@@ -36,14 +36,12 @@ class RankingWeights:
       + per_currency_unit * cost_minor / 100
       + per_extra_shipment * (shipments - 1)
       + per_missing_percent * (100 - fill percent)
+      + drop_ship, once, for an option whose every shipment is drop-ship
       + for each shipment, its shipping node's penalty (ranking.node_penalties):
-        drop_ship for a supplier drop-ship node
-        + per_priority_step * the node's priority
+        per_priority_step * the node's priority
         + per_100_km * its distance to the destination in km / 100
 
-    (promise.py's own scoring adds drop_ship once to an option whose every
-    shipment is drop-ship, and has no node terms, until it takes the node
-    penalties.) The defaults are the engine's ranking before weights were configurable;
+    The defaults are the engine's ranking before weights were configurable;
     the two node terms default to 0, so a network that sets neither ranks as
     before. Weights are finite and in [0, limits.RANKING_WEIGHT_MAX] when
     read from config. Frozen and hashable: a cache key.

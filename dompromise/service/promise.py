@@ -9,7 +9,13 @@ from dompromise.errors import FailedPreconditionError, FieldViolation, NotFoundE
 from dompromise.promise import FillPolicy, Method, Option, PromiseAnswer, PromiseEngine, PromiseRequest, Sourcing
 from dompromise.promise_token import PlannedHold, TokenContent, TokenSigner
 from dompromise.service.errors import map_errors
-from dompromise.service.validation import VIOLATIONS_LISTED_MAX, check_count, id_violation, raise_if_any
+from dompromise.service.validation import (
+    VIOLATIONS_LISTED_MAX,
+    base_quantities,
+    check_count,
+    id_violation,
+    raise_if_any,
+)
 from dompromise.views import RankingWeights
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
 
@@ -36,6 +42,10 @@ class Promiser:
     def signer(self) -> TokenSigner:
         return self._signer
 
+    @property
+    def engine(self) -> Engine:
+        return self._network_engine
+
     def ranking_weights(self, view_id: str = "") -> RankingWeights:
         """The ranking weights of a promise through channel view `view_id` ("": none):
         the view's, else the network's. NotFoundError (channel_view_id) for an unknown view."""
@@ -49,10 +59,14 @@ class Promiser:
         for position, line in enumerate(message.lines):
             if self._network_engine.sku(line.sku_id) is None:
                 raise NotFoundError("sku", line.sku_id, f"lines[{position}].sku_id")
+        quantities = base_quantities(self._network_engine, message.lines)
+        # A segment describes the customer; it selects protected stock only through a view.
+        segment = message.customer.segment if message.channel_view_id else ""
+        self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
         as_of_ns = message.as_of_time.ToNanoseconds() if message.HasField("as_of_time") else self._clock_ns()
         return PromiseRequest(
             sku_ids=tuple(line.sku_id for line in message.lines),
-            quantities=tuple(line.quantity for line in message.lines),
+            quantities=tuple(quantities),
             as_of_ns=as_of_ns, zone_id=self._zone(message), pickup_node_id=self._pickup(message),
             methods=frozenset(Method(m) for m in message.delivery_methods) or frozenset(Method),
             fill_policy=FillPolicy(message.fill_policy or FillPolicy.FILL_OR_KILL),
@@ -63,6 +77,7 @@ class Promiser:
             deliver_after_ns=_ns(message, "deliver_after_time"), deliver_before_ns=_ns(message, "deliver_before_time"),
             max_options=message.max_options or limits.PROMISE_OPTIONS_DEFAULT,
             customer_tier=message.customer.tier,
+            channel_view_id=message.channel_view_id, customer_segment=segment,
         )
 
     def _zone(self, message) -> str | None:
@@ -146,7 +161,8 @@ def token_options(request: PromiseRequest) -> dict:
     return {"fill_policy": int(request.fill_policy), "min_fill_percent": request.min_fill_percent,
             "max_shipments": request.max_shipments, "sourcing": int(request.sourcing),
             "methods": sorted(int(m) for m in request.methods), "allow_future_supply": request.allow_future_supply,
-            "customer_tier": request.customer_tier, "max_options": request.max_options}
+            "customer_tier": request.customer_tier, "max_options": request.max_options,
+            "channel_view_id": request.channel_view_id, "customer_segment": request.customer_segment}
 
 
 def request_options(options: dict) -> dict:
@@ -157,7 +173,10 @@ def request_options(options: dict) -> dict:
             "max_shipments": int(options["max_shipments"]), "sourcing": Sourcing(options["sourcing"]),
             "methods": frozenset(Method(m) for m in options["methods"]),
             "allow_future_supply": bool(options["allow_future_supply"]),
-            "customer_tier": str(options["customer_tier"]), "max_options": int(options["max_options"])}
+            "customer_tier": str(options["customer_tier"]), "max_options": int(options["max_options"]),
+            # Tokens signed before promises had views carry none.
+            "channel_view_id": str(options.get("channel_view_id", "")),
+            "customer_segment": str(options.get("customer_segment", ""))}
 
 
 def _hold(line, shipping_node_id: str, as_of_ns: int) -> PlannedHold:

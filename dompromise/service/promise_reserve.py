@@ -33,15 +33,29 @@ def token_content(promiser: Promiser, request, now_ns: int) -> TokenContent:
     return content
 
 
-def reserve_record(content: TokenContent, request, ttl_ns: int) -> log_pb2.LogRecord:
-    """One all-or-nothing Reserve of exactly the planned holds."""
+def reserve_record(promiser: Promiser, content: TokenContent, request, ttl_ns: int) -> log_pb2.LogRecord:
+    """One all-or-nothing Reserve of exactly the planned holds, through the channel
+    view the promise was made through (so its protection holds as it did for the plan)."""
     holds = content.holds
-    return log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
+    record = log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
         sku_ids=[h.sku_id for h in holds], node_ids=[h.node_id for h in holds],
         quantities=[h.quantity for h in holds], allow_partial=False, ttl_ns=ttl_ns,
         order_id=request.order_id, customer_id=request.customer_id,
         backorder_by_ns=[h.backorder_by_ns for h in holds] if any(h.backorder_by_ns for h in holds) else [],
     ))
+    view_id = content.options.get("channel_view_id", "") if content.options else ""
+    if view_id:
+        segment = content.options.get("customer_segment", "")
+        # A view removed from the config since the promise: NOT_FOUND (channel_view_id).
+        channel = promiser.engine.channel(view_id, segment)
+        reserve = record.reserve
+        reserve.channel_view_id, reserve.customer_segment = view_id, segment
+        fixed, percent, view_safety = promiser.engine.reserve_protection(
+            channel, [h.sku_id for h in holds], [h.node_id for h in holds])
+        reserve.protected_quantities.extend(fixed)
+        reserve.protected_percents.extend(percent)
+        reserve.channel_safety_stock_quantities.extend(view_safety)
+    return record
 
 
 def plan_no_longer_holds(promiser: Promiser, content: TokenContent, now_ns: int) -> AbortedError:

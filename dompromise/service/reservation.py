@@ -26,6 +26,7 @@ from dompromise.service.reservation_events import ReservationEventHub
 from dompromise.service.unimplemented import abort_unimplemented
 from dompromise.service.validation import (
     VIOLATIONS_LISTED_MAX,
+    base_quantities,
     check_count,
     id_violation,
     id_violations,
@@ -62,7 +63,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         lines = request.lines
         sku_ids, node_ids = [line.sku_id for line in lines], [line.node_id for line in lines]
         record = log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
-            sku_ids=sku_ids, node_ids=node_ids, quantities=self._base_quantities(lines),
+            sku_ids=sku_ids, node_ids=node_ids, quantities=base_quantities(self._engine, lines),
             allow_partial=request.allow_partial, ttl_ns=_ttl_ns(request, "ttl"), order_id=request.order_id,
             customer_id=request.customer_id,
         ))
@@ -81,25 +82,6 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         for status, reserved, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
             add(status=status, reserved_quantity=reserved, available_quantity=available)
         return response
-
-    def _base_quantities(self, lines, field: str = "lines") -> list[int]:
-        """Each line's quantity in base units: lines with a unit are converted here, at the edge."""
-        if not any(line.unit for line in lines):
-            return [line.quantity for line in lines]
-        quantities, violations = [], []
-        for position, line in enumerate(lines):
-            size = self._engine.unit_size(line.sku_id, line.unit) if line.unit else 1
-            if size == 0:
-                violations.append(FieldViolation(f"{field}[{position}].unit",
-                                                 f"SKU {line.sku_id!r} has no unit {line.unit!r}"))
-            elif size is not None and line.quantity * size > limits.QUANTITY_MAX:
-                violations.append(FieldViolation(f"{field}[{position}].quantity",
-                                                 f"{line.quantity} {line.unit} is more than {limits.QUANTITY_MAX} "
-                                                 "base units"))
-            # An unknown SKU keeps its quantity: its line is answered SKU_NOT_FOUND.
-            quantities.append(line.quantity * (size or 1))
-        raise_if_any(violations)
-        return quantities
 
     def _add_protection(self, reserve: log_pb2.Reserve, request, sku_ids, node_ids) -> None:
         """Records the channel view and segment, and the protection they resolve to per
@@ -188,7 +170,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             order_id=order.order_id, customer_id=order.customer_id, priority=order.priority,
             need_by_ns=order.need_by_time.ToNanoseconds() if order.HasField("need_by_time") else 0,
             sku_ids=[line.sku_id for line in order.lines], node_ids=[line.node_id for line in order.lines],
-            quantities=self._base_quantities(order.lines, f"orders[{number}].lines"),
+            quantities=base_quantities(self._engine, order.lines, f"orders[{number}].lines"),
             allow_partial=order.allow_partial,
         ) for number, order in enumerate(request.orders)])
         outcome = await self._submit(log_pb2.LogRecord(request_id=request.request_id, allocate_wave=wave))
@@ -238,7 +220,8 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         raise_if_any(id_violation(request.request_id, "request_id"))
         now_ns = self._replica.now_ns()
         content = promise_reserve.token_content(self._promiser, request, now_ns)
-        outcome = await self._submit(promise_reserve.reserve_record(content, request, _ttl_ns(request, "ttl")))
+        record = promise_reserve.reserve_record(self._promiser, content, request, _ttl_ns(request, "ttl"))
+        outcome = await self._submit(record)
         if outcome.result != RESULT["OK"]:
             raise promise_reserve.plan_no_longer_holds(self._promiser, content, now_ns)
         response = reservation_pb2.ReserveInventoryResponse(log_position=outcome.log_position)

@@ -59,3 +59,25 @@ def id_violation(value: str, field: str) -> list[FieldViolation]:
 def raise_if_any(violations: list[FieldViolation]) -> None:
     if violations:
         raise InvalidArgumentError(violations[:VIOLATIONS_LISTED_MAX])
+
+
+def base_quantities(engine, lines, field: str = "lines") -> list[int]:
+    """Each line's quantity in base units: lines with a `unit` are converted here, at
+    the edge (INVALID_ARGUMENT naming lines[i].unit for a SKU without that unit, and
+    lines[i].quantity past QUANTITY_MAX base units). An unknown SKU keeps its
+    quantity: the caller answers it as not found."""
+    if not any(line.unit for line in lines):
+        return [line.quantity for line in lines]
+    quantities, violations = [], []
+    for position, line in enumerate(lines):
+        size = engine.unit_size(line.sku_id, line.unit) if line.unit else 1
+        if size == 0:
+            violations.append(FieldViolation(f"{field}[{position}].unit",
+                                             f"SKU {line.sku_id!r} has no unit {line.unit!r}"))
+        elif size is not None and line.quantity * size > limits.QUANTITY_MAX:
+            violations.append(FieldViolation(f"{field}[{position}].quantity",
+                                             f"{line.quantity} {line.unit} is more than {limits.QUANTITY_MAX} "
+                                             "base units"))
+        quantities.append(line.quantity * (size or 1))
+    raise_if_any(violations)
+    return quantities

@@ -61,12 +61,14 @@ CANDIDATE_REASON_OUTRANKED: CandidateReason
 CANDIDATE_REASON_TOO_LATE: CandidateReason
 
 class OrderLine(_message.Message):
-    __slots__ = ("sku_id", "quantity")
+    __slots__ = ("sku_id", "quantity", "unit")
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     quantity: int
-    def __init__(self, sku_id: _Optional[str] = ..., quantity: _Optional[int] = ...) -> None: ...
+    unit: str
+    def __init__(self, sku_id: _Optional[str] = ..., quantity: _Optional[int] = ..., unit: _Optional[str] = ...) -> None: ...
 
 class Customer(_message.Message):
     __slots__ = ("customer_id", "tier", "segment")
@@ -79,7 +81,7 @@ class Customer(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., tier: _Optional[str] = ..., segment: _Optional[str] = ...) -> None: ...
 
 class PromiseDeliveryRequest(_message.Message):
-    __slots__ = ("lines", "postal_code", "pickup_node_id", "delivery_methods", "as_of_time", "zone_id", "country_code", "customer", "fill_policy", "min_fill_percent", "max_shipments", "sourcing_mode", "deliver_after_time", "deliver_before_time", "max_options", "stock_on_hand_only")
+    __slots__ = ("lines", "postal_code", "pickup_node_id", "delivery_methods", "as_of_time", "zone_id", "country_code", "customer", "fill_policy", "min_fill_percent", "max_shipments", "sourcing_mode", "deliver_after_time", "deliver_before_time", "max_options", "stock_on_hand_only", "channel_view_id")
     LINES_FIELD_NUMBER: _ClassVar[int]
     POSTAL_CODE_FIELD_NUMBER: _ClassVar[int]
     PICKUP_NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +98,7 @@ class PromiseDeliveryRequest(_message.Message):
     DELIVER_BEFORE_TIME_FIELD_NUMBER: _ClassVar[int]
     MAX_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     STOCK_ON_HAND_ONLY_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_VIEW_ID_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     postal_code: str
     pickup_node_id: str
@@ -112,7 +115,8 @@ class PromiseDeliveryRequest(_message.Message):
     deliver_before_time: _timestamp_pb2.Timestamp
     max_options: int
     stock_on_hand_only: bool
-    def __init__(self, lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., postal_code: _Optional[str] = ..., pickup_node_id: _Optional[str] = ..., delivery_methods: _Optional[_Iterable[_Union[DeliveryMethod, str]]] = ..., as_of_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., zone_id: _Optional[str] = ..., country_code: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fill_policy: _Optional[_Union[FillPolicy, str]] = ..., min_fill_percent: _Optional[int] = ..., max_shipments: _Optional[int] = ..., sourcing_mode: _Optional[_Union[SourcingMode, str]] = ..., deliver_after_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_options: _Optional[int] = ..., stock_on_hand_only: _Optional[bool] = ...) -> None: ...
+    channel_view_id: str
+    def __init__(self, lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., postal_code: _Optional[str] = ..., pickup_node_id: _Optional[str] = ..., delivery_methods: _Optional[_Iterable[_Union[DeliveryMethod, str]]] = ..., as_of_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., zone_id: _Optional[str] = ..., country_code: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fill_policy: _Optional[_Union[FillPolicy, str]] = ..., min_fill_percent: _Optional[int] = ..., max_shipments: _Optional[int] = ..., sourcing_mode: _Optional[_Union[SourcingMode, str]] = ..., deliver_after_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_options: _Optional[int] = ..., stock_on_hand_only: _Optional[bool] = ..., channel_view_id: _Optional[str] = ...) -> None: ...
 
 class PlannedLine(_message.Message):
     __slots__ = ("sku_id", "quantity", "available_time", "source_node_id")
