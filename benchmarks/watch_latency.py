@@ -133,11 +133,13 @@ async def _subscribe(target, sku_id, node_id, streams, ready, stop, results) -> 
         readers = [asyncio.create_task(read(number)) for number in range(streams)]
         await asyncio.wait_for(asyncio.gather(*(event.wait() for event in subscribed)), SUBSCRIBE_SECONDS_MAX)
         ready.put(streams)
+        cpu_start = time.process_time()
         await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        cpu_seconds = time.process_time() - cpu_start
         for call in calls:
             call.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
-    results.put(arrivals)
+    results.put((arrivals, cpu_seconds))
 
 
 # ---- measure ------------------------------------------------------------------------------
@@ -171,50 +173,73 @@ def latencies(sends: list[tuple[int, int, int]], arrivals: list[tuple[int, int]]
     return from_send, from_answer, missing
 
 
-def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool) -> dict:
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc, clock ticks)."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool, servers: int = 1) -> dict:
+    """One measurement; with servers > 1, that many independent in-memory servers, each written every update
+    (the writes sent together, answered when all are) and watched by its share of the client processes:
+    what spreading subscribers over worker processes of one shared log would give (minus the log's own hop)."""
     from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
 
-    server, target = start_server(pin)
+    started = [start_server(pin) for _ in range(servers)]
     if pin:  # the writer shares the clients' CPU
         os.sched_setaffinity(0, {CLIENT_CPU})
     context = multiprocessing.get_context("spawn")
     ready, results, stop = context.Queue(), context.Queue(), context.Event()
-    clients = []
+    clients, channels = [], []
     try:
-        sku_id, node_id = watched_position(target)
+        targets = [target for _, target in started]
+        sku_id, node_id = watched_position(targets[0])
+        processes = max(processes, servers)
         shares = [subscribers // processes + (1 if k < subscribers % processes else 0) for k in range(processes)]
         clients = [context.Process(target=subscriber_process,
-                                   args=(target, sku_id, node_id, share, pin, ready, stop, results))
-                   for share in shares if share]
+                                   args=(targets[k % servers], sku_id, node_id, share, pin, ready, stop, results))
+                   for k, share in enumerate(shares) if share]
         for client in clients:
             client.start()
         subscribed = sum(ready.get(timeout=SUBSCRIBE_SECONDS_MAX) for _ in clients)
         assert subscribed == subscribers, (subscribed, subscribers)
         sends, write_ns = [], []
-        with grpc.insecure_channel(target) as channel:
-            stock = inventory_pb2_grpc.InventoryServiceStub(channel)
-            count = WARMUP_UPDATES + int(rate * seconds)
-            interval = 1.0 / rate
-            next_time = time.monotonic()
-            for number in range(1, count + 1):
-                quantity = QUANTITY_BASE + number
-                next_time += interval
-                sent_ns = time.monotonic_ns()
-                stock.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-                    sku_id=sku_id, node_id=node_id, kind=1, quantity=quantity)]))
-                done_ns = time.monotonic_ns()
-                if number > WARMUP_UPDATES:
-                    sends.append((quantity, sent_ns, done_ns))
-                    write_ns.append(done_ns - sent_ns)
-                time.sleep(max(0.0, next_time - time.monotonic()))
+        channels = [grpc.insecure_channel(target) for target in targets]
+        stocks = [inventory_pb2_grpc.InventoryServiceStub(channel) for channel in channels]
+        server_cpu_start = sum(process_cpu_seconds(process.pid) for process, _ in started)
+        count = WARMUP_UPDATES + int(rate * seconds)
+        interval = 1.0 / rate
+        next_time = time.monotonic()
+        for number in range(1, count + 1):
+            quantity = QUANTITY_BASE + number
+            next_time += interval
+            request = inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
+                sku_id=sku_id, node_id=node_id, kind=1, quantity=quantity)])
+            sent_ns = time.monotonic_ns()
+            if servers == 1:
+                stocks[0].UpdateStock(request)
+            else:
+                for future in [stock.UpdateStock.future(request) for stock in stocks]:
+                    future.result()
+            done_ns = time.monotonic_ns()
+            if number > WARMUP_UPDATES:
+                sends.append((quantity, sent_ns, done_ns))
+                write_ns.append(done_ns - sent_ns)
+            time.sleep(max(0.0, next_time - time.monotonic()))
         time.sleep(SETTLE_SECONDS)
+        server_cpu_seconds = sum(process_cpu_seconds(process.pid) for process, _ in started) - server_cpu_start
         stop.set()
-        streams = [stream for _ in clients for stream in results.get(timeout=SUBSCRIBE_SECONDS_MAX)]
+        reports = [results.get(timeout=SUBSCRIBE_SECONDS_MAX) for _ in clients]
+        streams = [stream for arrivals, _ in reports for stream in arrivals]
+        client_cpu_seconds = sum(cpu for _, cpu in reports)
     finally:
         stop.set()
+        for channel in channels:
+            channel.close()
         for client in clients:
             client.join(30)
-        stop_server(server)
+        for process, _ in started:
+            stop_server(process)
     all_latencies, after_answer, missing, messages = [], [], 0, 0
     for arrivals in streams:
         measured, measured_after_answer, lost = latencies(sends, arrivals)
@@ -224,12 +249,17 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
         messages += sum(1 for quantity, _ in arrivals if quantity > QUANTITY_BASE + WARMUP_UPDATES)
     latency = summary_ms(all_latencies)
     return {
-        "benchmark": "watch_latency", "subscribers": subscribers, "client_processes": len(clients),
+        "benchmark": "watch_latency", "subscribers": subscribers, "servers": servers,
+        "client_processes": len(clients),
         "updates": len(sends), "rate_per_second": rate, "pinned": pin,
         "change_to_client_ms": latency, "write_rpc_ms": summary_ms(write_ns),
         "after_write_answer_ms": summary_ms(after_answer),
         "updates_not_delivered": missing,
         "messages_per_update_per_stream": round(messages / max(1, len(sends) * len(streams)), 3),
+        # CPU while writing (server: from the first measured write's start to the settle's end;
+        # clients: from subscribed to stop), per message delivered to a stream.
+        "server_cpu_us_per_message": round(1e6 * server_cpu_seconds / max(1, messages), 1),
+        "client_cpu_us_per_message": round(1e6 * client_cpu_seconds / max(1, messages), 1),
         "target_p99_ms": TARGET_P99_MS, "target_met": latency["p99"] <= TARGET_P99_MS,
         "machine": machine(),
     }
@@ -250,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.watch_latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--processes", type=int, default=2, help="client processes the subscribers are split over")
+    parser.add_argument("--servers", type=int, default=1,
+                        help="independent in-memory servers, each written every update, the subscribers split over them")
     parser.add_argument("--rate", type=float, default=50.0, help="updates per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to write")
     parser.add_argument("--smoke", action="store_true", help="10 subscribers for 2 s: checks it runs, no verdict")
@@ -259,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     args.pin = args.pin and len(os.sched_getaffinity(0)) >= 2
     if args.smoke:
         args.subscribers, args.seconds = min(args.subscribers, 10), 2.0
-    result = run(args.subscribers, args.processes, args.rate, args.seconds, args.pin)
+    result = run(args.subscribers, args.processes, args.rate, args.seconds, args.pin, args.servers)
     if args.smoke:  # too short and too few subscribers to judge the target
         result["target_met"] = None
     if result["updates_not_delivered"]:

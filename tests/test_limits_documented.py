@@ -83,6 +83,7 @@ def test_watch_limits_documented():
     assert spelled(limits.AVAILABILITY_FILTER_NODES_MAX) in comment("node_ids")
     assert spelled(limits.AVAILABILITY_FILTER_TAGS_MAX) in comment("node_tags")
     assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in comment("view")
+    assert f"at most {limits.LOG_ID_LENGTH_MAX} characters" in comment("resume_log_id")
     assert f"At most {spelled(limits.WATCH_STREAMS_MAX)} streams" in rpc_comment("availability.proto", "WatchAvailability")
 
 

@@ -144,25 +144,29 @@ class VariantAvailability(_message.Message):
     def __init__(self, attributes: _Optional[_Mapping[str, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class WatchAvailabilityRequest(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "resume_after_version", "node_tags", "view")
+    __slots__ = ("sku_ids", "node_ids", "resume_after_version", "node_tags", "view", "resume_log_id")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     RESUME_AFTER_VERSION_FIELD_NUMBER: _ClassVar[int]
     NODE_TAGS_FIELD_NUMBER: _ClassVar[int]
     VIEW_FIELD_NUMBER: _ClassVar[int]
+    RESUME_LOG_ID_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     resume_after_version: int
     node_tags: _containers.RepeatedScalarFieldContainer[str]
     view: AvailabilityView
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., resume_after_version: _Optional[int] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ...) -> None: ...
+    resume_log_id: str
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., resume_after_version: _Optional[int] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ..., resume_log_id: _Optional[str] = ...) -> None: ...
 
 class WatchAvailabilityResponse(_message.Message):
-    __slots__ = ("version", "availability", "full_answer")
+    __slots__ = ("version", "availability", "full_answer", "log_id")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
     FULL_ANSWER_FIELD_NUMBER: _ClassVar[int]
+    LOG_ID_FIELD_NUMBER: _ClassVar[int]
     version: int
     availability: GetAvailabilityResponse
     full_answer: bool
-    def __init__(self, version: _Optional[int] = ..., availability: _Optional[_Union[GetAvailabilityResponse, _Mapping]] = ..., full_answer: _Optional[bool] = ...) -> None: ...
+    log_id: str
+    def __init__(self, version: _Optional[int] = ..., availability: _Optional[_Union[GetAvailabilityResponse, _Mapping]] = ..., full_answer: _Optional[bool] = ..., log_id: _Optional[str] = ...) -> None: ...
