@@ -4,6 +4,8 @@
   python -m benchmarks.watch_latency --smoke         # a few seconds, 10 subscribers (CI)
   python -m benchmarks.watch_latency --json FILE     # also write the result
   python -m benchmarks.watch_latency --no-pin        # do not pin (see below)
+  python -m benchmarks.watch_latency --floor         # the same against grpc.aio's floor (below)
+  python -m benchmarks.watch_latency --servers 2     # two servers, the subscribers split over them
 
 A real server (`dompromise serve --in-memory`, demo network) in a child
 process; SUBSCRIBERS watch streams, split over PROCESSES client processes
@@ -23,6 +25,15 @@ Clocks: time.monotonic_ns, one system-wide clock for every process. By
 default (2+ CPUs) the server is pinned to CPU 0 and every client process to
 CPU 1, as grpc_ceiling does: the server's core is not shared with the
 clients' parsing, the clients' core is.
+
+--floor swaps our server for grpc.aio's floor: a bare grpc.aio server in the
+same place that answers UpdateStock by encoding one WatchAvailabilityResponse
+of the same shape (its quantity, one node, FULL-view fields) and pushing
+those bytes to every open stream; no engine, no log, no validation. What our
+server adds over it is ours; the rest is grpc.aio's per-stream cost.
+
+Server and client CPU time while writing (from /proc and process_time) are
+reported per message delivered to a stream.
 """
 
 from __future__ import annotations
@@ -59,11 +70,14 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 # ---- the server ------------------------------------------------------------------------
 
 
-def start_server(pin: bool) -> tuple[subprocess.Popen, str]:
-    """`dompromise serve --in-memory --port 0` in a child process, and its address once it listens."""
+def start_server(pin: bool, floor: bool = False) -> tuple[subprocess.Popen, str]:
+    """`dompromise serve --in-memory --port 0` (or the floor server) in a child process, and its address once it
+    listens."""
     # taskset, not a preexec_fn: Python in a child forked from a process with gRPC
     # threads can deadlock (benchmarks/grpc_ceiling.py hung that way once).
     argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--in-memory", "--port", "0"]
+    if floor:
+        argv = [sys.executable, "-m", "benchmarks.watch_latency", "--floor-server"]
     if pin and shutil.which("taskset"):
         argv = ["taskset", "-c", str(SERVER_CPU)] + argv
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO)
@@ -84,6 +98,78 @@ def stop_server(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+# ---- the floor: a bare grpc.aio server ---------------------------------------------------
+
+FLOOR_SKU_ID, FLOOR_NODE_ID = "FLOOR-SKU", "FLOOR-NODE"
+
+
+def floor_server() -> None:
+    """Serves UpdateStock and WatchAvailability as cheaply as grpc.aio allows; prints its address."""
+    from dompromise.v1 import availability_pb2, common_pb2, inventory_pb2
+
+    async def serve() -> None:
+        streams: list[asyncio.Future] = []
+        latest = [b""]
+
+        def encode(version: int, quantity: int) -> bytes:
+            item = availability_pb2.SkuAvailability(
+                sku_id=FLOOR_SKU_ID, status=common_pb2.ITEM_STATUS_OK, available_quantity=quantity,
+                node_available_quantities=[quantity], node_on_hand_quantities=[quantity], node_held_quantities=[0],
+                node_allocated_quantities=[0], node_unavailable_quantities=[0], node_safety_stock_quantities=[0],
+                node_damaged_quantities=[0], node_quarantined_quantities=[0], node_inspection_quantities=[0],
+                node_display_quantities=[0])
+            return availability_pb2.WatchAvailabilityResponse(version=version, availability=availability_pb2.
+                                                              GetAvailabilityResponse(node_ids=[FLOOR_NODE_ID],
+                                                                                      items=[item],
+                                                                                      log_position=version)
+                                                              ).SerializeToString()
+
+        version = [1]
+
+        async def watch(request: bytes, context):
+            loop = asyncio.get_running_loop()
+            sent = 0
+            while True:
+                if version[0] == sent:  # nothing new: wait (a later update coalesces, as ours do)
+                    waiter = loop.create_future()
+                    streams.append(waiter)
+                    await waiter
+                sent = version[0]
+                yield latest[0]
+
+        async def update_stock(request, context):
+            version[0] += 1
+            latest[0] = encode(version[0], request.updates[0].quantity)
+            waiting = list(streams)
+            streams.clear()
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)
+            return inventory_pb2.UpdateStockResponse(applied_count=1, log_position=version[0])
+
+        latest[0] = encode(1, 0)
+        server = grpc.aio.server()
+        handlers = {
+            "WatchAvailability": grpc.unary_stream_rpc_method_handler(watch),
+            "UpdateStock": grpc.unary_unary_rpc_method_handler(
+                update_stock, request_deserializer=inventory_pb2.UpdateStockRequest.FromString,
+                response_serializer=inventory_pb2.UpdateStockResponse.SerializeToString),
+        }
+        for service, names in (("dompromise.v1.AvailabilityService", ("WatchAvailability",)),
+                               ("dompromise.v1.InventoryService", ("UpdateStock",))):
+            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
+                service, {name: handlers[name] for name in names}),))
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        print(f"serving on 127.0.0.1:{port}", flush=True)
+        stopping = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
+        await stopping.wait()
+        await server.stop(0)
+
+    asyncio.run(serve())
 
 
 def watched_position(target: str) -> tuple[str, str]:
@@ -179,13 +265,14 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool, servers: int = 1) -> dict:
+def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool, servers: int = 1,
+        floor: bool = False) -> dict:
     """One measurement; with servers > 1, that many independent in-memory servers, each written every update
     (the writes sent together, answered when all are) and watched by its share of the client processes:
     what spreading subscribers over worker processes of one shared log would give (minus the log's own hop)."""
     from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
 
-    started = [start_server(pin) for _ in range(servers)]
+    started = [start_server(pin, floor) for _ in range(servers)]
     if pin:  # the writer shares the clients' CPU
         os.sched_setaffinity(0, {CLIENT_CPU})
     context = multiprocessing.get_context("spawn")
@@ -193,7 +280,7 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
     clients, channels = [], []
     try:
         targets = [target for _, target in started]
-        sku_id, node_id = watched_position(targets[0])
+        sku_id, node_id = (FLOOR_SKU_ID, FLOOR_NODE_ID) if floor else watched_position(targets[0])
         processes = max(processes, servers)
         shares = [subscribers // processes + (1 if k < subscribers % processes else 0) for k in range(processes)]
         clients = [context.Process(target=subscriber_process,
@@ -249,7 +336,8 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
         messages += sum(1 for quantity, _ in arrivals if quantity > QUANTITY_BASE + WARMUP_UPDATES)
     latency = summary_ms(all_latencies)
     return {
-        "benchmark": "watch_latency", "subscribers": subscribers, "servers": servers,
+        "benchmark": "watch_latency", "server": "grpc.aio floor" if floor else "dompromise serve --in-memory",
+        "subscribers": subscribers, "servers": servers,
         "client_processes": len(clients),
         "updates": len(sends), "rate_per_second": rate, "pinned": pin,
         "change_to_client_ms": latency, "write_rpc_ms": summary_ms(write_ns),
@@ -287,11 +375,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="10 subscribers for 2 s: checks it runs, no verdict")
     parser.add_argument("--json", help="also write the result to this file")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="let the OS place every process")
+    parser.add_argument("--floor", action="store_true", help="measure a bare grpc.aio server instead of ours")
+    parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)  # the floor's child process
     args = parser.parse_args(argv)
+    if args.floor_server:
+        floor_server()
+        return 0
     args.pin = args.pin and len(os.sched_getaffinity(0)) >= 2
     if args.smoke:
         args.subscribers, args.seconds = min(args.subscribers, 10), 2.0
-    result = run(args.subscribers, args.processes, args.rate, args.seconds, args.pin, args.servers)
+    result = run(args.subscribers, args.processes, args.rate, args.seconds, args.pin, args.servers, args.floor)
     if args.smoke:  # too short and too few subscribers to judge the target
         result["target_met"] = None
     if result["updates_not_delivered"]:

@@ -115,6 +115,7 @@ def test_attribute_limits_documented():
     limit_reached = (PROTOS / "common.proto").read_text()
     assert f"({spelled(limits.VARIANTS_MAX)}, and at most {spelled(limits.VARIANT_POSITIONS_MAX)} variant" in limit_reached
     for proto_file, message, field in (("availability.proto", "GetAvailabilityRequest", "required_attributes"),
+                                       ("availability.proto", "WatchAvailabilityRequest", "required_attributes"),
                                        ("reservation.proto", "ReservationLine", "required_attributes")):
         assert f"at most {limits.ATTRIBUTES_PER_POSITION_MAX}" in field_comment(proto_file, message, field)
     assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in field_comment(

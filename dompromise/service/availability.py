@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import grpc
 
 from dompromise import limits
@@ -33,6 +35,15 @@ WATCH_SHARED_RESPONSES_MAX = 64
 WATCH_SHARED_CELLS_MAX = 10_000
 WATCH_SHUTDOWN_DETAILS = ("server shutting down: resume on another server with resume_after_version and "
                           "resume_log_id")
+
+
+class WatchSelection(NamedTuple):
+    """What a watch counts of the watched SKUs, besides the view (the filters as the request names them)."""
+
+    node_ids: tuple[str, ...]
+    node_tags: tuple[str, ...]
+    required: tuple[tuple[str, str], ...]  # canonical required attributes
+    with_variants: bool
 
 
 class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
@@ -210,13 +221,23 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             violations.append(FieldViolation("resume_after_version", "must be >= 0"))
         if len(request.resume_log_id) > limits.LOG_ID_LENGTH_MAX:
             violations.append(FieldViolation("resume_log_id", f"at most {limits.LOG_ID_LENGTH_MAX} characters"))
+        required, with_variants = (), request.with_variants
+        if len(request.required_attributes) or with_variants:
+            violations += self._engine.required_attribute_violations(request.required_attributes,
+                                                                     "required_attributes")
+            if with_variants and request.view == VIEW_TOTALS:
+                violations.append(FieldViolation("with_variants", "needs the BASIC or FULL view"))
+            required = canonical(request.required_attributes)
         raise_if_any(violations)
         engine, view = self._engine, request.view
         node_ids, node_tags = list(request.node_ids), list(request.node_tags)
-        selection = (tuple(node_ids), tuple(node_tags))  # at one log position, this names the nodes
+        # At one log position, this names the nodes and what is counted of them.
+        selection = WatchSelection(tuple(node_ids), tuple(node_tags), required, with_variants)
         sku_ids = list(dict.fromkeys(request.sku_ids))  # a SKU named twice is watched once
         nodes = engine.node_selection(node_ids, node_tags)
         _check_breakdown(len(sku_ids), len(nodes), view)
+        if with_variants:
+            _check_breakdown(engine.variant_row_count(sku_ids, required), len(nodes), view)
         resume_after = request.resume_after_version
         log_id = self._watches.log_id
         if request.resume_log_id and request.resume_log_id != log_id:
@@ -252,7 +273,8 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         finally:
             self._watches.unsubscribe(watcher)
 
-    def _watch_response(self, sku_ids, nodes, selection: tuple, view: int, full_answer: bool, log_id: str) -> bytes:
+    def _watch_response(self, sku_ids, nodes, selection: WatchSelection, view: int, full_answer: bool,
+                        log_id: str) -> bytes:
         """The encoded message for these SKUs at the current log position, built once for every stream that asks
         the same.
 
@@ -271,7 +293,8 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             if encoded is not None:
                 return encoded
         response = availability_pb2.WatchAvailabilityResponse(version=position, full_answer=full_answer, log_id=log_id)
-        self._fill_answer(response.availability, sku_ids, nodes, view)
+        self._fill_answer(response.availability, sku_ids, nodes, view, None, selection.required,
+                          selection.with_variants)
         encoded = response.SerializeToString()
         if shareable and len(self._shared_responses) < WATCH_SHARED_RESPONSES_MAX:
             self._shared_responses[key] = encoded

@@ -252,6 +252,53 @@ def test_large_batches_are_filtered_to_the_watched_skus():
         running.stop()
 
 
+def test_required_attributes_count_only_matching_variants_and_with_variants_breaks_them_down():
+    from test_service_attributes import attributed_network
+
+    replica = Replica(Engine(attributed_network()), MemoryLog())
+    replica.bootstrap([stock_record(replica.engine)])  # PAD-1: 10 at DC-1, 11 at WH-N, 12 at ST-1
+    running = ServerThread(replica)
+    try:
+        with grpc.insecure_channel(running.target) as channel:
+            stock = inventory_pb2_grpc.InventoryServiceStub(channel)
+
+            def set_lot(lot: str, quantity: int, node_id: str = "DC-1") -> int:
+                return stock.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
+                    sku_id="PAD-1", node_id=node_id, kind=1, quantity=quantity, attributes={"lot": lot})])).log_position
+
+            set_lot("L1", 5)
+            lot_l1 = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1", "WH-N"],
+                                                               required_attributes={"lot": "L1"}))
+            by_variant = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1"],
+                                                                   with_variants=True))
+            assert item_map(lot_l1.next()) == {"PAD-1": {"DC-1": 5, "WH-N": 0}}
+            first = by_variant.next().availability.items[0]
+            assert [(dict(v.attributes), v.available_quantity) for v in first.variants] == [({}, 10), ({"lot": "L1"}, 5)]
+            position = set_lot("L1", 8, "WH-N")
+            change = lot_l1.next()
+            assert change.version == position and item_map(change) == {"PAD-1": {"DC-1": 5, "WH-N": 8}}
+            assert by_variant.next().availability.items[0].available_quantity == 15  # unchanged at DC-1, sent again
+            set_lot("L2", 3)  # another lot: the L1 watch gets the SKU again, with the same figures
+            assert item_map(lot_l1.next()) == {"PAD-1": {"DC-1": 5, "WH-N": 8}}
+            variants = by_variant.next().availability.items[0].variants
+            assert [(dict(v.attributes), v.available_quantity) for v in variants] == [
+                ({}, 10), ({"lot": "L1"}, 5), ({"lot": "L2"}, 3)]
+            for watch in (lot_l1, by_variant):
+                watch.cancel()
+    finally:
+        running.stop()
+
+
+def test_required_attributes_are_checked(watches):
+    with pytest.raises(grpc.RpcError) as caught:
+        watches(sku_ids=["PAD-1"], required_attributes={"lot": "L1"}).next()  # no attributes declared here
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "required_attributes.lot" in field_violations(caught.value)
+    with pytest.raises(grpc.RpcError) as caught:
+        watches(sku_ids=["PAD-1"], with_variants=True, view=pb.AVAILABILITY_VIEW_TOTALS).next()
+    assert "with_variants" in field_violations(caught.value)
+
+
 # ---- resume ------------------------------------------------------------------------
 
 
