@@ -30,7 +30,8 @@ DAMAGED, QUARANTINED, INSPECTION, DISPLAY = (common_pb2.UNAVAILABLE_REASON_DAMAG
                                              common_pb2.UNAVAILABLE_REASON_INSPECTION - 1,
                                              common_pb2.UNAVAILABLE_REASON_DISPLAY - 1)
 # Watch messages kept for other streams at the same log position, and the
-# largest kept (SKUs x nodes): together they bound the memory (~40 MB, FULL view).
+# largest kept (SKUs x nodes): together they bound the memory (64 encoded messages of
+# at most 10,000 cells each: some 30 MB at most, FULL view).
 WATCH_SHARED_RESPONSES_MAX = 64
 WATCH_SHARED_CELLS_MAX = 10_000
 WATCH_SHUTDOWN_DETAILS = ("server shutting down: resume on another server with resume_after_version and "
@@ -213,7 +214,10 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
 
     @map_errors
     async def WatchAvailability(self, request, context):
-        """The current state of the watched SKUs, then their changes, coalesced (see service/watch.py)."""
+        """The current state of the watched SKUs, then their changes, coalesced (see dompromise/watch.py).
+
+        Yields encoded messages: add_to_server registers the method without a serializer.
+        """
         if self._watches is None:  # a servicer without a replica (in-process benchmarks)
             await abort_unimplemented(context, "WatchAvailability without a replica", "serve with a replica")
         violations = _selection_violations(request, "WATCH_SKUS_MAX")
