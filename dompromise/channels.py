@@ -31,7 +31,7 @@ import numpy as np
 
 from dompromise.limits import QUANTITY_MAX
 from dompromise.model import BASE_UNIT_NAMES, Network, Sku
-from dompromise.views import SkuQuantities, View
+from dompromise.views import RankingWeights, SkuQuantities, View
 
 NONE = -1  # "not set" in per-SKU arrays
 _PERCENT_MAX = 100
@@ -67,6 +67,8 @@ class ResolvedView:
                                   for p in view.protected)
         # On hand and safety stock matter only to percents and view safety stock.
         self.needs_buckets = view.safety_stock is not None or any(p.percent for p in view.protected)
+        # How promises through the view rank: its own weights, else the network's.
+        self.ranking: RankingWeights = view.ranking if view.ranking is not None else network.ranking
 
     def per_sku(self, which: str, sku_index: np.ndarray) -> np.ndarray:
         """int64[s]: the view's safety_stock / exposure_cap / low_stock_threshold per SKU, NONE where unset."""
@@ -111,6 +113,11 @@ class Channel:
     view: ResolvedView | None
     segment: str = ""
     unit: str = ""
+
+    def ranking_weights(self, network: Network) -> RankingWeights:
+        """The weights promises asked this way rank by: the view's, else the network's
+        (`network` is the engine's, which resolved the view)."""
+        return self.view.ranking if self.view is not None else network.ranking
 
     def horizon_end_ns(self, now_ns: int) -> int | None:
         """The last instant the view's time-phased answers reach, or None for no horizon."""

@@ -1,4 +1,4 @@
-"""`dompromise serve | lookup | load | health | demo-config | bench`: the command line."""
+"""`dompromise serve | lookup | load | health | check | snapshot | demo-config | bench`: the command line."""
 
 from __future__ import annotations
 
@@ -18,9 +18,12 @@ log = logging.getLogger("dompromise")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `serve --workers` starts workers with it
+    worker = getattr(args, "worker_index", None)
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        format="%(asctime)s %(levelname)s %(name)s " + ("" if worker is None else f"[worker {worker} pid "
+                                                        f"{os.getpid()}] ") + "%(message)s",
         stream=sys.stderr,
     )
     return args.run(args)
@@ -51,7 +54,30 @@ def _parser() -> argparse.ArgumentParser:
                             "instead of --data-dir (see docs/redis.md)")
     serve.add_argument("--redis-prefix", default="dompromise", metavar="PREFIX",
                        help="key prefix of the shared log in Redis: one prefix per network")
+    serve.add_argument("--workers", type=int, metavar="N",
+                       help=f"with --redis: N worker processes (at most {limits.WORKERS_MAX}) serve the one port "
+                            "(SO_REUSEPORT), each a replica of the shared log, under a supervisor that restarts "
+                            "crashed ones")
+    serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the supervisor
     serve.set_defaults(run=_serve)
+
+    check = commands.add_parser("check", help="verify a running Redis cluster: instances, lag, heartbeats, "
+                                              "snapshots (exit 0 when healthy)")
+    _redis_arguments(check)
+    check.add_argument("--max-lag", type=int, default=1_000, metavar="RECORDS",
+                       help="an instance further behind the stream head than this is a problem (default 1000)")
+    check.add_argument("--max-heartbeat-age", type=float, default=5.0, metavar="SECONDS",
+                       help="an instance whose last heartbeat is older is a problem (default 5)")
+    check.add_argument("--max-snapshot-age", type=float, default=86_400.0, metavar="SECONDS",
+                       help="log records waiting longer than this for a snapshot are a problem (default 86400)")
+    check.add_argument("--json", action="store_true", help="one JSON document on stdout, for machines")
+    check.set_defaults(run=_check)
+
+    snap = commands.add_parser("snapshot", help="store a snapshot of a Redis log at its head now "
+                                                "(no instance needed)")
+    _redis_arguments(snap)
+    snap.add_argument("--config", help="the network file the instances serve (default: the demo network)")
+    snap.set_defaults(run=_snapshot)
 
     lookup = commands.add_parser("lookup", help="print availability of SKUs as a table")
     lookup.add_argument("sku_ids", nargs="+", metavar="SKU")
@@ -92,6 +118,12 @@ def _parser() -> argparse.ArgumentParser:
     bench_options.add_arguments(bench)
     bench.set_defaults(run=_bench)
     return parser
+
+
+def _redis_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redis", required=True, metavar="URL", help="the shared log's Redis (redis://host:port/db)")
+    parser.add_argument("--redis-prefix", default="dompromise", metavar="PREFIX",
+                        help="key prefix of the shared log in Redis")
 
 
 def _load_replica(args):
@@ -150,10 +182,12 @@ def _load_shared_replica(args, network, rows):
 
     from dompromise.engine import Engine
     from dompromise.log.redis_log import RedisLog
+    from dompromise.log.redis_registry import InstanceRegistry
     from dompromise.shared_replica import SharedReplica
 
     replica = SharedReplica(Engine(network), RedisLog(args.redis, args.redis_prefix),
                             snapshot_interval_records=args.snapshot_every)
+    replica.registry = InstanceRegistry(replica.log, worker=args.worker_index)
     started = time.monotonic()
     replayed = replica.recover()
     log.info("caught up with %s to log position %d (%d records applied) in %.2fs", args.redis,
@@ -195,6 +229,12 @@ def _serve(args) -> int:
         redis_errors: tuple = (redis.RedisError, RedisLogError)
     except ImportError:  # redis-py missing: only --redis needs it
         redis_errors = ()
+    if args.workers is not None and args.worker_index is None:
+        return _supervise(args)
+    if args.worker_index is not None:
+        from dompromise.workers import follow_supervisor
+
+        follow_supervisor()
     try:
         replica = _load_replica(args)
     except ConfigError as error:
@@ -212,16 +252,168 @@ def _serve(args) -> int:
             return 2
     address = f"{args.host}:{args.port}"
 
+    registry = getattr(replica, "registry", None)
+
     def ready(port: int) -> None:
+        if registry is not None:
+            registry.serving(f"{args.host}:{port}")
         # One line on stdout, for people and for scripts that started us with --port 0.
         print(f"dompromise serving on {args.host}:{port}", flush=True)
 
     try:
-        asyncio.run(serve(replica, address, ready, token_key=token_key))
+        asyncio.run(serve(replica, address, ready, token_key=token_key, reuse_port=args.worker_index is not None))
     except OSError as error:
         print(f"dompromise: cannot serve on {address}: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _supervise(args) -> int:
+    """`serve --workers N`: the supervisor of N worker processes (dompromise/workers.py)."""
+    from dompromise import workers
+
+    if not args.redis:
+        print("dompromise: refusing to start: --workers needs --redis: the embedded file log has one writer "
+              "(one process); workers share one log in Redis", file=sys.stderr)
+        return 2
+    if not 1 <= args.workers <= limits.WORKERS_MAX:
+        print(f"dompromise: refusing to start: --workers {args.workers}: 1 to {limits.WORKERS_MAX}",
+              file=sys.stderr)
+        return 2
+    return workers.run(args.argv, args.workers, args.host, args.port)
+
+
+def _check(args) -> int:
+    import json
+
+    import redis
+
+    from dompromise.log.redis_log import RedisLog
+    from dompromise.log.redis_registry import cluster_status, problems
+
+    command_log = RedisLog(args.redis, args.redis_prefix)
+    try:
+        status = cluster_status(command_log)
+    except redis.RedisError as error:
+        print(f"dompromise check: cannot read {args.redis}: {error}", file=sys.stderr)
+        return 2
+    finally:
+        command_log.close()
+    found = problems(status, args.max_lag, args.max_heartbeat_age, args.max_snapshot_age)
+    if args.json:
+        print(json.dumps(dict(status, healthy=not found, problems=found), indent=2))
+    else:
+        print(render_check(status))
+        print("healthy" if not found else f"{len(found)} problem{'s' if len(found) > 1 else ''}")
+    for problem in found:
+        print(f"dompromise check: {problem}", file=sys.stderr)
+    return 1 if found else 0
+
+
+def render_check(status: dict) -> str:
+    """`dompromise check`'s table for people."""
+    import datetime
+
+    def when(time_ns: int | None) -> str:
+        if not time_ns:
+            return "-"
+        return datetime.datetime.fromtimestamp(time_ns / 1e9, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+    stream = status["stream"]
+    first = stream["first_entry"]
+    lines = [f"log       {status['redis']} prefix {status['prefix']}: head {stream['head_position']:,} "
+             f"(log time {when(stream['head_log_time_ns'])}), {stream['length']:,} entries in the stream, first "
+             + (f"{first['position']:,} ({when(first['log_time_ns'])})" if first else "-")]
+    newest = status["newest_snapshot"]
+    if newest is None:
+        lines.append("snapshot  none")
+    else:
+        age = "?" if newest["age_seconds"] is None else f"{newest['age_seconds']:.1f}s"
+        lines.append(f"snapshot  newest at {newest['position']:,} ({newest['bytes']:,} bytes, "
+                     f"{newest['records_behind']:,} records behind the head, age {age}); kept: "
+                     + ", ".join(f"{s['position']:,}" for s in status["snapshots"]))
+    header = ("INSTANCE", "HOST", "PID", "WORKER", "ADDRESS", "APPLIED", "LAG", "HEARTBEAT", "SNAPSHOT", "WRITES")
+    rows = [header]
+    for entry in status["instances"]:
+        age = entry["heartbeat_age_seconds"]
+        rows.append((entry["instance_id"], str(entry.get("host", "?")), str(entry.get("pid", "?")),
+                     "-" if entry.get("worker") is None else str(entry["worker"]), str(entry.get("address", "?")),
+                     f"{entry.get('applied_position', 0):,}",
+                     "?" if entry["lag_records"] is None else f"{entry['lag_records']:,}",
+                     "?" if age is None else f"{age:.1f}s ago", f"{entry.get('snapshot_position', 0):,}",
+                     "ok" if entry.get("writable") else "REFUSED"))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    lines.append(f"instances {len(rows) - 1}")
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def _snapshot(args) -> int:
+    import redis
+
+    from dompromise import config, demo
+    from dompromise.config import ConfigError
+    from dompromise.log.redis_log import RedisLogError
+
+    try:
+        network = config.load_network(args.config) if args.config else demo.demo_network()
+    except ConfigError as error:
+        print(f"dompromise snapshot: bad config:\n{error}", file=sys.stderr)
+        return 2
+    try:
+        position, size, written = snapshot_log(network, args.redis, args.redis_prefix)
+    except (redis.RedisError, RedisLogError) as error:
+        print(f"dompromise snapshot: {error}", file=sys.stderr)
+        return 1
+    print(f"snapshot at log position {position} ({size:,} bytes) "
+          + ("stored in Redis" if written else "already in Redis: it covers the head"), flush=True)
+    return 0
+
+
+# How long `dompromise snapshot` waits for an instance's snapshot in progress, in seconds.
+SNAPSHOT_LOCK_WAIT_SECONDS = 30.0
+
+
+def snapshot_log(network, url: str, prefix: str) -> tuple[int, int, bool]:
+    """Stores a snapshot of the Redis log at its head: (position, bytes, whether it was written now).
+
+    Replays like an instance starting (newest snapshot, then the stream, the
+    same SharedReplica code), then stores the state through RedisLog.write_snapshot,
+    the instances' own path: two kept, the stream trimmed below the older one.
+    Holds `<prefix>:snapshot-lock` meanwhile, so no instance writes one at the same time.
+    """
+    import socket
+    import time
+
+    from dompromise.engine import Engine
+    from dompromise.log.redis_log import RedisLog, RedisLogError
+    from dompromise.shared_replica import SharedReplica
+
+    command_log = RedisLog(url, prefix)
+    try:
+        if command_log.client.hget(command_log.head_key, "network") is None:
+            raise RedisLogError(f"no log at {url} under prefix {prefix!r}: nothing to snapshot")
+        replica = SharedReplica(Engine(network), command_log)
+        replayed = replica.recover()
+        log.info("replayed %d records after the snapshot at %d, to position %d", replayed,
+                 replica.loaded_snapshot_position, replica.engine.log_position)
+        owner = f"dompromise-snapshot:{socket.gethostname()}:{os.getpid()}"
+        deadline = time.monotonic() + SNAPSHOT_LOCK_WAIT_SECONDS
+        while not command_log.try_lock_snapshot(owner):
+            if time.monotonic() > deadline:
+                raise RedisLogError(f"{prefix}:snapshot-lock held for {SNAPSHOT_LOCK_WAIT_SECONDS:g}s: an instance "
+                                    "is writing a snapshot; try again")
+            time.sleep(0.1)
+        try:
+            kept = command_log.snapshot_positions()
+            written = not kept or kept[-1] < replica.engine.log_position
+            position = replica.snapshot_now() if written else kept[-1]
+        finally:
+            command_log.unlock_snapshot()
+        return position, command_log.client.strlen(command_log.snapshot_key(position)), written
+    finally:
+        command_log.close()
 
 
 def _token_key(path: str) -> bytes:

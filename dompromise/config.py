@@ -19,6 +19,8 @@ Network config (YAML, or JSON with a ``.json`` suffix)::
                                # [-180, 180] required inside it; postal_code a string;
                                # country an ISO 3166 alpha-2 code (two capitals)
         tags: [national, trunk]  # optional, id-like, <= TAGS_PER_NODE_MAX, no duplicates
+        priority: 0            # optional, default 0, integer in [0, NODE_PRIORITY_MAX]:
+                               # promise ranking, lower is preferred
     skus:                      # required, 1 to SKUS_MAX entries
       - id: BRK-PAD-0001       # required, same rules as node ids
         description: Front brake pad set   # optional string
@@ -31,6 +33,9 @@ Network config (YAML, or JSON with a ``.json`` suffix)::
     views: [...]               # optional: channel views, read by config_views.py
     attributes: [lot, date_code]  # optional: keys stock may be split by (config_attributes.py);
                                # a SKU may name its own with `tracked_attributes: [...]`
+    ranking: {per_100_km: 1.5} # optional: promise ranking weights (views.RankingWeights),
+                               # each a number in [0, RANKING_WEIGHT_MAX], unset ones
+                               # the defaults; a view's `ranking:` overrides per weight
 
 Rules: unknown keys are errors (they are usually typos); duplicate keys,
 node ids or SKU ids are errors naming both lines; types are strict (``12``
@@ -57,6 +62,7 @@ appear once per file; blank lines are skipped.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import difflib
 import io
 import json
@@ -70,9 +76,11 @@ import yaml
 
 from dompromise.limits import (
     ID_LENGTH_MAX,
+    NODE_PRIORITY_MAX,
     NODES_MAX,
     PACK_SIZES_PER_SKU_MAX,
     QUANTITY_MAX,
+    RANKING_WEIGHT_MAX,
     SKUS_MAX,
     TAGS_PER_NODE_MAX,
 )
@@ -88,6 +96,7 @@ from dompromise.model import (
     Sku,
     StockRow,
 )
+from dompromise.views import DEFAULT_RANKING, RANKING_WEIGHT_NAMES, RankingWeights
 
 # Enough to fix a file in a few passes without flooding a terminal.
 PROBLEMS_MAX = 100
@@ -103,8 +112,9 @@ _QUANTITY_PATTERN = re.compile(r"[+-]?[0-9]+")
 _QUANTITY_DIGITS_MAX = len(str(QUANTITY_MAX))
 
 _TOP_KEYS = ("version", "nodes", "skus")
-_TOP_OPTIONAL_KEYS = ("transport", "views", "attributes")  # read by config_transport / _views / _attributes.py
-_NODE_KEYS = ("id", "type", "status", "name", "timezone", "location", "tags")
+# Read by config_transport / _views / _attributes.py; `ranking` here (read_ranking).
+_TOP_OPTIONAL_KEYS = ("transport", "views", "attributes", "ranking")
+_NODE_KEYS = ("id", "type", "status", "name", "timezone", "location", "tags", "priority")
 _LOCATION_KEYS = ("latitude", "longitude", "postal_code", "country")
 _SKU_KEYS = ("id", "description", "unit", "packs", "tracked_attributes")
 
@@ -516,7 +526,9 @@ def _read_network(document: object, problems: _Problems) -> Network | None:
     from dompromise.config_views import read_views
     from dompromise.config_attributes import read_attribute_keys
     transport = read_transport(top, [node for node, _ in nodes], problems)
-    views = read_views(top, [node for node, _ in nodes], [sku for sku, _ in skus], problems)
+    ranking = _optional(top, "ranking", "", DEFAULT_RANKING, lambda v: read_ranking(v, DEFAULT_RANKING, problems))
+    views = read_views(top, [node for node, _ in nodes], [sku for sku, _ in skus], problems,
+                       ranking or DEFAULT_RANKING)
     attributes = _optional(top, "attributes", "", (), lambda v: read_attribute_keys(v, problems))
     if problems.count():
         return None
@@ -526,6 +538,7 @@ def _read_network(document: object, problems: _Problems) -> Network | None:
         transport=transport,
         views=views,
         attributes=attributes,
+        ranking=ranking,
     )
 
 
@@ -587,6 +600,7 @@ def _read_node(item: _Value, problems: _Problems):
     timezone = _optional(entry, "timezone", item.field, "UTC", lambda v: _as_timezone(v, problems))
     location = _optional(entry, "location", item.field, None, lambda v: _read_location(v, problems))
     tags = _optional(entry, "tags", item.field, (), lambda v: _read_tags(v, problems))
+    priority = _optional(entry, "priority", item.field, 0, lambda v: _as_int(v, 0, NODE_PRIORITY_MAX, problems))
     if problems.count() > before:
         return None
     node = Node(
@@ -597,6 +611,7 @@ def _read_node(item: _Value, problems: _Problems):
         timezone=timezone,
         location=location,
         tags=tags,
+        priority=priority,
     )
     return node, id_item
 
@@ -716,6 +731,57 @@ def _read_pack_name(key: object, line: int, field: str, problems: _Problems) -> 
 
 
 # --------------------------------------------------------------------------
+# Ranking weights
+
+
+def read_ranking(item: _Value, base: RankingWeights, problems: _Problems) -> RankingWeights | None:
+    """A `ranking:` block (the network's, or a view's): the weights it sets over `base`.
+
+    Each weight is a finite number (integers too) in [0, RANKING_WEIGHT_MAX];
+    a block must set at least one. None when it has problems.
+    """
+    entry = _as_mapping(item, problems)
+    if entry is None:
+        return None
+    before = problems.count()
+    _check_keys(entry, item.field, RANKING_WEIGHT_NAMES, (), problems)
+    if not entry:
+        problems.add(item.line, item.field, "set at least one weight (or leave the key out)")
+    weights = {}
+    for name in RANKING_WEIGHT_NAMES:
+        member = _member(entry, name, item.field)
+        if member is not None:
+            weights[name] = _as_weight(member, problems)
+    if problems.count() > before:
+        return None
+    return dataclasses.replace(base, **weights)
+
+
+def _as_weight(item: _Value, problems: _Problems) -> float | None:
+    value = item.value
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        problems.add(item.line, item.field, f"expected a number, got {_describe_type(value)}")
+        return None
+    if not math.isfinite(value) or not 0 <= value <= RANKING_WEIGHT_MAX:
+        problems.add(item.line, item.field, f"{value} is outside [0, {RANKING_WEIGHT_MAX}]")
+        return None
+    return float(value)
+
+
+def dump_ranking(weights: RankingWeights, base: RankingWeights) -> dict:
+    """The weights that differ from `base`, as a block `read_ranking(.., base)`
+    reads back equal; every weight when none differs (a block sets at least one)."""
+    document = _FlowMapping()
+    for name in RANKING_WEIGHT_NAMES:
+        value = getattr(weights, name)
+        if value != getattr(base, name):
+            document[name] = value
+    if not document:
+        document.update((name, getattr(weights, name)) for name in RANKING_WEIGHT_NAMES)
+    return document
+
+
+# --------------------------------------------------------------------------
 # Writing the network back out
 
 
@@ -763,9 +829,11 @@ def dump_network(network: Network) -> str:
     if network.views:
         from dompromise.config_views import dump_views  # see _read_network
 
-        document["views"] = dump_views(network.views)
+        document["views"] = dump_views(network.views, network.ranking)
     if network.attributes:
         document["attributes"] = _FlowList(network.attributes)
+    if network.ranking != DEFAULT_RANKING:
+        document["ranking"] = dump_ranking(network.ranking, DEFAULT_RANKING)
     body = yaml.dump(
         document,
         Dumper=_NetworkDumper,
@@ -789,6 +857,8 @@ def _node_document(node: Node) -> dict:
         document["location"] = _location_document(node.location)
     if node.tags:
         document["tags"] = _FlowList(node.tags)
+    if node.priority:
+        document["priority"] = node.priority
     return document
 
 

@@ -21,6 +21,7 @@ by `dump_transport` so `dump_network` round-trips. `docs/config.md`
           postal_prefixes: ["59"]
           postal_ranges: [{from: "59000", to: "59999"}]
           regions: [Nord]
+          location: {latitude: 50.63, longitude: 3.06}   # optional centroid, for ranking by distance
       node_shipping:
         - node: WH-NORTH
           calendar: fr-warehouse
@@ -59,6 +60,7 @@ from dompromise.config import (
     _Value,
     _as_choice,
     _as_country,
+    _as_degrees,
     _as_id,
     _as_int,
     _as_list,
@@ -99,6 +101,7 @@ from dompromise.transport import (
     WEEKDAY_SPELLINGS,
     WORKWEEK,
     Calendar,
+    Centroid,
     Departure,
     Lane,
     LocalTime,
@@ -112,7 +115,9 @@ _SECTION = "transport"
 _SECTION_KEYS = ("currency", "calendars", "zones", "node_shipping", "lanes")
 _CALENDAR_KEYS = ("id", "name", "weekdays", "hours", "holidays")
 _HOURS_KEYS = ("opens", "closes")
-_ZONE_KEYS = ("id", "name", "country", "timezone", "calendar", "postal_prefixes", "postal_ranges", "regions")
+_ZONE_KEYS = ("id", "name", "country", "timezone", "calendar", "postal_prefixes", "postal_ranges", "regions",
+              "location")
+_CENTROID_KEYS = ("latitude", "longitude")
 _RANGE_KEYS = ("from", "to")
 _SHIPPING_KEYS = ("node", "calendar", "processing_minutes", "cutoffs", "daily_capacity_orders", "click_and_collect")
 _LANE_KEYS = ("from", "to_zone", "to_node", "service", "name", "cost_minor", "departures", "pickup",
@@ -388,6 +393,7 @@ def _read_zone(item: _Value, problems: _Problems) -> _Read | None:
     prefixes = _read_strings(prefixes_item, "postal prefix", _as_postal, problems) if prefixes_item else ()
     ranges = _optional(entry, "postal_ranges", item.field, (), lambda v: _read_ranges(v, problems))
     regions = _optional(entry, "regions", item.field, (), lambda v: _read_strings(v, "region", _as_region, problems))
+    location = _optional(entry, "location", item.field, None, lambda v: _read_centroid(v, problems))
     if problems.count() > before:
         return None
     matcher_count = len(prefixes) + len(ranges) + len(regions)
@@ -395,11 +401,27 @@ def _read_zone(item: _Value, problems: _Problems) -> _Read | None:
         problems.add(item.line, item.field, f"{matcher_count} postal prefixes, ranges and regions, more than the "
                                             f"limit of {ZONE_MATCHERS_MAX}")
         return None
-    zone = Zone(zone_id, timezone, calendar_id, name, country, prefixes, ranges, regions)
+    zone = Zone(zone_id, timezone, calendar_id, name, country, prefixes, ranges, regions, location)
     where = {"id": id_item, "calendar": calendar_item}
     for index, prefix in enumerate(prefixes):
         where[f"prefix:{prefix}"] = _items(prefixes_item.value, prefixes_item.field)[index]
     return _Read(zone, where)
+
+
+def _read_centroid(item: _Value, problems: _Problems) -> Centroid | None:
+    """A zone's `location`: {latitude, longitude} in degrees, both required."""
+    entry = _as_mapping(item, problems)
+    if entry is None:
+        return None
+    before = problems.count()
+    _check_keys(entry, item.field, _CENTROID_KEYS, _CENTROID_KEYS, problems)
+    latitude_item = _member(entry, "latitude", item.field)
+    latitude = _as_degrees(latitude_item, 90.0, problems) if latitude_item else None
+    longitude_item = _member(entry, "longitude", item.field)
+    longitude = _as_degrees(longitude_item, 180.0, problems) if longitude_item else None
+    if problems.count() > before:
+        return None
+    return Centroid(latitude, longitude)
 
 
 def _as_region(item: _Value, problems: _Problems) -> str | None:
@@ -792,6 +814,9 @@ def _zone_document(zone: Zone) -> dict:
         document["postal_ranges"] = [_FlowMapping({"from": r.low, "to": r.high}) for r in zone.postal_ranges]
     if zone.regions:
         document["regions"] = _FlowList(zone.regions)
+    if zone.location is not None:
+        document["location"] = _FlowMapping(latitude=zone.location.latitude_degrees,
+                                            longitude=zone.location.longitude_degrees)
     return document
 
 

@@ -19,6 +19,7 @@ views") documents the section with a full example.
         protected:
           - {segment: premium_dealer, percent: 20, node_tags: [regional]}
           - {segment: b2b, quantity: 10, skus: [BRK-PAD-10432], nodes: [WH-NORTH]}
+        ranking: {per_100_km: 2, per_priority_step: 5}   # optional: over the network's `ranking:`
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ from dompromise.config import (
     _join,
     _member,
     _optional,
+    dump_ranking,
+    read_ranking,
 )
 from dompromise.limits import (
     QUANTITY_MAX,
@@ -53,11 +56,18 @@ from dompromise.limits import (
     VIEWS_MAX,
 )
 from dompromise.model import Node, Sku
-from dompromise.views import SUPPLY_KIND_NAMES, ProtectedAllocation, SkuQuantities, View
+from dompromise.views import (
+    DEFAULT_RANKING,
+    SUPPLY_KIND_NAMES,
+    ProtectedAllocation,
+    RankingWeights,
+    SkuQuantities,
+    View,
+)
 
 _SECTION = "views"
 _VIEW_KEYS = ("id", "nodes", "node_tags", "supply_kinds", "horizon_days", "segments", "safety_stock",
-              "exposure_cap", "low_stock_threshold", "protected")
+              "exposure_cap", "low_stock_threshold", "protected", "ranking")
 _SKU_QUANTITIES_KEYS = ("default", "skus")
 _PROTECTED_KEYS = ("segment", "quantity", "percent", "skus", "nodes", "node_tags")
 _SKU_QUANTITIES_FIELDS = ("safety_stock", "exposure_cap", "low_stock_threshold")
@@ -72,14 +82,20 @@ class _Known:
     node_ids: set[str]
     tags: set[str]
     sku_ids: set[str]
+    # The network's ranking weights: what a view's `ranking:` block overrides.
+    ranking: RankingWeights = DEFAULT_RANKING
 
 
 # --------------------------------------------------------------------------
 # Entry point
 
 
-def read_views(top: _MarkedMapping, nodes: list[Node], skus: list[Sku], problems: _Problems) -> tuple[View, ...]:
+def read_views(top: _MarkedMapping, nodes: list[Node], skus: list[Sku], problems: _Problems,
+               ranking: RankingWeights = DEFAULT_RANKING) -> tuple[View, ...]:
     """The `views:` section of a network file: the valid views, () when absent.
+
+    `ranking` is the network's weights: a view's `ranking:` block sets some
+    of them, the rest are the network's.
 
     `nodes` and `skus` are the file's valid entries; every id written in the
     file counts as known too, so one bad node is one problem, not one more
@@ -98,6 +114,7 @@ def read_views(top: _MarkedMapping, nodes: list[Node], skus: list[Sku], problems
         node_ids={node.node_id for node in nodes} | _written_ids(top, "nodes"),
         tags={tag for node in nodes for tag in node.tags},
         sku_ids={sku.sku_id for sku in skus} | _written_ids(top, "skus"),
+        ranking=ranking,
     )
     read = [_read_view(item, known, problems) for item in _items(entries, member.field)]
     views = [pair for pair in read if pair is not None]
@@ -136,6 +153,7 @@ def _read_view(item: _Value, known: _Known, problems: _Problems):
                   for key in _SKU_QUANTITIES_FIELDS}
     protected = _optional(entry, "protected", field, (),
                           lambda v: _read_protected(v, known, segments, node_ids, problems))
+    ranking = _optional(entry, "ranking", field, None, lambda v: read_ranking(v, known.ranking, problems))
     if problems.count() > before:
         return None
     segment_count = len(set(segments) | {allocation.segment for allocation in protected})
@@ -143,7 +161,7 @@ def _read_view(item: _Value, known: _Known, problems: _Problems):
         problems.add(item.line, field, f"{segment_count} customer segments, more than the limit of {VIEW_SEGMENTS_MAX}")
         return None
     view = View(view_id=view_id, node_ids=node_ids, node_tags=node_tags, supply_kinds=supply_kinds,
-                horizon_days=horizon_days, segments=segments, protected=protected, **quantities)
+                horizon_days=horizon_days, segments=segments, protected=protected, ranking=ranking, **quantities)
     return view, id_item
 
 
@@ -306,12 +324,13 @@ def _check_within(entry: _MarkedMapping, field: str, node_ids, view_nodes, probl
 # Writing back
 
 
-def dump_views(views: tuple[View, ...]) -> list[dict]:
-    """The section as a plain document; `read_views` reads it back equal."""
-    return [_view_document(view) for view in views]
+def dump_views(views: tuple[View, ...], ranking: RankingWeights = DEFAULT_RANKING) -> list[dict]:
+    """The section as a plain document; `read_views` reads it back equal
+    (with the same network `ranking`, which a view's block is written over)."""
+    return [_view_document(view, ranking) for view in views]
 
 
-def _view_document(view: View) -> dict:
+def _view_document(view: View, ranking: RankingWeights = DEFAULT_RANKING) -> dict:
     document: dict = {"id": view.view_id}
     for key, ids in (("nodes", view.node_ids), ("node_tags", view.node_tags), ("segments", view.segments)):
         if ids:
@@ -326,6 +345,8 @@ def _view_document(view: View) -> dict:
             document[key] = _sku_quantities_document(quantities)
     if view.protected:
         document["protected"] = [_allocation_document(allocation) for allocation in view.protected]
+    if view.ranking is not None:
+        document["ranking"] = dump_ranking(view.ranking, ranking)
     return document
 
 

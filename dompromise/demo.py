@@ -38,6 +38,19 @@ SKU_COUNT = 3_000
 _PARIS = "Europe/Paris"
 
 
+# Promise ranking priority per node type (lower is preferred; it weighs only
+# where a network's ranking sets per_priority_step): the DC and warehouses
+# first, then the suppliers shipping direct, the overflow 3PL, and last the
+# stores, whose shelves serve walk-in customers.
+_PRIORITIES = {
+    NodeType.DISTRIBUTION_CENTER: 0,
+    NodeType.WAREHOUSE: 0,
+    NodeType.SUPPLIER_DROP_SHIP: 1,
+    NodeType.THIRD_PARTY_LOGISTICS: 2,
+    NodeType.STORE: 3,
+}
+
+
 def _node(node_id, node_type, name, timezone, latitude, longitude, postal_code, country, tags) -> Node:
     return Node(
         node_id=node_id,
@@ -46,6 +59,7 @@ def _node(node_id, node_type, name, timezone, latitude, longitude, postal_code, 
         timezone=timezone,
         location=Location(latitude, longitude, postal_code, country),
         tags=tuple(tags),
+        priority=_PRIORITIES[node_type],
     )
 
 

@@ -19,6 +19,7 @@ import datetime as dt
 from dompromise.transport import (
     WORKWEEK,
     Calendar,
+    Centroid,
     Departure,
     Lane,
     NodeShipping,
@@ -84,23 +85,28 @@ _CALENDARS = (
 # Delivery zones: French departments (the first two digits of a postal code)
 
 
-def _zone(zone_id: str, name: str, prefixes: tuple[str, ...], regions: tuple[str, ...] = ()) -> Zone:
-    return Zone(zone_id, _PARIS, "fr-garage", name, "FR", prefixes, (), regions)
+def _zone(zone_id: str, name: str, prefixes: tuple[str, ...], centre: tuple[float, float],
+          regions: tuple[str, ...] = ()) -> Zone:
+    return Zone(zone_id, _PARIS, "fr-garage", name, "FR", prefixes, (), regions, Centroid(*centre))
 
 
+# Each zone's centroid (ranking by distance) is where most of its garages are:
+# the main city, or between the two for a zone of two departments.
 _ZONES = (
-    _zone("FR-59", "Nord (Lille)", ("59",)),
-    _zone("FR-62", "Pas-de-Calais", ("62",)),
-    _zone("FR-IDF", "Ile-de-France", ("75", "77", "78", "91", "92", "93", "94", "95"), ("Île-de-France",)),
-    _zone("FR-LYON", "Rhône and Isère (Lyon)", ("69", "38")),
-    _zone("FR-13", "Bouches-du-Rhône (Marseille)", ("13",)),
-    _zone("FR-83-84", "Var and Vaucluse", ("83", "84")),
-    _zone("FR-31", "Haute-Garonne (Toulouse)", ("31",)),
-    _zone("FR-44", "Loire-Atlantique (Nantes)", ("44",)),
-    _zone("FR-33", "Gironde (Bordeaux)", ("33",)),
-    # Everything else in metropolitan France (Corsica's 20xxx included).
+    _zone("FR-59", "Nord (Lille)", ("59",), (50.6292, 3.0573)),
+    _zone("FR-62", "Pas-de-Calais", ("62",), (50.4600, 2.5500)),
+    _zone("FR-IDF", "Ile-de-France", ("75", "77", "78", "91", "92", "93", "94", "95"), (48.8566, 2.3522),
+          ("Île-de-France",)),
+    _zone("FR-LYON", "Rhône and Isère (Lyon)", ("69", "38"), (45.7640, 4.8357)),
+    _zone("FR-13", "Bouches-du-Rhône (Marseille)", ("13",), (43.2965, 5.3698)),
+    _zone("FR-83-84", "Var and Vaucluse", ("83", "84"), (43.6000, 5.7500)),
+    _zone("FR-31", "Haute-Garonne (Toulouse)", ("31",), (43.6047, 1.4442)),
+    _zone("FR-44", "Loire-Atlantique (Nantes)", ("44",), (47.2184, -1.5536)),
+    _zone("FR-33", "Gironde (Bordeaux)", ("33",), (44.8378, -0.5792)),
+    # Everything else in metropolitan France (Corsica's 20xxx included); its
+    # centroid is the country's geographic centre.
     Zone("FR-REST", _PARIS, "fr-garage", "Rest of metropolitan France", "FR", (),
-         (PostalRange("01000", "95999"),)),
+         (PostalRange("01000", "95999"),), location=Centroid(46.5396, 2.4302)),
 )
 _ALL_ZONES = tuple(zone.zone_id for zone in _ZONES)
 

@@ -95,6 +95,11 @@ VIEW_SKU_QUANTITIES_MAX = 100_000
 VIEW_PROTECTED_SKUS_MAX = 10_000
 VIEW_HORIZON_DAYS_MAX = 366
 
+# Promise ranking (the `ranking:` blocks and node `priority` of the network
+# config): a node's priority (lower is preferred), and each ranking weight.
+NODE_PRIORITY_MAX = 1_000
+RANKING_WEIGHT_MAX = 1_000_000
+
 # NetworkService list pagination.
 PAGE_SIZE_DEFAULT = 100
 PAGE_SIZE_MAX = 1_000
@@ -125,6 +130,18 @@ IDEMPOTENCY_BYTES_MAX = 256 * 1024 * 1024
 LOG_BATCH_COMMANDS_MAX = 4_096
 # Commands waiting for the log writer before new writes are refused.
 LOG_QUEUE_COMMANDS_MAX = 50_000
+
+# `serve --redis --workers N`: worker processes on one port (each a full
+# replica: N copies of the state in memory), and how often the supervisor
+# restarts crashed workers (within a sliding window) before it gives up.
+WORKERS_MAX = 32
+WORKER_RESTARTS_MAX = 5
+WORKER_RESTART_WINDOW_SECONDS = 60
+# Instance registry in Redis: each instance heartbeats this often; an entry
+# whose heartbeat is older than INSTANCE_EXPIRY_SECONDS is removed by the next
+# heartbeat of any live instance (a crashed instance ages out).
+INSTANCE_HEARTBEAT_SECONDS = 1.0
+INSTANCE_EXPIRY_SECONDS = 30
 
 # Transport network (the `transport:` section of the network config).
 CALENDARS_MAX = 1_000

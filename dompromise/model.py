@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field
 
 from dompromise.transport import TransportNetwork
-from dompromise.views import View
+from dompromise.views import DEFAULT_RANKING, RankingWeights, View
 
 
 class NodeType(enum.IntEnum):
@@ -78,7 +78,12 @@ class Location:
 
 @dataclass(frozen=True)
 class Node:
-    """A place stock is held and shipped from."""
+    """A place stock is held and shipped from.
+
+    `priority` ranks nodes for promises: 0 (the default) is the most
+    preferred, each step up costs RankingWeights.per_priority_step. Its
+    `location`, when known, gives the distance term (RankingWeights.per_100_km).
+    """
 
     node_id: str
     node_type: NodeType
@@ -87,6 +92,7 @@ class Node:
     timezone: str = "UTC"
     location: Location | None = None
     tags: tuple[str, ...] = ()
+    priority: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,3 +137,5 @@ class Network:
     # Attribute keys stock may be split by (lot, country_of_origin,
     # date_code...), for every SKU without its own tracked_attributes.
     attributes: tuple[str, ...] = ()
+    # How promises are ranked where no channel view sets its own weights.
+    ranking: RankingWeights = DEFAULT_RANKING

@@ -68,6 +68,12 @@ class SharedReplica(Replica):
         self._last_entry: tuple[int, int, bytes] | None = None  # (position, time_ns, token) last applied
         self._writability_listeners: list[Callable[[bool], None]] = []
         self.resync_count = 0
+        # Set by stop(): redis-py (8.1) can swallow the cancellation of a blocked XREAD,
+        # so the tail loop also ends by this flag (within one READ_BLOCK_MS).
+        self._stopping = False
+        self.loaded_snapshot_position = 0  # the Redis snapshot last loaded (0: none)
+        # Heartbeats this replica into <prefix>:instances while it runs (serve --redis sets it).
+        self.registry = None
 
     # ---- start-up ----------------------------------------------------------
 
@@ -91,6 +97,7 @@ class SharedReplica(Replica):
         meta, arrays = loaded
         self._replace_engine(Engine.from_state(self.engine.network, arrays, meta, self._clock_ns))
         self._snapshot_position = meta["position"]
+        self.loaded_snapshot_position = meta["position"]
         self._last_time_ns = max(self._last_time_ns, self.engine.core.log_time_ns)
         log.info("loaded Redis snapshot at log position %d", meta["position"])
         return True
@@ -142,10 +149,15 @@ class SharedReplica(Replica):
         self._writable = True
         self._tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._tail_loop()),
                        asyncio.create_task(self._tick_loop())]
+        if self.registry is not None:
+            self._tasks.append(asyncio.create_task(self.registry.run(self)))
 
     async def stop(self) -> None:
+        self._stopping = True
         await super().stop()
         self._fail_pending("replica stopped")
+        if self.registry is not None:
+            await self.registry.remove(self.instance_id)
         await self.log.aclose()
 
     def close(self) -> None:
@@ -158,6 +170,11 @@ class SharedReplica(Replica):
     @property
     def writable(self) -> bool:
         return self._writable
+
+    @property
+    def write_problem(self) -> str:
+        """Why writes are refused for good ('' unless this replica stopped following the log)."""
+        return self._broken
 
     async def submit(self, record: log_pb2.LogRecord) -> Outcome:
         """Appends a command to the shared log; returns its outcome once this replica applied it."""
@@ -176,7 +193,7 @@ class SharedReplica(Replica):
         return self._token_prefix + str(self._token_count).encode()
 
     async def _write_loop(self) -> None:
-        while True:
+        while not self._stopping:
             batch = [await self._queue.get()]
             while len(batch) < limits.LOG_BATCH_COMMANDS_MAX and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -204,7 +221,7 @@ class SharedReplica(Replica):
 
     async def _tail_loop(self) -> None:
         backoff = BACKOFF_SECONDS_MIN
-        while not self._broken:
+        while not self._broken and not self._stopping:
             try:
                 if self._need_verify:
                     await self._verify()

@@ -113,8 +113,20 @@ class PostalRange:
 
 
 @dataclass(frozen=True)
+class Centroid:
+    """A zone's representative point, WGS84 degrees: where distances to it are measured."""
+
+    latitude_degrees: float
+    longitude_degrees: float
+
+
+@dataclass(frozen=True)
 class Zone:
-    """A delivery zone: where it is (postal codes, regions) and when it receives."""
+    """A delivery zone: where it is (postal codes, regions) and when it receives.
+
+    `location`, when known, is the point promise ranking measures a shipping
+    node's distance to (ranking.py); without it the distance term is 0.
+    """
 
     zone_id: str
     timezone: str
@@ -124,6 +136,7 @@ class Zone:
     postal_prefixes: tuple[str, ...] = ()
     postal_ranges: tuple[PostalRange, ...] = ()
     regions: tuple[str, ...] = ()
+    location: Centroid | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ no numpy here.
 A view names its nodes, the future supply it counts and how far ahead, and
 what it holds back: its own safety stock, an exposure cap, a low-stock
 threshold and protected allocations (stock ring-fenced for a customer
-segment that the view's other requesters cannot consume).
+segment that the view's other requesters cannot consume), and how the
+promise engine ranks delivery options asked through it (`RankingWeights`:
+ranking.py works out the per-node part of a score from them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,52 @@ SUPPLY_KIND_NAMES = {
     "purchase_order": 2,
     "transfer": 3,
 }
+
+
+@dataclass(frozen=True)
+class RankingWeights:
+    """How the promise engine ranks delivery options; lower scores are better.
+
+    An option's score is
+
+        per_hour_to_delivery * hours from the as-of time to delivery
+      + per_currency_unit * cost_minor / 100
+      + per_extra_shipment * (shipments - 1)
+      + per_missing_percent * (100 - fill percent)
+      + for each shipment, its shipping node's penalty (ranking.node_penalties):
+        drop_ship for a supplier drop-ship node
+        + per_priority_step * the node's priority
+        + per_100_km * its distance to the destination in km / 100
+
+    (promise.py's own scoring adds drop_ship once to an option whose every
+    shipment is drop-ship, and has no node terms, until it takes the node
+    penalties.) The defaults are the engine's ranking before weights were configurable;
+    the two node terms default to 0, so a network that sets neither ranks as
+    before. Weights are finite and in [0, limits.RANKING_WEIGHT_MAX] when
+    read from config. Frozen and hashable: a cache key.
+    """
+
+    per_hour_to_delivery: float = 1.0
+    per_currency_unit: float = 0.2  # per 100 minor units (one euro) of cost
+    per_extra_shipment: float = 12.0
+    per_missing_percent: float = 2.0  # partial fills
+    drop_ship: float = 6.0  # internal stock first when it is as good
+    per_priority_step: float = 0.0  # per step of a node's priority (0 = most preferred)
+    per_100_km: float = 0.0  # per 100 km from the shipping node to the destination
+
+
+# Config spelling of each weight, in the order docs and dumps list them.
+RANKING_WEIGHT_NAMES = (
+    "per_hour_to_delivery",
+    "per_currency_unit",
+    "per_extra_shipment",
+    "per_missing_percent",
+    "drop_ship",
+    "per_priority_step",
+    "per_100_km",
+)
+
+DEFAULT_RANKING = RankingWeights()
 
 
 @dataclass(frozen=True)
@@ -64,7 +112,8 @@ class View:
     numbers) are the future supply its time-phased answers count, all when
     empty; `horizon_days` caps how far ahead they go (None: no cap).
     `segments` are the customer segments that may ask through it (with the
-    ones its protected allocations name).
+    ones its protected allocations name). `ranking` ranks promises asked
+    through it; None: the network's.
     """
 
     view_id: str
@@ -77,6 +126,7 @@ class View:
     exposure_cap: SkuQuantities | None = None
     low_stock_threshold: SkuQuantities | None = None
     protected: tuple[ProtectedAllocation, ...] = ()
+    ranking: RankingWeights | None = None
 
     def known_segments(self) -> frozenset[str]:
         """The customer segments a request through this view may name."""

@@ -10,6 +10,7 @@ from dompromise.promise import FillPolicy, Method, Option, PromiseAnswer, Promis
 from dompromise.promise_token import PlannedHold, TokenContent, TokenSigner
 from dompromise.service.errors import map_errors
 from dompromise.service.validation import VIOLATIONS_LISTED_MAX, check_count, id_violation, raise_if_any
+from dompromise.views import RankingWeights
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
 
 NS_PER_SECOND = 10**9
@@ -34,6 +35,11 @@ class Promiser:
     @property
     def signer(self) -> TokenSigner:
         return self._signer
+
+    def ranking_weights(self, view_id: str = "") -> RankingWeights:
+        """The ranking weights of a promise through channel view `view_id` ("": none):
+        the view's, else the network's. NotFoundError (channel_view_id) for an unknown view."""
+        return self._network_engine.channel(view_id).ranking_weights(self._network_engine.network)
 
     def request_of(self, message: promise_pb2.PromiseDeliveryRequest) -> PromiseRequest:
         """Checks the request (every bad field at once) and resolves its destination."""

@@ -65,15 +65,18 @@ def create_server(replica: Replica, address: str = "127.0.0.1:0",
     return built.server, built.port, built.health
 
 
-def build_server(replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None) -> BuiltServer:
+def build_server(replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None,
+                 reuse_port: bool = False) -> BuiltServer:
     """create_server's server, port and health servicer, and the watch hub `serve` closes on shutdown.
 
     `token_key` signs promise tokens (None: a random key, valid in this process only).
+    `reuse_port` shares the port with other processes (SO_REUSEPORT: `serve
+    --workers`); off, a port in use is refused (gRPC core would share it by default).
     """
     options = [
         ("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
         ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
-        ("grpc.so_reuseport", 0),
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
     server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
     engine = replica.engine
@@ -115,12 +118,13 @@ async def set_writable(health_servicer: health.aio.HealthServicer, writable: boo
         await health_servicer.set(name, status)
 
 
-async def serve(replica: Replica, address: str, ready=None, token_key: bytes | None = None) -> None:
+async def serve(replica: Replica, address: str, ready=None, token_key: bytes | None = None,
+                reuse_port: bool = False) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
     `ready(port)` is called once the server listens and reports SERVING.
     """
-    server, port, health_servicer, watches = build_server(replica, address, token_key)
+    server, port, health_servicer, watches = build_server(replica, address, token_key, reuse_port)
     # Signals first: a supervisor may send SIGTERM the moment we say we are ready.
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
