@@ -6,6 +6,7 @@
   python -m benchmarks.watch_latency --no-pin        # do not pin (see below)
   python -m benchmarks.watch_latency --floor         # the same against grpc.aio's floor (below)
   python -m benchmarks.watch_latency --servers 2     # two servers, the subscribers split over them
+  python -m benchmarks.watch_latency --redis-workers 2   # serve --redis --workers 2 (needs redis-server)
 
 A real server (`dompromise serve --in-memory`, demo network) in a child
 process; SUBSCRIBERS watch streams, split over PROCESSES client processes
@@ -32,6 +33,12 @@ of the same shape (its quantity, one node, FULL-view fields) and pushing
 those bytes to every open stream; no engine, no log, no validation. What our
 server adds over it is ours; the rest is grpc.aio's per-stream cost.
 
+--redis-workers N serves from `dompromise serve --redis URL --workers N` over a
+redis-server of its own (temp dir, AOF with appendfsync everysec), pinned with
+the server; each client process opens several connections (the kernel hashes
+each to one worker), the writer one: subscribers on another worker than the
+writer's get the change through Redis.
+
 Server and client CPU time while writing (from /proc and process_time) are
 reported per message delivered to a stream.
 """
@@ -50,6 +57,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import grpc
@@ -65,12 +73,15 @@ START_SECONDS_MAX = 60
 SUBSCRIBE_SECONDS_MAX = 60
 SETTLE_SECONDS = 1.0
 SERVER_CPU, CLIENT_CPU = 0, 1
+# With --redis-workers: connections per client process (the kernel spreads them over the workers;
+# the same for any worker count, so runs differ by the workers only).
+REDIS_CONNECTIONS_PER_CLIENT = 8
 
 
 # ---- the server ------------------------------------------------------------------------
 
 
-def start_server(pin: bool, floor: bool = False) -> tuple[subprocess.Popen, str]:
+def start_server(pin: bool, floor: bool = False, redis_url: str = "", workers: int = 0) -> tuple[subprocess.Popen, str]:
     """`dompromise serve --in-memory --port 0` (or the floor server) in a child process, and its address once it
     listens."""
     # taskset, not a preexec_fn: Python in a child forked from a process with gRPC
@@ -78,6 +89,9 @@ def start_server(pin: bool, floor: bool = False) -> tuple[subprocess.Popen, str]
     argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--in-memory", "--port", "0"]
     if floor:
         argv = [sys.executable, "-m", "benchmarks.watch_latency", "--floor-server"]
+    if redis_url:
+        argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--redis", redis_url,
+                "--workers", str(workers), "--port", "0"]
     if pin and shutil.which("taskset"):
         argv = ["taskset", "-c", str(SERVER_CPU)] + argv
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO)
@@ -89,6 +103,41 @@ def start_server(pin: bool, floor: bool = False) -> tuple[subprocess.Popen, str]
                 return process, match.group(1).decode()
     process.kill()
     raise RuntimeError("dompromise serve did not start")
+
+
+def start_redis(pin: bool, directory: str) -> tuple[subprocess.Popen, str]:
+    """A redis-server of our own on a free port, files in `directory`; its URL once it answers."""
+    import socket
+
+    import redis
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
+            "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"]
+    if pin and shutil.which("taskset"):
+        argv = ["taskset", "-c", str(SERVER_CPU)] + argv
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = redis.Redis(port=port, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + START_SECONDS_MAX
+    while time.monotonic() < deadline:
+        try:
+            if client.ping():
+                return process, f"redis://127.0.0.1:{port}/0"
+        except redis.RedisError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and its children (a supervisor's workers)."""
+    children = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as source:
+            children += [int(child) for child in source.read().split()]
+    return process_cpu_seconds(pid) + sum(tree_cpu_seconds(child) for child in children)
 
 
 def stop_server(process: subprocess.Popen) -> None:
@@ -188,22 +237,25 @@ def watched_position(target: str) -> tuple[str, str]:
 
 
 def subscriber_process(target: str, sku_id: str, node_id: str, streams: int, pin: bool, ready, stop,
-                       results) -> None:
+                       results, connections: int = 1) -> None:
     if pin:
         os.sched_setaffinity(0, {CLIENT_CPU})
-    asyncio.run(_subscribe(target, sku_id, node_id, streams, ready, stop, results))
+    asyncio.run(_subscribe(target, sku_id, node_id, streams, ready, stop, results, connections))
 
 
-async def _subscribe(target, sku_id, node_id, streams, ready, stop, results) -> None:
+async def _subscribe(target, sku_id, node_id, streams, ready, stop, results, connections=1) -> None:
     from dompromise.v1 import availability_pb2, availability_pb2_grpc
 
     request = availability_pb2.WatchAvailabilityRequest(
         sku_ids=[sku_id], node_ids=[node_id], view=availability_pb2.AVAILABILITY_VIEW_FULL)
     arrivals: list[list[tuple[int, int]]] = [[] for _ in range(streams)]
     subscribed = [asyncio.Event() for _ in range(streams)]
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
-        calls = [stub.WatchAvailability(request) for _ in range(streams)]
+    # Each channel its own connection (one worker of several, by the kernel's hash).
+    channels = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
+                for _ in range(connections)]
+    async with channels[0]:
+        stubs = [availability_pb2_grpc.AvailabilityServiceStub(channel) for channel in channels]
+        calls = [stubs[number % connections].WatchAvailability(request) for number in range(streams)]
 
         async def read(number: int) -> None:
             mine = arrivals[number]
@@ -225,6 +277,8 @@ async def _subscribe(target, sku_id, node_id, streams, ready, stop, results) -> 
         for call in calls:
             call.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
+        for channel in channels[1:]:
+            await channel.close()
     results.put((arrivals, cpu_seconds))
 
 
@@ -266,13 +320,18 @@ def process_cpu_seconds(pid: int) -> float:
 
 
 def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool, servers: int = 1,
-        floor: bool = False) -> dict:
+        floor: bool = False, redis_workers: int = 0) -> dict:
     """One measurement; with servers > 1, that many independent in-memory servers, each written every update
     (the writes sent together, answered when all are) and watched by its share of the client processes:
     what spreading subscribers over worker processes of one shared log would give (minus the log's own hop)."""
     from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
 
-    started = [start_server(pin, floor) for _ in range(servers)]
+    redis_server, redis_url, connections = None, "", 1
+    scratch = tempfile.TemporaryDirectory(prefix="watch-latency-")
+    if redis_workers:
+        servers, connections = 1, REDIS_CONNECTIONS_PER_CLIENT
+        redis_server, redis_url = start_redis(pin, scratch.name)
+    started = [start_server(pin, floor, redis_url, redis_workers) for _ in range(servers)]
     if pin:  # the writer shares the clients' CPU
         os.sched_setaffinity(0, {CLIENT_CPU})
     context = multiprocessing.get_context("spawn")
@@ -284,7 +343,8 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
         processes = max(processes, servers)
         shares = [subscribers // processes + (1 if k < subscribers % processes else 0) for k in range(processes)]
         clients = [context.Process(target=subscriber_process,
-                                   args=(targets[k % servers], sku_id, node_id, share, pin, ready, stop, results))
+                                   args=(targets[k % servers], sku_id, node_id, share, pin, ready, stop, results,
+                                         connections))
                    for k, share in enumerate(shares) if share]
         for client in clients:
             client.start()
@@ -293,7 +353,8 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
         sends, write_ns = [], []
         channels = [grpc.insecure_channel(target) for target in targets]
         stocks = [inventory_pb2_grpc.InventoryServiceStub(channel) for channel in channels]
-        server_cpu_start = sum(process_cpu_seconds(process.pid) for process, _ in started)
+        server_pids = [process.pid for process, _ in started] + ([redis_server.pid] if redis_server else [])
+        server_cpu_start = sum(tree_cpu_seconds(pid) for pid in server_pids)
         count = WARMUP_UPDATES + int(rate * seconds)
         interval = 1.0 / rate
         next_time = time.monotonic()
@@ -314,7 +375,7 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
                 write_ns.append(done_ns - sent_ns)
             time.sleep(max(0.0, next_time - time.monotonic()))
         time.sleep(SETTLE_SECONDS)
-        server_cpu_seconds = sum(process_cpu_seconds(process.pid) for process, _ in started) - server_cpu_start
+        server_cpu_seconds = sum(tree_cpu_seconds(pid) for pid in server_pids) - server_cpu_start
         stop.set()
         reports = [results.get(timeout=SUBSCRIBE_SECONDS_MAX) for _ in clients]
         streams = [stream for arrivals, _ in reports for stream in arrivals]
@@ -327,6 +388,9 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
             client.join(30)
         for process, _ in started:
             stop_server(process)
+        if redis_server is not None:
+            stop_server(redis_server)
+        scratch.cleanup()
     all_latencies, after_answer, missing, messages = [], [], 0, 0
     for arrivals in streams:
         measured, measured_after_answer, lost = latencies(sends, arrivals)
@@ -336,7 +400,10 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
         messages += sum(1 for quantity, _ in arrivals if quantity > QUANTITY_BASE + WARMUP_UPDATES)
     latency = summary_ms(all_latencies)
     return {
-        "benchmark": "watch_latency", "server": "grpc.aio floor" if floor else "dompromise serve --in-memory",
+        "benchmark": "watch_latency",
+        "server": ("grpc.aio floor" if floor else f"dompromise serve --redis --workers {redis_workers}"
+                   if redis_workers else "dompromise serve --in-memory"),
+        "connections_per_client_process": connections,
         "subscribers": subscribers, "servers": servers,
         "client_processes": len(clients),
         "updates": len(sends), "rate_per_second": rate, "pinned": pin,
@@ -376,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the result to this file")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="let the OS place every process")
     parser.add_argument("--floor", action="store_true", help="measure a bare grpc.aio server instead of ours")
+    parser.add_argument("--redis-workers", type=int, default=0, metavar="N",
+                        help="serve --redis --workers N over a redis-server of our own")
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)  # the floor's child process
     args = parser.parse_args(argv)
     if args.floor_server:
@@ -384,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
     args.pin = args.pin and len(os.sched_getaffinity(0)) >= 2
     if args.smoke:
         args.subscribers, args.seconds = min(args.subscribers, 10), 2.0
-    result = run(args.subscribers, args.processes, args.rate, args.seconds, args.pin, args.servers, args.floor)
+    result = run(args.subscribers, args.processes, args.rate, args.seconds, args.pin, args.servers, args.floor,
+                 args.redis_workers)
     if args.smoke:  # too short and too few subscribers to judge the target
         result["target_met"] = None
     if result["updates_not_delivered"]:
