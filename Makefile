@@ -38,13 +38,15 @@ bench: setup
 
 # Seconds: every benchmark once with its answer checked, the gRPC ceiling comparison
 # briefly (needs h2load, Debian's nghttp2-client; .ci/run installs it), `dompromise bench`
-# end to end, and the PostgreSQL baseline (needs the machine's PostgreSQL on 127.0.0.1:5432).
+# end to end, the PostgreSQL baseline (needs the machine's PostgreSQL on 127.0.0.1:5432), and the
+# shared Redis log (needs redis-server on PATH; starts its own).
 bench-smoke: setup
 	BENCH_SMOKE=1 $(PY) -m pytest benchmarks -q --benchmark-disable -p no:cacheprovider
 	$(PY) -m benchmarks.grpc_ceiling --smoke
 	$(PY) -m benchmarks.bench_runs smoke
 	$(PY) -m benchmarks.pg_baseline --smoke --quiet
 	$(PY) -m benchmarks.watch_latency --smoke
+	$(PY) -m benchmarks.redis_bench all --smoke
 
 protos: $(STAMP)
 	PYTHON=$(PY) scripts/gen_protos.sh

@@ -5,6 +5,11 @@ The network carries open supply on a fifth of its positions (1 to 3 each:
 purchase orders, in transit, transfers) and backorders on some of them, so
 the lists are walked as they would be in a distributor's network. Every
 benchmark checks its last answer against a plain-Python model.
+
+Each read runs on two cores with the same state: `live`, the one the
+supplies were applied to (records in creation order, which here is random
+position order), and `restored`, the same state through a snapshot
+(Core.from_state, as after a restart: records in position and list order).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import pytest
 
 from benchmarks.conftest import SMOKE
 from benchmarks.networks import synthetic_network
-from dompromise._core import COMMAND_KIND, SUPPLY_ALL_KINDS, Command
+from dompromise._core import COMMAND_KIND, SUPPLY_ALL_KINDS, Command, Core
 
 DAY_NS = 86_400 * 10**9
 BUCKETS = 30
@@ -55,6 +60,16 @@ def supplied():
     return synthetic, now
 
 
+@pytest.fixture(scope="module")
+def restored(supplied):
+    synthetic, _ = supplied
+    return Core.from_state(synthetic.engine.core.export_state())
+
+
+def layout_core(request, supplied, layout: str):
+    return supplied[0].engine.core if layout == "live" else request.getfixturevalue("restored")
+
+
 def model(core, sku: int, node: int, boundaries: list[int]) -> list[int]:
     """The lowest cumulative balance at or after each boundary, clamped at zero."""
     supplies, backorders = core.position_plan(sku, node)
@@ -73,11 +88,12 @@ def model(core, sku: int, node: int, boundaries: list[int]) -> list[int]:
     return answer
 
 
+@pytest.mark.parametrize("layout", ["live", "restored"])
 @pytest.mark.parametrize("with_cells", [True, False], ids=["cells", "totals"])
 @pytest.mark.parametrize("skus", [1, 100])
-def test_gather_phased(benchmark, supplied, skus, with_cells):
-    synthetic, now = supplied
-    core = synthetic.engine.core
+def test_gather_phased(benchmark, request, supplied, skus, with_cells, layout):
+    _, now = supplied
+    core = layout_core(request, supplied, layout)
     nodes = np.arange(SHAPE[0], dtype=np.int32)
     boundaries = np.array([now + (k + 1) * DAY_NS for k in range(BUCKETS)], dtype=np.int64)
     rng = np.random.default_rng(skus)
@@ -94,7 +110,7 @@ def test_gather_phased(benchmark, supplied, skus, with_cells):
         return sku
 
     benchmark.extra_info.update(skus=skus, nodes=SHAPE[0], buckets=BUCKETS, supplies=core.supply_count,
-                                with_cells=with_cells)
+                                with_cells=with_cells, layout=layout)
     last = benchmark(call)
     for row in range(min(skus, 3)):
         expected = [model(core, int(last[row]), node, boundaries.tolist()) for node in range(SHAPE[0])]
@@ -104,10 +120,11 @@ def test_gather_phased(benchmark, supplied, skus, with_cells):
     assert totals.sum() > 0
 
 
-def test_gather_phased_hot(benchmark, supplied):
+@pytest.mark.parametrize("layout", ["live", "restored"])
+def test_gather_phased_hot(benchmark, request, supplied, layout):
     """The same supplied SKU every call, totals only: the walk without cache misses."""
-    synthetic, now = supplied
-    core = synthetic.engine.core
+    _, now = supplied
+    core = layout_core(request, supplied, layout)
     nodes = np.arange(SHAPE[0], dtype=np.int32)
     boundaries = np.array([now + (k + 1) * DAY_NS for k in range(BUCKETS)], dtype=np.int64)
     plans = [core.position_plan(s, n)[0] for s in range(50) for n in range(SHAPE[0])]
@@ -120,3 +137,43 @@ def test_gather_phased_hot(benchmark, supplied):
               totals, earliest)
     expected = [model(core, int(sku[0]), node, boundaries.tolist()) for node in range(SHAPE[0])]
     assert totals.tolist() == np.sum(expected, axis=0).tolist()
+
+
+def reschedule_commands(core, now: int, count: int, items: int, seed: int) -> list[Command]:
+    """UPSERT_SUPPLY commands moving `items` distinct open supplies each to a new ETA and
+    quantity (never 0: the lists keep their length), so each item unlinks and re-inserts."""
+    rng = np.random.default_rng(seed)
+    node_count, commands = SHAPE[0], []
+    for _ in range(count):
+        ref = rng.choice(core.supply_count, size=items, replace=False).astype(np.int64)
+        plans = [core.supply(int(r)) for r in ref]
+        commands.append(Command(
+            COMMAND_KIND["UPSERT_SUPPLY"], now, np.array([p[0] for p in plans], np.int32),
+            np.array([p[1] for p in plans], np.int32), rng.integers(1, 200, size=items),
+            np.array([p[2] for p in plans], np.int8),
+            time_ns=now + rng.integers(1, 40 * DAY_NS, size=items), ref=ref))
+        assert all(p[1] < node_count for p in plans)
+    return commands
+
+
+@pytest.mark.parametrize("items", [1, 1_000])
+def test_core_apply_upsert_supply(benchmark, supplied, items):
+    """core.apply of prebuilt UPSERT_SUPPLY commands that reschedule open supplies."""
+    synthetic, now = supplied
+    core = synthetic.engine.core
+    commands = itertools.cycle(reschedule_commands(core, core.log_time_ns, POOL if items == 1 else 8, items, 406))
+
+    def call():
+        command = next(commands)
+        core.apply(command)
+        return command
+
+    benchmark.extra_info.update(items=items, supplies=core.supply_count)
+    last = benchmark(call)
+    assert last.applied_count == items
+    for i in range(min(items, 20)):
+        _, _, _, eta_ns, quantity, _ = core.supply(int(last.ref[i]))
+        assert (eta_ns, quantity) == (last.time_ns[i], last.quantity[i])
+        supplies, _ = core.position_plan(int(last.sku[i]), int(last.node[i]))
+        assert any(entry[0] == last.ref[i] for entry in supplies)
+        assert [entry[2] for entry in supplies] == sorted(entry[2] for entry in supplies)

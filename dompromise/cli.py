@@ -411,7 +411,7 @@ def snapshot_log(network, url: str, prefix: str) -> tuple[int, int, bool]:
             position = replica.snapshot_now() if written else kept[-1]
         finally:
             command_log.unlock_snapshot()
-        return position, command_log.client.strlen(command_log.snapshot_key(position)), written
+        return position, command_log.snapshot_size(position), written
     finally:
         command_log.close()
 

@@ -77,6 +77,16 @@ class UnavailableError(DompromiseError):
     """Writes cannot be made durable right now (the log failed or is full); retry later."""
 
 
+class PositionNotReachedError(UnavailableError):
+    """A request asked for a log position (x-dompromise-min-position) this replica did not reach in time."""
+
+    def __init__(self, requested: int, reached: int, waited_ms: int):
+        self.requested = requested
+        self.reached = reached
+        super().__init__(f"this replica reached log position {reached}, not the {requested} asked for "
+                         f"(x-dompromise-min-position), within {waited_ms} ms; retry here or on another instance")
+
+
 class AlreadyExistsError(DompromiseError):
     """A request_id was reused with a different payload."""
 

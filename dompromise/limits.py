@@ -131,6 +131,13 @@ LOG_BATCH_COMMANDS_MAX = 4_096
 # Commands waiting for the log writer before new writes are refused.
 LOG_QUEUE_COMMANDS_MAX = 50_000
 
+# Read-your-writes (x-dompromise-min-position): how long a request waits for
+# the local replica to apply the position it asks for before UNAVAILABLE, in
+# milliseconds (never past the call's deadline), and how many requests may
+# wait at once per server before new ones are refused at once.
+MIN_POSITION_WAIT_MS_MAX = 2_000
+MIN_POSITION_WAITERS_MAX = 10_000
+
 # `serve --redis --workers N`: worker processes on one port (each a full
 # replica: N copies of the state in memory), and how often the supervisor
 # restarts crashed workers (within a sliding window) before it gives up.

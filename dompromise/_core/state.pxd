@@ -116,6 +116,15 @@ cdef enum NodeStatusCode:
     NODE_DISABLED = 3
 
 
+# One future supply as a list walk reads it (32 bytes: one cache line holds two).
+ctypedef struct SupplyRecord:
+    int64_t eta_ns
+    int64_t quantity      # open: not yet received
+    int64_t supply        # its index: the (ETA, index) order's tie-break, and what replies name
+    int32_t next          # slot of the next supply in the position's list, END_OF_LIST, or NOT_LINKED
+    uint8_t kind
+
+
 cdef class Command:
     """One write, columnar: item i touches (sku[i], node[i]) with quantity[i]."""
     cdef readonly int32_t kind
@@ -144,6 +153,21 @@ cdef class Command:
     cdef readonly int64_t deadline_ns
     cdef readonly int32_t result
     cdef readonly object filled         # int64[n]: quantity reserved per line
+    # The columns' data, taken once at construction (the arrays above are never
+    # replaced), so apply reads them without acquiring a memoryview per column.
+    cdef Py_ssize_t count
+    cdef const int32_t* sku_
+    cdef const int32_t* node_
+    cdef const int64_t* quantity_
+    cdef const int8_t* op_
+    cdef const int32_t* line_
+    cdef const int64_t* time_ns_
+    cdef const int64_t* ref_
+    cdef const int64_t* floor_
+    cdef int8_t* status_
+    cdef int64_t* on_hand_after_
+    cdef int64_t* available_after_
+    cdef int64_t* filled_
 
 
 cdef class Core:
@@ -201,17 +225,21 @@ cdef class Core:
     cdef int64_t[::1] line_next_demand  # next line in the list, END_OF_LIST, or NOT_LINKED
     cdef int64_t[::1] demand_head       # per position: first backorder line, or END_OF_LIST
 
-    # Future supply (in transit, purchase orders, transfers): one row each,
-    # linked per position in ETA order while open quantity remains.
+    # Future supply (in transit, purchase orders, transfers). A supply's index
+    # (its ref in commands, assigned in log order) is its identity; the fields
+    # a list walk reads live in one 32-byte SupplyRecord, in a slot of
+    # `records`. Slots are a permutation of the indices, private to the core:
+    # a restore lays each position's open supplies out in list order,
+    # position after position (so a SKU's lists are near each other), and
+    # export_state, the digest and every reply speak indices, never slots.
     cdef readonly int64_t supply_count
-    cdef int64_t[::1] supply_position
-    cdef int64_t[::1] supply_eta_ns
-    cdef int64_t[::1] supply_quantity   # open: not yet received
-    cdef int64_t[::1] supply_received
-    cdef uint8_t[::1] supply_kind
-    cdef int64_t[::1] supply_next       # next supply in the list, END_OF_LIST, or NOT_LINKED
-    cdef int64_t[::1] supply_head       # per position: first open supply, or END_OF_LIST
-    cdef int64_t[::1] supply_stamp      # scratch: last command that touched the row (not state)
+    cdef int64_t[::1] supply_position   # per index: its position, for life
+    cdef int64_t[::1] supply_received   # per index
+    cdef int64_t[::1] supply_slot       # per index: its record's slot
+    cdef int64_t[::1] supply_head       # per position: slot of the first open supply, or END_OF_LIST
+    cdef int64_t[::1] supply_stamp      # scratch: last command that touched the index (not state)
+    cdef object _supply_records         # numpy array of SUPPLY_RECORD_DTYPE, one row per slot (capacity)
+    cdef SupplyRecord* records          # its data; refreshed whenever the array is replaced
 
     # Feeds: per source (row) and position, the last sequence applied (-1: none).
     cdef int64_t[:, ::1] feed_sequence
@@ -244,19 +272,22 @@ cdef class Core:
                              int kind_mask, const int64_t* wanted, int64_t* cells, int64_t* totals,
                              int64_t* earliest_ns, int64_t* scratch) noexcept nogil
     cdef void _phase(self, Py_ssize_t position, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
-                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* totals,
+                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* diff, int64_t* runs,
                      int64_t* earliest_ns) noexcept nogil
-    cdef void _link_supply(self, int64_t supply) noexcept nogil
-    cdef void _unlink_supply(self, int64_t supply) noexcept nogil
+    cdef inline void _prefetch_row(self, const int32_t* sku, Py_ssize_t s, Py_ssize_t sku_total,
+                                   const int32_t* nodes, Py_ssize_t node_total) noexcept nogil
+    cdef void _link_supply(self, int64_t slot, Py_ssize_t position) noexcept nogil
+    cdef void _unlink_supply(self, int64_t slot, Py_ssize_t position) noexcept nogil
     cdef void _link_demand(self, int64_t line, Py_ssize_t position) noexcept nogil
     cdef void _unlink_demand(self, int64_t line, Py_ssize_t position) noexcept nogil
     cdef int _apply_upsert_supply(self, Command command) except -1
     cdef int _apply_receive_supply(self, Command command) except -1
     cdef int _supply_capacity(self, int64_t supplies) except -1
+    cdef int _adopt_records(self, object records) except -1
     cdef void _gather(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
                       Py_ssize_t node_total, bint every_node, int64_t* cells, int64_t* totals) noexcept nogil
     cdef int64_t _apply_on_hand(self, Command command) except -1
-    cdef int _feed_capacity(self, object sources) except -1
+    cdef int _feed_capacity(self, Command command) except -1
     cdef int _apply_reserve(self, Command command) except -1
     cdef int _apply_resolve(self, Command command) except -1
     cdef int _apply_extend(self, Command command) except -1

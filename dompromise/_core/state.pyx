@@ -61,12 +61,32 @@ cdef enum:
 cdef enum:
     END_OF_LIST = -1
     NOT_LINKED = -2
+# Phased reads of fewer (SKU, node) cells keep the GIL: a few microseconds,
+# less than what releasing it and taking it back would let others do.
+cdef enum:
+    NOGIL_CELLS = 4096
+# Past the end of a list in a walk: later than any real instant.
+cdef extern from *:
+    """
+    #define DOMPROMISE_NEVER_NS INT64_MAX
+    """
+    const int64_t NEVER_NS "DOMPROMISE_NEVER_NS"
 # "Available now" in earliest_ns answers; a real ETA is never the epoch.
 cdef enum:
     EARLIEST_NOW = 0
     EARLIEST_NEVER = -1
 
 QUANTITY_MAX_PY = QUANTITY_MAX
+
+# numpy's view of SupplyRecord (state.pxd): the same fields at the same offsets.
+SUPPLY_RECORD_DTYPE = np.dtype([("eta_ns", np.int64), ("quantity", np.int64), ("supply", np.int64),
+                                ("next", np.int32), ("kind", np.uint8)], align=True)
+assert SUPPLY_RECORD_DTYPE.itemsize == sizeof(SupplyRecord) == 32, "SupplyRecord is 32 bytes"
+cdef SupplyRecord _probe
+assert [SUPPLY_RECORD_DTYPE.fields[name][1] for name in ("eta_ns", "quantity", "supply", "next", "kind")] == [
+    <char*>&_probe.eta_ns - <char*>&_probe, <char*>&_probe.quantity - <char*>&_probe,
+    <char*>&_probe.supply - <char*>&_probe, <char*>&_probe.next - <char*>&_probe,
+    <char*>&_probe.kind - <char*>&_probe], "SupplyRecord's field offsets"
 
 # Python-visible copies of the C enums, for the engine and the contract tests.
 ITEM_STATUS = {
@@ -202,6 +222,19 @@ cdef class Command:
         self.filled = np.zeros(count, dtype=np.int64)
         self.applied_count = 0
         self.log_position = 0
+        self.count = count
+        self.sku_ = <const int32_t*>_data(self.sku, cnp.NPY_INT32, False)
+        self.node_ = <const int32_t*>_data(self.node, cnp.NPY_INT32, False)
+        self.quantity_ = <const int64_t*>_data(self.quantity, cnp.NPY_INT64, False)
+        self.op_ = <const int8_t*>_data(self.op, cnp.NPY_INT8, False)
+        self.line_ = <const int32_t*>_data(self.line, cnp.NPY_INT32, False)
+        self.time_ns_ = <const int64_t*>_data(self.time_ns, cnp.NPY_INT64, False)
+        self.ref_ = <const int64_t*>_data(self.ref, cnp.NPY_INT64, False)
+        self.floor_ = <const int64_t*>_data(self.floor, cnp.NPY_INT64, False)
+        self.status_ = <int8_t*>_data(self.status, cnp.NPY_INT8, True)
+        self.on_hand_after_ = <int64_t*>_data(self.on_hand_after, cnp.NPY_INT64, True)
+        self.available_after_ = <int64_t*>_data(self.available_after, cnp.NPY_INT64, True)
+        self.filled_ = <int64_t*>_data(self.filled, cnp.NPY_INT64, True)
 
     def __len__(self):
         return self.sku.shape[0]
@@ -259,12 +292,10 @@ cdef class Core:
         self.demand_head = np.full(positions, END_OF_LIST, dtype=np.int64)
         self.supply_count = 0
         self.supply_position = np.zeros(0, dtype=np.int64)
-        self.supply_eta_ns = np.zeros(0, dtype=np.int64)
-        self.supply_quantity = np.zeros(0, dtype=np.int64)
         self.supply_received = np.zeros(0, dtype=np.int64)
-        self.supply_kind = np.zeros(0, dtype=np.uint8)
-        self.supply_next = np.zeros(0, dtype=np.int64)
+        self.supply_slot = np.zeros(0, dtype=np.int64)
         self.supply_stamp = np.zeros(0, dtype=np.int64)
+        self._adopt_records(np.zeros(0, dtype=SUPPLY_RECORD_DTYPE))
         self.supply_head = np.full(positions, END_OF_LIST, dtype=np.int64)
         self.feed_sequence = np.full((0, positions), -1, dtype=np.int64)
         self.sku_changed = np.zeros(sku_count, dtype=np.uint8)
@@ -338,21 +369,30 @@ cdef class Core:
         (neither applied nor a failure), so replays and reordered feeds
         never overwrite newer data.
         """
-        cdef Py_ssize_t i, count = command.sku.shape[0], position
-        cdef bint sequenced = self._feed_capacity(command.ref)
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int64_t[::1] sequence = command.time_ns
-        cdef const int64_t[::1] source = command.ref
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] on_hand_after = command.on_hand_after
-        cdef int64_t[::1] available_after = command.available_after
-        cdef int64_t[::1] previous = np.empty(count, dtype=np.int64)
-        # The undo column for sequences, only when some item is sequenced (most are not).
-        cdef int64_t[::1] previous_sequence = np.empty(count if sequenced else 1, dtype=np.int64)
-        cdef int64_t[:, ::1] feed = self.feed_sequence
+        cdef Py_ssize_t i, count = command.count, position
+        cdef bint sequenced = self._feed_capacity(command)
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int64_t* sequence = command.time_ns_
+        cdef const int64_t* source = command.ref_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
+        cdef int64_t* on_hand_after = command.on_hand_after_
+        cdef int64_t* available_after = command.available_after_
+        # Undo columns, only for all_or_nothing (the sequences only when an item is
+        # sequenced): malloc, not numpy, so a 1-item command allocates nothing.
+        cdef bint undo = command.all_or_nothing and count > 0
+        cdef int64_t* previous = NULL
+        cdef int64_t* previous_sequence = NULL
+        if undo:
+            previous = <int64_t*>malloc(count * sizeof(int64_t) * (2 if sequenced else 1))
+            if previous == NULL:
+                raise MemoryError()
+            previous_sequence = previous + count if sequenced else NULL
+        # The feed table by raw row: feed[source, position] = feed_row[source * feed_width + position].
+        cdef int64_t* feed = &self.feed_sequence[0, 0] if self.feed_sequence.shape[0] > 0 else NULL
+        cdef Py_ssize_t feed_width = self.feed_sequence.shape[1]
         cdef bint all_or_nothing = command.all_or_nothing
         cdef int64_t target, applied = 0, failed = 0
         with nogil:
@@ -361,14 +401,15 @@ cdef class Core:
                 if position < 0:
                     failed += 1
                     continue
-                previous[i] = self.on_hand[position]
+                if undo:
+                    previous[i] = self.on_hand[position]
                 on_hand_after[i] = self.on_hand[position]
                 available_after[i] = self.available[position]
                 if source[i] >= FEED_SOURCES_MAX:
                     status[i] = ITEM_MALFORMED
                     failed += 1
                     continue
-                if source[i] >= 0 and sequence[i] <= feed[source[i], position]:
+                if source[i] >= 0 and sequence[i] <= feed[source[i] * feed_width + position]:
                     status[i] = ITEM_STALE
                     continue
                 # |quantity| <= QUANTITY_MAX is checked at the edge, so the sum
@@ -388,8 +429,9 @@ cdef class Core:
                 else:
                     self.on_hand[position] = target
                     if source[i] >= 0:
-                        previous_sequence[i] = feed[source[i], position]
-                        feed[source[i], position] = sequence[i]
+                        if undo:
+                            previous_sequence[i] = feed[source[i] * feed_width + position]
+                        feed[source[i] * feed_width + position] = sequence[i]
                     self._refresh_available(position)
                     status[i] = ITEM_OK
                     applied += 1
@@ -403,7 +445,7 @@ cdef class Core:
                     position = <Py_ssize_t>sku[i] * self.node_count + node[i]
                     self.on_hand[position] = previous[i]
                     if source[i] >= 0:
-                        feed[source[i], position] = previous_sequence[i]
+                        feed[source[i] * feed_width + position] = previous_sequence[i]
                     self._refresh_available(position)
                     status[i] = ITEM_NOT_APPLIED
                 for i in range(count):
@@ -412,20 +454,21 @@ cdef class Core:
                         on_hand_after[i] = self.on_hand[position]
                         available_after[i] = self.available[position]
                 applied = 0
+        free(previous)
         command.applied_count = applied
         return applied
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
-    cdef int _feed_capacity(self, object sources) except -1:
+    cdef int _feed_capacity(self, Command command) except -1:
         """Adds a sequence row (all -1: nothing seen) for every feed source index
         the command names beyond the rows there are (at most FEED_SOURCES_MAX);
         returns whether any item is sequenced. A C loop: numpy's max costs
         more than a one-item command."""
-        cdef const int64_t[::1] source = sources
+        cdef const int64_t* source = command.ref_
         cdef int64_t highest = -1
         cdef Py_ssize_t i
-        for i in range(source.shape[0]):
+        for i in range(command.count):
             if source[i] > highest:
                 highest = source[i]
         cdef int64_t needed = min(highest + 1, FEED_SOURCES_MAX)
@@ -515,14 +558,14 @@ cdef class Core:
         or node rule re-derives every position it covers: a loop over the
         nodes or the SKUs, bounded at the edge (SAFETY_STOCK_POSITIONS_MAX).
         """
-        cdef Py_ssize_t i, j, count = command.sku.shape[0], position
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] on_hand_after = command.on_hand_after
-        cdef int64_t[::1] available_after = command.available_after
+        cdef Py_ssize_t i, j, count = command.count, position
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
+        cdef int64_t* on_hand_after = command.on_hand_after_
+        cdef int64_t* available_after = command.available_after_
         cdef int64_t failed = 0, applied = 0
         cdef bint needs_sku, needs_node
         with nogil:
@@ -578,15 +621,15 @@ cdef class Core:
         QUANTITY_TOO_LARGE. With all_or_nothing a failure undoes the applied
         items newest first, so repeated positions end where they began.
         """
-        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        cdef Py_ssize_t i, count = command.count, position
         self._reason_capacity(count)
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] on_hand_after = command.on_hand_after
-        cdef int64_t[::1] available_after = command.available_after
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
+        cdef int64_t* on_hand_after = command.on_hand_after_
+        cdef int64_t* available_after = command.available_after_
         cdef int64_t[::1] previous = np.zeros(count, dtype=np.int64)
         cdef int64_t failed = 0, applied = 0, old
         with nogil:
@@ -668,18 +711,20 @@ cdef class Core:
         (supply first at equal times). Promising q by date D is safe exactly
         when this is >= q for D: no later date goes short.
         """
-        cdef int64_t balance = base, lowest = base, supply = self.supply_head[position]
+        cdef int64_t balance = base, lowest = base, slot = self.supply_head[position]
         cdef int64_t line = self.demand_head[position], time_ns
         cdef bint started = from_ns <= 0
-        while supply != END_OF_LIST or line != END_OF_LIST:
-            if line == END_OF_LIST or (supply != END_OF_LIST
-                                       and self.supply_eta_ns[supply] <= self.line_due_ns[line]):
-                time_ns = self.supply_eta_ns[supply]
+        cdef const SupplyRecord* record
+        while slot != END_OF_LIST or line != END_OF_LIST:
+            if line == END_OF_LIST or (slot != END_OF_LIST
+                                       and self.records[slot].eta_ns <= self.line_due_ns[line]):
+                record = &self.records[slot]
+                time_ns = record.eta_ns
                 if not started and time_ns > from_ns:
                     started = True
                     lowest = balance
-                balance += self.supply_quantity[supply]
-                supply = self.supply_next[supply]
+                balance += record.quantity
+                slot = record.next
             else:
                 time_ns = self.line_due_ns[line]
                 if not started and time_ns > from_ns:
@@ -698,12 +743,12 @@ cdef class Core:
         edge; this keeps a bad record in the log from stopping every replica.
         """
         cdef int32_t kind = command.kind
-        cdef Py_ssize_t i, count = command.sku.shape[0]
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int8_t[::1] op = command.op
-        cdef const int64_t[::1] time_ns = command.time_ns
-        cdef const int64_t[::1] ref = command.ref
-        cdef const int64_t[::1] floor = command.floor
+        cdef Py_ssize_t i, count = command.count
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int8_t* op = command.op_
+        cdef const int64_t* time_ns = command.time_ns_
+        cdef const int64_t* ref = command.ref_
+        cdef const int64_t* floor = command.floor_
         cdef bint needs_items = kind in (COMMAND_UPDATE_ON_HAND, COMMAND_RESERVE, COMMAND_SHIP,
                                          COMMAND_CANCEL_LINES, COMMAND_RETURN, COMMAND_SET_NODE_STATUS,
                                          COMMAND_UPSERT_SUPPLY, COMMAND_RECEIVE_SUPPLY, COMMAND_SET_SAFETY_STOCK,
@@ -752,12 +797,12 @@ cdef class Core:
 
     cdef int _apply_node_status(self, Command command) except -1:
         """Sets node i's status to op[i]; unknown nodes report NODE_NOT_FOUND."""
-        cdef const int32_t[::1] node = command.node
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
+        cdef const int32_t* node = command.node_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
         cdef Py_ssize_t i
         cdef int64_t applied = 0
-        for i in range(node.shape[0]):
+        for i in range(command.count):
             if node[i] < 0 or node[i] >= self.node_count:
                 status[i] = ITEM_NODE_NOT_FOUND
                 continue
@@ -782,19 +827,20 @@ cdef class Core:
         at most once per command (else SUPPLY_CONFLICT). Items are checked
         first, then applied, so all_or_nothing never needs an undo.
         """
-        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        cdef Py_ssize_t i, count = command.count, position
         self._supply_capacity(count)
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int64_t[::1] eta_ns = command.time_ns
-        cdef const int64_t[::1] ref = command.ref
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] on_hand_after = command.on_hand_after
-        cdef int64_t[::1] available_after = command.available_after
-        cdef int64_t failed = 0, applied = 0, created = 0, supply
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int64_t* eta_ns = command.time_ns_
+        cdef const int64_t* ref = command.ref_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
+        cdef int64_t* on_hand_after = command.on_hand_after_
+        cdef int64_t* available_after = command.available_after_
+        cdef int64_t failed = 0, applied = 0, created = 0, supply, slot
         cdef int64_t stamp = self.log_position + 1
+        cdef SupplyRecord* record
         with nogil:
             for i in range(count):
                 status[i] = ITEM_OK
@@ -824,18 +870,25 @@ cdef class Core:
                 supply = ref[i]
                 position = <Py_ssize_t>sku[i] * self.node_count + node[i]
                 if supply == self.supply_count:
+                    # A new supply takes the next slot (slots and indices are as many).
+                    slot = supply
                     self.supply_count += 1
                     self.supply_position[supply] = position
                     self.supply_received[supply] = 0
-                    self.supply_next[supply] = NOT_LINKED
+                    self.supply_slot[supply] = slot
                     self.supply_stamp[supply] = stamp
-                elif self.supply_next[supply] != NOT_LINKED:
-                    self._unlink_supply(supply)
-                self.supply_kind[supply] = <uint8_t>op[i]
-                self.supply_eta_ns[supply] = eta_ns[i]
-                self.supply_quantity[supply] = quantity[i]
+                    self.records[slot].supply = supply
+                    self.records[slot].next = NOT_LINKED
+                else:
+                    slot = self.supply_slot[supply]
+                    if self.records[slot].next != NOT_LINKED:
+                        self._unlink_supply(slot, position)
+                record = &self.records[slot]
+                record.kind = <uint8_t>op[i]
+                record.eta_ns = eta_ns[i]
+                record.quantity = quantity[i]
                 if quantity[i] > 0:
-                    self._link_supply(supply)
+                    self._link_supply(slot, position)
                 self._refresh_available(position)
                 applied += 1
             for i in range(count):
@@ -855,15 +908,16 @@ cdef class Core:
         receipt beyond the open quantity is still stock that arrived: it goes
         on hand and the supply closes. filled[i] is what counted against it.
         """
-        cdef Py_ssize_t i, count = command.sku.shape[0], position
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int64_t[::1] ref = command.ref
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] filled = command.filled
-        cdef int64_t[::1] on_hand_after = command.on_hand_after
-        cdef int64_t[::1] available_after = command.available_after
+        cdef Py_ssize_t i, count = command.count, position
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int64_t* ref = command.ref_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
+        cdef int64_t* filled = command.filled_
+        cdef int64_t* on_hand_after = command.on_hand_after_
+        cdef int64_t* available_after = command.available_after_
         cdef int64_t failed = 0, applied = 0, total = 0, supply, against
+        cdef SupplyRecord* record
         self._reason_capacity(count)
         with nogil:
             for i in range(count):
@@ -893,11 +947,12 @@ cdef class Core:
                 if op[i] == RETURN_QUARANTINE:
                     self._set_reason(position, UNAVAILABLE_QUARANTINED,
                                      self._reason_quantity_of(position, UNAVAILABLE_QUARANTINED) + quantity[i])
-                against = quantity[i] if quantity[i] < self.supply_quantity[supply] else self.supply_quantity[supply]
+                record = &self.records[self.supply_slot[supply]]
+                against = quantity[i] if quantity[i] < record.quantity else record.quantity
                 if against > 0:
-                    self.supply_quantity[supply] -= against
-                    if self.supply_quantity[supply] == 0:
-                        self._unlink_supply(supply)
+                    record.quantity -= against
+                    if record.quantity == 0:
+                        self._unlink_supply(self.supply_slot[supply], position)
                 self.supply_received[supply] += quantity[i]
                 self._refresh_available(position)
                 filled[i] = against
@@ -911,13 +966,35 @@ cdef class Core:
         command.result = RESULT_OK if applied > 0 else RESULT_INVALID_LINES
         return 0
 
-    cdef void _link_supply(self, int64_t supply) noexcept nogil:
-        """Inserts the supply in its position's list, ordered by (ETA, index)."""
-        _insert_sorted(&self.supply_head[self.supply_position[supply]], &self.supply_next[0],
-                       &self.supply_eta_ns[0], supply)
+    cdef void _link_supply(self, int64_t slot, Py_ssize_t position) noexcept nogil:
+        """Inserts the supply in slot in its position's list, ordered by (ETA, index)."""
+        cdef SupplyRecord* records = self.records
+        cdef int64_t* head = &self.supply_head[position]
+        cdef int64_t previous = END_OF_LIST, current = head[0]
+        cdef int64_t eta_ns = records[slot].eta_ns, supply = records[slot].supply
+        while current != END_OF_LIST and (records[current].eta_ns < eta_ns or (
+                records[current].eta_ns == eta_ns and records[current].supply < supply)):
+            previous = current
+            current = records[current].next
+        records[slot].next = <int32_t>current
+        if previous == END_OF_LIST:
+            head[0] = slot
+        else:
+            records[previous].next = <int32_t>slot
 
-    cdef void _unlink_supply(self, int64_t supply) noexcept nogil:
-        _unlink(&self.supply_head[self.supply_position[supply]], &self.supply_next[0], supply)
+    cdef void _unlink_supply(self, int64_t slot, Py_ssize_t position) noexcept nogil:
+        """Takes the supply in slot (which must be linked) out of its position's list."""
+        cdef SupplyRecord* records = self.records
+        cdef int64_t* head = &self.supply_head[position]
+        cdef int64_t previous = END_OF_LIST, current = head[0]
+        while current != slot:
+            previous = current
+            current = records[current].next
+        if previous == END_OF_LIST:
+            head[0] = records[slot].next
+        else:
+            records[previous].next = records[slot].next
+        records[slot].next = NOT_LINKED
 
     cdef void _link_demand(self, int64_t line, Py_ssize_t position) noexcept nogil:
         """Inserts a backorder line in its position's list, ordered by (date, line)."""
@@ -927,17 +1004,23 @@ cdef class Core:
         _unlink(&self.demand_head[position], &self.line_next_demand[0], line)
 
     cdef int _supply_capacity(self, int64_t supplies) except -1:
-        """Grows the supply table (doubling) so `supplies` more rows fit."""
+        """Grows the supply tables (doubling) so `supplies` more rows fit."""
         cdef int64_t needed = self.supply_count + supplies
         if needed > self.supply_position.shape[0]:
-            size = max(needed, 2 * self.supply_position.shape[0], 64)
+            assert needed < 2**31, "supply slots are int32"
+            size = min(max(needed, 2 * self.supply_position.shape[0], 64), 2**31 - 1)
             self.supply_position = _grown(self.supply_position, size)
-            self.supply_eta_ns = _grown(self.supply_eta_ns, size)
-            self.supply_quantity = _grown(self.supply_quantity, size)
             self.supply_received = _grown(self.supply_received, size)
-            self.supply_kind = _grown(self.supply_kind, size)
-            self.supply_next = _grown(self.supply_next, size)
+            self.supply_slot = _grown(self.supply_slot, size)
             self.supply_stamp = _grown(self.supply_stamp, size)
+            self._adopt_records(_grown(self._supply_records, size))
+        return 0
+
+    cdef int _adopt_records(self, object records) except -1:
+        """Makes `records` (a C-contiguous SUPPLY_RECORD_DTYPE array) the record table."""
+        assert records.dtype == SUPPLY_RECORD_DTYPE and records.flags.c_contiguous and records.flags.writeable
+        self._supply_records = records
+        self.records = <SupplyRecord*>cnp.PyArray_DATA(records)
         return 0
 
     def supply(self, int64_t supply):
@@ -945,8 +1028,9 @@ cdef class Core:
         if supply < 0 or supply >= self.supply_count:
             return None
         position = self.supply_position[supply]
-        return (position // self.node_count, position % self.node_count, self.supply_kind[supply],
-                self.supply_eta_ns[supply], self.supply_quantity[supply], self.supply_received[supply])
+        cdef SupplyRecord* record = &self.records[self.supply_slot[supply]]
+        return (position // self.node_count, position % self.node_count, record.kind,
+                record.eta_ns, record.quantity, self.supply_received[supply])
 
     def position_plan(self, int32_t sku, int32_t node):
         """The open supplies and backorder lines of one position, each list in date order:
@@ -955,11 +1039,12 @@ cdef class Core:
         assert 0 <= sku < self.sku_count and 0 <= node < self.node_count, "position out of range"
         position = <Py_ssize_t>sku * self.node_count + node
         supplies, backorders = [], []
-        current = self.supply_head[position]
-        while current != END_OF_LIST:
-            supplies.append((current, self.supply_kind[current], self.supply_eta_ns[current],
-                             self.supply_quantity[current]))
-            current = self.supply_next[current]
+        cdef int64_t slot = self.supply_head[position]
+        cdef const SupplyRecord* record
+        while slot != END_OF_LIST:
+            record = &self.records[slot]
+            supplies.append((record.supply, record.kind, record.eta_ns, record.quantity))
+            slot = record.next
         current = self.demand_head[position]
         while current != END_OF_LIST:
             backorders.append((current, self.line_due_ns[current], self.line_quantity[current]))
@@ -985,16 +1070,16 @@ cdef class Core:
         floor[i] available at its position (stock kept for other channels
         or customer segments): it takes from available - floor only.
         """
-        cdef Py_ssize_t i, count = command.sku.shape[0], position
+        cdef Py_ssize_t i, count = command.count, position
         self._reserve_capacity(1, count)
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int64_t[::1] due_ns = command.time_ns
-        cdef const int64_t[::1] floor = command.floor
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] filled = command.filled
-        cdef int64_t[::1] available_after = command.available_after
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int64_t* due_ns = command.time_ns_
+        cdef const int64_t* floor = command.floor_
+        cdef int8_t* status = command.status_
+        cdef int64_t* filled = command.filled_
+        cdef int64_t* available_after = command.available_after_
         cdef bint all_or_nothing = command.all_or_nothing
         cdef int64_t take, free, taken = 0, failed = 0, line, line_due_ns
         cdef int64_t reservation = self.reservation_count, first_line = self.line_count
@@ -1151,11 +1236,11 @@ cdef class Core:
         if ship and state != RESERVATION_COMMITTED:
             command.result = RESULT_RESERVATION_NOT_COMMITTED
             return 0
-        cdef Py_ssize_t i, count = command.line.shape[0], position
-        cdef const int32_t[::1] line = command.line
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] filled = command.filled
+        cdef Py_ssize_t i, count = command.count, position
+        cdef const int32_t* line = command.line_
+        cdef const int64_t* quantity = command.quantity_
+        cdef int8_t* status = command.status_
+        cdef int64_t* filled = command.filled_
         cdef int64_t first = self.reservation_first_line[reservation]
         cdef int32_t lines = self.reservation_line_count[reservation]
         cdef int64_t[::1] wanted = np.zeros(max(lines, 1), dtype=np.int64)
@@ -1212,14 +1297,14 @@ cdef class Core:
     @cython.wraparound(False)
     cdef int _apply_return(self, Command command) except -1:
         """Restocks returned units: sellable, or on hand but quarantined (unavailable)."""
-        cdef const int32_t[::1] sku = command.sku
-        cdef const int32_t[::1] node = command.node
-        cdef const int64_t[::1] quantity = command.quantity
-        cdef const int8_t[::1] op = command.op
-        cdef int8_t[::1] status = command.status
-        cdef int64_t[::1] filled = command.filled
-        cdef int64_t[::1] available_after = command.available_after
-        cdef Py_ssize_t i, count = sku.shape[0], position
+        cdef const int32_t* sku = command.sku_
+        cdef const int32_t* node = command.node_
+        cdef const int64_t* quantity = command.quantity_
+        cdef const int8_t* op = command.op_
+        cdef int8_t* status = command.status_
+        cdef int64_t* filled = command.filled_
+        cdef int64_t* available_after = command.available_after_
+        cdef Py_ssize_t i, count = command.count, position
         cdef int64_t applied = 0
         self._reason_capacity(count)
         with nogil:
@@ -1555,15 +1640,35 @@ cdef class Core:
         for j in range(node_total):
             if nodes_[j] < 0 or nodes_[j] >= self.node_count:
                 raise ValueError("node index out of range")
-        # One position's buckets when only totals are asked for (malloc: a
-        # numpy array and its memoryview would cost more than the gather).
-        cdef int64_t* scratch = <int64_t*>malloc(bucket_total * sizeof(int64_t))
+        # Scratch for _phase: the SKU's totals as differences (B + 1) and a
+        # position's runs (2 * (B + 1)). malloc: a numpy array and its memoryview
+        # would cost more than the gather.
+        cdef int64_t* scratch = <int64_t*>malloc(3 * (bucket_total + 1) * sizeof(int64_t))
         if scratch == NULL:
             raise MemoryError()
-        with nogil:
+        if sku_total * node_total >= NOGIL_CELLS:
+            with nogil:
+                self._gather_phased(sku_, sku_total, nodes_, node_total, boundaries_, bucket_total, kind_mask,
+                                    wanted_, cells_ if want_cells else NULL, totals_, earliest_, scratch)
+        else:
             self._gather_phased(sku_, sku_total, nodes_, node_total, boundaries_, bucket_total, kind_mask,
                                 wanted_, cells_ if want_cells else NULL, totals_, earliest_, scratch)
         free(scratch)
+
+    @cython.boundscheck(False)
+    @cython.wraparound(False)
+    cdef inline void _prefetch_row(self, const int32_t* sku, Py_ssize_t s, Py_ssize_t sku_total,
+                                   const int32_t* nodes, Py_ssize_t node_total) noexcept nogil:
+        """Asks for the lines of SKU s's row that gather_phased reads (a random
+        SKU's rows are cache misses: all of them in flight at once, not one by one)."""
+        if s >= sku_total or sku[s] < 0 or sku[s] >= self.sku_count:
+            return
+        cdef Py_ssize_t j, position, row = <Py_ssize_t>sku[s] * self.node_count
+        for j in range(0, node_total, 8):
+            position = row + nodes[j]
+            _prefetch(&self.supply_head[position])
+            _prefetch(&self.demand_head[position])
+            _prefetch(&self.available[position])
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
@@ -1573,81 +1678,125 @@ cdef class Core:
                              int kind_mask, const int64_t* wanted, int64_t* cells, int64_t* totals,
                              int64_t* earliest_ns, int64_t* scratch) noexcept nogil:
         cdef Py_ssize_t s, j, k, cell, position
-        cdef int64_t flat, value
+        cdef int64_t flat, value, running, slot
         cdef int64_t* row
+        cdef int64_t* diff = scratch
+        cdef int64_t* runs = scratch + bucket_total + 1
+        cdef const int64_t* supply_head = &self.supply_head[0]
+        cdef const int64_t* demand_head = &self.demand_head[0]
+        cdef const int64_t* available = &self.available[0]
+        self._prefetch_row(sku, 0, sku_total, nodes, node_total)
         for s in range(sku_total):
-            for k in range(bucket_total):
-                totals[s * bucket_total + k] = 0
+            self._prefetch_row(sku, s + 1, sku_total, nodes, node_total)
             if sku[s] < 0 or sku[s] >= self.sku_count:
+                for k in range(bucket_total):
+                    totals[s * bucket_total + k] = 0
                 for j in range(node_total):
                     earliest_ns[s * node_total + j] = EARLIEST_NEVER
                     if cells != NULL:
                         for k in range(bucket_total):
                             cells[(s * node_total + j) * bucket_total + k] = 0
                 continue
+            for k in range(bucket_total + 1):
+                diff[k] = 0
+            # The first record of every list, all in flight at once before the
+            # walks (a SKU's records are far apart until a restore lays them out).
+            for j in range(node_total):
+                slot = supply_head[<Py_ssize_t>sku[s] * self.node_count + nodes[j]]
+                if slot != END_OF_LIST:
+                    _prefetch(&self.records[slot])
             # Most positions have no supply or backorder: their figure is
             # available now at every date, summed once into `flat`.
             flat = 0
             for j in range(node_total):
                 cell = s * node_total + j
                 position = <Py_ssize_t>sku[s] * self.node_count + nodes[j]
-                row = &cells[cell * bucket_total] if cells != NULL else scratch
-                if self.supply_head[position] == END_OF_LIST and self.demand_head[position] == END_OF_LIST:
-                    value = self.available[position]
+                row = &cells[cell * bucket_total] if cells != NULL else NULL
+                if supply_head[position] == END_OF_LIST and demand_head[position] == END_OF_LIST:
+                    value = available[position]
                     flat += value
                     earliest_ns[cell] = EARLIEST_NOW if value >= wanted[s] or wanted[s] <= 0 else EARLIEST_NEVER
-                    if cells != NULL:
+                    if row != NULL:
                         for k in range(bucket_total):
                             row[k] = value
                     continue
-                self._phase(position, boundaries_ns, bucket_total, kind_mask, wanted[s], row,
-                            &totals[s * bucket_total], &earliest_ns[cell])
+                self._phase(position, boundaries_ns, bucket_total, kind_mask, wanted[s], row, diff, runs,
+                            &earliest_ns[cell])
+            running = flat
             for k in range(bucket_total):
-                totals[s * bucket_total + k] += flat
+                running += diff[k]
+                totals[s * bucket_total + k] = running
 
     @cython.boundscheck(False)
     @cython.wraparound(False)
     cdef void _phase(self, Py_ssize_t position, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
-                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* totals,
+                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* diff, int64_t* runs,
                      int64_t* earliest_ns) noexcept nogil:
-        """One position of gather_phased: a forward pass records each bucket's
-        lowest balance, a backward pass turns them into suffix minima (and
-        adds them to the SKU's totals)."""
-        cdef int64_t balance = self._net_on_hand(position), time_ns, lowest
-        cdef int64_t supply = self.supply_head[position], line = self.demand_head[position]
-        cdef Py_ssize_t k = -1
-        cdef bint count_supply
+        """One position of gather_phased.
+
+        What can be promised by boundary k is the lowest balance from then on:
+        with B_i the balance after the walk's i-th event (B_0 net on hand) and
+        i(k) the number of events due by boundary k, max(0, min(B_i, i >= i(k))).
+        One walk keeps these as runs of buckets (start, value), starts
+        ascending and values nondecreasing, so the cost is the events', not
+        the buckets': each event replaces the run starting at its bucket and
+        lowers (merges) the runs above its balance. The runs are then written
+        to cells (if asked) and added to diff, the SKU's totals as differences.
+        """
+        cdef int64_t* starts = runs
+        cdef int64_t* values = runs + bucket_total + 1
+        cdef Py_ssize_t top = 0, k = 0, start, end, r
+        cdef int64_t balance = self._net_on_hand(position), time_ns, value
+        cdef const SupplyRecord* records = self.records
+        cdef const SupplyRecord* record
+        cdef int64_t slot = self.supply_head[position], line = self.demand_head[position]
+        # The next event of each list; NEVER_NS past its end (real instants are smaller).
+        cdef int64_t supply_ns = records[slot].eta_ns if slot != END_OF_LIST else NEVER_NS
+        cdef int64_t line_ns = self.line_due_ns[line] if line != END_OF_LIST else NEVER_NS
+        starts[0] = 0
+        values[0] = balance
         earliest_ns[0] = EARLIEST_NOW if balance >= wanted or wanted <= 0 else EARLIEST_NEVER
-        while supply != END_OF_LIST or line != END_OF_LIST:
-            count_supply = line == END_OF_LIST or (
-                supply != END_OF_LIST and self.supply_eta_ns[supply] <= self.line_due_ns[line])
-            time_ns = self.supply_eta_ns[supply] if count_supply else self.line_due_ns[line]
-            while k + 1 < bucket_total and time_ns > boundaries_ns[k + 1]:
-                k += 1
-                cells[k] = balance
-            if count_supply:
-                if kind_mask & (1 << self.supply_kind[supply]):
-                    balance += self.supply_quantity[supply]
-                supply = self.supply_next[supply]
+        while slot != END_OF_LIST or line != END_OF_LIST:
+            # Supply first at equal times (as _lowest_cumulative).
+            time_ns = supply_ns if supply_ns <= line_ns else line_ns
+            if supply_ns <= line_ns:
+                record = &records[slot]
+                if kind_mask & (1 << record.kind):
+                    balance += record.quantity
+                slot = record.next
+                supply_ns = records[slot].eta_ns if slot != END_OF_LIST else NEVER_NS
             else:
                 balance -= self.line_quantity[line]
                 line = self.line_next_demand[line]
-            if k >= 0 and balance < cells[k]:
-                cells[k] = balance
+                line_ns = self.line_due_ns[line] if line != END_OF_LIST else NEVER_NS
+            # k: the first bucket whose boundary is at or after the event (bucket_total: none).
+            while k < bucket_total and boundaries_ns[k] < time_ns:
+                k += 1
+            if top >= 0 and starts[top] == k:
+                top -= 1  # buckets from k on count this event: the balance before it no longer matters
+            start = k
+            while top >= 0 and values[top] >= balance:
+                start = starts[top]
+                top -= 1
+            top += 1
+            starts[top] = start
+            values[top] = balance
             if wanted > 0:
                 if balance < wanted:
                     earliest_ns[0] = EARLIEST_NEVER
                 elif earliest_ns[0] == EARLIEST_NEVER:
                     earliest_ns[0] = time_ns
-        while k + 1 < bucket_total:
-            k += 1
-            cells[k] = balance
-        lowest = cells[bucket_total - 1]
-        for k in range(bucket_total - 1, -1, -1):
-            if cells[k] < lowest:
-                lowest = cells[k]
-            cells[k] = lowest if lowest > 0 else 0
-            totals[k] += cells[k]
+        for r in range(top + 1):
+            start = starts[r]
+            if start >= bucket_total:
+                break
+            end = starts[r + 1] if r < top else bucket_total
+            value = values[r] if values[r] > 0 else 0
+            diff[start] += value
+            diff[end] -= value
+            if cells != NULL:
+                for k in range(start, end):
+                    cells[k] = value
 
     def take_changed_skus(self):
         """SKU indices whose positions were written since the last call, in first-change
@@ -1788,9 +1937,15 @@ cdef class Core:
         """Checks the supply and backorder lists against their tables and lowers
         `net` (net on hand per position) to each listed position's lowest balance."""
         count, lines = self.supply_count, self.line_count
-        quantity = np.asarray(self.supply_quantity)[:count]
+        slot = np.asarray(self.supply_slot)[:count]
+        assert np.array_equal(np.sort(slot), np.arange(count)), "supply slots are not one per supply"
+        assert (np.asarray(self._supply_records)[:count]["supply"][slot] == np.arange(count)).all(), \
+            "a supply record names another supply"
+        supplies = self._supply_tables()
+        supply_head, supply_next = supplies["supply_head"], supplies["supply_next"]
+        eta_ns, quantity = supplies["supply_eta_ns"], supplies["supply_quantity"]
         assert (quantity >= 0).all(), "negative open supply"
-        linked = np.asarray(self.supply_next)[:count] != NOT_LINKED
+        linked = supply_next != NOT_LINKED
         assert (linked == (quantity > 0)).all(), "a supply is listed iff it has open quantity"
         line_state = np.repeat(np.asarray(self.reservation_state)[:self.reservation_count],
                                np.asarray(self.reservation_line_count)[:self.reservation_count].astype(np.int64))
@@ -1799,14 +1954,16 @@ cdef class Core:
         demand_linked = np.asarray(self.line_next_demand)[:lines] != NOT_LINKED
         assert (demand_linked == backorder).all(), "a line is listed iff it is an open backorder"
         seen_supply = seen_lines = 0
-        for position in np.flatnonzero((np.asarray(self.supply_head) != END_OF_LIST)
-                                       | (np.asarray(self.demand_head) != END_OF_LIST)):
+        for position in np.flatnonzero((supply_head != END_OF_LIST) | (np.asarray(self.demand_head) != END_OF_LIST)):
             events = []
-            current = self.supply_head[position]
+            current, previous = int(supply_head[position]), None
             while current != END_OF_LIST:
                 assert self.supply_position[current] == position, "supply listed at another position"
-                events.append((self.supply_eta_ns[current], 0, self.supply_quantity[current]))
-                current = self.supply_next[current]
+                key = (int(eta_ns[current]), current)
+                assert previous is None or previous < key, "a supply list out of (ETA, index) order"
+                previous = key
+                events.append((eta_ns[current], 0, quantity[current]))
+                current = int(supply_next[current])
                 seen_supply += 1
             current = self.demand_head[position]
             while current != END_OF_LIST:
@@ -1821,6 +1978,96 @@ cdef class Core:
             net[position] = lowest
         assert seen_supply == int(linked.sum()), "a listed supply is missing from its list"
         assert seen_lines == int(backorder.sum()), "a backorder is missing from its list"
+
+    def _supply_tables(self):
+        """The supply tables as a snapshot holds them, by supply index (copies):
+        SUPPLY_TABLES plus supply_head. Links name supplies, not slots."""
+        count = self.supply_count
+        records = np.asarray(self._supply_records)[:count]
+        by_index = records[np.asarray(self.supply_slot)[:count]]
+        supply_of_slot = records["supply"]
+
+        def named(slots):
+            slots = slots.astype(np.int64)
+            if count == 0:
+                return slots
+            return np.where(slots >= 0, supply_of_slot[np.maximum(slots, 0)], slots)
+
+        return dict(
+            supply_position=np.asarray(self.supply_position)[:count].copy(),
+            supply_eta_ns=by_index["eta_ns"].copy(),
+            supply_quantity=by_index["quantity"].copy(),
+            supply_received=np.asarray(self.supply_received)[:count].copy(),
+            supply_kind=by_index["kind"].copy(),
+            supply_next=named(by_index["next"]),
+            supply_head=named(np.asarray(self.supply_head)),
+        )
+
+    def _lay_out_supplies(self, position, eta_ns, quantity, kind, received):
+        """Sets the supplies to the given per-index columns, their records laid out
+        for the list walks: open supplies first, position after position (so one
+        SKU's are together), each position's in list order, so a walk reads its
+        records front to back; closed ones after them. Keeps each supply's index.
+        Returns the lists' links and heads by supply index (as export_state has them)."""
+        count = position.shape[0]
+        positions = self.supply_head.shape[0]
+        assert all(column.shape == (count,) for column in (eta_ns, quantity, kind, received)), \
+            "supply columns of different lengths"
+        position = position.astype(np.int64)
+        assert ((position >= 0) & (position < positions)).all(), "a supply at no position"
+        linked = quantity > 0
+        index = np.arange(count, dtype=np.int64)
+        # By (closed, position, ETA, index): the last key sorts first.
+        order = np.lexsort((index, eta_ns, position + np.where(linked, 0, positions)))
+        capacity = max(count, 64, self.supply_position.shape[0])
+        assert capacity < 2**31, "supply slots are int32"
+        slot = np.zeros(capacity, dtype=np.int64)
+        slot[order] = index
+        records = np.zeros(capacity, dtype=SUPPLY_RECORD_DTYPE)
+        laid = records[:count]
+        laid["eta_ns"] = eta_ns[order]
+        laid["quantity"] = quantity[order]
+        laid["supply"] = order
+        laid["kind"] = kind[order]
+        # Slots [0, open_count) are listed, each list's in a run in list order.
+        open_count = int(linked.sum())
+        nexts = np.full(count, NOT_LINKED, dtype=np.int32)
+        links = np.full(count, NOT_LINKED, dtype=np.int64)  # the same, by index
+        head = np.asarray(self.supply_head)
+        head[:] = END_OF_LIST
+        heads = head.copy()  # by index
+        if open_count:
+            at = position[order][:open_count]
+            same = at[1:] == at[:-1]  # slots s and s + 1 are in one list
+            nexts[:open_count] = END_OF_LIST
+            nexts[:open_count - 1][same] = np.flatnonzero(same) + 1
+            links[order[:open_count]] = END_OF_LIST
+            links[order[:open_count - 1][same]] = order[1:open_count][same]
+            first = np.flatnonzero(np.concatenate(([True], ~same)))
+            head[at[first]] = first
+            heads[at[first]] = order[first]
+        laid["next"] = nexts
+        self.supply_position = _grown(position, capacity)
+        self.supply_received = _grown(received.astype(np.int64), capacity)
+        self.supply_slot = slot
+        if self.supply_stamp.shape[0] < capacity:
+            self.supply_stamp = _grown(self.supply_stamp, capacity)
+        self._adopt_records(records)
+        self.supply_count = count
+        return links, heads
+
+    def lay_out_supplies(self):
+        """Lays the supply records out afresh in list order (what a restore does):
+        supplies created since the last restore sit in creation order, far from
+        their SKU's others. The state (and its digest) does not change."""
+        tables = self._supply_tables()
+        self._lay_out_supplies(tables["supply_position"], tables["supply_eta_ns"], tables["supply_quantity"],
+                               tables["supply_kind"], tables["supply_received"])
+
+    def supply_layout(self):
+        """The slot of each supply's record, by supply index (a copy): the
+        records' order in memory, for tests and diagnostics. Never state."""
+        return np.asarray(self.supply_slot)[:self.supply_count].copy()
 
     def _reserved_by_state(self):
         """Held and allocated per position, summed from the reservation table."""
@@ -1867,13 +2114,10 @@ cdef class Core:
             feed_sequence=self._used_feed_sequence().copy(),
             reason_row=np.asarray(self.reason_row).copy(),
             reason_quantity=np.asarray(self.reason_quantity)[:self.reason_count * UNAVAILABLE_REASON_COUNT].copy(),
-            supply_head=np.asarray(self.supply_head).copy(),
             heap_expire_ns=np.asarray(self.heap_expire_ns)[:heap].copy(),
             heap_reservation=np.asarray(self.heap_reservation)[:heap].copy(),
         )
-        supplies = self.supply_count
-        for name in SUPPLY_TABLES:
-            state[name] = np.asarray(getattr_supply(self, name))[:supplies].copy()
+        state.update(self._supply_tables())
         return state
 
     @staticmethod
@@ -1918,15 +2162,16 @@ cdef class Core:
         np.asarray(core.line_next_demand)[:lines] = state["line_next_demand"]
         assert state["demand_head"].shape == (positions,) and state["supply_head"].shape == (positions,)
         core.demand_head = state["demand_head"].astype(np.int64, copy=True)
-        core.supply_head = state["supply_head"].astype(np.int64, copy=True)
         assert state["feed_sequence"].ndim == 2 and state["feed_sequence"].shape[1] == positions
         core.feed_sequence = state["feed_sequence"].astype(np.int64, copy=True)
         core._restore_reasons(state)
-        supplies = state["supply_position"].shape[0]
-        core._supply_capacity(supplies)
-        for name in SUPPLY_TABLES:
-            np.asarray(getattr_supply(core, name))[:supplies] = state[name]
-        core.supply_count = supplies
+        # The lists are (ETA, index) order, so they follow from the columns; the
+        # snapshot's own links must say the same (else it is damaged).
+        links, heads = core._lay_out_supplies(state["supply_position"], state["supply_eta_ns"],
+                                              state["supply_quantity"], state["supply_kind"],
+                                              state["supply_received"])
+        assert np.array_equal(links, state["supply_next"]), "snapshot supply links disagree"
+        assert np.array_equal(heads, state["supply_head"]), "snapshot supply heads disagree"
         np.asarray(core.heap_expire_ns)[:heap] = state["heap_expire_ns"]
         np.asarray(core.heap_reservation)[:heap] = state["heap_reservation"]
         core.reservation_count, core.line_count, core.heap_size = count, lines, heap
@@ -1971,18 +2216,19 @@ cdef class Core:
         h.update(np.asarray(self.node_safety_stock_rule).tobytes())
         count, lines = self.reservation_count, self.line_count
         h.update(np.array([count, lines], dtype=np.int64).tobytes())
+        supplies = self._supply_tables()  # by index: the digest is the same whatever the layout
         tables = [
             np.asarray(self.reservation_state)[:count], np.asarray(self.reservation_expire_ns)[:count],
             np.asarray(self.reservation_first_line)[:count], np.asarray(self.reservation_line_count)[:count],
             np.asarray(self.line_sku)[:lines], np.asarray(self.line_node)[:lines],
             np.asarray(self.line_quantity)[:lines], np.asarray(self.line_shipped)[:lines],
             np.asarray(self.line_due_ns)[:lines], np.asarray(self.line_next_demand)[:lines],
-            np.asarray(self.demand_head), np.asarray(self.supply_head),
+            np.asarray(self.demand_head), supplies["supply_head"],
             np.ascontiguousarray(self._used_feed_sequence()),
             np.array([self.supply_count], dtype=np.int64),
             np.asarray(self.reason_row), np.asarray(self.reason_quantity)[:self.reason_count * UNAVAILABLE_REASON_COUNT],
         ]
-        tables.extend(np.asarray(getattr_supply(self, name))[:self.supply_count] for name in SUPPLY_TABLES)
+        tables.extend(supplies[name] for name in SUPPLY_TABLES)
         for table in tables:
             h.update(table.tobytes())
         return h.hexdigest()
@@ -2022,23 +2268,10 @@ def _grown(table, Py_ssize_t size):
     return bigger
 
 
+# The supply columns of a snapshot (with supply_head), by supply index: the
+# layout of the records in memory is the core's own and never leaves it.
 SUPPLY_TABLES = ("supply_position", "supply_eta_ns", "supply_quantity", "supply_received",
                  "supply_kind", "supply_next")
-
-
-cdef object getattr_supply(Core core, str name):
-    if name == "supply_position":
-        return core.supply_position
-    if name == "supply_eta_ns":
-        return core.supply_eta_ns
-    if name == "supply_quantity":
-        return core.supply_quantity
-    if name == "supply_received":
-        return core.supply_received
-    if name == "supply_kind":
-        return core.supply_kind
-    assert name == "supply_next", f"unknown supply table {name}"
-    return core.supply_next
 
 
 cdef object getattr_bucket(Core core, str name):

@@ -9,7 +9,10 @@ Keys, all under one prefix (`dompromise` unless told otherwise):
                               appended), time_ns (last log time), log_id
                               (random, set with the hash: the log's identity)
     <prefix>:snapshots        sorted set of snapshot positions (score = member)
-    <prefix>:snapshot:<pos>   the snapshot's npz bytes (format of log/snapshot.py)
+    <prefix>:snapshot:<pos>   the snapshot's npz bytes (format of log/snapshot.py), as a
+                              hash of chunks "0", "1", ... of at most SNAPSHOT_CHUNK_BYTES
+                              (a string from builds before the chunks is still read)
+    <prefix>:snapshot-partial the snapshot being written (renamed into place when whole)
     <prefix>:snapshot-lock    who is writing a snapshot now (SET NX PX)
 
 Positions are decided by Redis, not by the writer: one Lua script per batch
@@ -54,6 +57,10 @@ READ_BLOCK_MS = 1_000
 # Socket bounds, in seconds: a dead Redis is noticed within these.
 CONNECT_TIMEOUT_SECONDS = 0.5
 SOCKET_TIMEOUT_SECONDS = 5.0
+# Snapshot bytes per Redis value: each chunk is one round trip well inside
+# SOCKET_TIMEOUT_SECONDS, and a snapshot may outgrow Redis's 512 MB string
+# limit (10M positions make ~760 MB).
+SNAPSHOT_CHUNK_BYTES = 16 * 1024 * 1024
 # A snapshot writer that died lets others try again after this, in milliseconds.
 SNAPSHOT_LOCK_MS = 60_000
 
@@ -111,6 +118,7 @@ class RedisLog:
         self.head_key = f"{prefix}:head"
         self.snapshots_key = f"{prefix}:snapshots"
         self.lock_key = f"{prefix}:snapshot-lock"
+        self.partial_snapshot_key = f"{prefix}:snapshot-partial"
         options = {"socket_connect_timeout": CONNECT_TIMEOUT_SECONDS, "socket_timeout": SOCKET_TIMEOUT_SECONDS}
         self.client = redis.Redis.from_url(url, **options)
         self._options = options
@@ -226,9 +234,15 @@ class RedisLog:
 
     def write_snapshot(self, position: int, arrays: dict[str, np.ndarray], meta: dict) -> None:
         """Stores a snapshot, keeps the newest SNAPSHOTS_KEPT, trims the stream below the oldest kept."""
-        data = encode_snapshot(position, arrays, meta)
+        data = memoryview(encode_snapshot(position, arrays, meta))
+        # Chunk by chunk into a side key, then renamed into place and listed at
+        # once: a reader never sees half a snapshot, a writer that dies leaves
+        # only the side key (the next writer starts it afresh).
+        self.client.delete(self.partial_snapshot_key)
+        for index, start in enumerate(range(0, len(data), SNAPSHOT_CHUNK_BYTES)):
+            self.client.hset(self.partial_snapshot_key, str(index), data[start:start + SNAPSHOT_CHUNK_BYTES])
         with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(self.snapshot_key(position), data)
+            pipe.rename(self.partial_snapshot_key, self.snapshot_key(position))
             pipe.zadd(self.snapshots_key, {str(position): position})
             pipe.execute()
         positions = self.snapshot_positions()
@@ -245,7 +259,7 @@ class RedisLog:
     def load_snapshot(self, network_fingerprint: str) -> tuple[dict, dict[str, np.ndarray]] | None:
         """(meta, arrays) of the newest readable snapshot for this network, or None."""
         for position in reversed(self.snapshot_positions()):
-            data = self.client.get(self.snapshot_key(position))
+            data = self._snapshot_bytes(self.snapshot_key(position))
             if data is None:
                 continue  # removed between the listing and now
             try:
@@ -262,6 +276,34 @@ class RedisLog:
                 continue
             return meta, arrays
         return None
+
+    def _snapshot_bytes(self, key: str) -> bytes | None:
+        """A stored snapshot's bytes (None if it is gone), a chunk per round trip."""
+        kind = self.client.type(key)
+        if kind == b"none":
+            return None
+        if kind == b"string":  # written whole by a build before the chunks
+            return self.client.get(key)
+        chunks = []
+        for index in range(self.client.hlen(key)):
+            chunk = self.client.hget(key, str(index))
+            if chunk is None:
+                return None  # removed while we read it
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def snapshot_size(self, position: int) -> int:
+        """Bytes of the snapshot stored at `position` (0 if there is none), without reading it."""
+        key = self.snapshot_key(position)
+        kind = self.client.type(key)
+        if kind == b"string":
+            return self.client.strlen(key)
+        if kind != b"hash":
+            return 0
+        with self.client.pipeline(transaction=False) as pipe:
+            for field in self.client.hkeys(key):
+                pipe.hstrlen(key, field)
+            return sum(pipe.execute())
 
     def close(self) -> None:
         self.client.close()

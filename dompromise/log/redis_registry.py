@@ -170,7 +170,7 @@ def cluster_status(command_log: RedisLog) -> dict[str, Any]:
     }
     snapshots = []
     for position in command_log.snapshot_positions():
-        snapshots.append({"position": position, "bytes": client.strlen(command_log.snapshot_key(position))})
+        snapshots.append({"position": position, "bytes": command_log.snapshot_size(position)})
     newest = None
     if snapshots:
         newest = dict(snapshots[-1], records_behind=max(0, head_position - snapshots[-1]["position"]),

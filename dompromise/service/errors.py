@@ -26,6 +26,7 @@ from dompromise.errors import (
     LimitExceededError,
     NotFoundError,
     OutOfRangeError,
+    PositionNotReachedError,
     UnavailableError,
 )
 
@@ -104,7 +105,11 @@ def _already_exists(error: AlreadyExistsError) -> status_pb2.Status:
 
 
 def _unavailable(error: UnavailableError) -> status_pb2.Status:
-    info = error_details_pb2.ErrorInfo(reason="LOG_UNAVAILABLE", domain=ERROR_DOMAIN)
+    if isinstance(error, PositionNotReachedError):
+        info = error_details_pb2.ErrorInfo(reason="POSITION_NOT_REACHED", domain=ERROR_DOMAIN, metadata={
+            "requested_position": str(error.requested), "reached_position": str(error.reached)})
+    else:
+        info = error_details_pb2.ErrorInfo(reason="LOG_UNAVAILABLE", domain=ERROR_DOMAIN)
     retry = error_details_pb2.RetryInfo()
     retry.retry_delay.FromMilliseconds(100)
     return status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(error), details=[_pack(info), _pack(retry)])
@@ -139,6 +144,21 @@ def to_status(error: DompromiseError) -> grpc.Status:
     raise AssertionError(f"no status mapping for {type(error).__name__}")
 
 
+def _keeping_trailing_metadata(context, status: grpc.Status) -> grpc.Status:
+    """`status` with the trailing metadata already set on the call (the log position) added."""
+    kept = tuple(context.trailing_metadata() or ())
+    if not kept:
+        return status
+    return _Status(status.code, status.details, tuple(status.trailing_metadata or ()) + kept)
+
+
+class _Status(grpc.Status):
+    def __init__(self, code, details, trailing_metadata):
+        self.code = code
+        self.details = details
+        self.trailing_metadata = trailing_metadata
+
+
 def map_errors(handler):
     """Wraps a servicer method so DompromiseError aborts with its mapped status."""
     if inspect.isasyncgenfunction(handler):
@@ -149,7 +169,7 @@ def map_errors(handler):
                 async for response in handler(self, request, context):
                     yield response
             except DompromiseError as error:
-                await context.abort_with_status(to_status(error))
+                await context.abort_with_status(_keeping_trailing_metadata(context, to_status(error)))
             except (grpc.aio.AbortError, asyncio.CancelledError):
                 raise
             except Exception:
@@ -163,7 +183,7 @@ def map_errors(handler):
         try:
             return await handler(self, request, context)
         except DompromiseError as error:
-            await context.abort_with_status(to_status(error))
+            await context.abort_with_status(_keeping_trailing_metadata(context, to_status(error)))
         except (grpc.aio.AbortError, asyncio.CancelledError):
             raise
         except Exception:

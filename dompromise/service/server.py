@@ -15,6 +15,7 @@ from dompromise import limits
 from dompromise.replica import Replica
 from dompromise.service import availability as availability_service
 from dompromise.service.availability import AvailabilityServicer
+from dompromise.service.consistency import ConsistencyInterceptor
 from dompromise.service.inventory import InventoryServicer
 from dompromise.service.network import NetworkServicer
 from dompromise.service.reservation import ReservationServicer
@@ -78,7 +79,10 @@ def build_server(replica: Replica, address: str = "127.0.0.1:0", token_key: byte
         ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
         ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
-    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
+    # Positions in every answer's metadata, and x-dompromise-min-position (service/consistency.py).
+    interceptors = [ConsistencyInterceptor(replica)]
+    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX,
+                             interceptors=interceptors)
     engine = replica.engine
     watches = WatchHub(replica)
     availability_service.add_to_server(AvailabilityServicer(engine, watches), server)  # Watch: pre-encoded

@@ -29,6 +29,20 @@ class AvailabilityServiceStub:
     """AvailabilityService answers "how many of these SKUs can I sell, and where".
     Answers come from the serving replica's state; each carries the log
     position it reflects.
+
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
+    reach a shared log, says since when (milliseconds). A request with
+    metadata x-dompromise-min-position (a decimal position) is served once
+    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
+    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
+    POSITION_NOT_REACHED (retryable; the position reached is in the message
+    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
+    the key. Send a write's x-dompromise-position as the min position of a
+    read on any instance to read your write (docs/redis.md).
     """
 
     def __init__(self, channel):
@@ -53,6 +67,20 @@ class AvailabilityServiceServicer:
     """AvailabilityService answers "how many of these SKUs can I sell, and where".
     Answers come from the serving replica's state; each carries the log
     position it reflects.
+
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
+    reach a shared log, says since when (milliseconds). A request with
+    metadata x-dompromise-min-position (a decimal position) is served once
+    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
+    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
+    POSITION_NOT_REACHED (retryable; the position reached is in the message
+    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
+    the key. Send a write's x-dompromise-position as the min position of a
+    read on any instance to read your write (docs/redis.md).
     """
 
     def GetAvailability(self, request, context):
@@ -106,6 +134,20 @@ class AvailabilityService:
     """AvailabilityService answers "how many of these SKUs can I sell, and where".
     Answers come from the serving replica's state; each carries the log
     position it reflects.
+
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
+    reach a shared log, says since when (milliseconds). A request with
+    metadata x-dompromise-min-position (a decimal position) is served once
+    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
+    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
+    POSITION_NOT_REACHED (retryable; the position reached is in the message
+    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
+    the key. Send a write's x-dompromise-position as the min position of a
+    read on any instance to read your write (docs/redis.md).
     """
 
     @staticmethod

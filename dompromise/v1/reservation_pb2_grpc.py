@@ -32,6 +32,20 @@ class ReservationServiceStub:
     call takes a request_id: the same id with the same payload returns the
     first result, with a different payload fails ALREADY_EXISTS. Ids are kept
     for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
+
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
+    reach a shared log, says since when (milliseconds). A request with
+    metadata x-dompromise-min-position (a decimal position) is served once
+    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
+    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
+    POSITION_NOT_REACHED (retryable; the position reached is in the message
+    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
+    the key. Send a write's x-dompromise-position as the min position of a
+    read on any instance to read your write (docs/redis.md).
     """
 
     def __init__(self, channel):
@@ -99,6 +113,20 @@ class ReservationServiceServicer:
     call takes a request_id: the same id with the same payload returns the
     first result, with a different payload fails ALREADY_EXISTS. Ids are kept
     for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
+
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
+    reach a shared log, says since when (milliseconds). A request with
+    metadata x-dompromise-min-position (a decimal position) is served once
+    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
+    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
+    POSITION_NOT_REACHED (retryable; the position reached is in the message
+    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
+    the key. Send a write's x-dompromise-position as the min position of a
+    read on any instance to read your write (docs/redis.md).
     """
 
     def ReserveInventory(self, request, context):
@@ -256,6 +284,20 @@ class ReservationService:
     call takes a request_id: the same id with the same payload returns the
     first result, with a different payload fails ALREADY_EXISTS. Ids are kept
     for 24 hours of log time (or the newest 1,000,000, whichever is fewer).
+
+    Log positions in metadata (every dompromise service): each answer carries
+    x-dompromise-position, the log position it reflects (a write's: its own
+    record's), in the trailing metadata of a unary answer (success or error)
+    and in the initial metadata of a stream (the replica's position at its
+    start). x-dompromise-stale-ms, beside it only while this replica cannot
+    reach a shared log, says since when (milliseconds). A request with
+    metadata x-dompromise-min-position (a decimal position) is served once
+    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
+    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
+    POSITION_NOT_REACHED (retryable; the position reached is in the message
+    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
+    the key. Send a write's x-dompromise-position as the min position of a
+    read on any instance to read your write (docs/redis.md).
     """
 
     @staticmethod

@@ -1,0 +1,242 @@
+"""Log positions in metadata: what every answer reflects, and requests served at least at a position.
+
+One server interceptor does it for every dompromise RPC (health and
+reflection are left alone), so no handler knows about it:
+
+- every answer carries `x-dompromise-position`: for an answer whose message
+  has a `log_position` (every write, GetAvailability, PromiseDelivery) that
+  value, the position of the write's own record or of the state the read was
+  computed on; for the others (and errors) the replica's applied position
+  when the request began to be served (a lower bound of what the answer
+  reflects). Unary answers carry it in their trailing metadata, success or
+  error: in grpc.aio, initial metadata of a unary answer can only be sent as
+  its own operation before the message, which cost 15-25% of a no-op RPC
+  (measured); trailing metadata rides with the status for free. Streams send
+  it in their initial metadata, before the first message.
+- a replica that cannot follow its log (the Redis log unreachable) adds
+  `x-dompromise-stale-ms`: how long ago it last heard from the log. Absent
+  means following.
+- a request with `x-dompromise-min-position: N` is served only once the local
+  replica has applied N. It waits (woken by the replica's apply listener) up
+  to MIN_POSITION_WAIT_MS_MAX and never past the call's deadline, else
+  answers UNAVAILABLE (reason POSITION_NOT_REACHED, retryable) naming the
+  position reached. A value that is not a decimal position is
+  INVALID_ARGUMENT naming the key.
+
+Read-your-writes across instances: take `x-dompromise-position` from the
+write's answer, send it as `x-dompromise-min-position` with the read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import inspect
+import itertools
+import time
+from collections.abc import Callable
+
+import grpc
+
+from dompromise import limits
+from dompromise.errors import FieldViolation, InvalidArgumentError, PositionNotReachedError, UnavailableError
+from dompromise.service.errors import to_status
+
+POSITION_KEY = "x-dompromise-position"
+MIN_POSITION_KEY = "x-dompromise-min-position"
+STALE_MS_KEY = "x-dompromise-stale-ms"
+# Positions are int64 on the wire (log_position fields).
+POSITION_MAX = 2**63 - 1
+# Digits of the largest position: longer values are refused before int().
+POSITION_DIGITS_MAX = len(str(POSITION_MAX))
+# A min-position wait ends this much before the call's deadline, so the
+# UNAVAILABLE (with the position reached) reaches the client, not DEADLINE_EXCEEDED.
+DEADLINE_MARGIN_SECONDS = 0.005
+# RPCs of these packages get positions; health checking and reflection do not.
+SERVICE_PREFIX = "/dompromise."
+
+
+class PositionWaiters:
+    """Requests waiting for the replica to apply a position, woken by its apply listener (no polling)."""
+
+    def __init__(self, replica):
+        self._engine = replica.engine
+        self._heap: list[tuple[int, int, asyncio.Future]] = []  # (position, arrival, future)
+        self._arrivals = itertools.count()
+        replica.add_apply_listener(self._on_applied)
+        if hasattr(replica, "add_writability_listener"):
+            # A resync may move the position without applying records; reconnecting follows it.
+            replica.add_writability_listener(lambda _writable: self._on_applied(self._engine.log_position, ()))
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def _on_applied(self, log_position: int, records) -> None:
+        heap = self._heap
+        while heap and heap[0][0] <= log_position:
+            future = heapq.heappop(heap)[2]
+            if not future.done():  # a waiter that timed out has a cancelled future
+                future.set_result(None)
+
+    async def wait(self, position: int, timeout_seconds: float) -> bool:
+        """True once the replica applied `position`; False if it did not within the timeout."""
+        if self._engine.log_position >= position:
+            return True
+        if timeout_seconds <= 0:
+            return False
+        if len(self._heap) >= limits.MIN_POSITION_WAITERS_MAX:
+            self._heap = [entry for entry in self._heap if not entry[2].done()]
+            heapq.heapify(self._heap)
+            if len(self._heap) >= limits.MIN_POSITION_WAITERS_MAX:
+                raise UnavailableError(f"{limits.MIN_POSITION_WAITERS_MAX} requests already wait for a log "
+                                       "position here (MIN_POSITION_WAITERS_MAX); retry with backoff")
+        future = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._heap, (position, next(self._arrivals), future))
+        try:
+            await asyncio.wait((future,), timeout=timeout_seconds)
+        finally:
+            if not future.done():
+                future.cancel()  # dropped from the heap when its position comes, or by the pruning above
+        return self._engine.log_position >= position
+
+
+def parse_min_position(value) -> int:
+    """The position a `x-dompromise-min-position` value asks for; InvalidArgumentError if malformed."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and len(text) <= POSITION_DIGITS_MAX) or int(text) > POSITION_MAX:
+        raise InvalidArgumentError([FieldViolation(
+            MIN_POSITION_KEY, f"metadata {MIN_POSITION_KEY} must be a log position: a decimal integer from 0 to "
+                              f"{POSITION_MAX}, not {value[:40]!r}")])
+    return int(text)
+
+
+class _StatusWithMetadata(grpc.Status):
+    def __init__(self, status: grpc.Status, extra: tuple):
+        self.code = status.code
+        self.details = status.details
+        self.trailing_metadata = tuple(status.trailing_metadata or ()) + extra
+
+
+class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
+    """Adds positions (and staleness) to every answer and serves min-position requests (see the module doc)."""
+
+    def __init__(self, replica, wait_ms_max: int = limits.MIN_POSITION_WAIT_MS_MAX):
+        self._replica = replica
+        self._engine = replica.engine
+        self._staleness_ms: Callable[[], int | None] | None = getattr(replica, "staleness_ms", None)
+        self._wait_seconds_max = wait_ms_max / 1000
+        self.waiters = PositionWaiters(replica)
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._has_position_field: dict[type, bool] = {}
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or not method.startswith(SERVICE_PREFIX):
+            return handler
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    # ---- the pieces every wrapped call runs -------------------------------------
+
+    def metadata(self, position: int) -> tuple[tuple[str, str], ...]:
+        """The answer's metadata for a state at `position`."""
+        stale_ms = self._staleness_ms() if self._staleness_ms is not None else None
+        if stale_ms is None:
+            return ((POSITION_KEY, str(position)),)
+        return (POSITION_KEY, str(position)), (STALE_MS_KEY, str(stale_ms))
+
+    def _answer_position(self, response, position_before: int) -> int:
+        kind = type(response)
+        has_field = self._has_position_field.get(kind)
+        if has_field is None:
+            has_field = "log_position" in kind.DESCRIPTOR.fields_by_name
+            self._has_position_field[kind] = has_field
+        if has_field and response.log_position > 0:
+            return response.log_position
+        return position_before
+
+    async def _serve_at_min_position(self, context) -> bool:
+        """Waits for the requested position if one is asked; False if the call was aborted instead."""
+        for key, value in context.invocation_metadata() or ():
+            if key == MIN_POSITION_KEY:
+                break
+        else:
+            return True
+        try:
+            position = parse_min_position(value)
+            if self._engine.log_position >= position:
+                return True
+            timeout = self._wait_seconds_max
+            remaining = context.time_remaining()
+            if remaining is not None:
+                timeout = min(timeout, remaining - DEADLINE_MARGIN_SECONDS)
+            started = time.monotonic()
+            if await self.waiters.wait(position, timeout):
+                return True
+            reached = self._engine.log_position
+            raise PositionNotReachedError(position, reached, round((time.monotonic() - started) * 1000))
+        except (InvalidArgumentError, UnavailableError) as error:
+            status = to_status(error)
+            await context.abort_with_status(_StatusWithMetadata(status, self.metadata(self._engine.log_position)))
+        return False
+
+    # ---- wrapping by RPC shape ---------------------------------------------------
+
+    def _wrap(self, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary_answer(handler.unary_unary),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary_answer(handler.stream_unary),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._stream_answer(handler.unary_stream),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        return grpc.stream_stream_rpc_method_handler(
+            self._stream_answer(handler.stream_stream),
+            request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+
+    def _unary_answer(self, behavior):
+        engine = self._engine
+
+        async def answer(request, context):
+            if not await self._serve_at_min_position(context):
+                return None
+            position_before = engine.log_position
+            # Trailing metadata, set now: an error answer carries it too (map_errors keeps it).
+            context.set_trailing_metadata(self.metadata(position_before))
+            response = await behavior(request, context)
+            context.set_trailing_metadata(self.metadata(self._answer_position(response, position_before)))
+            return response
+
+        return answer
+
+    def _stream_answer(self, behavior):
+        engine = self._engine
+        if not inspect.isasyncgenfunction(behavior):  # a coroutine that writes with context.write
+
+            async def written(request, context):
+                if await self._serve_at_min_position(context):
+                    await context.send_initial_metadata(self.metadata(engine.log_position))
+                    await behavior(request, context)
+
+            return written
+
+        async def answer(request, context):
+            if not await self._serve_at_min_position(context):
+                return
+            await context.send_initial_metadata(self.metadata(engine.log_position))
+            async for response in behavior(request, context):
+                yield response
+
+        return answer
