@@ -31,6 +31,8 @@ AVAILABILITY_BREAKDOWN_CELLS_MAX = 1_000_000
 # so streams get at most half of it: watchers cannot starve unary RPCs.
 WATCH_SKUS_MAX = 10_000
 WATCH_STREAMS_MAX = 500
+# A log's identity (log_id, resume_log_id): characters.
+LOG_ID_LENGTH_MAX = 64
 
 # Time-phased availability: buckets per request, their length, and the cells
 # (SKUs x selected nodes x buckets) one answer may carry.

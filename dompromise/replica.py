@@ -51,6 +51,11 @@ class Replica:
         self._failure: BaseException | None = None
         self._apply_listeners: list[Callable[[int, list[log_pb2.LogRecord]], None]] = []
 
+    @property
+    def log_id(self) -> str:
+        """The log's identity: log positions (and watch versions) mean something only within it."""
+        return getattr(self.log, "log_id", "")  # a log without one: every resume_log_id is foreign
+
     # ---- start-up ----------------------------------------------------------
 
     def recover(self) -> int:

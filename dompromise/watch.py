@@ -40,7 +40,7 @@ assert limits.WATCH_STREAMS_MAX < 2**15
 class Watcher:
     """One stream's watched SKUs and what changed for it since it last answered."""
 
-    __slots__ = ("sku_index", "position_of", "dirty", "everything", "closed", "_wake")
+    __slots__ = ("sku_index", "position_of", "dirty", "everything", "closed", "_waiter")
 
     def __init__(self, sku_index: np.ndarray):
         # Request position of each known watched SKU (unknown ids, -1, never change).
@@ -49,29 +49,41 @@ class Watcher:
         self.dirty: set[int] = set()
         self.everything = False
         self.closed = False
-        self._wake = asyncio.Event()
+        # The stream's bare future while it waits (None while it runs): cheaper
+        # than an asyncio.Event, which builds a coroutine and a future per wait.
+        self._waiter: asyncio.Future | None = None
 
     def mark(self, sku: int) -> None:
         self.dirty.add(sku)
-        self._wake.set()
+        if self._waiter is not None:
+            self._wake()
 
     def mark_everything(self) -> None:
         self.everything = True
-        self._wake.set()
+        self._wake()
 
     def close(self) -> None:
         self.closed = True
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():  # done: cancelled, the stream is ending
+            waiter.set_result(None)
 
     async def next_change(self) -> tuple[bool, list[int]] | None:
         """Waits for a change; returns (everything, changed request positions, sorted), or None once closed."""
-        await self._wake.wait()
-        self._wake.clear()
+        if not (self.dirty or self.everything or self.closed):
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
         if self.closed:
             return None
         everything, dirty = self.everything, self.dirty
         self.everything, self.dirty = False, set()
         position_of = self.position_of
+        if len(dirty) == 1:  # the common case: no sort
+            for sku in dirty:
+                return everything, [position_of[sku]]
         return everything, sorted(position_of[s] for s in dirty)
 
 
@@ -80,12 +92,18 @@ class WatchHub:
 
     def __init__(self, replica: Replica):
         self._engine = replica.engine
+        self._replica = replica
         self._watchers: set[Watcher] = set()
         self._by_sku: dict[int, list[Watcher]] = {}
         # Watchers per SKU index, for the vector filter; allocated with the first watcher.
         self._watch_counts: np.ndarray | None = None
         self.closed = False
         replica.add_apply_listener(self._on_applied)
+
+    @property
+    def log_id(self) -> str:
+        """The identity of the log whose positions are the streams' versions (a Redis log knows it once claimed)."""
+        return self._replica.log_id
 
     @property
     def watcher_count(self) -> int:

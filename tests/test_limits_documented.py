@@ -83,6 +83,7 @@ def test_watch_limits_documented():
     assert spelled(limits.AVAILABILITY_FILTER_NODES_MAX) in comment("node_ids")
     assert spelled(limits.AVAILABILITY_FILTER_TAGS_MAX) in comment("node_tags")
     assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in comment("view")
+    assert f"at most {limits.LOG_ID_LENGTH_MAX} characters" in comment("resume_log_id")
     assert f"At most {spelled(limits.WATCH_STREAMS_MAX)} streams" in rpc_comment("availability.proto", "WatchAvailability")
 
 
@@ -114,6 +115,7 @@ def test_attribute_limits_documented():
     limit_reached = (PROTOS / "common.proto").read_text()
     assert f"({spelled(limits.VARIANTS_MAX)}, and at most {spelled(limits.VARIANT_POSITIONS_MAX)} variant" in limit_reached
     for proto_file, message, field in (("availability.proto", "GetAvailabilityRequest", "required_attributes"),
+                                       ("availability.proto", "WatchAvailabilityRequest", "required_attributes"),
                                        ("reservation.proto", "ReservationLine", "required_attributes")):
         assert f"at most {limits.ATTRIBUTES_PER_POSITION_MAX}" in field_comment(proto_file, message, field)
     assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in field_comment(

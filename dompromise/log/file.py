@@ -21,6 +21,10 @@ or a gap between segments, is not a torn tail: the log refuses to open.
 
 `rotate` starts a new segment; `drop_through(p)` deletes whole segments at or
 below position p once a snapshot covers them (compaction).
+
+`log-id` in the directory holds the log's identity (`log_id`), random, written
+when the directory first gets a log and kept for its life: positions from a
+log that was wiped and started again are told apart from this one's.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import glob
 import logging
 import os
 import re
+import secrets
 import struct
 import zlib
 from array import array
@@ -43,6 +48,8 @@ RECORD_BYTES_MAX = 64 * 1024 * 1024
 # A segment this large is closed and a new one started, so replay and
 # compaction work on bounded files even when snapshots are rare.
 SEGMENT_BYTES_MAX = 256 * 1024 * 1024
+LOG_ID_FILE = "log-id"
+LOG_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +86,7 @@ class FileLog:
             self._segments = [self._new_segment(1)]
         self._fd = os.open(self._segments[-1].path, os.O_RDWR)
         self._end = os.fstat(self._fd).st_size
+        self.log_id = self._read_or_create_log_id()
 
     # ---- recovery ---------------------------------------------------------
 
@@ -128,6 +136,31 @@ class FileLog:
             f"{os.path.basename(segment.path)}.corrupt-{kept}"
         )
         log.warning("%s", self.recovery_note)
+
+    def _read_or_create_log_id(self) -> str:
+        """The directory's log identity; a new one (durably written) if it has none yet.
+
+        A log older than the identity file gets one on its first open after: its
+        positions were never handed out with an identity, so none is contradicted.
+        """
+        path = os.path.join(self.directory, LOG_ID_FILE)
+        try:
+            with open(path) as source:
+                text = source.read().strip()
+        except FileNotFoundError:
+            text = None
+        if text is not None:
+            if not LOG_ID_PATTERN.fullmatch(text):
+                raise LogCorruption(f"{path} does not hold a log id: {text[:40]!r}")
+            return text
+        log_id = secrets.token_hex(8)
+        with open(path + ".tmp", "w") as target:
+            target.write(log_id + "\n")
+            target.flush()
+            os.fsync(target.fileno())
+        os.replace(path + ".tmp", path)
+        fsync_directory(self.directory)
+        return log_id
 
     @staticmethod
     def _rewrite_header(path: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
 
 
@@ -10,6 +11,8 @@ class MemoryLog:
 
     def __init__(self) -> None:
         self._payloads: list[bytes] = []
+        # This log's identity: a new one per instance, as the positions start again at 1.
+        self.log_id = secrets.token_hex(8)
 
     @property
     def first_position(self) -> int:

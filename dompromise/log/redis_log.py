@@ -6,7 +6,8 @@ Keys, all under one prefix (`dompromise` unless told otherwise):
                               r = LogRecord payload, t = log time (ns, decimal),
                               k = the writer's token (instance id : counter)
     <prefix>:head             hash: format, network (fingerprint), position (last
-                              appended), time_ns (last log time)
+                              appended), time_ns (last log time), log_id
+                              (random, set with the hash: the log's identity)
     <prefix>:snapshots        sorted set of snapshot positions (score = member)
     <prefix>:snapshot:<pos>   the snapshot's npz bytes (format of log/snapshot.py), as a
                               hash of chunks "0", "1", ... of at most SNAPSHOT_CHUNK_BYTES
@@ -34,6 +35,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import zipfile
 from collections.abc import Iterator, Sequence
 
@@ -123,6 +125,7 @@ class RedisLog:
         self._async: redis.asyncio.Redis | None = None
         self._append = self.client.register_script(APPEND_SCRIPT)
         self._append_async = None
+        self.log_id = ""  # the log's identity, read (or set, on a new Redis) by claim
 
     def snapshot_key(self, position: int) -> str:
         return f"{self.prefix}:snapshot:{position:020d}"
@@ -133,7 +136,9 @@ class RedisLog:
         """Checks (or, on a new Redis, records) the layout version and the network this log is for."""
         self.client.hsetnx(self.head_key, "format", FORMAT_VERSION)
         self.client.hsetnx(self.head_key, "network", network_fingerprint)
-        found_format, found_network = self.client.hmget(self.head_key, "format", "network")
+        self.client.hsetnx(self.head_key, "log_id", os.urandom(8).hex())
+        found_format, found_network, log_id = self.client.hmget(self.head_key, "format", "network", "log_id")
+        self.log_id = log_id.decode()
         if int(found_format) != FORMAT_VERSION:
             raise RedisLogError(f"{self.url} {self.prefix}: log format {int(found_format)}, this build reads "
                                 f"{FORMAT_VERSION}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import grpc
 
 from dompromise import limits
@@ -28,10 +30,21 @@ DAMAGED, QUARANTINED, INSPECTION, DISPLAY = (common_pb2.UNAVAILABLE_REASON_DAMAG
                                              common_pb2.UNAVAILABLE_REASON_INSPECTION - 1,
                                              common_pb2.UNAVAILABLE_REASON_DISPLAY - 1)
 # Watch messages kept for other streams at the same log position, and the
-# largest kept (SKUs x nodes): together they bound the memory (~40 MB, FULL view).
+# largest kept (SKUs x nodes): together they bound the memory (64 encoded messages of
+# at most 10,000 cells each: some 30 MB at most, FULL view).
 WATCH_SHARED_RESPONSES_MAX = 64
 WATCH_SHARED_CELLS_MAX = 10_000
-WATCH_SHUTDOWN_DETAILS = "server shutting down: resume on another server with resume_after_version"
+WATCH_SHUTDOWN_DETAILS = ("server shutting down: resume on another server with resume_after_version and "
+                          "resume_log_id")
+
+
+class WatchSelection(NamedTuple):
+    """What a watch counts of the watched SKUs, besides the view (the filters as the request names them)."""
+
+    node_ids: tuple[str, ...]
+    node_tags: tuple[str, ...]
+    required: tuple[tuple[str, str], ...]  # canonical required attributes
+    with_variants: bool
 
 
 class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
@@ -201,20 +214,42 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
 
     @map_errors
     async def WatchAvailability(self, request, context):
-        """The current state of the watched SKUs, then their changes, coalesced (see service/watch.py)."""
+        """The current state of the watched SKUs, then their changes, coalesced (see dompromise/watch.py).
+
+        Yields encoded messages: add_to_server registers the method without a serializer.
+        """
         if self._watches is None:  # a servicer without a replica (in-process benchmarks)
             await abort_unimplemented(context, "WatchAvailability without a replica", "serve with a replica")
         violations = _selection_violations(request, "WATCH_SKUS_MAX")
         if request.resume_after_version < 0:
             violations.append(FieldViolation("resume_after_version", "must be >= 0"))
+        if len(request.resume_log_id) > limits.LOG_ID_LENGTH_MAX:
+            violations.append(FieldViolation("resume_log_id", f"at most {limits.LOG_ID_LENGTH_MAX} characters"))
+        required, with_variants = (), request.with_variants
+        if len(request.required_attributes) or with_variants:
+            violations += self._engine.required_attribute_violations(request.required_attributes,
+                                                                     "required_attributes")
+            if with_variants and request.view == VIEW_TOTALS:
+                violations.append(FieldViolation("with_variants", "needs the BASIC or FULL view"))
+            required = canonical(request.required_attributes)
         raise_if_any(violations)
         engine, view = self._engine, request.view
         node_ids, node_tags = list(request.node_ids), list(request.node_tags)
-        selection = (tuple(node_ids), tuple(node_tags))  # at one log position, this names the nodes
+        # At one log position, this names the nodes and what is counted of them.
+        selection = WatchSelection(tuple(node_ids), tuple(node_tags), required, with_variants)
         sku_ids = list(dict.fromkeys(request.sku_ids))  # a SKU named twice is watched once
         nodes = engine.node_selection(node_ids, node_tags)
         _check_breakdown(len(sku_ids), len(nodes), view)
+        if with_variants:
+            _check_breakdown(engine.variant_row_count(sku_ids, required), len(nodes), view)
         resume_after = request.resume_after_version
+        log_id = self._watches.log_id
+        if request.resume_log_id and request.resume_log_id != log_id:
+            # The version counts in another log (this one was started anew): it
+            # says nothing of what the client has. Start over with a full answer,
+            # which replaces everything it had, rather than fail: that is what
+            # the client would do next anyway, one round trip later.
+            resume_after = 0
         if resume_after > engine.log_position:
             raise OutOfRangeError("resume_after_version", "VERSION_NOT_REACHED",
                                   f"{resume_after} is ahead of this replica's log position "
@@ -226,7 +261,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         watcher = self._watches.subscribe(engine.sku_indices(sku_ids))
         try:
             if resume_after == 0 or resume_after < engine.log_position:
-                yield self._watch_response(sku_ids, nodes, selection, view, True)
+                yield self._watch_response(sku_ids, nodes, selection, view, True, log_id)
             while True:
                 change = await watcher.next_change()
                 if change is None:
@@ -235,17 +270,21 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                 if everything:  # node status changed: the selection may have too
                     nodes = engine.node_selection(node_ids, node_tags)
                     _check_breakdown(len(sku_ids), len(nodes), view)
-                    yield self._watch_response(sku_ids, nodes, selection, view, True)
+                    yield self._watch_response(sku_ids, nodes, selection, view, True, log_id)
                 else:
-                    yield self._watch_response([sku_ids[p] for p in positions], nodes, selection, view, False)
+                    yield self._watch_response([sku_ids[p] for p in positions], nodes, selection, view, False,
+                                               log_id)
         finally:
             self._watches.unsubscribe(watcher)
 
-    def _watch_response(self, sku_ids, nodes, selection: tuple, view: int, full_answer: bool):
-        """The message for these SKUs at the current log position, built once for every stream that asks the same.
+    def _watch_response(self, sku_ids, nodes, selection: WatchSelection, view: int, full_answer: bool,
+                        log_id: str) -> bytes:
+        """The encoded message for these SKUs at the current log position, built once for every stream that asks
+        the same.
 
         A popular SKU's change wakes many streams at one position: they share
-        one (read-only) message. Only the current position's messages are kept.
+        one message, encoded once (the method's response serializer is the
+        identity: see add_to_server). Only the current position's are kept.
         """
         position = self._engine.log_position
         shareable = len(sku_ids) * max(len(nodes), 1) <= WATCH_SHARED_CELLS_MAX
@@ -254,14 +293,44 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                 self._shared_responses.clear()
                 self._shared_position = position
             key = (tuple(sku_ids), selection, view, full_answer)
-            response = self._shared_responses.get(key)
-            if response is not None:
-                return response
-        response = availability_pb2.WatchAvailabilityResponse(version=position, full_answer=full_answer)
-        self._fill_answer(response.availability, sku_ids, nodes, view)
+            encoded = self._shared_responses.get(key)
+            if encoded is not None:
+                return encoded
+        response = availability_pb2.WatchAvailabilityResponse(version=position, full_answer=full_answer, log_id=log_id)
+        self._fill_answer(response.availability, sku_ids, nodes, view, None, selection.required,
+                          selection.with_variants)
+        encoded = response.SerializeToString()
         if shareable and len(self._shared_responses) < WATCH_SHARED_RESPONSES_MAX:
-            self._shared_responses[key] = response
-        return response
+            self._shared_responses[key] = encoded
+        return encoded
+
+
+def add_to_server(servicer: AvailabilityServicer, server) -> None:
+    """Registers the service as the generated add_..._to_server does, except that WatchAvailability's
+    messages go out as the bytes the servicer encoded (no serializer): one encoding per message shared by
+    every stream, not one per stream."""
+    recorder = _HandlerRecorder()
+    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(servicer, recorder)
+    handlers = dict(recorder.handlers)
+    watch = handlers["WatchAvailability"]
+    assert watch.response_streaming and not watch.request_streaming, "WatchAvailability is no longer unary-stream"
+    handlers["WatchAvailability"] = grpc.unary_stream_rpc_method_handler(
+        servicer.WatchAvailability, request_deserializer=watch.request_deserializer, response_serializer=None)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(recorder.service_name, handlers),))
+    server.add_registered_method_handlers(recorder.service_name, handlers)
+
+
+class _HandlerRecorder:
+    """Stands for a server to catch the method handlers the generated code registers."""
+
+    def __init__(self):
+        self.service_name, self.handlers = None, None
+
+    def add_generic_rpc_handlers(self, generic_handlers) -> None:
+        pass
+
+    def add_registered_method_handlers(self, service_name: str, handlers: dict) -> None:
+        self.service_name, self.handlers = service_name, handlers
 
 
 def _fill_variants(items, variants, sku_index: list[int], width: int) -> None:

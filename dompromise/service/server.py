@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection
 
 from dompromise import limits
 from dompromise.replica import Replica
+from dompromise.service import availability as availability_service
 from dompromise.service.availability import AvailabilityServicer
 from dompromise.service.consistency import ConsistencyInterceptor
 from dompromise.service.inventory import InventoryServicer
@@ -22,7 +23,6 @@ from dompromise.promise_token import TokenSigner
 from dompromise.service.promise import PromiseServicer, Promiser
 from dompromise.v1 import (
     availability_pb2,
-    availability_pb2_grpc,
     inventory_pb2,
     inventory_pb2_grpc,
     network_pb2,
@@ -85,7 +85,7 @@ def build_server(replica: Replica, address: str = "127.0.0.1:0", token_key: byte
                              interceptors=interceptors)
     engine = replica.engine
     watches = WatchHub(replica)
-    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(AvailabilityServicer(engine, watches), server)
+    availability_service.add_to_server(AvailabilityServicer(engine, watches), server)  # Watch: pre-encoded
     inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(replica), server)
     network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine, replica), server)
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)

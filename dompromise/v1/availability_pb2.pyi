@@ -144,25 +144,40 @@ class VariantAvailability(_message.Message):
     def __init__(self, attributes: _Optional[_Mapping[str, str]] = ..., available_quantity: _Optional[int] = ..., node_available_quantities: _Optional[_Iterable[int]] = ...) -> None: ...
 
 class WatchAvailabilityRequest(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "resume_after_version", "node_tags", "view")
+    __slots__ = ("sku_ids", "node_ids", "resume_after_version", "node_tags", "view", "resume_log_id", "required_attributes", "with_variants")
+    class RequiredAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     RESUME_AFTER_VERSION_FIELD_NUMBER: _ClassVar[int]
     NODE_TAGS_FIELD_NUMBER: _ClassVar[int]
     VIEW_FIELD_NUMBER: _ClassVar[int]
+    RESUME_LOG_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    WITH_VARIANTS_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     resume_after_version: int
     node_tags: _containers.RepeatedScalarFieldContainer[str]
     view: AvailabilityView
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., resume_after_version: _Optional[int] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ...) -> None: ...
+    resume_log_id: str
+    required_attributes: _containers.ScalarMap[str, str]
+    with_variants: bool
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., resume_after_version: _Optional[int] = ..., node_tags: _Optional[_Iterable[str]] = ..., view: _Optional[_Union[AvailabilityView, str]] = ..., resume_log_id: _Optional[str] = ..., required_attributes: _Optional[_Mapping[str, str]] = ..., with_variants: _Optional[bool] = ...) -> None: ...
 
 class WatchAvailabilityResponse(_message.Message):
-    __slots__ = ("version", "availability", "full_answer")
+    __slots__ = ("version", "availability", "full_answer", "log_id")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
     FULL_ANSWER_FIELD_NUMBER: _ClassVar[int]
+    LOG_ID_FIELD_NUMBER: _ClassVar[int]
     version: int
     availability: GetAvailabilityResponse
     full_answer: bool
-    def __init__(self, version: _Optional[int] = ..., availability: _Optional[_Union[GetAvailabilityResponse, _Mapping]] = ..., full_answer: _Optional[bool] = ...) -> None: ...
+    log_id: str
+    def __init__(self, version: _Optional[int] = ..., availability: _Optional[_Union[GetAvailabilityResponse, _Mapping]] = ..., full_answer: _Optional[bool] = ..., log_id: _Optional[str] = ...) -> None: ...

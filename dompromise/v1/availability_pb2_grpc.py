@@ -99,8 +99,9 @@ class AvailabilityServiceServicer:
         watched SKU when a node status change altered the selected nodes.
         Changes coalesce: a client that reads slowly gets fewer, later messages
         with the latest state, never a backlog, and never slows writers. Each
-        message carries the log position it reflects as its version; a client
-        resumes with resume_after_version. At most 500 streams per server
+        message carries the log position it reflects as its version, and the
+        log's identity as log_id; a client resumes with resume_after_version and
+        resume_log_id. At most 500 streams per server
         process (WATCH_STREAMS_MAX; more are RESOURCE_EXHAUSTED). On server
         shutdown a stream ends with UNAVAILABLE: resume on another server.
         """

@@ -252,6 +252,53 @@ def test_large_batches_are_filtered_to_the_watched_skus():
         running.stop()
 
 
+def test_required_attributes_count_only_matching_variants_and_with_variants_breaks_them_down():
+    from test_service_attributes import attributed_network
+
+    replica = Replica(Engine(attributed_network()), MemoryLog())
+    replica.bootstrap([stock_record(replica.engine)])  # PAD-1: 10 at DC-1, 11 at WH-N, 12 at ST-1
+    running = ServerThread(replica)
+    try:
+        with grpc.insecure_channel(running.target) as channel:
+            stock = inventory_pb2_grpc.InventoryServiceStub(channel)
+
+            def set_lot(lot: str, quantity: int, node_id: str = "DC-1") -> int:
+                return stock.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
+                    sku_id="PAD-1", node_id=node_id, kind=1, quantity=quantity, attributes={"lot": lot})])).log_position
+
+            set_lot("L1", 5)
+            lot_l1 = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1", "WH-N"],
+                                                               required_attributes={"lot": "L1"}))
+            by_variant = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1"],
+                                                                   with_variants=True))
+            assert item_map(lot_l1.next()) == {"PAD-1": {"DC-1": 5, "WH-N": 0}}
+            first = by_variant.next().availability.items[0]
+            assert [(dict(v.attributes), v.available_quantity) for v in first.variants] == [({}, 10), ({"lot": "L1"}, 5)]
+            position = set_lot("L1", 8, "WH-N")
+            change = lot_l1.next()
+            assert change.version == position and item_map(change) == {"PAD-1": {"DC-1": 5, "WH-N": 8}}
+            assert by_variant.next().availability.items[0].available_quantity == 15  # unchanged at DC-1, sent again
+            set_lot("L2", 3)  # another lot: the L1 watch gets the SKU again, with the same figures
+            assert item_map(lot_l1.next()) == {"PAD-1": {"DC-1": 5, "WH-N": 8}}
+            variants = by_variant.next().availability.items[0].variants
+            assert [(dict(v.attributes), v.available_quantity) for v in variants] == [
+                ({}, 10), ({"lot": "L1"}, 5), ({"lot": "L2"}, 3)]
+            for watch in (lot_l1, by_variant):
+                watch.cancel()
+    finally:
+        running.stop()
+
+
+def test_required_attributes_are_checked(watches):
+    with pytest.raises(grpc.RpcError) as caught:
+        watches(sku_ids=["PAD-1"], required_attributes={"lot": "L1"}).next()  # no attributes declared here
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "required_attributes.lot" in field_violations(caught.value)
+    with pytest.raises(grpc.RpcError) as caught:
+        watches(sku_ids=["PAD-1"], with_variants=True, view=pb.AVAILABILITY_VIEW_TOTALS).next()
+    assert "with_variants" in field_violations(caught.value)
+
+
 # ---- resume ------------------------------------------------------------------------
 
 
@@ -273,6 +320,37 @@ def test_resume_from_an_older_version_starts_with_the_full_state(watches, channe
                                  "OIL-1": {"DC-1": 3, "WH-N": 31, "ST-1": 32}}
 
 
+def test_every_message_names_the_log_its_version_counts_in(watches, channel, server):
+    watch = watches(sku_ids=["PAD-1"])
+    first = watch.next()
+    set_on_hand(channel, "PAD-1", "DC-1", 4)
+    change = watch.next()
+    assert len(server.replica.log_id) == 16
+    assert first.log_id == change.log_id == server.replica.log_id
+
+
+def test_resume_with_the_same_log_id_sends_only_later_changes(watches, channel, engine, server):
+    watch = watches(sku_ids=["PAD-1"], resume_after_version=engine.log_position, resume_log_id=server.replica.log_id)
+    watch.assert_silent()
+    position = set_on_hand(channel, "PAD-1", "WH-N", 4)
+    change = watch.next()
+    assert change.version == position and not change.full_answer
+
+
+@pytest.mark.parametrize("ahead", [0, 5], ids=["same-position", "ahead"])
+def test_resume_with_another_log_id_starts_over_with_the_full_state(watches, engine, server, ahead):
+    # The version counts in another log (say, before a restart): equal to, or
+    # even ahead of, this log's position, it says nothing of what the client has.
+    foreign = "0123456789abcdef"
+    assert server.replica.log_id != foreign
+    first = watches(sku_ids=["PAD-1", "OIL-1"], resume_after_version=engine.log_position + ahead,
+                    resume_log_id=foreign).next()
+    assert first.full_answer and first.version == engine.log_position
+    assert first.log_id == server.replica.log_id
+    assert item_map(first) == {"PAD-1": {"DC-1": 10, "WH-N": 11, "ST-1": 12},
+                               "OIL-1": {"DC-1": 30, "WH-N": 31, "ST-1": 32}}
+
+
 def test_resume_ahead_of_the_replica_is_out_of_range(watches, engine):
     with pytest.raises(grpc.RpcError) as caught:
         watches(sku_ids=["PAD-1"], resume_after_version=engine.log_position + 1).next()
@@ -289,8 +367,10 @@ def test_resume_ahead_of_the_replica_is_out_of_range(watches, engine):
     ({"sku_ids": ["PAD-1"], "node_tags": ["a b"]}, grpc.StatusCode.INVALID_ARGUMENT, "node_tags[0]"),
     ({"sku_ids": ["PAD-1"], "view": 42}, grpc.StatusCode.INVALID_ARGUMENT, "view"),
     ({"sku_ids": ["PAD-1"], "resume_after_version": -1}, grpc.StatusCode.INVALID_ARGUMENT, "resume_after_version"),
+    ({"sku_ids": ["PAD-1"], "resume_log_id": "x" * (limits.LOG_ID_LENGTH_MAX + 1)}, grpc.StatusCode.INVALID_ARGUMENT,
+     "resume_log_id"),
     ({"sku_ids": ["PAD-1"] * (limits.WATCH_SKUS_MAX + 1)}, grpc.StatusCode.RESOURCE_EXHAUSTED, "sku_ids"),
-], ids=["empty", "empty-id", "bad-tag", "view", "negative-version", "too-many-skus"])
+], ids=["empty", "empty-id", "bad-tag", "view", "negative-version", "long-log-id", "too-many-skus"])
 def test_bad_input_names_the_field(watches, fields, code, bad_field):
     with pytest.raises(grpc.RpcError) as caught:
         watches(**fields).next()
@@ -439,3 +519,108 @@ def test_graceful_shutdown_ends_open_watches_at_once():
     finally:
         if serving.process.poll() is None:
             serving.kill()
+
+
+# ---- resume across a restart (real server processes) ------------------------------------
+
+
+def first_sku(channel) -> tuple[str, str]:
+    """The demo network's first SKU and the first node of its availability."""
+    sku_id = network_pb2_grpc.NetworkServiceStub(channel).ListSkus(network_pb2.ListSkusRequest(page_size=1)).skus[0].sku_id
+    answer = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
+        pb.GetAvailabilityRequest(sku_ids=[sku_id]))
+    return sku_id, answer.node_ids[0]
+
+
+def write_until(channel, sku_id: str, node_id: str, quantity: int, position: int) -> int:
+    """Sets the position's on hand to quantity, again and again, until the log is at least at `position`."""
+    reached = 0
+    while reached < position:
+        reached = set_on_hand(channel, sku_id, node_id, quantity)
+    return reached
+
+
+def watch_once(target: str, **fields) -> Watch:
+    channel = grpc.insecure_channel(target)
+    watch = Watch(channel, pb.WatchAvailabilityRequest(**fields))
+    watch.channel = channel
+    return watch
+
+
+@pytest.mark.slow
+def test_resume_after_an_in_memory_restart_is_not_fooled_by_a_reused_version():
+    # The restarted server's log starts again at 1: once it is back at the
+    # client's version, that version names other state. The log id tells them apart.
+    before = Serving("--in-memory")
+    try:
+        with grpc.insecure_channel(before.target) as channel:
+            sku_id, node_id = first_sku(channel)
+            watch = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=[sku_id], node_ids=[node_id]))
+            first = watch.next()
+            version = write_until(channel, sku_id, node_id, 111, first.version + 3)
+            last = watch.next()
+            while last.version < version:
+                last = watch.next()
+            assert last.availability.items[0].node_available_quantities == [111]
+            watch.cancel()
+        assert before.stop() == 0
+        after = Serving("--in-memory")
+        try:
+            with grpc.insecure_channel(after.target) as channel:
+                assert write_until(channel, sku_id, node_id, 222, version) == version  # the same version, other state
+                resumed = Watch(channel, pb.WatchAvailabilityRequest(
+                    sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version,
+                    resume_log_id=last.log_id))
+                full = resumed.next()
+                assert full.full_answer and full.version == version
+                assert full.log_id and full.log_id != last.log_id
+                assert full.availability.items[0].node_available_quantities == [222]
+                resumed.cancel()
+                # An older client, without the log id, is taken at its word: nothing to send.
+                unaware = Watch(channel, pb.WatchAvailabilityRequest(
+                    sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version))
+                unaware.assert_silent()
+                unaware.cancel()
+        finally:
+            after.stop()
+    finally:
+        if before.process.poll() is None:
+            before.kill()
+
+
+@pytest.mark.slow
+def test_resume_across_a_file_log_restart_keeps_the_log_id_until_the_log_is_wiped(tmp_path):
+    data = tmp_path / "data"
+    first_server = Serving("--data-dir", str(data))
+    try:
+        with grpc.insecure_channel(first_server.target) as channel:
+            sku_id, node_id = first_sku(channel)
+            watch = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=[sku_id], node_ids=[node_id]))
+            last = watch.next()
+            watch.cancel()
+    finally:
+        assert first_server.stop() == 0
+    restarted = Serving("--data-dir", str(data))
+    try:
+        with grpc.insecure_channel(restarted.target) as channel:
+            resumed = Watch(channel, pb.WatchAvailabilityRequest(
+                sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version, resume_log_id=last.log_id))
+            resumed.assert_silent()  # same log, same position: nothing changed
+            position = set_on_hand(channel, sku_id, node_id, 7)
+            change = resumed.next()
+            assert not change.full_answer and change.version == position == last.version + 1
+            assert change.log_id == last.log_id
+            resumed.cancel()
+    finally:
+        assert restarted.stop() == 0
+    for path in data.iterdir():  # wipe the log: the next one is another
+        path.unlink()
+    wiped = Serving("--data-dir", str(data))
+    try:
+        with grpc.insecure_channel(wiped.target) as channel:
+            full = Watch(channel, pb.WatchAvailabilityRequest(
+                sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version,
+                resume_log_id=last.log_id)).next()
+            assert full.full_answer and full.log_id != last.log_id
+    finally:
+        assert wiped.stop() == 0
