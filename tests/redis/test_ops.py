@@ -71,13 +71,14 @@ def check(redis_url: str, *args: str):
                                                           if line.startswith("dompromise check: ")]
 
 
-def until_check(redis_url: str, code: int, what: str, *args: str):
-    """Polls `check` until it exits with `code`; the last problems are in the failure message."""
+def until_check(redis_url: str, code: int, what: str, *args: str, also=lambda status: True):
+    """Polls `check` until it exits with `code` and its status satisfies `also`; the last
+    problems are in the failure message."""
     last = [None]
 
     def probe():
         last[0] = check(redis_url, *args)
-        return last[0] if last[0][0] == code else None
+        return last[0] if last[0][0] == code and also(last[0][1]) else None
 
     try:
         return until(probe, what)
@@ -124,7 +125,11 @@ def test_check_passes_on_a_healthy_cluster_and_fails_on_a_stopped_or_gone_instan
     assert code == 1 and any("no snapshot in Redis" in line for line in found), found
     assert dompromise("snapshot", "--redis", redis_server.url).returncode == 0
 
-    code, status, found = until_check(redis_server.url, 0, "check healthy once both instances applied the head")
+    # Positions are as of each instance's last heartbeat (every second): wait for both to report the head.
+    code, status, found = until_check(
+        redis_server.url, 0, "check healthy once both instances applied the head",
+        also=lambda status: all(entry["applied_position"] == status["stream"]["head_position"]
+                                for entry in status["instances"]))
     assert status["healthy"] and found == []
     assert {entry["instance_id"] for entry in status["instances"]} == set(entries)
     assert {entry["address"] for entry in status["instances"]} == {first.target, second.target}
