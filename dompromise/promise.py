@@ -44,6 +44,7 @@ from dompromise._core.promise import (
 from dompromise._core.transport import NEVER
 from dompromise.edt import EdtCalculator, EdtStatus
 from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
+from dompromise.attributes import Attributes
 from dompromise.model import NodeType
 from dompromise.ranking import Destination, node_penalties, weights_for
 from dompromise.views import DEFAULT_RANKING, RankingWeights
@@ -113,6 +114,9 @@ class PromiseRequest:
     customer_tier: str = ""  # exclusive lanes (Lane.tiers) are offered to their tiers only
     channel_view_id: str = ""  # promise through this channel view ("": none)
     customer_segment: str = ""  # the requester's segment within the view (its protected stock)
+    # (sku_id, attribute values) for SKUs whose lines require attribute values: planned
+    # from matching variants' stock on hand only (future supply carries no attributes).
+    required_attributes: tuple[tuple[str, Attributes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -370,6 +374,9 @@ class PromiseEngine:
         destination = self._destination(request)
         allowed = destination.allowed(request.methods, request.customer_tier)
         answer = engine.availability(sku_ids, sellable, channel=channel)
+        cells, attributed = answer.cells, None
+        if request.required_attributes:
+            cells, attributed = self._attributed_cells(request, sku_ids, sellable, channel, cells)
         earliest = None
         if request.allow_future_supply:
             horizon = np.array([request.as_of_ns + limits.PROMISE_HORIZON_DAYS * 24 * NS_PER_HOUR], np.int64)
@@ -380,12 +387,32 @@ class PromiseEngine:
                 phased = engine.channel_phased_availability(
                     answer.sku_index, sellable, horizon, SUPPLY_ALL_KINDS, wanted, False, channel,
                     channel.horizon_end_ns(request.as_of_ns))
-            earliest = np.ascontiguousarray(phased.earliest_ns).reshape(-1)
+            earliest = np.array(phased.earliest_ns, dtype=np.int64).reshape(len(sku_ids), -1)
+            if attributed is not None:
+                earliest[attributed] = EARLIEST_NEVER
+            earliest = earliest.reshape(-1)
         scan = self._kernel.scan(destination.table, allowed, (self._edt.tables_for(request.as_of_ns),), sellable,
-                                 answer.cells, earliest, wanted, request.as_of_ns, request.allow_future_supply,
+                                 cells, earliest, wanted, request.as_of_ns, request.allow_future_supply,
                                  self._penalty)
         self._until_tables(scan, scan.full_options)
         return _Call(request, sku_ids, quantities, wanted, sellable, destination, allowed, scan)
+
+    def _attributed_cells(self, request: PromiseRequest, sku_ids: list[str], sellable: np.ndarray, channel,
+                          cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The cells of lines requiring attribute values from their matching variants (one
+        gather per distinct set of values), and which lines those are."""
+        required = dict(request.required_attributes)
+        cells = cells.reshape(len(sku_ids), len(sellable)).copy()
+        groups: dict[Attributes, list[int]] = {}
+        for line, sku_id in enumerate(sku_ids):
+            if required.get(sku_id):
+                groups.setdefault(required[sku_id], []).append(line)
+        for values, lines in groups.items():
+            part = self._engine.availability([sku_ids[i] for i in lines], sellable, channel=channel, required=values)
+            cells[lines] = part.cells.reshape(len(lines), len(sellable))
+        attributed = np.zeros(len(sku_ids), dtype=bool)
+        attributed[[line for lines in groups.values() for line in lines]] = True
+        return cells.reshape(-1), attributed
 
     def _until_tables(self, scan, step, *arguments) -> None:
         """Runs a kernel step, adding the EDT tables of any ready time it reaches outside them."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dompromise import limits
+from dompromise.attributes import Attributes, canonical
 from dompromise.edt import EdtCalculator
 from dompromise.engine import Engine
 from dompromise.errors import FailedPreconditionError, FieldViolation, NotFoundError
@@ -60,6 +61,7 @@ class Promiser:
             if self._network_engine.sku(line.sku_id) is None:
                 raise NotFoundError("sku", line.sku_id, f"lines[{position}].sku_id")
         quantities = base_quantities(self._network_engine, message.lines)
+        required = self._required_attributes(message.lines)
         # A segment describes the customer; it selects protected stock only through a view.
         segment = message.customer.segment if message.channel_view_id else ""
         self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
@@ -77,8 +79,23 @@ class Promiser:
             deliver_after_ns=_ns(message, "deliver_after_time"), deliver_before_ns=_ns(message, "deliver_before_time"),
             max_options=message.max_options or limits.PROMISE_OPTIONS_DEFAULT,
             customer_tier=message.customer.tier,
-            channel_view_id=message.channel_view_id, customer_segment=segment,
+            channel_view_id=message.channel_view_id, customer_segment=segment, required_attributes=required,
         )
+
+    def _required_attributes(self, lines) -> tuple[tuple[str, Attributes], ...]:
+        """(sku_id, values) of the SKUs whose lines require attribute values; every problem
+        named lines[i].required_attributes(.<key>)."""
+        required: dict[str, Attributes] = {}
+        violations = []
+        for position, line in enumerate(lines):
+            field = f"lines[{position}].required_attributes"
+            values = canonical(line.required_attributes)
+            if values:
+                violations += self._network_engine.attribute_violations(line.sku_id, line.required_attributes, field)
+            if required.setdefault(line.sku_id, values) != values:
+                violations.append(FieldViolation(field, f"an earlier line of SKU {line.sku_id!r} requires other values"))
+        raise_if_any(violations)
+        return tuple((sku_id, values) for sku_id, values in required.items() if values)
 
     def _zone(self, message) -> str | None:
         if message.zone_id:
@@ -162,7 +179,9 @@ def token_options(request: PromiseRequest) -> dict:
             "max_shipments": request.max_shipments, "sourcing": int(request.sourcing),
             "methods": sorted(int(m) for m in request.methods), "allow_future_supply": request.allow_future_supply,
             "customer_tier": request.customer_tier, "max_options": request.max_options,
-            "channel_view_id": request.channel_view_id, "customer_segment": request.customer_segment}
+            "channel_view_id": request.channel_view_id, "customer_segment": request.customer_segment,
+            "required_attributes": [[sku_id, [list(pair) for pair in values]]
+                                    for sku_id, values in request.required_attributes]}
 
 
 def request_options(options: dict) -> dict:
@@ -176,7 +195,14 @@ def request_options(options: dict) -> dict:
             "customer_tier": str(options["customer_tier"]), "max_options": int(options["max_options"]),
             # Tokens signed before promises had views carry none.
             "channel_view_id": str(options.get("channel_view_id", "")),
-            "customer_segment": str(options.get("customer_segment", ""))}
+            "customer_segment": str(options.get("customer_segment", "")),
+            "required_attributes": required_attributes_of(options)}
+
+
+def required_attributes_of(options: dict) -> tuple[tuple[str, Attributes], ...]:
+    """PromiseRequest.required_attributes from token_options() (none in older tokens)."""
+    return tuple((str(sku_id), tuple((str(key), str(value)) for key, value in values))
+                 for sku_id, values in options.get("required_attributes", ()))
 
 
 def _hold(line, shipping_node_id: str, as_of_ns: int) -> PlannedHold:

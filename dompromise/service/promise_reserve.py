@@ -14,7 +14,8 @@ from dompromise.errors import AbortedError, FieldViolation, InvalidArgumentError
 from dompromise.internal.v1 import log_pb2
 from dompromise.promise import PromiseRequest
 from dompromise.promise_token import TokenContent, TokenError
-from dompromise.service.promise import Promiser, request_options
+from dompromise.service.convert import attribute_set
+from dompromise.service.promise import Promiser, request_options, required_attributes_of
 from dompromise.v1 import promise_pb2
 
 
@@ -43,6 +44,9 @@ def reserve_record(promiser: Promiser, content: TokenContent, request, ttl_ns: i
         order_id=request.order_id, customer_id=request.customer_id,
         backorder_by_ns=[h.backorder_by_ns for h in holds] if any(h.backorder_by_ns for h in holds) else [],
     ))
+    required = dict(required_attributes_of(content.options)) if content.options else {}
+    if required:
+        record.reserve.required_attributes.extend(attribute_set(dict(required.get(h.sku_id, ()))) for h in holds)
     view_id = content.options.get("channel_view_id", "") if content.options else ""
     if view_id:
         segment = content.options.get("customer_segment", "")

@@ -61,14 +61,23 @@ CANDIDATE_REASON_OUTRANKED: CandidateReason
 CANDIDATE_REASON_TOO_LATE: CandidateReason
 
 class OrderLine(_message.Message):
-    __slots__ = ("sku_id", "quantity", "unit")
+    __slots__ = ("sku_id", "quantity", "unit", "required_attributes")
+    class RequiredAttributesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     SKU_ID_FIELD_NUMBER: _ClassVar[int]
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     UNIT_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     sku_id: str
     quantity: int
     unit: str
-    def __init__(self, sku_id: _Optional[str] = ..., quantity: _Optional[int] = ..., unit: _Optional[str] = ...) -> None: ...
+    required_attributes: _containers.ScalarMap[str, str]
+    def __init__(self, sku_id: _Optional[str] = ..., quantity: _Optional[int] = ..., unit: _Optional[str] = ..., required_attributes: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class Customer(_message.Message):
     __slots__ = ("customer_id", "tier", "segment")

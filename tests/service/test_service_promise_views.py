@@ -158,3 +158,63 @@ def test_bad_view_segment_and_unit_name_their_fields(stubs):
         promise.PromiseDelivery(order(("PAD", 1, "crate"), ("OIL", 1, "box"), zone_id="Z69"))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(field_violations(caught.value)) == {"lines[0].unit", "lines[1].unit"}
+
+
+# ---- lines requiring attribute values ---------------------------------------------------
+
+@pytest.fixture
+def lot_stubs():
+    """PAD stocked by lot: WH 6 of L1 and 4 unattributed; DC 9 of L2 and 20 unattributed;
+    and a PO of 50 PAD due at WH tomorrow (no attributes)."""
+    from dompromise.internal.v1 import log_pb2
+    lot_network = dataclasses.replace(view_network(), attributes=("lot",))
+    replica = Replica(Engine(lot_network), MemoryLog())
+    supply = ("PO-1", "PAD", "WH", 50, paris(2026, 11, 25, 7, 0))
+    records = stock_records({("PAD", "WH"): 4, ("PAD", "DC"): 20}, supplies=(supply,))
+    records.append(log_pb2.LogRecord(log_time_ns=3, update_on_hand=log_pb2.UpdateOnHand(
+        sku_ids=["PAD", "PAD"], node_ids=["WH", "DC"], ops=[1, 1], quantities=[6, 9],
+        attributes=[log_pb2.AttributeSet(keys=["lot"], values=["L1"]),
+                    log_pb2.AttributeSet(keys=["lot"], values=["L2"])])))
+    replica.bootstrap(records)
+    running = ServerThread(replica)
+    with grpc.insecure_channel(running.target) as channel:
+        yield promise_pb2_grpc.PromiseServiceStub(channel), reservation_pb2_grpc.ReservationServiceStub(channel)
+    running.stop()
+
+
+def lot_line(quantity: int, lot: str) -> promise_pb2.OrderLine:
+    return promise_pb2.OrderLine(sku_id="PAD", quantity=quantity, required_attributes={"lot": lot})
+
+
+def test_a_line_requiring_a_lot_is_planned_from_that_lot_only_and_reserved_from_it(lot_stubs):
+    promise, reservations = lot_stubs
+    request = order(zone_id="Z59")
+    request.lines.append(lot_line(5, "L1"))
+    best = promise.PromiseDelivery(request).options[0]
+    assert planned(best) == {"WH": 5}
+    # 7 of L1: WH has 6 and the PO brings no lots: nobody can, not even tomorrow.
+    request = order(zone_id="Z59")
+    request.lines.append(lot_line(7, "L1"))
+    assert not promise.PromiseDelivery(request).options
+    # Lot L2 is at DC only: DC ships it (by the trunk to WH and route 7 on).
+    request = order(zone_id="Z59")
+    request.lines.append(lot_line(9, "L2"))
+    best = promise.PromiseDelivery(request).options[0]
+    assert planned(best) == {"DC": 9}
+    held = reservations.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
+        request_id="lot", promise_token=best.promise_token))
+    assert [(line.node_id, line.quantity, dict(line.held_attributes)) for line in held.reservation.lines] == [
+        ("DC", 9, {"lot": "L2"})]
+
+
+def test_lines_of_one_sku_must_require_the_same_values_and_keys_must_be_declared(lot_stubs):
+    promise, _ = lot_stubs
+    request = order(zone_id="Z59")
+    request.lines.extend([lot_line(1, "L1"), lot_line(1, "L2"),
+                          promise_pb2.OrderLine(sku_id="OIL", quantity=1, required_attributes={"colour": "red"})])
+    with pytest.raises(grpc.RpcError) as caught:
+        promise.PromiseDelivery(request)
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    violations = field_violations(caught.value)
+    assert "lines[1].required_attributes" in violations
+    assert any(field.startswith("lines[2].required_attributes") for field in violations)
