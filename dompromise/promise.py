@@ -117,6 +117,7 @@ class PromiseRequest:
     # (sku_id, attribute values) for SKUs whose lines require attribute values: planned
     # from matching variants' stock on hand only (future supply carries no attributes).
     required_attributes: tuple[tuple[str, Attributes], ...] = ()
+    split_lines: bool = False  # a split may take a line's units from several nodes
 
 
 @dataclass(frozen=True)
@@ -599,6 +600,8 @@ class PromiseEngine:
     def _split_option(self, request: PromiseRequest, plans: list[_NodePlan], call: _Call) -> Option | None:
         """Each line from one node: greedily the node that completes the most
         remaining lines (earliest delivery breaks ties), up to max_shipments.
+        With request.split_lines, the node that gives the most remaining units, a
+        line's units coming from as many nodes as it takes.
 
         Per round, every node's cover and ready time come from one pass over the
         matrix and every node's fastest route from one kernel call; a shipment is
@@ -608,17 +611,20 @@ class PromiseEngine:
         if not usable:
             return None
         columns = np.array(call.plan_columns, dtype=np.int64)
-        holds = scan.filled[:, columns] >= wanted[:, None]  # [lines, usable]
+        units = np.minimum(scan.filled[:, columns], wanted[:, None])  # [lines, usable]
+        if not request.split_lines:
+            units = np.where(units >= wanted[:, None], units, 0)  # whole lines only
         ready = scan.ready_ns[:, columns]
-        positive = wanted > 0
-        remaining = np.ones(len(wanted), dtype=bool)
+        left = wanted.copy()  # units of each line not planned yet
+        remaining = left > 0
         chosen: list[tuple[_NodePlan, np.ndarray, Shipment]] = []
         alive = np.ones(len(usable), dtype=bool)
         routes = call.destination.routes
         while remaining.any() and len(chosen) < request.max_shipments:
-            covers = holds & remaining[:, None]
-            counts = covers.sum(axis=0)
-            taken = covers & positive[:, None]
+            gives = np.minimum(units, left[:, None])
+            taken = gives > 0
+            # Whole lines: the node completing most lines; split lines: most units.
+            counts = gives.sum(axis=0) if request.split_lines else taken.sum(axis=0)
             ready_max = np.where(taken, ready, np.iinfo(np.int64).min).max(axis=0)
             candidates = np.flatnonzero(alive & (counts > 0))
             if not len(candidates):
@@ -639,14 +645,15 @@ class PromiseEngine:
                 break
             _, k, route_index, timing = best
             plan, route = usable[k], routes[route_index]
-            cover = covers[:, k]
-            lines = tuple(PlannedLine(sku_ids[i], int(wanted[i]), int(plan.ready_ns[i]))
-                          for i in np.flatnonzero(cover & positive))
+            given = gives[:, k]
+            lines = tuple(PlannedLine(sku_ids[i], int(given[i]), int(plan.ready_ns[i]))
+                          for i in np.flatnonzero(given > 0))
             earliest, latest, departure, cost = timing
             shipment = Shipment(plan.node_id, route.method, route.service, lines, earliest, latest, departure, cost,
                                 route.via_node_id)
-            chosen.append((plan, cover, shipment))
-            remaining &= ~cover
+            chosen.append((plan, given > 0, shipment))
+            left -= given
+            remaining = left > 0
             alive[k] = False
         if not chosen or (remaining.any() and request.fill_policy != FillPolicy.PARTIAL):
             return None

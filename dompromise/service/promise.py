@@ -80,6 +80,7 @@ class Promiser:
             max_options=message.max_options or limits.PROMISE_OPTIONS_DEFAULT,
             customer_tier=message.customer.tier,
             channel_view_id=message.channel_view_id, customer_segment=segment, required_attributes=required,
+            split_lines=message.split_lines,
         )
 
     def _required_attributes(self, lines) -> tuple[tuple[str, Attributes], ...]:
@@ -180,6 +181,7 @@ def token_options(request: PromiseRequest) -> dict:
             "methods": sorted(int(m) for m in request.methods), "allow_future_supply": request.allow_future_supply,
             "customer_tier": request.customer_tier, "max_options": request.max_options,
             "channel_view_id": request.channel_view_id, "customer_segment": request.customer_segment,
+            "split_lines": request.split_lines,
             "required_attributes": [[sku_id, [list(pair) for pair in values]]
                                     for sku_id, values in request.required_attributes]}
 
@@ -196,6 +198,7 @@ def request_options(options: dict) -> dict:
             # Tokens signed before promises had views carry none.
             "channel_view_id": str(options.get("channel_view_id", "")),
             "customer_segment": str(options.get("customer_segment", "")),
+            "split_lines": bool(options.get("split_lines", False)),
             "required_attributes": required_attributes_of(options)}
 
 

@@ -90,7 +90,7 @@ class Customer(_message.Message):
     def __init__(self, customer_id: _Optional[str] = ..., tier: _Optional[str] = ..., segment: _Optional[str] = ...) -> None: ...
 
 class PromiseDeliveryRequest(_message.Message):
-    __slots__ = ("lines", "postal_code", "pickup_node_id", "delivery_methods", "as_of_time", "zone_id", "country_code", "customer", "fill_policy", "min_fill_percent", "max_shipments", "sourcing_mode", "deliver_after_time", "deliver_before_time", "max_options", "stock_on_hand_only", "channel_view_id")
+    __slots__ = ("lines", "postal_code", "pickup_node_id", "delivery_methods", "as_of_time", "zone_id", "country_code", "customer", "fill_policy", "min_fill_percent", "max_shipments", "sourcing_mode", "deliver_after_time", "deliver_before_time", "max_options", "stock_on_hand_only", "channel_view_id", "split_lines")
     LINES_FIELD_NUMBER: _ClassVar[int]
     POSTAL_CODE_FIELD_NUMBER: _ClassVar[int]
     PICKUP_NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -108,6 +108,7 @@ class PromiseDeliveryRequest(_message.Message):
     MAX_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     STOCK_ON_HAND_ONLY_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_VIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_LINES_FIELD_NUMBER: _ClassVar[int]
     lines: _containers.RepeatedCompositeFieldContainer[OrderLine]
     postal_code: str
     pickup_node_id: str
@@ -125,7 +126,8 @@ class PromiseDeliveryRequest(_message.Message):
     max_options: int
     stock_on_hand_only: bool
     channel_view_id: str
-    def __init__(self, lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., postal_code: _Optional[str] = ..., pickup_node_id: _Optional[str] = ..., delivery_methods: _Optional[_Iterable[_Union[DeliveryMethod, str]]] = ..., as_of_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., zone_id: _Optional[str] = ..., country_code: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fill_policy: _Optional[_Union[FillPolicy, str]] = ..., min_fill_percent: _Optional[int] = ..., max_shipments: _Optional[int] = ..., sourcing_mode: _Optional[_Union[SourcingMode, str]] = ..., deliver_after_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_options: _Optional[int] = ..., stock_on_hand_only: _Optional[bool] = ..., channel_view_id: _Optional[str] = ...) -> None: ...
+    split_lines: bool
+    def __init__(self, lines: _Optional[_Iterable[_Union[OrderLine, _Mapping]]] = ..., postal_code: _Optional[str] = ..., pickup_node_id: _Optional[str] = ..., delivery_methods: _Optional[_Iterable[_Union[DeliveryMethod, str]]] = ..., as_of_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., zone_id: _Optional[str] = ..., country_code: _Optional[str] = ..., customer: _Optional[_Union[Customer, _Mapping]] = ..., fill_policy: _Optional[_Union[FillPolicy, str]] = ..., min_fill_percent: _Optional[int] = ..., max_shipments: _Optional[int] = ..., sourcing_mode: _Optional[_Union[SourcingMode, str]] = ..., deliver_after_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deliver_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., max_options: _Optional[int] = ..., stock_on_hand_only: _Optional[bool] = ..., channel_view_id: _Optional[str] = ..., split_lines: _Optional[bool] = ...) -> None: ...
 
 class PlannedLine(_message.Message):
     __slots__ = ("sku_id", "quantity", "available_time", "source_node_id")

@@ -30,6 +30,7 @@ requests = st.fixed_dictionaries({
     "min_fill_percent": st.integers(1, 100),
     "methods": st.sets(st.sampled_from(list(Method)), min_size=1),
     "tier": st.sampled_from(["", "gold"]),
+    "split_lines": st.booleans(),
 })
 
 
@@ -45,7 +46,8 @@ def test_no_plan_exceeds_what_can_be_promised_and_no_delivery_is_early(stock_, s
         tuple(sku for sku, _ in order), tuple(quantity for _, quantity in order), as_of,
         zone_id=zone, pickup_node_id=None if zone else "ST", methods=frozenset(options["methods"]),
         fill_policy=options["fill_policy"], min_fill_percent=options["min_fill_percent"],
-        max_shipments=options["max_shipments"], sourcing=options["sourcing"], customer_tier=options["tier"])
+        max_shipments=options["max_shipments"], sourcing=options["sourcing"], customer_tier=options["tier"],
+        split_lines=options["split_lines"])
     answer = PromiseEngine(engine, EdtCalculator(engine.network)).promise(request)
 
     ordered = defaultdict(int)

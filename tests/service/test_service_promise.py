@@ -236,3 +236,20 @@ def test_times_out_of_range_and_odd_signatures_are_invalid_not_internal(stub, pr
         with pytest.raises(grpc.RpcError) as caught:
             reserve_token(reservation_stub, "v1.abc.\u00e9", "odd")
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_split_lines_takes_a_line_from_several_nodes_and_the_token_holds_each_part(stub, promise_server):
+    # 45 PAD and 5 OIL to Lille: DC has 40 PAD and the OIL, WH 10 PAD; nobody has 45 PAD.
+    request = order(("PAD", 45), ("OIL", 5), zone_id="Z59", max_shipments=2)
+    assert not stub.PromiseDelivery(request).options  # a line ships whole from one node by default
+    request.split_lines = True
+    best = stub.PromiseDelivery(request).options[0]
+    parts = sorted((s.node_id, line.sku_id, line.quantity) for s in best.shipments for line in s.lines)
+    assert parts == [("DC", "OIL", 5), ("DC", "PAD", 40), ("WH", "PAD", 5)]
+    assert best.fill_percent == 100.0 and len(best.shipments) == 2
+    request.max_shipments = 1
+    assert not stub.PromiseDelivery(request).options  # the cap still holds
+    channel, stub_of_reservations = reservations(promise_server)
+    with channel:
+        held = reserve_token(stub_of_reservations, best.promise_token, "split")
+    assert sorted((line.node_id, line.sku_id, line.quantity) for line in held.reservation.lines) == parts
