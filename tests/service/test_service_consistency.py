@@ -115,9 +115,9 @@ def test_the_wait_never_runs_past_the_calls_deadline(channel, server):
     ahead = server.engine.log_position + 1_000
     started = time.monotonic()
     with pytest.raises(grpc.RpcError) as raised:
-        get_availability(channel, ((MIN_POSITION_KEY, str(ahead)),), timeout=0.3)
+        get_availability(channel, ((MIN_POSITION_KEY, str(ahead)),), timeout=1.0)
     assert raised.value.code() == grpc.StatusCode.UNAVAILABLE  # answered before the deadline, not DEADLINE_EXCEEDED
-    assert time.monotonic() - started < 0.3 + 0.2
+    assert time.monotonic() - started < 1.0 + 0.5
 
 
 @pytest.mark.parametrize("value", ["", "-1", "abc", "1.5", "0x10", "1e3", "9" * 30, str(2**63), "+5", "7 7"])
