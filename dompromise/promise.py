@@ -516,7 +516,9 @@ class PromiseEngine:
     def _consolidated_options(self, request: PromiseRequest, hub: _NodePlan, by_node: dict[str, _NodePlan],
                               sku_ids: list[str], wanted: np.ndarray) -> list[Option]:
         """The hub ships the whole order in one shipment: its own lines, plus each
-        missing line transferred in from the node whose transfer lane gets it there first."""
+        missing line transferred in from the node whose transfer lane gets it there first
+        (with request.split_lines, when no one node has it all: the hub's own units and
+        the rest from several feeders, earliest arrival first)."""
         if hub.node_id not in self._inbound:
             return []
         direct = [route for route in hub.routes if route.onward_lane < 0 and route.method != Method.DROP_SHIP]
@@ -526,11 +528,16 @@ class PromiseEngine:
                  for i in np.flatnonzero(hub.filled >= wanted)]
         for i in np.flatnonzero(hub.filled < wanted):
             best = self._best_transfer(request, hub.node_id, by_node, i, int(wanted[i]))
-            if best is None:
+            if best is not None:
+                arrival_ns, feeder = best
+                lines.append(PlannedLine(sku_ids[i], int(wanted[i]), arrival_ns, feeder.node_id,
+                                         int(feeder.ready_ns[i])))
+                continue
+            parts = self._split_transfers(request, hub, by_node, i, sku_ids[i], int(wanted[i])) \
+                if request.split_lines else None
+            if parts is None:
                 return []
-            arrival_ns, feeder = best
-            lines.append(PlannedLine(sku_ids[i], int(wanted[i]), arrival_ns, feeder.node_id,
-                                     int(feeder.ready_ns[i])))
+            lines += parts
         ready_ns = max(line.ready_ns for line in lines)
         order = {sku: position for position, sku in enumerate(sku_ids)}
         lines.sort(key=lambda line: order[line.sku_id])
@@ -558,6 +565,29 @@ class PromiseEngine:
             if timing is not None and (best is None or timing[0] < best[0]):
                 best = (timing[0], feeder)
         return best
+
+    def _split_transfers(self, request: PromiseRequest, hub: _NodePlan, by_node: dict[str, _NodePlan], line: int,
+                         sku_id: str, quantity: int) -> list[PlannedLine] | None:
+        """One line's units at the hub: its own, then from feeders by earliest arrival; None
+        if they do not add up to `quantity`."""
+        own = min(int(hub.filled[line]), quantity)
+        parts = [PlannedLine(sku_id, own, int(hub.ready_ns[line]))] if own > 0 else []
+        arrivals = []
+        for feeder_id, lane, _ in self._inbound.get(hub.node_id, ()):
+            feeder = by_node.get(feeder_id)
+            if feeder is None or feeder.filled[line] <= 0:
+                continue
+            timing = self._route_edt(_Route(Method.SHIP, "", lane), request.as_of_ns, int(feeder.ready_ns[line]))
+            if timing is not None:
+                arrivals.append((timing[0], feeder_id, feeder))
+        left = quantity - own
+        for arrival_ns, _, feeder in sorted(arrivals, key=lambda arrival: arrival[:2]):
+            if left <= 0:
+                break
+            taken = min(int(feeder.filled[line]), left)
+            parts.append(PlannedLine(sku_id, taken, arrival_ns, feeder.node_id, int(feeder.ready_ns[line])))
+            left -= taken
+        return parts if left <= 0 else None
 
     def _transfer_cost(self, from_node_id: str, hub_id: str) -> int:
         return min((cost for feeder, _, cost in self._inbound.get(hub_id, ()) if feeder == from_node_id), default=0)

@@ -243,13 +243,37 @@ def test_split_lines_takes_a_line_from_several_nodes_and_the_token_holds_each_pa
     request = order(("PAD", 45), ("OIL", 5), zone_id="Z59", max_shipments=2)
     assert not stub.PromiseDelivery(request).options  # a line ships whole from one node by default
     request.split_lines = True
-    best = stub.PromiseDelivery(request).options[0]
-    parts = sorted((s.node_id, line.sku_id, line.quantity) for s in best.shipments for line in s.lines)
-    assert parts == [("DC", "OIL", 5), ("DC", "PAD", 40), ("WH", "PAD", 5)]
-    assert best.fill_percent == 100.0 and len(best.shipments) == 2
-    request.max_shipments = 1
-    assert not stub.PromiseDelivery(request).options  # the cap still holds
+    request.max_options = 5
+    options = stub.PromiseDelivery(request).options
+    # Best: one shipment from WH, its own 10 PAD and the rest trunked in from DC (consolidation).
+    assert [s.node_id for s in options[0].shipments] == ["WH"]
+    assert sources(options[0]) == [("DC", "OIL", 5), ("DC", "PAD", 35), ("WH", "PAD", 10)]
+    # Also: two shipments, DC's 40 PAD and the OIL, and 5 PAD from WH.
+    split = next(option for option in options if len(option.shipments) == 2)
+    assert sources(split) == [("DC", "OIL", 5), ("DC", "PAD", 40), ("WH", "PAD", 5)]
+    assert split.fill_percent == 100.0
     channel, stub_of_reservations = reservations(promise_server)
     with channel:
-        held = reserve_token(stub_of_reservations, best.promise_token, "split")
-    assert sorted((line.node_id, line.sku_id, line.quantity) for line in held.reservation.lines) == parts
+        held = reserve_token(stub_of_reservations, split.promise_token, "split")
+    assert sorted((line.node_id, line.sku_id, line.quantity) for line in held.reservation.lines) == sources(split)
+    request.max_shipments = 1
+    assert all(len(option.shipments) == 1 for option in stub.PromiseDelivery(request).options)  # the cap holds
+
+
+def sources(option) -> list[tuple[str, str, int]]:
+    """(node the units are taken from, SKU, quantity) of every planned line, sorted."""
+    return sorted((line.source_node_id or s.node_id, line.sku_id, line.quantity)
+                  for s in option.shipments for line in s.lines)
+
+
+def test_split_lines_consolidates_a_line_from_the_hubs_own_stock_and_a_feeder(stub):
+    # One shipment of 45 PAD to Lille: WH's own 10 and 35 trunked in from DC overnight.
+    request = order(("PAD", 45), zone_id="Z59", fill_policy=promise_pb2.FILL_POLICY_SHIP_COMPLETE)
+    assert not stub.PromiseDelivery(request).options
+    request.split_lines = True
+    best = stub.PromiseDelivery(request).options[0]
+    assert [s.node_id for s in best.shipments] == ["WH"]
+    parts = [(line.source_node_id, line.quantity) for line in best.shipments[0].lines]
+    assert parts == [("", 10), ("DC", 35)]
+    # The trunk leaves DC at 21:00 and reaches WH at 07:00; route 7 then leaves at 14:00.
+    assert best.earliest_delivery_time.ToNanoseconds() == paris(2026, 11, 25, 16, 30)
