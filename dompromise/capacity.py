@@ -41,6 +41,7 @@ CAPACITY_LOOKAHEAD_DAYS = 90
 NS_PER_DAY = 86_400 * 10**9
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MICROSECOND = dt.timedelta(microseconds=1)
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 _STATE = _core.RESERVATION_STATE
 _COUNTING = frozenset((_STATE["HELD"], _STATE["COMMITTED"], _STATE["SHIPPED"]))
 _HELD = _STATE["HELD"]
@@ -156,7 +157,7 @@ class CapacityCounts:
         owner = np.maximum(owner, 0)
         # Lines that may count: at a limited node, of a counting reservation, not before the window (a day of margin).
         at_ns = np.where(due > 0, due, create_ns[owner]) if len(owner) else due
-        oldest_ns = (self._cutoff - dt.date(1970, 1, 1).toordinal() - 1) * NS_PER_DAY
+        oldest_ns = (self._cutoff - _EPOCH_ORDINAL - 1) * NS_PER_DAY
         maybe = self.mask[line_node] & np.isin(state[owner], list(_COUNTING)) & (at_ns >= oldest_ns)
         for index in np.unique(owner[maybe]).tolist():
             self._refresh(core, index, int(create_ns[index]))
@@ -191,7 +192,7 @@ class CapacityCounts:
                 heapq.heappush(self._expiries, (int(expire_ns), index))
 
     def _drop_old(self, now_ns: int) -> None:
-        cutoff = (_EPOCH + dt.timedelta(microseconds=now_ns // 1000)).date().toordinal() - CAPACITY_DAYS_KEPT
+        cutoff = _EPOCH_ORDINAL + now_ns // NS_PER_DAY - CAPACITY_DAYS_KEPT  # by the UTC date
         if cutoff <= self._cutoff:
             return
         self._cutoff = cutoff

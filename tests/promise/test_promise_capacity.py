@@ -207,3 +207,22 @@ def test_a_day_with_room_leaves_the_ready_time_alone(orders):
     for k in range(orders):
         log.reserve(paris(2026, 11, 24, 9 + k))
     assert log.engine.capacity.ready_ns(1, paris(2026, 11, 24, 13)) == paris(2026, 11, 24, 13)
+
+
+def test_each_order_of_a_wave_counts_once_per_node():
+    log = Log(capacity_network(5), stock={("PAD", "WH"): 10, ("PAD", "DC"): 10})
+    wave = log_pb2.AllocateWave(orders=[
+        log_pb2.WaveOrder(order_id="A", sku_ids=["PAD", "PAD"], node_ids=["WH", "WH"], quantities=[1, 1]),
+        log_pb2.WaveOrder(order_id="B", sku_ids=["PAD", "PAD"], node_ids=["WH", "DC"], quantities=[1, 1]),
+        log_pb2.WaveOrder(order_id="C", sku_ids=["PAD"], node_ids=["DC"], quantities=[1])])
+    log.apply(log_pb2.LogRecord(log_time_ns=paris(2026, 11, 24, 9), allocate_wave=wave))
+    assert log.engine.capacity.counts() == {(1, TODAY.toordinal()): 2}  # DC has no capacity: not counted
+
+
+def test_a_day_is_the_node_local_date():
+    """23:30 in Paris on Monday is Monday there, though it is 22:30 UTC."""
+    log = Log(capacity_network(2))
+    log.reserve(paris(2026, 11, 23, 23, 30))
+    assert log.engine.capacity.counts() == {(1, dt.date(2026, 11, 23).toordinal()): 1}
+    log.reserve(paris(2026, 11, 24, 0, 30))  # 23:30 UTC on Monday: Tuesday in Paris
+    assert log.engine.capacity.count(1, TODAY) == 1
