@@ -50,12 +50,35 @@ _HELD = _STATE["HELD"]
 class _Limited:
     """One node with a daily capacity: its cap, time zone and shipping calendar."""
 
-    __slots__ = ("cap", "zone", "calendar")
+    __slots__ = ("cap", "zone", "calendar", "day_start_ns", "day_end_ns", "day")
 
     def __init__(self, cap: int, timezone: str, calendar: Calendar | None):
         self.cap = cap
         self.zone = zoneinfo.ZoneInfo(timezone)
         self.calendar = calendar
+        # The local day last converted: [start, end) in UTC ns, and its date ordinal.
+        self.day_start_ns = self.day_end_ns = 0
+        self.day = 0
+
+    def day_of(self, at_ns: int) -> int:
+        """The local date ordinal of an instant; the last day's UTC bounds are kept,
+        so most calls (one day's orders, one promise's ready times) compare two ints."""
+        if self.day_start_ns <= at_ns < self.day_end_ns:
+            return self.day
+        day = self._convert(at_ns)
+        date = dt.date.fromordinal(day)
+        start = (dt.datetime(date.year, date.month, date.day, tzinfo=self.zone) - _EPOCH) // _MICROSECOND * 1000
+        following = date + dt.timedelta(days=1)
+        end = (dt.datetime(following.year, following.month, following.day, tzinfo=self.zone) - _EPOCH) \
+            // _MICROSECOND * 1000
+        # Kept only when the bounds are exact (a zone whose midnight a DST change skips is not cached).
+        if start <= at_ns < end and self._convert(start) == day and self._convert(start - 1000) != day \
+                and self._convert(end - 1000) == day and self._convert(end) != day:
+            self.day_start_ns, self.day_end_ns, self.day = start, end, day
+        return day
+
+    def _convert(self, at_ns: int) -> int:
+        return (_EPOCH + dt.timedelta(microseconds=at_ns // 1000)).astimezone(self.zone).toordinal()
 
 
 class CapacityCounts:
@@ -96,7 +119,7 @@ class CapacityCounts:
 
     def day_of(self, node: int, at_ns: int) -> int:
         """The node-local date ordinal of an instant."""
-        return (_EPOCH + dt.timedelta(microseconds=at_ns // 1000)).astimezone(self._limited[node].zone).toordinal()
+        return self._limited[node].day_of(at_ns)
 
     def ready_ns(self, node: int, at_ns: int) -> int | None:
         """When goods ready at `at_ns` can be taken by the node: at_ns if its local

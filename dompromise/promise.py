@@ -240,6 +240,7 @@ _OUTCOME_TOO_LATE = COLUMN_OUTCOME["TOO_LATE"]
 _INFO_CODE = INFO_FIELD["CODE"]
 _INFO_OUTCOME = INFO_FIELD["OUTCOME"]
 _INFO_FILLED_SUM = INFO_FIELD["FILLED_SUM"]
+_INFO_READY_MAX = INFO_FIELD["READY_MAX"]
 _NEEDS_TABLES = SCAN_STATUS["NEEDS_TABLES"]
 assert [ROW_FIELD[name] for name in ("COLUMN", "ROUTE", "EARLIEST", "LATEST", "DEPARTURE", "COST")] == list(range(6))
 _NO_DELIVERY_TEXT = f"no route delivers within {limits.TRANSPORT_HORIZON_DAYS} days of the goods being ready"
@@ -310,6 +311,9 @@ class PromiseEngine:
         # One promise at a time per engine (the service runs on one event loop).
         self._memo: dict[tuple[int, int, int], tuple | None] = {}
         self._penalty: np.ndarray | None = None
+        # Columns of the nodes with a daily capacity, as (column, node), for the selection last seen.
+        self._limited_for: np.ndarray | None = None
+        self._limited: list[tuple[int, int]] = []
 
     # ---- the answer ---------------------------------------------------------
 
@@ -404,23 +408,32 @@ class PromiseEngine:
         node that has no such day gets code CAPACITY. O(limited nodes x distinct ready
         times); nothing for a network without capacities."""
         capacity = self._engine.capacity
-        limited = np.flatnonzero(capacity.mask[sellable])
-        if not len(limited):
+        if self._limited_for is not sellable:  # the default selection is one array, reused
+            self._limited_for = sellable
+            self._limited = [(column, int(sellable[column]))
+                             for column in np.flatnonzero(capacity.mask[sellable]).tolist()]
+        if not self._limited:
             return
         info, ready, filled = scan.info, scan.ready_ns, scan.filled
-        for column in limited.tolist():
-            code = info[column, _INFO_CODE]
+        codes = info[:, _INFO_CODE].tolist()
+        ready_ns = capacity.ready_ns
+        for column, node in self._limited:
+            code = codes[column]
             if code != _CODE_FULL and code != _CODE_PARTIAL:
                 continue
-            node = int(sellable[column])
-            lines = np.flatnonzero(filled[:, column] > 0)
-            times = ready[lines, column]
-            moved = {at_ns: capacity.ready_ns(node, at_ns) for at_ns in set(times.tolist())}
+            if len(filled) == 1:  # one line: it is filled (the node is FULL or PARTIAL)
+                at_ns = int(ready[0, column])
+                moved = {at_ns: ready_ns(node, at_ns)}
+            else:
+                moved = {at_ns: ready_ns(node, at_ns) for at_ns in set(ready[filled[:, column] > 0, column].tolist())}
             if None in moved.values():
                 info[column, _INFO_CODE] = _CODE_CAPACITY
                 continue
-            ready[lines, column] = [moved[at_ns] for at_ns in times.tolist()]
-            info[column, INFO_FIELD["READY_MAX"]] = max(moved.values())
+            if all(later == at_ns for at_ns, later in moved.items()):
+                continue  # the day has room
+            lines = np.flatnonzero(filled[:, column] > 0)
+            ready[lines, column] = [moved[at_ns] for at_ns in ready[lines, column].tolist()]
+            info[column, _INFO_READY_MAX] = max(moved.values())
 
     def _until_tables(self, scan, step, *arguments) -> None:
         """Runs a kernel step, adding the EDT tables of any ready time it reaches outside them."""

@@ -226,3 +226,18 @@ def test_a_day_is_the_node_local_date():
     assert log.engine.capacity.counts() == {(1, dt.date(2026, 11, 23).toordinal()): 1}
     log.reserve(paris(2026, 11, 24, 0, 30))  # 23:30 UTC on Monday: Tuesday in Paris
     assert log.engine.capacity.count(1, TODAY) == 1
+
+
+@pytest.mark.parametrize("timezone", [PARIS, "America/Santiago", "Pacific/Apia", "Asia/Kolkata"])
+def test_the_cached_local_day_is_the_converted_one(timezone):
+    """DST changes, one at midnight (Santiago), a day a zone skipped (Apia, 2011-12-30)."""
+    import random
+
+    limited = capacity_module._Limited(1, timezone, None)
+    fresh = capacity_module._Limited(1, timezone, None)
+    rng = random.Random(5)
+    base = paris(2011, 12, 25, 0)
+    instants = sorted(base + rng.randrange(0, 600 * 24 * HOUR_NS) for _ in range(3_000))
+    instants += [paris(2026, 9, 6, 4, 59) + k * 10**9 for k in range(-3, 4)]  # near Santiago's 2026 change
+    for at_ns in instants + instants[::-7]:
+        assert limited.day_of(at_ns) == fresh._convert(at_ns)
