@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dompromise import _core, attributes, split_reserve
-from dompromise.capacity import CapacityCounts
 from dompromise.attributes import Attributes
+from dompromise.capacity import CapacityCounts
 from dompromise.channels import NONE, Channel, ResolvedView, floors, known_units, unit_size, unit_sizes
 from dompromise.errors import FieldViolation, InvalidArgumentError, NotFoundError
 from dompromise.internal.v1 import log_pb2
