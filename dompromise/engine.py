@@ -16,6 +16,7 @@ import numpy as np
 
 from dompromise import _core, attributes, split_reserve
 from dompromise.attributes import Attributes
+from dompromise.capacity import CapacityCounts
 from dompromise.channels import NONE, Channel, ResolvedView, floors, known_units, unit_size, unit_sizes
 from dompromise.errors import FieldViolation, InvalidArgumentError, NotFoundError
 from dompromise.internal.v1 import log_pb2
@@ -152,6 +153,8 @@ class Engine:
         # Attribute variants: SKU rows of the core after the network's, in log order.
         self._variants = VariantRegistry(len(network.skus), len(network.nodes))
         self._declared_attributes = attributes.declared_keys(network)
+        # Orders per (node, local day) of the nodes with a daily capacity (capacity.py).
+        self._capacity = CapacityCounts(network)
 
     def _refresh_sellable(self) -> None:
         """Caches which nodes take new demand (after start-up and every status change)."""
@@ -178,6 +181,11 @@ class Engine:
     def core(self) -> _core.Core:
         """The core itself, for tests and benchmarks; the service never uses it."""
         return self._core
+
+    @property
+    def capacity(self) -> CapacityCounts:
+        """Daily shipping capacity: the orders counted per (node, local day), as of the log position."""
+        return self._capacity
 
     def node(self, node_id: str) -> Node | None:
         index = self._node_index.get(node_id)
@@ -644,11 +652,28 @@ class Engine:
             first = self._book.seen(key, print_)
             if first is not None:
                 self._core.apply(_core.Command(KIND["TICK"], log_time_ns))
+                self._count_capacity(None)
                 return first
         outcome = self._apply_command(record, log_position)
         if key:
             self._book.remember(key, print_, log_time_ns, outcome)
+        self._count_capacity(record)
         return outcome
+
+    # Records that change one reservation, named by its id.
+    _NAMES_RESERVATION = frozenset(("commit", "release", "extend", "ship", "cancel_lines"))
+
+    def _count_capacity(self, record: log_pb2.LogRecord | None) -> None:
+        """Brings the capacity counts up to the record just applied (in log order:
+        every replica counts alike): new reservations, the one it named, expiries."""
+        if not self._capacity.enabled:
+            return
+        touched = -1
+        which = record.WhichOneof("command") if record is not None else None
+        if which in self._NAMES_RESERVATION:
+            touched = self._book.index_of(getattr(record, which).reservation_id)
+        book = self._book
+        self._capacity.sync(self._core, lambda index: book.meta(index).create_ns, touched)
 
     def _apply_command(self, record: log_pb2.LogRecord, log_position: int) -> Outcome:
         which = record.WhichOneof("command")
@@ -962,6 +987,8 @@ class Engine:
         engine._variants = VariantRegistry.restore(len(network.skus), len(network.nodes), arrays)
         assert engine._variants.base_count + engine._variants.count == engine._core.sku_count, \
             "variants differ from the core's SKU rows"
+        engine._capacity = CapacityCounts(network)
+        engine._capacity.rebuild(engine._core, arrays["book_create_ns"], arrays)
         return engine
 
 

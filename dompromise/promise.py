@@ -42,6 +42,7 @@ from dompromise._core.promise import (
     short_texts,
 )
 from dompromise._core.transport import NEVER
+from dompromise.capacity import CAPACITY_LOOKAHEAD_DAYS
 from dompromise.edt import EdtCalculator, EdtStatus
 from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
 from dompromise.attributes import Attributes
@@ -85,6 +86,7 @@ class Reason(enum.IntEnum):
     NO_DELIVERY = 5
     OUTRANKED = 6
     TOO_LATE = 7
+    CAPACITY = 8
 
 
 # Ranking weights (lower score is better): the network's `ranking:` config, or a
@@ -243,9 +245,16 @@ _OUTCOME_TOO_LATE = COLUMN_OUTCOME["TOO_LATE"]
 _INFO_CODE = INFO_FIELD["CODE"]
 _INFO_OUTCOME = INFO_FIELD["OUTCOME"]
 _INFO_FILLED_SUM = INFO_FIELD["FILLED_SUM"]
+_INFO_READY_MAX = INFO_FIELD["READY_MAX"]
 _NEEDS_TABLES = SCAN_STATUS["NEEDS_TABLES"]
 assert [ROW_FIELD[name] for name in ("COLUMN", "ROUTE", "EARLIEST", "LATEST", "DEPARTURE", "COST")] == list(range(6))
 _NO_DELIVERY_TEXT = f"no route delivers within {limits.TRANSPORT_HORIZON_DAYS} days of the goods being ready"
+# A column whose node's daily capacity is used up every day it could ship on: set in
+# Python after the scan (the kernel skips it), a number no kernel code or outcome has.
+_CODE_CAPACITY = 64
+assert _CODE_CAPACITY not in COLUMN_CODE.values() and _CODE_CAPACITY not in COLUMN_OUTCOME.values()
+_CAPACITY_TEXT = (f"daily capacity used up on every working day within {CAPACITY_LOOKAHEAD_DAYS} days "
+                  "of the goods being ready")
 
 
 class _Call:
@@ -307,6 +316,9 @@ class PromiseEngine:
         # One promise at a time per engine (the service runs on one event loop).
         self._memo: dict[tuple[int, int, int], tuple | None] = {}
         self._penalty: np.ndarray | None = None
+        # Columns of the nodes with a daily capacity, as (column, node), for the selection last seen.
+        self._limited_for: np.ndarray | None = None
+        self._limited: list[tuple[int, int]] = []
 
     # ---- the answer ---------------------------------------------------------
 
@@ -395,6 +407,8 @@ class PromiseEngine:
         scan = self._kernel.scan(destination.table, allowed, (self._edt.tables_for(request.as_of_ns),), sellable,
                                  cells, earliest, wanted, request.as_of_ns, request.allow_future_supply,
                                  self._penalty)
+        if engine.capacity.enabled:
+            self._capacity_delays(scan, sellable)
         self._until_tables(scan, scan.full_options)
         return _Call(request, sku_ids, quantities, wanted, sellable, destination, allowed, scan)
 
@@ -414,6 +428,40 @@ class PromiseEngine:
         attributed = np.zeros(len(sku_ids), dtype=bool)
         attributed[[line for lines in groups.values() for line in lines]] = True
         return cells.reshape(-1), attributed
+
+    def _capacity_delays(self, scan, sellable: np.ndarray) -> None:
+        """Daily capacity (capacity.py), before any route is evaluated: each line a node
+        with a capacity fills is ready no earlier than the node can take the order (the
+        opening of its next working day with room, when the day it is ready is full); a
+        node that has no such day gets code CAPACITY. O(limited nodes x distinct ready
+        times); nothing for a network without capacities."""
+        capacity = self._engine.capacity
+        if self._limited_for is not sellable:  # the default selection is one array, reused
+            self._limited_for = sellable
+            self._limited = [(column, int(sellable[column]))
+                             for column in np.flatnonzero(capacity.mask[sellable]).tolist()]
+        if not self._limited:
+            return
+        info, ready, filled = scan.info, scan.ready_ns, scan.filled
+        codes = info[:, _INFO_CODE].tolist()
+        ready_ns = capacity.ready_ns
+        for column, node in self._limited:
+            code = codes[column]
+            if code != _CODE_FULL and code != _CODE_PARTIAL:
+                continue
+            if len(filled) == 1:  # one line: it is filled (the node is FULL or PARTIAL)
+                at_ns = int(ready[0, column])
+                moved = {at_ns: ready_ns(node, at_ns)}
+            else:
+                moved = {at_ns: ready_ns(node, at_ns) for at_ns in set(ready[filled[:, column] > 0, column].tolist())}
+            if None in moved.values():
+                info[column, _INFO_CODE] = _CODE_CAPACITY
+                continue
+            if all(later == at_ns for at_ns, later in moved.items()):
+                continue  # the day has room
+            lines = np.flatnonzero(filled[:, column] > 0)
+            ready[lines, column] = [moved[at_ns] for at_ns in ready[lines, column].tolist()]
+            info[column, _INFO_READY_MAX] = max(moved.values())
 
     def _until_tables(self, scan, step, *arguments) -> None:
         """Runs a kernel step, adding the EDT tables of any ready time it reaches outside them."""
@@ -826,6 +874,7 @@ class PromiseEngine:
             _CODE_NO_DELIVERY: self._fixed(Reason.NO_DELIVERY, _NO_DELIVERY_TEXT),
             int(Reason.OUTRANKED): self._fixed(Reason.OUTRANKED, "had an option, ranked below the ones returned"),
             int(Reason.TOO_LATE): self._fixed(Reason.TOO_LATE, "cannot deliver by the requested latest time"),
+            _CODE_CAPACITY: self._fixed(Reason.CAPACITY, _CAPACITY_TEXT),
         }
         return found
 

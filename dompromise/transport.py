@@ -145,8 +145,9 @@ class NodeShipping:
 
     `cutoffs` maps a carrier service to the local time after which an order
     is taken the next working day (orders before it are accepted at once).
-    `daily_capacity_orders` is recorded for the promise engine; the EDT
-    calculator does not count orders, so it does not enforce it.
+    `daily_capacity_orders` caps the orders the node ships per local day:
+    the engine counts them (capacity.py) and the promise moves a full
+    day's ready time on; the EDT calculator itself does not count orders.
     """
 
     node_id: str

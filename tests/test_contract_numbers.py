@@ -54,3 +54,12 @@ def test_unavailable_reasons_match_proto():
     for name, number in _core.UNAVAILABLE_REASON.items():
         assert common_pb2.UnavailableReason.Value(f"UNAVAILABLE_REASON_{name}") == number
     assert len(common_pb2.UnavailableReason.keys()) == len(_core.UNAVAILABLE_REASON) + 1
+
+
+def test_candidate_reasons_match_proto():
+    from dompromise.promise import Reason
+    from dompromise.v1 import promise_pb2
+
+    for reason in Reason:
+        assert promise_pb2.CandidateReason.Value(f"CANDIDATE_REASON_{reason.name}") == reason.value
+    assert len(promise_pb2.CandidateReason.keys()) == len(Reason) + 1

@@ -40,6 +40,7 @@ class CandidateReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CANDIDATE_REASON_NO_DELIVERY: _ClassVar[CandidateReason]
     CANDIDATE_REASON_OUTRANKED: _ClassVar[CandidateReason]
     CANDIDATE_REASON_TOO_LATE: _ClassVar[CandidateReason]
+    CANDIDATE_REASON_CAPACITY: _ClassVar[CandidateReason]
 DELIVERY_METHOD_UNSPECIFIED: DeliveryMethod
 DELIVERY_METHOD_SHIP: DeliveryMethod
 DELIVERY_METHOD_PICKUP: DeliveryMethod
@@ -59,6 +60,7 @@ CANDIDATE_REASON_NO_LANE: CandidateReason
 CANDIDATE_REASON_NO_DELIVERY: CandidateReason
 CANDIDATE_REASON_OUTRANKED: CandidateReason
 CANDIDATE_REASON_TOO_LATE: CandidateReason
+CANDIDATE_REASON_CAPACITY: CandidateReason
 
 class OrderLine(_message.Message):
     __slots__ = ("sku_id", "quantity", "unit", "required_attributes")
