@@ -11,6 +11,7 @@ hits both alike; we report medians and the ratio ours / ceiling.
   python -m benchmarks.grpc_ceiling --sweep         # RPC/s at several concurrency settings
   python -m benchmarks.grpc_ceiling --json out.json
   python -m benchmarks.grpc_ceiling --networks demo --scenarios promise-1,promise-10
+  python -m benchmarks.grpc_ceiling --phases        # the promise handler's phases, in-process (no gRPC)
 
 The promise scenarios (demo network only: it has a transport section) send a
 garage's order to Lille (59000 FR) at a fixed as_of_time, so the answer does
@@ -406,6 +407,70 @@ def summarize(network, scenario, sku_count, view, clients, streams, request, ref
     return result
 
 
+# ---- the promise handler's phases, in-process ------------------------------------------
+
+def promise_phases(calls: int) -> list[dict]:
+    """Median microseconds of each step PromiseDelivery takes for the garage orders, in-process:
+    the request's parse, Promiser.request_of (validation, SKUs, units, destination),
+    PromiseEngine.promise, Promiser.response (building the message and signing a token per
+    option; the tokens alone timed apart, from the same holds) and the serialization.
+    The demo network and stock of `dompromise serve --in-memory`; no gRPC, no event loop."""
+    from dompromise import demo
+    from dompromise.cli import stock_records
+    from dompromise.engine import Engine
+    from dompromise.log import MemoryLog
+    from dompromise.promise_token import TokenSigner
+    from dompromise.replica import Replica
+    from dompromise.service.promise import Promiser, token_options
+
+    network = demo.demo_network()
+    replica = Replica(Engine(network), MemoryLog())
+    replica.bootstrap(list(stock_records(demo.demo_stock(network))))
+    promiser = Promiser(replica.engine, TokenSigner(), replica.now_ns)
+    rows = []
+    for scenario, (line_count, _, _) in PROMISE_SCENARIOS.items():
+        data = promise_request(line_count).SerializeToString()
+        times: dict[str, list[float]] = {name: [] for name in
+                                         ("parse", "request_of", "promise", "response", "tokens", "serialize")}
+        for call_index in range(calls + calls // 10):  # the first tenth warms up
+            t0 = time.perf_counter_ns()
+            message = promise_pb2.PromiseDeliveryRequest.FromString(data)
+            t1 = time.perf_counter_ns()
+            request = promiser.request_of(message)
+            t2 = time.perf_counter_ns()
+            answer = promiser.promise(request)
+            t3 = time.perf_counter_ns()
+            response = promiser.response(request, answer)
+            t4 = time.perf_counter_ns()
+            response.SerializeToString()
+            t5 = time.perf_counter_ns()
+            holds = [[[line.sku_id, line.source_node_id or shipment.node_id, line.quantity, 0]
+                      for shipment in option.shipments for line in shipment.lines] for option in answer.options]
+            t6 = time.perf_counter_ns()
+            batch = promiser.signer.batch(t6, answer.log_position, answer.sku_ids, answer.quantities,
+                                          request.zone_id or "", request.pickup_node_id or "", token_options(request))
+            for option_holds in holds:
+                batch.sign(option_holds)
+            t7 = time.perf_counter_ns()
+            if call_index >= calls // 10:
+                for name, ns in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4)):
+                    times[name].append(ns / 1000)
+        row = {"scenario": scenario, "order_lines": line_count, "calls": calls, "options": len(answer.options),
+               "candidates": len(answer.candidates), "response_bytes": len(response.SerializeToString())}
+        row.update({f"{name}_us": round(statistics.median(values), 1) for name, values in times.items()})
+        row["handler_us"] = round(sum(row[f"{name}_us"] for name in
+                                      ("parse", "request_of", "promise", "response", "serialize")), 1)
+        row["engine_share"] = round(row["promise_us"] / row["handler_us"], 3)
+        rows.append(row)
+    print(f"\n{'scenario':11} {'parse':>6} {'request_of':>10} {'promise':>8} {'response':>9} {'(tokens)':>9}"
+          f" {'serialize':>9} {'handler':>8} {'engine share':>12}   (median us, {calls} calls)")
+    for row in rows:
+        print(f"{row['scenario']:11} {row['parse_us']:6.1f} {row['request_of_us']:10.1f} {row['promise_us']:8.1f}"
+              f" {row['response_us']:9.1f} {row['tokens_us']:9.1f} {row['serialize_us']:9.1f} {row['handler_us']:8.1f}"
+              f" {row['engine_share']:12.2f}")
+    return rows
+
+
 # ---- reporting -----------------------------------------------------------------------
 
 def machine() -> dict:
@@ -444,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--smoke", action="store_true", help="a few hundred requests per server, 1 round, no verdict")
     parser.add_argument("--sweep", action="store_true", help="single-SKU RPC/s at several h2load -c/-m settings")
+    parser.add_argument("--phases", type=int, nargs="?", const=3000, metavar="CALLS",
+                        help="time the promise handler's steps in-process (default 3000 calls per order), no gRPC")
     parser.add_argument("--networks", default=None,
                         help="comma list of 'demo' and NODESxSKUS (default demo,200x10000; smoke: 20x2000 for"
                              " availability, demo for promise)")
@@ -460,6 +527,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
 
+    if args.phases:
+        info = machine()
+        print(f"machine: {info}", flush=True)
+        rows = promise_phases(args.phases)
+        if args.json:
+            with open(args.json, "w") as out:
+                json.dump({"machine": info, "argv": sys.argv[1:], "phases": rows}, out, indent=1)
+            print(f"wrote {args.json}")
+        return 0
     if shutil.which("h2load") is None:
         print("h2load not found: install it (Debian/Ubuntu: apt-get install -y nghttp2-client)", file=sys.stderr)
         return 2
