@@ -14,6 +14,8 @@ FILE, serialized GetAvailabilityResponse): the same bytes on the wire, no
 lookup. The gap between the two is what our handler costs. With --service
 promise it serves PromiseDelivery instead (FILE: a serialized
 PromiseDeliveryResponse, tokens included), returned as is on every call.
+--interceptor adds our ConsistencyInterceptor (positions in every answer's
+metadata) over a tiny in-memory replica: what that interceptor costs alone.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def announce(port: int) -> None:
     print(f"dompromise serving on 127.0.0.1:{port}", flush=True)
 
 
-async def serve_noop(response_path: str, port: int, service: str = "availability") -> None:
+async def serve_noop(response_path: str, port: int, service: str = "availability", interceptor: bool = False) -> None:
     with open(response_path, "rb") as file:
         data = file.read()
     # Same options as dompromise.service.server.create_server, so only the handler differs.
@@ -65,7 +67,16 @@ async def serve_noop(response_path: str, port: int, service: str = "availability
         ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
         ("grpc.so_reuseport", 0),
     ]
-    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
+    interceptors = []
+    if interceptor:
+        from benchmarks.networks import synthetic_network
+        from dompromise.log import MemoryLog
+        from dompromise.replica import Replica
+        from dompromise.service.consistency import ConsistencyInterceptor
+
+        interceptors.append(ConsistencyInterceptor(Replica(synthetic_network(2, 10, 1).engine, MemoryLog())))
+    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX,
+                             interceptors=interceptors)
     if service == "promise":
         promise_pb2_grpc.add_PromiseServiceServicer_to_server(
             NoopPromise(promise_pb2.PromiseDeliveryResponse.FromString(data)), server)
@@ -143,13 +154,15 @@ def main(argv: list[str] | None = None) -> int:
                       help="file holding a serialized GetAvailabilityResponse (or PromiseDeliveryResponse)")
     noop.add_argument("--service", choices=("availability", "promise"), default="availability",
                       help="serve GetAvailability (default) or PromiseDelivery")
+    noop.add_argument("--interceptor", action="store_true",
+                      help="add dompromise's ConsistencyInterceptor (over a tiny replica)")
     for sub in (ours, noop):
         sub.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
     if args.kind == "ours":
         serve_ours(args.nodes, args.skus, args.seed, args.port)
     else:
-        asyncio.run(serve_noop(args.response, args.port, args.service))
+        asyncio.run(serve_noop(args.response, args.port, args.service, args.interceptor))
     return 0
 
 
