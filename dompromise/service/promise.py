@@ -59,8 +59,7 @@ class Promiser:
 
     def request_of(self, message: promise_pb2.PromiseDeliveryRequest) -> PromiseRequest:
         """Checks the request (every bad field at once) and resolves its destination."""
-        lines = list(message.lines)  # each access to message.lines wraps every line again: read them once
-        _validate(message, lines)
+        lines = _validate(message)
         if self._engine is None:
             raise FailedPreconditionError("NO_TRANSPORT", "the network has no transport section: nothing to promise")
         sku_ids = tuple(line.sku_id for line in lines)
@@ -209,7 +208,8 @@ def request_options(options: dict) -> dict:
 
 
 def _set_time(timestamp, ns: int) -> None:
-    """timestamp.FromNanoseconds(ns), without its call overhead (same seconds and nanos, ns >= 0)."""
+    """timestamp.FromNanoseconds(ns) (the same seconds and nanos) without its call and its year 1-9999
+    check: the engine's times come from its calendars."""
     seconds, nanos = divmod(ns, NS_PER_SECOND)
     timestamp.seconds = seconds
     timestamp.nanos = nanos
@@ -219,9 +219,11 @@ def _ns(message, name: str) -> int:
     return getattr(message, name).ToNanoseconds() if message.HasField(name) else 0
 
 
-def _validate(message, lines: list) -> None:
-    """Every bad field of the request at once; `lines` is list(message.lines)."""
-    check_count(lines, "lines", "PROMISE_LINES_MAX", minimum=1)
+def _validate(message) -> list:
+    """Every bad field of the request at once; returns list(message.lines), read once
+    (each access to message.lines wraps every line again)."""
+    check_count(message.lines, "lines", "PROMISE_LINES_MAX", minimum=1)
+    lines = list(message.lines)
     violations = []
     longest, quantity_max = limits.ID_LENGTH_MAX, limits.QUANTITY_MAX
     for position, line in enumerate(lines):
@@ -261,3 +263,4 @@ def _validate(message, lines: list) -> None:
     if before and as_of and before < as_of:
         violations.append(FieldViolation("deliver_before_time", "is before as_of_time"))
     raise_if_any(violations)
+    return lines
