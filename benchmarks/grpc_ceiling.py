@@ -1,4 +1,4 @@
-"""GetAvailability throughput of our server against a no-op grpc.aio ceiling.
+"""GetAvailability and PromiseDelivery throughput of our server against a no-op grpc.aio ceiling.
 
 Both servers serve the same RPC with the same response bytes (the no-op one
 returns what ours answered, precomputed); each runs in its own process
@@ -10,6 +10,15 @@ hits both alike; we report medians and the ratio ours / ceiling.
   python -m benchmarks.grpc_ceiling --smoke         # seconds: a few hundred requests each, no verdict
   python -m benchmarks.grpc_ceiling --sweep         # RPC/s at several concurrency settings
   python -m benchmarks.grpc_ceiling --json out.json
+  python -m benchmarks.grpc_ceiling --networks demo --scenarios promise-1,promise-10
+  python -m benchmarks.grpc_ceiling --phases        # the promise handler's phases, in-process (no gRPC)
+
+The promise scenarios (demo network only: it has a transport section) send a
+garage's order to Lille (59000 FR) at a fixed as_of_time, so the answer does
+not move with the clock. Each option carries a signed token whose expiry comes
+from the server's clock, so those answers are compared with their tokens
+cleared; the no-op server returns one answer of ours, tokens included (same
+size: the tokens differ only in expiry digits).
 
 h2load counts any HTTP 200 as a success, even with grpc-status != 0, so
 before and after each load a Python gRPC client checks each server answers
@@ -40,10 +49,19 @@ if __package__ in (None, ""):  # run as `python benchmarks/grpc_ceiling.py`
 import grpc
 import numpy as np
 
-from dompromise.v1 import availability_pb2, availability_pb2_grpc, common_pb2, network_pb2, network_pb2_grpc
+from dompromise.v1 import (
+    availability_pb2,
+    availability_pb2_grpc,
+    common_pb2,
+    network_pb2,
+    network_pb2_grpc,
+    promise_pb2,
+    promise_pb2_grpc,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 METHOD = "/dompromise.v1.AvailabilityService/GetAvailability"
+PROMISE_METHOD = "/dompromise.v1.PromiseService/PromiseDelivery"
 SERVER_CPU, LOAD_CPU = 0, 1
 BATCH_SKUS = 1_000
 VIEWS = {"basic": availability_pb2.AVAILABILITY_VIEW_BASIC, "totals": availability_pb2.AVAILABILITY_VIEW_TOTALS}
@@ -52,6 +70,21 @@ SCENARIOS = {
     "single": (1, "basic", 8, 16),
     "batch-totals": (BATCH_SKUS, "totals", 4, 4),
     "batch-basic": (BATCH_SKUS, "basic", 4, 4),
+}
+# A garage's order on the demo network, to Lille: every line in stock at WH-NORTH (and DC-NAT).
+# (SKU, quantity, pack unit; "" = base unit). The first line alone is the 1-line order.
+GARAGE_ORDER = (
+    ("BRK-DSC-10627", 2, ""), ("FLT-AIR-12011", 1, ""), ("IGN-PLG-10867", 4, ""), ("WIP-BLD-10837", 2, ""),
+    ("LMP-BLB-10964", 2, ""), ("OIL-MOT-11027", 5, "litre"), ("SUS-SHK-10122", 2, ""), ("BLT-DRV-10120", 1, ""),
+    ("SNS-ELC-11037", 1, ""), ("GSK-ENG-10988", 1, ""),
+)
+PROMISE_POSTAL_CODE, PROMISE_COUNTRY = "59000", "FR"
+# Tuesday 2026-11-24 10:00 in Paris: a working morning, within the demo calendars (2026-2027).
+PROMISE_AS_OF_NS = 1_795_510_800 * 10**9
+# scenario -> (order lines, h2load clients, streams per client): 16 in flight saturate one server core.
+PROMISE_SCENARIOS = {
+    "promise-1": (1, 4, 4),
+    "promise-10": (10, 4, 4),
 }
 # Beyond 1,000 in flight the server sheds RPCs (limits.CONCURRENT_RPCS_MAX): the checks fail, as they should.
 SWEEP = ((1, 1), (1, 8), (4, 4), (8, 16), (16, 32), (32, 64))
@@ -158,6 +191,41 @@ def check_answer(target: str, request, expected: bytes | None = None) -> bytes:
     return data
 
 
+def promise_request(line_count: int) -> promise_pb2.PromiseDeliveryRequest:
+    request = promise_pb2.PromiseDeliveryRequest(
+        lines=[promise_pb2.OrderLine(sku_id=sku, quantity=quantity, unit=unit)
+               for sku, quantity, unit in GARAGE_ORDER[:line_count]],
+        postal_code=PROMISE_POSTAL_CODE, country_code=PROMISE_COUNTRY)
+    request.as_of_time.FromNanoseconds(PROMISE_AS_OF_NS)
+    return request
+
+
+def without_tokens(response: promise_pb2.PromiseDeliveryResponse) -> bytes:
+    """The answer with every option's promise_token cleared: the rest does not move between calls."""
+    stripped = promise_pb2.PromiseDeliveryResponse()
+    stripped.CopyFrom(response)
+    for option in stripped.options:
+        option.ClearField("promise_token")
+    return stripped.SerializeToString(deterministic=True)
+
+
+def check_promise(target: str, request, expected: bytes | None = None) -> tuple[bytes, bytes]:
+    """Calls PromiseDelivery; the answer must be OK, fill the whole order from one node, and carry a
+    token per option; with `expected` (an answer minus its tokens), equal to it but for the tokens.
+    Returns (the serialized answer, the answer minus its tokens)."""
+    with grpc.insecure_channel(target) as channel:
+        response = promise_pb2_grpc.PromiseServiceStub(channel).PromiseDelivery(request, timeout=30)
+    assert response.options, f"{target}: no delivery option"
+    best = response.options[0]
+    assert best.fill_percent == 100.0 and len(best.shipments) == 1, f"{target}: not filled from one node"
+    assert sum(len(shipment.lines) for shipment in best.shipments) == len(request.lines), f"{target}: lines missing"
+    assert all(option.promise_token.startswith("v1.") for option in response.options), f"{target}: no token"
+    stripped = without_tokens(response)
+    if expected is not None:
+        assert stripped == expected, f"{target}: answer (tokens aside) differs from the reference"
+    return response.SerializeToString(), stripped
+
+
 def grpc_frame(message: bytes) -> bytes:
     """gRPC length-prefixed message: flag 0 (uncompressed), 4-byte big-endian length."""
     return struct.pack(">BI", 0, len(message)) + message
@@ -176,7 +244,7 @@ class Run:
 
 
 def h2load(target: str, frame_path: str, clients: int, streams: int, duration: float, requests: int,
-           pin: bool, workdir: str) -> tuple[dict, np.ndarray]:
+           pin: bool, workdir: str, method: str = METHOD) -> tuple[dict, np.ndarray]:
     """Runs h2load for `duration` seconds (or `requests` requests if duration is 0).
 
     Returns h2load's counters and the latency (us) of each request. No
@@ -189,7 +257,7 @@ def h2load(target: str, frame_path: str, clients: int, streams: int, duration: f
     argv = ["h2load", "-c", str(clients), "-m", str(streams), "-t", "1", "-d", frame_path,
             "-H", "content-type: application/grpc", "-H", "te: trailers", "--log-file", log_path]
     argv += ["-D", f"{duration:g}"] if duration else ["-n", str(requests)]
-    argv.append(f"http://{target}{METHOD}")
+    argv.append(f"http://{target}{method}")
     if pin:
         argv = ["taskset", "-c", str(LOAD_CPU)] + argv
     out = subprocess.run(argv, capture_output=True, text=True, timeout=duration * 3 + 60)
@@ -219,11 +287,12 @@ def parse_h2load(text: str) -> dict:
     }
 
 
-def load(server: str, target: str, frame_path: str, frame_bytes: int, args, clients, streams) -> Run:
+def load(server: str, target: str, frame_path: str, frame_bytes: int, args, clients, streams,
+         method: str = METHOD) -> Run:
     if args.warmup:
-        h2load(target, frame_path, clients, streams, args.warmup, 0, args.pin, args.workdir)
+        h2load(target, frame_path, clients, streams, args.warmup, 0, args.pin, args.workdir, method)
     stats, latencies = h2load(target, frame_path, clients, streams, args.duration, args.requests,
-                              args.pin, args.workdir)
+                              args.pin, args.workdir, method)
     if stats["failed"] or stats["non_200"] or not stats["succeeded"] == stats["status_2xx"] == stats["done"]:
         raise RuntimeError(f"{server}: h2load saw failures: {stats}")
     # A gRPC error is trailers only, no DATA: every request must have received one full response frame.
@@ -237,6 +306,8 @@ def load(server: str, target: str, frame_path: str, frame_bytes: int, args, clie
 # ---- one scenario: both servers, alternating rounds ----------------------------------
 
 def run_scenario(network: str, scenario: str, args, concurrency=None) -> dict:
+    if scenario in PROMISE_SCENARIOS:
+        return run_promise_scenario(network, scenario, args)
     sku_count, view, clients, streams = SCENARIOS[scenario]
     clients, streams = concurrency or (args.clients or clients, args.streams or streams)
     ours = start_ours(network, args.workdir, args.pin)
@@ -270,6 +341,49 @@ def run_scenario(network: str, scenario: str, args, concurrency=None) -> dict:
     return summarize(network, scenario, sku_count, view, clients, streams, request, reference, runs)
 
 
+def run_promise_scenario(network: str, scenario: str, args) -> dict:
+    """PromiseDelivery of the garage order: ours against a no-op server returning one answer of ours."""
+    if network != "demo":
+        raise SystemExit(f"{scenario}: the promise scenarios need the demo network (a transport section)")
+    line_count, clients, streams = PROMISE_SCENARIOS[scenario]
+    clients, streams = args.clients or clients, args.streams or streams
+    ours = start_ours(network, args.workdir, args.pin)
+    noop = None
+    try:
+        request = promise_request(line_count)
+        reference, reference_stripped = check_promise(ours.target, request)
+        check_promise(ours.target, request, reference_stripped)  # the answer does not move between calls
+        response_path = os.path.join(args.workdir, "response.bin")
+        with open(response_path, "wb") as file:
+            file.write(reference)
+        noop = Server("ceiling", [sys.executable, "-m", "benchmarks.servers", "noop", "--service", "promise",
+                                  "--response", response_path], args.workdir, args.pin)
+        check_promise(noop.target, request, reference_stripped)
+        frame_path = os.path.join(args.workdir, "request.bin")
+        with open(frame_path, "wb") as file:
+            file.write(grpc_frame(request.SerializeToString()))
+        frame_bytes = len(grpc_frame(reference))
+        runs = []
+        for round_index in range(args.rounds):
+            for name, server in (("ceiling", noop), ("ours", ours)):
+                run = load(name, server.target, frame_path, frame_bytes, args, clients, streams, PROMISE_METHOD)
+                runs.append(run)
+                print(f"  {network} {scenario} c{clients} m{streams} round {round_index + 1} {name:8}"
+                      f" {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms", flush=True)
+        for server in (noop, ours):  # still answering the same after the load
+            check_promise(server.target, request, reference_stripped)
+    finally:
+        for server in (noop, ours):
+            if server is not None:
+                server.stop()
+    result = summarize(network, scenario, line_count, "promise", clients, streams, request, reference, runs)
+    result["order_lines"] = result.pop("skus_per_request")
+    for key in ("sku_checks_per_s_ours", "sku_checks_per_s_ceiling"):
+        del result[key]
+    result["options"] = len(promise_pb2.PromiseDeliveryResponse.FromString(reference).options)
+    return result
+
+
 def summarize(network, scenario, sku_count, view, clients, streams, request, reference, runs) -> dict:
     result = {"network": network, "scenario": scenario, "skus_per_request": sku_count, "view": view,
               "clients": clients, "streams": streams, "request_bytes": len(request.SerializeToString()),
@@ -291,6 +405,84 @@ def summarize(network, scenario, sku_count, view, clients, streams, request, ref
     result["sku_checks_per_s_ours"] = round(result["ours"]["rpc_per_s_median"] * sku_count)
     result["sku_checks_per_s_ceiling"] = round(result["ceiling"]["rpc_per_s_median"] * sku_count)
     return result
+
+
+# ---- the promise handler's phases, in-process ------------------------------------------
+
+def promise_phases(calls: int) -> list[dict]:
+    """Median microseconds of each step PromiseDelivery takes for the garage orders, in-process:
+    the request's parse, Promiser.request_of (validation, SKUs, units, destination),
+    PromiseEngine.promise, Promiser.response (building the message and signing a token per
+    option; the tokens alone timed apart, from the same holds) and the serialization.
+    The demo network and stock of `dompromise serve --in-memory`; no gRPC, no event loop."""
+    from dompromise import demo
+    from dompromise.cli import stock_records
+    from dompromise.engine import Engine
+    from dompromise.log import MemoryLog
+    from dompromise.promise_token import TokenSigner
+    from dompromise.replica import Replica
+    from dompromise.service.promise import Promiser, token_options
+
+    network = demo.demo_network()
+    replica = Replica(Engine(network), MemoryLog())
+    replica.bootstrap(list(stock_records(demo.demo_stock(network))))
+    promiser = Promiser(replica.engine, TokenSigner(), replica.now_ns)
+    rows = []
+    for scenario, (line_count, _, _) in PROMISE_SCENARIOS.items():
+        data = promise_request(line_count).SerializeToString()
+        times: dict[str, list[float]] = {name: [] for name in
+                                         ("parse", "request_of", "promise", "response", "tokens", "serialize")}
+        for call_index in range(calls + calls // 10):  # the first tenth warms up
+            t0 = time.perf_counter_ns()
+            message = promise_pb2.PromiseDeliveryRequest.FromString(data)
+            t1 = time.perf_counter_ns()
+            request = promiser.request_of(message)
+            t2 = time.perf_counter_ns()
+            answer = promiser.promise(request)
+            t3 = time.perf_counter_ns()
+            response = promiser.response(request, answer)
+            t4 = time.perf_counter_ns()
+            response.SerializeToString()
+            t5 = time.perf_counter_ns()
+            holds = [[[line.sku_id, line.source_node_id or shipment.node_id, line.quantity, 0]
+                      for shipment in option.shipments for line in shipment.lines] for option in answer.options]
+            t6 = time.perf_counter_ns()
+            sign_tokens(promiser.signer, holds, t6, request, answer, token_options(request))
+            t7 = time.perf_counter_ns()
+            if call_index >= calls // 10:
+                for name, ns in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4)):
+                    times[name].append(ns / 1000)
+        row = {"scenario": scenario, "order_lines": line_count, "calls": calls, "options": len(answer.options),
+               "candidates": len(answer.candidates), "response_bytes": len(response.SerializeToString())}
+        row.update({f"{name}_us": round(statistics.median(values), 1) for name, values in times.items()})
+        row["handler_us"] = round(sum(row[f"{name}_us"] for name in
+                                      ("parse", "request_of", "promise", "response", "serialize")), 1)
+        row["engine_share"] = round(row["promise_us"] / row["handler_us"], 3)
+        rows.append(row)
+    print(f"\n{'scenario':11} {'parse':>6} {'request_of':>10} {'promise':>8} {'response':>9} {'(tokens)':>9}"
+          f" {'serialize':>9} {'handler':>8} {'engine share':>12}   (median us, {calls} calls)")
+    for row in rows:
+        print(f"{row['scenario']:11} {row['parse_us']:6.1f} {row['request_of_us']:10.1f} {row['promise_us']:8.1f}"
+              f" {row['response_us']:9.1f} {row['tokens_us']:9.1f} {row['serialize_us']:9.1f} {row['handler_us']:8.1f}"
+              f" {row['engine_share']:12.2f}")
+    return rows
+
+
+def sign_tokens(signer, holds: list, expire_ns: int, request, answer, options: dict) -> None:
+    """One token per option's holds, as Promiser.response signs them (or, on a tree from before
+    TokenSigner.batch, one TokenSigner.sign each: --phases also times older code)."""
+    zone_id, pickup_node_id = request.zone_id or "", request.pickup_node_id or ""
+    if hasattr(signer, "batch"):
+        batch = signer.batch(expire_ns, answer.log_position, answer.sku_ids, answer.quantities, zone_id,
+                             pickup_node_id, options)
+        for option_holds in holds:
+            batch.sign(option_holds)
+        return
+    from dompromise.promise_token import PlannedHold, TokenContent
+
+    for option_holds in holds:
+        signer.sign(TokenContent(tuple(PlannedHold(*hold) for hold in option_holds), expire_ns, answer.log_position,
+                                 answer.sku_ids, answer.quantities, zone_id, pickup_node_id, options))
 
 
 # ---- reporting -----------------------------------------------------------------------
@@ -320,7 +512,7 @@ def print_table(results: list[dict]) -> None:
         c, o = r["ceiling"], r["ours"]
         print(f"{r['network']:10} {r['scenario']:13} {str(r['clients']) + 'x' + str(r['streams']):7}"
               f" {c['rpc_per_s_median']:13.0f} {o['rpc_per_s_median']:11.0f} {r['ratio']:6.3f}"
-              f" {r['sku_checks_per_s_ours']:18,} {c['p50_ms']:7.2f}/{c['p99_ms']:<8.2f} {o['p50_ms']:7.2f}/{o['p99_ms']:<8.2f}"
+              f" {format(r['sku_checks_per_s_ours'], ',') if 'sku_checks_per_s_ours' in r else '-':>18} {c['p50_ms']:7.2f}/{c['p99_ms']:<8.2f} {o['p50_ms']:7.2f}/{o['p99_ms']:<8.2f}"
               f"  per round: {' '.join(f'{x:.2f}' for x in r['ratio_per_round'])}")
 
 
@@ -331,9 +523,13 @@ def main(argv: list[str] | None = None) -> int:
                                      epilog=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--smoke", action="store_true", help="a few hundred requests per server, 1 round, no verdict")
     parser.add_argument("--sweep", action="store_true", help="single-SKU RPC/s at several h2load -c/-m settings")
+    parser.add_argument("--phases", type=int, nargs="?", const=3000, metavar="CALLS",
+                        help="time the promise handler's steps in-process (default 3000 calls per order), no gRPC")
     parser.add_argument("--networks", default=None,
-                        help="comma list of 'demo' and NODESxSKUS (default demo,200x10000; smoke 20x2000)")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}")
+                        help="comma list of 'demo' and NODESxSKUS (default demo,200x10000; smoke: 20x2000 for"
+                             " availability, demo for promise)")
+    parser.add_argument("--scenarios", default=",".join([*SCENARIOS, *PROMISE_SCENARIOS]),
+                        help=f"comma list of {', '.join([*SCENARIOS, *PROMISE_SCENARIOS])} (promise-*: demo network only)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per server (alternating)")
     parser.add_argument("--duration", type=float, default=10, help="measured seconds per round")
     parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before each round")
@@ -345,14 +541,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
 
+    if args.phases:
+        info = machine()
+        print(f"machine: {info}", flush=True)
+        rows = promise_phases(args.phases)
+        if args.json:
+            with open(args.json, "w") as out:
+                json.dump({"machine": info, "argv": sys.argv[1:], "phases": rows}, out, indent=1)
+            print(f"wrote {args.json}")
+        return 0
     if shutil.which("h2load") is None:
         print("h2load not found: install it (Debian/Ubuntu: apt-get install -y nghttp2-client)", file=sys.stderr)
         return 2
     args.pin = args.pin and len(os.sched_getaffinity(0)) >= 2 and shutil.which("taskset") is not None
+    scenarios = args.scenarios.split(",")
+    unknown = [name for name in scenarios if name not in SCENARIOS and name not in PROMISE_SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(unknown)}")
     if args.smoke:
         args.rounds, args.duration, args.warmup = 1, 0, 0
-        args.networks = args.networks or "20x2000"
-    networks = (args.networks or "demo,200x10000").split(",")
+    networks = (args.networks or ("20x2000" if args.smoke else "demo,200x10000")).split(",")
+    # (network, scenario) pairs: promises only where there is transport (the demo network).
+    plan = [(network, scenario) for network in networks for scenario in scenarios
+            if scenario not in PROMISE_SCENARIOS or network == "demo"]
+    if args.smoke and args.networks is None:
+        plan += [("demo", scenario) for scenario in scenarios if scenario in PROMISE_SCENARIOS]
     info = machine()
     print(f"machine: {info}\nservers pinned to CPU {SERVER_CPU}, h2load to CPU {LOAD_CPU}: {args.pin}", flush=True)
     results = []
@@ -367,9 +580,8 @@ def main(argv: list[str] | None = None) -> int:
                     results.append({"network": networks[0], "scenario": "single", "clients": concurrency[0],
                                     "streams": concurrency[1], "error": str(error)})
         else:
-            for network in networks:
-                for scenario in args.scenarios.split(","):
-                    results.append(run_scenario(network, scenario, args))
+            for network, scenario in plan:
+                results.append(run_scenario(network, scenario, args))
     print_table(results)
     if args.json:
         with open(args.json, "w") as out:

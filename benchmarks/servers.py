@@ -3,6 +3,7 @@ the same line as `dompromise serve`: "dompromise serving on HOST:PORT".
 
   python -m benchmarks.servers ours --nodes 200 --skus 10000   # our server, synthetic network
   python -m benchmarks.servers noop --response FILE            # the no-op ceiling
+  python -m benchmarks.servers noop --service promise --response FILE   # ... of PromiseDelivery
 
 `dompromise_serve(*args)` (a context manager) runs `dompromise serve` itself on a
 fresh temporary --data-dir, for benchmarks/bench_runs.py and pg_baseline.py.
@@ -10,7 +11,11 @@ fresh temporary --data-dir, for benchmarks/bench_runs.py and pg_baseline.py.
 The no-op server is a grpc.aio server with the same options as ours whose
 GetAvailability returns a response precomputed by our server (read from
 FILE, serialized GetAvailabilityResponse): the same bytes on the wire, no
-lookup. The gap between the two is what our handler costs.
+lookup. The gap between the two is what our handler costs. With --service
+promise it serves PromiseDelivery instead (FILE: a serialized
+PromiseDeliveryResponse, tokens included), returned as is on every call.
+--interceptor adds our ConsistencyInterceptor (positions in every answer's
+metadata) over a tiny in-memory replica: what that interceptor costs alone.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import time
 import grpc
 
 from dompromise import limits
-from dompromise.v1 import availability_pb2, availability_pb2_grpc
+from dompromise.v1 import availability_pb2, availability_pb2_grpc, promise_pb2, promise_pb2_grpc
 
 
 class NoopAvailability(availability_pb2_grpc.AvailabilityServiceServicer):
@@ -41,21 +46,43 @@ class NoopAvailability(availability_pb2_grpc.AvailabilityServiceServicer):
         return self._response
 
 
+class NoopPromise(promise_pb2_grpc.PromiseServiceServicer):
+    def __init__(self, response: promise_pb2.PromiseDeliveryResponse):
+        self._response = response
+
+    async def PromiseDelivery(self, request, context):
+        return self._response
+
+
 def announce(port: int) -> None:
     print(f"dompromise serving on 127.0.0.1:{port}", flush=True)
 
 
-async def serve_noop(response_path: str, port: int) -> None:
+async def serve_noop(response_path: str, port: int, service: str = "availability", interceptor: bool = False) -> None:
     with open(response_path, "rb") as file:
-        response = availability_pb2.GetAvailabilityResponse.FromString(file.read())
+        data = file.read()
     # Same options as dompromise.service.server.create_server, so only the handler differs.
     options = [
         ("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
         ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
         ("grpc.so_reuseport", 0),
     ]
-    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
-    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(NoopAvailability(response), server)
+    interceptors = []
+    if interceptor:
+        from benchmarks.networks import synthetic_network
+        from dompromise.log import MemoryLog
+        from dompromise.replica import Replica
+        from dompromise.service.consistency import ConsistencyInterceptor
+
+        interceptors.append(ConsistencyInterceptor(Replica(synthetic_network(2, 10, 1).engine, MemoryLog())))
+    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX,
+                             interceptors=interceptors)
+    if service == "promise":
+        promise_pb2_grpc.add_PromiseServiceServicer_to_server(
+            NoopPromise(promise_pb2.PromiseDeliveryResponse.FromString(data)), server)
+    else:
+        availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(
+            NoopAvailability(availability_pb2.GetAvailabilityResponse.FromString(data)), server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     announce(bound)
@@ -123,14 +150,19 @@ def main(argv: list[str] | None = None) -> int:
     ours.add_argument("--skus", type=int, default=10_000)
     ours.add_argument("--seed", type=int, default=1)
     noop = kinds.add_parser("noop", help="the no-op ceiling: returns a precomputed response")
-    noop.add_argument("--response", required=True, help="file holding a serialized GetAvailabilityResponse")
+    noop.add_argument("--response", required=True,
+                      help="file holding a serialized GetAvailabilityResponse (or PromiseDeliveryResponse)")
+    noop.add_argument("--service", choices=("availability", "promise"), default="availability",
+                      help="serve GetAvailability (default) or PromiseDelivery")
+    noop.add_argument("--interceptor", action="store_true",
+                      help="add dompromise's ConsistencyInterceptor (over a tiny replica)")
     for sub in (ours, noop):
         sub.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
     if args.kind == "ours":
         serve_ours(args.nodes, args.skus, args.seed, args.port)
     else:
-        asyncio.run(serve_noop(args.response, args.port))
+        asyncio.run(serve_noop(args.response, args.port, args.service, args.interceptor))
     return 0
 
 

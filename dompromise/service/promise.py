@@ -8,7 +8,7 @@ from dompromise.edt import EdtCalculator
 from dompromise.engine import Engine
 from dompromise.errors import FailedPreconditionError, FieldViolation, NotFoundError
 from dompromise.promise import FillPolicy, Method, Option, PromiseAnswer, PromiseEngine, PromiseRequest, Sourcing
-from dompromise.promise_token import PlannedHold, TokenContent, TokenSigner
+from dompromise.promise_token import TokenBatch, TokenSigner
 from dompromise.service.errors import map_errors
 from dompromise.service.validation import (
     VIOLATIONS_LISTED_MAX,
@@ -21,6 +21,11 @@ from dompromise.views import RankingWeights
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
 
 NS_PER_SECOND = 10**9
+# Built once: iterating an Enum class costs microseconds per request.
+METHODS_ALL = frozenset(Method)
+METHOD_VALUES = frozenset((Method.SHIP, Method.PICKUP, Method.DROP_SHIP))
+FILL_POLICY_VALUES = frozenset((0, *FillPolicy))
+SOURCING_VALUES = frozenset((0, *Sourcing))
 # Times a request may name: after the epoch and before 2200 (int64 nanoseconds end in 2262).
 TIME_SECONDS_MAX = 7_258_118_400
 
@@ -38,6 +43,7 @@ class Promiser:
         self._signer = signer
         self._clock_ns = clock_ns
         self._currency = transport.currency if transport is not None else ""
+        self._zone_ids = frozenset(zone.zone_id for zone in transport.zones) if transport is not None else frozenset()
 
     @property
     def signer(self) -> TokenSigner:
@@ -54,23 +60,25 @@ class Promiser:
 
     def request_of(self, message: promise_pb2.PromiseDeliveryRequest) -> PromiseRequest:
         """Checks the request (every bad field at once) and resolves its destination."""
-        _validate(message)
+        lines = _validate(message)
         if self._engine is None:
             raise FailedPreconditionError("NO_TRANSPORT", "the network has no transport section: nothing to promise")
-        for position, line in enumerate(message.lines):
-            if self._network_engine.sku(line.sku_id) is None:
-                raise NotFoundError("sku", line.sku_id, f"lines[{position}].sku_id")
-        quantities = base_quantities(self._network_engine, message.lines)
-        required = self._required_attributes(message.lines)
+        sku_ids = tuple(line.sku_id for line in lines)
+        sku = self._network_engine.sku
+        for position, sku_id in enumerate(sku_ids):
+            if sku(sku_id) is None:
+                raise NotFoundError("sku", sku_id, f"lines[{position}].sku_id")
+        quantities = base_quantities(self._network_engine, lines)
+        required = self._required_attributes(lines)
         # A segment describes the customer; it selects protected stock only through a view.
         segment = message.customer.segment if message.channel_view_id else ""
         self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
         as_of_ns = message.as_of_time.ToNanoseconds() if message.HasField("as_of_time") else self._clock_ns()
         return PromiseRequest(
-            sku_ids=tuple(line.sku_id for line in message.lines),
+            sku_ids=sku_ids,
             quantities=tuple(quantities),
             as_of_ns=as_of_ns, zone_id=self._zone(message), pickup_node_id=self._pickup(message),
-            methods=frozenset(Method(m) for m in message.delivery_methods) or frozenset(Method),
+            methods=frozenset(Method(m) for m in message.delivery_methods) or METHODS_ALL,
             fill_policy=FillPolicy(message.fill_policy or FillPolicy.FILL_OR_KILL),
             min_fill_percent=message.min_fill_percent or 1,
             max_shipments=message.max_shipments or 1,
@@ -100,7 +108,7 @@ class Promiser:
 
     def _zone(self, message) -> str | None:
         if message.zone_id:
-            if message.zone_id not in {zone.zone_id for zone in self._network_engine.network.transport.zones}:
+            if message.zone_id not in self._zone_ids:
                 raise NotFoundError("zone", message.zone_id, "zone_id")
             return message.zone_id
         if message.postal_code:
@@ -126,41 +134,61 @@ class Promiser:
         response.as_of_time.FromNanoseconds(request.as_of_ns)
         # From the server's clock, never the client's as_of: a what-if promise is no longer-lived token.
         expire_ns = self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND
-        for option in answer.options:
-            self._add_option(response.options.add(), option, request, answer, expire_ns)
+        if answer.options:
+            # The options' tokens differ only in their holds: the rest is encoded once.
+            tokens = self._signer.batch(expire_ns, answer.log_position, answer.sku_ids, answer.quantities,
+                                        request.zone_id or "", request.pickup_node_id or "", token_options(request))
+            options = response.options
+            for option in answer.options:
+                self._add_option(options.add(), option, request.as_of_ns, tokens)
+        candidates = response.candidates
         for candidate in answer.candidates:
-            response.candidates.add(node_id=candidate.node_id, reason=candidate.reason, detail=candidate.detail)
+            added = candidates.add()
+            added.node_id = candidate.node_id
+            added.reason = candidate.reason
+            added.detail = candidate.detail
         return response
 
-    def _add_option(self, message, option: Option, request: PromiseRequest, answer: PromiseAnswer,
-                    expire_ns: int) -> None:
+    def _add_option(self, message, option: Option, as_of_ns: int, tokens: TokenBatch) -> None:
         message.method = option.method
         message.cost_minor = option.cost_minor
         message.currency = self._currency
         message.fill_percent = option.fill_percent
         message.score = option.score
-        message.earliest_delivery_time.FromNanoseconds(option.earliest_ns)
-        message.latest_delivery_time.FromNanoseconds(option.latest_ns)
+        _set_time(message.earliest_delivery_time, option.earliest_ns)
+        _set_time(message.latest_delivery_time, option.latest_ns)
         for sku_id, quantity in option.short_lines:
             message.short_lines.add(sku_id=sku_id, quantity=quantity)
+        # The token's holds, [sku_id, node_id, quantity, backorder_by_ns]: what to reserve for each line, at
+        # its source node when consolidated; a line from future supply is a backorder due when it arrives.
         holds = []
+        shipments = message.shipments
         for shipment in option.shipments:
-            planned = message.shipments.add(node_id=shipment.node_id, method=shipment.method,
-                                            carrier_service=shipment.service, via_node_id=shipment.via_node_id,
-                                            cost_minor=shipment.cost_minor)
-            planned.earliest_delivery_time.FromNanoseconds(shipment.earliest_ns)
-            planned.latest_delivery_time.FromNanoseconds(shipment.latest_ns)
+            planned = shipments.add()
+            planned.node_id = node_id = shipment.node_id
+            planned.method = shipment.method
+            planned.carrier_service = shipment.service
+            planned.via_node_id = shipment.via_node_id
+            planned.cost_minor = shipment.cost_minor
+            _set_time(planned.earliest_delivery_time, shipment.earliest_ns)
+            _set_time(planned.latest_delivery_time, shipment.latest_ns)
             if shipment.departure_ns is not None:
-                planned.departure_time.FromNanoseconds(shipment.departure_ns)
+                _set_time(planned.departure_time, shipment.departure_ns)
+            lines = planned.lines
             for line in shipment.lines:
-                added = planned.lines.add(sku_id=line.sku_id, quantity=line.quantity,
-                                          source_node_id=line.source_node_id)
-                if line.ready_ns > request.as_of_ns:
-                    added.available_time.FromNanoseconds(line.ready_ns)
-                holds.append(_hold(line, shipment.node_id, request.as_of_ns))
-        message.promise_token = self._signer.sign(TokenContent(
-            tuple(holds), expire_ns, answer.log_position, answer.sku_ids, answer.quantities,
-            request.zone_id or "", request.pickup_node_id or "", token_options(request)))
+                added = lines.add()
+                added.sku_id = sku_id = line.sku_id
+                added.quantity = quantity = line.quantity
+                source_node_id = line.source_node_id
+                if source_node_id:
+                    added.source_node_id = source_node_id
+                    ready_ns = line.source_ready_ns
+                    holds.append([sku_id, source_node_id, quantity, ready_ns if ready_ns > as_of_ns else 0])
+                else:
+                    holds.append([sku_id, node_id, quantity, line.ready_ns if line.ready_ns > as_of_ns else 0])
+                if line.ready_ns > as_of_ns:
+                    _set_time(added.available_time, line.ready_ns)
+        message.promise_token = tokens.sign(holds)
 
 
 class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
@@ -208,27 +236,32 @@ def required_attributes_of(options: dict) -> tuple[tuple[str, Attributes], ...]:
                  for sku_id, values in options.get("required_attributes", ()))
 
 
-def _hold(line, shipping_node_id: str, as_of_ns: int) -> PlannedHold:
-    """What to reserve for a planned line: at its source node; a line from future
-    supply is reserved as a backorder due when the goods arrive there."""
-    if line.source_node_id:
-        ready_ns = line.source_ready_ns
-        return PlannedHold(line.sku_id, line.source_node_id, line.quantity, ready_ns if ready_ns > as_of_ns else 0)
-    return PlannedHold(line.sku_id, shipping_node_id, line.quantity,
-                       line.ready_ns if line.ready_ns > as_of_ns else 0)
+def _set_time(timestamp, ns: int) -> None:
+    """timestamp.FromNanoseconds(ns) (the same seconds and nanos) without its call and its year 1-9999
+    check: the engine's times come from its calendars."""
+    seconds, nanos = divmod(ns, NS_PER_SECOND)
+    timestamp.seconds = seconds
+    timestamp.nanos = nanos
 
 
 def _ns(message, name: str) -> int:
     return getattr(message, name).ToNanoseconds() if message.HasField(name) else 0
 
 
-def _validate(message) -> None:
+def _validate(message) -> list:
+    """Every bad field of the request at once; returns list(message.lines), read once
+    (each access to message.lines wraps every line again)."""
     check_count(message.lines, "lines", "PROMISE_LINES_MAX", minimum=1)
+    lines = list(message.lines)
     violations = []
-    for position, line in enumerate(message.lines):
-        violations += id_violation(line.sku_id, f"lines[{position}].sku_id")
-        if not 0 < line.quantity <= limits.QUANTITY_MAX:
-            violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
+    longest, quantity_max = limits.ID_LENGTH_MAX, limits.QUANTITY_MAX
+    for position, line in enumerate(lines):
+        sku_id = line.sku_id
+        # id_violation's own test, inline for the usual good id.
+        if not (0 < len(sku_id) <= longest and sku_id.isprintable() and " " not in sku_id):
+            violations += id_violation(sku_id, f"lines[{position}].sku_id")
+        if not 0 < line.quantity <= quantity_max:
+            violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {quantity_max}"))
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
     destinations = [name for name in ("postal_code", "zone_id", "pickup_node_id") if getattr(message, name)]
@@ -237,11 +270,11 @@ def _validate(message) -> None:
     if message.postal_code and message.zone_id:
         violations.append(FieldViolation("zone_id", "give postal_code or zone_id, not both"))
     for position, method in enumerate(message.delivery_methods):
-        if method not in (Method.SHIP, Method.PICKUP, Method.DROP_SHIP):
+        if method not in METHOD_VALUES:
             violations.append(FieldViolation(f"delivery_methods[{position}]", f"unknown method {method}"))
-    if message.fill_policy not in (0, *FillPolicy):
+    if message.fill_policy not in FILL_POLICY_VALUES:
         violations.append(FieldViolation("fill_policy", f"unknown policy {message.fill_policy}"))
-    if message.sourcing_mode not in (0, *Sourcing):
+    if message.sourcing_mode not in SOURCING_VALUES:
         violations.append(FieldViolation("sourcing_mode", f"unknown mode {message.sourcing_mode}"))
     if not 0 <= message.min_fill_percent <= 100:
         violations.append(FieldViolation("min_fill_percent", "must be 0 to 100"))
@@ -259,3 +292,4 @@ def _validate(message) -> None:
     if before and as_of and before < as_of:
         violations.append(FieldViolation("deliver_before_time", "is before as_of_time"))
     raise_if_any(violations)
+    return lines
