@@ -57,14 +57,22 @@ def with_transport(network: Network) -> Network:
                                                                              tuple(lanes), "EUR"))
 
 
-@pytest.fixture(scope="module", params=[20, 50], ids=["20-nodes", "50-nodes"])
-def promiser(request):
-    network = with_transport(build_network(request.param, SKUS))
-    engine = Engine(network)
-    stock(engine, on_hand_matrix(network, seed=77))
-    edt = EdtCalculator(network)
-    edt.tables_for(AS_OF)  # built once at start-up in a server
-    return network, PromiseEngine(engine, edt)
+# (candidate nodes, order lines): the 1,000-line order on the 50-node network only.
+CASES = [(20, 1), (20, 10), (20, 100), (50, 1), (50, 10), (50, 100), (50, 1_000)]
+CASE_IDS = [f"{nodes}-nodes-{lines}" for nodes, lines in CASES]
+_promisers: dict[int, tuple] = {}
+
+
+def promiser_for(node_count: int):
+    """(network, PromiseEngine) over `node_count` stocked nodes, built once per module run."""
+    if node_count not in _promisers:
+        network = with_transport(build_network(node_count, SKUS))
+        engine = Engine(network)
+        stock(engine, on_hand_matrix(network, seed=77))
+        edt = EdtCalculator(network)
+        edt.tables_for(AS_OF)  # built once at start-up in a server
+        _promisers[node_count] = network, PromiseEngine(engine, edt)
+    return _promisers[node_count]
 
 
 def orders(network: Network, lines: int) -> list[PromiseRequest]:
@@ -85,11 +93,9 @@ def record_p99(benchmark) -> None:
         benchmark.extra_info["rounds"] = len(data)
 
 
-@pytest.mark.parametrize("lines", [1, 10, 100, 1_000])
-def test_promise(benchmark, promiser, lines):
-    network, engine = promiser
-    if lines == 1_000 and len(network.nodes) == 20:
-        pytest.skip("the 1,000-line order is measured on the 50-node network only")
+@pytest.mark.parametrize(("nodes", "lines"), CASES, ids=CASE_IDS)
+def test_promise(benchmark, nodes, lines):
+    network, engine = promiser_for(nodes)
     batch = itertools.cycle(orders(network, lines))
 
     def call():
@@ -120,11 +126,9 @@ def kernel_inputs(engine: Engine, promiser: PromiseEngine, request: PromiseReque
             request.as_of_ns, True, None)
 
 
-@pytest.mark.parametrize("lines", [1, 10, 100, 1_000])
-def test_promise_kernel(benchmark, promiser, lines):
-    network, engine = promiser
-    if lines == 1_000 and len(network.nodes) == 20:
-        pytest.skip("the 1,000-line order is measured on the 50-node network only")
+@pytest.mark.parametrize(("nodes", "lines"), CASES, ids=CASE_IDS)
+def test_promise_kernel(benchmark, nodes, lines):
+    network, engine = promiser_for(nodes)
     kernel = engine._kernel
     pool = [(request, kernel_inputs(engine._engine, engine, request)) for request in orders(network, lines)]
     batch = itertools.cycle(pool)
@@ -143,13 +147,11 @@ def test_promise_kernel(benchmark, promiser, lines):
     assert kept > 0 or scan.row_count == 0
 
 
-@pytest.mark.parametrize("lines", [1, 10, 100, 1_000])
-def test_promise_reference(benchmark, promiser, lines):
+@pytest.mark.parametrize(("nodes", "lines"), CASES, ids=CASE_IDS)
+def test_promise_reference(benchmark, nodes, lines):
     """The pure-Python engine the kernel replaced (tests/promise/reference_promise.py),
     same network and orders: the before figure, measured in the same run."""
-    network, engine = promiser
-    if lines == 1_000 and len(network.nodes) == 20:
-        pytest.skip("the 1,000-line order is measured on the 50-node network only")
+    network, engine = promiser_for(nodes)
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tests" / "promise"))
     from reference_promise import ReferencePromiseEngine
 
