@@ -340,38 +340,57 @@ def _append_args(payloads, times_ns, tokens, expected_position: int) -> list:
 
 # The raw layout of a Redis snapshot (builds before it stored numpy's npz,
 # still read): RAW_MAGIC, then the header's length and CRC-32 (two little-endian
-# uint64), the header (JSON: meta, then each array's name, dtype, shape, offset,
-# byte count and CRC-32), then each array's bytes at its offset (a multiple of
-# RAW_ALIGN_BYTES). Read back as views into the one buffer the chunks land in:
+# uint64), the header (JSON: meta, then per array its name, dtype, shape and
+# either its offset, byte count and CRC-32, or the one value all its elements
+# have), then the arrays' bytes, each at an offset that is a multiple of
+# RAW_ALIGN_BYTES. Read back as views into the one buffer the chunks land in:
 # no decompression, no copy; every array's CRC-32 is checked, as npz's are.
+# An array of CONSTANT_ELEMENTS_MIN elements or more that holds one value
+# throughout (features a deployment does not use: reasons, safety-stock rules,
+# backorders, supply) is stored as that value and rebuilt with np.full.
 RAW_MAGIC = b"DPSNAP\x00\x01"
 RAW_ALIGN_BYTES = 64
+CONSTANT_ELEMENTS_MIN = 4_096
 _RAW_PREFIX_BYTES = len(RAW_MAGIC) + 16
 _NPZ_MAGIC = b"PK\x03\x04"
+
+
+def _aligned(size: int) -> int:
+    return -(-size // RAW_ALIGN_BYTES) * RAW_ALIGN_BYTES
+
+
+def _constant(array: np.ndarray) -> bool:
+    return array.size >= CONSTANT_ELEMENTS_MIN and bool((array == array.flat[0]).all())
 
 
 def encode_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict) -> bytearray:
     """A snapshot's bytes in the raw layout (the same members as a snapshot file)."""
     assert "meta" not in arrays, "'meta' is reserved"
     document = dict(meta, format_version=SNAPSHOT_FORMAT_VERSION, position=position)
-    contiguous = {name: np.ascontiguousarray(array) for name, array in arrays.items()}
-    for name, array in contiguous.items():
+    entries, stored, offset = [], [], 0
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        if not array.flags.c_contiguous:
+            array = array.copy()
         assert not array.dtype.hasobject, f"{name}: object arrays cannot be stored"
-    entries, offset = [], 0
-    for name, array in contiguous.items():
-        entries.append([name, array.dtype.str, list(array.shape), offset, array.nbytes,
-                        zlib.crc32(memoryview(array).cast("B")) if array.nbytes else 0])
-        offset += -(-array.nbytes // RAW_ALIGN_BYTES) * RAW_ALIGN_BYTES
+        entry = {"name": name, "dtype": array.dtype.str, "shape": list(array.shape)}
+        if _constant(array):
+            entry["fill"] = array.flat[0:1].tobytes().hex()  # bytes: exact for any dtype
+        else:
+            raw = memoryview(array).cast("B") if array.nbytes else b""
+            entry.update(offset=offset, nbytes=array.nbytes, crc32=zlib.crc32(raw))
+            stored.append((offset, raw))
+            offset += _aligned(array.nbytes)
+        entries.append(entry)
     # Offsets count from the data start, itself aligned after the header.
     header = json.dumps({"meta": document, "arrays": entries}).encode()
-    data_start = -(-(_RAW_PREFIX_BYTES + len(header)) // RAW_ALIGN_BYTES) * RAW_ALIGN_BYTES
+    data_start = _aligned(_RAW_PREFIX_BYTES + len(header))
     out = bytearray(data_start + offset)
     out[:_RAW_PREFIX_BYTES] = RAW_MAGIC + struct.pack("<QQ", len(header), zlib.crc32(header))
     out[_RAW_PREFIX_BYTES:_RAW_PREFIX_BYTES + len(header)] = header
     view = memoryview(out)
-    for (name, _, _, start, nbytes, _), array in zip(entries, contiguous.values()):
-        if nbytes:
-            view[data_start + start:data_start + start + nbytes] = memoryview(array).cast("B")
+    for start, raw in stored:
+        view[data_start + start:data_start + start + len(raw)] = raw
     return out
 
 
@@ -390,7 +409,10 @@ def decode_snapshot(data) -> tuple[dict, dict[str, np.ndarray]]:
     a truncated buffer, an unknown layout."""
     head = bytes(memoryview(data)[:len(RAW_MAGIC)])
     if head == RAW_MAGIC:
-        return _decode_raw(data)
+        try:
+            return _decode_raw(data)
+        except (TypeError, KeyError, AttributeError) as error:  # a header of another shape
+            raise ValueError(f"snapshot header malformed: {error!r}") from None
     if head.startswith(_NPZ_MAGIC):
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
@@ -410,17 +432,25 @@ def _decode_raw(data) -> tuple[dict, dict[str, np.ndarray]]:
     if len(header) != header_bytes or zlib.crc32(header) != header_crc:
         raise ValueError("snapshot header damaged (length or CRC-32)")
     document = json.loads(header)
-    data_start = -(-(_RAW_PREFIX_BYTES + header_bytes) // RAW_ALIGN_BYTES) * RAW_ALIGN_BYTES
+    data_start = _aligned(_RAW_PREFIX_BYTES + header_bytes)
     arrays = {}
-    for name, dtype_text, shape, offset, nbytes, crc in document["arrays"]:
-        dtype = np.dtype(dtype_text)
+    for entry in document["arrays"]:
+        name, dtype, shape = entry["name"], np.dtype(entry["dtype"]), tuple(entry["shape"])
         if dtype.hasobject:
             raise ValueError(f"snapshot array {name} has an object dtype")
+        if "fill" in entry:
+            value = np.frombuffer(bytes.fromhex(entry["fill"]), dtype=dtype)
+            if value.shape != (1,):
+                raise ValueError(f"snapshot array {name}: a fill value of the wrong size")
+            # np.zeros for zeros: pages come from the kernel zeroed, touched when written.
+            arrays[name] = np.zeros(shape, dtype) if not value.view(np.uint8).any() else np.full(shape, value[0])
+            continue
+        offset, nbytes = entry["offset"], entry["nbytes"]
         start = data_start + offset
         if offset < 0 or start + nbytes > data.nbytes or nbytes != dtype.itemsize * math.prod(shape):
             raise ValueError(f"snapshot array {name} truncated or of the wrong size")
         raw = data[start:start + nbytes]
-        if (zlib.crc32(raw) if nbytes else 0) != crc:
+        if zlib.crc32(raw) != entry["crc32"]:
             raise ValueError(f"snapshot array {name} damaged (CRC-32)")
         arrays[name] = raw.view(dtype).reshape(shape)
     return document["meta"], arrays
