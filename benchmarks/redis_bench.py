@@ -413,6 +413,10 @@ def startup(args) -> dict:
         log.claim(network_fingerprint(network))
         arrays, meta = engine.export_state()
         position = engine.log_position
+        if args.store_constant_arrays:  # every table as bytes: the volume of a snapshot with all in use
+            from dompromise.log import redis_log
+
+            redis_log.CONSTANT_ELEMENTS_MIN = 2**62
         written = time.monotonic()
         log.write_snapshot(position, arrays, meta)
         snapshot_write_seconds = time.monotonic() - written
@@ -461,6 +465,7 @@ def startup(args) -> dict:
         "recover_seconds_logged": float(caught_up.group(3)) if caught_up else None,
         "records_applied_logged": int(caught_up.group(2)) if caught_up else None,
         "prepare_seconds": round(prepared, 1), "target_seconds": 10.0,
+        "constant_arrays_stored_in_full": args.store_constant_arrays,
     }
 
 
@@ -491,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=2, help="reserve/lines: client processes")
     parser.add_argument("--nodes", type=int, default=200, help="startup: nodes of the synthetic network")
     parser.add_argument("--skus", type=int, default=50_000, help="startup: SKUs of the synthetic network")
+    parser.add_argument("--store-constant-arrays", action="store_true",
+                        help="startup: store arrays of one value in full (760 MB at 10M positions), as in a "
+                             "snapshot where every table is in use (holds, reasons, rules, backorders, supply)")
     args = parser.parse_args(argv)
     if shutil.which("redis-server") is None:
         print("redis-server not on PATH", file=sys.stderr)

@@ -125,7 +125,9 @@ class SupplyView:
 class Engine:
     """One replica's state and the ways to read and change it."""
 
-    def __init__(self, network: Network, clock_ns: Callable[[], int] = time.time_ns):
+    def __init__(self, network: Network, clock_ns: Callable[[], int] = time.time_ns,
+                 core: _core.Core | None = None):
+        """A fresh state over `network`; or around `core` (from_state: a snapshot's, of this network)."""
         self.network = network
         self._clock_ns = clock_ns
         self._node_index = {node.node_id: i for i, node in enumerate(network.nodes)}
@@ -136,7 +138,7 @@ class Engine:
         for i, node in enumerate(network.nodes):
             for tag in node.tags:
                 self._nodes_by_tag.setdefault(tag, []).append(i)
-        self._core = _core.Core(
+        self._core = core if core is not None else _core.Core(
             len(network.nodes), len(network.skus), node_status=[int(n.status) for n in network.nodes]
         )
         self._refresh_sellable()
@@ -970,13 +972,13 @@ class Engine:
 
     @classmethod
     def from_state(cls, network: Network, arrays: dict[str, np.ndarray], meta: dict,
-                   clock_ns: Callable[[], int] = time.time_ns) -> "Engine":
-        """An engine holding a snapshot's state; the network must be the one it was taken on."""
+                   clock_ns: Callable[[], int] = time.time_ns, adopt: bool = False) -> "Engine":
+        """An engine holding a snapshot's state; the network must be the one it was taken on.
+        adopt=True: the core takes the arrays without copying them (Core.from_state);
+        the caller must not use them afterwards."""
         if meta["network"] != network_fingerprint(network):
             raise ValueError("the snapshot was taken on another network (nodes or SKUs changed)")
-        engine = cls(network, clock_ns)
-        engine._core = _core.Core.from_state(arrays)
-        engine._refresh_sellable()
+        engine = cls(network, clock_ns, core=_core.Core.from_state(arrays, adopt))
         engine._book = ReservationBook.restore(
             {name[len("book_"):]: array for name, array in arrays.items() if name.startswith("book_")})
         engine._supply_ids = unpack_text(arrays["supply_ids_blob"], arrays["supply_ids_offsets"])

@@ -101,7 +101,9 @@ class SharedReplica(Replica):
                 self._replace_engine(Engine(self.engine.network, self._clock_ns))
             return False
         meta, arrays = loaded
-        self._replace_engine(Engine.from_state(self.engine.network, arrays, meta, self._clock_ns))
+        # The arrays are views into the buffer the snapshot was read into, ours alone: adopted, not copied.
+        self._replace_engine(Engine.from_state(self.engine.network, arrays, meta, self._clock_ns, adopt=True))
+        del arrays
         self._snapshot_position = meta["position"]
         self.loaded_snapshot_position = meta["position"]
         self._last_time_ns = max(self._last_time_ns, self.engine.core.log_time_ns)

@@ -9,9 +9,10 @@ Keys, all under one prefix (`dompromise` unless told otherwise):
                               appended), time_ns (last log time), log_id
                               (random, set with the hash: the log's identity)
     <prefix>:snapshots        sorted set of snapshot positions (score = member)
-    <prefix>:snapshot:<pos>   the snapshot's npz bytes (format of log/snapshot.py), as a
-                              hash of chunks "0", "1", ... of at most SNAPSHOT_CHUNK_BYTES
-                              (a string from builds before the chunks is still read)
+    <prefix>:snapshot:<pos>   the snapshot's bytes (the arrays of log/snapshot.py in the raw
+                              layout, encode_snapshot), as a hash of chunks "0", "1", ...
+                              of at most SNAPSHOT_CHUNK_BYTES (npz bytes, and a string,
+                              from older builds are still read)
     <prefix>:snapshot-partial the snapshot being written (renamed into place when whole)
     <prefix>:snapshot-lock    who is writing a snapshot now (SET NX PX)
 
@@ -35,8 +36,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
 import os
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -257,9 +261,13 @@ class RedisLog:
             self.client.xtrim(self.stream_key, minid=f"{kept[0] + 1}-0", approximate=False)
 
     def load_snapshot(self, network_fingerprint: str) -> tuple[dict, dict[str, np.ndarray]] | None:
-        """(meta, arrays) of the newest readable snapshot for this network, or None."""
+        """(meta, arrays) of the newest readable snapshot for this network, or None.
+
+        The arrays of a raw snapshot are views into one buffer the chunks were
+        read into (writable, owned by nobody else): Engine.from_state(...,
+        adopt=True) takes them as they are."""
         for position in reversed(self.snapshot_positions()):
-            data = self._snapshot_bytes(self.snapshot_key(position))
+            data = self._snapshot_buffer(self.snapshot_key(position))
             if data is None:
                 continue  # removed between the listing and now
             try:
@@ -267,6 +275,8 @@ class RedisLog:
             except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
                 log.warning("Redis snapshot at %d unreadable (%s); trying an older one", position, error)
                 continue
+            finally:
+                del data
             if meta.get("format_version") != SNAPSHOT_FORMAT_VERSION or meta.get("position") != position:
                 log.warning("Redis snapshot at %d has format %s, not %s; skipped", position,
                             meta.get("format_version"), SNAPSHOT_FORMAT_VERSION)
@@ -277,20 +287,29 @@ class RedisLog:
             return meta, arrays
         return None
 
-    def _snapshot_bytes(self, key: str) -> bytes | None:
-        """A stored snapshot's bytes (None if it is gone), a chunk per round trip."""
+    def _snapshot_buffer(self, key: str) -> np.ndarray | bytes | None:
+        """A stored snapshot's bytes (None if it is gone): the chunks, a round trip
+        each, copied into one buffer sized by their HSTRLENs (no join)."""
         kind = self.client.type(key)
         if kind == b"none":
             return None
         if kind == b"string":  # written whole by a build before the chunks
             return self.client.get(key)
-        chunks = []
-        for index in range(self.client.hlen(key)):
+        count = self.client.hlen(key)
+        with self.client.pipeline(transaction=False) as pipe:
+            for index in range(count):
+                pipe.hstrlen(key, str(index))
+            sizes = pipe.execute()
+        buffer = np.empty(sum(sizes), dtype=np.uint8)
+        start = 0
+        for index, size in enumerate(sizes):
             chunk = self.client.hget(key, str(index))
-            if chunk is None:
-                return None  # removed while we read it
-            chunks.append(chunk)
-        return b"".join(chunks)
+            if chunk is None or len(chunk) != size:
+                return None  # removed (or replaced) while we read it
+            buffer[start:start + size] = np.frombuffer(chunk, dtype=np.uint8)
+            start += size
+            del chunk
+        return buffer
 
     def snapshot_size(self, position: int) -> int:
         """Bytes of the snapshot stored at `position` (0 if there is none), without reading it."""
@@ -324,8 +343,64 @@ def _append_args(payloads, times_ns, tokens, expected_position: int) -> list:
     return args
 
 
-def encode_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict) -> bytes:
-    """The npz bytes of a snapshot (the same members as a snapshot file)."""
+# The raw layout of a Redis snapshot (builds before it stored numpy's npz,
+# still read): RAW_MAGIC, then the header's length and CRC-32 (two little-endian
+# uint64), the header (JSON: meta, then per array its name, dtype, shape and
+# either its offset, byte count and CRC-32, or the one value all its elements
+# have), then the arrays' bytes, each at an offset that is a multiple of
+# RAW_ALIGN_BYTES. Read back as views into the one buffer the chunks land in:
+# no decompression, no copy; every array's CRC-32 is checked, as npz's are.
+# An array of CONSTANT_ELEMENTS_MIN elements or more that holds one value
+# throughout (features a deployment does not use: reasons, safety-stock rules,
+# backorders, supply) is stored as that value and rebuilt with np.full.
+RAW_MAGIC = b"DPSNAP\x00\x01"
+RAW_ALIGN_BYTES = 64
+CONSTANT_ELEMENTS_MIN = 4_096
+_RAW_PREFIX_BYTES = len(RAW_MAGIC) + 16
+_NPZ_MAGIC = b"PK\x03\x04"
+
+
+def _aligned(size: int) -> int:
+    return -(-size // RAW_ALIGN_BYTES) * RAW_ALIGN_BYTES
+
+
+def _constant(array: np.ndarray) -> bool:
+    return array.size >= CONSTANT_ELEMENTS_MIN and bool((array == array.flat[0]).all())
+
+
+def encode_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict) -> bytearray:
+    """A snapshot's bytes in the raw layout (the same members as a snapshot file)."""
+    assert "meta" not in arrays, "'meta' is reserved"
+    document = dict(meta, format_version=SNAPSHOT_FORMAT_VERSION, position=position)
+    entries, stored, offset = [], [], 0
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        if not array.flags.c_contiguous:
+            array = array.copy()
+        assert not array.dtype.hasobject, f"{name}: object arrays cannot be stored"
+        entry = {"name": name, "dtype": array.dtype.str, "shape": list(array.shape)}
+        if _constant(array):
+            entry["fill"] = array.flat[0:1].tobytes().hex()  # bytes: exact for any dtype
+        else:
+            raw = memoryview(array).cast("B") if array.nbytes else b""
+            entry.update(offset=offset, nbytes=array.nbytes, crc32=zlib.crc32(raw))
+            stored.append((offset, raw))
+            offset += _aligned(array.nbytes)
+        entries.append(entry)
+    # Offsets count from the data start, itself aligned after the header.
+    header = json.dumps({"meta": document, "arrays": entries}).encode()
+    data_start = _aligned(_RAW_PREFIX_BYTES + len(header))
+    out = bytearray(data_start + offset)
+    out[:_RAW_PREFIX_BYTES] = RAW_MAGIC + struct.pack("<QQ", len(header), zlib.crc32(header))
+    out[_RAW_PREFIX_BYTES:_RAW_PREFIX_BYTES + len(header)] = header
+    view = memoryview(out)
+    for start, raw in stored:
+        view[data_start + start:data_start + start + len(raw)] = raw
+    return out
+
+
+def encode_npz_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict) -> bytes:
+    """The npz bytes of a snapshot, as builds before the raw layout stored it (tests of the old layout)."""
     assert "meta" not in arrays, "'meta' is reserved"
     document = dict(meta, format_version=SNAPSHOT_FORMAT_VERSION, position=position)
     buffer = io.BytesIO()
@@ -333,8 +408,54 @@ def encode_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict) ->
     return buffer.getvalue()
 
 
-def decode_snapshot(data: bytes) -> tuple[dict, dict[str, np.ndarray]]:
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    meta = json.loads(arrays.pop("meta").tobytes())
-    return meta, arrays
+def decode_snapshot(data) -> tuple[dict, dict[str, np.ndarray]]:
+    """(meta, arrays) of a snapshot's bytes, raw layout or npz. Raises ValueError
+    (or zipfile.BadZipFile) when it is damaged: a CRC-32 that does not match,
+    a truncated buffer, an unknown layout."""
+    head = bytes(memoryview(data)[:len(RAW_MAGIC)])
+    if head == RAW_MAGIC:
+        try:
+            return _decode_raw(data)
+        except (TypeError, KeyError, AttributeError) as error:  # a header of another shape
+            raise ValueError(f"snapshot header malformed: {error!r}") from None
+    if head.startswith(_NPZ_MAGIC):
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        meta = json.loads(arrays.pop("meta").tobytes())
+        return meta, arrays
+    raise ValueError("not a snapshot (unknown layout)")
+
+
+def _decode_raw(data) -> tuple[dict, dict[str, np.ndarray]]:
+    """Views into `data` (copied once into an owned, writable buffer if it is not one)."""
+    if not (isinstance(data, np.ndarray) and data.flags.writeable and data.flags.c_contiguous):
+        data = np.frombuffer(bytearray(data), dtype=np.uint8)
+    if data.nbytes < _RAW_PREFIX_BYTES:
+        raise ValueError("snapshot truncated (no header)")
+    header_bytes, header_crc = struct.unpack("<QQ", data[len(RAW_MAGIC):_RAW_PREFIX_BYTES].tobytes())
+    header = data[_RAW_PREFIX_BYTES:_RAW_PREFIX_BYTES + header_bytes].tobytes()
+    if len(header) != header_bytes or zlib.crc32(header) != header_crc:
+        raise ValueError("snapshot header damaged (length or CRC-32)")
+    document = json.loads(header)
+    data_start = _aligned(_RAW_PREFIX_BYTES + header_bytes)
+    arrays = {}
+    for entry in document["arrays"]:
+        name, dtype, shape = entry["name"], np.dtype(entry["dtype"]), tuple(entry["shape"])
+        if dtype.hasobject:
+            raise ValueError(f"snapshot array {name} has an object dtype")
+        if "fill" in entry:
+            value = np.frombuffer(bytes.fromhex(entry["fill"]), dtype=dtype)
+            if value.shape != (1,):
+                raise ValueError(f"snapshot array {name}: a fill value of the wrong size")
+            # np.zeros for zeros: pages come from the kernel zeroed, touched when written.
+            arrays[name] = np.zeros(shape, dtype) if not value.view(np.uint8).any() else np.full(shape, value[0])
+            continue
+        offset, nbytes = entry["offset"], entry["nbytes"]
+        start = data_start + offset
+        if offset < 0 or start + nbytes > data.nbytes or nbytes != dtype.itemsize * math.prod(shape):
+            raise ValueError(f"snapshot array {name} truncated or of the wrong size")
+        raw = data[start:start + nbytes]
+        if zlib.crc32(raw) != entry["crc32"]:
+            raise ValueError(f"snapshot array {name} damaged (CRC-32)")
+        arrays[name] = raw.view(dtype).reshape(shape)
+    return document["meta"], arrays

@@ -705,3 +705,33 @@ def test_attribute_keys_load_and_bad_ones_report_their_line():
     assert good.skus[0].tracked_attributes == ("lot", "date_code") and good.skus[1].tracked_attributes == ()
     assert parse_network(dump_network(good)) == good
     assert problems_of(NODES_HEAD + "skus:\n  - id: S1\nattributes: lot\n") == [(7, "attributes")]
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_parsing_leaves_the_garbage_collector_as_it_was(collector_on):
+    import gc
+
+    was = gc.isenabled()
+    (gc.enable if collector_on else gc.disable)()
+    try:
+        parse_network(VALID_YAML, "net.yaml")
+        with pytest.raises(ConfigError):
+            parse_network("version: 1\nnodes: []\n", "bad.yaml")
+        assert gc.isenabled() == collector_on
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_a_problem_deep_in_a_big_file_names_its_line():
+    # Plain strings take the parser's fast path; typed scalars (yes, 12, ~, 1e-05) do not.
+    lines = ["version: 1", "nodes:", "- id: DC", "  type: dc", "skus:"]
+    for i in range(3_000):
+        lines += [f"- id: S{i:05d}", f"  description: plain text {i}"]
+    lines[5 + 2 * 1234 + 1] = "  description: yes"
+    lines[5 + 2 * 2345 + 1] = "  description: 1e-05"
+    lines[5 + 2 * 2999] = "- id: ~"
+    with pytest.raises(ConfigError) as error:
+        parse_network("\n".join(lines) + "\n", "big.yaml")
+    found = [(p.line, p.field) for p in error.value.problems]
+    assert found == [(5 + 2 * 1234 + 2, "skus[1234].description"), (5 + 2 * 2345 + 2, "skus[2345].description"),
+                     (5 + 2 * 2999 + 1, "skus[2999].id")]
