@@ -111,3 +111,31 @@ def server(replica):
 def channel(server):
     with grpc.insecure_channel(server.target) as open_channel:
         yield open_channel
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A redis-server of the test's own (tests/redis_server.py: AOF on, appendfsync
+    always, a free port, never 6379), stopped at the end."""
+    from redis_server import RedisServer
+
+    server = RedisServer(str(tmp_path))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def instances():
+    """Collects `dompromise serve` children (processes.Serving); kills whatever still
+    runs at the end, continuing a stopped (SIGSTOP) one first."""
+    import signal
+
+    from processes import STOP_SECONDS_MAX
+
+    started = []
+    yield started
+    for serving in started:
+        if serving.process.poll() is None:
+            serving.process.send_signal(signal.SIGCONT)
+            serving.process.kill()
+            serving.process.wait(STOP_SECONDS_MAX)

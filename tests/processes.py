@@ -53,3 +53,15 @@ class Serving:
         """SIGKILL: no shutdown, no flush, nothing graceful."""
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(STOP_SECONDS_MAX)
+
+
+def until(condition, what: str, seconds: float = 30.0, interval_seconds: float = 0.02):
+    """condition()'s first truthy value, polled every interval_seconds; AssertionError
+    naming `what` if there is none within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval_seconds)
+    raise AssertionError(f"not within {seconds}s: {what}")

@@ -9,7 +9,7 @@ import grpc
 import pytest
 import redis
 from conftest import small_network
-from redis_server import RedisServer, needs_redis_server
+from redis_server import needs_redis_server
 from test_redis_instances import NODE, demo_skus, serve  # noqa: F401  (fixtures below reuse serve)
 
 from dompromise import limits
@@ -23,26 +23,6 @@ from dompromise.v1 import availability_pb2, availability_pb2_grpc, inventory_pb2
 
 pytestmark = needs_redis_server
 ROUNDS = 300
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    """A redis-server of this test's own (AOF on, appendfsync always), stopped at the end."""
-    server = RedisServer(str(tmp_path))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def instances():
-    from processes import STOP_SECONDS_MAX
-
-    started = []
-    yield started
-    for serving in started:
-        if serving.process.poll() is None:
-            serving.process.kill()
-            serving.process.wait(STOP_SECONDS_MAX)
 
 
 def update(sku: str, quantity: int) -> inventory_pb2.UpdateStockRequest:

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 
 import grpc
 import pytest
-from processes import STOP_SECONDS_MAX, Serving, dompromise
-from redis_server import RedisServer, needs_redis_server
+from processes import Serving, dompromise, until
+from redis_server import needs_redis_server
 
 from dompromise import limits
 from dompromise.v1 import availability_pb2, availability_pb2_grpc, inventory_pb2, inventory_pb2_grpc
 
 NODE = "DC-NAT"
-POLL_SECONDS_MAX = 30
 
 pytestmark = needs_redis_server
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(str(tmp_path))
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -36,31 +27,10 @@ def redis_client(redis_server):
     client.close()
 
 
-@pytest.fixture
-def instances():
-    started: list[Serving] = []
-    yield started
-    for serving in started:
-        if serving.process.poll() is None:
-            serving.process.send_signal(signal.SIGCONT)
-            serving.process.kill()
-            serving.process.wait(STOP_SECONDS_MAX)
-
-
 def serve(instances: list, redis_url: str, *args: str) -> Serving:
     serving = Serving("--redis", redis_url, *args)
     instances.append(serving)
     return serving
-
-
-def until(condition, what: str, seconds: float = POLL_SECONDS_MAX):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"not within {seconds}s: {what}")
 
 
 def check(redis_url: str, *args: str):

@@ -7,11 +7,10 @@ import threading
 import time
 
 import grpc
-import pytest
 from google.protobuf import duration_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from processes import STOP_SECONDS_MAX, Serving, dompromise
-from redis_server import RedisServer, free_port, needs_redis_server
+from processes import Serving, dompromise, until
+from redis_server import free_port, needs_redis_server
 
 from dompromise.v1 import (
     availability_pb2,
@@ -24,29 +23,8 @@ from dompromise.v1 import (
 
 NODE = "DC-NAT"
 HOUR = duration_pb2.Duration(seconds=3600)
-# Bound of every "until" poll here, in seconds.
-POLL_SECONDS_MAX = 20
 
 pytestmark = needs_redis_server
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    """A redis-server of this test's own (AOF on, appendfsync always), stopped at the end."""
-    server = RedisServer(str(tmp_path))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def instances():
-    """Collects `dompromise serve` children; kills whatever still runs at the end."""
-    started = []
-    yield started
-    for serving in started:
-        if serving.process.poll() is None:
-            serving.process.kill()
-            serving.process.wait(STOP_SECONDS_MAX)
 
 
 def demo_skus(count: int) -> list[str]:
@@ -77,16 +55,6 @@ def availability(target: str, skus: list[str], nodes=(NODE,)) -> availability_pb
 
 def on_hand_at(target: str, sku: str) -> int:
     return availability(target, [sku]).items[0].node_on_hand_quantities[0]
-
-
-def until(condition, what: str, seconds: float = POLL_SECONDS_MAX):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise AssertionError(f"not within {seconds}s: {what}")
 
 
 def reserve_request(request_id: str, sku: str, quantity: int = 1) -> reservation_pb2.ReserveInventoryRequest:

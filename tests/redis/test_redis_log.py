@@ -7,7 +7,7 @@ import itertools
 import pytest
 import redis
 from conftest import small_network, stock_record
-from redis_server import RedisServer, needs_redis_server
+from redis_server import needs_redis_server
 
 from dompromise.engine import ON_HAND_ADJUST, Engine
 from dompromise.internal.v1 import log_pb2
@@ -15,14 +15,6 @@ from dompromise.log.redis_log import RedisLog
 from dompromise.shared_replica import LogGap, SharedReplica
 
 pytestmark = needs_redis_server
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    """A redis-server of this test's own (AOF on, appendfsync always), stopped at the end."""
-    server = RedisServer(str(tmp_path))
-    yield server
-    server.stop()
 
 
 def replica_of(url: str, clock_ns=None) -> SharedReplica:

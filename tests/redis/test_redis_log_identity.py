@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from conftest import small_network
-from redis_server import RedisServer, needs_redis_server
+from redis_server import needs_redis_server
 
 from dompromise.engine import network_fingerprint
 from dompromise.log.redis_log import RedisLog
 
 pytestmark = needs_redis_server
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(str(tmp_path))
-    yield server
-    server.stop()
 
 
 def claimed(url: str, prefix: str = "dompromise") -> RedisLog:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 from conftest import small_network, stock_record
-from redis_server import RedisServer, needs_redis_server
+from redis_server import needs_redis_server
 
 from dompromise.engine import Engine, network_fingerprint
 from dompromise.log import redis_log
@@ -13,13 +13,6 @@ from dompromise.log.redis_log import RedisLog, encode_snapshot
 from dompromise.shared_replica import SharedReplica
 
 pytestmark = needs_redis_server
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(str(tmp_path))
-    yield server
-    server.stop()
 
 
 def stocked(url: str) -> SharedReplica:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import redis
 from conftest import small_network, stock_record
-from redis_server import RedisServer, needs_redis_server
+from redis_server import needs_redis_server
 
 from dompromise.engine import Engine, network_fingerprint
 from dompromise.internal.v1 import log_pb2
@@ -63,13 +63,6 @@ def test_a_damaged_raw_snapshot_is_refused(where):
         data[0] ^= 1
     with pytest.raises(ValueError):
         decode_snapshot(bytes(data))
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(str(tmp_path))
-    yield server
-    server.stop()
 
 
 def stocked(url: str) -> SharedReplica:

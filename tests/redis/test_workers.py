@@ -8,32 +8,22 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 import grpc
 import pytest
 from google.protobuf import duration_pb2
-from processes import STOP_SECONDS_MAX, Serving, dompromise
+from processes import STOP_SECONDS_MAX, Serving, dompromise, until
 from redis_server import RedisServer, needs_redis_server
 
 from dompromise import limits
 from dompromise.v1 import inventory_pb2, inventory_pb2_grpc, reservation_pb2, reservation_pb2_grpc
 
 NODE = "DC-NAT"
-# Bound of every "until" poll here, in seconds.
-POLL_SECONDS_MAX = 30
 # A channel of its own connection (grpc shares subchannels between channels by default): the kernel
 # hands each new connection to one worker, so many channels reach every worker.
 OWN_CONNECTION = [("grpc.use_local_subchannel_pool", 1)]
 
 pytestmark = needs_redis_server
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    server = RedisServer(str(tmp_path))
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -57,16 +47,6 @@ def supervise(supervisors: list, redis_url: str, *args: str) -> Serving:
     serving = Serving("--redis", redis_url, *args)
     supervisors.append(serving)
     return serving
-
-
-def until(condition, what: str, seconds: float = POLL_SECONDS_MAX):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"not within {seconds}s: {what}")
 
 
 def children(pid: int) -> set[int]:

@@ -1,4 +1,7 @@
-"""A real `redis-server` of the test's own: free port, temp dir, stopped in teardown. Never 6379."""
+"""A real `redis-server` of the test's own: free port, temp dir, stopped in teardown. Never 6379.
+
+The `redis_server` fixture (tests/conftest.py) starts one per test.
+"""
 
 from __future__ import annotations
 
@@ -76,4 +79,3 @@ class RedisServer:
                 self.process.wait(STOP_SECONDS_MAX)
             except subprocess.TimeoutExpired:
                 self.kill()
-
