@@ -114,11 +114,6 @@ class Channel:
     segment: str = ""
     unit: str = ""
 
-    def ranking_weights(self, network: Network) -> RankingWeights:
-        """The weights promises asked this way rank by: the view's, else the network's
-        (`network` is the engine's, which resolved the view)."""
-        return self.view.ranking if self.view is not None else network.ranking
-
     def horizon_end_ns(self, now_ns: int) -> int | None:
         """The last instant the view's time-phased answers reach, or None for no horizon."""
         if self.view is None or self.view.horizon_ns is None:

@@ -23,8 +23,8 @@ WGS84 ellipsoid's geodesic distance, far finer than a zone centroid is.
 Which weights apply: a request through a channel view uses the view's
 `ranking` when it sets one, else the network's (`weights_for`).
 
-Engine layer: uses numpy. The service layer asks through `weights_for` /
-`channels.Channel.ranking_weights` and never touches the arrays.
+Engine layer: uses numpy. PromiseEngine asks `weights_for` and `node_penalties`
+per request; the service layer never touches the arrays.
 """
 
 from __future__ import annotations

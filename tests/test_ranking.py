@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 
 from dompromise.engine import Engine
-from dompromise.errors import NotFoundError
 from dompromise.model import Location, Network, Node, NodeType, Sku
-from dompromise.promise_token import TokenSigner
 from dompromise.ranking import (
     DEFAULT_RANKING,
     EARTH_RADIUS_KM,
@@ -22,7 +20,6 @@ from dompromise.ranking import (
     node_penalties,
     weights_for,
 )
-from dompromise.service.promise import Promiser
 from dompromise.transport import Calendar, Centroid, TransportNetwork, Zone
 from dompromise.views import View
 
@@ -208,19 +205,8 @@ def test_weights_for_a_view_its_own_else_the_networks():
         weights_for(network, "nope")
 
 
-def test_channels_carry_the_weights():
+def test_channels_carry_the_views_weights():
     network = scenario()
     engine = Engine(network)
     assert engine.channel("far").view.ranking == RankingWeights(per_100_km=50.0)
-    assert engine.channel("far").ranking_weights(network) == RankingWeights(per_100_km=50.0)
-    assert engine.channel("plain").ranking_weights(network) == network.ranking
-    assert engine.channel().ranking_weights(network) == network.ranking
-
-
-def test_the_service_asks_the_promiser():
-    network = scenario()
-    promiser = Promiser(Engine(network), TokenSigner(), lambda: 0)
-    assert promiser.ranking_weights() == network.ranking
-    assert promiser.ranking_weights("far") == RankingWeights(per_100_km=50.0)
-    with pytest.raises(NotFoundError):
-        promiser.ranking_weights("nope")
+    # Promises through a view rank by them: tests/service/test_service_promise_views.py.

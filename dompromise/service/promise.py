@@ -17,7 +17,6 @@ from dompromise.service.validation import (
     id_violation,
     raise_if_any,
 )
-from dompromise.views import RankingWeights
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
 
 NS_PER_SECOND = 10**9
@@ -52,11 +51,6 @@ class Promiser:
     @property
     def engine(self) -> Engine:
         return self._network_engine
-
-    def ranking_weights(self, view_id: str = "") -> RankingWeights:
-        """The ranking weights of a promise through channel view `view_id` ("": none):
-        the view's, else the network's. NotFoundError (channel_view_id) for an unknown view."""
-        return self._network_engine.channel(view_id).ranking_weights(self._network_engine.network)
 
     def request_of(self, message: promise_pb2.PromiseDeliveryRequest) -> PromiseRequest:
         """Checks the request (every bad field at once) and resolves its destination."""
