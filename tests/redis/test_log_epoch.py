@@ -213,3 +213,71 @@ def test_without_a_loss_the_log_id_never_changes(redis_server, instances):
     seen.add(metadata[LOG_ID_KEY])
     assert seen == {log_id} and head_log_id(redis_server.url) == log_id
     assert not any("(marker at position" in instance.stderr_text() for instance in (first, second))
+
+
+# ---- in process: the compare-and-set, and the gap resync that is no loss ------------------------------
+
+
+def replica_of(url: str):
+    from conftest import small_network
+
+    from dompromise.engine import Engine
+    from dompromise.log.redis_log import RedisLog
+    from dompromise.shared_replica import SharedReplica
+
+    replica = SharedReplica(Engine(small_network()), RedisLog(url))
+    replica.recover()
+    return replica
+
+
+def test_two_instances_noticing_one_loss_bump_the_id_once_whatever_the_order(redis_server):
+    """Both read the id Redis holds, then both bump: one wins the compare-and-set. A third reads after the
+    bump: the higher generation says somebody bumped already."""
+    import asyncio
+
+    from conftest import stock_record
+
+    first, second, third = (replica_of(redis_server.url) for _ in range(3))
+    first.bootstrap([stock_record(first.engine)])
+    old_id = first.log.log_id
+    assert second.log.log_id == third.log.log_id == old_id
+
+    async def bump_all():
+        try:
+            found = [await replica.log.head_and_id_async() for replica in (first, second)]
+            for replica, (_, found_id) in zip((first, second), found):
+                await replica._bump_log_id(found_id)
+            _, found_late = await third.log.head_and_id_async()
+            await third._bump_log_id(found_late)
+        finally:
+            for replica in (first, second, third):
+                await replica.log.aclose()
+
+    asyncio.run(bump_all())
+    new_id = head_log_id(redis_server.url)
+    assert (first.log_id_bumps, second.log_id_bumps, third.log_id_bumps) == (1, 0, 0)
+    assert log_id_generation(new_id) == 1 and new_id.startswith(old_id + ".")
+    # The bump's Tick names the new id: every replica takes it when it applies it.
+    for replica in (first, second, third):
+        replica._catch_up()
+        assert replica.log_id == new_id
+        replica.close()
+
+
+def test_a_resync_over_a_trimmed_stream_keeps_the_log_id(redis_server):
+    """A gap (the stream trimmed past a slow replica) loses nothing: resync, same id."""
+    from conftest import stock_record
+    from test_redis_log import some_records
+
+    writer = replica_of(redis_server.url)
+    writer.bootstrap([stock_record(writer.engine)])
+    left_behind = replica_of(redis_server.url)
+    log_id = writer.log_id
+    for round_number in range(3):
+        writer.bootstrap(some_records(40, round_number + 1))
+        writer.snapshot_now()
+    left_behind._resync()
+    assert left_behind.engine.log_position == writer.engine.log_position
+    assert left_behind.log_id == writer.log_id == head_log_id(redis_server.url) == log_id
+    for replica in (writer, left_behind):
+        replica.close()
