@@ -81,11 +81,15 @@ class PositionWaiters:
     def __init__(self, replica):
         self._engine = replica.engine
         self._heap: list[tuple[int, int, asyncio.Future]] = []  # (position, arrival, future)
+        self._log_ids: dict[asyncio.Future, str] = {}  # the log id each waiter's position counts in, if sent
         self._arrivals = itertools.count()
         replica.add_apply_listener(self._on_applied)
         if hasattr(replica, "add_writability_listener"):
             # A resync may move the position without applying records; reconnecting follows it.
             replica.add_writability_listener(lambda _writable: self._on_applied(self._engine.log_position, ()))
+        if hasattr(replica, "add_history_listener"):
+            # The log id changed: waiters whose position counts in another id end now (LOG_CHANGED).
+            replica.add_history_listener(self._on_history_changed)
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -97,8 +101,14 @@ class PositionWaiters:
             if not future.done():  # a waiter that timed out has a cancelled future
                 future.set_result(None)
 
-    async def wait(self, position: int, timeout_seconds: float) -> bool:
-        """True once the replica applied `position`; False if it did not within the timeout."""
+    def _on_history_changed(self, log_id: str) -> None:
+        for future, waited_id in list(self._log_ids.items()):
+            if waited_id != log_id and not future.done():
+                future.set_result(None)
+
+    async def wait(self, position: int, timeout_seconds: float, log_id: str | None = None) -> bool:
+        """True once the replica applied `position`; False if it did not within the timeout, or (given the
+        `log_id` the position counts in) the replica's log id changed from it meanwhile."""
         if self._engine.log_position >= position:
             return True
         if timeout_seconds <= 0:
@@ -111,9 +121,12 @@ class PositionWaiters:
                                        "position here (MIN_POSITION_WAITERS_MAX); retry with backoff")
         future = asyncio.get_running_loop().create_future()
         heapq.heappush(self._heap, (position, next(self._arrivals), future))
+        if log_id is not None:
+            self._log_ids[future] = log_id
         try:
             await asyncio.wait((future,), timeout=timeout_seconds)
         finally:
+            self._log_ids.pop(future, None)
             if not future.done():
                 future.cancel()  # dropped from the heap when its position comes, or by the pruning above
         return self._engine.log_position >= position
@@ -215,7 +228,7 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
             if remaining is not None:
                 timeout = min(timeout, remaining - DEADLINE_MARGIN_SECONDS)
             started = time.monotonic()
-            reached = await self.waiters.wait(position, timeout)
+            reached = await self.waiters.wait(position, timeout, log_id)
             self._check_log_id(log_id)  # the history may have changed meanwhile
             if reached:
                 return True

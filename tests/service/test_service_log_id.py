@@ -117,3 +117,35 @@ def test_every_service_documents_the_log_id_key():
             assert key in header, f"{name}.proto's service comment lacks {key}"
     docs = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "redis.md").read_text()
     assert LOG_ID_KEY in docs and "LOG_CHANGED" in docs
+
+
+def test_a_history_change_ends_the_waits_of_another_log_id_at_once():
+    """A shared replica's history listener (a log id change) wakes the waiters whose position counts in
+    another id; those of the new id, and those that sent none, wait on."""
+    import asyncio
+    import types
+
+    from dompromise.service.consistency import PositionWaiters
+
+    listeners = {}
+    replica = types.SimpleNamespace(
+        engine=types.SimpleNamespace(log_position=5),
+        add_apply_listener=lambda listener: listeners.setdefault("applied", listener),
+        add_history_listener=lambda listener: listeners.setdefault("history", listener))
+    waiters = PositionWaiters(replica)
+
+    async def run():
+        old = asyncio.ensure_future(waiters.wait(9, 5.0, "old"))
+        new = asyncio.ensure_future(waiters.wait(9, 5.0, "new"))
+        unnamed = asyncio.ensure_future(waiters.wait(9, 5.0))
+        await asyncio.sleep(0.05)
+        started = time.monotonic()
+        listeners["history"]("new")
+        assert await old is False and time.monotonic() - started < 1.0
+        assert not new.done() and not unnamed.done()
+        replica.engine.log_position = 9
+        listeners["applied"](9, [])
+        assert await new is True and await unnamed is True
+
+    asyncio.run(run())
+    assert len(waiters._log_ids) == 0
