@@ -23,8 +23,9 @@ A Redis that lost records we applied will reuse their positions: before the
 resync this replica bumps the log id (RedisLog.bump_log_id_async, once for
 all instances), so (log id, position) pairs handed to clients never name two
 states. Every replica adopts the new id when it applies the Tick the bump
-appended (each entry carries the id it was appended under), and re-reads it
-on reconnect and resync; history listeners (watch streams) hear of it.
+appended (that entry carries the new id), and re-reads it on reconnect and
+resync (a snapshot may cover the Tick); history listeners (watch streams,
+min-position waits) hear of it.
 """
 
 from __future__ import annotations
@@ -391,8 +392,7 @@ class SharedReplica(Replica):
         """Newest snapshot, then the stream, into the same engine object (blocks the loop meanwhile)."""
         self.resync_count += 1
         try:
-            # Re-read first: the entries caught up carry the ids they were appended under and
-            # move it forward from there (a bump's Tick names the new one).
+            # Re-read first; a bump's Tick among the entries caught up moves it on from there.
             self.log.log_id = self.log.read_log_id() or self.log.log_id
             for _ in range(RECOVER_ATTEMPTS_MAX):
                 self._load_redis_snapshot()

@@ -5,8 +5,8 @@ Keys, all under one prefix (`dompromise` unless told otherwise):
     <prefix>:log              the stream; entry id `<position>-1`, fields
                               r = LogRecord payload, t = log time (ns, decimal),
                               k = the writer's token (instance id : counter),
-                              e = the log id when it was appended (absent
-                              from entries of older builds)
+                              e = the new log id (only on the Tick a log id
+                              bump appends: see "Epochs" below)
     <prefix>:head             hash: format, network (fingerprint), position (last
                               appended), time_ns (last log time), log_id
                               (the log's identity: random when the hash is
@@ -100,7 +100,6 @@ if expected >= 0 and position ~= expected then
   return {0, position}
 end
 local last_time = redis.call('HGET', KEYS[2], 'time_ns') or '0'
-local epoch = redis.call('HGET', KEYS[2], 'log_id') or ''
 local count = tonumber(ARGV[2])
 local i = 3
 for _ = 1, count do
@@ -110,7 +109,7 @@ for _ = 1, count do
     t = last_time
   end
   last_time = t
-  redis.call('XADD', KEYS[1], string.format('%d-1', position), 'r', ARGV[i], 't', t, 'k', ARGV[i + 2], 'e', epoch)
+  redis.call('XADD', KEYS[1], string.format('%d-1', position), 'r', ARGV[i], 't', t, 'k', ARGV[i + 2])
   i = i + 3
 end
 redis.call('HSET', KEYS[2], 'position', string.format('%d', position), 'time_ns', last_time)
@@ -153,7 +152,7 @@ def next_log_id(found: str, own: str) -> str:
 
 
 def entry_epoch(fields: dict) -> str:
-    """The log id an entry was appended under ('' for entries of older builds)."""
+    """The log id a bump's Tick entry names ('' for every other entry)."""
     epoch = fields.get(b"e")
     return epoch.decode() if epoch else ""
 
