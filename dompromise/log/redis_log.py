@@ -146,9 +146,11 @@ def log_id_generation(log_id: str) -> int:
 
 
 def next_log_id(found: str, own: str) -> str:
-    """The id after a loss: the base of the id Redis holds, a generation above both ids seen, a random part."""
+    """The id after a loss: the base of the id Redis holds (a new one if it holds none: wiped), a generation
+    above both ids seen, a random part."""
     generation = max(log_id_generation(found), log_id_generation(own)) + 1
-    return f"{found.split('.', 1)[0]}.{generation}.{os.urandom(4).hex()}"
+    base = found.split(".", 1)[0] or os.urandom(8).hex()
+    return f"{base}.{generation}.{os.urandom(4).hex()}"
 
 
 def entry_epoch(fields: dict) -> str:
