@@ -356,6 +356,7 @@ class SharedReplica(Replica):
             lost = found is not None and (found[2], found[3]) != self._last_entry[1:]
         if not lost:
             self._need_verify = False
+            self._bumped_since_resync = False  # a resync that failed midway left a prefix of what Redis holds
             if found_id and found_id != self.log.log_id:
                 # Bumped while we were away, after records we still agree with: our state is
                 # a prefix of the history the new id names.
