@@ -306,10 +306,11 @@ class RedisLog:
     def async_client(self) -> redis.asyncio.Redis:
         """The asyncio client (created on first use, inside the serving event loop)."""
         if self._async is None:
-            # No retries by redis-py (its default since 6.0 is 10, up to seconds): the tail
-            # must see every lost connection, to check on reconnect that Redis still holds
-            # what it applied (a restarted Redis may have lost records), and an append
-            # script sent twice would append its batch twice.
+            # No retries by redis-py, pinned: the tail must see every lost connection, to check
+            # on reconnect that Redis still holds what it applied (a restarted Redis may have
+            # lost records), and an append script sent twice would append its batch twice.
+            # (redis-py 8.1's default Retry has 10 attempts; probed over a real restart, a dead
+            # pooled connection and a blocked XREAD raised with it too: this keeps it so.)
             self._async = redis.asyncio.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0), **self._options)
         return self._async
 
