@@ -98,6 +98,24 @@ class AlreadyExistsError(DompromiseError):
 class FailedPreconditionError(DompromiseError):
     """The thing exists but is in a state that does not allow the request."""
 
-    def __init__(self, reason: str, message: str):
+    subject = "reservation"  # what the PreconditionFailure names
+
+    def __init__(self, reason: str, message: str, metadata: dict[str, str] | None = None):
         self.reason = reason
+        self.metadata = metadata or {}
         super().__init__(message)
+
+
+class LogChangedError(FailedPreconditionError):
+    """A request's x-dompromise-log-id is not this replica's: its min-position counts in another history."""
+
+    subject = "x-dompromise-log-id"
+
+    def __init__(self, requested_log_id: str, log_id: str):
+        super().__init__(
+            "LOG_CHANGED",
+            f"x-dompromise-log-id {requested_log_id!r} is not this replica's log id {log_id!r}: the position "
+            "asked for counts in another history of the log (it was started anew, or Redis lost records and "
+            "their positions were reused); what was read or written at it may not exist here. Read afresh "
+            "without x-dompromise-min-position, and take the position and log id of that answer",
+            {"requested_log_id": requested_log_id, "log_id": log_id})

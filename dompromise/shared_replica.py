@@ -18,6 +18,14 @@ reconnects with backoff, checks that Redis still holds what this replica
 applied, and resumes from its last applied position. A gap (the stream was
 trimmed past us) or a Redis that lost records we applied makes the replica
 resync: newest snapshot, then the stream after it, in place.
+
+A Redis that lost records we applied will reuse their positions: before the
+resync this replica bumps the log id (RedisLog.bump_log_id_async, once for
+all instances), so (log id, position) pairs handed to clients never name two
+states. Every replica adopts the new id when it applies the Tick the bump
+appended (that entry carries the new id), and re-reads it on reconnect and
+resync (a snapshot may cover the Tick); history listeners (watch streams,
+min-position waits) hear of it.
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from dompromise import limits
 from dompromise.engine import Engine, network_fingerprint
 from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
-from dompromise.log.redis_log import READ_BLOCK_MS, RedisLog, RedisLogError
+from dompromise.log.redis_log import READ_BLOCK_MS, RedisLog, RedisLogError, log_id_generation
 from dompromise.replica import SNAPSHOT_INTERVAL_RECORDS, TICK_INTERVAL_SECONDS, Replica
 from dompromise.reservations import Outcome
 
@@ -71,7 +79,12 @@ class SharedReplica(Replica):
         self._broken: str = ""  # set when this replica cannot follow the log any more
         self._last_entry: tuple[int, int, bytes] | None = None  # (position, time_ns, token) last applied
         self._writability_listeners: list[Callable[[bool], None]] = []
+        self._history_listeners: list[Callable[[str], None]] = []
         self.resync_count = 0
+        self.log_id_bumps = 0  # how many times this replica replaced the log id (after a loss it noticed)
+        # Set once this replica bumped (or found bumped) the id for the loss it noticed, cleared by a
+        # resync that completes: a resync that failed midway does not bump a second time.
+        self._bumped_since_resync = False
         # Set by stop(): redis-py (8.1) can swallow the cancellation of a blocked XREAD,
         # so the tail loop also ends by this flag (and stop() closes the read's connection).
         self._stopping = False
@@ -119,14 +132,17 @@ class SharedReplica(Replica):
         """Applies the stream from our position to its head now (blocking; start-up and resync)."""
         applied = 0
         records = []
-        for position, payload, time_ns, token in self.log.records(self.engine.log_position):
-            record, outcome = self._apply_entry(position, payload, time_ns, token)
+        log_id = self.log.log_id
+        for position, payload, time_ns, token, epoch in self.log.records(self.engine.log_position, with_epoch=True):
+            record, outcome = self._apply_entry(position, payload, time_ns, token, epoch)
             records.append(record)
             if outcomes is not None and token in outcomes:
                 outcomes[token] = outcome
             applied += 1
         if records and self._tasks and self._apply_listeners:
             self._notify_applied(self.engine.log_position, records)
+        if self.log.log_id != log_id and self._tasks:
+            self._notify_history()
         return applied
 
     def bootstrap(self, records: Iterable[log_pb2.LogRecord]) -> list[Outcome]:
@@ -182,6 +198,18 @@ class SharedReplica(Replica):
 
     def close(self) -> None:
         self.log.close()
+
+    def add_history_listener(self, listener: Callable[[str], None]) -> None:
+        """Calls `listener(log_id)` on the event loop after a resync replaced the state or the log id changed:
+        what was said at earlier positions may not hold in the history now followed."""
+        self._history_listeners.append(listener)
+
+    def _notify_history(self) -> None:
+        for listener in self._history_listeners:
+            try:
+                listener(self.log.log_id)
+            except Exception:  # a listener's bug must not stop the tail
+                log.exception("history listener %r failed", listener)
 
     def add_writability_listener(self, listener: Callable[[bool], None]) -> None:
         """Calls `listener(writable)` on the event loop when writes become refused or accepted again."""
@@ -263,7 +291,7 @@ class SharedReplica(Replica):
             try:
                 if self._need_verify:
                     await self._verify()
-                entries = await self.log.read_async(self.engine.log_position)
+                entries = await self.log.read_async(self.engine.log_position, with_epoch=True)
                 self._fresh_ns = time.monotonic_ns()
             except redis.RedisError as error:
                 if self._stopping:
@@ -281,6 +309,7 @@ class SharedReplica(Replica):
 
     def _apply_batch(self, entries) -> None:
         records = []
+        log_id = self.log.log_id
         try:
             for entry in entries:
                 record, _ = self._apply_entry(*entry)
@@ -294,11 +323,18 @@ class SharedReplica(Replica):
             return
         if self._apply_listeners:
             self._notify_applied(self.engine.log_position, records)
+        if self.log.log_id != log_id:
+            self._notify_history()
         self._maybe_snapshot()
 
-    def _apply_entry(self, position: int, payload: bytes, time_ns: int, token: bytes):
+    def _apply_entry(self, position: int, payload: bytes, time_ns: int, token: bytes, epoch: str = ""):
         if position != self.engine.log_position + 1:
             raise LogGap(f"the stream goes from {self.engine.log_position} to {position}")
+        if epoch and epoch != self.log.log_id and log_id_generation(epoch) > log_id_generation(self.log.log_id):
+            # The first entry appended after a bump (its Tick): from here on, positions count in the new id.
+            log.warning("log id %s -> %s at position %d: Redis lost records and their positions are reused",
+                        self.log.log_id, epoch, position)
+            self.log.log_id = epoch
         record = log_pb2.LogRecord.FromString(payload)
         record.log_time_ns = time_ns
         outcome = self.engine.apply_record(record, position)
@@ -310,23 +346,55 @@ class SharedReplica(Replica):
         return record, outcome
 
     async def _verify(self) -> None:
-        """After a reconnect: does Redis still hold what we applied? If not, resync (never diverge)."""
-        head = await self.log.head_async()
+        """After a reconnect: does Redis still hold what we applied? If not, bump the log id and resync (never
+        diverge, never let a (log id, position) pair name two states)."""
+        head, found_id = await self.log.head_and_id_async()
         applied = self.engine.log_position
         lost = head < applied
         if not lost and self._last_entry is not None and self._last_entry[0] == applied:
             found = await self.log.entry_async(applied)
             lost = found is not None and (found[2], found[3]) != self._last_entry[1:]
+        if not lost:
+            self._need_verify = False
+            self._bumped_since_resync = False  # a resync that failed midway left a prefix of what Redis holds
+            if found_id and found_id != self.log.log_id:
+                # Bumped while we were away, after records we still agree with: our state is
+                # a prefix of the history the new id names.
+                log.warning("log id %s -> %s (read on reconnect)", self.log.log_id, found_id)
+                self.log.log_id = found_id
+                self._notify_history()
+            return
+        log.error("Redis no longer holds the log this replica applied (head %d, applied %d): it lost "
+                  "acknowledged writes (AOF not 'always'? restored from a backup?); resyncing to what Redis holds",
+                  head, applied)
+        if not self._bumped_since_resync:
+            await self._bump_log_id(found_id)  # a Redis error here: verified again on the next turn
+            self._bumped_since_resync = True
         self._need_verify = False
-        if lost:
-            log.error("Redis no longer holds the log this replica applied (head %d, applied %d): it lost "
-                      "acknowledged writes (AOF not 'always'?); resyncing to what Redis holds", head, applied)
-            self._resync()
+        self._resync()
+
+    async def _bump_log_id(self, found_id: str) -> None:
+        """Replaces the log id after a loss this replica noticed, unless another instance already did."""
+        own = self.log.log_id
+        if found_id != own and log_id_generation(found_id) > log_id_generation(own):
+            log.warning("log id already replaced by another instance (%s -> %s)", own, found_id)
+            return
+        marker = log_pb2.LogRecord(tick=log_pb2.Tick()).SerializeToString()
+        bumped, now, position = await self.log.bump_log_id_async(found_id, marker, self._stamp(),
+                                                                 self._next_token())
+        if bumped:
+            self.log_id_bumps += 1
+            log.error("log id %s -> %s (marker at position %d): positions after the loss count in the new id",
+                      own, now, position)
+        else:
+            log.warning("log id already replaced by another instance (%s -> %s)", own, now)
 
     def _resync(self) -> None:
         """Newest snapshot, then the stream, into the same engine object (blocks the loop meanwhile)."""
         self.resync_count += 1
         try:
+            # Re-read first; a bump's Tick among the entries caught up moves it on from there.
+            self.log.log_id = self.log.read_log_id() or self.log.log_id
             for _ in range(RECOVER_ATTEMPTS_MAX):
                 self._load_redis_snapshot()
                 try:
@@ -343,8 +411,10 @@ class SharedReplica(Replica):
             return
         # Our entries applied during the catch-up answered their callers; the rest
         # are unknown (trimmed into the snapshot, or lost): retry with the same request_id.
+        self._bumped_since_resync = False
         self._fail_pending("outcome unknown after a resync; retry with the same request_id")
-        log.info("resynced at log position %d", self.engine.log_position)
+        log.info("resynced at log position %d, log id %s", self.engine.log_position, self.log.log_id)
+        self._notify_history()
 
     def _break(self, reason: str) -> None:
         log.error("replica stops following the log: %s", reason)

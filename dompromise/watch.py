@@ -9,7 +9,12 @@ log position. So a slow stream coalesces: its dirty set grows up to its
 watched SKU count, never into a queue, and the writer never waits for it.
 
 A node status change marks no SKU but changes which nodes are sellable: every
-stream is then marked "everything changed" and answers all its SKUs.
+stream is then marked "everything changed" and answers all its SKUs. So does a
+change of history (a shared replica resynced, or the log id changed because
+Redis lost records: SharedReplica.add_history_listener): the stream's next
+message is a full answer under the new log id, which replaces whatever the
+client had. The stream is not ended: a client would reconnect and get the same
+full answer, one round trip later.
 
 No gRPC here: the stream side is AvailabilityServicer.WatchAvailability
 (dompromise/service/availability.py). It sits beside the replica, below the
@@ -99,6 +104,8 @@ class WatchHub:
         self._watch_counts: np.ndarray | None = None
         self.closed = False
         replica.add_apply_listener(self._on_applied)
+        if hasattr(replica, "add_history_listener"):  # a shared replica: resyncs and log id changes
+            replica.add_history_listener(self._on_history_changed)
 
     @property
     def log_id(self) -> str:
@@ -146,6 +153,11 @@ class WatchHub:
         self.closed = True
         for watcher in self._watchers:
             watcher.close()
+
+    def _on_history_changed(self, log_id: str) -> None:
+        """The replica's state was replaced or its log id changed: every stream answers everything afresh."""
+        for watcher in self._watchers:
+            watcher.mark_everything()
 
     def _on_applied(self, log_position: int, records: list[log_pb2.LogRecord]) -> None:
         """The replica's apply listener: runs inline in the writer, so it only marks and wakes."""

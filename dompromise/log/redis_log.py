@@ -4,10 +4,14 @@ Keys, all under one prefix (`dompromise` unless told otherwise):
 
     <prefix>:log              the stream; entry id `<position>-1`, fields
                               r = LogRecord payload, t = log time (ns, decimal),
-                              k = the writer's token (instance id : counter)
+                              k = the writer's token (instance id : counter),
+                              e = the new log id (only on the Tick a log id
+                              bump appends: see "Epochs" below)
     <prefix>:head             hash: format, network (fingerprint), position (last
                               appended), time_ns (last log time), log_id
-                              (random, set with the hash: the log's identity)
+                              (the log's identity: random when the hash is
+                              set, `<base>.<generation>.<random>` once an
+                              instance noticed a loss: see "Epochs" below)
     <prefix>:snapshots        sorted set of snapshot positions (score = member)
     <prefix>:snapshot:<pos>   the snapshot's bytes (the arrays of log/snapshot.py in the raw
                               layout, encode_snapshot), as a hash of chunks "0", "1", ...
@@ -29,6 +33,19 @@ do not fit Lua's doubles), and replicas apply the record with that time.
 
 Durability is Redis's: the script's reply is sent after the AOF write, and
 after its fsync only with `appendfsync always` (see docs/redis.md).
+
+Epochs. Positions and the log id are promised to clients (watch versions,
+x-dompromise-position): (log id, position) must name one state forever. A
+Redis that lost acknowledged records (`appendfsync everysec` and a crash, a
+restore from an older backup) reuses their positions for new writes. The
+instance that notices it applied records Redis no longer holds bumps the log
+id with BUMP_SCRIPT: a compare-and-set on the id it read from Redis (so
+instances noticing the same loss bump it once), which also appends a Tick
+carrying the new id, so every replica meets the change in stream order and
+adopts it at that position. The new id is `<base>.<generation>.<random>`:
+the generation orders bumps (an instance that sees a higher one than its own
+knows somebody bumped already), the random part keeps ids unique when a
+restore brings an older generation back.
 """
 
 from __future__ import annotations
@@ -46,6 +63,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import redis
 import redis.asyncio
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from dompromise.log.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT_VERSION
 
@@ -98,6 +117,48 @@ return {count, position}
 """
 
 
+# KEYS: stream, head. ARGV: the log id the caller read from Redis, the new log
+# id, the marker's payload (a Tick), writer's time (ns, decimal), token.
+# Returns {1, new id, marker position} after setting the id and appending the
+# marker carrying it; {0, id found, 0} (nothing changed) when Redis no longer
+# holds the expected id (another instance bumped it first).
+BUMP_SCRIPT = """
+local current = redis.call('HGET', KEYS[2], 'log_id') or ''
+if current ~= ARGV[1] then
+  return {0, current, 0}
+end
+local position = tonumber(redis.call('HGET', KEYS[2], 'position') or '0') + 1
+local last_time = redis.call('HGET', KEYS[2], 'time_ns') or '0'
+local t = ARGV[4]
+if #t < #last_time or (#t == #last_time and t < last_time) then
+  t = last_time
+end
+redis.call('XADD', KEYS[1], string.format('%d-1', position), 'r', ARGV[3], 't', t, 'k', ARGV[5], 'e', ARGV[2])
+redis.call('HSET', KEYS[2], 'log_id', ARGV[2], 'position', string.format('%d', position), 'time_ns', t)
+return {1, ARGV[2], position}
+"""
+
+
+def log_id_generation(log_id: str) -> int:
+    """How many times the log's history was found rewritten: 0 for a base id, else its middle part."""
+    parts = log_id.split(".")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+
+
+def next_log_id(found: str, own: str) -> str:
+    """The id after a loss: the base of the id Redis holds (a new one if it holds none: wiped), a generation
+    above both ids seen, a random part."""
+    generation = max(log_id_generation(found), log_id_generation(own)) + 1
+    base = found.split(".", 1)[0] or os.urandom(8).hex()
+    return f"{base}.{generation}.{os.urandom(4).hex()}"
+
+
+def entry_epoch(fields: dict) -> str:
+    """The log id a bump's Tick entry names ('' for every other entry)."""
+    epoch = fields.get(b"e")
+    return epoch.decode() if epoch else ""
+
+
 class RedisLogError(Exception):
     """The Redis log cannot serve this instance: another layout or network, or a gap no snapshot covers."""
 
@@ -129,6 +190,7 @@ class RedisLog:
         self._async: redis.asyncio.Redis | None = None
         self._append = self.client.register_script(APPEND_SCRIPT)
         self._append_async = None
+        self._bump_async = None
         self.log_id = ""  # the log's identity, read (or set, on a new Redis) by claim
 
     def snapshot_key(self, position: int) -> str:
@@ -187,32 +249,55 @@ class RedisLog:
 
     # ---- reading ----------------------------------------------------------------
 
-    def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes, int, bytes]]:
-        """(position, payload, time_ns, token) of every entry after `after_position`, in order, to the head now."""
+    def records(self, after_position: int = 0, with_epoch: bool = False) -> Iterator[tuple]:
+        """(position, payload, time_ns, token) of every entry after `after_position`, in order, to the head now;
+        with_epoch: (position, payload, time_ns, token, log id it was appended under)."""
         start = f"({stream_id(after_position)}" if after_position else "-"
         while True:
             entries = self.client.xrange(self.stream_key, min=start, count=READ_ENTRIES_MAX)
             if not entries:
                 return
             for entry_id, fields in entries:
-                yield parse_entry(entry_id, fields)
+                yield parse_entry(entry_id, fields) + ((entry_epoch(fields),) if with_epoch else ())
             start = b"(" + entries[-1][0]
 
     def entry(self, position: int) -> tuple[int, bytes, int, bytes] | None:
         found = self.client.xrange(self.stream_key, min=stream_id(position), max=stream_id(position))
         return parse_entry(*found[0]) if found else None
 
-    async def read_async(self, after_position: int, block_ms: int = READ_BLOCK_MS):
-        """Entries after `after_position`, waiting up to block_ms for the first; [] if none came."""
+    async def read_async(self, after_position: int, block_ms: int = READ_BLOCK_MS, with_epoch: bool = False):
+        """Entries after `after_position`, waiting up to block_ms for the first; [] if none came
+        (with_epoch: each with the log id it was appended under, as records())."""
         answer = await self.async_client().xread({self.stream_key: stream_id(after_position)},
                                                  count=READ_ENTRIES_MAX, block=block_ms)
         if not answer:
             return []
+        if with_epoch:
+            return [parse_entry(entry_id, fields) + (entry_epoch(fields),) for entry_id, fields in answer[0][1]]
         return [parse_entry(entry_id, fields) for entry_id, fields in answer[0][1]]
 
     async def head_async(self) -> int:
         """The head position (last appended), for reconnect checks."""
         return int(await self.async_client().hget(self.head_key, "position") or 0)
+
+    async def head_and_id_async(self) -> tuple[int, str]:
+        """(head position, log id) read together, for reconnect checks."""
+        position, log_id = await self.async_client().hmget(self.head_key, "position", "log_id")
+        return int(position or 0), (log_id or b"").decode()
+
+    def read_log_id(self) -> str:
+        """The log id Redis holds now (resync re-reads it)."""
+        return (self.client.hget(self.head_key, "log_id") or b"").decode()
+
+    async def bump_log_id_async(self, found: str, marker: bytes, time_ns: int, token: bytes) -> tuple[bool, str, int]:
+        """After a loss: replaces the log id if Redis still holds `found` (the one this instance read), appending
+        `marker` (a Tick) with the new id. Returns (bumped, the id Redis holds now, the marker's position or 0)."""
+        if self._bump_async is None:
+            self._bump_async = self.async_client().register_script(BUMP_SCRIPT)
+        new_id = next_log_id(found, self.log_id)
+        bumped, log_id, position = await self._bump_async(keys=[self.stream_key, self.head_key],
+                                                          args=[found, new_id, marker, str(int(time_ns)), token])
+        return bool(bumped), log_id.decode() if isinstance(log_id, bytes) else str(log_id), int(position)
 
     async def entry_async(self, position: int):
         found = await self.async_client().xrange(self.stream_key, min=stream_id(position), max=stream_id(position))
@@ -221,7 +306,12 @@ class RedisLog:
     def async_client(self) -> redis.asyncio.Redis:
         """The asyncio client (created on first use, inside the serving event loop)."""
         if self._async is None:
-            self._async = redis.asyncio.Redis.from_url(self.url, **self._options)
+            # No retries by redis-py, pinned: the tail must see every lost connection, to check
+            # on reconnect that Redis still holds what it applied (a restarted Redis may have
+            # lost records), and an append script sent twice would append its batch twice.
+            # (redis-py 8.1's default Retry has 10 attempts; probed over a real restart, a dead
+            # pooled connection and a blocked XREAD raised with it too: this keeps it so.)
+            self._async = redis.asyncio.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0), **self._options)
         return self._async
 
     # ---- snapshots ----------------------------------------------------------------
@@ -332,6 +422,7 @@ class RedisLog:
             await self._async.aclose()
             self._async = None
             self._append_async = None
+            self._bump_async = None
 
 
 def _append_args(payloads, times_ns, tokens, expected_position: int) -> list:

@@ -53,6 +53,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         self._watches = watches
         self._shared_responses: dict[tuple, availability_pb2.WatchAvailabilityResponse] = {}
         self._shared_position = -1
+        self._shared_log_id = ""
         self._base_units = [int(sku.base_unit) for sku in engine.network.skus]
 
     @map_errors
@@ -267,7 +268,11 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                 if change is None:
                     await context.abort(grpc.StatusCode.UNAVAILABLE, WATCH_SHUTDOWN_DETAILS)
                 everything, positions = change
-                if everything:  # node status changed: the selection may have too
+                if self._watches.log_id != log_id:
+                    # The log id changed (Redis lost records, their positions now count in the new id):
+                    # what the client has says nothing in the new one. A full answer replaces it.
+                    log_id, everything = self._watches.log_id, True
+                if everything:  # node status changed (the selection may have too), or the history did
                     nodes = engine.node_selection(node_ids, node_tags)
                     _check_breakdown(len(sku_ids), len(nodes), view)
                     yield self._watch_response(sku_ids, nodes, selection, view, True, log_id)
@@ -289,9 +294,9 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         position = self._engine.log_position
         shareable = len(sku_ids) * max(len(nodes), 1) <= WATCH_SHARED_CELLS_MAX
         if shareable:
-            if position != self._shared_position:
+            if position != self._shared_position or log_id != self._shared_log_id:
                 self._shared_responses.clear()
-                self._shared_position = position
+                self._shared_position, self._shared_log_id = position, log_id
             key = (tuple(sku_ids), selection, view, full_answer)
             encoded = self._shared_responses.get(key)
             if encoded is not None:

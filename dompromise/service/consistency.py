@@ -13,6 +13,11 @@ reflection are left alone), so no handler knows about it:
   its own operation before the message, which cost 15-25% of a no-op RPC
   (measured); trailing metadata rides with the status for free. Streams send
   it in their initial metadata, before the first message.
+- every answer also carries `x-dompromise-log-id`, beside the position: the
+  identity of the log (and, with Redis, of its history) the position counts
+  in. It changes when the log is started anew, and when Redis lost records
+  some instance had applied (their positions are then reused: see
+  dompromise/shared_replica.py).
 - a replica that cannot follow its log (the Redis log unreachable) adds
   `x-dompromise-stale-ms`: how long ago it last heard from the log. Absent
   means following.
@@ -22,9 +27,16 @@ reflection are left alone), so no handler knows about it:
   answers UNAVAILABLE (reason POSITION_NOT_REACHED, retryable) naming the
   position reached. A value that is not a decimal position is
   INVALID_ARGUMENT naming the key.
+- a request with a min-position may send `x-dompromise-log-id` (the one
+  that came with the position): if it is not the replica's, the position
+  counts in another history and waiting for it would be satisfied by other
+  records. FAILED_PRECONDITION (reason LOG_CHANGED, naming both ids) at once,
+  and also if the id changes while the request waits. Without a
+  min-position the key is ignored.
 
-Read-your-writes across instances: take `x-dompromise-position` from the
-write's answer, send it as `x-dompromise-min-position` with the read.
+Read-your-writes across instances: take `x-dompromise-position` and
+`x-dompromise-log-id` from the write's answer, send them as
+`x-dompromise-min-position` and `x-dompromise-log-id` with the read.
 """
 
 from __future__ import annotations
@@ -39,12 +51,19 @@ from collections.abc import Callable
 import grpc
 
 from dompromise import limits
-from dompromise.errors import FieldViolation, InvalidArgumentError, PositionNotReachedError, UnavailableError
+from dompromise.errors import (
+    FieldViolation,
+    InvalidArgumentError,
+    LogChangedError,
+    PositionNotReachedError,
+    UnavailableError,
+)
 from dompromise.service.errors import to_status
 
 POSITION_KEY = "x-dompromise-position"
 MIN_POSITION_KEY = "x-dompromise-min-position"
 STALE_MS_KEY = "x-dompromise-stale-ms"
+LOG_ID_KEY = "x-dompromise-log-id"
 # Positions are int64 on the wire (log_position fields).
 POSITION_MAX = 2**63 - 1
 # Digits of the largest position: longer values are refused before int().
@@ -62,11 +81,15 @@ class PositionWaiters:
     def __init__(self, replica):
         self._engine = replica.engine
         self._heap: list[tuple[int, int, asyncio.Future]] = []  # (position, arrival, future)
+        self._log_ids: dict[asyncio.Future, str] = {}  # the log id each waiter's position counts in, if sent
         self._arrivals = itertools.count()
         replica.add_apply_listener(self._on_applied)
         if hasattr(replica, "add_writability_listener"):
             # A resync may move the position without applying records; reconnecting follows it.
             replica.add_writability_listener(lambda _writable: self._on_applied(self._engine.log_position, ()))
+        if hasattr(replica, "add_history_listener"):
+            # The log id changed: waiters whose position counts in another id end now (LOG_CHANGED).
+            replica.add_history_listener(self._on_history_changed)
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -78,8 +101,14 @@ class PositionWaiters:
             if not future.done():  # a waiter that timed out has a cancelled future
                 future.set_result(None)
 
-    async def wait(self, position: int, timeout_seconds: float) -> bool:
-        """True once the replica applied `position`; False if it did not within the timeout."""
+    def _on_history_changed(self, log_id: str) -> None:
+        for future, waited_id in list(self._log_ids.items()):
+            if waited_id != log_id and not future.done():
+                future.set_result(None)
+
+    async def wait(self, position: int, timeout_seconds: float, log_id: str | None = None) -> bool:
+        """True once the replica applied `position`; False if it did not within the timeout, or (given the
+        `log_id` the position counts in) the replica's log id changed from it meanwhile."""
         if self._engine.log_position >= position:
             return True
         if timeout_seconds <= 0:
@@ -92,9 +121,12 @@ class PositionWaiters:
                                        "position here (MIN_POSITION_WAITERS_MAX); retry with backoff")
         future = asyncio.get_running_loop().create_future()
         heapq.heappush(self._heap, (position, next(self._arrivals), future))
+        if log_id is not None:
+            self._log_ids[future] = log_id
         try:
             await asyncio.wait((future,), timeout=timeout_seconds)
         finally:
+            self._log_ids.pop(future, None)
             if not future.done():
                 future.cancel()  # dropped from the heap when its position comes, or by the pruning above
         return self._engine.log_position >= position
@@ -110,6 +142,18 @@ def parse_min_position(value) -> int:
             MIN_POSITION_KEY, f"metadata {MIN_POSITION_KEY} must be a log position: a decimal integer from 0 to "
                               f"{POSITION_MAX}, not {value[:40]!r}")])
     return int(text)
+
+
+def parse_log_id(value) -> str:
+    """A `x-dompromise-log-id` value; InvalidArgumentError if longer than LOG_ID_LENGTH_MAX."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    text = value.strip()
+    if len(text) > limits.LOG_ID_LENGTH_MAX:
+        raise InvalidArgumentError([FieldViolation(
+            LOG_ID_KEY, f"metadata {LOG_ID_KEY} is a log id of at most {limits.LOG_ID_LENGTH_MAX} characters "
+                        f"(LOG_ID_LENGTH_MAX), not {len(text)}")])
+    return text
 
 
 class _StatusWithMetadata(grpc.Status):
@@ -148,9 +192,10 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
     def metadata(self, position: int) -> tuple[tuple[str, str], ...]:
         """The answer's metadata for a state at `position`."""
         stale_ms = self._staleness_ms() if self._staleness_ms is not None else None
+        log_id = self._replica.log_id
         if stale_ms is None:
-            return ((POSITION_KEY, str(position)),)
-        return (POSITION_KEY, str(position)), (STALE_MS_KEY, str(stale_ms))
+            return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id)
+        return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id), (STALE_MS_KEY, str(stale_ms))
 
     def _answer_position(self, response, position_before: int) -> int:
         kind = type(response)
@@ -164,13 +209,18 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
 
     async def _serve_at_min_position(self, context) -> bool:
         """Waits for the requested position if one is asked; False if the call was aborted instead."""
-        for key, value in context.invocation_metadata() or ():
+        value = log_id_value = None
+        for key, found in context.invocation_metadata() or ():
             if key == MIN_POSITION_KEY:
-                break
-        else:
+                value = found
+            elif key == LOG_ID_KEY:
+                log_id_value = found
+        if value is None:
             return True
         try:
             position = parse_min_position(value)
+            log_id = parse_log_id(log_id_value) if log_id_value is not None else None
+            self._check_log_id(log_id)
             if self._engine.log_position >= position:
                 return True
             timeout = self._wait_seconds_max
@@ -178,14 +228,20 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
             if remaining is not None:
                 timeout = min(timeout, remaining - DEADLINE_MARGIN_SECONDS)
             started = time.monotonic()
-            if await self.waiters.wait(position, timeout):
+            reached = await self.waiters.wait(position, timeout, log_id)
+            self._check_log_id(log_id)  # the history may have changed meanwhile
+            if reached:
                 return True
             reached = self._engine.log_position
             raise PositionNotReachedError(position, reached, round((time.monotonic() - started) * 1000))
-        except (InvalidArgumentError, UnavailableError) as error:
+        except (InvalidArgumentError, UnavailableError, LogChangedError) as error:
             status = to_status(error)
             await context.abort_with_status(_StatusWithMetadata(status, self.metadata(self._engine.log_position)))
         return False
+
+    def _check_log_id(self, requested: str | None) -> None:
+        if requested is not None and requested != self._replica.log_id:
+            raise LogChangedError(requested, self._replica.log_id)
 
     # ---- wrapping by RPC shape ---------------------------------------------------
 

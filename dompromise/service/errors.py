@@ -88,9 +88,9 @@ def _out_of_range(error: OutOfRangeError) -> status_pb2.Status:
 
 def _failed_precondition(error: FailedPreconditionError) -> status_pb2.Status:
     violation = error_details_pb2.PreconditionFailure.Violation(
-        type=error.reason, subject="reservation", description=str(error)
+        type=error.reason, subject=error.subject, description=str(error)
     )
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN)
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
     return status_pb2.Status(
         code=code_pb2.FAILED_PRECONDITION, message=str(error),
         details=[_pack(error_details_pb2.PreconditionFailure(violations=[violation])), _pack(info)],

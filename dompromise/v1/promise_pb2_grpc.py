@@ -33,17 +33,23 @@ class PromiseServiceStub:
 
     Log positions in metadata (every dompromise service): each answer carries
     x-dompromise-position, the log position it reflects (a write's: its own
-    record's), in the trailing metadata of a unary answer (success or error)
-    and in the initial metadata of a stream (the replica's position at its
-    start). x-dompromise-stale-ms, beside it only while this replica cannot
-    reach a shared log, says since when (milliseconds). A request with
-    metadata x-dompromise-min-position (a decimal position) is served once
-    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
-    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
-    POSITION_NOT_REACHED (retryable; the position reached is in the message
-    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
-    the key. Send a write's x-dompromise-position as the min position of a
-    read on any instance to read your write (docs/redis.md).
+    record's), and x-dompromise-log-id, the log it counts in, in the trailing
+    metadata of a unary answer (success or error) and in the initial metadata
+    of a stream (the replica's position at its start). x-dompromise-stale-ms,
+    beside them only while this replica cannot reach a shared log, says since
+    when (milliseconds). A request with metadata x-dompromise-min-position (a
+    decimal position) is served once this replica has applied it: it waits at
+    most MIN_POSITION_WAIT_MS_MAX (2,000 ms) and never past the deadline, else
+    UNAVAILABLE with reason POSITION_NOT_REACHED (retryable; the position
+    reached is in the message and in trailing metadata); a malformed value is
+    INVALID_ARGUMENT naming the key. Send the x-dompromise-log-id that came
+    with the position beside it: when it is not this replica's (the log was
+    started anew, or a shared Redis lost records and reuses their positions)
+    the position counts in another history, and the answer is
+    FAILED_PRECONDITION with reason LOG_CHANGED naming both ids, at once
+    (read afresh, without a min position). Send a write's
+    x-dompromise-position and x-dompromise-log-id as the min position and
+    log id of a read on any instance to read your write (docs/redis.md).
     """
 
     def __init__(self, channel):
@@ -67,17 +73,23 @@ class PromiseServiceServicer:
 
     Log positions in metadata (every dompromise service): each answer carries
     x-dompromise-position, the log position it reflects (a write's: its own
-    record's), in the trailing metadata of a unary answer (success or error)
-    and in the initial metadata of a stream (the replica's position at its
-    start). x-dompromise-stale-ms, beside it only while this replica cannot
-    reach a shared log, says since when (milliseconds). A request with
-    metadata x-dompromise-min-position (a decimal position) is served once
-    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
-    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
-    POSITION_NOT_REACHED (retryable; the position reached is in the message
-    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
-    the key. Send a write's x-dompromise-position as the min position of a
-    read on any instance to read your write (docs/redis.md).
+    record's), and x-dompromise-log-id, the log it counts in, in the trailing
+    metadata of a unary answer (success or error) and in the initial metadata
+    of a stream (the replica's position at its start). x-dompromise-stale-ms,
+    beside them only while this replica cannot reach a shared log, says since
+    when (milliseconds). A request with metadata x-dompromise-min-position (a
+    decimal position) is served once this replica has applied it: it waits at
+    most MIN_POSITION_WAIT_MS_MAX (2,000 ms) and never past the deadline, else
+    UNAVAILABLE with reason POSITION_NOT_REACHED (retryable; the position
+    reached is in the message and in trailing metadata); a malformed value is
+    INVALID_ARGUMENT naming the key. Send the x-dompromise-log-id that came
+    with the position beside it: when it is not this replica's (the log was
+    started anew, or a shared Redis lost records and reuses their positions)
+    the position counts in another history, and the answer is
+    FAILED_PRECONDITION with reason LOG_CHANGED naming both ids, at once
+    (read afresh, without a min position). Send a write's
+    x-dompromise-position and x-dompromise-log-id as the min position and
+    log id of a read on any instance to read your write (docs/redis.md).
     """
 
     def PromiseDelivery(self, request, context):
@@ -113,17 +125,23 @@ class PromiseService:
 
     Log positions in metadata (every dompromise service): each answer carries
     x-dompromise-position, the log position it reflects (a write's: its own
-    record's), in the trailing metadata of a unary answer (success or error)
-    and in the initial metadata of a stream (the replica's position at its
-    start). x-dompromise-stale-ms, beside it only while this replica cannot
-    reach a shared log, says since when (milliseconds). A request with
-    metadata x-dompromise-min-position (a decimal position) is served once
-    this replica has applied it: it waits at most MIN_POSITION_WAIT_MS_MAX
-    (2,000 ms) and never past the deadline, else UNAVAILABLE with reason
-    POSITION_NOT_REACHED (retryable; the position reached is in the message
-    and in trailing metadata); a malformed value is INVALID_ARGUMENT naming
-    the key. Send a write's x-dompromise-position as the min position of a
-    read on any instance to read your write (docs/redis.md).
+    record's), and x-dompromise-log-id, the log it counts in, in the trailing
+    metadata of a unary answer (success or error) and in the initial metadata
+    of a stream (the replica's position at its start). x-dompromise-stale-ms,
+    beside them only while this replica cannot reach a shared log, says since
+    when (milliseconds). A request with metadata x-dompromise-min-position (a
+    decimal position) is served once this replica has applied it: it waits at
+    most MIN_POSITION_WAIT_MS_MAX (2,000 ms) and never past the deadline, else
+    UNAVAILABLE with reason POSITION_NOT_REACHED (retryable; the position
+    reached is in the message and in trailing metadata); a malformed value is
+    INVALID_ARGUMENT naming the key. Send the x-dompromise-log-id that came
+    with the position beside it: when it is not this replica's (the log was
+    started anew, or a shared Redis lost records and reuses their positions)
+    the position counts in another history, and the answer is
+    FAILED_PRECONDITION with reason LOG_CHANGED naming both ids, at once
+    (read afresh, without a min position). Send a write's
+    x-dompromise-position and x-dompromise-log-id as the min position and
+    log id of a read on any instance to read your write (docs/redis.md).
     """
 
     @staticmethod
