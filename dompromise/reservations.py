@@ -222,8 +222,13 @@ def _entry_bytes(request_id: str, encoded: bytes) -> int:
     return 200 + len(request_id) + len(encoded)
 
 
+# json.dumps(..., separators=(",", ":")) builds an encoder per call; one, built
+# once, writes the same bytes (the answers remembered must not change).
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_outcome(outcome: Outcome) -> bytes:
-    return json.dumps(_outcome_data(outcome), separators=(",", ":")).encode()
+    return _ENCODER.encode(_outcome_data(outcome)).encode()
 
 
 def decode_outcome(encoded: bytes) -> Outcome:
