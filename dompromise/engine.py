@@ -672,8 +672,7 @@ class Engine:
         which = record.WhichOneof("command") if record is not None else None
         if which in self._NAMES_RESERVATION:
             touched = self._book.index_of(getattr(record, which).reservation_id)
-        book = self._book
-        self._capacity.sync(self._core, lambda index: book.meta(index).create_ns, touched)
+        self._capacity.sync(self._core, self._book.create_ns_of, touched)
 
     def _apply_command(self, record: log_pb2.LogRecord, log_position: int) -> Outcome:
         which = record.WhichOneof("command")
