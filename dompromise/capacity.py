@@ -192,10 +192,16 @@ class CapacityCounts:
         keys: tuple[tuple[int, int], ...] = ()
         if state in _COUNTING:
             found = set()
+            limited, cutoff = self._limited, self._cutoff
+            instants = set()  # (node, instant) converted already: a wide order has few distinct ones
             for n, open_quantity, shipped_quantity, due in zip(node, quantity, shipped, due_ns):
-                if n in self._limited and open_quantity + shipped_quantity > 0:
-                    day = self.day_of(n, due if due > 0 else create_ns)
-                    if day >= self._cutoff:
+                if n in limited and open_quantity + shipped_quantity > 0:
+                    instant = (n, due if due > 0 else create_ns)
+                    if instant in instants:
+                        continue
+                    instants.add(instant)
+                    day = limited[n].day_of(instant[1])
+                    if day >= cutoff:
                         found.add((n, day))
             keys = tuple(sorted(found))
         old = self._held.pop(index, ())

@@ -132,6 +132,8 @@ class Engine:
         self._clock_ns = clock_ns
         self._node_index = {node.node_id: i for i, node in enumerate(network.nodes)}
         self._sku_index = {sku.sku_id: i for i, sku in enumerate(network.skus)}
+        self._node_ids = [node.node_id for node in network.nodes]  # by index, for answers
+        self._sku_ids = [sku.sku_id for sku in network.skus]
         assert len(self._node_index) == len(network.nodes), "duplicate node ids"
         assert len(self._sku_index) == len(network.skus), "duplicate SKU ids"
         self._nodes_by_tag: dict[str, list[int]] = {}
@@ -929,15 +931,15 @@ class Engine:
     def reservation_view(self, index: int) -> ReservationView:
         state, expire_ns, rows, node, quantity, shipped, due_ns = self._core.reservation_lists(index)
         meta = self._book.meta(index)
-        skus, nodes, variants = self.network.skus, self.network.nodes, self._variants
+        skus, nodes, variants = self._sku_ids, self._node_ids, self._variants
         base_count = variants.base_count
         if all(r < base_count for r in rows):  # no variant rows: a row is its SKU's index
-            lines = tuple((skus[s].sku_id, nodes[n].node_id, q, shipped_quantity, due)
-                          for s, n, q, shipped_quantity, due in zip(rows, node, quantity, shipped, due_ns))
+            lines = tuple([(skus[s], nodes[n], q, shipped_quantity, due)
+                           for s, n, q, shipped_quantity, due in zip(rows, node, quantity, shipped, due_ns)])
             held = ()
         else:
-            lines = tuple((skus[variants.parent_of_row(s)].sku_id, nodes[n].node_id, q, shipped_quantity, due)
-                          for s, n, q, shipped_quantity, due in zip(rows, node, quantity, shipped, due_ns))
+            lines = tuple([(skus[variants.parent_of_row(s)], nodes[n], q, shipped_quantity, due)
+                           for s, n, q, shipped_quantity, due in zip(rows, node, quantity, shipped, due_ns)])
             held = tuple(variants.attributes_of(row) for row in rows)
         return ReservationView(meta.reservation_id, state, expire_ns, meta.create_ns,
                                meta.order_id, meta.customer_id, lines, held)

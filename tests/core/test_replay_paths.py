@@ -24,7 +24,7 @@ def generic(outcome: Outcome) -> bytes:
 text = st.text(max_size=6)
 number = st.integers(-(2**63), 2**63 - 1)
 numbers = st.lists(number, max_size=4).map(tuple)
-lines = st.lists(st.tuples(text, text, number, number, number), max_size=3).map(tuple)
+lines = st.lists(st.tuples(text, text, number, number, number), max_size=8).map(tuple)  # both ways (_FEW_LINES)
 held = st.lists(st.lists(st.tuples(text, text), max_size=2).map(tuple), max_size=3).map(tuple)
 views = st.none() | st.builds(ReservationView, text, number, number, number, text, text, lines, held)
 outcomes = st.builds(Outcome, number, number, number, numbers, numbers, numbers, number, views, st.booleans())
