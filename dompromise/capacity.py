@@ -191,18 +191,15 @@ class CapacityCounts:
         state, expire_ns, _, node, quantity, shipped, due_ns = core.reservation_lists(index)
         keys: tuple[tuple[int, int], ...] = ()
         if state in _COUNTING:
-            found = set()
             limited, cutoff = self._limited, self._cutoff
-            instants = set()  # (node, instant) converted already: a wide order has few distinct ones
-            for n, open_quantity, shipped_quantity, due in zip(node, quantity, shipped, due_ns):
-                if n in limited and open_quantity + shipped_quantity > 0:
-                    instant = (n, due if due > 0 else create_ns)
-                    if instant in instants:
-                        continue
-                    instants.add(instant)
-                    day = limited[n].day_of(instant[1])
-                    if day >= cutoff:
-                        found.add((n, day))
+            # Each (limited node, due) once: a wide order has few distinct ones.
+            instants = {(n, due) for n, open_quantity, shipped_quantity, due in zip(node, quantity, shipped, due_ns)
+                        if open_quantity + shipped_quantity > 0 and n in limited}
+            found = set()
+            for n, due in instants:
+                day = limited[n].day_of(due if due > 0 else create_ns)
+                if day >= cutoff:
+                    found.add((n, day))
             keys = tuple(sorted(found))
         old = self._held.pop(index, ())
         counts = self._counts

@@ -933,7 +933,7 @@ class Engine:
         meta = self._book.meta(index)
         skus, nodes, variants = self._sku_ids, self._node_ids, self._variants
         base_count = variants.base_count
-        if all(r < base_count for r in rows):  # no variant rows: a row is its SKU's index
+        if not rows or max(rows) < base_count:  # no variant rows: a row is its SKU's index
             lines = tuple([(skus[s], nodes[n], q, shipped_quantity, due)
                            for s, n, q, shipped_quantity, due in zip(rows, node, quantity, shipped, due_ns)])
             held = ()
