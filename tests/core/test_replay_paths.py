@@ -96,3 +96,48 @@ def test_reservation_lists_read_what_reservation_does():
     assert [list(a.tolist()) for a in arrays[2:]] == list(lists[2:])
     assert all(type(x) is int for x in (lists[0], lists[1], *lists[2], *lists[4]))
     assert core.reservation_lists(-1) is None and core.reservation_lists(index + 1) is None
+
+
+def test_capacity_rebuild_counts_as_refreshing_each_reservation():
+    """Engine.from_state's vectorised CapacityCounts.rebuild holds what a refresh of
+    every reservation (the per-record path) does: counts, keys and expiries."""
+    from dompromise import demo
+    from dompromise.capacity import CapacityCounts
+    from dompromise.engine import Engine
+
+    network = demo.demo_network()
+    engine = Engine(network)
+    skus = [sku.sku_id for sku in network.skus][:40]
+    nodes = [node.node_id for node in network.nodes]
+    pairs = [(s, n) for s in skus for n in nodes]
+    position, at = 0, 1_800_000_000 * 10**9
+
+    def apply(**command):
+        nonlocal position, at
+        position += 1
+        at += 3 * 3600 * 10**9  # hours apart: orders across local days and time zones
+        engine.apply_record(log_pb2.LogRecord(log_time_ns=at, **command), position)
+
+    apply(update_on_hand=log_pb2.UpdateOnHand(sku_ids=[s for s, _ in pairs], node_ids=[n for _, n in pairs],
+                                              ops=[1] * len(pairs), quantities=[1000] * len(pairs)))
+    rng = np.random.default_rng(7)
+    for i in range(120):
+        count = int(rng.integers(1, 5))
+        apply(reserve=log_pb2.Reserve(sku_ids=[skus[int(k)] for k in rng.integers(0, len(skus), count)],
+                                      node_ids=[nodes[int(k)] for k in rng.integers(0, len(nodes), count)],
+                                      quantities=[1] * count, ttl_ns=int(rng.integers(1, 40)) * 3600 * 10**9))
+        if i % 3 == 0:
+            apply(commit=log_pb2.Resolve(reservation_id=f"R{position - 2 if i else position}"))
+        if i % 7 == 0:
+            apply(release=log_pb2.Resolve(reservation_id=f"R{position - 1}"))
+    assert engine.capacity.enabled and engine.capacity.counts()
+    arrays, meta = engine.export_state()
+    restored = Engine.from_state(network, arrays, meta)
+    slow = CapacityCounts(network)
+    slow._drop_old(engine.core.log_time_ns)
+    for index in range(engine.core.reservation_count):
+        slow._refresh(engine.core, index, int(arrays["book_create_ns"][index]))
+    fast = restored.capacity
+    assert fast.counts() == slow.counts() == engine.capacity.counts()
+    assert fast._held == slow._held
+    assert sorted(fast._expiries) == sorted(slow._expiries)
