@@ -21,7 +21,6 @@ room, or None when no day within the look-ahead has.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import heapq
 import zoneinfo
@@ -169,66 +168,23 @@ class CapacityCounts:
 
     def rebuild(self, core, create_ns: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
         """The counts of a snapshot's state: every counting reservation with a line at a
-        limited node on a kept day, as sync() would count it (_refresh), computed over
-        the snapshot's arrays at once (a snapshot holds up to millions of reservations)."""
+        limited node on a kept day, read as sync() reads them."""
         if not self.enabled:
             return
         self._drop_old(core.log_time_ns)
-        self._seen = core.reservation_count
-        state, first = arrays["reservation_state"], arrays["reservation_first_line"]
-        line_count, expire_ns = arrays["reservation_line_count"], arrays["reservation_expire_ns"]
+        state = arrays["reservation_state"]
+        first = arrays["reservation_first_line"]
         line_node, due = arrays["line_node"], arrays["line_due_ns"]
-        if len(first) == 0 or len(line_node) == 0:
-            return
-        # Each line's reservation (first lines ascend; a line past its reservation's count is no one's).
-        line = np.arange(len(line_node))
-        owner = np.maximum(np.searchsorted(first, line, side="right") - 1, 0)
-        counted = ((line >= first[owner]) & (line < first[owner] + line_count[owner])
-                   & np.isin(state[owner], list(_COUNTING)) & self.mask[line_node]
-                   & (arrays["line_quantity"] + arrays["line_shipped"] > 0))
-        owner, node = owner[counted], line_node[counted].astype(np.int64)
-        at_ns = np.where(due[counted] > 0, due[counted], create_ns[owner])
-        day = np.empty(len(owner), dtype=np.int64)
-        for n in np.unique(node).tolist():
-            chosen = np.flatnonzero(node == n)
-            instants, inverse = np.unique(at_ns[chosen], return_inverse=True)
-            day[chosen] = self._days_of(self._limited[n], instants.tolist())[inverse]
-        kept = day >= self._cutoff
-        # Per reservation its distinct (node, day) keys in order: rows sorted by (reservation, node, day).
-        rows = np.unique(np.stack([owner[kept], node[kept], day[kept]], axis=1), axis=0).tolist()
-        held: dict[int, list[tuple[int, int]]] = {}
-        for index, n, d in rows:
-            keys = held.get(index)
-            if keys is None:
-                held[index] = [(n, d)]
-            else:
-                keys.append((n, d))
-        counts = self._counts
-        for _, n, d in rows:
-            counts[(n, d)] = counts.get((n, d), 0) + 1
-        for index, keys in held.items():
-            self._held[index] = tuple(keys)
-        states, expiries = state.tolist(), expire_ns.tolist()
-        self._expiries.extend((expiries[index], index) for index in held if states[index] == _HELD)
-        heapq.heapify(self._expiries)
-
-    @staticmethod
-    def _days_of(limited: _Limited, instants: list[int]) -> np.ndarray:
-        """limited.day_of of each instant (ascending): one conversion per local day."""
-        days = np.empty(len(instants), dtype=np.int64)
-        i, total = 0, len(instants)
-        while i < total:
-            at_ns = instants[i]
-            day = limited.day_of(at_ns)
-            if limited.day_start_ns <= at_ns < limited.day_end_ns and limited.day == day:
-                # day_of answers `day` for every instant before the day's end (cached bounds).
-                j = bisect.bisect_left(instants, limited.day_end_ns, i)
-                days[i:j] = day
-                i = j
-            else:
-                days[i] = day
-                i += 1
-        return days
+        # Each line's reservation (first lines ascend; a prefilter: _refresh reads the core's rows).
+        owner = np.searchsorted(first, np.arange(len(line_node)), side="right") - 1
+        owner = np.maximum(owner, 0)
+        # Lines that may count: at a limited node, of a counting reservation, not before the window (a day of margin).
+        at_ns = np.where(due > 0, due, create_ns[owner]) if len(owner) else due
+        oldest_ns = (self._cutoff - _EPOCH_ORDINAL - 1) * NS_PER_DAY
+        maybe = self.mask[line_node] & np.isin(state[owner], list(_COUNTING)) & (at_ns >= oldest_ns)
+        for index in np.unique(owner[maybe]).tolist():
+            self._refresh(core, index, int(create_ns[index]))
+        self._seen = core.reservation_count
 
     def _refresh(self, core, index: int, create_ns: int) -> None:
         """Re-reads one reservation from the core and moves its counts to what it now holds."""
