@@ -188,16 +188,18 @@ class CapacityCounts:
 
     def _refresh(self, core, index: int, create_ns: int) -> None:
         """Re-reads one reservation from the core and moves its counts to what it now holds."""
-        state, expire_ns, _, node, quantity, shipped, due_ns = core.reservation(index)
+        state, expire_ns, _, node, quantity, shipped, due_ns = core.reservation_lists(index)
         keys: tuple[tuple[int, int], ...] = ()
-        if int(state) in _COUNTING:
+        if state in _COUNTING:
+            limited, cutoff = self._limited, self._cutoff
+            # Each (limited node, due) once: a wide order has few distinct ones.
+            instants = {(n, due) for n, open_quantity, shipped_quantity, due in zip(node, quantity, shipped, due_ns)
+                        if open_quantity + shipped_quantity > 0 and n in limited}
             found = set()
-            for n, open_quantity, shipped_quantity, due in zip(node.tolist(), quantity.tolist(), shipped.tolist(),
-                                                               due_ns.tolist()):
-                if n in self._limited and open_quantity + shipped_quantity > 0:
-                    day = self.day_of(n, due if due > 0 else create_ns)
-                    if day >= self._cutoff:
-                        found.add((n, day))
+            for n, due in instants:
+                day = limited[n].day_of(due if due > 0 else create_ns)
+                if day >= cutoff:
+                    found.add((n, day))
             keys = tuple(sorted(found))
         old = self._held.pop(index, ())
         counts = self._counts
@@ -211,8 +213,8 @@ class CapacityCounts:
             counts[key] = counts.get(key, 0) + 1
         if keys:
             self._held[index] = keys
-            if int(state) == _HELD:  # re-read when the log's clock reaches its expiry
-                heapq.heappush(self._expiries, (int(expire_ns), index))
+            if state == _HELD:  # re-read when the log's clock reaches its expiry
+                heapq.heappush(self._expiries, (expire_ns, index))
 
     def _drop_old(self, now_ns: int) -> None:
         cutoff = _EPOCH_ORDINAL + now_ns // NS_PER_DAY - CAPACITY_DAYS_KEPT  # by the UTC date

@@ -132,6 +132,8 @@ class Engine:
         self._clock_ns = clock_ns
         self._node_index = {node.node_id: i for i, node in enumerate(network.nodes)}
         self._sku_index = {sku.sku_id: i for i, sku in enumerate(network.skus)}
+        self._node_ids = [node.node_id for node in network.nodes]  # by index, for answers
+        self._sku_ids = [sku.sku_id for sku in network.skus]
         assert len(self._node_index) == len(network.nodes), "duplicate node ids"
         assert len(self._sku_index) == len(network.skus), "duplicate SKU ids"
         self._nodes_by_tag: dict[str, list[int]] = {}
@@ -205,14 +207,12 @@ class Engine:
         return [nodes[i].node_id for i in node_index]
 
     def sku_indices(self, sku_ids: Sequence[str]) -> np.ndarray:
-        """Core indices of the ids, -1 for an unknown id."""
-        get = self._sku_index.get
-        return np.array([get(s, UNKNOWN_INDEX) for s in sku_ids], dtype=np.int32)
+        """Core indices of the ids (int32), -1 for an unknown id."""
+        return _core.indices_of(self._sku_index, sku_ids, UNKNOWN_INDEX)
 
     def node_indices(self, node_ids: Sequence[str]) -> np.ndarray:
-        """Core indices of the ids, -1 for an unknown id."""
-        get = self._node_index.get
-        return np.array([get(n, UNKNOWN_INDEX) for n in node_ids], dtype=np.int32)
+        """Core indices of the ids (int32), -1 for an unknown id."""
+        return _core.indices_of(self._node_index, node_ids, UNKNOWN_INDEX)
 
     def all_known_and_in_range(self, sku_ids: Sequence[str], node_ids: Sequence[str],
                                quantities: Sequence[int]) -> bool:
@@ -674,8 +674,7 @@ class Engine:
         which = record.WhichOneof("command") if record is not None else None
         if which in self._NAMES_RESERVATION:
             touched = self._book.index_of(getattr(record, which).reservation_id)
-        book = self._book
-        self._capacity.sync(self._core, lambda index: book.meta(index).create_ns, touched)
+        self._capacity.sync(self._core, self._book.create_ns_of, touched)
 
     def _apply_command(self, record: log_pb2.LogRecord, log_position: int) -> Outcome:
         which = record.WhichOneof("command")
@@ -756,7 +755,7 @@ class Engine:
         """A stock command whose items may name attribute variants (update_on_hand, set_unavailable)."""
         sku, node = self.sku_indices(body.sku_ids), self.node_indices(body.node_ids)
         rows, answered = self._attributed_rows(sku, node, body.attributes)
-        command = _core.Command(kind, log_time_ns, rows, node, np.asarray(body.quantities, dtype=np.int64),
+        command = _core.Command(kind, log_time_ns, rows, node, _core.int64_column(body.quantities),
                                 np.asarray(ops, dtype=np.int8), all_or_nothing=body.all_or_nothing, **options)
         self._core.apply(command)
         for item, status in answered.items():
@@ -786,13 +785,18 @@ class Engine:
         over their rows (split_reserve.py); others go to the core as they are."""
         count = len(lines.sku_ids)
         sku = self.sku_indices(lines.sku_ids)
-        required = self._attribute_sets(getattr(lines, "required_attributes", ()), count)
-        due = list(getattr(lines, "backorder_by_ns", ()))
-        if all(values == () for values in required) and not self._variants.any_variants(sku):
+        required_sets = getattr(lines, "required_attributes", ())
+        required = self._attribute_sets(required_sets, count) if required_sets else [()] * count
+        due = getattr(lines, "backorder_by_ns", ())
+        if (not required_sets or all(values == () for values in required)) and not self._variants.any_variants(sku):
             floor = self._reserve_floors(protection) if protection is not None else None
-            return self._command(KIND["RESERVE"], time_ns, lines.sku_ids, lines.node_ids, lines.quantities,
-                                 advance, all_or_nothing=not partial, deadline_ns=deadline_ns,
-                                 time_ns=due or None, floor=floor)
+            command = _core.Command(KIND["RESERVE"], time_ns, sku, self.node_indices(lines.node_ids),
+                                    _core.int64_column(lines.quantities), all_or_nothing=not partial,
+                                    deadline_ns=deadline_ns, time_ns=_core.int64_column(due) if due else None,
+                                    floor=floor)
+            self._core.apply(command, advance)
+            return command
+        due = list(due)
         # Holds due by now expire before the plan reads what is available.
         self._core.apply(_core.Command(KIND["TICK"], time_ns), False)
         node = self.node_indices(lines.node_ids)
@@ -907,10 +911,9 @@ class Engine:
         return Outcome(log_position=log_position, log_time_ns=time_ns, result=RESULT["OK"], parts=tuple(parts))
 
     def _command(self, kind, log_time_ns, sku_ids, node_ids, quantities, advance=True, **options) -> _core.Command:
-        get = self._node_index.get
-        node = np.array([get(n, UNKNOWN_INDEX) for n in node_ids], dtype=np.int32)
-        command = _core.Command(kind, log_time_ns, self.sku_indices(sku_ids), node,
-                                np.asarray(quantities, dtype=np.int64), **options)
+        """A command of a record's ids and quantities (a protobuf repeated int64), applied."""
+        command = _core.Command(kind, log_time_ns, self.sku_indices(sku_ids), self.node_indices(node_ids),
+                                _core.int64_column(quantities), **options)
         self._core.apply(command, advance)
         return command
 
@@ -926,17 +929,19 @@ class Engine:
     # ---- reservation reads ----------------------------------------------------
 
     def reservation_view(self, index: int) -> ReservationView:
-        state, expire_ns, sku, node, quantity, shipped, due_ns = self._core.reservation(index)
+        state, expire_ns, rows, node, quantity, shipped, due_ns = self._core.reservation_lists(index)
         meta = self._book.meta(index)
-        skus, nodes, variants = self.network.skus, self.network.nodes, self._variants
-        rows = sku.tolist()
-        lines = tuple(
-            (skus[variants.parent_of_row(s)].sku_id, nodes[n].node_id, q, shipped_quantity, due)
-            for s, n, q, shipped_quantity, due in zip(rows, node.tolist(), quantity.tolist(),
-                                                      shipped.tolist(), due_ns.tolist())
-        )
-        held = tuple(variants.attributes_of(row) for row in rows) if any(r >= variants.base_count for r in rows) else ()
-        return ReservationView(meta.reservation_id, int(state), int(expire_ns), meta.create_ns,
+        skus, nodes, variants = self._sku_ids, self._node_ids, self._variants
+        base_count = variants.base_count
+        if not rows or max(rows) < base_count:  # no variant rows: a row is its SKU's index
+            lines = tuple([(skus[s], nodes[n], q, shipped_quantity, due)
+                           for s, n, q, shipped_quantity, due in zip(rows, node, quantity, shipped, due_ns)])
+            held = ()
+        else:
+            lines = tuple([(skus[variants.parent_of_row(s)], nodes[n], q, shipped_quantity, due)
+                           for s, n, q, shipped_quantity, due in zip(rows, node, quantity, shipped, due_ns)])
+            held = tuple(variants.attributes_of(row) for row in rows)
+        return ReservationView(meta.reservation_id, state, expire_ns, meta.create_ns,
                                meta.order_id, meta.customer_id, lines, held)
 
     def reservation(self, reservation_id: str) -> ReservationView | None:

@@ -19,10 +19,12 @@ from dompromise._core.state import (
     FEED_SOURCES_MAX_PY as FEED_SOURCES_MAX,
     Command,
     Core,
+    indices_of,
+    int64_column,
 )
 
 __all__ = [
     "COMMAND_RESULT",
     "RESERVATION_STATE",
     "RETURN_DISPOSITION", "SAFETY_STOCK_CLEAR", "SAFETY_STOCK_SCOPE", "EARLIEST", "FEED_SOURCES_MAX", "SUPPLY_ALL_KINDS", "SUPPLY_KIND", "UNAVAILABLE_REASON",
-    "BUCKETS", "COMMAND_KIND", "ITEM_STATUS", "NODE_STATUS", "ON_HAND_OP", "QUANTITY_MAX", "Command", "Core"]
+    "BUCKETS", "COMMAND_KIND", "ITEM_STATUS", "NODE_STATUS", "ON_HAND_OP", "QUANTITY_MAX", "Command", "Core", "indices_of", "int64_column"]
