@@ -61,11 +61,9 @@ appear once per file; blank lines are skipped.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import difflib
-import gc
 import io
 import json
 import math
@@ -76,6 +74,7 @@ from pathlib import Path
 
 import yaml
 
+from dompromise.gc_pause import gc_paused
 from dompromise.limits import (
     ID_LENGTH_MAX,
     NODE_PRIORITY_MAX,
@@ -493,23 +492,6 @@ def _as_timezone(item: _Value, problems: _Problems) -> str | None:
 
 # --------------------------------------------------------------------------
 # Network config
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """No cyclic garbage collection inside (restored as it was after).
-
-    A big file makes hundreds of thousands of YAML nodes and values, and
-    creating that many objects sets off collections that walk them all again
-    and again: 50,000 SKUs parsed in 2.7 s of CPU with the collector on, 0.8 s
-    without. Parsing makes no reference cycles worth collecting."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def load_network(path: str | Path) -> Network:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dompromise import limits
 from dompromise.engine import Engine
 from dompromise.errors import UnavailableError
+from dompromise.gc_pause import gc_paused
 from dompromise.internal.v1 import log_pb2
 from dompromise.log import snapshot
 from dompromise.log.file import LogCorruption
@@ -62,8 +63,13 @@ class Replica:
         """Loads the newest usable snapshot, then replays the log after it.
 
         Returns how many log records were replayed. Refuses (LogCorruption) when
-        the log no longer holds what the state needs.
+        the log no longer holds what the state needs. The cyclic garbage
+        collector is paused meanwhile (gc_pause.py).
         """
+        with gc_paused():
+            return self._recover()
+
+    def _recover(self) -> int:
         self._load_snapshot()
         if self.engine.log_position + 1 < self.log.first_position:
             raise LogCorruption(

@@ -65,3 +65,30 @@ def test_a_failed_disk_fails_writes_closed_and_reads_go_on(tmp_path):
 
     assert asyncio.run(run()) == [33]
     assert replica.engine.log_position == 1
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_recovery_replays_with_the_collector_paused_and_leaves_it_as_it_was(tmp_path, collector_on):
+    import gc
+
+    writer = file_replica(tmp_path)
+    writer.bootstrap([reserve_record("a"), reserve_record("b")])
+    writer.close()
+    seen = []
+    reader = Replica(Engine(small_network()), FileLog(str(tmp_path)))
+    apply_record = reader.engine.apply_record
+
+    def watched(record, position):
+        seen.append(gc.isenabled())
+        return apply_record(record, position)
+
+    reader.engine.apply_record = watched
+    was = gc.isenabled()
+    (gc.enable if collector_on else gc.disable)()
+    try:
+        assert reader.recover() == len(seen) >= 2
+        assert not any(seen), "records were replayed with the collector on"
+        assert gc.isenabled() == collector_on
+    finally:
+        (gc.enable if was else gc.disable)()
+        reader.close()
