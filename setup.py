@@ -18,8 +18,7 @@ extensions = [
         f"dompromise._core.{name}",
         [f"dompromise/_core/{name}.pyx"],
         include_dirs=[numpy.get_include()],
-        define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0"),
-                       ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0"), ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
     )
     # state: the stock state machine; transport: the EDT tables; promise: the promise kernel.

@@ -34,8 +34,8 @@ if __package__ in (None, ""):  # run as `python benchmarks/bench_runs.py`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.servers import dompromise_serve
-from dompromise.bench import driver
-from dompromise.bench.options import DEFAULT_MIX, BenchConfig
+from dompromise.client.bench import driver
+from dompromise.client.bench.options import DEFAULT_MIX, BenchConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH_TIMEOUT_SECONDS = 120
@@ -65,9 +65,13 @@ def run_cli(target: str, *args: str) -> dict:
     """`python -m dompromise bench` as a user runs it; returns its JSON."""
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "bench.json")
-        done = subprocess.run([sys.executable, "-m", "dompromise", "bench", "--target", target, "--json", path,
-                               "--quiet", *args], cwd=REPO, capture_output=True, text=True,
-                              timeout=BENCH_TIMEOUT_SECONDS)
+        done = subprocess.run(
+            [sys.executable, "-m", "dompromise", "bench", "--target", target, "--json", path, "--quiet", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=BENCH_TIMEOUT_SECONDS,
+        )
         print(done.stdout, end="", flush=True)
         if done.returncode != 0:
             raise SystemExit(f"dompromise bench exited {done.returncode}:\n{done.stderr}")
@@ -83,8 +87,9 @@ def smoke(args) -> int:
         if closed["kinds"]["reserve"]["ok"] == 0:
             failures.append("closed loop: no reserve completed")
         rate = 200
-        opened = run_cli(target, "--mix", "availability=90,reserve=10", "--rate", str(rate), "--duration", "1.5",
-                         "--warmup", "0.3")
+        opened = run_cli(
+            target, "--mix", "availability=90,reserve=10", "--rate", str(rate), "--duration", "1.5", "--warmup", "0.3"
+        )
         failures += [f"open loop: {p}" for p in problems(opened)]
         achieved = opened["open_loop"]["achieved_ops_per_second"]
         if abs(achieved - rate) > 0.1 * rate:
@@ -104,7 +109,8 @@ def _availability_response(target: str, path: str) -> None:
     plan, _ = driver.prepare(BenchConfig(target=target, mix="availability"))
     with grpc.insecure_channel(target) as channel:
         response = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
-            availability_pb2.GetAvailabilityRequest(sku_ids=plan.sku_ids[:1]), timeout=10)
+            availability_pb2.GetAvailabilityRequest(sku_ids=plan.sku_ids[:1]), timeout=10
+        )
     with open(path, "wb") as file:
         file.write(response.SerializeToString())
 
@@ -117,8 +123,9 @@ def _noop_ceiling(config: BenchConfig, workdir: str) -> dict:
     with dompromise_serve("--in-memory") as ours:
         _availability_response(ours, response_path)
         plan, setup = driver.prepare(dataclasses.replace(config, target=ours))
-    noop = Server("ceiling", [sys.executable, "-m", "benchmarks.servers", "noop", "--response", response_path],
-                  workdir, pin=False)
+    noop = Server(
+        "ceiling", [sys.executable, "-m", "benchmarks.servers", "noop", "--response", response_path], workdir, pin=False
+    )
     try:
         plan = dataclasses.replace(plan, target=noop.target)
         tallies = driver.run_clients(config, driver.client_main, plan)
@@ -130,43 +137,70 @@ def _noop_ceiling(config: BenchConfig, workdir: str) -> dict:
 
 def _row(document: dict, kind: str | None = None) -> dict:
     stats = document["kinds"][kind] if kind else document["operations"]
-    return {"ok_per_second": stats["ok_per_second"], "p50_ms": stats["latency_ms"]["p50"],
-            "p99_ms": stats["latency_ms"]["p99"], "p99_9_ms": stats["latency_ms"]["p99_9"],
-            "failed_by_code": stats["failed_by_code"], "rpc_ok_per_second": document["rpc_totals"]["ok_per_second"]}
+    return {
+        "ok_per_second": stats["ok_per_second"],
+        "p50_ms": stats["latency_ms"]["p50"],
+        "p99_ms": stats["latency_ms"]["p99"],
+        "p99_9_ms": stats["latency_ms"]["p99_9"],
+        "failed_by_code": stats["failed_by_code"],
+        "rpc_ok_per_second": document["rpc_totals"]["ok_per_second"],
+    }
 
 
 def workloads(args) -> int:
-    base = dict(processes=args.processes, in_flight=args.in_flight, duration_seconds=args.duration,
-                warmup_seconds=args.warmup, quiet=True)
+    base = dict(
+        processes=args.processes,
+        in_flight=args.in_flight,
+        duration_seconds=args.duration,
+        warmup_seconds=args.warmup,
+        quiet=True,
+    )
     names = ("ceiling-availability", "availability", "mixed", "reserve")
     runs: dict[str, list[dict]] = {name: [] for name in names}
     failures = []
     with tempfile.TemporaryDirectory(prefix="bench_runs.") as workdir:
         for number in range(args.rounds):
-            runs["ceiling-availability"].append(_noop_ceiling(BenchConfig(target="", mix="availability", **base), workdir))
+            runs["ceiling-availability"].append(
+                _noop_ceiling(BenchConfig(target="", mix="availability", **base), workdir)
+            )
             with dompromise_serve() as target:
                 for name, mix in (("availability", "availability"), ("mixed", DEFAULT_MIX), ("reserve", "reserve")):
                     document = driver.run(BenchConfig(target=target, mix=mix, **base))
                     failures += [f"round {number + 1} {name}: {p}" for p in problems(document)]
                     runs[name].append(document)
-            print(f"round {number + 1}: " + "  ".join(
-                f"{name} {runs[name][-1]['operations']['ok_per_second']:,.0f} ops/s" for name in names), flush=True)
+            print(
+                f"round {number + 1}: "
+                + "  ".join(f"{name} {runs[name][-1]['operations']['ok_per_second']:,.0f} ops/s" for name in names),
+                flush=True,
+            )
     summary = {}
     for name in names:
         rows = [_row(d) for d in runs[name]]
-        summary[name] = {key: statistics.median(r[key] for r in rows)
-                         for key in ("ok_per_second", "p50_ms", "p99_ms", "p99_9_ms", "rpc_ok_per_second")}
+        summary[name] = {
+            key: statistics.median(r[key] for r in rows)
+            for key in ("ok_per_second", "p50_ms", "p99_ms", "p99_9_ms", "rpc_ok_per_second")
+        }
         summary[name]["per_round_ok_per_second"] = [r["ok_per_second"] for r in rows]
         if name == "mixed":
-            summary[name]["kinds"] = {kind: statistics.median(_row(d, kind)["ok_per_second"] for d in runs[name])
-                                      for kind in runs[name][0]["kinds"]}
+            summary[name]["kinds"] = {
+                kind: statistics.median(_row(d, kind)["ok_per_second"] for d in runs[name])
+                for kind in runs[name][0]["kinds"]
+            }
             summary[name]["failed_by_code_round1"] = rows[0]["failed_by_code"]
-    paired = [o["operations"]["ok_per_second"] / c["operations"]["ok_per_second"]
-              for c, o in zip(runs["ceiling-availability"], runs["availability"])]
+    paired = [
+        o["operations"]["ok_per_second"] / c["operations"]["ok_per_second"]
+        for c, o in zip(runs["ceiling-availability"], runs["availability"])
+    ]
     summary["availability"]["ratio_to_ceiling_per_round"] = [round(r, 3) for r in paired]
     summary["availability"]["ratio_to_ceiling_median"] = round(statistics.median(paired), 3)
-    result = {"machine": _machine(), "argv": sys.argv[1:], "config": base, "summary": summary, "runs": runs,
-              "failures": failures}
+    result = {
+        "machine": _machine(),
+        "argv": sys.argv[1:],
+        "config": base,
+        "summary": summary,
+        "runs": runs,
+        "failures": failures,
+    }
     print(json.dumps(summary, indent=1))
     _write(args.json, result)
     for failure in failures:
@@ -180,23 +214,41 @@ def sweep(args) -> int:
     points = []
     with dompromise_serve() as target:
         closed = driver.run(BenchConfig(target=target, mix=DEFAULT_MIX, in_flight=args.in_flight, **base))
-        print(f"closed loop {args.processes} x {args.in_flight}: {closed['operations']['ok_per_second']:,.0f} ops/s",
-              flush=True)
+        print(
+            f"closed loop {args.processes} x {args.in_flight}: {closed['operations']['ok_per_second']:,.0f} ops/s",
+            flush=True,
+        )
         for rate in rates:
             document = driver.run(BenchConfig(target=target, mix=DEFAULT_MIX, rate=rate, **base))
             latency = document["operations"]["latency_ms"]
-            point = {"target_rate": rate, "achieved_rate": document["open_loop"]["achieved_ops_per_second"],
-                     "ok_per_second": document["operations"]["ok_per_second"],
-                     "p50_ms": latency["p50"], "p99_ms": latency["p99"], "p99_9_ms": latency["p99_9"],
-                     "max_ms": latency["max"], "send_lag_p99_ms": document["open_loop"]["send_lag_ms"]["p99"],
-                     "failed_by_code": document["operations"]["failed_by_code"], "document": document}
+            point = {
+                "target_rate": rate,
+                "achieved_rate": document["open_loop"]["achieved_ops_per_second"],
+                "ok_per_second": document["operations"]["ok_per_second"],
+                "p50_ms": latency["p50"],
+                "p99_ms": latency["p99"],
+                "p99_9_ms": latency["p99_9"],
+                "max_ms": latency["max"],
+                "send_lag_p99_ms": document["open_loop"]["send_lag_ms"]["p99"],
+                "failed_by_code": document["operations"]["failed_by_code"],
+                "document": document,
+            }
             points.append(point)
-            print(f"target {rate:7,.0f}  achieved {point['achieved_rate']:8,.1f}  p50 {point['p50_ms']} ms  "
-                  f"p99 {point['p99_ms']} ms  p99.9 {point['p99_9_ms']} ms  driver lag p99 "
-                  f"{point['send_lag_p99_ms']} ms", flush=True)
-    result = {"machine": _machine(), "argv": sys.argv[1:], "mix": DEFAULT_MIX, "config": base,
-              "closed_loop_ok_per_second": closed["operations"]["ok_per_second"], "closed_loop": closed,
-              "points": points}
+            print(
+                f"target {rate:7,.0f}  achieved {point['achieved_rate']:8,.1f}  p50 {point['p50_ms']} ms  "
+                f"p99 {point['p99_ms']} ms  p99.9 {point['p99_9_ms']} ms  driver lag p99 "
+                f"{point['send_lag_p99_ms']} ms",
+                flush=True,
+            )
+    result = {
+        "machine": _machine(),
+        "argv": sys.argv[1:],
+        "mix": DEFAULT_MIX,
+        "config": base,
+        "closed_loop_ok_per_second": closed["operations"]["ok_per_second"],
+        "closed_loop": closed,
+        "points": points,
+    }
     _write(args.json, result)
     if args.png:
         plot(result, args.png)
@@ -215,17 +267,30 @@ def plot(result: dict, path: str) -> None:
     for key, label, style in (("p50_ms", "p50", "o-"), ("p99_ms", "p99", "s-"), ("p99_9_ms", "p99.9", "^--")):
         axes.plot(achieved, [p[key] for p in points], style, label=label)
     for point in points:  # which target rate each point ran at: overloaded points fall short of it
-        axes.annotate(f"{point['target_rate']:,.0f}", (point["achieved_rate"], point["p99_ms"]),
-                      textcoords="offset points", xytext=(4, 6), fontsize=7, color="dimgrey")
-    axes.axvline(result["closed_loop_ok_per_second"], color="grey", linestyle=":",
-                 label=f"closed loop max ({result['closed_loop_ok_per_second']:,.0f} ops/s)")
+        axes.annotate(
+            f"{point['target_rate']:,.0f}",
+            (point["achieved_rate"], point["p99_ms"]),
+            textcoords="offset points",
+            xytext=(4, 6),
+            fontsize=7,
+            color="dimgrey",
+        )
+    axes.axvline(
+        result["closed_loop_ok_per_second"],
+        color="grey",
+        linestyle=":",
+        label=f"closed loop max ({result['closed_loop_ok_per_second']:,.0f} ops/s)",
+    )
     axes.set_yscale("log")
     axes.set_xlabel("achieved operations/s (open loop; grey labels: the target rate, lines in target order)")
     axes.set_ylabel("latency from intended send, ms (log)")
     machine = result["machine"]
-    axes.set_title(f"dompromise bench, mixed {result['mix']}\n"
-                   f"durable file log, demo network, {machine['nproc']} vCPUs shared by server and "
-                   f"{result['config']['processes']} client processes", fontsize=9)
+    axes.set_title(
+        f"dompromise bench, mixed {result['mix']}\n"
+        f"durable file log, demo network, {machine['nproc']} vCPUs shared by server and "
+        f"{result['config']['processes']} client processes",
+        fontsize=9,
+    )
     axes.grid(True, which="both", alpha=0.3)
     axes.legend()
     figure.tight_layout()
@@ -238,8 +303,11 @@ def _machine() -> dict:
     def git(*argv: str) -> str:  # read-only: which code was measured
         return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
-    return {**driver.machine_info([]), "commit": git("rev-parse", "--short", "HEAD"),
-            "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines()}
+    return {
+        **driver.machine_info([]),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines(),
+    }
 
 
 def _write(path: str | None, result: dict) -> None:
@@ -251,9 +319,12 @@ def _write(path: str | None, result: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_runs", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.bench_runs",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     kinds = parser.add_subparsers(dest="kind", required=True)
     kinds.add_parser("smoke", help="CI: seconds, the CLI end to end, answers checked")
     full = kinds.add_parser("workloads", help="ceiling, availability, mixed and reserve, alternating rounds")

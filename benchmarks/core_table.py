@@ -30,8 +30,15 @@ def rows(path: str):
         else:
             derived = ""
         shape = f"{extra.get('skus', '')} x {extra.get('nodes', '')}"
-        yield (bench["name"], shape, f"{stats['min'] * 1e6:,.2f}", f"{median_us:,.2f}", f"{p99_us:,.2f}",
-               f"{stats['rounds']}x{stats['iterations']}", derived)
+        yield (
+            bench["name"],
+            shape,
+            f"{stats['min'] * 1e6:,.2f}",
+            f"{median_us:,.2f}",
+            f"{p99_us:,.2f}",
+            f"{stats['rounds']}x{stats['iterations']}",
+            derived,
+        )
 
 
 def main(argv: list[str]) -> int:

@@ -74,9 +74,16 @@ SCENARIOS = {
 # A garage's order on the demo network, to Lille: every line in stock at WH-NORTH (and DC-NAT).
 # (SKU, quantity, pack unit; "" = base unit). The first line alone is the 1-line order.
 GARAGE_ORDER = (
-    ("BRK-DSC-10627", 2, ""), ("FLT-AIR-12011", 1, ""), ("IGN-PLG-10867", 4, ""), ("WIP-BLD-10837", 2, ""),
-    ("LMP-BLB-10964", 2, ""), ("OIL-MOT-11027", 5, "litre"), ("SUS-SHK-10122", 2, ""), ("BLT-DRV-10120", 1, ""),
-    ("SNS-ELC-11037", 1, ""), ("GSK-ENG-10988", 1, ""),
+    ("BRK-DSC-10627", 2, ""),
+    ("FLT-AIR-12011", 1, ""),
+    ("IGN-PLG-10867", 4, ""),
+    ("WIP-BLD-10837", 2, ""),
+    ("LMP-BLB-10964", 2, ""),
+    ("OIL-MOT-11027", 5, "litre"),
+    ("SUS-SHK-10122", 2, ""),
+    ("BLT-DRV-10120", 1, ""),
+    ("SNS-ELC-11037", 1, ""),
+    ("GSK-ENG-10988", 1, ""),
 )
 PROMISE_POSTAL_CODE, PROMISE_COUNTRY = "59000", "FR"
 # Tuesday 2026-11-24 10:00 in Paris: a working morning, within the demo calendars (2026-2027).
@@ -92,6 +99,7 @@ SWEEP = ((1, 1), (1, 8), (4, 4), (8, 16), (16, 32), (32, 64))
 
 # ---- servers -----------------------------------------------------------------
 
+
 class Server:
     """A server subprocess pinned to SERVER_CPU; ready once it prints its port."""
 
@@ -103,8 +111,9 @@ class Server:
         if pin:
             argv = ["taskset", "-c", str(SERVER_CPU)] + argv
         with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=log,
-                                            env=dict(os.environ, PYTHONPATH=REPO))
+            self.process = subprocess.Popen(
+                argv, cwd=REPO, stdout=subprocess.PIPE, stderr=log, env=dict(os.environ, PYTHONPATH=REPO)
+            )
         self.port = self._wait_port(timeout_seconds=120)
         self.target = f"127.0.0.1:{self.port}"
 
@@ -147,6 +156,7 @@ def parse_shape(network: str) -> tuple[int, int]:
 
 
 # ---- requests and checks ------------------------------------------------------
+
 
 def all_sku_ids(target: str) -> list[str]:
     ids, token = [], ""
@@ -193,9 +203,13 @@ def check_answer(target: str, request, expected: bytes | None = None) -> bytes:
 
 def promise_request(line_count: int) -> promise_pb2.PromiseDeliveryRequest:
     request = promise_pb2.PromiseDeliveryRequest(
-        lines=[promise_pb2.OrderLine(sku_id=sku, quantity=quantity, unit=unit)
-               for sku, quantity, unit in GARAGE_ORDER[:line_count]],
-        postal_code=PROMISE_POSTAL_CODE, country_code=PROMISE_COUNTRY)
+        lines=[
+            promise_pb2.OrderLine(sku_id=sku, quantity=quantity, unit=unit)
+            for sku, quantity, unit in GARAGE_ORDER[:line_count]
+        ],
+        postal_code=PROMISE_POSTAL_CODE,
+        country_code=PROMISE_COUNTRY,
+    )
     request.as_of_time.FromNanoseconds(PROMISE_AS_OF_NS)
     return request
 
@@ -233,6 +247,7 @@ def grpc_frame(message: bytes) -> bytes:
 
 # ---- h2load ----------------------------------------------------------------------
 
+
 @dataclass
 class Run:
     server: str
@@ -243,8 +258,17 @@ class Run:
     latencies_us: np.ndarray = field(repr=False)
 
 
-def h2load(target: str, frame_path: str, clients: int, streams: int, duration: float, requests: int,
-           pin: bool, workdir: str, method: str = METHOD) -> tuple[dict, np.ndarray]:
+def h2load(
+    target: str,
+    frame_path: str,
+    clients: int,
+    streams: int,
+    duration: float,
+    requests: int,
+    pin: bool,
+    workdir: str,
+    method: str = METHOD,
+) -> tuple[dict, np.ndarray]:
     """Runs h2load for `duration` seconds (or `requests` requests if duration is 0).
 
     Returns h2load's counters and the latency (us) of each request. No
@@ -254,8 +278,23 @@ def h2load(target: str, frame_path: str, clients: int, streams: int, duration: f
     log_path = os.path.join(workdir, "h2load.log")
     if os.path.exists(log_path):
         os.remove(log_path)  # h2load appends
-    argv = ["h2load", "-c", str(clients), "-m", str(streams), "-t", "1", "-d", frame_path,
-            "-H", "content-type: application/grpc", "-H", "te: trailers", "--log-file", log_path]
+    argv = [
+        "h2load",
+        "-c",
+        str(clients),
+        "-m",
+        str(streams),
+        "-t",
+        "1",
+        "-d",
+        frame_path,
+        "-H",
+        "content-type: application/grpc",
+        "-H",
+        "te: trailers",
+        "--log-file",
+        log_path,
+    ]
     argv += ["-D", f"{duration:g}"] if duration else ["-n", str(requests)]
     argv.append(f"http://{target}{method}")
     if pin:
@@ -287,12 +326,14 @@ def parse_h2load(text: str) -> dict:
     }
 
 
-def load(server: str, target: str, frame_path: str, frame_bytes: int, args, clients, streams,
-         method: str = METHOD) -> Run:
+def load(
+    server: str, target: str, frame_path: str, frame_bytes: int, args, clients, streams, method: str = METHOD
+) -> Run:
     if args.warmup:
         h2load(target, frame_path, clients, streams, args.warmup, 0, args.pin, args.workdir, method)
-    stats, latencies = h2load(target, frame_path, clients, streams, args.duration, args.requests,
-                              args.pin, args.workdir, method)
+    stats, latencies = h2load(
+        target, frame_path, clients, streams, args.duration, args.requests, args.pin, args.workdir, method
+    )
     if stats["failed"] or stats["non_200"] or not stats["succeeded"] == stats["status_2xx"] == stats["done"]:
         raise RuntimeError(f"{server}: h2load saw failures: {stats}")
     # A gRPC error is trailers only, no DATA: every request must have received one full response frame.
@@ -304,6 +345,7 @@ def load(server: str, target: str, frame_path: str, frame_bytes: int, args, clie
 
 
 # ---- one scenario: both servers, alternating rounds ----------------------------------
+
 
 def run_scenario(network: str, scenario: str, args, concurrency=None) -> dict:
     if scenario in PROMISE_SCENARIOS:
@@ -318,8 +360,12 @@ def run_scenario(network: str, scenario: str, args, concurrency=None) -> dict:
         response_path = os.path.join(args.workdir, "response.bin")
         with open(response_path, "wb") as file:
             file.write(reference)
-        noop = Server("ceiling", [sys.executable, "-m", "benchmarks.servers", "noop", "--response", response_path],
-                      args.workdir, args.pin)
+        noop = Server(
+            "ceiling",
+            [sys.executable, "-m", "benchmarks.servers", "noop", "--response", response_path],
+            args.workdir,
+            args.pin,
+        )
         check_answer(noop.target, request, reference)
         frame_path = os.path.join(args.workdir, "request.bin")
         with open(frame_path, "wb") as file:
@@ -330,8 +376,11 @@ def run_scenario(network: str, scenario: str, args, concurrency=None) -> dict:
             for name, server in (("ceiling", noop), ("ours", ours)):
                 run = load(name, server.target, frame_path, frame_bytes, args, clients, streams)
                 runs.append(run)
-                print(f"  {network} {scenario} c{clients} m{streams} round {round_index + 1} {name:8}"
-                      f" {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms", flush=True)
+                print(
+                    f"  {network} {scenario} c{clients} m{streams} round {round_index + 1} {name:8}"
+                    f" {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms",
+                    flush=True,
+                )
         for server in (noop, ours):  # still answering OK after the load
             check_answer(server.target, request, reference)
     finally:
@@ -356,8 +405,12 @@ def run_promise_scenario(network: str, scenario: str, args) -> dict:
         response_path = os.path.join(args.workdir, "response.bin")
         with open(response_path, "wb") as file:
             file.write(reference)
-        noop = Server("ceiling", [sys.executable, "-m", "benchmarks.servers", "noop", "--service", "promise",
-                                  "--response", response_path], args.workdir, args.pin)
+        noop = Server(
+            "ceiling",
+            [sys.executable, "-m", "benchmarks.servers", "noop", "--service", "promise", "--response", response_path],
+            args.workdir,
+            args.pin,
+        )
         check_promise(noop.target, request, reference_stripped)
         frame_path = os.path.join(args.workdir, "request.bin")
         with open(frame_path, "wb") as file:
@@ -368,8 +421,11 @@ def run_promise_scenario(network: str, scenario: str, args) -> dict:
             for name, server in (("ceiling", noop), ("ours", ours)):
                 run = load(name, server.target, frame_path, frame_bytes, args, clients, streams, PROMISE_METHOD)
                 runs.append(run)
-                print(f"  {network} {scenario} c{clients} m{streams} round {round_index + 1} {name:8}"
-                      f" {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms", flush=True)
+                print(
+                    f"  {network} {scenario} c{clients} m{streams} round {round_index + 1} {name:8}"
+                    f" {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms  p99 {run.p99_ms:.2f} ms",
+                    flush=True,
+                )
         for server in (noop, ours):  # still answering the same after the load
             check_promise(server.target, request, reference_stripped)
     finally:
@@ -385,9 +441,16 @@ def run_promise_scenario(network: str, scenario: str, args) -> dict:
 
 
 def summarize(network, scenario, sku_count, view, clients, streams, request, reference, runs) -> dict:
-    result = {"network": network, "scenario": scenario, "skus_per_request": sku_count, "view": view,
-              "clients": clients, "streams": streams, "request_bytes": len(request.SerializeToString()),
-              "response_bytes": len(reference)}
+    result = {
+        "network": network,
+        "scenario": scenario,
+        "skus_per_request": sku_count,
+        "view": view,
+        "clients": clients,
+        "streams": streams,
+        "request_bytes": len(request.SerializeToString()),
+        "response_bytes": len(reference),
+    }
     for name in ("ceiling", "ours"):
         mine = [run for run in runs if run.server == name]
         latencies = np.concatenate([run.latencies_us for run in mine]) / 1000
@@ -409,18 +472,19 @@ def summarize(network, scenario, sku_count, view, clients, streams, request, ref
 
 # ---- the promise handler's phases, in-process ------------------------------------------
 
+
 def promise_phases(calls: int) -> list[dict]:
     """Median microseconds of each step PromiseDelivery takes for the garage orders, in-process:
     the request's parse, Promiser.request_of (validation, SKUs, units, destination),
     PromiseEngine.promise, Promiser.response (building the message and signing a token per
     option; the tokens alone timed apart, from the same holds) and the serialization.
     The demo network and stock of `dompromise serve --in-memory`; no gRPC, no event loop."""
-    from dompromise import demo
     from dompromise.cli import stock_records
-    from dompromise.engine import Engine
+    from dompromise.demo import network as demo
+    from dompromise.inventory.engine import Engine
     from dompromise.log import MemoryLog
-    from dompromise.promise_token import TokenSigner
-    from dompromise.replica import Replica
+    from dompromise.promise.token import TokenSigner
+    from dompromise.replica.local import Replica
     from dompromise.service.promise import Promiser, token_options
 
     network = demo.demo_network()
@@ -430,8 +494,9 @@ def promise_phases(calls: int) -> list[dict]:
     rows = []
     for scenario, (line_count, _, _) in PROMISE_SCENARIOS.items():
         data = promise_request(line_count).SerializeToString()
-        times: dict[str, list[float]] = {name: [] for name in
-                                         ("parse", "request_of", "promise", "response", "tokens", "serialize")}
+        times: dict[str, list[float]] = {
+            name: [] for name in ("parse", "request_of", "promise", "response", "tokens", "serialize")
+        }
         for call_index in range(calls + calls // 10):  # the first tenth warms up
             t0 = time.perf_counter_ns()
             message = promise_pb2.PromiseDeliveryRequest.FromString(data)
@@ -444,27 +509,44 @@ def promise_phases(calls: int) -> list[dict]:
             t4 = time.perf_counter_ns()
             response.SerializeToString()
             t5 = time.perf_counter_ns()
-            holds = [[[line.sku_id, line.source_node_id or shipment.node_id, line.quantity, 0]
-                      for shipment in option.shipments for line in shipment.lines] for option in answer.options]
+            holds = [
+                [
+                    [line.sku_id, line.source_node_id or shipment.node_id, line.quantity, 0]
+                    for shipment in option.shipments
+                    for line in shipment.lines
+                ]
+                for option in answer.options
+            ]
             t6 = time.perf_counter_ns()
             sign_tokens(promiser.signer, holds, t6, request, answer, token_options(request))
             t7 = time.perf_counter_ns()
             if call_index >= calls // 10:
                 for name, ns in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4)):
                     times[name].append(ns / 1000)
-        row = {"scenario": scenario, "order_lines": line_count, "calls": calls, "options": len(answer.options),
-               "candidates": len(answer.candidates), "response_bytes": len(response.SerializeToString())}
+        row = {
+            "scenario": scenario,
+            "order_lines": line_count,
+            "calls": calls,
+            "options": len(answer.options),
+            "candidates": len(answer.candidates),
+            "response_bytes": len(response.SerializeToString()),
+        }
         row.update({f"{name}_us": round(statistics.median(values), 1) for name, values in times.items()})
-        row["handler_us"] = round(sum(row[f"{name}_us"] for name in
-                                      ("parse", "request_of", "promise", "response", "serialize")), 1)
+        row["handler_us"] = round(
+            sum(row[f"{name}_us"] for name in ("parse", "request_of", "promise", "response", "serialize")), 1
+        )
         row["engine_share"] = round(row["promise_us"] / row["handler_us"], 3)
         rows.append(row)
-    print(f"\n{'scenario':11} {'parse':>6} {'request_of':>10} {'promise':>8} {'response':>9} {'(tokens)':>9}"
-          f" {'serialize':>9} {'handler':>8} {'engine share':>12}   (median us, {calls} calls)")
+    print(
+        f"\n{'scenario':11} {'parse':>6} {'request_of':>10} {'promise':>8} {'response':>9} {'(tokens)':>9}"
+        f" {'serialize':>9} {'handler':>8} {'engine share':>12}   (median us, {calls} calls)"
+    )
     for row in rows:
-        print(f"{row['scenario']:11} {row['parse_us']:6.1f} {row['request_of_us']:10.1f} {row['promise_us']:8.1f}"
-              f" {row['response_us']:9.1f} {row['tokens_us']:9.1f} {row['serialize_us']:9.1f} {row['handler_us']:8.1f}"
-              f" {row['engine_share']:12.2f}")
+        print(
+            f"{row['scenario']:11} {row['parse_us']:6.1f} {row['request_of_us']:10.1f} {row['promise_us']:8.1f}"
+            f" {row['response_us']:9.1f} {row['tokens_us']:9.1f} {row['serialize_us']:9.1f} {row['handler_us']:8.1f}"
+            f" {row['engine_share']:12.2f}"
+        )
     return rows
 
 
@@ -473,63 +555,104 @@ def sign_tokens(signer, holds: list, expire_ns: int, request, answer, options: d
     TokenSigner.batch, one TokenSigner.sign each: --phases also times older code)."""
     zone_id, pickup_node_id = request.zone_id or "", request.pickup_node_id or ""
     if hasattr(signer, "batch"):
-        batch = signer.batch(expire_ns, answer.log_position, answer.sku_ids, answer.quantities, zone_id,
-                             pickup_node_id, options)
+        batch = signer.batch(
+            expire_ns, answer.log_position, answer.sku_ids, answer.quantities, zone_id, pickup_node_id, options
+        )
         for option_holds in holds:
             batch.sign(option_holds)
         return
-    from dompromise.promise_token import PlannedHold, TokenContent
+    from dompromise.promise.token import PlannedHold, TokenContent
 
     for option_holds in holds:
-        signer.sign(TokenContent(tuple(PlannedHold(*hold) for hold in option_holds), expire_ns, answer.log_position,
-                                 answer.sku_ids, answer.quantities, zone_id, pickup_node_id, options))
+        signer.sign(
+            TokenContent(
+                tuple(PlannedHold(*hold) for hold in option_holds),
+                expire_ns,
+                answer.log_position,
+                answer.sku_ids,
+                answer.quantities,
+                zone_id,
+                pickup_node_id,
+                options,
+            )
+        )
 
 
 # ---- reporting -----------------------------------------------------------------------
 
+
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    model = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?"
+    )
     h2load_version = subprocess.run(["h2load", "--version"], capture_output=True, text=True).stdout.strip()
 
     def git(*argv: str) -> str:  # read-only: which code was measured
         return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
-    return {"nproc": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
-            "grpcio": grpc.__version__, "h2load": h2load_version, "kernel": platform.release(),
-            "loadavg_at_start": open("/proc/loadavg").read().split()[:3],  # others' load on a shared machine
-            "commit": git("rev-parse", "--short", "HEAD"),
-            "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines()}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "grpcio": grpc.__version__,
+        "h2load": h2load_version,
+        "kernel": platform.release(),
+        "loadavg_at_start": open("/proc/loadavg").read().split()[:3],  # others' load on a shared machine
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines(),
+    }
 
 
 def print_table(results: list[dict]) -> None:
-    print(f"\n{'network':10} {'scenario':13} {'c x m':7} {'ceiling RPC/s':>13} {'ours RPC/s':>11} {'ratio':>6}"
-          f" {'ours SKU-checks/s':>18} {'ceil p50/p99 ms':>16} {'ours p50/p99 ms':>16}  ratio per round")
+    print(
+        f"\n{'network':10} {'scenario':13} {'c x m':7} {'ceiling RPC/s':>13} {'ours RPC/s':>11} {'ratio':>6}"
+        f" {'ours SKU-checks/s':>18} {'ceil p50/p99 ms':>16} {'ours p50/p99 ms':>16}  ratio per round"
+    )
     for r in results:
         if "error" in r:
-            print(f"{r['network']:10} {r['scenario']:13} {str(r['clients']) + 'x' + str(r['streams']):7} failed: "
-                  + r["error"].splitlines()[0])
+            print(
+                f"{r['network']:10} {r['scenario']:13} {str(r['clients']) + 'x' + str(r['streams']):7} failed: "
+                + r["error"].splitlines()[0]
+            )
             continue
         c, o = r["ceiling"], r["ours"]
-        print(f"{r['network']:10} {r['scenario']:13} {str(r['clients']) + 'x' + str(r['streams']):7}"
-              f" {c['rpc_per_s_median']:13.0f} {o['rpc_per_s_median']:11.0f} {r['ratio']:6.3f}"
-              f" {format(r['sku_checks_per_s_ours'], ',') if 'sku_checks_per_s_ours' in r else '-':>18} {c['p50_ms']:7.2f}/{c['p99_ms']:<8.2f} {o['p50_ms']:7.2f}/{o['p99_ms']:<8.2f}"
-              f"  per round: {' '.join(f'{x:.2f}' for x in r['ratio_per_round'])}")
+        print(
+            f"{r['network']:10} {r['scenario']:13} {str(r['clients']) + 'x' + str(r['streams']):7}"
+            f" {c['rpc_per_s_median']:13.0f} {o['rpc_per_s_median']:11.0f} {r['ratio']:6.3f}"
+            f" {format(r['sku_checks_per_s_ours'], ',') if 'sku_checks_per_s_ours' in r else '-':>18}"
+            f" {c['p50_ms']:7.2f}/{c['p99_ms']:<8.2f} {o['p50_ms']:7.2f}/{o['p99_ms']:<8.2f}"
+            f"  per round: {' '.join(f'{x:.2f}' for x in r['ratio_per_round'])}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.grpc_ceiling",
-                                     description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.grpc_ceiling",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     parser.add_argument("--smoke", action="store_true", help="a few hundred requests per server, 1 round, no verdict")
     parser.add_argument("--sweep", action="store_true", help="single-SKU RPC/s at several h2load -c/-m settings")
-    parser.add_argument("--phases", type=int, nargs="?", const=3000, metavar="CALLS",
-                        help="time the promise handler's steps in-process (default 3000 calls per order), no gRPC")
-    parser.add_argument("--networks", default=None,
-                        help="comma list of 'demo' and NODESxSKUS (default demo,200x10000; smoke: 20x2000 for"
-                             " availability, demo for promise)")
-    parser.add_argument("--scenarios", default=",".join([*SCENARIOS, *PROMISE_SCENARIOS]),
-                        help=f"comma list of {', '.join([*SCENARIOS, *PROMISE_SCENARIOS])} (promise-*: demo network only)")
+    parser.add_argument(
+        "--phases",
+        type=int,
+        nargs="?",
+        const=3000,
+        metavar="CALLS",
+        help="time the promise handler's steps in-process (default 3000 calls per order), no gRPC",
+    )
+    parser.add_argument(
+        "--networks",
+        default=None,
+        help="comma list of 'demo' and NODESxSKUS (default demo,200x10000; smoke: 20x2000 for"
+        " availability, demo for promise)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join([*SCENARIOS, *PROMISE_SCENARIOS]),
+        help=f"comma list of {', '.join([*SCENARIOS, *PROMISE_SCENARIOS])} (promise-*: demo network only)",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds per server (alternating)")
     parser.add_argument("--duration", type=float, default=10, help="measured seconds per round")
     parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before each round")
@@ -562,8 +685,12 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds, args.duration, args.warmup = 1, 0, 0
     networks = (args.networks or ("20x2000" if args.smoke else "demo,200x10000")).split(",")
     # (network, scenario) pairs: promises only where there is transport (the demo network).
-    plan = [(network, scenario) for network in networks for scenario in scenarios
-            if scenario not in PROMISE_SCENARIOS or network == "demo"]
+    plan = [
+        (network, scenario)
+        for network in networks
+        for scenario in scenarios
+        if scenario not in PROMISE_SCENARIOS or network == "demo"
+    ]
     if args.smoke and args.networks is None:
         plan += [("demo", scenario) for scenario in scenarios if scenario in PROMISE_SCENARIOS]
     info = machine()
@@ -577,8 +704,15 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(run_scenario(networks[0], "single", args, concurrency))
                 except RuntimeError as error:  # recorded, so the sweep shows where the server gives way
                     print(f"  c{concurrency[0]} m{concurrency[1]}: {error}", flush=True)
-                    results.append({"network": networks[0], "scenario": "single", "clients": concurrency[0],
-                                    "streams": concurrency[1], "error": str(error)})
+                    results.append(
+                        {
+                            "network": networks[0],
+                            "scenario": "single",
+                            "clients": concurrency[0],
+                            "streams": concurrency[1],
+                            "error": str(error),
+                        }
+                    )
         else:
             for network, scenario in plan:
                 results.append(run_scenario(network, scenario, args))

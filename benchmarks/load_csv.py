@@ -24,7 +24,7 @@ import grpc
 import numpy as np
 
 from benchmarks.networks import build_network
-from dompromise import config
+from dompromise.config import network as config
 from dompromise.v1 import availability_pb2, availability_pb2_grpc
 
 
@@ -48,7 +48,10 @@ def write_inputs(directory: str, nodes: int, skus: int) -> tuple[str, str, np.nd
 def start_server(network_path: str, data_dir: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "dompromise", "serve", "--port", "0", "--config", network_path, "--data-dir", data_dir],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     line = process.stdout.readline()
     if "serving on" not in line:
         process.kill()
@@ -68,8 +71,11 @@ def main() -> int:
         server, target = start_server(network_path, os.path.join(directory, "data"))
         try:
             started = time.perf_counter()
-            result = subprocess.run([sys.executable, "-m", "dompromise", "load", csv_path, "--target", target,
-                                     "--quiet"], capture_output=True, text=True)
+            result = subprocess.run(
+                [sys.executable, "-m", "dompromise", "load", csv_path, "--target", target, "--quiet"],
+                capture_output=True,
+                text=True,
+            )
             seconds = time.perf_counter() - started
             assert result.returncode == 0, result.stderr
             check(target, quantities)
@@ -77,9 +83,21 @@ def main() -> int:
             server.terminate()
             server.wait(30)
     rows = nodes * skus
-    print(json.dumps({"rows": rows, "nodes": nodes, "skus": skus, "seconds": round(seconds, 2),
-                      "rows_per_s": round(rows / seconds), "target_seconds_for_1M": 10,
-                      "cpu_count": os.cpu_count(), "output": result.stdout.strip()}, indent=2))
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "nodes": nodes,
+                "skus": skus,
+                "seconds": round(seconds, 2),
+                "rows_per_s": round(rows / seconds),
+                "target_seconds_for_1M": 10,
+                "cpu_count": os.cpu_count(),
+                "output": result.stdout.strip(),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from benchmarks.networks import build_network
 from dompromise._core import COMMAND_KIND, Command
-from dompromise.engine import Engine
+from dompromise.inventory.engine import Engine
 
 BLOCK_SKUS = 5_000
 
@@ -46,26 +46,52 @@ def main() -> int:
     for first in range(0, skus, BLOCK_SKUS):
         count = min(BLOCK_SKUS, skus - first) * nodes
         position = np.arange(first * nodes, first * nodes + count)
-        core.apply(Command(COMMAND_KIND["UPDATE_ON_HAND"], 10**18, (position // nodes).astype(np.int32),
-                           (position % nodes).astype(np.int32), rng.integers(0, 100, size=count),
-                           np.ones(count, np.int8), ref=np.zeros(count, np.int64),
-                           time_ns=np.ones(count, np.int64)))
+        core.apply(
+            Command(
+                COMMAND_KIND["UPDATE_ON_HAND"],
+                10**18,
+                (position // nodes).astype(np.int32),
+                (position % nodes).astype(np.int32),
+                rng.integers(0, 100, size=count),
+                np.ones(count, np.int8),
+                ref=np.zeros(count, np.int64),
+                time_ns=np.ones(count, np.int64),
+            )
+        )
     supplied = rng.choice(nodes * skus, size=nodes * skus // 5, replace=False)
-    core.apply(Command(COMMAND_KIND["UPSERT_SUPPLY"], 10**18, (supplied // nodes).astype(np.int32),
-                       (supplied % nodes).astype(np.int32), np.full(supplied.size, 10), np.full(supplied.size, 2, np.int8),
-                       time_ns=np.full(supplied.size, 10**18 + 10**14), ref=np.arange(supplied.size)))
+    core.apply(
+        Command(
+            COMMAND_KIND["UPSERT_SUPPLY"],
+            10**18,
+            (supplied // nodes).astype(np.int32),
+            (supplied % nodes).astype(np.int32),
+            np.full(supplied.size, 10),
+            np.full(supplied.size, 2, np.int8),
+            time_ns=np.full(supplied.size, 10**18 + 10**14),
+            ref=np.arange(supplied.size),
+        )
+    )
     core.check_invariants() if args.smoke else None
     positions = nodes * skus
     peak_mb = rss_mb()  # before export_state, which copies every array
     state_bytes = sum(array.nbytes for array in core.export_state().values())
-    print(json.dumps({
-        "positions": positions, "nodes": nodes, "skus": skus, "supplies": int(core.supply_count),
-        "peak_rss_mb": round(peak_mb), "process_baseline_mb": round(baseline_mb),
-        "engine_built_rss_mb": round(after_engine_mb),
-        "state_bytes_per_position": round(state_bytes / positions, 1),
-        "rss_bytes_per_position": round((peak_mb - baseline_mb) * 2**20 / positions, 1),
-        "target_mb_for_10M": 1200,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "positions": positions,
+                "nodes": nodes,
+                "skus": skus,
+                "supplies": int(core.supply_count),
+                "peak_rss_mb": round(peak_mb),
+                "process_baseline_mb": round(baseline_mb),
+                "engine_built_rss_mb": round(after_engine_mb),
+                "state_bytes_per_position": round(state_bytes / positions, 1),
+                "rss_bytes_per_position": round((peak_mb - baseline_mb) * 2**20 / positions, 1),
+                "target_mb_for_10M": 1200,
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

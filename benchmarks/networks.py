@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dompromise import limits
-from dompromise.engine import ON_HAND_SET, UPDATE_ON_HAND, Engine
-from dompromise.model import BaseUnit, Network, Node, NodeType, Sku
+from dompromise.inventory.engine import ON_HAND_SET, UPDATE_ON_HAND, Engine
+from dompromise.model.network import BaseUnit, Network, Node, NodeType, Sku
 
 BATCH_ITEMS = limits.STOCK_UPDATES_MAX  # 10,000
 REGIONS = ("north", "south", "east", "west")
@@ -52,8 +52,12 @@ def node_types(node_count: int) -> list[NodeType]:
 
 def build_network(node_count: int, sku_count: int) -> Network:
     nodes = tuple(
-        Node(f"N{i:04d}", node_type, name=f"{node_type.name.lower()} {i}",
-             tags=(node_type.name.lower(), REGIONS[i % len(REGIONS)]))
+        Node(
+            f"N{i:04d}",
+            node_type,
+            name=f"{node_type.name.lower()} {i}",
+            tags=(node_type.name.lower(), REGIONS[i % len(REGIONS)]),
+        )
         for i, node_type in enumerate(node_types(node_count))
     )
     skus = tuple(Sku(f"S{i:07d}", base_unit=BASE_UNITS[i % len(BASE_UNITS)]) for i in range(sku_count))
@@ -81,9 +85,14 @@ def stock(engine: Engine, on_hand: np.ndarray) -> int:
     positions = np.flatnonzero(flat)  # SKU-major, so each batch touches nearby rows
     op = np.full(BATCH_ITEMS, ON_HAND_SET, dtype=np.int8)
     for start in range(0, len(positions), BATCH_ITEMS):
-        chunk = positions[start:start + BATCH_ITEMS]
-        command = engine.apply(UPDATE_ON_HAND, (chunk // node_count).astype(np.int32),
-                               (chunk % node_count).astype(np.int32), flat[chunk], op[:len(chunk)])
+        chunk = positions[start : start + BATCH_ITEMS]
+        command = engine.apply(
+            UPDATE_ON_HAND,
+            (chunk // node_count).astype(np.int32),
+            (chunk % node_count).astype(np.int32),
+            flat[chunk],
+            op[: len(chunk)],
+        )
         assert command.applied_count == len(chunk), "a stock load item failed"
     return len(positions)
 

@@ -24,7 +24,7 @@ database afterwards.
 Ours is `dompromise serve --data-dir <tmp>` (the durable default: file log,
 fdatasync group commit) loaded by `dompromise bench --contended K` with the
 same client processes, in-flight count, hot SKUs, node, stock and durations.
-Both sides use the same harness (dompromise.bench.driver: spawn processes,
+Both sides use the same harness (dompromise.client.bench.driver: spawn processes,
 closed loop, HDR histograms, a common start time), so only the system under
 test differs. Rounds alternate PostgreSQL, ours; the ratio is ours / theirs of
 reserve attempts answered per second (held or refused for lack of stock).
@@ -51,9 +51,9 @@ import uuid
 if __package__ in (None, ""):  # run as `python benchmarks/pg_baseline.py`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dompromise.bench import driver
-from dompromise.bench.options import BenchConfig
-from dompromise.bench.workloads import CONTENDED_TTL_SECONDS, Plan, Tally
+from dompromise.client.bench import driver
+from dompromise.client.bench.options import BenchConfig
+from dompromise.client.bench.workloads import CONTENDED_TTL_SECONDS, Plan, Tally
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_DSN = "host=127.0.0.1 port=5432 user=postgres"
@@ -63,13 +63,24 @@ CONNECTIONS_SPARE = 3
 EXIT_UNREACHABLE = 3
 # --sweep: (processes, in flight per process), from one connection to what max_connections = 100 allows.
 SWEEP = ((1, 1), (1, 4), (2, 4), (4, 4), (8, 4), (8, 12))
-SETTINGS = ("server_version", "synchronous_commit", "fsync", "wal_sync_method", "commit_delay",
-            "default_transaction_isolation", "shared_buffers", "max_connections", "full_page_writes")
+SETTINGS = (
+    "server_version",
+    "synchronous_commit",
+    "fsync",
+    "wal_sync_method",
+    "commit_delay",
+    "default_transaction_isolation",
+    "shared_buffers",
+    "max_connections",
+    "full_page_writes",
+)
 
 SELECT_FOR_UPDATE = "SELECT on_hand, reserved FROM stock WHERE sku = %s AND node = %s FOR UPDATE"
 UPDATE_RESERVED = "UPDATE stock SET reserved = reserved + %s WHERE sku = %s AND node = %s"
-INSERT_RESERVATION = ("INSERT INTO reservations (request_id, sku, node, quantity, expires_at) "
-                      "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s))")
+INSERT_RESERVATION = (
+    "INSERT INTO reservations (request_id, sku, node, quantity, expires_at) "
+    "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s))"
+)
 
 
 class Unreachable(Exception):
@@ -78,26 +89,27 @@ class Unreachable(Exception):
 
 # ---- PostgreSQL set-up ---------------------------------------------------------------------------------
 
+
 def _connect(dsn: str, dbname: str = "postgres", autocommit: bool = True):
     import psycopg
 
     try:
-        return psycopg.connect(f"{dsn} dbname={dbname}", autocommit=autocommit,
-                               connect_timeout=CONNECT_TIMEOUT_SECONDS)
+        return psycopg.connect(f"{dsn} dbname={dbname}", autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_SECONDS)
     except psycopg.OperationalError as error:
         raise Unreachable(str(error).strip()) from None
 
 
 def server_settings(dsn: str) -> dict:
     with _connect(dsn) as connection:
-        rows = connection.execute("SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s)",
-                                  [list(SETTINGS)]).fetchall()
+        rows = connection.execute(
+            "SELECT name, setting, unit FROM pg_settings WHERE name = ANY(%s)", [list(SETTINGS)]
+        ).fetchall()
     return {name: (f"{setting} {unit}" if unit else setting) for name, setting, unit in rows}
 
 
 def create_database(dsn: str, hot_skus: list[str], node_id: str, stock: int) -> str:
     """A fresh database: the demo network's positions (one row per SKU x node), the hot ones at `stock`."""
-    from dompromise import demo
+    from dompromise.demo import network as demo
 
     name = f"dompromise_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with _connect(dsn) as connection:
@@ -134,14 +146,21 @@ def drop_database(dsn: str, name: str) -> None:
 def read_back(dsn: str, name: str, hot_skus: list[str], node_id: str) -> dict[str, tuple[int, int]]:
     """Per hot SKU: (stock.reserved, SUM(reservations.quantity))."""
     with _connect(dsn, name) as connection:
-        reserved = dict(connection.execute("SELECT sku, reserved FROM stock WHERE node = %s AND sku = ANY(%s)",
-                                           [node_id, hot_skus]).fetchall())
-        summed = dict(connection.execute("SELECT sku, SUM(quantity) FROM reservations WHERE node = %s GROUP BY sku",
-                                         [node_id]).fetchall())
+        reserved = dict(
+            connection.execute(
+                "SELECT sku, reserved FROM stock WHERE node = %s AND sku = ANY(%s)", [node_id, hot_skus]
+            ).fetchall()
+        )
+        summed = dict(
+            connection.execute(
+                "SELECT sku, SUM(quantity) FROM reservations WHERE node = %s GROUP BY sku", [node_id]
+            ).fetchall()
+        )
     return {sku: (int(reserved.get(sku, 0)), int(summed.get(sku, 0) or 0)) for sku in hot_skus}
 
 
-# ---- a PostgreSQL client process (same protocol as dompromise.bench.driver's clients) ---------------------
+# ---- a PostgreSQL client process (same protocol as dompromise.client.bench.driver's clients) ---------------------
+
 
 def _pg_client_main(config: BenchConfig, payload: dict, number: int, counters, go, start_at, results) -> None:
     try:
@@ -182,8 +201,9 @@ async def _pg_client(config: BenchConfig, payload: dict, number: int, counters, 
                 on_hand, reserved = await cursor.fetchone()
                 if on_hand - reserved >= config.quantity:
                     await connection.execute(UPDATE_RESERVED, (config.quantity, sku, node_id))
-                    await connection.execute(INSERT_RESERVATION, (request_id, sku, node_id,
-                                                                  config.quantity, CONTENDED_TTL_SECONDS))
+                    await connection.execute(
+                        INSERT_RESERVATION, (request_id, sku, node_id, config.quantity, CONTENDED_TTL_SECONDS)
+                    )
                     held = True
                 else:
                     raise psycopg.Rollback()
@@ -214,14 +234,26 @@ async def _pg_client(config: BenchConfig, payload: dict, number: int, counters, 
 
 # ---- one side each ----------------------------------------------------------------------------------------
 
+
 def run_postgres(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: str, progress) -> dict:
     name = create_database(dsn, hot_skus, node_id, config.stock)
     try:
-        payload = {"conninfo": f"{dsn} dbname={name}", "hot_sku_ids": hot_skus, "node_id": node_id,
-                   "run_id": uuid.uuid4().hex[:10]}
+        payload = {
+            "conninfo": f"{dsn} dbname={name}",
+            "hot_sku_ids": hot_skus,
+            "node_id": node_id,
+            "run_id": uuid.uuid4().hex[:10],
+        }
         tallies = driver.run_clients(config, _pg_client_main, payload, progress)
-        plan = Plan(target=f"postgresql:{name}", run_id=payload["run_id"], mix={"reserve": 100}, sku_ids=hot_skus,
-                    destinations=[], hot_sku_ids=hot_skus, hot_node_id=node_id)
+        plan = Plan(
+            target=f"postgresql:{name}",
+            run_id=payload["run_id"],
+            mix={"reserve": 100},
+            sku_ids=hot_skus,
+            destinations=[],
+            hot_sku_ids=hot_skus,
+            hot_node_id=node_id,
+        )
         document = driver.summarize(config, plan, {}, tallies)
         counted: dict[str, int] = {}
         for tally in tallies:
@@ -230,16 +262,26 @@ def run_postgres(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: st
         back = read_back(dsn, name, hot_skus, node_id)
     finally:
         drop_database(dsn, name)
-    per_sku = {sku: {"stock": config.stock, "reserved_counted": counted.get(sku, 0),
-                     "reserved_read_back": back[sku][1], "stock_reserved_column": back[sku][0],
-                     "oversell": max(0, max(counted.get(sku, 0), back[sku][0], back[sku][1]) - config.stock)}
-               for sku in hot_skus}
+    per_sku = {
+        sku: {
+            "stock": config.stock,
+            "reserved_counted": counted.get(sku, 0),
+            "reserved_read_back": back[sku][1],
+            "stock_reserved_column": back[sku][0],
+            "oversell": max(0, max(counted.get(sku, 0), back[sku][0], back[sku][1]) - config.stock),
+        }
+        for sku in hot_skus
+    }
     document["contended"] = {
-        "node_id": node_id, "hot_sku_ids": hot_skus, "stock_per_sku": config.stock,
+        "node_id": node_id,
+        "hot_sku_ids": hot_skus,
+        "stock_per_sku": config.stock,
         "stock_total": config.stock * len(hot_skus),
         "reserved_counted": sum(s["reserved_counted"] for s in per_sku.values()),
         "reserved_read_back": sum(s["reserved_read_back"] for s in per_sku.values()),
-        "oversell": sum(s["oversell"] for s in per_sku.values()), "per_sku": per_sku, "database": name,
+        "oversell": sum(s["oversell"] for s in per_sku.values()),
+        "per_sku": per_sku,
+        "database": name,
     }
     return document
 
@@ -253,8 +295,8 @@ def run_ours(config: BenchConfig, progress) -> dict:
 
 def hot_set(count: int) -> tuple[list[str], str]:
     """The same SKUs and node `dompromise bench --contended` picks on the demo network."""
-    from dompromise import demo
-    from dompromise.model import NodeStatus
+    from dompromise.demo import network as demo
+    from dompromise.model.network import NodeStatus
 
     network = demo.demo_network()
     node = next(n.node_id for n in network.nodes if n.status == NodeStatus.ENABLED)
@@ -264,41 +306,66 @@ def hot_set(count: int) -> tuple[list[str], str]:
 def side_summary(document: dict) -> dict:
     reserve = document["kinds"]["reserve"]
     c = document["contended"]
-    return {"attempts_per_second": round((reserve["ok"]) / document["config"]["duration_seconds"], 1),
-            "held": document["reserve_outcomes"].get("held", 0), "short": document["reserve_outcomes"].get("short", 0),
-            "failed": reserve["failed"], "failed_by_code": reserve["failed_by_code"],
-            "p50_ms": reserve["latency_ms"]["p50"], "p99_ms": reserve["latency_ms"]["p99"],
-            "p99_9_ms": reserve["latency_ms"]["p99_9"], "reserved_total": c["reserved_counted"],
-            "reserved_read_back": c["reserved_read_back"], "stock_total": c["stock_total"], "oversell": c["oversell"]}
+    return {
+        "attempts_per_second": round((reserve["ok"]) / document["config"]["duration_seconds"], 1),
+        "held": document["reserve_outcomes"].get("held", 0),
+        "short": document["reserve_outcomes"].get("short", 0),
+        "failed": reserve["failed"],
+        "failed_by_code": reserve["failed_by_code"],
+        "p50_ms": reserve["latency_ms"]["p50"],
+        "p99_ms": reserve["latency_ms"]["p99"],
+        "p99_9_ms": reserve["latency_ms"]["p99_9"],
+        "reserved_total": c["reserved_counted"],
+        "reserved_read_back": c["reserved_read_back"],
+        "stock_total": c["stock_total"],
+        "oversell": c["oversell"],
+    }
 
 
 def machine() -> dict:
     def git(*argv: str) -> str:  # read-only: which code was measured
         return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
-    return {**driver.machine_info([]), "commit": git("rev-parse", "--short", "HEAD"),
-            "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines()}
+    return {
+        **driver.machine_info([]),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.pg_baseline", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
-    parser.add_argument("--dsn", default=os.environ.get("DOMPROMISE_BENCH_PG_DSN", DEFAULT_DSN),
-                        help=f"libpq connection string without dbname (default {DEFAULT_DSN!r})")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.pg_baseline",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "--dsn",
+        default=os.environ.get("DOMPROMISE_BENCH_PG_DSN", DEFAULT_DSN),
+        help=f"libpq connection string without dbname (default {DEFAULT_DSN!r})",
+    )
     parser.add_argument("--processes", type=int, default=8, help="client processes, each side (default 8)")
-    parser.add_argument("--in-flight", type=int, default=12,
-                        help="reserves in flight per process = PostgreSQL connections per process (default 12)")
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=12,
+        help="reserves in flight per process = PostgreSQL connections per process (default 12)",
+    )
     parser.add_argument("--hot-skus", type=int, default=4, help="hot SKUs at one node (default 4)")
     parser.add_argument("--stock", type=int, default=1_000_000, help="units available per hot SKU (default 1,000,000)")
     parser.add_argument("--duration", type=float, default=10, help="measured seconds per side and round")
     parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds before")
     parser.add_argument("--rounds", type=int, default=1, help="rounds, each PostgreSQL then ours")
     parser.add_argument("--skip-ours", action="store_true", help="the baseline only")
-    parser.add_argument("--sweep", action="store_true",
-                        help=f"every processes x in-flight of {', '.join(f'{p}x{i}' for p, i in SWEEP)}")
-    parser.add_argument("--smoke", action="store_true",
-                        help="seconds: 2 processes x 4, stock 50: both must hold exactly the stock, no more")
+    parser.add_argument(
+        "--sweep", action="store_true", help=f"every processes x in-flight of {', '.join(f'{p}x{i}' for p, i in SWEEP)}"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="seconds: 2 processes x 4, stock 50: both must hold exactly the stock, no more",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -308,27 +375,42 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = server_settings(args.dsn)
     except Unreachable as error:
-        print(f"pg_baseline: PostgreSQL is not reachable ({args.dsn}): {error}\n"
-              "pg_baseline: the baseline needs a running PostgreSQL (Debian: apt-get install postgresql; "
-              "trust auth for user postgres on 127.0.0.1:5432), or --dsn", file=sys.stderr)
+        print(
+            f"pg_baseline: PostgreSQL is not reachable ({args.dsn}): {error}\n"
+            "pg_baseline: the baseline needs a running PostgreSQL (Debian: apt-get install postgresql; "
+            "trust auth for user postgres on 127.0.0.1:5432), or --dsn",
+            file=sys.stderr,
+        )
         return EXIT_UNREACHABLE
-    settings_line = (f"PostgreSQL {settings['server_version']}: synchronous_commit={settings['synchronous_commit']}, "
-                     f"fsync={settings['fsync']}, wal_sync_method={settings['wal_sync_method']}, "
-                     f"isolation={settings['default_transaction_isolation']}")
+    settings_line = (
+        f"PostgreSQL {settings['server_version']}: synchronous_commit={settings['synchronous_commit']}, "
+        f"fsync={settings['fsync']}, wal_sync_method={settings['wal_sync_method']}, "
+        f"isolation={settings['default_transaction_isolation']}"
+    )
     print(settings_line, flush=True)
     shapes = SWEEP if args.sweep else ((args.processes, args.in_flight),)
     for processes, in_flight in shapes:
         connections = processes * in_flight
         if connections + CONNECTIONS_SPARE > int(settings["max_connections"]):
-            print(f"pg_baseline: {processes} x {in_flight} = {connections} connections, but PostgreSQL's "
-                  f"max_connections is {settings['max_connections']}: lower --processes or --in-flight",
-                  file=sys.stderr)
+            print(
+                f"pg_baseline: {processes} x {in_flight} = {connections} connections, but PostgreSQL's "
+                f"max_connections is {settings['max_connections']}: lower --processes or --in-flight",
+                file=sys.stderr,
+            )
             return 2
     hot_skus, node_id = hot_set(args.hot_skus)
     comparisons = [compare(args, processes, in_flight, hot_skus, node_id) for processes, in_flight in shapes]
-    result = {"machine": machine(), "postgresql_settings": settings, "argv": sys.argv[1:] if argv is None else argv,
-              "smoke": args.smoke, "hot_sku_ids": hot_skus, "node_id": node_id, "stock_per_sku": args.stock,
-              "duration_seconds": args.duration, "warmup_seconds": args.warmup}
+    result = {
+        "machine": machine(),
+        "postgresql_settings": settings,
+        "argv": sys.argv[1:] if argv is None else argv,
+        "smoke": args.smoke,
+        "hot_sku_ids": hot_skus,
+        "node_id": node_id,
+        "stock_per_sku": args.stock,
+        "duration_seconds": args.duration,
+        "warmup_seconds": args.warmup,
+    }
     if args.sweep:
         result["sweep"] = comparisons
     else:
@@ -349,13 +431,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def compare(args, processes: int, in_flight: int, hot_skus: list[str], node_id: str) -> dict:
     """--rounds rounds of PostgreSQL then ours at one concurrency; per-round ratios and their median."""
-    config = BenchConfig(target="", mix="reserve", processes=processes, in_flight=in_flight,
-                         duration_seconds=args.duration, warmup_seconds=args.warmup, contended=args.hot_skus,
-                         stock=args.stock, quiet=args.quiet)
+    config = BenchConfig(
+        target="",
+        mix="reserve",
+        processes=processes,
+        in_flight=in_flight,
+        duration_seconds=args.duration,
+        warmup_seconds=args.warmup,
+        contended=args.hot_skus,
+        stock=args.stock,
+        quiet=args.quiet,
+    )
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    print(f"{processes} processes x {in_flight} in flight, {args.hot_skus} hot SKUs at {node_id}, "
-          f"stock {args.stock:,} each, {args.duration:g} s after {args.warmup:g} s warm-up, {args.rounds} round(s)",
-          flush=True)
+    print(
+        f"{processes} processes x {in_flight} in flight, {args.hot_skus} hot SKUs at {node_id}, "
+        f"stock {args.stock:,} each, {args.duration:g} s after {args.warmup:g} s warm-up, {args.rounds} round(s)",
+        flush=True,
+    )
     rounds = []
     for number in range(args.rounds):
         theirs = run_postgres(config, args.dsn, hot_skus, node_id, progress)
@@ -364,16 +456,19 @@ def compare(args, processes: int, in_flight: int, hot_skus: list[str], node_id: 
         if not args.skip_ours:
             ours = run_ours(config, progress)
             entry.update({"ours": side_summary(ours), "ours_full": ours})
-            entry["ratio"] = round(entry["ours"]["attempts_per_second"]
-                                   / max(entry["postgresql"]["attempts_per_second"], 1e-9), 2)
-            print(f"  round {number + 1} ours       {_line(entry['ours'])}  ours/theirs {entry['ratio']:.2f}",
-                  flush=True)
+            entry["ratio"] = round(
+                entry["ours"]["attempts_per_second"] / max(entry["postgresql"]["attempts_per_second"], 1e-9), 2
+            )
+            print(
+                f"  round {number + 1} ours       {_line(entry['ours'])}  ours/theirs {entry['ratio']:.2f}", flush=True
+            )
         rounds.append(entry)
     comparison = {"processes": processes, "in_flight_per_process": in_flight, "rounds": rounds}
     for side in ("postgresql", "ours"):
         if side in rounds[0]:
             comparison[f"{side}_attempts_per_second_median"] = statistics.median(
-                r[side]["attempts_per_second"] for r in rounds)
+                r[side]["attempts_per_second"] for r in rounds
+            )
     if not args.skip_ours:
         comparison["ratio_median"] = statistics.median(r["ratio"] for r in rounds)
         comparison["ratio_per_round"] = [r["ratio"] for r in rounds]
@@ -392,19 +487,25 @@ def _check(rounds: list[dict], args) -> list[str]:
             if s["oversell"]:
                 failures.append(f"round {number} {side}: oversell {s['oversell']}")
             if s["reserved_total"] != s["reserved_read_back"]:
-                failures.append(f"round {number} {side}: {s['reserved_total']} units held by the clients' count, "
-                                f"{s['reserved_read_back']} read back")
+                failures.append(
+                    f"round {number} {side}: {s['reserved_total']} units held by the clients' count, "
+                    f"{s['reserved_read_back']} read back"
+                )
             if s["failed"]:
                 failures.append(f"round {number} {side}: {s['failed']} reserves failed {s['failed_by_code']}")
             if args.smoke and s["reserved_total"] != s["stock_total"]:
-                failures.append(f"round {number} {side}: demand exceeded stock, yet {s['reserved_total']} units "
-                                f"were held, not {s['stock_total']}")
+                failures.append(
+                    f"round {number} {side}: demand exceeded stock, yet {s['reserved_total']} units "
+                    f"were held, not {s['stock_total']}"
+                )
     return failures
 
 
 def _line(s: dict) -> str:
-    return (f"{s['attempts_per_second']:9,.1f} reserves/s  p50 {s['p50_ms']} ms  p99 {s['p99_ms']} ms  "
-            f"held {s['reserved_total']:,} of stock {s['stock_total']:,}  oversell {s['oversell']}")
+    return (
+        f"{s['attempts_per_second']:9,.1f} reserves/s  p50 {s['p50_ms']} ms  p99 {s['p99_ms']} ms  "
+        f"held {s['reserved_total']:,} of stock {s['stock_total']:,}  oversell {s['oversell']}"
+    )
 
 
 def _ms(value) -> str:
@@ -413,19 +514,25 @@ def _ms(value) -> str:
 
 def _table(comparison: dict, duration: float) -> str:
     rounds = comparison["rounds"]
-    lines = [f"\n{comparison['processes']} processes x {comparison['in_flight_per_process']} in flight",
-             f"{'round':5} {'system':10} {'reserves/s':>10} {'held/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-             f"{'p99.9 ms':>9} {'units held':>10} {'stock':>10} {'oversell':>8} {'failed':>6}"]
+    lines = [
+        f"\n{comparison['processes']} processes x {comparison['in_flight_per_process']} in flight",
+        f"{'round':5} {'system':10} {'reserves/s':>10} {'held/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'p99.9 ms':>9} {'units held':>10} {'stock':>10} {'oversell':>8} {'failed':>6}",
+    ]
     for number, entry in enumerate(rounds, 1):
         for side in ("postgresql", "ours"):
             if side in entry:
                 s = entry[side]
-                lines.append(f"{number:5} {side:10} {s['attempts_per_second']:10,.1f} {s['held'] / duration:9,.1f} "
-                             f"{_ms(s['p50_ms']):>8} {_ms(s['p99_ms']):>8} {_ms(s['p99_9_ms']):>9} {s['reserved_total']:10,} "
-                             f"{s['stock_total']:10,} {s['oversell']:8} {s['failed']:6}")
+                lines.append(
+                    f"{number:5} {side:10} {s['attempts_per_second']:10,.1f} {s['held'] / duration:9,.1f} "
+                    f"{_ms(s['p50_ms']):>8} {_ms(s['p99_ms']):>8} {_ms(s['p99_9_ms']):>9} {s['reserved_total']:10,} "
+                    f"{s['stock_total']:10,} {s['oversell']:8} {s['failed']:6}"
+                )
     if "ratio_median" in comparison:
-        lines.append(f"ours / PostgreSQL (reserve attempts answered per second): median {comparison['ratio_median']:.2f}, "
-                     f"per round {' '.join(f'{r:.2f}' for r in comparison['ratio_per_round'])}")
+        lines.append(
+            f"ours / PostgreSQL (reserve attempts answered per second): median {comparison['ratio_median']:.2f}, "
+            f"per round {' '.join(f'{r:.2f}' for r in comparison['ratio_per_round'])}"
+        )
     return "\n".join(lines)
 
 

@@ -86,11 +86,34 @@ class RedisServer:
         self.directory = tempfile.mkdtemp(prefix="redis-bench-")
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process = subprocess.Popen(pinned(OTHER_CPU, [
-            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.directory, "--save", "",
-            "--appendonly", "yes", "--appendfsync", appendfsync, "--maxmemory-policy", "noeviction",
-            "--proto-max-bulk-len", "2gb", "--logfile", "redis.log"]), stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            pinned(
+                OTHER_CPU,
+                [
+                    "redis-server",
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    self.directory,
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    appendfsync,
+                    "--maxmemory-policy",
+                    "noeviction",
+                    "--proto-max-bulk-len",
+                    "2gb",
+                    "--logfile",
+                    "redis.log",
+                ],
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         import redis
 
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
@@ -123,8 +146,13 @@ class Child:
     def __init__(self, argv: list[str], cpu: int):
         self.stderr = tempfile.TemporaryFile()
         self.started = time.monotonic()
-        self.process = subprocess.Popen(pinned(cpu, argv), cwd=REPO, stdout=subprocess.PIPE, stderr=self.stderr,
-                                        env=dict(os.environ, PYTHONPATH=REPO))
+        self.process = subprocess.Popen(
+            pinned(cpu, argv),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=dict(os.environ, PYTHONPATH=REPO),
+        )
         self.target = None
         deadline = self.started + START_SECONDS_MAX
         while self.target is None and time.monotonic() < deadline and self.process.poll() is None:
@@ -152,8 +180,9 @@ class Child:
 
 
 def serve_redis(url: str, cpu: int, *args: str) -> Child:
-    return Child([sys.executable, "-m", "dompromise", "--log-level", "info", "serve", "--port", "0", "--redis", url,
-                  *args], cpu)
+    return Child(
+        [sys.executable, "-m", "dompromise", "--log-level", "info", "serve", "--port", "0", "--redis", url, *args], cpu
+    )
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -174,7 +203,7 @@ def visibility(args) -> dict:
     try:
         first = serve_redis(redis_server.url, SERVER_CPU)
         second = serve_redis(redis_server.url, OTHER_CPU)
-        from dompromise import demo
+        from dompromise.demo import network as demo
 
         sku = demo.demo_network().skus[0].sku_id
 
@@ -182,8 +211,9 @@ def visibility(args) -> dict:
             async with grpc.aio.insecure_channel(first.target) as a, grpc.aio.insecure_channel(second.target) as b:
                 writer = inventory_pb2_grpc.InventoryServiceStub(a)
                 reader = availability_pb2_grpc.AvailabilityServiceStub(b)
-                read = availability_pb2.GetAvailabilityRequest(sku_ids=[sku], node_ids=["DC-NAT"],
-                                                               view=availability_pb2.AVAILABILITY_VIEW_FULL)
+                read = availability_pb2.GetAvailabilityRequest(
+                    sku_ids=[sku], node_ids=["DC-NAT"], view=availability_pb2.AVAILABILITY_VIEW_FULL
+                )
                 visible, acked, wrong = [], [], 0
                 for quantity in range(rounds + 20):  # the first 20 warm up
                     head = await reader.GetAvailability(read, timeout=10)
@@ -191,8 +221,12 @@ def visibility(args) -> dict:
                     waiting = reader.GetAvailability(read, metadata=((MIN_POSITION_KEY, str(expected)),), timeout=10)
                     await asyncio.sleep(0.002)  # the read is on B, waiting, before the write leaves
                     started = time.perf_counter()
-                    write = writer.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-                        sku_id=sku, node_id="DC-NAT", kind=1, quantity=quantity)]), timeout=10)
+                    write = writer.UpdateStock(
+                        inventory_pb2.UpdateStockRequest(
+                            updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id="DC-NAT", kind=1, quantity=quantity)]
+                        ),
+                        timeout=10,
+                    )
                     write_done = asyncio.ensure_future(write)
                     answer = await waiting
                     seen = time.perf_counter() - started
@@ -217,13 +251,16 @@ def visibility(args) -> dict:
     visible.sort()
     acked.sort()
     return {
-        "benchmark": "visibility", "rounds": rounds, "appendfsync": "everysec",
+        "benchmark": "visibility",
+        "rounds": rounds,
+        "appendfsync": "everysec",
         "visible_on_b_p50_ms": round(percentile(visible, 0.5) * 1000, 3),
         "visible_on_b_p99_ms": round(percentile(visible, 0.99) * 1000, 3),
         "visible_on_b_max_ms": round(visible[-1] * 1000, 3),
         "write_acked_on_a_p50_ms": round(percentile(acked, 0.5) * 1000, 3),
         "write_acked_on_a_p99_ms": round(percentile(acked, 0.99) * 1000, 3),
-        "reads_wrong": wrong, "target_p99_ms": 5.0,
+        "reads_wrong": wrong,
+        "target_p99_ms": 5.0,
     }
 
 
@@ -242,10 +279,14 @@ def _noop_reserve_server(port_queue, response_bytes: bytes) -> None:
             return response
 
     async def run():
-        server = grpc.aio.server(options=[("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
-                                          ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
-                                          ("grpc.so_reuseport", 0)],
-                                 maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
+                ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
+                ("grpc.so_reuseport", 0),
+            ],
+            maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX,
+        )
         reservation_pb2_grpc.add_ReservationServiceServicer_to_server(Noop(), server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
@@ -269,8 +310,10 @@ def drive(target: str, seconds: float, clients: int, in_flight: int, lines: int)
     """reserve_load's clients against `target` for `seconds`; acknowledged/s, lines/s, latency."""
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    processes = [context.Process(target=_client_pinned, args=(target, seconds, in_flight, lines, n, queue))
-                 for n in range(clients)]
+    processes = [
+        context.Process(target=_client_pinned, args=(target, seconds, in_flight, lines, n, queue))
+        for n in range(clients)
+    ]
     for process in processes:
         process.start()
     results = [queue.get(timeout=seconds + START_SECONDS_MAX) for _ in processes]
@@ -283,7 +326,8 @@ def drive(target: str, seconds: float, clients: int, in_flight: int, lines: int)
         "lines_per_second": round(len(latencies) * lines / seconds),
         "p50_ms": round(percentile(latencies, 0.5) * 1000, 2) if latencies else None,
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2) if latencies else None,
-        "acknowledged": len(latencies), "errors": errors,
+        "acknowledged": len(latencies),
+        "errors": errors,
     }
 
 
@@ -296,9 +340,14 @@ def one_reserve_answer(target: str, lines: int) -> bytes:
 
     skus = reserve_load._demo_skus()
     with grpc.insecure_channel(target) as channel:
-        response = reservation_pb2_grpc.ReservationServiceStub(channel).ReserveInventory(pb.ReserveInventoryRequest(
-            request_id="bench-reference", ttl=duration_pb2.Duration(seconds=2),
-            lines=[pb.ReservationLine(sku_id=skus[k], node_id="DC-NAT", quantity=1) for k in range(lines)]), timeout=10)
+        response = reservation_pb2_grpc.ReservationServiceStub(channel).ReserveInventory(
+            pb.ReserveInventoryRequest(
+                request_id="bench-reference",
+                ttl=duration_pb2.Duration(seconds=2),
+                lines=[pb.ReservationLine(sku_id=skus[k], node_id="DC-NAT", quantity=1) for k in range(lines)],
+            ),
+            timeout=10,
+        )
     assert response.HasField("reservation"), "the reference reserve was not held"
     return response.SerializeToString()
 
@@ -336,8 +385,16 @@ def ours_round(appendfsync: str, args, lines: int, in_flight: int) -> dict:
 
 
 def noop_round(args, lines: int, in_flight: int, response_bytes: bytes) -> dict:
-    child = Child([sys.executable, "-c", "import sys; from benchmarks.redis_bench import _noop_reserve_server; "
-                   "_noop_reserve_server(None, bytes.fromhex(sys.argv[1]))", response_bytes.hex()], SERVER_CPU)
+    child = Child(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from benchmarks.redis_bench import _noop_reserve_server; "
+            "_noop_reserve_server(None, bytes.fromhex(sys.argv[1]))",
+            response_bytes.hex(),
+        ],
+        SERVER_CPU,
+    )
     try:
         return drive(child.target, args.seconds, args.clients, in_flight, lines)
     finally:
@@ -377,12 +434,20 @@ def throughput(args, lines: int, in_flight: int, name: str, target: float) -> di
         return statistics.median(result[field] for result in runs[kind])
 
     return {
-        "benchmark": name, "lines_per_reserve": lines, "clients": args.clients, "in_flight_per_client": in_flight,
-        "seconds_per_round": args.seconds, "rounds": rounds,
-        "ceiling_median": median("ceiling"), "everysec_median": median("everysec"), "always_median": median("always"),
+        "benchmark": name,
+        "lines_per_reserve": lines,
+        "clients": args.clients,
+        "in_flight_per_client": in_flight,
+        "seconds_per_round": args.seconds,
+        "rounds": rounds,
+        "ceiling_median": median("ceiling"),
+        "everysec_median": median("everysec"),
+        "always_median": median("always"),
         "ratio_everysec_to_ceiling": round(median("everysec") / median("ceiling"), 3),
         "ratio_always_to_ceiling": round(median("always") / median("ceiling"), 3),
-        "unit": key, "target": target, "runs": runs,
+        "unit": key,
+        "target": target,
+        "runs": runs,
     }
 
 
@@ -391,10 +456,10 @@ def throughput(args, lines: int, in_flight: int, name: str, target: float) -> di
 
 def startup(args) -> dict:
     from benchmarks.networks import synthetic_network
-    from dompromise.config import dump_network
-    from dompromise.engine import network_fingerprint
+    from dompromise.config.network import dump_network
     from dompromise.internal.v1 import log_pb2
-    from dompromise.log.redis_log import RedisLog
+    from dompromise.inventory.engine import network_fingerprint
+    from dompromise.log.redis.log import RedisLog
 
     os.sched_setaffinity(0, {OTHER_CPU})
     nodes, skus = (20, 5_000) if args.smoke else (args.nodes, args.skus)
@@ -414,7 +479,7 @@ def startup(args) -> dict:
         arrays, meta = engine.export_state()
         position = engine.log_position
         if args.store_constant_arrays:  # every table as bytes: the volume of a snapshot with all in use
-            from dompromise.log import redis_log
+            from dompromise.log.redis import log as redis_log
 
             redis_log.CONSTANT_ELEMENTS_MIN = 2**62
         written = time.monotonic()
@@ -428,11 +493,23 @@ def startup(args) -> dict:
         sku_ids = [sku.sku_id for sku in network.skus]
         chunk = 1_000
         for first in range(0, catch_up, chunk):
-            records = [log_pb2.LogRecord(request_id=f"startup-{i}", reserve=log_pb2.Reserve(
-                sku_ids=[sku_ids[(i * 7) % len(sku_ids)]], node_ids=[node_ids[0]], quantities=[1],
-                ttl_ns=3600 * 10**9)) for i in range(first, min(first + chunk, catch_up))]
-            count = log.write([r.SerializeToString() for r in records], [time.time_ns()] * len(records),
-                              [b"bench:%d" % (first + k) for k in range(len(records))])
+            records = [
+                log_pb2.LogRecord(
+                    request_id=f"startup-{i}",
+                    reserve=log_pb2.Reserve(
+                        sku_ids=[sku_ids[(i * 7) % len(sku_ids)]],
+                        node_ids=[node_ids[0]],
+                        quantities=[1],
+                        ttl_ns=3600 * 10**9,
+                    ),
+                )
+                for i in range(first, min(first + chunk, catch_up))
+            ]
+            count = log.write(
+                [r.SerializeToString() for r in records],
+                [time.time_ns()] * len(records),
+                [b"bench:%d" % (first + k) for k in range(len(records))],
+            )
             assert count == len(records)
         head = log.last_position
         log.close()
@@ -447,24 +524,32 @@ def startup(args) -> dict:
             from dompromise.v1 import availability_pb2, availability_pb2_grpc
 
             answer = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
-                availability_pb2.GetAvailabilityRequest(sku_ids=[sku_ids[0]], node_ids=node_ids[:1]), timeout=10)
+                availability_pb2.GetAvailabilityRequest(sku_ids=[sku_ids[0]], node_ids=node_ids[:1]), timeout=10
+            )
         assert status == health_pb2.HealthCheckResponse.SERVING
         assert answer.log_position >= head, "the new instance did not catch up with the stream"
-        caught_up = re.search(r"caught up with \S+ to log position (\d+) \((\d+) records applied\) in ([\d.]+)s",
-                              child.log())
+        caught_up = re.search(
+            r"caught up with \S+ to log position (\d+) \((\d+) records applied\) in ([\d.]+)s", child.log()
+        )
     finally:
         if child is not None:
             child.stop()
         redis_server.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     return {
-        "benchmark": "startup", "nodes": nodes, "skus": skus, "positions": nodes * skus,
-        "snapshot_bytes": snapshot_bytes, "snapshot_chunks": snapshot_chunks,
-        "snapshot_write_seconds": round(snapshot_write_seconds, 2), "catch_up_records": catch_up,
+        "benchmark": "startup",
+        "nodes": nodes,
+        "skus": skus,
+        "positions": nodes * skus,
+        "snapshot_bytes": snapshot_bytes,
+        "snapshot_chunks": snapshot_chunks,
+        "snapshot_write_seconds": round(snapshot_write_seconds, 2),
+        "catch_up_records": catch_up,
         "start_to_serving_seconds": round(seconds, 2),
         "recover_seconds_logged": float(caught_up.group(3)) if caught_up else None,
         "records_applied_logged": int(caught_up.group(2)) if caught_up else None,
-        "prepare_seconds": round(prepared, 1), "target_seconds": 10.0,
+        "prepare_seconds": round(prepared, 1),
+        "target_seconds": 10.0,
         "constant_arrays_stored_in_full": args.store_constant_arrays,
     }
 
@@ -480,9 +565,15 @@ def machine() -> dict:
             return ""
 
     redis_version = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.strip()
-    return {"cpu": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "grpc": grpc.__version__, "redis_server": redis_version, "commit": git("rev-parse", "--short", "HEAD"),
-            "dirty": bool(git("status", "--porcelain", "--", "dompromise", "benchmarks"))}
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "grpc": grpc.__version__,
+        "redis_server": redis_version,
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "dirty": bool(git("status", "--porcelain", "--", "dompromise", "benchmarks")),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -490,15 +581,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("which", choices=("visibility", "reserve", "lines", "startup", "all"))
     parser.add_argument("--smoke", action="store_true", help="seconds: small sizes, answers checked, no verdict")
     parser.add_argument("--json", metavar="FILE", help="write the results here too")
-    parser.add_argument("--rounds", type=int, default=None, help="visibility: writes (default 1,000); "
-                        "reserve/lines: rounds of ceiling, everysec, always (default 3)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="visibility: writes (default 1,000); reserve/lines: rounds of ceiling, everysec, always (default 3)",
+    )
     parser.add_argument("--seconds", type=float, default=10.0, help="reserve/lines: seconds per load")
     parser.add_argument("--clients", type=int, default=2, help="reserve/lines: client processes")
     parser.add_argument("--nodes", type=int, default=200, help="startup: nodes of the synthetic network")
     parser.add_argument("--skus", type=int, default=50_000, help="startup: SKUs of the synthetic network")
-    parser.add_argument("--store-constant-arrays", action="store_true",
-                        help="startup: store arrays of one value in full (760 MB at 10M positions), as in a "
-                             "snapshot where every table is in use (holds, reasons, rules, backorders, supply)")
+    parser.add_argument(
+        "--store-constant-arrays",
+        action="store_true",
+        help="startup: store arrays of one value in full (760 MB at 10M positions), as in a "
+        "snapshot where every table is in use (holds, reasons, rules, backorders, supply)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("redis-server") is None:
         print("redis-server not on PATH", file=sys.stderr)
@@ -509,11 +607,25 @@ def main(argv: list[str] | None = None) -> int:
         if which == "visibility":
             results.append(visibility(argparse.Namespace(**{**vars(args), "rounds": args.rounds or 1_000})))
         elif which == "reserve":
-            results.append(throughput(argparse.Namespace(**{**vars(args), "rounds": args.rounds or 3}), lines=1,
-                                      in_flight=64, name="reserve", target=5_000))
+            results.append(
+                throughput(
+                    argparse.Namespace(**{**vars(args), "rounds": args.rounds or 3}),
+                    lines=1,
+                    in_flight=64,
+                    name="reserve",
+                    target=5_000,
+                )
+            )
         elif which == "lines":
-            results.append(throughput(argparse.Namespace(**{**vars(args), "rounds": args.rounds or 3}), lines=100,
-                                      in_flight=16, name="lines", target=40_000))
+            results.append(
+                throughput(
+                    argparse.Namespace(**{**vars(args), "rounds": args.rounds or 3}),
+                    lines=100,
+                    in_flight=16,
+                    name="lines",
+                    target=40_000,
+                )
+            )
         else:
             results.append(startup(args))
         print(json.dumps({key: value for key, value in results[-1].items() if key != "runs"}), flush=True)

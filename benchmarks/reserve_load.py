@@ -35,7 +35,7 @@ SKU_POOL = 500
 
 
 def _demo_skus() -> list[str]:
-    from dompromise import demo
+    from dompromise.demo import network as demo
 
     return [sku.sku_id for sku in demo.demo_network().skus[:SKU_POOL]]
 
@@ -62,9 +62,13 @@ def _client(target: str, seconds: float, in_flight: int, lines: int, number: int
                     sent += 1
                     first = (sent * 7 + worker_number) % SKU_POOL
                     request = pb.ReserveInventoryRequest(
-                        request_id=f"bench-{number}-{worker_number}-{sent}", ttl=duration_pb2.Duration(seconds=2),
-                        lines=[pb.ReservationLine(sku_id=skus[(first + k) % SKU_POOL], node_id="DC-NAT", quantity=1)
-                               for k in range(lines)])
+                        request_id=f"bench-{number}-{worker_number}-{sent}",
+                        ttl=duration_pb2.Duration(seconds=2),
+                        lines=[
+                            pb.ReservationLine(sku_id=skus[(first + k) % SKU_POOL], node_id="DC-NAT", quantity=1)
+                            for k in range(lines)
+                        ],
+                    )
                     started = time.perf_counter()
                     try:
                         await stub.ReserveInventory(request, timeout=10)
@@ -80,14 +84,20 @@ def _client(target: str, seconds: float, in_flight: int, lines: int, number: int
 
 def rpc(args) -> dict:
     data = tempfile.mkdtemp(prefix="reserve-load-")
-    server = subprocess.Popen([sys.executable, "-m", "dompromise", "serve", "--port", "0", "--data-dir", data],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "dompromise", "serve", "--port", "0", "--data-dir", data],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     target = server.stdout.readline().strip().rsplit(" ", 1)[-1]
     try:
         _stock_up(target)
         queue = multiprocessing.Queue()
-        clients = [multiprocessing.Process(target=_client, args=(target, args.seconds, args.in_flight, args.lines, n,
-                                                                queue)) for n in range(args.clients)]
+        clients = [
+            multiprocessing.Process(target=_client, args=(target, args.seconds, args.in_flight, args.lines, n, queue))
+            for n in range(args.clients)
+        ]
         started = time.monotonic()
         for client in clients:
             client.start()
@@ -98,12 +108,16 @@ def rpc(args) -> dict:
     finally:
         server.terminate()
         server.wait(30)
-    latencies = sorted(l for r in results for l in r[0])
+    latencies = sorted(line for r in results for line in r[0])
     acknowledged = len(latencies)
     log_bytes = sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data) if f.endswith(".log"))
     return {
-        "lines_per_reserve": args.lines, "clients": args.clients, "in_flight_per_client": args.in_flight,
-        "seconds": round(elapsed, 2), "acknowledged": acknowledged, "errors": sum(r[1] for r in results),
+        "lines_per_reserve": args.lines,
+        "clients": args.clients,
+        "in_flight_per_client": args.in_flight,
+        "seconds": round(elapsed, 2),
+        "acknowledged": acknowledged,
+        "errors": sum(r[1] for r in results),
         "reserves_per_second": round(acknowledged / args.seconds),
         "lines_per_second": round(acknowledged * args.lines / args.seconds),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2) if latencies else None,
@@ -118,33 +132,56 @@ def _stock_up(target: str) -> None:
     from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
 
     with grpc.insecure_channel(target) as channel:
-        inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(updates=[
-            inventory_pb2.StockUpdate(sku_id=sku, node_id="DC-NAT", kind=1, quantity=10**12)
-            for sku in _demo_skus()]))
+        inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
+            inventory_pb2.UpdateStockRequest(
+                updates=[
+                    inventory_pb2.StockUpdate(sku_id=sku, node_id="DC-NAT", kind=1, quantity=10**12)
+                    for sku in _demo_skus()
+                ]
+            )
+        )
 
 
 def recovery(args) -> dict:
-    from dompromise import demo
     from dompromise.cli import stock_records
-    from dompromise.engine import Engine
+    from dompromise.demo import network as demo
     from dompromise.internal.v1 import log_pb2
+    from dompromise.inventory.engine import Engine
     from dompromise.log import FileLog
-    from dompromise.replica import Replica
+    from dompromise.replica.local import Replica
 
     network = demo.demo_network()
     skus = _demo_skus()
     data = tempfile.mkdtemp(prefix="recovery-")
     writer = Replica(Engine(network), FileLog(data), snapshot_directory=data)
     writer.bootstrap([writer.status_changes(), *stock_records([])])
-    writer.bootstrap([log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=skus, node_ids=["DC-NAT"] * len(skus), ops=[1] * len(skus), quantities=[10**12] * len(skus)))])
+    writer.bootstrap(
+        [
+            log_pb2.LogRecord(
+                update_on_hand=log_pb2.UpdateOnHand(
+                    sku_ids=skus, node_ids=["DC-NAT"] * len(skus), ops=[1] * len(skus), quantities=[10**12] * len(skus)
+                )
+            )
+        ]
+    )
     started = time.monotonic()
     chunk = 10_000
     for first in range(0, args.commands, chunk):
-        writer.bootstrap([log_pb2.LogRecord(request_id=f"r{i}", reserve=log_pb2.Reserve(
-            sku_ids=[skus[i % SKU_POOL]], node_ids=["DC-NAT"], quantities=[1], ttl_ns=3600 * 10**9))
-            for i in range(first, min(first + chunk, args.commands))])
-        if writer.engine.log_position // args.snapshot_every != (writer.engine.log_position - chunk) // args.snapshot_every:
+        writer.bootstrap(
+            [
+                log_pb2.LogRecord(
+                    request_id=f"r{i}",
+                    reserve=log_pb2.Reserve(
+                        sku_ids=[skus[i % SKU_POOL]], node_ids=["DC-NAT"], quantities=[1], ttl_ns=3600 * 10**9
+                    ),
+                )
+                for i in range(first, min(first + chunk, args.commands))
+            ]
+        )
+        if (
+            writer.engine.log_position // args.snapshot_every
+            != (writer.engine.log_position - chunk) // args.snapshot_every
+        ):
             writer.snapshot_now()
     written_seconds = time.monotonic() - started
     final_digest = writer.engine.core.digest()
@@ -163,8 +200,11 @@ def recovery(args) -> dict:
 
     timings, replayed = timed()
     result = {
-        "commands": args.commands, "snapshot_every": args.snapshot_every, "write_seconds": round(written_seconds, 1),
-        "recover_seconds_median": round(statistics.median(timings), 3), "recover_seconds_all": [round(t, 3) for t in timings],
+        "commands": args.commands,
+        "snapshot_every": args.snapshot_every,
+        "write_seconds": round(written_seconds, 1),
+        "recover_seconds_median": round(statistics.median(timings), 3),
+        "recover_seconds_all": [round(t, 3) for t in timings],
         "records_replayed_after_snapshot": replayed,
     }
     if args.worst_case:
@@ -174,9 +214,11 @@ def recovery(args) -> dict:
         newest = snapshot_paths(data)[-1]
         os.rename(newest, newest + ".aside")
         timings, replayed = timed()
-        result.update(worst_recover_seconds_median=round(statistics.median(timings), 3),
-                      worst_recover_seconds_all=[round(t, 3) for t in timings],
-                      worst_records_replayed_after_snapshot=replayed)
+        result.update(
+            worst_recover_seconds_median=round(statistics.median(timings), 3),
+            worst_recover_seconds_all=[round(t, 3) for t in timings],
+            worst_records_replayed_after_snapshot=replayed,
+        )
     shutil.rmtree(data, ignore_errors=True)
     return result
 
@@ -193,8 +235,11 @@ def main(argv=None) -> int:
     rec.add_argument("--commands", type=int, default=1_000_000)
     rec.add_argument("--snapshot-every", type=int, default=50_000)
     rec.add_argument("--repeat", type=int, default=3)
-    rec.add_argument("--worst-case", action="store_true",
-                     help="then move the newest snapshot aside and time again (an interval of records to replay)")
+    rec.add_argument(
+        "--worst-case",
+        action="store_true",
+        help="then move the newest snapshot aside and time again (an interval of records to replay)",
+    )
     args = parser.parse_args(argv)
     result = rpc(args) if args.kind == "rpc" else recovery(args)
     print(json.dumps(result, indent=2))

@@ -71,18 +71,21 @@ async def serve_noop(response_path: str, port: int, service: str = "availability
     if interceptor:
         from benchmarks.networks import synthetic_network
         from dompromise.log import MemoryLog
-        from dompromise.replica import Replica
+        from dompromise.replica.local import Replica
         from dompromise.service.consistency import ConsistencyInterceptor
 
         interceptors.append(ConsistencyInterceptor(Replica(synthetic_network(2, 10, 1).engine, MemoryLog())))
-    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX,
-                             interceptors=interceptors)
+    server = grpc.aio.server(
+        options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
+    )
     if service == "promise":
         promise_pb2_grpc.add_PromiseServiceServicer_to_server(
-            NoopPromise(promise_pb2.PromiseDeliveryResponse.FromString(data)), server)
+            NoopPromise(promise_pb2.PromiseDeliveryResponse.FromString(data)), server
+        )
     else:
         availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(
-            NoopAvailability(availability_pb2.GetAvailabilityResponse.FromString(data)), server)
+            NoopAvailability(availability_pb2.GetAvailabilityResponse.FromString(data)), server
+        )
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     announce(bound)
@@ -96,7 +99,7 @@ async def serve_noop(response_path: str, port: int, service: str = "availability
 def serve_ours(node_count: int, sku_count: int, seed: int, port: int) -> None:
     from benchmarks.networks import synthetic_network
     from dompromise.log import MemoryLog
-    from dompromise.replica import Replica
+    from dompromise.replica.local import Replica
     from dompromise.service.server import serve
 
     # Stocked directly, not through the log: the benchmark only reads, and
@@ -117,9 +120,12 @@ def dompromise_serve(*args: str, start_seconds_max: float = 60):
         if "--in-memory" not in args and "--data-dir" not in args:
             args = (*args, "--data-dir", stack.enter_context(tempfile.TemporaryDirectory(prefix="dompromise-bench-")))
         stderr = stack.enter_context(tempfile.TemporaryFile())
-        process = subprocess.Popen([sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--port", "0",
-                                    *args], stdout=subprocess.PIPE, stderr=stderr,
-                                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        )
         try:
             deadline = time.monotonic() + start_seconds_max
             target = None
@@ -150,12 +156,20 @@ def main(argv: list[str] | None = None) -> int:
     ours.add_argument("--skus", type=int, default=10_000)
     ours.add_argument("--seed", type=int, default=1)
     noop = kinds.add_parser("noop", help="the no-op ceiling: returns a precomputed response")
-    noop.add_argument("--response", required=True,
-                      help="file holding a serialized GetAvailabilityResponse (or PromiseDeliveryResponse)")
-    noop.add_argument("--service", choices=("availability", "promise"), default="availability",
-                      help="serve GetAvailability (default) or PromiseDelivery")
-    noop.add_argument("--interceptor", action="store_true",
-                      help="add dompromise's ConsistencyInterceptor (over a tiny replica)")
+    noop.add_argument(
+        "--response",
+        required=True,
+        help="file holding a serialized GetAvailabilityResponse (or PromiseDeliveryResponse)",
+    )
+    noop.add_argument(
+        "--service",
+        choices=("availability", "promise"),
+        default="availability",
+        help="serve GetAvailability (default) or PromiseDelivery",
+    )
+    noop.add_argument(
+        "--interceptor", action="store_true", help="add dompromise's ConsistencyInterceptor (over a tiny replica)"
+    )
     for sub in (ours, noop):
         sub.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)

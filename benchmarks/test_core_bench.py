@@ -17,8 +17,8 @@ import itertools
 import numpy as np
 import pytest
 
-from dompromise.engine import ITEM_OK, ON_HAND_ADJUST, UPDATE_ON_HAND
 from dompromise._core import Command
+from dompromise.inventory.engine import ITEM_OK, ON_HAND_ADJUST, UPDATE_ON_HAND
 
 POOL = 256  # distinct inputs cycled through, so successive calls hit different rows
 APPLY_ITEMS = 10_000
@@ -45,6 +45,7 @@ def label(benchmark, synthetic, skus: int) -> None:
 
 
 # ---- core.gather_available --------------------------------------------------
+
 
 @pytest.mark.parametrize("skus", [1, 100])
 def test_gather_hot(benchmark, large, skus):
@@ -90,6 +91,7 @@ def gather_random(benchmark, synthetic, skus: int, with_cells: bool) -> None:
 
 # ---- Engine.availability (ids interned, answer allocated) -----------------
 
+
 @pytest.mark.parametrize("skus", [1, 100])
 def test_engine_availability(benchmark, network, skus):
     engine = network.engine
@@ -113,6 +115,7 @@ def test_engine_availability(benchmark, network, skus):
 # 10,000 items (one full UpdateStock batch) gives updates/s; 1 item gives
 # commands/s, the DESIGN's ">= 200k commands/s" for the state machine.
 
+
 def adjust_commands(synthetic, count: int, items: int, seed: int) -> list[Command]:
     """Commands of `items` distinct positions, ADJUST by 0 or +1: they never fail."""
     rng = np.random.default_rng(seed)
@@ -121,11 +124,16 @@ def adjust_commands(synthetic, count: int, items: int, seed: int) -> list[Comman
     commands = []
     for _ in range(count):
         position = np.sort(rng.choice(positions_total, size=items, replace=False))
-        commands.append(Command(
-            UPDATE_ON_HAND, synthetic.engine.core.log_time_ns,
-            (position // node_count).astype(np.int32), (position % node_count).astype(np.int32),
-            rng.integers(0, 2, size=items, dtype=np.int64), np.full(items, ON_HAND_ADJUST, np.int8),
-        ))
+        commands.append(
+            Command(
+                UPDATE_ON_HAND,
+                synthetic.engine.core.log_time_ns,
+                (position // node_count).astype(np.int32),
+                (position % node_count).astype(np.int32),
+                rng.integers(0, 2, size=items, dtype=np.int64),
+                np.full(items, ON_HAND_ADJUST, np.int8),
+            )
+        )
     return commands
 
 

@@ -33,11 +33,11 @@ import pytest
 from benchmarks.conftest import SMOKE
 from benchmarks.networks import build_network, on_hand_matrix, stock
 from dompromise import limits
-from dompromise.edt import EdtCalculator, instant_ns
-from dompromise.engine import Engine
-from dompromise.model import Network
-from dompromise.promise import NS_PER_HOUR, FillPolicy, PromiseEngine, PromiseRequest, _summed
-from dompromise.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
+from dompromise.inventory.engine import Engine
+from dompromise.model.network import Network
+from dompromise.model.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
+from dompromise.promise.edt import EdtCalculator, instant_ns
+from dompromise.promise.engine import NS_PER_HOUR, FillPolicy, PromiseEngine, PromiseRequest, _summed
 
 SKUS = 1_500 if SMOKE else 20_000
 AS_OF = instant_ns(dt.date(2026, 11, 24), 10 * 60, "Europe/Paris")
@@ -48,13 +48,31 @@ def with_transport(network: Network) -> Network:
     calendar = Calendar("work", WORKWEEK, (), at("06:00"), at("20:00"))
     zone = Zone("Z", "Europe/Paris", "work", "everywhere", "FR", ("",))
     shipping = tuple(NodeShipping(node.node_id, "work", 30, {"parcel": at("17:00")}) for node in network.nodes)
-    lanes = [Lane(node.node_id, "parcel", to_zone_id="Z", cost_minor=800 + i, pickup=at("18:00"),
-                  transit_working_days=1, arrives=at("10:00")) for i, node in enumerate(network.nodes)]
-    lanes += [Lane(node.node_id, "route", to_zone_id="Z", cost_minor=400,
-                   departures=(Departure(WORKWEEK, at("14:00"), at("17:00"), 0, at("13:30")),))
-              for node in network.nodes[::5]]
-    return Network(network.nodes, network.skus, transport=TransportNetwork((calendar,), (zone,), shipping,
-                                                                             tuple(lanes), "EUR"))
+    lanes = [
+        Lane(
+            node.node_id,
+            "parcel",
+            to_zone_id="Z",
+            cost_minor=800 + i,
+            pickup=at("18:00"),
+            transit_working_days=1,
+            arrives=at("10:00"),
+        )
+        for i, node in enumerate(network.nodes)
+    ]
+    lanes += [
+        Lane(
+            node.node_id,
+            "route",
+            to_zone_id="Z",
+            cost_minor=400,
+            departures=(Departure(WORKWEEK, at("14:00"), at("17:00"), 0, at("13:30")),),
+        )
+        for node in network.nodes[::5]
+    ]
+    return Network(
+        network.nodes, network.skus, transport=TransportNetwork((calendar,), (zone,), shipping, tuple(lanes), "EUR")
+    )
 
 
 # (candidate nodes, order lines): the 1,000-line order on the 50-node network only.
@@ -78,10 +96,18 @@ def promiser_for(node_count: int):
 def orders(network: Network, lines: int) -> list[PromiseRequest]:
     rng = np.random.default_rng(lines)
     skus = [sku.sku_id for sku in network.skus]
-    return [PromiseRequest(tuple(skus[i] for i in rng.choice(len(skus), size=lines, replace=False)),
-                           (1,) * lines, AS_OF, zone_id="Z", max_shipments=5,
-                           fill_policy=FillPolicy.PARTIAL, min_fill_percent=1)
-            for _ in range(POOL)]
+    return [
+        PromiseRequest(
+            tuple(skus[i] for i in rng.choice(len(skus), size=lines, replace=False)),
+            (1,) * lines,
+            AS_OF,
+            zone_id="Z",
+            max_shipments=5,
+            fill_policy=FillPolicy.PARTIAL,
+            min_fill_percent=1,
+        )
+        for _ in range(POOL)
+    ]
 
 
 def record_p99(benchmark) -> None:
@@ -119,11 +145,21 @@ def kernel_inputs(engine: Engine, promiser: PromiseEngine, request: PromiseReque
     destination = promiser._destination(request)
     answer = engine.availability(sku_ids, sellable)
     horizon = np.array([request.as_of_ns + limits.PROMISE_HORIZON_DAYS * 24 * NS_PER_HOUR], np.int64)
-    earliest = engine.phased_availability(answer.sku_index, sellable, horizon, wanted=wanted,
-                                          with_cells=False).earliest_ns.reshape(-1)
-    return (destination.table, destination.allowed(request.methods, request.customer_tier),
-            (promiser._edt.tables_for(request.as_of_ns),), sellable, answer.cells, earliest, wanted,
-            request.as_of_ns, True, None)
+    earliest = engine.phased_availability(
+        answer.sku_index, sellable, horizon, wanted=wanted, with_cells=False
+    ).earliest_ns.reshape(-1)
+    return (
+        destination.table,
+        destination.allowed(request.methods, request.customer_tier),
+        (promiser._edt.tables_for(request.as_of_ns),),
+        sellable,
+        answer.cells,
+        earliest,
+        wanted,
+        request.as_of_ns,
+        True,
+        None,
+    )
 
 
 @pytest.mark.parametrize(("nodes", "lines"), CASES, ids=CASE_IDS)

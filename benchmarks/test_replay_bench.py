@@ -22,9 +22,9 @@ import time
 import pytest
 
 from benchmarks.conftest import SMOKE
-from dompromise import demo
-from dompromise.engine import Engine
+from dompromise.demo import network as demo
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import Engine
 
 RECORDS = 200 if SMOKE else 5_000
 LINES = 100  # lines / items of the wide records
@@ -40,9 +40,18 @@ _nodes = [node.node_id for node in _network.nodes]
 def stocked_engine() -> Engine:
     engine = Engine(_network)
     pairs = [(sku, node) for sku in _skus for node in _nodes]
-    engine.apply_record(log_pb2.LogRecord(log_time_ns=START_NS, update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=[s for s, _ in pairs], node_ids=[n for _, n in pairs], ops=[1] * len(pairs),
-        quantities=[10**12] * len(pairs))), 1)
+    engine.apply_record(
+        log_pb2.LogRecord(
+            log_time_ns=START_NS,
+            update_on_hand=log_pb2.UpdateOnHand(
+                sku_ids=[s for s, _ in pairs],
+                node_ids=[n for _, n in pairs],
+                ops=[1] * len(pairs),
+                quantities=[10**12] * len(pairs),
+            ),
+        ),
+        1,
+    )
     return engine
 
 
@@ -59,25 +68,54 @@ def records(kind: str, count: int, first_position: int = 2) -> list[log_pb2.LogR
         resolves = []
         for i in range(count):
             body = log_pb2.Resolve(reservation_id=f"R{first_position + i}", order_id=f"o{i}" if i % 2 else "")
-            resolves.append(log_pb2.LogRecord(log_time_ns=at + (count + i) * 1000, request_id=f"c{i}",
-                                              **{"commit" if i % 2 else "release": body}))
+            resolves.append(
+                log_pb2.LogRecord(
+                    log_time_ns=at + (count + i) * 1000, request_id=f"c{i}", **{"commit" if i % 2 else "release": body}
+                )
+            )
         return holds + resolves
     for i in range(count):
         t = at + i * 1000
         if kind == "reserve1":
-            out.append(log_pb2.LogRecord(log_time_ns=t, request_id=f"r{i}", reserve=log_pb2.Reserve(
-                sku_ids=[_skus[i % len(_skus)]], node_ids=["DC-NAT"], quantities=[1], ttl_ns=TTL_NS)))
+            out.append(
+                log_pb2.LogRecord(
+                    log_time_ns=t,
+                    request_id=f"r{i}",
+                    reserve=log_pb2.Reserve(
+                        sku_ids=[_skus[i % len(_skus)]], node_ids=["DC-NAT"], quantities=[1], ttl_ns=TTL_NS
+                    ),
+                )
+            )
         elif kind == "reserve100":
             sku_ids, node_ids = _wide(i)
-            out.append(log_pb2.LogRecord(log_time_ns=t, request_id=f"r{i}", reserve=log_pb2.Reserve(
-                sku_ids=sku_ids, node_ids=node_ids, quantities=[1] * LINES, ttl_ns=TTL_NS)))
+            out.append(
+                log_pb2.LogRecord(
+                    log_time_ns=t,
+                    request_id=f"r{i}",
+                    reserve=log_pb2.Reserve(sku_ids=sku_ids, node_ids=node_ids, quantities=[1] * LINES, ttl_ns=TTL_NS),
+                )
+            )
         elif kind == "onhand1":
-            out.append(log_pb2.LogRecord(log_time_ns=t, request_id=f"u{i}", update_on_hand=log_pb2.UpdateOnHand(
-                sku_ids=[_skus[i % len(_skus)]], node_ids=["DC-NAT"], ops=[2], quantities=[1])))
+            out.append(
+                log_pb2.LogRecord(
+                    log_time_ns=t,
+                    request_id=f"u{i}",
+                    update_on_hand=log_pb2.UpdateOnHand(
+                        sku_ids=[_skus[i % len(_skus)]], node_ids=["DC-NAT"], ops=[2], quantities=[1]
+                    ),
+                )
+            )
         elif kind == "onhand100":
             sku_ids, node_ids = _wide(i)
-            out.append(log_pb2.LogRecord(log_time_ns=t, request_id=f"u{i}", update_on_hand=log_pb2.UpdateOnHand(
-                sku_ids=sku_ids, node_ids=node_ids, ops=[2] * LINES, quantities=[1] * LINES)))
+            out.append(
+                log_pb2.LogRecord(
+                    log_time_ns=t,
+                    request_id=f"u{i}",
+                    update_on_hand=log_pb2.UpdateOnHand(
+                        sku_ids=sku_ids, node_ids=node_ids, ops=[2] * LINES, quantities=[1] * LINES
+                    ),
+                )
+            )
         elif kind == "tick":
             out.append(log_pb2.LogRecord(log_time_ns=t, tick=log_pb2.Tick()))
         else:
@@ -129,8 +167,10 @@ def main(argv: list[str]) -> int:
         runs = [timed(kind, count) for _ in range(3)]
         assert len({digest for _, digest in runs}) == 1, "replay is not deterministic"
         rates = sorted(rate for rate, _ in runs)
-        print(f"{kind:15s} {rates[1]:>9,.0f} records/s  ({1e6 / rates[1]:6.1f} us; runs "
-              f"{', '.join(f'{r:,.0f}' for r in rates)})  digest {runs[0][1][:12]}")
+        print(
+            f"{kind:15s} {rates[1]:>9,.0f} records/s  ({1e6 / rates[1]:6.1f} us; runs "
+            f"{', '.join(f'{r:,.0f}' for r in rates)})  digest {runs[0][1][:12]}"
+        )
     return 0
 
 

@@ -42,20 +42,30 @@ def supplied():
     position = np.repeat(chosen, per_position)
     count = position.size
     command = Command(
-        COMMAND_KIND["UPSERT_SUPPLY"], now, (position // node_count).astype(np.int32),
-        (position % node_count).astype(np.int32), rng.integers(1, 200, size=count),
+        COMMAND_KIND["UPSERT_SUPPLY"],
+        now,
+        (position // node_count).astype(np.int32),
+        (position % node_count).astype(np.int32),
+        rng.integers(1, 200, size=count),
         rng.integers(1, 4, size=count).astype(np.int8),
-        time_ns=now + rng.integers(1, 40 * DAY_NS, size=count), ref=np.arange(count, dtype=np.int64))
+        time_ns=now + rng.integers(1, 40 * DAY_NS, size=count),
+        ref=np.arange(count, dtype=np.int64),
+    )
     core.apply(command)
     assert command.applied_count == count
     # Backorders on a tenth of the supplied positions, due within the horizon.
     backordered = chosen[: chosen.size // 10]
     for start in range(0, backordered.size, 1_000):
-        part = backordered[start:start + 1_000]
+        part = backordered[start : start + 1_000]
         reserve = Command(
-            COMMAND_KIND["RESERVE"], now + 1, (part // node_count).astype(np.int32),
-            (part % node_count).astype(np.int32), np.full(part.size, 5, np.int64),
-            deadline_ns=now + 100 * DAY_NS, time_ns=np.full(part.size, now + 35 * DAY_NS, np.int64))
+            COMMAND_KIND["RESERVE"],
+            now + 1,
+            (part // node_count).astype(np.int32),
+            (part % node_count).astype(np.int32),
+            np.full(part.size, 5, np.int64),
+            deadline_ns=now + 100 * DAY_NS,
+            time_ns=np.full(part.size, now + 35 * DAY_NS, np.int64),
+        )
         core.apply(reserve)
     return synthetic, now
 
@@ -73,8 +83,10 @@ def layout_core(request, supplied, layout: str):
 def model(core, sku: int, node: int, boundaries: list[int]) -> list[int]:
     """The lowest cumulative balance at or after each boundary, clamped at zero."""
     supplies, backorders = core.position_plan(sku, node)
-    events = sorted([(eta, 0, quantity) for _, _, eta, quantity in supplies]
-                    + [(due, 1, -quantity) for _, due, quantity in backorders])
+    events = sorted(
+        [(eta, 0, quantity) for _, _, eta, quantity in supplies]
+        + [(due, 1, -quantity) for _, due, quantity in backorders]
+    )
     net = core.net_on_hand(sku, node)
     answer = []
     for boundary in boundaries:
@@ -109,8 +121,9 @@ def test_gather_phased(benchmark, request, supplied, skus, with_cells, layout):
         gather(sku, nodes, boundaries, SUPPLY_ALL_KINDS, wanted, cells, totals, earliest)
         return sku
 
-    benchmark.extra_info.update(skus=skus, nodes=SHAPE[0], buckets=BUCKETS, supplies=core.supply_count,
-                                with_cells=with_cells, layout=layout)
+    benchmark.extra_info.update(
+        skus=skus, nodes=SHAPE[0], buckets=BUCKETS, supplies=core.supply_count, with_cells=with_cells, layout=layout
+    )
     last = benchmark(call)
     for row in range(min(skus, 3)):
         expected = [model(core, int(last[row]), node, boundaries.tolist()) for node in range(SHAPE[0])]
@@ -128,13 +141,15 @@ def test_gather_phased_hot(benchmark, request, supplied, layout):
     nodes = np.arange(SHAPE[0], dtype=np.int32)
     boundaries = np.array([now + (k + 1) * DAY_NS for k in range(BUCKETS)], dtype=np.int64)
     plans = [core.position_plan(s, n)[0] for s in range(50) for n in range(SHAPE[0])]
-    sku = np.array([next(s for s in range(50) if any(core.position_plan(s, n)[0] for n in range(SHAPE[0])))],
-                   dtype=np.int32)
+    sku = np.array(
+        [next(s for s in range(50) if any(core.position_plan(s, n)[0] for n in range(SHAPE[0])))], dtype=np.int32
+    )
     assert any(plans)
     wanted, totals = np.full(1, 50, dtype=np.int64), np.empty(BUCKETS, dtype=np.int64)
     earliest = np.empty(SHAPE[0], dtype=np.int64)
-    benchmark(core.gather_phased, sku, nodes, boundaries, SUPPLY_ALL_KINDS, wanted, np.empty(0, np.int64),
-              totals, earliest)
+    benchmark(
+        core.gather_phased, sku, nodes, boundaries, SUPPLY_ALL_KINDS, wanted, np.empty(0, np.int64), totals, earliest
+    )
     expected = [model(core, int(sku[0]), node, boundaries.tolist()) for node in range(SHAPE[0])]
     assert totals.tolist() == np.sum(expected, axis=0).tolist()
 
@@ -147,11 +162,18 @@ def reschedule_commands(core, now: int, count: int, items: int, seed: int) -> li
     for _ in range(count):
         ref = rng.choice(core.supply_count, size=items, replace=False).astype(np.int64)
         plans = [core.supply(int(r)) for r in ref]
-        commands.append(Command(
-            COMMAND_KIND["UPSERT_SUPPLY"], now, np.array([p[0] for p in plans], np.int32),
-            np.array([p[1] for p in plans], np.int32), rng.integers(1, 200, size=items),
-            np.array([p[2] for p in plans], np.int8),
-            time_ns=now + rng.integers(1, 40 * DAY_NS, size=items), ref=ref))
+        commands.append(
+            Command(
+                COMMAND_KIND["UPSERT_SUPPLY"],
+                now,
+                np.array([p[0] for p in plans], np.int32),
+                np.array([p[1] for p in plans], np.int32),
+                rng.integers(1, 200, size=items),
+                np.array([p[2] for p in plans], np.int8),
+                time_ns=now + rng.integers(1, 40 * DAY_NS, size=items),
+                ref=ref,
+            )
+        )
         assert all(p[1] < node_count for p in plans)
     return commands
 

@@ -21,11 +21,11 @@ import numpy as np
 import pytest
 
 from benchmarks.conftest import SMOKE
-from dompromise.demo import demo_network
-from dompromise.edt import NS_PER_DAY, EdtCalculator, EdtStatus, instant_ns
+from dompromise.demo.network import demo_network
 from dompromise.limits import DEPARTURES_PER_WEEK_MAX
-from dompromise.model import Network, Node, NodeType, Sku
-from dompromise.transport import Calendar, Departure, Lane, LocalTime, NodeShipping, TransportNetwork, Zone
+from dompromise.model.network import Network, Node, NodeType, Sku
+from dompromise.model.transport import Calendar, Departure, Lane, LocalTime, NodeShipping, TransportNetwork, Zone
+from dompromise.promise.edt import NS_PER_DAY, EdtCalculator, EdtStatus, instant_ns
 
 LOOKUPS = 10_000 if SMOKE else 1_000_000
 EDT_POOL = 1_024  # distinct ready times cycled through
@@ -123,8 +123,9 @@ def test_edt_batch(benchmark, demo_calculator):
     lane_count = len(demo_calculator.lanes)
     lanes = np.tile(np.arange(lane_count, dtype=np.int32), 100)
     ready = np.repeat(ready_times(100, 4, tables), lane_count)
-    outs = [np.empty(len(lanes), np.int8), np.empty(len(lanes), np.int8)] + \
-           [np.empty(len(lanes), np.int64) for _ in range(3)]
+    outs = [np.empty(len(lanes), np.int8), np.empty(len(lanes), np.int8)] + [
+        np.empty(len(lanes), np.int64) for _ in range(3)
+    ]
 
     benchmark.extra_info.update(edts=len(lanes))
     benchmark(tables.edt_many, lanes, ready, *outs)

@@ -35,23 +35,24 @@ class _Context:
 
 async def measure(streams: int, writes: int) -> float:
     """Microseconds per stream message."""
-    from dompromise import demo
     from dompromise.cli import stock_records
-    from dompromise.engine import Engine
+    from dompromise.demo import network as demo
     from dompromise.internal.v1 import log_pb2
+    from dompromise.inventory.engine import Engine
     from dompromise.log import MemoryLog
-    from dompromise.replica import Replica
+    from dompromise.replica.local import Replica
+    from dompromise.replica.watch import WatchHub
     from dompromise.service.availability import AvailabilityServicer
     from dompromise.v1 import availability_pb2
-    from dompromise.watch import WatchHub
 
     network = demo.demo_network()
     replica = Replica(Engine(network), MemoryLog())
     replica.bootstrap(list(stock_records(demo.demo_stock(network))))
     servicer = AvailabilityServicer(replica.engine, WatchHub(replica))
     sku_id, node_id = network.skus[0].sku_id, network.nodes[0].node_id
-    request = availability_pb2.WatchAvailabilityRequest(sku_ids=[sku_id], node_ids=[node_id],
-                                                        view=availability_pb2.AVAILABILITY_VIEW_FULL)
+    request = availability_pb2.WatchAvailabilityRequest(
+        sku_ids=[sku_id], node_ids=[node_id], view=availability_pb2.AVAILABILITY_VIEW_FULL
+    )
     received = [0]
     all_received = asyncio.Event()
 
@@ -66,8 +67,9 @@ async def measure(streams: int, writes: int) -> float:
     await replica.start()
     tasks = [asyncio.create_task(stream()) for _ in range(streams)]
     await asyncio.wait_for(all_received.wait(), 30)  # every first message
-    record = log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=[sku_id], node_ids=[node_id], ops=[1], quantities=[0]))
+    record = log_pb2.LogRecord(
+        update_on_hand=log_pb2.UpdateOnHand(sku_ids=[sku_id], node_ids=[node_id], ops=[1], quantities=[0])
+    )
     total = 0.0
     for number in range(writes):
         received[0] = 0
@@ -93,9 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.writes = 20
     rounds = [asyncio.run(measure(args.streams, args.writes)) for _ in range(1 if args.smoke else ROUNDS)]
-    print(json.dumps({"benchmark": "watch_fanout", "streams": args.streams, "writes": args.writes,
-                      "us_per_stream_message": [round(value, 2) for value in rounds],
-                      "median_us": round(statistics.median(rounds), 2)}, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "watch_fanout",
+                "streams": args.streams,
+                "writes": args.writes,
+                "us_per_stream_message": [round(value, 2) for value in rounds],
+                "median_us": round(statistics.median(rounds), 2),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

@@ -90,8 +90,20 @@ def start_server(pin: bool, floor: bool = False, redis_url: str = "", workers: i
     if floor:
         argv = [sys.executable, "-m", "benchmarks.watch_latency", "--floor-server"]
     if redis_url:
-        argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--redis", redis_url,
-                "--workers", str(workers), "--port", "0"]
+        argv = [
+            sys.executable,
+            "-m",
+            "dompromise",
+            "--log-level",
+            "warning",
+            "serve",
+            "--redis",
+            redis_url,
+            "--workers",
+            str(workers),
+            "--port",
+            "0",
+        ]
     if pin and shutil.which("taskset"):
         argv = ["taskset", "-c", str(SERVER_CPU)] + argv
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=REPO)
@@ -114,8 +126,23 @@ def start_redis(pin: bool, directory: str) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", directory, "--save", "",
-            "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"]
+    argv = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        directory,
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--maxmemory-policy",
+        "noeviction",
+    ]
     if pin and shutil.which("taskset"):
         argv = ["taskset", "-c", str(SERVER_CPU)] + argv
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -164,16 +191,26 @@ def floor_server() -> None:
 
         def encode(version: int, quantity: int) -> bytes:
             item = availability_pb2.SkuAvailability(
-                sku_id=FLOOR_SKU_ID, status=common_pb2.ITEM_STATUS_OK, available_quantity=quantity,
-                node_available_quantities=[quantity], node_on_hand_quantities=[quantity], node_held_quantities=[0],
-                node_allocated_quantities=[0], node_unavailable_quantities=[0], node_safety_stock_quantities=[0],
-                node_damaged_quantities=[0], node_quarantined_quantities=[0], node_inspection_quantities=[0],
-                node_display_quantities=[0])
-            return availability_pb2.WatchAvailabilityResponse(version=version, availability=availability_pb2.
-                                                              GetAvailabilityResponse(node_ids=[FLOOR_NODE_ID],
-                                                                                      items=[item],
-                                                                                      log_position=version)
-                                                              ).SerializeToString()
+                sku_id=FLOOR_SKU_ID,
+                status=common_pb2.ITEM_STATUS_OK,
+                available_quantity=quantity,
+                node_available_quantities=[quantity],
+                node_on_hand_quantities=[quantity],
+                node_held_quantities=[0],
+                node_allocated_quantities=[0],
+                node_unavailable_quantities=[0],
+                node_safety_stock_quantities=[0],
+                node_damaged_quantities=[0],
+                node_quarantined_quantities=[0],
+                node_inspection_quantities=[0],
+                node_display_quantities=[0],
+            )
+            return availability_pb2.WatchAvailabilityResponse(
+                version=version,
+                availability=availability_pb2.GetAvailabilityResponse(
+                    node_ids=[FLOOR_NODE_ID], items=[item], log_position=version
+                ),
+            ).SerializeToString()
 
         version = [1]
 
@@ -203,13 +240,18 @@ def floor_server() -> None:
         handlers = {
             "WatchAvailability": grpc.unary_stream_rpc_method_handler(watch),
             "UpdateStock": grpc.unary_unary_rpc_method_handler(
-                update_stock, request_deserializer=inventory_pb2.UpdateStockRequest.FromString,
-                response_serializer=inventory_pb2.UpdateStockResponse.SerializeToString),
+                update_stock,
+                request_deserializer=inventory_pb2.UpdateStockRequest.FromString,
+                response_serializer=inventory_pb2.UpdateStockResponse.SerializeToString,
+            ),
         }
-        for service, names in (("dompromise.v1.AvailabilityService", ("WatchAvailability",)),
-                               ("dompromise.v1.InventoryService", ("UpdateStock",))):
-            server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(
-                service, {name: handlers[name] for name in names}),))
+        for service, names in (
+            ("dompromise.v1.AvailabilityService", ("WatchAvailability",)),
+            ("dompromise.v1.InventoryService", ("UpdateStock",)),
+        ):
+            server.add_generic_rpc_handlers(
+                (grpc.method_handlers_generic_handler(service, {name: handlers[name] for name in names}),)
+            )
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         print(f"serving on 127.0.0.1:{port}", flush=True)
@@ -226,18 +268,24 @@ def watched_position(target: str) -> tuple[str, str]:
     from dompromise.v1 import availability_pb2, availability_pb2_grpc, network_pb2, network_pb2_grpc
 
     with grpc.insecure_channel(target) as channel:
-        sku_id = network_pb2_grpc.NetworkServiceStub(channel).ListSkus(
-            network_pb2.ListSkusRequest(page_size=1)).skus[0].sku_id
+        sku_id = (
+            network_pb2_grpc.NetworkServiceStub(channel)
+            .ListSkus(network_pb2.ListSkusRequest(page_size=1))
+            .skus[0]
+            .sku_id
+        )
         answer = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
-            availability_pb2.GetAvailabilityRequest(sku_ids=[sku_id]))
+            availability_pb2.GetAvailabilityRequest(sku_ids=[sku_id])
+        )
     return sku_id, answer.node_ids[0]
 
 
 # ---- subscribers (client processes) -----------------------------------------------------
 
 
-def subscriber_process(target: str, sku_id: str, node_id: str, streams: int, pin: bool, ready, stop,
-                       results, connections: int = 1) -> None:
+def subscriber_process(
+    target: str, sku_id: str, node_id: str, streams: int, pin: bool, ready, stop, results, connections: int = 1
+) -> None:
     if pin:
         os.sched_setaffinity(0, {CLIENT_CPU})
     asyncio.run(_subscribe(target, sku_id, node_id, streams, ready, stop, results, connections))
@@ -247,12 +295,14 @@ async def _subscribe(target, sku_id, node_id, streams, ready, stop, results, con
     from dompromise.v1 import availability_pb2, availability_pb2_grpc
 
     request = availability_pb2.WatchAvailabilityRequest(
-        sku_ids=[sku_id], node_ids=[node_id], view=availability_pb2.AVAILABILITY_VIEW_FULL)
+        sku_ids=[sku_id], node_ids=[node_id], view=availability_pb2.AVAILABILITY_VIEW_FULL
+    )
     arrivals: list[list[tuple[int, int]]] = [[] for _ in range(streams)]
     subscribed = [asyncio.Event() for _ in range(streams)]
     # Each channel its own connection (one worker of several, by the kernel's hash).
-    channels = [grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)])
-                for _ in range(connections)]
+    channels = [
+        grpc.aio.insecure_channel(target, options=[("grpc.use_local_subchannel_pool", 1)]) for _ in range(connections)
+    ]
     async with channels[0]:
         stubs = [availability_pb2_grpc.AvailabilityServiceStub(channel) for channel in channels]
         calls = [stubs[number % connections].WatchAvailability(request) for number in range(streams)]
@@ -291,8 +341,12 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 def summary_ms(values_ns: list[int]) -> dict:
     ordered = sorted(value / 1e6 for value in values_ns)
-    return {"p50": round(percentile(ordered, 0.50), 3), "p99": round(percentile(ordered, 0.99), 3),
-            "max": round(ordered[-1], 3), "count": len(ordered)}
+    return {
+        "p50": round(percentile(ordered, 0.50), 3),
+        "p99": round(percentile(ordered, 0.99), 3),
+        "max": round(ordered[-1], 3),
+        "count": len(ordered),
+    }
 
 
 def latencies(sends: list[tuple[int, int, int]], arrivals: list[tuple[int, int]]) -> tuple[list[int], list[int], int]:
@@ -319,8 +373,16 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool, servers: int = 1,
-        floor: bool = False, redis_workers: int = 0) -> dict:
+def run(
+    subscribers: int,
+    processes: int,
+    rate: float,
+    seconds: float,
+    pin: bool,
+    servers: int = 1,
+    floor: bool = False,
+    redis_workers: int = 0,
+) -> dict:
     """One measurement; with servers > 1, that many independent in-memory servers, each written every update
     (the writes sent together, answered when all are) and watched by its share of the client processes:
     what spreading subscribers over worker processes of one shared log would give (minus the log's own hop)."""
@@ -342,10 +404,14 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
         sku_id, node_id = (FLOOR_SKU_ID, FLOOR_NODE_ID) if floor else watched_position(targets[0])
         processes = max(processes, servers)
         shares = [subscribers // processes + (1 if k < subscribers % processes else 0) for k in range(processes)]
-        clients = [context.Process(target=subscriber_process,
-                                   args=(targets[k % servers], sku_id, node_id, share, pin, ready, stop, results,
-                                         connections))
-                   for k, share in enumerate(shares) if share]
+        clients = [
+            context.Process(
+                target=subscriber_process,
+                args=(targets[k % servers], sku_id, node_id, share, pin, ready, stop, results, connections),
+            )
+            for k, share in enumerate(shares)
+            if share
+        ]
         for client in clients:
             client.start()
         subscribed = sum(ready.get(timeout=SUBSCRIBE_SECONDS_MAX) for _ in clients)
@@ -361,8 +427,9 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
         for number in range(1, count + 1):
             quantity = QUANTITY_BASE + number
             next_time += interval
-            request = inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-                sku_id=sku_id, node_id=node_id, kind=1, quantity=quantity)])
+            request = inventory_pb2.UpdateStockRequest(
+                updates=[inventory_pb2.StockUpdate(sku_id=sku_id, node_id=node_id, kind=1, quantity=quantity)]
+            )
             sent_ns = time.monotonic_ns()
             if servers == 1:
                 stocks[0].UpdateStock(request)
@@ -401,13 +468,22 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
     latency = summary_ms(all_latencies)
     return {
         "benchmark": "watch_latency",
-        "server": ("grpc.aio floor" if floor else f"dompromise serve --redis --workers {redis_workers}"
-                   if redis_workers else "dompromise serve --in-memory"),
+        "server": (
+            "grpc.aio floor"
+            if floor
+            else f"dompromise serve --redis --workers {redis_workers}"
+            if redis_workers
+            else "dompromise serve --in-memory"
+        ),
         "connections_per_client_process": connections,
-        "subscribers": subscribers, "servers": servers,
+        "subscribers": subscribers,
+        "servers": servers,
         "client_processes": len(clients),
-        "updates": len(sends), "rate_per_second": rate, "pinned": pin,
-        "change_to_client_ms": latency, "write_rpc_ms": summary_ms(write_ns),
+        "updates": len(sends),
+        "rate_per_second": rate,
+        "pinned": pin,
+        "change_to_client_ms": latency,
+        "write_rpc_ms": summary_ms(write_ns),
         "after_write_answer_ms": summary_ms(after_answer),
         "updates_not_delivered": missing,
         "messages_per_update_per_stream": round(messages / max(1, len(sends) * len(streams)), 3),
@@ -415,7 +491,8 @@ def run(subscribers: int, processes: int, rate: float, seconds: float, pin: bool
         # clients: from subscribed to stop), per message delivered to a stream.
         "server_cpu_us_per_message": round(1e6 * server_cpu_seconds / max(1, messages), 1),
         "client_cpu_us_per_message": round(1e6 * client_cpu_seconds / max(1, messages), 1),
-        "target_p99_ms": TARGET_P99_MS, "target_met": latency["p99"] <= TARGET_P99_MS,
+        "target_p99_ms": TARGET_P99_MS,
+        "target_met": latency["p99"] <= TARGET_P99_MS,
         "machine": machine(),
     }
 
@@ -424,27 +501,43 @@ def machine() -> dict:
     def git(*argv: str) -> str:  # read-only: which code was measured
         return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True).stdout.strip()
 
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    return {"nproc": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
-            "grpcio": grpc.__version__, "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
-            "commit": git("rev-parse", "--short", "HEAD"),
-            "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines()}
+    model = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?"
+    )
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "grpcio": grpc.__version__,
+        "loadavg_at_start": open("/proc/loadavg").read().split()[:3],
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.watch_latency", description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=100)
     parser.add_argument("--processes", type=int, default=2, help="client processes the subscribers are split over")
-    parser.add_argument("--servers", type=int, default=1,
-                        help="independent in-memory servers, each written every update, the subscribers split over them")
+    parser.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="independent in-memory servers, each written every update, the subscribers split over them",
+    )
     parser.add_argument("--rate", type=float, default=50.0, help="updates per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long to write")
     parser.add_argument("--smoke", action="store_true", help="10 subscribers for 2 s: checks it runs, no verdict")
     parser.add_argument("--json", help="also write the result to this file")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="let the OS place every process")
     parser.add_argument("--floor", action="store_true", help="measure a bare grpc.aio server instead of ours")
-    parser.add_argument("--redis-workers", type=int, default=0, metavar="N",
-                        help="serve --redis --workers N over a redis-server of our own")
+    parser.add_argument(
+        "--redis-workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="serve --redis --workers N over a redis-server of our own",
+    )
     parser.add_argument("--floor-server", action="store_true", help=argparse.SUPPRESS)  # the floor's child process
     args = parser.parse_args(argv)
     if args.floor_server:
@@ -453,8 +546,16 @@ def main(argv: list[str] | None = None) -> int:
     args.pin = args.pin and len(os.sched_getaffinity(0)) >= 2
     if args.smoke:
         args.subscribers, args.seconds = min(args.subscribers, 10), 2.0
-    result = run(args.subscribers, args.processes, args.rate, args.seconds, args.pin, args.servers, args.floor,
-                 args.redis_workers)
+    result = run(
+        args.subscribers,
+        args.processes,
+        args.rate,
+        args.seconds,
+        args.pin,
+        args.servers,
+        args.floor,
+        args.redis_workers,
+    )
     if args.smoke:  # too short and too few subscribers to judge the target
         result["target_met"] = None
     if result["updates_not_delivered"]:

@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     worker = getattr(args, "worker_index", None)
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s " + ("" if worker is None else f"[worker {worker} pid "
-                                                        f"{os.getpid()}] ") + "%(message)s",
+        format="%(asctime)s %(levelname)s %(name)s "
+        + ("" if worker is None else f"[worker {worker} pid {os.getpid()}] ")
+        + "%(message)s",
         stream=sys.stderr,
     )
     return args.run(args)
@@ -43,38 +44,72 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stock", help="stock CSV: sku_id,node_id,on_hand_quantity[,unit]")
     serve.add_argument("--data-dir", default=".dompromise", help="where the embedded command log lives")
     serve.add_argument("--in-memory", action="store_true", help="no command log on disk: state dies with the process")
-    serve.add_argument("--snapshot-every", type=int, default=50_000, metavar="RECORDS",
-                       help="write a snapshot (and compact the log) every this many log records")
-    serve.add_argument("--token-key-file", metavar="FILE",
-                       help="signs promise tokens (at least 32 bytes; the same file on every instance, so any "
-                            "instance, or this one after a restart, can reserve any token); default: a random "
-                            "key per process")
-    serve.add_argument("--redis", metavar="URL",
-                       help="share one command log in Redis (redis://host:port/db) with other instances "
-                            "instead of --data-dir (see docs/redis.md)")
-    serve.add_argument("--redis-prefix", default="dompromise", metavar="PREFIX",
-                       help="key prefix of the shared log in Redis: one prefix per network")
-    serve.add_argument("--workers", type=int, metavar="N",
-                       help=f"with --redis: N worker processes (at most {limits.WORKERS_MAX}) serve the one port "
-                            "(SO_REUSEPORT), each a replica of the shared log, under a supervisor that restarts "
-                            "crashed ones")
+    serve.add_argument(
+        "--snapshot-every",
+        type=int,
+        default=50_000,
+        metavar="RECORDS",
+        help="write a snapshot (and compact the log) every this many log records",
+    )
+    serve.add_argument(
+        "--token-key-file",
+        metavar="FILE",
+        help="signs promise tokens (at least 32 bytes; the same file on every instance, so any "
+        "instance, or this one after a restart, can reserve any token); default: a random "
+        "key per process",
+    )
+    serve.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share one command log in Redis (redis://host:port/db) with other instances "
+        "instead of --data-dir (see docs/redis.md)",
+    )
+    serve.add_argument(
+        "--redis-prefix",
+        default="dompromise",
+        metavar="PREFIX",
+        help="key prefix of the shared log in Redis: one prefix per network",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help=f"with --redis: N worker processes (at most {limits.WORKERS_MAX}) serve the one port "
+        "(SO_REUSEPORT), each a replica of the shared log, under a supervisor that restarts "
+        "crashed ones",
+    )
     serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the supervisor
     serve.set_defaults(run=_serve)
 
-    check = commands.add_parser("check", help="verify a running Redis cluster: instances, lag, heartbeats, "
-                                              "snapshots (exit 0 when healthy)")
+    check = commands.add_parser(
+        "check", help="verify a running Redis cluster: instances, lag, heartbeats, snapshots (exit 0 when healthy)"
+    )
     _redis_arguments(check)
-    check.add_argument("--max-lag", type=int, default=1_000, metavar="RECORDS",
-                       help="an instance further behind the stream head than this is a problem (default 1000)")
-    check.add_argument("--max-heartbeat-age", type=float, default=5.0, metavar="SECONDS",
-                       help="an instance whose last heartbeat is older is a problem (default 5)")
-    check.add_argument("--max-snapshot-age", type=float, default=86_400.0, metavar="SECONDS",
-                       help="log records waiting longer than this for a snapshot are a problem (default 86400)")
+    check.add_argument(
+        "--max-lag",
+        type=int,
+        default=1_000,
+        metavar="RECORDS",
+        help="an instance further behind the stream head than this is a problem (default 1000)",
+    )
+    check.add_argument(
+        "--max-heartbeat-age",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="an instance whose last heartbeat is older is a problem (default 5)",
+    )
+    check.add_argument(
+        "--max-snapshot-age",
+        type=float,
+        default=86_400.0,
+        metavar="SECONDS",
+        help="log records waiting longer than this for a snapshot are a problem (default 86400)",
+    )
     check.add_argument("--json", action="store_true", help="one JSON document on stdout, for machines")
     check.set_defaults(run=_check)
 
-    snap = commands.add_parser("snapshot", help="store a snapshot of a Redis log at its head now "
-                                                "(no instance needed)")
+    snap = commands.add_parser("snapshot", help="store a snapshot of a Redis log at its head now (no instance needed)")
     _redis_arguments(snap)
     snap.add_argument("--config", help="the network file the instances serve (default: the demo network)")
     snap.set_defaults(run=_snapshot)
@@ -97,11 +132,18 @@ def _parser() -> argparse.ArgumentParser:
     load = commands.add_parser("load", help="stream a stock CSV to a running server (millions of rows)")
     load.add_argument("csv", help="stock CSV: sku_id,node_id,on_hand_quantity[,unit]")
     load.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
-    load.add_argument("--all-or-nothing", action="store_true",
-                      help="apply nothing unless every row is good (default: skip bad rows, apply the rest)")
+    load.add_argument(
+        "--all-or-nothing",
+        action="store_true",
+        help="apply nothing unless every row is good (default: skip bad rows, apply the rest)",
+    )
     load.add_argument("--source-id", default="", help="feed source: makes reloading the same file harmless")
-    load.add_argument("--sequence", type=int, default=0,
-                      help="the file's sequence for --source-id (e.g. its export time); older ones come back STALE")
+    load.add_argument(
+        "--sequence",
+        type=int,
+        default=0,
+        help="the file's sequence for --source-id (e.g. its export time); older ones come back STALE",
+    )
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.add_argument("--timeout", type=float, default=600.0, help="deadline in seconds")
     load.set_defaults(run=_load)
@@ -110,11 +152,15 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("directory", help="folder to write network.yaml and stock.csv into")
     demo.set_defaults(run=_demo_config)
 
-    from dompromise.bench import options as bench_options
+    from dompromise.client.bench import options as bench_options
 
-    bench = commands.add_parser("bench", help="load a running server and measure it (closed or open loop)",
-                                description=bench_options.DESCRIPTION, epilog=bench_options.EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    bench = commands.add_parser(
+        "bench",
+        help="load a running server and measure it (closed or open loop)",
+        description=bench_options.DESCRIPTION,
+        epilog=bench_options.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     bench_options.add_arguments(bench)
     bench.set_defaults(run=_bench)
     return parser
@@ -122,8 +168,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _redis_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redis", required=True, metavar="URL", help="the shared log's Redis (redis://host:port/db)")
-    parser.add_argument("--redis-prefix", default="dompromise", metavar="PREFIX",
-                        help="key prefix of the shared log in Redis")
+    parser.add_argument(
+        "--redis-prefix", default="dompromise", metavar="PREFIX", help="key prefix of the shared log in Redis"
+    )
 
 
 def _load_replica(args):
@@ -134,11 +181,12 @@ def _load_replica(args):
     """
     import time
 
-    from dompromise import config, demo
-    from dompromise.config import ConfigError, ConfigProblem
-    from dompromise.engine import Engine
+    from dompromise.config import network as config
+    from dompromise.config.network import ConfigError, ConfigProblem
+    from dompromise.demo import network as demo
+    from dompromise.inventory.engine import Engine
     from dompromise.log import FileLog, MemoryLog
-    from dompromise.replica import Replica
+    from dompromise.replica.local import Replica
 
     if args.config:
         network = config.load_network(args.config)
@@ -151,24 +199,38 @@ def _load_replica(args):
     if args.redis:
         return _load_shared_replica(args, network, rows)
     command_log = MemoryLog() if args.in_memory else FileLog(args.data_dir)
-    replica = Replica(Engine(network), command_log, snapshot_directory=None if args.in_memory else args.data_dir,
-                      snapshot_interval_records=args.snapshot_every)
+    replica = Replica(
+        Engine(network),
+        command_log,
+        snapshot_directory=None if args.in_memory else args.data_dir,
+        snapshot_interval_records=args.snapshot_every,
+    )
     started = time.monotonic()
     replayed = replica.recover()
     if replica.engine.log_position > 0:
-        log.info("recovered to log position %d (%d records replayed) from %s in %.2fs",
-                 replica.engine.log_position, replayed, args.data_dir, time.monotonic() - started)
+        log.info(
+            "recovered to log position %d (%d records replayed) from %s in %.2fs",
+            replica.engine.log_position,
+            replayed,
+            args.data_dir,
+            time.monotonic() - started,
+        )
         if args.stock:
-            log.warning("the log already holds state: --stock %s ignored (feed changes through UpdateStock)",
-                        args.stock)
+            log.warning(
+                "the log already holds state: --stock %s ignored (feed changes through UpdateStock)", args.stock
+            )
     status_record = replica.status_changes()
     if replica.engine.log_position == 0:
         replica.bootstrap([status_record, *stock_records(rows)])
     elif status_record is not None:
         log.warning("node status in %s differs from the log: logging the change", args.config or "the demo")
         replica.bootstrap([status_record])
-    log.info("network: %d nodes, %d SKUs; log position %d", len(network.nodes), len(network.skus),
-             replica.engine.log_position)
+    log.info(
+        "network: %d nodes, %d SKUs; log position %d",
+        len(network.nodes),
+        len(network.skus),
+        replica.engine.log_position,
+    )
     return replica
 
 
@@ -180,59 +242,74 @@ def _load_shared_replica(args, network, rows):
     """
     import time
 
-    from dompromise.engine import Engine
-    from dompromise.log.redis_log import RedisLog
-    from dompromise.log.redis_registry import InstanceRegistry
-    from dompromise.shared_replica import SharedReplica
+    from dompromise.inventory.engine import Engine
+    from dompromise.log.redis.log import RedisLog
+    from dompromise.log.redis.registry import InstanceRegistry
+    from dompromise.replica.shared import SharedReplica
 
-    replica = SharedReplica(Engine(network), RedisLog(args.redis, args.redis_prefix),
-                            snapshot_interval_records=args.snapshot_every)
+    replica = SharedReplica(
+        Engine(network), RedisLog(args.redis, args.redis_prefix), snapshot_interval_records=args.snapshot_every
+    )
     replica.registry = InstanceRegistry(replica.log, worker=args.worker_index)
     started = time.monotonic()
     replayed = replica.recover()
-    log.info("caught up with %s to log position %d (%d records applied) in %.2fs", args.redis,
-             replica.engine.log_position, replayed, time.monotonic() - started)
+    log.info(
+        "caught up with %s to log position %d (%d records applied) in %.2fs",
+        args.redis,
+        replica.engine.log_position,
+        replayed,
+        time.monotonic() - started,
+    )
     status_record = replica.status_changes()
     if replica.engine.log_position == 0:
         replica.bootstrap([status_record, *stock_records(rows)])
     elif status_record is not None:
         log.warning("node status in %s differs from the log: logging the change", args.config or "the demo")
         replica.bootstrap([status_record])
-    log.info("network: %d nodes, %d SKUs; log position %d", len(network.nodes), len(network.skus),
-             replica.engine.log_position)
+    log.info(
+        "network: %d nodes, %d SKUs; log position %d",
+        len(network.nodes),
+        len(network.skus),
+        replica.engine.log_position,
+    )
     return replica
 
 
 def stock_records(rows):
     """Absolute on-hand sets for stock rows, as log records of at most STOCK_UPDATES_MAX items."""
-    from dompromise.engine import ON_HAND_SET
     from dompromise.internal.v1 import log_pb2
+    from dompromise.inventory.engine import ON_HAND_SET
 
     chunk = limits.STOCK_UPDATES_MAX
     for start in range(0, len(rows), chunk):
-        part = rows[start:start + chunk]
-        yield log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
-            sku_ids=[r.sku_id for r in part], node_ids=[r.node_id for r in part],
-            ops=[ON_HAND_SET] * len(part), quantities=[r.on_hand_quantity for r in part],
-        ))
+        part = rows[start : start + chunk]
+        yield log_pb2.LogRecord(
+            update_on_hand=log_pb2.UpdateOnHand(
+                sku_ids=[r.sku_id for r in part],
+                node_ids=[r.node_id for r in part],
+                ops=[ON_HAND_SET] * len(part),
+                quantities=[r.on_hand_quantity for r in part],
+            )
+        )
 
 
 def _serve(args) -> int:
-    from dompromise.config import ConfigError
+    from dompromise.config.network import ConfigError
     from dompromise.log import LogCorruption
     from dompromise.service.server import serve
 
     try:
         import redis
 
-        from dompromise.log.redis_log import RedisLogError
+        from dompromise.log.redis.log import RedisLogError
+
         redis_errors: tuple = (redis.RedisError, RedisLogError)
     except ImportError:  # redis-py missing: only --redis needs it
         redis_errors = ()
     if args.workers is not None and args.worker_index is None:
         return _supervise(args)
     if args.worker_index is not None:
-        from dompromise.workers import follow_supervisor
+        from dompromise.replica.workers import follow_supervisor
 
         follow_supervisor()
     try:
@@ -290,16 +367,18 @@ def _load_started(args):
 
 
 def _supervise(args) -> int:
-    """`serve --workers N`: the supervisor of N worker processes (dompromise/workers.py)."""
-    from dompromise import workers
+    """`serve --workers N`: the supervisor of N worker processes (dompromise/replica/workers.py)."""
+    from dompromise.replica import workers
 
     if not args.redis:
-        print("dompromise: refusing to start: --workers needs --redis: the embedded file log has one writer "
-              "(one process); workers share one log in Redis", file=sys.stderr)
+        print(
+            "dompromise: refusing to start: --workers needs --redis: the embedded file log has one writer "
+            "(one process); workers share one log in Redis",
+            file=sys.stderr,
+        )
         return 2
     if not 1 <= args.workers <= limits.WORKERS_MAX:
-        print(f"dompromise: refusing to start: --workers {args.workers}: 1 to {limits.WORKERS_MAX}",
-              file=sys.stderr)
+        print(f"dompromise: refusing to start: --workers {args.workers}: 1 to {limits.WORKERS_MAX}", file=sys.stderr)
         return 2
     return workers.run(args.argv, args.workers, args.host, args.port)
 
@@ -309,8 +388,8 @@ def _check(args) -> int:
 
     import redis
 
-    from dompromise.log.redis_log import RedisLog
-    from dompromise.log.redis_registry import cluster_status, problems
+    from dompromise.log.redis.log import RedisLog
+    from dompromise.log.redis.registry import cluster_status, problems
 
     command_log = RedisLog(args.redis, args.redis_prefix)
     try:
@@ -338,31 +417,43 @@ def render_check(status: dict) -> str:
     def when(time_ns: int | None) -> str:
         if not time_ns:
             return "-"
-        return datetime.datetime.fromtimestamp(time_ns / 1e9, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+        return datetime.datetime.fromtimestamp(time_ns / 1e9, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
     stream = status["stream"]
     first = stream["first_entry"]
-    lines = [f"log       {status['redis']} prefix {status['prefix']}: head {stream['head_position']:,} "
-             f"(log time {when(stream['head_log_time_ns'])}), {stream['length']:,} entries in the stream, first "
-             + (f"{first['position']:,} ({when(first['log_time_ns'])})" if first else "-")]
+    lines = [
+        f"log       {status['redis']} prefix {status['prefix']}: head {stream['head_position']:,} "
+        f"(log time {when(stream['head_log_time_ns'])}), {stream['length']:,} entries in the stream, first "
+        + (f"{first['position']:,} ({when(first['log_time_ns'])})" if first else "-")
+    ]
     newest = status["newest_snapshot"]
     if newest is None:
         lines.append("snapshot  none")
     else:
         age = "?" if newest["age_seconds"] is None else f"{newest['age_seconds']:.1f}s"
-        lines.append(f"snapshot  newest at {newest['position']:,} ({newest['bytes']:,} bytes, "
-                     f"{newest['records_behind']:,} records behind the head, age {age}); kept: "
-                     + ", ".join(f"{s['position']:,}" for s in status["snapshots"]))
+        lines.append(
+            f"snapshot  newest at {newest['position']:,} ({newest['bytes']:,} bytes, "
+            f"{newest['records_behind']:,} records behind the head, age {age}); kept: "
+            + ", ".join(f"{s['position']:,}" for s in status["snapshots"])
+        )
     header = ("INSTANCE", "HOST", "PID", "WORKER", "ADDRESS", "APPLIED", "LAG", "HEARTBEAT", "SNAPSHOT", "WRITES")
     rows = [header]
     for entry in status["instances"]:
         age = entry["heartbeat_age_seconds"]
-        rows.append((entry["instance_id"], str(entry.get("host", "?")), str(entry.get("pid", "?")),
-                     "-" if entry.get("worker") is None else str(entry["worker"]), str(entry.get("address", "?")),
-                     f"{entry.get('applied_position', 0):,}",
-                     "?" if entry["lag_records"] is None else f"{entry['lag_records']:,}",
-                     "?" if age is None else f"{age:.1f}s ago", f"{entry.get('snapshot_position', 0):,}",
-                     "ok" if entry.get("writable") else "REFUSED"))
+        rows.append(
+            (
+                entry["instance_id"],
+                str(entry.get("host", "?")),
+                str(entry.get("pid", "?")),
+                "-" if entry.get("worker") is None else str(entry["worker"]),
+                str(entry.get("address", "?")),
+                f"{entry.get('applied_position', 0):,}",
+                "?" if entry["lag_records"] is None else f"{entry['lag_records']:,}",
+                "?" if age is None else f"{age:.1f}s ago",
+                f"{entry.get('snapshot_position', 0):,}",
+                "ok" if entry.get("writable") else "REFUSED",
+            )
+        )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     lines.append(f"instances {len(rows) - 1}")
     for row in rows:
@@ -373,9 +464,10 @@ def render_check(status: dict) -> str:
 def _snapshot(args) -> int:
     import redis
 
-    from dompromise import config, demo
-    from dompromise.config import ConfigError
-    from dompromise.log.redis_log import RedisLogError
+    from dompromise.config import network as config
+    from dompromise.config.network import ConfigError
+    from dompromise.demo import network as demo
+    from dompromise.log.redis.log import RedisLogError
 
     try:
         network = config.load_network(args.config) if args.config else demo.demo_network()
@@ -387,8 +479,11 @@ def _snapshot(args) -> int:
     except (redis.RedisError, RedisLogError) as error:
         print(f"dompromise snapshot: {error}", file=sys.stderr)
         return 1
-    print(f"snapshot at log position {position} ({size:,} bytes) "
-          + ("stored in Redis" if written else "already in Redis: it covers the head"), flush=True)
+    print(
+        f"snapshot at log position {position} ({size:,} bytes) "
+        + ("stored in Redis" if written else "already in Redis: it covers the head"),
+        flush=True,
+    )
     return 0
 
 
@@ -407,9 +502,9 @@ def snapshot_log(network, url: str, prefix: str) -> tuple[int, int, bool]:
     import socket
     import time
 
-    from dompromise.engine import Engine
-    from dompromise.log.redis_log import RedisLog, RedisLogError
-    from dompromise.shared_replica import SharedReplica
+    from dompromise.inventory.engine import Engine
+    from dompromise.log.redis.log import RedisLog, RedisLogError
+    from dompromise.replica.shared import SharedReplica
 
     command_log = RedisLog(url, prefix)
     try:
@@ -417,14 +512,20 @@ def snapshot_log(network, url: str, prefix: str) -> tuple[int, int, bool]:
             raise RedisLogError(f"no log at {url} under prefix {prefix!r}: nothing to snapshot")
         replica = SharedReplica(Engine(network), command_log)
         replayed = replica.recover()
-        log.info("replayed %d records after the snapshot at %d, to position %d", replayed,
-                 replica.loaded_snapshot_position, replica.engine.log_position)
+        log.info(
+            "replayed %d records after the snapshot at %d, to position %d",
+            replayed,
+            replica.loaded_snapshot_position,
+            replica.engine.log_position,
+        )
         owner = f"dompromise-snapshot:{socket.gethostname()}:{os.getpid()}"
         deadline = time.monotonic() + SNAPSHOT_LOCK_WAIT_SECONDS
         while not command_log.try_lock_snapshot(owner):
             if time.monotonic() > deadline:
-                raise RedisLogError(f"{prefix}:snapshot-lock held for {SNAPSHOT_LOCK_WAIT_SECONDS:g}s: an instance "
-                                    "is writing a snapshot; try again")
+                raise RedisLogError(
+                    f"{prefix}:snapshot-lock held for {SNAPSHOT_LOCK_WAIT_SECONDS:g}s: an instance "
+                    "is writing a snapshot; try again"
+                )
             time.sleep(0.1)
         try:
             kept = command_log.snapshot_positions()
@@ -439,7 +540,7 @@ def snapshot_log(network, url: str, prefix: str) -> tuple[int, int, bool]:
 
 def _token_key(path: str) -> bytes:
     """The promise token key: the file's bytes, surrounding whitespace stripped."""
-    from dompromise.promise_token import KEY_BYTES_MIN
+    from dompromise.promise.token import KEY_BYTES_MIN
 
     with open(path, "rb") as file:
         key = file.read().strip()
@@ -451,7 +552,7 @@ def _token_key(path: str) -> bytes:
 def _lookup(args) -> int:
     import grpc
 
-    from dompromise.lookup import render_lookup
+    from dompromise.client.lookup import render_lookup
 
     try:
         text, missing = render_lookup(
@@ -482,17 +583,19 @@ def _health(args) -> int:
 
 
 def _load(args) -> int:
-    from dompromise import loader
+    from dompromise.client import loader
 
     if args.sequence < 0:
         print("dompromise load: --sequence must be >= 0", file=sys.stderr)
         return 2
-    return loader.run(args.csv, args.target, args.all_or_nothing, args.source_id, args.sequence, args.quiet,
-                      args.timeout)
+    return loader.run(
+        args.csv, args.target, args.all_or_nothing, args.source_id, args.sequence, args.quiet, args.timeout
+    )
 
 
 def _demo_config(args) -> int:
-    from dompromise import config, demo
+    from dompromise.config import network as config
+    from dompromise.demo import network as demo
 
     os.makedirs(args.directory, exist_ok=True)
     network = demo.demo_network()
@@ -506,9 +609,8 @@ def _demo_config(args) -> int:
     return 0
 
 
-
 def _bench(args) -> int:
-    from dompromise.bench import driver
-    from dompromise.bench.options import config_from_args
+    from dompromise.client.bench import driver
+    from dompromise.client.bench.options import config_from_args
 
     return driver.main(config_from_args(args))

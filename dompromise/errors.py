@@ -83,8 +83,10 @@ class PositionNotReachedError(UnavailableError):
     def __init__(self, requested: int, reached: int, waited_ms: int):
         self.requested = requested
         self.reached = reached
-        super().__init__(f"this replica reached log position {reached}, not the {requested} asked for "
-                         f"(x-dompromise-min-position), within {waited_ms} ms; retry here or on another instance")
+        super().__init__(
+            f"this replica reached log position {reached}, not the {requested} asked for "
+            f"(x-dompromise-min-position), within {waited_ms} ms; retry here or on another instance"
+        )
 
 
 class AlreadyExistsError(DompromiseError):
@@ -118,4 +120,5 @@ class LogChangedError(FailedPreconditionError):
             "asked for counts in another history of the log (it was started anew, or Redis lost records and "
             "their positions were reused); what was read or written at it may not exist here. Read afresh "
             "without x-dompromise-min-position, and take the position and log id of that answer",
-            {"requested_log_id": requested_log_id, "log_id": log_id})
+            {"requested_log_id": requested_log_id, "log_id": log_id},
+        )

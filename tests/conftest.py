@@ -8,19 +8,25 @@ import threading
 import grpc
 import pytest
 
-from dompromise.engine import ON_HAND_SET, Engine
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import ON_HAND_SET, Engine
 from dompromise.log import MemoryLog
-from dompromise.model import BaseUnit, Location, Network, Node, NodeStatus, NodeType, Sku
-from dompromise.replica import Replica
+from dompromise.model.network import BaseUnit, Location, Network, Node, NodeStatus, NodeType, Sku
+from dompromise.replica.local import Replica
 from dompromise.service.server import build_server, set_serving
 
 
 def small_network() -> Network:
     """Five nodes (one drained, one disabled) and four SKUs of every unit kind."""
     nodes = (
-        Node("DC-1", NodeType.DISTRIBUTION_CENTER, name="Central DC", tags=("national",),
-             location=Location(45.76, 4.84, "69007", "FR"), timezone="Europe/Paris"),
+        Node(
+            "DC-1",
+            NodeType.DISTRIBUTION_CENTER,
+            name="Central DC",
+            tags=("national",),
+            location=Location(45.76, 4.84, "69007", "FR"),
+            timezone="Europe/Paris",
+        ),
         Node("WH-N", NodeType.WAREHOUSE, name="North", tags=("regional", "north")),
         Node("ST-1", NodeType.STORE, name="Store one", tags=("store", "north")),
         Node("ST-2", NodeType.STORE, status=NodeStatus.DRAIN, tags=("store",)),
@@ -42,10 +48,14 @@ def stock_record(engine: Engine) -> log_pb2.LogRecord:
         for s, sku in enumerate(engine.network.skus)
         for n, node in enumerate(engine.network.nodes)
     ]
-    return log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=[r[0] for r in rows], node_ids=[r[1] for r in rows],
-        ops=[ON_HAND_SET] * len(rows), quantities=[r[2] for r in rows],
-    ))
+    return log_pb2.LogRecord(
+        update_on_hand=log_pb2.UpdateOnHand(
+            sku_ids=[r[0] for r in rows],
+            node_ids=[r[1] for r in rows],
+            ops=[ON_HAND_SET] * len(rows),
+            quantities=[r[2] for r in rows],
+        )
+    )
 
 
 def stocked_replica(command_log=None) -> Replica:

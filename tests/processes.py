@@ -14,9 +14,7 @@ STOP_SECONDS_MAX = 15
 
 
 def dompromise(*args: str, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "dompromise", *args], capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([sys.executable, "-m", "dompromise", *args], capture_output=True, text=True, timeout=timeout)
 
 
 class Serving:
@@ -27,7 +25,9 @@ class Serving:
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dompromise", "serve", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
         )
         deadline = time.monotonic() + START_SECONDS_MAX
         line = ""

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from processes import Serving, dompromise
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -37,11 +36,16 @@ def promise_status(target: str) -> str:
 
     with grpc.insecure_channel(target) as channel:
         sku = network_pb2_grpc.NetworkServiceStub(channel).ListSkus(network_pb2.ListSkusRequest(page_size=1)).skus[0]
-        node = network_pb2_grpc.NetworkServiceStub(channel).ListNodes(network_pb2.ListNodesRequest(page_size=1)).nodes[0]
+        node = (
+            network_pb2_grpc.NetworkServiceStub(channel).ListNodes(network_pb2.ListNodesRequest(page_size=1)).nodes[0]
+        )
         try:
-            promise_pb2_grpc.PromiseServiceStub(channel).PromiseDelivery(promise_pb2.PromiseDeliveryRequest(
-                lines=[promise_pb2.OrderLine(sku_id=sku.sku_id, quantity=1)], postal_code=node.location.postal_code),
-                timeout=10)
+            promise_pb2_grpc.PromiseServiceStub(channel).PromiseDelivery(
+                promise_pb2.PromiseDeliveryRequest(
+                    lines=[promise_pb2.OrderLine(sku_id=sku.sku_id, quantity=1)], postal_code=node.location.postal_code
+                ),
+                timeout=10,
+            )
         except grpc.RpcError as error:
             return error.code().name
     return "OK"
@@ -54,14 +58,34 @@ def assert_sane_latencies(latency: dict) -> None:
 def test_help_explains_itself():
     done = dompromise("bench", "--help")
     assert done.returncode == 0
-    for words in ("Closed loop", "Open loop", "coordinated omission", "--contended", "oversell", "UNIMPLEMENTED",
-                  "--json", "p99.9"):
+    for words in (
+        "Closed loop",
+        "Open loop",
+        "coordinated omission",
+        "--contended",
+        "oversell",
+        "UNIMPLEMENTED",
+        "--json",
+        "p99.9",
+    ):
         assert words in done.stdout, words
 
 
 def test_closed_loop_mixed_workload(serving, tmp_path):
-    done, result = bench(serving.target, tmp_path, "--mix", "availability=70,promise=15,reserve=15",
-                         "--processes", "2", "--in-flight", "4", "--duration", "1.5", "--warmup", "0.3")
+    done, result = bench(
+        serving.target,
+        tmp_path,
+        "--mix",
+        "availability=70,promise=15,reserve=15",
+        "--processes",
+        "2",
+        "--in-flight",
+        "4",
+        "--duration",
+        "1.5",
+        "--warmup",
+        "0.3",
+    )
     assert result["config"]["loop"] == "closed"
     assert result["config"]["processes"] == 2
     availability = result["kinds"]["availability"]
@@ -83,7 +107,8 @@ def test_closed_loop_mixed_workload(serving, tmp_path):
     reserve = result["kinds"]["reserve"]
     assert reserve["ok"] > 0 and reserve["failed"] == 0
     resolved = result["rpcs"].get("CommitReservation", {}).get("ok", 0) + result["rpcs"].get(
-        "ReleaseReservation", {}).get("ok", 0)
+        "ReleaseReservation", {}
+    ).get("ok", 0)
     assert resolved == result["reserve_outcomes"]["held"] > 0
     assert result["rpcs"]["ReserveInventory"]["errors"] == 0
     assert result["operations"]["ok"] == sum(k["ok"] for k in result["kinds"].values())
@@ -93,8 +118,21 @@ def test_closed_loop_mixed_workload(serving, tmp_path):
 
 def test_open_loop_keeps_its_schedule(serving, tmp_path):
     rate, seconds = 150, 1.5
-    _, result = bench(serving.target, tmp_path, "--mix", "availability", "--rate", str(rate), "--processes", "2",
-                      "--duration", str(seconds), "--warmup", "0.3", "--quiet")
+    _, result = bench(
+        serving.target,
+        tmp_path,
+        "--mix",
+        "availability",
+        "--rate",
+        str(rate),
+        "--processes",
+        "2",
+        "--duration",
+        str(seconds),
+        "--warmup",
+        "0.3",
+        "--quiet",
+    )
     assert result["config"]["loop"] == "open"
     assert result["open_loop"]["achieved_ops_per_second"] == pytest.approx(rate, rel=0.1)
     availability = result["kinds"]["availability"]
@@ -106,8 +144,23 @@ def test_open_loop_keeps_its_schedule(serving, tmp_path):
 
 def test_contended_reserves_sell_exactly_the_stock(serving, tmp_path):
     stock, hot = 40, 2
-    done, result = bench(serving.target, tmp_path, "--contended", str(hot), "--stock", str(stock),
-                         "--processes", "2", "--in-flight", "8", "--duration", "1", "--warmup", "0.2", "--quiet")
+    done, result = bench(
+        serving.target,
+        tmp_path,
+        "--contended",
+        str(hot),
+        "--stock",
+        str(stock),
+        "--processes",
+        "2",
+        "--in-flight",
+        "8",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+        "--quiet",
+    )
     contended = result["contended"]
     assert contended["oversell"] == 0
     # Demand (hundreds of reserves) far exceeds the stock: exactly the stock is held, no more, no less.
@@ -131,7 +184,7 @@ def test_bad_mix_is_refused():
 
 
 def test_histograms_merge_across_processes():
-    from dompromise.bench.histogram import Latencies, merge
+    from dompromise.client.bench.histogram import Latencies, merge
 
     first, second = Latencies(), Latencies()
     for milliseconds in range(1, 101):
@@ -162,8 +215,13 @@ def test_postgresql_baseline_smoke(tmp_path):
     if reason:
         pytest.skip(reason)
     path = tmp_path / "pg.json"
-    done = subprocess.run([sys.executable, "-m", "benchmarks.pg_baseline", "--smoke", "--quiet", "--json", str(path)],
-                          cwd=REPO, capture_output=True, text=True, timeout=BENCH_SECONDS_MAX)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pg_baseline", "--smoke", "--quiet", "--json", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=BENCH_SECONDS_MAX,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(path.read_text())
     assert result["failures"] == []
@@ -182,9 +240,9 @@ def test_open_loop_counts_late_sends_from_the_schedule():
     import asyncio
     import time
 
-    from dompromise.bench import driver
-    from dompromise.bench.options import BenchConfig
-    from dompromise.bench.workloads import Tally
+    from dompromise.client.bench import driver
+    from dompromise.client.bench.options import BenchConfig
+    from dompromise.client.bench.workloads import Tally
 
     rate, service_seconds = 100, 0.05  # one operation every 10 ms, each taking 50 ms, one at a time
     starts: list[float] = []

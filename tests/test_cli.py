@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from processes import STOP_SECONDS_MAX, Serving, dompromise
 
 
@@ -17,7 +16,7 @@ def demo_server(tmp_path_factory):
 
 
 def first_demo_skus(count: int) -> list[str]:
-    from dompromise import demo
+    from dompromise.demo import network as demo
 
     network = demo.demo_network()
     return [sku.sku_id for sku in network.skus[:count]]
@@ -66,8 +65,14 @@ def test_sigterm_stops_cleanly(tmp_path):
 
 def test_serve_with_config_and_stock(tmp_path):
     assert dompromise("demo-config", str(tmp_path)).returncode == 0
-    serving = Serving("--config", str(tmp_path / "network.yaml"), "--stock", str(tmp_path / "stock.csv"),
-                      "--data-dir", str(tmp_path / "data"))
+    serving = Serving(
+        "--config",
+        str(tmp_path / "network.yaml"),
+        "--stock",
+        str(tmp_path / "stock.csv"),
+        "--data-dir",
+        str(tmp_path / "data"),
+    )
     try:
         result = dompromise("lookup", first_demo_skus(1)[0], "--target", serving.target)
         assert result.returncode == 0, result.stderr
@@ -77,14 +82,7 @@ def test_serve_with_config_and_stock(tmp_path):
 
 def test_bad_config_refuses_to_start_naming_file_line_field(tmp_path):
     config = tmp_path / "network.yaml"
-    config.write_text(
-        "version: 1\n"
-        "nodes:\n"
-        "  - id: DC-1\n"
-        "    type: spaceship\n"
-        "skus:\n"
-        "  - id: PAD-1\n"
-    )
+    config.write_text("version: 1\nnodes:\n  - id: DC-1\n    type: spaceship\nskus:\n  - id: PAD-1\n")
     result = dompromise("serve", "--port", "0", "--config", str(config), "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 2
     assert f"{config}:4:" in result.stderr
@@ -96,8 +94,17 @@ def test_bad_stock_file_refuses_to_start(tmp_path):
     stock = tmp_path / "bad.csv"
     sku = first_demo_skus(1)[0]
     stock.write_text(f"sku_id,node_id,on_hand_quantity\n{sku},DC-NAT,-5\n")
-    result = dompromise("serve", "--port", "0", "--config", str(tmp_path / "network.yaml"),
-                        "--stock", str(stock), "--data-dir", str(tmp_path / "d"))
+    result = dompromise(
+        "serve",
+        "--port",
+        "0",
+        "--config",
+        str(tmp_path / "network.yaml"),
+        "--stock",
+        str(stock),
+        "--data-dir",
+        str(tmp_path / "d"),
+    )
     assert result.returncode == 2
     assert f"{stock}:2:" in result.stderr
 
@@ -115,7 +122,6 @@ def test_port_in_use_is_reported(demo_server, tmp_path):
     assert "cannot serve" in result.stderr
 
 
-
 def test_restart_keeps_state_and_does_not_load_the_stock_twice(tmp_path):
     import grpc
 
@@ -128,8 +134,10 @@ def test_restart_keeps_state_and_does_not_load_the_stock_twice(tmp_path):
         try:
             with grpc.insecure_channel(serving.target) as channel:
                 response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
-                    inventory_pb2.UpdateStockRequest(updates=[
-                        inventory_pb2.StockUpdate(sku_id=sku, node_id="DC-NAT", kind=2, quantity=1)]))
+                    inventory_pb2.UpdateStockRequest(
+                        updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id="DC-NAT", kind=2, quantity=1)]
+                    )
+                )
         finally:
             exit_code = serving.stop()
         # Position 1 states every node's status, the demo stock is 2-3 (13,131 rows in records
@@ -147,11 +155,13 @@ def test_sigterm_at_once_after_ready_is_still_graceful(tmp_path):
 def test_load_streams_a_csv_and_reports_bad_rows_by_line(demo_server, tmp_path):
     skus = first_demo_skus(3)
     path = tmp_path / "stock.csv"
-    path.write_text("sku_id,node_id,on_hand_quantity\n"
-                    f"{skus[0]},DC-NAT,1234\n"
-                    f"{skus[1]},DC-NAT,-5\n"
-                    f"NO-SUCH-SKU,DC-NAT,1\n"
-                    f"{skus[2]},DC-NAT,77\n")
+    path.write_text(
+        "sku_id,node_id,on_hand_quantity\n"
+        f"{skus[0]},DC-NAT,1234\n"
+        f"{skus[1]},DC-NAT,-5\n"
+        f"NO-SUCH-SKU,DC-NAT,1\n"
+        f"{skus[2]},DC-NAT,77\n"
+    )
     result = dompromise("load", str(path), "--target", demo_server.target, "--quiet")
     assert result.returncode == 1, result.stderr
     assert f"{path}:3: on_hand_quantity:" in result.stderr
@@ -183,8 +193,11 @@ def test_a_promise_token_survives_a_restart_with_a_token_key_file(tmp_path):
     first = Serving("--data-dir", data, "--token-key-file", str(key))
     try:
         with grpc.insecure_channel(first.target) as channel:
-            answer = promise_pb2_grpc.PromiseServiceStub(channel).PromiseDelivery(promise_pb2.PromiseDeliveryRequest(
-                lines=[promise_pb2.OrderLine(sku_id=sku, quantity=1)], postal_code="59000", country_code="FR"))
+            answer = promise_pb2_grpc.PromiseServiceStub(channel).PromiseDelivery(
+                promise_pb2.PromiseDeliveryRequest(
+                    lines=[promise_pb2.OrderLine(sku_id=sku, quantity=1)], postal_code="59000", country_code="FR"
+                )
+            )
     finally:
         assert first.stop() == 0
     token = answer.options[0].promise_token
@@ -192,7 +205,8 @@ def test_a_promise_token_survives_a_restart_with_a_token_key_file(tmp_path):
     try:
         with grpc.insecure_channel(second.target) as channel:
             held = reservation_pb2_grpc.ReservationServiceStub(channel).ReserveInventory(
-                reservation_pb2.ReserveInventoryRequest(request_id="after-restart", promise_token=token))
+                reservation_pb2.ReserveInventoryRequest(request_id="after-restart", promise_token=token)
+            )
     finally:
         assert second.stop() == 0
     assert held.reservation.reservation_id and held.reservation.lines[0].sku_id == sku

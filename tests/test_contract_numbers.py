@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dompromise import _core, limits, model
+from dompromise import _core, limits
+from dompromise.model import network as model
 from dompromise.v1 import common_pb2, inventory_pb2
 
 
@@ -57,7 +58,7 @@ def test_unavailable_reasons_match_proto():
 
 
 def test_candidate_reasons_match_proto():
-    from dompromise.promise import Reason
+    from dompromise.promise.engine import Reason
     from dompromise.v1 import promise_pb2
 
     for reason in Reason:

@@ -13,7 +13,7 @@ PROTOS = pathlib.Path(__file__).resolve().parent.parent / "protos" / "dompromise
 def field_comment(proto_file: str, message: str, field: str) -> str:
     """The comment lines directly above `field` inside `message`."""
     text = (PROTOS / proto_file).read_text()
-    body = text[text.index(f"message {message} {{"):]
+    body = text[text.index(f"message {message} {{") :]
     body = body[: body.index("\n}")]
     lines = body.splitlines()
     for index, line in enumerate(lines):
@@ -46,11 +46,15 @@ def spelled(number: int) -> str:
 
 
 def test_availability_limits_documented():
-    assert spelled(limits.AVAILABILITY_SKUS_MAX) in field_comment("availability.proto", "GetAvailabilityRequest", "sku_ids")
+    assert spelled(limits.AVAILABILITY_SKUS_MAX) in field_comment(
+        "availability.proto", "GetAvailabilityRequest", "sku_ids"
+    )
     assert spelled(limits.AVAILABILITY_FILTER_NODES_MAX) in field_comment(
-        "availability.proto", "GetAvailabilityRequest", "node_ids")
+        "availability.proto", "GetAvailabilityRequest", "node_ids"
+    )
     assert spelled(limits.AVAILABILITY_FILTER_TAGS_MAX) in field_comment(
-        "availability.proto", "GetAvailabilityRequest", "node_tags")
+        "availability.proto", "GetAvailabilityRequest", "node_tags"
+    )
     assert spelled(limits.ID_LENGTH_MAX) in field_comment("availability.proto", "GetAvailabilityRequest", "sku_ids")
 
 
@@ -69,7 +73,8 @@ def test_page_limits_documented():
 
 def test_phasing_and_supply_limits_documented():
     assert f"1 to {spelled(limits.PHASING_BUCKETS_MAX)}" in field_comment(
-        "availability.proto", "TimePhasing", "bucket_count")
+        "availability.proto", "TimePhasing", "bucket_count"
+    )
     assert spelled(limits.STOCK_UPDATES_MAX) in field_comment("inventory.proto", "UpsertSupplyRequest", "supplies")
     assert spelled(limits.STOCK_UPDATES_MAX) in field_comment("inventory.proto", "ReceiveSupplyRequest", "receipts")
 
@@ -84,7 +89,9 @@ def test_watch_limits_documented():
     assert spelled(limits.AVAILABILITY_FILTER_TAGS_MAX) in comment("node_tags")
     assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in comment("view")
     assert f"at most {limits.LOG_ID_LENGTH_MAX} characters" in comment("resume_log_id")
-    assert f"At most {spelled(limits.WATCH_STREAMS_MAX)} streams" in rpc_comment("availability.proto", "WatchAvailability")
+    assert f"At most {spelled(limits.WATCH_STREAMS_MAX)} streams" in rpc_comment(
+        "availability.proto", "WatchAvailability"
+    )
 
 
 def test_safety_stock_and_channel_view_limits_documented():
@@ -94,15 +101,22 @@ def test_safety_stock_and_channel_view_limits_documented():
     for field in ("customer_segment", "unit"):
         assert spelled(limits.ID_LENGTH_MAX) in field_comment("availability.proto", "GetAvailabilityRequest", field)
     assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in field_comment(
-        "availability.proto", "GetAvailabilityRequest", "channel_view_id")
+        "availability.proto", "GetAvailabilityRequest", "channel_view_id"
+    )
     exponent = len(str(limits.QUANTITY_MAX)) - 1
     assert f"10^{exponent}" in field_comment("reservation.proto", "ReservationLine", "unit")
 
 
 def test_channel_view_config_limits_documented():
     docs = (PROTOS.parent.parent.parent / "docs" / "config.md").read_text()
-    for name in ("VIEWS_MAX", "VIEW_SEGMENTS_MAX", "VIEW_PROTECTED_MAX", "VIEW_SKU_QUANTITIES_MAX",
-                 "VIEW_PROTECTED_SKUS_MAX", "VIEW_HORIZON_DAYS_MAX"):
+    for name in (
+        "VIEWS_MAX",
+        "VIEW_SEGMENTS_MAX",
+        "VIEW_PROTECTED_MAX",
+        "VIEW_SKU_QUANTITIES_MAX",
+        "VIEW_PROTECTED_SKUS_MAX",
+        "VIEW_HORIZON_DAYS_MAX",
+    ):
         assert f"`{name}` ({spelled(getattr(limits, name))})" in docs, name
 
 
@@ -113,13 +127,18 @@ def test_attribute_limits_documented():
     assert f"values at most {limits.ATTRIBUTE_VALUE_LENGTH_MAX}" in stock
     assert f"at most {spelled(limits.VARIANTS_MAX)} variants" in stock
     limit_reached = (PROTOS / "common.proto").read_text()
-    assert f"({spelled(limits.VARIANTS_MAX)}, and at most {spelled(limits.VARIANT_POSITIONS_MAX)} variant" in limit_reached
-    for proto_file, message, field in (("availability.proto", "GetAvailabilityRequest", "required_attributes"),
-                                       ("availability.proto", "WatchAvailabilityRequest", "required_attributes"),
-                                       ("reservation.proto", "ReservationLine", "required_attributes")):
+    assert (
+        f"({spelled(limits.VARIANTS_MAX)}, and at most {spelled(limits.VARIANT_POSITIONS_MAX)} variant" in limit_reached
+    )
+    for proto_file, message, field in (
+        ("availability.proto", "GetAvailabilityRequest", "required_attributes"),
+        ("availability.proto", "WatchAvailabilityRequest", "required_attributes"),
+        ("reservation.proto", "ReservationLine", "required_attributes"),
+    ):
         assert f"at most {limits.ATTRIBUTES_PER_POSITION_MAX}" in field_comment(proto_file, message, field)
     assert spelled(limits.AVAILABILITY_BREAKDOWN_CELLS_MAX) in field_comment(
-        "availability.proto", "GetAvailabilityRequest", "with_variants")
+        "availability.proto", "GetAvailabilityRequest", "with_variants"
+    )
     assert spelled(limits.STOCK_UPDATES_MAX) in field_comment("inventory.proto", "SetUnavailableRequest", "items")
     docs = (PROTOS.parent.parent.parent / "docs" / "config.md").read_text()
     for name in ("ATTRIBUTES_DECLARED_MAX", "ATTRIBUTE_KEY_LENGTH_MAX"):

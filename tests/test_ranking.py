@@ -8,9 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from dompromise.engine import Engine
-from dompromise.model import Location, Network, Node, NodeType, Sku
-from dompromise.ranking import (
+from dompromise.inventory.engine import Engine
+from dompromise.model.network import Location, Network, Node, NodeType, Sku
+from dompromise.model.transport import Calendar, Centroid, TransportNetwork, Zone
+from dompromise.model.views import View
+from dompromise.promise.ranking import (
     DEFAULT_RANKING,
     EARTH_RADIUS_KM,
     Destination,
@@ -20,8 +22,6 @@ from dompromise.ranking import (
     node_penalties,
     weights_for,
 )
-from dompromise.transport import Calendar, Centroid, TransportNetwork, Zone
-from dompromise.views import View
 
 PARIS = (48.8566, 2.3522)
 LYON = (45.7640, 4.8357)
@@ -59,8 +59,13 @@ def scenario() -> Network:
     )
     transport = TransportNetwork(calendars=(Calendar("work"),), zones=zones, node_shipping=(), lanes=())
     views = (View("far", ranking=RankingWeights(per_100_km=50.0)), View("plain"))
-    return Network(nodes=nodes, skus=(Sku("PAD"),), transport=transport, views=views,
-                   ranking=RankingWeights(per_100_km=10.0, per_priority_step=2.0))
+    return Network(
+        nodes=nodes,
+        skus=(Sku("PAD"),),
+        transport=transport,
+        views=views,
+        ranking=RankingWeights(per_100_km=10.0, per_priority_step=2.0),
+    )
 
 
 W = RankingWeights(drop_ship=6.0, per_priority_step=2.0, per_100_km=10.0)
@@ -124,12 +129,18 @@ def test_default_weights_penalise_only_drop_ship_nodes():
 
 def test_each_term_alone():
     network = scenario()
-    only_priority = node_penalties(RankingWeights(drop_ship=0.0, per_priority_step=0.5), network,
-                                   Destination.zone("Z-LYON"))
+    only_priority = node_penalties(
+        RankingWeights(drop_ship=0.0, per_priority_step=0.5), network, Destination.zone("Z-LYON")
+    )
     assert only_priority.tolist() == [0.5, 0.0, 1.5, 0.0, 1.0]
     only_distance = node_penalties(RankingWeights(drop_ship=0.0, per_100_km=1.0), network, Destination.zone("Z-MRS"))
-    expected = [distance_km(PARIS, MARSEILLE) / 100, distance_km(LYON, MARSEILLE) / 100,
-                distance_km(LILLE, MARSEILLE) / 100, 0.0, 0.0]
+    expected = [
+        distance_km(PARIS, MARSEILLE) / 100,
+        distance_km(LYON, MARSEILLE) / 100,
+        distance_km(LILLE, MARSEILLE) / 100,
+        0.0,
+        0.0,
+    ]
     assert only_distance == pytest.approx(expected)
 
 
@@ -150,7 +161,7 @@ def test_penalties_are_cached_read_only_and_keyed_by_weights_and_destination():
 
 
 def test_the_cache_is_bounded(monkeypatch):
-    monkeypatch.setattr("dompromise.ranking._CACHED_VALUES_MAX", 10)  # two arrays of five nodes
+    monkeypatch.setattr("dompromise.promise.ranking._CACHED_VALUES_MAX", 10)  # two arrays of five nodes
     network = scenario()
     first = node_penalties(W, network, Destination.zone("Z-LYON"))
     node_penalties(W, network, Destination.zone("Z-MRS"))
@@ -182,7 +193,7 @@ def test_a_network_without_transport_has_no_zones():
 
 
 def test_the_demo_penalties_are_finite_and_follow_distance():
-    from dompromise.demo import demo_network
+    from dompromise.demo.network import demo_network
 
     network = demo_network()
     weights = RankingWeights(per_100_km=1.0, drop_ship=0.0)

@@ -1,6 +1,6 @@
 # Declarations of the promise kernel (promise.pyx): the single-node part of a
 # promise over the gathered (line x candidate node) matrix. Column codes and
-# row fields have stable numbers: dompromise.promise reads them by name from
+# row fields have stable numbers: dompromise.promise.engine reads them by name from
 # COLUMN_CODE / ROW_FIELD.
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
@@ -76,7 +76,7 @@ cdef class PromiseKernel:
 
 
 cdef class PromiseScan:
-    """One promise call's matrix and single-node options; read by dompromise.promise."""
+    """One promise call's matrix and single-node options; read by dompromise.promise.engine."""
     cdef readonly object filled      # int64[lines, columns]
     cdef readonly object ready_ns    # int64[lines, columns]
     cdef readonly object info        # int64[columns, INFO_WIDTH]

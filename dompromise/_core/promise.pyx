@@ -1,7 +1,7 @@
 # cython: language_level=3
 """The promise kernel: single-node delivery options over the gathered matrix.
 
-dompromise.promise gathers, for the order's lines and the sellable nodes,
+dompromise.promise.engine gathers, for the order's lines and the sellable nodes,
 what each node has now and when future supply covers the rest; this module
 turns that (line x node) matrix into what a node can ship (filled units and
 their ready times), classifies every node (full, short, no lane, no

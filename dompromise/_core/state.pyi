@@ -21,6 +21,7 @@ GROWN_TABLES: tuple[tuple[str, int, bool], ...]
 
 def indices_of(index: dict[Any, int], ids: Any, unknown: int = ...) -> npt.NDArray[np.int32]: ...
 def int64_column(values: Any) -> npt.NDArray[np.int64]: ...
+
 SAFETY_STOCK_CLEAR: int
 SUPPLY_ALL_KINDS: int
 EARLIEST: dict[str, int]
@@ -50,9 +51,22 @@ class Command:
     reservation: int
     deadline_ns: int
     result: int
-    def __init__(self, kind: int, log_time_ns: int, sku: Any = ..., node: Any = ..., quantity: Any = ...,
-                 op: Any = ..., all_or_nothing: bool = ..., reservation: int = ..., deadline_ns: int = ...,
-                 line: Any = ..., time_ns: Any = ..., ref: Any = ..., floor: Any = ...) -> None: ...
+    def __init__(
+        self,
+        kind: int,
+        log_time_ns: int,
+        sku: Any = ...,
+        node: Any = ...,
+        quantity: Any = ...,
+        op: Any = ...,
+        all_or_nothing: bool = ...,
+        reservation: int = ...,
+        deadline_ns: int = ...,
+        line: Any = ...,
+        time_ns: Any = ...,
+        ref: Any = ...,
+        floor: Any = ...,
+    ) -> None: ...
     def __len__(self) -> int: ...
 
 class Core:
@@ -66,31 +80,58 @@ class Core:
     supply_count: int
     def __init__(self, node_count: int, sku_count: int, node_status: Any = ..., _positions: bool = ...) -> None: ...
     def apply(self, command: Command, advance: bool = ...) -> int: ...
-    def gather_available(self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32],
-                         cells: npt.NDArray[np.int64], totals: npt.NDArray[np.int64]) -> None: ...
-    def gather_buckets(self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32],
-                       out: npt.NDArray[np.int64]) -> None: ...
-    def gather_unavailable(self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32],
-                           out: npt.NDArray[np.int64]) -> None: ...
+    def gather_available(
+        self,
+        sku: npt.NDArray[np.int32],
+        nodes: npt.NDArray[np.int32],
+        cells: npt.NDArray[np.int64],
+        totals: npt.NDArray[np.int64],
+    ) -> None: ...
+    def gather_buckets(
+        self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32], out: npt.NDArray[np.int64]
+    ) -> None: ...
+    def gather_unavailable(
+        self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32], out: npt.NDArray[np.int64]
+    ) -> None: ...
     def add_skus(self, count: int) -> int: ...
-    def gather_phased(self, sku: npt.NDArray[np.int32], nodes: npt.NDArray[np.int32],
-                      boundaries_ns: npt.NDArray[np.int64], kind_mask: int, wanted: npt.NDArray[np.int64],
-                      cells: npt.NDArray[np.int64], totals: npt.NDArray[np.int64],
-                      earliest_ns: npt.NDArray[np.int64]) -> None: ...
+    def gather_phased(
+        self,
+        sku: npt.NDArray[np.int32],
+        nodes: npt.NDArray[np.int32],
+        boundaries_ns: npt.NDArray[np.int64],
+        kind_mask: int,
+        wanted: npt.NDArray[np.int64],
+        cells: npt.NDArray[np.int64],
+        totals: npt.NDArray[np.int64],
+        earliest_ns: npt.NDArray[np.int64],
+    ) -> None: ...
     def supply(self, supply: int) -> tuple[int, int, int, int, int, int] | None: ...
-    def position_plan(self, sku: int, node: int) -> tuple[list[tuple[int, int, int, int]],
-                                                          list[tuple[int, int, int]]]: ...
+    def position_plan(
+        self, sku: int, node: int
+    ) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int]]]: ...
     def net_on_hand(self, sku: int, node: int) -> int: ...
     def lay_out_supplies(self) -> None: ...
     def supply_layout(self) -> npt.NDArray[np.int64]: ...
     def take_changed_skus(self) -> npt.NDArray[np.int32]: ...
     def sellable_nodes(self) -> npt.NDArray[np.int32]: ...
     def node_status_of(self, node: int) -> int: ...
-    def reservation(self, reservation: int) -> tuple[int, int, npt.NDArray[np.int32], npt.NDArray[np.int32],
-                                                     npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                                     npt.NDArray[np.int64]] | None: ...
-    def reservation_lists(self, reservation: int) -> tuple[int, int, list[int], list[int], list[int], list[int],
-                                                           list[int]] | None: ...
+    def reservation(
+        self, reservation: int
+    ) -> (
+        tuple[
+            int,
+            int,
+            npt.NDArray[np.int32],
+            npt.NDArray[np.int32],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int64],
+        ]
+        | None
+    ): ...
+    def reservation_lists(
+        self, reservation: int
+    ) -> tuple[int, int, list[int], list[int], list[int], list[int], list[int]] | None: ...
     def reservation_of_line(self, line: int) -> int: ...
     def next_expiry_ns(self) -> int | None: ...
     def bucket_array(self, name: str) -> npt.NDArray[np.int64]: ...

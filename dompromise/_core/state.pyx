@@ -2,7 +2,7 @@
 """The deterministic core: dense quantity arrays and the commands that change them.
 
 Pure state machine: no I/O, no clock, no Python objects in the loops. The
-engine (dompromise.engine) interns ids to indices, builds Commands and calls
+engine (dompromise.inventory.engine) interns ids to indices, builds Commands and calls
 `Core.apply`, the one entry point for every write; reads are gathers over
 SKU-major arrays so one SKU's nodes are contiguous.
 """

@@ -1,6 +1,6 @@
 # Declarations of the EDT tables (transport.pyx), so a future Cython
 # promise kernel can cimport them and call `edt_one` without the GIL.
-# EdtStatus numbers are stable: dompromise.edt.EdtStatus mirrors them.
+# EdtStatus numbers are stable: dompromise.promise.edt.EdtStatus mirrors them.
 
 from libc.stdint cimport int8_t, int32_t, int64_t
 

@@ -2,7 +2,7 @@
 """EDT tables: binary searches over precomputed departures and calendars.
 
 Pure and deterministic: no clock, no I/O, no time zones. Python
-(dompromise.edt) expands calendars, cut-offs and timetables into sorted
+(dompromise.promise.edt) expands calendars, cut-offs and timetables into sorted
 int64 UTC-ns arrays for a window of days, resolving DST and holidays with
 zoneinfo; here an EDT is a handful of binary searches, O(log k) in the
 departures and working intervals of one lane, with no Python objects.
@@ -85,7 +85,7 @@ cdef inline bint _is_sound(int64_t ready_ns, const EdtResult* result) noexcept n
 cdef class TransportTables:
     """Precomputed transport tables for one window of days; read-only once built.
 
-    Build it with `dompromise.edt.build_tables`; the arguments are the
+    Build it with `dompromise.promise.edt.build_tables`; the arguments are the
     arrays described in transport.pxd, checked here once.
     """
 

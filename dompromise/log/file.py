@@ -91,8 +91,9 @@ class FileLog:
     # ---- recovery ---------------------------------------------------------
 
     def _open_segments(self) -> list[_Segment]:
-        paths = sorted(p for p in glob.glob(os.path.join(self.directory, "commands-*.log"))
-                       if SEGMENT_PATTERN.search(p))
+        paths = sorted(
+            p for p in glob.glob(os.path.join(self.directory, "commands-*.log")) if SEGMENT_PATTERN.search(p)
+        )
         segments = []
         for index, path in enumerate(paths):
             first = int(SEGMENT_PATTERN.search(path).group(1))
@@ -100,7 +101,8 @@ class FileLog:
             if segments and first != segments[-1].last_position + 1:
                 raise LogCorruption(
                     f"gap in the log: {os.path.basename(path)} starts at {first}, "
-                    f"the segment before ends at {segments[-1].last_position}")
+                    f"the segment before ends at {segments[-1].last_position}"
+                )
             self._recover_segment(segment, is_last=index == len(paths) - 1)
             segments.append(segment)
         return segments
@@ -215,7 +217,8 @@ class FileLog:
         """(position, payload) of every record after `after_position`, in order."""
         if after_position + 1 < self.first_position:
             raise LogCorruption(
-                f"records after {after_position} were compacted away (the log starts at {self.first_position})")
+                f"records after {after_position} were compacted away (the log starts at {self.first_position})"
+            )
         for segment in self._segments:
             if segment.last_position <= after_position:
                 continue
@@ -225,7 +228,7 @@ class FileLog:
             for index in range(start, len(segment.offsets)):
                 length, _ = FRAME.unpack_from(data, segment.offsets[index])
                 begin = segment.offsets[index] + FRAME.size
-                yield segment.first_position + index, data[begin:begin + length]
+                yield segment.first_position + index, data[begin : begin + length]
 
     def rotate(self) -> None:
         """Starts a new segment at the next position (so older ones can be dropped whole)."""
@@ -268,7 +271,7 @@ def _scan(data: bytes, offsets: array) -> tuple[int, str]:
         start = offset + FRAME.size
         if start + length > len(data):
             return offset, "incomplete record"
-        if _checksum(length, data[start:start + length]) != crc:
+        if _checksum(length, data[start : start + length]) != crc:
             return offset, "CRC mismatch"
         offsets.append(offset)
         offset = start + length

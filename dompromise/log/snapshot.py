@@ -66,9 +66,7 @@ def load_latest(directory: str) -> tuple[dict, dict[str, np.ndarray]] | None:
             log.warning("snapshot %s unreadable (%s); trying an older one", os.path.basename(path), error)
             continue
         if meta.get("format_version") != FORMAT_VERSION:
-            log.warning("snapshot %s has format %s, not %s; skipped", path, meta.get("format_version"),
-                        FORMAT_VERSION)
+            log.warning("snapshot %s has format %s, not %s; skipped", path, meta.get("format_version"), FORMAT_VERSION)
             continue
         return meta, arrays
     return None
-

@@ -7,14 +7,14 @@ from typing import NamedTuple
 import grpc
 
 from dompromise import limits
-from dompromise.attributes import canonical
-from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
 from dompromise.errors import FieldViolation, LimitExceededError, OutOfRangeError
+from dompromise.inventory.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
+from dompromise.model.attributes import canonical
+from dompromise.replica.watch import WatchHub
 from dompromise.service.errors import map_errors
 from dompromise.service.unimplemented import abort_unimplemented
 from dompromise.service.validation import check_count, id_violation, id_violations, raise_if_any
 from dompromise.v1 import availability_pb2, availability_pb2_grpc, common_pb2
-from dompromise.watch import WatchHub
 
 OK = common_pb2.ITEM_STATUS_OK
 SKU_NOT_FOUND = common_pb2.ITEM_STATUS_SKU_NOT_FOUND
@@ -25,17 +25,18 @@ KNOWN_VIEWS = frozenset(availability_pb2.AvailabilityView.values())
 KNOWN_SUPPLY_KINDS = frozenset(k for k in common_pb2.SupplyKind.values() if k)
 DAY_NS = 86_400 * 10**9
 # Rows of an answer's reasons (the core's order: UnavailableReason numbers - 1).
-DAMAGED, QUARANTINED, INSPECTION, DISPLAY = (common_pb2.UNAVAILABLE_REASON_DAMAGED - 1,
-                                             common_pb2.UNAVAILABLE_REASON_QUARANTINED - 1,
-                                             common_pb2.UNAVAILABLE_REASON_INSPECTION - 1,
-                                             common_pb2.UNAVAILABLE_REASON_DISPLAY - 1)
+DAMAGED, QUARANTINED, INSPECTION, DISPLAY = (
+    common_pb2.UNAVAILABLE_REASON_DAMAGED - 1,
+    common_pb2.UNAVAILABLE_REASON_QUARANTINED - 1,
+    common_pb2.UNAVAILABLE_REASON_INSPECTION - 1,
+    common_pb2.UNAVAILABLE_REASON_DISPLAY - 1,
+)
 # Watch messages kept for other streams at the same log position, and the
 # largest kept (SKUs x nodes): together they bound the memory (64 encoded messages of
 # at most 10,000 cells each: some 30 MB at most, FULL view).
 WATCH_SHARED_RESPONSES_MAX = 64
 WATCH_SHARED_CELLS_MAX = 10_000
-WATCH_SHUTDOWN_DETAILS = ("server shutting down: resume on another server with resume_after_version and "
-                          "resume_log_id")
+WATCH_SHUTDOWN_DETAILS = "server shutting down: resume on another server with resume_after_version and resume_log_id"
 
 
 class WatchSelection(NamedTuple):
@@ -78,8 +79,9 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         response = availability_pb2.GetAvailabilityResponse()
         answer = self._fill_answer(response, sku_ids, nodes, request.view, channel, required, request.with_variants)
         if request.HasField("phasing"):
-            self._fill_phasing(response, request.phasing, answer.sku_index, nodes, request.view != VIEW_TOTALS,
-                               channel, required)
+            self._fill_phasing(
+                response, request.phasing, answer.sku_index, nodes, request.view != VIEW_TOTALS, channel, required
+            )
         return response
 
     def _variant_violations(self, request) -> list[FieldViolation]:
@@ -100,8 +102,13 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         raise_if_any(violations)
         channel = self._engine.channel(request.channel_view_id, request.customer_segment, request.unit)
         if channel.view is not None and channel.view.has_exposure_cap and request.view == VIEW_FULL:
-            raise_if_any([FieldViolation("view", f"channel view {request.channel_view_id!r} caps what it shows: "
-                                                 "BASIC or TOTALS only")])
+            raise_if_any(
+                [
+                    FieldViolation(
+                        "view", f"channel view {request.channel_view_id!r} caps what it shows: BASIC or TOTALS only"
+                    )
+                ]
+            )
         return channel
 
     def _fill_answer(self, response, sku_ids, nodes, view: int, channel=None, required=(), with_variants=False):
@@ -110,16 +117,16 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         Returns the engine's answer. Shared by GetAvailability and WatchAvailability.
         """
         with_cells = view != VIEW_TOTALS
-        answer = self._engine.availability(sku_ids, nodes, with_cells, view == VIEW_FULL, channel, required,
-                                           with_variants)
+        answer = self._engine.availability(
+            sku_ids, nodes, with_cells, view == VIEW_FULL, channel, required, with_variants
+        )
         response.log_position = answer.log_position
         if with_cells:
             response.node_ids.extend(self._engine.node_ids(nodes))
         self._fill_items(response.items, sku_ids, answer, len(nodes) if with_cells else 0)
         return answer
 
-    def _fill_phasing(self, response, phasing, sku_index, nodes, with_cells: bool, channel=None,
-                      required=()) -> None:
+    def _fill_phasing(self, response, phasing, sku_index, nodes, with_cells: bool, channel=None, required=()) -> None:
         """Adds per-bucket figures (and the earliest time for wanted_quantity) to every found SKU.
 
         Through a channel view, buckets ending after its horizon are left out.
@@ -142,10 +149,18 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             if horizon_end_ns is not None:
                 boundaries = [end_ns for end_ns in boundaries if end_ns <= horizon_end_ns]
                 if not boundaries:
-                    raise_if_any([FieldViolation("phasing", "the first bucket ends after the channel view's "
-                                                            f"horizon of {channel.view.view.horizon_days} days")])
-            phased = self._engine.channel_phased_availability(sku_index, nodes, boundaries, mask, wanted, with_cells,
-                                                              channel, horizon_end_ns, required)
+                    raise_if_any(
+                        [
+                            FieldViolation(
+                                "phasing",
+                                "the first bucket ends after the channel view's "
+                                f"horizon of {channel.view.view.horizon_days} days",
+                            )
+                        ]
+                    )
+            phased = self._engine.channel_phased_availability(
+                sku_index, nodes, boundaries, mask, wanted, with_cells, channel, horizon_end_ns, required
+            )
         for end_ns in boundaries:
             response.bucket_end_times.add().FromNanoseconds(end_ns)
         totals = phased.totals.tolist()
@@ -192,8 +207,11 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                 continue
             start, stop = row * width, (row + 1) * width
             item = items.add(
-                sku_id=sku_id, status=OK, base_unit=base_units[index],
-                available_quantity=totals[row], node_available_quantities=cells[start:stop],
+                sku_id=sku_id,
+                status=OK,
+                base_unit=base_units[index],
+                available_quantity=totals[row],
+                node_available_quantities=cells[start:stop],
             )
             if unit_sizes is not None:
                 item.unit = answer.unit
@@ -215,7 +233,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
 
     @map_errors
     async def WatchAvailability(self, request, context):
-        """The current state of the watched SKUs, then their changes, coalesced (see dompromise/watch.py).
+        """The current state of the watched SKUs, then their changes, coalesced (see dompromise/replica/watch.py).
 
         Yields encoded messages: add_to_server registers the method without a serializer.
         """
@@ -228,8 +246,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             violations.append(FieldViolation("resume_log_id", f"at most {limits.LOG_ID_LENGTH_MAX} characters"))
         required, with_variants = (), request.with_variants
         if len(request.required_attributes) or with_variants:
-            violations += self._engine.required_attribute_violations(request.required_attributes,
-                                                                     "required_attributes")
+            violations += self._engine.required_attribute_violations(request.required_attributes, "required_attributes")
             if with_variants and request.view == VIEW_TOTALS:
                 violations.append(FieldViolation("with_variants", "needs the BASIC or FULL view"))
             required = canonical(request.required_attributes)
@@ -252,9 +269,11 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             # the client would do next anyway, one round trip later.
             resume_after = 0
         if resume_after > engine.log_position:
-            raise OutOfRangeError("resume_after_version", "VERSION_NOT_REACHED",
-                                  f"{resume_after} is ahead of this replica's log position "
-                                  f"{engine.log_position}; resume with 0")
+            raise OutOfRangeError(
+                "resume_after_version",
+                "VERSION_NOT_REACHED",
+                f"{resume_after} is ahead of this replica's log position {engine.log_position}; resume with 0",
+            )
         if self._watches.closed:
             await context.abort(grpc.StatusCode.UNAVAILABLE, WATCH_SHUTDOWN_DETAILS)
         # Subscribing and the first answer happen with no await between: every
@@ -277,13 +296,13 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                     _check_breakdown(len(sku_ids), len(nodes), view)
                     yield self._watch_response(sku_ids, nodes, selection, view, True, log_id)
                 else:
-                    yield self._watch_response([sku_ids[p] for p in positions], nodes, selection, view, False,
-                                               log_id)
+                    yield self._watch_response([sku_ids[p] for p in positions], nodes, selection, view, False, log_id)
         finally:
             self._watches.unsubscribe(watcher)
 
-    def _watch_response(self, sku_ids, nodes, selection: WatchSelection, view: int, full_answer: bool,
-                        log_id: str) -> bytes:
+    def _watch_response(
+        self, sku_ids, nodes, selection: WatchSelection, view: int, full_answer: bool, log_id: str
+    ) -> bytes:
         """The encoded message for these SKUs at the current log position, built once for every stream that asks
         the same.
 
@@ -302,8 +321,9 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             if encoded is not None:
                 return encoded
         response = availability_pb2.WatchAvailabilityResponse(version=position, full_answer=full_answer, log_id=log_id)
-        self._fill_answer(response.availability, sku_ids, nodes, view, None, selection.required,
-                          selection.with_variants)
+        self._fill_answer(
+            response.availability, sku_ids, nodes, view, None, selection.required, selection.with_variants
+        )
         encoded = response.SerializeToString()
         if shareable and len(self._shared_responses) < WATCH_SHARED_RESPONSES_MAX:
             self._shared_responses[key] = encoded
@@ -320,7 +340,8 @@ def add_to_server(servicer: AvailabilityServicer, server) -> None:
     watch = handlers["WatchAvailability"]
     assert watch.response_streaming and not watch.request_streaming, "WatchAvailability is no longer unary-stream"
     handlers["WatchAvailability"] = grpc.unary_stream_rpc_method_handler(
-        servicer.WatchAvailability, request_deserializer=watch.request_deserializer, response_serializer=None)
+        servicer.WatchAvailability, request_deserializer=watch.request_deserializer, response_serializer=None
+    )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(recorder.service_name, handlers),))
     server.add_registered_method_handlers(recorder.service_name, handlers)
 
@@ -349,8 +370,11 @@ def _fill_variants(items, variants, sku_index: list[int], width: int) -> None:
         for row in range(start, end):
             if rows[row] < 0:  # no row matches the required attributes
                 continue
-            item.variants.add(attributes=dict(variants.attributes[row]), available_quantity=totals[row],
-                              node_available_quantities=cells[row * width:(row + 1) * width])
+            item.variants.add(
+                attributes=dict(variants.attributes[row]),
+                available_quantity=totals[row],
+                node_available_quantities=cells[row * width : (row + 1) * width],
+            )
 
 
 def _selection_violations(request, skus_limit_name: str) -> list[FieldViolation]:
@@ -372,8 +396,12 @@ def _selection_violations(request, skus_limit_name: str) -> list[FieldViolation]
 def _check_breakdown(sku_count: int, node_count: int, view: int) -> None:
     """RESOURCE_EXHAUSTED when a per-node breakdown would be over AVAILABILITY_BREAKDOWN_CELLS_MAX."""
     if view != VIEW_TOTALS and sku_count * node_count > limits.AVAILABILITY_BREAKDOWN_CELLS_MAX:
-        raise LimitExceededError("sku_ids", "AVAILABILITY_BREAKDOWN_CELLS_MAX",
-                                 limits.AVAILABILITY_BREAKDOWN_CELLS_MAX, sku_count * node_count)
+        raise LimitExceededError(
+            "sku_ids",
+            "AVAILABILITY_BREAKDOWN_CELLS_MAX",
+            limits.AVAILABILITY_BREAKDOWN_CELLS_MAX,
+            sku_count * node_count,
+        )
 
 
 def _phasing_violations(phasing) -> list[FieldViolation]:

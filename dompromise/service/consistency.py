@@ -17,7 +17,7 @@ reflection are left alone), so no handler knows about it:
   identity of the log (and, with Redis, of its history) the position counts
   in. It changes when the log is started anew, and when Redis lost records
   some instance had applied (their positions are then reused: see
-  dompromise/shared_replica.py).
+  dompromise/replica/shared.py).
 - a replica that cannot follow its log (the Redis log unreachable) adds
   `x-dompromise-stale-ms`: how long ago it last heard from the log. Absent
   means following.
@@ -117,8 +117,10 @@ class PositionWaiters:
             self._heap = [entry for entry in self._heap if not entry[2].done()]
             heapq.heapify(self._heap)
             if len(self._heap) >= limits.MIN_POSITION_WAITERS_MAX:
-                raise UnavailableError(f"{limits.MIN_POSITION_WAITERS_MAX} requests already wait for a log "
-                                       "position here (MIN_POSITION_WAITERS_MAX); retry with backoff")
+                raise UnavailableError(
+                    f"{limits.MIN_POSITION_WAITERS_MAX} requests already wait for a log "
+                    "position here (MIN_POSITION_WAITERS_MAX); retry with backoff"
+                )
         future = asyncio.get_running_loop().create_future()
         heapq.heappush(self._heap, (position, next(self._arrivals), future))
         if log_id is not None:
@@ -138,9 +140,15 @@ def parse_min_position(value) -> int:
         value = value.decode("ascii", "replace")
     text = value.strip()
     if not (text.isascii() and text.isdigit() and len(text) <= POSITION_DIGITS_MAX) or int(text) > POSITION_MAX:
-        raise InvalidArgumentError([FieldViolation(
-            MIN_POSITION_KEY, f"metadata {MIN_POSITION_KEY} must be a log position: a decimal integer from 0 to "
-                              f"{POSITION_MAX}, not {value[:40]!r}")])
+        raise InvalidArgumentError(
+            [
+                FieldViolation(
+                    MIN_POSITION_KEY,
+                    f"metadata {MIN_POSITION_KEY} must be a log position: a decimal integer from 0 to "
+                    f"{POSITION_MAX}, not {value[:40]!r}",
+                )
+            ]
+        )
     return int(text)
 
 
@@ -150,9 +158,15 @@ def parse_log_id(value) -> str:
         value = value.decode("ascii", "replace")
     text = value.strip()
     if len(text) > limits.LOG_ID_LENGTH_MAX:
-        raise InvalidArgumentError([FieldViolation(
-            LOG_ID_KEY, f"metadata {LOG_ID_KEY} is a log id of at most {limits.LOG_ID_LENGTH_MAX} characters "
-                        f"(LOG_ID_LENGTH_MAX), not {len(text)}")])
+        raise InvalidArgumentError(
+            [
+                FieldViolation(
+                    LOG_ID_KEY,
+                    f"metadata {LOG_ID_KEY} is a log id of at most {limits.LOG_ID_LENGTH_MAX} characters "
+                    f"(LOG_ID_LENGTH_MAX), not {len(text)}",
+                )
+            ]
+        )
     return text
 
 
@@ -249,18 +263,26 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary_answer(handler.unary_unary),
-                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
                 self._unary_answer(handler.stream_unary),
-                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._stream_answer(handler.unary_stream),
-                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         return grpc.stream_stream_rpc_method_handler(
             self._stream_answer(handler.stream_stream),
-            request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
     def _unary_answer(self, behavior):
         engine = self._engine

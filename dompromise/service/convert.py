@@ -1,12 +1,12 @@
 """Domain model -> protobuf messages. Enum numbers are equal by construction
-(dompromise.model mirrors the protos; tests/test_contract_numbers.py checks it)."""
+(dompromise.model.network mirrors the protos; tests/test_contract_numbers.py checks it)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from dompromise.internal.v1 import log_pb2
-from dompromise.model import Node, Sku
+from dompromise.model.network import Node, Sku
 from dompromise.v1 import network_pb2
 
 

@@ -69,11 +69,13 @@ def _limit_exceeded(error: LimitExceededError) -> status_pb2.Status:
         field_violations=[error_details_pb2.BadRequest.FieldViolation(field=error.field, description=str(error))]
     )
     info = error_details_pb2.ErrorInfo(
-        reason="LIMIT_EXCEEDED", domain=ERROR_DOMAIN,
+        reason="LIMIT_EXCEEDED",
+        domain=ERROR_DOMAIN,
         metadata={"limit_name": error.limit_name, "limit": str(error.limit), "actual": str(error.actual)},
     )
     return status_pb2.Status(
-        code=code_pb2.RESOURCE_EXHAUSTED, message=str(error),
+        code=code_pb2.RESOURCE_EXHAUSTED,
+        message=str(error),
         details=[_pack(error_details_pb2.QuotaFailure(violations=[violation])), _pack(bad_request), _pack(info)],
     )
 
@@ -92,7 +94,8 @@ def _failed_precondition(error: FailedPreconditionError) -> status_pb2.Status:
     )
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
     return status_pb2.Status(
-        code=code_pb2.FAILED_PRECONDITION, message=str(error),
+        code=code_pb2.FAILED_PRECONDITION,
+        message=str(error),
         details=[_pack(error_details_pb2.PreconditionFailure(violations=[violation])), _pack(info)],
     )
 
@@ -106,8 +109,11 @@ def _already_exists(error: AlreadyExistsError) -> status_pb2.Status:
 
 def _unavailable(error: UnavailableError) -> status_pb2.Status:
     if isinstance(error, PositionNotReachedError):
-        info = error_details_pb2.ErrorInfo(reason="POSITION_NOT_REACHED", domain=ERROR_DOMAIN, metadata={
-            "requested_position": str(error.requested), "reached_position": str(error.reached)})
+        info = error_details_pb2.ErrorInfo(
+            reason="POSITION_NOT_REACHED",
+            domain=ERROR_DOMAIN,
+            metadata={"requested_position": str(error.requested), "reached_position": str(error.reached)},
+        )
     else:
         info = error_details_pb2.ErrorInfo(reason="LOG_UNAVAILABLE", domain=ERROR_DOMAIN)
     retry = error_details_pb2.RetryInfo()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dompromise import limits
-from dompromise.engine import ON_HAND_ADJUST, ON_HAND_SET, SAFETY_STOCK_CLEAR
 from dompromise.errors import AlreadyExistsError, FieldViolation, LimitExceededError, NotFoundError
 from dompromise.internal.v1 import log_pb2
-from dompromise.replica import Replica
+from dompromise.inventory.engine import ON_HAND_ADJUST, ON_HAND_SET, SAFETY_STOCK_CLEAR
+from dompromise.replica.local import Replica
 from dompromise.service.convert import attribute_set
 from dompromise.service.errors import map_errors
 from dompromise.service.upload import Upload
@@ -26,7 +26,11 @@ assert (SET, ADJUST) == (ON_HAND_SET, ON_HAND_ADJUST)
 RETURN_DISPOSITIONS = (inventory_pb2.RETURN_DISPOSITION_SELLABLE, inventory_pb2.RETURN_DISPOSITION_QUARANTINE)
 STALE = common_pb2.ITEM_STATUS_STALE
 UNAVAILABLE_REASONS = frozenset(reason for reason in common_pb2.UnavailableReason.values() if reason)
-SUPPLY_KINDS = (common_pb2.SUPPLY_KIND_IN_TRANSIT, common_pb2.SUPPLY_KIND_PURCHASE_ORDER, common_pb2.SUPPLY_KIND_TRANSFER)
+SUPPLY_KINDS = (
+    common_pb2.SUPPLY_KIND_IN_TRANSIT,
+    common_pb2.SUPPLY_KIND_PURCHASE_ORDER,
+    common_pb2.SUPPLY_KIND_TRANSFER,
+)
 
 
 class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
@@ -52,10 +56,16 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         if attributed:
             violations += self._attribute_violations(updates, "updates")
         raise_if_any(violations)
-        record = log_pb2.LogRecord(request_id=request.request_id, update_on_hand=log_pb2.UpdateOnHand(
-            sku_ids=sku_ids, node_ids=node_ids, ops=kinds, quantities=quantities,
-            all_or_nothing=request.all_or_nothing,
-        ))
+        record = log_pb2.LogRecord(
+            request_id=request.request_id,
+            update_on_hand=log_pb2.UpdateOnHand(
+                sku_ids=sku_ids,
+                node_ids=node_ids,
+                ops=kinds,
+                quantities=quantities,
+                all_or_nothing=request.all_or_nothing,
+            ),
+        )
         if sequenced:
             record.update_on_hand.source_ids.extend(sources)
             record.update_on_hand.sequences.extend(u.sequence for u in updates)
@@ -65,7 +75,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
         response = inventory_pb2.UpdateStockResponse(
-            applied_count=outcome.applied_count, log_position=outcome.log_position,
+            applied_count=outcome.applied_count,
+            log_position=outcome.log_position,
             stale_count=outcome.item_status.count(STALE),
         )
         _add_results(response, outcome)
@@ -84,8 +95,12 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         engine = self._replica.engine
         new = {s for s in sources if s and not engine.feed_source_known(s)}
         if len(new) > engine.feed_sources_free():
-            raise LimitExceededError("updates.source_id", "FEED_SOURCES_MAX", limits.FEED_SOURCES_MAX,
-                                     limits.FEED_SOURCES_MAX - engine.feed_sources_free() + len(new))
+            raise LimitExceededError(
+                "updates.source_id",
+                "FEED_SOURCES_MAX",
+                limits.FEED_SOURCES_MAX,
+                limits.FEED_SOURCES_MAX - engine.feed_sources_free() + len(new),
+            )
         return violations
 
     def _attribute_violations(self, items, field: str) -> list[FieldViolation]:
@@ -94,8 +109,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         engine, violations = self._replica.engine, []
         for position, item in enumerate(items):
             if len(item.attributes):
-                violations += engine.attribute_violations(item.sku_id, item.attributes,
-                                                          f"{field}[{position}].attributes")
+                violations += engine.attribute_violations(
+                    item.sku_id, item.attributes, f"{field}[{position}].attributes"
+                )
             if len(violations) >= VIOLATIONS_LISTED_MAX:
                 return violations
         new = engine.new_variant_count([i.sku_id for i in items], [i.attributes for i in items])
@@ -113,8 +129,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             violations += id_violation(item.sku_id, f"items[{position}].sku_id")
             violations += id_violation(item.node_id, f"items[{position}].node_id")
             if item.reason not in UNAVAILABLE_REASONS:
-                violations.append(FieldViolation(f"items[{position}].reason",
-                                                 "must be DAMAGED, QUARANTINED, INSPECTION or DISPLAY"))
+                violations.append(
+                    FieldViolation(f"items[{position}].reason", "must be DAMAGED, QUARANTINED, INSPECTION or DISPLAY")
+                )
             if not 0 <= item.quantity <= limits.QUANTITY_MAX:
                 violations.append(FieldViolation(f"items[{position}].quantity", f"must be 0 to {limits.QUANTITY_MAX}"))
             if len(violations) >= VIOLATIONS_LISTED_MAX:
@@ -124,15 +141,20 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             violations += self._attribute_violations(items, "items")
         raise_if_any(violations)
         body = log_pb2.SetUnavailable(
-            sku_ids=[i.sku_id for i in items], node_ids=[i.node_id for i in items], reasons=[i.reason for i in items],
-            quantities=[i.quantity for i in items], all_or_nothing=request.all_or_nothing)
+            sku_ids=[i.sku_id for i in items],
+            node_ids=[i.node_id for i in items],
+            reasons=[i.reason for i in items],
+            quantities=[i.quantity for i in items],
+            all_or_nothing=request.all_or_nothing,
+        )
         if attributed:
             body.attributes.extend(attribute_set(item.attributes) for item in items)
         outcome = await self._replica.submit(log_pb2.LogRecord(request_id=request.request_id, set_unavailable=body))
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
-        response = inventory_pb2.SetUnavailableResponse(applied_count=outcome.applied_count,
-                                                        log_position=outcome.log_position)
+        response = inventory_pb2.SetUnavailableResponse(
+            applied_count=outcome.applied_count, log_position=outcome.log_position
+        )
         _add_results(response, outcome)
         return response
 
@@ -151,15 +173,21 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             if len(violations) >= VIOLATIONS_LISTED_MAX:
                 break
         raise_if_any(violations)
-        record = log_pb2.LogRecord(request_id=request.request_id, return_stock=log_pb2.ReturnStock(
-            sku_ids=[i.sku_id for i in items], node_ids=[i.node_id for i in items],
-            quantities=[i.quantity for i in items], dispositions=[i.disposition for i in items],
-        ))
+        record = log_pb2.LogRecord(
+            request_id=request.request_id,
+            return_stock=log_pb2.ReturnStock(
+                sku_ids=[i.sku_id for i in items],
+                node_ids=[i.node_id for i in items],
+                quantities=[i.quantity for i in items],
+                dispositions=[i.disposition for i in items],
+            ),
+        )
         outcome = await self._replica.submit(record)
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
-        response = inventory_pb2.ReturnStockResponse(applied_count=outcome.applied_count,
-                                                     log_position=outcome.log_position)
+        response = inventory_pb2.ReturnStockResponse(
+            applied_count=outcome.applied_count, log_position=outcome.log_position
+        )
         add = response.results.add
         for status, available in zip(outcome.item_status, outcome.item_available):
             add(status=status, available_quantity=available)
@@ -170,17 +198,24 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         supplies = request.supplies
         check_count(supplies, "supplies", "STOCK_UPDATES_MAX", minimum=1)
         raise_if_any(self._supply_violations(request))
-        record = log_pb2.LogRecord(request_id=request.request_id, upsert_supply=log_pb2.UpsertSupply(
-            supply_ids=[s.supply_id for s in supplies], sku_ids=[s.sku_id for s in supplies],
-            node_ids=[s.node_id for s in supplies], kinds=[s.kind for s in supplies],
-            quantities=[s.quantity for s in supplies], eta_ns=[s.eta.ToNanoseconds() for s in supplies],
-            all_or_nothing=request.all_or_nothing,
-        ))
+        record = log_pb2.LogRecord(
+            request_id=request.request_id,
+            upsert_supply=log_pb2.UpsertSupply(
+                supply_ids=[s.supply_id for s in supplies],
+                sku_ids=[s.sku_id for s in supplies],
+                node_ids=[s.node_id for s in supplies],
+                kinds=[s.kind for s in supplies],
+                quantities=[s.quantity for s in supplies],
+                eta_ns=[s.eta.ToNanoseconds() for s in supplies],
+                all_or_nothing=request.all_or_nothing,
+            ),
+        )
         outcome = await self._replica.submit(record)
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
-        response = inventory_pb2.UpsertSupplyResponse(applied_count=outcome.applied_count,
-                                                      log_position=outcome.log_position)
+        response = inventory_pb2.UpsertSupplyResponse(
+            applied_count=outcome.applied_count, log_position=outcome.log_position
+        )
         _add_results(response, outcome)
         return response
 
@@ -202,7 +237,9 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             if not supply.HasField("eta") or supply.eta.ToNanoseconds() <= 0:
                 violations.append(FieldViolation(f"{field}.eta", "required, after 1970"))
             elif supply.eta.ToNanoseconds() < now_ns and self._replica.engine.supply(supply.supply_id) is None:
-                violations.append(FieldViolation(f"{field}.eta", "is in the past (only an existing supply may be overdue)"))
+                violations.append(
+                    FieldViolation(f"{field}.eta", "is in the past (only an existing supply may be overdue)")
+                )
             if len(violations) >= VIOLATIONS_LISTED_MAX:
                 break
         return violations
@@ -215,22 +252,29 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         for position, receipt in enumerate(receipts):
             violations += id_violation(receipt.supply_id, f"receipts[{position}].supply_id")
             if not 0 < receipt.quantity <= limits.QUANTITY_MAX:
-                violations.append(FieldViolation(f"receipts[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
+                violations.append(
+                    FieldViolation(f"receipts[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}")
+                )
             if receipt.disposition not in RETURN_DISPOSITIONS + (inventory_pb2.RETURN_DISPOSITION_UNSPECIFIED,):
                 violations.append(FieldViolation(f"receipts[{position}].disposition", "must be SELLABLE or QUARANTINE"))
             if len(violations) >= VIOLATIONS_LISTED_MAX:
                 break
         raise_if_any(violations)
-        record = log_pb2.LogRecord(request_id=request.request_id, receive_supply=log_pb2.ReceiveSupply(
-            supply_ids=[r.supply_id for r in receipts], quantities=[r.quantity for r in receipts],
-            dispositions=[r.disposition or inventory_pb2.RETURN_DISPOSITION_SELLABLE for r in receipts],
-            all_or_nothing=request.all_or_nothing,
-        ))
+        record = log_pb2.LogRecord(
+            request_id=request.request_id,
+            receive_supply=log_pb2.ReceiveSupply(
+                supply_ids=[r.supply_id for r in receipts],
+                quantities=[r.quantity for r in receipts],
+                dispositions=[r.disposition or inventory_pb2.RETURN_DISPOSITION_SELLABLE for r in receipts],
+                all_or_nothing=request.all_or_nothing,
+            ),
+        )
         outcome = await self._replica.submit(record)
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
-        response = inventory_pb2.ReceiveSupplyResponse(applied_count=outcome.applied_count,
-                                                       log_position=outcome.log_position)
+        response = inventory_pb2.ReceiveSupplyResponse(
+            applied_count=outcome.applied_count, log_position=outcome.log_position
+        )
         _add_results(response, outcome)
         return response
 
@@ -241,8 +285,13 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         if supply is None:
             raise NotFoundError("supply", request.supply_id, "supply_id")
         message = inventory_pb2.Supply(
-            supply_id=supply.supply_id, sku_id=supply.sku_id, node_id=supply.node_id, kind=supply.kind,
-            quantity=supply.quantity, received_quantity=supply.received_quantity)
+            supply_id=supply.supply_id,
+            sku_id=supply.sku_id,
+            node_id=supply.node_id,
+            kind=supply.kind,
+            quantity=supply.quantity,
+            received_quantity=supply.received_quantity,
+        )
         message.eta.FromNanoseconds(supply.eta_ns)
         return inventory_pb2.GetSupplyResponse(supply=message)
 
@@ -251,16 +300,21 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         rules = request.rules
         check_count(rules, "rules", "SAFETY_STOCK_RULES_MAX", minimum=1)
         raise_if_any(self._safety_stock_violations(request))
-        record = log_pb2.LogRecord(request_id=request.request_id, set_safety_stock=log_pb2.SetSafetyStock(
-            sku_ids=[r.sku_id for r in rules], node_ids=[r.node_id for r in rules],
-            quantities=[SAFETY_STOCK_CLEAR if r.clear else r.quantity for r in rules],
-            all_or_nothing=request.all_or_nothing,
-        ))
+        record = log_pb2.LogRecord(
+            request_id=request.request_id,
+            set_safety_stock=log_pb2.SetSafetyStock(
+                sku_ids=[r.sku_id for r in rules],
+                node_ids=[r.node_id for r in rules],
+                quantities=[SAFETY_STOCK_CLEAR if r.clear else r.quantity for r in rules],
+                all_or_nothing=request.all_or_nothing,
+            ),
+        )
         outcome = await self._replica.submit(record)
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
-        response = inventory_pb2.SetSafetyStockResponse(applied_count=outcome.applied_count,
-                                                        log_position=outcome.log_position)
+        response = inventory_pb2.SetSafetyStockResponse(
+            applied_count=outcome.applied_count, log_position=outcome.log_position
+        )
         add = response.results.add
         for status, available in zip(outcome.item_status, outcome.item_available):
             add(status=status, available_quantity=available)
@@ -283,8 +337,13 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             elif not 0 <= rule.quantity <= limits.QUANTITY_MAX:
                 violations.append(FieldViolation(f"{field}.quantity", f"must be 0 to {limits.QUANTITY_MAX}"))
             # A SKU rule covers the SKU at every node, a node rule every SKU at the node.
-            covered += (1 if rule.sku_id and rule.node_id else len(network.nodes) if rule.sku_id
-                        else len(network.skus) + self._replica.engine.variant_count)  # a variant is a SKU row
+            covered += (
+                1
+                if rule.sku_id and rule.node_id
+                else len(network.nodes)
+                if rule.sku_id
+                else len(network.skus) + self._replica.engine.variant_count
+            )  # a variant is a SKU row
             if len(violations) >= VIOLATIONS_LISTED_MAX:
                 break
         if covered > limits.SAFETY_STOCK_POSITIONS_MAX:

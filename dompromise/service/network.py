@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dompromise.engine import Engine
 from dompromise.errors import AlreadyExistsError, FailedPreconditionError, FieldViolation, NotFoundError
 from dompromise.internal.v1 import log_pb2
-from dompromise.replica import Replica
+from dompromise.inventory.engine import Engine
+from dompromise.replica.local import Replica
 from dompromise.service.convert import node_message, sku_message
 from dompromise.service.errors import map_errors
 from dompromise.service.paging import page
@@ -32,13 +32,17 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
             raise NotFoundError("node", request.node_id, "node_id")
         if self._replica is None:
             raise FailedPreconditionError("READ_ONLY", "this server takes no writes")
-        outcome = await self._replica.submit(log_pb2.LogRecord(
-            request_id=request.request_id,
-            set_node_status=log_pb2.SetNodeStatus(node_ids=[request.node_id], statuses=[request.status])))
+        outcome = await self._replica.submit(
+            log_pb2.LogRecord(
+                request_id=request.request_id,
+                set_node_status=log_pb2.SetNodeStatus(node_ids=[request.node_id], statuses=[request.status]),
+            )
+        )
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
-        return network_pb2.SetNodeStatusResponse(node=self._node_message(request.node_id),
-                                                 log_position=outcome.log_position)
+        return network_pb2.SetNodeStatusResponse(
+            node=self._node_message(request.node_id), log_position=outcome.log_position
+        )
 
     def _node_message(self, node_id: str):
         """The node as configured, with its status as the log has it now."""
@@ -64,7 +68,9 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
         scope = f"nodes:{request.type}:{request.tag}"
         start, stop, next_token = page(request.page_size, request.page_token, len(nodes), scope)
         return network_pb2.ListNodesResponse(
-            nodes=[self._node_message(n.node_id) for n in nodes[start:stop]], next_page_token=next_token, total_size=len(nodes)
+            nodes=[self._node_message(n.node_id) for n in nodes[start:stop]],
+            next_page_token=next_token,
+            total_size=len(nodes),
         )
 
     @map_errors
@@ -82,4 +88,3 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
         return network_pb2.ListSkusResponse(
             skus=[sku_message(s) for s in skus[start:stop]], next_page_token=next_token, total_size=len(skus)
         )
-

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dompromise import limits
-from dompromise.attributes import Attributes, canonical
-from dompromise.edt import EdtCalculator
-from dompromise.engine import Engine
 from dompromise.errors import FailedPreconditionError, FieldViolation, NotFoundError
-from dompromise.promise import FillPolicy, Method, Option, PromiseAnswer, PromiseEngine, PromiseRequest, Sourcing
-from dompromise.promise_token import TokenBatch, TokenSigner
+from dompromise.inventory.engine import Engine
+from dompromise.model.attributes import Attributes, canonical
+from dompromise.promise.edt import EdtCalculator
+from dompromise.promise.engine import FillPolicy, Method, Option, PromiseAnswer, PromiseEngine, PromiseRequest, Sourcing
+from dompromise.promise.token import TokenBatch, TokenSigner
 from dompromise.service.errors import map_errors
 from dompromise.service.validation import (
     VIOLATIONS_LISTED_MAX,
@@ -71,17 +71,22 @@ class Promiser:
         return PromiseRequest(
             sku_ids=sku_ids,
             quantities=tuple(quantities),
-            as_of_ns=as_of_ns, zone_id=self._zone(message), pickup_node_id=self._pickup(message),
+            as_of_ns=as_of_ns,
+            zone_id=self._zone(message),
+            pickup_node_id=self._pickup(message),
             methods=frozenset(Method(m) for m in message.delivery_methods) or METHODS_ALL,
             fill_policy=FillPolicy(message.fill_policy or FillPolicy.FILL_OR_KILL),
             min_fill_percent=message.min_fill_percent or 1,
             max_shipments=message.max_shipments or 1,
             sourcing=Sourcing(message.sourcing_mode or Sourcing.ORDER_LEVEL),
             allow_future_supply=not message.stock_on_hand_only,
-            deliver_after_ns=_ns(message, "deliver_after_time"), deliver_before_ns=_ns(message, "deliver_before_time"),
+            deliver_after_ns=_ns(message, "deliver_after_time"),
+            deliver_before_ns=_ns(message, "deliver_before_time"),
             max_options=message.max_options or limits.PROMISE_OPTIONS_DEFAULT,
             customer_tier=message.customer.tier,
-            channel_view_id=message.channel_view_id, customer_segment=segment, required_attributes=required,
+            channel_view_id=message.channel_view_id,
+            customer_segment=segment,
+            required_attributes=required,
             split_lines=message.split_lines,
         )
 
@@ -96,7 +101,9 @@ class Promiser:
             if values:
                 violations += self._network_engine.attribute_violations(line.sku_id, line.required_attributes, field)
             if required.setdefault(line.sku_id, values) != values:
-                violations.append(FieldViolation(field, f"an earlier line of SKU {line.sku_id!r} requires other values"))
+                violations.append(
+                    FieldViolation(field, f"an earlier line of SKU {line.sku_id!r} requires other values")
+                )
         raise_if_any(violations)
         return tuple((sku_id, values) for sku_id, values in required.items() if values)
 
@@ -123,15 +130,21 @@ class Promiser:
         return self._engine.promise(request)
 
     def response(self, request: PromiseRequest, answer: PromiseAnswer) -> promise_pb2.PromiseDeliveryResponse:
-        response = promise_pb2.PromiseDeliveryResponse(zone_id=request.zone_id or "",
-                                                       log_position=answer.log_position)
+        response = promise_pb2.PromiseDeliveryResponse(zone_id=request.zone_id or "", log_position=answer.log_position)
         response.as_of_time.FromNanoseconds(request.as_of_ns)
         # From the server's clock, never the client's as_of: a what-if promise is no longer-lived token.
         expire_ns = self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND
         if answer.options:
             # The options' tokens differ only in their holds: the rest is encoded once.
-            tokens = self._signer.batch(expire_ns, answer.log_position, answer.sku_ids, answer.quantities,
-                                        request.zone_id or "", request.pickup_node_id or "", token_options(request))
+            tokens = self._signer.batch(
+                expire_ns,
+                answer.log_position,
+                answer.sku_ids,
+                answer.quantities,
+                request.zone_id or "",
+                request.pickup_node_id or "",
+                token_options(request),
+            )
             options = response.options
             for option in answer.options:
                 self._add_option(options.add(), option, request.as_of_ns, tokens)
@@ -198,36 +211,51 @@ class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
 
 def token_options(request: PromiseRequest) -> dict:
     """The request's options a fresh promise must keep (JSON-ready)."""
-    return {"fill_policy": int(request.fill_policy), "min_fill_percent": request.min_fill_percent,
-            "max_shipments": request.max_shipments, "sourcing": int(request.sourcing),
-            "methods": sorted(int(m) for m in request.methods), "allow_future_supply": request.allow_future_supply,
-            "customer_tier": request.customer_tier, "max_options": request.max_options,
-            "channel_view_id": request.channel_view_id, "customer_segment": request.customer_segment,
-            "split_lines": request.split_lines,
-            "required_attributes": [[sku_id, [list(pair) for pair in values]]
-                                    for sku_id, values in request.required_attributes]}
+    return {
+        "fill_policy": int(request.fill_policy),
+        "min_fill_percent": request.min_fill_percent,
+        "max_shipments": request.max_shipments,
+        "sourcing": int(request.sourcing),
+        "methods": sorted(int(m) for m in request.methods),
+        "allow_future_supply": request.allow_future_supply,
+        "customer_tier": request.customer_tier,
+        "max_options": request.max_options,
+        "channel_view_id": request.channel_view_id,
+        "customer_segment": request.customer_segment,
+        "split_lines": request.split_lines,
+        "required_attributes": [
+            [sku_id, [list(pair) for pair in values]] for sku_id, values in request.required_attributes
+        ],
+    }
 
 
 def request_options(options: dict) -> dict:
     """PromiseRequest keyword arguments from token_options()."""
     if not options:
         return {}
-    return {"fill_policy": FillPolicy(options["fill_policy"]), "min_fill_percent": int(options["min_fill_percent"]),
-            "max_shipments": int(options["max_shipments"]), "sourcing": Sourcing(options["sourcing"]),
-            "methods": frozenset(Method(m) for m in options["methods"]),
-            "allow_future_supply": bool(options["allow_future_supply"]),
-            "customer_tier": str(options["customer_tier"]), "max_options": int(options["max_options"]),
-            # Tokens signed before promises had views carry none.
-            "channel_view_id": str(options.get("channel_view_id", "")),
-            "customer_segment": str(options.get("customer_segment", "")),
-            "split_lines": bool(options.get("split_lines", False)),
-            "required_attributes": required_attributes_of(options)}
+    return {
+        "fill_policy": FillPolicy(options["fill_policy"]),
+        "min_fill_percent": int(options["min_fill_percent"]),
+        "max_shipments": int(options["max_shipments"]),
+        "sourcing": Sourcing(options["sourcing"]),
+        "methods": frozenset(Method(m) for m in options["methods"]),
+        "allow_future_supply": bool(options["allow_future_supply"]),
+        "customer_tier": str(options["customer_tier"]),
+        "max_options": int(options["max_options"]),
+        # Tokens signed before promises had views carry none.
+        "channel_view_id": str(options.get("channel_view_id", "")),
+        "customer_segment": str(options.get("customer_segment", "")),
+        "split_lines": bool(options.get("split_lines", False)),
+        "required_attributes": required_attributes_of(options),
+    }
 
 
 def required_attributes_of(options: dict) -> tuple[tuple[str, Attributes], ...]:
     """PromiseRequest.required_attributes from token_options() (none in older tokens)."""
-    return tuple((str(sku_id), tuple((str(key), str(value)) for key, value in values))
-                 for sku_id, values in options.get("required_attributes", ()))
+    return tuple(
+        (str(sku_id), tuple((str(key), str(value)) for key, value in values))
+        for sku_id, values in options.get("required_attributes", ())
+    )
 
 
 def _set_time(timestamp, ns: int) -> None:

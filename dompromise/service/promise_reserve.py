@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dompromise.errors import AbortedError, FieldViolation, InvalidArgumentError
 from dompromise.internal.v1 import log_pb2
-from dompromise.promise import PromiseRequest
-from dompromise.promise_token import TokenContent, TokenError
+from dompromise.promise.engine import PromiseRequest
+from dompromise.promise.token import TokenContent, TokenError
 from dompromise.service.convert import attribute_set
 from dompromise.service.promise import Promiser, request_options, required_attributes_of
 from dompromise.v1 import promise_pb2
@@ -29,8 +29,11 @@ def token_content(promiser: Promiser, request, now_ns: int) -> TokenContent:
     except TokenError as error:
         raise InvalidArgumentError([FieldViolation("promise_token", str(error))]) from None
     if now_ns > content.expire_ns:
-        raise AbortedError("PROMISE_EXPIRED", "the promise token has expired; a fresh promise is attached",
-                           fresh_alternative(promiser, content, now_ns))
+        raise AbortedError(
+            "PROMISE_EXPIRED",
+            "the promise token has expired; a fresh promise is attached",
+            fresh_alternative(promiser, content, now_ns),
+        )
     return content
 
 
@@ -38,12 +41,19 @@ def reserve_record(promiser: Promiser, content: TokenContent, request, ttl_ns: i
     """One all-or-nothing Reserve of exactly the planned holds, through the channel
     view the promise was made through (so its protection holds as it did for the plan)."""
     holds = content.holds
-    record = log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
-        sku_ids=[h.sku_id for h in holds], node_ids=[h.node_id for h in holds],
-        quantities=[h.quantity for h in holds], allow_partial=False, ttl_ns=ttl_ns,
-        order_id=request.order_id, customer_id=request.customer_id,
-        backorder_by_ns=[h.backorder_by_ns for h in holds] if any(h.backorder_by_ns for h in holds) else [],
-    ))
+    record = log_pb2.LogRecord(
+        request_id=request.request_id,
+        reserve=log_pb2.Reserve(
+            sku_ids=[h.sku_id for h in holds],
+            node_ids=[h.node_id for h in holds],
+            quantities=[h.quantity for h in holds],
+            allow_partial=False,
+            ttl_ns=ttl_ns,
+            order_id=request.order_id,
+            customer_id=request.customer_id,
+            backorder_by_ns=[h.backorder_by_ns for h in holds] if any(h.backorder_by_ns for h in holds) else [],
+        ),
+    )
     required = dict(required_attributes_of(content.options)) if content.options else {}
     if required:
         record.reserve.required_attributes.extend(attribute_set(dict(required.get(h.sku_id, ()))) for h in holds)
@@ -55,7 +65,8 @@ def reserve_record(promiser: Promiser, content: TokenContent, request, ttl_ns: i
         reserve = record.reserve
         reserve.channel_view_id, reserve.customer_segment = view_id, segment
         fixed, percent, view_safety = promiser.engine.reserve_protection(
-            channel, [h.sku_id for h in holds], [h.node_id for h in holds])
+            channel, [h.sku_id for h in holds], [h.node_id for h in holds]
+        )
         reserve.protected_quantities.extend(fixed)
         reserve.protected_percents.extend(percent)
         reserve.channel_safety_stock_quantities.extend(view_safety)
@@ -63,13 +74,20 @@ def reserve_record(promiser: Promiser, content: TokenContent, request, ttl_ns: i
 
 
 def plan_no_longer_holds(promiser: Promiser, content: TokenContent, now_ns: int) -> AbortedError:
-    return AbortedError("PLAN_NO_LONGER_AVAILABLE",
-                        "the promised plan can no longer be reserved (nothing was); a fresh promise is attached",
-                        fresh_alternative(promiser, content, now_ns))
+    return AbortedError(
+        "PLAN_NO_LONGER_AVAILABLE",
+        "the promised plan can no longer be reserved (nothing was); a fresh promise is attached",
+        fresh_alternative(promiser, content, now_ns),
+    )
 
 
 def fresh_alternative(promiser: Promiser, content: TokenContent, now_ns: int) -> promise_pb2.PromiseDeliveryResponse:
-    request = PromiseRequest(content.order_sku_ids, content.order_quantities, now_ns,
-                             zone_id=content.zone_id or None, pickup_node_id=content.pickup_node_id or None,
-                             **request_options(content.options))
+    request = PromiseRequest(
+        content.order_sku_ids,
+        content.order_quantities,
+        now_ns,
+        zone_id=content.zone_id or None,
+        pickup_node_id=content.pickup_node_id or None,
+        **request_options(content.options),
+    )
     return promiser.response(request, promiser.promise(request))

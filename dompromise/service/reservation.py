@@ -5,18 +5,18 @@ from __future__ import annotations
 from google.protobuf import timestamp_pb2
 
 from dompromise import limits
-from dompromise.engine import COMMAND_RESULT, ITEM_STATUS
 from dompromise.errors import (
     AlreadyExistsError,
-    LimitExceededError,
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
+    LimitExceededError,
     NotFoundError,
 )
 from dompromise.internal.v1 import log_pb2
-from dompromise.replica import Replica
-from dompromise.reservations import Outcome, ReservationView
+from dompromise.inventory.engine import COMMAND_RESULT, ITEM_STATUS
+from dompromise.replica.local import Replica
+from dompromise.reservations.book import Outcome, ReservationView
 from dompromise.service import promise_reserve
 from dompromise.service.convert import attribute_set
 from dompromise.service.errors import map_errors
@@ -48,8 +48,7 @@ ITEM_NAMES = {number: name for name, number in ITEM_STATUS.items()}
 
 
 class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
-    def __init__(self, replica: Replica, promiser: Promiser | None = None,
-                 events: ReservationEventHub | None = None):
+    def __init__(self, replica: Replica, promiser: Promiser | None = None, events: ReservationEventHub | None = None):
         self._replica = replica
         self._engine = replica.engine
         self._promiser = promiser
@@ -62,14 +61,22 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         _validate_reserve(request, self._replica.now_ns(), self._engine)
         lines = request.lines
         sku_ids, node_ids = [line.sku_id for line in lines], [line.node_id for line in lines]
-        record = log_pb2.LogRecord(request_id=request.request_id, reserve=log_pb2.Reserve(
-            sku_ids=sku_ids, node_ids=node_ids, quantities=base_quantities(self._engine, lines),
-            allow_partial=request.allow_partial, ttl_ns=_ttl_ns(request, "ttl"), order_id=request.order_id,
-            customer_id=request.customer_id,
-        ))
+        record = log_pb2.LogRecord(
+            request_id=request.request_id,
+            reserve=log_pb2.Reserve(
+                sku_ids=sku_ids,
+                node_ids=node_ids,
+                quantities=base_quantities(self._engine, lines),
+                allow_partial=request.allow_partial,
+                ttl_ns=_ttl_ns(request, "ttl"),
+                order_id=request.order_id,
+                customer_id=request.customer_id,
+            ),
+        )
         if any(line.HasField("backorder_by") for line in lines):
             record.reserve.backorder_by_ns.extend(
-                line.backorder_by.ToNanoseconds() if line.HasField("backorder_by") else 0 for line in lines)
+                line.backorder_by.ToNanoseconds() if line.HasField("backorder_by") else 0 for line in lines
+            )
         if any(len(line.required_attributes) for line in lines):
             record.reserve.required_attributes.extend(attribute_set(line.required_attributes) for line in lines)
         if request.channel_view_id or request.customer_segment:
@@ -96,10 +103,14 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
 
     @map_errors
     async def CommitReservation(self, request, context):
-        raise_if_any(_resolve_violations(request.request_id, request.reservation_id)
-                     + id_violations([request.order_id] if request.order_id else [], "order_id"))
-        record = log_pb2.LogRecord(request_id=request.request_id, commit=log_pb2.Resolve(
-            reservation_id=request.reservation_id, order_id=request.order_id))
+        raise_if_any(
+            _resolve_violations(request.request_id, request.reservation_id)
+            + id_violations([request.order_id] if request.order_id else [], "order_id")
+        )
+        record = log_pb2.LogRecord(
+            request_id=request.request_id,
+            commit=log_pb2.Resolve(reservation_id=request.reservation_id, order_id=request.order_id),
+        )
         outcome = self._resolved(await self._submit(record), request.reservation_id)
         response = reservation_pb2.CommitReservationResponse(log_position=outcome.log_position)
         _fill_reservation(response.reservation, outcome.reservation)
@@ -108,8 +119,9 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     @map_errors
     async def ReleaseReservation(self, request, context):
         raise_if_any(_resolve_violations(request.request_id, request.reservation_id))
-        record = log_pb2.LogRecord(request_id=request.request_id, release=log_pb2.Resolve(
-            reservation_id=request.reservation_id))
+        record = log_pb2.LogRecord(
+            request_id=request.request_id, release=log_pb2.Resolve(reservation_id=request.reservation_id)
+        )
         outcome = self._resolved(await self._submit(record), request.reservation_id)
         response = reservation_pb2.ReleaseReservationResponse(log_position=outcome.log_position)
         _fill_reservation(response.reservation, outcome.reservation)
@@ -118,8 +130,10 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     @map_errors
     async def ExtendReservation(self, request, context):
         raise_if_any(_resolve_violations(request.request_id, request.reservation_id))
-        record = log_pb2.LogRecord(request_id=request.request_id, extend=log_pb2.Extend(
-            reservation_id=request.reservation_id, ttl_ns=_ttl_ns(request, "ttl")))
+        record = log_pb2.LogRecord(
+            request_id=request.request_id,
+            extend=log_pb2.Extend(reservation_id=request.reservation_id, ttl_ns=_ttl_ns(request, "ttl")),
+        )
         outcome = self._resolved(await self._submit(record), request.reservation_id)
         response = reservation_pb2.ExtendReservationResponse(log_position=outcome.log_position)
         _fill_reservation(response.reservation, outcome.reservation)
@@ -150,29 +164,41 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             if len(violations) >= VIOLATIONS_LISTED_MAX:
                 break
         raise_if_any(violations)
-        change = log_pb2.LineChange(reservation_id=request.reservation_id,
-                                    line_numbers=[item.line_number for item in request.lines],
-                                    quantities=[item.quantity for item in request.lines])
+        change = log_pb2.LineChange(
+            reservation_id=request.reservation_id,
+            line_numbers=[item.line_number for item in request.lines],
+            quantities=[item.quantity for item in request.lines],
+        )
         record = log_pb2.LogRecord(request_id=request.request_id, **{kind: change})
         outcome = await self._submit(record)
         if outcome.result == RESULT["INVALID_LINES"]:
-            raise InvalidArgumentError([
-                FieldViolation(f"lines[{position}]", ITEM_NAMES[status].lower().replace("_", " "))
-                for position, status in enumerate(outcome.item_status)
-                if status not in (ITEM_STATUS["OK"], ITEM_STATUS["NOT_APPLIED"])
-            ][:20])
+            raise InvalidArgumentError(
+                [
+                    FieldViolation(f"lines[{position}]", ITEM_NAMES[status].lower().replace("_", " "))
+                    for position, status in enumerate(outcome.item_status)
+                    if status not in (ITEM_STATUS["OK"], ITEM_STATUS["NOT_APPLIED"])
+                ][:20]
+            )
         return self._resolved(outcome, request.reservation_id)
 
     @map_errors
     async def AllocateWave(self, request, context):
         _validate_wave(request)
-        wave = log_pb2.AllocateWave(orders=[log_pb2.WaveOrder(
-            order_id=order.order_id, customer_id=order.customer_id, priority=order.priority,
-            need_by_ns=order.need_by_time.ToNanoseconds() if order.HasField("need_by_time") else 0,
-            sku_ids=[line.sku_id for line in order.lines], node_ids=[line.node_id for line in order.lines],
-            quantities=base_quantities(self._engine, order.lines, f"orders[{number}].lines"),
-            allow_partial=order.allow_partial,
-        ) for number, order in enumerate(request.orders)])
+        wave = log_pb2.AllocateWave(
+            orders=[
+                log_pb2.WaveOrder(
+                    order_id=order.order_id,
+                    customer_id=order.customer_id,
+                    priority=order.priority,
+                    need_by_ns=order.need_by_time.ToNanoseconds() if order.HasField("need_by_time") else 0,
+                    sku_ids=[line.sku_id for line in order.lines],
+                    node_ids=[line.node_id for line in order.lines],
+                    quantities=base_quantities(self._engine, order.lines, f"orders[{number}].lines"),
+                    allow_partial=order.allow_partial,
+                )
+                for number, order in enumerate(request.orders)
+            ]
+        )
         outcome = await self._submit(log_pb2.LogRecord(request_id=request.request_id, allocate_wave=wave))
         response = reservation_pb2.AllocateWaveResponse(log_position=outcome.log_position)
         for order, part in zip(request.orders, outcome.parts):
@@ -290,13 +316,18 @@ def _validate_wave(request) -> None:
             violations += id_violation(line.sku_id, f"{field}.lines[{position}].sku_id")
             violations += id_violation(line.node_id, f"{field}.lines[{position}].node_id")
             if not 0 < line.quantity <= limits.QUANTITY_MAX:
-                violations.append(FieldViolation(f"{field}.lines[{position}].quantity",
-                                                 f"must be 1 to {limits.QUANTITY_MAX}"))
+                violations.append(
+                    FieldViolation(f"{field}.lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}")
+                )
             if line.unit:
                 violations += id_violation(line.unit, f"{field}.lines[{position}].unit")
             if len(line.required_attributes):
-                violations.append(FieldViolation(f"{field}.lines[{position}].required_attributes",
-                                                 "not supported in waves (reserve such lines with ReserveInventory)"))
+                violations.append(
+                    FieldViolation(
+                        f"{field}.lines[{position}].required_attributes",
+                        "not supported in waves (reserve such lines with ReserveInventory)",
+                    )
+                )
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
     raise_if_any(violations)

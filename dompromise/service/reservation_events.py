@@ -1,7 +1,7 @@
 """WatchReservationEvents: a server stream of reservation events (at risk, back on track,
 node unavailable), filtered by order or customer, resumable by version.
 
-The tracker (dompromise/reservation_events.py) runs after each applied batch
+The tracker (dompromise/replica/reservation_events.py) runs after each applied batch
 while at least one stream is open; it keeps the last events so a client
 that reconnects with resume_after_version gets what it missed. A stream
 whose client reads too slowly for EVENTS_QUEUED_MAX events is ended with
@@ -14,8 +14,8 @@ import asyncio
 
 from dompromise import limits
 from dompromise.errors import FieldViolation, LimitExceededError, OutOfRangeError
-from dompromise.replica import Replica
-from dompromise.reservation_events import EventTracker, ReservationEvent
+from dompromise.replica.local import Replica
+from dompromise.replica.reservation_events import EventTracker, ReservationEvent
 from dompromise.service.validation import id_violation, raise_if_any
 from dompromise.v1 import reservation_pb2
 
@@ -27,8 +27,9 @@ class _Stream:
         self.overflowed_after = -1  # the last version delivered before the queue overflowed
 
     def wants(self, event: ReservationEvent) -> bool:
-        return ((not self.order_id or event.order_id == self.order_id)
-                and (not self.customer_id or event.customer_id == self.customer_id))
+        return (not self.order_id or event.order_id == self.order_id) and (
+            not self.customer_id or event.customer_id == self.customer_id
+        )
 
 
 class ReservationEventHub:
@@ -62,8 +63,12 @@ class ReservationEventHub:
             violations.append(FieldViolation("resume_after_version", "must be >= 0"))
         raise_if_any(violations)
         if len(self._streams) >= limits.RESERVATION_EVENT_STREAMS_MAX:
-            raise LimitExceededError("(stream)", "RESERVATION_EVENT_STREAMS_MAX", limits.RESERVATION_EVENT_STREAMS_MAX,
-                                     len(self._streams) + 1)
+            raise LimitExceededError(
+                "(stream)",
+                "RESERVATION_EVENT_STREAMS_MAX",
+                limits.RESERVATION_EVENT_STREAMS_MAX,
+                len(self._streams) + 1,
+            )
         stream = _Stream(request.order_id, request.customer_id)
         if not self._streams:
             self._tracking_since = self._tracking_since or self._replica.engine.log_position
@@ -75,8 +80,11 @@ class ReservationEventHub:
             while True:
                 if stream.overflowed_after >= 0:
                     raise LimitExceededError(
-                        f"(resume_after_version {stream.overflowed_after})", "RESERVATION_EVENTS_QUEUED_MAX",
-                        limits.RESERVATION_EVENTS_QUEUED_MAX, limits.RESERVATION_EVENTS_QUEUED_MAX + 1)
+                        f"(resume_after_version {stream.overflowed_after})",
+                        "RESERVATION_EVENTS_QUEUED_MAX",
+                        limits.RESERVATION_EVENTS_QUEUED_MAX,
+                        limits.RESERVATION_EVENTS_QUEUED_MAX + 1,
+                    )
                 events = [await stream.queue.get()]
                 while not stream.queue.empty():
                     events.append(stream.queue.get_nowait())
@@ -92,12 +100,18 @@ class ReservationEventHub:
             return []
         recent = self._tracker.recent
         if after > self._replica.engine.log_position:
-            raise OutOfRangeError("resume_after_version", "VERSION_AHEAD",
-                                  f"{after} is past this replica's log position {self._replica.engine.log_position}")
+            raise OutOfRangeError(
+                "resume_after_version",
+                "VERSION_AHEAD",
+                f"{after} is past this replica's log position {self._replica.engine.log_position}",
+            )
         forgotten = recent and recent[0].version > after + 1 and len(recent) == recent.maxlen
         if forgotten or after < self._tracking_since:
-            raise OutOfRangeError("resume_after_version", "VERSION_FORGOTTEN",
-                                  f"events after {after} were not tracked or are no longer kept; start again from 0")
+            raise OutOfRangeError(
+                "resume_after_version",
+                "VERSION_FORGOTTEN",
+                f"events after {after} were not tracked or are no longer kept; start again from 0",
+            )
         return [event for event in recent if event.version > after and stream.wants(event)]
 
 
@@ -105,9 +119,16 @@ def _response(events: list[ReservationEvent]) -> reservation_pb2.WatchReservatio
     response = reservation_pb2.WatchReservationEventsResponse()
     for event in events:
         added = response.events.add(
-            version=event.version, type=event.event_type, reservation_id=event.reservation_id,
-            order_id=event.order_id, customer_id=event.customer_id, line_number=event.line_number,
-            sku_id=event.sku_id, node_id=event.node_id, quantity=event.quantity)
+            version=event.version,
+            type=event.event_type,
+            reservation_id=event.reservation_id,
+            order_id=event.order_id,
+            customer_id=event.customer_id,
+            line_number=event.line_number,
+            sku_id=event.sku_id,
+            node_id=event.node_id,
+            quantity=event.quantity,
+        )
         if event.backorder_by_ns:
             added.backorder_by.FromNanoseconds(event.backorder_by_ns)
         if event.expected_ns:

@@ -12,15 +12,16 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dompromise import limits
-from dompromise.replica import Replica
+from dompromise.promise.token import TokenSigner
+from dompromise.replica.local import Replica
+from dompromise.replica.watch import WatchHub
 from dompromise.service import availability as availability_service
 from dompromise.service.availability import AvailabilityServicer
 from dompromise.service.consistency import ConsistencyInterceptor
 from dompromise.service.inventory import InventoryServicer
 from dompromise.service.network import NetworkServicer
+from dompromise.service.promise import Promiser, PromiseServicer
 from dompromise.service.reservation import ReservationServicer
-from dompromise.promise_token import TokenSigner
-from dompromise.service.promise import PromiseServicer, Promiser
 from dompromise.v1 import (
     availability_pb2,
     inventory_pb2,
@@ -32,7 +33,6 @@ from dompromise.v1 import (
     reservation_pb2,
     reservation_pb2_grpc,
 )
-from dompromise.watch import WatchHub
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,9 @@ class BuiltServer(NamedTuple):
     watches: WatchHub
 
 
-def create_server(replica: Replica, address: str = "127.0.0.1:0",
-                  token_key: bytes | None = None) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
+def create_server(
+    replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None
+) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """A server for the replica bound to `address` (port 0 picks a free one), not started.
 
     Returns the server, the bound port and the health servicer, which says
@@ -66,8 +67,9 @@ def create_server(replica: Replica, address: str = "127.0.0.1:0",
     return built.server, built.port, built.health
 
 
-def build_server(replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None,
-                 reuse_port: bool = False) -> BuiltServer:
+def build_server(
+    replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None, reuse_port: bool = False
+) -> BuiltServer:
     """create_server's server, port and health servicer, and the watch hub `serve` closes on shutdown.
 
     `token_key` signs promise tokens (None: a random key, valid in this process only).
@@ -81,8 +83,9 @@ def build_server(replica: Replica, address: str = "127.0.0.1:0", token_key: byte
     ]
     # Positions in every answer's metadata, and x-dompromise-min-position (service/consistency.py).
     interceptors = [ConsistencyInterceptor(replica)]
-    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX,
-                             interceptors=interceptors)
+    server = grpc.aio.server(
+        options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
+    )
     engine = replica.engine
     watches = WatchHub(replica)
     availability_service.add_to_server(AvailabilityServicer(engine, watches), server)  # Watch: pre-encoded
@@ -122,8 +125,9 @@ async def set_writable(health_servicer: health.aio.HealthServicer, writable: boo
         await health_servicer.set(name, status)
 
 
-async def serve(replica: Replica, address: str, ready=None, token_key: bytes | None = None,
-                reuse_port: bool = False) -> None:
+async def serve(
+    replica: Replica, address: str, ready=None, token_key: bytes | None = None, reuse_port: bool = False
+) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
     `ready(port)` is called once the server listens and reports SERVING.

@@ -12,11 +12,11 @@ import asyncio
 from dataclasses import dataclass, field
 
 from dompromise import limits
-from dompromise.engine import ITEM_OK, ON_HAND_ADJUST, ON_HAND_SET
 from dompromise.errors import FieldViolation, InvalidArgumentError, LimitExceededError
 from dompromise.internal.v1 import log_pb2
-from dompromise.replica import Replica
-from dompromise.reservations import Outcome
+from dompromise.inventory.engine import ITEM_OK, ON_HAND_ADJUST, ON_HAND_SET
+from dompromise.replica.local import Replica
+from dompromise.reservations.book import Outcome
 from dompromise.service.convert import attribute_set
 from dompromise.v1 import common_pb2, inventory_pb2
 
@@ -40,7 +40,7 @@ class _Rows:
     sequences: list[int] = field(default_factory=list)
     attributes: list[dict[str, str]] = field(default_factory=list)  # {} for unattributed stock
 
-    def extend(self, other: "_Rows") -> None:
+    def extend(self, other: _Rows) -> None:
         for name in self.__dataclass_fields__:
             getattr(self, name).extend(getattr(other, name))
 
@@ -126,8 +126,7 @@ class Upload:
     def _plainly_good(self, rows: _Rows) -> bool:
         """The common bulk case, checked with numpy: known ids, absolute in-range
         quantities in base units, no feed source. Anything else goes row by row."""
-        if (any(rows.units) or any(rows.source_ids) or any(rows.attributes)
-                or any(op != ON_HAND_SET for op in rows.ops)):
+        if any(rows.units) or any(rows.source_ids) or any(rows.attributes) or any(op != ON_HAND_SET for op in rows.ops):
             return False
         return self._engine.all_known_and_in_range(rows.sku_ids, rows.node_ids, rows.quantities)
 
@@ -166,18 +165,22 @@ class Upload:
         engine = self._engine
         new = engine.new_variant_count(rows.sku_ids, rows.attributes)
         if new > engine.variants_free():
-            raise LimitExceededError("updates.attributes", "VARIANTS_MAX", engine.variant_count + engine.variants_free(),
-                                     engine.variant_count + new)
+            raise LimitExceededError(
+                "updates.attributes",
+                "VARIANTS_MAX",
+                engine.variant_count + engine.variants_free(),
+                engine.variant_count + new,
+            )
 
     def _raise_if_rejected(self) -> None:
         if self._tally.rejected:
-            violations = [FieldViolation(f"rows[{row}].{name}", text)
-                          for row, name, text in self._tally.problems[:20]]
+            violations = [FieldViolation(f"rows[{row}].{name}", text) for row, name, text in self._tally.problems[:20]]
             raise InvalidArgumentError(violations)
 
     async def _submit(self, rows: _Rows) -> None:
-        body = log_pb2.UpdateOnHand(sku_ids=rows.sku_ids, node_ids=rows.node_ids, ops=rows.ops,
-                                    quantities=rows.quantities)
+        body = log_pb2.UpdateOnHand(
+            sku_ids=rows.sku_ids, node_ids=rows.node_ids, ops=rows.ops, quantities=rows.quantities
+        )
         if any(rows.source_ids):
             body.source_ids.extend(rows.source_ids)
             body.sequences.extend(rows.sequences)
@@ -198,8 +201,12 @@ class Upload:
     def _response(self) -> inventory_pb2.UploadStockResponse:
         tally = self._tally
         response = inventory_pb2.UploadStockResponse(
-            applied_count=tally.applied, rejected_count=tally.rejected, stale_count=tally.stale,
-            row_count=tally.rows, log_position=tally.log_position)
+            applied_count=tally.applied,
+            rejected_count=tally.rejected,
+            stale_count=tally.stale,
+            row_count=tally.rows,
+            log_position=tally.log_position,
+        )
         for row, name, text in tally.problems:
             response.problems.add(row=row, field=name, description=text)
         return response

@@ -72,12 +72,16 @@ def base_quantities(engine, lines, field: str = "lines") -> list[int]:
     for position, line in enumerate(lines):
         size = engine.unit_size(line.sku_id, line.unit) if line.unit else 1
         if size == 0:
-            violations.append(FieldViolation(f"{field}[{position}].unit",
-                                             f"SKU {line.sku_id!r} has no unit {line.unit!r}"))
+            violations.append(
+                FieldViolation(f"{field}[{position}].unit", f"SKU {line.sku_id!r} has no unit {line.unit!r}")
+            )
         elif size is not None and line.quantity * size > limits.QUANTITY_MAX:
-            violations.append(FieldViolation(f"{field}[{position}].quantity",
-                                             f"{line.quantity} {line.unit} is more than {limits.QUANTITY_MAX} "
-                                             "base units"))
+            violations.append(
+                FieldViolation(
+                    f"{field}[{position}].quantity",
+                    f"{line.quantity} {line.unit} is more than {limits.QUANTITY_MAX} base units",
+                )
+            )
         quantities.append(line.quantity * (size or 1))
     raise_if_any(violations)
     return quantities

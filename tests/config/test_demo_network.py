@@ -7,15 +7,15 @@ import random
 import re
 import zoneinfo
 
-from dompromise.config import dump_network, parse_network, parse_stock_csv
-from dompromise.demo import DEMO_SEED, demo_network, demo_stock
+from dompromise.config.network import dump_network, parse_network, parse_stock_csv
+from dompromise.demo.network import DEMO_SEED, demo_network, demo_stock
 from dompromise.limits import (
     ID_LENGTH_MAX,
     PACK_SIZES_PER_SKU_MAX,
     QUANTITY_MAX,
     TAGS_PER_NODE_MAX,
 )
-from dompromise.model import BaseUnit, NodeStatus, NodeType
+from dompromise.model.network import BaseUnit, NodeStatus, NodeType
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]*")
 
@@ -160,9 +160,30 @@ def test_every_unit_kind_is_present_with_its_packs():
 def test_catalogue_covers_the_part_families():
     families = {sku.sku_id.rsplit("-", 1)[0] for sku in demo_network().skus}
 
-    for family in ("BRK-PAD", "BRK-DSC", "FLT-OIL", "FLT-AIR", "FLT-CAB", "FLT-FUE", "IGN-PLG",
-                   "WIP-BLD", "LMP-BLB", "BAT-STR", "BLT-DRV", "SUS-SHK", "BRG-WHL", "GSK-ENG",
-                   "SNS-ELC", "OIL-MOT", "FLD-BRK", "FLD-ATF", "ELC-CBL", "HSE-FLX", "GRS-BLK", "WHL-WGT"):
+    for family in (
+        "BRK-PAD",
+        "BRK-DSC",
+        "FLT-OIL",
+        "FLT-AIR",
+        "FLT-CAB",
+        "FLT-FUE",
+        "IGN-PLG",
+        "WIP-BLD",
+        "LMP-BLB",
+        "BAT-STR",
+        "BLT-DRV",
+        "SUS-SHK",
+        "BRG-WHL",
+        "GSK-ENG",
+        "SNS-ELC",
+        "OIL-MOT",
+        "FLD-BRK",
+        "FLD-ATF",
+        "ELC-CBL",
+        "HSE-FLX",
+        "GRS-BLK",
+        "WHL-WGT",
+    ):
         assert family in families
 
 

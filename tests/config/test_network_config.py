@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dompromise.config import (
+from dompromise.config.network import (
     PROBLEMS_MAX,
     ConfigError,
     ConfigProblem,
@@ -24,7 +24,7 @@ from dompromise.limits import (
     QUANTITY_MAX,
     TAGS_PER_NODE_MAX,
 )
-from dompromise.model import (
+from dompromise.model.network import (
     BaseUnit,
     Location,
     Network,
@@ -302,7 +302,7 @@ def test_non_utf8_byte_reports_its_line(tmp_path):
 
 def test_version_missing_wrong_and_mistyped():
     assert problems_of("nodes:\n  - {id: N1, type: dc}\n" + SKUS_TAIL) == [(1, "version")]
-    assert single_problem("version: 2\n" + NODES_HEAD[len("version: 1\n"):] + SKUS_TAIL).message == (
+    assert single_problem("version: 2\n" + NODES_HEAD[len("version: 1\n") :] + SKUS_TAIL).message == (
         "unsupported version 2 (expected 1)"
     )
     problem = single_problem("version: '1'\nnodes:\n  - {id: N1, type: dc}\n" + SKUS_TAIL)
@@ -418,7 +418,9 @@ def test_null_is_not_a_value():
 
 def test_boolean_where_a_string_is_required():
     # YAML 1.1 reads NO (Norway) as false.
-    problem = single_problem(nodes_text("  - id: N1", "    type: dc", "    location: {latitude: 59.9, longitude: 10.7, country: NO}"))
+    problem = single_problem(
+        nodes_text("  - id: N1", "    type: dc", "    location: {latitude: 59.9, longitude: 10.7, country: NO}")
+    )
 
     assert (problem.line, problem.field) == (5, "nodes[0].location.country")
     assert problem.message.startswith("expected a string, got a boolean")
@@ -426,19 +428,19 @@ def test_boolean_where_a_string_is_required():
 
 def test_location_errors_each_report_their_own_line():
     text = nodes_text(
-        "  - id: N1",              # 3
-        "    type: dc",            # 4
-        "    location:",           # 5
-        "      latitude: 90.5",    # 6
+        "  - id: N1",  # 3
+        "    type: dc",  # 4
+        "    location:",  # 5
+        "      latitude: 90.5",  # 6
         "      longitude: '2.3'",  # 7
-        "      country: France",   # 8
-        "      altitude: 35",      # 9
-        "  - id: N2",              # 10
-        "    type: dc",            # 11
-        "    location:",           # 12
-        "      latitude: 10",      # 13
-        "  - id: N3",              # 14
-        "    type: dc",            # 15
+        "      country: France",  # 8
+        "      altitude: 35",  # 9
+        "  - id: N2",  # 10
+        "    type: dc",  # 11
+        "    location:",  # 12
+        "      latitude: 10",  # 13
+        "  - id: N3",  # 14
+        "    type: dc",  # 15
         "    location: {latitude: .nan, longitude: -180.01}",  # 16
     )
 
@@ -456,19 +458,19 @@ def test_location_errors_each_report_their_own_line():
 def test_tag_errors():
     too_many = ", ".join(f"t{index}" for index in range(TAGS_PER_NODE_MAX + 1))
     text = nodes_text(
-        "  - id: N1",             # 3
-        "    type: dc",           # 4
-        "    tags:",              # 5
-        "      - north",          # 6
-        "      - 'bad tag'",      # 7
-        "      - north",          # 8
-        "      - 7",              # 9
-        "  - id: N2",             # 10
-        "    type: dc",           # 11
+        "  - id: N1",  # 3
+        "    type: dc",  # 4
+        "    tags:",  # 5
+        "      - north",  # 6
+        "      - 'bad tag'",  # 7
+        "      - north",  # 8
+        "      - 7",  # 9
+        "  - id: N2",  # 10
+        "    type: dc",  # 11
         f"    tags: [{too_many}]",  # 12
-        "  - id: N3",             # 13
-        "    type: dc",           # 14
-        "    tags: north",        # 15
+        "  - id: N3",  # 13
+        "    type: dc",  # 14
+        "    tags: north",  # 15
     )
 
     with pytest.raises(ConfigError) as caught:
@@ -496,12 +498,12 @@ def test_tags_at_the_limit_load():
 
 def test_duplicate_node_id_names_both_lines():
     text = nodes_text(
-        "  - id: DC-NAT",      # 3
-        "    type: dc",        # 4
-        "  - id: WH-1",        # 5
-        "    type: warehouse", # 6
-        "  - type: store",     # 7
-        "    id: DC-NAT",      # 8
+        "  - id: DC-NAT",  # 3
+        "    type: dc",  # 4
+        "  - id: WH-1",  # 5
+        "    type: warehouse",  # 6
+        "  - type: store",  # 7
+        "    id: DC-NAT",  # 8
     )
 
     problem = single_problem(text)
@@ -581,7 +583,9 @@ def test_duplicate_sku_id_names_both_lines():
 
 def test_pack_size_limits():
     packs = ", ".join(f"p{index}: 1" for index in range(PACK_SIZES_PER_SKU_MAX + 1))
-    text = NODES_HEAD + f"skus:\n  - id: S1\n    packs: {{{packs}}}\n  - id: S2\n    packs: {{big: {QUANTITY_MAX + 1}}}\n"
+    text = (
+        NODES_HEAD + f"skus:\n  - id: S1\n    packs: {{{packs}}}\n  - id: S2\n    packs: {{big: {QUANTITY_MAX + 1}}}\n"
+    )
 
     assert problems_of(text) == [(7, "skus[0].packs"), (9, "skus[1].packs.big")]
 
@@ -614,7 +618,8 @@ def test_multiple_problems_are_reported_together_in_line_order():
         parse_network(text, "net.yaml")
 
     assert str(caught.value).splitlines() == [
-        "net.yaml:4: nodes[0].type: unknown value 'hub' (expected one of: dc, warehouse, store, supplier_drop_ship, 3pl)",
+        "net.yaml:4: nodes[0].type: unknown value 'hub' "
+        "(expected one of: dc, warehouse, store, supplier_drop_ship, 3pl)",
         "net.yaml:7: nodes[1].timezone: 'Nowhere/Land' is not a known IANA time zone",
         "net.yaml:10: skus[0].unit: unknown value 'litre' (expected one of: each, mm, g, ml)",
     ]
@@ -649,8 +654,15 @@ def test_config_error_formats_and_pickles():
 def test_dump_then_parse_gives_an_equal_network():
     network = Network(
         nodes=(
-            Node("DC-NAT", NodeType.DISTRIBUTION_CENTER, NodeStatus.ENABLED, "Centre national, Saint-Étienne",
-                 "Europe/Paris", Location(45.4397, 4.3872, "42000", "FR"), ("national", "trunk")),
+            Node(
+                "DC-NAT",
+                NodeType.DISTRIBUTION_CENTER,
+                NodeStatus.ENABLED,
+                "Centre national, Saint-Étienne",
+                "Europe/Paris",
+                Location(45.4397, 4.3872, "42000", "FR"),
+                ("national", "trunk"),
+            ),
             Node("01234", NodeType.STORE, NodeStatus.DRAIN, "yes", "UTC", Location(-33.0, 0.00001), ()),
             Node("1E10", NodeType.SUPPLIER_DROP_SHIP, NodeStatus.DISABLED),
             Node("true", NodeType.THIRD_PARTY_LOGISTICS, tags=("null", "on", "0x1F")),
@@ -733,5 +745,8 @@ def test_a_problem_deep_in_a_big_file_names_its_line():
     with pytest.raises(ConfigError) as error:
         parse_network("\n".join(lines) + "\n", "big.yaml")
     found = [(p.line, p.field) for p in error.value.problems]
-    assert found == [(5 + 2 * 1234 + 2, "skus[1234].description"), (5 + 2 * 2345 + 2, "skus[2345].description"),
-                     (5 + 2 * 2999 + 1, "skus[2999].id")]
+    assert found == [
+        (5 + 2 * 1234 + 2, "skus[1234].description"),
+        (5 + 2 * 2345 + 2, "skus[2345].description"),
+        (5 + 2 * 2999 + 1, "skus[2999].id"),
+    ]

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from dompromise import limits
-from dompromise.config import ConfigError, dump_network, parse_network
-from dompromise.demo import demo_network
-from dompromise.model import Location
-from dompromise.ranking import weights_for
-from dompromise.transport import Centroid
-from dompromise.views import DEFAULT_RANKING, RANKING_WEIGHT_NAMES, RankingWeights
+from dompromise.config.network import ConfigError, dump_network, parse_network
+from dompromise.demo.network import demo_network
+from dompromise.model.network import Location
+from dompromise.model.transport import Centroid
+from dompromise.model.views import DEFAULT_RANKING, RANKING_WEIGHT_NAMES, RankingWeights
+from dompromise.promise.ranking import weights_for
 
 # A valid file; each error test changes one line of it.
 GOOD = textwrap.dedent("""\
@@ -65,8 +65,9 @@ def changed(old: str, new: str) -> str:
 def problems(text: str) -> list[tuple[int, str, str]]:
     with pytest.raises(ConfigError) as caught:
         parse_network(text, "net.yaml")
-    assert all(str(problem).startswith(f"net.yaml:{problem.line}: {problem.field}: ")
-               for problem in caught.value.problems)
+    assert all(
+        str(problem).startswith(f"net.yaml:{problem.line}: {problem.field}: ") for problem in caught.value.problems
+    )
     return [(problem.line, problem.field, problem.message) for problem in caught.value.problems]
 
 
@@ -101,17 +102,21 @@ def test_a_block_may_set_every_weight():
 
 def test_weights_at_both_ends_of_the_range_load():
     text = changed("  per_100_km: 1.5", f"  per_100_km: {limits.RANKING_WEIGHT_MAX}").replace(
-        "per_priority_step: 4", "per_priority_step: 0")
+        "per_priority_step: 4", "per_priority_step: 0"
+    )
     network = parse_network(text)
     assert network.ranking.per_100_km == limits.RANKING_WEIGHT_MAX and network.ranking.per_priority_step == 0.0
     assert parse_network(changed("priority: 5", f"priority: {limits.NODE_PRIORITY_MAX}")).nodes[2].priority == (
-        limits.NODE_PRIORITY_MAX)
+        limits.NODE_PRIORITY_MAX
+    )
 
 
 def test_json_works_the_same():
-    text = ('{"version": 1, "nodes": [{"id": "N", "type": "dc", "priority": 3}], "skus": [{"id": "S"}],\n'
-            ' "ranking": {"per_hour_to_delivery": 0.5},\n'
-            ' "views": [{"id": "v", "ranking": {"per_100_km": 1e-05}}]}')
+    text = (
+        '{"version": 1, "nodes": [{"id": "N", "type": "dc", "priority": 3}], "skus": [{"id": "S"}],\n'
+        ' "ranking": {"per_hour_to_delivery": 0.5},\n'
+        ' "views": [{"id": "v", "ranking": {"per_100_km": 1e-05}}]}'
+    )
     network = parse_network(text, "net.json")
     assert network.nodes[0].priority == 3
     assert network.ranking == RankingWeights(per_hour_to_delivery=0.5)
@@ -144,62 +149,123 @@ def test_a_view_block_without_a_network_block_is_over_the_defaults():
 # Each mistake on its line, with its field
 
 
-@pytest.mark.parametrize("old, new, field, message", [
-    ("priority: 2", "priority: -1", "nodes[1].priority", f"-1 is outside [0, {limits.NODE_PRIORITY_MAX}]"),
-    ("priority: 2", f"priority: {limits.NODE_PRIORITY_MAX + 1}", "nodes[1].priority",
-     f"{limits.NODE_PRIORITY_MAX + 1} is outside [0, {limits.NODE_PRIORITY_MAX}]"),
-    ("priority: 2", "priority: 1.5", "nodes[1].priority", "expected an integer, got a number"),
-    ("priority: 2", "priority: true", "nodes[1].priority", "expected an integer, got a boolean"),
-    ("priority: 2", 'priority: "2"', "nodes[1].priority", "expected an integer, got a string"),
-    ("priority: 2", "priorty: 2", "nodes[1].priorty", "unknown key 'priorty' (did you mean 'priority'?)"),
-    ("  per_100_km: 1.5", "  per_100_km: -1", "ranking.per_100_km",
-     f"-1 is outside [0, {limits.RANKING_WEIGHT_MAX}]"),
-    ("  per_100_km: 1.5", f"  per_100_km: {limits.RANKING_WEIGHT_MAX + 1}", "ranking.per_100_km",
-     f"{limits.RANKING_WEIGHT_MAX + 1} is outside [0, {limits.RANKING_WEIGHT_MAX}]"),
-    ("  per_100_km: 1.5", "  per_100_km: .nan", "ranking.per_100_km",
-     f"nan is outside [0, {limits.RANKING_WEIGHT_MAX}]"),
-    ("  per_100_km: 1.5", "  per_100_km: .inf", "ranking.per_100_km",
-     f"inf is outside [0, {limits.RANKING_WEIGHT_MAX}]"),
-    ("  per_100_km: 1.5", "  per_100_km: fast", "ranking.per_100_km", "expected a number, got a string"),
-    ("  per_100_km: 1.5", "  per_100_km: yes", "ranking.per_100_km", "expected a number, got a boolean"),
-    ("  per_100_km: 1.5", "  per_100_km:", "ranking.per_100_km", "expected a number, got null"),
-    ("  per_100_km: 1.5", "  per_km: 1.5", "ranking.per_km", "unknown key 'per_km' (did you mean 'per_100_km'?)"),
-    ("  per_priority_step: 4", "  per_priority_step: 4\n  per_100_km: 2", "ranking.per_100_km",
-     "duplicate key (first on line 24)"),
-    ("ranking: {per_100_km: 3, drop_ship: 20}", "ranking: {per_100_km: 3, drop_ship: -20}",
-     "views[0].ranking.drop_ship", f"-20 is outside [0, {limits.RANKING_WEIGHT_MAX}]"),
-    ("ranking: {per_100_km: 3, drop_ship: 20}", "ranking: {per_100_km: 3, dropship: 20}",
-     "views[0].ranking.dropship", "unknown key 'dropship' (did you mean 'drop_ship'?)"),
-    ("ranking: {per_100_km: 3, drop_ship: 20}", "ranking: {}", "views[0].ranking",
-     "set at least one weight (or leave the key out)"),
-    ("ranking: {per_100_km: 3, drop_ship: 20}", "ranking: [per_100_km]", "views[0].ranking",
-     "expected a mapping, got a list"),
-    ("    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
-     "    location: {latitude: 95, longitude: 3.0573}\n    - {id: Z75",
-     "transport.zones[0].location.latitude", "95 is outside [-90, 90]"),
-    ("    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
-     "    location: {latitude: 50.6292, longitude: -181}\n    - {id: Z75",
-     "transport.zones[0].location.longitude", "-181 is outside [-180, 180]"),
-    ("    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
-     "    location: {latitude: 50.6292}\n    - {id: Z75",
-     "transport.zones[0].location.longitude", "missing required key"),
-    ("    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
-     '    location: {latitude: 50.6292, longitude: 3.0573, postal_code: "59000"}\n    - {id: Z75',
-     "transport.zones[0].location.postal_code", "unknown key 'postal_code' (expected one of: latitude, longitude)"),
-    ("    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
-     '    location: "Lille"\n    - {id: Z75',
-     "transport.zones[0].location", "expected a mapping, got a string"),
-])
+@pytest.mark.parametrize(
+    "old, new, field, message",
+    [
+        ("priority: 2", "priority: -1", "nodes[1].priority", f"-1 is outside [0, {limits.NODE_PRIORITY_MAX}]"),
+        (
+            "priority: 2",
+            f"priority: {limits.NODE_PRIORITY_MAX + 1}",
+            "nodes[1].priority",
+            f"{limits.NODE_PRIORITY_MAX + 1} is outside [0, {limits.NODE_PRIORITY_MAX}]",
+        ),
+        ("priority: 2", "priority: 1.5", "nodes[1].priority", "expected an integer, got a number"),
+        ("priority: 2", "priority: true", "nodes[1].priority", "expected an integer, got a boolean"),
+        ("priority: 2", 'priority: "2"', "nodes[1].priority", "expected an integer, got a string"),
+        ("priority: 2", "priorty: 2", "nodes[1].priorty", "unknown key 'priorty' (did you mean 'priority'?)"),
+        (
+            "  per_100_km: 1.5",
+            "  per_100_km: -1",
+            "ranking.per_100_km",
+            f"-1 is outside [0, {limits.RANKING_WEIGHT_MAX}]",
+        ),
+        (
+            "  per_100_km: 1.5",
+            f"  per_100_km: {limits.RANKING_WEIGHT_MAX + 1}",
+            "ranking.per_100_km",
+            f"{limits.RANKING_WEIGHT_MAX + 1} is outside [0, {limits.RANKING_WEIGHT_MAX}]",
+        ),
+        (
+            "  per_100_km: 1.5",
+            "  per_100_km: .nan",
+            "ranking.per_100_km",
+            f"nan is outside [0, {limits.RANKING_WEIGHT_MAX}]",
+        ),
+        (
+            "  per_100_km: 1.5",
+            "  per_100_km: .inf",
+            "ranking.per_100_km",
+            f"inf is outside [0, {limits.RANKING_WEIGHT_MAX}]",
+        ),
+        ("  per_100_km: 1.5", "  per_100_km: fast", "ranking.per_100_km", "expected a number, got a string"),
+        ("  per_100_km: 1.5", "  per_100_km: yes", "ranking.per_100_km", "expected a number, got a boolean"),
+        ("  per_100_km: 1.5", "  per_100_km:", "ranking.per_100_km", "expected a number, got null"),
+        ("  per_100_km: 1.5", "  per_km: 1.5", "ranking.per_km", "unknown key 'per_km' (did you mean 'per_100_km'?)"),
+        (
+            "  per_priority_step: 4",
+            "  per_priority_step: 4\n  per_100_km: 2",
+            "ranking.per_100_km",
+            "duplicate key (first on line 24)",
+        ),
+        (
+            "ranking: {per_100_km: 3, drop_ship: 20}",
+            "ranking: {per_100_km: 3, drop_ship: -20}",
+            "views[0].ranking.drop_ship",
+            f"-20 is outside [0, {limits.RANKING_WEIGHT_MAX}]",
+        ),
+        (
+            "ranking: {per_100_km: 3, drop_ship: 20}",
+            "ranking: {per_100_km: 3, dropship: 20}",
+            "views[0].ranking.dropship",
+            "unknown key 'dropship' (did you mean 'drop_ship'?)",
+        ),
+        (
+            "ranking: {per_100_km: 3, drop_ship: 20}",
+            "ranking: {}",
+            "views[0].ranking",
+            "set at least one weight (or leave the key out)",
+        ),
+        (
+            "ranking: {per_100_km: 3, drop_ship: 20}",
+            "ranking: [per_100_km]",
+            "views[0].ranking",
+            "expected a mapping, got a list",
+        ),
+        (
+            "    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
+            "    location: {latitude: 95, longitude: 3.0573}\n    - {id: Z75",
+            "transport.zones[0].location.latitude",
+            "95 is outside [-90, 90]",
+        ),
+        (
+            "    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
+            "    location: {latitude: 50.6292, longitude: -181}\n    - {id: Z75",
+            "transport.zones[0].location.longitude",
+            "-181 is outside [-180, 180]",
+        ),
+        (
+            "    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
+            "    location: {latitude: 50.6292}\n    - {id: Z75",
+            "transport.zones[0].location.longitude",
+            "missing required key",
+        ),
+        (
+            "    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
+            '    location: {latitude: 50.6292, longitude: 3.0573, postal_code: "59000"}\n    - {id: Z75',
+            "transport.zones[0].location.postal_code",
+            "unknown key 'postal_code' (expected one of: latitude, longitude)",
+        ),
+        (
+            "    location: {latitude: 50.6292, longitude: 3.0573}\n    - {id: Z75",
+            '    location: "Lille"\n    - {id: Z75',
+            "transport.zones[0].location",
+            "expected a mapping, got a string",
+        ),
+    ],
+)
 def test_each_mistake_is_named_on_its_line(old, new, field, message):
-    line = GOOD[:GOOD.index(old)].count("\n") + 1  # where the changed text starts
+    line = GOOD[: GOOD.index(old)].count("\n") + 1  # where the changed text starts
     if message.startswith("duplicate key"):
         line += 1  # the key written second
     assert problems(changed(old, new)) == [(line, field, message)]
 
 
 def test_problems_of_several_blocks_come_together_in_line_order():
-    text = changed("priority: 2", "priority: -2").replace("per_100_km: 1.5", "per_100_km: x").replace(
-        "drop_ship: 20", "drop_ship: -1")
+    text = (
+        changed("priority: 2", "priority: -2")
+        .replace("per_100_km: 1.5", "per_100_km: x")
+        .replace("drop_ship: 20", "drop_ship: -1")
+    )
     assert [(line, field) for line, field, _ in problems(text)] == [
         (line_of("priority: 2"), "nodes[1].priority"),
         (line_of("  per_100_km: 1.5"), "ranking.per_100_km"),
@@ -210,8 +276,10 @@ def test_problems_of_several_blocks_come_together_in_line_order():
 def test_problems_print_as_path_line_field_message():
     with pytest.raises(ConfigError) as caught:
         parse_network(changed("  per_100_km: 1.5", "  per_100_km: -1"), "network.yaml")
-    assert str(caught.value) == (f"network.yaml:{line_of('  per_100_km: 1.5')}: ranking.per_100_km: "
-                                 f"-1 is outside [0, {limits.RANKING_WEIGHT_MAX}]")
+    assert str(caught.value) == (
+        f"network.yaml:{line_of('  per_100_km: 1.5')}: ranking.per_100_km: "
+        f"-1 is outside [0, {limits.RANKING_WEIGHT_MAX}]"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -256,14 +324,19 @@ def test_a_file_without_the_new_settings_loads_as_before():
 
 
 def test_default_weights_are_the_engines_ranking_before_configuration():
-    assert DEFAULT_RANKING == RankingWeights(per_hour_to_delivery=1.0, per_currency_unit=0.2, per_extra_shipment=12.0,
-                                             per_missing_percent=2.0, drop_ship=6.0, per_priority_step=0.0,
-                                             per_100_km=0.0)
-    from dompromise import promise
+    assert DEFAULT_RANKING == RankingWeights(
+        per_hour_to_delivery=1.0,
+        per_currency_unit=0.2,
+        per_extra_shipment=12.0,
+        per_missing_percent=2.0,
+        drop_ship=6.0,
+        per_priority_step=0.0,
+        per_100_km=0.0,
+    )
+    from dompromise.promise import engine as promise
 
     engine_defaults = getattr(promise, "DEFAULT_WEIGHTS", None)  # promise.py's own, while it has them
-    for name in ("per_hour_to_delivery", "per_currency_unit", "per_extra_shipment", "per_missing_percent",
-                 "drop_ship"):
+    for name in ("per_hour_to_delivery", "per_currency_unit", "per_extra_shipment", "per_missing_percent", "drop_ship"):
         if engine_defaults is not None and hasattr(engine_defaults, name):
             assert getattr(DEFAULT_RANKING, name) == getattr(engine_defaults, name), name
 

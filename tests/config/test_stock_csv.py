@@ -2,9 +2,9 @@
 
 import pytest
 
-from dompromise.config import PROBLEMS_MAX, ConfigError, load_stock_csv, parse_stock_csv
+from dompromise.config.network import PROBLEMS_MAX, ConfigError, load_stock_csv, parse_stock_csv
 from dompromise.limits import QUANTITY_MAX
-from dompromise.model import BaseUnit, Network, Node, NodeType, Sku, StockRow
+from dompromise.model.network import BaseUnit, Network, Node, NodeType, Sku, StockRow
 
 NETWORK = Network(
     nodes=(
@@ -41,10 +41,7 @@ def single_problem(text):
 def test_valid_file_loads(tmp_path):
     path = tmp_path / "stock.csv"
     path.write_text(
-        "sku_id,node_id,on_hand_quantity\n"
-        "BRK-PAD-1,DC-NAT,120\n"
-        "BRK-PAD-1,ST-LYON,0\n"
-        "OIL-MOT-1,DC-NAT,250000\n",
+        "sku_id,node_id,on_hand_quantity\nBRK-PAD-1,DC-NAT,120\nBRK-PAD-1,ST-LYON,0\nOIL-MOT-1,DC-NAT,250000\n",
         encoding="utf-8",
     )
 
@@ -70,12 +67,12 @@ def test_header_only_gives_no_rows():
 def test_unit_column_converts_packs_to_base_units():
     text = (
         "sku_id,node_id,on_hand_quantity,unit\n"
-        "BRK-PAD-1,DC-NAT,3,carton\n"      # 3 x 12
-        "BRK-PAD-1,ST-LYON,5,each\n"       # the base unit spelling: factor 1
-        "OIL-MOT-1,DC-NAT,4,can_5l\n"      # 4 x 5000 ml
-        "OIL-MOT-1,ST-LYON,250,\n"         # empty unit: base units
-        "ELC-CBL-1,DC-NAT,4,reel_50m\n"    # 4 x 50 m in mm
-        "ELC-CBL-1,ST-LYON,200000,mm\n"    # a 200 m reel in mm
+        "BRK-PAD-1,DC-NAT,3,carton\n"  # 3 x 12
+        "BRK-PAD-1,ST-LYON,5,each\n"  # the base unit spelling: factor 1
+        "OIL-MOT-1,DC-NAT,4,can_5l\n"  # 4 x 5000 ml
+        "OIL-MOT-1,ST-LYON,250,\n"  # empty unit: base units
+        "ELC-CBL-1,DC-NAT,4,reel_50m\n"  # 4 x 50 m in mm
+        "ELC-CBL-1,ST-LYON,200000,mm\n"  # a 200 m reel in mm
     )
 
     rows = parse_stock_csv(text, NETWORK)
@@ -86,12 +83,7 @@ def test_unit_column_converts_packs_to_base_units():
 def test_blank_lines_bom_and_crlf_are_accepted_and_lines_still_count(tmp_path):
     path = tmp_path / "stock.csv"
     path.write_bytes(
-        b"\xef\xbb\xbf\r\n"
-        b"sku_id,node_id,on_hand_quantity\r\n"
-        b"\r\n"
-        b"BRK-PAD-1,DC-NAT,1\r\n"
-        b"  \r\n"
-        b"BRK-PAD-1,NOPE,1\r\n"
+        b"\xef\xbb\xbf\r\nsku_id,node_id,on_hand_quantity\r\n\r\nBRK-PAD-1,DC-NAT,1\r\n  \r\nBRK-PAD-1,NOPE,1\r\n"
     )
 
     with pytest.raises(ConfigError) as caught:
@@ -111,10 +103,10 @@ def test_explicit_plus_sign_and_leading_zeros_are_integers():
 
 def test_quoted_field_spanning_lines_keeps_later_line_numbers_right():
     text = (
-        "sku_id,node_id,on_hand_quantity\n"   # 1
-        '"BRK-PAD-1\n'                         # 2: a record over two lines
-        '",DC-NAT,1\n'                         # 3
-        "BRK-PAD-1,DC-NAT,x\n"                 # 4
+        "sku_id,node_id,on_hand_quantity\n"  # 1
+        '"BRK-PAD-1\n'  # 2: a record over two lines
+        '",DC-NAT,1\n'  # 3
+        "BRK-PAD-1,DC-NAT,x\n"  # 4
     )
 
     assert problems_of(text) == [(2, "sku_id"), (4, "on_hand_quantity")]
@@ -206,8 +198,8 @@ def test_quantity_limit_before_conversion():
 def test_quantity_limit_after_conversion():
     text = (
         "sku_id,node_id,on_hand_quantity,unit\n"
-        "BIG-1,DC-NAT,2,tonne_lot\n"       # exactly 2 x (QUANTITY_MAX // 2)
-        "BIG-1,ST-LYON,3,tonne_lot\n"      # over
+        "BIG-1,DC-NAT,2,tonne_lot\n"  # exactly 2 x (QUANTITY_MAX // 2)
+        "BIG-1,ST-LYON,3,tonne_lot\n"  # over
     )
 
     problem = single_problem(text)
@@ -250,12 +242,7 @@ def test_wrong_column_count():
 
 
 def test_same_sku_and_node_twice_names_both_lines():
-    text = (
-        "sku_id,node_id,on_hand_quantity\n"
-        "BRK-PAD-1,DC-NAT,1\n"
-        "BRK-PAD-1,ST-LYON,1\n"
-        "BRK-PAD-1,DC-NAT,2\n"
-    )
+    text = "sku_id,node_id,on_hand_quantity\nBRK-PAD-1,DC-NAT,1\nBRK-PAD-1,ST-LYON,1\nBRK-PAD-1,DC-NAT,2\n"
 
     problem = single_problem(text)
 
@@ -294,14 +281,14 @@ def test_non_utf8_byte_reports_its_line(tmp_path):
 
 def test_all_row_problems_are_reported_together_and_nothing_is_returned():
     text = (
-        "sku_id,node_id,on_hand_quantity,unit\n"   # 1
-        "BRK-PAD-1,DC-NAT,10,carton\n"             # 2: fine
-        "NOPE,DC-NAT,1,\n"                         # 3
-        "BRK-PAD-1,NOPE,1,\n"                      # 4
-        "BRK-PAD-1,ST-LYON,-1,\n"                  # 5
-        "OIL-MOT-1,DC-NAT,1,pint\n"                # 6
-        "OIL-MOT-1,DC-NAT\n"                       # 7
-        "BRK-PAD-1,DC-NAT,3,\n"                    # 8: duplicate of 2
+        "sku_id,node_id,on_hand_quantity,unit\n"  # 1
+        "BRK-PAD-1,DC-NAT,10,carton\n"  # 2: fine
+        "NOPE,DC-NAT,1,\n"  # 3
+        "BRK-PAD-1,NOPE,1,\n"  # 4
+        "BRK-PAD-1,ST-LYON,-1,\n"  # 5
+        "OIL-MOT-1,DC-NAT,1,pint\n"  # 6
+        "OIL-MOT-1,DC-NAT\n"  # 7
+        "BRK-PAD-1,DC-NAT,3,\n"  # 8: duplicate of 2
     )
 
     assert problems_of(text) == [

@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 from dompromise import _core, limits
-from dompromise.config import ConfigError, dump_network, parse_network
-from dompromise.views import SUPPLY_KIND_NAMES, ProtectedAllocation, SkuQuantities, View
+from dompromise.config.network import ConfigError, dump_network, parse_network
+from dompromise.model.views import SUPPLY_KIND_NAMES, ProtectedAllocation, SkuQuantities, View
 
 HEAD = textwrap.dedent("""\
     version: 1
@@ -65,12 +65,20 @@ def test_a_valid_section_reads_into_views():
     network = parse_network(HEAD + SECTION, "net.yaml")
     garages, b2b = network.views
     assert garages == View(
-        view_id="garages", node_ids=("DC-1", "WH-N"), node_tags=("store",), supply_kinds=(1, 2), horizon_days=14,
-        segments=("garage", "premium"), safety_stock=SkuQuantities(default=2),
+        view_id="garages",
+        node_ids=("DC-1", "WH-N"),
+        node_tags=("store",),
+        supply_kinds=(1, 2),
+        horizon_days=14,
+        segments=("garage", "premium"),
+        safety_stock=SkuQuantities(default=2),
         exposure_cap=SkuQuantities(default=50, per_sku={"PAD-1": 20}),
         low_stock_threshold=SkuQuantities(per_sku={"CABLE-1": 5000}),
-        protected=(ProtectedAllocation("premium", percent=20, node_tags=("regional",)),
-                   ProtectedAllocation("premium", quantity=10, sku_ids=("PAD-1",), node_ids=("WH-N",))))
+        protected=(
+            ProtectedAllocation("premium", percent=20, node_tags=("regional",)),
+            ProtectedAllocation("premium", quantity=10, sku_ids=("PAD-1",), node_ids=("WH-N",)),
+        ),
+    )
     assert b2b == View("b2b")
     assert garages.exposure_cap.of("PAD-1") == 20 and garages.exposure_cap.of("CABLE-1") == 50
     assert garages.known_segments() == {"garage", "premium"}
@@ -87,36 +95,77 @@ def test_a_network_without_views_has_none():
     assert "views" not in dump_network(network)
 
 
-@pytest.mark.parametrize("old, new, field, message", [
-    ("nodes: [DC-1, WH-N]", "nodes: [DC-1, WH-X]", "views[0].nodes[1]", "unknown node 'WH-X'"),
-    ("node_tags: [store]", "node_tags: [stores]", "views[0].node_tags[0]", "no node carries tag 'stores'"),
-    ("supply_kinds: [in_transit, purchase_order]", "supply_kinds: [in_transit, po]", "views[0].supply_kinds[1]",
-     "unknown value 'po' (expected one of: in_transit, purchase_order, transfer)"),
-    ("horizon_days: 14", "horizon_days: 0", "views[0].horizon_days",
-     f"0 is outside [1, {limits.VIEW_HORIZON_DAYS_MAX}]"),
-    ("safety_stock: 2", "safety_stock: -2", "views[0].safety_stock", f"-2 is outside [0, {limits.QUANTITY_MAX}]"),
-    ("skus: {PAD-1: 20}", "skus: {PAD-9: 20}", "views[0].exposure_cap.skus.PAD-9", "unknown SKU 'PAD-9'"),
-    ("low_stock_threshold: {skus: {CABLE-1: 5000}}", "low_stock_threshold: {}", "views[0].low_stock_threshold",
-     "set default, skus or both (or leave the key out)"),
-    ("{segment: premium, percent: 20,", "{segment: premium, percent: 20, quantity: 3,", "views[0].protected[0]",
-     "set exactly one of quantity and percent"),
-    ("{segment: premium, percent: 20,", "{segment: vip, percent: 20,", "views[0].protected[0].segment",
-     "segment 'vip' is not one of the view's segments (garage, premium)"),
-    ("percent: 20", "percent: 120", "views[0].protected[0].percent", "120 is outside [1, 100]"),
-    ("skus: [PAD-1], nodes: [WH-N]", "skus: [PAD-1], nodes: [ST-1]", "views[0].protected[1].nodes[0]",
-     "node 'ST-1' is not one of the view's nodes"),
-    ("skus: [PAD-1], nodes", "skus: [PAD-1, PAD-1], nodes", "views[0].protected[1].skus[1]",
-     f"duplicate SKU 'PAD-1' (first on line {HEAD_LINES + 12})"),
-    ("horizon_days: 14", "horizon_day: 14", "views[0].horizon_day", "unknown key 'horizon_day' (did you mean 'horizon_days'?)"),
-    ("  - id: b2b", "  - id: garages", "views[1].id", f"duplicate view id 'garages' (first defined on line {HEAD_LINES + 1})"),
-])
+@pytest.mark.parametrize(
+    "old, new, field, message",
+    [
+        ("nodes: [DC-1, WH-N]", "nodes: [DC-1, WH-X]", "views[0].nodes[1]", "unknown node 'WH-X'"),
+        ("node_tags: [store]", "node_tags: [stores]", "views[0].node_tags[0]", "no node carries tag 'stores'"),
+        (
+            "supply_kinds: [in_transit, purchase_order]",
+            "supply_kinds: [in_transit, po]",
+            "views[0].supply_kinds[1]",
+            "unknown value 'po' (expected one of: in_transit, purchase_order, transfer)",
+        ),
+        (
+            "horizon_days: 14",
+            "horizon_days: 0",
+            "views[0].horizon_days",
+            f"0 is outside [1, {limits.VIEW_HORIZON_DAYS_MAX}]",
+        ),
+        ("safety_stock: 2", "safety_stock: -2", "views[0].safety_stock", f"-2 is outside [0, {limits.QUANTITY_MAX}]"),
+        ("skus: {PAD-1: 20}", "skus: {PAD-9: 20}", "views[0].exposure_cap.skus.PAD-9", "unknown SKU 'PAD-9'"),
+        (
+            "low_stock_threshold: {skus: {CABLE-1: 5000}}",
+            "low_stock_threshold: {}",
+            "views[0].low_stock_threshold",
+            "set default, skus or both (or leave the key out)",
+        ),
+        (
+            "{segment: premium, percent: 20,",
+            "{segment: premium, percent: 20, quantity: 3,",
+            "views[0].protected[0]",
+            "set exactly one of quantity and percent",
+        ),
+        (
+            "{segment: premium, percent: 20,",
+            "{segment: vip, percent: 20,",
+            "views[0].protected[0].segment",
+            "segment 'vip' is not one of the view's segments (garage, premium)",
+        ),
+        ("percent: 20", "percent: 120", "views[0].protected[0].percent", "120 is outside [1, 100]"),
+        (
+            "skus: [PAD-1], nodes: [WH-N]",
+            "skus: [PAD-1], nodes: [ST-1]",
+            "views[0].protected[1].nodes[0]",
+            "node 'ST-1' is not one of the view's nodes",
+        ),
+        (
+            "skus: [PAD-1], nodes",
+            "skus: [PAD-1, PAD-1], nodes",
+            "views[0].protected[1].skus[1]",
+            f"duplicate SKU 'PAD-1' (first on line {HEAD_LINES + 12})",
+        ),
+        (
+            "horizon_days: 14",
+            "horizon_day: 14",
+            "views[0].horizon_day",
+            "unknown key 'horizon_day' (did you mean 'horizon_days'?)",
+        ),
+        (
+            "  - id: b2b",
+            "  - id: garages",
+            "views[1].id",
+            f"duplicate view id 'garages' (first defined on line {HEAD_LINES + 1})",
+        ),
+    ],
+)
 def test_each_mistake_is_named_on_its_line(old, new, field, message):
     line = line_of(old.split("\n")[0]) if old != "  - id: b2b" else HEAD_LINES + SECTION.count("\n")
     assert problems(changed(old, new)) == [(line, field, message)]
 
 
 def test_a_view_list_over_the_limit_is_one_problem(monkeypatch):
-    monkeypatch.setattr("dompromise.config_views.VIEWS_MAX", 1)
+    monkeypatch.setattr("dompromise.config.views.VIEWS_MAX", 1)
     assert problems(HEAD + SECTION) == [(HEAD_LINES + 1, "views", "2 views, more than the limit of 1")]
 
 

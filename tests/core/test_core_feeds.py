@@ -11,8 +11,17 @@ OK, STALE = ITEM_STATUS["OK"], ITEM_STATUS["STALE"]
 def feed(core, time_ns, items, all_or_nothing=False):
     """items: (sku, node, op, quantity, source, sequence)."""
     sku, node, op, quantity, source, sequence = (list(column) for column in zip(*items))
-    command = Command(COMMAND_KIND["UPDATE_ON_HAND"], time_ns, sku, node, quantity, op,
-                      all_or_nothing=all_or_nothing, ref=source, time_ns=sequence)
+    command = Command(
+        COMMAND_KIND["UPDATE_ON_HAND"],
+        time_ns,
+        sku,
+        node,
+        quantity,
+        op,
+        all_or_nothing=all_or_nothing,
+        ref=source,
+        time_ns=sequence,
+    )
     core.apply(command)
     core.check_invariants()
     return command

@@ -22,12 +22,23 @@ T0 = 10**18
 def test_new_rows_are_empty_and_old_rows_keep_everything():
     core = Core(NODES, 2)
     now = T0
-    core.apply(Command(COMMAND_KIND["UPDATE_ON_HAND"], now + 1, [0, 1], [0, 2], [10, 20], [1, 1],
-                       ref=[0, 0], time_ns=[5, 6]))
+    core.apply(
+        Command(COMMAND_KIND["UPDATE_ON_HAND"], now + 1, [0, 1], [0, 2], [10, 20], [1, 1], ref=[0, 0], time_ns=[5, 6])
+    )
     core.apply(Command(COMMAND_KIND["SET_SAFETY_STOCK"], now + 2, [0], [0], [2], [SAFETY_STOCK_SCOPE["SKU"]]))
     core.apply(Command(COMMAND_KIND["SET_SAFETY_STOCK"], now + 3, [0], [1], [1], [SAFETY_STOCK_SCOPE["NODE"]]))
-    core.apply(Command(COMMAND_KIND["UPSERT_SUPPLY"], now + 4, [1], [2], [7], [SUPPLY_KIND["PURCHASE_ORDER"]],
-                       time_ns=[now + 10**12], ref=[0]))
+    core.apply(
+        Command(
+            COMMAND_KIND["UPSERT_SUPPLY"],
+            now + 4,
+            [1],
+            [2],
+            [7],
+            [SUPPLY_KIND["PURCHASE_ORDER"]],
+            time_ns=[now + 10**12],
+            ref=[0],
+        )
+    )
     core.apply(Command(COMMAND_KIND["RESERVE"], now + 5, [1], [2], [4], deadline_ns=now + 10**12))
     core.apply(Command(COMMAND_KIND["SET_UNAVAILABLE"], now + 6, [0], [0], [3], [UNAVAILABLE_REASON["DAMAGED"]]))
     before = {name: core.bucket_array(name).copy() for name in ("on_hand", "held", "unavailable", "available")}
@@ -45,8 +56,9 @@ def test_new_rows_are_empty_and_old_rows_keep_everything():
     assert core.position_plan(1, 2)[0][0][3] == 7  # the supply list survived
     # The new rows take commands, feed sequences included.
     core.take_changed_skus()
-    command = Command(COMMAND_KIND["UPDATE_ON_HAND"], now + 7, [42, 1], [1, 2], [5, 21], [1, 1],
-                      ref=[0, 0], time_ns=[1, 6])
+    command = Command(
+        COMMAND_KIND["UPDATE_ON_HAND"], now + 7, [42, 1], [1, 2], [5, 21], [1, 1], ref=[0, 0], time_ns=[1, 6]
+    )
     core.apply(command)
     assert command.status.tolist() == [1, 15]  # OK; STALE (the old row's sequence was kept)
     assert core.take_changed_skus().tolist() == [42]
@@ -66,9 +78,15 @@ def test_a_grown_core_round_trips_through_a_snapshot():
 
 
 # A random mix of writes over SKU rows that exist in both cores.
-operations = st.lists(st.tuples(
-    st.sampled_from(["on_hand", "reserve", "unavailable", "grow"]),
-    st.integers(0, 11), st.integers(0, NODES - 1), st.integers(1, 30)), max_size=30)
+operations = st.lists(
+    st.tuples(
+        st.sampled_from(["on_hand", "reserve", "unavailable", "grow"]),
+        st.integers(0, 11),
+        st.integers(0, NODES - 1),
+        st.integers(1, 30),
+    ),
+    max_size=30,
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -86,14 +104,29 @@ def test_growth_is_invisible(steps, first_rows):
             continue
         sku %= used
         if kind == "on_hand":
-            commands = [Command(COMMAND_KIND["UPDATE_ON_HAND"], time_ns, [sku], [node], [quantity], [1],
-                                ref=[0], time_ns=[time_ns]) for _ in range(2)]
+            commands = [
+                Command(
+                    COMMAND_KIND["UPDATE_ON_HAND"], time_ns, [sku], [node], [quantity], [1], ref=[0], time_ns=[time_ns]
+                )
+                for _ in range(2)
+            ]
         elif kind == "reserve":
-            commands = [Command(COMMAND_KIND["RESERVE"], time_ns, [sku], [node], [quantity],
-                                deadline_ns=time_ns + 5) for _ in range(2)]
+            commands = [
+                Command(COMMAND_KIND["RESERVE"], time_ns, [sku], [node], [quantity], deadline_ns=time_ns + 5)
+                for _ in range(2)
+            ]
         else:
-            commands = [Command(COMMAND_KIND["SET_UNAVAILABLE"], time_ns, [sku], [node], [quantity % 4],
-                                [UNAVAILABLE_REASON["INSPECTION"]]) for _ in range(2)]
+            commands = [
+                Command(
+                    COMMAND_KIND["SET_UNAVAILABLE"],
+                    time_ns,
+                    [sku],
+                    [node],
+                    [quantity % 4],
+                    [UNAVAILABLE_REASON["INSPECTION"]],
+                )
+                for _ in range(2)
+            ]
         grown.apply(commands[0])
         built.apply(commands[1])
         assert commands[0].status.tolist() == commands[1].status.tolist()

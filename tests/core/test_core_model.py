@@ -151,14 +151,16 @@ class ReservationModel:
         reservation[0] = STATE["COMMITTED"] if kind == "COMMIT" else STATE["RELEASED"]
         return R["OK"]
 
-
     def change_lines(self, ship, index, items):
         if not 0 <= index < len(self.reservations):
             return R["RESERVATION_NOT_FOUND"]
         reservation = self.reservations[index]
         state = reservation[0]
-        refusals = {STATE["EXPIRED"]: "RESERVATION_EXPIRED", STATE["RELEASED"]: "RESERVATION_RELEASED",
-                    STATE["SHIPPED"]: "RESERVATION_SHIPPED"}
+        refusals = {
+            STATE["EXPIRED"]: "RESERVATION_EXPIRED",
+            STATE["RELEASED"]: "RESERVATION_RELEASED",
+            STATE["SHIPPED"]: "RESERVATION_SHIPPED",
+        }
         if state in refusals:
             return R[refusals[state]]
         if ship and state != STATE["COMMITTED"]:
@@ -179,8 +181,8 @@ class ReservationModel:
             if ship:
                 lines[line][3] += quantity
                 self.on_hand[(sku, node)] -= min(quantity, self.on_hand[(sku, node)])
-        if all(l[2] == 0 for l in lines):
-            reservation[0] = STATE["SHIPPED"] if any(l[3] for l in lines) else STATE["RELEASED"]
+        if all(line[2] == 0 for line in lines):
+            reservation[0] = STATE["SHIPPED"] if any(line[3] for line in lines) else STATE["RELEASED"]
         return R["OK"]
 
 
@@ -195,8 +197,12 @@ class ReservationsMatchModel(RuleBasedStateMachine):
         self.time_ns += step_ns
         self.model.expire(self.time_ns)
 
-    @rule(sku=st.integers(0, SKUS - 1), node=st.integers(0, NODES - 1), quantity=st.integers(0, 40),
-          step_ns=st.integers(0, 5))
+    @rule(
+        sku=st.integers(0, SKUS - 1),
+        node=st.integers(0, NODES - 1),
+        quantity=st.integers(0, 40),
+        step_ns=st.integers(0, 5),
+    )
     def set_on_hand(self, sku, node, quantity, step_ns):
         self._advance(step_ns)
         self.core.apply(Command(UPDATE, self.time_ns, [sku], [node], [quantity], [SET]))
@@ -206,8 +212,15 @@ class ReservationsMatchModel(RuleBasedStateMachine):
     def reserve(self, lines, partial, ttl_ns, step_ns):
         self._advance(step_ns)
         sku, node, quantity = zip(*lines)
-        command = Command(_core.COMMAND_KIND["RESERVE"], self.time_ns, sku, node, quantity,
-                          all_or_nothing=not partial, deadline_ns=self.time_ns + ttl_ns)
+        command = Command(
+            _core.COMMAND_KIND["RESERVE"],
+            self.time_ns,
+            sku,
+            node,
+            quantity,
+            all_or_nothing=not partial,
+            deadline_ns=self.time_ns + ttl_ns,
+        )
         self.core.apply(command)
         result, taken = self.model.reserve(lines, partial, self.time_ns + ttl_ns)
         assert command.result == result
@@ -225,8 +238,9 @@ class ReservationsMatchModel(RuleBasedStateMachine):
     @rule(index=st.integers(0, 12), ttl_ns=st.integers(1, 30), step_ns=st.integers(0, 5))
     def extend(self, index, ttl_ns, step_ns):
         self._advance(step_ns)
-        command = Command(_core.COMMAND_KIND["EXTEND"], self.time_ns, reservation=index,
-                          deadline_ns=self.time_ns + ttl_ns)
+        command = Command(
+            _core.COMMAND_KIND["EXTEND"], self.time_ns, reservation=index, deadline_ns=self.time_ns + ttl_ns
+        )
         self.core.apply(command)
         if index < len(self.model.reservations) and self.model.reservations[index][0] == STATE["HELD"]:
             assert command.result == R["OK"]
@@ -234,21 +248,34 @@ class ReservationsMatchModel(RuleBasedStateMachine):
         else:
             assert command.result != R["OK"]
 
-    @rule(ship=st.booleans(), index=st.integers(-1, 12),
-          items=st.lists(st.tuples(st.integers(-1, 4), st.integers(1, 8)), min_size=1, max_size=3),
-          step_ns=st.integers(0, 5))
+    @rule(
+        ship=st.booleans(),
+        index=st.integers(-1, 12),
+        items=st.lists(st.tuples(st.integers(-1, 4), st.integers(1, 8)), min_size=1, max_size=3),
+        step_ns=st.integers(0, 5),
+    )
     def change_lines(self, ship, index, items, step_ns):
         self._advance(step_ns)
         lines, quantities = zip(*items)
-        command = Command(_core.COMMAND_KIND["SHIP" if ship else "CANCEL_LINES"], self.time_ns,
-                          [0] * len(items), [0] * len(items), quantities, reservation=index, line=lines)
+        command = Command(
+            _core.COMMAND_KIND["SHIP" if ship else "CANCEL_LINES"],
+            self.time_ns,
+            [0] * len(items),
+            [0] * len(items),
+            quantities,
+            reservation=index,
+            line=lines,
+        )
         self.core.apply(command)
         assert command.result == self.model.change_lines(ship, index, items)
 
     @invariant()
     def same_buckets(self):
-        for name, expected in (("on_hand", self.model.on_hand), ("held", self.model.held),
-                               ("allocated", self.model.allocated)):
+        for name, expected in (
+            ("on_hand", self.model.on_hand),
+            ("held", self.model.held),
+            ("allocated", self.model.allocated),
+        ):
             actual = self.core.bucket_array(name)
             for (sku, node), quantity in expected.items():
                 assert actual[sku, node] == quantity, (name, sku, node)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from dompromise import _core
 from dompromise._core import COMMAND_KIND, COMMAND_RESULT, ITEM_STATUS, RESERVATION_STATE, Command, Core
 
@@ -13,15 +12,24 @@ SECOND_NS = 1_000_000_000
 def stocked(nodes=2, skus=2, quantity=10, node_status=None) -> Core:
     core = Core(nodes, skus, node_status=node_status)
     items = [(s, n) for s in range(skus) for n in range(nodes)]
-    core.apply(Command(COMMAND_KIND["UPDATE_ON_HAND"], 0, [s for s, _ in items], [n for _, n in items],
-                       [quantity] * len(items), [SET] * len(items)))
+    core.apply(
+        Command(
+            COMMAND_KIND["UPDATE_ON_HAND"],
+            0,
+            [s for s, _ in items],
+            [n for _, n in items],
+            [quantity] * len(items),
+            [SET] * len(items),
+        )
+    )
     return core
 
 
 def reserve(core, lines, at_ns, ttl_ns=60 * SECOND_NS, partial=False) -> Command:
     sku, node, quantity = zip(*lines)
-    command = Command(COMMAND_KIND["RESERVE"], at_ns, sku, node, quantity,
-                      all_or_nothing=not partial, deadline_ns=at_ns + ttl_ns)
+    command = Command(
+        COMMAND_KIND["RESERVE"], at_ns, sku, node, quantity, all_or_nothing=not partial, deadline_ns=at_ns + ttl_ns
+    )
     core.apply(command)
     return command
 
@@ -138,16 +146,20 @@ def test_extend_moves_expiry_and_old_deadline_does_not_expire_it():
     assert core.reservation(r)[0] == RESERVATION_STATE["HELD"]
     resolve(core, "TICK", -1, 30 * SECOND_NS)
     assert core.reservation(r)[0] == RESERVATION_STATE["EXPIRED"]
-    assert resolve(core, "EXTEND", r, 31 * SECOND_NS, deadline_ns=40 * SECOND_NS).result == \
-        COMMAND_RESULT["RESERVATION_EXPIRED"]
+    assert (
+        resolve(core, "EXTEND", r, 31 * SECOND_NS, deadline_ns=40 * SECOND_NS).result
+        == COMMAND_RESULT["RESERVATION_EXPIRED"]
+    )
 
 
 def test_unknown_reservation_is_not_found():
     core = stocked()
     for kind in ("COMMIT", "RELEASE"):
         assert resolve(core, kind, 7, SECOND_NS).result == COMMAND_RESULT["RESERVATION_NOT_FOUND"]
-    assert resolve(core, "EXTEND", -1, SECOND_NS, deadline_ns=2 * SECOND_NS).result == \
-        COMMAND_RESULT["RESERVATION_NOT_FOUND"]
+    assert (
+        resolve(core, "EXTEND", -1, SECOND_NS, deadline_ns=2 * SECOND_NS).result
+        == COMMAND_RESULT["RESERVATION_NOT_FOUND"]
+    )
 
 
 def test_tables_grow_past_their_initial_capacity():
@@ -193,17 +205,25 @@ def test_malformed_commands_change_nothing_but_the_clock():
 
 def test_node_status_command_changes_what_sells():
     core = stocked()
-    command = Command(COMMAND_KIND["SET_NODE_STATUS"], SECOND_NS, [0, 0], [1, 5], [0, 0],
-                      [_core.NODE_STATUS["DRAIN"], _core.NODE_STATUS["ENABLED"]])
+    command = Command(
+        COMMAND_KIND["SET_NODE_STATUS"],
+        SECOND_NS,
+        [0, 0],
+        [1, 5],
+        [0, 0],
+        [_core.NODE_STATUS["DRAIN"], _core.NODE_STATUS["ENABLED"]],
+    )
     core.apply(command)
     assert command.status.tolist() == [ITEM_STATUS["OK"], ITEM_STATUS["NODE_NOT_FOUND"]]
     assert core.sellable_nodes().tolist() == [0]
     assert reserve(core, [(0, 1, 1)], 2 * SECOND_NS).status.tolist() == [ITEM_STATUS["NODE_NOT_SELLABLE"]]
 
+
 def change_lines(core, kind, reservation, items, at_ns) -> Command:
     lines, quantities = zip(*items)
-    command = Command(COMMAND_KIND[kind], at_ns, [0] * len(items), [0] * len(items), quantities,
-                      reservation=reservation, line=lines)
+    command = Command(
+        COMMAND_KIND[kind], at_ns, [0] * len(items), [0] * len(items), quantities, reservation=reservation, line=lines
+    )
     core.apply(command)
     return command
 
@@ -215,7 +235,11 @@ def test_ship_takes_stock_out_of_allocated_and_on_hand_line_by_line():
     resolve(core, "COMMIT", r, SECOND_NS)
     cmd = change_lines(core, "SHIP", r, [(0, 3), (1, 3)], 2 * SECOND_NS)
     assert cmd.result == COMMAND_RESULT["OK"]
-    assert (bucket(core, "on_hand", 0, 0), bucket(core, "allocated", 0, 0), bucket(core, "available", 0, 0)) == (7, 1, 6)
+    assert (bucket(core, "on_hand", 0, 0), bucket(core, "allocated", 0, 0), bucket(core, "available", 0, 0)) == (
+        7,
+        1,
+        6,
+    )
     state, _, _, _, open_quantity, shipped, _ = core.reservation(r)
     assert state == RESERVATION_STATE["COMMITTED"]
     assert open_quantity.tolist() == [1, 0] and shipped.tolist() == [3, 3]
@@ -232,8 +256,11 @@ def test_ship_or_cancel_beyond_the_open_quantity_applies_nothing():
     before = core.export_state()["allocated"].copy()
     cmd = change_lines(core, "SHIP", r, [(0, 2), (0, 3), (5, 1)], 2 * SECOND_NS)
     assert cmd.result == COMMAND_RESULT["INVALID_LINES"]
-    assert cmd.status.tolist() == [ITEM_STATUS["NOT_APPLIED"], ITEM_STATUS["EXCEEDS_OPEN_QUANTITY"],
-                                   ITEM_STATUS["LINE_NOT_FOUND"]]
+    assert cmd.status.tolist() == [
+        ITEM_STATUS["NOT_APPLIED"],
+        ITEM_STATUS["EXCEEDS_OPEN_QUANTITY"],
+        ITEM_STATUS["LINE_NOT_FOUND"],
+    ]
     assert (core.export_state()["allocated"] == before).all()
 
 
@@ -251,11 +278,20 @@ def test_cancel_lines_frees_holds_and_all_cancelled_is_released():
 def test_returns_restock_sellable_or_quarantined():
     core = stocked()
     disposition = _core.RETURN_DISPOSITION
-    cmd = Command(COMMAND_KIND["RETURN"], SECOND_NS, [0, 0, -1], [0, 1, 0], [2, 5, 1],
-                  [disposition["SELLABLE"], disposition["QUARANTINE"], disposition["SELLABLE"]])
+    cmd = Command(
+        COMMAND_KIND["RETURN"],
+        SECOND_NS,
+        [0, 0, -1],
+        [0, 1, 0],
+        [2, 5, 1],
+        [disposition["SELLABLE"], disposition["QUARANTINE"], disposition["SELLABLE"]],
+    )
     core.apply(cmd)
     assert cmd.status.tolist() == [ITEM_STATUS["OK"], ITEM_STATUS["OK"], ITEM_STATUS["SKU_NOT_FOUND"]]
     assert (bucket(core, "on_hand", 0, 0), bucket(core, "available", 0, 0)) == (12, 12)
-    assert (bucket(core, "on_hand", 0, 1), bucket(core, "unavailable", 0, 1), bucket(core, "available", 0, 1)) == \
-        (15, 5, 10)
+    assert (bucket(core, "on_hand", 0, 1), bucket(core, "unavailable", 0, 1), bucket(core, "available", 0, 1)) == (
+        15,
+        5,
+        10,
+    )
     assert core.check_invariants()

@@ -40,8 +40,16 @@ def stocked(on_hand: int = 100, nodes: int = 3, skus: int = 3) -> tuple[Core, Cl
     core, clock = Core(nodes, skus), Clock()
     sku = np.repeat(np.arange(skus), nodes)
     node = np.tile(np.arange(nodes), skus)
-    core.apply(Command(COMMAND_KIND["UPDATE_ON_HAND"], clock.tick(), sku, node, [on_hand] * len(sku),
-                       [ON_HAND_OP["SET"]] * len(sku)))
+    core.apply(
+        Command(
+            COMMAND_KIND["UPDATE_ON_HAND"],
+            clock.tick(),
+            sku,
+            node,
+            [on_hand] * len(sku),
+            [ON_HAND_OP["SET"]] * len(sku),
+        )
+    )
     core.take_changed_skus()
     return core, clock
 
@@ -49,8 +57,9 @@ def stocked(on_hand: int = 100, nodes: int = 3, skus: int = 3) -> tuple[Core, Cl
 def set_rules(core: Core, clock: Clock, *rules, all_or_nothing=False) -> Command:
     """rules: (scope, sku, node, quantity); the index a scope does not use is ignored (pass -1)."""
     scope, sku, node, quantity = zip(*rules)
-    command = Command(COMMAND_KIND["SET_SAFETY_STOCK"], clock.tick(), sku, node, quantity, scope,
-                      all_or_nothing=all_or_nothing)
+    command = Command(
+        COMMAND_KIND["SET_SAFETY_STOCK"], clock.tick(), sku, node, quantity, scope, all_or_nothing=all_or_nothing
+    )
     core.apply(command)
     core.check_invariants()
     return command
@@ -66,9 +75,9 @@ def available(core: Core) -> list[list[int]]:
 
 def test_the_most_specific_rule_wins_sku_by_node_then_sku_then_node():
     core, clock = stocked()
-    set_rules(core, clock, (NODE, -1, 1, 5))             # node 1: 5 of every SKU
-    set_rules(core, clock, (SKU, 2, -1, 7))              # SKU 2: 7 at every node
-    set_rules(core, clock, (POSITION, 2, 1, 9))          # SKU 2 at node 1: 9
+    set_rules(core, clock, (NODE, -1, 1, 5))  # node 1: 5 of every SKU
+    set_rules(core, clock, (SKU, 2, -1, 7))  # SKU 2: 7 at every node
+    set_rules(core, clock, (POSITION, 2, 1, 9))  # SKU 2 at node 1: 9
     assert safety(core) == [[0, 5, 0], [0, 5, 0], [7, 9, 7]]
     assert available(core) == [[100, 95, 100], [100, 95, 100], [93, 91, 93]]
 
@@ -140,8 +149,16 @@ def test_rules_survive_export_and_their_digest_counts_them():
     # The rules are state: the same effective figures from other rules differ.
     other, other_clock = stocked()
     other_clock.now = clock.now - 1
-    set_rules(other, other_clock, (POSITION, 0, 0, 3), (POSITION, 1, 0, 6), (POSITION, 1, 1, 6),
-              (POSITION, 1, 2, 6), (POSITION, 2, 0, 3), (POSITION, 2, 2, 1))
+    set_rules(
+        other,
+        other_clock,
+        (POSITION, 0, 0, 3),
+        (POSITION, 1, 0, 6),
+        (POSITION, 1, 1, 6),
+        (POSITION, 1, 2, 6),
+        (POSITION, 2, 0, 3),
+        (POSITION, 2, 2, 1),
+    )
     assert safety(other) == safety(core)
     assert other.log_time_ns == core.log_time_ns and other.log_position == core.log_position
     assert other.digest() != core.digest()
@@ -167,9 +184,17 @@ def test_a_snapshot_from_before_rules_loads_with_every_rule_unset():
 def reserve(core, clock, quantities, floors, all_or_nothing=True, due_ns=None, node=0):
     now = clock.tick()
     count = len(quantities)
-    command = Command(COMMAND_KIND["RESERVE"], now, [0] * count, [node] * count, quantities,
-                      all_or_nothing=all_or_nothing, deadline_ns=now + DAY_NS, floor=floors,
-                      time_ns=due_ns)
+    command = Command(
+        COMMAND_KIND["RESERVE"],
+        now,
+        [0] * count,
+        [node] * count,
+        quantities,
+        all_or_nothing=all_or_nothing,
+        deadline_ns=now + DAY_NS,
+        floor=floors,
+        time_ns=due_ns,
+    )
     core.apply(command)
     core.check_invariants()
     return command
@@ -206,8 +231,16 @@ def test_a_floor_above_available_reports_nothing_available_not_a_negative():
 
 def test_a_backorder_keeps_the_floor_at_its_date_too():
     core, clock = stocked(on_hand=2)
-    upsert = Command(COMMAND_KIND["UPSERT_SUPPLY"], clock.tick(), [0], [0], [10], [SUPPLY_KIND["PURCHASE_ORDER"]],
-                     time_ns=[clock.now + 2 * DAY_NS], ref=[0])
+    upsert = Command(
+        COMMAND_KIND["UPSERT_SUPPLY"],
+        clock.tick(),
+        [0],
+        [0],
+        [10],
+        [SUPPLY_KIND["PURCHASE_ORDER"]],
+        time_ns=[clock.now + 2 * DAY_NS],
+        ref=[0],
+    )
     core.apply(upsert)
     due = [clock.now + 3 * DAY_NS]
     assert reserve(core, clock, [9], [4], due_ns=due).status.tolist() == [ITEM_STATUS["INSUFFICIENT_STOCK"]]
@@ -248,12 +281,19 @@ class SafetyStockMatchesModel(RuleBasedStateMachine):
     def expected_available(self, sku: int, node: int) -> int:
         return max(0, self.on_hand[(sku, node)] - self.held[(sku, node)] - self.effective(sku, node))
 
-    @rule(scope=st.sampled_from([POSITION, SKU, NODE]), sku=st.integers(0, SKUS - 1),
-          node=st.integers(0, NODES - 1), quantity=st.one_of(st.just(CLEAR), st.integers(0, 30)))
+    @rule(
+        scope=st.sampled_from([POSITION, SKU, NODE]),
+        sku=st.integers(0, SKUS - 1),
+        node=st.integers(0, NODES - 1),
+        quantity=st.one_of(st.just(CLEAR), st.integers(0, 30)),
+    )
     def set_rule(self, scope, sku, node, quantity):
         set_rules(self.core, self.clock, (scope, sku, node, quantity))
-        table, key = {POSITION: (self.position_rule, (sku, node)), SKU: (self.sku_rule, sku),
-                      NODE: (self.node_rule, node)}[scope]
+        table, key = {
+            POSITION: (self.position_rule, (sku, node)),
+            SKU: (self.sku_rule, sku),
+            NODE: (self.node_rule, node),
+        }[scope]
         if quantity == CLEAR:
             table.pop(key, None)
         else:
@@ -261,16 +301,29 @@ class SafetyStockMatchesModel(RuleBasedStateMachine):
 
     @rule(sku=st.integers(0, SKUS - 1), node=st.integers(0, NODES - 1), quantity=st.integers(0, 60))
     def count_stock(self, sku, node, quantity):
-        self.core.apply(Command(COMMAND_KIND["UPDATE_ON_HAND"], self.clock.tick(), [sku], [node], [quantity],
-                                [ON_HAND_OP["SET"]]))
+        self.core.apply(
+            Command(COMMAND_KIND["UPDATE_ON_HAND"], self.clock.tick(), [sku], [node], [quantity], [ON_HAND_OP["SET"]])
+        )
         self.on_hand[(sku, node)] = quantity
 
-    @rule(sku=st.integers(0, SKUS - 1), node=st.integers(0, NODES - 1), quantity=st.integers(1, 20),
-          floor=st.integers(0, 20))
+    @rule(
+        sku=st.integers(0, SKUS - 1),
+        node=st.integers(0, NODES - 1),
+        quantity=st.integers(1, 20),
+        floor=st.integers(0, 20),
+    )
     def hold(self, sku, node, quantity, floor):
         now = self.clock.tick()
-        command = Command(COMMAND_KIND["RESERVE"], now, [sku], [node], [quantity], all_or_nothing=True,
-                          deadline_ns=now + 100 * DAY_NS, floor=[floor])
+        command = Command(
+            COMMAND_KIND["RESERVE"],
+            now,
+            [sku],
+            [node],
+            [quantity],
+            all_or_nothing=True,
+            deadline_ns=now + 100 * DAY_NS,
+            floor=[floor],
+        )
         expected_ok = self.expected_available(sku, node) - floor >= quantity
         self.core.apply(command)
         assert (command.status.tolist() == [OK]) == expected_ok

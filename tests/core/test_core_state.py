@@ -47,7 +47,10 @@ def test_unknown_indices_report_per_item_and_others_apply():
     cmd = command([(-1, 0, SET, 5), (0, -1, SET, 5), (0, 5, SET, 5), (1, 1, SET, 5)])
     core.apply(cmd)
     assert cmd.status.tolist() == [
-        ITEM_STATUS["SKU_NOT_FOUND"], ITEM_STATUS["NODE_NOT_FOUND"], ITEM_STATUS["NODE_NOT_FOUND"], ITEM_STATUS["OK"]
+        ITEM_STATUS["SKU_NOT_FOUND"],
+        ITEM_STATUS["NODE_NOT_FOUND"],
+        ITEM_STATUS["NODE_NOT_FOUND"],
+        ITEM_STATUS["OK"],
     ]
     assert on_hand(core).sum() == 5
 
@@ -76,8 +79,9 @@ def test_all_or_nothing_undoes_everything_on_one_failure():
     core = Core(2, 2)
     core.apply(command([(0, 0, SET, 5), (1, 1, SET, 1)]))
     before = core.digest()
-    cmd = command([(0, 0, ADJUST, 3), (0, 0, SET, 20), (0, 0, ADJUST, -1), (1, 1, ADJUST, -2)],
-                  log_time_ns=2, all_or_nothing=True)
+    cmd = command(
+        [(0, 0, ADJUST, 3), (0, 0, SET, 20), (0, 0, ADJUST, -1), (1, 1, ADJUST, -2)], log_time_ns=2, all_or_nothing=True
+    )
     core.apply(cmd)
     assert cmd.status.tolist() == [ITEM_STATUS["NOT_APPLIED"]] * 3 + [ITEM_STATUS["NEGATIVE_QUANTITY"]]
     assert cmd.applied_count == 0
@@ -142,11 +146,13 @@ def test_gather_buckets_rows_follow_bucket_names():
 def test_gather_rejects_wrong_dtypes_and_read_only_outputs():
     core = Core(2, 1)
     with pytest.raises(TypeError):
-        core.gather_available(np.array([0], np.int64), np.array([0], np.int32),
-                              np.empty(1, np.int64), np.empty(1, np.int64))
+        core.gather_available(
+            np.array([0], np.int64), np.array([0], np.int32), np.empty(1, np.int64), np.empty(1, np.int64)
+        )
     with pytest.raises(TypeError):
-        core.gather_available(np.array([0], np.int32), np.arange(4, dtype=np.int32)[::2],
-                              np.empty(2, np.int64), np.empty(1, np.int64))
+        core.gather_available(
+            np.array([0], np.int32), np.arange(4, dtype=np.int32)[::2], np.empty(2, np.int64), np.empty(1, np.int64)
+        )
     read_only = np.empty(1, np.int64)
     read_only.flags.writeable = False
     with pytest.raises(ValueError):
@@ -173,13 +179,18 @@ def test_gather_every_node_path_equals_the_selected_path():
 def test_gather_rejects_node_out_of_range():
     core = Core(2, 1)
     with pytest.raises(ValueError):
-        core.gather_available(np.array([0], np.int32), np.array([2], np.int32),
-                              np.empty(1, np.int64), np.empty(1, np.int64))
+        core.gather_available(
+            np.array([0], np.int32), np.array([2], np.int32), np.empty(1, np.int64), np.empty(1, np.int64)
+        )
 
 
 def test_sellable_nodes_follow_status():
-    statuses = [_core.NODE_STATUS["ENABLED"], _core.NODE_STATUS["DRAIN"], _core.NODE_STATUS["DISABLED"],
-                _core.NODE_STATUS["ENABLED"]]
+    statuses = [
+        _core.NODE_STATUS["ENABLED"],
+        _core.NODE_STATUS["DRAIN"],
+        _core.NODE_STATUS["DISABLED"],
+        _core.NODE_STATUS["ENABLED"],
+    ]
     core = Core(4, 1, node_status=statuses)
     assert core.sellable_nodes().tolist() == [0, 3]
 

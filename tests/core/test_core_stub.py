@@ -20,8 +20,13 @@ def test_every_stub_name_exists_in_the_compiled_module():
                 missing.append(node.name)
                 continue
             for member in node.body:
-                name = member.name if isinstance(member, ast.FunctionDef) else getattr(member.target, "id", None) \
-                    if isinstance(member, ast.AnnAssign) else None
+                name = (
+                    member.name
+                    if isinstance(member, ast.FunctionDef)
+                    else getattr(member.target, "id", None)
+                    if isinstance(member, ast.AnnAssign)
+                    else None
+                )
                 if name and name != "__init__" and not hasattr(cls, name):
                     missing.append(f"{node.name}.{name}")
         elif isinstance(node, ast.AnnAssign) and not hasattr(state, node.target.id):

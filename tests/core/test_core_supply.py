@@ -48,8 +48,17 @@ def core_with(on_hand: int, nodes: int = 2, skus: int = 2) -> tuple[Core, Clock]
 
 
 def upsert(core, clock, ref, quantity, eta_ns, kind=PO, sku=0, node=0, all_or_nothing=False):
-    command = Command(COMMAND_KIND["UPSERT_SUPPLY"], clock.tick(), [sku], [node], [quantity], [kind],
-                      all_or_nothing=all_or_nothing, time_ns=[eta_ns], ref=[ref])
+    command = Command(
+        COMMAND_KIND["UPSERT_SUPPLY"],
+        clock.tick(),
+        [sku],
+        [node],
+        [quantity],
+        [kind],
+        all_or_nothing=all_or_nothing,
+        time_ns=[eta_ns],
+        ref=[ref],
+    )
     core.apply(command)
     core.check_invariants()
     return command
@@ -57,8 +66,7 @@ def upsert(core, clock, ref, quantity, eta_ns, kind=PO, sku=0, node=0, all_or_no
 
 def receive(core, clock, ref, quantity, quarantine=False):
     disposition = RETURN_DISPOSITION["QUARANTINE" if quarantine else "SELLABLE"]
-    command = Command(COMMAND_KIND["RECEIVE_SUPPLY"], clock.tick(), [0], [0], [quantity], [disposition],
-                      ref=[ref])
+    command = Command(COMMAND_KIND["RECEIVE_SUPPLY"], clock.tick(), [0], [0], [quantity], [disposition], ref=[ref])
     core.apply(command)
     core.check_invariants()
     return command
@@ -66,8 +74,16 @@ def receive(core, clock, ref, quantity, quarantine=False):
 
 def reserve(core, clock, quantity, due_ns=0, sku=0, node=0, ttl_ns=DAY_NS * 30):
     now = clock.tick()
-    command = Command(COMMAND_KIND["RESERVE"], now, [sku], [node], [quantity], all_or_nothing=True,
-                      deadline_ns=now + ttl_ns, time_ns=[due_ns])
+    command = Command(
+        COMMAND_KIND["RESERVE"],
+        now,
+        [sku],
+        [node],
+        [quantity],
+        all_or_nothing=True,
+        deadline_ns=now + ttl_ns,
+        time_ns=[due_ns],
+    )
     core.apply(command)
     core.check_invariants()
     return command
@@ -79,12 +95,21 @@ def phased(core, boundaries, sku=0, nodes=(0,), kind_mask=SUPPLY_ALL_KINDS, want
     cells = np.empty(len(nodes) * len(boundaries), dtype=np.int64)
     totals = np.empty(len(boundaries), dtype=np.int64)
     earliest = np.empty(len(nodes), dtype=np.int64)
-    core.gather_phased(np.array([sku], np.int32), nodes, boundaries, kind_mask,
-                       np.array([wanted], np.int64), cells, totals, earliest)
+    core.gather_phased(
+        np.array([sku], np.int32), nodes, boundaries, kind_mask, np.array([wanted], np.int64), cells, totals, earliest
+    )
     assert totals.tolist() == cells.reshape(len(nodes), len(boundaries)).sum(axis=0).tolist()
     only_totals, earliest_again = np.empty(len(boundaries), dtype=np.int64), np.empty(len(nodes), dtype=np.int64)
-    core.gather_phased(np.array([sku], np.int32), nodes, boundaries, kind_mask,
-                       np.array([wanted], np.int64), np.empty(0, np.int64), only_totals, earliest_again)
+    core.gather_phased(
+        np.array([sku], np.int32),
+        nodes,
+        boundaries,
+        kind_mask,
+        np.array([wanted], np.int64),
+        np.empty(0, np.int64),
+        only_totals,
+        earliest_again,
+    )
     assert only_totals.tolist() == totals.tolist() and earliest_again.tolist() == earliest.tolist()
     return cells.reshape(len(nodes), len(boundaries)).tolist(), earliest.tolist()
 
@@ -166,8 +191,17 @@ def test_a_supply_cannot_move_to_another_position_or_appear_twice():
     upsert(core, clock, 0, 10, day(2.5))
     moved = upsert(core, clock, 0, 10, day(2.5), sku=1)
     assert moved.status.tolist() == [ITEM_STATUS["SUPPLY_CONFLICT"]]
-    twice = Command(COMMAND_KIND["UPSERT_SUPPLY"], clock.tick(), [0, 0], [0, 0], [1, 2], [PO, PO],
-                    time_ns=[day(1), day(2)], ref=[0, 0], all_or_nothing=True)
+    twice = Command(
+        COMMAND_KIND["UPSERT_SUPPLY"],
+        clock.tick(),
+        [0, 0],
+        [0, 0],
+        [1, 2],
+        [PO, PO],
+        time_ns=[day(1), day(2)],
+        ref=[0, 0],
+        all_or_nothing=True,
+    )
     core.apply(twice)
     assert twice.status.tolist() == [ITEM_STATUS["NOT_APPLIED"], ITEM_STATUS["SUPPLY_CONFLICT"]]
     assert core.supply(0)[4] == 10
@@ -285,8 +319,16 @@ def test_all_or_nothing_reserve_undoes_a_backorder_line():
     core, clock = core_with(0)
     upsert(core, clock, 0, 10, day(3.5))
     now = clock.tick()
-    command = Command(COMMAND_KIND["RESERVE"], now, [0, 1], [0, 0], [5, 5], all_or_nothing=True,
-                      deadline_ns=now + DAY_NS, time_ns=[day(4), day(4)])
+    command = Command(
+        COMMAND_KIND["RESERVE"],
+        now,
+        [0, 1],
+        [0, 0],
+        [5, 5],
+        all_or_nothing=True,
+        deadline_ns=now + DAY_NS,
+        time_ns=[day(4), day(4)],
+    )
     core.apply(command)
     core.check_invariants()
     assert command.status.tolist() == [ITEM_STATUS["NOT_APPLIED"], ITEM_STATUS["INSUFFICIENT_STOCK"]]
@@ -314,8 +356,13 @@ def test_snapshot_state_round_trips_supply_and_backorders():
 
 events = st.lists(
     st.one_of(
-        st.tuples(st.just("upsert"), st.integers(0, 5), st.integers(0, 30), st.integers(-2, 12),
-                  st.sampled_from([TRANSIT, PO, TRANSFER])),
+        st.tuples(
+            st.just("upsert"),
+            st.integers(0, 5),
+            st.integers(0, 30),
+            st.integers(-2, 12),
+            st.sampled_from([TRANSIT, PO, TRANSFER]),
+        ),
         st.tuples(st.just("receive"), st.integers(0, 5), st.integers(1, 30)),
         st.tuples(st.just("backorder"), st.integers(1, 25), st.integers(0, 12)),
         st.tuples(st.just("release"), st.integers(0, 20)),
@@ -340,8 +387,7 @@ def test_phased_availability_never_exceeds_supply_and_matches_a_model(steps, sta
         elif step[0] == "backorder":
             reserve(core, clock, step[1], due_ns=day(step[2]))
         elif step[0] == "release" and core.reservation_count:
-            core.apply(Command(COMMAND_KIND["RELEASE"], clock.tick(),
-                               reservation=step[1] % core.reservation_count))
+            core.apply(Command(COMMAND_KIND["RELEASE"], clock.tick(), reservation=step[1] % core.reservation_count))
         elif step[0] == "on_hand":
             core.apply(Command(COMMAND_KIND["UPDATE_ON_HAND"], clock.tick(), [0], [0], [step[1]], [1]))
         core.check_invariants()
@@ -352,8 +398,10 @@ def test_phased_availability_never_exceeds_supply_and_matches_a_model(steps, sta
     net = core.net_on_hand(0, 0)
     _, backorders = core.position_plan(0, 0)
     # The model: the lowest cumulative balance at or after each boundary.
-    timeline = sorted([(eta, 0, quantity) for quantity, eta in supplies.values() if quantity > 0]
-                      + [(due, 1, -quantity) for _, due, quantity in backorders])
+    timeline = sorted(
+        [(eta, 0, quantity) for quantity, eta in supplies.values() if quantity > 0]
+        + [(due, 1, -quantity) for _, due, quantity in backorders]
+    )
     for k, boundary in enumerate(boundaries):
         supply_by_then = max(net, 0) + sum(q for eta, kind, q in timeline if kind == 0 and eta <= boundary)
         assert cells[0][k] <= supply_by_then

@@ -12,8 +12,7 @@ NODES, SKUS = 3, 4
 
 
 def upsert(core, now, refs, skus, nodes, quantities, etas, kinds):
-    command = Command(COMMAND_KIND["UPSERT_SUPPLY"], now, skus, nodes, quantities, kinds,
-                      time_ns=etas, ref=refs)
+    command = Command(COMMAND_KIND["UPSERT_SUPPLY"], now, skus, nodes, quantities, kinds, time_ns=etas, ref=refs)
     core.apply(command)
     return command
 
@@ -26,8 +25,16 @@ def scrambled_core() -> Core:
     position = rng.integers(0, NODES * SKUS, size=count)
     etas = T0 + rng.integers(1, 6, size=count) * DAY_NS  # ties on purpose
     quantities = np.where(rng.random(count) < 0.25, 0, rng.integers(1, 50, size=count))
-    command = upsert(core, T0, np.arange(count), position // NODES, position % NODES, quantities, etas,
-                     rng.integers(1, 4, size=count).astype(np.int8))
+    command = upsert(
+        core,
+        T0,
+        np.arange(count),
+        position // NODES,
+        position % NODES,
+        quantities,
+        etas,
+        rng.integers(1, 4, size=count).astype(np.int8),
+    )
     assert command.applied_count == count
     core.check_invariants()
     return core
@@ -39,8 +46,7 @@ def phased(core: Core) -> tuple[list, list, list]:
     cells = np.empty(SKUS * NODES * boundaries.size, np.int64)
     totals = np.empty(SKUS * boundaries.size, np.int64)
     earliest = np.empty(SKUS * NODES, np.int64)
-    core.gather_phased(skus, nodes, boundaries, SUPPLY_ALL_KINDS, np.full(SKUS, 30, np.int64), cells, totals,
-                       earliest)
+    core.gather_phased(skus, nodes, boundaries, SUPPLY_ALL_KINDS, np.full(SKUS, 30, np.int64), cells, totals, earliest)
     return cells.tolist(), totals.tolist(), earliest.tolist()
 
 
@@ -54,8 +60,9 @@ def test_a_restore_lays_records_out_by_position_in_list_order():
     slots = restored.supply_layout()
     supplies = [restored.supply(i) for i in range(count)]
     # Open supplies first, by position, then in their list's (ETA, index) order; closed ones after.
-    expected = sorted(range(count), key=lambda i: (supplies[i][4] == 0, supplies[i][0] * NODES + supplies[i][1],
-                                                    supplies[i][3], i))
+    expected = sorted(
+        range(count), key=lambda i: (supplies[i][4] == 0, supplies[i][0] * NODES + supplies[i][1], supplies[i][3], i)
+    )
     assert slots[expected].tolist() == list(range(count))
     assert not (slots == np.arange(count)).all(), "the scrambled order moved"
     for sku in range(SKUS):
@@ -69,8 +76,16 @@ def test_supplies_created_after_a_restore_join_their_lists():
     restored = Core.from_state(core.export_state())
     new, (sku_3, node_3), (sku_5, node_5) = core.supply_count, core.supply(3)[:2], core.supply(5)[:2]
     for target in (core, restored):
-        command = upsert(target, T0 + 1, [new, 3, 5], [1, sku_3, sku_5], [2, node_3, node_5], [5, 0, 8],
-                         [T0 + 2 * DAY_NS, T0 + DAY_NS, T0 + 9 * DAY_NS], np.array([1, 2, 3], np.int8))
+        command = upsert(
+            target,
+            T0 + 1,
+            [new, 3, 5],
+            [1, sku_3, sku_5],
+            [2, node_3, node_5],
+            [5, 0, 8],
+            [T0 + 2 * DAY_NS, T0 + DAY_NS, T0 + 9 * DAY_NS],
+            np.array([1, 2, 3], np.int8),
+        )
         assert command.applied_count == 3
         target.check_invariants()
     assert restored.digest() == core.digest()
@@ -122,7 +137,8 @@ def test_live_restored_and_relaid_cores_stay_alike_under_random_commands():
                 nodes.append(node)
             n = len(refs)
             make = lambda: Command(  # noqa: E731
-                COMMAND_KIND["UPSERT_SUPPLY"], now, skus, nodes, quantities, kinds, time_ns=etas, ref=refs)
+                COMMAND_KIND["UPSERT_SUPPLY"], now, skus, nodes, quantities, kinds, time_ns=etas, ref=refs
+            )
             quantities = np.where(rng.random(n) < 0.2, 0, rng.integers(1, 30, size=n))
             etas = now + rng.integers(1, 12, size=n) * (DAY_NS // 2)
             kinds = rng.integers(1, 4, size=n).astype(np.int8)
@@ -130,19 +146,29 @@ def test_live_restored_and_relaid_cores_stay_alike_under_random_commands():
             refs = rng.integers(0, live.supply_count, size=n)
             quantities = rng.integers(1, 20, size=n)
             make = lambda: Command(  # noqa: E731
-                COMMAND_KIND["RECEIVE_SUPPLY"], now, np.zeros(n), np.zeros(n), quantities, np.ones(n), ref=refs)
+                COMMAND_KIND["RECEIVE_SUPPLY"], now, np.zeros(n), np.zeros(n), quantities, np.ones(n), ref=refs
+            )
         else:
             skus, nodes = rng.integers(0, SKUS, size=n), rng.integers(0, NODES, size=n)
             quantities = rng.integers(1, 15, size=n)
             due = now + rng.integers(1, 12, size=n) * (DAY_NS // 2)
             make = lambda: Command(  # noqa: E731
-                COMMAND_KIND["RESERVE"], now, skus, nodes, quantities, deadline_ns=now + DAY_NS, time_ns=due)
+                COMMAND_KIND["RESERVE"], now, skus, nodes, quantities, deadline_ns=now + DAY_NS, time_ns=due
+            )
         answers = []
         for core in (live, restored, relaid):
             command = make()
             core.apply(command)
-            answers.append((command.status.tolist(), command.available_after.tolist(), command.filled.tolist(),
-                            command.result, core.digest(), phased(core)))
+            answers.append(
+                (
+                    command.status.tolist(),
+                    command.available_after.tolist(),
+                    command.filled.tolist(),
+                    command.result,
+                    core.digest(),
+                    phased(core),
+                )
+            )
         assert answers[0] == answers[1] == answers[2], f"step {step}"
         applied += command.applied_count
         if step % 25 == 0:

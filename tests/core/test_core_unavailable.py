@@ -80,10 +80,23 @@ def test_a_count_above_on_hand_applies_and_available_reads_zero():
 def test_quarantined_returns_and_receipts_count_as_quarantined():
     core, clock = stocked(10)
     core.apply(Command(COMMAND_KIND["RETURN"], clock.tick(), [0], [0], [4], [RETURN_DISPOSITION["QUARANTINE"]]))
-    core.apply(Command(COMMAND_KIND["UPSERT_SUPPLY"], clock.tick(), [0], [0], [10],
-                       [SUPPLY_KIND["PURCHASE_ORDER"]], time_ns=[clock.now + 10**12], ref=[0]))
-    core.apply(Command(COMMAND_KIND["RECEIVE_SUPPLY"], clock.tick(), [0], [0], [3],
-                       [RETURN_DISPOSITION["QUARANTINE"]], ref=[0]))
+    core.apply(
+        Command(
+            COMMAND_KIND["UPSERT_SUPPLY"],
+            clock.tick(),
+            [0],
+            [0],
+            [10],
+            [SUPPLY_KIND["PURCHASE_ORDER"]],
+            time_ns=[clock.now + 10**12],
+            ref=[0],
+        )
+    )
+    core.apply(
+        Command(
+            COMMAND_KIND["RECEIVE_SUPPLY"], clock.tick(), [0], [0], [3], [RETURN_DISPOSITION["QUARANTINE"]], ref=[0]
+        )
+    )
     core.check_invariants()
     assert reasons_at(core, 0, 0) == [0, 7, 0, 0]
     # Releasing quarantine is a reason count like any other.
@@ -94,11 +107,23 @@ def test_quarantined_returns_and_receipts_count_as_quarantined():
 def test_unknown_ids_and_too_large_totals_are_per_item_and_all_or_nothing_undoes():
     core, clock = stocked(20)
     set_unavailable(core, clock, [(0, 0, DAMAGED, 1)])
-    command = set_unavailable(core, clock, [(0, 0, DAMAGED, 4), (0, 0, DAMAGED, 6), (1, 0, INSPECTION, QUANTITY_MAX),
-                                            (1, 0, DISPLAY, 1), (-1, 0, DAMAGED, 1), (0, 9, DAMAGED, 1)],
-                              all_or_nothing=True)
-    assert command.status.tolist() == [ITEM_STATUS[s] for s in (
-        "NOT_APPLIED", "NOT_APPLIED", "NOT_APPLIED", "QUANTITY_TOO_LARGE", "SKU_NOT_FOUND", "NODE_NOT_FOUND")]
+    command = set_unavailable(
+        core,
+        clock,
+        [
+            (0, 0, DAMAGED, 4),
+            (0, 0, DAMAGED, 6),
+            (1, 0, INSPECTION, QUANTITY_MAX),
+            (1, 0, DISPLAY, 1),
+            (-1, 0, DAMAGED, 1),
+            (0, 9, DAMAGED, 1),
+        ],
+        all_or_nothing=True,
+    )
+    assert command.status.tolist() == [
+        ITEM_STATUS[s]
+        for s in ("NOT_APPLIED", "NOT_APPLIED", "NOT_APPLIED", "QUANTITY_TOO_LARGE", "SKU_NOT_FOUND", "NODE_NOT_FOUND")
+    ]
     assert command.applied_count == 0 and command.result == COMMAND_RESULT["INVALID_LINES"]
     assert reasons_at(core, 0, 0) == [1, 0, 0, 0] and reasons_at(core, 1, 0) == [0, 0, 0, 0]
     assert command.available_after.tolist()[:4] == [19, 19, 20, 20]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from dompromise import _core
 from dompromise._core import COMMAND_KIND, Command, Core
 from dompromise.internal.v1 import log_pb2
-from dompromise.reservations import Outcome, ReservationView, _outcome_data, decode_outcome, encode_outcome
+from dompromise.reservations.book import Outcome, ReservationView, _outcome_data, decode_outcome, encode_outcome
 
 
 def generic(outcome: Outcome) -> bytes:
@@ -43,16 +43,24 @@ def test_encoded_answers_with_parts_or_bools_fall_back():
     assert encode_outcome(wave) == generic(wave)
     odd = Outcome(True, 4, False, (0,), (1,), (2,), True)  # bools where ints belong: json's spelling
     assert encode_outcome(odd) == generic(odd)
-    quoted = Outcome(1, 2, reservation=ReservationView('R"1\\', 1, 2, 3, "ordre é", "\u2603\n", (("s\t", "n", 1, 0, 0),),
-                                                       ((("k", "v\x00"),),)))
+    quoted = Outcome(
+        1,
+        2,
+        reservation=ReservationView(
+            'R"1\\', 1, 2, 3, "ordre é", "\u2603\n", (("s\t", "n", 1, 0, 0),), ((("k", "v\x00"),),)
+        ),
+    )
     assert encode_outcome(quoted) == generic(quoted)
 
 
 def test_command_columns_match_numpy_conversion():
     kind = COMMAND_KIND["RESERVE"]
-    for sku, node, quantity in [((), (), ()), ([1, 2], (0, 1), [3, 4]),
-                                (np.array([1, 2], np.int64), np.array([0, 1], np.int8), np.array([3.0, 4.0])),
-                                (np.arange(6, dtype=np.int32)[::2], [0, 1, 0], [1, 1, 1])]:
+    for sku, node, quantity in [
+        ((), (), ()),
+        ([1, 2], (0, 1), [3, 4]),
+        (np.array([1, 2], np.int64), np.array([0, 1], np.int8), np.array([3.0, 4.0])),
+        (np.arange(6, dtype=np.int32)[::2], [0, 1, 0], [1, 1, 1]),
+    ]:
         command = Command(kind, 5, sku, node, quantity)
         count = len(sku)
         for name, want, dtype in [("sku", sku, np.int32), ("node", node, np.int32), ("quantity", quantity, np.int64)]:
@@ -101,9 +109,9 @@ def test_reservation_lists_read_what_reservation_does():
 def test_capacity_rebuild_counts_as_refreshing_each_reservation():
     """Engine.from_state's vectorised CapacityCounts.rebuild holds what a refresh of
     every reservation (the per-record path) does: counts, keys and expiries."""
-    from dompromise import demo
-    from dompromise.capacity import CapacityCounts
-    from dompromise.engine import Engine
+    from dompromise.demo import network as demo
+    from dompromise.inventory.capacity import CapacityCounts
+    from dompromise.inventory.engine import Engine
 
     network = demo.demo_network()
     engine = Engine(network)
@@ -118,14 +126,25 @@ def test_capacity_rebuild_counts_as_refreshing_each_reservation():
         at += 3 * 3600 * 10**9  # hours apart: orders across local days and time zones
         engine.apply_record(log_pb2.LogRecord(log_time_ns=at, **command), position)
 
-    apply(update_on_hand=log_pb2.UpdateOnHand(sku_ids=[s for s, _ in pairs], node_ids=[n for _, n in pairs],
-                                              ops=[1] * len(pairs), quantities=[1000] * len(pairs)))
+    apply(
+        update_on_hand=log_pb2.UpdateOnHand(
+            sku_ids=[s for s, _ in pairs],
+            node_ids=[n for _, n in pairs],
+            ops=[1] * len(pairs),
+            quantities=[1000] * len(pairs),
+        )
+    )
     rng = np.random.default_rng(7)
     for i in range(120):
         count = int(rng.integers(1, 5))
-        apply(reserve=log_pb2.Reserve(sku_ids=[skus[int(k)] for k in rng.integers(0, len(skus), count)],
-                                      node_ids=[nodes[int(k)] for k in rng.integers(0, len(nodes), count)],
-                                      quantities=[1] * count, ttl_ns=int(rng.integers(1, 40)) * 3600 * 10**9))
+        apply(
+            reserve=log_pb2.Reserve(
+                sku_ids=[skus[int(k)] for k in rng.integers(0, len(skus), count)],
+                node_ids=[nodes[int(k)] for k in rng.integers(0, len(nodes), count)],
+                quantities=[1] * count,
+                ttl_ns=int(rng.integers(1, 40)) * 3600 * 10**9,
+            )
+        )
         if i % 3 == 0:
             apply(commit=log_pb2.Resolve(reservation_id=f"R{position - 2 if i else position}"))
         if i % 7 == 0:

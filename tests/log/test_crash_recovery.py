@@ -7,8 +7,8 @@ import time
 
 import grpc
 from google.protobuf import duration_pb2
-
 from processes import Serving
+
 from dompromise.v1 import (
     availability_pb2,
     availability_pb2_grpc,
@@ -25,7 +25,7 @@ HOUR = duration_pb2.Duration(seconds=3600)
 
 
 def demo_sku() -> str:
-    from dompromise import demo
+    from dompromise.demo import network as demo
 
     return demo.demo_network().skus[0].sku_id
 
@@ -34,7 +34,9 @@ def held_at(target: str, sku: str) -> int:
     with grpc.insecure_channel(target) as channel:
         response = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
             availability_pb2.GetAvailabilityRequest(
-                sku_ids=[sku], node_ids=[NODE], view=availability_pb2.AVAILABILITY_VIEW_FULL))
+                sku_ids=[sku], node_ids=[NODE], view=availability_pb2.AVAILABILITY_VIEW_FULL
+            )
+        )
     return response.items[0].node_held_quantities[0]
 
 
@@ -42,8 +44,9 @@ def held_reservations(stub) -> set[str]:
     """Ids of every held reservation of the test's customer, through all pages."""
     found, token = set(), ""
     while True:
-        page = stub.ListReservations(reservation_pb2.ListReservationsRequest(
-            customer_id="crash-test", page_size=1000, page_token=token))
+        page = stub.ListReservations(
+            reservation_pb2.ListReservationsRequest(customer_id="crash-test", page_size=1000, page_token=token)
+        )
         found |= {r.reservation_id for r in page.reservations if r.state == reservation_pb2.RESERVATION_STATE_HELD}
         token = page.next_page_token
         if not token:
@@ -55,8 +58,11 @@ def test_sigkill_under_load_loses_no_acknowledged_reservation(tmp_path):
     data = str(tmp_path / "data")
     first = Serving("--data-dir", data)
     with grpc.insecure_channel(first.target) as channel:
-        inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(updates=[
-            inventory_pb2.StockUpdate(sku_id=sku, node_id=NODE, kind=1, quantity=10**9)]))
+        inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
+            inventory_pb2.UpdateStockRequest(
+                updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id=NODE, kind=1, quantity=10**9)]
+            )
+        )
 
     acknowledged: dict[str, str] = {}  # request_id -> reservation_id
     stop = threading.Event()
@@ -69,9 +75,15 @@ def test_sigkill_under_load_loses_no_acknowledged_reservation(tmp_path):
                 request_id = f"crash-{number}-{sent}"
                 sent += 1
                 try:
-                    response = stub.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-                        request_id=request_id, customer_id="crash-test", ttl=HOUR,
-                        lines=[reservation_pb2.ReservationLine(sku_id=sku, node_id=NODE, quantity=1)]), timeout=5)
+                    response = stub.ReserveInventory(
+                        reservation_pb2.ReserveInventoryRequest(
+                            request_id=request_id,
+                            customer_id="crash-test",
+                            ttl=HOUR,
+                            lines=[reservation_pb2.ReservationLine(sku_id=sku, node_id=NODE, quantity=1)],
+                        ),
+                        timeout=5,
+                    )
                 except grpc.RpcError:
                     return  # the server died under us: what was not answered was not promised
                 acknowledged[request_id] = response.reservation.reservation_id
@@ -99,9 +111,14 @@ def test_sigkill_under_load_loses_no_acknowledged_reservation(tmp_path):
             assert held_at(second.target, sku) == len(found)
             # A retry of an acknowledged request after the restart returns the first result.
             some_request, some_reservation = next(iter(acknowledged.items()))
-            retried = stub.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-                request_id=some_request, customer_id="crash-test", ttl=HOUR,
-                lines=[reservation_pb2.ReservationLine(sku_id=sku, node_id=NODE, quantity=1)]))
+            retried = stub.ReserveInventory(
+                reservation_pb2.ReserveInventoryRequest(
+                    request_id=some_request,
+                    customer_id="crash-test",
+                    ttl=HOUR,
+                    lines=[reservation_pb2.ReservationLine(sku_id=sku, node_id=NODE, quantity=1)],
+                )
+            )
             assert retried.reservation.reservation_id == some_reservation
             assert held_at(second.target, sku) == len(found)
     finally:

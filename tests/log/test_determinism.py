@@ -6,11 +6,12 @@ import asyncio
 import dataclasses
 
 from conftest import small_network, stock_record
-from dompromise.engine import COMMAND_RESULT, Engine
+
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import COMMAND_RESULT, Engine
 from dompromise.log import FileLog
-from dompromise.model import Network, NodeStatus
-from dompromise.replica import Replica
+from dompromise.model.network import Network, NodeStatus
+from dompromise.replica.local import Replica
 
 
 def new_replica(directory, network=None) -> Replica:
@@ -23,8 +24,10 @@ def new_replica(directory, network=None) -> Replica:
 
 
 def reserve_at(node_id: str, request_id: str) -> log_pb2.LogRecord:
-    return log_pb2.LogRecord(request_id=request_id, reserve=log_pb2.Reserve(
-        sku_ids=["PAD-1"], node_ids=[node_id], quantities=[5], ttl_ns=10**15, customer_id="c"))
+    return log_pb2.LogRecord(
+        request_id=request_id,
+        reserve=log_pb2.Reserve(sku_ids=["PAD-1"], node_ids=[node_id], quantities=[5], ttl_ns=10**15, customer_id="c"),
+    )
 
 
 def test_a_config_status_change_is_logged_and_replay_keeps_earlier_holds(tmp_path):
@@ -36,8 +39,9 @@ def test_a_config_status_change_is_logged_and_replay_keeps_earlier_holds(tmp_pat
 
     network = small_network()
     drained = Network(
-        nodes=tuple(dataclasses.replace(n, status=NodeStatus.DRAIN) if n.node_id == "WH-N" else n
-                    for n in network.nodes),
+        nodes=tuple(
+            dataclasses.replace(n, status=NodeStatus.DRAIN) if n.node_id == "WH-N" else n for n in network.nodes
+        ),
         skus=network.skus,
     )
     second = new_replica(tmp_path, drained)
@@ -55,8 +59,9 @@ def test_a_config_status_change_is_logged_and_replay_keeps_earlier_holds(tmp_pat
 def test_a_malformed_record_is_recorded_not_fatal(tmp_path):
     replica = new_replica(tmp_path)
     replica.bootstrap([stock_record(replica.engine)])
-    bad = log_pb2.LogRecord(reserve=log_pb2.Reserve(sku_ids=["PAD-1"], node_ids=["DC-1"], quantities=[0],
-                                                    ttl_ns=10**12))
+    bad = log_pb2.LogRecord(
+        reserve=log_pb2.Reserve(sku_ids=["PAD-1"], node_ids=["DC-1"], quantities=[0], ttl_ns=10**12)
+    )
     empty = log_pb2.LogRecord()
     outcomes = replica.bootstrap([bad, empty])
     assert [o.result for o in outcomes] == [COMMAND_RESULT["MALFORMED"]] * 2
@@ -91,8 +96,16 @@ def test_idempotency_memory_is_bounded_by_bytes(monkeypatch):
     replica = Replica(Engine(small_network()), MemoryLog())
     replica.bootstrap([stock_record(replica.engine)])
     for i in range(200):
-        replica.bootstrap([log_pb2.LogRecord(request_id=f"k{i}", update_on_hand=log_pb2.UpdateOnHand(
-            sku_ids=["PAD-1"] * 20, node_ids=["DC-1"] * 20, ops=[2] * 20, quantities=[0] * 20))])
+        replica.bootstrap(
+            [
+                log_pb2.LogRecord(
+                    request_id=f"k{i}",
+                    update_on_hand=log_pb2.UpdateOnHand(
+                        sku_ids=["PAD-1"] * 20, node_ids=["DC-1"] * 20, ops=[2] * 20, quantities=[0] * 20
+                    ),
+                )
+            ]
+        )
     book = replica.engine._book
     assert book._key_bytes <= 20_000
     assert "k199" in book._keys and "k0" not in book._keys
@@ -124,9 +137,17 @@ def test_cancelled_writers_do_not_stall_a_failing_log(tmp_path):
 def test_a_wave_replays_and_its_answer_survives_a_snapshot(tmp_path):
     replica = new_replica(tmp_path)
     replica.bootstrap([stock_record(replica.engine)])
-    wave = log_pb2.LogRecord(request_id="w1", allocate_wave=log_pb2.AllocateWave(orders=[
-        log_pb2.WaveOrder(order_id=f"O{i}", priority=i % 2, sku_ids=["PAD-1"], node_ids=["DC-1"], quantities=[3])
-        for i in range(5)]))
+    wave = log_pb2.LogRecord(
+        request_id="w1",
+        allocate_wave=log_pb2.AllocateWave(
+            orders=[
+                log_pb2.WaveOrder(
+                    order_id=f"O{i}", priority=i % 2, sku_ids=["PAD-1"], node_ids=["DC-1"], quantities=[3]
+                )
+                for i in range(5)
+            ]
+        ),
+    )
     first = replica.bootstrap([wave])[0]
     assert sum(part.reservation is not None for part in first.parts) == 3  # 10 units, 3 each
     replayed = Replica(Engine(small_network()), FileLog(str(tmp_path)))

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conftest import small_network, stock_record, stocked_replica
-from dompromise.engine import Engine
+
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import Engine
 from dompromise.log import FileLog, LogCorruption
 from dompromise.log.file import MAGIC, segment_name
+from dompromise.replica.local import Replica
 
 LOG_NAME = segment_name(1)
-from dompromise.replica import Replica
 
 
 def payloads(count: int) -> list[bytes]:
@@ -86,11 +86,16 @@ def test_torn_header_starts_an_empty_log(tmp_path):
 
 def test_replaying_the_log_gives_the_same_state(tmp_path):
     live = stocked_replica(FileLog(str(tmp_path)))
-    reserve = log_pb2.LogRecord(request_id="a", reserve=log_pb2.Reserve(
-        sku_ids=["PAD-1", "OIL-1"], node_ids=["DC-1", "WH-N"], quantities=[3, 4], ttl_ns=10**12, customer_id="c"))
+    reserve = log_pb2.LogRecord(
+        request_id="a",
+        reserve=log_pb2.Reserve(
+            sku_ids=["PAD-1", "OIL-1"], node_ids=["DC-1", "WH-N"], quantities=[3, 4], ttl_ns=10**12, customer_id="c"
+        ),
+    )
     outcome = live.bootstrap([reserve])[0]
-    live.bootstrap([log_pb2.LogRecord(commit=log_pb2.Resolve(
-        reservation_id=outcome.reservation.reservation_id, order_id="O1"))])
+    live.bootstrap(
+        [log_pb2.LogRecord(commit=log_pb2.Resolve(reservation_id=outcome.reservation.reservation_id, order_id="O1"))]
+    )
     live.bootstrap([log_pb2.LogRecord(request_id="a", reserve=reserve.reserve)])  # a retry
     live.log.close()
 

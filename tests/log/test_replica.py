@@ -6,18 +6,20 @@ import asyncio
 import os
 
 import pytest
-
 from conftest import small_network, stock_record
-from dompromise.engine import Engine
+
 from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import Engine
 from dompromise.log import FileLog
-from dompromise.replica import Replica
+from dompromise.replica.local import Replica
 
 
 def reserve_record(request_id: str, quantity: int = 1) -> log_pb2.LogRecord:
-    return log_pb2.LogRecord(request_id=request_id, reserve=log_pb2.Reserve(
-        sku_ids=["PAD-1"], node_ids=["DC-1"], quantities=[quantity], ttl_ns=10**12))
+    return log_pb2.LogRecord(
+        request_id=request_id,
+        reserve=log_pb2.Reserve(sku_ids=["PAD-1"], node_ids=["DC-1"], quantities=[quantity], ttl_ns=10**12),
+    )
 
 
 def file_replica(tmp_path) -> Replica:

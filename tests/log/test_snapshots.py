@@ -6,36 +6,52 @@ import asyncio
 import os
 
 import pytest
-
 from conftest import small_network, stock_record
-from dompromise.engine import Engine
+
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import Engine
 from dompromise.log import FileLog
 from dompromise.log.file import LogCorruption
 from dompromise.log.snapshot import snapshot_paths
-from dompromise.model import Network, Sku
-from dompromise.replica import Replica
+from dompromise.model.network import Network, Sku
+from dompromise.replica.local import Replica
 
 
 def open_replica(directory, network=None, interval=100_000) -> Replica:
-    replica = Replica(Engine(network or small_network()), FileLog(str(directory)),
-                      snapshot_directory=str(directory), snapshot_interval_records=interval)
+    replica = Replica(
+        Engine(network or small_network()),
+        FileLog(str(directory)),
+        snapshot_directory=str(directory),
+        snapshot_interval_records=interval,
+    )
     replica.recover()
     return replica
 
 
 def reserve(request_id: str, quantity: int = 1, customer: str = "c") -> log_pb2.LogRecord:
-    return log_pb2.LogRecord(request_id=request_id, reserve=log_pb2.Reserve(
-        sku_ids=["PAD-1", "OIL-1"], node_ids=["DC-1", "WH-N"], quantities=[quantity, 1], ttl_ns=10**15,
-        customer_id=customer))
+    return log_pb2.LogRecord(
+        request_id=request_id,
+        reserve=log_pb2.Reserve(
+            sku_ids=["PAD-1", "OIL-1"],
+            node_ids=["DC-1", "WH-N"],
+            quantities=[quantity, 1],
+            ttl_ns=10**15,
+            customer_id=customer,
+        ),
+    )
 
 
 def build_history(replica: Replica, start: int, count: int) -> None:
     for i in range(start, start + count):
         outcome = replica.bootstrap([reserve(f"r{i}")])[0]
         if i % 3 == 0 and outcome.reservation is not None:
-            replica.bootstrap([log_pb2.LogRecord(commit=log_pb2.Resolve(
-                reservation_id=outcome.reservation.reservation_id, order_id=f"O{i}"))])
+            replica.bootstrap(
+                [
+                    log_pb2.LogRecord(
+                        commit=log_pb2.Resolve(reservation_id=outcome.reservation.reservation_id, order_id=f"O{i}")
+                    )
+                ]
+            )
 
 
 def same_state(a: Replica, b: Replica) -> None:

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_supply_replay import DAY_NS, T0, applied, fresh, records
 
 from dompromise._core import SUPPLY_ALL_KINDS
-from dompromise.engine import Engine
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import Engine
 from dompromise.log.snapshot import FORMAT_VERSION, load_latest, write_snapshot
-from test_supply_replay import DAY_NS, T0, applied, fresh, records
 
 # Written by 038db32 for fresh() + records(): PO-1, TR-1, PO-2, PO-3 (TR-1 received, closed).
 OLD_SUPPLY_COLUMNS = {
     "supply_position": np.array([0, 1, 10, 0], dtype=np.int64),
-    "supply_eta_ns": np.array([1728518400000000000, 1728086400000000000, 1728172800000000000,
-                               1728691200000000000], dtype=np.int64),
+    "supply_eta_ns": np.array(
+        [1728518400000000000, 1728086400000000000, 1728172800000000000, 1728691200000000000], dtype=np.int64
+    ),
     "supply_quantity": np.array([40, 0, 7, 9], dtype=np.int64),
     "supply_received": np.array([0, 5, 0, 0], dtype=np.int64),
     "supply_kind": np.array([2, 1, 2, 2], dtype=np.uint8),
@@ -52,8 +53,9 @@ def phased_answer(engine: Engine) -> tuple[list, list, list]:
     cells = np.empty(skus.size * nodes.size * buckets, np.int64)
     totals, earliest = np.empty(skus.size * buckets, np.int64), np.empty(skus.size * nodes.size, np.int64)
     boundaries = np.array([T0 + k * DAY_NS for k in range(1, buckets + 1)], np.int64)
-    core.gather_phased(skus, nodes, boundaries, SUPPLY_ALL_KINDS, np.full(skus.size, 40, np.int64), cells, totals,
-                       earliest)
+    core.gather_phased(
+        skus, nodes, boundaries, SUPPLY_ALL_KINDS, np.full(skus.size, 40, np.int64), cells, totals, earliest
+    )
     return cells.tolist(), totals.tolist(), earliest.tolist()
 
 
@@ -87,9 +89,17 @@ def test_a_snapshot_written_before_the_records_restores_and_goes_on(tmp_path):
     phased = [phased_answer(engine) for engine in (restored, never_restored)]
     assert phased[0] == phased[1]
     # Both take the next records alike.
-    more = log_pb2.LogRecord(log_time_ns=T0 + 5, upsert_supply=log_pb2.UpsertSupply(
-        supply_ids=["PO-4", "PO-3"], sku_ids=["PAD-1", "PAD-1"], node_ids=["DC-1", "DC-1"], kinds=[3, 2],
-        quantities=[2, 0], eta_ns=[T0 + DAY_NS, T0 + 8 * DAY_NS]))
+    more = log_pb2.LogRecord(
+        log_time_ns=T0 + 5,
+        upsert_supply=log_pb2.UpsertSupply(
+            supply_ids=["PO-4", "PO-3"],
+            sku_ids=["PAD-1", "PAD-1"],
+            node_ids=["DC-1", "DC-1"],
+            kinds=[3, 2],
+            quantities=[2, 0],
+            eta_ns=[T0 + DAY_NS, T0 + 8 * DAY_NS],
+        ),
+    )
     applied(restored, [more])
     applied(never_restored, [more])
     assert restored.core.digest() == never_restored.core.digest()

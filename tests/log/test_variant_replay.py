@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-
 from conftest import small_network, stock_record
-from dompromise.engine import ON_HAND_SET, Engine
+
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import ON_HAND_SET, Engine
 from dompromise.log import FileLog
-from dompromise.replica import Replica
+from dompromise.replica.local import Replica
 
 NETWORK = dataclasses.replace(small_network(), attributes=("lot", "date_code"))
 
@@ -24,23 +24,44 @@ def lots(*items) -> log_pb2.AttributeSet:
 
 def feed(rows) -> log_pb2.LogRecord:
     """rows: (sku_id, node_id, quantity, AttributeSet)."""
-    return log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=[r[0] for r in rows], node_ids=[r[1] for r in rows], ops=[ON_HAND_SET] * len(rows),
-        quantities=[r[2] for r in rows], attributes=[r[3] for r in rows]))
+    return log_pb2.LogRecord(
+        update_on_hand=log_pb2.UpdateOnHand(
+            sku_ids=[r[0] for r in rows],
+            node_ids=[r[1] for r in rows],
+            ops=[ON_HAND_SET] * len(rows),
+            quantities=[r[2] for r in rows],
+            attributes=[r[3] for r in rows],
+        )
+    )
 
 
 def history() -> list[log_pb2.LogRecord]:
     return [
-        feed([("PAD-1", "DC-1", 5, lots("lot", "L2", "date_code", "2026-50")),
-              ("PAD-1", "DC-1", 3, lots("lot", "L1", "date_code", "2026-44")),
-              ("OIL-1", "WH-N", 8, lots("lot", "X9"))]),
-        log_pb2.LogRecord(request_id="hold-1", reserve=log_pb2.Reserve(
-            sku_ids=["PAD-1"], node_ids=["DC-1"], quantities=[14], ttl_ns=10**15, customer_id="c")),
-        feed([("PAD-1", "WH-N", 2, lots("lot", "L1", "date_code", "2026-44")),
-              ("PAD-1", "DC-1", 1, lots())]),
-        log_pb2.LogRecord(request_id="hold-2", reserve=log_pb2.Reserve(
-            sku_ids=["PAD-1"], node_ids=["WH-N"], quantities=[2], ttl_ns=10**15, customer_id="c",
-            required_attributes=[lots("lot", "L1")])),
+        feed(
+            [
+                ("PAD-1", "DC-1", 5, lots("lot", "L2", "date_code", "2026-50")),
+                ("PAD-1", "DC-1", 3, lots("lot", "L1", "date_code", "2026-44")),
+                ("OIL-1", "WH-N", 8, lots("lot", "X9")),
+            ]
+        ),
+        log_pb2.LogRecord(
+            request_id="hold-1",
+            reserve=log_pb2.Reserve(
+                sku_ids=["PAD-1"], node_ids=["DC-1"], quantities=[14], ttl_ns=10**15, customer_id="c"
+            ),
+        ),
+        feed([("PAD-1", "WH-N", 2, lots("lot", "L1", "date_code", "2026-44")), ("PAD-1", "DC-1", 1, lots())]),
+        log_pb2.LogRecord(
+            request_id="hold-2",
+            reserve=log_pb2.Reserve(
+                sku_ids=["PAD-1"],
+                node_ids=["WH-N"],
+                quantities=[2],
+                ttl_ns=10**15,
+                customer_id="c",
+                required_attributes=[lots("lot", "L1")],
+            ),
+        ),
     ]
 
 
@@ -64,8 +85,11 @@ def test_replay_numbers_variants_alike_and_keeps_holds(tmp_path):
     # 10 unattributed, then L1 (date code 2026-44) before L2 (2026-50): 3 + 1 of L2.
     assert [line[2] for line in first.lines] == [10, 3, 1]
     assert [dict(values).get("lot") for values in first.line_attributes] == [None, "L1", "L2"]
-    assert variant_rows(live.engine) == [(("date_code", "2026-50"), ("lot", "L2")),
-                                         (("date_code", "2026-44"), ("lot", "L1")), (("lot", "X9"),)]
+    assert variant_rows(live.engine) == [
+        (("date_code", "2026-50"), ("lot", "L2")),
+        (("date_code", "2026-44"), ("lot", "L1")),
+        (("lot", "X9"),),
+    ]
     live.log.close()
 
     replayed = open_replica(tmp_path / "a")  # no snapshot: the whole log again

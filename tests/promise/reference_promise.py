@@ -2,7 +2,6 @@
 reference the kernel-backed engine is compared against (test_promise_kernel.py).
 Not used by the package."""
 
-
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -11,16 +10,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dompromise import limits
-from dompromise.edt import EdtCalculator, EdtStatus
-from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, Engine
-from dompromise.model import NodeType
+from dompromise.inventory.engine import EARLIEST_NEVER, EARLIEST_NOW, Engine
+from dompromise.model.network import NodeType
+from dompromise.promise.edt import EdtCalculator, EdtStatus
 
 NS_PER_HOUR = 3_600 * 10**9
 
 
-from dompromise.promise import (  # noqa: E402  the public types are shared, so answers compare equal
-    Candidate, FillPolicy, Method, Option, PlannedLine, PromiseAnswer, PromiseRequest, Reason, Shipment, Sourcing,
-    Weights, DEFAULT_WEIGHTS)
+from dompromise.promise.engine import (  # noqa: E402  the public types are shared, so answers compare equal
+    DEFAULT_WEIGHTS,
+    Candidate,
+    FillPolicy,
+    Method,
+    Option,
+    PlannedLine,
+    PromiseAnswer,
+    PromiseRequest,
+    Reason,
+    Shipment,
+    Sourcing,
+    Weights,
+)
 
 
 @dataclass
@@ -64,7 +74,8 @@ class ReferencePromiseEngine:
         for core_lane in edt.lanes:
             if core_lane.lane is not None and core_lane.lane.to_node_id is not None:
                 self._inbound.setdefault(core_lane.lane.to_node_id, []).append(
-                    (core_lane.node_id, core_lane.index, core_lane.cost_minor))
+                    (core_lane.node_id, core_lane.index, core_lane.cost_minor)
+                )
         # EDTs of this promise call by (lane, onward lane, ready time): the same
         # route and ready time recur across single, split and partial plans.
         # One promise at a time per engine (the service runs on one event loop).
@@ -82,19 +93,22 @@ class ReferencePromiseEngine:
         selling = set(sellable.tolist())
         candidates: dict[str, Candidate] = {
             node.node_id: Candidate(node.node_id, Reason.NODE_NOT_SELLABLE, "node is not enabled")
-            for i, node in enumerate(engine.network.nodes) if i not in selling}
+            for i, node in enumerate(engine.network.nodes)
+            if i not in selling
+        }
         options = self._options(request, plans, sku_ids, wanted, candidates)
         options = self._in_window(request, options, candidates)
         options.sort(key=lambda option: (option.score, option.earliest_ns, option.cost_minor))
-        kept = _distinct(options)[:request.max_options]
+        kept = _distinct(options)[: request.max_options]
         _mark_used(kept, options, candidates)
         ordered = sorted(candidates.values(), key=lambda c: self._node_order[c.node_id])
         return PromiseAnswer(tuple(kept), tuple(ordered), engine.log_position, tuple(sku_ids), tuple(quantities))
 
     # ---- what each node can supply -------------------------------------------
 
-    def _node_plans(self, request: PromiseRequest, sku_ids: list[str], wanted: np.ndarray,
-                    sellable: np.ndarray) -> list[_NodePlan]:
+    def _node_plans(
+        self, request: PromiseRequest, sku_ids: list[str], wanted: np.ndarray, sellable: np.ndarray
+    ) -> list[_NodePlan]:
         engine = self._engine
         answer = engine.availability(sku_ids, sellable)
         now = answer.cells.reshape(len(sku_ids), len(sellable))
@@ -110,17 +124,30 @@ class ReferencePromiseEngine:
         nodes = engine.network.nodes
         full = (filled >= wanted[:, None]).all(axis=0).tolist()
         any_filled = (filled > 0).any(axis=0).tolist()
-        return [_NodePlan(int(j), nodes[j].node_id, nodes[j].node_type, filled[:, column], ready[:, column],
-                          self._routes(nodes[j].node_id, request), full[column], any_filled[column])
-                for column, j in enumerate(sellable.tolist())]
+        return [
+            _NodePlan(
+                int(j),
+                nodes[j].node_id,
+                nodes[j].node_type,
+                filled[:, column],
+                ready[:, column],
+                self._routes(nodes[j].node_id, request),
+                full[column],
+                any_filled[column],
+            )
+            for column, j in enumerate(sellable.tolist())
+        ]
 
     def _routes(self, node_id: str, request: PromiseRequest) -> list[_Route]:
         key = (node_id, request.zone_id or "", request.pickup_node_id or "")
         if key not in self._routes_cache:
             self._routes_cache[key] = self._find_routes(node_id, request)
         allowed, tier = request.methods, request.customer_tier
-        return [route for route in self._routes_cache[key]
-                if route.method in allowed and (not route.tiers or tier in route.tiers)]
+        return [
+            route
+            for route in self._routes_cache[key]
+            if route.method in allowed and (not route.tiers or tier in route.tiers)
+        ]
 
     def _find_routes(self, node_id: str, request: PromiseRequest) -> list[_Route]:
         """Direct lanes to the zone; transfer to a hub with a lane on; click-and-collect."""
@@ -134,8 +161,16 @@ class ReferencePromiseEngine:
                 hub = lane.lane.to_node_id if lane.lane is not None else None
                 for onward in edt.lanes_from(hub) if hub else ():
                     if onward.lane is not None and onward.lane.to_zone_id == request.zone_id:
-                        routes.append(_Route(Method.SHIP, onward.service, lane.index, hub, onward.index,
-                                             _both(lane.lane.tiers, onward.lane.tiers)))
+                        routes.append(
+                            _Route(
+                                Method.SHIP,
+                                onward.service,
+                                lane.index,
+                                hub,
+                                onward.index,
+                                _both(lane.lane.tiers, onward.lane.tiers),
+                            )
+                        )
         if request.pickup_node_id:
             store = request.pickup_node_id
             try:
@@ -151,8 +186,14 @@ class ReferencePromiseEngine:
 
     # ---- options ---------------------------------------------------------------
 
-    def _options(self, request: PromiseRequest, plans: list[_NodePlan], sku_ids: list[str], wanted: np.ndarray,
-                 candidates: dict[str, Candidate]) -> list[Option]:
+    def _options(
+        self,
+        request: PromiseRequest,
+        plans: list[_NodePlan],
+        sku_ids: list[str],
+        wanted: np.ndarray,
+        candidates: dict[str, Candidate],
+    ) -> list[Option]:
         options: list[Option] = []
         full_nodes: list[_NodePlan] = []
         for plan in plans:
@@ -166,8 +207,10 @@ class ReferencePromiseEngine:
                     full_nodes.append(plan)  # a split is tried only when no single node delivers it all
                 else:
                     candidates[plan.node_id] = Candidate(
-                        plan.node_id, Reason.NO_DELIVERY,
-                        f"no route delivers within {limits.TRANSPORT_HORIZON_DAYS} days of the goods being ready")
+                        plan.node_id,
+                        Reason.NO_DELIVERY,
+                        f"no route delivers within {limits.TRANSPORT_HORIZON_DAYS} days of the goods being ready",
+                    )
                 options += mine
         by_node = {plan.node_id: plan for plan in plans if plan.node_id not in candidates}
         for hub in by_node.values():
@@ -191,8 +234,14 @@ class ReferencePromiseEngine:
                 candidates[plan.node_id] = Candidate(plan.node_id, Reason.SHORT, _short_text(plan, sku_ids, wanted))
         return options
 
-    def _consolidated_options(self, request: PromiseRequest, hub: _NodePlan, by_node: dict[str, _NodePlan],
-                              sku_ids: list[str], wanted: np.ndarray) -> list[Option]:
+    def _consolidated_options(
+        self,
+        request: PromiseRequest,
+        hub: _NodePlan,
+        by_node: dict[str, _NodePlan],
+        sku_ids: list[str],
+        wanted: np.ndarray,
+    ) -> list[Option]:
         """The hub ships the whole order in one shipment: its own lines, plus each
         missing line transferred in from the node whose transfer lane gets it there first."""
         if hub.node_id not in self._inbound:
@@ -200,15 +249,15 @@ class ReferencePromiseEngine:
         direct = [route for route in hub.routes if route.onward_lane < 0 and route.method != Method.DROP_SHIP]
         if not direct:
             return []
-        lines = [PlannedLine(sku_ids[i], int(wanted[i]), int(hub.ready_ns[i]))
-                 for i in np.flatnonzero(hub.filled >= wanted)]
+        lines = [
+            PlannedLine(sku_ids[i], int(wanted[i]), int(hub.ready_ns[i])) for i in np.flatnonzero(hub.filled >= wanted)
+        ]
         for i in np.flatnonzero(hub.filled < wanted):
             best = self._best_transfer(request, hub.node_id, by_node, i, int(wanted[i]))
             if best is None:
                 return []
             arrival_ns, feeder = best
-            lines.append(PlannedLine(sku_ids[i], int(wanted[i]), arrival_ns, feeder.node_id,
-                                     int(feeder.ready_ns[i])))
+            lines.append(PlannedLine(sku_ids[i], int(wanted[i]), arrival_ns, feeder.node_id, int(feeder.ready_ns[i])))
         ready_ns = max(line.ready_ns for line in lines)
         order = {sku: position for position, sku in enumerate(sku_ids)}
         lines.sort(key=lambda line: order[line.sku_id])
@@ -219,13 +268,23 @@ class ReferencePromiseEngine:
                 continue
             earliest, latest, departure, cost = timing
             cost += sum(self._transfer_cost(line.source_node_id, hub.node_id) for line in lines if line.source_node_id)
-            shipment = Shipment(hub.node_id, route.method, route.service, tuple(lines), earliest, latest, departure,
-                                cost, via_node_id="")
+            shipment = Shipment(
+                hub.node_id,
+                route.method,
+                route.service,
+                tuple(lines),
+                earliest,
+                latest,
+                departure,
+                cost,
+                via_node_id="",
+            )
             options.append(self._option((shipment,), wanted, sku_ids, request))
         return [min(options, key=lambda o: (o.earliest_ns, o.cost_minor))] if options else []
 
-    def _best_transfer(self, request: PromiseRequest, hub_id: str, by_node: dict[str, _NodePlan], line: int,
-                       quantity: int) -> tuple[int, _NodePlan] | None:
+    def _best_transfer(
+        self, request: PromiseRequest, hub_id: str, by_node: dict[str, _NodePlan], line: int, quantity: int
+    ) -> tuple[int, _NodePlan] | None:
         """(arrival at the hub, feeder) of the earliest transfer of one line, or None."""
         best = None
         for feeder_id, lane, _ in self._inbound.get(hub_id, ()):
@@ -248,8 +307,9 @@ class ReferencePromiseEngine:
             return Candidate(plan.node_id, Reason.SHORT, "has none of the order's SKUs")
         return None
 
-    def _single_node_options(self, request: PromiseRequest, plan: _NodePlan, sku_ids: list[str],
-                             filled: np.ndarray, wanted: np.ndarray) -> list[Option]:
+    def _single_node_options(
+        self, request: PromiseRequest, plan: _NodePlan, sku_ids: list[str], filled: np.ndarray, wanted: np.ndarray
+    ) -> list[Option]:
         """The node's fastest and its cheapest route (one option if they are the same)."""
         shipments = self._shipments(plan, sku_ids, filled, request)
         if not shipments:
@@ -259,8 +319,9 @@ class ReferencePromiseEngine:
         chosen = [fastest] if cheapest is fastest else [fastest, cheapest]
         return [self._option((shipment,), wanted, sku_ids, request) for shipment in chosen]
 
-    def _shipments(self, plan: _NodePlan, sku_ids: list[str], filled: np.ndarray,
-                   request: PromiseRequest) -> list[Shipment]:
+    def _shipments(
+        self, plan: _NodePlan, sku_ids: list[str], filled: np.ndarray, request: PromiseRequest
+    ) -> list[Shipment]:
         """One shipment per route of the node for the filled lines, ready when the last line is."""
         take = filled > 0
         ready_ns = int(plan.ready_ns[take].max())
@@ -270,8 +331,19 @@ class ReferencePromiseEngine:
             timing = self._route_edt(route, request.as_of_ns, ready_ns)
             if timing is not None:
                 earliest, latest, departure, cost = timing
-                shipments.append(Shipment(plan.node_id, route.method, route.service, lines, earliest, latest,
-                                          departure, cost, route.via_node_id))
+                shipments.append(
+                    Shipment(
+                        plan.node_id,
+                        route.method,
+                        route.service,
+                        lines,
+                        earliest,
+                        latest,
+                        departure,
+                        cost,
+                        route.via_node_id,
+                    )
+                )
         return shipments
 
     def _route_edt(self, route: _Route, as_of_ns: int, ready_ns: int) -> tuple[int, int, int | None, int] | None:
@@ -293,8 +365,14 @@ class ReferencePromiseEngine:
             return None
         return onward.earliest_ns, onward_late.latest_ns, first.departure_ns, first.cost_minor + onward.cost_minor
 
-    def _split_option(self, request: PromiseRequest, plans: list[_NodePlan], sku_ids: list[str],
-                      wanted: np.ndarray, candidates: dict[str, Candidate]) -> Option | None:
+    def _split_option(
+        self,
+        request: PromiseRequest,
+        plans: list[_NodePlan],
+        sku_ids: list[str],
+        wanted: np.ndarray,
+        candidates: dict[str, Candidate],
+    ) -> Option | None:
         """Each line from one node: greedily the node that completes the most
         remaining lines (earliest delivery breaks ties), up to max_shipments."""
         usable = [p for p in plans if p.node_id not in candidates]
@@ -324,8 +402,14 @@ class ReferencePromiseEngine:
         option = self._option(tuple(shipment for _, _, shipment in chosen), wanted, sku_ids, request)
         return option if option.fill_percent >= request.min_fill_percent else None
 
-    def _line_level_option(self, request: PromiseRequest, plans: list[_NodePlan], sku_ids: list[str],
-                           wanted: np.ndarray, candidates: dict[str, Candidate]) -> Option | None:
+    def _line_level_option(
+        self,
+        request: PromiseRequest,
+        plans: list[_NodePlan],
+        sku_ids: list[str],
+        wanted: np.ndarray,
+        candidates: dict[str, Candidate],
+    ) -> Option | None:
         """Each line from the node that delivers it first (cheaper breaks ties); lines
         of one node ship together. None if some line has no node, or over max_shipments."""
         usable = [p for p in plans if p.node_id not in candidates]
@@ -349,25 +433,29 @@ class ReferencePromiseEngine:
             return None
         shipments = []
         for plan, lines in chosen.values():
-            shipments.append(min(self._shipments(plan, sku_ids, lines, request),
-                                 key=lambda s: (s.earliest_ns, s.cost_minor)))
+            shipments.append(
+                min(self._shipments(plan, sku_ids, lines, request), key=lambda s: (s.earliest_ns, s.cost_minor))
+            )
         return self._option(tuple(shipments), wanted, sku_ids, request)
 
-    def _partial_options(self, request: PromiseRequest, plan: _NodePlan, sku_ids: list[str],
-                         wanted: np.ndarray) -> list[Option]:
+    def _partial_options(
+        self, request: PromiseRequest, plan: _NodePlan, sku_ids: list[str], wanted: np.ndarray
+    ) -> list[Option]:
         filled = np.minimum(plan.filled, wanted)
         if 100.0 * filled.sum() / wanted.sum() < request.min_fill_percent or not (filled > 0).any():
             return []
         return self._single_node_options(request, plan, sku_ids, filled, wanted)
 
-    def _option(self, shipments: tuple[Shipment, ...], wanted: np.ndarray, sku_ids: list[str],
-                request: PromiseRequest) -> Option:
+    def _option(
+        self, shipments: tuple[Shipment, ...], wanted: np.ndarray, sku_ids: list[str], request: PromiseRequest
+    ) -> Option:
         planned: dict[str, int] = {}
         for shipment in shipments:
             for line in shipment.lines:
                 planned[line.sku_id] = planned.get(line.sku_id, 0) + line.quantity
-        short = tuple((sku, int(w) - planned.get(sku, 0)) for sku, w in zip(sku_ids, wanted.tolist())
-                      if planned.get(sku, 0) < w)
+        short = tuple(
+            (sku, int(w) - planned.get(sku, 0)) for sku, w in zip(sku_ids, wanted.tolist()) if planned.get(sku, 0) < w
+        )
         fill = 100.0 * sum(planned.values()) / float(wanted.sum())
         earliest = max(s.earliest_ns for s in shipments)
         latest = max(s.latest_ns for s in shipments)
@@ -380,15 +468,18 @@ class ReferencePromiseEngine:
             # Lines ship as they are ready: what counts is when units arrive on average.
             units = [(line.quantity, s.earliest_ns) for s in shipments for line in s.lines]
             waited_ns = sum(q * (t - request.as_of_ns) for q, t in units) / max(sum(q for q, _ in units), 1)
-        score = (weights.per_hour_to_delivery * waited_ns / NS_PER_HOUR
-                 + weights.per_currency_unit * cost / 100
-                 + weights.per_extra_shipment * (len(shipments) - 1)
-                 + weights.per_missing_percent * (100.0 - fill)
-                 + (weights.drop_ship if method == Method.DROP_SHIP else 0.0))
+        score = (
+            weights.per_hour_to_delivery * waited_ns / NS_PER_HOUR
+            + weights.per_currency_unit * cost / 100
+            + weights.per_extra_shipment * (len(shipments) - 1)
+            + weights.per_missing_percent * (100.0 - fill)
+            + (weights.drop_ship if method == Method.DROP_SHIP else 0.0)
+        )
         return Option(method, shipments, fill, earliest, latest, cost, round(score, 3), short)
 
-    def _in_window(self, request: PromiseRequest, options: list[Option],
-                   candidates: dict[str, Candidate]) -> list[Option]:
+    def _in_window(
+        self, request: PromiseRequest, options: list[Option], candidates: dict[str, Candidate]
+    ) -> list[Option]:
         if not request.deliver_before_ns:
             return options
         kept = []
@@ -397,8 +488,10 @@ class ReferencePromiseEngine:
                 kept.append(option)
                 continue
             for shipment in option.shipments:
-                candidates.setdefault(shipment.node_id, Candidate(
-                    shipment.node_id, Reason.TOO_LATE, "cannot deliver by the requested latest time"))
+                candidates.setdefault(
+                    shipment.node_id,
+                    Candidate(shipment.node_id, Reason.TOO_LATE, "cannot deliver by the requested latest time"),
+                )
         return kept
 
 
@@ -419,8 +512,7 @@ def _summed(sku_ids: Sequence[str], quantities: Sequence[int]) -> tuple[list[str
 
 
 def _short_text(plan: _NodePlan, sku_ids: list[str], wanted: np.ndarray) -> str:
-    missing = [f"{sku_ids[i]} {int(plan.filled[i])}/{int(wanted[i])}"
-               for i in np.flatnonzero(plan.filled < wanted)[:5]]
+    missing = [f"{sku_ids[i]} {int(plan.filled[i])}/{int(wanted[i])}" for i in np.flatnonzero(plan.filled < wanted)[:5]]
     return "short: " + ", ".join(missing)
 
 
@@ -443,4 +535,5 @@ def _mark_used(kept: list[Option], options: list[Option], candidates: dict[str, 
         for shipment in option.shipments:
             if shipment.node_id not in candidates:
                 candidates[shipment.node_id] = Candidate(
-                    shipment.node_id, Reason.OUTRANKED, "had an option, ranked below the ones returned")
+                    shipment.node_id, Reason.OUTRANKED, "had an option, ranked below the ones returned"
+                )

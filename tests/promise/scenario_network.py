@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dompromise.edt import instant_ns
-from dompromise.engine import Engine
 from dompromise.internal.v1 import log_pb2
-from dompromise.model import Network, Node, NodeStatus, NodeType, Sku
-from dompromise.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
+from dompromise.inventory.engine import Engine
+from dompromise.model.network import Network, Node, NodeStatus, NodeType, Sku
+from dompromise.model.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
+from dompromise.promise.edt import instant_ns
 
 PARIS = "Europe/Paris"
 HOLIDAYS = (dt.date(2026, 12, 25), dt.date(2027, 1, 1))
@@ -45,21 +45,55 @@ def transport() -> TransportNetwork:
         NodeShipping("SUP", "work", 0, {"dropship": at("12:00")}),
         NodeShipping("OFF", "work", 0, {}),
     )
-    route7 = (Departure(WORKWEEK, at("14:00"), at("16:30"), 0, at("13:45")),
-              Departure(WORKWEEK, at("18:00"), at("08:00"), 1, at("17:45")))
+    route7 = (
+        Departure(WORKWEEK, at("14:00"), at("16:30"), 0, at("13:45")),
+        Departure(WORKWEEK, at("18:00"), at("08:00"), 1, at("17:45")),
+    )
     lanes = (
         Lane("WH", "route7", to_zone_id="Z59", cost_minor=450, departures=route7),
-        Lane("DC", "trunk", to_node_id="WH", cost_minor=1_800,
-             departures=(Departure(WORKWEEK, at("21:00"), at("07:00"), 1, at("19:30")),)),
-        Lane("DC", "parcel", to_zone_id="Z69", cost_minor=890, pickup=at("18:00"), transit_working_days=1,
-             arrives=at("09:00")),
+        Lane(
+            "DC",
+            "trunk",
+            to_node_id="WH",
+            cost_minor=1_800,
+            departures=(Departure(WORKWEEK, at("21:00"), at("07:00"), 1, at("19:30")),),
+        ),
+        Lane(
+            "DC",
+            "parcel",
+            to_zone_id="Z69",
+            cost_minor=890,
+            pickup=at("18:00"),
+            transit_working_days=1,
+            arrives=at("09:00"),
+        ),
         Lane("DC", "courier", to_zone_id="Z69", cost_minor=4_500, transit_hours=3, tiers=("gold",)),
-        Lane("WH", "shuttle", to_node_id="ST", cost_minor=600,
-             departures=(Departure(WORKWEEK, at("05:30"), at("06:30")),)),
-        *(Lane("SUP", "dropship", to_zone_id=zone, cost_minor=1_490, pickup=at("15:00"), transit_working_days=2,
-               arrives=at("09:00")) for zone in ("Z59", "Z69")),
-        Lane("OFF", "route9", to_zone_id="Z59", cost_minor=300,
-             departures=(Departure(WORKWEEK, at("14:00"), at("16:00"), 0, at("13:00")),)),
+        Lane(
+            "WH",
+            "shuttle",
+            to_node_id="ST",
+            cost_minor=600,
+            departures=(Departure(WORKWEEK, at("05:30"), at("06:30")),),
+        ),
+        *(
+            Lane(
+                "SUP",
+                "dropship",
+                to_zone_id=zone,
+                cost_minor=1_490,
+                pickup=at("15:00"),
+                transit_working_days=2,
+                arrives=at("09:00"),
+            )
+            for zone in ("Z59", "Z69")
+        ),
+        Lane(
+            "OFF",
+            "route9",
+            to_zone_id="Z59",
+            cost_minor=300,
+            departures=(Departure(WORKWEEK, at("14:00"), at("16:00"), 0, at("13:00")),),
+        ),
     )
     return TransportNetwork(calendars, zones, shipping, lanes, "EUR")
 
@@ -91,11 +125,29 @@ def stocked_engine(stock: dict[tuple[str, str], int], supplies=()) -> Engine:
 def stock_records(stock: dict[tuple[str, str], int], supplies=()) -> list[log_pb2.LogRecord]:
     """The log records that set on hand `stock` and add the supplies."""
     items = list(stock.items())
-    records = [log_pb2.LogRecord(log_time_ns=1, update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=[sku for (sku, _), _ in items], node_ids=[node for (_, node), _ in items],
-        ops=[1] * len(items), quantities=[quantity for _, quantity in items]))]
+    records = [
+        log_pb2.LogRecord(
+            log_time_ns=1,
+            update_on_hand=log_pb2.UpdateOnHand(
+                sku_ids=[sku for (sku, _), _ in items],
+                node_ids=[node for (_, node), _ in items],
+                ops=[1] * len(items),
+                quantities=[quantity for _, quantity in items],
+            ),
+        )
+    ]
     if supplies:
-        records.append(log_pb2.LogRecord(log_time_ns=2, upsert_supply=log_pb2.UpsertSupply(
-            supply_ids=[s[0] for s in supplies], sku_ids=[s[1] for s in supplies], node_ids=[s[2] for s in supplies],
-            kinds=[2] * len(supplies), quantities=[s[3] for s in supplies], eta_ns=[s[4] for s in supplies])))
+        records.append(
+            log_pb2.LogRecord(
+                log_time_ns=2,
+                upsert_supply=log_pb2.UpsertSupply(
+                    supply_ids=[s[0] for s in supplies],
+                    sku_ids=[s[1] for s in supplies],
+                    node_ids=[s[2] for s in supplies],
+                    kinds=[2] * len(supplies),
+                    quantities=[s[3] for s in supplies],
+                    eta_ns=[s[4] for s in supplies],
+                ),
+            )
+        )
     return records

@@ -13,13 +13,13 @@ import dataclasses
 import datetime as dt
 
 import pytest
-
-from dompromise import capacity as capacity_module
-from dompromise.edt import EdtCalculator, local_datetime
-from dompromise.engine import Engine
-from dompromise.internal.v1 import log_pb2
-from dompromise.promise import PromiseEngine, PromiseRequest, Reason
 from scenario_network import PARIS, network, paris, stock_records
+
+from dompromise.internal.v1 import log_pb2
+from dompromise.inventory import capacity as capacity_module
+from dompromise.inventory.engine import Engine
+from dompromise.promise.edt import EdtCalculator, local_datetime
+from dompromise.promise.engine import PromiseEngine, PromiseRequest, Reason
 
 HOUR_NS = 3_600 * 10**9
 TODAY = dt.date(2026, 11, 24)  # a Tuesday
@@ -28,8 +28,10 @@ STOCK = {("PAD", "WH"): 10}
 
 def capacity_network(daily: int | None = 2, node_id: str = "WH"):
     base = network()
-    shipping = tuple(dataclasses.replace(s, daily_capacity_orders=daily) if s.node_id == node_id else s
-                     for s in base.transport.node_shipping)
+    shipping = tuple(
+        dataclasses.replace(s, daily_capacity_orders=daily) if s.node_id == node_id else s
+        for s in base.transport.node_shipping
+    )
     return dataclasses.replace(base, transport=dataclasses.replace(base.transport, node_shipping=shipping))
 
 
@@ -47,8 +49,9 @@ class Log:
         self.records.append(record)
         return self.engine.apply_record(record, len(self.records))
 
-    def reserve(self, at_ns: int, node: str = "WH", quantity: int = 1, ttl_ns: int = 24 * HOUR_NS,
-                backorder_by_ns: int = 0) -> str:
+    def reserve(
+        self, at_ns: int, node: str = "WH", quantity: int = 1, ttl_ns: int = 24 * HOUR_NS, backorder_by_ns: int = 0
+    ) -> str:
         body = log_pb2.Reserve(sku_ids=["PAD"], node_ids=[node], quantities=[quantity], ttl_ns=ttl_ns)
         if backorder_by_ns:
             body.backorder_by_ns.append(backorder_by_ns)
@@ -57,12 +60,17 @@ class Log:
         return outcome.reservation.reservation_id
 
     def resolve(self, which: str, reservation_id: str, at_ns: int):
-        return self.apply(log_pb2.LogRecord(log_time_ns=at_ns, **{which: log_pb2.Resolve(
-            reservation_id=reservation_id)}))
+        return self.apply(
+            log_pb2.LogRecord(log_time_ns=at_ns, **{which: log_pb2.Resolve(reservation_id=reservation_id)})
+        )
 
     def lines(self, which: str, reservation_id: str, at_ns: int, quantity: int):
-        return self.apply(log_pb2.LogRecord(log_time_ns=at_ns, **{which: log_pb2.LineChange(
-            reservation_id=reservation_id, line_numbers=[0], quantities=[quantity])}))
+        return self.apply(
+            log_pb2.LogRecord(
+                log_time_ns=at_ns,
+                **{which: log_pb2.LineChange(reservation_id=reservation_id, line_numbers=[0], quantities=[quantity])},
+            )
+        )
 
     def tick(self, at_ns: int):
         return self.apply(log_pb2.LogRecord(log_time_ns=at_ns, tick=log_pb2.Tick()))
@@ -73,7 +81,8 @@ class Log:
 
 def best(engine: Engine, at_ns: int):
     answer = PromiseEngine(engine, EdtCalculator(engine.network)).promise(
-        PromiseRequest(("PAD",), (2,), at_ns, zone_id="Z59"))
+        PromiseRequest(("PAD",), (2,), at_ns, zone_id="Z59")
+    )
     return answer
 
 
@@ -136,8 +145,11 @@ def test_committed_and_shipped_orders_count_cancelled_and_expired_do_not():
 def test_an_extended_hold_keeps_counting():
     log = Log(capacity_network(5))
     held = log.reserve(paris(2026, 11, 24, 9), ttl_ns=HOUR_NS)
-    log.apply(log_pb2.LogRecord(log_time_ns=paris(2026, 11, 24, 9, 30),
-                                extend=log_pb2.Extend(reservation_id=held, ttl_ns=4 * HOUR_NS)))
+    log.apply(
+        log_pb2.LogRecord(
+            log_time_ns=paris(2026, 11, 24, 9, 30), extend=log_pb2.Extend(reservation_id=held, ttl_ns=4 * HOUR_NS)
+        )
+    )
     log.tick(paris(2026, 11, 24, 10, 30))
     assert log.wh_today() == 1
     log.tick(paris(2026, 11, 24, 13, 31))
@@ -146,9 +158,19 @@ def test_an_extended_hold_keeps_counting():
 
 def test_a_backorder_counts_on_its_due_day():
     log = Log(capacity_network(1), stock={("PAD", "WH"): 0})
-    log.apply(log_pb2.LogRecord(log_time_ns=paris(2026, 11, 24, 8), upsert_supply=log_pb2.UpsertSupply(
-        supply_ids=["PO1"], sku_ids=["PAD"], node_ids=["WH"], kinds=[2], quantities=[10],
-        eta_ns=[paris(2026, 11, 26, 10)])))
+    log.apply(
+        log_pb2.LogRecord(
+            log_time_ns=paris(2026, 11, 24, 8),
+            upsert_supply=log_pb2.UpsertSupply(
+                supply_ids=["PO1"],
+                sku_ids=["PAD"],
+                node_ids=["WH"],
+                kinds=[2],
+                quantities=[10],
+                eta_ns=[paris(2026, 11, 26, 10)],
+            ),
+        )
+    )
     log.reserve(paris(2026, 11, 24, 9), backorder_by_ns=paris(2026, 11, 26, 10))
     assert log.engine.capacity.counts() == {(1, dt.date(2026, 11, 26).toordinal()): 1}
     # The supply lands Thursday 10:00, a full day: Friday's round.
@@ -181,8 +203,10 @@ def test_replay_and_snapshot_give_the_same_counts():
     # By the 25th 09:00 the holds of the 24th (1 to 3 h) have expired: the committed one counts.
     assert expected == {(1, TODAY.toordinal()): 1, (1, TODAY.toordinal() + 1): 1}
     # Carrying on from the snapshot: the same records, the same counts and the same promise.
-    more = [log_pb2.LogRecord(log_time_ns=paris(2026, 11, 25, 10), release=log_pb2.Resolve(reservation_id=ids[3])),
-            log_pb2.LogRecord(log_time_ns=paris(2026, 11, 25, 13), tick=log_pb2.Tick())]
+    more = [
+        log_pb2.LogRecord(log_time_ns=paris(2026, 11, 25, 10), release=log_pb2.Resolve(reservation_id=ids[3])),
+        log_pb2.LogRecord(log_time_ns=paris(2026, 11, 25, 13), tick=log_pb2.Tick()),
+    ]
     for record in more:
         log.apply(record)
         restored.apply_record(record, len(log.records))
@@ -211,10 +235,13 @@ def test_a_day_with_room_leaves_the_ready_time_alone(orders):
 
 def test_each_order_of_a_wave_counts_once_per_node():
     log = Log(capacity_network(5), stock={("PAD", "WH"): 10, ("PAD", "DC"): 10})
-    wave = log_pb2.AllocateWave(orders=[
-        log_pb2.WaveOrder(order_id="A", sku_ids=["PAD", "PAD"], node_ids=["WH", "WH"], quantities=[1, 1]),
-        log_pb2.WaveOrder(order_id="B", sku_ids=["PAD", "PAD"], node_ids=["WH", "DC"], quantities=[1, 1]),
-        log_pb2.WaveOrder(order_id="C", sku_ids=["PAD"], node_ids=["DC"], quantities=[1])])
+    wave = log_pb2.AllocateWave(
+        orders=[
+            log_pb2.WaveOrder(order_id="A", sku_ids=["PAD", "PAD"], node_ids=["WH", "WH"], quantities=[1, 1]),
+            log_pb2.WaveOrder(order_id="B", sku_ids=["PAD", "PAD"], node_ids=["WH", "DC"], quantities=[1, 1]),
+            log_pb2.WaveOrder(order_id="C", sku_ids=["PAD"], node_ids=["DC"], quantities=[1]),
+        ]
+    )
     log.apply(log_pb2.LogRecord(log_time_ns=paris(2026, 11, 24, 9), allocate_wave=wave))
     assert log.engine.capacity.counts() == {(1, TODAY.toordinal()): 2}  # DC has no capacity: not counted
 

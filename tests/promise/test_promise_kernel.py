@@ -13,15 +13,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from dompromise._core.promise import COLUMN_CODE, INFO_FIELD, PromiseKernel, RouteTable, round3
-from dompromise.edt import EdtCalculator, build_tables, instant_ns
-from dompromise.engine import EARLIEST_NEVER, EARLIEST_NOW, Engine
-from dompromise.model import Network, Node, NodeType, Sku
-from dompromise.promise import FillPolicy, Method, PromiseEngine, PromiseRequest, Reason, Sourcing
-from dompromise.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
 from reference_promise import ReferencePromiseEngine
 from scenario_network import NODES, SKUS, paris, stock_records, stocked_engine
+
+from dompromise._core.promise import COLUMN_CODE, INFO_FIELD, PromiseKernel, RouteTable, round3
+from dompromise.inventory.engine import EARLIEST_NEVER, EARLIEST_NOW, Engine
+from dompromise.model.network import Network, Node, NodeType, Sku
+from dompromise.model.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
+from dompromise.promise.edt import EdtCalculator, build_tables, instant_ns
+from dompromise.promise.engine import FillPolicy, Method, PromiseEngine, PromiseRequest, Reason, Sourcing
 
 DAY_NS = 86_400 * 10**9
 HOUR_NS = 3_600 * 10**9
@@ -30,47 +30,61 @@ START = paris(2026, 11, 23, 0, 0)
 
 # ---- the engine against the reference -----------------------------------------
 
+
 def both(engine: Engine, request: PromiseRequest):
     edt = EdtCalculator(engine.network)
     return PromiseEngine(engine, edt).promise(request), ReferencePromiseEngine(engine, edt).promise(request)
 
 
 stock = st.dictionaries(st.tuples(st.sampled_from(SKUS), st.sampled_from(NODES)), st.integers(0, 30), max_size=14)
-supplies = st.lists(st.tuples(st.sampled_from(SKUS), st.sampled_from(NODES), st.integers(1, 30),
-                              st.integers(1, 100 * 24)), max_size=5)
+supplies = st.lists(
+    st.tuples(st.sampled_from(SKUS), st.sampled_from(NODES), st.integers(1, 30), st.integers(1, 100 * 24)), max_size=5
+)
 orders = st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 25)), min_size=1, max_size=5)
-requests = st.fixed_dictionaries({
-    # Up to 500 days: as-of times near the end of a table window, ready times past it.
-    "as_of_hours": st.integers(0, 500 * 24),
-    "destination": st.sampled_from(["Z59", "Z69", "ST", "Z00"]),
-    "fill_policy": st.sampled_from(list(FillPolicy)),
-    "sourcing": st.sampled_from(list(Sourcing)),
-    "max_shipments": st.integers(1, 3),
-    "min_fill_percent": st.integers(1, 100),
-    "methods": st.sets(st.sampled_from(list(Method)), min_size=1),
-    "tier": st.sampled_from(["", "gold", "silver"]),
-    "future": st.booleans(),
-    "before_hours": st.one_of(st.just(0), st.integers(1, 24 * 10)),
-    "max_options": st.integers(1, 6),
-})
+requests = st.fixed_dictionaries(
+    {
+        # Up to 500 days: as-of times near the end of a table window, ready times past it.
+        "as_of_hours": st.integers(0, 500 * 24),
+        "destination": st.sampled_from(["Z59", "Z69", "ST", "Z00"]),
+        "fill_policy": st.sampled_from(list(FillPolicy)),
+        "sourcing": st.sampled_from(list(Sourcing)),
+        "max_shipments": st.integers(1, 3),
+        "min_fill_percent": st.integers(1, 100),
+        "methods": st.sets(st.sampled_from(list(Method)), min_size=1),
+        "tier": st.sampled_from(["", "gold", "silver"]),
+        "future": st.booleans(),
+        "before_hours": st.one_of(st.just(0), st.integers(1, 24 * 10)),
+        "max_options": st.integers(1, 6),
+    }
+)
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stock, supplies, orders, requests)
 def test_the_engine_answers_exactly_as_the_pure_python_one(stock_, supplies_, order, options):
     as_of = START + options["as_of_hours"] * HOUR_NS
-    supply_rows = [(f"PO-{i}", sku, node, quantity, as_of + hours * HOUR_NS)
-                   for i, (sku, node, quantity, hours) in enumerate(supplies_)]
+    supply_rows = [
+        (f"PO-{i}", sku, node, quantity, as_of + hours * HOUR_NS)
+        for i, (sku, node, quantity, hours) in enumerate(supplies_)
+    ]
     engine = stocked_engine({key: value for key, value in stock_.items() if value}, supply_rows)
     destination = options["destination"]
     request = PromiseRequest(
-        tuple(sku for sku, _ in order), tuple(quantity for _, quantity in order), as_of,
-        zone_id=None if destination == "ST" else destination, pickup_node_id="ST" if destination == "ST" else None,
-        methods=frozenset(options["methods"]), fill_policy=options["fill_policy"],
-        min_fill_percent=options["min_fill_percent"], max_shipments=options["max_shipments"],
-        sourcing=options["sourcing"], customer_tier=options["tier"], allow_future_supply=options["future"],
+        tuple(sku for sku, _ in order),
+        tuple(quantity for _, quantity in order),
+        as_of,
+        zone_id=None if destination == "ST" else destination,
+        pickup_node_id="ST" if destination == "ST" else None,
+        methods=frozenset(options["methods"]),
+        fill_policy=options["fill_policy"],
+        min_fill_percent=options["min_fill_percent"],
+        max_shipments=options["max_shipments"],
+        sourcing=options["sourcing"],
+        customer_tier=options["tier"],
+        allow_future_supply=options["future"],
         deliver_before_ns=as_of + options["before_hours"] * HOUR_NS if options["before_hours"] else 0,
-        max_options=options["max_options"])
+        max_options=options["max_options"],
+    )
     ours, reference = both(engine, request)
     assert ours == reference
 
@@ -81,21 +95,58 @@ def wide_network(node_count: int) -> Network:
     transfer lane into it from N1: routes that tie, hubs to consolidate at."""
     calendar = Calendar("work", WORKWEEK, (), at("06:00"), at("20:00"))
     zone = Zone("Z", "Europe/Paris", "work", "everywhere", "FR", ("",))
-    nodes = tuple(Node(f"N{i}", NodeType.SUPPLIER_DROP_SHIP if i % 7 == 6 else NodeType.WAREHOUSE,
-                       timezone="Europe/Paris") for i in range(node_count))
+    nodes = tuple(
+        Node(f"N{i}", NodeType.SUPPLIER_DROP_SHIP if i % 7 == 6 else NodeType.WAREHOUSE, timezone="Europe/Paris")
+        for i in range(node_count)
+    )
     shipping = tuple(NodeShipping(node.node_id, "work", 30, {"parcel": at("17:00")}) for node in nodes)
-    lanes = [Lane(node.node_id, "parcel", to_zone_id="Z", cost_minor=800 + 10 * (i % 3), pickup=at("18:00"),
-                  transit_working_days=1, arrives=at("10:00")) for i, node in enumerate(nodes)]
-    lanes += [Lane(node.node_id, "route", to_zone_id="Z", cost_minor=800,
-                   departures=(Departure(WORKWEEK, at("14:00"), at("17:00"), 0, at("13:30")),))
-              for node in nodes[::3]]
-    lanes += [Lane(node.node_id, "express", to_zone_id="Z", cost_minor=2_000, transit_hours=4, tiers=("gold",))
-              for node in nodes[::4]]
-    lanes += [Lane(node.node_id, "trunk", to_node_id="N0", cost_minor=300,
-                   departures=(Departure(WORKWEEK, at("21:00"), at("07:00"), 1, at("19:30")),))
-              for node in nodes[1::2]]
-    lanes.append(Lane("N1", "slowtrunk", to_node_id="N0", cost_minor=100, transit_working_days=1, pickup=at("21:00"),
-                      arrives=at("07:00")))
+    lanes = [
+        Lane(
+            node.node_id,
+            "parcel",
+            to_zone_id="Z",
+            cost_minor=800 + 10 * (i % 3),
+            pickup=at("18:00"),
+            transit_working_days=1,
+            arrives=at("10:00"),
+        )
+        for i, node in enumerate(nodes)
+    ]
+    lanes += [
+        Lane(
+            node.node_id,
+            "route",
+            to_zone_id="Z",
+            cost_minor=800,
+            departures=(Departure(WORKWEEK, at("14:00"), at("17:00"), 0, at("13:30")),),
+        )
+        for node in nodes[::3]
+    ]
+    lanes += [
+        Lane(node.node_id, "express", to_zone_id="Z", cost_minor=2_000, transit_hours=4, tiers=("gold",))
+        for node in nodes[::4]
+    ]
+    lanes += [
+        Lane(
+            node.node_id,
+            "trunk",
+            to_node_id="N0",
+            cost_minor=300,
+            departures=(Departure(WORKWEEK, at("21:00"), at("07:00"), 1, at("19:30")),),
+        )
+        for node in nodes[1::2]
+    ]
+    lanes.append(
+        Lane(
+            "N1",
+            "slowtrunk",
+            to_node_id="N0",
+            cost_minor=100,
+            transit_working_days=1,
+            pickup=at("21:00"),
+            arrives=at("07:00"),
+        )
+    )
     skus = tuple(Sku(f"S{i}") for i in range(12))
     return Network(nodes, skus, transport=TransportNetwork((calendar,), (zone,), shipping, tuple(lanes), "EUR"))
 
@@ -109,19 +160,27 @@ def test_the_engine_answers_exactly_as_the_pure_python_one_on_a_wide_network(dat
     skus = [sku.sku_id for sku in WIDE.skus]
     nodes = [node.node_id for node in WIDE.nodes]
     engine = Engine(WIDE)
-    cells = data.draw(st.dictionaries(st.tuples(st.sampled_from(skus), st.sampled_from(nodes)), st.integers(1, 9),
-                                      max_size=60))
+    cells = data.draw(
+        st.dictionaries(st.tuples(st.sampled_from(skus), st.sampled_from(nodes)), st.integers(1, 9), max_size=60)
+    )
     if cells:
         for position, record in enumerate(stock_records(cells), start=1):
             engine.apply_record(record, position)
     lines = data.draw(st.lists(st.tuples(st.sampled_from(skus), st.integers(1, 6)), min_size=1, max_size=8))
     as_of = START + data.draw(st.integers(0, 30 * 24)) * HOUR_NS + data.draw(st.sampled_from([0, 17 * 60 * 10**9]))
     request = PromiseRequest(
-        tuple(s for s, _ in lines), tuple(q for _, q in lines), as_of, zone_id="Z",
-        fill_policy=data.draw(st.sampled_from(list(FillPolicy))), max_shipments=data.draw(st.integers(1, 4)),
-        min_fill_percent=data.draw(st.integers(1, 100)), sourcing=data.draw(st.sampled_from(list(Sourcing))),
-        customer_tier=data.draw(st.sampled_from(["", "gold"])), max_options=data.draw(st.integers(1, 8)),
-        methods=frozenset(data.draw(st.sets(st.sampled_from(list(Method)), min_size=1))))
+        tuple(s for s, _ in lines),
+        tuple(q for _, q in lines),
+        as_of,
+        zone_id="Z",
+        fill_policy=data.draw(st.sampled_from(list(FillPolicy))),
+        max_shipments=data.draw(st.integers(1, 4)),
+        min_fill_percent=data.draw(st.integers(1, 100)),
+        sourcing=data.draw(st.sampled_from(list(Sourcing))),
+        customer_tier=data.draw(st.sampled_from(["", "gold"])),
+        max_options=data.draw(st.integers(1, 8)),
+        methods=frozenset(data.draw(st.sets(st.sampled_from(list(Method)), min_size=1))),
+    )
     ours, reference = both(engine, request)
     assert ours == reference
 
@@ -137,7 +196,8 @@ def test_answers_match_with_a_node_penalty_of_zero_and_move_with_one():
     penalty[NODES.index("WH")] = 100.25
     moved = promiser.promise(request, node_penalty=penalty)
     assert {o.shipments[0].node_id: o.score for o in moved.options} == {
-        node: round(score + (100.25 if node == "WH" else 0.0), 3) for node, score in scores.items()}
+        node: round(score + (100.25 if node == "WH" else 0.0), 3) for node, score in scores.items()
+    }
     assert moved.options[0].shipments[0].node_id != "WH" and plain.options[0].shipments[0].node_id == "WH"
     with pytest.raises(ValueError):
         promiser.promise(request, node_penalty=np.zeros(len(NODES) + 1))
@@ -145,8 +205,15 @@ def test_answers_match_with_a_node_penalty_of_zero_and_move_with_one():
 
 def test_a_node_penalty_counts_once_per_shipment_in_a_split():
     engine = stocked_engine({("PAD", "WH"): 10, ("OIL", "DC"): 10})
-    request = PromiseRequest(("PAD", "OIL"), (1, 1), paris(2026, 11, 24, 10, 0), zone_id="Z59", max_shipments=2,
-                             sourcing=Sourcing.LINE_LEVEL, max_options=10)
+    request = PromiseRequest(
+        ("PAD", "OIL"),
+        (1, 1),
+        paris(2026, 11, 24, 10, 0),
+        zone_id="Z59",
+        max_shipments=2,
+        sourcing=Sourcing.LINE_LEVEL,
+        max_options=10,
+    )
     promiser = PromiseEngine(engine, EdtCalculator(engine.network))
 
     def by_plan(answer):
@@ -160,13 +227,15 @@ def test_a_node_penalty_counts_once_per_shipment_in_a_split():
 
 # ---- the kernel's edge cases ------------------------------------------------------
 
+
 def small_network(node_count: int, lanes: list[Lane]) -> Network:
     calendar = Calendar("work", WORKWEEK, (), at("06:00"), at("20:00"))
     zone = Zone("Z", "Europe/Paris", "work", "everywhere", "FR", ("",))
     nodes = tuple(Node(f"N{i}", NodeType.WAREHOUSE, timezone="Europe/Paris") for i in range(node_count))
     shipping = tuple(NodeShipping(node.node_id, "work", 0, {}) for node in nodes)
-    return Network(nodes, (Sku("A"), Sku("B")), transport=TransportNetwork((calendar,), (zone,), shipping,
-                                                                            tuple(lanes), "EUR"))
+    return Network(
+        nodes, (Sku("A"), Sku("B")), transport=TransportNetwork((calendar,), (zone,), shipping, tuple(lanes), "EUR")
+    )
 
 
 AS_OF = instant_ns(dt.date(2026, 11, 24), 10 * 60, "Europe/Paris")
@@ -174,8 +243,9 @@ AS_OF = instant_ns(dt.date(2026, 11, 24), 10 * 60, "Europe/Paris")
 
 def kernel_for(network: Network) -> tuple[PromiseKernel, tuple]:
     edt = EdtCalculator(network)
-    kernel = PromiseKernel([lane.cost_minor for lane in edt.lanes], 1.0, 0.2, 12.0, 2.0, 6.0, EARLIEST_NOW,
-                           EARLIEST_NEVER)
+    kernel = PromiseKernel(
+        [lane.cost_minor for lane in edt.lanes], 1.0, 0.2, 12.0, 2.0, 6.0, EARLIEST_NOW, EARLIEST_NEVER
+    )
     return kernel, (edt.tables_for(AS_OF),)
 
 
@@ -183,8 +253,15 @@ def table(routes_by_node: list[list[tuple[int, int, int]]], lane_count: int) -> 
     """routes: (lane, onward, method) per node."""
     flat = [route for routes in routes_by_node for route in routes]
     starts = np.cumsum([0] + [len(routes) for routes in routes_by_node])
-    return RouteTable(starts, [r[0] for r in flat], [r[1] for r in flat], [r[2] for r in flat],
-                      [r[0] for r in flat], [-1] * len(flat), lane_count)
+    return RouteTable(
+        starts,
+        [r[0] for r in flat],
+        [r[1] for r in flat],
+        [r[2] for r in flat],
+        [r[0] for r in flat],
+        [-1] * len(flat),
+        lane_count,
+    )
 
 
 def scan(kernel, tables, routes, now, wanted, *, earliest=None, allowed=None, penalty=None):
@@ -194,8 +271,9 @@ def scan(kernel, tables, routes, now, wanted, *, earliest=None, allowed=None, pe
     allowed = np.ones(routes.route_count, dtype=np.uint8) if allowed is None else np.asarray(allowed, np.uint8)
     if earliest is not None:
         earliest = np.ascontiguousarray(earliest, dtype=np.int64).reshape(-1)
-    result = kernel.scan(routes, allowed, tables, columns, now.reshape(-1), earliest, wanted, AS_OF,
-                         earliest is not None, penalty)
+    result = kernel.scan(
+        routes, allowed, tables, columns, now.reshape(-1), earliest, wanted, AS_OF, earliest is not None, penalty
+    )
     assert result.full_options() == 0
     return result
 
@@ -228,8 +306,13 @@ def test_all_short():
 
 
 def test_tier_and_method_filtering_is_the_allowed_mask():
-    network = small_network(1, [Lane("N0", "parcel", to_zone_id="Z", **PARCEL),
-                                Lane("N0", "express", to_zone_id="Z", cost_minor=3_000, transit_hours=2)])
+    network = small_network(
+        1,
+        [
+            Lane("N0", "parcel", to_zone_id="Z", **PARCEL),
+            Lane("N0", "express", to_zone_id="Z", cost_minor=3_000, transit_hours=2),
+        ],
+    )
     kernel, tables = kernel_for(network)
     routes = table([[(0, -1, 1), (1, -1, 1)]], 2)
     both_routes = scan(kernel, tables, routes, [[1]], [1])
@@ -291,8 +374,18 @@ def test_a_ready_time_past_the_tables_asks_for_more():
     kernel, tables = kernel_for(network)
     far = tables[0].ready_end_ns + DAY_NS
     now = np.zeros(1, dtype=np.int64)
-    result = kernel.scan(table([[(0, -1, 1)]], 1), np.ones(1, np.uint8), tables, np.zeros(1, np.int32), now,
-                         np.array([far], np.int64), np.ones(1, np.int64), AS_OF, True, None)
+    result = kernel.scan(
+        table([[(0, -1, 1)]], 1),
+        np.ones(1, np.uint8),
+        tables,
+        np.zeros(1, np.int32),
+        now,
+        np.array([far], np.int64),
+        np.ones(1, np.int64),
+        AS_OF,
+        True,
+        None,
+    )
     assert result.full_options() == 1 and result.missing_ns == far
     result.add_tables(edt.tables_for(far))
     assert result.full_options() == 0 and result.row_count == 1
@@ -304,14 +397,44 @@ def test_the_kernel_checks_its_arrays():
     kernel, tables = kernel_for(network)
     routes = table([[(0, -1, 1)]], 1)
     with pytest.raises(TypeError):
-        kernel.scan(routes, np.ones(1, np.uint8), tables, np.zeros(1, np.int64), np.zeros(1, np.int64), None,
-                    np.ones(1, np.int64), AS_OF, False, None)
+        kernel.scan(
+            routes,
+            np.ones(1, np.uint8),
+            tables,
+            np.zeros(1, np.int64),
+            np.zeros(1, np.int64),
+            None,
+            np.ones(1, np.int64),
+            AS_OF,
+            False,
+            None,
+        )
     with pytest.raises(ValueError):
-        kernel.scan(routes, np.ones(2, np.uint8), tables, np.zeros(1, np.int32), np.zeros(1, np.int64), None,
-                    np.ones(1, np.int64), AS_OF, False, None)
+        kernel.scan(
+            routes,
+            np.ones(2, np.uint8),
+            tables,
+            np.zeros(1, np.int32),
+            np.zeros(1, np.int64),
+            None,
+            np.ones(1, np.int64),
+            AS_OF,
+            False,
+            None,
+        )
     with pytest.raises(IndexError):
-        kernel.scan(routes, np.ones(1, np.uint8), tables, np.ones(1, np.int32), np.zeros(1, np.int64), None,
-                    np.ones(1, np.int64), AS_OF, False, None)
+        kernel.scan(
+            routes,
+            np.ones(1, np.uint8),
+            tables,
+            np.ones(1, np.int32),
+            np.zeros(1, np.int64),
+            None,
+            np.ones(1, np.int64),
+            AS_OF,
+            False,
+            None,
+        )
     with pytest.raises(ValueError):
         RouteTable([0, 1], [5], [-1], [1], [0], [-1], 1)
 
@@ -342,9 +465,14 @@ def test_reasons_of_the_kernel_path_are_the_old_ones():
 
 
 def test_fastest_routes_for_the_split():
-    network = small_network(2, [Lane("N0", "parcel", to_zone_id="Z", **PARCEL),
-                                Lane("N0", "express", to_zone_id="Z", cost_minor=3_000, transit_hours=2),
-                                Lane("N1", "parcel", to_zone_id="Z", **PARCEL)])
+    network = small_network(
+        2,
+        [
+            Lane("N0", "parcel", to_zone_id="Z", **PARCEL),
+            Lane("N0", "express", to_zone_id="Z", cost_minor=3_000, transit_hours=2),
+            Lane("N1", "parcel", to_zone_id="Z", **PARCEL),
+        ],
+    )
     kernel, tables = kernel_for(network)
     routes = table([[(0, -1, 1), (1, -1, 1)], [(2, -1, 1)]], 3)
     result = scan(kernel, tables, routes, [[1, 0]], [1], allowed=[1, 1, 0])

@@ -8,46 +8,59 @@ from collections import defaultdict
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scenario_network import NODES, SKUS, paris, stocked_engine
 
 from dompromise import limits
-from dompromise.edt import EdtCalculator
-from dompromise.promise import FillPolicy, Method, PromiseEngine, PromiseRequest, Sourcing
-from scenario_network import NODES, SKUS, paris, stocked_engine
+from dompromise.promise.edt import EdtCalculator
+from dompromise.promise.engine import FillPolicy, Method, PromiseEngine, PromiseRequest, Sourcing
 
 DAY_NS = 86_400 * 10**9
 START = paris(2026, 11, 23, 0, 0)
 
 stock = st.dictionaries(st.tuples(st.sampled_from(SKUS), st.sampled_from(NODES)), st.integers(0, 30), max_size=12)
-supplies = st.lists(st.tuples(st.sampled_from(SKUS), st.sampled_from(NODES), st.integers(1, 30),
-                              st.integers(1, 40 * 24)), max_size=4)
+supplies = st.lists(
+    st.tuples(st.sampled_from(SKUS), st.sampled_from(NODES), st.integers(1, 30), st.integers(1, 40 * 24)), max_size=4
+)
 orders = st.lists(st.tuples(st.sampled_from(SKUS), st.integers(1, 25)), min_size=1, max_size=4)
-requests = st.fixed_dictionaries({
-    "as_of_hours": st.integers(0, 130 * 24),
-    "zone": st.sampled_from(["Z59", "Z69", None]),
-    "fill_policy": st.sampled_from(list(FillPolicy)),
-    "sourcing": st.sampled_from(list(Sourcing)),
-    "max_shipments": st.integers(1, 3),
-    "min_fill_percent": st.integers(1, 100),
-    "methods": st.sets(st.sampled_from(list(Method)), min_size=1),
-    "tier": st.sampled_from(["", "gold"]),
-    "split_lines": st.booleans(),
-})
+requests = st.fixed_dictionaries(
+    {
+        "as_of_hours": st.integers(0, 130 * 24),
+        "zone": st.sampled_from(["Z59", "Z69", None]),
+        "fill_policy": st.sampled_from(list(FillPolicy)),
+        "sourcing": st.sampled_from(list(Sourcing)),
+        "max_shipments": st.integers(1, 3),
+        "min_fill_percent": st.integers(1, 100),
+        "methods": st.sets(st.sampled_from(list(Method)), min_size=1),
+        "tier": st.sampled_from(["", "gold"]),
+        "split_lines": st.booleans(),
+    }
+)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stock, supplies, orders, requests)
 def test_no_plan_exceeds_what_can_be_promised_and_no_delivery_is_early(stock_, supplies_, order, options):
     as_of = START + options["as_of_hours"] * 3_600 * 10**9
-    supply_rows = [(f"PO-{i}", sku, node, quantity, as_of + hours * 3_600 * 10**9)
-                   for i, (sku, node, quantity, hours) in enumerate(supplies_)]
+    supply_rows = [
+        (f"PO-{i}", sku, node, quantity, as_of + hours * 3_600 * 10**9)
+        for i, (sku, node, quantity, hours) in enumerate(supplies_)
+    ]
     engine = stocked_engine({key: value for key, value in stock_.items() if value}, supply_rows)
     zone = options["zone"]
     request = PromiseRequest(
-        tuple(sku for sku, _ in order), tuple(quantity for _, quantity in order), as_of,
-        zone_id=zone, pickup_node_id=None if zone else "ST", methods=frozenset(options["methods"]),
-        fill_policy=options["fill_policy"], min_fill_percent=options["min_fill_percent"],
-        max_shipments=options["max_shipments"], sourcing=options["sourcing"], customer_tier=options["tier"],
-        split_lines=options["split_lines"])
+        tuple(sku for sku, _ in order),
+        tuple(quantity for _, quantity in order),
+        as_of,
+        zone_id=zone,
+        pickup_node_id=None if zone else "ST",
+        methods=frozenset(options["methods"]),
+        fill_policy=options["fill_policy"],
+        min_fill_percent=options["min_fill_percent"],
+        max_shipments=options["max_shipments"],
+        sourcing=options["sourcing"],
+        customer_tier=options["tier"],
+        split_lines=options["split_lines"],
+    )
     answer = PromiseEngine(engine, EdtCalculator(engine.network)).promise(request)
 
     ordered = defaultdict(int)

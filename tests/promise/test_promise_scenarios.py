@@ -11,13 +11,21 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pytest
-
-from dompromise.edt import EdtCalculator, local_datetime
-from dompromise.promise import FillPolicy, Method, PromiseEngine, PromiseRequest, Reason, Sourcing
 from scenario_network import PARIS, paris, stocked_engine
 
-STOCK = {("PAD", "WH"): 10, ("PAD", "DC"): 40, ("OIL", "DC"): 20, ("DISC", "DC"): 5, ("BULB", "SUP"): 50,
-         ("PAD", "OFF"): 99, ("OIL", "ST"): 3, ("PAD", "ST"): 2}
+from dompromise.promise.edt import EdtCalculator, local_datetime
+from dompromise.promise.engine import FillPolicy, Method, PromiseEngine, PromiseRequest, Reason, Sourcing
+
+STOCK = {
+    ("PAD", "WH"): 10,
+    ("PAD", "DC"): 40,
+    ("OIL", "DC"): 20,
+    ("DISC", "DC"): 5,
+    ("BULB", "SUP"): 50,
+    ("PAD", "OFF"): 99,
+    ("OIL", "ST"): 3,
+    ("PAD", "ST"): 2,
+}
 
 
 @dataclass(frozen=True)
@@ -34,40 +42,114 @@ class Row:
 
 
 ROWS = [
-    Row("cut-off made: the 14:00 round delivers this afternoon",
-        (("PAD", 2),), (2026, 11, 24, 13, 44), (("WH", "route7", ""),), "2026-11-24 16:30"),
-    Row("cut-off just missed: the 18:00 run, delivered next morning",
-        (("PAD", 2),), (2026, 11, 24, 13, 46), (("WH", "route7", ""),), "2026-11-25 08:00"),
-    Row("after the last cut-off on Friday: Monday's afternoon round",
-        (("PAD", 2),), (2026, 11, 27, 17, 50), (("WH", "route7", ""),), "2026-11-30 16:30"),
-    Row("Christmas Eve evening: Friday is a holiday, Monday it is",
-        (("PAD", 2),), (2026, 12, 24, 17, 50), (("WH", "route7", ""),), "2026-12-28 16:30"),
-    Row("over the spring DST change: 08:00 local on Monday, not 09:00 or 07:00",
-        (("PAD", 2),), (2027, 3, 26, 17, 30), (("WH", "route7", ""),), "2027-03-29 08:00"),
-    Row("the warehouse is short: the DC's stock goes through the night trunk and route 7",
-        (("PAD", 12),), (2026, 11, 24, 10, 0), (("DC", "route7", "WH"),), "2026-11-25 16:30"),
-    Row("consolidation: the warehouse ships its pads and the DC's oil transferred in",
-        (("PAD", 2), ("OIL", 1)), (2026, 11, 24, 10, 0), (("WH", "route7", "DC"),), "2026-11-25 16:30",
-        options={"fill_policy": FillPolicy.SHIP_COMPLETE}, stock={("PAD", "DC"): 0}),
-    Row("only the supplier has it: drop-ship, two working days",
-        (("BULB", 1),), (2026, 11, 24, 10, 0), (("SUP", "dropship", ""),), "2026-11-26 09:00"),
-    Row("the gold tier gets the courier",
-        (("OIL", 1),), (2026, 11, 24, 10, 0), (("DC", "courier", ""),), "2026-11-24 13:00", zone="Z69",
-        options={"customer_tier": "gold"}),
-    Row("everyone else gets the parcel",
-        (("OIL", 1),), (2026, 11, 24, 10, 0), (("DC", "parcel", ""),), "2026-11-25 09:00", zone="Z69"),
-    Row("line-level: each line from its best node, two shipments",
-        (("PAD", 2), ("OIL", 1)), (2026, 11, 24, 10, 0), (("WH", "route7", ""), ("DC", "route7", "WH")),
-        "2026-11-25 16:30", options={"sourcing": Sourcing.LINE_LEVEL, "max_shipments": 2,
-                                     "fill_policy": FillPolicy.FILL_OR_KILL}),
-    Row("duplicate SKU lines are summed: 6 + 6 pads is more than the warehouse has",
-        (("PAD", 6), ("PAD", 6)), (2026, 11, 24, 10, 0), (("DC", "route7", "WH"),), "2026-11-25 16:30"),
-    Row("click-and-collect from the store's own stock",
-        (("OIL", 2),), (2026, 11, 24, 10, 0), (("ST", "collect", ""),), "2026-11-24 10:00", zone="",
-        pickup="ST"),
-    Row("click-and-collect of what the store lacks: the morning shuttle brings it",
-        (("PAD", 5),), (2026, 11, 24, 10, 0), (("WH", "collect", "ST"),), "2026-11-25 08:30", zone="",
-        pickup="ST"),
+    Row(
+        "cut-off made: the 14:00 round delivers this afternoon",
+        (("PAD", 2),),
+        (2026, 11, 24, 13, 44),
+        (("WH", "route7", ""),),
+        "2026-11-24 16:30",
+    ),
+    Row(
+        "cut-off just missed: the 18:00 run, delivered next morning",
+        (("PAD", 2),),
+        (2026, 11, 24, 13, 46),
+        (("WH", "route7", ""),),
+        "2026-11-25 08:00",
+    ),
+    Row(
+        "after the last cut-off on Friday: Monday's afternoon round",
+        (("PAD", 2),),
+        (2026, 11, 27, 17, 50),
+        (("WH", "route7", ""),),
+        "2026-11-30 16:30",
+    ),
+    Row(
+        "Christmas Eve evening: Friday is a holiday, Monday it is",
+        (("PAD", 2),),
+        (2026, 12, 24, 17, 50),
+        (("WH", "route7", ""),),
+        "2026-12-28 16:30",
+    ),
+    Row(
+        "over the spring DST change: 08:00 local on Monday, not 09:00 or 07:00",
+        (("PAD", 2),),
+        (2027, 3, 26, 17, 30),
+        (("WH", "route7", ""),),
+        "2027-03-29 08:00",
+    ),
+    Row(
+        "the warehouse is short: the DC's stock goes through the night trunk and route 7",
+        (("PAD", 12),),
+        (2026, 11, 24, 10, 0),
+        (("DC", "route7", "WH"),),
+        "2026-11-25 16:30",
+    ),
+    Row(
+        "consolidation: the warehouse ships its pads and the DC's oil transferred in",
+        (("PAD", 2), ("OIL", 1)),
+        (2026, 11, 24, 10, 0),
+        (("WH", "route7", "DC"),),
+        "2026-11-25 16:30",
+        options={"fill_policy": FillPolicy.SHIP_COMPLETE},
+        stock={("PAD", "DC"): 0},
+    ),
+    Row(
+        "only the supplier has it: drop-ship, two working days",
+        (("BULB", 1),),
+        (2026, 11, 24, 10, 0),
+        (("SUP", "dropship", ""),),
+        "2026-11-26 09:00",
+    ),
+    Row(
+        "the gold tier gets the courier",
+        (("OIL", 1),),
+        (2026, 11, 24, 10, 0),
+        (("DC", "courier", ""),),
+        "2026-11-24 13:00",
+        zone="Z69",
+        options={"customer_tier": "gold"},
+    ),
+    Row(
+        "everyone else gets the parcel",
+        (("OIL", 1),),
+        (2026, 11, 24, 10, 0),
+        (("DC", "parcel", ""),),
+        "2026-11-25 09:00",
+        zone="Z69",
+    ),
+    Row(
+        "line-level: each line from its best node, two shipments",
+        (("PAD", 2), ("OIL", 1)),
+        (2026, 11, 24, 10, 0),
+        (("WH", "route7", ""), ("DC", "route7", "WH")),
+        "2026-11-25 16:30",
+        options={"sourcing": Sourcing.LINE_LEVEL, "max_shipments": 2, "fill_policy": FillPolicy.FILL_OR_KILL},
+    ),
+    Row(
+        "duplicate SKU lines are summed: 6 + 6 pads is more than the warehouse has",
+        (("PAD", 6), ("PAD", 6)),
+        (2026, 11, 24, 10, 0),
+        (("DC", "route7", "WH"),),
+        "2026-11-25 16:30",
+    ),
+    Row(
+        "click-and-collect from the store's own stock",
+        (("OIL", 2),),
+        (2026, 11, 24, 10, 0),
+        (("ST", "collect", ""),),
+        "2026-11-24 10:00",
+        zone="",
+        pickup="ST",
+    ),
+    Row(
+        "click-and-collect of what the store lacks: the morning shuttle brings it",
+        (("PAD", 5),),
+        (2026, 11, 24, 10, 0),
+        (("WH", "collect", "ST"),),
+        "2026-11-25 08:30",
+        zone="",
+        pickup="ST",
+    ),
 ]
 
 
@@ -75,8 +157,13 @@ def promise(row: Row, stock=STOCK, supplies=()):
     engine = stocked_engine(stock, supplies)
     promiser = PromiseEngine(engine, EdtCalculator(engine.network))
     request = PromiseRequest(
-        tuple(sku for sku, _ in row.lines), tuple(quantity for _, quantity in row.lines), paris(*row.at),
-        zone_id=row.zone or None, pickup_node_id=row.pickup or None, **{"max_shipments": 3, **row.options})
+        tuple(sku for sku, _ in row.lines),
+        tuple(quantity for _, quantity in row.lines),
+        paris(*row.at),
+        zone_id=row.zone or None,
+        pickup_node_id=row.pickup or None,
+        **{"max_shipments": 3, **row.options},
+    )
     return promiser.promise(request)
 
 
@@ -119,8 +206,9 @@ def test_a_purchase_order_competes_with_a_transfer():
     """DISC: none at the warehouse but a PO due tomorrow 06:00; the DC has 5 and the night trunk."""
     eta = paris(2026, 11, 25, 6, 0)
     stock = dict(STOCK)
-    answer = promise(Row("", (("DISC", 3),), (2026, 11, 24, 10, 0), (), ""), stock,
-                     supplies=[("PO-1", "DISC", "WH", 10, eta)])
+    answer = promise(
+        Row("", (("DISC", 3),), (2026, 11, 24, 10, 0), (), ""), stock, supplies=[("PO-1", "DISC", "WH", 10, eta)]
+    )
     plans = {shipment_key(o.shipments[0]): o for o in answer.options}
     from_po, by_trunk = plans[("WH", "route7", "")], plans[("DC", "route7", "WH")]
     assert from_po.shipments[0].lines[0].ready_ns == eta
@@ -132,13 +220,29 @@ def test_fill_or_kill_against_partial():
     lines = (("PAD", 5), ("RARE", 5))  # nobody has RARE
     kill = promise(Row("", lines, (2026, 11, 24, 10, 0), (), ""))
     assert kill.options == ()
-    partial = promise(Row("", lines, (2026, 11, 24, 10, 0), (), "",
-                          options={"fill_policy": FillPolicy.PARTIAL, "min_fill_percent": 50}))
+    partial = promise(
+        Row(
+            "",
+            lines,
+            (2026, 11, 24, 10, 0),
+            (),
+            "",
+            options={"fill_policy": FillPolicy.PARTIAL, "min_fill_percent": 50},
+        )
+    )
     best = partial.options[0]
     assert best.fill_percent == 50.0
     assert best.short_lines == (("RARE", 5),)
-    too_little = promise(Row("", lines, (2026, 11, 24, 10, 0), (), "",
-                             options={"fill_policy": FillPolicy.PARTIAL, "min_fill_percent": 60}))
+    too_little = promise(
+        Row(
+            "",
+            lines,
+            (2026, 11, 24, 10, 0),
+            (),
+            "",
+            options={"fill_policy": FillPolicy.PARTIAL, "min_fill_percent": 60},
+        )
+    )
     assert too_little.options == ()
 
 
@@ -149,30 +253,37 @@ def test_order_level_prefers_one_node_over_a_split():
 
 
 def test_a_late_delivery_window_drops_options_and_says_so():
-    answer = promise(Row("", (("PAD", 2),), (2026, 11, 24, 13, 46), (), "",
-                         options={"deliver_before_ns": paris(2026, 11, 24, 20, 0)}))
+    answer = promise(
+        Row(
+            "", (("PAD", 2),), (2026, 11, 24, 13, 46), (), "", options={"deliver_before_ns": paris(2026, 11, 24, 20, 0)}
+        )
+    )
     assert answer.options == ()
     assert {c.node_id: c.reason for c in answer.candidates}["WH"] == Reason.TOO_LATE
 
 
 def test_only_allowed_methods():
-    answer = promise(Row("", (("BULB", 1),), (2026, 11, 24, 10, 0), (), "",
-                         options={"methods": frozenset({Method.SHIP})}))
+    answer = promise(
+        Row("", (("BULB", 1),), (2026, 11, 24, 10, 0), (), "", options={"methods": frozenset({Method.SHIP})})
+    )
     assert answer.options == ()
     assert {c.node_id: c.reason for c in answer.candidates}["SUP"] == Reason.NO_LANE
 
 
 def test_stock_on_hand_only_ignores_supply():
     eta = paris(2026, 11, 25, 6, 0)
-    answer = promise(Row("", (("DISC", 8),), (2026, 11, 24, 10, 0), (), "", options={"allow_future_supply": False}),
-                     supplies=[("PO-1", "DISC", "WH", 10, eta)])
+    answer = promise(
+        Row("", (("DISC", 8),), (2026, 11, 24, 10, 0), (), "", options={"allow_future_supply": False}),
+        supplies=[("PO-1", "DISC", "WH", 10, eta)],
+    )
     assert answer.options == ()
-    with_supply = promise(Row("", (("DISC", 8),), (2026, 11, 24, 10, 0), (), ""),
-                          supplies=[("PO-1", "DISC", "WH", 10, eta)])
+    with_supply = promise(
+        Row("", (("DISC", 8),), (2026, 11, 24, 10, 0), (), ""), supplies=[("PO-1", "DISC", "WH", 10, eta)]
+    )
     assert with_supply.options and with_supply.options[0].shipments[0].node_id == "WH"
 
 
 def test_as_of_in_the_local_evening_is_the_same_instant_everywhere():
     row = ROWS[1]
     assert local(paris(*row.at)) == "2026-11-24 13:46"
-    assert dt.datetime.fromtimestamp(paris(*row.at) / 1e9, dt.timezone.utc).hour == 12
+    assert dt.datetime.fromtimestamp(paris(*row.at) / 1e9, dt.UTC).hour == 12

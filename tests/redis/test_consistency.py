@@ -1,4 +1,5 @@
-"""Read-your-writes across instances, positions and staleness in metadata, and group commit, over a real redis-server."""
+"""Read-your-writes across instances, positions and staleness in metadata, and group commit,
+over a real redis-server."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ from redis_server import needs_redis_server
 from test_redis_instances import NODE, demo_skus, serve  # noqa: F401  (fixtures below reuse serve)
 
 from dompromise import limits
-from dompromise.engine import ON_HAND_ADJUST, Engine
 from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
-from dompromise.log.redis_log import RedisLog
+from dompromise.inventory.engine import ON_HAND_ADJUST, Engine
+from dompromise.log.redis.log import RedisLog
+from dompromise.replica.shared import SharedReplica
 from dompromise.service.consistency import MIN_POSITION_KEY, POSITION_KEY, STALE_MS_KEY
-from dompromise.shared_replica import SharedReplica
 from dompromise.v1 import availability_pb2, availability_pb2_grpc, inventory_pb2, inventory_pb2_grpc
 
 pytestmark = needs_redis_server
@@ -26,13 +27,19 @@ ROUNDS = 300
 
 
 def update(sku: str, quantity: int) -> inventory_pb2.UpdateStockRequest:
-    return inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-        sku_id=sku, node_id=NODE, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=quantity)])
+    return inventory_pb2.UpdateStockRequest(
+        updates=[
+            inventory_pb2.StockUpdate(
+                sku_id=sku, node_id=NODE, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=quantity
+            )
+        ]
+    )
 
 
 def read(sku: str) -> availability_pb2.GetAvailabilityRequest:
-    return availability_pb2.GetAvailabilityRequest(sku_ids=[sku], node_ids=[NODE],
-                                                   view=availability_pb2.AVAILABILITY_VIEW_FULL)
+    return availability_pb2.GetAvailabilityRequest(
+        sku_ids=[sku], node_ids=[NODE], view=availability_pb2.AVAILABILITY_VIEW_FULL
+    )
 
 
 def test_a_write_on_a_is_read_on_b_at_its_position_every_time(redis_server, instances):
@@ -47,8 +54,9 @@ def test_a_write_on_a_is_read_on_b_at_its_position_every_time(redis_server, inst
             written_at = dict(call.trailing_metadata())[POSITION_KEY]
             assert int(written_at) == response.log_position
             # No polling: the read itself waits on B until B applied the write.
-            answer, call = reader.GetAvailability.with_call(read(sku), metadata=((MIN_POSITION_KEY, written_at),),
-                                                            timeout=10)
+            answer, call = reader.GetAvailability.with_call(
+                read(sku), metadata=((MIN_POSITION_KEY, written_at),), timeout=10
+            )
             assert answer.items[0].node_on_hand_quantities[0] == quantity, f"round {quantity}"
             assert answer.log_position >= response.log_position
             read_positions.append(int(dict(call.trailing_metadata())[POSITION_KEY]))
@@ -66,10 +74,12 @@ def test_positions_in_metadata_are_present_and_monotonic_on_each_instance(redis_
             channel = channels[target]
             if index % 3 == 0:
                 _, call = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock.with_call(
-                    update(sku, index), timeout=10)
+                    update(sku, index), timeout=10
+                )
             else:
                 _, call = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability.with_call(
-                    read(sku), timeout=10)
+                    read(sku), timeout=10
+                )
             metadata = dict(call.trailing_metadata())
             assert STALE_MS_KEY not in metadata
             seen[target].append(int(metadata[POSITION_KEY]))
@@ -144,8 +154,11 @@ def test_reads_while_redis_is_away_report_staleness(redis_server, instances):
 
 
 def adjust(delta: int) -> log_pb2.LogRecord:
-    return log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=["PAD-1"], node_ids=["DC-1"], ops=[ON_HAND_ADJUST], quantities=[delta]))
+    return log_pb2.LogRecord(
+        update_on_hand=log_pb2.UpdateOnHand(
+            sku_ids=["PAD-1"], node_ids=["DC-1"], ops=[ON_HAND_ADJUST], quantities=[delta]
+        )
+    )
 
 
 def script_calls(url: str) -> int:

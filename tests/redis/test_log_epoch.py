@@ -25,7 +25,7 @@ from processes import until
 from redis_server import needs_redis_server
 from test_redis_instances import NODE, demo_skus, serve
 
-from dompromise.log.redis_log import log_id_generation
+from dompromise.log.redis.log import log_id_generation
 from dompromise.service.consistency import LOG_ID_KEY, MIN_POSITION_KEY, POSITION_KEY
 from dompromise.v1 import availability_pb2, availability_pb2_grpc, inventory_pb2, inventory_pb2_grpc
 
@@ -36,20 +36,27 @@ ARRIVAL_SECONDS_MAX = 15
 
 
 def update(sku: str, quantity: int) -> inventory_pb2.UpdateStockRequest:
-    return inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-        sku_id=sku, node_id=NODE, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=quantity)])
+    return inventory_pb2.UpdateStockRequest(
+        updates=[
+            inventory_pb2.StockUpdate(
+                sku_id=sku, node_id=NODE, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=quantity
+            )
+        ]
+    )
 
 
 def read(sku: str) -> availability_pb2.GetAvailabilityRequest:
-    return availability_pb2.GetAvailabilityRequest(sku_ids=[sku], node_ids=[NODE],
-                                                   view=availability_pb2.AVAILABILITY_VIEW_FULL)
+    return availability_pb2.GetAvailabilityRequest(
+        sku_ids=[sku], node_ids=[NODE], view=availability_pb2.AVAILABILITY_VIEW_FULL
+    )
 
 
 def write(target: str, sku: str, quantity: int) -> tuple[int, str]:
     """(position, log id) of an acknowledged stock write."""
     with grpc.insecure_channel(target) as channel:
         response, call = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock.with_call(
-            update(sku, quantity), timeout=10)
+            update(sku, quantity), timeout=10
+        )
     metadata = dict(call.trailing_metadata())
     assert int(metadata[POSITION_KEY]) == response.log_position
     return response.log_position, metadata[LOG_ID_KEY]
@@ -73,7 +80,8 @@ def read_at(target: str, sku: str, metadata=()) -> tuple[int, dict[str, str]]:
     """(on hand, answer metadata) of a read with this request metadata."""
     with grpc.insecure_channel(target) as channel:
         answer, call = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability.with_call(
-            read(sku), metadata=metadata, timeout=10)
+            read(sku), metadata=metadata, timeout=10
+        )
     return answer.items[0].node_on_hand_quantities[0], dict(call.trailing_metadata())
 
 
@@ -98,7 +106,8 @@ class Watch:
     def __init__(self, target: str, **fields):
         self.channel = grpc.insecure_channel(target)
         self.call = availability_pb2_grpc.AvailabilityServiceStub(self.channel).WatchAvailability(
-            availability_pb2.WatchAvailabilityRequest(**fields))
+            availability_pb2.WatchAvailabilityRequest(**fields)
+        )
         self.messages: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -131,8 +140,7 @@ def test_a_restore_from_an_older_backup_changes_the_log_id_once_for_both_instanc
     # Acknowledged and applied by both instances, then lost with the restore.
     lost_positions = [write(first.target, sku, quantity)[0] for quantity in (201, 202, 203, 204, 205)]
     lost_position = lost_positions[-1]
-    quantity, metadata = read_at(second.target, sku, ((MIN_POSITION_KEY, str(lost_position)),
-                                                      (LOG_ID_KEY, old_id)))
+    quantity, metadata = read_at(second.target, sku, ((MIN_POSITION_KEY, str(lost_position)), (LOG_ID_KEY, old_id)))
     assert quantity == 205 and metadata[LOG_ID_KEY] == old_id
     watch = Watch(second.target, sku_ids=[sku], node_ids=[NODE], view=availability_pb2.AVAILABILITY_VIEW_FULL)
     try:
@@ -146,8 +154,13 @@ def test_a_restore_from_an_older_backup_changes_the_log_id_once_for_both_instanc
         redis_server.start()
 
         # Both noticed (each had applied what Redis lost); the id was replaced once.
-        new_id = until(lambda: (answered_log_id(first.target, sku) == answered_log_id(second.target, sku)
-                                != old_id) and answered_log_id(first.target, sku), "both instances on a new log id")
+        new_id = until(
+            lambda: (
+                (answered_log_id(first.target, sku) == answered_log_id(second.target, sku) != old_id)
+                and answered_log_id(first.target, sku)
+            ),
+            "both instances on a new log id",
+        )
         assert new_id == head_log_id(redis_server.url)
         assert new_id.startswith(old_id + ".")
         assert log_id_generation(new_id) == 1, f"{new_id}: bumped more than once"
@@ -167,8 +180,14 @@ def test_a_restore_from_an_older_backup_changes_the_log_id_once_for_both_instanc
     until(lambda: read_at(second.target, sku)[0] == 300, "B applied the write after the loss")
 
     # A client resuming with the old version and id gets a full answer, not "nothing changed".
-    resumed = Watch(second.target, sku_ids=[sku], node_ids=[NODE], view=availability_pb2.AVAILABILITY_VIEW_FULL,
-                    resume_after_version=lost_position, resume_log_id=old_id)
+    resumed = Watch(
+        second.target,
+        sku_ids=[sku],
+        node_ids=[NODE],
+        view=availability_pb2.AVAILABILITY_VIEW_FULL,
+        resume_after_version=lost_position,
+        resume_log_id=old_id,
+    )
     try:
         first_message = resumed.next()
         assert first_message.full_answer and first_message.log_id == new_id
@@ -181,8 +200,11 @@ def test_a_restore_from_an_older_backup_changes_the_log_id_once_for_both_instanc
         with pytest.raises(grpc.RpcError) as raised:
             read_at(target, sku, ((MIN_POSITION_KEY, str(kept_position)), (LOG_ID_KEY, old_id)))
         assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-        info = next(error_details_pb2.ErrorInfo.FromString(d.value) for d in rpc_status.from_call(raised.value).details
-                    if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR))
+        info = next(
+            error_details_pb2.ErrorInfo.FromString(d.value)
+            for d in rpc_status.from_call(raised.value).details
+            if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR)
+        )
         assert info.reason == "LOG_CHANGED"
         assert dict(info.metadata) == {"requested_log_id": old_id, "log_id": new_id}
         assert dict(raised.value.trailing_metadata())[LOG_ID_KEY] == new_id
@@ -221,9 +243,9 @@ def test_without_a_loss_the_log_id_never_changes(redis_server, instances):
 def replica_of(url: str):
     from conftest import small_network
 
-    from dompromise.engine import Engine
-    from dompromise.log.redis_log import RedisLog
-    from dompromise.shared_replica import SharedReplica
+    from dompromise.inventory.engine import Engine
+    from dompromise.log.redis.log import RedisLog
+    from dompromise.replica.shared import SharedReplica
 
     replica = SharedReplica(Engine(small_network()), RedisLog(url))
     replica.recover()

@@ -37,8 +37,11 @@ def check(redis_url: str, *args: str):
     """(exit code, JSON document, problem lines) of `dompromise check --json`."""
     result = dompromise("check", "--redis", redis_url, "--json", *args)
     assert result.returncode in (0, 1), result.stderr
-    return result.returncode, json.loads(result.stdout), [line for line in result.stderr.splitlines()
-                                                          if line.startswith("dompromise check: ")]
+    return (
+        result.returncode,
+        json.loads(result.stdout),
+        [line for line in result.stderr.splitlines() if line.startswith("dompromise check: ")],
+    )
 
 
 def until_check(redis_url: str, code: int, what: str, *args: str, also=lambda status: True):
@@ -65,28 +68,39 @@ def registered(redis_client, count: int) -> dict[str, dict]:
 
 
 def demo_skus(count: int) -> list[str]:
-    from dompromise import demo
+    from dompromise.demo import network as demo
 
     return [sku.sku_id for sku in demo.demo_network().skus[:count]]
 
 
 def set_on_hand(target: str, sku: str, quantity: int) -> int:
     with grpc.insecure_channel(target) as channel:
-        return inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(
-            updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id=NODE, kind=1, quantity=quantity)]),
-            timeout=10).log_position
+        return (
+            inventory_pb2_grpc.InventoryServiceStub(channel)
+            .UpdateStock(
+                inventory_pb2.UpdateStockRequest(
+                    updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id=NODE, kind=1, quantity=quantity)]
+                ),
+                timeout=10,
+            )
+            .log_position
+        )
 
 
 def on_hand(target: str, skus: list[str]) -> list[int]:
     with grpc.insecure_channel(target) as channel:
         answer = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
-            availability_pb2.GetAvailabilityRequest(sku_ids=skus, node_ids=[NODE],
-                                                    view=availability_pb2.AVAILABILITY_VIEW_FULL), timeout=10)
+            availability_pb2.GetAvailabilityRequest(
+                sku_ids=skus, node_ids=[NODE], view=availability_pb2.AVAILABILITY_VIEW_FULL
+            ),
+            timeout=10,
+        )
     return [item.node_on_hand_quantities[0] for item in answer.items]
 
 
-def test_check_passes_on_a_healthy_cluster_and_fails_on_a_stopped_or_gone_instance(redis_server, redis_client,
-                                                                                     instances):
+def test_check_passes_on_a_healthy_cluster_and_fails_on_a_stopped_or_gone_instance(
+    redis_server, redis_client, instances
+):
     first, second = serve(instances, redis_server.url), serve(instances, redis_server.url)
     entries = registered(redis_client, 2)
     for index, sku in enumerate(demo_skus(10)):
@@ -97,9 +111,13 @@ def test_check_passes_on_a_healthy_cluster_and_fails_on_a_stopped_or_gone_instan
 
     # Positions are as of each instance's last heartbeat (every second): wait for both to report the head.
     code, status, found = until_check(
-        redis_server.url, 0, "check healthy once both instances applied the head",
-        also=lambda status: all(entry["applied_position"] == status["stream"]["head_position"]
-                                for entry in status["instances"]))
+        redis_server.url,
+        0,
+        "check healthy once both instances applied the head",
+        also=lambda status: all(
+            entry["applied_position"] == status["stream"]["head_position"] for entry in status["instances"]
+        ),
+    )
     assert status["healthy"] and found == []
     assert {entry["instance_id"] for entry in status["instances"]} == set(entries)
     assert {entry["address"] for entry in status["instances"]} == {first.target, second.target}
@@ -116,8 +134,9 @@ def test_check_passes_on_a_healthy_cluster_and_fails_on_a_stopped_or_gone_instan
     second_id = next(k for k, v in entries.items() if v["address"] == second.target)
     second.process.send_signal(signal.SIGSTOP)
     try:
-        code, status, found = until_check(redis_server.url, 1, "check fails on a stopped instance",
-                                          "--max-heartbeat-age", "3")
+        code, status, found = until_check(
+            redis_server.url, 1, "check fails on a stopped instance", "--max-heartbeat-age", "3"
+        )
         assert len(found) == 1 and second_id in found[0] and "heartbeat" in found[0], found
     finally:
         second.process.send_signal(signal.SIGCONT)
@@ -125,8 +144,7 @@ def test_check_passes_on_a_healthy_cluster_and_fails_on_a_stopped_or_gone_instan
 
     # Gone (SIGKILL): its entry stays, stale, until it ages out.
     second.kill()
-    code, status, found = until_check(redis_server.url, 1, "check fails on a gone instance",
-                                      "--max-heartbeat-age", "3")
+    code, status, found = until_check(redis_server.url, 1, "check fails on a gone instance", "--max-heartbeat-age", "3")
     assert any(second_id in line and "stopped, hung or gone" in line for line in found), found
 
 
@@ -139,14 +157,27 @@ def test_check_fails_on_a_lagging_instance(redis_server, redis_client, instances
     # An instance that heartbeats but is 50 records behind (what a replica that stopped applying reports).
     head = int(redis_client.hget("dompromise:head", "position"))
     seconds, micros = redis_client.time()
-    lagging = {"heartbeat_ms": seconds * 1000 + micros // 1000, "head_position": head + 50, "host": "elsewhere",
-               "pid": 1, "worker": None, "address": "10.0.0.9:50051", "applied_position": head, "log_time_ns": 0,
-               "started_ms": 0, "snapshot_position": 0, "writable": True, "write_problem": "", "resyncs": 0}
+    lagging = {
+        "heartbeat_ms": seconds * 1000 + micros // 1000,
+        "head_position": head + 50,
+        "host": "elsewhere",
+        "pid": 1,
+        "worker": None,
+        "address": "10.0.0.9:50051",
+        "applied_position": head,
+        "log_time_ns": 0,
+        "started_ms": 0,
+        "snapshot_position": 0,
+        "writable": True,
+        "write_problem": "",
+        "resyncs": 0,
+    }
     redis_client.hset("dompromise:instances", "lagging00000", json.dumps(lagging))
     code, status, found = check(redis_server.url, "--max-lag", "10")
     assert code == 1
-    assert found == ["dompromise check: instance lagging00000 (elsewhere pid 1): 50 records behind the stream head "
-                     "(> 10)"], found
+    assert found == [
+        "dompromise check: instance lagging00000 (elsewhere pid 1): 50 records behind the stream head (> 10)"
+    ], found
     assert check(redis_server.url, "--max-lag", "100")[0] == 0
 
 
@@ -162,11 +193,19 @@ def test_a_crashed_instances_entry_ages_out(redis_server, redis_client, instance
     serve(instances, redis_server.url)
     registered(redis_client, 1)
     seconds, _ = redis_client.time()
-    expired = {"heartbeat_ms": (seconds - limits.INSTANCE_EXPIRY_SECONDS - 1) * 1000, "head_position": 0,
-               "host": "gone", "pid": 1, "applied_position": 0}
+    expired = {
+        "heartbeat_ms": (seconds - limits.INSTANCE_EXPIRY_SECONDS - 1) * 1000,
+        "head_position": 0,
+        "host": "gone",
+        "pid": 1,
+        "applied_position": 0,
+    }
     redis_client.hset("dompromise:instances", "crashed00000", json.dumps(expired))
-    until(lambda: not redis_client.hexists("dompromise:instances", "crashed00000"),
-          "a live instance's heartbeat removes the expired entry", 5)
+    until(
+        lambda: not redis_client.hexists("dompromise:instances", "crashed00000"),
+        "a live instance's heartbeat removes the expired entry",
+        5,
+    )
     assert redis_client.hlen("dompromise:instances") == 1
 
 

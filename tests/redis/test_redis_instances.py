@@ -28,7 +28,7 @@ pytestmark = needs_redis_server
 
 
 def demo_skus(count: int) -> list[str]:
-    from dompromise import demo
+    from dompromise.demo import network as demo
 
     return [sku.sku_id for sku in demo.demo_network().skus[:count]]
 
@@ -41,16 +41,22 @@ def serve(instances: list, redis_url: str, *args: str) -> Serving:
 
 def set_on_hand(target: str, sku: str, quantity: int, node: str = NODE) -> int:
     with grpc.insecure_channel(target) as channel:
-        response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(
-            updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id=node, kind=1, quantity=quantity)]))
+        response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
+            inventory_pb2.UpdateStockRequest(
+                updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id=node, kind=1, quantity=quantity)]
+            )
+        )
     return response.log_position
 
 
 def availability(target: str, skus: list[str], nodes=(NODE,)) -> availability_pb2.GetAvailabilityResponse:
     with grpc.insecure_channel(target) as channel:
         return availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
-            availability_pb2.GetAvailabilityRequest(sku_ids=skus, node_ids=list(nodes),
-                                                    view=availability_pb2.AVAILABILITY_VIEW_FULL), timeout=10)
+            availability_pb2.GetAvailabilityRequest(
+                sku_ids=skus, node_ids=list(nodes), view=availability_pb2.AVAILABILITY_VIEW_FULL
+            ),
+            timeout=10,
+        )
 
 
 def on_hand_at(target: str, sku: str) -> int:
@@ -59,8 +65,11 @@ def on_hand_at(target: str, sku: str) -> int:
 
 def reserve_request(request_id: str, sku: str, quantity: int = 1) -> reservation_pb2.ReserveInventoryRequest:
     return reservation_pb2.ReserveInventoryRequest(
-        request_id=request_id, customer_id="redis-test", ttl=HOUR,
-        lines=[reservation_pb2.ReservationLine(sku_id=sku, node_id=NODE, quantity=quantity)])
+        request_id=request_id,
+        customer_id="redis-test",
+        ttl=HOUR,
+        lines=[reservation_pb2.ReservationLine(sku_id=sku, node_id=NODE, quantity=quantity)],
+    )
 
 
 def held_reservations(target: str) -> set[str]:
@@ -68,10 +77,10 @@ def held_reservations(target: str) -> set[str]:
     with grpc.insecure_channel(target) as channel:
         stub = reservation_pb2_grpc.ReservationServiceStub(channel)
         while True:
-            page = stub.ListReservations(reservation_pb2.ListReservationsRequest(
-                customer_id="redis-test", page_size=1000, page_token=token))
-            found |= {r.reservation_id for r in page.reservations
-                      if r.state == reservation_pb2.RESERVATION_STATE_HELD}
+            page = stub.ListReservations(
+                reservation_pb2.ListReservationsRequest(customer_id="redis-test", page_size=1000, page_token=token)
+            )
+            found |= {r.reservation_id for r in page.reservations if r.state == reservation_pb2.RESERVATION_STATE_HELD}
             token = page.next_page_token
             if not token:
                 return found
@@ -79,7 +88,7 @@ def held_reservations(target: str) -> set[str]:
 
 def same_state(targets: list[str], skus: list[str]) -> bytes:
     """Waits until every instance is at one log position, then returns the common FULL view of `skus`."""
-    from dompromise import demo
+    from dompromise.demo import network as demo
 
     nodes = [node.node_id for node in demo.demo_network().nodes]
 
@@ -109,11 +118,11 @@ def test_two_instances_race_for_the_last_units(redis_server, instances):
             barrier = threading.Barrier(clients)
             winners, answered = [], []
 
-            def race(index, barrier=barrier, round_number=round_number, sku=sku, winners=winners,
-                     answered=answered):
+            def race(index, barrier=barrier, round_number=round_number, sku=sku, winners=winners, answered=answered):
                 barrier.wait()
-                response = stubs[index].ReserveInventory(reserve_request(f"race-{round_number}-{index}", sku),
-                                                         timeout=10)
+                response = stubs[index].ReserveInventory(
+                    reserve_request(f"race-{round_number}-{index}", sku), timeout=10
+                )
                 answered.append(index)
                 if response.HasField("reservation"):
                     winners.append(response.reservation.reservation_id)
@@ -139,13 +148,18 @@ def test_a_write_on_one_instance_is_visible_on_the_other(redis_server, instances
     for quantity in range(1000, 1050):
         started = time.perf_counter()
         position = set_on_hand(first.target, sku, quantity)
-        until(lambda position=position: availability(second.target, [sku]).log_position >= position,
-              "B reaches A's write", 5)
+        until(
+            lambda position=position: availability(second.target, [sku]).log_position >= position,
+            "B reaches A's write",
+            5,
+        )
         lags.append(time.perf_counter() - started)
         assert on_hand_at(second.target, sku) == quantity
     lags.sort()
-    print(f"write on A -> visible on B (incl. the write and polling RPCs): median {lags[len(lags) // 2] * 1e3:.1f} ms, "
-          f"max {lags[-1] * 1e3:.1f} ms")
+    print(
+        f"write on A -> visible on B (incl. the write and polling RPCs): median {lags[len(lags) // 2] * 1e3:.1f} ms, "
+        f"max {lags[-1] * 1e3:.1f} ms"
+    )
 
 
 def test_a_late_instance_catches_up_from_a_snapshot_and_agrees(redis_server, instances):
@@ -193,10 +207,12 @@ def test_redis_down_refuses_writes_serves_reads_and_recovers(redis_server, insta
         until(refused, "a write refused with UNAVAILABLE", 10)
         assert on_hand_at(serving.target, sku) == 77  # reads go on from the local replica
         write_service = health_pb2.HealthCheckRequest(service="dompromise.v1.ReservationService")
-        until(lambda: health.Check(write_service).status == health_pb2.HealthCheckResponse.NOT_SERVING,
-              "ReservationService NOT_SERVING while Redis is down", 5)
-        assert health.Check(health_pb2.HealthCheckRequest(service="")).status == \
-            health_pb2.HealthCheckResponse.SERVING
+        until(
+            lambda: health.Check(write_service).status == health_pb2.HealthCheckResponse.NOT_SERVING,
+            "ReservationService NOT_SERVING while Redis is down",
+            5,
+        )
+        assert health.Check(health_pb2.HealthCheckRequest(service="")).status == health_pb2.HealthCheckResponse.SERVING
 
         redis_server.start()
 
@@ -209,8 +225,11 @@ def test_redis_down_refuses_writes_serves_reads_and_recovers(redis_server, insta
 
         response = until(accepted, "writes accepted again after Redis returned")
         assert response.HasField("reservation")
-        until(lambda: health.Check(write_service).status == health_pb2.HealthCheckResponse.SERVING,
-              "ReservationService SERVING again", 5)
+        until(
+            lambda: health.Check(write_service).status == health_pb2.HealthCheckResponse.SERVING,
+            "ReservationService SERVING again",
+            5,
+        )
     assert availability(serving.target, [sku]).items[0].node_held_quantities[0] >= 1
 
 
@@ -266,7 +285,8 @@ def test_redis_sigkilled_under_load_loses_and_doubles_no_acknowledged_reservatio
     some_request, some_reservation = next(iter(acknowledged.items()))
     with grpc.insecure_channel(second.target) as channel:
         retried = reservation_pb2_grpc.ReservationServiceStub(channel).ReserveInventory(
-            reserve_request(some_request, sku))
+            reserve_request(some_request, sku)
+        )
     assert retried.reservation.reservation_id == some_reservation
 
 

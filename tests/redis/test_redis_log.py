@@ -9,10 +9,10 @@ import redis
 from conftest import small_network, stock_record
 from redis_server import needs_redis_server
 
-from dompromise.engine import ON_HAND_ADJUST, Engine
 from dompromise.internal.v1 import log_pb2
-from dompromise.log.redis_log import RedisLog
-from dompromise.shared_replica import LogGap, SharedReplica
+from dompromise.inventory.engine import ON_HAND_ADJUST, Engine
+from dompromise.log.redis.log import RedisLog
+from dompromise.replica.shared import LogGap, SharedReplica
 
 pytestmark = needs_redis_server
 
@@ -24,8 +24,9 @@ def replica_of(url: str, clock_ns=None) -> SharedReplica:
 
 
 def adjust(sku: str, node: str, delta: int) -> log_pb2.LogRecord:
-    return log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=[sku], node_ids=[node], ops=[ON_HAND_ADJUST], quantities=[delta]))
+    return log_pb2.LogRecord(
+        update_on_hand=log_pb2.UpdateOnHand(sku_ids=[sku], node_ids=[node], ops=[ON_HAND_ADJUST], quantities=[delta])
+    )
 
 
 def some_records(count: int, seed: int) -> list[log_pb2.LogRecord]:

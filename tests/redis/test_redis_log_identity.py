@@ -5,8 +5,8 @@ from __future__ import annotations
 from conftest import small_network
 from redis_server import needs_redis_server
 
-from dompromise.engine import network_fingerprint
-from dompromise.log.redis_log import RedisLog
+from dompromise.inventory.engine import network_fingerprint
+from dompromise.log.redis.log import RedisLog
 
 pytestmark = needs_redis_server
 

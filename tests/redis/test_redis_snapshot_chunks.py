@@ -7,10 +7,10 @@ import redis
 from conftest import small_network, stock_record
 from redis_server import needs_redis_server
 
-from dompromise.engine import Engine, network_fingerprint
-from dompromise.log import redis_log
-from dompromise.log.redis_log import RedisLog, encode_snapshot
-from dompromise.shared_replica import SharedReplica
+from dompromise.inventory.engine import Engine, network_fingerprint
+from dompromise.log.redis import log as redis_log
+from dompromise.log.redis.log import RedisLog, encode_snapshot
+from dompromise.replica.shared import SharedReplica
 
 pytestmark = needs_redis_server
 

@@ -14,11 +14,11 @@ import redis
 from conftest import small_network, stock_record
 from redis_server import needs_redis_server
 
-from dompromise.engine import Engine, network_fingerprint
 from dompromise.internal.v1 import log_pb2
-from dompromise.log import redis_log
-from dompromise.log.redis_log import RedisLog, decode_snapshot, encode_npz_snapshot, encode_snapshot
-from dompromise.shared_replica import SharedReplica
+from dompromise.inventory.engine import Engine, network_fingerprint
+from dompromise.log.redis import log as redis_log
+from dompromise.log.redis.log import RedisLog, decode_snapshot, encode_npz_snapshot, encode_snapshot
+from dompromise.replica.shared import SharedReplica
 
 
 def sample_arrays() -> dict[str, np.ndarray]:
@@ -74,8 +74,14 @@ def stocked(url: str) -> SharedReplica:
 
 def reserve(replica: SharedReplica, n: int) -> None:
     sku, node = replica.engine.network.skus[0].sku_id, replica.engine.network.nodes[0].node_id
-    replica.bootstrap([log_pb2.LogRecord(request_id=f"r{n}", reserve=log_pb2.Reserve(
-        sku_ids=[sku], node_ids=[node], quantities=[1], ttl_ns=3600 * 10**9))])
+    replica.bootstrap(
+        [
+            log_pb2.LogRecord(
+                request_id=f"r{n}",
+                reserve=log_pb2.Reserve(sku_ids=[sku], node_ids=[node], quantities=[1], ttl_ns=3600 * 10**9),
+            )
+        ]
+    )
 
 
 @needs_redis_server
@@ -98,8 +104,8 @@ def test_constant_arrays_come_back_and_the_adopted_core_follows_the_log(redis_se
 def on_hand_byte(data: bytes) -> int:
     """Where the first byte of the stored on_hand array is in a raw snapshot."""
     prefix = len(redis_log.RAW_MAGIC) + 16
-    header_bytes = struct.unpack("<Q", data[len(redis_log.RAW_MAGIC):len(redis_log.RAW_MAGIC) + 8])[0]
-    entries = json.loads(data[prefix:prefix + header_bytes])["arrays"]
+    header_bytes = struct.unpack("<Q", data[len(redis_log.RAW_MAGIC) : len(redis_log.RAW_MAGIC) + 8])[0]
+    entries = json.loads(data[prefix : prefix + header_bytes])["arrays"]
     offset = next(entry["offset"] for entry in entries if entry["name"] == "on_hand")
     return redis_log._aligned(prefix + header_bytes) + offset
 
@@ -137,7 +143,7 @@ def test_npz_chunks_of_an_older_build_are_still_read(redis_server):
     client = redis.Redis.from_url(redis_server.url)
     key = writer.log.snapshot_key(position)
     for index, start in enumerate(range(0, len(data), 1000)):
-        client.hset(key, str(index), data[start:start + 1000])
+        client.hset(key, str(index), data[start : start + 1000])
     client.zadd(writer.log.snapshots_key, {str(position): position})
     client.close()
     late = SharedReplica(Engine(small_network()), RedisLog(redis_server.url))

@@ -107,24 +107,32 @@ def writers(redis_server: RedisServer, after: int) -> set[str]:
 
 def registered_workers(redis_server: RedisServer, serving: Serving, count: int) -> dict[str, dict]:
     """Waits until `count` live workers of `serving` are registered at its address; returns them by id."""
+
     def found():
         live = children(serving.process.pid)
-        entries = {key: entry for key, entry in registry(redis_server).items()
-                   if entry["pid"] in live and entry["address"] == serving.target}
+        entries = {
+            key: entry
+            for key, entry in registry(redis_server).items()
+            if entry["pid"] in live and entry["address"] == serving.target
+        }
         return entries if len(entries) == count else None
 
     return until(found, f"{count} workers registered")
 
 
 def demo_skus(count: int) -> list[str]:
-    from dompromise import demo
+    from dompromise.demo import network as demo
 
     return [sku.sku_id for sku in demo.demo_network().skus[:count]]
 
 
 def set_on_hand(channel: grpc.Channel, sku: str, quantity: int) -> int:
-    response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(
-        updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id=NODE, kind=1, quantity=quantity)]), timeout=10)
+    response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
+        inventory_pb2.UpdateStockRequest(
+            updates=[inventory_pb2.StockUpdate(sku_id=sku, node_id=NODE, kind=1, quantity=quantity)]
+        ),
+        timeout=10,
+    )
     return response.log_position
 
 
@@ -145,19 +153,23 @@ def test_two_workers_answer_on_one_port_and_the_race_has_exactly_k_winners(redis
         assert writers(redis_server, before) == set(workers), "not every worker answered through the one port"
 
         units, clients = 5, 12
-        for round_number, sku in enumerate(skus[len(channels):]):
+        for round_number, sku in enumerate(skus[len(channels) :]):
             set_on_hand(channels[0], sku, units)
             stubs = [reservation_pb2_grpc.ReservationServiceStub(channels[i]) for i in range(clients)]
             barrier = threading.Barrier(clients)
             winners, answered = [], []
 
-            def race(index, barrier=barrier, sku=sku, round_number=round_number, winners=winners,
-                     answered=answered):
+            def race(index, barrier=barrier, sku=sku, round_number=round_number, winners=winners, answered=answered):
                 barrier.wait()
-                response = stubs[index].ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-                    request_id=f"race-{round_number}-{index}", customer_id="workers-test",
-                    ttl=duration_pb2.Duration(seconds=3600),
-                    lines=[reservation_pb2.ReservationLine(sku_id=sku, node_id=NODE, quantity=1)]), timeout=10)
+                response = stubs[index].ReserveInventory(
+                    reservation_pb2.ReserveInventoryRequest(
+                        request_id=f"race-{round_number}-{index}",
+                        customer_id="workers-test",
+                        ttl=duration_pb2.Duration(seconds=3600),
+                        lines=[reservation_pb2.ReservationLine(sku_id=sku, node_id=NODE, quantity=1)],
+                    ),
+                    timeout=10,
+                )
                 answered.append(index)
                 if response.HasField("reservation"):
                     winners.append(response.reservation.reservation_id)
@@ -189,9 +201,14 @@ def test_a_killed_worker_is_restarted_and_catches_up(redis_server, supervisors):
 
     def restarted():
         live = children(serving.process.pid)
-        return [entry for key, entry in registry(redis_server).items()
-                if key not in workers and entry["pid"] in live and entry["worker"] == victim["worker"]
-                and entry["applied_position"] >= position]
+        return [
+            entry
+            for key, entry in registry(redis_server).items()
+            if key not in workers
+            and entry["pid"] in live
+            and entry["worker"] == victim["worker"]
+            and entry["applied_position"] >= position
+        ]
 
     replacement = until(restarted, "the killed worker restarted, registered and caught up")[0]
     assert replacement["pid"] != victim["pid"]
@@ -248,17 +265,36 @@ def test_a_crash_looping_worker_makes_the_supervisor_give_up(redis_server, super
 
 def test_a_worker_that_cannot_start_stops_the_supervisor(redis_server, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "dompromise", "serve", "--port", "0", "--redis", redis_server.url, "--workers", "2",
-         "--config", str(tmp_path / "missing.yaml")], capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "dompromise",
+            "serve",
+            "--port",
+            "0",
+            "--redis",
+            redis_server.url,
+            "--workers",
+            "2",
+            "--config",
+            str(tmp_path / "missing.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "before every worker served; stopping" in result.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--workers", "2"), "--workers needs --redis"),
-    (("--workers", "0", "--redis", "redis://127.0.0.1:1/0"), f"1 to {limits.WORKERS_MAX}"),
-    (("--workers", str(limits.WORKERS_MAX + 1), "--redis", "redis://127.0.0.1:1/0"), f"1 to {limits.WORKERS_MAX}"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--workers", "2"), "--workers needs --redis"),
+        (("--workers", "0", "--redis", "redis://127.0.0.1:1/0"), f"1 to {limits.WORKERS_MAX}"),
+        (("--workers", str(limits.WORKERS_MAX + 1), "--redis", "redis://127.0.0.1:1/0"), f"1 to {limits.WORKERS_MAX}"),
+    ],
+)
 def test_workers_refused_without_redis_or_beyond_the_limit(args, message):
     result = dompromise("serve", "--port", "0", *args)
     assert result.returncode == 2
@@ -269,7 +305,11 @@ def test_a_plain_server_cannot_join_the_workers_port(redis_server, supervisors):
     """Workers share the port by SO_REUSEPORT; a plain `serve` sets grpc.so_reuseport 0 and is refused."""
     serving = supervise(supervisors, redis_server.url, "--workers", "2")
     port = serving.target.rsplit(":", 1)[1]
-    result = subprocess.run([sys.executable, "-m", "dompromise", "serve", "--in-memory", "--port", port],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "dompromise", "serve", "--in-memory", "--port", port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "cannot serve on" in result.stderr, result.stderr
     assert serving.stop() == 0

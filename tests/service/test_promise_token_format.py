@@ -9,16 +9,19 @@ import hmac
 import json
 import random
 
-from dompromise.promise_token import PlannedHold, TokenContent, TokenSigner
+from dompromise.promise.token import PlannedHold, TokenContent, TokenSigner
 
 
 def reference_token(key: bytes, content: TokenContent) -> str:
     """The token as the signer wrote it before TokenBatch (json.dumps of the whole document)."""
     document = {
         "h": [[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds],
-        "e": content.expire_ns, "p": content.log_position,
+        "e": content.expire_ns,
+        "p": content.log_position,
         "o": [list(content.order_sku_ids), list(content.order_quantities)],
-        "z": content.zone_id, "c": content.pickup_node_id, "q": content.options,
+        "z": content.zone_id,
+        "c": content.pickup_node_id,
+        "q": content.options,
     }
 
     def encode(data: bytes) -> str:
@@ -30,16 +33,43 @@ def reference_token(key: bytes, content: TokenContent) -> str:
 
 def random_content(rng: random.Random) -> TokenContent:
     # Ids with quotes, backslashes, non-ASCII and control characters: json escapes them all.
-    alphabet = "ABZ09-_.\"\\é☃\u0001/ "
-    holds = tuple(PlannedHold("".join(rng.choices(alphabet, k=rng.randrange(1, 12))), f"N{rng.randrange(50)}",
-                              rng.randrange(1, 10**9), rng.choice([0, rng.randrange(10**18)]))
-                  for _ in range(rng.randrange(0, 15)))
-    options = rng.choice([{}, {"fill_policy": 3, "min_fill_percent": 50, "max_shipments": 5, "sourcing": 2,
-                               "methods": [1, 3], "allow_future_supply": False, "customer_tier": "gold☃",
-                               "max_options": 5, "channel_view_id": "b2b", "customer_segment": "fleet"}])
-    return TokenContent(holds, rng.randrange(10**19), rng.randrange(2**63), tuple(h.sku_id for h in holds),
-                        tuple(rng.randrange(1, 100) for _ in holds), rng.choice(["", "FR-59", "zöne"]),
-                        rng.choice(["", "ST-LILLE"]), options)
+    alphabet = 'ABZ09-_."\\é☃\u0001/ '
+    holds = tuple(
+        PlannedHold(
+            "".join(rng.choices(alphabet, k=rng.randrange(1, 12))),
+            f"N{rng.randrange(50)}",
+            rng.randrange(1, 10**9),
+            rng.choice([0, rng.randrange(10**18)]),
+        )
+        for _ in range(rng.randrange(0, 15))
+    )
+    options = rng.choice(
+        [
+            {},
+            {
+                "fill_policy": 3,
+                "min_fill_percent": 50,
+                "max_shipments": 5,
+                "sourcing": 2,
+                "methods": [1, 3],
+                "allow_future_supply": False,
+                "customer_tier": "gold☃",
+                "max_options": 5,
+                "channel_view_id": "b2b",
+                "customer_segment": "fleet",
+            },
+        ]
+    )
+    return TokenContent(
+        holds,
+        rng.randrange(10**19),
+        rng.randrange(2**63),
+        tuple(h.sku_id for h in holds),
+        tuple(rng.randrange(1, 100) for _ in holds),
+        rng.choice(["", "FR-59", "zöne"]),
+        rng.choice(["", "ST-LILLE"]),
+        options,
+    )
 
 
 def test_tokens_are_the_same_text_as_before_and_verify():
@@ -58,11 +88,27 @@ def test_a_batch_signs_each_option_as_sign_would():
     signer = TokenSigner(key)
     rng = random.Random(8)
     common = random_content(rng)
-    batch = signer.batch(common.expire_ns, common.log_position, common.order_sku_ids, common.order_quantities,
-                         common.zone_id, common.pickup_node_id, common.options)
+    batch = signer.batch(
+        common.expire_ns,
+        common.log_position,
+        common.order_sku_ids,
+        common.order_quantities,
+        common.zone_id,
+        common.pickup_node_id,
+        common.options,
+    )
     for _ in range(20):
         holds = random_content(rng).holds
-        content = TokenContent(holds, common.expire_ns, common.log_position, common.order_sku_ids,
-                               common.order_quantities, common.zone_id, common.pickup_node_id, common.options)
-        assert batch.sign([[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in holds]) == \
-            reference_token(key, content)
+        content = TokenContent(
+            holds,
+            common.expire_ns,
+            common.log_position,
+            common.order_sku_ids,
+            common.order_quantities,
+            common.zone_id,
+            common.pickup_node_id,
+            common.options,
+        )
+        assert batch.sign([[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in holds]) == reference_token(
+            key, content
+        )

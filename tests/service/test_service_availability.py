@@ -133,8 +133,11 @@ def test_limit_sized_batch_is_answered(stub):
 def test_answers_follow_writes(stub, channel):
     from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
 
-    inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(updates=[
-        inventory_pb2.StockUpdate(sku_id="PAD-1", node_id="DC-1", kind=1, quantity=0)]))
+    inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
+        inventory_pb2.UpdateStockRequest(
+            updates=[inventory_pb2.StockUpdate(sku_id="PAD-1", node_id="DC-1", kind=1, quantity=0)]
+        )
+    )
     response = stub.GetAvailability(pb.GetAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1"]))
     assert response.items[0].available_quantity == 0
     assert response.log_position == 2
@@ -143,13 +146,11 @@ def test_answers_follow_writes(stub, channel):
 def test_breakdown_over_the_cell_limit_is_resource_exhausted_but_totals_are_fine():
     from conftest import ServerThread
 
-    from dompromise.engine import Engine
-    from dompromise.model import Network, Node, NodeType, Sku
+    from dompromise.inventory.engine import Engine
+    from dompromise.model.network import Network, Node, NodeType, Sku
 
     node_count = limits.AVAILABILITY_BREAKDOWN_CELLS_MAX // limits.AVAILABILITY_SKUS_MAX + 1
-    network = Network(
-        nodes=tuple(Node(f"N{i}", NodeType.STORE) for i in range(node_count)), skus=(Sku("S"),)
-    )
+    network = Network(nodes=tuple(Node(f"N{i}", NodeType.STORE) for i in range(node_count)), skus=(Sku("S"),))
     running = ServerThread(Engine(network))
     try:
         with grpc.insecure_channel(running.target) as channel:

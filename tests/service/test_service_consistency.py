@@ -11,8 +11,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from dompromise import limits
-from dompromise.service.consistency import MIN_POSITION_KEY, POSITION_KEY, STALE_MS_KEY, parse_min_position
 from dompromise.errors import InvalidArgumentError
+from dompromise.service.consistency import MIN_POSITION_KEY, POSITION_KEY, STALE_MS_KEY, parse_min_position
 from dompromise.v1 import (
     availability_pb2,
     availability_pb2_grpc,
@@ -33,16 +33,27 @@ def metadata_of(call) -> dict[str, str]:
 
 def set_on_hand(channel, quantity: int, metadata=()):
     stub = inventory_pb2_grpc.InventoryServiceStub(channel)
-    return stub.UpdateStock.with_call(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-        sku_id=SKU, node_id=NODE, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=quantity)]),
-        metadata=metadata)
+    return stub.UpdateStock.with_call(
+        inventory_pb2.UpdateStockRequest(
+            updates=[
+                inventory_pb2.StockUpdate(
+                    sku_id=SKU, node_id=NODE, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=quantity
+                )
+            ]
+        ),
+        metadata=metadata,
+    )
 
 
 def get_availability(channel, metadata=(), timeout=10):
     stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
-    return stub.GetAvailability.with_call(availability_pb2.GetAvailabilityRequest(
-        sku_ids=[SKU], node_ids=[NODE], view=availability_pb2.AVAILABILITY_VIEW_FULL),
-        metadata=metadata, timeout=timeout)
+    return stub.GetAvailability.with_call(
+        availability_pb2.GetAvailabilityRequest(
+            sku_ids=[SKU], node_ids=[NODE], view=availability_pb2.AVAILABILITY_VIEW_FULL
+        ),
+        metadata=metadata,
+        timeout=timeout,
+    )
 
 
 def test_a_write_answers_its_own_records_position(channel, server):
@@ -81,7 +92,9 @@ def test_a_reached_min_position_is_served_at_once(channel, server):
 def test_a_read_waits_for_its_position_and_is_woken_by_the_write(channel, server):
     target = server.engine.log_position + 1
     answers = []
-    reader = threading.Thread(target=lambda: answers.append(get_availability(channel, ((MIN_POSITION_KEY, str(target)),))))
+    reader = threading.Thread(
+        target=lambda: answers.append(get_availability(channel, ((MIN_POSITION_KEY, str(target)),)))
+    )
     reader.start()
     time.sleep(0.2)  # the read is waiting now
     assert not answers
@@ -150,8 +163,11 @@ def test_parse_min_position_bounds():
 def test_a_stream_sends_its_position_before_the_first_message(channel, server):
     set_on_hand(channel, 9)
     stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
-    call = stub.WatchAvailability(availability_pb2.WatchAvailabilityRequest(sku_ids=[SKU], node_ids=[NODE]),
-                                  metadata=((MIN_POSITION_KEY, str(server.engine.log_position)),), timeout=10)
+    call = stub.WatchAvailability(
+        availability_pb2.WatchAvailabilityRequest(sku_ids=[SKU], node_ids=[NODE]),
+        metadata=((MIN_POSITION_KEY, str(server.engine.log_position)),),
+        timeout=10,
+    )
     try:
         assert int(dict(call.initial_metadata())[POSITION_KEY]) == server.engine.log_position
         first = next(call)
@@ -162,8 +178,11 @@ def test_a_stream_sends_its_position_before_the_first_message(channel, server):
 
 def test_a_stream_with_a_malformed_min_position_ends_invalid_argument(channel):
     stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
-    call = stub.WatchAvailability(availability_pb2.WatchAvailabilityRequest(sku_ids=[SKU], node_ids=[NODE]),
-                                  metadata=((MIN_POSITION_KEY, "x"),), timeout=10)
+    call = stub.WatchAvailability(
+        availability_pb2.WatchAvailabilityRequest(sku_ids=[SKU], node_ids=[NODE]),
+        metadata=((MIN_POSITION_KEY, "x"),),
+        timeout=10,
+    )
     with pytest.raises(grpc.RpcError) as raised:
         next(call)
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -175,9 +194,15 @@ def test_every_service_documents_the_metadata_keys_and_the_wait_limit():
     protos = pathlib.Path(__file__).resolve().parents[2] / "protos" / "dompromise" / "v1"
     for name in ("availability", "inventory", "network", "promise", "reservation"):
         text = (protos / f"{name}.proto").read_text()
-        header = text[:text.index("\nservice ")]
-        for key in (POSITION_KEY, MIN_POSITION_KEY, STALE_MS_KEY, "MIN_POSITION_WAIT_MS_MAX",
-                    f"{limits.MIN_POSITION_WAIT_MS_MAX:,} ms", "POSITION_NOT_REACHED"):
+        header = text[: text.index("\nservice ")]
+        for key in (
+            POSITION_KEY,
+            MIN_POSITION_KEY,
+            STALE_MS_KEY,
+            "MIN_POSITION_WAIT_MS_MAX",
+            f"{limits.MIN_POSITION_WAIT_MS_MAX:,} ms",
+            "POSITION_NOT_REACHED",
+        ):
             assert key in header.replace("\n// ", " "), f"{name}.proto's service comment lacks {key}"
 
 
@@ -204,9 +229,19 @@ def test_a_client_stream_waits_for_its_position_and_answers_its_own(channel, ser
     answers = []
 
     def upload():
-        answers.append(stub.UploadStock.with_call(iter([inventory_pb2.UploadStockRequest(
-            columns=inventory_pb2.StockColumns(sku_ids=["OIL-1"], node_ids=["WH-N"], quantities=[77]))]),
-            metadata=((MIN_POSITION_KEY, str(target)),), timeout=10))
+        answers.append(
+            stub.UploadStock.with_call(
+                iter(
+                    [
+                        inventory_pb2.UploadStockRequest(
+                            columns=inventory_pb2.StockColumns(sku_ids=["OIL-1"], node_ids=["WH-N"], quantities=[77])
+                        )
+                    ]
+                ),
+                metadata=((MIN_POSITION_KEY, str(target)),),
+                timeout=10,
+            )
+        )
 
     uploader = threading.Thread(target=upload)
     uploader.start()
@@ -230,8 +265,11 @@ def test_the_file_log_replica_reports_and_waits_for_its_positions(tmp_path):
             response, call = set_on_hand(channel, 21)
             assert int(metadata_of(call)[POSITION_KEY]) == response.log_position == running.engine.log_position
             answers = []
-            reader = threading.Thread(target=lambda: answers.append(get_availability(
-                channel, ((MIN_POSITION_KEY, str(response.log_position + 1)),))))
+            reader = threading.Thread(
+                target=lambda: answers.append(
+                    get_availability(channel, ((MIN_POSITION_KEY, str(response.log_position + 1)),))
+                )
+            )
             reader.start()
             time.sleep(0.2)
             assert not answers

@@ -23,14 +23,22 @@ SKU = "PAD-1"
 
 
 def set_on_hand(channel, quantity: int):
-    return inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock.with_call(inventory_pb2.UpdateStockRequest(
-        updates=[inventory_pb2.StockUpdate(sku_id=SKU, node_id=NODE, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND,
-                                           quantity=quantity)]), timeout=10)
+    return inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock.with_call(
+        inventory_pb2.UpdateStockRequest(
+            updates=[
+                inventory_pb2.StockUpdate(
+                    sku_id=SKU, node_id=NODE, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=quantity
+                )
+            ]
+        ),
+        timeout=10,
+    )
 
 
 def get_availability(channel, metadata=(), timeout=10):
     return availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability.with_call(
-        availability_pb2.GetAvailabilityRequest(sku_ids=[SKU], node_ids=[NODE]), metadata=metadata, timeout=timeout)
+        availability_pb2.GetAvailabilityRequest(sku_ids=[SKU], node_ids=[NODE]), metadata=metadata, timeout=timeout
+    )
 
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
@@ -52,8 +60,9 @@ def test_every_answer_carries_the_log_id_beside_the_position(channel, server):
 def test_a_min_position_with_the_replicas_log_id_is_served(channel, server):
     response, call = set_on_hand(channel, 6)
     written = dict(call.trailing_metadata())
-    answer, _ = get_availability(channel, ((MIN_POSITION_KEY, written[POSITION_KEY]),
-                                           (LOG_ID_KEY, written[LOG_ID_KEY])))
+    answer, _ = get_availability(
+        channel, ((MIN_POSITION_KEY, written[POSITION_KEY]), (LOG_ID_KEY, written[LOG_ID_KEY]))
+    )
     assert answer.log_position >= response.log_position
 
 
@@ -112,7 +121,7 @@ def test_every_service_documents_the_log_id_key():
     protos = pathlib.Path(__file__).resolve().parents[2] / "protos" / "dompromise" / "v1"
     for name in ("availability", "inventory", "network", "promise", "reservation"):
         text = (protos / f"{name}.proto").read_text()
-        header = text[:text.index("\nservice ")].replace("\n// ", " ")
+        header = text[: text.index("\nservice ")].replace("\n// ", " ")
         for key in (LOG_ID_KEY, "LOG_CHANGED", "FAILED_PRECONDITION"):
             assert key in header, f"{name}.proto's service comment lacks {key}"
     docs = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "redis.md").read_text()
@@ -131,7 +140,8 @@ def test_a_history_change_ends_the_waits_of_another_log_id_at_once():
     replica = types.SimpleNamespace(
         engine=types.SimpleNamespace(log_position=5),
         add_apply_listener=lambda listener: listeners.setdefault("applied", listener),
-        add_history_listener=lambda listener: listeners.setdefault("history", listener))
+        add_history_listener=lambda listener: listeners.setdefault("history", listener),
+    )
     waiters = PositionWaiters(replica)
 
     async def run():

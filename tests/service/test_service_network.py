@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import grpc
 import pytest
+from test_service_availability import field_violations
 
 from dompromise.v1 import common_pb2, network_pb2_grpc
 from dompromise.v1 import network_pb2 as pb
-from test_service_availability import field_violations
 
 
 @pytest.fixture
@@ -102,6 +102,7 @@ def test_ids_must_be_printable_without_spaces(stub):
 
 def test_set_node_status_takes_effect_at_once(channel):
     from dompromise.v1 import availability_pb2, availability_pb2_grpc
+
     stub = network_pb2_grpc.NetworkServiceStub(channel)
     availability = availability_pb2_grpc.AvailabilityServiceStub(channel)
 
@@ -109,8 +110,9 @@ def test_set_node_status_takes_effect_at_once(channel):
         return list(availability.GetAvailability(availability_pb2.GetAvailabilityRequest(sku_ids=["PAD-1"])).node_ids)
 
     assert "WH-N" in selling()
-    changed = stub.SetNodeStatus(pb.SetNodeStatusRequest(
-        node_id="WH-N", status=common_pb2.NODE_STATUS_DISABLED, request_id="close-wh"))
+    changed = stub.SetNodeStatus(
+        pb.SetNodeStatusRequest(node_id="WH-N", status=common_pb2.NODE_STATUS_DISABLED, request_id="close-wh")
+    )
     assert changed.node.status == common_pb2.NODE_STATUS_DISABLED
     assert "WH-N" not in selling()
     assert stub.GetNode(pb.GetNodeRequest(node_id="WH-N")).node.status == common_pb2.NODE_STATUS_DISABLED

@@ -18,6 +18,10 @@ def test_reflection_lists_every_service(channel):
     responses = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
     names = {s.name for r in responses for s in r.list_services_response.service}
     assert {
-        "dompromise.v1.AvailabilityService", "dompromise.v1.InventoryService", "dompromise.v1.NetworkService",
-        "dompromise.v1.PromiseService", "dompromise.v1.ReservationService", "grpc.health.v1.Health",
+        "dompromise.v1.AvailabilityService",
+        "dompromise.v1.InventoryService",
+        "dompromise.v1.NetworkService",
+        "dompromise.v1.PromiseService",
+        "dompromise.v1.ReservationService",
+        "grpc.health.v1.Health",
     } <= names

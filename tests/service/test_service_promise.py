@@ -7,13 +7,13 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from conftest import ServerThread
-from dompromise.engine import Engine
-from dompromise.log import MemoryLog
-from dompromise.replica import Replica
-from dompromise.v1 import promise_pb2, promise_pb2_grpc
 from test_service_availability import field_violations
+
+from dompromise.inventory.engine import Engine
+from dompromise.log import MemoryLog
+from dompromise.replica.local import Replica
+from dompromise.v1 import promise_pb2, promise_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "promise"))
 from scenario_network import network, paris, stock_records  # noqa: E402
@@ -38,7 +38,8 @@ def stub(promise_server):
 
 def order(*lines, **fields) -> promise_pb2.PromiseDeliveryRequest:
     request = promise_pb2.PromiseDeliveryRequest(
-        lines=[promise_pb2.OrderLine(sku_id=sku, quantity=quantity) for sku, quantity in lines], **fields)
+        lines=[promise_pb2.OrderLine(sku_id=sku, quantity=quantity) for sku, quantity in lines], **fields
+    )
     if "as_of_time" not in fields:
         request.as_of_time.FromNanoseconds(paris(2026, 11, 24, 13, 46))
     return request
@@ -49,8 +50,11 @@ def test_a_garage_order_gets_route7_tomorrow_morning_with_a_token(stub):
     assert response.zone_id == "Z59"
     best = response.options[0]
     shipment = best.shipments[0]
-    assert (shipment.node_id, shipment.carrier_service, shipment.method) == ("WH", "route7",
-                                                                              promise_pb2.DELIVERY_METHOD_SHIP)
+    assert (shipment.node_id, shipment.carrier_service, shipment.method) == (
+        "WH",
+        "route7",
+        promise_pb2.DELIVERY_METHOD_SHIP,
+    )
     assert best.earliest_delivery_time.ToNanoseconds() == paris(2026, 11, 25, 8, 0)
     assert best.currency == "EUR" and best.cost_minor == 450 and best.fill_percent == 100.0
     assert best.promise_token.startswith("v1.")
@@ -62,21 +66,35 @@ def test_a_garage_order_gets_route7_tomorrow_morning_with_a_token(stub):
 
 def test_a_thousand_line_b2b_order_is_answered_in_one_call():
     """1,000 distinct parts of the demo network to Lille, partial fills allowed, up to 5 shipments."""
-    from dompromise import demo
+    from dompromise.demo import network as demo
     from dompromise.internal.v1 import log_pb2
 
     demo_network = demo.demo_network()
     rows = demo.demo_stock(demo_network)
     replica = Replica(Engine(demo_network), MemoryLog())
-    replica.bootstrap([log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=[r.sku_id for r in rows], node_ids=[r.node_id for r in rows], ops=[1] * len(rows),
-        quantities=[r.on_hand_quantity for r in rows]))])
+    replica.bootstrap(
+        [
+            log_pb2.LogRecord(
+                update_on_hand=log_pb2.UpdateOnHand(
+                    sku_ids=[r.sku_id for r in rows],
+                    node_ids=[r.node_id for r in rows],
+                    ops=[1] * len(rows),
+                    quantities=[r.on_hand_quantity for r in rows],
+                )
+            )
+        ]
+    )
     running = ServerThread(replica)
     try:
         with grpc.insecure_channel(running.target) as channel:
             skus = [sku.sku_id for sku in demo_network.skus[:1_000]]
-            request = order(*[(sku, 1) for sku in skus], postal_code="59000", max_shipments=5,
-                            fill_policy=promise_pb2.FILL_POLICY_PARTIAL, min_fill_percent=50)
+            request = order(
+                *[(sku, 1) for sku in skus],
+                postal_code="59000",
+                max_shipments=5,
+                fill_policy=promise_pb2.FILL_POLICY_PARTIAL,
+                min_fill_percent=50,
+            )
             response = promise_pb2_grpc.PromiseServiceStub(channel).PromiseDelivery(request, timeout=60)
     finally:
         running.stop()
@@ -89,10 +107,12 @@ def test_a_thousand_line_b2b_order_is_answered_in_one_call():
 
 
 def test_unknown_things_are_not_found(stub):
-    for request, field in ((order(("NOPE", 1), zone_id="Z59"), "lines[0].sku_id"),
-                           (order(("PAD", 1), postal_code="99999"), "postal_code"),
-                           (order(("PAD", 1), zone_id="Z00"), "zone_id"),
-                           (order(("PAD", 1), pickup_node_id="ST-NOWHERE"), "pickup_node_id")):
+    for request, field in (
+        (order(("NOPE", 1), zone_id="Z59"), "lines[0].sku_id"),
+        (order(("PAD", 1), postal_code="99999"), "postal_code"),
+        (order(("PAD", 1), zone_id="Z00"), "zone_id"),
+        (order(("PAD", 1), pickup_node_id="ST-NOWHERE"), "pickup_node_id"),
+    ):
         with pytest.raises(grpc.RpcError) as caught:
             stub.PromiseDelivery(request)
         assert caught.value.code() == grpc.StatusCode.NOT_FOUND, field
@@ -107,11 +127,17 @@ def test_bad_input_names_every_field(stub):
         stub.PromiseDelivery(request)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(field_violations(caught.value)) == {
-        "lines[0].quantity", "postal_code", "max_shipments", "min_fill_percent", "deliver_before_time"}
+        "lines[0].quantity",
+        "postal_code",
+        "max_shipments",
+        "min_fill_percent",
+        "deliver_before_time",
+    }
 
 
 def test_too_many_lines_is_resource_exhausted(stub):
     from dompromise import limits
+
     with pytest.raises(grpc.RpcError) as caught:
         stub.PromiseDelivery(order(*[("PAD", 1)] * (limits.PROMISE_LINES_MAX + 1), zone_id="Z59"))
     assert caught.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -125,14 +151,17 @@ def test_a_network_without_transport_cannot_promise(channel):
 
 def reservations(promise_server):
     from dompromise.v1 import reservation_pb2_grpc
+
     channel = grpc.insecure_channel(promise_server.target)
     return channel, reservation_pb2_grpc.ReservationServiceStub(channel)
 
 
 def reserve_token(stub, token, request_id):
     from dompromise.v1 import reservation_pb2
-    return stub.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-        request_id=request_id, promise_token=token, customer_id="garage-7"))
+
+    return stub.ReserveInventory(
+        reservation_pb2.ReserveInventoryRequest(request_id=request_id, promise_token=token, customer_id="garage-7")
+    )
 
 
 def test_reserving_a_token_holds_exactly_the_plan_then_aborts_with_a_fresh_one(stub, promise_server):
@@ -182,7 +211,8 @@ def test_a_forged_or_altered_token_is_invalid(stub, promise_server):
 
 def test_an_expired_token_aborts_with_a_fresh_promise_that_keeps_the_options():
     from grpc_status import rpc_status
-    from dompromise.promise_token import PlannedHold, TokenContent, TokenSigner
+
+    from dompromise.promise.token import PlannedHold, TokenContent, TokenSigner
 
     key = b"k" * 32
     replica = Replica(Engine(network()), MemoryLog())
@@ -192,15 +222,26 @@ def test_an_expired_token_aborts_with_a_fresh_promise_that_keeps_the_options():
         now = replica.now_ns()
         # Signed with the server's key, but expired a minute ago; the order allowed only 1 shipment
         # and only ship methods.
-        options = {"fill_policy": 1, "min_fill_percent": 1, "max_shipments": 1, "sourcing": 1, "methods": [1],
-                   "allow_future_supply": True, "customer_tier": "", "max_options": 3}
-        token = TokenSigner(key).sign(TokenContent((PlannedHold("PAD", "WH", 1, 0),), now - 60 * 10**9, 1,
-                                                   ("PAD",), (1,), "Z59", "", options))
+        options = {
+            "fill_policy": 1,
+            "min_fill_percent": 1,
+            "max_shipments": 1,
+            "sourcing": 1,
+            "methods": [1],
+            "allow_future_supply": True,
+            "customer_tier": "",
+            "max_options": 3,
+        }
+        token = TokenSigner(key).sign(
+            TokenContent((PlannedHold("PAD", "WH", 1, 0),), now - 60 * 10**9, 1, ("PAD",), (1,), "Z59", "", options)
+        )
         with grpc.insecure_channel(running.target) as channel:
             from dompromise.v1 import reservation_pb2, reservation_pb2_grpc
+
             with pytest.raises(grpc.RpcError) as caught:
                 reservation_pb2_grpc.ReservationServiceStub(channel).ReserveInventory(
-                    reservation_pb2.ReserveInventoryRequest(request_id="late", promise_token=token))
+                    reservation_pb2.ReserveInventoryRequest(request_id="late", promise_token=token)
+                )
     finally:
         running.stop()
     assert caught.value.code() == grpc.StatusCode.ABORTED
@@ -216,6 +257,7 @@ def test_a_what_if_promise_in_the_future_still_expires_by_the_server_clock(stub,
     import json
 
     from dompromise import limits
+
     request = order(("PAD", 1), zone_id="Z59")
     request.as_of_time.FromNanoseconds(promise_server.replica.now_ns() + 365 * 86_400 * 10**9)
     token = stub.PromiseDelivery(request).options[0].promise_token
@@ -262,8 +304,9 @@ def test_split_lines_takes_a_line_from_several_nodes_and_the_token_holds_each_pa
 
 def sources(option) -> list[tuple[str, str, int]]:
     """(node the units are taken from, SKU, quantity) of every planned line, sorted."""
-    return sorted((line.source_node_id or s.node_id, line.sku_id, line.quantity)
-                  for s in option.shipments for line in s.lines)
+    return sorted(
+        (line.source_node_id or s.node_id, line.sku_id, line.quantity) for s in option.shipments for line in s.lines
+    )
 
 
 def test_split_lines_consolidates_a_line_from_the_hubs_own_stock_and_a_feeder(stub):

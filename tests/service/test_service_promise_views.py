@@ -10,15 +10,15 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_status import rpc_status
-
 from conftest import ServerThread
-from dompromise.engine import Engine
-from dompromise.log import MemoryLog
-from dompromise.replica import Replica
-from dompromise.v1 import promise_pb2, promise_pb2_grpc, reservation_pb2, reservation_pb2_grpc
-from dompromise.views import ProtectedAllocation, RankingWeights, View
+from grpc_status import rpc_status
 from test_service_availability import field_violations
+
+from dompromise.inventory.engine import Engine
+from dompromise.log import MemoryLog
+from dompromise.model.views import ProtectedAllocation, RankingWeights, View
+from dompromise.replica.local import Replica
+from dompromise.v1 import promise_pb2, promise_pb2_grpc, reservation_pb2, reservation_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "promise"))
 from scenario_network import network, paris, stock_records  # noqa: E402
@@ -26,8 +26,12 @@ from scenario_network import network, paris, stock_records  # noqa: E402
 # PAD: WH 10, DC 40 of which 30 are ring-fenced for the b2b segment of the garages view.
 STOCK = {("PAD", "WH"): 10, ("PAD", "DC"): 40, ("OIL", "DC"): 20}
 VIEWS = (
-    View("garages", node_ids=("DC", "WH", "ST"), segments=("trade",),
-         protected=(ProtectedAllocation("b2b", quantity=30, sku_ids=("PAD",), node_ids=("DC",)),)),
+    View(
+        "garages",
+        node_ids=("DC", "WH", "ST"),
+        segments=("trade",),
+        protected=(ProtectedAllocation("b2b", quantity=30, sku_ids=("PAD",), node_ids=("DC",)),),
+    ),
     # WH is the least preferred node of this view: priority steps outweigh a day of delivery.
     View("central", ranking=RankingWeights(per_priority_step=100.0)),
 )
@@ -35,8 +39,7 @@ VIEWS = (
 
 def view_network():
     base = network()
-    skus = tuple(dataclasses.replace(sku, pack_sizes={"box": 4}) if sku.sku_id == "PAD" else sku
-                 for sku in base.skus)
+    skus = tuple(dataclasses.replace(sku, pack_sizes={"box": 4}) if sku.sku_id == "PAD" else sku for sku in base.skus)
     nodes = tuple(dataclasses.replace(node, priority=5) if node.node_id == "WH" else node for node in base.nodes)
     return dataclasses.replace(base, skus=skus, nodes=nodes, views=VIEWS)
 
@@ -58,9 +61,13 @@ def stubs(server):
 
 def order(*lines, segment: str = "", **fields) -> promise_pb2.PromiseDeliveryRequest:
     request = promise_pb2.PromiseDeliveryRequest(
-        lines=[promise_pb2.OrderLine(sku_id=line[0], quantity=line[1], unit=line[2] if len(line) > 2 else "")
-               for line in lines],
-        customer=promise_pb2.Customer(segment=segment), **fields)
+        lines=[
+            promise_pb2.OrderLine(sku_id=line[0], quantity=line[1], unit=line[2] if len(line) > 2 else "")
+            for line in lines
+        ],
+        customer=promise_pb2.Customer(segment=segment),
+        **fields,
+    )
     request.as_of_time.FromNanoseconds(paris(2026, 11, 24, 13, 46))
     return request
 
@@ -102,13 +109,17 @@ def test_a_token_reserves_through_the_view_it_was_promised_through(stubs):
     token = promise.PromiseDelivery(order(("PAD", 8), zone_id="Z69", channel_view_id="garages")).options[0]
     assert planned(token) == {"DC": 8}
     # Meanwhile someone outside the view holds 30 at DC: 10 are left, all of them b2b's.
-    taken = reservations.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-        request_id="outside", lines=[reservation_pb2.ReservationLine(sku_id="PAD", node_id="DC", quantity=30)]))
+    taken = reservations.ReserveInventory(
+        reservation_pb2.ReserveInventoryRequest(
+            request_id="outside", lines=[reservation_pb2.ReservationLine(sku_id="PAD", node_id="DC", quantity=30)]
+        )
+    )
     assert taken.line_results[0].reserved_quantity == 30
     # Without the view the token's 8 would fit in those 10; through it they do not.
     with pytest.raises(grpc.RpcError) as caught:
-        reservations.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-            request_id="token", promise_token=token.promise_token))
+        reservations.ReserveInventory(
+            reservation_pb2.ReserveInventoryRequest(request_id="token", promise_token=token.promise_token)
+        )
     assert caught.value.code() == grpc.StatusCode.ABORTED
     fresh = promise_pb2.PromiseDeliveryResponse()
     assert any(detail.Unpack(fresh) for detail in rpc_status.from_call(caught.value).details)
@@ -119,10 +130,12 @@ def test_a_token_reserves_through_the_view_it_was_promised_through(stubs):
 
 def test_a_b2b_token_reserves_its_protected_stock(stubs):
     promise, reservations = stubs
-    token = promise.PromiseDelivery(order(("PAD", 35), zone_id="Z69", channel_view_id="garages",
-                                          segment="b2b")).options[0]
-    reserved = reservations.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-        request_id="b2b", promise_token=token.promise_token))
+    token = promise.PromiseDelivery(
+        order(("PAD", 35), zone_id="Z69", channel_view_id="garages", segment="b2b")
+    ).options[0]
+    reserved = reservations.ReserveInventory(
+        reservation_pb2.ReserveInventoryRequest(request_id="b2b", promise_token=token.promise_token)
+    )
     assert [line.reserved_quantity for line in reserved.line_results] == [35]
 
 
@@ -162,19 +175,32 @@ def test_bad_view_segment_and_unit_name_their_fields(stubs):
 
 # ---- lines requiring attribute values ---------------------------------------------------
 
+
 @pytest.fixture
 def lot_stubs():
     """PAD stocked by lot: WH 6 of L1 and 4 unattributed; DC 9 of L2 and 20 unattributed;
     and a PO of 50 PAD due at WH tomorrow (no attributes)."""
     from dompromise.internal.v1 import log_pb2
+
     lot_network = dataclasses.replace(view_network(), attributes=("lot",))
     replica = Replica(Engine(lot_network), MemoryLog())
     supply = ("PO-1", "PAD", "WH", 50, paris(2026, 11, 25, 7, 0))
     records = stock_records({("PAD", "WH"): 4, ("PAD", "DC"): 20}, supplies=(supply,))
-    records.append(log_pb2.LogRecord(log_time_ns=3, update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=["PAD", "PAD"], node_ids=["WH", "DC"], ops=[1, 1], quantities=[6, 9],
-        attributes=[log_pb2.AttributeSet(keys=["lot"], values=["L1"]),
-                    log_pb2.AttributeSet(keys=["lot"], values=["L2"])])))
+    records.append(
+        log_pb2.LogRecord(
+            log_time_ns=3,
+            update_on_hand=log_pb2.UpdateOnHand(
+                sku_ids=["PAD", "PAD"],
+                node_ids=["WH", "DC"],
+                ops=[1, 1],
+                quantities=[6, 9],
+                attributes=[
+                    log_pb2.AttributeSet(keys=["lot"], values=["L1"]),
+                    log_pb2.AttributeSet(keys=["lot"], values=["L2"]),
+                ],
+            ),
+        )
+    )
     replica.bootstrap(records)
     running = ServerThread(replica)
     with grpc.insecure_channel(running.target) as channel:
@@ -201,17 +227,24 @@ def test_a_line_requiring_a_lot_is_planned_from_that_lot_only_and_reserved_from_
     request.lines.append(lot_line(9, "L2"))
     best = promise.PromiseDelivery(request).options[0]
     assert planned(best) == {"DC": 9}
-    held = reservations.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-        request_id="lot", promise_token=best.promise_token))
+    held = reservations.ReserveInventory(
+        reservation_pb2.ReserveInventoryRequest(request_id="lot", promise_token=best.promise_token)
+    )
     assert [(line.node_id, line.quantity, dict(line.held_attributes)) for line in held.reservation.lines] == [
-        ("DC", 9, {"lot": "L2"})]
+        ("DC", 9, {"lot": "L2"})
+    ]
 
 
 def test_lines_of_one_sku_must_require_the_same_values_and_keys_must_be_declared(lot_stubs):
     promise, _ = lot_stubs
     request = order(zone_id="Z59")
-    request.lines.extend([lot_line(1, "L1"), lot_line(1, "L2"),
-                          promise_pb2.OrderLine(sku_id="OIL", quantity=1, required_attributes={"colour": "red"})])
+    request.lines.extend(
+        [
+            lot_line(1, "L1"),
+            lot_line(1, "L2"),
+            promise_pb2.OrderLine(sku_id="OIL", quantity=1, required_attributes={"colour": "red"}),
+        ]
+    )
     with pytest.raises(grpc.RpcError) as caught:
         promise.PromiseDelivery(request)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

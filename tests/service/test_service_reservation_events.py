@@ -11,7 +11,7 @@ import grpc
 import pytest
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from dompromise.reservation_events import _pegged
+from dompromise.replica.reservation_events import _pegged
 from dompromise.v1 import (
     common_pb2,
     inventory_pb2,
@@ -72,17 +72,36 @@ class Watching:
 
 
 def upsert_po(channel, quantity, eta_days):
-    inventory_pb2_grpc.InventoryServiceStub(channel).UpsertSupply(inventory_pb2.UpsertSupplyRequest(supplies=[
-        inventory_pb2.Supply(supply_id="PO-9", sku_id="PAD-1", node_id="DC-1", quantity=quantity,
-                             kind=common_pb2.SUPPLY_KIND_PURCHASE_ORDER, eta=at(eta_days))]))
+    inventory_pb2_grpc.InventoryServiceStub(channel).UpsertSupply(
+        inventory_pb2.UpsertSupplyRequest(
+            supplies=[
+                inventory_pb2.Supply(
+                    supply_id="PO-9",
+                    sku_id="PAD-1",
+                    node_id="DC-1",
+                    quantity=quantity,
+                    kind=common_pb2.SUPPLY_KIND_PURCHASE_ORDER,
+                    eta=at(eta_days),
+                )
+            ]
+        )
+    )
 
 
 def backorder(channel, quantity, by_days, customer="garage-9"):
     stub = reservation_pb2_grpc.ReservationServiceStub(channel)
-    return stub.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-        request_id=f"bo-{quantity}-{by_days}", customer_id=customer, ttl=duration_pb2.Duration(seconds=3600),
-        lines=[reservation_pb2.ReservationLine(sku_id="PAD-1", node_id="DC-1", quantity=quantity,
-                                               backorder_by=at(by_days))])).reservation
+    return stub.ReserveInventory(
+        reservation_pb2.ReserveInventoryRequest(
+            request_id=f"bo-{quantity}-{by_days}",
+            customer_id=customer,
+            ttl=duration_pb2.Duration(seconds=3600),
+            lines=[
+                reservation_pb2.ReservationLine(
+                    sku_id="PAD-1", node_id="DC-1", quantity=quantity, backorder_by=at(by_days)
+                )
+            ],
+        )
+    ).reservation
 
 
 @pytest.fixture
@@ -127,15 +146,25 @@ def test_a_cancelled_po_leaves_no_date_and_other_customers_see_nothing(channel, 
 def test_draining_a_node_flags_its_open_lines(channel, watching):
     events = watching()
     stub = reservation_pb2_grpc.ReservationServiceStub(channel)
-    held = stub.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-        request_id="hold-wh", customer_id="garage-1",
-        lines=[reservation_pb2.ReservationLine(sku_id="OIL-1", node_id="WH-N", quantity=2)])).reservation
+    held = stub.ReserveInventory(
+        reservation_pb2.ReserveInventoryRequest(
+            request_id="hold-wh",
+            customer_id="garage-1",
+            lines=[reservation_pb2.ReservationLine(sku_id="OIL-1", node_id="WH-N", quantity=2)],
+        )
+    ).reservation
     from dompromise.v1 import network_pb2_grpc
-    network_pb2_grpc.NetworkServiceStub(channel).SetNodeStatus(network_pb2.SetNodeStatusRequest(
-        node_id="WH-N", status=common_pb2.NODE_STATUS_DRAIN, request_id="drain-wh"))
+
+    network_pb2_grpc.NetworkServiceStub(channel).SetNodeStatus(
+        network_pb2.SetNodeStatusRequest(node_id="WH-N", status=common_pb2.NODE_STATUS_DRAIN, request_id="drain-wh")
+    )
     event = events.next()
-    assert (event.type, event.reservation_id, event.node_id, event.quantity) == (NODE_GONE, held.reservation_id,
-                                                                               "WH-N", 2)
+    assert (event.type, event.reservation_id, event.node_id, event.quantity) == (
+        NODE_GONE,
+        held.reservation_id,
+        "WH-N",
+        2,
+    )
 
 
 def test_resume_after_a_version_replays_what_was_missed(channel, watching):
@@ -154,21 +183,30 @@ def test_resume_after_a_version_replays_what_was_missed(channel, watching):
 def test_bad_requests_name_the_field(channel):
     stub = reservation_pb2_grpc.ReservationServiceStub(channel)
     with pytest.raises(grpc.RpcError) as caught:
-        next(iter(stub.WatchReservationEvents(reservation_pb2.WatchReservationEventsRequest(
-            customer_id="has space", resume_after_version=-1))))
+        next(
+            iter(
+                stub.WatchReservationEvents(
+                    reservation_pb2.WatchReservationEventsRequest(customer_id="has space", resume_after_version=-1)
+                )
+            )
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     with pytest.raises(grpc.RpcError) as caught:
-        next(iter(stub.WatchReservationEvents(reservation_pb2.WatchReservationEventsRequest(
-            resume_after_version=10**9))))
+        next(
+            iter(stub.WatchReservationEvents(reservation_pb2.WatchReservationEventsRequest(resume_after_version=10**9)))
+        )
     assert caught.value.code() == grpc.StatusCode.OUT_OF_RANGE
 
 
-@pytest.mark.parametrize("net,supplies,backorders,expected", [
-    (0, [(0, 2, 10, 5)], [(7, 20, 5)], {}),                           # covered
-    (0, [(0, 2, 30, 5)], [(7, 20, 5)], {7: 30}),                      # supply after the date
-    (2, [(0, 2, 10, 3)], [(7, 20, 4), (8, 25, 2)], {8: 0}),           # the later one is short, nothing comes
-    (0, [(0, 2, 10, 1), (1, 2, 40, 9)], [(7, 20, 5)], {7: 40}),       # partly, then covered later
-])
+@pytest.mark.parametrize(
+    "net,supplies,backorders,expected",
+    [
+        (0, [(0, 2, 10, 5)], [(7, 20, 5)], {}),  # covered
+        (0, [(0, 2, 30, 5)], [(7, 20, 5)], {7: 30}),  # supply after the date
+        (2, [(0, 2, 10, 3)], [(7, 20, 4), (8, 25, 2)], {8: 0}),  # the later one is short, nothing comes
+        (0, [(0, 2, 10, 1), (1, 2, 40, 9)], [(7, 20, 5)], {7: 40}),  # partly, then covered later
+    ],
+)
 def test_pegging(net, supplies, backorders, expected):
     assert _pegged(net, supplies, backorders) == expected
 

@@ -8,15 +8,17 @@ import time
 
 import grpc
 import pytest
+from conftest import ServerThread, small_network, stock_record
 from google.protobuf import timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from test_service_availability import field_violations
 
-from conftest import ServerThread, small_network, stock_record
-from dompromise.engine import Engine
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import Engine
 from dompromise.log import MemoryLog
-from dompromise.replica import Replica
+from dompromise.model.views import ProtectedAllocation, SkuQuantities, View
+from dompromise.replica.local import Replica
 from dompromise.v1 import (
     availability_pb2,
     availability_pb2_grpc,
@@ -26,8 +28,6 @@ from dompromise.v1 import (
     reservation_pb2,
     reservation_pb2_grpc,
 )
-from dompromise.views import ProtectedAllocation, SkuQuantities, View
-from test_service_availability import field_violations
 
 OK = common_pb2.ITEM_STATUS_OK
 PO = common_pb2.SUPPLY_KIND_PURCHASE_ORDER
@@ -40,13 +40,18 @@ START_NS = (time.time_ns() // DAY_NS + 1) * DAY_NS  # next midnight: bucket k en
 # The small network's on hand is 10 * (sku + 1) + node: PAD-1 has 10 at DC-1,
 # 11 at WH-N, 12 at ST-1; OIL-1 has 30, 31, 32.
 VIEWS = (
-    View("garages", node_ids=("DC-1", "WH-N"), segments=("garage", "premium", "b2b"),
-         protected=(ProtectedAllocation("premium", quantity=4, sku_ids=("PAD-1",)),
-                    ProtectedAllocation("b2b", percent=50, node_ids=("WH-N",))),
-         exposure_cap=SkuQuantities(per_sku={"OIL-1": 25}),
-         low_stock_threshold=SkuQuantities(default=15)),
-    View("counter", node_tags=("north",), safety_stock=SkuQuantities(default=5),
-         supply_kinds=(PO,), horizon_days=3),
+    View(
+        "garages",
+        node_ids=("DC-1", "WH-N"),
+        segments=("garage", "premium", "b2b"),
+        protected=(
+            ProtectedAllocation("premium", quantity=4, sku_ids=("PAD-1",)),
+            ProtectedAllocation("b2b", percent=50, node_ids=("WH-N",)),
+        ),
+        exposure_cap=SkuQuantities(per_sku={"OIL-1": 25}),
+        low_stock_threshold=SkuQuantities(default=15),
+    ),
+    View("counter", node_tags=("north",), safety_stock=SkuQuantities(default=5), supply_kinds=(PO,), horizon_days=3),
 )
 
 
@@ -101,8 +106,13 @@ def at(days: float) -> timestamp_pb2.Timestamp:
 
 
 def test_safety_stock_precedence_sku_by_node_then_sku_then_node(availability, inventory):
-    response = set_rules(inventory, {"node_id": "WH-N", "quantity": 2}, {"sku_id": "PAD-1", "quantity": 3},
-                         {"sku_id": "PAD-1", "node_id": "ST-1", "quantity": 5}, request_id="ss-1")
+    response = set_rules(
+        inventory,
+        {"node_id": "WH-N", "quantity": 2},
+        {"sku_id": "PAD-1", "quantity": 3},
+        {"sku_id": "PAD-1", "node_id": "ST-1", "quantity": 5},
+        request_id="ss-1",
+    )
     assert [r.status for r in response.results] == [OK, OK, OK]
     assert [r.available_quantity for r in response.results] == [0, 0, 12 - 5]
     assert response.applied_count == 3
@@ -115,18 +125,28 @@ def test_safety_stock_precedence_sku_by_node_then_sku_then_node(availability, in
 
 
 def test_safety_stock_rules_name_unknown_ids_per_rule_and_all_or_nothing_applies_none(availability, inventory):
-    response = set_rules(inventory, {"sku_id": "NOPE", "quantity": 1}, {"sku_id": "PAD-1", "node_id": "DC-1",
-                                                                      "quantity": 4}, all_or_nothing=True)
-    assert [r.status for r in response.results] == [common_pb2.ITEM_STATUS_SKU_NOT_FOUND,
-                                                    common_pb2.ITEM_STATUS_NOT_APPLIED]
+    response = set_rules(
+        inventory,
+        {"sku_id": "NOPE", "quantity": 1},
+        {"sku_id": "PAD-1", "node_id": "DC-1", "quantity": 4},
+        all_or_nothing=True,
+    )
+    assert [r.status for r in response.results] == [
+        common_pb2.ITEM_STATUS_SKU_NOT_FOUND,
+        common_pb2.ITEM_STATUS_NOT_APPLIED,
+    ]
     assert response.applied_count == 0
     assert ask(availability).items[0].node_available_quantities[0] == 10
 
 
 def test_safety_stock_rules_are_validated_field_by_field(inventory):
     with pytest.raises(grpc.RpcError) as caught:
-        set_rules(inventory, {"quantity": 1}, {"sku_id": "PAD-1", "clear": True, "quantity": 2},
-                  {"node_id": "DC-1", "quantity": -1})
+        set_rules(
+            inventory,
+            {"quantity": 1},
+            {"sku_id": "PAD-1", "clear": True, "quantity": 2},
+            {"node_id": "DC-1", "quantity": -1},
+        )
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert set(field_violations(caught.value)) == {"rules[0]", "rules[1].quantity", "rules[2].quantity"}
 
@@ -166,8 +186,11 @@ def test_a_view_shows_its_nodes_less_what_it_protects_for_other_segments(availab
 
 
 def test_a_view_safety_stock_replaces_the_network_one_but_never_lowers_it(availability, inventory):
-    set_rules(inventory, {"sku_id": "PAD-1", "node_id": "ST-1", "quantity": 7},
-              {"sku_id": "PAD-1", "node_id": "WH-N", "quantity": 3})
+    set_rules(
+        inventory,
+        {"sku_id": "PAD-1", "node_id": "ST-1", "quantity": 7},
+        {"sku_id": "PAD-1", "node_id": "WH-N", "quantity": 3},
+    )
     counter = ask(availability, channel_view_id="counter", view=FULL).items[0]
     # WH-N: the view's 5 instead of the network's 3; ST-1: the network's 7 stays.
     assert list(counter.node_available_quantities) == [11 - 5, 12 - 7]
@@ -176,11 +199,18 @@ def test_a_view_safety_stock_replaces_the_network_one_but_never_lowers_it(availa
 
 
 def test_a_view_phases_only_its_supply_kinds_up_to_its_horizon(availability, inventory):
-    inventory.UpsertSupply(inventory_pb2.UpsertSupplyRequest(supplies=[
-        inventory_pb2.Supply(supply_id="PO-1", sku_id="PAD-1", node_id="WH-N", kind=PO, quantity=20, eta=at(1.5)),
-        inventory_pb2.Supply(supply_id="TR-1", sku_id="PAD-1", node_id="WH-N", kind=TRANSIT, quantity=7,
-                             eta=at(0.5)),
-    ]))
+    inventory.UpsertSupply(
+        inventory_pb2.UpsertSupplyRequest(
+            supplies=[
+                inventory_pb2.Supply(
+                    supply_id="PO-1", sku_id="PAD-1", node_id="WH-N", kind=PO, quantity=20, eta=at(1.5)
+                ),
+                inventory_pb2.Supply(
+                    supply_id="TR-1", sku_id="PAD-1", node_id="WH-N", kind=TRANSIT, quantity=7, eta=at(0.5)
+                ),
+            ]
+        )
+    )
     phasing = availability_pb2.TimePhasing(start_time=at(0), bucket_count=5, wanted_quantity=10)
     answer = ask(availability, channel_view_id="counter", node_ids=["WH-N"], phasing=phasing)
     # The horizon (now + 3 days) ends before START + 3 days: two buckets; the
@@ -225,9 +255,14 @@ def test_a_capped_view_refuses_the_full_view(availability):
 
 
 def reserve(reservations, request_id, quantity, segment="", view="garages", sku_id="PAD-1", node_id="DC-1", unit=""):
-    return reservations.ReserveInventory(reservation_pb2.ReserveInventoryRequest(
-        request_id=request_id, channel_view_id=view, customer_segment=segment,
-        lines=[reservation_pb2.ReservationLine(sku_id=sku_id, node_id=node_id, quantity=quantity, unit=unit)]))
+    return reservations.ReserveInventory(
+        reservation_pb2.ReserveInventoryRequest(
+            request_id=request_id,
+            channel_view_id=view,
+            customer_segment=segment,
+            lines=[reservation_pb2.ReservationLine(sku_id=sku_id, node_id=node_id, quantity=quantity, unit=unit)],
+        )
+    )
 
 
 def test_a_garage_cannot_take_stock_protected_for_premium_dealers_and_a_premium_dealer_can(reservations, server):
@@ -276,9 +311,16 @@ def test_lines_outside_the_view_and_unknown_views_are_refused(reservations):
 
 
 def test_availability_in_a_unit_answers_whole_units_per_node(availability, inventory):
-    inventory.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[
-        inventory_pb2.StockUpdate(sku_id="CABLE-1", node_id=node, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND,
-                                  quantity=quantity) for node, quantity in (("DC-1", 2500), ("WH-N", 1999))]))
+    inventory.UpdateStock(
+        inventory_pb2.UpdateStockRequest(
+            updates=[
+                inventory_pb2.StockUpdate(
+                    sku_id="CABLE-1", node_id=node, kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=quantity
+                )
+                for node, quantity in (("DC-1", 2500), ("WH-N", 1999))
+            ]
+        )
+    )
     cable, pad = ask(availability, ("CABLE-1", "PAD-1"), unit="metre", view=FULL).items
     assert cable.status == OK and cable.unit == "metre"
     assert list(cable.node_available_quantities) == [2, 1, 0]  # 2500 mm, 1999 mm, 22 mm
@@ -300,10 +342,24 @@ def test_a_unit_no_sku_has_is_invalid(availability):
 
 
 def test_phased_availability_and_wanted_quantity_count_in_the_unit(availability, inventory):
-    inventory.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-        sku_id="CABLE-1", node_id="DC-1", kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=2500)]))
-    inventory.UpsertSupply(inventory_pb2.UpsertSupplyRequest(supplies=[inventory_pb2.Supply(
-        supply_id="PO-C", sku_id="CABLE-1", node_id="DC-1", kind=PO, quantity=1500, eta=at(1.5))]))
+    inventory.UpdateStock(
+        inventory_pb2.UpdateStockRequest(
+            updates=[
+                inventory_pb2.StockUpdate(
+                    sku_id="CABLE-1", node_id="DC-1", kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=2500
+                )
+            ]
+        )
+    )
+    inventory.UpsertSupply(
+        inventory_pb2.UpsertSupplyRequest(
+            supplies=[
+                inventory_pb2.Supply(
+                    supply_id="PO-C", sku_id="CABLE-1", node_id="DC-1", kind=PO, quantity=1500, eta=at(1.5)
+                )
+            ]
+        )
+    )
     phasing = availability_pb2.TimePhasing(start_time=at(0), bucket_count=3, wanted_quantity=3)
     item = ask(availability, ("CABLE-1",), node_ids=["DC-1"], unit="metre", phasing=phasing).items[0]
     assert list(item.phased_available_quantities) == [2, 4, 4]
@@ -312,8 +368,15 @@ def test_phased_availability_and_wanted_quantity_count_in_the_unit(availability,
 
 
 def test_a_reservation_line_in_a_unit_holds_base_units(reservations, inventory):
-    inventory.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-        sku_id="OIL-1", node_id="DC-1", kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=5000)]))
+    inventory.UpdateStock(
+        inventory_pb2.UpdateStockRequest(
+            updates=[
+                inventory_pb2.StockUpdate(
+                    sku_id="OIL-1", node_id="DC-1", kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=5000
+                )
+            ]
+        )
+    )
     held = reserve(reservations, "u-1", 3, view="", sku_id="OIL-1", unit="litre")
     assert held.line_results[0].status == OK
     assert held.line_results[0].reserved_quantity == 3000
@@ -325,14 +388,27 @@ def test_a_reservation_line_in_a_unit_holds_base_units(reservations, inventory):
 
 
 def test_a_wave_line_in_a_unit_allocates_base_units(reservations, inventory):
-    inventory.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-        sku_id="GREASE-1", node_id="DC-1", kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=2500)]))
+    inventory.UpdateStock(
+        inventory_pb2.UpdateStockRequest(
+            updates=[
+                inventory_pb2.StockUpdate(
+                    sku_id="GREASE-1", node_id="DC-1", kind=inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND, quantity=2500
+                )
+            ]
+        )
+    )
     line = reservation_pb2.ReservationLine(sku_id="GREASE-1", node_id="DC-1", quantity=2, unit="kg")
-    wave = reservations.AllocateWave(reservation_pb2.AllocateWaveRequest(request_id="w-1", orders=[
-        reservation_pb2.WaveOrder(order_id="O-1", lines=[line])]))
+    wave = reservations.AllocateWave(
+        reservation_pb2.AllocateWaveRequest(
+            request_id="w-1", orders=[reservation_pb2.WaveOrder(order_id="O-1", lines=[line])]
+        )
+    )
     assert wave.results[0].line_results[0].reserved_quantity == 2000
     too_many = reservation_pb2.ReservationLine(sku_id="GREASE-1", node_id="DC-1", quantity=10**15, unit="kg")
     with pytest.raises(grpc.RpcError) as caught:
-        reservations.AllocateWave(reservation_pb2.AllocateWaveRequest(request_id="w-2", orders=[
-            reservation_pb2.WaveOrder(order_id="O-2", lines=[line, too_many])]))
+        reservations.AllocateWave(
+            reservation_pb2.AllocateWaveRequest(
+                request_id="w-2", orders=[reservation_pb2.WaveOrder(order_id="O-2", lines=[line, too_many])]
+            )
+        )
     assert list(field_violations(caught.value)) == ["orders[0].lines[1].quantity"]

@@ -18,12 +18,12 @@ from grpc_status import rpc_status
 from processes import STOP_SECONDS_MAX, Serving
 
 from dompromise import limits
-from dompromise import watch as watch_module
-from dompromise.engine import Engine
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import Engine
 from dompromise.log import MemoryLog
-from dompromise.model import Network, Node, NodeStatus, NodeType, Sku
-from dompromise.replica import Replica
+from dompromise.model.network import Network, Node, NodeStatus, NodeType, Sku
+from dompromise.replica import watch as watch_module
+from dompromise.replica.local import Replica
 from dompromise.service import server as server_module
 from dompromise.v1 import availability_pb2 as pb
 from dompromise.v1 import (
@@ -101,8 +101,11 @@ def watches(channel):
 
 def set_on_hand(channel, sku_id: str, node_id: str, quantity: int) -> int:
     """Sets one position's on hand; returns the log position of the write."""
-    response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(inventory_pb2.UpdateStockRequest(
-        updates=[inventory_pb2.StockUpdate(sku_id=sku_id, node_id=node_id, kind=1, quantity=quantity)]))
+    response = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
+        inventory_pb2.UpdateStockRequest(
+            updates=[inventory_pb2.StockUpdate(sku_id=sku_id, node_id=node_id, kind=1, quantity=quantity)]
+        )
+    )
     assert response.applied_count == 1
     return response.log_position
 
@@ -143,8 +146,11 @@ def test_first_message_is_the_full_state_in_request_order(watches, engine):
     assert first.version == first.availability.log_position == engine.log_position == 1
     assert list(first.availability.node_ids) == ["DC-1", "WH-N", "ST-1"]
     oil, missing, pad = first.availability.items  # OIL-1 named twice is watched once
-    assert (oil.sku_id, oil.status, list(oil.node_available_quantities)) == ("OIL-1", common_pb2.ITEM_STATUS_OK,
-                                                                            [30, 31, 32])
+    assert (oil.sku_id, oil.status, list(oil.node_available_quantities)) == (
+        "OIL-1",
+        common_pb2.ITEM_STATUS_OK,
+        [30, 31, 32],
+    )
     assert oil.base_unit == common_pb2.BASE_UNIT_MILLILITRE
     assert missing.sku_id == "NOPE" and missing.status == common_pb2.ITEM_STATUS_SKU_NOT_FOUND
     assert pad.available_quantity == 33
@@ -197,8 +203,11 @@ def test_a_reservation_and_its_expiry_are_changes():
             assert item_map(watch.next()) == {"PAD-1": {"DC-1": 10}}
             reserved = reservation_pb2_grpc.ReservationServiceStub(channel).ReserveInventory(
                 reservation_pb2.ReserveInventoryRequest(
-                    request_id="hold-1", ttl=duration_pb2.Duration(seconds=1),
-                    lines=[reservation_pb2.ReservationLine(sku_id="PAD-1", node_id="DC-1", quantity=3)]))
+                    request_id="hold-1",
+                    ttl=duration_pb2.Duration(seconds=1),
+                    lines=[reservation_pb2.ReservationLine(sku_id="PAD-1", node_id="DC-1", quantity=3)],
+                )
+            )
             held = watch.next()
             assert held.version == reserved.log_position
             assert item_map(held) == {"PAD-1": {"DC-1": 7}}
@@ -217,8 +226,9 @@ def test_node_status_change_through_the_log_resends_every_sku_over_the_new_colum
     only_dc = watches(sku_ids=["PAD-1"], node_ids=["DC-1"])
     assert list(every_node.next().availability.node_ids) == ["DC-1", "WH-N", "ST-1"]
     assert list(only_dc.next().availability.node_ids) == ["DC-1"]
-    disable = log_pb2.LogRecord(set_node_status=log_pb2.SetNodeStatus(
-        node_ids=["DC-1"], statuses=[int(NodeStatus.DISABLED)]))
+    disable = log_pb2.LogRecord(
+        set_node_status=log_pb2.SetNodeStatus(node_ids=["DC-1"], statuses=[int(NodeStatus.DISABLED)])
+    )
     outcome = server._call(server.replica.submit(disable))
     change = every_node.next()
     assert change.full_answer and change.version == outcome.log_position
@@ -238,8 +248,14 @@ def test_large_batches_are_filtered_to_the_watched_skus():
             stock = inventory_pb2_grpc.InventoryServiceStub(channel)
 
             def set_all(sku_ids, quantity):
-                stock.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[
-                    inventory_pb2.StockUpdate(sku_id=s, node_id="N1", kind=1, quantity=quantity) for s in sku_ids]))
+                stock.UpdateStock(
+                    inventory_pb2.UpdateStockRequest(
+                        updates=[
+                            inventory_pb2.StockUpdate(sku_id=s, node_id="N1", kind=1, quantity=quantity)
+                            for s in sku_ids
+                        ]
+                    )
+                )
 
             watch = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=["S007", "S150"]))
             watch.next()
@@ -263,17 +279,32 @@ def test_required_attributes_count_only_matching_variants_and_with_variants_brea
             stock = inventory_pb2_grpc.InventoryServiceStub(channel)
 
             def set_lot(lot: str, quantity: int, node_id: str = "DC-1") -> int:
-                return stock.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-                    sku_id="PAD-1", node_id=node_id, kind=1, quantity=quantity, attributes={"lot": lot})])).log_position
+                return stock.UpdateStock(
+                    inventory_pb2.UpdateStockRequest(
+                        updates=[
+                            inventory_pb2.StockUpdate(
+                                sku_id="PAD-1", node_id=node_id, kind=1, quantity=quantity, attributes={"lot": lot}
+                            )
+                        ]
+                    )
+                ).log_position
 
             set_lot("L1", 5)
-            lot_l1 = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1", "WH-N"],
-                                                               required_attributes={"lot": "L1"}))
-            by_variant = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1"],
-                                                                   with_variants=True))
+            lot_l1 = Watch(
+                channel,
+                pb.WatchAvailabilityRequest(
+                    sku_ids=["PAD-1"], node_ids=["DC-1", "WH-N"], required_attributes={"lot": "L1"}
+                ),
+            )
+            by_variant = Watch(
+                channel, pb.WatchAvailabilityRequest(sku_ids=["PAD-1"], node_ids=["DC-1"], with_variants=True)
+            )
             assert item_map(lot_l1.next()) == {"PAD-1": {"DC-1": 5, "WH-N": 0}}
             first = by_variant.next().availability.items[0]
-            assert [(dict(v.attributes), v.available_quantity) for v in first.variants] == [({}, 10), ({"lot": "L1"}, 5)]
+            assert [(dict(v.attributes), v.available_quantity) for v in first.variants] == [
+                ({}, 10),
+                ({"lot": "L1"}, 5),
+            ]
             position = set_lot("L1", 8, "WH-N")
             change = lot_l1.next()
             assert change.version == position and item_map(change) == {"PAD-1": {"DC-1": 5, "WH-N": 8}}
@@ -282,7 +313,10 @@ def test_required_attributes_count_only_matching_variants_and_with_variants_brea
             assert item_map(lot_l1.next()) == {"PAD-1": {"DC-1": 5, "WH-N": 8}}
             variants = by_variant.next().availability.items[0].variants
             assert [(dict(v.attributes), v.available_quantity) for v in variants] == [
-                ({}, 10), ({"lot": "L1"}, 5), ({"lot": "L2"}, 3)]
+                ({}, 10),
+                ({"lot": "L1"}, 5),
+                ({"lot": "L2"}, 3),
+            ]
             for watch in (lot_l1, by_variant):
                 watch.cancel()
     finally:
@@ -316,8 +350,10 @@ def test_resume_from_an_older_version_starts_with_the_full_state(watches, channe
     position = set_on_hand(channel, "OIL-1", "DC-1", 3)
     resumed = watches(sku_ids=["PAD-1", "OIL-1"], resume_after_version=first.version).next()
     assert resumed.full_answer and resumed.version == position
-    assert item_map(resumed) == {"PAD-1": {"DC-1": 10, "WH-N": 11, "ST-1": 12},
-                                 "OIL-1": {"DC-1": 3, "WH-N": 31, "ST-1": 32}}
+    assert item_map(resumed) == {
+        "PAD-1": {"DC-1": 10, "WH-N": 11, "ST-1": 12},
+        "OIL-1": {"DC-1": 3, "WH-N": 31, "ST-1": 32},
+    }
 
 
 def test_every_message_names_the_log_its_version_counts_in(watches, channel, server):
@@ -343,12 +379,15 @@ def test_resume_with_another_log_id_starts_over_with_the_full_state(watches, eng
     # even ahead of, this log's position, it says nothing of what the client has.
     foreign = "0123456789abcdef"
     assert server.replica.log_id != foreign
-    first = watches(sku_ids=["PAD-1", "OIL-1"], resume_after_version=engine.log_position + ahead,
-                    resume_log_id=foreign).next()
+    first = watches(
+        sku_ids=["PAD-1", "OIL-1"], resume_after_version=engine.log_position + ahead, resume_log_id=foreign
+    ).next()
     assert first.full_answer and first.version == engine.log_position
     assert first.log_id == server.replica.log_id
-    assert item_map(first) == {"PAD-1": {"DC-1": 10, "WH-N": 11, "ST-1": 12},
-                               "OIL-1": {"DC-1": 30, "WH-N": 31, "ST-1": 32}}
+    assert item_map(first) == {
+        "PAD-1": {"DC-1": 10, "WH-N": 11, "ST-1": 12},
+        "OIL-1": {"DC-1": 30, "WH-N": 31, "ST-1": 32},
+    }
 
 
 def test_resume_ahead_of_the_replica_is_out_of_range(watches, engine):
@@ -361,16 +400,23 @@ def test_resume_ahead_of_the_replica_is_out_of_range(watches, engine):
 # ---- bad input and limits --------------------------------------------------------
 
 
-@pytest.mark.parametrize("fields,code,bad_field", [
-    ({}, grpc.StatusCode.INVALID_ARGUMENT, "sku_ids"),
-    ({"sku_ids": ["PAD-1", ""]}, grpc.StatusCode.INVALID_ARGUMENT, "sku_ids[1]"),
-    ({"sku_ids": ["PAD-1"], "node_tags": ["a b"]}, grpc.StatusCode.INVALID_ARGUMENT, "node_tags[0]"),
-    ({"sku_ids": ["PAD-1"], "view": 42}, grpc.StatusCode.INVALID_ARGUMENT, "view"),
-    ({"sku_ids": ["PAD-1"], "resume_after_version": -1}, grpc.StatusCode.INVALID_ARGUMENT, "resume_after_version"),
-    ({"sku_ids": ["PAD-1"], "resume_log_id": "x" * (limits.LOG_ID_LENGTH_MAX + 1)}, grpc.StatusCode.INVALID_ARGUMENT,
-     "resume_log_id"),
-    ({"sku_ids": ["PAD-1"] * (limits.WATCH_SKUS_MAX + 1)}, grpc.StatusCode.RESOURCE_EXHAUSTED, "sku_ids"),
-], ids=["empty", "empty-id", "bad-tag", "view", "negative-version", "long-log-id", "too-many-skus"])
+@pytest.mark.parametrize(
+    "fields,code,bad_field",
+    [
+        ({}, grpc.StatusCode.INVALID_ARGUMENT, "sku_ids"),
+        ({"sku_ids": ["PAD-1", ""]}, grpc.StatusCode.INVALID_ARGUMENT, "sku_ids[1]"),
+        ({"sku_ids": ["PAD-1"], "node_tags": ["a b"]}, grpc.StatusCode.INVALID_ARGUMENT, "node_tags[0]"),
+        ({"sku_ids": ["PAD-1"], "view": 42}, grpc.StatusCode.INVALID_ARGUMENT, "view"),
+        ({"sku_ids": ["PAD-1"], "resume_after_version": -1}, grpc.StatusCode.INVALID_ARGUMENT, "resume_after_version"),
+        (
+            {"sku_ids": ["PAD-1"], "resume_log_id": "x" * (limits.LOG_ID_LENGTH_MAX + 1)},
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "resume_log_id",
+        ),
+        ({"sku_ids": ["PAD-1"] * (limits.WATCH_SKUS_MAX + 1)}, grpc.StatusCode.RESOURCE_EXHAUSTED, "sku_ids"),
+    ],
+    ids=["empty", "empty-id", "bad-tag", "view", "negative-version", "long-log-id", "too-many-skus"],
+)
 def test_bad_input_names_the_field(watches, fields, code, bad_field):
     with pytest.raises(grpc.RpcError) as caught:
         watches(**fields).next()
@@ -427,8 +473,9 @@ def test_apply_listener_runs_once_per_batch_and_a_failing_one_does_not_stop_the_
 
     replica.add_apply_listener(failing)
     replica.add_apply_listener(lambda log_position, records: calls.append((log_position, len(records))))
-    record = log_pb2.LogRecord(update_on_hand=log_pb2.UpdateOnHand(
-        sku_ids=["PAD-1"], node_ids=["DC-1"], ops=[1], quantities=[5]))
+    record = log_pb2.LogRecord(
+        update_on_hand=log_pb2.UpdateOnHand(sku_ids=["PAD-1"], node_ids=["DC-1"], ops=[1], quantities=[5])
+    )
 
     async def write_three_then_one():
         await replica.start()
@@ -440,7 +487,7 @@ def test_apply_listener_runs_once_per_batch_and_a_failing_one_does_not_stop_the_
         finally:
             await replica.stop()
 
-    with caplog.at_level(logging.ERROR, logger="dompromise.replica"):
+    with caplog.at_level(logging.ERROR, logger="dompromise.replica.local"):
         batch, alone = asyncio.run(write_three_then_one())
     assert [outcome.log_position for outcome in batch] == [2, 3, 4]
     assert alone.log_position == 5
@@ -462,8 +509,9 @@ def test_slow_consumer_gets_the_final_state_coalesced_and_does_not_slow_the_writ
     # 500 nodes and the FULL view: each message is ~9 KB, so a client that does
     # not read fills its 64 KB window (BDP probing off: a fixed window) after a
     # few messages and the server's stream must coalesce.
-    network = Network(nodes=tuple(Node(f"N{i:04d}", NodeType.STORE) for i in range(500)),
-                      skus=(Sku("PAD-1"), Sku("OIL-1")))
+    network = Network(
+        nodes=tuple(Node(f"N{i:04d}", NodeType.STORE) for i in range(500)), skus=(Sku("PAD-1"), Sku("OIL-1"))
+    )
     running = ServerThread(Engine(network))
     try:
         with grpc.insecure_channel(running.target, options=[("grpc.http2.bdp_probe", 0)]) as channel:
@@ -472,13 +520,19 @@ def test_slow_consumer_gets_the_final_state_coalesced_and_does_not_slow_the_writ
             def write_updates() -> float:
                 started = time.perf_counter()
                 for quantity in range(1, UPDATES + 1):
-                    stock.UpdateStock(inventory_pb2.UpdateStockRequest(updates=[inventory_pb2.StockUpdate(
-                        sku_id="PAD-1", node_id="N0000", kind=1, quantity=quantity)]))
+                    stock.UpdateStock(
+                        inventory_pb2.UpdateStockRequest(
+                            updates=[
+                                inventory_pb2.StockUpdate(sku_id="PAD-1", node_id="N0000", kind=1, quantity=quantity)
+                            ]
+                        )
+                    )
                 return time.perf_counter() - started
 
             alone_seconds = write_updates()
             stream = availability_pb2_grpc.AvailabilityServiceStub(channel).WatchAvailability(
-                pb.WatchAvailabilityRequest(sku_ids=["PAD-1"], view=pb.AVAILABILITY_VIEW_FULL))
+                pb.WatchAvailabilityRequest(sku_ids=["PAD-1"], view=pb.AVAILABILITY_VIEW_FULL)
+            )
             assert next(stream).availability.items[0].node_available_quantities[0] == UPDATES
             watched_seconds = write_updates()  # nobody reads the stream meanwhile
             final_position = running.engine.log_position
@@ -504,8 +558,12 @@ def test_graceful_shutdown_ends_open_watches_at_once():
     serving = Serving("--in-memory")
     try:
         with grpc.insecure_channel(serving.target) as channel:
-            sku_id = network_pb2_grpc.NetworkServiceStub(channel).ListSkus(
-                network_pb2.ListSkusRequest(page_size=1)).skus[0].sku_id
+            sku_id = (
+                network_pb2_grpc.NetworkServiceStub(channel)
+                .ListSkus(network_pb2.ListSkusRequest(page_size=1))
+                .skus[0]
+                .sku_id
+            )
             watch = Watch(channel, pb.WatchAvailabilityRequest(sku_ids=[sku_id]))
             assert watch.next().full_answer
             started = time.monotonic()
@@ -526,9 +584,12 @@ def test_graceful_shutdown_ends_open_watches_at_once():
 
 def first_sku(channel) -> tuple[str, str]:
     """The demo network's first SKU and the first node of its availability."""
-    sku_id = network_pb2_grpc.NetworkServiceStub(channel).ListSkus(network_pb2.ListSkusRequest(page_size=1)).skus[0].sku_id
+    sku_id = (
+        network_pb2_grpc.NetworkServiceStub(channel).ListSkus(network_pb2.ListSkusRequest(page_size=1)).skus[0].sku_id
+    )
     answer = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
-        pb.GetAvailabilityRequest(sku_ids=[sku_id]))
+        pb.GetAvailabilityRequest(sku_ids=[sku_id])
+    )
     return sku_id, answer.node_ids[0]
 
 
@@ -568,17 +629,27 @@ def test_resume_after_an_in_memory_restart_is_not_fooled_by_a_reused_version():
         try:
             with grpc.insecure_channel(after.target) as channel:
                 assert write_until(channel, sku_id, node_id, 222, version) == version  # the same version, other state
-                resumed = Watch(channel, pb.WatchAvailabilityRequest(
-                    sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version,
-                    resume_log_id=last.log_id))
+                resumed = Watch(
+                    channel,
+                    pb.WatchAvailabilityRequest(
+                        sku_ids=[sku_id],
+                        node_ids=[node_id],
+                        resume_after_version=last.version,
+                        resume_log_id=last.log_id,
+                    ),
+                )
                 full = resumed.next()
                 assert full.full_answer and full.version == version
                 assert full.log_id and full.log_id != last.log_id
                 assert full.availability.items[0].node_available_quantities == [222]
                 resumed.cancel()
                 # An older client, without the log id, is taken at its word: nothing to send.
-                unaware = Watch(channel, pb.WatchAvailabilityRequest(
-                    sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version))
+                unaware = Watch(
+                    channel,
+                    pb.WatchAvailabilityRequest(
+                        sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version
+                    ),
+                )
                 unaware.assert_silent()
                 unaware.cancel()
         finally:
@@ -603,8 +674,12 @@ def test_resume_across_a_file_log_restart_keeps_the_log_id_until_the_log_is_wipe
     restarted = Serving("--data-dir", str(data))
     try:
         with grpc.insecure_channel(restarted.target) as channel:
-            resumed = Watch(channel, pb.WatchAvailabilityRequest(
-                sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version, resume_log_id=last.log_id))
+            resumed = Watch(
+                channel,
+                pb.WatchAvailabilityRequest(
+                    sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version, resume_log_id=last.log_id
+                ),
+            )
             resumed.assert_silent()  # same log, same position: nothing changed
             position = set_on_hand(channel, sku_id, node_id, 7)
             change = resumed.next()
@@ -618,9 +693,12 @@ def test_resume_across_a_file_log_restart_keeps_the_log_id_until_the_log_is_wipe
     wiped = Serving("--data-dir", str(data))
     try:
         with grpc.insecure_channel(wiped.target) as channel:
-            full = Watch(channel, pb.WatchAvailabilityRequest(
-                sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version,
-                resume_log_id=last.log_id)).next()
+            full = Watch(
+                channel,
+                pb.WatchAvailabilityRequest(
+                    sku_ids=[sku_id], node_ids=[node_id], resume_after_version=last.version, resume_log_id=last.log_id
+                ),
+            ).next()
             assert full.full_answer and full.log_id != last.log_id
     finally:
         assert wiped.stop() == 0

@@ -9,15 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 
-from dompromise.config import parse_network
-from dompromise.edt import EdtCalculator, instant_ns, local_datetime
+from dompromise.config.network import parse_network
+from dompromise.promise.edt import EdtCalculator, instant_ns, local_datetime
 
 PARIS = "Europe/Paris"
 
 # 2026 dates used below: Wed 06-10, Fri 06-12, Fri 05-01 and 05-08 (holidays),
 # Thu 05-14 (Ascension), Sun 03-29 (summer time starts), Sun 10-25 (ends).
-FRENCH_HOLIDAYS_2026 = "[2026-01-01, 2026-04-06, 2026-05-01, 2026-05-08, 2026-05-14, 2026-05-25, " \
-                       "2026-07-14, 2026-08-15, 2026-11-01, 2026-11-11, 2026-12-25]"
+FRENCH_HOLIDAYS_2026 = (
+    "[2026-01-01, 2026-04-06, 2026-05-01, 2026-05-08, 2026-05-14, 2026-05-25, "
+    "2026-07-14, 2026-08-15, 2026-11-01, 2026-11-11, 2026-12-25]"
+)
 
 NETWORK_YAML = textwrap.dedent(f"""\
     version: 1

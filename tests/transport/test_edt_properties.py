@@ -13,11 +13,11 @@ import datetime as dt
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from dompromise.demo import demo_network
-from dompromise.edt import NS_PER_DAY, EdtCalculator, EdtStatus, build_tables
-from dompromise.limits import TRANSPORT_HORIZON_DAYS, TRANSPORT_WINDOW_DAYS
 from scenarios import scenario_network, when
+
+from dompromise.demo.network import demo_network
+from dompromise.limits import TRANSPORT_HORIZON_DAYS, TRANSPORT_WINDOW_DAYS
+from dompromise.promise.edt import NS_PER_DAY, EdtCalculator, EdtStatus, build_tables
 
 DEMO = EdtCalculator(demo_network())
 SCENARIO_NETWORK = scenario_network()
@@ -81,10 +81,13 @@ def test_monotone_within_minutes(lane, as_of, later_by):
 
 
 @settings(max_examples=25, deadline=None)
-@given(lane_index=st.integers(0, len(SCENARIO.lanes) - 1), as_of=as_of_ns,
-       days_before=st.integers(0, TRANSPORT_WINDOW_DAYS - TRANSPORT_HORIZON_DAYS - 1))
+@given(
+    lane_index=st.integers(0, len(SCENARIO.lanes) - 1),
+    as_of=as_of_ns,
+    days_before=st.integers(0, TRANSPORT_WINDOW_DAYS - TRANSPORT_HORIZON_DAYS - 1),
+)
 def test_answer_does_not_depend_on_the_window_start(lane_index, as_of, days_before):
-    ready_day = dt.datetime.fromtimestamp(as_of // 10**9, dt.timezone.utc).date()
+    ready_day = dt.datetime.fromtimestamp(as_of // 10**9, dt.UTC).date()
     tables = build_tables(SCENARIO_NETWORK, ready_day - dt.timedelta(days=days_before))
 
     answer = tables.edt(lane_index, as_of)
@@ -97,11 +100,14 @@ def test_answer_does_not_depend_on_the_window_start(lane_index, as_of, days_befo
 def test_batch_answers_like_single_calls(data, as_of):
     calculator = CALCULATORS[data.draw(st.sampled_from(sorted(CALCULATORS)))]
     count = data.draw(st.integers(1, 20))
-    lanes = np.array(data.draw(st.lists(st.integers(0, len(calculator.lanes) - 1), min_size=count,
-                                        max_size=count)), dtype=np.int32)
+    lanes = np.array(
+        data.draw(st.lists(st.integers(0, len(calculator.lanes) - 1), min_size=count, max_size=count)), dtype=np.int32
+    )
     # Some ETAs far enough out to need a second window.
-    etas = np.array(data.draw(st.lists(st.integers(0, 400 * NS_PER_DAY), min_size=count, max_size=count)),
-                    dtype=np.int64) + as_of
+    etas = (
+        np.array(data.draw(st.lists(st.integers(0, 400 * NS_PER_DAY), min_size=count, max_size=count)), dtype=np.int64)
+        + as_of
+    )
 
     batch = calculator.edt_many(lanes, as_of, etas)
 

@@ -22,15 +22,20 @@ def day_hours(days: int, opens_h: int, closes_h: int, cutoff_h: int | None = Non
     return [(d * DAY + opens_h * H, d * DAY + closes * H) for d in range(days)]
 
 
-def tables(lanes: list[dict], sets: list[list[tuple[int, int]]], ready_end_ns: int = 20 * DAY,
-           horizon_ns: int = 10 * DAY) -> TransportTables:
+def tables(
+    lanes: list[dict], sets: list[list[tuple[int, int]]], ready_end_ns: int = 20 * DAY, horizon_ns: int = 10 * DAY
+) -> TransportTables:
     """Tables from readable pieces: interval sets and lanes with their departures."""
     set_start = np.cumsum([0] + [len(s) for s in sets])
     intervals = [interval for s in sets for interval in s]
     departures = [d for lane in lanes for d in lane.get("departures", [])]
     return TransportTables(
-        0, ready_end_ns, horizon_ns,
-        open_ns=[i[0] for i in intervals], close_ns=[i[1] for i in intervals], set_start=set_start,
+        0,
+        ready_end_ns,
+        horizon_ns,
+        open_ns=[i[0] for i in intervals],
+        close_ns=[i[1] for i in intervals],
+        set_start=set_start,
         lane_work_set=[lane.get("work", 0) for lane in lanes],
         lane_accept_set=[lane.get("accept", 0) for lane in lanes],
         lane_receive_set=[lane.get("receive", 0) for lane in lanes],
@@ -38,7 +43,8 @@ def tables(lanes: list[dict], sets: list[list[tuple[int, int]]], ready_end_ns: i
         lane_transit_ns=[lane.get("transit_ns", -1) for lane in lanes],
         lane_spread_ns=[lane.get("spread_ns", 0) for lane in lanes],
         departure_start=np.cumsum([0] + [len(lane.get("departures", [])) for lane in lanes]),
-        departure_ns=[d[0] for d in departures], cutoff_ns=[d[1] for d in departures],
+        departure_ns=[d[0] for d in departures],
+        cutoff_ns=[d[1] for d in departures],
         arrival_ns=[d[2] for d in departures],
     )
 
@@ -47,8 +53,13 @@ def tables(lanes: list[dict], sets: list[list[tuple[int, int]]], ready_end_ns: i
 WORK, ACCEPT, RECEIVE = day_hours(15, 8, 18), day_hours(15, 8, 18, cutoff_h=12), day_hours(15, 9, 17)
 SETS = [WORK, ACCEPT, RECEIVE]
 # A route leaving 14:00 daily (cut-off 13:00), arriving 10:00 the next day.
-ROUTE = {"work": 0, "accept": 1, "receive": 2, "processing_ns": H,
-         "departures": [(d * DAY + 14 * H, d * DAY + 13 * H, (d + 1) * DAY + 10 * H) for d in range(15)]}
+ROUTE = {
+    "work": 0,
+    "accept": 1,
+    "receive": 2,
+    "processing_ns": H,
+    "departures": [(d * DAY + 14 * H, d * DAY + 13 * H, (d + 1) * DAY + 10 * H) for d in range(15)],
+}
 
 
 def test_stub_names_what_the_module_has():
@@ -103,8 +114,12 @@ def test_processing_carries_over_to_the_next_working_day():
 
 
 def test_a_later_departure_that_arrives_sooner_wins():
-    slow_then_fast = {"work": 0, "accept": 0, "receive": 0, "departures": [
-        (10 * H, 10 * H, 3 * DAY), (11 * H, 11 * H, DAY + 9 * H), (12 * H, 12 * H, 2 * DAY)]}
+    slow_then_fast = {
+        "work": 0,
+        "accept": 0,
+        "receive": 0,
+        "departures": [(10 * H, 10 * H, 3 * DAY), (11 * H, 11 * H, DAY + 9 * H), (12 * H, 12 * H, 2 * DAY)],
+    }
     t = tables([slow_then_fast], SETS)
 
     _, _, _, _, departure, arrival, *_ = t.edt(0, 9 * H)
@@ -170,24 +185,37 @@ def test_boundary_checks():
     with pytest.raises(IndexError):
         t.edt(1, 0)
     with pytest.raises(IndexError):
-        t.edt_many(np.array([3], np.int32), np.zeros(1, np.int64), np.empty(1, np.int8), np.empty(1, np.int8),
-                   *(np.empty(1, np.int64) for _ in range(3)))
+        t.edt_many(
+            np.array([3], np.int32),
+            np.zeros(1, np.int64),
+            np.empty(1, np.int8),
+            np.empty(1, np.int8),
+            *(np.empty(1, np.int64) for _ in range(3)),
+        )
     with pytest.raises(ValueError):
-        t.edt_many(np.array([0, 0], np.int32), np.zeros(1, np.int64), np.empty(2, np.int8), np.empty(2, np.int8),
-                   *(np.empty(2, np.int64) for _ in range(3)))
+        t.edt_many(
+            np.array([0, 0], np.int32),
+            np.zeros(1, np.int64),
+            np.empty(2, np.int8),
+            np.empty(2, np.int8),
+            *(np.empty(2, np.int64) for _ in range(3)),
+        )
     with pytest.raises(ValueError):
         t.next_departures(0, np.zeros(2, np.int64), np.empty(1, np.int32))
 
 
-@pytest.mark.parametrize("sets, lane, message", [
-    ([[(10, 5)]], {}, "interval 0 is empty"),
-    ([[(0, 10), (5, 20)]], {}, "interval 1 overlaps"),
-    ([[(0, 10)]], {"departures": [(5, 5, 4)]}, "departure 0 arrives before it leaves"),
-    ([[(0, 10)]], {"departures": [(5, 6, 9)]}, "departure 0 closes to orders after it leaves"),
-    ([[(0, 10)]], {"departures": [(5, 5, 9), (4, 4, 9)]}, "departure 1 leaves or closes before"),
-    ([[(0, 10)]], {"receive": 3}, "lane_receive_set names an interval set that does not exist"),
-    ([[(0, 10)]], {"processing_ns": -1}, "processing and spread must not be negative"),
-])
+@pytest.mark.parametrize(
+    "sets, lane, message",
+    [
+        ([[(10, 5)]], {}, "interval 0 is empty"),
+        ([[(0, 10), (5, 20)]], {}, "interval 1 overlaps"),
+        ([[(0, 10)]], {"departures": [(5, 5, 4)]}, "departure 0 arrives before it leaves"),
+        ([[(0, 10)]], {"departures": [(5, 6, 9)]}, "departure 0 closes to orders after it leaves"),
+        ([[(0, 10)]], {"departures": [(5, 5, 9), (4, 4, 9)]}, "departure 1 leaves or closes before"),
+        ([[(0, 10)]], {"receive": 3}, "lane_receive_set names an interval set that does not exist"),
+        ([[(0, 10)]], {"processing_ns": -1}, "processing and spread must not be negative"),
+    ],
+)
 def test_disordered_tables_are_refused(sets, lane, message):
     with pytest.raises(ValueError, match=message):
         tables([lane], sets)

@@ -1,0 +1,1 @@
+"""The embedded demo network: a French automotive-parts distributor."""

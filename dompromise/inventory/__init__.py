@@ -1,0 +1,1 @@
+"""The engine: the core behind interning, reads, channels, variants and capacity."""

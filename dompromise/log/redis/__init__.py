@@ -1,0 +1,1 @@
+"""The Redis log: streams as the shared sequencer, the instance registry."""

@@ -1,0 +1,1 @@
+"""Pure-Python domain types: the network, transport, channel views, attributes."""

@@ -1,0 +1,1 @@
+"""Delivery promises: the promise engine, EDTs, ranking and promise tokens."""

@@ -1,0 +1,180 @@
+"""Promise tokens: an option's exact plan, signed, so Reserve can hold what checkout showed.
+
+A token is `v1.<payload>.<signature>`: the payload is compact JSON (base64url)
+with the planned lines (SKU, node, quantity, and the date for lines planned
+from future supply), the expiry, the log position the promise was computed
+on, and the order's lines and destination (to answer a failed reserve with a
+fresh alternative); the signature is HMAC-SHA256 over the payload with the
+server's token key. Tokens are opaque to clients: the format may change with
+the version prefix.
+
+The key comes from the operator (`serve --token-key-file`, the same file on
+every instance so any instance can reserve any token); without one, a random
+key per process: tokens then only work on the process that issued them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring_ascii as _json_string  # json.dumps(a_str): quoted, escaped, ASCII
+
+VERSION = "v1"
+KEY_BYTES_MIN = 32
+# json.dumps(..., separators=(",", ":")) without building an encoder per call: the same text.
+_JSON = json.JSONEncoder(separators=(",", ":"))
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+class TokenError(Exception):
+    """The token is malformed, forged, or signed with another key."""
+
+
+@dataclass(frozen=True)
+class PlannedHold:
+    sku_id: str
+    node_id: str
+    quantity: int
+    backorder_by_ns: int  # 0: held from stock on hand
+
+
+@dataclass(frozen=True)
+class TokenContent:
+    holds: tuple[PlannedHold, ...]
+    expire_ns: int
+    log_position: int
+    # The order as promised, to promise again when the plan no longer holds.
+    order_sku_ids: tuple[str, ...]
+    order_quantities: tuple[int, ...]
+    zone_id: str
+    pickup_node_id: str
+    # The promise request's options (fill policy, shipments, methods, tier...), as given to
+    # PromiseRequest, so a fresh alternative honours the same constraints.
+    options: dict = field(default_factory=dict)
+
+
+class TokenSigner:
+    def __init__(self, key: bytes | None = None):
+        if key is None:
+            key = secrets.token_bytes(KEY_BYTES_MIN)
+        if len(key) < KEY_BYTES_MIN:
+            raise ValueError(f"a token key needs at least {KEY_BYTES_MIN} bytes")
+        self._key = key
+
+    def sign(self, content: TokenContent) -> str:
+        batch = self.batch(
+            content.expire_ns,
+            content.log_position,
+            content.order_sku_ids,
+            content.order_quantities,
+            content.zone_id,
+            content.pickup_node_id,
+            content.options,
+        )
+        return batch.sign([[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds])
+
+    def batch(
+        self,
+        expire_ns: int,
+        log_position: int,
+        order_sku_ids,
+        order_quantities,
+        zone_id: str,
+        pickup_node_id: str,
+        options: dict,
+    ) -> TokenBatch:
+        """A signer for the tokens of one answer's options, which differ only in their holds."""
+        return TokenBatch(
+            self._key, expire_ns, log_position, order_sku_ids, order_quantities, zone_id, pickup_node_id, options
+        )
+
+    def verify(self, token: str) -> TokenContent:
+        """The token's content; TokenError if it is not one this key signed."""
+        parts = token.split(".")
+        if len(parts) != 3 or parts[0] != VERSION:
+            raise TokenError("not a dompromise promise token")
+        _, payload, signature = parts
+        if (
+            not signature.isascii()
+            or not payload.isascii()
+            or not hmac.compare_digest(signature.encode(), self._signature(payload).encode())
+        ):
+            raise TokenError("signature does not match (forged, altered, or signed with another key)")
+        try:
+            document = json.loads(_decode(payload))
+            holds = tuple(PlannedHold(str(s), str(n), int(q), int(b)) for s, n, q, b in document["h"])
+            skus, quantities = document["o"]
+            return TokenContent(
+                holds,
+                int(document["e"]),
+                int(document["p"]),
+                tuple(map(str, skus)),
+                tuple(map(int, quantities)),
+                str(document["z"]),
+                str(document["c"]),
+                dict(document.get("q", {})),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise TokenError(f"malformed token payload: {error}") from None
+
+    def _signature(self, payload: str) -> str:
+        return _encode(hmac.digest(self._key, payload.encode(), "sha256"))
+
+
+class TokenBatch:
+    """Signs tokens that share everything but their holds (one promise answer's options).
+
+    The payload is the JSON text of {"h", "e", "p", "o", "z", "c", "q"} in that
+    order, as json.dumps(document, separators=(",", ":")) writes it: the part
+    after the holds is encoded once per batch. One-shot HMAC-SHA256 (hmac.digest)."""
+
+    def __init__(
+        self,
+        key: bytes,
+        expire_ns: int,
+        log_position: int,
+        order_sku_ids,
+        order_quantities,
+        zone_id: str,
+        pickup_node_id: str,
+        options: dict,
+    ):
+        self._key = key
+        rest = _JSON.encode(
+            {
+                "e": expire_ns,
+                "p": log_position,
+                "o": [list(order_sku_ids), list(order_quantities)],
+                "z": zone_id,
+                "c": pickup_node_id,
+                "q": options,
+            }
+        )
+        self._tail = "," + rest[1:]  # '{"e":...}' -> ',"e":...}', to follow '{"h":[...]'
+
+    def sign(self, holds: list) -> str:
+        """The token of these holds: each [sku_id, node_id, quantity, backorder_by_ns] (str, str, int, int).
+
+        The holds' JSON is written here as json.dumps writes it (ids through json's own
+        string encoder; ints as repr)."""
+        text = ",".join(
+            [
+                f"[{_json_string(sku_id)},{_json_string(node_id)},{quantity},{backorder_by_ns}]"
+                for sku_id, node_id, quantity, backorder_by_ns in holds
+            ]
+        )
+        payload = _encode(f'{{"h":[{text}]{self._tail}'.encode())
+        return f"{VERSION}.{payload}.{_encode(hmac.digest(self._key, payload.encode(), 'sha256'))}"
+
+
+def _encode(data: bytes) -> str:
+    """base64.urlsafe_b64encode(data) without padding, in fewer calls."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+
+
+def _decode(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,1 @@
+"""Replicas: an engine fed by a command log, local or shared, the watch hub, and workers."""

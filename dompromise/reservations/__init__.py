@@ -1,0 +1,1 @@
+"""Reservation bookkeeping the core does not keep: the book, split holds, events."""
