@@ -4,7 +4,9 @@
 #   make bench        core micro-benchmarks (pytest-benchmark)
 #   make bench-smoke  every benchmark briefly, answers checked (CI)
 #   make protos       regenerate dompromise/v1 from protos/
-#   make check        what CI checks besides tests: protos up to date, buf lint/format
+#   make lint         ruff: lint and format check
+#   make typecheck    mypy --strict over the hand-written package
+#   make check        what CI checks besides tests: protos up to date, buf lint/format, ruff, mypy
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,7 +15,7 @@ BUF    := npx --yes @bufbuild/buf@1.75.0
 CORE   := dompromise/_core/state.pyx dompromise/_core/state.pxd dompromise/_core/transport.pyx dompromise/_core/transport.pxd dompromise/_core/promise.pyx dompromise/_core/promise.pxd
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup build serve test bench bench-smoke protos check-protos lint-protos check annotate clean
+.PHONY: setup build serve test bench bench-smoke protos check-protos lint-protos lint typecheck check annotate clean
 
 setup: $(STAMP) build
 
@@ -59,7 +61,14 @@ lint-protos:
 	$(BUF) lint
 	$(BUF) format --diff --exit-code
 
-check: check-protos lint-protos
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(PY) -m mypy
+
+check: check-protos lint-protos lint typecheck
 
 annotate: $(STAMP)
 	DOMPROMISE_ANNOTATE=1 $(PY) setup.py --quiet build_ext --inplace --force
