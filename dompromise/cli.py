@@ -9,9 +9,8 @@ import os
 import sys
 
 from dompromise import limits
+from dompromise.client.target import DEFAULT_PORT, DEFAULT_TARGET
 
-DEFAULT_PORT = 50051
-DEFAULT_TARGET = f"127.0.0.1:{DEFAULT_PORT}"
 log = logging.getLogger("dompromise")
 
 

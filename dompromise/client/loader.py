@@ -8,9 +8,11 @@ path:line: field: message, as config files are.
 
 from __future__ import annotations
 
+import _csv
 import csv
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import grpc
@@ -55,7 +57,7 @@ def parse_csv(path: str) -> Parsed:
     return parsed
 
 
-def _read_rows(reader, columns: dict[str, int], width: int, parsed: Parsed) -> None:
+def _read_rows(reader: _csv.Reader, columns: dict[str, int], width: int, parsed: Parsed) -> None:
     sku, node, quantity = (columns[name] for name in REQUIRED)
     unit = columns.get("unit")
     line = 1
@@ -80,7 +82,9 @@ def _read_rows(reader, columns: dict[str, int], width: int, parsed: Parsed) -> N
         parsed.problems.append((line + 1, "row", f"malformed CSV, stopped reading: {error}"))
 
 
-def chunks(parsed: Parsed, all_or_nothing: bool, source_id: str, sequence: int):
+def chunks(
+    parsed: Parsed, all_or_nothing: bool, source_id: str, sequence: int
+) -> Iterator[inventory_pb2.UploadStockRequest]:
     """UploadStockRequests of at most STOCK_UPDATES_MAX rows each, as columns."""
     step = limits.STOCK_UPDATES_MAX
     has_units = any(parsed.units)
@@ -102,7 +106,7 @@ def chunks(parsed: Parsed, all_or_nothing: bool, source_id: str, sequence: int):
 class Progress:
     """A one-line progress bar on stderr, redrawn at most twice a second."""
 
-    def __init__(self, total: int, enabled: bool):
+    def __init__(self, total: int, enabled: bool) -> None:
         self.total, self.enabled = total, enabled
         self.start = self.last = time.monotonic()
 
@@ -127,7 +131,7 @@ def upload(
     progress: Progress,
     timeout_seconds: float,
 ) -> inventory_pb2.UploadStockResponse:
-    def counted():
+    def counted() -> Iterator[inventory_pb2.UploadStockRequest]:
         sent = 0
         for chunk in chunks(parsed, all_or_nothing, source_id, sequence):
             yield chunk
@@ -137,7 +141,7 @@ def upload(
     options = [("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX)]
     with grpc.insecure_channel(target, options=options) as channel:
         stub = inventory_pb2_grpc.InventoryServiceStub(channel)
-        response = stub.UploadStock(counted(), timeout=timeout_seconds)
+        response: inventory_pb2.UploadStockResponse = stub.UploadStock(counted(), timeout=timeout_seconds)
     progress.update(len(parsed.sku_ids), final=True)
     return response
 

@@ -6,6 +6,8 @@ like any dealer tool would be.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 
 from dompromise.v1 import (
@@ -17,7 +19,7 @@ from dompromise.v1 import (
 )
 
 # Base unit -> (label, a bigger unit for people, its size in base units).
-UNIT_DISPLAY = {
+UNIT_DISPLAY: dict[common_pb2.BaseUnit, tuple[str, str | None, int]] = {
     common_pb2.BASE_UNIT_EACH: ("each", None, 1),
     common_pb2.BASE_UNIT_MILLIMETRE: ("mm", "m", 1000),
     common_pb2.BASE_UNIT_GRAM: ("g", "kg", 1000),
@@ -32,16 +34,26 @@ NODE_TYPE_LABELS = {
 }
 
 
-def render_lookup(target: str, sku_ids, node_ids, node_tags, all_nodes: bool, timeout_seconds: float):
+def render_lookup(
+    target: str,
+    sku_ids: Sequence[str],
+    node_ids: Sequence[str],
+    node_tags: Sequence[str],
+    all_nodes: bool,
+    timeout_seconds: float,
+) -> tuple[str, list[str]]:
     """Returns (table text, ids not found). Raises grpc.RpcError on RPC failure."""
     with grpc.insecure_channel(target) as channel:
-        availability = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
+        availability: availability_pb2.GetAvailabilityResponse = availability_pb2_grpc.AvailabilityServiceStub(
+            channel
+        ).GetAvailability(
             availability_pb2.GetAvailabilityRequest(sku_ids=sku_ids, node_ids=node_ids, node_tags=node_tags),
             timeout=timeout_seconds,
         )
         nodes = _nodes_by_id(network_pb2_grpc.NetworkServiceStub(channel), availability.node_ids, timeout_seconds)
         descriptions = _descriptions(network_pb2_grpc.NetworkServiceStub(channel), availability, timeout_seconds)
-    lines, missing = [], []
+    lines: list[str] = []
+    missing: list[str] = []
     for item in availability.items:
         if item.status != common_pb2.ITEM_STATUS_OK:
             lines.append(f"{item.sku_id}: not found")
@@ -54,33 +66,49 @@ def render_lookup(target: str, sku_ids, node_ids, node_tags, all_nodes: bool, ti
     return "\n".join(lines), missing
 
 
-def _nodes_by_id(stub, node_ids, timeout_seconds):
+def _nodes_by_id(
+    stub: network_pb2_grpc.NetworkServiceStub, node_ids: Sequence[str], timeout_seconds: float
+) -> dict[str, network_pb2.Node]:
     """Every node of the network, by id (one page covers any network up to PAGE_SIZE_MAX nodes)."""
-    nodes, token = {}, ""
+    nodes: dict[str, network_pb2.Node] = {}
+    token = ""
     while True:
-        page = stub.ListNodes(network_pb2.ListNodesRequest(page_size=1000, page_token=token), timeout=timeout_seconds)
+        page: network_pb2.ListNodesResponse = stub.ListNodes(
+            network_pb2.ListNodesRequest(page_size=1000, page_token=token), timeout=timeout_seconds
+        )
         nodes.update((node.node_id, node) for node in page.nodes)
         token = page.next_page_token
         if not token:
             return nodes
 
 
-def _descriptions(stub, availability, timeout_seconds):
+def _descriptions(
+    stub: network_pb2_grpc.NetworkServiceStub,
+    availability: availability_pb2.GetAvailabilityResponse,
+    timeout_seconds: float,
+) -> dict[str, str]:
     found = [i.sku_id for i in availability.items if i.status == common_pb2.ITEM_STATUS_OK]
-    return {
+    descriptions: dict[str, str] = {
         sku_id: stub.GetSku(network_pb2.GetSkuRequest(sku_id=sku_id), timeout=timeout_seconds).sku.description
         for sku_id in dict.fromkeys(found)
     }
+    return descriptions
 
 
-def format_quantity(quantity: int, base_unit: int) -> str:
+def format_quantity(quantity: int, base_unit: common_pb2.BaseUnit) -> str:
     label, big_label, big_size = UNIT_DISPLAY.get(base_unit, ("units", None, 1))
     if big_label is None:
         return f"{quantity:,} {label}"
     return f"{quantity / big_size:,.3f}".rstrip("0").rstrip(".") + f" {big_label}"
 
 
-def _sku_table(item, node_ids, nodes, description, all_nodes):
+def _sku_table(
+    item: availability_pb2.SkuAvailability,
+    node_ids: Sequence[str],
+    nodes: dict[str, network_pb2.Node],
+    description: str,
+    all_nodes: bool,
+) -> list[str]:
     total = format_quantity(item.available_quantity, item.base_unit)
     lines = [f"{item.sku_id}  {description}", f"  available: {total}"]
     rows = [

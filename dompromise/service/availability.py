@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Any, NamedTuple
 
 import grpc
+import grpc.aio
+from google.protobuf.internal.containers import RepeatedCompositeFieldContainer
 
 from dompromise import limits
 from dompromise.errors import FieldViolation, LimitExceededError, OutOfRangeError
-from dompromise.inventory.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
-from dompromise.model.attributes import canonical
+from dompromise.inventory.channels import Channel
+from dompromise.inventory.engine import (
+    EARLIEST_NEVER,
+    EARLIEST_NOW,
+    SUPPLY_ALL_KINDS,
+    AvailabilityAnswer,
+    Engine,
+    VariantBreakdown,
+)
+from dompromise.model.attributes import Attributes, canonical
 from dompromise.replica.watch import WatchHub
 from dompromise.service.errors import map_errors
 from dompromise.service.unimplemented import abort_unimplemented
@@ -38,6 +49,11 @@ WATCH_SHARED_RESPONSES_MAX = 64
 WATCH_SHARED_CELLS_MAX = 10_000
 WATCH_SHUTDOWN_DETAILS = "server shutting down: resume on another server with resume_after_version and resume_log_id"
 
+# The engine's index arrays (a node selection, SKU indices: numpy int32), passed back to it as they came.
+# Opaque here: the service layer imports no numpy (tests/test_layers.py) and the inventory layer names
+# no type for them yet, so Any stands for numpy.ndarray.
+_Indices = Any
+
 
 class WatchSelection(NamedTuple):
     """What a watch counts of the watched SKUs, besides the view (the filters as the request names them)."""
@@ -49,26 +65,33 @@ class WatchSelection(NamedTuple):
 
 
 class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
-    def __init__(self, engine: Engine, watches: WatchHub | None = None):
+    def __init__(self, engine: Engine, watches: WatchHub | None = None) -> None:
         self._engine = engine
         self._watches = watches
-        self._shared_responses: dict[tuple, availability_pb2.WatchAvailabilityResponse] = {}
+        # (SKU ids, selection, view, full answer) -> the encoded WatchAvailabilityResponse.
+        self._shared_responses: dict[tuple[tuple[str, ...], WatchSelection, int, bool], bytes] = {}
         self._shared_position = -1
         self._shared_log_id = ""
         self._base_units = [int(sku.base_unit) for sku in engine.network.skus]
 
     @map_errors
-    async def GetAvailability(self, request, context):
+    async def GetAvailability(
+        self,
+        request: availability_pb2.GetAvailabilityRequest,
+        context: grpc.aio.ServicerContext[
+            availability_pb2.GetAvailabilityRequest, availability_pb2.GetAvailabilityResponse
+        ],
+    ) -> availability_pb2.GetAvailabilityResponse:
         sku_ids = request.sku_ids
         violations = _selection_violations(request, "AVAILABILITY_SKUS_MAX")
         if request.HasField("phasing"):
             violations += _phasing_violations(request.phasing)
-        required = ()
+        required: Attributes = ()
         if len(request.required_attributes) or request.with_variants:  # not on the hot path
             violations += self._variant_violations(request)
             required = canonical(request.required_attributes)
         raise_if_any(violations)
-        channel = None
+        channel: Channel | None = None
         if request.channel_view_id or request.customer_segment or request.unit:  # not on the hot path
             channel = self._channel(request)
         nodes = self._engine.node_selection(request.node_ids, request.node_tags, channel)
@@ -84,7 +107,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             )
         return response
 
-    def _variant_violations(self, request) -> list[FieldViolation]:
+    def _variant_violations(self, request: availability_pb2.GetAvailabilityRequest) -> list[FieldViolation]:
         """required_attributes: declared keys, lengths; with_variants: a view with a breakdown, no channel."""
         violations = self._engine.required_attribute_violations(request.required_attributes, "required_attributes")
         if request.with_variants and request.view == VIEW_TOTALS:
@@ -93,9 +116,9 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             violations.append(FieldViolation("with_variants", "not with channel_view_id or unit"))
         return violations
 
-    def _channel(self, request):
+    def _channel(self, request: availability_pb2.GetAvailabilityRequest) -> Channel:
         """The request's channel view, segment and unit, checked (ids, then the engine's checks)."""
-        violations = []
+        violations: list[FieldViolation] = []
         for field in ("channel_view_id", "customer_segment", "unit"):
             if getattr(request, field):
                 violations += id_violation(getattr(request, field), field)
@@ -111,7 +134,16 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             )
         return channel
 
-    def _fill_answer(self, response, sku_ids, nodes, view: int, channel=None, required=(), with_variants=False):
+    def _fill_answer(
+        self,
+        response: availability_pb2.GetAvailabilityResponse,
+        sku_ids: Sequence[str],
+        nodes: _Indices,
+        view: int,
+        channel: Channel | None = None,
+        required: Attributes = (),
+        with_variants: bool = False,
+    ) -> AvailabilityAnswer:
         """Fills an empty GetAvailabilityResponse (no phasing) for these SKUs over these nodes.
 
         Returns the engine's answer. Shared by GetAvailability and WatchAvailability.
@@ -126,7 +158,16 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         self._fill_items(response.items, sku_ids, answer, len(nodes) if with_cells else 0)
         return answer
 
-    def _fill_phasing(self, response, phasing, sku_index, nodes, with_cells: bool, channel=None, required=()) -> None:
+    def _fill_phasing(
+        self,
+        response: availability_pb2.GetAvailabilityResponse,
+        phasing: availability_pb2.TimePhasing,
+        sku_index: _Indices,
+        nodes: _Indices,
+        with_cells: bool,
+        channel: Channel | None = None,
+        required: Attributes = (),
+    ) -> None:
         """Adds per-bucket figures (and the earliest time for wanted_quantity) to every found SKU.
 
         Through a channel view, buckets ending after its horizon are left out.
@@ -149,6 +190,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             if horizon_end_ns is not None:
                 boundaries = [end_ns for end_ns in boundaries if end_ns <= horizon_end_ns]
                 if not boundaries:
+                    assert channel.view is not None, "only a view has a horizon"
                     raise_if_any(
                         [
                             FieldViolation(
@@ -175,8 +217,11 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
                 self._set_earliest(item, phased.earliest_ns[row].tolist(), node_ids, start_ns)
 
     @staticmethod
-    def _set_earliest(item, earliest_ns: list[int], node_ids: list[str], start_ns: int) -> None:
-        best_ns, best_node = None, ""
+    def _set_earliest(
+        item: availability_pb2.SkuAvailability, earliest_ns: list[int], node_ids: list[str], start_ns: int
+    ) -> None:
+        best_ns: int | None = None
+        best_node = ""
         for node_id, time_ns in zip(node_ids, earliest_ns):
             if time_ns == EARLIEST_NEVER:
                 continue
@@ -187,7 +232,13 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             item.earliest_time.FromNanoseconds(best_ns)
             item.earliest_node_id = best_node
 
-    def _fill_items(self, items, sku_ids, answer, width: int) -> None:
+    def _fill_items(
+        self,
+        items: RepeatedCompositeFieldContainer[availability_pb2.SkuAvailability],
+        sku_ids: Sequence[str],
+        answer: AvailabilityAnswer,
+        width: int,
+    ) -> None:
         sku_index = answer.sku_index.tolist()
         totals = answer.totals.tolist()
         cells = answer.cells.tolist()
@@ -232,7 +283,12 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             _fill_variants(items, answer.variants, sku_index, width)
 
     @map_errors
-    async def WatchAvailability(self, request, context):
+    async def WatchAvailability(
+        self,
+        request: availability_pb2.WatchAvailabilityRequest,
+        # The answers go out encoded (bytes): see add_to_server.
+        context: grpc.aio.ServicerContext[availability_pb2.WatchAvailabilityRequest, bytes],
+    ) -> AsyncIterator[bytes]:
         """The current state of the watched SKUs, then their changes, coalesced (see dompromise/replica/watch.py).
 
         Yields encoded messages: add_to_server registers the method without a serializer.
@@ -244,7 +300,8 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             violations.append(FieldViolation("resume_after_version", "must be >= 0"))
         if len(request.resume_log_id) > limits.LOG_ID_LENGTH_MAX:
             violations.append(FieldViolation("resume_log_id", f"at most {limits.LOG_ID_LENGTH_MAX} characters"))
-        required, with_variants = (), request.with_variants
+        required: Attributes = ()
+        with_variants = request.with_variants
         if len(request.required_attributes) or with_variants:
             violations += self._engine.required_attribute_violations(request.required_attributes, "required_attributes")
             if with_variants and request.view == VIEW_TOTALS:
@@ -301,7 +358,13 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             self._watches.unsubscribe(watcher)
 
     def _watch_response(
-        self, sku_ids, nodes, selection: WatchSelection, view: int, full_answer: bool, log_id: str
+        self,
+        sku_ids: Sequence[str],
+        nodes: _Indices,
+        selection: WatchSelection,
+        view: int,
+        full_answer: bool,
+        log_id: str,
     ) -> bytes:
         """The encoded message for these SKUs at the current log position, built once for every stream that asks
         the same.
@@ -330,12 +393,13 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         return encoded
 
 
-def add_to_server(servicer: AvailabilityServicer, server) -> None:
+def add_to_server(servicer: AvailabilityServicer, server: grpc.aio.Server) -> None:
     """Registers the service as the generated add_..._to_server does, except that WatchAvailability's
     messages go out as the bytes the servicer encoded (no serializer): one encoding per message shared by
     every stream, not one per stream."""
     recorder = _HandlerRecorder()
     availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(servicer, recorder)
+    assert recorder.service_name is not None and recorder.handlers is not None, "the generated code registered"
     handlers = dict(recorder.handlers)
     watch = handlers["WatchAvailability"]
     assert watch.response_streaming and not watch.request_streaming, "WatchAvailability is no longer unary-stream"
@@ -349,17 +413,26 @@ def add_to_server(servicer: AvailabilityServicer, server) -> None:
 class _HandlerRecorder:
     """Stands for a server to catch the method handlers the generated code registers."""
 
-    def __init__(self):
-        self.service_name, self.handlers = None, None
+    def __init__(self) -> None:
+        self.service_name: str | None = None
+        # method name -> its handler; each method has its own request and response types.
+        self.handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] | None = None
 
-    def add_generic_rpc_handlers(self, generic_handlers) -> None:
+    def add_generic_rpc_handlers(self, generic_handlers: Iterable[grpc.GenericRpcHandler]) -> None:
         pass
 
-    def add_registered_method_handlers(self, service_name: str, handlers: dict) -> None:
+    def add_registered_method_handlers(
+        self, service_name: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
+    ) -> None:
         self.service_name, self.handlers = service_name, handlers
 
 
-def _fill_variants(items, variants, sku_index: list[int], width: int) -> None:
+def _fill_variants(
+    items: RepeatedCompositeFieldContainer[availability_pb2.SkuAvailability],
+    variants: VariantBreakdown,
+    sku_index: list[int],
+    width: int,
+) -> None:
     """Each found SKU's rows: attributes, total and per-node figures (with_variants)."""
     totals, cells, starts = variants.totals.tolist(), variants.cells.tolist(), variants.starts.tolist()
     rows = variants.rows.tolist()
@@ -377,7 +450,9 @@ def _fill_variants(items, variants, sku_index: list[int], width: int) -> None:
             )
 
 
-def _selection_violations(request, skus_limit_name: str) -> list[FieldViolation]:
+def _selection_violations(
+    request: availability_pb2.GetAvailabilityRequest | availability_pb2.WatchAvailabilityRequest, skus_limit_name: str
+) -> list[FieldViolation]:
     """What GetAvailability and WatchAvailability check alike: ids, filters, view."""
     check_count(request.sku_ids, "sku_ids", skus_limit_name, minimum=1)
     violations = id_violations(request.sku_ids, "sku_ids")
@@ -404,8 +479,8 @@ def _check_breakdown(sku_count: int, node_count: int, view: int) -> None:
         )
 
 
-def _phasing_violations(phasing) -> list[FieldViolation]:
-    violations = []
+def _phasing_violations(phasing: availability_pb2.TimePhasing) -> list[FieldViolation]:
+    violations: list[FieldViolation] = []
     if not 1 <= phasing.bucket_count <= limits.PHASING_BUCKETS_MAX:
         violations.append(FieldViolation("phasing.bucket_count", f"must be 1 to {limits.PHASING_BUCKETS_MAX}"))
     if phasing.HasField("bucket_duration"):

@@ -46,9 +46,12 @@ import heapq
 import inspect
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Protocol, TypeVar, cast
 
 import grpc
+import grpc.aio
+from google.protobuf.message import Message
 
 from dompromise import limits
 from dompromise.errors import (
@@ -58,6 +61,8 @@ from dompromise.errors import (
     PositionNotReachedError,
     UnavailableError,
 )
+from dompromise.internal.v1 import log_pb2
+from dompromise.replica.local import Replica
 from dompromise.service.errors import to_status
 
 POSITION_KEY = "x-dompromise-position"
@@ -74,14 +79,30 @@ DEADLINE_MARGIN_SECONDS = 0.05  # room for a busy event loop and the answer's tr
 # RPCs of these packages get positions; health checking and reflection do not.
 SERVICE_PREFIX = "/dompromise."
 
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
+# What the interceptor wraps, as grpc.aio calls it (grpc-stubs type RpcMethodHandler's behaviours for the
+# synchronous server, hence the casts in _wrap): a unary answer is a coroutine function; a stream an async
+# generator function or a coroutine function that writes with context.write. Requests are opaque here
+# (a message, or an async iterator of them); the answers of dompromise's unary RPCs are messages.
+_Context = grpc.aio.ServicerContext[object, object]
+_UnaryBehaviour = Callable[[object, _Context], Awaitable[Message]]
+_StreamBehaviour = Callable[[object, _Context], AsyncIterator[object] | Awaitable[None]]
+
+
+class _Positioned(Protocol):
+    """An answer with a log_position field (every write's, GetAvailability's, PromiseDelivery's)."""
+
+    log_position: int
+
 
 class PositionWaiters:
     """Requests waiting for the replica to apply a position, woken by its apply listener (no polling)."""
 
-    def __init__(self, replica):
+    def __init__(self, replica: Replica) -> None:
         self._engine = replica.engine
-        self._heap: list[tuple[int, int, asyncio.Future]] = []  # (position, arrival, future)
-        self._log_ids: dict[asyncio.Future, str] = {}  # the log id each waiter's position counts in, if sent
+        self._heap: list[tuple[int, int, asyncio.Future[None]]] = []  # (position, arrival, future)
+        self._log_ids: dict[asyncio.Future[None], str] = {}  # the log id each waiter's position counts in, if sent
         self._arrivals = itertools.count()
         replica.add_apply_listener(self._on_applied)
         if hasattr(replica, "add_writability_listener"):
@@ -94,7 +115,7 @@ class PositionWaiters:
     def __len__(self) -> int:
         return len(self._heap)
 
-    def _on_applied(self, log_position: int, records) -> None:
+    def _on_applied(self, log_position: int, records: Sequence[log_pb2.LogRecord]) -> None:
         heap = self._heap
         while heap and heap[0][0] <= log_position:
             future = heapq.heappop(heap)[2]
@@ -121,7 +142,7 @@ class PositionWaiters:
                     f"{limits.MIN_POSITION_WAITERS_MAX} requests already wait for a log "
                     "position here (MIN_POSITION_WAITERS_MAX); retry with backoff"
                 )
-        future = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._heap, (position, next(self._arrivals), future))
         if log_id is not None:
             self._log_ids[future] = log_id
@@ -134,7 +155,7 @@ class PositionWaiters:
         return self._engine.log_position >= position
 
 
-def parse_min_position(value) -> int:
+def parse_min_position(value: str | bytes) -> int:
     """The position a `x-dompromise-min-position` value asks for; InvalidArgumentError if malformed."""
     if isinstance(value, bytes):
         value = value.decode("ascii", "replace")
@@ -152,7 +173,7 @@ def parse_min_position(value) -> int:
     return int(text)
 
 
-def parse_log_id(value) -> str:
+def parse_log_id(value: str | bytes) -> str:
     """A `x-dompromise-log-id` value; InvalidArgumentError if longer than LOG_ID_LENGTH_MAX."""
     if isinstance(value, bytes):
         value = value.decode("ascii", "replace")
@@ -171,7 +192,7 @@ def parse_log_id(value) -> str:
 
 
 class _StatusWithMetadata(grpc.Status):
-    def __init__(self, status: grpc.Status, extra: tuple):
+    def __init__(self, status: grpc.Status, extra: tuple[tuple[str, str], ...]) -> None:
         self.code = status.code
         self.details = status.details
         self.trailing_metadata = tuple(status.trailing_metadata or ()) + extra
@@ -180,16 +201,21 @@ class _StatusWithMetadata(grpc.Status):
 class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
     """Adds positions (and staleness) to every answer and serves min-position requests (see the module doc)."""
 
-    def __init__(self, replica, wait_ms_max: int = limits.MIN_POSITION_WAIT_MS_MAX):
+    def __init__(self, replica: Replica, wait_ms_max: int = limits.MIN_POSITION_WAIT_MS_MAX) -> None:
         self._replica = replica
         self._engine = replica.engine
         self._staleness_ms: Callable[[], int | None] | None = getattr(replica, "staleness_ms", None)
         self._wait_seconds_max = wait_ms_max / 1000
         self.waiters = PositionWaiters(replica)
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
-        self._has_position_field: dict[type, bool] = {}
+        # method -> (its handler, the wrapped one): each method has its own request and response types.
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]] = {}
+        self._has_position_field: dict[type[Message], bool] = {}
 
-    async def intercept_service(self, continuation, handler_call_details):
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Request, _Response] | None]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
         if handler is None or not method.startswith(SERVICE_PREFIX):
@@ -211,17 +237,19 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
             return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id)
         return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id), (STALE_MS_KEY, str(stale_ms))
 
-    def _answer_position(self, response, position_before: int) -> int:
+    def _answer_position(self, response: Message, position_before: int) -> int:
         kind = type(response)
         has_field = self._has_position_field.get(kind)
         if has_field is None:
             has_field = "log_position" in kind.DESCRIPTOR.fields_by_name
             self._has_position_field[kind] = has_field
-        if has_field and response.log_position > 0:
-            return response.log_position
+        if has_field:
+            answer = cast(_Positioned, response)  # its descriptor has the field
+            if answer.log_position > 0:
+                return answer.log_position
         return position_before
 
-    async def _serve_at_min_position(self, context) -> bool:
+    async def _serve_at_min_position(self, context: _Context) -> bool:
         """Waits for the requested position if one is asked; False if the call was aborted instead."""
         value = log_id_value = None
         for key, found in context.invocation_metadata() or ():
@@ -246,8 +274,9 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
             self._check_log_id(log_id)  # the history may have changed meanwhile
             if reached:
                 return True
-            reached = self._engine.log_position
-            raise PositionNotReachedError(position, reached, round((time.monotonic() - started) * 1000))
+            raise PositionNotReachedError(
+                position, self._engine.log_position, round((time.monotonic() - started) * 1000)
+            )
         except (InvalidArgumentError, UnavailableError, LogChangedError) as error:
             status = to_status(error)
             await context.abort_with_status(_StatusWithMetadata(status, self.metadata(self._engine.log_position)))
@@ -259,35 +288,35 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
 
     # ---- wrapping by RPC shape ---------------------------------------------------
 
-    def _wrap(self, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    def _wrap(self, handler: grpc.RpcMethodHandler[_Request, _Response]) -> grpc.RpcMethodHandler[_Request, _Response]:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary_answer(handler.unary_unary),
+                self._unary_answer(cast(_UnaryBehaviour, handler.unary_unary)),  # grpc.aio's (see _UnaryBehaviour)
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                self._unary_answer(handler.stream_unary),
+                self._unary_answer(cast(_UnaryBehaviour, handler.stream_unary)),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                self._stream_answer(handler.unary_stream),
+                self._stream_answer(cast(_StreamBehaviour, handler.unary_stream)),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
         return grpc.stream_stream_rpc_method_handler(
-            self._stream_answer(handler.stream_stream),
+            self._stream_answer(cast(_StreamBehaviour, handler.stream_stream)),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
-    def _unary_answer(self, behavior):
+    def _unary_answer(self, behavior: _UnaryBehaviour) -> Callable[[object, _Context], Awaitable[Message | None]]:
         engine = self._engine
 
-        async def answer(request, context):
+        async def answer(request: object, context: _Context) -> Message | None:
             if not await self._serve_at_min_position(context):
                 return None
             position_before = engine.log_position
@@ -299,22 +328,26 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
 
         return answer
 
-    def _stream_answer(self, behavior):
+    def _stream_answer(
+        self, behavior: _StreamBehaviour
+    ) -> Callable[[object, _Context], Awaitable[None] | AsyncIterator[object]]:
         engine = self._engine
         if not inspect.isasyncgenfunction(behavior):  # a coroutine that writes with context.write
+            writes = cast(Callable[[object, _Context], Awaitable[None]], behavior)  # that kind, inspected
 
-            async def written(request, context):
+            async def written(request: object, context: _Context) -> None:
                 if await self._serve_at_min_position(context):
                     await context.send_initial_metadata(self.metadata(engine.log_position))
-                    await behavior(request, context)
+                    await writes(request, context)
 
             return written
+        yields = cast(Callable[[object, _Context], AsyncIterator[object]], behavior)  # that kind, inspected
 
-        async def answer(request, context):
+        async def answer(request: object, context: _Context) -> AsyncIterator[object]:
             if not await self._serve_at_min_position(context):
                 return
             await context.send_initial_metadata(self.metadata(engine.log_position))
-            async for response in behavior(request, context):
+            async for response in yields(request, context):
                 yield response
 
         return answer

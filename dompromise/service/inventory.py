@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Protocol, cast
+
+import grpc.aio
+
 from dompromise import limits
 from dompromise.errors import AlreadyExistsError, FieldViolation, LimitExceededError, NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import ON_HAND_ADJUST, ON_HAND_SET, SAFETY_STOCK_CLEAR
 from dompromise.replica.local import Replica
+from dompromise.reservations.book import Outcome
 from dompromise.service.convert import attribute_set
 from dompromise.service.errors import map_errors
 from dompromise.service.upload import Upload
@@ -33,12 +39,25 @@ SUPPLY_KINDS = (
 )
 
 
+class _Attributed(Protocol):
+    """An item of a request that may carry attribute values (StockUpdate, UnavailableStock)."""
+
+    @property
+    def sku_id(self) -> str: ...
+    @property
+    def attributes(self) -> Mapping[str, str]: ...
+
+
 class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
-    def __init__(self, replica: Replica):
+    def __init__(self, replica: Replica) -> None:
         self._replica = replica
 
     @map_errors
-    async def UpdateStock(self, request, context):
+    async def UpdateStock(
+        self,
+        request: inventory_pb2.UpdateStockRequest,
+        context: grpc.aio.ServicerContext[inventory_pb2.UpdateStockRequest, inventory_pb2.UpdateStockResponse],
+    ) -> inventory_pb2.UpdateStockResponse:
         updates = request.updates
         check_count(updates, "updates", "STOCK_UPDATES_MAX", minimum=1)
         sku_ids = [u.sku_id for u in updates]
@@ -82,9 +101,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         _add_results(response, outcome)
         return response
 
-    def _source_violations(self, updates, sources) -> list[FieldViolation]:
+    def _source_violations(
+        self, updates: Sequence[inventory_pb2.StockUpdate], sources: Sequence[str]
+    ) -> list[FieldViolation]:
         """Source ids well formed, sequences >= 0, and room for the new sources (FEED_SOURCES_MAX)."""
-        violations = []
+        violations: list[FieldViolation] = []
         for position, update in enumerate(updates):
             if update.source_id:
                 violations += id_violation(update.source_id, f"updates[{position}].source_id")
@@ -103,10 +124,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             )
         return violations
 
-    def _attribute_violations(self, items, field: str) -> list[FieldViolation]:
+    def _attribute_violations(self, items: Sequence[_Attributed], field: str) -> list[FieldViolation]:
         """Each item's attributes (declared keys for its SKU, lengths), and room for the
         variants they would create (RESOURCE_EXHAUSTED past the network's limit)."""
-        engine, violations = self._replica.engine, []
+        engine = self._replica.engine
+        violations: list[FieldViolation] = []
         for position, item in enumerate(items):
             if len(item.attributes):
                 violations += engine.attribute_violations(
@@ -121,7 +143,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return violations
 
     @map_errors
-    async def SetUnavailable(self, request, context):
+    async def SetUnavailable(
+        self,
+        request: inventory_pb2.SetUnavailableRequest,
+        context: grpc.aio.ServicerContext[inventory_pb2.SetUnavailableRequest, inventory_pb2.SetUnavailableResponse],
+    ) -> inventory_pb2.SetUnavailableResponse:
         items = request.items
         check_count(items, "items", "STOCK_UPDATES_MAX", minimum=1)
         violations = id_violation(request.request_id, "request_id") if request.request_id else []
@@ -159,7 +185,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return response
 
     @map_errors
-    async def ReturnStock(self, request, context):
+    async def ReturnStock(
+        self,
+        request: inventory_pb2.ReturnStockRequest,
+        context: grpc.aio.ServicerContext[inventory_pb2.ReturnStockRequest, inventory_pb2.ReturnStockResponse],
+    ) -> inventory_pb2.ReturnStockResponse:
         items = request.items
         check_count(items, "items", "STOCK_UPDATES_MAX", minimum=1)
         violations = id_violation(request.request_id, "request_id") if request.request_id else []
@@ -194,7 +224,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return response
 
     @map_errors
-    async def UpsertSupply(self, request, context):
+    async def UpsertSupply(
+        self,
+        request: inventory_pb2.UpsertSupplyRequest,
+        context: grpc.aio.ServicerContext[inventory_pb2.UpsertSupplyRequest, inventory_pb2.UpsertSupplyResponse],
+    ) -> inventory_pb2.UpsertSupplyResponse:
         supplies = request.supplies
         check_count(supplies, "supplies", "STOCK_UPDATES_MAX", minimum=1)
         raise_if_any(self._supply_violations(request))
@@ -219,7 +253,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         _add_results(response, outcome)
         return response
 
-    def _supply_violations(self, request) -> list[FieldViolation]:
+    def _supply_violations(self, request: inventory_pb2.UpsertSupplyRequest) -> list[FieldViolation]:
         """Ids, kinds, quantities; an ETA in the past only for a supply that exists (it is overdue)."""
         violations = id_violation(request.request_id, "request_id") if request.request_id else []
         now_ns, seen = self._replica.now_ns(), set()
@@ -245,7 +279,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return violations
 
     @map_errors
-    async def ReceiveSupply(self, request, context):
+    async def ReceiveSupply(
+        self,
+        request: inventory_pb2.ReceiveSupplyRequest,
+        context: grpc.aio.ServicerContext[inventory_pb2.ReceiveSupplyRequest, inventory_pb2.ReceiveSupplyResponse],
+    ) -> inventory_pb2.ReceiveSupplyResponse:
         receipts = request.receipts
         check_count(receipts, "receipts", "STOCK_UPDATES_MAX", minimum=1)
         violations = id_violation(request.request_id, "request_id") if request.request_id else []
@@ -279,7 +317,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return response
 
     @map_errors
-    async def GetSupply(self, request, context):
+    async def GetSupply(
+        self,
+        request: inventory_pb2.GetSupplyRequest,
+        context: grpc.aio.ServicerContext[inventory_pb2.GetSupplyRequest, inventory_pb2.GetSupplyResponse],
+    ) -> inventory_pb2.GetSupplyResponse:
         raise_if_any(id_violation(request.supply_id, "supply_id"))
         supply = self._replica.engine.supply(request.supply_id)
         if supply is None:
@@ -288,7 +330,8 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             supply_id=supply.supply_id,
             sku_id=supply.sku_id,
             node_id=supply.node_id,
-            kind=supply.kind,
+            # The kind UpsertSupply took from the proto, kept as its number (service/convert.py: why a cast).
+            kind=cast(common_pb2.SupplyKind, supply.kind),
             quantity=supply.quantity,
             received_quantity=supply.received_quantity,
         )
@@ -296,7 +339,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return inventory_pb2.GetSupplyResponse(supply=message)
 
     @map_errors
-    async def SetSafetyStock(self, request, context):
+    async def SetSafetyStock(
+        self,
+        request: inventory_pb2.SetSafetyStockRequest,
+        context: grpc.aio.ServicerContext[inventory_pb2.SetSafetyStockRequest, inventory_pb2.SetSafetyStockResponse],
+    ) -> inventory_pb2.SetSafetyStockResponse:
         rules = request.rules
         check_count(rules, "rules", "SAFETY_STOCK_RULES_MAX", minimum=1)
         raise_if_any(self._safety_stock_violations(request))
@@ -320,7 +367,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             add(status=status, available_quantity=available)
         return response
 
-    def _safety_stock_violations(self, request) -> list[FieldViolation]:
+    def _safety_stock_violations(self, request: inventory_pb2.SetSafetyStockRequest) -> list[FieldViolation]:
         """Ids, quantities, clear; RESOURCE_EXHAUSTED past SAFETY_STOCK_POSITIONS_MAX covered positions."""
         violations = id_violation(request.request_id, "request_id") if request.request_id else []
         network = self._replica.engine.network
@@ -351,17 +398,27 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         return violations
 
     @map_errors
-    async def UploadStock(self, request_iterator, context):
+    async def UploadStock(
+        self,
+        request_iterator: AsyncIterator[inventory_pb2.UploadStockRequest],
+        context: grpc.aio.ServicerContext[inventory_pb2.UploadStockRequest, inventory_pb2.UploadStockResponse],
+    ) -> inventory_pb2.UploadStockResponse:
         return await Upload(self._replica).run(request_iterator)
 
 
-def _add_results(response, outcome) -> None:
+def _add_results(
+    response: inventory_pb2.UpdateStockResponse
+    | inventory_pb2.SetUnavailableResponse
+    | inventory_pb2.UpsertSupplyResponse
+    | inventory_pb2.ReceiveSupplyResponse,
+    outcome: Outcome,
+) -> None:
     add = response.results.add
     for status, on_hand, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
         add(status=status, on_hand_quantity=on_hand, available_quantity=available)
 
 
-def _id_violations(sku_ids, node_ids) -> list[FieldViolation]:
+def _id_violations(sku_ids: Sequence[str], node_ids: Sequence[str]) -> list[FieldViolation]:
     violations = [_rename(v, "sku_id") for v in id_violations(sku_ids, "updates")]
     violations += [_rename(v, "node_id") for v in id_violations(node_ids, "updates")]
     return violations
@@ -371,9 +428,9 @@ def _rename(violation: FieldViolation, leaf: str) -> FieldViolation:
     return FieldViolation(f"{violation.field}.{leaf}", violation.description)
 
 
-def _quantity_violations(kinds, quantities) -> list[FieldViolation]:
+def _quantity_violations(kinds: Sequence[int], quantities: Sequence[int]) -> list[FieldViolation]:
     """An absolute set below zero, a delta beyond QUANTITY_MAX, or no kind, is malformed input."""
-    violations = []
+    violations: list[FieldViolation] = []
     for position, (kind, quantity) in enumerate(zip(kinds, quantities)):
         if kind not in (SET, ADJUST):
             violations.append(FieldViolation(f"updates[{position}].kind", "must be SET_ON_HAND or ADJUST_ON_HAND"))

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
+import grpc.aio
+
 from dompromise.errors import AlreadyExistsError, FailedPreconditionError, FieldViolation, NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
+from dompromise.model.network import Node
 from dompromise.replica.local import Replica
 from dompromise.service.convert import node_message, sku_message
 from dompromise.service.errors import map_errors
@@ -16,12 +22,16 @@ NODE_STATUSES = (common_pb2.NODE_STATUS_ENABLED, common_pb2.NODE_STATUS_DRAIN, c
 
 
 class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
-    def __init__(self, engine: Engine, replica: Replica | None = None):
+    def __init__(self, engine: Engine, replica: Replica | None = None) -> None:
         self._engine = engine
         self._replica = replica
 
     @map_errors
-    async def SetNodeStatus(self, request, context):
+    async def SetNodeStatus(
+        self,
+        request: network_pb2.SetNodeStatusRequest,
+        context: grpc.aio.ServicerContext[network_pb2.SetNodeStatusRequest, network_pb2.SetNodeStatusResponse],
+    ) -> network_pb2.SetNodeStatusResponse:
         violations = id_violation(request.node_id, "node_id")
         if request.request_id:
             violations += id_violation(request.request_id, "request_id")
@@ -44,14 +54,21 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
             node=self._node_message(request.node_id), log_position=outcome.log_position
         )
 
-    def _node_message(self, node_id: str):
+    def _node_message(self, node_id: str) -> network_pb2.Node:
         """The node as configured, with its status as the log has it now."""
-        message = node_message(self._engine.node(node_id))
-        message.status = self._engine.node_statuses()[node_id]
+        node = self._engine.node(node_id)
+        assert node is not None, f"{node_id}: callers pass a node of the network"
+        message = node_message(node)
+        # The status numbers are the proto's (see service/convert.py on casting them).
+        message.status = cast(common_pb2.NodeStatus, self._engine.node_statuses()[node_id])
         return message
 
     @map_errors
-    async def GetNode(self, request, context):
+    async def GetNode(
+        self,
+        request: network_pb2.GetNodeRequest,
+        context: grpc.aio.ServicerContext[network_pb2.GetNodeRequest, network_pb2.GetNodeResponse],
+    ) -> network_pb2.GetNodeResponse:
         raise_if_any(id_violation(request.node_id, "node_id"))
         node = self._engine.node(request.node_id)
         if node is None:
@@ -59,10 +76,15 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
         return network_pb2.GetNodeResponse(node=self._node_message(request.node_id))
 
     @map_errors
-    async def ListNodes(self, request, context):
-        nodes = self._engine.network.nodes
+    async def ListNodes(
+        self,
+        request: network_pb2.ListNodesRequest,
+        context: grpc.aio.ServicerContext[network_pb2.ListNodesRequest, network_pb2.ListNodesResponse],
+    ) -> network_pb2.ListNodesResponse:
+        nodes: Sequence[Node] = self._engine.network.nodes
         if request.type:
-            nodes = [n for n in nodes if n.node_type == request.type]
+            wanted_type = int(request.type)  # the model's numbers are the proto's (service/convert.py)
+            nodes = [n for n in nodes if n.node_type == wanted_type]
         if request.tag:
             nodes = [n for n in nodes if request.tag in n.tags]
         scope = f"nodes:{request.type}:{request.tag}"
@@ -74,7 +96,11 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
         )
 
     @map_errors
-    async def GetSku(self, request, context):
+    async def GetSku(
+        self,
+        request: network_pb2.GetSkuRequest,
+        context: grpc.aio.ServicerContext[network_pb2.GetSkuRequest, network_pb2.GetSkuResponse],
+    ) -> network_pb2.GetSkuResponse:
         raise_if_any(id_violation(request.sku_id, "sku_id"))
         sku = self._engine.sku(request.sku_id)
         if sku is None:
@@ -82,7 +108,11 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
         return network_pb2.GetSkuResponse(sku=sku_message(sku))
 
     @map_errors
-    async def ListSkus(self, request, context):
+    async def ListSkus(
+        self,
+        request: network_pb2.ListSkusRequest,
+        context: grpc.aio.ServicerContext[network_pb2.ListSkusRequest, network_pb2.ListSkusResponse],
+    ) -> network_pb2.ListSkusResponse:
         skus = self._engine.network.skus
         start, stop, next_token = page(request.page_size, request.page_token, len(skus), "skus")
         return network_pb2.ListSkusResponse(

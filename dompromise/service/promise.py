@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypedDict, cast
+
+import grpc.aio
+from google.protobuf import timestamp_pb2
+
 from dompromise import limits
 from dompromise.errors import FailedPreconditionError, FieldViolation, NotFoundError
 from dompromise.inventory.engine import Engine
@@ -22,11 +28,28 @@ from dompromise.v1 import promise_pb2, promise_pb2_grpc
 NS_PER_SECOND = 10**9
 # Built once: iterating an Enum class costs microseconds per request.
 METHODS_ALL = frozenset(Method)
-METHOD_VALUES = frozenset((Method.SHIP, Method.PICKUP, Method.DROP_SHIP))
+METHOD_VALUES: frozenset[int] = frozenset((Method.SHIP, Method.PICKUP, Method.DROP_SHIP))
 FILL_POLICY_VALUES = frozenset((0, *FillPolicy))
 SOURCING_VALUES = frozenset((0, *Sourcing))
 # Times a request may name: after the epoch and before 2200 (int64 nanoseconds end in 2262).
 TIME_SECONDS_MAX = 7_258_118_400
+
+
+class RequestOptions(TypedDict, total=False):
+    """request_options(): PromiseRequest keyword arguments read back from a token's options."""
+
+    fill_policy: FillPolicy
+    min_fill_percent: int
+    max_shipments: int
+    sourcing: Sourcing
+    methods: frozenset[Method]
+    allow_future_supply: bool
+    customer_tier: str
+    max_options: int
+    channel_view_id: str
+    customer_segment: str
+    split_lines: bool
+    required_attributes: tuple[tuple[str, Attributes], ...]
 
 
 class Promiser:
@@ -34,7 +57,7 @@ class Promiser:
     PromiseService and ReserveInventory(promise_token), which promises again
     when a token's plan no longer holds."""
 
-    def __init__(self, engine: Engine, signer: TokenSigner, clock_ns):
+    def __init__(self, engine: Engine, signer: TokenSigner, clock_ns: Callable[[], int]) -> None:
         transport = engine.network.transport
         self._edt = EdtCalculator(engine.network) if transport is not None else None
         self._engine = PromiseEngine(engine, self._edt) if self._edt is not None else None
@@ -90,11 +113,11 @@ class Promiser:
             split_lines=message.split_lines,
         )
 
-    def _required_attributes(self, lines) -> tuple[tuple[str, Attributes], ...]:
+    def _required_attributes(self, lines: Sequence[promise_pb2.OrderLine]) -> tuple[tuple[str, Attributes], ...]:
         """(sku_id, values) of the SKUs whose lines require attribute values; every problem
         named lines[i].required_attributes(.<key>)."""
         required: dict[str, Attributes] = {}
-        violations = []
+        violations: list[FieldViolation] = []
         for position, line in enumerate(lines):
             field = f"lines[{position}].required_attributes"
             values = canonical(line.required_attributes)
@@ -107,19 +130,20 @@ class Promiser:
         raise_if_any(violations)
         return tuple((sku_id, values) for sku_id, values in required.items() if values)
 
-    def _zone(self, message) -> str | None:
+    def _zone(self, message: promise_pb2.PromiseDeliveryRequest) -> str | None:
         if message.zone_id:
             if message.zone_id not in self._zone_ids:
                 raise NotFoundError("zone", message.zone_id, "zone_id")
             return message.zone_id
         if message.postal_code:
+            assert self._edt is not None, "request_of refuses a network without transport first"
             zone = self._edt.zone_for_postal_code(message.postal_code, message.country_code)
             if zone is None:
                 raise NotFoundError("zone", f"postal code {message.postal_code}", "postal_code")
             return zone
         return None
 
-    def _pickup(self, message) -> str | None:
+    def _pickup(self, message: promise_pb2.PromiseDeliveryRequest) -> str | None:
         if not message.pickup_node_id:
             return None
         if self._network_engine.node(message.pickup_node_id) is None:
@@ -127,6 +151,7 @@ class Promiser:
         return message.pickup_node_id
 
     def promise(self, request: PromiseRequest) -> PromiseAnswer:
+        assert self._engine is not None, "request_of refuses a network without transport first"
         return self._engine.promise(request)
 
     def response(self, request: PromiseRequest, answer: PromiseAnswer) -> promise_pb2.PromiseDeliveryResponse:
@@ -152,12 +177,15 @@ class Promiser:
         for candidate in answer.candidates:
             added = candidates.add()
             added.node_id = candidate.node_id
-            added.reason = candidate.reason
+            added.reason = cast(promise_pb2.CandidateReason, candidate.reason)  # equal numbers (tested)
             added.detail = candidate.detail
         return response
 
-    def _add_option(self, message, option: Option, as_of_ns: int, tokens: TokenBatch) -> None:
-        message.method = option.method
+    def _add_option(
+        self, message: promise_pb2.DeliveryOption, option: Option, as_of_ns: int, tokens: TokenBatch
+    ) -> None:
+        # Method's numbers are the proto's DeliveryMethod (see service/convert.py on casting them).
+        message.method = cast(promise_pb2.DeliveryMethod, option.method)
         message.cost_minor = option.cost_minor
         message.currency = self._currency
         message.fill_percent = option.fill_percent
@@ -168,12 +196,12 @@ class Promiser:
             message.short_lines.add(sku_id=sku_id, quantity=quantity)
         # The token's holds, [sku_id, node_id, quantity, backorder_by_ns]: what to reserve for each line, at
         # its source node when consolidated; a line from future supply is a backorder due when it arrives.
-        holds = []
+        holds: list[list[str | int]] = []
         shipments = message.shipments
         for shipment in option.shipments:
             planned = shipments.add()
             planned.node_id = node_id = shipment.node_id
-            planned.method = shipment.method
+            planned.method = cast(promise_pb2.DeliveryMethod, shipment.method)
             planned.carrier_service = shipment.service
             planned.via_node_id = shipment.via_node_id
             planned.cost_minor = shipment.cost_minor
@@ -199,17 +227,21 @@ class Promiser:
 
 
 class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
-    def __init__(self, promiser: Promiser):
+    def __init__(self, promiser: Promiser) -> None:
         self._promiser = promiser
 
     @map_errors
-    async def PromiseDelivery(self, request, context):
+    async def PromiseDelivery(
+        self,
+        request: promise_pb2.PromiseDeliveryRequest,
+        context: grpc.aio.ServicerContext[promise_pb2.PromiseDeliveryRequest, promise_pb2.PromiseDeliveryResponse],
+    ) -> promise_pb2.PromiseDeliveryResponse:
         promise_request = self._promiser.request_of(request)
         answer = self._promiser.promise(promise_request)
         return self._promiser.response(promise_request, answer)
 
 
-def token_options(request: PromiseRequest) -> dict:
+def token_options(request: PromiseRequest) -> dict[str, object]:
     """The request's options a fresh promise must keep (JSON-ready)."""
     return {
         "fill_policy": int(request.fill_policy),
@@ -229,8 +261,9 @@ def token_options(request: PromiseRequest) -> dict:
     }
 
 
-def request_options(options: dict) -> dict:
-    """PromiseRequest keyword arguments from token_options()."""
+def request_options(options: Mapping[str, Any]) -> RequestOptions:
+    """PromiseRequest keyword arguments from token_options() (decoded from a token's JSON: any shape
+    a token of this or an older server carries, hence Any)."""
     if not options:
         return {}
     return {
@@ -250,7 +283,7 @@ def request_options(options: dict) -> dict:
     }
 
 
-def required_attributes_of(options: dict) -> tuple[tuple[str, Attributes], ...]:
+def required_attributes_of(options: Mapping[str, Any]) -> tuple[tuple[str, Attributes], ...]:
     """PromiseRequest.required_attributes from token_options() (none in older tokens)."""
     return tuple(
         (str(sku_id), tuple((str(key), str(value)) for key, value in values))
@@ -258,7 +291,7 @@ def required_attributes_of(options: dict) -> tuple[tuple[str, Attributes], ...]:
     )
 
 
-def _set_time(timestamp, ns: int) -> None:
+def _set_time(timestamp: timestamp_pb2.Timestamp, ns: int) -> None:
     """timestamp.FromNanoseconds(ns) (the same seconds and nanos) without its call and its year 1-9999
     check: the engine's times come from its calendars."""
     seconds, nanos = divmod(ns, NS_PER_SECOND)
@@ -266,16 +299,19 @@ def _set_time(timestamp, ns: int) -> None:
     timestamp.nanos = nanos
 
 
-def _ns(message, name: str) -> int:
-    return getattr(message, name).ToNanoseconds() if message.HasField(name) else 0
+def _ns(message: promise_pb2.PromiseDeliveryRequest, name: str) -> int:
+    if not message.HasField(name):
+        return 0
+    timestamp: timestamp_pb2.Timestamp = getattr(message, name)
+    return timestamp.ToNanoseconds()
 
 
-def _validate(message) -> list:
+def _validate(message: promise_pb2.PromiseDeliveryRequest) -> list[promise_pb2.OrderLine]:
     """Every bad field of the request at once; returns list(message.lines), read once
     (each access to message.lines wraps every line again)."""
     check_count(message.lines, "lines", "PROMISE_LINES_MAX", minimum=1)
     lines = list(message.lines)
-    violations = []
+    violations: list[FieldViolation] = []
     longest, quantity_max = limits.ID_LENGTH_MAX, limits.QUANTITY_MAX
     for position, line in enumerate(lines):
         sku_id = line.sku_id

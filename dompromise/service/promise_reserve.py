@@ -16,10 +16,10 @@ from dompromise.promise.engine import PromiseRequest
 from dompromise.promise.token import TokenContent, TokenError
 from dompromise.service.convert import attribute_set
 from dompromise.service.promise import Promiser, request_options, required_attributes_of
-from dompromise.v1 import promise_pb2
+from dompromise.v1 import promise_pb2, reservation_pb2
 
 
-def token_content(promiser: Promiser, request, now_ns: int) -> TokenContent:
+def token_content(promiser: Promiser, request: reservation_pb2.ReserveInventoryRequest, now_ns: int) -> TokenContent:
     """The token's plan; INVALID_ARGUMENT for a forged or malformed token (or one with
     lines beside it); ABORTED with a fresh alternative for an expired one."""
     if request.lines:
@@ -37,7 +37,9 @@ def token_content(promiser: Promiser, request, now_ns: int) -> TokenContent:
     return content
 
 
-def reserve_record(promiser: Promiser, content: TokenContent, request, ttl_ns: int) -> log_pb2.LogRecord:
+def reserve_record(
+    promiser: Promiser, content: TokenContent, request: reservation_pb2.ReserveInventoryRequest, ttl_ns: int
+) -> log_pb2.LogRecord:
     """One all-or-nothing Reserve of exactly the planned holds, through the channel
     view the promise was made through (so its protection holds as it did for the plan)."""
     holds = content.holds

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from google.protobuf import timestamp_pb2
+from collections.abc import AsyncIterator, Sequence
+from typing import Literal, cast
+
+import grpc.aio
+from google.protobuf import duration_pb2, timestamp_pb2
 
 from dompromise import limits
 from dompromise.errors import (
@@ -14,7 +18,7 @@ from dompromise.errors import (
     NotFoundError,
 )
 from dompromise.internal.v1 import log_pb2
-from dompromise.inventory.engine import COMMAND_RESULT, ITEM_STATUS
+from dompromise.inventory.engine import COMMAND_RESULT, ITEM_STATUS, Engine
 from dompromise.replica.local import Replica
 from dompromise.reservations.book import Outcome, ReservationView
 from dompromise.service import promise_reserve
@@ -48,14 +52,22 @@ ITEM_NAMES = {number: name for name, number in ITEM_STATUS.items()}
 
 
 class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
-    def __init__(self, replica: Replica, promiser: Promiser | None = None, events: ReservationEventHub | None = None):
+    def __init__(
+        self, replica: Replica, promiser: Promiser | None = None, events: ReservationEventHub | None = None
+    ) -> None:
         self._replica = replica
         self._engine = replica.engine
         self._promiser = promiser
         self._events = events if events is not None else ReservationEventHub(replica)
 
     @map_errors
-    async def ReserveInventory(self, request, context):
+    async def ReserveInventory(
+        self,
+        request: reservation_pb2.ReserveInventoryRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.ReserveInventoryRequest, reservation_pb2.ReserveInventoryResponse
+        ],
+    ) -> reservation_pb2.ReserveInventoryResponse:
         if request.promise_token:
             return await self._reserve_promise(request, context)
         _validate_reserve(request, self._replica.now_ns(), self._engine)
@@ -90,7 +102,13 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             add(status=status, reserved_quantity=reserved, available_quantity=available)
         return response
 
-    def _add_protection(self, reserve: log_pb2.Reserve, request, sku_ids, node_ids) -> None:
+    def _add_protection(
+        self,
+        reserve: log_pb2.Reserve,
+        request: reservation_pb2.ReserveInventoryRequest,
+        sku_ids: Sequence[str],
+        node_ids: Sequence[str],
+    ) -> None:
         """Records the channel view and segment, and the protection they resolve to per
         line, which is what applies (a later config edit never changes the record)."""
         channel = self._engine.channel(request.channel_view_id, request.customer_segment)
@@ -102,7 +120,13 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         reserve.channel_safety_stock_quantities.extend(view_safety)
 
     @map_errors
-    async def CommitReservation(self, request, context):
+    async def CommitReservation(
+        self,
+        request: reservation_pb2.CommitReservationRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.CommitReservationRequest, reservation_pb2.CommitReservationResponse
+        ],
+    ) -> reservation_pb2.CommitReservationResponse:
         raise_if_any(
             _resolve_violations(request.request_id, request.reservation_id)
             + id_violations([request.order_id] if request.order_id else [], "order_id")
@@ -113,22 +137,34 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         )
         outcome = self._resolved(await self._submit(record), request.reservation_id)
         response = reservation_pb2.CommitReservationResponse(log_position=outcome.log_position)
-        _fill_reservation(response.reservation, outcome.reservation)
+        _fill_reservation(response.reservation, _reservation_of(outcome))
         return response
 
     @map_errors
-    async def ReleaseReservation(self, request, context):
+    async def ReleaseReservation(
+        self,
+        request: reservation_pb2.ReleaseReservationRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.ReleaseReservationRequest, reservation_pb2.ReleaseReservationResponse
+        ],
+    ) -> reservation_pb2.ReleaseReservationResponse:
         raise_if_any(_resolve_violations(request.request_id, request.reservation_id))
         record = log_pb2.LogRecord(
             request_id=request.request_id, release=log_pb2.Resolve(reservation_id=request.reservation_id)
         )
         outcome = self._resolved(await self._submit(record), request.reservation_id)
         response = reservation_pb2.ReleaseReservationResponse(log_position=outcome.log_position)
-        _fill_reservation(response.reservation, outcome.reservation)
+        _fill_reservation(response.reservation, _reservation_of(outcome))
         return response
 
     @map_errors
-    async def ExtendReservation(self, request, context):
+    async def ExtendReservation(
+        self,
+        request: reservation_pb2.ExtendReservationRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.ExtendReservationRequest, reservation_pb2.ExtendReservationResponse
+        ],
+    ) -> reservation_pb2.ExtendReservationResponse:
         raise_if_any(_resolve_violations(request.request_id, request.reservation_id))
         record = log_pb2.LogRecord(
             request_id=request.request_id,
@@ -136,24 +172,40 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         )
         outcome = self._resolved(await self._submit(record), request.reservation_id)
         response = reservation_pb2.ExtendReservationResponse(log_position=outcome.log_position)
-        _fill_reservation(response.reservation, outcome.reservation)
+        _fill_reservation(response.reservation, _reservation_of(outcome))
         return response
 
     @map_errors
-    async def ShipReservation(self, request, context):
+    async def ShipReservation(
+        self,
+        request: reservation_pb2.ShipReservationRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.ShipReservationRequest, reservation_pb2.ShipReservationResponse
+        ],
+    ) -> reservation_pb2.ShipReservationResponse:
         outcome = await self._change_lines(request, "ship")
         response = reservation_pb2.ShipReservationResponse(log_position=outcome.log_position)
-        _fill_reservation(response.reservation, outcome.reservation)
+        _fill_reservation(response.reservation, _reservation_of(outcome))
         return response
 
     @map_errors
-    async def CancelReservationLines(self, request, context):
+    async def CancelReservationLines(
+        self,
+        request: reservation_pb2.CancelReservationLinesRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.CancelReservationLinesRequest, reservation_pb2.CancelReservationLinesResponse
+        ],
+    ) -> reservation_pb2.CancelReservationLinesResponse:
         outcome = await self._change_lines(request, "cancel_lines")
         response = reservation_pb2.CancelReservationLinesResponse(log_position=outcome.log_position)
-        _fill_reservation(response.reservation, outcome.reservation)
+        _fill_reservation(response.reservation, _reservation_of(outcome))
         return response
 
-    async def _change_lines(self, request, kind: str) -> Outcome:
+    async def _change_lines(
+        self,
+        request: reservation_pb2.ShipReservationRequest | reservation_pb2.CancelReservationLinesRequest,
+        kind: Literal["ship", "cancel_lines"],
+    ) -> Outcome:
         check_count(request.lines, "lines", "RESERVATION_LINES_MAX", minimum=1)
         violations = _resolve_violations(request.request_id, request.reservation_id)
         for position, item in enumerate(request.lines):
@@ -169,7 +221,11 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             line_numbers=[item.line_number for item in request.lines],
             quantities=[item.quantity for item in request.lines],
         )
-        record = log_pb2.LogRecord(request_id=request.request_id, **{kind: change})
+        record = (
+            log_pb2.LogRecord(request_id=request.request_id, ship=change)
+            if kind == "ship"
+            else log_pb2.LogRecord(request_id=request.request_id, cancel_lines=change)
+        )
         outcome = await self._submit(record)
         if outcome.result == RESULT["INVALID_LINES"]:
             raise InvalidArgumentError(
@@ -182,7 +238,11 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return self._resolved(outcome, request.reservation_id)
 
     @map_errors
-    async def AllocateWave(self, request, context):
+    async def AllocateWave(
+        self,
+        request: reservation_pb2.AllocateWaveRequest,
+        context: grpc.aio.ServicerContext[reservation_pb2.AllocateWaveRequest, reservation_pb2.AllocateWaveResponse],
+    ) -> reservation_pb2.AllocateWaveResponse:
         _validate_wave(request)
         wave = log_pb2.AllocateWave(
             orders=[
@@ -211,7 +271,13 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return response
 
     @map_errors
-    async def GetReservation(self, request, context):
+    async def GetReservation(
+        self,
+        request: reservation_pb2.GetReservationRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.GetReservationRequest, reservation_pb2.GetReservationResponse
+        ],
+    ) -> reservation_pb2.GetReservationResponse:
         raise_if_any(id_violation(request.reservation_id, "reservation_id"))
         view = self._engine.reservation(request.reservation_id)
         if view is None:
@@ -221,7 +287,13 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return response
 
     @map_errors
-    async def ListReservations(self, request, context):
+    async def ListReservations(
+        self,
+        request: reservation_pb2.ListReservationsRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.ListReservationsRequest, reservation_pb2.ListReservationsResponse
+        ],
+    ) -> reservation_pb2.ListReservationsResponse:
         if bool(request.order_id) == bool(request.customer_id):
             raise InvalidArgumentError([FieldViolation("order_id", "set exactly one of order_id and customer_id")])
         field = "order_id" if request.order_id else "customer_id"
@@ -235,11 +307,23 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return response
 
     @map_errors
-    async def WatchReservationEvents(self, request, context):
+    async def WatchReservationEvents(
+        self,
+        request: reservation_pb2.WatchReservationEventsRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.WatchReservationEventsRequest, reservation_pb2.WatchReservationEventsResponse
+        ],
+    ) -> AsyncIterator[reservation_pb2.WatchReservationEventsResponse]:
         async for response in self._events.watch(request, context):
             yield response
 
-    async def _reserve_promise(self, request, context):
+    async def _reserve_promise(
+        self,
+        request: reservation_pb2.ReserveInventoryRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.ReserveInventoryRequest, reservation_pb2.ReserveInventoryResponse
+        ],
+    ) -> reservation_pb2.ReserveInventoryResponse:
         """Exactly the promised plan, or ABORTED with a fresh promise (promise_reserve.py)."""
         if self._promiser is None:
             await abort_unimplemented(context, "ReserveInventory with a promise token", "a server without promises")
@@ -251,7 +335,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         if outcome.result != RESULT["OK"]:
             raise promise_reserve.plan_no_longer_holds(self._promiser, content, now_ns)
         response = reservation_pb2.ReserveInventoryResponse(log_position=outcome.log_position)
-        _fill_reservation(response.reservation, outcome.reservation)
+        _fill_reservation(response.reservation, _reservation_of(outcome))
         add = response.line_results.add
         for status, reserved, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
             add(status=status, reserved_quantity=reserved, available_quantity=available)
@@ -274,7 +358,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         return outcome
 
 
-def _validate_reserve(request, now_ns: int, engine) -> None:
+def _validate_reserve(request: reservation_pb2.ReserveInventoryRequest, now_ns: int, engine: Engine) -> None:
     check_count(request.lines, "lines", "RESERVATION_LINES_MAX", minimum=1)
     violations = id_violation(request.request_id, "request_id")
     for position, line in enumerate(request.lines):
@@ -299,7 +383,7 @@ def _validate_reserve(request, now_ns: int, engine) -> None:
     raise_if_any(violations)
 
 
-def _validate_wave(request) -> None:
+def _validate_wave(request: reservation_pb2.AllocateWaveRequest) -> None:
     check_count(request.orders, "orders", "WAVE_ORDERS_MAX", minimum=1)
     line_total = sum(len(order.lines) for order in request.orders)
     if line_total > limits.RESERVATION_LINES_MAX:
@@ -337,11 +421,13 @@ def _resolve_violations(request_id: str, reservation_id: str) -> list[FieldViola
     return id_violation(request_id, "request_id") + id_violation(reservation_id, "reservation_id")
 
 
-def _ttl_ns(request, field: str) -> int:
+def _ttl_ns(
+    request: reservation_pb2.ReserveInventoryRequest | reservation_pb2.ExtendReservationRequest, field: str
+) -> int:
     """The hold's time to live in ns: the default if unset, else within the limits."""
     if not request.HasField(field):
         return limits.RESERVATION_TTL_SECONDS_DEFAULT * NANOS_PER_SECOND
-    ttl = getattr(request, field)
+    ttl: duration_pb2.Duration = getattr(request, field)
     if ttl.seconds * ttl.nanos < 0 or not -NANOS_PER_SECOND < ttl.nanos < NANOS_PER_SECOND:
         raise InvalidArgumentError([FieldViolation(field, "not a valid Duration (seconds and nanos signs differ)")])
     ttl_ns = ttl.seconds * NANOS_PER_SECOND + ttl.nanos
@@ -351,9 +437,16 @@ def _ttl_ns(request, field: str) -> int:
     return ttl_ns
 
 
+def _reservation_of(outcome: Outcome) -> ReservationView:
+    """The reservation an accepted commit, release, extension, line change or promised hold answers with."""
+    assert outcome.reservation is not None, f"result {outcome.result}: an accepted change carries its reservation"
+    return outcome.reservation
+
+
 def _fill_reservation(message: reservation_pb2.Reservation, view: ReservationView) -> None:
     message.reservation_id = view.reservation_id
-    message.state = view.state
+    # The core's reservation states are the proto's numbers (tested; service/convert.py: why a cast).
+    message.state = cast(reservation_pb2.ReservationState, view.state)
     message.order_id = view.order_id
     message.customer_id = view.customer_id
     message.expire_time.CopyFrom(_timestamp(view.expire_ns))

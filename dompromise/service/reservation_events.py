@@ -11,9 +11,13 @@ RESOURCE_EXHAUSTED naming the version to resume after: writers never wait.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+
+import grpc.aio
 
 from dompromise import limits
 from dompromise.errors import FieldViolation, LimitExceededError, OutOfRangeError
+from dompromise.internal.v1 import log_pb2
 from dompromise.replica.local import Replica
 from dompromise.replica.reservation_events import EventTracker, ReservationEvent
 from dompromise.service.validation import id_violation, raise_if_any
@@ -21,7 +25,7 @@ from dompromise.v1 import reservation_pb2
 
 
 class _Stream:
-    def __init__(self, order_id: str, customer_id: str):
+    def __init__(self, order_id: str, customer_id: str) -> None:
         self.order_id, self.customer_id = order_id, customer_id
         self.queue: asyncio.Queue[ReservationEvent] = asyncio.Queue(maxsize=limits.RESERVATION_EVENTS_QUEUED_MAX)
         self.overflowed_after = -1  # the last version delivered before the queue overflowed
@@ -33,7 +37,7 @@ class _Stream:
 
 
 class ReservationEventHub:
-    def __init__(self, replica: Replica):
+    def __init__(self, replica: Replica) -> None:
         self._replica = replica
         self._tracker = EventTracker(replica.engine)
         self._streams: set[_Stream] = set()
@@ -42,7 +46,7 @@ class ReservationEventHub:
         self._tracking_since: int | None = None
         replica.add_apply_listener(self._on_batch)
 
-    def _on_batch(self, position: int, records) -> None:
+    def _on_batch(self, position: int, records: list[log_pb2.LogRecord]) -> None:
         if not self._streams:
             return  # nobody watching: no tracking cost on the write path
         for event in self._tracker.on_batch(position, records):
@@ -53,9 +57,15 @@ class ReservationEventHub:
                     except asyncio.QueueFull:
                         stream.overflowed_after = event.version - 1
 
-    async def watch(self, request, context):
+    async def watch(
+        self,
+        request: reservation_pb2.WatchReservationEventsRequest,
+        context: grpc.aio.ServicerContext[
+            reservation_pb2.WatchReservationEventsRequest, reservation_pb2.WatchReservationEventsResponse
+        ],
+    ) -> AsyncIterator[reservation_pb2.WatchReservationEventsResponse]:
         """Yields WatchReservationEventsResponse messages until the client goes away."""
-        violations = []
+        violations: list[FieldViolation] = []
         for name in ("order_id", "customer_id"):
             if getattr(request, name):
                 violations += id_violation(getattr(request, name), name)
@@ -99,6 +109,8 @@ class ReservationEventHub:
         if not after:
             return []
         recent = self._tracker.recent
+        tracking_since = self._tracking_since
+        assert tracking_since is not None, "watch() sets it before a stream asks what it missed"
         if after > self._replica.engine.log_position:
             raise OutOfRangeError(
                 "resume_after_version",
@@ -106,7 +118,7 @@ class ReservationEventHub:
                 f"{after} is past this replica's log position {self._replica.engine.log_position}",
             )
         forgotten = recent and recent[0].version > after + 1 and len(recent) == recent.maxlen
-        if forgotten or after < self._tracking_since:
+        if forgotten or after < tracking_since:
             raise OutOfRangeError(
                 "resume_after_version",
                 "VERSION_FORGOTTEN",

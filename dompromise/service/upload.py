@@ -9,6 +9,7 @@ quantities only, so a row that passed the checks cannot fail when applied.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from dompromise import limits
@@ -63,15 +64,17 @@ class _Tally:
 class Upload:
     """The state of one UploadStock stream."""
 
-    def __init__(self, replica: Replica):
+    def __init__(self, replica: Replica) -> None:
         self._replica = replica
         self._engine = replica.engine
         self._tally = _Tally()
-        self._pending: list[asyncio.Future] = []
+        self._pending: list[asyncio.Future[Outcome]] = []
         self._held = _Rows()  # all_or_nothing: every good row, submitted at the end
         self._all_or_nothing = False
 
-    async def run(self, request_iterator) -> inventory_pb2.UploadStockResponse:
+    async def run(
+        self, request_iterator: AsyncIterator[inventory_pb2.UploadStockRequest]
+    ) -> inventory_pb2.UploadStockResponse:
         first = True
         async for chunk in request_iterator:
             if first:
@@ -212,7 +215,7 @@ class Upload:
         return response
 
 
-def _rows_of(chunk) -> _Rows:
+def _rows_of(chunk: inventory_pb2.UploadStockRequest) -> _Rows:
     """A chunk's updates then its columns, as one set of columns."""
     rows = _Rows()
     for update in chunk.updates:

@@ -7,18 +7,31 @@ LimitExceededError (RESOURCE_EXHAUSTED) before anything is looked at.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
+from typing import Protocol
 
 from dompromise import limits
 from dompromise.errors import FieldViolation, InvalidArgumentError, LimitExceededError
+from dompromise.inventory.engine import Engine
 
 # How many bad fields one error lists; a client with 10,000 bad ids needs the first few.
 VIOLATIONS_LISTED_MAX = 20
 
 
-def check_count(values: Sequence, field: str, limit_name: str, minimum: int = 0) -> None:
+class QuantityLine(Protocol):
+    """A request line with a quantity in a unit (OrderLine, ReservationLine)."""
+
+    @property
+    def sku_id(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def quantity(self) -> int: ...
+
+
+def check_count(values: Sized, field: str, limit_name: str, minimum: int = 0) -> None:
     """Raises LimitExceededError if there are more values than the named limit."""
-    limit = getattr(limits, limit_name)
+    limit: int = getattr(limits, limit_name)
     if len(values) > limit:
         raise LimitExceededError(field, limit_name, limit, len(values))
     if len(values) < minimum:
@@ -31,7 +44,7 @@ def id_violations(values: Sequence[str], field: str) -> list[FieldViolation]:
     # Fast path: C-level len() and isprintable() for the common all-good case.
     if all(0 < len(value) <= longest and value.isprintable() and " " not in value for value in values):
         return []
-    violations = []
+    violations: list[FieldViolation] = []
     for position, value in enumerate(values):
         problem = _id_problem(value, longest)
         if problem:
@@ -61,14 +74,15 @@ def raise_if_any(violations: list[FieldViolation]) -> None:
         raise InvalidArgumentError(violations[:VIOLATIONS_LISTED_MAX])
 
 
-def base_quantities(engine, lines, field: str = "lines") -> list[int]:
+def base_quantities(engine: Engine, lines: Sequence[QuantityLine], field: str = "lines") -> list[int]:
     """Each line's quantity in base units: lines with a `unit` are converted here, at
     the edge (INVALID_ARGUMENT naming lines[i].unit for a SKU without that unit, and
     lines[i].quantity past QUANTITY_MAX base units). An unknown SKU keeps its
     quantity: the caller answers it as not found."""
     if not any(line.unit for line in lines):
         return [line.quantity for line in lines]
-    quantities, violations = [], []
+    quantities: list[int] = []
+    violations: list[FieldViolation] = []
     for position, line in enumerate(lines):
         size = engine.unit_size(line.sku_id, line.unit) if line.unit else 1
         if size == 0:

@@ -12,6 +12,7 @@ counts oversell.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import multiprocessing
 import os
@@ -22,13 +23,29 @@ import time
 import traceback
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
+from multiprocessing.process import BaseProcess
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import Literal, Protocol, TypeVar
 
 from dompromise.client.bench.histogram import Latencies, merge
-from dompromise.client.bench.options import BenchConfig
+from dompromise.client.bench.options import BenchConfig, problems
+from dompromise.client.bench.results import (
+    Contended,
+    Document,
+    Machine,
+    OperationStats,
+    RowStats,
+    RpcStats,
+    Setup,
+    SkuOversell,
+)
 from dompromise.client.bench.workloads import (
     CONTENDED_TTL_SECONDS,
     Plan,
     Tally,
+    TallyExport,
     Workload,
     WorkloadError,
     parse_mix,
@@ -37,6 +54,7 @@ from dompromise.client.bench.workloads import (
     read_catalogue,
     set_available,
 )
+from dompromise.errors import DompromiseError
 
 START_DELAY_SECONDS = 0.3  # between the go signal and the common start time
 CONNECT_SECONDS_MAX = 60
@@ -50,19 +68,45 @@ DRAIN_SECONDS_EXTRA = 5.0
 SLOTS = 3
 
 
-class BenchError(Exception):
+class BenchError(DompromiseError):
     """The run could not start or a client process failed."""
+
+
+class SharedCounters(Protocol):
+    """The progress counters every process writes (a multiprocessing RawArray of int64, SLOTS per process)."""
+
+    def __getitem__(self, index: int) -> int: ...
+    def __setitem__(self, index: int, value: int) -> None: ...
+
+
+class Kinds(Protocol):
+    """What the open loop asks of a workload: the kind of the next operation."""
+
+    def next_kind(self) -> str: ...
+
+
+# What a client process tells the parent: connected; its tally; or why it failed.
+Message = tuple[Literal["ready"], int] | tuple[Literal["result"], int, TallyExport] | tuple[Literal["error"], int, str]
+Progress = Callable[[str], None]
+# One operation: its kind, intended start (time.monotonic) and whether it is measured.
+Operation = Callable[[str, float, bool], Awaitable[None]]
+_Payload = TypeVar("_Payload")
+# A client process's entry point (see run_clients).
+ClientMain = Callable[
+    [BenchConfig, _Payload, int, SharedCounters, Event, ctypes.c_double, "Queue[Message]"],
+    None,
+]
 
 
 # ---- the parent ----------------------------------------------------------------------------------
 
 
-def prepare(config: BenchConfig) -> tuple[Plan, dict]:
+def prepare(config: BenchConfig) -> tuple[Plan, Setup]:
     """Reads the catalogue; for a contended run, sets the hot SKUs' stock. Returns the plan and set-up facts."""
     import grpc
 
     mix = parse_mix(config.mix)
-    setup: dict = {}
+    setup: Setup = {}
     with grpc.insecure_channel(config.target) as channel:
         try:
             grpc.channel_ready_future(channel).result(timeout=10)
@@ -75,7 +119,8 @@ def prepare(config: BenchConfig) -> tuple[Plan, dict]:
             if "promise" in mix:
                 destinations, probes = promise_destinations(channel, sku_ids[0], destinations)
                 setup["promise_destination_probes"] = probes
-            hot_skus, hot_node = [], ""
+            hot_skus: list[str] = []
+            hot_node = ""
             if config.contended:
                 if "reserve" not in mix:
                     raise WorkloadError("--contended needs reserve in --mix")
@@ -117,7 +162,7 @@ def prepare(config: BenchConfig) -> tuple[Plan, dict]:
     return plan, setup
 
 
-def run(config: BenchConfig, progress=None) -> dict:
+def run(config: BenchConfig, progress: Progress | None = None) -> Document:
     """Runs the benchmark and returns the results (the JSON document)."""
     started_wall = time.time()
     load_before = _loadavg()
@@ -131,16 +176,21 @@ def run(config: BenchConfig, progress=None) -> dict:
     return document
 
 
-def run_clients(config: BenchConfig, client_main, payload, progress=None) -> list[dict]:
+def run_clients(
+    config: BenchConfig,
+    client_main: ClientMain[_Payload],
+    payload: _Payload,
+    progress: Progress | None = None,
+) -> list[TallyExport]:
     """Starts config.processes processes running client_main(config, payload, number, counters, go,
     start_at, results) and returns their tallies (Tally.export()). A client puts ("ready", number) once
     connected, waits for `go`, runs from start_at.value, and puts ("result", number, tally) or
     ("error", number, text)."""
     context = multiprocessing.get_context("spawn")
-    counters = context.Array("q", config.processes * SLOTS, lock=False)
+    counters: SharedCounters = context.Array("q", config.processes * SLOTS, lock=False)
     go = context.Event()
-    start_at = context.Value("d", 0.0, lock=False)
-    results = context.Queue()
+    start_at: ctypes.c_double = context.Value("d", 0.0, lock=False)
+    results: Queue[Message] = context.Queue()
     processes = [
         context.Process(
             target=client_main,
@@ -162,23 +212,31 @@ def run_clients(config: BenchConfig, client_main, payload, progress=None) -> lis
                 process.join(5)
 
 
-def _collect(config, processes, counters, go, start_at, results, progress) -> list[dict]:
+def _collect(
+    config: BenchConfig,
+    processes: Sequence[BaseProcess],
+    counters: SharedCounters,
+    go: Event,
+    start_at: ctypes.c_double,
+    results: Queue[Message],
+    progress: Progress | None,
+) -> list[TallyExport]:
     """Waits for every process to connect, starts them together, prints progress, gathers their tallies."""
     ready = 0
     deadline = time.monotonic() + CONNECT_SECONDS_MAX
     while ready < len(processes):
-        message = _next_message(results, deadline, processes)
-        if message[0] == "ready":
+        if _next_message(results, deadline, processes)[0] == "ready":
             ready += 1
     start_at.value = time.monotonic() + START_DELAY_SECONDS
     go.set()
     measure_start = start_at.value + config.warmup_seconds
     end = measure_start + config.duration_seconds
-    tallies: list[dict] = []
+    tallies: list[TallyExport] = []
     deadline = end + config.timeout_seconds + DRAIN_SECONDS_EXTRA + CONNECT_SECONDS_MAX
     last_ok, last_time = 0, start_at.value
     next_progress = start_at.value + PROGRESS_INTERVAL_SECONDS
     while len(tallies) < len(processes):
+        message: Message | None
         try:
             message = results.get(timeout=max(0.05, min(next_progress - time.monotonic(), 1.0)))
         except queue_module.Empty:
@@ -207,7 +265,7 @@ def _collect(config, processes, counters, go, start_at, results, progress) -> li
     return tallies
 
 
-def _next_message(results, deadline: float, processes):
+def _next_message(results: Queue[Message], deadline: float, processes: Sequence[BaseProcess]) -> Message:
     while True:
         try:
             message = results.get(timeout=0.5)
@@ -222,18 +280,18 @@ def _next_message(results, deadline: float, processes):
         return message
 
 
-def summarize(config: BenchConfig, plan: Plan, setup: dict, tallies: list[dict]) -> dict:
+def summarize(config: BenchConfig, plan: Plan, setup: Setup, tallies: list[TallyExport]) -> Document:
     """Merges the processes' tallies into the results document."""
     duration = config.duration_seconds
-    kinds = {}
+    kinds: dict[str, OperationStats] = {}
     all_operations = Latencies()
     operations_ok_total = 0
-    operations_failed_total: Counter = Counter()
+    operations_failed_total: Counter[str] = Counter()
     for kind in plan.mix:
         latencies = merge([t["operations"][kind] for t in tallies if kind in t["operations"]])
         all_operations.add(latencies)
         ok = sum(t["operations_ok"].get(kind, 0) for t in tallies)
-        failed: Counter = Counter()
+        failed: Counter[str] = Counter()
         for t in tallies:
             failed.update(t["operations_failed"].get(kind, {}))
         operations_ok_total += ok
@@ -245,10 +303,10 @@ def summarize(config: BenchConfig, plan: Plan, setup: dict, tallies: list[dict])
             "ok_per_second": round(ok / duration, 1),
             "latency_ms": latencies.summary_ms(),
         }
-    rpcs = {}
+    rpcs: dict[str, RpcStats] = {}
     for method in sorted({m for t in tallies for m in (*t["rpcs"], *t["rpc_errors"])}):
         latencies = merge([t["rpcs"][method] for t in tallies if method in t["rpcs"]])
-        errors: Counter = Counter()
+        errors: Counter[str] = Counter()
         for t in tallies:
             errors.update(t["rpc_errors"].get(method, {}))
         rpcs[method] = {
@@ -258,13 +316,15 @@ def summarize(config: BenchConfig, plan: Plan, setup: dict, tallies: list[dict])
             "ok_per_second": round(latencies.count / duration, 1),
             "latency_ms": latencies.summary_ms(),
         }
-    outcomes: Counter = Counter()
+    outcomes: Counter[str] = Counter()
     for t in tallies:
         outcomes.update(t["outcomes"])
     send_lag = merge([t["send_lag"] for t in tallies])
     rpc_ok = sum(r["ok"] for r in rpcs.values())
     rpc_errors = sum(r["errors"] for r in rpcs.values())
-    document = {
+    shown_setup = setup.copy()
+    shown_setup.pop("buckets_before", None)
+    document: Document = {
         "tool": "dompromise bench",
         "config": {
             "target": config.target,
@@ -283,7 +343,7 @@ def summarize(config: BenchConfig, plan: Plan, setup: dict, tallies: list[dict])
             "seed": config.seed,
             "run_id": plan.run_id,
         },
-        "setup": {k: v for k, v in setup.items() if k != "buckets_before"},
+        "setup": shown_setup,
         "operations": {
             "ok": operations_ok_total,
             "failed": sum(operations_failed_total.values()),
@@ -314,17 +374,17 @@ def summarize(config: BenchConfig, plan: Plan, setup: dict, tallies: list[dict])
     return document
 
 
-def _count_oversell(config: BenchConfig, plan: Plan, setup: dict, tallies: list[dict]) -> dict:
+def _count_oversell(config: BenchConfig, plan: Plan, setup: Setup, tallies: list[TallyExport]) -> Contended:
     """Units held on the hot SKUs: counted from our OK answers and read back; beyond the stock is oversell."""
     import grpc
 
-    counted: Counter = Counter()
+    counted: Counter[str] = Counter()
     for t in tallies:
         counted.update(t["reserved_units"])
     before = setup["buckets_before"]
     with grpc.insecure_channel(config.target) as channel:
         after = position_buckets(channel, plan.hot_sku_ids, plan.hot_node_id)
-    per_sku = {}
+    per_sku: dict[str, SkuOversell] = {}
     for sku in plan.hot_sku_ids:
         read_back = (after[sku]["held"] + after[sku]["allocated"]) - (before[sku]["held"] + before[sku]["allocated"])
         per_sku[sku] = {
@@ -354,7 +414,7 @@ def _loadavg() -> list[str]:
         return []
 
 
-def machine_info(load_before: list[str]) -> dict:
+def machine_info(load_before: list[str]) -> Machine:
     import grpc
 
     model = "?"
@@ -377,7 +437,15 @@ def machine_info(load_before: list[str]) -> dict:
 # ---- a client process ------------------------------------------------------------------------------
 
 
-def client_main(config: BenchConfig, plan: Plan, number: int, counters, go, start_at, results) -> None:
+def client_main(
+    config: BenchConfig,
+    plan: Plan,
+    number: int,
+    counters: SharedCounters,
+    go: Event,
+    start_at: ctypes.c_double,
+    results: Queue[Message],
+) -> None:
     try:
         tally = asyncio.run(_client(config, plan, number, counters, go, start_at, results))
         results.put(("result", number, tally.export()))
@@ -385,14 +453,22 @@ def client_main(config: BenchConfig, plan: Plan, number: int, counters, go, star
         results.put(("error", number, traceback.format_exc()))
 
 
-async def wait_for_start(go, start_at) -> float:
+async def wait_for_start(go: Event, start_at: ctypes.c_double) -> float:
     """Waits for the parent's go (in a thread: it is a multiprocessing Event); returns the common start time."""
     if not await asyncio.get_running_loop().run_in_executor(None, go.wait, CONNECT_SECONDS_MAX):
         raise BenchError("no start signal")
     return start_at.value
 
 
-async def _client(config: BenchConfig, plan: Plan, number: int, counters, go, start_at, results) -> Tally:
+async def _client(
+    config: BenchConfig,
+    plan: Plan,
+    number: int,
+    counters: SharedCounters,
+    go: Event,
+    start_at: ctypes.c_double,
+    results: Queue[Message],
+) -> Tally:
     import grpc
 
     from dompromise import limits
@@ -437,8 +513,8 @@ async def _client(config: BenchConfig, plan: Plan, number: int, counters, go, st
 
 async def _open_loop(
     config: BenchConfig,
-    workload: Workload,
-    one,
+    workload: Kinds,
+    one: Operation,
     number: int,
     begin: float,
     measure_start: float,
@@ -448,13 +524,15 @@ async def _open_loop(
     """Sends on a fixed schedule: process n sends at begin + (n + i * processes) / rate."""
     interval = config.processes / config.rate
     offset = number / config.rate
-    outstanding: set[asyncio.Task] = set()
+    outstanding: set[asyncio.Task[None]] = set()
     crashed: list[BaseException] = []  # a bug in an operation must fail the run, not vanish with its task
 
-    def finished(task: asyncio.Task) -> None:
+    def finished(task: asyncio.Task[None]) -> None:
         outstanding.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            crashed.append(task.exception())
+        if not task.cancelled():
+            exception = task.exception()
+            if exception is not None:
+                crashed.append(exception)
 
     sent = 0
     while True:
@@ -486,7 +564,7 @@ async def _open_loop(
 # ---- the command ---------------------------------------------------------------------------------------
 
 
-def render(document: dict) -> str:
+def render(document: Document) -> str:
     """The human summary: one row per kind, one per RPC method, and the oversell check."""
     config = document["config"]
     shape = (
@@ -501,10 +579,10 @@ def render(document: dict) -> str:
         f" {'max ms':>8}  failed",
     ]
 
-    def row(name: str, stats: dict, failed_by_code: dict) -> str:
+    def row(name: str, stats: RowStats, failed_by_code: dict[str, int]) -> str:
         latency = stats["latency_ms"]
 
-        def ms(value):
+        def ms(value: float | None) -> str:
             return f"{value:8.2f}" if value is not None else f"{'-':>8}"
 
         failures = ", ".join(f"{code} {count:,}" for code, count in sorted(failed_by_code.items())) or "-"
@@ -516,8 +594,8 @@ def render(document: dict) -> str:
     for kind, stats in document["kinds"].items():
         lines.append(row(f"op {kind}", stats, stats["failed_by_code"]))
     lines.append(row("all operations", document["operations"], document["operations"]["failed_by_code"]))
-    for method, stats in document["rpcs"].items():
-        lines.append(row(f"rpc {method}", stats, stats["errors_by_code"]))
+    for method, rpc_stats in document["rpcs"].items():
+        lines.append(row(f"rpc {method}", rpc_stats, rpc_stats["errors_by_code"]))
     if document.get("reserve_outcomes"):
         lines.append(
             "reserve outcomes: " + ", ".join(f"{k} {v:,}" for k, v in sorted(document["reserve_outcomes"].items()))
@@ -541,8 +619,6 @@ def render(document: dict) -> str:
 
 
 def main(config: BenchConfig) -> int:
-    from dompromise.client.bench.options import problems
-
     wrong = problems(config)
     if wrong:
         print("dompromise bench: " + "; ".join(wrong), file=sys.stderr)
@@ -562,7 +638,7 @@ def main(config: BenchConfig) -> int:
             json.dump(document, out, indent=1)
             out.write("\n")
         print(f"wrote {config.json_path}", flush=True)
-    if document.get("contended", {}).get("oversell", 0) > 0:
+    if "contended" in document and document["contended"]["oversell"] > 0:
         print("dompromise bench: OVERSELL: more units held than stock", file=sys.stderr)
         return 1
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
+from dompromise.client.target import DEFAULT_TARGET
+
 DESCRIPTION = """\
 Load a running dompromise server and measure it: several client processes,
 each a grpc.aio channel, send a mix of requests built from the server's own
@@ -74,8 +76,6 @@ class BenchConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from dompromise.cli import DEFAULT_TARGET
-
     parser.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
     parser.add_argument(
         "--mix",

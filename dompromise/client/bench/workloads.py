@@ -26,8 +26,17 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypedDict, TypeVar
+
+from dompromise.errors import DompromiseError
+
+if TYPE_CHECKING:  # at run time grpc and the stubs load where a request is built, not with this module
+    import grpc
+    import grpc.aio
 
 KINDS = ("availability", "promise", "reserve")
+_Request = TypeVar("_Request")
+_Response = TypeVar("_Response")
 # Stocked positions are looked for in a sample of this many SKUs...
 POSITION_SAMPLE_SKUS = 1_000
 # ... and a position qualifies for the reserve kind with at least this much available.
@@ -42,7 +51,7 @@ CONTENDED_TTL_SECONDS = 3_600
 PROMISE_DESTINATIONS_PROBED_MAX = 50
 
 
-class WorkloadError(Exception):
+class WorkloadError(DompromiseError):
     """The workload cannot run against this server (say why, plainly)."""
 
 
@@ -95,7 +104,7 @@ class Plan:
 
 
 def read_catalogue(
-    channel, seed: int, need_positions: bool
+    channel: grpc.Channel, seed: int, need_positions: bool
 ) -> tuple[list[str], list[str], list[str], list[tuple[str, str]]]:
     """SKU ids, enabled node ids, their postal codes, and stocked positions (if asked)."""
     from dompromise.v1 import availability_pb2, availability_pb2_grpc, common_pb2, network_pb2, network_pb2_grpc
@@ -104,21 +113,21 @@ def read_catalogue(
     sku_ids: list[str] = []
     token = ""
     while len(sku_ids) < CATALOGUE_SKUS_MAX:
-        page = network.ListSkus(
+        page: network_pb2.ListSkusResponse = network.ListSkus(
             network_pb2.ListSkusRequest(page_size=PAGE_SIZE, page_token=token), timeout=SETUP_TIMEOUT_SECONDS
         )
         sku_ids += [sku.sku_id for sku in page.skus]
         token = page.next_page_token
         if not token:
             break
-    nodes = []
+    nodes: list[network_pb2.Node] = []
     token = ""
     while True:
-        page = network.ListNodes(
+        node_page: network_pb2.ListNodesResponse = network.ListNodes(
             network_pb2.ListNodesRequest(page_size=PAGE_SIZE, page_token=token), timeout=SETUP_TIMEOUT_SECONDS
         )
-        nodes += list(page.nodes)
-        token = page.next_page_token
+        nodes += list(node_page.nodes)
+        token = node_page.next_page_token
         if not token:
             break
     enabled = [node for node in nodes if node.status == common_pb2.NODE_STATUS_ENABLED]
@@ -129,7 +138,9 @@ def read_catalogue(
     if need_positions:
         rng = random.Random(seed)
         sample = rng.sample(sku_ids, min(POSITION_SAMPLE_SKUS, len(sku_ids)))
-        answer = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
+        answer: availability_pb2.GetAvailabilityResponse = availability_pb2_grpc.AvailabilityServiceStub(
+            channel
+        ).GetAvailability(
             availability_pb2.GetAvailabilityRequest(sku_ids=sample, view=availability_pb2.AVAILABILITY_VIEW_BASIC),
             timeout=SETUP_TIMEOUT_SECONDS,
         )
@@ -147,7 +158,7 @@ def read_catalogue(
     return sku_ids, [node.node_id for node in enabled], destinations, positions
 
 
-def promise_destinations(channel, sku_id: str, candidates: list[str]) -> tuple[list[str], dict[str, int]]:
+def promise_destinations(channel: grpc.Channel, sku_id: str, candidates: list[str]) -> tuple[list[str], dict[str, int]]:
     """The candidates the server promises to (one probe each), and what the probes answered.
 
     A postal code outside every delivery zone answers NOT_FOUND: loading it would measure
@@ -159,7 +170,8 @@ def promise_destinations(channel, sku_id: str, candidates: list[str]) -> tuple[l
     from dompromise.v1 import promise_pb2, promise_pb2_grpc
 
     stub = promise_pb2_grpc.PromiseServiceStub(channel)
-    usable, answers = [], Counter()
+    usable: list[str] = []
+    answers: Counter[str] = Counter()
     for postal_code in candidates[:PROMISE_DESTINATIONS_PROBED_MAX]:
         try:
             stub.PromiseDelivery(
@@ -176,11 +188,13 @@ def promise_destinations(channel, sku_id: str, candidates: list[str]) -> tuple[l
     return (usable or candidates), dict(answers)
 
 
-def position_buckets(channel, sku_ids: list[str], node_id: str) -> dict[str, dict[str, int]]:
+def position_buckets(channel: grpc.Channel, sku_ids: list[str], node_id: str) -> dict[str, dict[str, int]]:
     """Per SKU at one node: on hand, held, allocated, unavailable, safety stock and available."""
     from dompromise.v1 import availability_pb2, availability_pb2_grpc, common_pb2
 
-    answer = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability(
+    answer: availability_pb2.GetAvailabilityResponse = availability_pb2_grpc.AvailabilityServiceStub(
+        channel
+    ).GetAvailability(
         availability_pb2.GetAvailabilityRequest(
             sku_ids=sku_ids, node_ids=[node_id], view=availability_pb2.AVAILABILITY_VIEW_FULL
         ),
@@ -188,7 +202,7 @@ def position_buckets(channel, sku_ids: list[str], node_id: str) -> dict[str, dic
     )
     if list(answer.node_ids) != [node_id]:
         raise WorkloadError(f"node {node_id} takes no new demand (not ENABLED): pick another with --node")
-    buckets = {}
+    buckets: dict[str, dict[str, int]] = {}
     for item in answer.items:
         if item.status != common_pb2.ITEM_STATUS_OK:
             raise WorkloadError(f"SKU {item.sku_id} not found on the server")
@@ -203,7 +217,7 @@ def position_buckets(channel, sku_ids: list[str], node_id: str) -> dict[str, dic
     return buckets
 
 
-def set_available(channel, sku_ids: list[str], node_id: str, stock: int) -> dict[str, dict[str, int]]:
+def set_available(channel: grpc.Channel, sku_ids: list[str], node_id: str, stock: int) -> dict[str, dict[str, int]]:
     """Sets on hand so that exactly `stock` units of each SKU are available at the node.
 
     On hand = what is already held, allocated, unavailable or kept as safety
@@ -222,7 +236,7 @@ def set_available(channel, sku_ids: list[str], node_id: str, stock: int) -> dict
         )
         for sku, b in before.items()
     ]
-    answer = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
+    answer: inventory_pb2.UpdateStockResponse = inventory_pb2_grpc.InventoryServiceStub(channel).UpdateStock(
         inventory_pb2.UpdateStockRequest(updates=updates, all_or_nothing=True), timeout=SETUP_TIMEOUT_SECONDS
     )
     if any(result.status != common_pb2.ITEM_STATUS_OK for result in answer.results):
@@ -237,20 +251,34 @@ def set_available(channel, sku_ids: list[str], node_id: str, stock: int) -> dict
 # ---- what a client process runs (asyncio, grpc.aio) ----------------------------------------------
 
 
+class TallyExport(TypedDict):
+    """Tally.export(): what a client process sends the parent (plain data, histograms encoded)."""
+
+    operations: dict[str, bytes]
+    operations_ok: dict[str, int]
+    operations_failed: dict[str, dict[str, int]]
+    rpcs: dict[str, bytes]
+    rpc_errors: dict[str, dict[str, int]]
+    outcomes: dict[str, int]
+    reserved_units: dict[str, int]
+    send_lag: bytes
+    finished_in_window: int
+
+
 class Tally:
     """One client process's counts and latency histograms, measured part only (plus reserved units)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         from dompromise.client.bench.histogram import Latencies
 
         self._latencies = Latencies
         self.operations: dict[str, Latencies] = {}  # kind -> latency of the whole operation, OK ones
-        self.operations_ok: Counter = Counter()
-        self.operations_failed: dict[str, Counter] = {}  # kind -> status code name -> count
+        self.operations_ok: Counter[str] = Counter()
+        self.operations_failed: dict[str, Counter[str]] = {}  # kind -> status code name -> count
         self.rpcs: dict[str, Latencies] = {}  # method -> latency of OK calls
-        self.rpc_errors: dict[str, Counter] = {}  # method -> status code name -> count
-        self.outcomes: Counter = Counter()  # reserve: held / short / committed / released
-        self.reserved_units: Counter = Counter()  # sku -> units held, warm-up included (contended check)
+        self.rpc_errors: dict[str, Counter[str]] = {}  # method -> status code name -> count
+        self.outcomes: Counter[str] = Counter()  # reserve: held / short / committed / released
+        self.reserved_units: Counter[str] = Counter()  # sku -> units held, warm-up included (contended check)
         self.send_lag = Latencies()  # open loop: actual send time - intended send time
         self.finished_in_window = 0  # operations (any outcome) that ended inside the measured window
 
@@ -273,7 +301,7 @@ class Tally:
     def operation_failed(self, kind: str, code: str) -> None:
         self.operations_failed.setdefault(kind, Counter())[code] += 1
 
-    def export(self) -> dict:
+    def export(self) -> TallyExport:
         """Plain data for the parent: histograms encoded, counters as dicts."""
         return {
             "operations": {kind: h.encode() for kind, h in self.operations.items()},
@@ -288,10 +316,10 @@ class Tally:
         }
 
 
-class Failed(Exception):
-    """An RPC of the operation failed with this gRPC status code name."""
+class _Failed(Exception):
+    """An RPC of the operation failed with this gRPC status code name (raised and caught in Workload)."""
 
-    def __init__(self, code: str):
+    def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
 
@@ -299,7 +327,7 @@ class Failed(Exception):
 class Workload:
     """Builds and sends one operation at a time on a grpc.aio channel; records into a Tally."""
 
-    def __init__(self, channel, plan: Plan, process_number: int, seed: int, tally: Tally):
+    def __init__(self, channel: grpc.aio.Channel, plan: Plan, process_number: int, seed: int, tally: Tally) -> None:
         from dompromise.v1 import (
             availability_pb2_grpc,
             promise_pb2_grpc,
@@ -331,7 +359,7 @@ class Workload:
         """One operation; its latency counts from `intended_start` (time.monotonic)."""
         try:
             await self._perform[kind](measured)
-        except Failed as failure:
+        except _Failed as failure:
             if measured:
                 self.tally.operation_failed(kind, failure.code)
             return False
@@ -339,7 +367,13 @@ class Workload:
             self.tally.operation(kind, time.monotonic() - intended_start)
         return True
 
-    async def _call(self, method: str, stub_method, request, measured: bool):
+    async def _call(
+        self,
+        method: str,
+        stub_method: grpc.aio.UnaryUnaryMultiCallable[_Request, _Response],
+        request: _Request,
+        measured: bool,
+    ) -> _Response:
         import grpc
 
         started = time.monotonic()
@@ -348,7 +382,7 @@ class Workload:
         except grpc.aio.AioRpcError as error:
             if measured:
                 self.tally.rpc_error(method, error.code().name)
-            raise Failed(error.code().name) from None
+            raise _Failed(error.code().name) from None
         if measured:
             self.tally.rpc(method, time.monotonic() - started)
         return response
@@ -401,7 +435,9 @@ class Workload:
             lines=[pb.ReservationLine(sku_id=sku, node_id=node, quantity=plan.quantity)],
             ttl=duration_pb2.Duration(seconds=plan.ttl_seconds),
         )
-        answer = await self._call("ReserveInventory", self._reservation.ReserveInventory, request, measured)
+        answer: pb.ReserveInventoryResponse = await self._call(
+            "ReserveInventory", self._reservation.ReserveInventory, request, measured
+        )
         held = answer.HasField("reservation")
         if held and plan.contended:
             # Warm-up included: every unit held counts against the stock.
