@@ -24,7 +24,7 @@ import grpc
 import numpy as np
 
 from benchmarks.networks import build_network
-from dompromise.config import network as config
+from dompromise import config
 from dompromise.v1 import availability_pb2, availability_pb2_grpc
 
 

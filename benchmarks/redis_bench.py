@@ -456,7 +456,7 @@ def throughput(args, lines: int, in_flight: int, name: str, target: float) -> di
 
 def startup(args) -> dict:
     from benchmarks.networks import synthetic_network
-    from dompromise.config.network import dump_network
+    from dompromise.config import dump_network
     from dompromise.internal.v1 import log_pb2
     from dompromise.inventory.engine import network_fingerprint
     from dompromise.log.redis.log import RedisLog

@@ -180,8 +180,8 @@ def _load_replica(args):
     """
     import time
 
-    from dompromise.config import network as config
-    from dompromise.config.network import ConfigError, ConfigProblem
+    from dompromise import config
+    from dompromise.config import ConfigError, ConfigProblem
     from dompromise.demo import network as demo
     from dompromise.inventory.engine import Engine
     from dompromise.log import FileLog, MemoryLog
@@ -293,7 +293,7 @@ def stock_records(rows):
 
 
 def _serve(args) -> int:
-    from dompromise.config.network import ConfigError
+    from dompromise.config import ConfigError
     from dompromise.log import LogCorruption
     from dompromise.service.server import serve
 
@@ -463,8 +463,8 @@ def render_check(status: dict) -> str:
 def _snapshot(args) -> int:
     import redis
 
-    from dompromise.config import network as config
-    from dompromise.config.network import ConfigError
+    from dompromise import config
+    from dompromise.config import ConfigError
     from dompromise.demo import network as demo
     from dompromise.log.redis.log import RedisLogError
 
@@ -593,7 +593,7 @@ def _load(args) -> int:
 
 
 def _demo_config(args) -> int:
-    from dompromise.config import network as config
+    from dompromise import config
     from dompromise.demo import network as demo
 
     os.makedirs(args.directory, exist_ok=True)

@@ -13,22 +13,22 @@ per list. Read with the same `file:line: field: message` reporting as the rest.
 
 from __future__ import annotations
 
-from dompromise.config.network import _as_list, _as_str, _items, _Problems, _Value
+from dompromise.config.problems import Problems, Value, as_list, as_str, items
 from dompromise.limits import ATTRIBUTE_KEY_LENGTH_MAX, ATTRIBUTES_DECLARED_MAX
 from dompromise.model.attributes import KEY_PATTERN
 
 
-def read_attribute_keys(item: _Value, problems: _Problems) -> tuple[str, ...] | None:
+def read_attribute_keys(item: Value, problems: Problems) -> tuple[str, ...] | None:
     """A list of attribute keys, or None if it has problems."""
-    entries = _as_list(item, problems)
+    entries = as_list(item, problems)
     if entries is None:
         return None
     before = problems.count()
     if len(entries) > ATTRIBUTES_DECLARED_MAX:
         problems.add(item.line, item.field, f"{len(entries)} keys, more than the limit of {ATTRIBUTES_DECLARED_MAX}")
     keys: dict[str, int] = {}
-    for key_item in _items(entries, item.field):
-        key = _as_str(key_item, problems)
+    for key_item in items(entries, item.field):
+        key = as_str(key_item, problems)
         if key is None:
             continue
         if len(key) > ATTRIBUTE_KEY_LENGTH_MAX or not KEY_PATTERN.fullmatch(key):

@@ -1,9 +1,9 @@
 """The `transport:` section of the network config: calendars, zones, lanes.
 
-Read by `config.parse_network` (one call from `_read_network`) with the same
-rules and messages as the rest of the file: every problem is reported as
-``path:line: field: message`` with the real line, all at once. Written back
-by `dump_transport` so `dump_network` round-trips. `docs/config.md`
+Read by `parse_network` (one call from `network._read_network`) with the
+same rules and messages as the rest of the file: every problem is reported
+as ``path:line: field: message`` with the real line, all at once. Written
+back by `dump.dump_transport` so `dump_network` round-trips. `docs/config.md`
 ("Transport") documents the section with a full example.
 
     transport:
@@ -50,30 +50,36 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
-from dompromise.config.network import (
-    _as_choice,
-    _as_country,
-    _as_degrees,
-    _as_id,
-    _as_int,
-    _as_list,
-    _as_mapping,
-    _as_str,
-    _as_timezone,
-    _check_keys,
-    _check_unique_ids,
-    _describe_type,
-    _FlowList,
-    _FlowMapping,
-    _items,
-    _join,
-    _MarkedMapping,
-    _member,
-    _optional,
-    _Problems,
-    _Value,
+from dompromise.config.marked import MarkedList, MarkedMapping
+from dompromise.config.problems import (
+    Problems,
+    Value,
+    as_bool,
+    as_country,
+    as_date,
+    as_degrees,
+    as_id,
+    as_int,
+    as_list,
+    as_mapping,
+    as_str,
+    as_time,
+    as_timezone,
+    as_weekdays,
+    check_keys,
+    check_unique_ids,
+    checked,
+    declared_ids,
+    items,
+    join,
+    member,
+    optional,
+    read_strings,
+    required,
 )
 from dompromise.limits import (
     ARRIVAL_DAY_OFFSET_MAX,
@@ -96,8 +102,6 @@ from dompromise.limits import (
 )
 from dompromise.model.network import Node
 from dompromise.model.transport import (
-    MINUTES_PER_DAY,
-    WEEKDAY_NAMES,
     WEEKDAY_SPELLINGS,
     WORKWEEK,
     Calendar,
@@ -149,50 +153,55 @@ _DEPARTURE_KEYS = ("days", "leaves", "cutoff", "arrives", "arrival_day_offset")
 
 _CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 _POSTAL_PATTERN = re.compile(rf"[A-Z0-9]{{1,{POSTAL_CODE_LENGTH_MAX}}}")
-_DEFAULT_CURRENCY = "EUR"
+DEFAULT_CURRENCY = "EUR"
+
+
+_Entry = TypeVar("_Entry", Calendar, Zone, NodeShipping, Lane, Departure)
+# (departures, pickup, transit_hours, transit_working_days, arrives) of a lane.
+_LaneTiming = tuple[tuple[Departure, ...] | None, LocalTime | None, int | None, int | None, LocalTime | None]
 
 
 @dataclass(frozen=True)
-class _Read:
+class _Read(Generic[_Entry]):
     """A value read from the file and where its references were written."""
 
-    value: object
-    where: dict[str, _Value]
+    value: _Entry
+    where: dict[str, Value]
 
 
 # --------------------------------------------------------------------------
 # Entry point
 
 
-def read_transport(top: _MarkedMapping, nodes: list[Node], problems: _Problems) -> TransportNetwork | None:
+def read_transport(top: MarkedMapping, nodes: list[Node], problems: Problems) -> TransportNetwork | None:
     """The `transport:` section of a network file, or None when absent or wrong.
 
     `nodes` are the file's valid nodes: lanes and shipping settings must
     name one of them.
     """
-    member = _member(top, _SECTION, "")
-    if member is None:
+    section_item = member(top, _SECTION, "")
+    if section_item is None:
         return None
-    section = _as_mapping(member, problems)
+    section = as_mapping(section_item, problems)
     if section is None:
         return None
     before = problems.count()
-    _check_keys(section, _SECTION, _SECTION_KEYS, (), problems)
-    currency = _optional(section, "currency", _SECTION, _DEFAULT_CURRENCY, lambda v: _as_currency(v, problems))
+    check_keys(section, _SECTION, _SECTION_KEYS, (), problems)
+    currency = optional(section, "currency", _SECTION, DEFAULT_CURRENCY, lambda v: _as_currency(v, problems))
     calendars = _read_list(section, "calendars", CALENDARS_MAX, _read_calendar, problems)
     zones = _read_list(section, "zones", ZONES_MAX, _read_zone, problems)
     shipping = _read_list(section, "node_shipping", NODES_MAX, _read_shipping, problems)
     lanes = _read_list(section, "lanes", LANES_MAX, _read_lane, problems)
-    _check_unique_ids([(read.value.calendar_id, read.where["id"]) for read in calendars], "calendar", problems)
-    _check_unique_ids([(read.value.zone_id, read.where["id"]) for read in zones], "zone", problems)
-    _check_unique_ids([(read.value.node_id, read.where["node"]) for read in shipping], "node_shipping node", problems)
+    check_unique_ids([(read.value.calendar_id, read.where["id"]) for read in calendars], "calendar", problems)
+    check_unique_ids([(read.value.zone_id, read.where["id"]) for read in zones], "zone", problems)
+    check_unique_ids([(read.value.node_id, read.where["node"]) for read in shipping], "node_shipping node", problems)
     # References are checked against every id written, valid entry or not:
     # one bad zone should be one problem, not one more per lane that names it.
     declared = {
-        "calendar": _declared_ids(section, "calendars", "id"),
-        "zone": _declared_ids(section, "zones", "id"),
-        "node": {node.node_id for node in nodes} | _declared_ids(top, "nodes", "id"),
-        "shipping": _declared_ids(section, "node_shipping", "node"),
+        "calendar": declared_ids(section, "calendars", "id"),
+        "zone": declared_ids(section, "zones", "id"),
+        "node": {node.node_id for node in nodes} | declared_ids(top, "nodes", "id"),
+        "shipping": declared_ids(section, "node_shipping", "node"),
     }
     _check_references(calendars, zones, shipping, lanes, declared, problems)
     _check_postal_prefixes(zones, problems)
@@ -205,30 +214,28 @@ def read_transport(top: _MarkedMapping, nodes: list[Node], problems: _Problems) 
         zones=tuple(read.value for read in zones),
         node_shipping=tuple(read.value for read in shipping),
         lanes=tuple(read.value for read in lanes),
-        currency=currency,
+        currency=checked(currency),
     )
 
 
-def _declared_ids(mapping: _MarkedMapping, key: str, id_key: str) -> set[str]:
-    """Every string written as `id_key` in the entries of the list under `key`."""
-    entries = mapping.get(key)
-    if not isinstance(entries, list):
-        return set()
-    return {entry[id_key] for entry in entries if isinstance(entry, dict) and isinstance(entry.get(id_key), str)}
-
-
-def _read_list(section: _MarkedMapping, key: str, count_max: int, read_entry, problems: _Problems) -> list[_Read]:
+def _read_list(
+    section: MarkedMapping,
+    key: str,
+    count_max: int,
+    read_entry: Callable[[Value, Problems], _Read[_Entry] | None],
+    problems: Problems,
+) -> list[_Read[_Entry]]:
     """One optional list of the section: the valid entries, each with where it was."""
-    member = _member(section, key, _SECTION)
-    if member is None:
+    list_item = member(section, key, _SECTION)
+    if list_item is None:
         return []
-    entries = _as_list(member, problems)
+    entries = as_list(list_item, problems)
     if entries is None:
         return []
     if len(entries) > count_max:
-        problems.add(member.line, member.field, f"{len(entries)} entries, more than the limit of {count_max}")
+        problems.add(list_item.line, list_item.field, f"{len(entries)} entries, more than the limit of {count_max}")
         return []
-    results = [read_entry(item, problems) for item in _items(entries, member.field)]
+    results = [read_entry(item, problems) for item in items(entries, list_item.field)]
     return [result for result in results if result is not None]
 
 
@@ -236,8 +243,8 @@ def _read_list(section: _MarkedMapping, key: str, count_max: int, read_entry, pr
 # Scalars
 
 
-def _as_currency(item: _Value, problems: _Problems) -> str | None:
-    text = _as_str(item, problems)
+def _as_currency(item: Value, problems: Problems) -> str | None:
+    text = as_str(item, problems)
     if text is None:
         return None
     if not _CURRENCY_PATTERN.fullmatch(text):
@@ -246,75 +253,8 @@ def _as_currency(item: _Value, problems: _Problems) -> str | None:
     return text
 
 
-def _as_time(item: _Value, problems: _Problems, end_of_day: bool = False) -> LocalTime | None:
-    """A local time of day "HH:MM"; 24:00 only where `end_of_day` (a closing time)."""
-    text = _as_str(item, problems)
-    if text is None:
-        return None
-    try:
-        time = LocalTime.parse(text)
-    except ValueError:
-        time = None
-    if time is None or (time.minute_of_day == MINUTES_PER_DAY and not end_of_day):
-        allowed = "00:00 to 24:00" if end_of_day else "00:00 to 23:59"
-        problems.add(item.line, item.field, f"{text!r} is not a time of day HH:MM ({allowed})")
-        return None
-    return time
-
-
-def _as_bool(item: _Value, problems: _Problems) -> bool | None:
-    if isinstance(item.value, bool):
-        return item.value
-    problems.add(item.line, item.field, f"expected true or false, got {_describe_type(item.value)}")
-    return None
-
-
-def _as_date(item: _Value, problems: _Problems) -> dt.date | None:
-    """A date: unquoted YAML 2026-05-01, or the string "2026-05-01" (JSON)."""
-    value = item.value
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            if len(value) == 10:  # fromisoformat would also take 20260501
-                return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-        problems.add(item.line, item.field, f"{value!r} is not a date YYYY-MM-DD")
-        return None
-    problems.add(item.line, item.field, f"expected a date YYYY-MM-DD, got {_describe_type(value)}")
-    return None
-
-
-def _as_weekdays(item: _Value, problems: _Problems) -> tuple[int, ...] | None:
-    """A non-empty list of mon..sun, no repeats, returned in week order."""
-    entries = _as_list(item, problems)
-    if entries is None:
-        return None
-    if not entries:
-        problems.add(item.line, item.field, "must list at least one weekday")
-        return None
-    before = problems.count()
-    days: dict[int, int] = {}
-    for day_item in _items(entries, item.field):
-        day = _as_choice(day_item, WEEKDAY_NAMES, problems)
-        if day is None:
-            continue
-        if day in days:
-            problems.add(
-                day_item.line,
-                day_item.field,
-                f"duplicate weekday {WEEKDAY_SPELLINGS[day]!r} (first on line {days[day]})",
-            )
-            continue
-        days[day] = day_item.line
-    if problems.count() > before:
-        return None
-    return tuple(sorted(days))
-
-
-def _as_postal(item: _Value, problems: _Problems) -> str | None:
-    text = _as_str(item, problems)
+def _as_postal(item: Value, problems: Problems) -> str | None:
+    text = as_str(item, problems)
     if text is None:
         return None
     if not _POSTAL_PATTERN.fullmatch(text):
@@ -328,46 +268,41 @@ def _as_postal(item: _Value, problems: _Problems) -> str | None:
     return text
 
 
-def _required(entry: _MarkedMapping, key: str, field: str, read):
-    """`read` the value under a required key (its absence is reported by _check_keys)."""
-    item = _member(entry, key, field)
-    return None if item is None else read(item)
-
-
 # --------------------------------------------------------------------------
 # Calendars
 
 
-def _read_calendar(item: _Value, problems: _Problems) -> _Read | None:
-    entry = _as_mapping(item, problems)
+def _read_calendar(item: Value, problems: Problems) -> _Read[Calendar] | None:
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
-    _check_keys(entry, item.field, _CALENDAR_KEYS, ("id",), problems)
-    id_item = _member(entry, "id", item.field)
-    calendar_id = _as_id(id_item, problems) if id_item else None
-    name = _optional(entry, "name", item.field, "", lambda v: _as_str(v, problems))
-    weekdays = _optional(entry, "weekdays", item.field, WORKWEEK, lambda v: _as_weekdays(v, problems))
-    hours = _optional(entry, "hours", item.field, (None, None), lambda v: _read_hours(v, problems))
-    holidays = _optional(entry, "holidays", item.field, (), lambda v: _read_holidays(v, problems))
+    check_keys(entry, item.field, _CALENDAR_KEYS, ("id",), problems)
+    id_item = member(entry, "id", item.field)
+    calendar_id = as_id(id_item, problems) if id_item else None
+    name = optional(entry, "name", item.field, "", lambda v: as_str(v, problems))
+    weekdays = optional(entry, "weekdays", item.field, WORKWEEK, lambda v: as_weekdays(v, problems))
+    hours = optional(entry, "hours", item.field, (None, None), lambda v: _read_hours(v, problems))
+    holidays = optional(entry, "holidays", item.field, (), lambda v: _read_holidays(v, problems))
     if problems.count() > before:
         return None
-    opens, closes = hours
-    calendar = Calendar(calendar_id, weekdays, holidays, opens, closes, name)
-    return _Read(calendar, {"id": id_item})
+    opens, closes = checked(hours)
+    calendar = Calendar(checked(calendar_id), checked(weekdays), checked(holidays), opens, closes, checked(name))
+    return _Read(calendar, {"id": checked(id_item)})
 
 
-def _read_hours(item: _Value, problems: _Problems):
-    entry = _as_mapping(item, problems)
+def _read_hours(item: Value, problems: Problems) -> tuple[LocalTime, LocalTime] | None:
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
-    _check_keys(entry, item.field, _HOURS_KEYS, _HOURS_KEYS, problems)
-    opens = _required(entry, "opens", item.field, lambda v: _as_time(v, problems))
-    closes_item = _member(entry, "closes", item.field)
-    closes = _as_time(closes_item, problems, end_of_day=True) if closes_item else None
+    check_keys(entry, item.field, _HOURS_KEYS, _HOURS_KEYS, problems)
+    opens = required(entry, "opens", item.field, lambda v: as_time(v, problems))
+    closes_item = member(entry, "closes", item.field)
+    closes = as_time(closes_item, problems, end_of_day=True) if closes_item else None
     if problems.count() > before:
         return None
+    opens, closes, closes_item = checked(opens), checked(closes), checked(closes_item)
     if closes <= opens:
         problems.add(
             closes_item.line,
@@ -378,8 +313,8 @@ def _read_hours(item: _Value, problems: _Problems):
     return opens, closes
 
 
-def _read_holidays(item: _Value, problems: _Problems) -> tuple[dt.date, ...] | None:
-    entries = _as_list(item, problems)
+def _read_holidays(item: Value, problems: Problems) -> tuple[dt.date, ...] | None:
+    entries = as_list(item, problems)
     if entries is None:
         return None
     if len(entries) > HOLIDAYS_PER_CALENDAR_MAX:
@@ -389,8 +324,8 @@ def _read_holidays(item: _Value, problems: _Problems) -> tuple[dt.date, ...] | N
         return None
     before = problems.count()
     first_lines: dict[dt.date, int] = {}
-    for day_item in _items(entries, item.field):
-        day = _as_date(day_item, problems)
+    for day_item in items(entries, item.field):
+        day = as_date(day_item, problems)
         if day is None:
             continue
         if day in first_lines:
@@ -407,26 +342,27 @@ def _read_holidays(item: _Value, problems: _Problems) -> tuple[dt.date, ...] | N
 # Zones
 
 
-def _read_zone(item: _Value, problems: _Problems) -> _Read | None:
-    entry = _as_mapping(item, problems)
+def _read_zone(item: Value, problems: Problems) -> _Read[Zone] | None:
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
-    _check_keys(entry, item.field, _ZONE_KEYS, ("id", "timezone", "calendar"), problems)
-    id_item = _member(entry, "id", item.field)
-    zone_id = _as_id(id_item, problems) if id_item else None
-    name = _optional(entry, "name", item.field, "", lambda v: _as_str(v, problems))
-    country = _optional(entry, "country", item.field, "", lambda v: _as_country(v, problems))
-    timezone = _required(entry, "timezone", item.field, lambda v: _as_timezone(v, problems))
-    calendar_item = _member(entry, "calendar", item.field)
-    calendar_id = _as_id(calendar_item, problems) if calendar_item else None
-    prefixes_item = _member(entry, "postal_prefixes", item.field)
-    prefixes = _read_strings(prefixes_item, "postal prefix", _as_postal, problems) if prefixes_item else ()
-    ranges = _optional(entry, "postal_ranges", item.field, (), lambda v: _read_ranges(v, problems))
-    regions = _optional(entry, "regions", item.field, (), lambda v: _read_strings(v, "region", _as_region, problems))
-    location = _optional(entry, "location", item.field, None, lambda v: _read_centroid(v, problems))
+    check_keys(entry, item.field, _ZONE_KEYS, ("id", "timezone", "calendar"), problems)
+    id_item = member(entry, "id", item.field)
+    zone_id = as_id(id_item, problems) if id_item else None
+    name = optional(entry, "name", item.field, "", lambda v: as_str(v, problems))
+    country = optional(entry, "country", item.field, "", lambda v: as_country(v, problems))
+    timezone = required(entry, "timezone", item.field, lambda v: as_timezone(v, problems))
+    calendar_item = member(entry, "calendar", item.field)
+    calendar_id = as_id(calendar_item, problems) if calendar_item else None
+    prefixes_item = member(entry, "postal_prefixes", item.field)
+    prefixes = read_strings(prefixes_item, "postal prefix", _as_postal, problems) if prefixes_item else ()
+    ranges = optional(entry, "postal_ranges", item.field, (), lambda v: _read_ranges(v, problems))
+    regions = optional(entry, "regions", item.field, (), lambda v: read_strings(v, "region", _as_region, problems))
+    location = optional(entry, "location", item.field, None, lambda v: _read_centroid(v, problems))
     if problems.count() > before:
         return None
+    prefixes, ranges, regions = checked(prefixes), checked(ranges), checked(regions)
     matcher_count = len(prefixes) + len(ranges) + len(regions)
     if matcher_count > ZONE_MATCHERS_MAX:
         problems.add(
@@ -435,74 +371,64 @@ def _read_zone(item: _Value, problems: _Problems) -> _Read | None:
             f"{matcher_count} postal prefixes, ranges and regions, more than the limit of {ZONE_MATCHERS_MAX}",
         )
         return None
-    zone = Zone(zone_id, timezone, calendar_id, name, country, prefixes, ranges, regions, location)
-    where = {"id": id_item, "calendar": calendar_item}
-    for index, prefix in enumerate(prefixes):
-        where[f"prefix:{prefix}"] = _items(prefixes_item.value, prefixes_item.field)[index]
+    zone = Zone(
+        checked(zone_id),
+        checked(timezone),
+        checked(calendar_id),
+        checked(name),
+        checked(country),
+        prefixes,
+        ranges,
+        regions,
+        location,
+    )
+    where = {"id": checked(id_item), "calendar": checked(calendar_item)}
+    if prefixes_item is not None:
+        assert isinstance(prefixes_item.value, MarkedList), "read as a list above"
+        for prefix, prefix_item in zip(prefixes, items(prefixes_item.value, prefixes_item.field)):
+            where[f"prefix:{prefix}"] = prefix_item
     return _Read(zone, where)
 
 
-def _read_centroid(item: _Value, problems: _Problems) -> Centroid | None:
+def _read_centroid(item: Value, problems: Problems) -> Centroid | None:
     """A zone's `location`: {latitude, longitude} in degrees, both required."""
-    entry = _as_mapping(item, problems)
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
-    _check_keys(entry, item.field, _CENTROID_KEYS, _CENTROID_KEYS, problems)
-    latitude_item = _member(entry, "latitude", item.field)
-    latitude = _as_degrees(latitude_item, 90.0, problems) if latitude_item else None
-    longitude_item = _member(entry, "longitude", item.field)
-    longitude = _as_degrees(longitude_item, 180.0, problems) if longitude_item else None
+    check_keys(entry, item.field, _CENTROID_KEYS, _CENTROID_KEYS, problems)
+    latitude_item = member(entry, "latitude", item.field)
+    latitude = as_degrees(latitude_item, 90.0, problems) if latitude_item else None
+    longitude_item = member(entry, "longitude", item.field)
+    longitude = as_degrees(longitude_item, 180.0, problems) if longitude_item else None
     if problems.count() > before:
         return None
-    return Centroid(latitude, longitude)
+    return Centroid(checked(latitude), checked(longitude))
 
 
-def _as_region(item: _Value, problems: _Problems) -> str | None:
-    text = _as_str(item, problems)
+def _as_region(item: Value, problems: Problems) -> str | None:
+    text = as_str(item, problems)
     if text is not None and not text.strip():
         problems.add(item.line, item.field, "a region name cannot be empty")
         return None
     return text
 
 
-def _read_strings(item: _Value, kind: str, read_one, problems: _Problems) -> tuple[str, ...] | None:
-    """A list of strings, each checked by `read_one`, no repeats."""
-    entries = _as_list(item, problems)
-    if entries is None:
-        return None
-    before = problems.count()
-    first_lines: dict[str, int] = {}
-    for text_item in _items(entries, item.field):
-        text = read_one(text_item, problems)
-        if text is None:
-            continue
-        if text in first_lines:
-            problems.add(
-                text_item.line, text_item.field, f"duplicate {kind} {text!r} (first on line {first_lines[text]})"
-            )
-            continue
-        first_lines[text] = text_item.line
-    if problems.count() > before:
-        return None
-    return tuple(first_lines)
-
-
-def _read_ranges(item: _Value, problems: _Problems) -> tuple[PostalRange, ...] | None:
-    entries = _as_list(item, problems)
+def _read_ranges(item: Value, problems: Problems) -> tuple[PostalRange, ...] | None:
+    entries = as_list(item, problems)
     if entries is None:
         return None
     before = problems.count()
     ranges = []
-    for range_item in _items(entries, item.field):
-        entry = _as_mapping(range_item, problems)
+    for range_item in items(entries, item.field):
+        entry = as_mapping(range_item, problems)
         if entry is None:
             continue
-        _check_keys(entry, range_item.field, _RANGE_KEYS, _RANGE_KEYS, problems)
-        low = _required(entry, "from", range_item.field, lambda v: _as_postal(v, problems))
-        high_item = _member(entry, "to", range_item.field)
+        check_keys(entry, range_item.field, _RANGE_KEYS, _RANGE_KEYS, problems)
+        low = required(entry, "from", range_item.field, lambda v: _as_postal(v, problems))
+        high_item = member(entry, "to", range_item.field)
         high = _as_postal(high_item, problems) if high_item else None
-        if low is None or high is None:
+        if low is None or high is None or high_item is None:
             continue
         if len(low) != len(high) or low > high:
             problems.add(
@@ -521,48 +447,53 @@ def _read_ranges(item: _Value, problems: _Problems) -> tuple[PostalRange, ...] |
 # Node shipping settings
 
 
-def _read_shipping(item: _Value, problems: _Problems) -> _Read | None:
-    entry = _as_mapping(item, problems)
+def _read_shipping(item: Value, problems: Problems) -> _Read[NodeShipping] | None:
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
-    _check_keys(entry, item.field, _SHIPPING_KEYS, ("node", "calendar"), problems)
-    node_item = _member(entry, "node", item.field)
-    node_id = _as_id(node_item, problems) if node_item else None
-    calendar_item = _member(entry, "calendar", item.field)
-    calendar_id = _as_id(calendar_item, problems) if calendar_item else None
-    processing = _optional(
-        entry, "processing_minutes", item.field, 0, lambda v: _as_int(v, 0, PROCESSING_MINUTES_MAX, problems)
+    check_keys(entry, item.field, _SHIPPING_KEYS, ("node", "calendar"), problems)
+    node_item = member(entry, "node", item.field)
+    node_id = as_id(node_item, problems) if node_item else None
+    calendar_item = member(entry, "calendar", item.field)
+    calendar_id = as_id(calendar_item, problems) if calendar_item else None
+    processing = optional(
+        entry, "processing_minutes", item.field, 0, lambda v: as_int(v, 0, PROCESSING_MINUTES_MAX, problems)
     )
-    cutoffs_item = _member(entry, "cutoffs", item.field)
+    cutoffs_item = member(entry, "cutoffs", item.field)
     cutoffs = _read_cutoffs(cutoffs_item, problems) if cutoffs_item else {}
-    capacity = _optional(
-        entry, "daily_capacity_orders", item.field, None, lambda v: _as_int(v, 1, DAILY_CAPACITY_ORDERS_MAX, problems)
+    capacity = optional(
+        entry, "daily_capacity_orders", item.field, None, lambda v: as_int(v, 1, DAILY_CAPACITY_ORDERS_MAX, problems)
     )
-    click_and_collect = _optional(entry, "click_and_collect", item.field, False, lambda v: _as_bool(v, problems))
+    click_and_collect = optional(entry, "click_and_collect", item.field, False, lambda v: as_bool(v, problems))
     if problems.count() > before:
         return None
-    shipping = NodeShipping(node_id, calendar_id, processing, cutoffs, capacity, click_and_collect)
-    where = {"node": node_item, "calendar": calendar_item}
-    for service in cutoffs:
-        where[f"cutoff:{service}"] = _member(cutoffs_item.value, service, cutoffs_item.field)
+    cutoffs = checked(cutoffs)
+    shipping = NodeShipping(
+        checked(node_id), checked(calendar_id), checked(processing), cutoffs, capacity, checked(click_and_collect)
+    )
+    where = {"node": checked(node_item), "calendar": checked(calendar_item)}
+    if cutoffs_item is not None:
+        assert isinstance(cutoffs_item.value, MarkedMapping), "read as a mapping above"
+        for service in cutoffs:
+            where[f"cutoff:{service}"] = checked(member(cutoffs_item.value, service, cutoffs_item.field))
     return _Read(shipping, where)
 
 
-def _read_cutoffs(item: _Value, problems: _Problems) -> dict[str, LocalTime] | None:
+def _read_cutoffs(item: Value, problems: Problems) -> dict[str, LocalTime] | None:
     """Carrier service -> local order cut-off time."""
-    entry = _as_mapping(item, problems)
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
     for key, line, first_line in entry.duplicate_keys:
-        problems.add(line, _join(item.field, key), f"duplicate key (first on line {first_line})")
+        problems.add(line, join(item.field, key), f"duplicate key (first on line {first_line})")
     if len(entry) > CUTOFFS_PER_NODE_MAX:
         problems.add(item.line, item.field, f"{len(entry)} cut-offs, more than the limit of {CUTOFFS_PER_NODE_MAX}")
     cutoffs: dict[str, LocalTime] = {}
     for key in entry:
-        service = _as_id(_Value(key, entry.key_lines[key], _join(item.field, key)), problems)
-        time = _as_time(_member(entry, key, item.field), problems)
+        service = as_id(Value(key, entry.key_lines[key], join(item.field, key)), problems)
+        time = as_time(checked(member(entry, key, item.field)), problems)
         if service is not None and time is not None:
             cutoffs[service] = time
     if problems.count() > before:
@@ -574,79 +505,79 @@ def _read_cutoffs(item: _Value, problems: _Problems) -> dict[str, LocalTime] | N
 # Lanes
 
 
-def _read_lane(item: _Value, problems: _Problems) -> _Read | None:
-    entry = _as_mapping(item, problems)
+def _read_lane(item: Value, problems: Problems) -> _Read[Lane] | None:
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
-    _check_keys(entry, item.field, _LANE_KEYS, ("from", "service"), problems)
-    where = {key: _member(entry, key, item.field) for key in ("from", "to_zone", "to_node", "service")}
-    from_node = _as_id(where["from"], problems) if where["from"] else None
-    service = _as_id(where["service"], problems) if where["service"] else None
-    to_zone = _as_id(where["to_zone"], problems) if where["to_zone"] else None
-    to_node = _as_id(where["to_node"], problems) if where["to_node"] else None
-    if (where["to_zone"] is None) == (where["to_node"] is None):
+    check_keys(entry, item.field, _LANE_KEYS, ("from", "service"), problems)
+    found = {key: member(entry, key, item.field) for key in ("from", "to_zone", "to_node", "service")}
+    from_node = as_id(found["from"], problems) if found["from"] else None
+    service = as_id(found["service"], problems) if found["service"] else None
+    to_zone = as_id(found["to_zone"], problems) if found["to_zone"] else None
+    to_node = as_id(found["to_node"], problems) if found["to_node"] else None
+    if (found["to_zone"] is None) == (found["to_node"] is None):
         problems.add(item.line, item.field, "needs exactly one of to_zone and to_node")
-    name = _optional(entry, "name", item.field, "", lambda v: _as_str(v, problems))
-    cost = _optional(entry, "cost_minor", item.field, 0, lambda v: _as_int(v, 0, COST_MINOR_MAX, problems))
-    spread = _optional(
-        entry, "transit_spread_hours", item.field, 0, lambda v: _as_int(v, 0, TRANSIT_SPREAD_HOURS_MAX, problems)
+    name = optional(entry, "name", item.field, "", lambda v: as_str(v, problems))
+    cost = optional(entry, "cost_minor", item.field, 0, lambda v: as_int(v, 0, COST_MINOR_MAX, problems))
+    spread = optional(
+        entry, "transit_spread_hours", item.field, 0, lambda v: as_int(v, 0, TRANSIT_SPREAD_HOURS_MAX, problems)
     )
-    tiers = _optional(entry, "tiers", item.field, (), lambda v: _read_tiers(v, problems))
+    tiers = optional(entry, "tiers", item.field, (), lambda v: _read_tiers(v, problems))
     timing = _read_lane_timing(entry, item, problems)
     if problems.count() > before:
         return None
     departures, pickup, transit_hours, transit_days, arrives = timing
     lane = Lane(
-        from_node,
-        service,
+        checked(from_node),
+        checked(service),
         to_zone,
         to_node,
-        name,
-        cost,
-        departures,
+        checked(name),
+        checked(cost),
+        checked(departures),
         pickup,
         transit_hours,
         transit_days,
         arrives,
-        spread,
+        checked(spread),
         tiers or (),
     )
+    where = {key: value for key, value in found.items() if value is not None}
     where["entry"] = item
     return _Read(lane, where)
 
 
-def _read_tiers(item: _Value, problems: _Problems) -> tuple[str, ...] | None:
+def _read_tiers(item: Value, problems: Problems) -> tuple[str, ...] | None:
     """A list of customer tier ids: the lane is offered to these tiers only."""
-    values = _as_list(item, problems)
+    values = as_list(item, problems)
     if values is None:
         return None
-    tiers = [_as_id(value, problems) for value in _items(values, item.field)]
+    tiers = [as_id(value, problems) for value in items(values, item.field)]
     if not tiers:
         problems.add(item.line, item.field, "an empty list: leave tiers out to offer the lane to everyone")
         return None
-    return None if None in tiers else tuple(tiers)
+    valid_tiers = tuple(tier for tier in tiers if tier is not None)
+    return valid_tiers if len(valid_tiers) == len(tiers) else None
 
 
-def _read_lane_timing(entry: _MarkedMapping, item: _Value, problems: _Problems):
+def _read_lane_timing(entry: MarkedMapping, item: Value, problems: Problems) -> _LaneTiming:
     """(departures, pickup, transit_hours, transit_working_days, arrives): one way to leave and arrive."""
     field = item.field
-    departures_item = _member(entry, "departures", field)
-    departures = (
-        _read_departures(departures_item, entry.key_lines.get("departures"), problems) if departures_item else ()
-    )
-    pickup = _optional(entry, "pickup", field, None, lambda v: _as_time(v, problems))
-    hours = _optional(entry, "transit_hours", field, None, lambda v: _as_int(v, 0, TRANSIT_HOURS_MAX, problems))
-    days_item = _member(entry, "transit_working_days", field)
-    days = _as_int(days_item, 0, TRANSIT_WORKING_DAYS_MAX, problems) if days_item else None
-    arrives_item = _member(entry, "arrives", field)
-    arrives = _as_time(arrives_item, problems) if arrives_item else None
+    departures_item = member(entry, "departures", field)
+    departures = _read_departures(departures_item, entry.key_lines["departures"], problems) if departures_item else ()
+    pickup = optional(entry, "pickup", field, None, lambda v: as_time(v, problems))
+    hours = optional(entry, "transit_hours", field, None, lambda v: as_int(v, 0, TRANSIT_HOURS_MAX, problems))
+    days_item = member(entry, "transit_working_days", field)
+    days = as_int(days_item, 0, TRANSIT_WORKING_DAYS_MAX, problems) if days_item else None
+    arrives_item = member(entry, "arrives", field)
+    arrives = as_time(arrives_item, problems) if arrives_item else None
     if departures_item is not None:
         for key in _TIMETABLE_EXCLUDES:
             if key in entry:
                 problems.add(
                     entry.key_lines[key],
-                    _join(field, key),
+                    join(field, key),
                     "not allowed with departures (each departure gives its own arrival)",
                 )
         return departures, None, None, None, None
@@ -661,17 +592,17 @@ def _read_lane_timing(entry: _MarkedMapping, item: _Value, problems: _Problems):
     return (), pickup, hours, days, arrives
 
 
-def _read_departures(item: _Value, key_line: int, problems: _Problems) -> tuple[Departure, ...] | None:
-    entries = _as_list(item, problems)
+def _read_departures(item: Value, key_line: int, problems: Problems) -> tuple[Departure, ...] | None:
+    entries = as_list(item, problems)
     if entries is None:
         return None
     if not entries:
         problems.add(item.line, item.field, "must list at least one departure")
         return None
     before = problems.count()
-    departures = []
-    seen: dict[tuple[int, int], _Value] = {}
-    for departure_item in _items(entries, item.field):
+    departures: list[_Read[Departure]] = []
+    seen: dict[tuple[int, int], Value] = {}
+    for departure_item in items(entries, item.field):
         read = _read_departure(departure_item, problems)
         if read is None:
             continue
@@ -697,25 +628,28 @@ def _read_departures(item: _Value, key_line: int, problems: _Problems) -> tuple[
     return tuple(read.value for read in departures)
 
 
-def _read_departure(item: _Value, problems: _Problems) -> _Read | None:
-    entry = _as_mapping(item, problems)
+def _read_departure(item: Value, problems: Problems) -> _Read[Departure] | None:
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
-    _check_keys(entry, item.field, _DEPARTURE_KEYS, ("days", "leaves", "arrives"), problems)
-    days = _required(entry, "days", item.field, lambda v: _as_weekdays(v, problems))
-    leaves_item = _member(entry, "leaves", item.field)
-    leaves = _as_time(leaves_item, problems) if leaves_item else None
-    cutoff_item = _member(entry, "cutoff", item.field)
-    cutoff = _as_time(cutoff_item, problems) if cutoff_item else None
-    arrives_item = _member(entry, "arrives", item.field)
-    arrives = _as_time(arrives_item, problems) if arrives_item else None
-    offset = _optional(
-        entry, "arrival_day_offset", item.field, 0, lambda v: _as_int(v, 0, ARRIVAL_DAY_OFFSET_MAX, problems)
+    check_keys(entry, item.field, _DEPARTURE_KEYS, ("days", "leaves", "arrives"), problems)
+    days = required(entry, "days", item.field, lambda v: as_weekdays(v, problems))
+    leaves_item = member(entry, "leaves", item.field)
+    leaves = as_time(leaves_item, problems) if leaves_item else None
+    cutoff_item = member(entry, "cutoff", item.field)
+    cutoff = as_time(cutoff_item, problems) if cutoff_item else None
+    arrives_item = member(entry, "arrives", item.field)
+    arrives = as_time(arrives_item, problems) if arrives_item else None
+    offset = optional(
+        entry, "arrival_day_offset", item.field, 0, lambda v: as_int(v, 0, ARRIVAL_DAY_OFFSET_MAX, problems)
     )
     if problems.count() > before:
         return None
+    leaves_item, arrives_item = checked(leaves_item), checked(arrives_item)
+    leaves, arrives = checked(leaves), checked(arrives)
     if cutoff is not None and cutoff > leaves:
+        cutoff_item = checked(cutoff_item)
         problems.add(cutoff_item.line, cutoff_item.field, f"cut-off {cutoff} is after the departure at {leaves}")
         return None
     if offset == 0 and arrives < leaves:
@@ -725,10 +659,13 @@ def _read_departure(item: _Value, problems: _Problems) -> _Read | None:
             f"arrives at {arrives}, before it leaves at {leaves} the same day (set arrival_day_offset)",
         )
         return None
-    return _Read(Departure(days, leaves, arrives, offset, cutoff), {"leaves": leaves_item, "cutoff": cutoff_item})
+    where = {"leaves": leaves_item}
+    if cutoff_item is not None:
+        where["cutoff"] = cutoff_item
+    return _Read(Departure(checked(days), leaves, arrives, checked(offset), cutoff), where)
 
 
-def _check_cutoff_order(departures: list[_Read], problems: _Problems) -> None:
+def _check_cutoff_order(departures: list[_Read[Departure]], problems: Problems) -> None:
     """On each weekday, a later departure may not close to orders before an earlier one.
 
     The core finds a departure by binary search over both departure and
@@ -742,7 +679,7 @@ def _check_cutoff_order(departures: list[_Read], problems: _Problems) -> None:
             earlier_cutoff = earlier.value.cutoff or earlier.value.leaves
             later_cutoff = later.value.cutoff or later.value.leaves
             if later_cutoff < earlier_cutoff:
-                where = later.where["cutoff"] or later.where["leaves"]
+                where = later.where.get("cutoff") or later.where["leaves"]
                 problems.add(
                     where.line,
                     where.field,
@@ -756,41 +693,45 @@ def _check_cutoff_order(departures: list[_Read], problems: _Problems) -> None:
 # Checks across entries
 
 
-def _check_references(calendars, zones, shipping, lanes, declared: dict[str, set[str]], problems: _Problems) -> None:
+def _check_references(
+    calendars: list[_Read[Calendar]],
+    zones: list[_Read[Zone]],
+    shipping: list[_Read[NodeShipping]],
+    lanes: list[_Read[Lane]],
+    declared: dict[str, set[str]],
+    problems: Problems,
+) -> None:
     """Every calendar, zone and node an entry names exists (and ships, for lane ends)."""
     calendars_by_id = {read.value.calendar_id: read.value for read in calendars}
-    for read in zones:
-        _check_known(read.where["calendar"], declared["calendar"], "calendar", problems)
-    for read in shipping:
-        _check_known(read.where["node"], declared["node"], "node", problems)
-        _check_known(read.where["calendar"], declared["calendar"], "calendar", problems)
-        if read.value.calendar_id in calendars_by_id:
-            _check_cutoffs_open(read, calendars_by_id[read.value.calendar_id], problems)
-    for read in lanes:
-        lane = read.value
-        if _check_known(read.where["from"], declared["node"], "node", problems):
-            _check_ships(read.where["from"], declared["shipping"], problems)
-        if lane.to_zone_id is not None:
-            _check_known(read.where["to_zone"], declared["zone"], "zone", problems)
-        elif _check_known(read.where["to_node"], declared["node"], "node", problems):
-            _check_ships(read.where["to_node"], declared["shipping"], problems)
+    for zone in zones:
+        _check_known(zone.where["calendar"], declared["calendar"], "calendar", problems)
+    for node_shipping in shipping:
+        _check_known(node_shipping.where["node"], declared["node"], "node", problems)
+        _check_known(node_shipping.where["calendar"], declared["calendar"], "calendar", problems)
+        if node_shipping.value.calendar_id in calendars_by_id:
+            _check_cutoffs_open(node_shipping, calendars_by_id[node_shipping.value.calendar_id], problems)
+    for lane in lanes:
+        if _check_known(lane.where["from"], declared["node"], "node", problems):
+            _check_ships(lane.where["from"], declared["shipping"], problems)
+        if lane.value.to_zone_id is not None:
+            _check_known(lane.where["to_zone"], declared["zone"], "zone", problems)
+        elif _check_known(lane.where["to_node"], declared["node"], "node", problems):
+            _check_ships(lane.where["to_node"], declared["shipping"], problems)
 
 
-def _check_known(item: _Value | None, known, kind: str, problems: _Problems) -> bool:
-    if item is None:
-        return False
+def _check_known(item: Value, known: set[str], kind: str, problems: Problems) -> bool:
     if item.value not in known:
         problems.add(item.line, item.field, f"unknown {kind} {item.value!r}")
         return False
     return True
 
 
-def _check_ships(item: _Value, shipping_nodes: set[str], problems: _Problems) -> None:
+def _check_ships(item: Value, shipping_nodes: set[str], problems: Problems) -> None:
     if item.value not in shipping_nodes:
         problems.add(item.line, item.field, f"node {item.value!r} has no node_shipping entry (calendar, lead time)")
 
 
-def _check_cutoffs_open(read: _Read, calendar: Calendar, problems: _Problems) -> None:
+def _check_cutoffs_open(read: _Read[NodeShipping], calendar: Calendar, problems: Problems) -> None:
     """A cut-off at or before opening time would never accept an order."""
     opens_minute, _ = calendar.opening_minutes()
     for service, cutoff in read.value.cutoffs.items():
@@ -804,9 +745,9 @@ def _check_cutoffs_open(read: _Read, calendar: Calendar, problems: _Problems) ->
             )
 
 
-def _check_postal_prefixes(zones: list[_Read], problems: _Problems) -> None:
+def _check_postal_prefixes(zones: list[_Read[Zone]], problems: Problems) -> None:
     """A (country, prefix) pair belongs to one zone, or lookups would be ambiguous."""
-    first: dict[tuple[str, str], _Value] = {}
+    first: dict[tuple[str, str], Value] = {}
     for read in zones:
         zone = read.value
         for prefix in zone.postal_prefixes:
@@ -822,8 +763,8 @@ def _check_postal_prefixes(zones: list[_Read], problems: _Problems) -> None:
                 first[key] = where
 
 
-def _check_lane_keys(lanes: list[_Read], problems: _Problems) -> None:
-    first_lines: dict[tuple, int] = {}
+def _check_lane_keys(lanes: list[_Read[Lane]], problems: Problems) -> None:
+    first_lines: dict[tuple[str, str, str, str], int] = {}
     for read in lanes:
         lane, entry = read.value, read.where["entry"]
         if lane.key in first_lines:
@@ -837,116 +778,11 @@ def _check_lane_keys(lanes: list[_Read], problems: _Problems) -> None:
             first_lines[lane.key] = entry.line
 
 
-def _check_departures_total(lanes: list[_Read], section: _MarkedMapping, problems: _Problems) -> None:
+def _check_departures_total(lanes: list[_Read[Lane]], section: MarkedMapping, problems: Problems) -> None:
     weekly_count = sum(read.value.departures_per_week() for read in lanes)
     if weekly_count > DEPARTURES_PER_WEEK_TOTAL_MAX:
         problems.add(
             section.key_lines["lanes"],
-            _join(_SECTION, "lanes"),
+            join(_SECTION, "lanes"),
             f"{weekly_count} departures a week over all lanes, more than the limit of {DEPARTURES_PER_WEEK_TOTAL_MAX}",
         )
-
-
-# --------------------------------------------------------------------------
-# Writing back
-
-
-def dump_transport(transport: TransportNetwork) -> dict:
-    """The section as a plain document; `read_transport` reads it back equal."""
-    document: dict = {}
-    if transport.currency != _DEFAULT_CURRENCY:
-        document["currency"] = transport.currency
-    document["calendars"] = [_calendar_document(calendar) for calendar in transport.calendars]
-    document["zones"] = [_zone_document(zone) for zone in transport.zones]
-    document["node_shipping"] = [_shipping_document(shipping) for shipping in transport.node_shipping]
-    document["lanes"] = [_lane_document(lane) for lane in transport.lanes]
-    return document
-
-
-def _weekdays_document(weekdays: tuple[int, ...]) -> _FlowList:
-    return _FlowList(WEEKDAY_SPELLINGS[day] for day in weekdays)
-
-
-def _calendar_document(calendar: Calendar) -> dict:
-    document: dict = {"id": calendar.calendar_id}
-    if calendar.name:
-        document["name"] = calendar.name
-    if calendar.weekdays != WORKWEEK:
-        document["weekdays"] = _weekdays_document(calendar.weekdays)
-    if calendar.opens is not None:
-        document["hours"] = _FlowMapping(opens=str(calendar.opens), closes=str(calendar.closes))
-    if calendar.holidays:
-        document["holidays"] = _FlowList(calendar.holidays)
-    return document
-
-
-def _zone_document(zone: Zone) -> dict:
-    document: dict = {"id": zone.zone_id}
-    if zone.name:
-        document["name"] = zone.name
-    if zone.country_code:
-        document["country"] = zone.country_code
-    document["timezone"] = zone.timezone
-    document["calendar"] = zone.calendar_id
-    if zone.postal_prefixes:
-        document["postal_prefixes"] = _FlowList(zone.postal_prefixes)
-    if zone.postal_ranges:
-        document["postal_ranges"] = [_FlowMapping({"from": r.low, "to": r.high}) for r in zone.postal_ranges]
-    if zone.regions:
-        document["regions"] = _FlowList(zone.regions)
-    if zone.location is not None:
-        document["location"] = _FlowMapping(
-            latitude=zone.location.latitude_degrees, longitude=zone.location.longitude_degrees
-        )
-    return document
-
-
-def _shipping_document(shipping: NodeShipping) -> dict:
-    document: dict = {"node": shipping.node_id, "calendar": shipping.calendar_id}
-    if shipping.processing_minutes:
-        document["processing_minutes"] = shipping.processing_minutes
-    if shipping.cutoffs:
-        document["cutoffs"] = _FlowMapping({service: str(time) for service, time in shipping.cutoffs.items()})
-    if shipping.daily_capacity_orders is not None:
-        document["daily_capacity_orders"] = shipping.daily_capacity_orders
-    if shipping.click_and_collect:
-        document["click_and_collect"] = True
-    return document
-
-
-def _lane_document(lane: Lane) -> dict:
-    document: dict = {"from": lane.from_node_id}
-    if lane.to_zone_id is not None:
-        document["to_zone"] = lane.to_zone_id
-    else:
-        document["to_node"] = lane.to_node_id
-    document["service"] = lane.service
-    if lane.name:
-        document["name"] = lane.name
-    if lane.cost_minor:
-        document["cost_minor"] = lane.cost_minor
-    if lane.departures:
-        document["departures"] = [_departure_document(departure) for departure in lane.departures]
-    for key, value in (
-        ("pickup", lane.pickup),
-        ("transit_hours", lane.transit_hours),
-        ("transit_working_days", lane.transit_working_days),
-        ("arrives", lane.arrives),
-    ):
-        if value is not None:
-            document[key] = str(value) if isinstance(value, LocalTime) else value
-    if lane.transit_spread_hours:
-        document["transit_spread_hours"] = lane.transit_spread_hours
-    if lane.tiers:
-        document["tiers"] = _FlowList(lane.tiers)
-    return document
-
-
-def _departure_document(departure: Departure) -> _FlowMapping:
-    document = _FlowMapping(days=_weekdays_document(departure.weekdays), leaves=str(departure.leaves))
-    if departure.cutoff is not None:
-        document["cutoff"] = str(departure.cutoff)
-    document["arrives"] = str(departure.arrives)
-    if departure.arrival_day_offset:
-        document["arrival_day_offset"] = departure.arrival_day_offset
-    return document

@@ -1,9 +1,9 @@
 """The `views:` section of the network config: channel views.
 
-Read by `config.parse_network` (one call from `_read_network`) with the same
-rules and messages as the rest of the file: every problem is reported as
-``path:line: field: message`` with the real line, all at once. Written back
-by `dump_views` so `dump_network` round-trips. `docs/config.md` ("Channel
+Read by `parse_network` (one call from `network._read_network`) with the
+same rules and messages as the rest of the file: every problem is reported
+as ``path:line: field: message`` with the real line, all at once. Written
+back by `dump.dump_views` so `dump_network` round-trips. `docs/config.md` ("Channel
 views") documents the section with a full example.
 
     views:
@@ -26,26 +26,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dompromise.config.network import (
-    _as_choice,
-    _as_id,
-    _as_int,
-    _as_list,
-    _as_mapping,
-    _check_keys,
-    _check_unique_ids,
-    _FlowList,
-    _FlowMapping,
-    _items,
-    _join,
-    _MarkedMapping,
-    _member,
-    _optional,
-    _Problems,
-    _Value,
-    dump_ranking,
-    read_ranking,
+from dompromise.config.marked import MarkedList, MarkedMapping
+from dompromise.config.problems import (
+    Problems,
+    Value,
+    as_choice,
+    as_id,
+    as_int,
+    as_list,
+    as_mapping,
+    check_keys,
+    check_unique_ids,
+    checked,
+    declared_ids,
+    items,
+    join,
+    member,
+    optional,
 )
+from dompromise.config.ranking import read_ranking
 from dompromise.limits import (
     QUANTITY_MAX,
     VIEW_HORIZON_DAYS_MAX,
@@ -59,6 +58,7 @@ from dompromise.model.network import Node, Sku
 from dompromise.model.views import (
     DEFAULT_RANKING,
     SUPPLY_KIND_NAMES,
+    SUPPLY_KIND_SPELLINGS,
     ProtectedAllocation,
     RankingWeights,
     SkuQuantities,
@@ -81,9 +81,9 @@ _VIEW_KEYS = (
 )
 _SKU_QUANTITIES_KEYS = ("default", "skus")
 _PROTECTED_KEYS = ("segment", "quantity", "percent", "skus", "nodes", "node_tags")
-_SKU_QUANTITIES_FIELDS = ("safety_stock", "exposure_cap", "low_stock_threshold")
+# The View fields that hold SkuQuantities, in the order dumps write them.
+SKU_QUANTITIES_FIELDS = ("safety_stock", "exposure_cap", "low_stock_threshold")
 _PERCENT_MAX = 100
-_SUPPLY_KIND_SPELLINGS = {number: name for name, number in SUPPLY_KIND_NAMES.items()}
 
 
 @dataclass(frozen=True)
@@ -102,10 +102,10 @@ class _Known:
 
 
 def read_views(
-    top: _MarkedMapping,
+    top: MarkedMapping,
     nodes: list[Node],
     skus: list[Sku],
-    problems: _Problems,
+    problems: Problems,
     ranking: RankingWeights = DEFAULT_RANKING,
 ) -> tuple[View, ...]:
     """The `views:` section of a network file: the valid views, () when absent.
@@ -117,86 +117,78 @@ def read_views(
     file counts as known too, so one bad node is one problem, not one more
     per view that names it.
     """
-    member = _member(top, _SECTION, "")
-    if member is None:
+    section_item = member(top, _SECTION, "")
+    if section_item is None:
         return ()
-    entries = _as_list(member, problems)
+    entries = as_list(section_item, problems)
     if entries is None:
         return ()
     if len(entries) > VIEWS_MAX:
-        problems.add(member.line, member.field, f"{len(entries)} views, more than the limit of {VIEWS_MAX}")
+        problems.add(section_item.line, section_item.field, f"{len(entries)} views, more than the limit of {VIEWS_MAX}")
         return ()
     known = _Known(
-        node_ids={node.node_id for node in nodes} | _written_ids(top, "nodes"),
+        node_ids={node.node_id for node in nodes} | declared_ids(top, "nodes", "id"),
         tags={tag for node in nodes for tag in node.tags},
-        sku_ids={sku.sku_id for sku in skus} | _written_ids(top, "skus"),
+        sku_ids={sku.sku_id for sku in skus} | declared_ids(top, "skus", "id"),
         ranking=ranking,
     )
-    read = [_read_view(item, known, problems) for item in _items(entries, member.field)]
+    read = [_read_view(item, known, problems) for item in items(entries, section_item.field)]
     views = [pair for pair in read if pair is not None]
-    _check_unique_ids([(view.view_id, id_item) for view, id_item in views], "view", problems)
+    check_unique_ids([(view.view_id, id_item) for view, id_item in views], "view", problems)
     return tuple(view for view, _ in views)
-
-
-def _written_ids(top: _MarkedMapping, key: str) -> set[str]:
-    entries = top.get(key)
-    if not isinstance(entries, list):
-        return set()
-    return {entry["id"] for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)}
 
 
 # --------------------------------------------------------------------------
 # One view
 
 
-def _read_view(item: _Value, known: _Known, problems: _Problems):
-    """(View, its id _Value), or None if it has problems."""
-    entry = _as_mapping(item, problems)
+def _read_view(item: Value, known: _Known, problems: Problems) -> tuple[View, Value] | None:
+    """(View, its id Value), or None if it has problems."""
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
     field = item.field
-    _check_keys(entry, field, _VIEW_KEYS, ("id",), problems)
-    id_item = _member(entry, "id", field)
-    view_id = _as_id(id_item, problems) if id_item else None
-    node_ids = _optional(entry, "nodes", field, (), lambda v: _read_ids(v, "node", known.node_ids, problems))
-    node_tags = _optional(entry, "node_tags", field, (), lambda v: _read_ids(v, "tag", known.tags, problems))
-    supply_kinds = _optional(entry, "supply_kinds", field, (), lambda v: _read_supply_kinds(v, problems))
-    horizon_days = _optional(
-        entry, "horizon_days", field, None, lambda v: _as_int(v, 1, VIEW_HORIZON_DAYS_MAX, problems)
-    )
-    segments = _optional(entry, "segments", field, (), lambda v: _read_ids(v, "segment", None, problems))
+    check_keys(entry, field, _VIEW_KEYS, ("id",), problems)
+    id_item = member(entry, "id", field)
+    view_id = as_id(id_item, problems) if id_item else None
+    node_ids = optional(entry, "nodes", field, (), lambda v: _read_ids(v, "node", known.node_ids, problems))
+    node_tags = optional(entry, "node_tags", field, (), lambda v: _read_ids(v, "tag", known.tags, problems))
+    supply_kinds = optional(entry, "supply_kinds", field, (), lambda v: _read_supply_kinds(v, problems))
+    horizon_days = optional(entry, "horizon_days", field, None, lambda v: as_int(v, 1, VIEW_HORIZON_DAYS_MAX, problems))
+    segments = optional(entry, "segments", field, (), lambda v: _read_ids(v, "segment", None, problems))
     quantities = {
-        key: _optional(entry, key, field, None, lambda v: _read_sku_quantities(v, known, problems))
-        for key in _SKU_QUANTITIES_FIELDS
+        key: optional(entry, key, field, None, lambda v: _read_sku_quantities(v, known, problems))
+        for key in SKU_QUANTITIES_FIELDS
     }
-    protected = _optional(
+    protected = optional(
         entry, "protected", field, (), lambda v: _read_protected(v, known, segments, node_ids, problems)
     )
-    ranking = _optional(entry, "ranking", field, None, lambda v: read_ranking(v, known.ranking, problems))
+    ranking = optional(entry, "ranking", field, None, lambda v: read_ranking(v, known.ranking, problems))
     if problems.count() > before:
         return None
+    segments, protected = checked(segments), checked(protected)
     segment_count = len(set(segments) | {allocation.segment for allocation in protected})
     if segment_count > VIEW_SEGMENTS_MAX:
         problems.add(item.line, field, f"{segment_count} customer segments, more than the limit of {VIEW_SEGMENTS_MAX}")
         return None
     view = View(
-        view_id=view_id,
-        node_ids=node_ids,
-        node_tags=node_tags,
-        supply_kinds=supply_kinds,
+        view_id=checked(view_id),
+        node_ids=checked(node_ids),
+        node_tags=checked(node_tags),
+        supply_kinds=checked(supply_kinds),
         horizon_days=horizon_days,
         segments=segments,
         protected=protected,
         ranking=ranking,
         **quantities,
     )
-    return view, id_item
+    return view, checked(id_item)
 
 
-def _read_ids(item: _Value, kind: str, known: set[str] | None, problems: _Problems) -> tuple[str, ...] | None:
+def _read_ids(item: Value, kind: str, known: set[str] | None, problems: Problems) -> tuple[str, ...] | None:
     """A list of id-like strings, no repeats, each in `known` (unless None)."""
-    entries = _as_list(item, problems)
+    entries = as_list(item, problems)
     if entries is None:
         return None
     if not entries:
@@ -208,8 +200,8 @@ def _read_ids(item: _Value, kind: str, known: set[str] | None, problems: _Proble
         return None
     before = problems.count()
     first_lines: dict[str, int] = {}
-    for id_item in _items(entries, item.field):
-        value = _as_id(id_item, problems)
+    for id_item in items(entries, item.field):
+        value = as_id(id_item, problems)
         if value is None:
             continue
         if value in first_lines:
@@ -225,8 +217,8 @@ def _read_ids(item: _Value, kind: str, known: set[str] | None, problems: _Proble
     return tuple(first_lines)
 
 
-def _read_supply_kinds(item: _Value, problems: _Problems) -> tuple[int, ...] | None:
-    entries = _as_list(item, problems)
+def _read_supply_kinds(item: Value, problems: Problems) -> tuple[int, ...] | None:
+    entries = as_list(item, problems)
     if entries is None:
         return None
     if not entries:
@@ -234,15 +226,15 @@ def _read_supply_kinds(item: _Value, problems: _Problems) -> tuple[int, ...] | N
         return None
     before = problems.count()
     kinds: dict[int, int] = {}
-    for kind_item in _items(entries, item.field):
-        kind = _as_choice(kind_item, SUPPLY_KIND_NAMES, problems)
+    for kind_item in items(entries, item.field):
+        kind = as_choice(kind_item, SUPPLY_KIND_NAMES, problems)
         if kind is None:
             continue
         if kind in kinds:
             problems.add(
                 kind_item.line,
                 kind_item.field,
-                f"duplicate supply kind {_SUPPLY_KIND_SPELLINGS[kind]!r} (first on line {kinds[kind]})",
+                f"duplicate supply kind {SUPPLY_KIND_SPELLINGS[kind]!r} (first on line {kinds[kind]})",
             )
             continue
         kinds[kind] = kind_item.line
@@ -251,40 +243,40 @@ def _read_supply_kinds(item: _Value, problems: _Problems) -> tuple[int, ...] | N
     return tuple(sorted(kinds))
 
 
-def _read_sku_quantities(item: _Value, known: _Known, problems: _Problems) -> SkuQuantities | None:
+def _read_sku_quantities(item: Value, known: _Known, problems: Problems) -> SkuQuantities | None:
     """An integer for every SKU, or {default: n, skus: {SKU-ID: n}} (at least one of them)."""
-    if not isinstance(item.value, _MarkedMapping):
-        quantity = _as_int(item, 0, QUANTITY_MAX, problems)
+    if not isinstance(item.value, MarkedMapping):
+        quantity = as_int(item, 0, QUANTITY_MAX, problems)
         return None if quantity is None else SkuQuantities(default=quantity)
     entry = item.value
     before = problems.count()
-    _check_keys(entry, item.field, _SKU_QUANTITIES_KEYS, (), problems)
+    check_keys(entry, item.field, _SKU_QUANTITIES_KEYS, (), problems)
     if not entry:
         problems.add(item.line, item.field, "set default, skus or both (or leave the key out)")
-    default = _optional(entry, "default", item.field, None, lambda v: _as_int(v, 0, QUANTITY_MAX, problems))
-    per_sku = _optional(entry, "skus", item.field, {}, lambda v: _read_per_sku(v, known, problems))
+    default = optional(entry, "default", item.field, None, lambda v: as_int(v, 0, QUANTITY_MAX, problems))
+    per_sku = optional(entry, "skus", item.field, {}, lambda v: _read_per_sku(v, known, problems))
     if problems.count() > before:
         return None
-    return SkuQuantities(default=default, per_sku=per_sku)
+    return SkuQuantities(default=default, per_sku=checked(per_sku))
 
 
-def _read_per_sku(item: _Value, known: _Known, problems: _Problems) -> dict[str, int] | None:
-    entry = _as_mapping(item, problems)
+def _read_per_sku(item: Value, known: _Known, problems: Problems) -> dict[str, int] | None:
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
     for key, line, first_line in entry.duplicate_keys:
-        problems.add(line, _join(item.field, key), f"duplicate SKU (first on line {first_line})")
+        problems.add(line, join(item.field, key), f"duplicate SKU (first on line {first_line})")
     if len(entry) > VIEW_SKU_QUANTITIES_MAX:
         problems.add(item.line, item.field, f"{len(entry)} SKUs, more than the limit of {VIEW_SKU_QUANTITIES_MAX}")
         return None
     quantities: dict[str, int] = {}
     for key in entry:
-        key_item = _Value(key, entry.key_lines[key], _join(item.field, key))
-        sku_id = _as_id(key_item, problems)
+        key_item = Value(key, entry.key_lines[key], join(item.field, key))
+        sku_id = as_id(key_item, problems)
         if sku_id is not None and sku_id not in known.sku_ids:
             problems.add(key_item.line, key_item.field, f"unknown SKU {sku_id!r}")
-        quantity = _as_int(_member(entry, key, item.field), 0, QUANTITY_MAX, problems)
+        quantity = as_int(checked(member(entry, key, item.field)), 0, QUANTITY_MAX, problems)
         if sku_id is not None and quantity is not None:
             quantities[sku_id] = quantity
     if problems.count() > before:
@@ -297,13 +289,13 @@ def _read_per_sku(item: _Value, known: _Known, problems: _Problems) -> dict[str,
 
 
 def _read_protected(
-    item: _Value,
+    item: Value,
     known: _Known,
     segments: tuple[str, ...] | None,
     view_nodes: tuple[str, ...] | None,
-    problems: _Problems,
-):
-    entries = _as_list(item, problems)
+    problems: Problems,
+) -> tuple[ProtectedAllocation, ...] | None:
+    entries = as_list(item, problems)
     if entries is None:
         return None
     if len(entries) > VIEW_PROTECTED_MAX:
@@ -313,109 +305,66 @@ def _read_protected(
         return None
     before = problems.count()
     allocations = [
-        _read_allocation(entry, known, segments, view_nodes, problems) for entry in _items(entries, item.field)
+        _read_allocation(entry, known, segments, view_nodes, problems) for entry in items(entries, item.field)
     ]
     if problems.count() > before:
         return None
-    return tuple(allocations)
+    return tuple(allocation for allocation in allocations if allocation is not None)
 
 
 def _read_allocation(
-    item: _Value,
+    item: Value,
     known: _Known,
     segments: tuple[str, ...] | None,
     view_nodes: tuple[str, ...] | None,
-    problems: _Problems,
+    problems: Problems,
 ) -> ProtectedAllocation | None:
-    entry = _as_mapping(item, problems)
+    entry = as_mapping(item, problems)
     if entry is None:
         return None
     before = problems.count()
     field = item.field
-    _check_keys(entry, field, _PROTECTED_KEYS, ("segment",), problems)
-    segment_item = _member(entry, "segment", field)
-    segment = _as_id(segment_item, problems) if segment_item else None
+    check_keys(entry, field, _PROTECTED_KEYS, ("segment",), problems)
+    segment_item = member(entry, "segment", field)
+    segment = as_id(segment_item, problems) if segment_item else None
     if segment is not None and segments and segment not in segments:
+        segment_item = checked(segment_item)
         problems.add(
             segment_item.line,
             segment_item.field,
             f"segment {segment!r} is not one of the view's segments ({', '.join(segments)})",
         )
-    quantity = _optional(entry, "quantity", field, 0, lambda v: _as_int(v, 1, QUANTITY_MAX, problems))
-    percent = _optional(entry, "percent", field, 0, lambda v: _as_int(v, 1, _PERCENT_MAX, problems))
+    quantity = optional(entry, "quantity", field, 0, lambda v: as_int(v, 1, QUANTITY_MAX, problems))
+    percent = optional(entry, "percent", field, 0, lambda v: as_int(v, 1, _PERCENT_MAX, problems))
     if ("quantity" in entry) == ("percent" in entry):
         problems.add(item.line, field, "set exactly one of quantity and percent")
-    sku_ids = _optional(entry, "skus", field, (), lambda v: _read_ids(v, "SKU", known.sku_ids, problems))
-    node_ids = _optional(entry, "nodes", field, (), lambda v: _read_ids(v, "node", known.node_ids, problems))
-    node_tags = _optional(entry, "node_tags", field, (), lambda v: _read_ids(v, "tag", known.tags, problems))
+    sku_ids = optional(entry, "skus", field, (), lambda v: _read_ids(v, "SKU", known.sku_ids, problems))
+    node_ids = optional(entry, "nodes", field, (), lambda v: _read_ids(v, "node", known.node_ids, problems))
+    node_tags = optional(entry, "node_tags", field, (), lambda v: _read_ids(v, "tag", known.tags, problems))
     if node_ids and view_nodes:
         _check_within(entry, field, node_ids, view_nodes, problems)
     if problems.count() > before:
         return None
     return ProtectedAllocation(
-        segment=segment, quantity=quantity, percent=percent, sku_ids=sku_ids, node_ids=node_ids, node_tags=node_tags
+        segment=checked(segment),
+        quantity=checked(quantity),
+        percent=checked(percent),
+        sku_ids=checked(sku_ids),
+        node_ids=checked(node_ids),
+        node_tags=checked(node_tags),
     )
 
 
-def _check_within(entry: _MarkedMapping, field: str, node_ids, view_nodes, problems: _Problems) -> None:
+def _check_within(
+    entry: MarkedMapping, field: str, node_ids: tuple[str, ...], view_nodes: tuple[str, ...], problems: Problems
+) -> None:
     """Protection at a node the view does not name protects nothing: a mistake.
 
     Only checked against the view's named nodes; a view that selects by tag
     alone gets the intersection with its tagged nodes.
     """
-    member = _member(entry, "nodes", field)
-    for node_item in _items(member.value, member.field):
+    nodes_item = checked(member(entry, "nodes", field))
+    assert isinstance(nodes_item.value, MarkedList), "read as a list of node ids"
+    for node_item in items(nodes_item.value, nodes_item.field):
         if node_item.value not in view_nodes:
             problems.add(node_item.line, node_item.field, f"node {node_item.value!r} is not one of the view's nodes")
-
-
-# --------------------------------------------------------------------------
-# Writing back
-
-
-def dump_views(views: tuple[View, ...], ranking: RankingWeights = DEFAULT_RANKING) -> list[dict]:
-    """The section as a plain document; `read_views` reads it back equal
-    (with the same network `ranking`, which a view's block is written over)."""
-    return [_view_document(view, ranking) for view in views]
-
-
-def _view_document(view: View, ranking: RankingWeights = DEFAULT_RANKING) -> dict:
-    document: dict = {"id": view.view_id}
-    for key, ids in (("nodes", view.node_ids), ("node_tags", view.node_tags), ("segments", view.segments)):
-        if ids:
-            document[key] = _FlowList(ids)
-    if view.supply_kinds:
-        document["supply_kinds"] = _FlowList(_SUPPLY_KIND_SPELLINGS[kind] for kind in view.supply_kinds)
-    if view.horizon_days is not None:
-        document["horizon_days"] = view.horizon_days
-    for key in _SKU_QUANTITIES_FIELDS:
-        quantities = getattr(view, key)
-        if quantities is not None:
-            document[key] = _sku_quantities_document(quantities)
-    if view.protected:
-        document["protected"] = [_allocation_document(allocation) for allocation in view.protected]
-    if view.ranking is not None:
-        document["ranking"] = dump_ranking(view.ranking, ranking)
-    return document
-
-
-def _sku_quantities_document(quantities: SkuQuantities):
-    if not quantities.per_sku:
-        return quantities.default
-    document = _FlowMapping()
-    if quantities.default is not None:
-        document["default"] = quantities.default
-    document["skus"] = _FlowMapping(quantities.per_sku)
-    return document
-
-
-def _allocation_document(allocation: ProtectedAllocation) -> _FlowMapping:
-    document = _FlowMapping(segment=allocation.segment)
-    if allocation.quantity:
-        document["quantity"] = allocation.quantity
-    else:
-        document["percent"] = allocation.percent
-    for key, ids in (("skus", allocation.sku_ids), ("nodes", allocation.node_ids), ("node_tags", allocation.node_tags)):
-        if ids:
-            document[key] = _FlowList(ids)
-    return document

@@ -51,7 +51,17 @@ _PRIORITIES = {
 }
 
 
-def _node(node_id, node_type, name, timezone, latitude, longitude, postal_code, country, tags) -> Node:
+def _node(
+    node_id: str,
+    node_type: NodeType,
+    name: str,
+    timezone: str,
+    latitude: float,
+    longitude: float,
+    postal_code: str,
+    country: str,
+    tags: list[str],
+) -> Node:
     return Node(
         node_id=node_id,
         node_type=node_type,

@@ -53,7 +53,7 @@ def easter_sunday(year: int) -> dt.date:
 
 
 def _holidays(fixed: tuple[tuple[int, int], ...], easter_offsets_days: tuple[int, ...]) -> tuple[dt.date, ...]:
-    days = set()
+    days: set[dt.date] = set()
     for year in _YEARS:
         easter = easter_sunday(year)
         days.update(dt.date(year, month, day) for month, day in fixed)

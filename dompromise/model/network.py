@@ -1,7 +1,7 @@
 """Pure-Python domain types of the network: nodes, SKUs, units, stock rows.
 
-No I/O here. `config.py` builds these from files; `demo.py` builds them in
-code; `engine.py` interns them into the core's dense indices. Enum numbers
+No I/O here. `config/` builds these from files; `demo/` builds them in
+code; `inventory/engine.py` interns them into the core's dense indices. Enum numbers
 are stable and equal to the protobuf enums (checked by a test).
 """
 
@@ -64,6 +64,9 @@ BASE_UNIT_NAMES = {
     "g": BaseUnit.GRAM,
     "ml": BaseUnit.MILLILITRE,
 }
+NODE_TYPE_SPELLINGS = {value: name for name, value in NODE_TYPE_NAMES.items()}
+NODE_STATUS_SPELLINGS = {value: name for name, value in NODE_STATUS_NAMES.items()}
+BASE_UNIT_SPELLINGS = {value: name for name, value in BASE_UNIT_NAMES.items()}
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ stops taking orders, where each delivery zone is and when it receives, and
 which lanes (node -> zone, node -> node) each carrier service runs, with
 their transit time, cost and, for fixed routes, their timetable.
 
-No I/O and no clock here. `config_transport.py` builds these from the
-network file, `demo.py` in code; `edt.py` expands them into the dense
-tables of `_core/transport.pyx`. Times of day are local wall-clock times in
+No I/O and no clock here. `config/transport.py` builds these from the
+network file, `demo/transport.py` in code; `promise/edt.py` expands them into
+the dense tables of `_core/transport.pyx`. Times of day are local wall-clock times in
 the timezone of whoever keeps them (the node, or the zone).
 """
 
@@ -37,7 +37,7 @@ class LocalTime:
 
     minute_of_day: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         assert 0 <= self.minute_of_day <= MINUTES_PER_DAY, self.minute_of_day
 
     @classmethod
@@ -76,9 +76,10 @@ class Calendar:
     closes: LocalTime | None = None
     name: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         assert (self.opens is None) == (self.closes is None), "opens and closes go together"
-        assert self.opens is None or self.opens < self.closes, "opens before closes"
+        if self.opens is not None and self.closes is not None:
+            assert self.opens < self.closes, "opens before closes"
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() in self.weekdays and day not in self._holiday_set()
@@ -93,7 +94,7 @@ class Calendar:
 
     def opening_minutes(self) -> tuple[int, int]:
         """(opens, closes) in minutes after midnight; the whole day without hours."""
-        if self.opens is None:
+        if self.opens is None or self.closes is None:
             return 0, MINUTES_PER_DAY
         return self.opens.minute_of_day, self.closes.minute_of_day
 
@@ -105,7 +106,7 @@ class PostalRange:
     low: str
     high: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         assert len(self.low) == len(self.high) and self.low <= self.high, (self.low, self.high)
 
     def contains(self, postal_code: str) -> bool:
@@ -205,7 +206,7 @@ class Lane:
     transit_spread_hours: int = 0
     tiers: tuple[str, ...] = ()
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         assert (self.to_zone_id is None) != (self.to_node_id is None), "a lane goes to a zone or a node"
 
     @property
@@ -213,6 +214,7 @@ class Lane:
         """(from node, "zone" | "node", destination id, service): unique per network."""
         if self.to_zone_id is not None:
             return (self.from_node_id, "zone", self.to_zone_id, self.service)
+        assert self.to_node_id is not None, "a lane goes to a zone or a node"
         return (self.from_node_id, "node", self.to_node_id, self.service)
 
     @property

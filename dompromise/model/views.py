@@ -1,7 +1,7 @@
 """Channel views: what one sales channel may see and take of the network.
 
-Pure data. `config_views.py` builds these from the network config's `views:`
-section; `channels.py` resolves them to core indices and works out, per
+Pure data. `config/views.py` builds these from the network config's `views:`
+section; `inventory/channels.py` resolves them to core indices and works out, per
 position, what a requester through a view must leave for others. No I/O,
 no numpy here.
 
@@ -24,6 +24,7 @@ SUPPLY_KIND_NAMES = {
     "purchase_order": 2,
     "transfer": 3,
 }
+SUPPLY_KIND_SPELLINGS = {number: name for name, number in SUPPLY_KIND_NAMES.items()}
 
 
 @dataclass(frozen=True)

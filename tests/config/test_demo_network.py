@@ -7,7 +7,7 @@ import random
 import re
 import zoneinfo
 
-from dompromise.config.network import dump_network, parse_network, parse_stock_csv
+from dompromise.config import dump_network, parse_network, parse_stock_csv
 from dompromise.demo.network import DEMO_SEED, demo_network, demo_stock
 from dompromise.limits import (
     ID_LENGTH_MAX,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dompromise.config.network import (
+from dompromise.config import (
     PROBLEMS_MAX,
     ConfigError,
     ConfigProblem,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dompromise import limits
-from dompromise.config.network import ConfigError, dump_network, parse_network
+from dompromise.config import ConfigError, dump_network, parse_network
 from dompromise.demo.network import demo_network
 from dompromise.model.network import Location
 from dompromise.model.transport import Centroid

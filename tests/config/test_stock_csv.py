@@ -2,7 +2,7 @@
 
 import pytest
 
-from dompromise.config.network import PROBLEMS_MAX, ConfigError, load_stock_csv, parse_stock_csv
+from dompromise.config import PROBLEMS_MAX, ConfigError, load_stock_csv, parse_stock_csv
 from dompromise.limits import QUANTITY_MAX
 from dompromise.model.network import BaseUnit, Network, Node, NodeType, Sku, StockRow
 

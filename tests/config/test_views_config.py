@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from dompromise import _core, limits
-from dompromise.config.network import ConfigError, dump_network, parse_network
+from dompromise.config import ConfigError, dump_network, parse_network
 from dompromise.model.views import SUPPLY_KIND_NAMES, ProtectedAllocation, SkuQuantities, View
 
 HEAD = textwrap.dedent("""\

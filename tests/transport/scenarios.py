@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 
-from dompromise.config.network import parse_network
+from dompromise.config import parse_network
 from dompromise.promise.edt import EdtCalculator, instant_ns, local_datetime
 
 PARIS = "Europe/Paris"

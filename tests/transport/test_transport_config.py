@@ -13,8 +13,8 @@ import yaml
 from scenarios import NETWORK_YAML, local, scenario_network, when
 
 from dompromise import limits
+from dompromise.config import ConfigError, dump_network, parse_network
 from dompromise.config import transport as config_transport
-from dompromise.config.network import ConfigError, dump_network, parse_network
 from dompromise.model.transport import Departure, LocalTime, PostalRange, at
 from dompromise.promise.edt import EdtCalculator
 
