@@ -3,12 +3,37 @@ one place (dompromise/service/errors.py).
 
 Business outcomes (a SKU not found inside a batch, a short position) are not
 exceptions: they are per-item statuses in the answer. Programmer errors are
-assertions. These are for whole requests that cannot be served.
+assertions. These are for whole requests that cannot be served, and for a
+command log a replica cannot follow. The whole tree:
+
+    DompromiseError
+        InvalidArgumentError            INVALID_ARGUMENT (BadRequest)
+        NotFoundError                   NOT_FOUND
+        LimitExceededError              RESOURCE_EXHAUSTED
+        OutOfRangeError                 OUT_OF_RANGE
+        AbortedError                    ABORTED
+        UnavailableError                UNAVAILABLE
+            PositionNotReachedError
+        AlreadyExistsError              ALREADY_EXISTS
+        FailedPreconditionError         FAILED_PRECONDITION
+            LogChangedError
+        LogError                        start-up and the replica's own loops: never a servicer's
+            LogCorruption
+            LogGap
+            RedisLogError
+        TokenError                      promise/token.py: INVALID_ARGUMENT where it is verified
+        ConfigError                     config/network.py: start-up only
+
+Those with a status are mapped in one table (dompromise/service/errors.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
 
 
 class DompromiseError(Exception):
@@ -67,7 +92,7 @@ class AbortedError(DompromiseError):
     """The request conflicted with a change of state (e.g. a promised plan no longer
     holds); `alternative`, if any, is a message the client can act on instead."""
 
-    def __init__(self, reason: str, message: str, alternative=None):
+    def __init__(self, reason: str, message: str, alternative: Message | None = None):
         self.reason = reason
         self.alternative = alternative
         super().__init__(message)
@@ -122,3 +147,20 @@ class LogChangedError(FailedPreconditionError):
             "without x-dompromise-min-position, and take the position and log id of that answer",
             {"requested_log_id": requested_log_id, "log_id": log_id},
         )
+
+
+class LogError(DompromiseError):
+    """A command log this replica cannot follow: at start-up the process refuses to start; while serving the
+    replica refuses writes (UnavailableError to each writer). Never raised to a servicer."""
+
+
+class LogCorruption(LogError):
+    """The log cannot be read as a whole: foreign file, bad record before the tail, or a gap."""
+
+
+class LogGap(LogError):
+    """The next stream entry is not the next position: trimmed past us, or Redis lost entries."""
+
+
+class RedisLogError(LogError):
+    """The Redis log cannot serve this instance: another layout or network, or a gap no snapshot covers."""

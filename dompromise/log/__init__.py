@@ -5,7 +5,8 @@ the log; `sync` makes everything written durable. The replica answers a
 writer only after `sync` returned for its record.
 """
 
-from dompromise.log.file import FileLog, LogCorruption
+from dompromise.errors import LogCorruption
+from dompromise.log.file import FileLog
 from dompromise.log.memory import MemoryLog
 
 __all__ = ["FileLog", "LogCorruption", "MemoryLog"]

@@ -40,6 +40,8 @@ from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from dompromise.errors import LogCorruption
+
 MAGIC = b"DPLOG\x00\x01\n"
 FRAME = struct.Struct("<II")
 SEGMENT_PATTERN = re.compile(r"commands-(\d{20})\.log$")
@@ -52,10 +54,6 @@ LOG_ID_FILE = "log-id"
 LOG_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
 
 log = logging.getLogger(__name__)
-
-
-class LogCorruption(Exception):
-    """The log cannot be read as a whole: foreign file, bad record before the tail, or a gap."""
 
 
 @dataclass

@@ -23,6 +23,8 @@ import secrets
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_string  # json.dumps(a_str): quoted, escaped, ASCII
 
+from dompromise.errors import DompromiseError
+
 VERSION = "v1"
 KEY_BYTES_MIN = 32
 # json.dumps(..., separators=(",", ":")) without building an encoder per call: the same text.
@@ -30,7 +32,7 @@ _JSON = json.JSONEncoder(separators=(",", ":"))
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-class TokenError(Exception):
+class TokenError(DompromiseError):
     """The token is malformed, forged, or signed with another key."""
 
 

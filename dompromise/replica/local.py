@@ -1,4 +1,4 @@
-"""A replica: one engine fed by one command log, and the writer that sequences commands.
+"""A local replica: one engine fed by one command log this process owns, and the writer that sequences commands.
 
 Every write is a LogRecord. `submit` queues it; the writer task takes what is
 queued (up to LOG_BATCH_COMMANDS_MAX), stamps each record with the log's
@@ -6,6 +6,10 @@ clock, writes them, makes them durable with one sync (group commit), then
 applies them to the engine in log order and answers each writer with its
 Outcome. So an answer is always the state machine's, and never sent before
 its command is durable.
+
+The log is a FileLog (snapshot files beside it bound start-up replay and let
+it be compacted) or a MemoryLog; anything with the CommandLog protocol
+(replica/protocol.py) will do.
 """
 
 from __future__ import annotations
@@ -14,32 +18,38 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from dompromise import limits
-from dompromise.errors import UnavailableError
+import numpy as np
+
+from dompromise.errors import LogCorruption, UnavailableError
 from dompromise.gc_pause import gc_paused
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
 from dompromise.log import snapshot
-from dompromise.log.file import LogCorruption
+from dompromise.replica import parts
+from dompromise.replica.parts import (
+    SNAPSHOT_INTERVAL_RECORDS,
+    TICK_INTERVAL_SECONDS,
+    ApplyListeners,
+    LogClock,
+    Pending,
+    SnapshotSchedule,
+    WriteQueue,
+)
+from dompromise.replica.protocol import ApplyListener, CommandLog, HistoryListener, WritabilityListener
 from dompromise.reservations.book import Outcome
 
 log = logging.getLogger(__name__)
 
-# With holds pending, how often the replica checks whether one is due and
-# appends a Tick so it expires even when no other command arrives.
-TICK_INTERVAL_SECONDS = 0.5
-# Records between snapshots: bounds start-up replay (and log size, by compaction).
-SNAPSHOT_INTERVAL_RECORDS = 50_000
 
-
-class Replica:
-    """Owns the write path of one engine over one log."""
+class LocalReplica:
+    """Owns the write path of one engine over one log (a Replica: replica/protocol.py)."""
 
     def __init__(
         self,
         engine: Engine,
-        command_log,
+        command_log: CommandLog,
         clock_ns: Callable[[], int] = time.time_ns,
         snapshot_directory: str | None = None,
         snapshot_interval_records: int = SNAPSHOT_INTERVAL_RECORDS,
@@ -47,20 +57,36 @@ class Replica:
         self.engine = engine
         self.log = command_log
         self.snapshot_directory = snapshot_directory
-        self.snapshot_interval_records = snapshot_interval_records
-        self._snapshot_position = 0
-        self._snapshot_task: asyncio.Task | None = None
-        self._clock_ns = clock_ns
-        self._last_time_ns = 0
-        self._queue: asyncio.Queue | None = None
-        self._tasks: list[asyncio.Task] = []
+        self._snapshots = SnapshotSchedule(snapshot_interval_records)
+        self._clock = LogClock(clock_ns)
+        self._writes = WriteQueue()
+        self._tasks: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
-        self._apply_listeners: list[Callable[[int, list[log_pb2.LogRecord]], None]] = []
+        self._applied = ApplyListeners()
+
+    # ---- the state -------------------------------------------------------------
+
+    @property
+    def log_position(self) -> int:
+        return self.engine.log_position
 
     @property
     def log_id(self) -> str:
         """The log's identity: log positions (and watch versions) mean something only within it."""
-        return getattr(self.log, "log_id", "")  # a log without one: every resume_log_id is foreign
+        return self.log.log_id
+
+    @property
+    def writable(self) -> bool:
+        """False once the log failed: writes are refused for the life of the process."""
+        return self._failure is None
+
+    def staleness_ms(self) -> int | None:
+        """Always None: this process writes the log it reads, so its state is never behind it."""
+        return None
+
+    def now_ns(self) -> int:
+        """This replica's wall clock: what the edge checks times against (never the core)."""
+        return self._clock.now_ns()
 
     # ---- start-up ----------------------------------------------------------
 
@@ -88,27 +114,13 @@ class Replica:
                 self.engine.apply_record(record, position)
             except Exception as error:  # a record this state cannot follow: say where, stop
                 raise LogCorruption(f"log record {position} cannot be applied: {error!r}") from error
-            self._last_time_ns = max(self._last_time_ns, record.log_time_ns)
+            self._clock.observe(record.log_time_ns)
             applied += 1
         return applied
 
     def status_changes(self) -> log_pb2.LogRecord | None:
-        """A SetNodeStatus record for nodes whose configured status differs from the log's, or None.
-
-        Node status is state: the log holds it, so replay never depends on
-        today's config. A config edit takes effect as a logged command here.
-        """
-        logged = self.engine.node_statuses()
-        changed = [(n.node_id, int(n.status)) for n in self.engine.network.nodes if logged[n.node_id] != int(n.status)]
-        if self.engine.log_position > 0 and not changed:
-            return None
-        if self.engine.log_position == 0:  # a new log states every node's status first
-            changed = [(n.node_id, int(n.status)) for n in self.engine.network.nodes]
-        return log_pb2.LogRecord(
-            set_node_status=log_pb2.SetNodeStatus(
-                node_ids=[node_id for node_id, _ in changed], statuses=[status for _, status in changed]
-            )
-        )
+        """A SetNodeStatus record for nodes whose configured status differs from the log's, or None."""
+        return parts.status_changes(self.engine)
 
     def _load_snapshot(self) -> None:
         if self.snapshot_directory is None:
@@ -121,19 +133,31 @@ class Replica:
             log.warning("snapshot at %d is ahead of the log (%d); ignored", meta["position"], self.log.last_position)
             return
         try:
-            self.engine = Engine.from_state(self.engine.network, arrays, meta, self._clock_ns)
+            self.engine = Engine.from_state(self.engine.network, arrays, meta, self._clock.wall_clock_ns)
         except (ValueError, KeyError, TypeError) as error:
             log.warning("snapshot at %d not used: %s", meta["position"], error)
             return
-        self._snapshot_position = meta["position"]
-        self._last_time_ns = self.engine.core.log_time_ns
+        self._snapshots.position = meta["position"]
+        self._clock.last_time_ns = self.engine.core.log_time_ns
         log.info("loaded snapshot at log position %d", meta["position"])
 
+    def bootstrap(self, records: Iterable[log_pb2.LogRecord]) -> list[Outcome]:
+        """Writes, syncs and applies records synchronously (start-up, before serving)."""
+        records = list(records)
+        for record in records:
+            record.log_time_ns = self._clock.stamp()
+        last = self.log.write([r.SerializeToString() for r in records])
+        self.log.sync()
+        first = last - len(records) + 1
+        return [self.engine.apply_record(r, first + i) for i, r in enumerate(records)]
+
+    # ---- snapshots ---------------------------------------------------------------
+
     def has_unsnapshotted_records(self) -> bool:
-        return self.engine.log_position > self._snapshot_position
+        return self.engine.log_position > self._snapshots.position
 
     def snapshot_now(self) -> str:
-        """Writes a snapshot of the current state and compacts the log below it (blocking)."""
+        """Writes a snapshot of the current state and compacts the log below it (blocking); returns its path."""
         assert self.snapshot_directory is not None, "no snapshot directory"
         arrays, meta = self.engine.export_state()
         position = self.engine.log_position
@@ -142,18 +166,32 @@ class Replica:
         self._compact(position)
         return path
 
+    def snapshot_on_stop(self) -> bool:
+        """A snapshot file on the way out (with a snapshot directory, and records since the last one)."""
+        if self.snapshot_directory is None or not self.has_unsnapshotted_records():
+            return False
+        self.snapshot_now()
+        return True
+
     def _compact(self, position: int) -> None:
-        self._snapshot_position = position
+        assert self.snapshot_directory is not None, "no snapshot directory"
+        self._snapshots.position = position
         # Keep the log back to the older kept snapshot, so falling back to it still works.
         kept = snapshot.snapshot_paths(self.snapshot_directory)
-        oldest = int(snapshot.SNAPSHOT_PATTERN.search(kept[0]).group(1)) if kept else 0
+        oldest = 0
+        if kept:
+            match = snapshot.SNAPSHOT_PATTERN.search(kept[0])
+            assert match is not None, kept[0]  # snapshot_paths lists only names that match
+            oldest = int(match.group(1))
         self.log.drop_through(min(position, oldest))
 
-    async def _write_snapshot(self, position: int, arrays, meta) -> None:
+    async def _write_snapshot(
+        self, directory: str, position: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]
+    ) -> None:
         """Writes an exported state off the event loop, then compacts the log below it."""
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(None, snapshot.write_snapshot, self.snapshot_directory, position, arrays, meta)
+            await loop.run_in_executor(None, snapshot.write_snapshot, directory, position, arrays, meta)
         except OSError as error:
             log.error("snapshot at %d failed: %s", position, error)
             return
@@ -161,40 +199,29 @@ class Replica:
         log.info("snapshot at log position %d written", position)
 
     def _maybe_snapshot(self) -> None:
-        if self.snapshot_directory is None:
-            return
-        if self.engine.log_position - self._snapshot_position < self.snapshot_interval_records:
-            return
-        if self._snapshot_task is not None and not self._snapshot_task.done():
+        if self.snapshot_directory is None or not self._snapshots.due(self.engine.log_position):
             return
         # Here, between batches, nothing is syncing: the export is a consistent
         # cut and the rotation cannot race a sync of the old segment.
         arrays, meta = self.engine.export_state()
         position = self.engine.log_position
-        self._snapshot_position = position  # no second snapshot starts meanwhile
         self.log.rotate()
-        self._snapshot_task = asyncio.create_task(self._write_snapshot(position, arrays, meta))
+        self._snapshots.start(position, self._write_snapshot(self.snapshot_directory, position, arrays, meta))
 
-    def bootstrap(self, records: Iterable[log_pb2.LogRecord]) -> list[Outcome]:
-        """Writes, syncs and applies records synchronously (start-up, before serving)."""
-        records = list(records)
-        for record in records:
-            record.log_time_ns = self._stamp()
-        last = self.log.write([r.SerializeToString() for r in records])
-        self.log.sync()
-        first = last - len(records) + 1
-        return [self.engine.apply_record(r, first + i) for i, r in enumerate(records)]
+    # ---- serving -------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue(limits.LOG_QUEUE_COMMANDS_MAX)
+        self._writes.open()
         self._tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._tick_loop())]
+
+    def serving(self, address: str) -> None:
+        """Nothing to announce: no other instance reads this log."""
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._snapshot_task is not None:
-            await asyncio.gather(self._snapshot_task, return_exceptions=True)
+        await self._snapshots.finish()
         self._tasks = []
 
     def close(self) -> None:
@@ -203,7 +230,7 @@ class Replica:
 
     # ---- the write path ------------------------------------------------------
 
-    def add_apply_listener(self, listener: Callable[[int, list[log_pb2.LogRecord]], None]) -> None:
+    def add_apply_listener(self, listener: ApplyListener) -> None:
         """Calls `listener(log_position, records)` after each batch the writer applies.
 
         Once per batch (so changes coalesce), on the event loop, after every
@@ -214,38 +241,27 @@ class Replica:
         writer. Records applied outside the writer (bootstrap, recover) are
         not reported.
         """
-        self._apply_listeners.append(listener)
+        self._applied.add(listener)
+
+    def add_history_listener(self, listener: HistoryListener) -> None:
+        """Never called: one process writes this log and its state is never replaced while it serves."""
+
+    def add_writability_listener(self, listener: WritabilityListener) -> None:
+        """Never called: a failed disk refuses each write (UnavailableError) and is not announced."""
 
     async def submit(self, record: log_pb2.LogRecord) -> Outcome:
         """Appends a command and returns its outcome once it is durable and applied."""
         if self._failure is not None:
             raise UnavailableError(f"command log failed, writes refused: {self._failure}")
-        assert self._queue is not None, "replica not started"
-        future = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait((record, future))
-        except asyncio.QueueFull:
-            raise UnavailableError("command log queue is full; retry with backoff") from None
-        return await future
-
-    def now_ns(self) -> int:
-        """This replica's wall clock: what the edge checks times against (never the core)."""
-        return self._clock_ns()
-
-    def _stamp(self) -> int:
-        """The log's clock: wall time, never going backwards along the log."""
-        self._last_time_ns = max(self._clock_ns(), self._last_time_ns)
-        return self._last_time_ns
+        return await self._writes.put(record)
 
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < limits.LOG_BATCH_COMMANDS_MAX and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = await self._writes.take_batch()
             try:
                 for record, _ in batch:
-                    record.log_time_ns = self._stamp()
+                    record.log_time_ns = self._clock.stamp()
                 last = self.log.write([record.SerializeToString() for record, _ in batch])
                 # The one blocking call, off the event loop: reads go on meanwhile.
                 await loop.run_in_executor(None, self.log.sync)
@@ -261,24 +277,14 @@ class Replica:
                     return
                 if not future.done():
                     future.set_result(outcome)
-            if self._apply_listeners:  # nobody listening costs one test per batch
-                self._notify_applied(last, [record for record, _ in batch])
+            if self._applied:
+                self._applied.notify(last, [record for record, _ in batch])
             self._maybe_snapshot()
 
-    def _notify_applied(self, log_position: int, records: list[log_pb2.LogRecord]) -> None:
-        for listener in self._apply_listeners:
-            try:
-                listener(log_position, records)
-            except Exception:  # a listener's bug must not stop the writer
-                log.exception("apply listener %r failed at log position %d", listener, log_position)
-
-    def _fail(self, error: BaseException, batch) -> None:
+    def _fail(self, error: BaseException, batch: list[Pending]) -> None:
         log.error("command log write failed; refusing writes: %s", error)
         self._failure = error
-        queued = list(batch)
-        while not self._queue.empty():
-            queued.append(self._queue.get_nowait())
-        for _, future in queued:
+        for _, future in batch + self._writes.drain():
             if not future.done():  # a writer that gave up has a cancelled future
                 future.set_exception(UnavailableError(f"command log write failed: {error}"))
 
@@ -287,8 +293,13 @@ class Replica:
         while True:
             await asyncio.sleep(TICK_INTERVAL_SECONDS)
             due_ns = self.engine.next_expiry_ns()
-            if due_ns is not None and due_ns <= self._clock_ns() and self._queue.empty():
+            if due_ns is not None and due_ns <= self._clock.now_ns() and self._writes.empty():
                 try:
                     await self.submit(log_pb2.LogRecord(tick=log_pb2.Tick()))
                 except UnavailableError:
                     return
+
+
+# The name tests and benchmarks construct a local replica by (the protocol of both kinds is
+# replica.protocol.Replica).
+Replica = LocalReplica

@@ -34,16 +34,25 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import redis
 
-from dompromise import limits
-from dompromise.errors import UnavailableError
+from dompromise.errors import LogGap, RedisLogError, UnavailableError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine, network_fingerprint
-from dompromise.log.redis.log import READ_BLOCK_MS, RedisLog, RedisLogError, log_id_generation
-from dompromise.replica.local import SNAPSHOT_INTERVAL_RECORDS, TICK_INTERVAL_SECONDS, Replica
+from dompromise.log.redis.log import READ_BLOCK_MS, EpochEntry, RedisLog, log_id_generation
+from dompromise.log.redis.registry import InstanceRegistry
+from dompromise.replica import parts
+from dompromise.replica.parts import (
+    SNAPSHOT_INTERVAL_RECORDS,
+    TICK_INTERVAL_SECONDS,
+    ApplyListeners,
+    LogClock,
+    SnapshotSchedule,
+    WriteQueue,
+)
+from dompromise.replica.protocol import ApplyListener, HistoryListener, WritabilityListener
 from dompromise.reservations.book import Outcome
 
 log = logging.getLogger(__name__)
@@ -59,12 +68,8 @@ STOP_CANCEL_SECONDS = 0.1
 RECOVER_ATTEMPTS_MAX = 3
 
 
-class LogGap(Exception):
-    """The next stream entry is not the next position: trimmed past us, or Redis lost entries."""
-
-
-class SharedReplica(Replica):
-    """A Replica whose log is the shared Redis stream (see the module doc)."""
+class SharedReplica:
+    """A Replica (replica/protocol.py) whose log is the shared Redis stream (see the module doc)."""
 
     def __init__(
         self,
@@ -73,19 +78,23 @@ class SharedReplica(Replica):
         clock_ns: Callable[[], int] = time.time_ns,
         snapshot_interval_records: int = SNAPSHOT_INTERVAL_RECORDS,
     ):
-        super().__init__(
-            engine, command_log, clock_ns, snapshot_directory=None, snapshot_interval_records=snapshot_interval_records
-        )
+        self.engine = engine
+        self.log = command_log
+        self._snapshots = SnapshotSchedule(snapshot_interval_records)
+        self._clock = LogClock(clock_ns)
+        self._writes = WriteQueue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._applied = ApplyListeners()
         self.instance_id = os.urandom(6).hex()
         self._token_prefix = self.instance_id.encode() + b":"
         self._token_count = 0
-        self._pending: dict[bytes, asyncio.Future] = {}
+        self._pending: dict[bytes, asyncio.Future[Outcome]] = {}
         self._writable = False
         self._need_verify = False
         self._broken: str = ""  # set when this replica cannot follow the log any more
         self._last_entry: tuple[int, int, bytes] | None = None  # (position, time_ns, token) last applied
-        self._writability_listeners: list[Callable[[bool], None]] = []
-        self._history_listeners: list[Callable[[str], None]] = []
+        self._writability_listeners: list[WritabilityListener] = []
+        self._history_listeners: list[HistoryListener] = []
         self.resync_count = 0
         self.log_id_bumps = 0  # how many times this replica replaced the log id (after a loss it noticed)
         # Set once this replica bumped (or found bumped) the id for the loss it noticed, cleared by a
@@ -98,7 +107,28 @@ class SharedReplica(Replica):
         self._fresh_ns = time.monotonic_ns()
         self.loaded_snapshot_position = 0  # the Redis snapshot last loaded (0: none)
         # Heartbeats this replica into <prefix>:instances while it runs (serve --redis sets it).
-        self.registry = None
+        self.registry: InstanceRegistry | None = None
+
+    # ---- the state -------------------------------------------------------------
+
+    @property
+    def log_position(self) -> int:
+        return self.engine.log_position
+
+    @property
+    def log_time_ns(self) -> int:
+        """The log time of the last record applied."""
+        return self.engine.core.log_time_ns
+
+    @property
+    def log_id(self) -> str:
+        """The log's identity: log positions (and watch versions) mean something only within it (the id
+        changes when Redis lost records and their positions are reused: see the module doc)."""
+        return self.log.log_id
+
+    def now_ns(self) -> int:
+        """This replica's wall clock: what the edge checks times against (never the core)."""
+        return self._clock.now_ns()
 
     # ---- start-up ----------------------------------------------------------
 
@@ -117,15 +147,17 @@ class SharedReplica(Replica):
         loaded = self.log.load_snapshot(network_fingerprint(self.engine.network))
         if loaded is None:
             if self.engine.log_position:
-                self._replace_engine(Engine(self.engine.network, self._clock_ns))
+                self._replace_engine(Engine(self.engine.network, self._clock.wall_clock_ns))
             return False
         meta, arrays = loaded
         # The arrays are views into the buffer the snapshot was read into, ours alone: adopted, not copied.
-        self._replace_engine(Engine.from_state(self.engine.network, arrays, meta, self._clock_ns, adopt=True))
+        self._replace_engine(
+            Engine.from_state(self.engine.network, arrays, meta, self._clock.wall_clock_ns, adopt=True)
+        )
         del arrays
-        self._snapshot_position = meta["position"]
+        self._snapshots.position = meta["position"]
         self.loaded_snapshot_position = meta["position"]
-        self._last_time_ns = max(self._last_time_ns, self.engine.core.log_time_ns)
+        self._clock.observe(self.engine.core.log_time_ns)
         log.info("loaded Redis snapshot at log position %d", meta["position"])
         return True
 
@@ -134,7 +166,7 @@ class SharedReplica(Replica):
         self.engine.load_state(fresh)
         self._last_entry = None
 
-    def _catch_up(self, outcomes: dict[bytes, Outcome] | None = None) -> int:
+    def _catch_up(self, outcomes: dict[bytes, Outcome | None] | None = None) -> int:
         """Applies the stream from our position to its head now (blocking; start-up and resync)."""
         applied = 0
         records = []
@@ -145,8 +177,8 @@ class SharedReplica(Replica):
             if outcomes is not None and token in outcomes:
                 outcomes[token] = outcome
             applied += 1
-        if records and self._tasks and self._apply_listeners:
-            self._notify_applied(self.engine.log_position, records)
+        if records and self._tasks and self._applied:
+            self._applied.notify(self.engine.log_position, records)
         if self.log.log_id != log_id and self._tasks:
             self._notify_history()
         return applied
@@ -164,19 +196,31 @@ class SharedReplica(Replica):
         tokens = [self._next_token() for _ in records]
         expected = 0 if self.engine.log_position == 0 else -1
         appended = self.log.write(
-            [r.SerializeToString() for r in records], [self._stamp()] * len(records), tokens, expected_position=expected
+            [r.SerializeToString() for r in records],
+            [self._clock.stamp()] * len(records),
+            tokens,
+            expected_position=expected,
         )
         outcomes: dict[bytes, Outcome | None] = dict.fromkeys(tokens)
         self._catch_up(outcomes)
         if not appended:
             log.info("another instance bootstrapped the log first; its records applied")
             return []
-        return [outcomes[token] for token in tokens]
+        answered = []
+        for token in tokens:
+            outcome = outcomes[token]
+            assert outcome is not None, "the catch-up applied every record the append acknowledged"
+            answered.append(outcome)
+        return answered
+
+    def status_changes(self) -> log_pb2.LogRecord | None:
+        """A SetNodeStatus record for nodes whose configured status differs from the log's, or None."""
+        return parts.status_changes(self.engine)
 
     # ---- running -------------------------------------------------------------
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue(limits.LOG_QUEUE_COMMANDS_MAX)
+        self._writes.open()
         self._writable = True
         self._tasks = [
             asyncio.create_task(self._write_loop()),
@@ -199,17 +243,26 @@ class SharedReplica(Replica):
             await self.log.aclose()
             if running:
                 await asyncio.wait(running, timeout=READ_BLOCK_MS / 1000 + STOP_CANCEL_SECONDS)
-        if self._snapshot_task is not None:
-            await asyncio.gather(self._snapshot_task, return_exceptions=True)
+        await self._snapshots.finish()
         self._fail_pending("replica stopped")
         if self.registry is not None:
             await self.registry.remove(self.instance_id)
         await self.log.aclose()
 
+    def serving(self, address: str) -> None:
+        """The server listens on `address`: the registry (if any) starts heartbeating this instance."""
+        if self.registry is not None:
+            self.registry.serving(address)
+
     def close(self) -> None:
         self.log.close()
 
-    def add_history_listener(self, listener: Callable[[str], None]) -> None:
+    def add_apply_listener(self, listener: ApplyListener) -> None:
+        """Calls `listener(log_position, records)` after each batch the tail applies, and after a catch-up
+        while running (resync); as LocalReplica.add_apply_listener otherwise."""
+        self._applied.add(listener)
+
+    def add_history_listener(self, listener: HistoryListener) -> None:
         """Calls `listener(log_id)` on the event loop after a resync replaced the state or the log id changed:
         what was said at earlier positions may not hold in the history now followed."""
         self._history_listeners.append(listener)
@@ -221,7 +274,7 @@ class SharedReplica(Replica):
             except Exception:  # a listener's bug must not stop the tail
                 log.exception("history listener %r failed", listener)
 
-    def add_writability_listener(self, listener: Callable[[bool], None]) -> None:
+    def add_writability_listener(self, listener: WritabilityListener) -> None:
         """Calls `listener(writable)` on the event loop when writes become refused or accepted again."""
         self._writability_listeners.append(listener)
 
@@ -249,13 +302,7 @@ class SharedReplica(Replica):
         """Appends a command to the shared log; returns its outcome once this replica applied it."""
         if not self._writable:
             raise UnavailableError(f"the Redis log is not reachable, writes refused: {self._broken or 'reconnecting'}")
-        assert self._queue is not None, "replica not started"
-        future = asyncio.get_running_loop().create_future()
-        try:
-            self._queue.put_nowait((record, future))
-        except asyncio.QueueFull:
-            raise UnavailableError("command log queue is full; retry with backoff") from None
-        return await future
+        return await self._writes.put(record)
 
     def _next_token(self) -> bytes:
         self._token_count += 1
@@ -263,9 +310,7 @@ class SharedReplica(Replica):
 
     async def _write_loop(self) -> None:
         while not self._stopping:
-            batch = [await self._queue.get()]
-            while len(batch) < limits.LOG_BATCH_COMMANDS_MAX and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            batch = await self._writes.take_batch()
             if not self._writable:
                 for _, future in batch:
                     if not future.done():
@@ -277,7 +322,7 @@ class SharedReplica(Replica):
                 self._pending[token] = future
             try:
                 await self.log.write_async(
-                    [record.SerializeToString() for record, _ in batch], [self._stamp() for _ in batch], tokens
+                    [record.SerializeToString() for record, _ in batch], [self._clock.stamp() for _ in batch], tokens
                 )
             except redis.RedisError as error:
                 # Not acknowledged. It may still be in the log (the reply was lost): a
@@ -318,7 +363,7 @@ class SharedReplica(Replica):
             if entries:
                 self._apply_batch(entries)
 
-    def _apply_batch(self, entries) -> None:
+    def _apply_batch(self, entries: Sequence[EpochEntry]) -> None:
         records = []
         log_id = self.log.log_id
         try:
@@ -332,13 +377,15 @@ class SharedReplica(Replica):
         except Exception as error:  # a record this state cannot follow: stop following, refuse writes
             self._break(f"log record after {self.engine.log_position} cannot be applied: {error!r}")
             return
-        if self._apply_listeners:
-            self._notify_applied(self.engine.log_position, records)
+        if self._applied:
+            self._applied.notify(self.engine.log_position, records)
         if self.log.log_id != log_id:
             self._notify_history()
         self._maybe_snapshot()
 
-    def _apply_entry(self, position: int, payload: bytes, time_ns: int, token: bytes, epoch: str = ""):
+    def _apply_entry(
+        self, position: int, payload: bytes, time_ns: int, token: bytes, epoch: str = ""
+    ) -> tuple[log_pb2.LogRecord, Outcome]:
         if position != self.engine.log_position + 1:
             raise LogGap(f"the stream goes from {self.engine.log_position} to {position}")
         if epoch and epoch != self.log.log_id and log_id_generation(epoch) > log_id_generation(self.log.log_id):
@@ -353,7 +400,7 @@ class SharedReplica(Replica):
         record = log_pb2.LogRecord.FromString(payload)
         record.log_time_ns = time_ns
         outcome = self.engine.apply_record(record, position)
-        self._last_time_ns = max(self._last_time_ns, time_ns)
+        self._clock.observe(time_ns)
         self._last_entry = (position, time_ns, token)
         future = self._pending.pop(token, None)
         if future is not None and not future.done():  # a caller that gave up has a cancelled future
@@ -398,7 +445,9 @@ class SharedReplica(Replica):
             log.warning("log id already replaced by another instance (%s -> %s)", own, found_id)
             return
         marker = log_pb2.LogRecord(tick=log_pb2.Tick()).SerializeToString()
-        bumped, now, position = await self.log.bump_log_id_async(found_id, marker, self._stamp(), self._next_token())
+        bumped, now, position = await self.log.bump_log_id_async(
+            found_id, marker, self._clock.stamp(), self._next_token()
+        )
         if bumped:
             self.log_id_bumps += 1
             log.error(
@@ -470,7 +519,7 @@ class SharedReplica(Replica):
         while True:
             await asyncio.sleep(TICK_INTERVAL_SECONDS)
             due_ns = self.engine.next_expiry_ns()
-            if due_ns is not None and due_ns <= self._clock_ns() and self._queue.empty() and self._writable:
+            if due_ns is not None and due_ns <= self._clock.now_ns() and self._writes.empty() and self._writable:
                 try:
                     await self.submit(log_pb2.LogRecord(tick=log_pb2.Tick()))
                 except UnavailableError:
@@ -479,20 +528,16 @@ class SharedReplica(Replica):
     # ---- snapshots -----------------------------------------------------------
 
     def _maybe_snapshot(self) -> None:
-        if self.engine.log_position - self._snapshot_position < self.snapshot_interval_records:
-            return
-        if self._snapshot_task is not None and not self._snapshot_task.done():
-            return
-        self._snapshot_position = self.engine.log_position  # no second attempt starts meanwhile
-        self._snapshot_task = asyncio.create_task(self._snapshot_if_due())
+        if self._snapshots.due(self.engine.log_position):  # no second attempt starts meanwhile
+            self._snapshots.start(self.engine.log_position, self._snapshot_if_due())
 
     async def _snapshot_if_due(self) -> None:
         """One instance writes a snapshot per interval: the one that gets the lock when none is recent."""
         client = self.log.async_client()
         try:
             newest = await client.zrange(self.log.snapshots_key, -1, -1)
-            if newest and self.engine.log_position - int(newest[0]) < self.snapshot_interval_records:
-                self._snapshot_position = int(newest[0])
+            if newest and self.engine.log_position - int(newest[0]) < self._snapshots.interval_records:
+                self._snapshots.position = int(newest[0])
                 return
             if not await client.set(self.log.lock_key, self.instance_id, nx=True, px=60_000):
                 return
@@ -519,5 +564,10 @@ class SharedReplica(Replica):
         arrays, meta = self.engine.export_state()
         position = self.engine.log_position
         self.log.write_snapshot(position, arrays, meta)
-        self._snapshot_position = position
+        self._snapshots.position = position
         return position
+
+    def snapshot_on_stop(self) -> bool:
+        """Never: the snapshots in Redis are every instance's, written by the interval (or `dompromise
+        snapshot`); one instance stopping changes nothing for the others' start-up."""
+        return False

@@ -11,7 +11,7 @@ watched SKU count, never into a queue, and the writer never waits for it.
 A node status change marks no SKU but changes which nodes are sellable: every
 stream is then marked "everything changed" and answers all its SKUs. So does a
 change of history (a shared replica resynced, or the log id changed because
-Redis lost records: SharedReplica.add_history_listener): the stream's next
+Redis lost records: Replica.add_history_listener): the stream's next
 message is a full answer under the new log id, which replaces whatever the
 client had. The stream is not ended: a client would reconnect and get the same
 full answer, one round trip later.
@@ -31,7 +31,7 @@ import numpy as np
 from dompromise import limits
 from dompromise.errors import LimitExceededError
 from dompromise.internal.v1 import log_pb2
-from dompromise.replica.local import Replica
+from dompromise.replica.protocol import Replica
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +104,7 @@ class WatchHub:
         self._watch_counts: np.ndarray | None = None
         self.closed = False
         replica.add_apply_listener(self._on_applied)
-        if hasattr(replica, "add_history_listener"):  # a shared replica: resyncs and log id changes
-            replica.add_history_listener(self._on_history_changed)
+        replica.add_history_listener(self._on_history_changed)  # a shared replica's resyncs and log id changes
 
     @property
     def log_id(self) -> str:

@@ -62,7 +62,7 @@ from dompromise.errors import (
     UnavailableError,
 )
 from dompromise.internal.v1 import log_pb2
-from dompromise.replica.local import Replica
+from dompromise.replica.protocol import Replica
 from dompromise.service.errors import to_status
 
 POSITION_KEY = "x-dompromise-position"

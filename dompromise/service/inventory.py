@@ -11,7 +11,7 @@ from dompromise import limits
 from dompromise.errors import AlreadyExistsError, FieldViolation, LimitExceededError, NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import ON_HAND_ADJUST, ON_HAND_SET, SAFETY_STOCK_CLEAR
-from dompromise.replica.local import Replica
+from dompromise.replica.protocol import Replica
 from dompromise.reservations.book import Outcome
 from dompromise.service.convert import attribute_set
 from dompromise.service.errors import map_errors

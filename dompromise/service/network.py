@@ -11,7 +11,7 @@ from dompromise.errors import AlreadyExistsError, FailedPreconditionError, Field
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
 from dompromise.model.network import Node
-from dompromise.replica.local import Replica
+from dompromise.replica.protocol import Replica
 from dompromise.service.convert import node_message, sku_message
 from dompromise.service.errors import map_errors
 from dompromise.service.paging import page

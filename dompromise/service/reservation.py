@@ -19,7 +19,7 @@ from dompromise.errors import (
 )
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import COMMAND_RESULT, ITEM_STATUS, Engine
-from dompromise.replica.local import Replica
+from dompromise.replica.protocol import Replica
 from dompromise.reservations.book import Outcome, ReservationView
 from dompromise.service import promise_reserve
 from dompromise.service.convert import attribute_set

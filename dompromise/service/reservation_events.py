@@ -18,7 +18,7 @@ import grpc.aio
 from dompromise import limits
 from dompromise.errors import FieldViolation, LimitExceededError, OutOfRangeError
 from dompromise.internal.v1 import log_pb2
-from dompromise.replica.local import Replica
+from dompromise.replica.protocol import Replica
 from dompromise.replica.reservation_events import EventTracker, ReservationEvent
 from dompromise.service.validation import id_violation, raise_if_any
 from dompromise.v1 import reservation_pb2

@@ -13,7 +13,7 @@ from grpc_reflection.v1alpha import reflection
 
 from dompromise import limits
 from dompromise.promise.token import TokenSigner
-from dompromise.replica.local import Replica
+from dompromise.replica.protocol import Replica
 from dompromise.replica.watch import WatchHub
 from dompromise.service import availability as availability_service
 from dompromise.service.availability import AvailabilityServicer
@@ -141,8 +141,8 @@ async def serve(
     await replica.start()
     await server.start()
     await set_serving(health_servicer, True)
-    if hasattr(replica, "add_writability_listener"):  # a shared (Redis) log can refuse writes for a while
-        replica.add_writability_listener(lambda writable: loop.create_task(set_writable(health_servicer, writable)))
+    # A shared (Redis) log can refuse writes for a while: the write services say so meanwhile.
+    replica.add_writability_listener(lambda writable: loop.create_task(set_writable(health_servicer, writable)))
     log.info("serving on port %d", port)
     if ready is not None:
         ready(port)
@@ -154,9 +154,7 @@ async def serve(
     watches.close()
     await server.stop(SHUTDOWN_GRACE_SECONDS)
     await replica.stop()
-    if replica.snapshot_directory is not None and replica.has_unsnapshotted_records():
-        # A snapshot on the way out makes the next start a load, not a replay.
-        replica.snapshot_now()
-        log.info("snapshot at log position %d written", replica.engine.log_position)
+    if replica.snapshot_on_stop():  # a snapshot on the way out makes the next start a load, not a replay
+        log.info("snapshot at log position %d written", replica.log_position)
     replica.close()
     log.info("stopped")

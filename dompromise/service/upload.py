@@ -16,7 +16,7 @@ from dompromise import limits
 from dompromise.errors import FieldViolation, InvalidArgumentError, LimitExceededError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import ITEM_OK, ON_HAND_ADJUST, ON_HAND_SET
-from dompromise.replica.local import Replica
+from dompromise.replica.protocol import Replica
 from dompromise.reservations.book import Outcome
 from dompromise.service.convert import attribute_set
 from dompromise.v1 import common_pb2, inventory_pb2

@@ -66,6 +66,7 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from dompromise.errors import RedisLogError
 from dompromise.log.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT_VERSION
 
 # Version of the key layout above; an instance refuses a Redis holding another.
@@ -88,6 +89,11 @@ SNAPSHOT_CHUNK_BYTES = 16 * 1024 * 1024
 SNAPSHOT_LOCK_MS = 60_000
 
 log = logging.getLogger(__name__)
+
+# (position, payload, log time in ns, the writer's token) of one stream entry.
+Entry = tuple[int, bytes, int, bytes]
+# An Entry and the log id it was appended under ('' on every entry but a bump's Tick: see "Epochs").
+EpochEntry = tuple[int, bytes, int, bytes, str]
 
 # KEYS: stream, head. ARGV: expected head position (-1: any), record count,
 # then per record: payload, writer's time (ns, decimal), token.
@@ -157,10 +163,6 @@ def entry_epoch(fields: dict) -> str:
     """The log id a bump's Tick entry names ('' for every other entry)."""
     epoch = fields.get(b"e")
     return epoch.decode() if epoch else ""
-
-
-class RedisLogError(Exception):
-    """The Redis log cannot serve this instance: another layout or network, or a gap no snapshot covers."""
 
 
 def parse_entry(entry_id: bytes, fields: dict) -> tuple[int, bytes, int, bytes]:

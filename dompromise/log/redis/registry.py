@@ -32,7 +32,7 @@ import logging
 import os
 import socket
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 
@@ -60,6 +60,31 @@ for i = 1, #entries, 2 do
 end
 return now
 """
+
+
+class RegisteredReplica(Protocol):
+    """What an instance's entry reports of its replica (SharedReplica has it)."""
+
+    @property
+    def instance_id(self) -> str: ...
+
+    @property
+    def log_position(self) -> int: ...
+
+    @property
+    def log_time_ns(self) -> int: ...
+
+    @property
+    def loaded_snapshot_position(self) -> int: ...
+
+    @property
+    def writable(self) -> bool: ...
+
+    @property
+    def write_problem(self) -> str: ...
+
+    @property
+    def resync_count(self) -> int: ...
 
 
 def instances_key(prefix: str) -> str:
@@ -96,14 +121,14 @@ class InstanceRegistry:
         self.address = address
         self._serving.set()
 
-    def entry(self, replica) -> dict[str, Any]:
+    def entry(self, replica: RegisteredReplica) -> dict[str, Any]:
         return {
             "host": self.host,
             "pid": self.pid,
             "worker": self.worker,
             "address": self.address,
-            "applied_position": replica.engine.log_position,
-            "log_time_ns": replica.engine.core.log_time_ns,
+            "applied_position": replica.log_position,
+            "log_time_ns": replica.log_time_ns,
             "started_ms": self.started_ms,
             "snapshot_position": replica.loaded_snapshot_position,
             "writable": replica.writable,
@@ -111,7 +136,7 @@ class InstanceRegistry:
             "resyncs": replica.resync_count,
         }
 
-    async def run(self, replica) -> None:
+    async def run(self, replica: RegisteredReplica) -> None:
         """Heartbeats until cancelled; Redis errors are logged once and retried at the next beat."""
         await self._serving.wait()
         # redis-py (8.1) can swallow a cancellation that arrives during a call: stop on it anyway.
@@ -127,7 +152,7 @@ class InstanceRegistry:
                 self._failing = True
             await asyncio.sleep(self.heartbeat_seconds)
 
-    async def beat(self, replica) -> int:
+    async def beat(self, replica: RegisteredReplica) -> int:
         """Writes this instance's entry now; returns Redis's time in ms."""
         if self._script is None:
             self._script = self.log.async_client().register_script(HEARTBEAT_SCRIPT)

@@ -1,0 +1,160 @@
+"""The parts both kinds of replica are built of (replica/local.py, replica/shared.py).
+
+Each replica holds these and says what they mean for its log; neither is the
+other's parent, so a method never means one thing on one kind and another on
+the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from dompromise import limits
+from dompromise.errors import UnavailableError
+from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import Engine
+from dompromise.replica.protocol import ApplyListener
+from dompromise.reservations.book import Outcome
+
+log = logging.getLogger(__name__)
+
+# With holds pending, how often a replica checks whether one is due and
+# appends a Tick so it expires even when no other command arrives.
+TICK_INTERVAL_SECONDS = 0.5
+# Records between snapshots: bounds start-up replay (and log size, by compaction).
+SNAPSHOT_INTERVAL_RECORDS = 50_000
+
+# A command waiting for the writer, and the future its outcome goes to.
+Pending = tuple[log_pb2.LogRecord, "asyncio.Future[Outcome]"]
+
+
+class LogClock:
+    """The log's clock: wall time, never going backwards along the log."""
+
+    def __init__(self, wall_clock_ns: Callable[[], int]):
+        self.wall_clock_ns = wall_clock_ns
+        # The newest log time stamped or applied; the next stamp is never older.
+        self.last_time_ns = 0
+
+    def now_ns(self) -> int:
+        return self.wall_clock_ns()
+
+    def stamp(self) -> int:
+        self.last_time_ns = max(self.wall_clock_ns(), self.last_time_ns)
+        return self.last_time_ns
+
+    def observe(self, time_ns: int) -> None:
+        """A record applied with this log time: later stamps are not older."""
+        self.last_time_ns = max(self.last_time_ns, time_ns)
+
+
+class WriteQueue:
+    """Commands waiting for the writer: at most LOG_QUEUE_COMMANDS_MAX, taken LOG_BATCH_COMMANDS_MAX at a time."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[Pending] | None = None
+
+    def open(self) -> None:
+        """Starts taking commands (on the event loop that serves)."""
+        self._queue = asyncio.Queue(limits.LOG_QUEUE_COMMANDS_MAX)
+
+    def _opened(self) -> asyncio.Queue[Pending]:
+        assert self._queue is not None, "replica not started"
+        return self._queue
+
+    def put(self, record: log_pb2.LogRecord) -> asyncio.Future[Outcome]:
+        """Queues a command; its outcome comes to the returned future. UnavailableError when the queue is full."""
+        queue = self._opened()
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        try:
+            queue.put_nowait((record, future))
+        except asyncio.QueueFull:
+            raise UnavailableError("command log queue is full; retry with backoff") from None
+        return future
+
+    async def take_batch(self) -> list[Pending]:
+        """Waits for one command, then takes what else is queued, up to LOG_BATCH_COMMANDS_MAX in all."""
+        queue = self._opened()
+        batch = [await queue.get()]
+        while len(batch) < limits.LOG_BATCH_COMMANDS_MAX and not queue.empty():
+            batch.append(queue.get_nowait())
+        return batch
+
+    def empty(self) -> bool:
+        return self._opened().empty()
+
+    def drain(self) -> list[Pending]:
+        """Takes every queued command (the writer failed: each is answered with the failure)."""
+        queue = self._opened()
+        drained = []
+        while not queue.empty():
+            drained.append(queue.get_nowait())
+        return drained
+
+
+class ApplyListeners:
+    """Who hears of each applied batch (watch streams, min-position waits, reservation events)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[ApplyListener] = []
+
+    def add(self, listener: ApplyListener) -> None:
+        self._listeners.append(listener)
+
+    def __bool__(self) -> bool:
+        return bool(self._listeners)  # nobody listening costs the writer one test per batch
+
+    def notify(self, log_position: int, records: list[log_pb2.LogRecord]) -> None:
+        for listener in self._listeners:
+            try:
+                listener(log_position, records)
+            except Exception:  # a listener's bug must not stop the writer
+                log.exception("apply listener %r failed at log position %d", listener, log_position)
+
+
+class SnapshotSchedule:
+    """When the next snapshot is due: `interval_records` after the last one, never two at a time."""
+
+    def __init__(self, interval_records: int):
+        assert interval_records >= 1, interval_records
+        self.interval_records = interval_records
+        # The last snapshot written, started or loaded: records after it are not in one.
+        self.position = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def due(self, log_position: int) -> bool:
+        if log_position - self.position < self.interval_records:
+            return False
+        return self._task is None or self._task.done()
+
+    def start(self, log_position: int, write: Coroutine[Any, Any, None]) -> None:
+        """Runs `write` (a snapshot at `log_position`) as a task; no second one is due meanwhile."""
+        self.position = log_position
+        self._task = asyncio.create_task(write)
+
+    async def finish(self) -> None:
+        """Waits for a snapshot in progress (stop)."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+
+def status_changes(engine: Engine) -> log_pb2.LogRecord | None:
+    """A SetNodeStatus record for nodes whose configured status differs from the log's, or None.
+
+    Node status is state: the log holds it, so replay never depends on
+    today's config. A config edit takes effect as a logged command here.
+    """
+    logged = engine.node_statuses()
+    changed = [(n.node_id, int(n.status)) for n in engine.network.nodes if logged[n.node_id] != int(n.status)]
+    if engine.log_position > 0 and not changed:
+        return None
+    if engine.log_position == 0:  # a new log states every node's status first
+        changed = [(n.node_id, int(n.status)) for n in engine.network.nodes]
+    return log_pb2.LogRecord(
+        set_node_status=log_pb2.SetNodeStatus(
+            node_ids=[node_id for node_id, _ in changed], statuses=[status for _, status in changed]
+        )
+    )
