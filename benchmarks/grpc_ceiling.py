@@ -479,11 +479,11 @@ def promise_phases(calls: int) -> list[dict]:
     PromiseEngine.promise, Promiser.response (building the message and signing a token per
     option; the tokens alone timed apart, from the same holds) and the serialization.
     The demo network and stock of `dompromise serve --in-memory`; no gRPC, no event loop."""
-    from dompromise.cli import stock_records
     from dompromise.demo import network as demo
     from dompromise.inventory.engine import Engine
     from dompromise.log import MemoryLog
     from dompromise.promise.token import TokenSigner
+    from dompromise.replica.bootstrap import stock_records
     from dompromise.replica.local import Replica
     from dompromise.service.promise import Promiser, token_options
 

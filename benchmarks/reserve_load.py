@@ -143,11 +143,11 @@ def _stock_up(target: str) -> None:
 
 
 def recovery(args) -> dict:
-    from dompromise.cli import stock_records
     from dompromise.demo import network as demo
     from dompromise.internal.v1 import log_pb2
     from dompromise.inventory.engine import Engine
     from dompromise.log import FileLog
+    from dompromise.replica.bootstrap import stock_records
     from dompromise.replica.local import Replica
 
     network = demo.demo_network()

@@ -35,11 +35,11 @@ class _Context:
 
 async def measure(streams: int, writes: int) -> float:
     """Microseconds per stream message."""
-    from dompromise.cli import stock_records
     from dompromise.demo import network as demo
     from dompromise.internal.v1 import log_pb2
     from dompromise.inventory.engine import Engine
     from dompromise.log import MemoryLog
+    from dompromise.replica.bootstrap import stock_records
     from dompromise.replica.local import Replica
     from dompromise.replica.watch import WatchHub
     from dompromise.service.availability import AvailabilityServicer

@@ -7,11 +7,14 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from dompromise import limits
 from dompromise.client.target import DEFAULT_PORT, DEFAULT_TARGET
 
-log = logging.getLogger("dompromise")
+if TYPE_CHECKING:
+    from dompromise.replica.protocol import Replica
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         + "%(message)s",
         stream=sys.stderr,
     )
-    return args.run(args)
+    run: Callable[[argparse.Namespace], int] = args.run  # the subcommand's, set by its parser
+    return run(args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -172,139 +176,13 @@ def _redis_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load_replica(args):
-    """The replica for `serve`: network from config or demo, state from the log.
+def _serve(args: argparse.Namespace) -> int:
+    import redis
 
-    A new log starts with the stock file (or the demo stock) as its first
-    commands; an existing log is the truth and is replayed instead.
-    """
-    import time
-
-    from dompromise import config
-    from dompromise.config import ConfigError, ConfigProblem
-    from dompromise.demo import network as demo
-    from dompromise.inventory.engine import Engine
-    from dompromise.log import FileLog, MemoryLog
-    from dompromise.replica.local import Replica
-
-    if args.config:
-        network = config.load_network(args.config)
-        rows = config.load_stock_csv(args.stock, network) if args.stock else []
-    else:
-        network = demo.demo_network()
-        rows = config.load_stock_csv(args.stock, network) if args.stock else demo.demo_stock(network)
-    if args.snapshot_every < 1:
-        raise ConfigError([ConfigProblem("--snapshot-every", 0, "snapshot-every", "must be >= 1")])
-    if args.redis:
-        return _load_shared_replica(args, network, rows)
-    command_log = MemoryLog() if args.in_memory else FileLog(args.data_dir)
-    replica = Replica(
-        Engine(network),
-        command_log,
-        snapshot_directory=None if args.in_memory else args.data_dir,
-        snapshot_interval_records=args.snapshot_every,
-    )
-    started = time.monotonic()
-    replayed = replica.recover()
-    if replica.engine.log_position > 0:
-        log.info(
-            "recovered to log position %d (%d records replayed) from %s in %.2fs",
-            replica.engine.log_position,
-            replayed,
-            args.data_dir,
-            time.monotonic() - started,
-        )
-        if args.stock:
-            log.warning(
-                "the log already holds state: --stock %s ignored (feed changes through UpdateStock)", args.stock
-            )
-    status_record = replica.status_changes()
-    if replica.engine.log_position == 0:
-        replica.bootstrap([status_record, *stock_records(rows)])
-    elif status_record is not None:
-        log.warning("node status in %s differs from the log: logging the change", args.config or "the demo")
-        replica.bootstrap([status_record])
-    log.info(
-        "network: %d nodes, %d SKUs; log position %d",
-        len(network.nodes),
-        len(network.skus),
-        replica.engine.log_position,
-    )
-    return replica
-
-
-def _load_shared_replica(args, network, rows):
-    """The replica for `serve --redis`: state from the newest Redis snapshot and the stream after it.
-
-    An empty stream gets the status and stock records, appended only if the
-    stream is still empty then (of instances starting together, one does it).
-    """
-    import time
-
-    from dompromise.inventory.engine import Engine
-    from dompromise.log.redis.log import RedisLog
-    from dompromise.log.redis.registry import InstanceRegistry
-    from dompromise.replica.shared import SharedReplica
-
-    replica = SharedReplica(
-        Engine(network), RedisLog(args.redis, args.redis_prefix), snapshot_interval_records=args.snapshot_every
-    )
-    replica.registry = InstanceRegistry(replica.log, worker=args.worker_index)
-    started = time.monotonic()
-    replayed = replica.recover()
-    log.info(
-        "caught up with %s to log position %d (%d records applied) in %.2fs",
-        args.redis,
-        replica.engine.log_position,
-        replayed,
-        time.monotonic() - started,
-    )
-    status_record = replica.status_changes()
-    if replica.engine.log_position == 0:
-        replica.bootstrap([status_record, *stock_records(rows)])
-    elif status_record is not None:
-        log.warning("node status in %s differs from the log: logging the change", args.config or "the demo")
-        replica.bootstrap([status_record])
-    log.info(
-        "network: %d nodes, %d SKUs; log position %d",
-        len(network.nodes),
-        len(network.skus),
-        replica.engine.log_position,
-    )
-    return replica
-
-
-def stock_records(rows):
-    """Absolute on-hand sets for stock rows, as log records of at most STOCK_UPDATES_MAX items."""
-    from dompromise.internal.v1 import log_pb2
-    from dompromise.inventory.engine import ON_HAND_SET
-
-    chunk = limits.STOCK_UPDATES_MAX
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        yield log_pb2.LogRecord(
-            update_on_hand=log_pb2.UpdateOnHand(
-                sku_ids=[r.sku_id for r in part],
-                node_ids=[r.node_id for r in part],
-                ops=[ON_HAND_SET] * len(part),
-                quantities=[r.on_hand_quantity for r in part],
-            )
-        )
-
-
-def _serve(args) -> int:
     from dompromise.config import ConfigError
-    from dompromise.log import LogCorruption
+    from dompromise.errors import LogError
     from dompromise.service.server import serve
 
-    try:
-        import redis
-
-        from dompromise.log.redis.log import RedisLogError
-
-        redis_errors: tuple = (redis.RedisError, RedisLogError)
-    except ImportError:  # redis-py missing: only --redis needs it
-        redis_errors = ()
     if args.workers is not None and args.worker_index is None:
         return _supervise(args)
     if args.worker_index is not None:
@@ -312,11 +190,11 @@ def _serve(args) -> int:
 
         follow_supervisor()
     try:
-        replica = _load_started(args)
+        replica = _open_replica(args)
     except ConfigError as error:
         print(f"dompromise: refusing to start, bad config:\n{error}", file=sys.stderr)
         return 2
-    except (OSError, LogCorruption, *redis_errors) as error:
+    except (OSError, LogError, redis.RedisError) as error:
         print(f"dompromise: refusing to start: {error}", file=sys.stderr)
         return 2
     token_key = None
@@ -328,11 +206,8 @@ def _serve(args) -> int:
             return 2
     address = f"{args.host}:{args.port}"
 
-    registry = getattr(replica, "registry", None)
-
     def ready(port: int) -> None:
-        if registry is not None:
-            registry.serving(f"{args.host}:{port}")
+        replica.serving(f"{args.host}:{port}")
         # One line on stdout, for people and for scripts that started us with --port 0.
         print(f"dompromise serving on {args.host}:{port}", flush=True)
 
@@ -344,28 +219,40 @@ def _serve(args) -> int:
     return 0
 
 
-def _load_started(args):
-    """_load_replica with the cyclic garbage collector off: start-up builds millions
-    of long-lived objects (the network, its indexes, the reservation book, the
-    catch-up's idempotency answers) and collections set off by their creation
-    walk them all again and again (10M positions: ~2 s of 9). After it, one
-    collection (~0.1 s; it finds no cycles there today), then what start-up
-    built is frozen (gc.freeze: later collections skip it, for the life of the
-    process) and the collector is on again for the serving."""
-    import gc
+def _open_replica(args: argparse.Namespace) -> Replica:
+    """`serve`'s replica (replica/bootstrap.py): network from --config or the demo, state from the log.
 
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _load_replica(args)
-    finally:
-        gc.collect()
-        gc.freeze()
-        if enabled:
-            gc.enable()
+    With the cyclic garbage collector paused, then what start-up built frozen (gc_pause.py).
+    """
+    from dompromise import config
+    from dompromise.config import ConfigError, ConfigProblem
+    from dompromise.demo import network as demo
+    from dompromise.gc_pause import gc_paused_then_frozen
+    from dompromise.replica import bootstrap
+
+    with gc_paused_then_frozen():
+        if args.config:
+            network = config.load_network(args.config)
+            rows = config.load_stock_csv(args.stock, network) if args.stock else []
+        else:
+            network = demo.demo_network()
+            rows = config.load_stock_csv(args.stock, network) if args.stock else demo.demo_stock(network)
+        if args.snapshot_every < 1:
+            raise ConfigError([ConfigProblem("--snapshot-every", 0, "snapshot-every", "must be >= 1")])
+        options = bootstrap.LogOptions(
+            data_directory=args.data_dir,
+            in_memory=args.in_memory,
+            snapshot_interval_records=args.snapshot_every,
+            redis_url=args.redis,
+            redis_prefix=args.redis_prefix,
+            worker_index=args.worker_index,
+            network_source=args.config or "the demo",
+            stock_path=args.stock,
+        )
+        return bootstrap.open_replica(network, rows, options)
 
 
-def _supervise(args) -> int:
+def _supervise(args: argparse.Namespace) -> int:
     """`serve --workers N`: the supervisor of N worker processes (dompromise/replica/workers.py)."""
     from dompromise.replica import workers
 
@@ -382,13 +269,13 @@ def _supervise(args) -> int:
     return workers.run(args.argv, args.workers, args.host, args.port)
 
 
-def _check(args) -> int:
+def _check(args: argparse.Namespace) -> int:
     import json
 
     import redis
 
     from dompromise.log.redis.log import RedisLog
-    from dompromise.log.redis.registry import cluster_status, problems
+    from dompromise.log.redis.registry import cluster_status, problems, render_status
 
     command_log = RedisLog(args.redis, args.redis_prefix)
     try:
@@ -402,71 +289,21 @@ def _check(args) -> int:
     if args.json:
         print(json.dumps(dict(status, healthy=not found, problems=found), indent=2))
     else:
-        print(render_check(status))
+        print(render_status(status))
         print("healthy" if not found else f"{len(found)} problem{'s' if len(found) > 1 else ''}")
     for problem in found:
         print(f"dompromise check: {problem}", file=sys.stderr)
     return 1 if found else 0
 
 
-def render_check(status: dict) -> str:
-    """`dompromise check`'s table for people."""
-    import datetime
-
-    def when(time_ns: int | None) -> str:
-        if not time_ns:
-            return "-"
-        return datetime.datetime.fromtimestamp(time_ns / 1e9, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
-
-    stream = status["stream"]
-    first = stream["first_entry"]
-    lines = [
-        f"log       {status['redis']} prefix {status['prefix']}: head {stream['head_position']:,} "
-        f"(log time {when(stream['head_log_time_ns'])}), {stream['length']:,} entries in the stream, first "
-        + (f"{first['position']:,} ({when(first['log_time_ns'])})" if first else "-")
-    ]
-    newest = status["newest_snapshot"]
-    if newest is None:
-        lines.append("snapshot  none")
-    else:
-        age = "?" if newest["age_seconds"] is None else f"{newest['age_seconds']:.1f}s"
-        lines.append(
-            f"snapshot  newest at {newest['position']:,} ({newest['bytes']:,} bytes, "
-            f"{newest['records_behind']:,} records behind the head, age {age}); kept: "
-            + ", ".join(f"{s['position']:,}" for s in status["snapshots"])
-        )
-    header = ("INSTANCE", "HOST", "PID", "WORKER", "ADDRESS", "APPLIED", "LAG", "HEARTBEAT", "SNAPSHOT", "WRITES")
-    rows = [header]
-    for entry in status["instances"]:
-        age = entry["heartbeat_age_seconds"]
-        rows.append(
-            (
-                entry["instance_id"],
-                str(entry.get("host", "?")),
-                str(entry.get("pid", "?")),
-                "-" if entry.get("worker") is None else str(entry["worker"]),
-                str(entry.get("address", "?")),
-                f"{entry.get('applied_position', 0):,}",
-                "?" if entry["lag_records"] is None else f"{entry['lag_records']:,}",
-                "?" if age is None else f"{age:.1f}s ago",
-                f"{entry.get('snapshot_position', 0):,}",
-                "ok" if entry.get("writable") else "REFUSED",
-            )
-        )
-    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
-    lines.append(f"instances {len(rows) - 1}")
-    for row in rows:
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return "\n".join(lines)
-
-
-def _snapshot(args) -> int:
+def _snapshot(args: argparse.Namespace) -> int:
     import redis
 
     from dompromise import config
     from dompromise.config import ConfigError
     from dompromise.demo import network as demo
-    from dompromise.log.redis.log import RedisLogError
+    from dompromise.errors import RedisLogError
+    from dompromise.replica.redis_snapshot import snapshot_log
 
     try:
         network = config.load_network(args.config) if args.config else demo.demo_network()
@@ -486,57 +323,6 @@ def _snapshot(args) -> int:
     return 0
 
 
-# How long `dompromise snapshot` waits for an instance's snapshot in progress, in seconds.
-SNAPSHOT_LOCK_WAIT_SECONDS = 30.0
-
-
-def snapshot_log(network, url: str, prefix: str) -> tuple[int, int, bool]:
-    """Stores a snapshot of the Redis log at its head: (position, bytes, whether it was written now).
-
-    Replays like an instance starting (newest snapshot, then the stream, the
-    same SharedReplica code), then stores the state through RedisLog.write_snapshot,
-    the instances' own path: two kept, the stream trimmed below the older one.
-    Holds `<prefix>:snapshot-lock` meanwhile, so no instance writes one at the same time.
-    """
-    import socket
-    import time
-
-    from dompromise.inventory.engine import Engine
-    from dompromise.log.redis.log import RedisLog, RedisLogError
-    from dompromise.replica.shared import SharedReplica
-
-    command_log = RedisLog(url, prefix)
-    try:
-        if command_log.client.hget(command_log.head_key, "network") is None:
-            raise RedisLogError(f"no log at {url} under prefix {prefix!r}: nothing to snapshot")
-        replica = SharedReplica(Engine(network), command_log)
-        replayed = replica.recover()
-        log.info(
-            "replayed %d records after the snapshot at %d, to position %d",
-            replayed,
-            replica.loaded_snapshot_position,
-            replica.engine.log_position,
-        )
-        owner = f"dompromise-snapshot:{socket.gethostname()}:{os.getpid()}"
-        deadline = time.monotonic() + SNAPSHOT_LOCK_WAIT_SECONDS
-        while not command_log.try_lock_snapshot(owner):
-            if time.monotonic() > deadline:
-                raise RedisLogError(
-                    f"{prefix}:snapshot-lock held for {SNAPSHOT_LOCK_WAIT_SECONDS:g}s: an instance "
-                    "is writing a snapshot; try again"
-                )
-            time.sleep(0.1)
-        try:
-            kept = command_log.snapshot_positions()
-            written = not kept or kept[-1] < replica.engine.log_position
-            position = replica.snapshot_now() if written else kept[-1]
-        finally:
-            command_log.unlock_snapshot()
-        return position, command_log.snapshot_size(position), written
-    finally:
-        command_log.close()
-
-
 def _token_key(path: str) -> bytes:
     """The promise token key: the file's bytes, surrounding whitespace stripped."""
     from dompromise.promise.token import KEY_BYTES_MIN
@@ -548,7 +334,7 @@ def _token_key(path: str) -> bytes:
     return key
 
 
-def _lookup(args) -> int:
+def _lookup(args: argparse.Namespace) -> int:
     import grpc
 
     from dompromise.client.lookup import render_lookup
@@ -564,13 +350,15 @@ def _lookup(args) -> int:
     return 1 if missing else 0
 
 
-def _health(args) -> int:
+def _health(args: argparse.Namespace) -> int:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     with grpc.insecure_channel(args.target) as channel:
         try:
-            response = health_pb2_grpc.HealthStub(channel).Check(
+            # The stub's stub (types-grpcio-health-checking) omits the methods HealthStub sets in __init__.
+            check = health_pb2_grpc.HealthStub(channel).Check  # type: ignore[attr-defined]
+            response: health_pb2.HealthCheckResponse = check(
                 health_pb2.HealthCheckRequest(service=args.service), timeout=args.timeout
             )
         except grpc.RpcError as error:
@@ -581,7 +369,7 @@ def _health(args) -> int:
     return 0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
-def _load(args) -> int:
+def _load(args: argparse.Namespace) -> int:
     from dompromise.client import loader
 
     if args.sequence < 0:
@@ -592,7 +380,7 @@ def _load(args) -> int:
     )
 
 
-def _demo_config(args) -> int:
+def _demo_config(args: argparse.Namespace) -> int:
     from dompromise import config
     from dompromise.demo import network as demo
 
@@ -608,7 +396,7 @@ def _demo_config(args) -> int:
     return 0
 
 
-def _bench(args) -> int:
+def _bench(args: argparse.Namespace) -> int:
     from dompromise.client.bench import driver
     from dompromise.client.bench.options import config_from_args
 

@@ -13,15 +13,39 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def gc_paused():
+def gc_paused() -> Iterator[None]:
     """No cyclic garbage collection inside (restored as it was after)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def gc_paused_then_frozen() -> Iterator[None]:
+    """gc_paused, then one collection, then everything alive frozen for the life of the process.
+
+    For a server's start-up: it builds millions of long-lived objects (the
+    network, its indexes, the reservation book, the catch-up's idempotency
+    answers) and collections set off by their creation walk them all again and
+    again (10M positions: ~2 s of 9). After it, one collection (~0.1 s; it
+    finds no cycles there today), then what start-up built is frozen
+    (gc.freeze: later collections skip it) and the collector is on again (as
+    it was) for the serving.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.freeze()
         if enabled:
             gc.enable()

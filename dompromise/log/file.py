@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 class _Segment:
     path: str
     first_position: int
-    offsets: array = field(default_factory=lambda: array("q"))  # frame offset of each record
+    offsets: array[int] = field(default_factory=lambda: array("q"))  # frame offset of each record
 
     @property
     def last_position(self) -> int:
@@ -92,9 +92,11 @@ class FileLog:
         paths = sorted(
             p for p in glob.glob(os.path.join(self.directory, "commands-*.log")) if SEGMENT_PATTERN.search(p)
         )
-        segments = []
+        segments: list[_Segment] = []
         for index, path in enumerate(paths):
-            first = int(SEGMENT_PATTERN.search(path).group(1))
+            match = SEGMENT_PATTERN.search(path)
+            assert match is not None, path  # listed only if it matches
+            first = int(match.group(1))
             segment = _Segment(path, first)
             if segments and first != segments[-1].last_position + 1:
                 raise LogCorruption(
@@ -255,7 +257,7 @@ class FileLog:
         os.close(self._fd)
 
 
-def _scan(data: bytes, offsets: array) -> tuple[int, str]:
+def _scan(data: bytes, offsets: array[int]) -> tuple[int, str]:
     """Indexes every good record of a segment; returns where the good part ends and why."""
     offset = len(MAGIC)
     while offset < len(data):

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import zipfile
+from typing import Any
 
 import numpy as np
 
@@ -33,14 +34,16 @@ def snapshot_name(position: int) -> str:
     return f"snapshot-{position:020d}.npz"
 
 
-def write_snapshot(directory: str, position: int, arrays: dict[str, np.ndarray], meta: dict) -> str:
+def write_snapshot(directory: str, position: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> str:
     """Writes a snapshot durably and returns its path; older ones beyond SNAPSHOTS_KEPT are removed."""
     assert "meta" not in arrays, "'meta' is reserved"
     document = dict(meta, format_version=FORMAT_VERSION, position=position)
     path = os.path.join(directory, snapshot_name(position))
     temporary = path + ".tmp"
+    # Any: numpy's stub checks a **mapping's values against savez's allow_pickle flag too.
+    members: dict[str, Any] = {"meta": np.frombuffer(json.dumps(document).encode(), dtype=np.uint8), **arrays}
     with open(temporary, "wb") as target:
-        np.savez(target, meta=np.frombuffer(json.dumps(document).encode(), dtype=np.uint8), **arrays)
+        np.savez(target, **members)
         target.flush()
         os.fsync(target.fileno())
     os.replace(temporary, path)
@@ -55,7 +58,7 @@ def snapshot_paths(directory: str) -> list[str]:
     return sorted(p for p in glob.glob(os.path.join(directory, "snapshot-*.npz")) if SNAPSHOT_PATTERN.search(p))
 
 
-def load_latest(directory: str) -> tuple[dict, dict[str, np.ndarray]] | None:
+def load_latest(directory: str) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
     """(meta, arrays) of the newest readable snapshot, or None if there is none."""
     for path in reversed(snapshot_paths(directory)):
         try:

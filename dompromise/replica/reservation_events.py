@@ -83,7 +83,7 @@ class EventTracker:
 
     # ---- which positions a record touches -----------------------------------------
 
-    def _positions_named(self, record, positions: set, disabled: set) -> None:
+    def _positions_named(self, record: log_pb2.LogRecord, positions: set[tuple[int, int]], disabled: set[int]) -> None:
         engine = self._engine
         which = record.WhichOneof("command")
         if which in ("update_on_hand", "upsert_supply", "reserve", "return_stock"):
@@ -103,7 +103,7 @@ class EventTracker:
                 if status != NODE_ENABLED and engine.node(node_id) is not None:
                     disabled.add(engine.network.nodes.index(engine.node(node_id)))
 
-    def _known(self, sku_ids, node_ids) -> set[tuple[int, int]]:
+    def _known(self, sku_ids: Iterable[str], node_ids: Iterable[str]) -> set[tuple[int, int]]:
         skus = self._engine.sku_indices(list(sku_ids)).tolist()
         nodes = self._engine.node_indices(list(node_ids)).tolist()
         return {(s, n) for s, n in zip(skus, nodes) if s >= 0 and n >= 0}
@@ -129,7 +129,9 @@ class EventTracker:
         """Every open line at the node: it no longer takes demand, the order needs another source."""
         core, events = self._engine.core, []
         for reservation in range(core.reservation_count):
-            state, _, skus, nodes, quantities, _, _ = core.reservation(reservation)
+            found = core.reservation(reservation)
+            assert found is not None, reservation  # every index below reservation_count is one
+            state, _, _, nodes, quantities, _, _ = found
             if state not in RESERVATION_OPEN:
                 continue
             for number, (line_node, quantity) in enumerate(zip(nodes.tolist(), quantities.tolist())):
@@ -170,7 +172,9 @@ def _first_line(engine: Engine, reservation: int, line: int) -> int:
     return first
 
 
-def _pegged(net_on_hand: int, supplies, backorders) -> dict[int, int]:
+def _pegged(
+    net_on_hand: int, supplies: list[tuple[int, int, int, int]], backorders: list[tuple[int, int, int]]
+) -> dict[int, int]:
     """Backorder lines at risk -> when supply brings the balance back to zero (0: never).
 
     supplies: [(supply, kind, eta_ns, quantity)], backorders: [(line, due_ns, quantity)], each in date order.
@@ -179,7 +183,9 @@ def _pegged(net_on_hand: int, supplies, backorders) -> dict[int, int]:
         [(eta, 0, quantity, -1) for _, _, eta, quantity in supplies]
         + [(due, 1, -quantity, line) for line, due, quantity in backorders]
     )
-    balance, short, at_risk = net_on_hand, [], {}
+    balance = net_on_hand
+    short: list[int] = []
+    at_risk: dict[int, int] = {}
     for time_ns, _, change, line in events:
         balance += change
         if line >= 0 and balance < 0:

@@ -41,7 +41,7 @@ import redis
 from dompromise.errors import LogGap, RedisLogError, UnavailableError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine, network_fingerprint
-from dompromise.log.redis.log import READ_BLOCK_MS, EpochEntry, RedisLog, log_id_generation
+from dompromise.log.redis.log import READ_BLOCK_MS, EpochEntry, RedisLog, as_int, log_id_generation
 from dompromise.log.redis.registry import InstanceRegistry
 from dompromise.replica import parts
 from dompromise.replica.parts import (
@@ -328,9 +328,9 @@ class SharedReplica:
                 # Not acknowledged. It may still be in the log (the reply was lost): a
                 # retry with the same request_id then returns the first outcome.
                 for token in tokens:
-                    future = self._pending.pop(token, None)
-                    if future is not None and not future.done():
-                        future.set_exception(UnavailableError(f"the Redis log refused the write: {error}"))
+                    waiting = self._pending.pop(token, None)
+                    if waiting is not None and not waiting.done():
+                        waiting.set_exception(UnavailableError(f"the Redis log refused the write: {error}"))
                 self._set_writable(False, f"append failed: {error}")
                 self._need_verify = True
                 continue
@@ -536,8 +536,8 @@ class SharedReplica:
         client = self.log.async_client()
         try:
             newest = await client.zrange(self.log.snapshots_key, -1, -1)
-            if newest and self.engine.log_position - int(newest[0]) < self._snapshots.interval_records:
-                self._snapshots.position = int(newest[0])
+            if newest and self.engine.log_position - as_int(newest[0]) < self._snapshots.interval_records:
+                self._snapshots.position = as_int(newest[0])
                 return
             if not await client.set(self.log.lock_key, self.instance_id, nx=True, px=60_000):
                 return

@@ -56,7 +56,7 @@ class Watcher:
         self.closed = False
         # The stream's bare future while it waits (None while it runs): cheaper
         # than an asyncio.Event, which builds a coroutine and a future per wait.
-        self._waiter: asyncio.Future | None = None
+        self._waiter: asyncio.Future[None] | None = None
 
     def mark(self, sku: int) -> None:
         self.dirty.add(sku)
@@ -126,14 +126,12 @@ class WatchHub:
             # Nobody watched, so nobody took the journal: what it holds predates
             # this stream's first answer. Drop it.
             self._engine.take_changed_skus()
-        if self._watch_counts is None:
-            self._watch_counts = np.zeros(len(self._engine.network.skus), dtype=np.int16)
         watcher = Watcher(sku_index)
         self._watchers.add(watcher)
         by_sku = self._by_sku
         for sku in watcher.position_of:
             by_sku.setdefault(sku, []).append(watcher)
-        self._watch_counts[watcher.sku_index] += 1
+        self._counts()[watcher.sku_index] += 1
         return watcher
 
     def unsubscribe(self, watcher: Watcher) -> None:
@@ -146,7 +144,13 @@ class WatchHub:
             watching.remove(watcher)
             if not watching:
                 del by_sku[sku]
-        self._watch_counts[watcher.sku_index] -= 1
+        self._counts()[watcher.sku_index] -= 1
+
+    def _counts(self) -> np.ndarray:
+        """Watchers per SKU index (allocated with the first watcher: nobody watching costs nothing)."""
+        if self._watch_counts is None:
+            self._watch_counts = np.zeros(len(self._engine.network.skus), dtype=np.int16)
+        return self._watch_counts
 
     def close(self) -> None:
         """Ends every stream (server shutdown); they answer UNAVAILABLE."""
@@ -171,7 +175,7 @@ class WatchHub:
         if len(changed) == 0:
             return
         if len(changed) >= VECTOR_FILTER_SKUS_MIN:
-            changed = changed[self._watch_counts[changed] > 0]
+            changed = changed[self._counts()[changed] > 0]
         by_sku = self._by_sku
         for sku in changed.tolist():
             watching = by_sku.get(sku)

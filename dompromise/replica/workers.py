@@ -43,6 +43,8 @@ import socket
 import subprocess
 import sys
 import time
+from types import FrameType
+from typing import IO
 
 from dompromise import limits
 
@@ -99,7 +101,7 @@ def follow_supervisor() -> None:
 class Worker:
     """One worker process and what the supervisor read from its stdout."""
 
-    def __init__(self, index: int, process: subprocess.Popen):
+    def __init__(self, index: int, process: subprocess.Popen[bytes]):
         self.index = index
         self.process = process
         self.ready = False
@@ -109,9 +111,14 @@ class Worker:
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def stdout(self) -> IO[bytes]:
+        assert self.process.stdout is not None, "workers start with stdout=PIPE"
+        return self.process.stdout
+
     def read(self) -> bool:
         """Reads what the worker printed; False at end of file."""
-        data = os.read(self.process.stdout.fileno(), 65536)
+        data = os.read(self.stdout.fileno(), 65536)
         if not data:
             return False
         self._buffer += data
@@ -184,7 +191,7 @@ class Supervisor:
                     worker.process.wait()
         return self.exit_code
 
-    def _on_signal(self, signum, frame) -> None:
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals.append(signum)
 
     def _loop(self, wake_read: int) -> None:
@@ -228,10 +235,10 @@ class Supervisor:
         process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=environment, process_group=0
         )
-        os.set_blocking(process.stdout.fileno(), False)
         worker = Worker(index, process)
+        os.set_blocking(worker.stdout.fileno(), False)
         self.workers[index] = worker
-        self._selector.register(process.stdout, selectors.EVENT_READ, worker)
+        self._selector.register(worker.stdout, selectors.EVENT_READ, worker)
         log.info("supervisor: worker %d started (pid %d)", index, process.pid)
 
     def _read(self, worker: Worker) -> None:
@@ -241,7 +248,7 @@ class Supervisor:
         except BlockingIOError:
             return
         if not more:
-            self._selector.unregister(worker.process.stdout)
+            self._selector.unregister(worker.stdout)
         if worker.ready and not was_ready:
             log.info("supervisor: worker %d (pid %d) serves", worker.index, worker.pid)
 
@@ -251,10 +258,10 @@ class Supervisor:
                 continue
             code = worker.process.returncode
             try:
-                self._selector.unregister(worker.process.stdout)
+                self._selector.unregister(worker.stdout)
             except KeyError:
                 pass  # its end of file came first
-            worker.process.stdout.close()
+            worker.stdout.close()
             self.workers[index] = None
             if self.stopping_since is not None:
                 log.info("supervisor: worker %d (pid %d) stopped with %s", index, worker.pid, _describe(code))

@@ -3,6 +3,13 @@
 Handlers raise dompromise.errors exceptions; `map_errors` turns each into a
 google.rpc.Status with packed details (BadRequest, ErrorInfo, ResourceInfo)
 that clients read with grpc_status.rpc_status.from_call.
+
+STATUS_BUILDERS names every operating error that can reach a servicer. The
+rest of the tree (dompromise/errors.py) never does: LogError and ConfigError
+stop a process from starting, or make a replica refuse writes (each writer
+gets UnavailableError); TokenError is INVALID_ARGUMENT where the token is
+verified (service/promise_reserve.py). One that reached a handler anyway is a
+bug: INTERNAL, logged, like any other exception.
 """
 
 from __future__ import annotations
@@ -11,9 +18,12 @@ import asyncio
 import functools
 import inspect
 import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar, cast
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -32,9 +42,12 @@ from dompromise.errors import (
 
 ERROR_DOMAIN = "dompromise.v1"
 log = logging.getLogger(__name__)
+# A servicer method (unary, or an async generator for a server stream).
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
-def _pack(message) -> any_pb2.Any:
+def _pack(message: Message) -> any_pb2.Any:
     packed = any_pb2.Any()
     packed.Pack(message)
     return packed
@@ -129,8 +142,8 @@ def _aborted(error: AbortedError) -> status_pb2.Status:
     return status_pb2.Status(code=code_pb2.ABORTED, message=str(error), details=details)
 
 
-# The table: exception type -> builder of its google.rpc.Status.
-STATUS_BUILDERS = {
+# The table: exception type -> builder of its google.rpc.Status (each takes its own type).
+STATUS_BUILDERS: dict[type[DompromiseError], Callable[[Any], status_pb2.Status]] = {
     InvalidArgumentError: _invalid_argument,
     NotFoundError: _not_found,
     LimitExceededError: _limit_exceeded,
@@ -140,6 +153,7 @@ STATUS_BUILDERS = {
     AbortedError: _aborted,
     UnavailableError: _unavailable,
 }
+MAPPED_ERRORS = tuple(STATUS_BUILDERS)
 
 
 def to_status(error: DompromiseError) -> grpc.Status:
@@ -150,7 +164,7 @@ def to_status(error: DompromiseError) -> grpc.Status:
     raise AssertionError(f"no status mapping for {type(error).__name__}")
 
 
-def _keeping_trailing_metadata(context, status: grpc.Status) -> grpc.Status:
+def _keeping_trailing_metadata(context: Context, status: grpc.Status) -> grpc.Status:
     """`status` with the trailing metadata already set on the call (the log position) added."""
     kept = tuple(context.trailing_metadata() or ())
     if not kept:
@@ -159,22 +173,24 @@ def _keeping_trailing_metadata(context, status: grpc.Status) -> grpc.Status:
 
 
 class _Status(grpc.Status):
-    def __init__(self, code, details, trailing_metadata):
+    def __init__(
+        self, code: grpc.StatusCode, details: str, trailing_metadata: tuple[tuple[str, str | bytes], ...]
+    ) -> None:
         self.code = code
         self.details = details
         self.trailing_metadata = trailing_metadata
 
 
-def map_errors(handler):
-    """Wraps a servicer method so DompromiseError aborts with its mapped status."""
+def map_errors(handler: Handler) -> Handler:
+    """Wraps a servicer method so an operating error aborts with its mapped status (any other: INTERNAL)."""
     if inspect.isasyncgenfunction(handler):
 
         @functools.wraps(handler)
-        async def stream_wrapper(self, request, context):
+        async def stream_wrapper(self: object, request: Message, context: Context) -> AsyncIterator[Message]:
             try:
                 async for response in handler(self, request, context):
                     yield response
-            except DompromiseError as error:
+            except MAPPED_ERRORS as error:
                 await context.abort_with_status(_keeping_trailing_metadata(context, to_status(error)))
             except (grpc.aio.AbortError, asyncio.CancelledError):
                 raise
@@ -182,13 +198,14 @@ def map_errors(handler):
                 log.exception("unexpected error in %s", handler.__qualname__)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged on the server)")
 
-        return stream_wrapper
+        return cast(Handler, stream_wrapper)
 
     @functools.wraps(handler)
-    async def unary_wrapper(self, request, context):
+    async def unary_wrapper(self: object, request: Message, context: Context) -> Message:
         try:
-            return await handler(self, request, context)
-        except DompromiseError as error:
+            response: Message = await handler(self, request, context)
+            return response
+        except MAPPED_ERRORS as error:
             await context.abort_with_status(_keeping_trailing_metadata(context, to_status(error)))
         except (grpc.aio.AbortError, asyncio.CancelledError):
             raise
@@ -197,4 +214,4 @@ def map_errors(handler):
             log.exception("unexpected error in %s", handler.__qualname__)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error (logged on the server)")
 
-    return unary_wrapper
+    return cast(Handler, unary_wrapper)

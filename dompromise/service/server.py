@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -89,11 +90,11 @@ def build_server(
     engine = replica.engine
     watches = WatchHub(replica)
     availability_service.add_to_server(AvailabilityServicer(engine, watches), server)  # Watch: pre-encoded
-    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(replica), server)
-    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine, replica), server)
+    _add(inventory_pb2_grpc.add_InventoryServiceServicer_to_server, InventoryServicer(replica), server)
+    _add(network_pb2_grpc.add_NetworkServiceServicer_to_server, NetworkServicer(engine, replica), server)
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
-    promise_pb2_grpc.add_PromiseServiceServicer_to_server(PromiseServicer(promiser), server)
-    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(replica, promiser), server)
+    _add(promise_pb2_grpc.add_PromiseServiceServicer_to_server, PromiseServicer(promiser), server)
+    _add(reservation_pb2_grpc.add_ReservationServiceServicer_to_server, ReservationServicer(replica, promiser), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(SERVICE_NAMES + (health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -104,6 +105,11 @@ def build_server(
     if port == 0:
         raise OSError(f"could not bind {address}")
     return BuiltServer(server, port, health_servicer, watches)
+
+
+def _add(add_to_server: Callable[[Any, grpc.aio.Server], None], servicer: object, server: grpc.aio.Server) -> None:
+    """Calls a generated add_*Servicer_to_server (grpc_tools writes them without annotations)."""
+    add_to_server(servicer, server)
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
@@ -126,7 +132,11 @@ async def set_writable(health_servicer: health.aio.HealthServicer, writable: boo
 
 
 async def serve(
-    replica: Replica, address: str, ready=None, token_key: bytes | None = None, reuse_port: bool = False
+    replica: Replica,
+    address: str,
+    ready: Callable[[int], None] | None = None,
+    token_key: bytes | None = None,
+    reuse_port: bool = False,
 ) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
@@ -141,8 +151,12 @@ async def serve(
     await replica.start()
     await server.start()
     await set_serving(health_servicer, True)
-    # A shared (Redis) log can refuse writes for a while: the write services say so meanwhile.
-    replica.add_writability_listener(lambda writable: loop.create_task(set_writable(health_servicer, writable)))
+
+    def on_writability(writable: bool) -> None:
+        # A shared (Redis) log can refuse writes for a while: the write services say so meanwhile.
+        loop.create_task(set_writable(health_servicer, writable))
+
+    replica.add_writability_listener(on_writability)
     log.info("serving on port %d", port)
     if ready is not None:
         ready(port)

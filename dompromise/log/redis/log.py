@@ -58,13 +58,15 @@ import os
 import struct
 import zipfile
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Literal, overload
 
 import numpy as np
 import redis
 import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 
 from dompromise.errors import RedisLogError
 from dompromise.log.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT_VERSION
@@ -159,16 +161,45 @@ def next_log_id(found: str, own: str) -> str:
     return f"{base}.{generation}.{os.urandom(4).hex()}"
 
 
-def entry_epoch(fields: dict) -> str:
+# A stream entry's fields as the clients answer them.
+Fields = Mapping[bytes | str, bytes | str]
+
+
+def entry_epoch(fields: Fields) -> str:
     """The log id a bump's Tick entry names ('' for every other entry)."""
-    epoch = fields.get(b"e")
-    return epoch.decode() if epoch else ""
+    return as_text(fields.get(b"e"))
 
 
-def parse_entry(entry_id: bytes, fields: dict) -> tuple[int, bytes, int, bytes]:
+def parse_entry(entry_id: bytes | str | None, fields: Fields | None) -> Entry:
     """(position, payload, time_ns, token) of one stream entry."""
-    position = int(entry_id.split(b"-", 1)[0])
-    return position, fields[b"r"], int(fields[b"t"]), fields.get(b"k", b"")
+    assert fields is not None, entry_id  # an entry XRANGE or XREAD found has its fields
+    position = int(as_bytes(entry_id).split(b"-", 1)[0])
+    return position, as_bytes(fields[b"r"]), int(fields[b"t"]), as_bytes(fields.get(b"k", b""))
+
+
+def parse_epoch_entry(entry_id: bytes | str | None, fields: Fields | None) -> EpochEntry:
+    """parse_entry's tuple and the log id the entry was appended under."""
+    assert fields is not None, entry_id
+    return parse_entry(entry_id, fields) + (entry_epoch(fields),)
+
+
+def as_bytes(value: object) -> bytes:
+    """A value Redis answered: bytes, as the clients keep decode_responses off."""
+    assert isinstance(value, bytes), type(value)
+    return value
+
+
+def as_int(value: object) -> int:
+    """An integer Redis answered (its digits, or a script's integer); 0 when absent."""
+    if not value:
+        return 0
+    assert isinstance(value, bytes | str | int), type(value)
+    return int(value)
+
+
+def as_text(value: object) -> str:
+    """A string Redis answered, decoded; '' when absent."""
+    return as_bytes(value).decode() if value else ""
 
 
 def stream_id(position: int) -> str:
@@ -186,13 +217,13 @@ class RedisLog:
         self.snapshots_key = f"{prefix}:snapshots"
         self.lock_key = f"{prefix}:snapshot-lock"
         self.partial_snapshot_key = f"{prefix}:snapshot-partial"
-        options = {"socket_connect_timeout": CONNECT_TIMEOUT_SECONDS, "socket_timeout": SOCKET_TIMEOUT_SECONDS}
-        self.client = redis.Redis.from_url(url, **options)
-        self._options = options
+        self.client = redis.Redis.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT_SECONDS, socket_timeout=SOCKET_TIMEOUT_SECONDS
+        )
         self._async: redis.asyncio.Redis | None = None
         self._append = self.client.register_script(APPEND_SCRIPT)
-        self._append_async = None
-        self._bump_async = None
+        self._append_async: AsyncScript | None = None
+        self._bump_async: AsyncScript | None = None
         self.log_id = ""  # the log's identity, read (or set, on a new Redis) by claim
 
     def snapshot_key(self, position: int) -> str:
@@ -206,12 +237,12 @@ class RedisLog:
         self.client.hsetnx(self.head_key, "network", network_fingerprint)
         self.client.hsetnx(self.head_key, "log_id", os.urandom(8).hex())
         found_format, found_network, log_id = self.client.hmget(self.head_key, "format", "network", "log_id")
-        self.log_id = log_id.decode()
-        if int(found_format) != FORMAT_VERSION:
+        self.log_id = as_text(log_id)
+        if as_int(found_format) != FORMAT_VERSION:
             raise RedisLogError(
-                f"{self.url} {self.prefix}: log format {int(found_format)}, this build reads {FORMAT_VERSION}"
+                f"{self.url} {self.prefix}: log format {as_int(found_format)}, this build reads {FORMAT_VERSION}"
             )
-        if found_network.decode() != network_fingerprint:
+        if as_text(found_network) != network_fingerprint:
             raise RedisLogError(
                 f"{self.url} {self.prefix}: the log is for another network (nodes or SKUs "
                 "differ); use another --redis-prefix or the same config"
@@ -227,7 +258,7 @@ class RedisLog:
 
     @property
     def last_position(self) -> int:
-        return int(self.client.hget(self.head_key, "position") or 0)
+        return as_int(self.client.hget(self.head_key, "position"))
 
     @property
     def first_position(self) -> int:
@@ -244,7 +275,7 @@ class RedisLog:
         count, _ = self._append(
             keys=[self.stream_key, self.head_key], args=_append_args(payloads, times_ns, tokens, expected_position)
         )
-        return count
+        return as_int(count)
 
     async def write_async(self, payloads: Sequence[bytes], times_ns: Sequence[int], tokens: Sequence[bytes]) -> int:
         """Appends records atomically; returns the head position after them."""
@@ -253,27 +284,45 @@ class RedisLog:
         _, position = await self._append_async(
             keys=[self.stream_key, self.head_key], args=_append_args(payloads, times_ns, tokens, -1)
         )
-        return position
+        return as_int(position)
 
     # ---- reading ----------------------------------------------------------------
 
-    def records(self, after_position: int = 0, with_epoch: bool = False) -> Iterator[tuple]:
+    @overload
+    def records(self, after_position: int = 0, with_epoch: Literal[False] = False) -> Iterator[Entry]: ...
+
+    @overload
+    def records(self, after_position: int = 0, *, with_epoch: Literal[True]) -> Iterator[EpochEntry]: ...
+
+    def records(self, after_position: int = 0, with_epoch: bool = False) -> Iterator[Entry | EpochEntry]:
         """(position, payload, time_ns, token) of every entry after `after_position`, in order, to the head now;
         with_epoch: (position, payload, time_ns, token, log id it was appended under)."""
-        start = f"({stream_id(after_position)}" if after_position else "-"
+        start: str | bytes = f"({stream_id(after_position)}" if after_position else "-"
         while True:
             entries = self.client.xrange(self.stream_key, min=start, count=READ_ENTRIES_MAX)
             if not entries:
                 return
             for entry_id, fields in entries:
-                yield parse_entry(entry_id, fields) + ((entry_epoch(fields),) if with_epoch else ())
-            start = b"(" + entries[-1][0]
+                yield parse_epoch_entry(entry_id, fields) if with_epoch else parse_entry(entry_id, fields)
+            start = b"(" + as_bytes(entries[-1][0])
 
-    def entry(self, position: int) -> tuple[int, bytes, int, bytes] | None:
+    def entry(self, position: int) -> Entry | None:
         found = self.client.xrange(self.stream_key, min=stream_id(position), max=stream_id(position))
         return parse_entry(*found[0]) if found else None
 
-    async def read_async(self, after_position: int, block_ms: int = READ_BLOCK_MS, with_epoch: bool = False):
+    @overload
+    async def read_async(
+        self, after_position: int, block_ms: int = READ_BLOCK_MS, with_epoch: Literal[False] = False
+    ) -> list[Entry]: ...
+
+    @overload
+    async def read_async(
+        self, after_position: int, block_ms: int = READ_BLOCK_MS, *, with_epoch: Literal[True]
+    ) -> list[EpochEntry]: ...
+
+    async def read_async(
+        self, after_position: int, block_ms: int = READ_BLOCK_MS, with_epoch: bool = False
+    ) -> list[Entry] | list[EpochEntry]:
         """Entries after `after_position`, waiting up to block_ms for the first; [] if none came
         (with_epoch: each with the log id it was appended under, as records())."""
         answer = await self.async_client().xread(
@@ -281,22 +330,24 @@ class RedisLog:
         )
         if not answer:
             return []
+        assert isinstance(answer, list), type(answer)  # RESP2: [[stream key, entries]]
+        entries: list[tuple[bytes, Fields]] = answer[0][1]
         if with_epoch:
-            return [parse_entry(entry_id, fields) + (entry_epoch(fields),) for entry_id, fields in answer[0][1]]
-        return [parse_entry(entry_id, fields) for entry_id, fields in answer[0][1]]
+            return [parse_epoch_entry(entry_id, fields) for entry_id, fields in entries]
+        return [parse_entry(entry_id, fields) for entry_id, fields in entries]
 
     async def head_async(self) -> int:
         """The head position (last appended), for reconnect checks."""
-        return int(await self.async_client().hget(self.head_key, "position") or 0)
+        return as_int(await self.async_client().hget(self.head_key, "position"))
 
     async def head_and_id_async(self) -> tuple[int, str]:
         """(head position, log id) read together, for reconnect checks."""
         position, log_id = await self.async_client().hmget(self.head_key, "position", "log_id")
-        return int(position or 0), (log_id or b"").decode()
+        return as_int(position), as_text(log_id)
 
     def read_log_id(self) -> str:
         """The log id Redis holds now (resync re-reads it)."""
-        return (self.client.hget(self.head_key, "log_id") or b"").decode()
+        return as_text(self.client.hget(self.head_key, "log_id"))
 
     async def bump_log_id_async(self, found: str, marker: bytes, time_ns: int, token: bytes) -> tuple[bool, str, int]:
         """After a loss: replaces the log id if Redis still holds `found` (the one this instance read), appending
@@ -309,7 +360,7 @@ class RedisLog:
         )
         return bool(bumped), log_id.decode() if isinstance(log_id, bytes) else str(log_id), int(position)
 
-    async def entry_async(self, position: int):
+    async def entry_async(self, position: int) -> Entry | None:
         found = await self.async_client().xrange(self.stream_key, min=stream_id(position), max=stream_id(position))
         return parse_entry(*found[0]) if found else None
 
@@ -321,14 +372,19 @@ class RedisLog:
             # lost records), and an append script sent twice would append its batch twice.
             # (redis-py 8.1's default Retry has 10 attempts; probed over a real restart, a dead
             # pooled connection and a blocked XREAD raised with it too: this keeps it so.)
-            self._async = redis.asyncio.Redis.from_url(self.url, retry=Retry(NoBackoff(), 0), **self._options)
+            self._async = redis.asyncio.Redis.from_url(
+                self.url,
+                retry=Retry(NoBackoff(), 0),
+                socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                socket_timeout=SOCKET_TIMEOUT_SECONDS,
+            )
         return self._async
 
     # ---- snapshots ----------------------------------------------------------------
 
     def snapshot_positions(self) -> list[int]:
         """Positions of the stored snapshots, oldest first."""
-        return [int(member) for member in self.client.zrange(self.snapshots_key, 0, -1)]
+        return [as_int(member) for member in self.client.zrange(self.snapshots_key, 0, -1)]
 
     def try_lock_snapshot(self, owner: str) -> bool:
         return bool(self.client.set(self.lock_key, owner, nx=True, px=SNAPSHOT_LOCK_MS))
@@ -336,7 +392,7 @@ class RedisLog:
     def unlock_snapshot(self) -> None:
         self.client.delete(self.lock_key)
 
-    def write_snapshot(self, position: int, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    def write_snapshot(self, position: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Stores a snapshot, keeps the newest SNAPSHOTS_KEPT, trims the stream below the oldest kept."""
         data = memoryview(encode_snapshot(position, arrays, meta))
         # Chunk by chunk into a side key, then renamed into place and listed at
@@ -360,7 +416,7 @@ class RedisLog:
             # Entries at or below the oldest kept snapshot are covered twice over.
             self.client.xtrim(self.stream_key, minid=f"{kept[0] + 1}-0", approximate=False)
 
-    def load_snapshot(self, network_fingerprint: str) -> tuple[dict, dict[str, np.ndarray]] | None:
+    def load_snapshot(self, network_fingerprint: str) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
         """(meta, arrays) of the newest readable snapshot for this network, or None.
 
         The arrays of a raw snapshot are views into one buffer the chunks were
@@ -398,7 +454,8 @@ class RedisLog:
         if kind == b"none":
             return None
         if kind == b"string":  # written whole by a build before the chunks
-            return self.client.get(key)
+            whole = self.client.get(key)
+            return None if whole is None else as_bytes(whole)
         count = self.client.hlen(key)
         with self.client.pipeline(transaction=False) as pipe:
             for index in range(count):
@@ -410,7 +467,7 @@ class RedisLog:
             chunk = self.client.hget(key, str(index))
             if chunk is None or len(chunk) != size:
                 return None  # removed (or replaced) while we read it
-            buffer[start : start + size] = np.frombuffer(chunk, dtype=np.uint8)
+            buffer[start : start + size] = np.frombuffer(as_bytes(chunk), dtype=np.uint8)
             start += size
             del chunk
         return buffer
@@ -439,9 +496,11 @@ class RedisLog:
             self._bump_async = None
 
 
-def _append_args(payloads, times_ns, tokens, expected_position: int) -> list:
+def _append_args(
+    payloads: Sequence[bytes], times_ns: Sequence[int], tokens: Sequence[bytes], expected_position: int
+) -> list[int | bytes | str]:
     assert len(payloads) == len(times_ns) == len(tokens), "one time and one token per record"
-    args: list = [expected_position, len(payloads)]
+    args: list[int | bytes | str] = [expected_position, len(payloads)]
     for payload, time_ns, token in zip(payloads, times_ns, tokens):
         assert payload, "records are never empty"
         args.extend((payload, str(int(time_ns)), token))
@@ -459,6 +518,8 @@ def _append_args(payloads, times_ns, tokens, expected_position: int) -> list:
 # throughout (features a deployment does not use: reasons, safety-stock rules,
 # backorders, supply) is stored as that value and rebuilt with np.full.
 RAW_MAGIC = b"DPSNAP\x00\x01"
+# What a snapshot's bytes come as: read whole, or the chunks copied into one array.
+SnapshotBytes = bytes | bytearray | memoryview | np.ndarray
 RAW_ALIGN_BYTES = 64
 CONSTANT_ELEMENTS_MIN = 4_096
 _RAW_PREFIX_BYTES = len(RAW_MAGIC) + 16
@@ -473,21 +534,23 @@ def _constant(array: np.ndarray) -> bool:
     return array.size >= CONSTANT_ELEMENTS_MIN and bool((array == array.flat[0]).all())
 
 
-def encode_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict) -> bytearray:
+def encode_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> bytearray:
     """A snapshot's bytes in the raw layout (the same members as a snapshot file)."""
     assert "meta" not in arrays, "'meta' is reserved"
     document = dict(meta, format_version=SNAPSHOT_FORMAT_VERSION, position=position)
-    entries, stored, offset = [], [], 0
+    entries: list[dict[str, Any]] = []
+    stored: list[tuple[int, memoryview | bytes]] = []
+    offset = 0
     for name, array in arrays.items():
         array = np.asarray(array)
         if not array.flags.c_contiguous:
             array = array.copy()
         assert not array.dtype.hasobject, f"{name}: object arrays cannot be stored"
-        entry = {"name": name, "dtype": array.dtype.str, "shape": list(array.shape)}
+        entry: dict[str, Any] = {"name": name, "dtype": array.dtype.str, "shape": list(array.shape)}
         if _constant(array):
             entry["fill"] = array.flat[0:1].tobytes().hex()  # bytes: exact for any dtype
         else:
-            raw = memoryview(array).cast("B") if array.nbytes else b""
+            raw = array.data.cast("B") if array.nbytes else b""
             entry.update(offset=offset, nbytes=array.nbytes, crc32=zlib.crc32(raw))
             stored.append((offset, raw))
             offset += _aligned(array.nbytes)
@@ -504,37 +567,44 @@ def encode_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict) ->
     return out
 
 
-def encode_npz_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict) -> bytes:
+def encode_npz_snapshot(position: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> bytes:
     """The npz bytes of a snapshot, as builds before the raw layout stored it (tests of the old layout)."""
     assert "meta" not in arrays, "'meta' is reserved"
     document = dict(meta, format_version=SNAPSHOT_FORMAT_VERSION, position=position)
+    # Any: numpy's stub checks a **mapping's values against savez's allow_pickle flag too.
+    members: dict[str, Any] = {"meta": np.frombuffer(json.dumps(document).encode(), dtype=np.uint8), **arrays}
     buffer = io.BytesIO()
-    np.savez(buffer, meta=np.frombuffer(json.dumps(document).encode(), dtype=np.uint8), **arrays)
+    np.savez(buffer, **members)
     return buffer.getvalue()
 
 
-def decode_snapshot(data) -> tuple[dict, dict[str, np.ndarray]]:
+def decode_snapshot(data: SnapshotBytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """(meta, arrays) of a snapshot's bytes, raw layout or npz. Raises ValueError
     (or zipfile.BadZipFile) when it is damaged: a CRC-32 that does not match,
     a truncated buffer, an unknown layout."""
-    head = bytes(memoryview(data)[: len(RAW_MAGIC)])
+    head = bytes(memoryview(_buffer(data))[: len(RAW_MAGIC)])
     if head == RAW_MAGIC:
         try:
             return _decode_raw(data)
         except (TypeError, KeyError, AttributeError) as error:  # a header of another shape
             raise ValueError(f"snapshot header malformed: {error!r}") from None
     if head.startswith(_NPZ_MAGIC):
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+        with np.load(io.BytesIO(_buffer(data)), allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
         meta = json.loads(arrays.pop("meta").tobytes())
         return meta, arrays
     raise ValueError("not a snapshot (unknown layout)")
 
 
-def _decode_raw(data) -> tuple[dict, dict[str, np.ndarray]]:
+def _buffer(data: SnapshotBytes) -> bytes | bytearray | memoryview:
+    """`data` as a buffer the standard library takes (an array's own memory: no copy)."""
+    return data.data if isinstance(data, np.ndarray) else data
+
+
+def _decode_raw(data: SnapshotBytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Views into `data` (copied once into an owned, writable buffer if it is not one)."""
     if not (isinstance(data, np.ndarray) and data.flags.writeable and data.flags.c_contiguous):
-        data = np.frombuffer(bytearray(data), dtype=np.uint8)
+        data = np.frombuffer(bytearray(_buffer(data)), dtype=np.uint8)
     if data.nbytes < _RAW_PREFIX_BYTES:
         raise ValueError("snapshot truncated (no header)")
     header_bytes, header_crc = struct.unpack("<QQ", data[len(RAW_MAGIC) : _RAW_PREFIX_BYTES].tobytes())
@@ -560,7 +630,7 @@ def _decode_raw(data) -> tuple[dict, dict[str, np.ndarray]]:
         if offset < 0 or start + nbytes > data.nbytes or nbytes != dtype.itemsize * math.prod(shape):
             raise ValueError(f"snapshot array {name} truncated or of the wrong size")
         raw = data[start : start + nbytes]
-        if zlib.crc32(raw) != entry["crc32"]:
+        if zlib.crc32(raw.data) != entry["crc32"]:
             raise ValueError(f"snapshot array {name} damaged (CRC-32)")
         arrays[name] = raw.view(dtype).reshape(shape)
     return document["meta"], arrays

@@ -21,12 +21,13 @@ last applied record), head_position and heartbeat_ms (Redis's, at the
 heartbeat), started_ms (the instance's wall clock), snapshot_position (the
 Redis snapshot it last loaded, 0: none), writable, write_problem, resyncs.
 
-`cluster_status` reads all of it for `dompromise check`; `problems` judges it.
+`cluster_status` reads all of it for `dompromise check`; `problems` judges it; `render_status` shows it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import logging
 import os
@@ -35,9 +36,10 @@ import time
 from typing import Any, Protocol
 
 import redis
+from redis.commands.core import AsyncScript
 
 from dompromise import limits
-from dompromise.log.redis.log import RedisLog, parse_entry, stream_id
+from dompromise.log.redis.log import RedisLog, as_bytes, as_int, parse_entry, stream_id
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +115,7 @@ class InstanceRegistry:
         self.started_ms = int(time.time() * 1000)
         self.address: str | None = None
         self._serving = asyncio.Event()
-        self._script = None
+        self._script: AsyncScript | None = None
         self._failing = False
 
     def serving(self, address: str) -> None:
@@ -139,8 +141,10 @@ class InstanceRegistry:
     async def run(self, replica: RegisteredReplica) -> None:
         """Heartbeats until cancelled; Redis errors are logged once and retried at the next beat."""
         await self._serving.wait()
+        task = asyncio.current_task()
+        assert task is not None, "runs as a task (SharedReplica.start)"
         # redis-py (8.1) can swallow a cancellation that arrives during a call: stop on it anyway.
-        while not asyncio.current_task().cancelling():
+        while not task.cancelling():
             try:
                 await self.beat(replica)
                 if self._failing:
@@ -158,7 +162,7 @@ class InstanceRegistry:
             self._script = self.log.async_client().register_script(HEARTBEAT_SCRIPT)
         body = json.dumps(self.entry(replica))
         assert body.startswith("{") and len(body) > 2, body
-        return int(
+        return as_int(
             await self._script(keys=[self.key, self.log.head_key], args=[replica.instance_id, body[1:], self.expiry_ms])
         )
 
@@ -186,11 +190,11 @@ def cluster_status(command_log: RedisLog) -> dict[str, Any]:
     head = client.hgetall(command_log.head_key)
     head_position = int(head.get(b"position", 0))
     first = client.xrange(command_log.stream_key, count=1)
-    first_entry = None
+    first_entry: dict[str, int] | None = None
     if first:
         position, _, time_ns, _ = parse_entry(*first[0])
         first_entry = {"position": position, "log_time_ns": time_ns}
-    stream = {
+    stream: dict[str, Any] = {
         "key": command_log.stream_key,
         "exists": bool(head),
         "head_position": head_position,
@@ -198,10 +202,10 @@ def cluster_status(command_log: RedisLog) -> dict[str, Any]:
         "length": client.xlen(command_log.stream_key),
         "first_entry": first_entry,
     }
-    snapshots = []
+    snapshots: list[dict[str, int]] = []
     for position in command_log.snapshot_positions():
         snapshots.append({"position": position, "bytes": command_log.snapshot_size(position)})
-    newest = None
+    newest: dict[str, Any] | None = None
     if snapshots:
         newest = dict(snapshots[-1], records_behind=max(0, head_position - snapshots[-1]["position"]), age_seconds=0.0)
         if newest["records_behind"]:
@@ -210,13 +214,14 @@ def cluster_status(command_log: RedisLog) -> dict[str, Any]:
                 newest["age_seconds"] = max(0.0, now_ms / 1000 - parse_entry(*uncovered[0])[2] / 1e9)
             else:
                 newest["age_seconds"] = None  # trimmed past the newest snapshot: should not happen
-    instances = []
+    instances: list[dict[str, Any]] = []
     for instance_id, raw in sorted(client.hgetall(instances_key(command_log.prefix)).items()):
+        entry: dict[str, Any]
         try:
             entry = json.loads(raw)
         except ValueError:
-            entry = {"unreadable": raw.decode(errors="replace")}
-        entry["instance_id"] = instance_id.decode()
+            entry = {"unreadable": as_bytes(raw).decode(errors="replace")}
+        entry["instance_id"] = as_bytes(instance_id).decode()
         beat = entry.get("heartbeat_ms")
         entry["heartbeat_age_seconds"] = (now_ms - beat) / 1000 if isinstance(beat, int) else None
         applied, head_then = entry.get("applied_position"), entry.get("head_position")
@@ -271,3 +276,53 @@ def problems(
             f"and {newest['age_seconds']:.0f}s behind the log (> {max_snapshot_age_seconds:g}s)"
         )
     return found
+
+
+def _utc_text(time_ns: int | None) -> str:
+    if not time_ns:
+        return "-"
+    return datetime.datetime.fromtimestamp(time_ns / 1e9, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def render_status(status: dict[str, Any]) -> str:
+    """cluster_status's document as a table for people (`dompromise check`)."""
+    stream = status["stream"]
+    first = stream["first_entry"]
+    lines = [
+        f"log       {status['redis']} prefix {status['prefix']}: head {stream['head_position']:,} "
+        f"(log time {_utc_text(stream['head_log_time_ns'])}), {stream['length']:,} entries in the stream, first "
+        + (f"{first['position']:,} ({_utc_text(first['log_time_ns'])})" if first else "-")
+    ]
+    newest = status["newest_snapshot"]
+    if newest is None:
+        lines.append("snapshot  none")
+    else:
+        age = "?" if newest["age_seconds"] is None else f"{newest['age_seconds']:.1f}s"
+        lines.append(
+            f"snapshot  newest at {newest['position']:,} ({newest['bytes']:,} bytes, "
+            f"{newest['records_behind']:,} records behind the head, age {age}); kept: "
+            + ", ".join(f"{s['position']:,}" for s in status["snapshots"])
+        )
+    header = ("INSTANCE", "HOST", "PID", "WORKER", "ADDRESS", "APPLIED", "LAG", "HEARTBEAT", "SNAPSHOT", "WRITES")
+    rows = [header]
+    for entry in status["instances"]:
+        age = entry["heartbeat_age_seconds"]
+        rows.append(
+            (
+                entry["instance_id"],
+                str(entry.get("host", "?")),
+                str(entry.get("pid", "?")),
+                "-" if entry.get("worker") is None else str(entry["worker"]),
+                str(entry.get("address", "?")),
+                f"{entry.get('applied_position', 0):,}",
+                "?" if entry["lag_records"] is None else f"{entry['lag_records']:,}",
+                "?" if age is None else f"{age:.1f}s ago",
+                f"{entry.get('snapshot_position', 0):,}",
+                "ok" if entry.get("writable") else "REFUSED",
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    lines.append(f"instances {len(rows) - 1}")
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,145 @@
+"""A replica ready to serve: opened on its log, caught up with it, and a new log started with the stock.
+
+`serve` (cli.py) loads the network and the stock rows, then asks for one of
+the two kinds of replica (replica/protocol.py):
+
+- local: a FileLog in the data directory (or a MemoryLog with `in_memory`),
+  its snapshots beside it; state from the newest snapshot and the log after it;
+- shared: the Redis log; state from the newest Redis snapshot and the stream
+  after it, and the instance registry heartbeating it once it serves.
+
+Either way a new log starts with every node's status, then the stock rows as
+absolute on-hand sets; an existing log is the truth and is replayed instead
+(the stock is not loaded twice), and a node status the config changed is
+logged as a command.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from dompromise import limits
+from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import ON_HAND_SET, Engine
+from dompromise.log.file import FileLog
+from dompromise.log.memory import MemoryLog
+from dompromise.log.redis.log import RedisLog
+from dompromise.log.redis.registry import InstanceRegistry
+from dompromise.model.network import Network, StockRow
+from dompromise.replica.local import LocalReplica
+from dompromise.replica.parts import SNAPSHOT_INTERVAL_RECORDS
+from dompromise.replica.protocol import Replica
+from dompromise.replica.shared import SharedReplica
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LogOptions:
+    """Which log a replica follows, and how start-up names what it ignores (the `serve` flags)."""
+
+    data_directory: str = ".dompromise"
+    in_memory: bool = False  # a MemoryLog: state dies with the process
+    snapshot_interval_records: int = SNAPSHOT_INTERVAL_RECORDS
+    redis_url: str | None = None  # set: the shared Redis log instead of data_directory
+    redis_prefix: str = "dompromise"
+    worker_index: int | None = None  # under `serve --workers`: this worker's index, for the registry
+    # The network's source (the config file) and the stock file, as warnings name them.
+    network_source: str = "the demo"
+    stock_path: str | None = None
+
+
+def open_replica(network: Network, rows: Sequence[StockRow], options: LogOptions) -> Replica:
+    """The replica `options` name, caught up with its log; a new log gets the status and stock records."""
+    if options.redis_url is not None:
+        return open_shared_replica(network, rows, options)
+    return open_local_replica(network, rows, options)
+
+
+def open_local_replica(network: Network, rows: Sequence[StockRow], options: LogOptions) -> LocalReplica:
+    """The replica of the embedded log: newest snapshot file, then the log after it."""
+    command_log = MemoryLog() if options.in_memory else FileLog(options.data_directory)
+    replica = LocalReplica(
+        Engine(network),
+        command_log,
+        snapshot_directory=None if options.in_memory else options.data_directory,
+        snapshot_interval_records=options.snapshot_interval_records,
+    )
+    started = time.monotonic()
+    replayed = replica.recover()
+    if replica.engine.log_position > 0:
+        log.info(
+            "recovered to log position %d (%d records replayed) from %s in %.2fs",
+            replica.engine.log_position,
+            replayed,
+            options.data_directory,
+            time.monotonic() - started,
+        )
+        if options.stock_path:
+            log.warning(
+                "the log already holds state: --stock %s ignored (feed changes through UpdateStock)",
+                options.stock_path,
+            )
+    start_log(replica, rows, options.network_source)
+    return replica
+
+
+def open_shared_replica(network: Network, rows: Sequence[StockRow], options: LogOptions) -> SharedReplica:
+    """The replica of the Redis log: newest Redis snapshot, then the stream after it.
+
+    An empty stream gets the status and stock records, appended only if the
+    stream is still empty then (of instances starting together, one does it).
+    """
+    assert options.redis_url is not None, "a shared replica needs the Redis log's URL"
+    replica = SharedReplica(
+        Engine(network),
+        RedisLog(options.redis_url, options.redis_prefix),
+        snapshot_interval_records=options.snapshot_interval_records,
+    )
+    replica.registry = InstanceRegistry(replica.log, worker=options.worker_index)
+    started = time.monotonic()
+    replayed = replica.recover()
+    log.info(
+        "caught up with %s to log position %d (%d records applied) in %.2fs",
+        options.redis_url,
+        replica.engine.log_position,
+        replayed,
+        time.monotonic() - started,
+    )
+    start_log(replica, rows, options.network_source)
+    return replica
+
+
+def start_log(replica: Replica, rows: Sequence[StockRow], network_source: str) -> None:
+    """A new log: every node's status, then the stock. An existing one: a status the config changed, if any."""
+    status_record = replica.status_changes()
+    if replica.log_position == 0:
+        assert status_record is not None, "a new log states every node's status first"
+        replica.bootstrap([status_record, *stock_records(rows)])
+    elif status_record is not None:
+        log.warning("node status in %s differs from the log: logging the change", network_source)
+        replica.bootstrap([status_record])
+    log.info(
+        "network: %d nodes, %d SKUs; log position %d",
+        len(replica.engine.network.nodes),
+        len(replica.engine.network.skus),
+        replica.log_position,
+    )
+
+
+def stock_records(rows: Sequence[StockRow]) -> Iterator[log_pb2.LogRecord]:
+    """Absolute on-hand sets for stock rows, as log records of at most STOCK_UPDATES_MAX items."""
+    chunk = limits.STOCK_UPDATES_MAX
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        yield log_pb2.LogRecord(
+            update_on_hand=log_pb2.UpdateOnHand(
+                sku_ids=[r.sku_id for r in part],
+                node_ids=[r.node_id for r in part],
+                ops=[ON_HAND_SET] * len(part),
+                quantities=[r.on_hand_quantity for r in part],
+            )
+        )
