@@ -81,7 +81,7 @@ class Replica(Protocol):
 
     @property
     def engine(self) -> Engine:
-        """The engine every read is served from. The same object for the replica's life (servicers keep it)."""
+        """The engine every read is served from: the same object from `recover` on (servicers keep it)."""
         ...
 
     @property
