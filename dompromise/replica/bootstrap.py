@@ -54,7 +54,7 @@ class LogOptions:
 
 def open_replica(network: Network, rows: Sequence[StockRow], options: LogOptions) -> Replica:
     """The replica `options` name, caught up with its log; a new log gets the status and stock records."""
-    if options.redis_url is not None:
+    if options.redis_url:
         return open_shared_replica(network, rows, options)
     return open_local_replica(network, rows, options)
 
@@ -93,7 +93,7 @@ def open_shared_replica(network: Network, rows: Sequence[StockRow], options: Log
     An empty stream gets the status and stock records, appended only if the
     stream is still empty then (of instances starting together, one does it).
     """
-    assert options.redis_url is not None, "a shared replica needs the Redis log's URL"
+    assert options.redis_url, "a shared replica needs the Redis log's URL"
     replica = SharedReplica(
         Engine(network),
         RedisLog(options.redis_url, options.redis_prefix),
