@@ -22,7 +22,8 @@ command log a replica cannot follow. The whole tree:
             LogGap
             RedisLogError
         TokenError                      promise/token.py: INVALID_ARGUMENT where it is verified
-        ConfigError                     config/network.py: start-up only
+        ConfigError                     config/problems.py: start-up only
+        BenchError, WorkloadError       client/bench: `dompromise bench`, never a server's
 
 Those with a status are mapped in one table (dompromise/service/errors.py).
 """

@@ -8,8 +8,9 @@ STATUS_BUILDERS names every operating error that can reach a servicer. The
 rest of the tree (dompromise/errors.py) never does: LogError and ConfigError
 stop a process from starting, or make a replica refuse writes (each writer
 gets UnavailableError); TokenError is INVALID_ARGUMENT where the token is
-verified (service/promise_reserve.py). One that reached a handler anyway is a
-bug: INTERNAL, logged, like any other exception.
+verified (service/promise_reserve.py); the bench's errors are a client's. One
+that reached a handler anyway is a bug: INTERNAL, logged, like any other
+exception.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -90,11 +90,11 @@ def build_server(
     engine = replica.engine
     watches = WatchHub(replica)
     availability_service.add_to_server(AvailabilityServicer(engine, watches), server)  # Watch: pre-encoded
-    _add(inventory_pb2_grpc.add_InventoryServiceServicer_to_server, InventoryServicer(replica), server)
-    _add(network_pb2_grpc.add_NetworkServiceServicer_to_server, NetworkServicer(engine, replica), server)
+    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(replica), server)
+    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine, replica), server)
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
-    _add(promise_pb2_grpc.add_PromiseServiceServicer_to_server, PromiseServicer(promiser), server)
-    _add(reservation_pb2_grpc.add_ReservationServiceServicer_to_server, ReservationServicer(replica, promiser), server)
+    promise_pb2_grpc.add_PromiseServiceServicer_to_server(PromiseServicer(promiser), server)
+    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(replica, promiser), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(SERVICE_NAMES + (health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -105,11 +105,6 @@ def build_server(
     if port == 0:
         raise OSError(f"could not bind {address}")
     return BuiltServer(server, port, health_servicer, watches)
-
-
-def _add(add_to_server: Callable[[Any, grpc.aio.Server], None], servicer: object, server: grpc.aio.Server) -> None:
-    """Calls a generated add_*Servicer_to_server (grpc_tools writes them without annotations)."""
-    add_to_server(servicer, server)
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
