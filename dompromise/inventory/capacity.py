@@ -24,12 +24,15 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import zoneinfo
+from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from dompromise import _core
 from dompromise.model.network import Network
 from dompromise.model.transport import Calendar
+from dompromise.reservations.book import LoadedArrays
 
 # Days before the log clock's UTC date whose counts are kept (a day either
 # side covers every UTC offset; older days are never asked about).
@@ -155,7 +158,7 @@ class CapacityCounts:
 
     # ---- changes, in log order --------------------------------------------------
 
-    def sync(self, core, create_ns_of, touched: int = -1) -> None:
+    def sync(self, core: _core.Core, create_ns_of: Callable[[int], int], touched: int = -1) -> None:
         """After a record: counts the new reservations, re-reads `touched` (a
         reservation the record named) and the held ones due to expire by the
         log's clock, and drops days past the kept window."""
@@ -177,7 +180,7 @@ class CapacityCounts:
             if index in self._held:
                 self._refresh(core, index, create_ns_of(index))
 
-    def rebuild(self, core, create_ns: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
+    def rebuild(self, core: _core.Core, create_ns: npt.NDArray[np.int64], arrays: LoadedArrays) -> None:
         """The counts of a snapshot's state: every counting reservation with a line at a
         limited node on a kept day, read as sync() reads them."""
         if not self.enabled:
@@ -197,9 +200,11 @@ class CapacityCounts:
             self._refresh(core, index, int(create_ns[index]))
         self._seen = core.reservation_count
 
-    def _refresh(self, core, index: int, create_ns: int) -> None:
+    def _refresh(self, core: _core.Core, index: int, create_ns: int) -> None:
         """Re-reads one reservation from the core and moves its counts to what it now holds."""
-        state, expire_ns, _, node, quantity, shipped, due_ns = core.reservation_lists(index)
+        reservation = core.reservation_lists(index)
+        assert reservation is not None, "a reservation the book counts is in the core"
+        state, expire_ns, _, node, quantity, shipped, due_ns = reservation
         keys: tuple[tuple[int, int], ...] = ()
         if state in _COUNTING:
             limited, cutoff = self._limited, self._cutoff

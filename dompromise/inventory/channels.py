@@ -28,15 +28,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from dompromise.limits import QUANTITY_MAX
 from dompromise.model.network import BASE_UNIT_NAMES, Network, Sku
-from dompromise.model.views import RankingWeights, SkuQuantities, View
+from dompromise.model.views import ProtectedAllocation, RankingWeights, SkuQuantities, View
 
 NONE = -1  # "not set" in per-SKU arrays
 _PERCENT_MAX = 100
 _NANOS_PER_DAY = 86_400 * 10**9
 _BASE_UNIT_SPELLINGS = {value: name for name, value in BASE_UNIT_NAMES.items()}
+
+Int32s = npt.NDArray[np.int32]
+Int64s = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,8 @@ class _Protection:
     segment: str
     quantity: int
     percent: int
-    sku_index: np.ndarray | None  # sorted int32 core indices; None = every SKU
-    node_mask: np.ndarray | None  # bool[node_count]; None = every node of the view
+    sku_index: Int32s | None  # sorted core indices; None = every SKU
+    node_mask: Mask | None  # [node_count]; None = every node of the view
 
 
 class ResolvedView:
@@ -80,7 +85,7 @@ class ResolvedView:
         # How promises through the view rank: its own weights, else the network's.
         self.ranking: RankingWeights = view.ranking if view.ranking is not None else network.ranking
 
-    def per_sku(self, which: str, sku_index: np.ndarray) -> np.ndarray:
+    def per_sku(self, which: str, sku_index: Int32s) -> Int64s:
         """int64[s]: the view's safety_stock / exposure_cap / low_stock_threshold per SKU, NONE where unset."""
         default, by_index = self._per_sku[which]
         if not by_index:
@@ -89,8 +94,8 @@ class ResolvedView:
         return np.array([get(index, default) if index >= 0 else NONE for index in sku_index.tolist()], dtype=np.int64)
 
     def protection(
-        self, segment: str, sku_index: np.ndarray, node_index: np.ndarray, pairs: bool = False
-    ) -> tuple[np.ndarray, np.ndarray]:
+        self, segment: str, sku_index: Int32s, node_index: Int32s, pairs: bool = False
+    ) -> tuple[Int64s, Int64s]:
         """(fixed quantity, percent of on hand) protected for segments other than
         `segment`, percent at most 100: at each (SKU, node) cell, two int64[s, m];
         with `pairs`, at each (sku_index[i], node_index[i]), two int64[n]."""
@@ -131,9 +136,7 @@ class Channel:
         return now_ns + self.view.horizon_ns
 
 
-def floors(
-    fixed: np.ndarray, percent: np.ndarray, view_safety_stock: np.ndarray, on_hand: np.ndarray, safety_stock: np.ndarray
-) -> np.ndarray:
+def floors(fixed: Int64s, percent: Int64s, view_safety_stock: Int64s, on_hand: Int64s, safety_stock: Int64s) -> Int64s:
     """What a requester must leave at each position (see the module doc), element-wise.
 
     view_safety_stock is NONE where the view sets none. Bounded by QUANTITY_MAX:
@@ -152,7 +155,7 @@ def unit_size(sku: Sku, unit: str) -> int:
     return sku.pack_sizes.get(unit, 0)
 
 
-def unit_sizes(skus: tuple[Sku, ...], unit: str, sku_index: np.ndarray) -> np.ndarray:
+def unit_sizes(skus: tuple[Sku, ...], unit: str, sku_index: Int32s) -> Int64s:
     """int64[s]: base units per `unit` of each indexed SKU; 0 where it lacks the unit or is unknown (-1)."""
     return np.array([unit_size(skus[index], unit) if index >= 0 else 0 for index in sku_index.tolist()], dtype=np.int64)
 
@@ -172,7 +175,13 @@ def _indexed(quantities: SkuQuantities | None, sku_index: dict[str, int]) -> tup
     return default, {sku_index[sku_id]: quantity for sku_id, quantity in quantities.per_sku.items()}
 
 
-def _node_mask(node_ids, node_tags, node_index, nodes_by_tag, node_count: int) -> np.ndarray:
+def _node_mask(
+    node_ids: tuple[str, ...],
+    node_tags: tuple[str, ...],
+    node_index: dict[str, int],
+    nodes_by_tag: dict[str, list[int]],
+    node_count: int,
+) -> Mask:
     """bool[node_count]: the nodes named or tagged; every node when neither is given."""
     if not node_ids and not node_tags:
         return np.ones(node_count, dtype=bool)
@@ -183,7 +192,13 @@ def _node_mask(node_ids, node_tags, node_index, nodes_by_tag, node_count: int) -
     return mask
 
 
-def _protection(allocation, node_index, sku_index, nodes_by_tag, node_count: int) -> _Protection:
+def _protection(
+    allocation: ProtectedAllocation,
+    node_index: dict[str, int],
+    sku_index: dict[str, int],
+    nodes_by_tag: dict[str, list[int]],
+    node_count: int,
+) -> _Protection:
     skus = None
     if allocation.sku_ids:
         skus = np.sort(np.array([sku_index[sku_id] for sku_id in allocation.sku_ids], dtype=np.int32))

@@ -12,10 +12,13 @@ import bisect
 import json
 
 import numpy as np
+import numpy.typing as npt
 
 from dompromise import limits
 from dompromise.model.attributes import Attributes, matches, reservation_order
-from dompromise.reservations.book import pack_text, unpack_text
+from dompromise.reservations.book import LoadedArrays, SnapshotPart, pack_text, unpack_text
+
+Int32s = npt.NDArray[np.int32]
 
 
 class VariantRegistry:
@@ -27,7 +30,7 @@ class VariantRegistry:
         self._attributes: list[Attributes] = []
         self._row: dict[tuple[int, Attributes], int] = {}
         # Per parent: its variant rows in reservation order, with their sort keys.
-        self._ordered: dict[int, list[tuple[tuple, int]]] = {}
+        self._ordered: dict[int, list[tuple[tuple[str, str, int], int]]] = {}
         self._has_variants = np.zeros(base_count, dtype=bool)
         self._parent_array = np.zeros(0, dtype=np.int32)  # parents as an array, rebuilt when stale
 
@@ -58,7 +61,7 @@ class VariantRegistry:
         self._has_variants[parent] = True
         return row
 
-    def any_variants(self, sku_index: np.ndarray) -> bool:
+    def any_variants(self, sku_index: Int32s) -> bool:
         """Whether any of these rows (-1 for unknown) is a SKU with variants."""
         if not self._parent:
             return False
@@ -80,7 +83,7 @@ class VariantRegistry:
     def parent_of_row(self, row: int) -> int:
         return self._parent[row - self.base_count] if row >= self.base_count else row
 
-    def parents_of(self, rows: np.ndarray) -> np.ndarray:
+    def parents_of(self, rows: Int32s) -> Int32s:
         """Each row's network SKU index (a network SKU is its own parent)."""
         if not self._parent:
             return rows
@@ -93,7 +96,7 @@ class VariantRegistry:
 
     # ---- snapshots --------------------------------------------------------
 
-    def export(self) -> dict[str, np.ndarray]:
+    def export(self) -> SnapshotPart:
         blob, offsets = pack_text([json.dumps(list(attributes)) for attributes in self._attributes])
         return {
             "variant_parent": np.array(self._parent, dtype=np.int64),
@@ -102,7 +105,7 @@ class VariantRegistry:
         }
 
     @classmethod
-    def restore(cls, base_count: int, node_count: int, arrays: dict[str, np.ndarray]) -> VariantRegistry:
+    def restore(cls, base_count: int, node_count: int, arrays: LoadedArrays) -> VariantRegistry:
         registry = cls(base_count, node_count)
         if "variant_parent" not in arrays:  # a snapshot from before variants
             return registry

@@ -9,11 +9,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from dompromise import limits
+
+Bytes = npt.NDArray[np.uint8]
+Int64s = npt.NDArray[np.int64]
+# A snapshot's part: int64 columns and offsets, uint8 blobs of text.
+SnapshotPart = dict[str, Int64s | Bytes]
+# A snapshot's arrays as loaded: of the dtypes they were written with, which nothing checks here.
+LoadedArrays = Mapping[str, npt.NDArray[Any]]
 
 
 @dataclass(frozen=True)
@@ -159,11 +169,11 @@ class ReservationBook:
 
     # ---- snapshots --------------------------------------------------------
 
-    def export(self) -> dict[str, np.ndarray]:
+    def export(self) -> SnapshotPart:
         """The whole book as numpy arrays (a snapshot's part): strings as one UTF-8 blob plus offsets."""
         orders = [(order, index) for order, indices in self._by_order.items() for index in indices]
         keys = list(self._keys.items())
-        arrays = {
+        arrays: SnapshotPart = {
             "create_ns": np.array(self._create_ns, dtype=np.int64),
             "order_index": np.array([index for _, index in orders], dtype=np.int64),
             "key_seen_ns": np.array([seen_ns for _, (_, seen_ns, _) in keys], dtype=np.int64),
@@ -182,7 +192,7 @@ class ReservationBook:
         return arrays
 
     @classmethod
-    def restore(cls, arrays: dict[str, np.ndarray]) -> ReservationBook:
+    def restore(cls, arrays: LoadedArrays) -> ReservationBook:
         book = cls()
         book._ids, book._orders, book._customers = (
             _unpack_text(arrays, name) for name in ("reservation_id", "order_id", "customer_id")
@@ -211,28 +221,28 @@ class ReservationBook:
         return book
 
 
-def pack_text(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def pack_text(values: list[str]) -> tuple[Bytes, Int64s]:
     """Strings as (UTF-8 blob, offsets) arrays, for snapshots."""
     return _pack([v.encode() for v in values])
 
 
-def unpack_text(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
+def unpack_text(blob: Bytes, offsets: Int64s) -> list[str]:
     return [v.decode() for v in _unpack(blob, offsets)]
 
 
-def _pack(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+def _pack(values: list[bytes]) -> tuple[Bytes, Int64s]:
     offsets = np.zeros(len(values) + 1, dtype=np.int64)
     np.cumsum([len(v) for v in values], out=offsets[1:])
     return np.frombuffer(b"".join(values), dtype=np.uint8), offsets
 
 
-def _unpack(blob: np.ndarray, offsets: np.ndarray) -> list[bytes]:
+def _unpack(blob: Bytes, offsets: Int64s) -> list[bytes]:
     data = blob.tobytes()
     bounds = offsets.tolist()
     return [data[bounds[i] : bounds[i + 1]] for i in range(len(bounds) - 1)]
 
 
-def _unpack_text(arrays: dict[str, np.ndarray], name: str) -> list[str]:
+def _unpack_text(arrays: LoadedArrays, name: str) -> list[str]:
     return unpack_text(arrays[f"{name}_blob"], arrays[f"{name}_offsets"])
 
 
@@ -306,7 +316,7 @@ def decode_outcome(encoded: bytes) -> Outcome:
     return _outcome_from(json.loads(encoded))
 
 
-def _outcome_data(outcome: Outcome) -> dict:
+def _outcome_data(outcome: Outcome) -> dict[str, Any]:  # JSON-ready
     data = dict(outcome.__dict__)
     if outcome.reservation is not None:
         data["reservation"] = dict(outcome.reservation.__dict__)
@@ -314,7 +324,7 @@ def _outcome_data(outcome: Outcome) -> dict:
     return data
 
 
-def _outcome_from(data: dict) -> Outcome:
+def _outcome_from(data: dict[str, Any]) -> Outcome:  # as JSON decoded it
     data = dict(data)
     for name in ("item_status", "item_quantity", "item_available"):
         data[name] = tuple(data[name])

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from dompromise import _core
 from dompromise.model.attributes import Attributes
@@ -41,11 +42,11 @@ class LinePlan:
 
 @dataclass
 class Held:
-    """A reserve's outcome, shaped like a core Command's (what Engine._outcome reads)."""
+    """A reserve's outcome, shaped like a core Command's (what RecordApplier._outcome reads)."""
 
-    status: np.ndarray  # int8[lines]
-    filled: np.ndarray  # int64[lines]
-    available_after: np.ndarray  # int64[lines]
+    status: npt.NDArray[np.int8]  # [lines]
+    filled: npt.NDArray[np.int64]  # [lines]
+    available_after: npt.NDArray[np.int64]  # [lines]
     applied_count: int
     result: int
     reservation: int
@@ -61,8 +62,8 @@ def plan(
     floor: list[int],
     required: list[Attributes | None],
     rows_for: Callable[[int, Attributes], list[int]],
-    available: np.ndarray,
-    sellable: np.ndarray,
+    available: npt.NDArray[np.int64],
+    sellable: npt.NDArray[np.bool_],
     partial: bool,
 ) -> list[LinePlan]:
     """Each line's sub-lines. `available` is the core's (rows, nodes) view; lines of
@@ -70,9 +71,10 @@ def plan(
     taken: dict[tuple[int, int], int] = {}
     plans = []
     for i, wanted in enumerate(quantity):
-        status = _refusal(sku[i], node[i], required[i], sellable)
-        known = sku[i] >= 0 and node[i] >= 0 and required[i] is not None
-        line = LinePlan(rows_for(sku[i], required[i]) if known else [], node[i], wanted, floor[i], status)
+        values = required[i]
+        status = _refusal(sku[i], node[i], values, sellable)
+        rows = rows_for(sku[i], values) if values is not None and sku[i] >= 0 and node[i] >= 0 else []
+        line = LinePlan(rows, node[i], wanted, floor[i], status)
         plans.append(line)
         if status:
             continue
@@ -93,7 +95,7 @@ def plan(
     return plans
 
 
-def _refusal(sku: int, node: int, required: Attributes | None, sellable: np.ndarray) -> int:
+def _refusal(sku: int, node: int, required: Attributes | None, sellable: npt.NDArray[np.bool_]) -> int:
     if required is None:
         return ITEM["MALFORMED"]
     if sku < 0:
@@ -145,7 +147,15 @@ def _line_status(sub_status: list[int], got: int, wanted: int) -> int:
     return failed[0] if failed else ITEM["NOT_APPLIED"]
 
 
-def _held(core, plans, status, filled, result, reservation, command) -> Held:
+def _held(
+    core: _core.Core,
+    plans: list[LinePlan],
+    status: list[int],
+    filled: list[int],
+    result: int,
+    reservation: int,
+    command: _core.Command,
+) -> Held:
     available = core.bucket_array("available")
     after = [max(0, int(available[line.rows, line.node].sum()) - line.floor) if line.rows else 0 for line in plans]
     return Held(
