@@ -37,7 +37,8 @@ from dompromise.inventory.engine import Engine
 from dompromise.model.network import Network
 from dompromise.model.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
 from dompromise.promise.edt import EdtCalculator, instant_ns
-from dompromise.promise.engine import NS_PER_HOUR, FillPolicy, PromiseEngine, PromiseRequest, _summed
+from dompromise.promise.engine import PromiseEngine, _summed
+from dompromise.promise.types import NS_PER_HOUR, FillPolicy, PromiseRequest
 
 SKUS = 1_500 if SMOKE else 20_000
 AS_OF = instant_ns(dt.date(2026, 11, 24), 10 * 60, "Europe/Paris")
@@ -142,7 +143,7 @@ def kernel_inputs(engine: Engine, promiser: PromiseEngine, request: PromiseReque
     sku_ids, quantities = _summed(request.sku_ids, request.quantities)
     wanted = np.array(quantities, dtype=np.int64)
     sellable = engine.node_selection()
-    destination = promiser._destination(request)
+    destination = promiser._routes.destination(request)
     answer = engine.availability(sku_ids, sellable)
     horizon = np.array([request.as_of_ns + limits.PROMISE_HORIZON_DAYS * 24 * NS_PER_HOUR], np.int64)
     earliest = engine.phased_availability(

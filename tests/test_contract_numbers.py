@@ -58,7 +58,7 @@ def test_unavailable_reasons_match_proto():
 
 
 def test_candidate_reasons_match_proto():
-    from dompromise.promise.engine import Reason
+    from dompromise.promise.types import Reason
     from dompromise.v1 import promise_pb2
 
     for reason in Reason:

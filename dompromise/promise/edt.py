@@ -34,10 +34,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from dompromise._core.transport import EDT_FLAG, EDT_STATUS, NEVER, TransportTables
 from dompromise.limits import TRANSIT_SPREAD_HOURS_MAX, TRANSPORT_HORIZON_DAYS, TRANSPORT_WINDOW_DAYS
@@ -115,7 +117,7 @@ class _BuildCache:
     """Memos for one build: each (zone, date, minute) converted and each
     calendar day looked up once, however many lanes share them."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._instants: dict[tuple[str, int, int], int] = {}
         self._working: dict[tuple[str, int], bool] = {}
         self._later_days: dict[tuple[str, int, int], dt.date | None] = {}
@@ -238,6 +240,7 @@ class _Layout:
             calendar = self._calendars[zone.calendar_id]
             destination = _Destination(calendar, zone.timezone, self._interval_set(calendar, zone.timezone, None))
         else:
+            assert lane.to_node_id is not None, "a lane goes to a zone or to a node"
             destination = self._node_destination(lane.to_node_id)
         self.lane_by_key[lane.key] = len(self.lanes)
         self.lanes.append(
@@ -303,7 +306,7 @@ class _Layout:
             arrival_ns=arrival_ns,
         )
 
-    def _intervals(self, days: list[dt.date], cache: _BuildCache):
+    def _intervals(self, days: list[dt.date], cache: _BuildCache) -> tuple[list[int], list[int], list[int]]:
         open_ns: list[int] = []
         close_ns: list[int] = []
         set_start = [0]
@@ -317,7 +320,7 @@ class _Layout:
             set_start.append(len(open_ns))
         return open_ns, close_ns, set_start
 
-    def _departures(self, days: list[dt.date], cache: _BuildCache):
+    def _departures(self, days: list[dt.date], cache: _BuildCache) -> tuple[list[int], list[int], list[int], list[int]]:
         departure_ns: list[int] = []
         cutoff_ns: list[int] = []
         arrival_ns: list[int] = []
@@ -381,7 +384,7 @@ def _dates(first: dt.date, count: int) -> list[dt.date]:
     return [first + dt.timedelta(days=offset) for offset in range(count)]
 
 
-def _set_intervals(interval_set: _IntervalSet, days: list[dt.date], cache: _BuildCache):
+def _set_intervals(interval_set: _IntervalSet, days: list[dt.date], cache: _BuildCache) -> Iterator[tuple[int, int]]:
     """(open, close) ns of each working day of the set, cut at its cut-off."""
     calendar, timezone = interval_set.calendar, interval_set.timezone
     opens_minute, closes_minute = calendar.opening_minutes()
@@ -430,7 +433,7 @@ class Edt(NamedTuple):
     order_cutoff_missed: bool
     departure_cutoff_missed: bool
     cost_minor: int
-    legs: tuple = ()  # of Edt
+    legs: tuple[Edt, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -450,11 +453,11 @@ class Edt(NamedTuple):
 class EdtBatch:
     """Answers of `EdtCalculator.edt_many`, one entry per item (NEVER when not delivered)."""
 
-    status: np.ndarray  # int8 EdtStatus
-    flags: np.ndarray  # int8 bits: 1 order cut-off missed, 2 departure cut-off missed
-    departure_ns: np.ndarray
-    earliest_ns: np.ndarray
-    latest_ns: np.ndarray
+    status: npt.NDArray[np.int8]  # EdtStatus
+    flags: npt.NDArray[np.int8]  # bits: 1 order cut-off missed, 2 departure cut-off missed
+    departure_ns: npt.NDArray[np.int64]
+    earliest_ns: npt.NDArray[np.int64]
+    latest_ns: npt.NDArray[np.int64]
 
 
 def _known(at_ns: int) -> int | None:
@@ -491,8 +494,10 @@ class EdtCalculator:
         """The core lane of (node, service, destination); KeyError if there is none."""
         if (zone_id is None) == (to_node_id is None):
             raise ValueError("give exactly one of zone_id and to_node_id")
-        key = (node_id, "zone", zone_id, service) if zone_id is not None else (node_id, "node", to_node_id, service)
-        return self._layout.lane_by_key[key]
+        if zone_id is not None:
+            return self._layout.lane_by_key[(node_id, "zone", zone_id, service)]
+        assert to_node_id is not None, "checked above: exactly one is given"
+        return self._layout.lane_by_key[(node_id, "node", to_node_id, service)]
 
     def collect_lane_index(self, node_id: str) -> int:
         """The click-and-collect lane of a node; KeyError if it offers none."""
@@ -591,7 +596,7 @@ class EdtCalculator:
             legs=(transfer, onward),
         )
 
-    def edt_many(self, lanes: np.ndarray, as_of_ns: int, supply_eta_ns: np.ndarray | None = None) -> EdtBatch:
+    def edt_many(self, lanes: npt.ArrayLike, as_of_ns: int, supply_eta_ns: npt.ArrayLike | None = None) -> EdtBatch:
         """EDTs of many (lane, supply ETA) items at one as-of time, in one core call per window."""
         lanes = np.ascontiguousarray(lanes, dtype=np.int32)
         ready_ns = np.full(len(lanes), as_of_ns, dtype=np.int64)
@@ -610,14 +615,16 @@ class EdtCalculator:
             tables = self.tables_for(int(ready_ns[pending[0]]))
             in_window = (ready_ns[pending] >= tables.ready_start_ns) & (ready_ns[pending] < tables.ready_end_ns)
             chosen = pending[in_window]
-            outputs = [
-                np.empty(len(chosen), dtype=array.dtype)
-                for array in (batch.status, batch.flags, batch.departure_ns, batch.earliest_ns, batch.latest_ns)
-            ]
+            columns: tuple[npt.NDArray[np.int8] | npt.NDArray[np.int64], ...] = (
+                batch.status,
+                batch.flags,
+                batch.departure_ns,
+                batch.earliest_ns,
+                batch.latest_ns,
+            )
+            outputs = [np.empty(len(chosen), dtype=array.dtype) for array in columns]
             tables.edt_many(np.ascontiguousarray(lanes[chosen]), np.ascontiguousarray(ready_ns[chosen]), *outputs)
-            for target, output in zip(
-                (batch.status, batch.flags, batch.departure_ns, batch.earliest_ns, batch.latest_ns), outputs
-            ):
+            for target, output in zip(columns, outputs):
                 target[chosen] = output
             pending = pending[~in_window]
         return batch

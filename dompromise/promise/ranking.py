@@ -36,6 +36,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from dompromise.model.network import Network, NodeType
 from dompromise.model.views import DEFAULT_RANKING, RANKING_WEIGHT_NAMES, RankingWeights
@@ -58,6 +59,8 @@ EARTH_RADIUS_KM = 6371.0088
 # Penalty arrays kept per network: at most this many float64 values in all
 # (32 MB), and at least one array whatever the network's size.
 _CACHED_VALUES_MAX = 4 * 1024 * 1024
+# float64 per node, in core node order (read-only: shared from the cache).
+Penalties = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,7 @@ class Destination:
     zone_id: str | None = None
     pickup_node_id: str | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if (self.zone_id is None) == (self.pickup_node_id is None):
             raise ValueError("a destination is exactly one of zone_id and pickup_node_id")
 
@@ -132,7 +135,7 @@ def destination_point(network: Network, destination: Destination) -> tuple[float
 
 def node_penalties(
     weights: RankingWeights, network: Network, destination: Destination, include_drop_ship: bool = True
-) -> np.ndarray:
+) -> Penalties:
     """float64[len(network.nodes)], in core node order: each node's penalty (see the module doc).
 
     `include_drop_ship=False` leaves the drop_ship term out, for a scorer that
@@ -163,10 +166,10 @@ class _NodeTable:
         radians = np.radians(degrees.reshape(len(nodes), 2))
         self.latitude, self.longitude = radians[:, 0], radians[:, 1]
         self._entries_max = max(1, _CACHED_VALUES_MAX // max(len(nodes), 1))
-        self._cache: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._cache: OrderedDict[tuple[RankingWeights, Destination, bool], Penalties] = OrderedDict()
         self._lock = threading.Lock()
 
-    def penalties(self, weights: RankingWeights, destination: Destination, include_drop_ship: bool) -> np.ndarray:
+    def penalties(self, weights: RankingWeights, destination: Destination, include_drop_ship: bool) -> Penalties:
         key = (weights, destination, include_drop_ship)
         with self._lock:
             cached = self._cache.get(key)
@@ -174,6 +177,7 @@ class _NodeTable:
                 self._cache.move_to_end(key)
                 return cached
         network = self.network()
+        assert network is not None, "a table lives as long as its network (_tables_of holds it)"
         penalty = self._compute(weights, network, destination, include_drop_ship)
         with self._lock:
             self._cache[key] = penalty
@@ -183,7 +187,7 @@ class _NodeTable:
 
     def _compute(
         self, weights: RankingWeights, network: Network, destination: Destination, include_drop_ship: bool
-    ) -> np.ndarray:
+    ) -> Penalties:
         penalty = np.zeros(len(self.priority), dtype=np.float64)
         if include_drop_ship and weights.drop_ship:
             penalty[self.drop_ship] += weights.drop_ship
@@ -196,14 +200,15 @@ class _NodeTable:
         penalty.flags.writeable = False
         return penalty
 
-    def _distances_km(self, point: tuple[float, float]) -> np.ndarray:
+    def _distances_km(self, point: tuple[float, float]) -> npt.NDArray[np.float64]:
         """float64[nodes]: haversine km from each node to `point` (garbage where not located)."""
         latitude, longitude = math.radians(point[0]), math.radians(point[1])
         h = (
             np.sin((latitude - self.latitude) / 2) ** 2
             + np.cos(self.latitude) * math.cos(latitude) * np.sin((longitude - self.longitude) / 2) ** 2
         )
-        return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+        distances: npt.NDArray[np.float64] = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+        return distances
 
 
 # One table per live network, by identity: a Network holds dicts, so it is not hashable.

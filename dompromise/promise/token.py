@@ -20,8 +20,10 @@ import binascii
 import hmac
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_string  # json.dumps(a_str): quoted, escaped, ASCII
+from typing import Any
 
 from dompromise.errors import DompromiseError
 
@@ -30,6 +32,11 @@ KEY_BYTES_MIN = 32
 # json.dumps(..., separators=(",", ":")) without building an encoder per call: the same text.
 _JSON = json.JSONEncoder(separators=(",", ":"))
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+# The promise request's options a fresh promise must keep, JSON-ready (service/promise.py token_options).
+TokenOptions = dict[str, Any]
+# One hold as a token signs it: (sku_id, node_id, quantity, backorder_by_ns).
+HoldRow = tuple[str, str, int, int]
 
 
 class TokenError(DompromiseError):
@@ -56,7 +63,7 @@ class TokenContent:
     pickup_node_id: str
     # The promise request's options (fill policy, shipments, methods, tier...), as given to
     # PromiseRequest, so a fresh alternative honours the same constraints.
-    options: dict = field(default_factory=dict)
+    options: TokenOptions = field(default_factory=dict)
 
 
 class TokenSigner:
@@ -77,17 +84,17 @@ class TokenSigner:
             content.pickup_node_id,
             content.options,
         )
-        return batch.sign([[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds])
+        return batch.sign([(h.sku_id, h.node_id, h.quantity, h.backorder_by_ns) for h in content.holds])
 
     def batch(
         self,
         expire_ns: int,
         log_position: int,
-        order_sku_ids,
-        order_quantities,
+        order_sku_ids: Sequence[str],
+        order_quantities: Sequence[int],
         zone_id: str,
         pickup_node_id: str,
-        options: dict,
+        options: TokenOptions,
     ) -> TokenBatch:
         """A signer for the tokens of one answer's options, which differ only in their holds."""
         return TokenBatch(
@@ -139,11 +146,11 @@ class TokenBatch:
         key: bytes,
         expire_ns: int,
         log_position: int,
-        order_sku_ids,
-        order_quantities,
+        order_sku_ids: Sequence[str],
+        order_quantities: Sequence[int],
         zone_id: str,
         pickup_node_id: str,
-        options: dict,
+        options: TokenOptions,
     ):
         self._key = key
         rest = _JSON.encode(
@@ -158,7 +165,7 @@ class TokenBatch:
         )
         self._tail = "," + rest[1:]  # '{"e":...}' -> ',"e":...}', to follow '{"h":[...]'
 
-    def sign(self, holds: list) -> str:
+    def sign(self, holds: Sequence[HoldRow]) -> str:
         """The token of these holds: each [sku_id, node_id, quantity, backorder_by_ns] (str, str, int, int).
 
         The holds' JSON is written here as json.dumps writes it (ids through json's own

@@ -13,8 +13,9 @@ from dompromise.errors import FailedPreconditionError, FieldViolation, NotFoundE
 from dompromise.inventory.engine import Engine
 from dompromise.model.attributes import Attributes, canonical
 from dompromise.promise.edt import EdtCalculator
-from dompromise.promise.engine import FillPolicy, Method, Option, PromiseAnswer, PromiseEngine, PromiseRequest, Sourcing
+from dompromise.promise.engine import PromiseEngine
 from dompromise.promise.token import TokenBatch, TokenSigner
+from dompromise.promise.types import FillPolicy, Method, Option, PromiseAnswer, PromiseRequest, Sourcing
 from dompromise.service.errors import map_errors
 from dompromise.service.validation import (
     VIOLATIONS_LISTED_MAX,

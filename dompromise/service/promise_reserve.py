@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dompromise.errors import AbortedError, FieldViolation, InvalidArgumentError
 from dompromise.internal.v1 import log_pb2
-from dompromise.promise.engine import PromiseRequest
 from dompromise.promise.token import TokenContent, TokenError
+from dompromise.promise.types import PromiseRequest
 from dompromise.service.convert import attribute_set
 from dompromise.service.promise import Promiser, request_options, required_attributes_of
 from dompromise.v1 import promise_pb2, reservation_pb2

@@ -333,7 +333,7 @@ def test_default_weights_are_the_engines_ranking_before_configuration():
         per_priority_step=0.0,
         per_100_km=0.0,
     )
-    from dompromise.promise import engine as promise
+    from dompromise.promise import types as promise
 
     engine_defaults = getattr(promise, "DEFAULT_WEIGHTS", None)  # promise.py's own, while it has them
     for name in ("per_hour_to_delivery", "per_currency_unit", "per_extra_shipment", "per_missing_percent", "drop_ship"):

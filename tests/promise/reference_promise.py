@@ -17,7 +17,7 @@ from dompromise.promise.edt import EdtCalculator, EdtStatus
 NS_PER_HOUR = 3_600 * 10**9
 
 
-from dompromise.promise.engine import (  # noqa: E402  the public types are shared, so answers compare equal
+from dompromise.promise.types import (  # noqa: E402  the public types are shared, so answers compare equal
     DEFAULT_WEIGHTS,
     Candidate,
     FillPolicy,

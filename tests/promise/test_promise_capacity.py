@@ -19,7 +19,8 @@ from dompromise.internal.v1 import log_pb2
 from dompromise.inventory import capacity as capacity_module
 from dompromise.inventory.engine import Engine
 from dompromise.promise.edt import EdtCalculator, local_datetime
-from dompromise.promise.engine import PromiseEngine, PromiseRequest, Reason
+from dompromise.promise.engine import PromiseEngine
+from dompromise.promise.types import PromiseRequest, Reason
 
 HOUR_NS = 3_600 * 10**9
 TODAY = dt.date(2026, 11, 24)  # a Tuesday

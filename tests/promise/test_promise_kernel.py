@@ -21,7 +21,8 @@ from dompromise.inventory.engine import EARLIEST_NEVER, EARLIEST_NOW, Engine
 from dompromise.model.network import Network, Node, NodeType, Sku
 from dompromise.model.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
 from dompromise.promise.edt import EdtCalculator, build_tables, instant_ns
-from dompromise.promise.engine import FillPolicy, Method, PromiseEngine, PromiseRequest, Reason, Sourcing
+from dompromise.promise.engine import PromiseEngine
+from dompromise.promise.types import FillPolicy, Method, PromiseRequest, Reason, Sourcing
 
 DAY_NS = 86_400 * 10**9
 HOUR_NS = 3_600 * 10**9

@@ -12,7 +12,8 @@ from scenario_network import NODES, SKUS, paris, stocked_engine
 
 from dompromise import limits
 from dompromise.promise.edt import EdtCalculator
-from dompromise.promise.engine import FillPolicy, Method, PromiseEngine, PromiseRequest, Sourcing
+from dompromise.promise.engine import PromiseEngine
+from dompromise.promise.types import FillPolicy, Method, PromiseRequest, Sourcing
 
 DAY_NS = 86_400 * 10**9
 START = paris(2026, 11, 23, 0, 0)

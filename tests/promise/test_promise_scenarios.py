@@ -14,7 +14,8 @@ import pytest
 from scenario_network import PARIS, paris, stocked_engine
 
 from dompromise.promise.edt import EdtCalculator, local_datetime
-from dompromise.promise.engine import FillPolicy, Method, PromiseEngine, PromiseRequest, Reason, Sourcing
+from dompromise.promise.engine import PromiseEngine
+from dompromise.promise.types import FillPolicy, Method, PromiseRequest, Reason, Sourcing
 
 STOCK = {
     ("PAD", "WH"): 10,

@@ -1,0 +1,274 @@
+"""From a scanned call to the answer: the options kept, in rank order, and a Candidate per node.
+
+When every option is a kernel row the kernel ranks them and says how each
+node fared; with options built in Python (multi_node.py) beside them, they
+are ranked here as PromiseEngine always ranked them. Every node gets a
+Candidate saying why it is or is not in the answer; the explanations that do
+not depend on the order are built once per node and reused (they are
+immutable).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from dompromise._core.promise import short_texts
+from dompromise._core.transport import NEVER
+from dompromise.inventory.channels import Channel
+from dompromise.model.network import Network
+from dompromise.promise.call import (
+    CAPACITY_TEXT,
+    CODE_CAPACITY,
+    CODE_FULL,
+    CODE_NO_DELIVERY,
+    CODE_NO_LANE,
+    CODE_PARTIAL,
+    CODE_SHORT_NONE,
+    INFO_CODE,
+    INFO_FILLED_SUM,
+    INFO_OUTCOME,
+    NO_DELIVERY_TEXT,
+    Call,
+)
+from dompromise.promise.routes import Route
+from dompromise.promise.types import Candidate, Option, PlannedLine, PromiseRequest, Reason, Shipment
+
+# One entry to rank: (score, earliest, cost, order made, nodes, distinct key, kernel row or Option).
+Entry = tuple[float, int, int, int, list[int], tuple[tuple[str, str, str, int], ...], int | Option]
+
+
+class AnswerBuilder:
+    """Ranks a call's options and explains every node, for one network."""
+
+    CANDIDATE_TABLES_KEPT = 256  # (reason, explanation) -> a Candidate per node, reused: they are immutable
+
+    def __init__(self, network: Network):
+        self._node_ids = [node.node_id for node in network.nodes]
+        self._node_order = {node.node_id: i for i, node in enumerate(network.nodes)}
+        self._fixed_candidates: dict[tuple[Reason, str], list[Candidate]] = {}
+        self._reasons_by_destination: dict[tuple[str | None, str | None], dict[int, list[Candidate]]] = {}
+
+    # ---- kernel rows as options -------------------------------------------------
+
+    def _row_options(self, call: Call, rows: list[int]) -> list[Option]:
+        """The Options of kernel rows, each one shipment of what its node fills: the
+        arrays read once for all of them, a node's lines shared by its options."""
+        scan = call.scan
+        values: list[list[int]] = scan.rows[rows].tolist()
+        scores: list[float] = scan.score[rows].tolist()
+        columns = [value[0] for value in values]
+        filled_by_row: list[list[int]]
+        ready_by_row: list[list[int]]
+        if len(call.wanted) == 1:  # one line: no need to gather columns
+            filled_all, ready_all = scan.filled[0].tolist(), scan.ready_ns[0].tolist()
+            filled_by_row = [[filled_all[column]] for column in columns]
+            ready_by_row = [[ready_all[column]] for column in columns]
+        else:
+            filled_by_row = scan.filled[:, columns].T.tolist()
+            ready_by_row = scan.ready_ns[:, columns].T.tolist()
+        filled_sums: list[int] = scan.info[columns, INFO_FILLED_SUM].tolist()
+        sku_ids, quantities, wanted_sum = call.sku_ids, call.quantities, call.wanted_sum
+        routes, node_ids, nodes = call.destination.routes, self._node_ids, call.columns
+        lines_of: dict[int, tuple[PlannedLine, ...]] = {}
+        options = []
+        for k, (column, route_index, earliest, latest, departure, cost) in enumerate(values):
+            filled = filled_by_row[k]
+            lines = lines_of.get(column)
+            if lines is None:
+                ready = ready_by_row[k]
+                lines = lines_of[column] = tuple(
+                    [PlannedLine(sku_ids[i], f, ready[i]) for i, f in enumerate(filled) if f > 0]
+                )
+            route = routes[route_index]
+            shipment = Shipment(
+                node_ids[nodes[column]],
+                route.method,
+                route.service,
+                lines,
+                earliest,
+                latest,
+                None if departure == NEVER else departure,
+                cost,
+                route.via_node_id,
+            )
+            filled_sum = filled_sums[k]
+            short = (
+                ()
+                if filled_sum == wanted_sum
+                else tuple(
+                    [(sku_ids[i], w - max(f, 0)) for i, (w, f) in enumerate(zip(quantities, filled)) if max(f, 0) < w]
+                )
+            )
+            options.append(
+                Option(
+                    route.method,
+                    (shipment,),
+                    100.0 * filled_sum / float(wanted_sum),
+                    earliest,
+                    latest,
+                    cost,
+                    scores[k],
+                    short,
+                )
+            )
+        return options
+
+    # ---- ranking ----------------------------------------------------------------
+
+    def kernel_ranked(self, call: Call) -> tuple[list[Option], list[Candidate]]:
+        """Every option is a kernel row: the kernel ranks them and says how each node fared."""
+        request, scan = call.request, call.scan
+        kept_count = scan.rank(request.deliver_before_ns, request.max_options)
+        kept = self._row_options(call, scan.order[:kept_count].tolist()) if kept_count else []
+        # A reason per node: the kernel's outcome (USED, OUTRANKED, TOO_LATE: Reason's numbers),
+        # else its column code; NODE_NOT_SELLABLE where no column.
+        info = scan.info
+        final = np.where(info[:, INFO_OUTCOME] != 0, info[:, INFO_OUTCOME], info[:, INFO_CODE])
+        by_node = np.full(len(self._node_ids), int(Reason.NODE_NOT_SELLABLE), dtype=np.int64)
+        by_node[call.sellable] = final
+        tables = self._reason_tables(call.request)
+        reasons: list[int] = by_node.tolist()
+        if CODE_PARTIAL not in reasons:
+            return kept, [tables[reason][node] for node, reason in enumerate(reasons)]
+        partial = np.flatnonzero(final == CODE_PARTIAL)
+        texts = dict(zip([call.columns[column] for column in partial.tolist()], self._short_candidates(call, partial)))
+        return kept, [
+            tables[reason][node] if reason != CODE_PARTIAL else texts[node] for node, reason in enumerate(reasons)
+        ]
+
+    def python_ranked(self, call: Call, python_options: list[Option]) -> tuple[list[Option], list[Candidate]]:
+        """Kernel rows and Python's options together, ranked as PromiseEngine always did:
+        window, sort by (score, earliest, cost) in the order they were made, distinct,
+        max_options; USED / TOO_LATE / OUTRANKED as before."""
+        request, scan = call.request, call.scan
+        codes = scan.info[:, INFO_CODE].tolist()
+        tables = self._reason_tables(request)
+        candidates: dict[int, Candidate] = {}
+        for column, node in enumerate(call.columns):
+            if codes[column] != CODE_FULL and codes[column] != CODE_PARTIAL:
+                candidates[node] = tables[codes[column]][node]
+        partial = np.flatnonzero(scan.info[:, INFO_CODE] == CODE_PARTIAL)
+        for column, candidate in zip(partial.tolist(), self._short_candidates(call, partial)):
+            candidates[call.columns[column]] = candidate
+        rows: list[list[int]] = scan.rows[: scan.row_count].tolist()
+        scores: list[float] = scan.score[: scan.row_count].tolist()
+        routes = call.destination.routes
+        # Rows and options in the order they were made: full rows, python, partial rows.
+        entries: list[Entry] = []
+        for row in range(scan.full_row_count):
+            entries.append(self._row_entry(call, row, rows[row], scores[row], routes))
+        for option in python_options:
+            entries.append(
+                (
+                    option.score,
+                    option.earliest_ns,
+                    option.cost_minor,
+                    len(entries),
+                    [self._node_order[s.node_id] for s in option.shipments],
+                    tuple((s.node_id, s.service, s.via_node_id, s.earliest_ns) for s in option.shipments),
+                    option,
+                )
+            )
+        for row in range(scan.full_row_count, scan.row_count):
+            entries.append(self._row_entry(call, row, rows[row], scores[row], routes))
+        if request.deliver_before_ns:
+            in_window = []
+            for entry in entries:
+                if entry[1] <= request.deliver_before_ns:
+                    in_window.append(entry)
+                    continue
+                for node in entry[4]:
+                    candidates.setdefault(
+                        node, self._candidate(node, Reason.TOO_LATE, "cannot deliver by the requested latest time")
+                    )
+            entries = in_window
+        entries.sort(key=lambda entry: entry[:3])  # stable: ties keep the order the options were made
+        seen, distinct = set(), []
+        for entry in entries:
+            if entry[5] not in seen:
+                seen.add(entry[5])
+                distinct.append(entry)
+        kept_entries = distinct[: request.max_options]
+        for entry in kept_entries:
+            for node in entry[4]:
+                candidates[node] = self._candidate(node, Reason.USED, "in a returned option")
+        for entry in entries:
+            for node in entry[4]:
+                if node not in candidates:
+                    candidates[node] = self._candidate(
+                        node, Reason.OUTRANKED, "had an option, ranked below the ones returned"
+                    )
+        rows_kept = [entry[6] for entry in kept_entries if not isinstance(entry[6], Option)]
+        built = iter(self._row_options(call, rows_kept) if rows_kept else ())
+        kept = [entry[6] if isinstance(entry[6], Option) else next(built) for entry in kept_entries]
+        ordered = [
+            candidates.get(node) or self._candidate(node, Reason.NODE_NOT_SELLABLE, "node is not enabled")
+            for node in range(len(self._node_ids))
+        ]
+        return kept, ordered
+
+    def _row_entry(self, call: Call, row: int, values: list[int], score: float, routes: list[Route]) -> Entry:
+        column, route_index, earliest, _, _, cost = values
+        node = call.columns[column]
+        route = routes[route_index]
+        return (
+            score,
+            earliest,
+            cost,
+            row,
+            [node],
+            ((self._node_ids[node], route.service, route.via_node_id, earliest),),
+            row,
+        )
+
+    # ---- explanations -----------------------------------------------------------
+
+    def outside_view(self, candidates: list[Candidate], channel: Channel) -> list[Candidate]:
+        """Nodes the view does not name are not sellable through it, whatever else they are."""
+        view = channel.view
+        assert view is not None, "a channel of a promise has a view"
+        outside = self._fixed(Reason.NODE_NOT_SELLABLE, f"not in channel view {view.view_id!r}")
+        in_view = view.node_mask
+        return [candidate if in_view[node] else outside[node] for node, candidate in enumerate(candidates)]
+
+    def _reason_tables(self, request: PromiseRequest) -> dict[int, list[Candidate]]:
+        """Every node's Candidate for each reason whose explanation does not depend on the
+        order (built once; NO_LANE's names the destination)."""
+        key = (request.zone_id, request.pickup_node_id)
+        found = self._reasons_by_destination.get(key)
+        if found is not None:
+            return found
+        if len(self._reasons_by_destination) >= self.CANDIDATE_TABLES_KEPT:
+            self._reasons_by_destination.clear()
+        where = f"zone {request.zone_id}" if request.zone_id else f"store {request.pickup_node_id}"
+        found = self._reasons_by_destination[key] = {
+            int(Reason.USED): self._fixed(Reason.USED, "in a returned option"),
+            int(Reason.NODE_NOT_SELLABLE): self._fixed(Reason.NODE_NOT_SELLABLE, "node is not enabled"),
+            CODE_SHORT_NONE: self._fixed(Reason.SHORT, "has none of the order's SKUs"),
+            CODE_NO_LANE: self._fixed(Reason.NO_LANE, f"no lane to {where} for the allowed methods"),
+            CODE_NO_DELIVERY: self._fixed(Reason.NO_DELIVERY, NO_DELIVERY_TEXT),
+            int(Reason.OUTRANKED): self._fixed(Reason.OUTRANKED, "had an option, ranked below the ones returned"),
+            int(Reason.TOO_LATE): self._fixed(Reason.TOO_LATE, "cannot deliver by the requested latest time"),
+            CODE_CAPACITY: self._fixed(Reason.CAPACITY, CAPACITY_TEXT),
+        }
+        return found
+
+    def _fixed(self, reason: Reason, detail: str) -> list[Candidate]:
+        key = (reason, detail)
+        found = self._fixed_candidates.get(key)
+        if found is None:
+            if len(self._fixed_candidates) >= self.CANDIDATE_TABLES_KEPT:  # one NO_LANE table per destination
+                self._fixed_candidates.clear()
+            found = self._fixed_candidates[key] = [Candidate(node_id, reason, detail) for node_id in self._node_ids]
+        return found
+
+    def _candidate(self, node: int, reason: Reason, detail: str) -> Candidate:
+        return self._fixed(reason, detail)[node]
+
+    def _short_candidates(self, call: Call, columns: npt.NDArray[np.int64]) -> list[Candidate]:
+        """SHORT, naming the first lines each node lacks: "short: SKU filled/wanted, ..."."""
+        node_ids, nodes, short = self._node_ids, call.columns, Reason.SHORT
+        columns = columns.astype(np.int64, copy=False)
+        texts = short_texts(call.sku_ids, call.quantities, call.scan, columns)
+        return [Candidate(node_ids[nodes[column]], short, text) for column, text in zip(columns.tolist(), texts)]

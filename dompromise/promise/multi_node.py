@@ -1,0 +1,430 @@
+"""Options that draw on more than one node, built in Python over the kernel's matrix.
+
+Consolidation (a hub ships the whole order, the lines it lacks transferred in
+from feeder nodes), line-level sourcing (each line from the node that
+delivers it first) and splits (lines, or with split_lines units, from several
+nodes under the shipment cap). The kernel builds every single-node option;
+these are the rest, scored as the kernel scores (views.RankingWeights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from dompromise._core.transport import NEVER
+from dompromise.model.network import Network, NodeType
+from dompromise.promise.call import CODE_FULL, CODE_PARTIAL, INFO_CODE, Call, RouteEdt, until_tables
+from dompromise.promise.edt import EdtCalculator, EdtStatus
+from dompromise.promise.routes import Route
+from dompromise.promise.types import (
+    NS_PER_HOUR,
+    FillPolicy,
+    Method,
+    Option,
+    PlannedLine,
+    Shipment,
+    Sourcing,
+    Weights,
+)
+
+Int64s = npt.NDArray[np.int64]
+
+
+@dataclass
+class NodePlan:
+    """What one node can do for the order: per line, units and their ready time."""
+
+    index: int
+    node_id: str
+    node_type: NodeType
+    filled: Int64s  # [lines]
+    ready_ns: Int64s  # [lines]
+    routes: list[Route] = field(default_factory=list)
+    full: bool = False  # fills every line
+    any_filled: bool = False  # fills some of some line
+
+
+class MultiNodeOptions:
+    """The options only Python builds, for one network, transport and ranking weights."""
+
+    def __init__(self, network: Network, edt: EdtCalculator, weights: Weights):
+        self._edt = edt
+        self._weights = weights
+        nodes = network.nodes
+        self._node_ids = [node.node_id for node in nodes]
+        self._node_order = {node.node_id: i for i, node in enumerate(nodes)}
+        self._node_types = {node.node_id: node.node_type for node in nodes}
+        # Transfer lanes into each node: hub -> [(feeder node, lane index, cost)].
+        self._inbound: dict[str, list[tuple[str, int, int]]] = {}
+        for core_lane in edt.lanes:
+            if core_lane.lane is not None and core_lane.lane.to_node_id is not None:
+                self._inbound.setdefault(core_lane.lane.to_node_id, []).append(
+                    (core_lane.node_id, core_lane.index, core_lane.cost_minor)
+                )
+        self._has_inbound = [node.node_id in self._inbound for node in nodes]
+
+    def options(self, call: Call) -> list[Option] | None:
+        """The options only Python builds, in the order PromiseEngine always added them;
+        None when there are none (the kernel ranks its rows alone). Asks the kernel for
+        the partial fills when they are needed."""
+        request, scan = call.request, call.scan
+        codes = scan.info[:, INFO_CODE].tolist()
+        has_full = scan.full_row_count > 0
+        splits_allowed = request.fill_policy != FillPolicy.SHIP_COMPLETE and request.max_shipments > 1
+        line_level = splits_allowed and request.sourcing == Sourcing.LINE_LEVEL
+        split = splits_allowed and not has_full
+        hubs = (
+            [c for c, code in enumerate(codes) if code == CODE_PARTIAL and self._has_inbound[call.columns[c]]]
+            if self._inbound
+            else []
+        )
+        options: list[Option] = []
+        if hubs or line_level or split:
+            plans = self._plans(call, codes)
+            by_node = {plan.node_id: plan for plan in plans}
+            for hub in plans:
+                if not hub.full:
+                    options += self._consolidated_options(call, hub, by_node)
+            if line_level:
+                option = self._line_level_option(call, plans)
+                if option is not None:
+                    options.append(option)
+            if split:
+                option = self._split_option(call, plans)
+                if option is not None:
+                    options.append(option)
+        if (
+            request.fill_policy == FillPolicy.PARTIAL
+            and not has_full
+            and not any(o.fill_percent >= 100 for o in options)
+        ):
+            until_tables(self._edt, scan, scan.partial_options, request.min_fill_percent)
+        return options or None
+
+    def _plans(self, call: Call, codes: list[int]) -> list[NodePlan]:
+        """Every node with a route and some of the order (full or partial), in node order."""
+        scan, plans = call.scan, []
+        call.plan_columns = []
+        for column, code in enumerate(codes):
+            if code == CODE_FULL or code == CODE_PARTIAL:
+                call.plan_columns.append(column)
+                node = call.columns[column]
+                node_id = self._node_ids[node]
+                plans.append(
+                    NodePlan(
+                        node,
+                        node_id,
+                        self._node_types[node_id],
+                        scan.filled[:, column],
+                        scan.ready_ns[:, column],
+                        call.destination.node_routes(node, call.allowed),
+                        code == CODE_FULL,
+                        True,
+                    )
+                )
+        return plans
+
+    # ---- consolidation at a hub -------------------------------------------------
+
+    def _consolidated_options(self, call: Call, hub: NodePlan, by_node: dict[str, NodePlan]) -> list[Option]:
+        """The hub ships the whole order in one shipment: its own lines, plus each
+        missing line transferred in from the node whose transfer lane gets it there first
+        (with request.split_lines, when no one node has it all: the hub's own units and
+        the rest from several feeders, earliest arrival first)."""
+        if hub.node_id not in self._inbound:
+            return []
+        direct = [route for route in hub.routes if route.onward_lane < 0 and route.method != Method.DROP_SHIP]
+        if not direct:
+            return []
+        request, sku_ids, wanted = call.request, call.sku_ids, call.wanted
+        lines = [
+            PlannedLine(sku_ids[i], int(wanted[i]), int(hub.ready_ns[i]))
+            for i in np.flatnonzero(hub.filled >= wanted).tolist()
+        ]
+        for i in np.flatnonzero(hub.filled < wanted).tolist():
+            best = self._best_transfer(call, hub.node_id, by_node, i, int(wanted[i]))
+            if best is not None:
+                arrival_ns, feeder = best
+                lines.append(
+                    PlannedLine(sku_ids[i], int(wanted[i]), arrival_ns, feeder.node_id, int(feeder.ready_ns[i]))
+                )
+                continue
+            parts = (
+                self._split_transfers(call, hub, by_node, i, sku_ids[i], int(wanted[i]))
+                if request.split_lines
+                else None
+            )
+            if parts is None:
+                return []
+            lines += parts
+        ready_ns = max(line.ready_ns for line in lines)
+        order = {sku: position for position, sku in enumerate(sku_ids)}
+        lines.sort(key=lambda line: order[line.sku_id])
+        options = []
+        for route in direct:
+            timing = self._route_edt(call, route, ready_ns)
+            if timing is None:
+                continue
+            earliest, latest, departure, cost = timing
+            cost += sum(self._transfer_cost(line.source_node_id, hub.node_id) for line in lines if line.source_node_id)
+            shipment = Shipment(
+                hub.node_id,
+                route.method,
+                route.service,
+                tuple(lines),
+                earliest,
+                latest,
+                departure,
+                cost,
+                via_node_id="",
+            )
+            options.append(self._option(call, (shipment,)))
+        return [min(options, key=lambda o: (o.earliest_ns, o.cost_minor))] if options else []
+
+    def _best_transfer(
+        self, call: Call, hub_id: str, by_node: dict[str, NodePlan], line: int, quantity: int
+    ) -> tuple[int, NodePlan] | None:
+        """(arrival at the hub, feeder) of the earliest transfer of one line, or None."""
+        best = None
+        for feeder_id, lane, _ in self._inbound.get(hub_id, ()):
+            feeder = by_node.get(feeder_id)
+            if feeder is None or feeder.filled[line] < quantity:
+                continue
+            timing = self._route_edt(call, Route(Method.SHIP, "", lane), int(feeder.ready_ns[line]))
+            if timing is not None and (best is None or timing[0] < best[0]):
+                best = (timing[0], feeder)
+        return best
+
+    def _split_transfers(
+        self,
+        call: Call,
+        hub: NodePlan,
+        by_node: dict[str, NodePlan],
+        line: int,
+        sku_id: str,
+        quantity: int,
+    ) -> list[PlannedLine] | None:
+        """One line's units at the hub: its own, then from feeders by earliest arrival; None
+        if they do not add up to `quantity`."""
+        own = min(int(hub.filled[line]), quantity)
+        parts = [PlannedLine(sku_id, own, int(hub.ready_ns[line]))] if own > 0 else []
+        arrivals = []
+        for feeder_id, lane, _ in self._inbound.get(hub.node_id, ()):
+            feeder = by_node.get(feeder_id)
+            if feeder is None or feeder.filled[line] <= 0:
+                continue
+            timing = self._route_edt(call, Route(Method.SHIP, "", lane), int(feeder.ready_ns[line]))
+            if timing is not None:
+                arrivals.append((timing[0], feeder_id, feeder))
+        left = quantity - own
+        for arrival_ns, _, feeder in sorted(arrivals, key=lambda arrival: arrival[:2]):
+            if left <= 0:
+                break
+            taken = min(int(feeder.filled[line]), left)
+            parts.append(PlannedLine(sku_id, taken, arrival_ns, feeder.node_id, int(feeder.ready_ns[line])))
+            left -= taken
+        return parts if left <= 0 else None
+
+    def _transfer_cost(self, from_node_id: str, hub_id: str) -> int:
+        return min((cost for feeder, _, cost in self._inbound.get(hub_id, ()) if feeder == from_node_id), default=0)
+
+    # ---- routes' delivery times -------------------------------------------------
+
+    def _shipments(self, call: Call, plan: NodePlan, filled: Int64s) -> list[Shipment]:
+        """One shipment per route of the node for the filled lines, ready when the last line is."""
+        sku_ids = call.sku_ids
+        take = filled > 0
+        ready_ns = int(plan.ready_ns[take].max())
+        lines = tuple(PlannedLine(sku_ids[i], int(filled[i]), int(plan.ready_ns[i])) for i in np.flatnonzero(take))
+        shipments = []
+        for route in plan.routes:
+            timing = self._route_edt(call, route, ready_ns)
+            if timing is not None:
+                earliest, latest, departure, cost = timing
+                shipments.append(
+                    Shipment(
+                        plan.node_id,
+                        route.method,
+                        route.service,
+                        lines,
+                        earliest,
+                        latest,
+                        departure,
+                        cost,
+                        route.via_node_id,
+                    )
+                )
+        return shipments
+
+    def _route_edt(self, call: Call, route: Route, ready_ns: int) -> RouteEdt | None:
+        key = (route.lane, route.onward_lane, ready_ns)
+        memo = call.memo
+        if key not in memo:
+            memo[key] = self._compute_route_edt(route, call.request.as_of_ns, ready_ns)
+        return memo[key]
+
+    def _compute_route_edt(self, route: Route, as_of_ns: int, ready_ns: int) -> RouteEdt | None:
+        edt = self._edt
+        first = edt.edt_lane(route.lane, as_of_ns=as_of_ns, supply_eta_ns=ready_ns)
+        if first.status != EdtStatus.OK:
+            return None
+        assert first.earliest_ns is not None, "an OK estimate has its window"
+        assert first.latest_ns is not None, "an OK estimate has its window"
+        if route.onward_lane < 0:
+            return first.earliest_ns, first.latest_ns, first.departure_ns, first.cost_minor
+        onward = edt.edt_lane(route.onward_lane, as_of_ns=as_of_ns, supply_eta_ns=first.earliest_ns)
+        onward_late = edt.edt_lane(route.onward_lane, as_of_ns=as_of_ns, supply_eta_ns=first.latest_ns)
+        if onward.status != EdtStatus.OK or onward_late.status != EdtStatus.OK:
+            return None
+        assert onward.earliest_ns is not None, "an OK estimate has its window"
+        assert onward_late.latest_ns is not None, "an OK estimate has its window"
+        return onward.earliest_ns, onward_late.latest_ns, first.departure_ns, first.cost_minor + onward.cost_minor
+
+    # ---- splits and line-level sourcing -----------------------------------------
+
+    def _split_option(self, call: Call, plans: list[NodePlan]) -> Option | None:
+        """Each line from one node: greedily the node that completes the most
+        remaining lines (earliest delivery breaks ties), up to max_shipments.
+        With request.split_lines, the node that gives the most remaining units, a
+        line's units coming from as many nodes as it takes.
+
+        Per round, every node's cover and ready time come from one pass over the
+        matrix and every node's fastest route from one kernel call; a shipment is
+        built only for the node chosen."""
+        request, sku_ids, wanted, scan = call.request, call.sku_ids, call.wanted, call.scan
+        usable = list(plans)
+        if not usable:
+            return None
+        columns = np.array(call.plan_columns, dtype=np.int64)
+        units = np.minimum(scan.filled[:, columns], wanted[:, None])  # [lines, usable]
+        if not request.split_lines:
+            units = np.where(units >= wanted[:, None], units, 0)  # whole lines only
+        ready = scan.ready_ns[:, columns]
+        left = wanted.copy()  # units of each line not planned yet
+        remaining = left > 0
+        chosen: list[tuple[NodePlan, npt.NDArray[np.bool_], Shipment]] = []
+        alive = np.ones(len(usable), dtype=bool)
+        routes = call.destination.routes
+        while remaining.any() and len(chosen) < request.max_shipments:
+            gives = np.minimum(units, left[:, None])
+            taken = gives > 0
+            # Whole lines: the node completing most lines; split lines: most units.
+            counts = gives.sum(axis=0) if request.split_lines else taken.sum(axis=0)
+            ready_max = np.where(taken, ready, np.iinfo(np.int64).min).max(axis=0)
+            candidates = np.flatnonzero(alive & (counts > 0))
+            if not len(candidates):
+                break
+            fastest = np.empty((len(candidates), 5), dtype=np.int64)
+            until_tables(
+                self._edt,
+                scan,
+                scan.fastest_routes,
+                np.ascontiguousarray(columns[candidates]),
+                np.ascontiguousarray(ready_max[candidates]),
+                fastest,
+            )
+            best: tuple[tuple[int, int, int], int, int, RouteEdt] | None = None
+            count_list = counts[candidates].tolist()
+            for k, count, (route, first_ns, last_ns, leaves_ns, route_cost) in zip(
+                candidates.tolist(), count_list, fastest.tolist()
+            ):
+                if route < 0:
+                    continue
+                key = (-count, first_ns, route_cost)
+                if best is None or key < best[0]:
+                    best = (key, k, route, (first_ns, last_ns, None if leaves_ns == NEVER else leaves_ns, route_cost))
+            if best is None:
+                break
+            _, k, route_index, timing = best
+            plan, chosen_route = usable[k], routes[route_index]
+            given = gives[:, k]
+            lines = tuple(
+                PlannedLine(sku_ids[i], int(given[i]), int(plan.ready_ns[i])) for i in np.flatnonzero(given > 0)
+            )
+            earliest, latest, departure, cost = timing
+            shipment = Shipment(
+                plan.node_id,
+                chosen_route.method,
+                chosen_route.service,
+                lines,
+                earliest,
+                latest,
+                departure,
+                cost,
+                chosen_route.via_node_id,
+            )
+            chosen.append((plan, given > 0, shipment))
+            left -= given
+            remaining = left > 0
+            alive[k] = False
+        if not chosen or (remaining.any() and request.fill_policy != FillPolicy.PARTIAL):
+            return None
+        option = self._option(call, tuple(shipment for _, _, shipment in chosen))
+        return option if option.fill_percent >= request.min_fill_percent else None
+
+    def _line_level_option(self, call: Call, plans: list[NodePlan]) -> Option | None:
+        """Each line from the node that delivers it first (cheaper breaks ties); lines
+        of one node ship together. None if some line has no node, or over max_shipments."""
+        wanted = call.wanted
+        usable = plans
+        chosen: dict[str, tuple[NodePlan, Int64s]] = {}
+        for i in range(len(wanted)):
+            only = np.zeros(len(wanted), dtype=np.int64)
+            only[i] = wanted[i]
+            best: tuple[tuple[int, int], NodePlan] | None = None
+            for plan in usable:
+                if plan.filled[i] < wanted[i]:
+                    continue
+                for shipment in self._shipments(call, plan, only):
+                    key = (shipment.earliest_ns, shipment.cost_minor)
+                    if best is None or key < best[0]:
+                        best = (key, plan)
+            if best is None:
+                return None
+            plan = best[1]
+            chosen.setdefault(plan.node_id, (plan, np.zeros(len(wanted), dtype=np.int64)))[1][i] = wanted[i]
+        if len(chosen) > call.request.max_shipments:
+            return None
+        shipments = []
+        for plan, lines in chosen.values():
+            shipments.append(min(self._shipments(call, plan, lines), key=lambda s: (s.earliest_ns, s.cost_minor)))
+        return self._option(call, tuple(shipments))
+
+    def _option(self, call: Call, shipments: tuple[Shipment, ...]) -> Option:
+        request, wanted = call.request, call.wanted
+        planned: dict[str, int] = {}
+        for shipment in shipments:
+            for line in shipment.lines:
+                planned[line.sku_id] = planned.get(line.sku_id, 0) + line.quantity
+        short = tuple(
+            (sku, int(w) - planned.get(sku, 0))
+            for sku, w in zip(call.sku_ids, wanted.tolist())
+            if planned.get(sku, 0) < w
+        )
+        fill = 100.0 * sum(planned.values()) / float(wanted.sum())
+        earliest = max(s.earliest_ns for s in shipments)
+        latest = max(s.latest_ns for s in shipments)
+        cost = sum(s.cost_minor for s in shipments)
+        methods = {s.method for s in shipments}
+        method = methods.pop() if len(methods) == 1 else Method.SHIP
+        weights = self._weights
+        waited_ns: float = earliest - request.as_of_ns
+        if request.sourcing == Sourcing.LINE_LEVEL:
+            # Lines ship as they are ready: what counts is when units arrive on average.
+            units = [(line.quantity, s.earliest_ns) for s in shipments for line in s.lines]
+            waited_ns = sum(q * (t - request.as_of_ns) for q, t in units) / max(sum(q for q, _ in units), 1)
+        score = (
+            weights.per_hour_to_delivery * waited_ns / NS_PER_HOUR
+            + weights.per_currency_unit * cost / 100
+            + weights.per_extra_shipment * (len(shipments) - 1)
+            + weights.per_missing_percent * (100.0 - fill)
+            + (weights.drop_ship if method == Method.DROP_SHIP else 0.0)
+        )
+        penalty = call.penalty
+        if penalty is not None:
+            for shipment in shipments:  # the same additions, in the same order, as the kernel's
+                score = score + float(penalty[self._node_order[shipment.node_id]])
+        return Option(method, shipments, fill, earliest, latest, cost, round(score, 3), short)
