@@ -36,7 +36,8 @@ from dompromise import limits
 from dompromise.inventory.engine import Engine
 from dompromise.model.network import Network
 from dompromise.model.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
-from dompromise.promise.edt import EdtCalculator, instant_ns
+from dompromise.promise.edt import EdtCalculator
+from dompromise.promise.edt_tables import instant_ns
 from dompromise.promise.engine import PromiseEngine, _summed
 from dompromise.promise.types import NS_PER_HOUR, FillPolicy, PromiseRequest
 

@@ -25,7 +25,8 @@ from dompromise.demo.network import demo_network
 from dompromise.limits import DEPARTURES_PER_WEEK_MAX
 from dompromise.model.network import Network, Node, NodeType, Sku
 from dompromise.model.transport import Calendar, Departure, Lane, LocalTime, NodeShipping, TransportNetwork, Zone
-from dompromise.promise.edt import NS_PER_DAY, EdtCalculator, EdtStatus, instant_ns
+from dompromise.promise.edt import EdtCalculator, EdtStatus
+from dompromise.promise.edt_tables import NS_PER_DAY, instant_ns
 
 LOOKUPS = 10_000 if SMOKE else 1_000_000
 EDT_POOL = 1_024  # distinct ready times cycled through

@@ -20,7 +20,7 @@ from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
 from dompromise.model.network import Network, Node, NodeStatus, NodeType, Sku
 from dompromise.model.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
-from dompromise.promise.edt import instant_ns
+from dompromise.promise.edt_tables import instant_ns
 
 PARIS = "Europe/Paris"
 HOLIDAYS = (dt.date(2026, 12, 25), dt.date(2027, 1, 1))

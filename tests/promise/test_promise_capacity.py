@@ -18,7 +18,8 @@ from scenario_network import PARIS, network, paris, stock_records
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory import capacity as capacity_module
 from dompromise.inventory.engine import Engine
-from dompromise.promise.edt import EdtCalculator, local_datetime
+from dompromise.promise.edt import EdtCalculator
+from dompromise.promise.edt_tables import local_datetime
 from dompromise.promise.engine import PromiseEngine
 from dompromise.promise.types import PromiseRequest, Reason
 

@@ -20,7 +20,8 @@ from dompromise._core.promise import COLUMN_CODE, INFO_FIELD, PromiseKernel, Rou
 from dompromise.inventory.engine import EARLIEST_NEVER, EARLIEST_NOW, Engine
 from dompromise.model.network import Network, Node, NodeType, Sku
 from dompromise.model.transport import WORKWEEK, Calendar, Departure, Lane, NodeShipping, TransportNetwork, Zone, at
-from dompromise.promise.edt import EdtCalculator, build_tables, instant_ns
+from dompromise.promise.edt import EdtCalculator
+from dompromise.promise.edt_tables import build_tables, instant_ns
 from dompromise.promise.engine import PromiseEngine
 from dompromise.promise.types import FillPolicy, Method, PromiseRequest, Reason, Sourcing
 

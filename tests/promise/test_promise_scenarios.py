@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 import pytest
 from scenario_network import PARIS, paris, stocked_engine
 
-from dompromise.promise.edt import EdtCalculator, local_datetime
+from dompromise.promise.edt import EdtCalculator
+from dompromise.promise.edt_tables import local_datetime
 from dompromise.promise.engine import PromiseEngine
 from dompromise.promise.types import FillPolicy, Method, PromiseRequest, Reason, Sourcing
 

@@ -10,7 +10,8 @@ import datetime as dt
 import textwrap
 
 from dompromise.config import parse_network
-from dompromise.promise.edt import EdtCalculator, instant_ns, local_datetime
+from dompromise.promise.edt import EdtCalculator
+from dompromise.promise.edt_tables import instant_ns, local_datetime
 
 PARIS = "Europe/Paris"
 

@@ -17,7 +17,8 @@ from scenarios import scenario_network, when
 
 from dompromise.demo.network import demo_network
 from dompromise.limits import TRANSPORT_HORIZON_DAYS, TRANSPORT_WINDOW_DAYS
-from dompromise.promise.edt import NS_PER_DAY, EdtCalculator, EdtStatus, build_tables
+from dompromise.promise.edt import EdtCalculator, EdtStatus
+from dompromise.promise.edt_tables import NS_PER_DAY, build_tables
 
 DEMO = EdtCalculator(demo_network())
 SCENARIO_NETWORK = scenario_network()
