@@ -158,7 +158,9 @@ class Reads:
         )
         variants = None
         if with_variants:
-            assert expansion is not None and gathered.row_totals is not None and gathered.row_cells is not None
+            assert expansion is not None, "with_variants always expands"
+            assert gathered.row_totals is not None, "an expanded gather keeps its rows"
+            assert gathered.row_cells is not None, "an expanded gather keeps its rows"
             rows, starts = expansion
             variants = VariantBreakdown(
                 rows,

@@ -10,7 +10,7 @@ shipment cap, partial fills when the order allows them; ranks them by a
 weighted score; and explains why every other node lost.
 
 A read: it never changes state, so it runs on any replica. The plan of each
-option can be reserved exactly (see promise_token.py and the reservation
+option can be reserved exactly (see token.py and the reservation
 service).
 
 The single-node part, which is nearly every answer, runs in the compiled
