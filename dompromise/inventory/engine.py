@@ -48,7 +48,7 @@ from dompromise.inventory.codes import (
     UNKNOWN_INDEX,
     UPDATE_ON_HAND,
 )
-from dompromise.inventory.reads import Reads
+from dompromise.inventory.reads import AvailabilityAnswer, PhasedAnswer, Reads, VariantBreakdown
 from dompromise.inventory.records import RecordApplier
 from dompromise.inventory.sellable import SellableNodes
 from dompromise.inventory.variants import VariantRegistry
@@ -57,8 +57,12 @@ from dompromise.model.attributes import Attributes
 from dompromise.model.network import Network, Node, Sku
 from dompromise.reservations.book import ReservationBook, ReservationView, pack_text, unpack_text
 
-# The core's stable numbers (codes.py), re-exported so the service layer never imports _core.
+# The core's stable numbers (codes.py), re-exported so the service layer never imports _core;
+# the reads' answer types (reads.py), so it imports the engine alone.
 __all__ = [
+    "AvailabilityAnswer",
+    "PhasedAnswer",
+    "VariantBreakdown",
     "BUCKETS",
     "COMMAND_RESULT",
     "EARLIEST_NEVER",

@@ -33,6 +33,8 @@ Int32s = npt.NDArray[np.int32]
 Int64s = npt.NDArray[np.int64]
 # (rows, starts): the core rows each requested SKU's figure sums, SKU s having rows[starts[s]:starts[s + 1]].
 Expansion = tuple[Int32s, Int64s]
+# Bucket ends of a time-phased read, UTC ns ascending (a list, or int64 already).
+Boundaries = Sequence[int] | Int64s
 
 
 @dataclass(frozen=True)
@@ -248,7 +250,7 @@ class Reads:
         self,
         sku_index: Int32s,
         node_index: Int32s,
-        boundaries_ns: Int64s,
+        boundaries_ns: Boundaries,
         kind_mask: int = SUPPLY_ALL_KINDS,
         wanted: int | Int64s = 0,
         with_cells: bool = True,
@@ -265,7 +267,7 @@ class Reads:
         self,
         sku_index: Int32s,
         node_index: Int32s,
-        boundaries_ns: Int64s,
+        boundaries_ns: Boundaries,
         kind_mask: int,
         wanted: int | Int64s,
         with_cells: bool,
@@ -293,7 +295,7 @@ class Reads:
         self,
         sku_index: Int32s,
         node_index: Int32s,
-        boundaries_ns: Int64s,
+        boundaries_ns: Boundaries,
         kind_mask: int,
         wanted: int | Int64s,
         with_cells: bool,
@@ -398,7 +400,7 @@ class Reads:
         self,
         sku_index: Int32s,
         node_index: Int32s,
-        boundaries_ns: Int64s,
+        boundaries_ns: Boundaries,
         kind_mask: int,
         wanted: int | Int64s,
         with_cells: bool,
@@ -442,7 +444,7 @@ class Reads:
         self,
         sku_index: Int32s,
         node_index: Int32s,
-        boundaries_ns: Int64s,
+        boundaries_ns: Boundaries,
         kind_mask: int,
         wanted_base: Int64s,
         floor: Int64s,

@@ -35,8 +35,8 @@ _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 # The promise request's options a fresh promise must keep, JSON-ready (service/promise.py token_options).
 TokenOptions = dict[str, Any]
-# One hold as a token signs it: (sku_id, node_id, quantity, backorder_by_ns).
-HoldRow = tuple[str, str, int, int]
+# One hold as a token signs it: [sku_id, node_id, quantity, backorder_by_ns] (str, str, int, int).
+HoldRow = Sequence[str | int]
 
 
 class TokenError(DompromiseError):
@@ -84,7 +84,7 @@ class TokenSigner:
             content.pickup_node_id,
             content.options,
         )
-        return batch.sign([(h.sku_id, h.node_id, h.quantity, h.backorder_by_ns) for h in content.holds])
+        return batch.sign([[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds])
 
     def batch(
         self,
@@ -172,7 +172,7 @@ class TokenBatch:
         string encoder; ints as repr)."""
         text = ",".join(
             [
-                f"[{_json_string(sku_id)},{_json_string(node_id)},{quantity},{backorder_by_ns}]"
+                f"[{_json_string(str(sku_id))},{_json_string(str(node_id))},{quantity},{backorder_by_ns}]"
                 for sku_id, node_id, quantity, backorder_by_ns in holds
             ]
         )
