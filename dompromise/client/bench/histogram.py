@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Protocol
 
 # hdrh ships no type information (no py.typed, no stubs): _Histogram below states what is used of it.
-from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
+from hdrh.histogram import HdrHistogram
 
 # 1 us to 60 s at 3 significant digits: 0.1% resolution over the whole range.
 LATENCY_US_MIN = 1
