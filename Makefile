@@ -1,6 +1,7 @@
 # One entry point for people and CI. Every target sets up what it needs.
 #   make serve        run the service on the embedded demo network
 #   make test         set up and run the test suite
+#   make debug        the core with bounds checks and invariant checks, in place
 #   make bench        core micro-benchmarks (pytest-benchmark)
 #   make bench-smoke  every benchmark briefly, answers checked (CI)
 #   make protos       regenerate dompromise/v1 from protos/
@@ -12,10 +13,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BUF    := npx --yes @bufbuild/buf@1.75.0
-CORE   := dompromise/_core/state.pyx dompromise/_core/state.pxd dompromise/_core/transport.pyx dompromise/_core/transport.pxd dompromise/_core/promise.pyx dompromise/_core/promise.pxd
+CORE   := $(wildcard dompromise/_core/*.pyx dompromise/_core/*.pxd dompromise/_core/*.pxi)
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup build serve test bench bench-smoke protos check-protos lint-protos lint typecheck check annotate clean
+.PHONY: setup build debug serve test bench bench-smoke protos check-protos lint-protos lint typecheck check annotate clean
 
 setup: $(STAMP) build
 
@@ -70,6 +71,13 @@ typecheck: setup
 
 check: check-protos lint-protos lint typecheck
 
+# Bounds checks in every loop (an IndexError, not a stray read) and the invariants checked after
+# every command; -O0 -g. Its C goes to build/debug-c. The .so it leaves in place looks up to date
+# to `make build`: `make clean build` goes back to the release core.
+debug: $(STAMP)
+	DOMPROMISE_DEBUG=1 $(PY) setup.py --quiet build_ext --inplace --force
+
+# cython -a: dompromise/_core/*.html, the C behind each line (fewer lines in a loop is faster).
 annotate: $(STAMP)
 	DOMPROMISE_ANNOTATE=1 $(PY) setup.py --quiet build_ext --inplace --force
 

@@ -1,8 +1,8 @@
 """Builds the Cython core. All metadata lives in pyproject.toml.
 
 Environment flags:
-  DOMPROMISE_DEBUG=1   bounds checks on, invariants checked after every command
-  DOMPROMISE_ANNOTATE=1  write cython -a HTML next to each .pyx
+  DOMPROMISE_DEBUG=1     bounds checks on, invariants checked after every command (make debug)
+  DOMPROMISE_ANNOTATE=1  write cython -a HTML next to each .pyx (make annotate)
 """
 
 import os
@@ -12,6 +12,7 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 DEBUG = os.environ.get("DOMPROMISE_DEBUG") == "1"
+ANNOTATE = os.environ.get("DOMPROMISE_ANNOTATE") == "1"
 
 extensions = [
     Extension(
@@ -21,7 +22,8 @@ extensions = [
         define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0"), ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
     )
-    # state: the stock state machine; transport: the EDT tables; promise: the promise kernel.
+    # state: the stock state machine (state.pyx includes its state_*.pxi parts);
+    # transport: the EDT tables; promise: the promise kernel.
     for name in ("state", "transport", "promise")
 ]
 
@@ -29,10 +31,18 @@ setup(
     ext_modules=cythonize(
         extensions,
         language_level=3,
-        annotate=os.environ.get("DOMPROMISE_ANNOTATE") == "1",
+        annotate=ANNOTATE,
+        # cythonize regenerates a .c only when it is older than its sources, whatever the
+        # directives: the debug build's C lives apart, so neither build compiles the other's.
+        build_dir="build/debug-c" if DEBUG else None,
+        # The HTML is written when the C is: regenerate it even when it is up to date.
+        force=ANNOTATE,
+        # The only place directives are set (tests/core/test_core_debug_build.py keeps it so).
         compiler_directives={
             "boundscheck": DEBUG,
-            "wraparound": DEBUG,
+            # Off in both builds: the core never indexes from the end, so in a debug build a
+            # negative index fails the bounds check instead of reading the last item.
+            "wraparound": False,
             "initializedcheck": DEBUG,
             "cdivision": True,
             "embedsignature": True,

@@ -1,9 +1,8 @@
 """Type stubs for the compiled promise kernel (dompromise/_core/promise.pyx)."""
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
 from dompromise._core.transport import TransportTables
 
@@ -17,27 +16,50 @@ SHORT_LISTED_PY: int
 
 def round3(x: float) -> float: ...
 
+@disjoint_base
 class RouteTable:
-    node_count: int
-    route_count: int
-    lane_count: int
     def __init__(
-        self, route_start: Any, lane: Any, onward: Any, method: Any, service_id: Any, via_id: Any, lane_count: int
+        self,
+        route_start: npt.ArrayLike,
+        lane: npt.ArrayLike,
+        onward: npt.ArrayLike,
+        method: npt.ArrayLike,
+        service_id: npt.ArrayLike,
+        via_id: npt.ArrayLike,
+        lane_count: int,
     ) -> None: ...
-    def array(self, name: str) -> npt.NDArray[Any]: ...
+    @property
+    def node_count(self) -> int: ...
+    @property
+    def route_count(self) -> int: ...
+    @property
+    def lane_count(self) -> int: ...
+    def array(self, name: str) -> npt.NDArray[np.int32 | np.int8]: ...  # method is int8, the rest int32
 
+@disjoint_base
 class PromiseScan:
-    filled: npt.NDArray[np.int64]  # [lines, columns]
-    ready_ns: npt.NDArray[np.int64]  # [lines, columns]
-    info: npt.NDArray[np.int64]  # [columns, 5]: INFO_FIELD
-    rows: npt.NDArray[np.int64]  # [capacity, 6]: ROW_FIELD
-    score: npt.NDArray[np.float64]  # [capacity]
-    short_lines: npt.NDArray[np.int64]  # [columns, 10]: (line, filled) pairs, -1 pads
-    row_count: int
-    full_row_count: int
-    missing_ns: int
-    order: npt.NDArray[np.int32]
-    distinct_count: int
+    @property
+    def filled(self) -> npt.NDArray[np.int64]: ...  # [lines, columns]
+    @property
+    def ready_ns(self) -> npt.NDArray[np.int64]: ...  # [lines, columns]
+    @property
+    def info(self) -> npt.NDArray[np.int64]: ...  # [columns, 5]: INFO_FIELD
+    @property
+    def rows(self) -> npt.NDArray[np.int64]: ...  # [capacity, 6]: ROW_FIELD
+    @property
+    def score(self) -> npt.NDArray[np.float64]: ...  # [capacity]
+    @property
+    def short_lines(self) -> npt.NDArray[np.int64]: ...  # [columns, 10]: (line, filled) pairs, -1 pads
+    @property
+    def row_count(self) -> int: ...
+    @property
+    def full_row_count(self) -> int: ...
+    @property
+    def missing_ns(self) -> int: ...
+    @property
+    def order(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def distinct_count(self) -> int: ...
     def add_tables(self, table: TransportTables) -> None: ...
     def full_options(self) -> int: ...
     def partial_options(self, min_fill_percent: int) -> int: ...
@@ -46,18 +68,11 @@ class PromiseScan:
     ) -> int: ...
     def rank(self, deliver_before_ns: int, max_options: int) -> int: ...
 
+@disjoint_base
 class PromiseKernel:
-    lane_count: int
-    per_hour_to_delivery: float
-    per_currency_unit: float
-    per_extra_shipment: float
-    per_missing_percent: float
-    drop_ship: float
-    earliest_now: int
-    earliest_never: int
     def __init__(
         self,
-        lane_cost: Any,
+        lane_cost: npt.ArrayLike,
         per_hour_to_delivery: float,
         per_currency_unit: float,
         per_extra_shipment: float,
@@ -66,6 +81,22 @@ class PromiseKernel:
         earliest_now: int,
         earliest_never: int,
     ) -> None: ...
+    @property
+    def lane_count(self) -> int: ...
+    @property
+    def per_hour_to_delivery(self) -> float: ...
+    @property
+    def per_currency_unit(self) -> float: ...
+    @property
+    def per_extra_shipment(self) -> float: ...
+    @property
+    def per_missing_percent(self) -> float: ...
+    @property
+    def drop_ship(self) -> float: ...
+    @property
+    def earliest_now(self) -> int: ...
+    @property
+    def earliest_never(self) -> int: ...
     def scan(
         self,
         routes: RouteTable,

@@ -1,11 +1,12 @@
-# Declarations of the core state machine. The numbers of ItemStatus and
-# CommandKind are stable: ItemStatus equals dompromise.v1.ItemStatus
-# (tests/core/test_contract_numbers.py checks it) and CommandKind is written
-# to the command log.
+# Declarations of the core state machine. The numbers of ItemStatusCode and
+# CommandKindCode are stable: ItemStatusCode equals dompromise.v1.ItemStatus
+# (tests/test_contract_numbers.py checks it) and CommandKindCode is written
+# to the command log. Each enum reaches Python as an IntEnum of the name
+# without "Code" and a dict of its names (state_consts.pxi).
 
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t
 
-cdef enum ItemStatus:
+cdef enum ItemStatusCode:
     ITEM_OK = 1
     ITEM_SKU_NOT_FOUND = 2
     ITEM_NODE_NOT_FOUND = 3
@@ -29,7 +30,7 @@ cdef enum ItemStatus:
     # names new attribute values when the network has its VARIANTS_MAX.
     ITEM_VARIANT_LIMIT_REACHED = 17
 
-cdef enum CommandKind:
+cdef enum CommandKindCode:
     COMMAND_UPDATE_ON_HAND = 1
     COMMAND_RESERVE = 2
     COMMAND_COMMIT = 3
@@ -48,7 +49,7 @@ cdef enum CommandKind:
 # Why on-hand units are not sellable (a SET_UNAVAILABLE item's op); equals
 # dompromise.v1.UnavailableReason. A position's `unavailable` is the sum of
 # its reasons' quantities.
-cdef enum UnavailableReason:
+cdef enum UnavailableReasonCode:
     UNAVAILABLE_DAMAGED = 1
     UNAVAILABLE_QUARANTINED = 2
     UNAVAILABLE_INSPECTION = 3
@@ -61,7 +62,7 @@ cdef enum:
 # the SKU's rule (every node) or the node's rule (every SKU). A position's
 # safety stock is its most specific rule set: SKU x node, else SKU, else
 # node, else 0.
-cdef enum SafetyStockScope:
+cdef enum SafetyStockScopeCode:
     SAFETY_STOCK_POSITION = 1
     SAFETY_STOCK_SKU = 2
     SAFETY_STOCK_NODE = 3
@@ -73,15 +74,15 @@ cdef enum:
 # Lifecycle of a reservation. A hold (HELD) resolves exactly once: to
 # COMMITTED, RELEASED or EXPIRED. A committed reservation may be RELEASED
 # (cancelled) which frees its allocation.
-cdef enum ReservationState:
+cdef enum ReservationStateCode:
     RESERVATION_HELD = 1
     RESERVATION_COMMITTED = 2
     RESERVATION_RELEASED = 3
     RESERVATION_EXPIRED = 4
     RESERVATION_SHIPPED = 5
 
-# Whole-command outcome of reservation commands (per-line outcomes are ItemStatus).
-cdef enum CommandResult:
+# Whole-command outcome of reservation commands (per-line outcomes are ItemStatusCode).
+cdef enum CommandResultCode:
     RESULT_OK = 1
     RESULT_RESERVATION_NOT_FOUND = 2
     RESULT_RESERVATION_EXPIRED = 3
@@ -94,18 +95,18 @@ cdef enum CommandResult:
     RESULT_MALFORMED = 10
 
 # Where returned stock goes; equals dompromise.v1.ReturnDisposition.
-cdef enum ReturnDisposition:
+cdef enum ReturnDispositionCode:
     RETURN_SELLABLE = 1
     RETURN_QUARANTINE = 2
 
 # How an on-hand item reads its quantity; equals dompromise.v1.StockUpdateKind.
-cdef enum OnHandOp:
+cdef enum OnHandOpCode:
     ON_HAND_SET = 1
     ON_HAND_ADJUST = 2
 
 # Kinds of future supply; equals dompromise.v1.SupplyKind. A query's kind
 # mask has bit (1 << kind) set for each kind it counts.
-cdef enum SupplyKind:
+cdef enum SupplyKindCode:
     SUPPLY_IN_TRANSIT = 1
     SUPPLY_PURCHASE_ORDER = 2
     SUPPLY_TRANSFER = 3
@@ -170,6 +171,9 @@ cdef class Command:
     cdef int64_t* filled_
 
 
+# Fields only: the methods are state.pyx's, and the rest of the behaviour
+# is module-level functions in the state_*.pxi parts that take the core
+# first (Core is final: the same direct C calls cdef methods would be).
 cdef class Core:
     cdef readonly int32_t node_count
     # Rows in use; the per-SKU and per-position tables have room for
@@ -254,50 +258,3 @@ cdef class Core:
     cdef int64_t heap_size
     cdef int64_t[::1] heap_expire_ns
     cdef int64_t[::1] heap_reservation
-
-    cdef inline void _refresh_available(self, Py_ssize_t position) noexcept nogil
-    cdef inline Py_ssize_t _position_of(self, int32_t sku, int32_t node, int8_t* status) noexcept nogil
-    cdef inline int64_t _net_on_hand(self, Py_ssize_t position) noexcept nogil
-    cdef inline int64_t _effective_safety_stock(self, Py_ssize_t position) noexcept nogil
-    cdef inline void _refresh_safety_stock(self, Py_ssize_t position) noexcept nogil
-    cdef int _apply_safety_stock(self, Command command) except -1
-    cdef int _apply_set_unavailable(self, Command command) except -1
-    cdef int _reason_capacity(self, Py_ssize_t rows) except -1
-    cdef int64_t _reason_quantity_of(self, Py_ssize_t position, int reason) noexcept nogil
-    cdef void _set_reason(self, Py_ssize_t position, int reason, int64_t quantity) noexcept nogil
-    cdef inline int64_t _available_above(self, Py_ssize_t position, int64_t floor) noexcept nogil
-    cdef int64_t _lowest_cumulative(self, Py_ssize_t position, int64_t base, int64_t from_ns) noexcept nogil
-    cdef void _gather_phased(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
-                             Py_ssize_t node_total, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
-                             int kind_mask, const int64_t* wanted, int64_t* cells, int64_t* totals,
-                             int64_t* earliest_ns, int64_t* scratch) noexcept nogil
-    cdef void _phase(self, Py_ssize_t position, const int64_t* boundaries_ns, Py_ssize_t bucket_total,
-                     int kind_mask, int64_t wanted, int64_t* cells, int64_t* diff, int64_t* runs,
-                     int64_t* earliest_ns) noexcept nogil
-    cdef inline void _prefetch_row(self, const int32_t* sku, Py_ssize_t s, Py_ssize_t sku_total,
-                                   const int32_t* nodes, Py_ssize_t node_total) noexcept nogil
-    cdef void _link_supply(self, int64_t slot, Py_ssize_t position) noexcept nogil
-    cdef void _unlink_supply(self, int64_t slot, Py_ssize_t position) noexcept nogil
-    cdef void _link_demand(self, int64_t line, Py_ssize_t position) noexcept nogil
-    cdef void _unlink_demand(self, int64_t line, Py_ssize_t position) noexcept nogil
-    cdef int _apply_upsert_supply(self, Command command) except -1
-    cdef int _apply_receive_supply(self, Command command) except -1
-    cdef int _supply_capacity(self, int64_t supplies) except -1
-    cdef int _adopt_records(self, object records) except -1
-    cdef void _gather(self, const int32_t* sku, Py_ssize_t sku_total, const int32_t* nodes,
-                      Py_ssize_t node_total, bint every_node, int64_t* cells, int64_t* totals) noexcept nogil
-    cdef int64_t _apply_on_hand(self, Command command) except -1
-    cdef int _feed_capacity(self, Command command) except -1
-    cdef int _apply_reserve(self, Command command) except -1
-    cdef int _apply_resolve(self, Command command) except -1
-    cdef int _apply_extend(self, Command command) except -1
-    cdef int _apply_line_change(self, Command command) except -1
-    cdef int _apply_return(self, Command command) except -1
-    cdef int _apply_node_status(self, Command command) except -1
-    cdef bint _well_formed(self, Command command) except -1
-    cdef int64_t _expire_due(self, int64_t now_ns) noexcept nogil
-    cdef void _release_lines(self, int64_t reservation, bint from_allocated) noexcept nogil
-    cdef void _allocate_lines(self, int64_t reservation) noexcept nogil
-    cdef void _heap_push(self, int64_t expire_ns, int64_t reservation) noexcept nogil
-    cdef void _heap_pop(self) noexcept nogil
-    cdef int _reserve_capacity(self, int64_t reservations, int64_t lines) except -1

@@ -1,0 +1,135 @@
+# Part of state.pyx (included at module level): the per-SKU and
+# per-position tables by name, and their growth when SKU rows are appended
+# at run time (attribute variants: add_skus). Each such table is a view of
+# the used rows of a buffer with room for sku_capacity rows.
+
+# The per-position (True) and per-SKU (False) tables add_skus grows, with the
+# value of an empty row. feed_sequence (2-D) is grown beside them: it always
+# has sku_capacity rows of positions, and is sliced where it is read whole.
+GROWN_TABLES = (
+    ("on_hand", 0, True), ("held", 0, True), ("allocated", 0, True), ("unavailable", 0, True),
+    ("safety_stock", 0, True), ("available", 0, True), ("safety_stock_rule", SAFETY_STOCK_UNSET, True),
+    ("demand_head", END_OF_LIST, True), ("supply_head", END_OF_LIST, True), ("reason_row", -1, True),
+    ("sku_safety_stock_rule", SAFETY_STOCK_UNSET, False), ("sku_changed", 0, False), ("changed_skus", 0, False),
+)
+
+
+def _grown(table, Py_ssize_t size):
+    """A copy of `table` with room for `size` entries (zeros beyond the old ones)."""
+    old = np.asarray(table)
+    bigger = np.zeros(size, dtype=old.dtype)
+    bigger[:old.shape[0]] = old
+    return bigger
+
+
+cdef object getattr_bucket(Core core, str name):
+    if name == "on_hand":
+        return core.on_hand
+    if name == "held":
+        return core.held
+    if name == "allocated":
+        return core.allocated
+    if name == "unavailable":
+        return core.unavailable
+    if name == "safety_stock":
+        return core.safety_stock
+    return core.available
+
+
+cdef object _table(Core core, str name):
+    if name in BUCKETS:
+        return getattr_bucket(core, name)
+    if name == "safety_stock_rule":
+        return core.safety_stock_rule
+    if name == "demand_head":
+        return core.demand_head
+    if name == "supply_head":
+        return core.supply_head
+    if name == "reason_row":
+        return core.reason_row
+    if name == "sku_safety_stock_rule":
+        return core.sku_safety_stock_rule
+    if name == "sku_changed":
+        return core.sku_changed
+    assert name == "changed_skus", f"unknown table {name}"
+    return core.changed_skus
+
+
+cdef void _set_table(Core core, str name, object array) except *:
+    if name == "on_hand":
+        core.on_hand = array
+    elif name == "held":
+        core.held = array
+    elif name == "allocated":
+        core.allocated = array
+    elif name == "unavailable":
+        core.unavailable = array
+    elif name == "safety_stock":
+        core.safety_stock = array
+    elif name == "available":
+        core.available = array
+    elif name == "safety_stock_rule":
+        core.safety_stock_rule = array
+    elif name == "demand_head":
+        core.demand_head = array
+    elif name == "supply_head":
+        core.supply_head = array
+    elif name == "reason_row":
+        core.reason_row = array
+    elif name == "sku_safety_stock_rule":
+        core.sku_safety_stock_rule = array
+    elif name == "sku_changed":
+        core.sku_changed = array
+    else:
+        assert name == "changed_skus", f"unknown table {name}"
+        core.changed_skus = array
+
+
+# ---- growth --------------------------------------------------------------------------
+
+cdef _add_skus(Core core, int32_t count):
+    assert count > 0, "add at least one SKU row"
+    cdef int64_t used = <int64_t>core.sku_count + count
+    assert used < 2**31, "SKU rows are int32"
+    cdef int32_t first = core.sku_count
+    if used > core.sku_capacity:
+        _grow_buffers(core, <int32_t>max(used, core.sku_capacity + core.sku_capacity // 8 + 16))
+    core.sku_count = <int32_t>used
+    _view_buffers(core)
+    # A new row is a SKU like any other: the node safety-stock rules cover it.
+    cdef Py_ssize_t position
+    with nogil:
+        for position in range(<Py_ssize_t>first * core.node_count, <Py_ssize_t>used * core.node_count):
+            _refresh_safety_stock(core, position)
+    return first
+
+
+cdef _adopt_buffers(Core core):
+    """Takes the tables as they are (exactly sku_count rows) as the buffers."""
+    core._buffers = {name: np.asarray(_table(core, name)) for name, _, _ in GROWN_TABLES}
+    core.sku_capacity = core.sku_count
+    assert core.feed_sequence.shape[1] == <Py_ssize_t>core.sku_count * core.node_count
+
+
+cdef _grow_buffers(Core core, int32_t capacity):
+    """New buffers of `capacity` rows: used rows copied, the rest at each table's empty value."""
+    cdef Py_ssize_t used = core.sku_count
+    for name, empty, per_position in GROWN_TABLES:
+        width = core.node_count if per_position else 1
+        old = core._buffers[name]
+        grown = np.full(<Py_ssize_t>capacity * width, empty, dtype=old.dtype)
+        grown[:used * width] = old[:used * width]
+        core._buffers[name] = grown
+        _set_table(core, name, grown[:used * width])  # drops the old buffer now
+    feed = np.asarray(core.feed_sequence)
+    grown_feed = np.full((feed.shape[0], <Py_ssize_t>capacity * core.node_count), -1, dtype=np.int64)
+    grown_feed[:, :used * core.node_count] = feed[:, :used * core.node_count]
+    core.feed_sequence = grown_feed
+    core.sku_capacity = capacity
+
+
+cdef _view_buffers(Core core):
+    """Points every table at its buffer's first sku_count rows (no copy)."""
+    cdef Py_ssize_t used = core.sku_count
+    for name, _, per_position in GROWN_TABLES:
+        _set_table(core, name, core._buffers[name][:used * (core.node_count if per_position else 1)])
