@@ -106,7 +106,7 @@ def module_of(path: pathlib.Path) -> str:
 
 def source_files() -> Iterator[pathlib.Path]:
     for path in sorted(PACKAGE.rglob("*")):
-        if path.suffix not in (".py", ".pyx", ".pxd", ".pyi"):
+        if path.suffix not in (".py", ".pyx", ".pxd", ".pxi", ".pyi"):
             continue
         if path.relative_to(PACKAGE).parts[0] in GENERATED:
             continue
@@ -182,7 +182,7 @@ def test_imports_point_down():
 def test_no_import_circles():
     graph: dict[str, set[str]] = {}
     for path in source_files():
-        if path.suffix == ".pyi" or (path.suffix == ".pxd" and path.with_suffix(".pyx").exists() is False):
+        if path.suffix in (".pyi", ".pxi") or (path.suffix == ".pxd" and not path.with_suffix(".pyx").exists()):
             continue
         source = module_of(path)
         targets = {name for name in imports_of(path) if name.startswith("dompromise") and is_module(name)}
