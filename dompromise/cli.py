@@ -246,10 +246,7 @@ def _serve(args: argparse.Namespace) -> int:
     def ready(port: int) -> None:
         replica.serving(f"{args.host}:{port}")
         # One line on stdout, for people and for scripts that started us with --port 0.
-        print(
-            f"dompromise serving on {args.host}:{port}" + ("" if clock.kind == "wall" else f" ({clock.describe()})"),
-            flush=True,
-        )
+        print(f"dompromise serving on {args.host}:{port}", flush=True)
 
     try:
         asyncio.run(
