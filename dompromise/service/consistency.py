@@ -252,7 +252,8 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
         """A health check's handler whose answer says the clock is simulated (unary Check only; Watch as is)."""
         if handler.unary_unary is None:
             return handler
-        behaviour = handler.unary_unary
+        # grpc.aio runs a unary behaviour as a coroutine function (the stubs type it as grpc's sync one).
+        behaviour = cast(_UnaryBehaviour, handler.unary_unary)
         extra = self._clock_metadata
 
         async def checked(request: Any, context: _Context) -> Any:
