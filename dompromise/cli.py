@@ -14,6 +14,7 @@ from dompromise import limits
 from dompromise.client.target import DEFAULT_PORT, DEFAULT_TARGET
 
 if TYPE_CHECKING:
+    from dompromise.replica.clock import Clock
     from dompromise.replica.protocol import Replica
 
 
@@ -80,6 +81,23 @@ def _parser() -> argparse.ArgumentParser:
         help=f"with --redis: N worker processes (at most {limits.WORKERS_MAX}) serve the one port "
         "(SO_REUSEPORT), each a replica of the shared log, under a supervisor that restarts "
         "crashed ones",
+    )
+    serve.add_argument(
+        "--clock",
+        choices=["wall", "simulated"],
+        default="wall",
+        help="the log's clock: wall (the default) or simulated, from --start at --speed; answers and "
+        "health checks then carry x-dompromise-clock: simulated",
+    )
+    serve.add_argument(
+        "--start", metavar="INSTANT", help="with --clock simulated: where it starts, e.g. 2026-11-23T08:00:00+01:00"
+    )
+    serve.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="N",
+        help="with --clock simulated: simulated seconds per wall second (default 1; 0 stands still)",
     )
     serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the supervisor
     serve.set_defaults(run=_serve)
@@ -166,6 +184,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench_options.add_arguments(bench)
     bench.set_defaults(run=_bench)
+
+    from dompromise.simulate import command as simulate_command
+
+    simulate = commands.add_parser(
+        "simulate",
+        help="run a network for simulated days; measure promises kept, fill, splits against baselines",
+        description=simulate_command.DESCRIPTION,
+        epilog=simulate_command.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    simulate_command.add_arguments(simulate)
+    simulate.set_defaults(run=simulate_command.run)
     return parser
 
 
@@ -190,7 +220,14 @@ def _serve(args: argparse.Namespace) -> int:
 
         follow_supervisor()
     try:
-        replica = _open_replica(args)
+        clock = _clock(args)
+    except ValueError as error:
+        print(f"dompromise: refusing to start: {error}", file=sys.stderr)
+        return 2
+    if clock.kind != "wall":
+        logging.getLogger("dompromise.serve").warning("the log follows a %s, not the wall clock", clock.describe())
+    try:
+        replica = _open_replica(args, clock)
     except ConfigError as error:
         print(f"dompromise: refusing to start, bad config:\n{error}", file=sys.stderr)
         return 2
@@ -212,14 +249,42 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"dompromise serving on {args.host}:{port}", flush=True)
 
     try:
-        asyncio.run(serve(replica, address, ready, token_key=token_key, reuse_port=args.worker_index is not None))
+        asyncio.run(
+            serve(
+                replica,
+                address,
+                ready,
+                token_key=token_key,
+                reuse_port=args.worker_index is not None,
+                clock_kind=clock.kind,
+            )
+        )
     except OSError as error:
         print(f"dompromise: cannot serve on {address}: {error}", file=sys.stderr)
         return 2
     return 0
 
 
-def _open_replica(args: argparse.Namespace) -> Replica:
+def _clock(args: argparse.Namespace) -> Clock:
+    """`serve`'s log clock (replica/clock.py); ValueError naming the flag for a bad one."""
+    from dompromise.replica.clock import SimulatedClock, WallClock, parse_start
+
+    if args.clock == "wall":
+        if args.start is not None:
+            raise ValueError("--start needs --clock simulated")
+        return WallClock()
+    if args.start is None:
+        raise ValueError("--clock simulated needs --start (e.g. 2026-11-23T08:00:00+01:00)")
+    if args.speed < 0:
+        raise ValueError(f"--speed must be >= 0, got {args.speed:g}")
+    try:
+        start_ns = parse_start(args.start)
+    except ValueError as error:
+        raise ValueError(f"--start: {error}") from None
+    return SimulatedClock(start_ns, args.speed)
+
+
+def _open_replica(args: argparse.Namespace, clock: Clock) -> Replica:
     """`serve`'s replica (replica/bootstrap.py): network from --config or the demo, state from the log.
 
     With the cyclic garbage collector paused, then what start-up built frozen (gc_pause.py).
@@ -248,6 +313,7 @@ def _open_replica(args: argparse.Namespace) -> Replica:
             worker_index=args.worker_index,
             network_source=args.config or "the demo",
             stock_path=args.stock,
+            clock_ns=clock.now_ns,
         )
         return bootstrap.open_replica(network, rows, options)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dompromise import limits
@@ -50,6 +50,8 @@ class LogOptions:
     # The network's source (the config file) and the stock file, as warnings name them.
     network_source: str = "the demo"
     stock_path: str | None = None
+    # The log's clock (replica/clock.py): the wall clock, or a SimulatedClock (`serve --clock simulated`).
+    clock_ns: Callable[[], int] = time.time_ns
 
 
 def open_replica(network: Network, rows: Sequence[StockRow], options: LogOptions) -> Replica:
@@ -63,8 +65,9 @@ def open_local_replica(network: Network, rows: Sequence[StockRow], options: LogO
     """The replica of the embedded log: newest snapshot file, then the log after it."""
     command_log = MemoryLog() if options.in_memory else FileLog(options.data_directory)
     replica = LocalReplica(
-        Engine(network),
+        Engine(network, options.clock_ns),
         command_log,
+        clock_ns=options.clock_ns,
         snapshot_directory=None if options.in_memory else options.data_directory,
         snapshot_interval_records=options.snapshot_interval_records,
     )
@@ -95,8 +98,9 @@ def open_shared_replica(network: Network, rows: Sequence[StockRow], options: Log
     """
     assert options.redis_url, "a shared replica needs the Redis log's URL"
     replica = SharedReplica(
-        Engine(network),
+        Engine(network, options.clock_ns),
         RedisLog(options.redis_url, options.redis_prefix),
+        clock_ns=options.clock_ns,
         snapshot_interval_records=options.snapshot_interval_records,
     )
     replica.registry = InstanceRegistry(replica.log, worker=options.worker_index)

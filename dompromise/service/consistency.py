@@ -69,6 +69,8 @@ POSITION_KEY = "x-dompromise-position"
 MIN_POSITION_KEY = "x-dompromise-min-position"
 STALE_MS_KEY = "x-dompromise-stale-ms"
 LOG_ID_KEY = "x-dompromise-log-id"
+# Present only when the log follows a simulated clock (`serve --clock simulated`): "simulated".
+CLOCK_KEY = "x-dompromise-clock"
 # Positions are int64 on the wire (log_position fields).
 POSITION_MAX = 2**63 - 1
 # Digits of the largest position: longer values are refused before int().
@@ -78,6 +80,7 @@ POSITION_DIGITS_MAX = len(str(POSITION_MAX))
 DEADLINE_MARGIN_SECONDS = 0.05  # room for a busy event loop and the answer's trip
 # RPCs of these packages get positions; health checking and reflection do not.
 SERVICE_PREFIX = "/dompromise."
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
 _Request = TypeVar("_Request")
 _Response = TypeVar("_Response")
@@ -201,8 +204,12 @@ class _StatusWithMetadata(grpc.Status):
 class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
     """Adds positions (and staleness) to every answer and serves min-position requests (see the module doc)."""
 
-    def __init__(self, replica: Replica, wait_ms_max: int = limits.MIN_POSITION_WAIT_MS_MAX) -> None:
+    def __init__(
+        self, replica: Replica, wait_ms_max: int = limits.MIN_POSITION_WAIT_MS_MAX, clock_kind: str = "wall"
+    ) -> None:
         self._replica = replica
+        # A simulated clock is said in every answer (and health check), so no one takes its times for real ones.
+        self._clock_metadata: tuple[tuple[str, str], ...] = () if clock_kind == "wall" else ((CLOCK_KEY, clock_kind),)
         self._engine = replica.engine
         self._staleness_ms: Callable[[], int | None] | None = getattr(replica, "staleness_ms", None)
         self._wait_seconds_max = wait_ms_max / 1000
@@ -218,6 +225,8 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
+        if handler is not None and self._clock_metadata and method.startswith(HEALTH_PREFIX):
+            return self._with_clock(handler)
         if handler is None or not method.startswith(SERVICE_PREFIX):
             return handler
         cached = self._wrapped.get(method)
@@ -234,8 +243,28 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
         stale_ms = self._staleness_ms() if self._staleness_ms is not None else None
         log_id = self._replica.log_id
         if stale_ms is None:
-            return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id)
-        return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id), (STALE_MS_KEY, str(stale_ms))
+            return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id), *self._clock_metadata
+        return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id), (STALE_MS_KEY, str(stale_ms)), *self._clock_metadata
+
+    def _with_clock(
+        self, handler: grpc.RpcMethodHandler[_Request, _Response]
+    ) -> grpc.RpcMethodHandler[_Request, _Response]:
+        """A health check's handler whose answer says the clock is simulated (unary Check only; Watch as is)."""
+        if handler.unary_unary is None:
+            return handler
+        # grpc.aio runs a unary behaviour as a coroutine function (the stubs type it as grpc's sync one).
+        behaviour = cast(_UnaryBehaviour, handler.unary_unary)
+        extra = self._clock_metadata
+
+        async def checked(request: Any, context: _Context) -> Any:
+            context.set_trailing_metadata(extra)
+            return await behaviour(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            checked,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
     def _answer_position(self, response: Message, position_before: int) -> int:
         kind = type(response)

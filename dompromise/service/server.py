@@ -57,25 +57,31 @@ class BuiltServer(NamedTuple):
 
 
 def create_server(
-    replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None
+    replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None, clock_kind: str = "wall"
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """A server for the replica bound to `address` (port 0 picks a free one), not started.
 
     Returns the server, the bound port and the health servicer, which says
     NOT_SERVING until `start_serving` flips it.
     """
-    built = build_server(replica, address, token_key)
+    built = build_server(replica, address, token_key, clock_kind=clock_kind)
     return built.server, built.port, built.health
 
 
 def build_server(
-    replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None, reuse_port: bool = False
+    replica: Replica,
+    address: str = "127.0.0.1:0",
+    token_key: bytes | None = None,
+    reuse_port: bool = False,
+    clock_kind: str = "wall",
 ) -> BuiltServer:
     """create_server's server, port and health servicer, and the watch hub `serve` closes on shutdown.
 
     `token_key` signs promise tokens (None: a random key, valid in this process only).
     `reuse_port` shares the port with other processes (SO_REUSEPORT: `serve
     --workers`); off, a port in use is refused (gRPC core would share it by default).
+    `clock_kind` "simulated" (the replica follows a SimulatedClock, replica/clock.py) puts
+    `x-dompromise-clock: simulated` in every answer's metadata and every health check's.
     """
     options = [
         ("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
@@ -83,7 +89,7 @@ def build_server(
         ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
     # Positions in every answer's metadata, and x-dompromise-min-position (service/consistency.py).
-    interceptors = [ConsistencyInterceptor(replica)]
+    interceptors = [ConsistencyInterceptor(replica, clock_kind=clock_kind)]
     server = grpc.aio.server(
         options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
     )
@@ -132,12 +138,13 @@ async def serve(
     ready: Callable[[int], None] | None = None,
     token_key: bytes | None = None,
     reuse_port: bool = False,
+    clock_kind: str = "wall",
 ) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
     `ready(port)` is called once the server listens and reports SERVING.
     """
-    server, port, health_servicer, watches = build_server(replica, address, token_key, reuse_port)
+    server, port, health_servicer, watches = build_server(replica, address, token_key, reuse_port, clock_kind)
     # Signals first: a supervisor may send SIGTERM the moment we say we are ready.
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
