@@ -50,6 +50,7 @@ bench-smoke: setup
 	$(PY) -m benchmarks.pg_baseline --smoke --quiet
 	$(PY) -m benchmarks.watch_latency --smoke
 	$(PY) -m benchmarks.redis_bench all --smoke
+	$(PY) -m benchmarks.http_counter --smoke
 
 protos: $(STAMP)
 	PYTHON=$(PY) scripts/gen_protos.sh

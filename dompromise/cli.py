@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --clock simulated: simulated seconds per wall second (default 1; 0 stands still)",
     )
+        "--http-port", type=int, help="also serve HTTP/JSON and the counter page on this port (0: any free port)"
+    )
+    serve.add_argument("--http-host", help="address for --http-port (default: --host)")
     serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the supervisor
     serve.set_defaults(run=_serve)
 
@@ -248,6 +251,16 @@ def _serve(args: argparse.Namespace) -> int:
         # One line on stdout, for people and for scripts that started us with --port 0.
         print(f"dompromise serving on {args.host}:{port}", flush=True)
 
+    also_serve = None
+    if args.http_port is not None:
+        from dompromise.http.serve import also_serve_http
+
+        http_host = args.http_host or args.host
+
+        def http_ready(port: int) -> None:
+            print(f"dompromise http on {http_host}:{port}", flush=True)
+
+        also_serve = also_serve_http(http_host, args.http_port, http_ready)
     try:
         asyncio.run(
             serve(
@@ -257,6 +270,7 @@ def _serve(args: argparse.Namespace) -> int:
                 token_key=token_key,
                 reuse_port=args.worker_index is not None,
                 clock_kind=clock.kind,
+                also_serve=also_serve,
             )
         )
     except OSError as error:

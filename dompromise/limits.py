@@ -182,3 +182,14 @@ COST_MINOR_MAX = 10**12
 # horizon trigger a rebuild at a new base date, so answers never depend on it.
 TRANSPORT_WINDOW_DAYS = 400
 TRANSPORT_HORIZON_DAYS = 90
+
+# Catalog search (NetworkService.SearchSkus, GET /v1/skus:search, the counter page): matches per answer,
+# query length in characters, and words per query (the index does one range scan per word).
+SEARCH_RESULTS_MAX = 20
+SEARCH_QUERY_LENGTH_MAX = 256
+SEARCH_QUERY_WORDS_MAX = 8
+
+# HTTP/JSON (serve --http-port): a request body, in bytes (the gRPC message limit), and a request line (the
+# URL of a GET with its query parameters: big batches are POSTed).
+HTTP_BODY_BYTES_MAX = MESSAGE_BYTES_MAX
+HTTP_REQUEST_LINE_BYTES_MAX = 65_536

@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 python="${PYTHON:-.venv/bin/python}"
 rm -rf dompromise/v1 dompromise/internal
 mkdir -p dompromise/v1 dompromise/internal/v1
-"$python" -m grpc_tools.protoc -Iprotos \
+# google/api/annotations.proto and http.proto (the HTTP routes) as googleapis-common-protos ships them;
+# buf reads the same files vendored in third_party/googleapis (buf.yaml).
+googleapis="$("$python" -c 'import pathlib, google.api.annotations_pb2 as a; print(pathlib.Path(a.__file__).parents[2])')"
+"$python" -m grpc_tools.protoc -Iprotos -I"$googleapis" \
   --python_out=. --pyi_out=. --grpc_python_out=. \
   protos/dompromise/v1/*.proto
 # The log format has no services: messages only.

@@ -77,7 +77,13 @@ class ServerThread:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
-        self.server, self.port, self.health, self.watches = self._call(self._start())
+        self.built = self._call(self._start())
+        self.server, self.port, self.health, self.watches = (
+            self.built.server,
+            self.built.port,
+            self.built.health,
+            self.built.watches,
+        )
         self.target = f"127.0.0.1:{self.port}"
 
     async def _start(self):

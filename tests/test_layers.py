@@ -1,7 +1,7 @@
 """The architecture, checked by reading the sources: every package, every import at any depth, cimports too.
 
 Layers, lowest first: `_core` (Cython, no I/O, no clock) <- `model` <- `config`, `demo`, `reservations` <-
-`inventory` <- `promise` <- `log` / `replica` <- `service` <- `cli`. `client` stands apart: generated stubs
+`inventory` <- `promise` <- `log` / `replica` <- `service` <- `http` <- `cli`. `client` stands apart: generated stubs
 and grpc only, so a client never drags the engine in. A module that is not in a layer below fails the test:
 a new package must say where it stands.
 """
@@ -34,6 +34,21 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "log": ("log", "limits", "errors", "gc_pause", "internal"),
     "replica": ("replica", "log", "inventory", "reservations", "model", "limits", "errors", "gc_pause", "internal"),
     "service": (
+        "service",
+        "replica",
+        "log",
+        "promise",
+        "inventory",
+        "reservations",
+        "model",
+        "limits",
+        "errors",
+        "internal",
+        "v1",
+    ),
+    # HTTP/JSON beside gRPC: the same servicers, so it stands on the service layer and may import what it may.
+    "http": (
+        "http",
         "service",
         "replica",
         "log",
@@ -101,6 +116,7 @@ FORBIDDEN_OUTSIDE: dict[str, tuple[str, ...]] = {
     "reservations": ("grpc", "google.rpc", "redis", "socket", "asyncio"),
     "log": ("grpc", "google.rpc", "numpy.random"),
     "service": ("numpy", "redis"),
+    "http": ("numpy", "redis"),
     "client": ("numpy", "redis", "yaml"),
 }
 

@@ -143,3 +143,11 @@ def test_attribute_limits_documented():
     docs = (PROTOS.parent.parent.parent / "docs" / "config.md").read_text()
     for name in ("ATTRIBUTES_DECLARED_MAX", "ATTRIBUTE_KEY_LENGTH_MAX"):
         assert f"`{name}` ({spelled(getattr(limits, name))})" in docs, name
+
+
+def test_search_limits_documented():
+    query = field_comment("network.proto", "SearchSkusRequest", "query")
+    assert spelled(limits.SEARCH_QUERY_LENGTH_MAX) in query
+    assert spelled(limits.SEARCH_QUERY_WORDS_MAX) in query
+    assert spelled(limits.SEARCH_RESULTS_MAX) in field_comment("network.proto", "SearchSkusRequest", "page_size")
+    assert spelled(limits.HTTP_REQUEST_LINE_BYTES_MAX) in rpc_comment("availability.proto", "GetAvailability")

@@ -7,9 +7,11 @@ from typing import cast
 
 import grpc.aio
 
+from dompromise import limits
 from dompromise.errors import AlreadyExistsError, FailedPreconditionError, FieldViolation, NotFoundError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
+from dompromise.inventory.search import SkuSearch, words_of
 from dompromise.model.network import Node
 from dompromise.replica.protocol import Replica
 from dompromise.service.convert import node_message, sku_message
@@ -22,9 +24,11 @@ NODE_STATUSES = (common_pb2.NODE_STATUS_ENABLED, common_pb2.NODE_STATUS_DRAIN, c
 
 
 class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
-    def __init__(self, engine: Engine, replica: Replica | None = None) -> None:
+    def __init__(self, engine: Engine, replica: Replica | None = None, search: SkuSearch | None = None) -> None:
         self._engine = engine
         self._replica = replica
+        # The catalog's search index (built here when not shared: the server keeps one for its hook).
+        self.search = search if search is not None else SkuSearch(engine.network.skus, engine.sku)
 
     @map_errors
     async def SetNodeStatus(
@@ -117,4 +121,25 @@ class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
         start, stop, next_token = page(request.page_size, request.page_token, len(skus), "skus")
         return network_pb2.ListSkusResponse(
             skus=[sku_message(s) for s in skus[start:stop]], next_page_token=next_token, total_size=len(skus)
+        )
+
+    @map_errors
+    async def SearchSkus(
+        self,
+        request: network_pb2.SearchSkusRequest,
+        context: grpc.aio.ServicerContext[network_pb2.SearchSkusRequest, network_pb2.SearchSkusResponse],
+    ) -> network_pb2.SearchSkusResponse:
+        violations = []
+        if len(request.query) > limits.SEARCH_QUERY_LENGTH_MAX:
+            violations.append(FieldViolation("query", f"at most {limits.SEARCH_QUERY_LENGTH_MAX} characters"))
+        elif not words_of(request.query):
+            violations.append(FieldViolation("query", "needs a letter or a digit"))
+        elif len(words_of(request.query)) > limits.SEARCH_QUERY_WORDS_MAX:
+            violations.append(FieldViolation("query", f"at most {limits.SEARCH_QUERY_WORDS_MAX} words"))
+        if not 0 <= request.page_size <= limits.SEARCH_RESULTS_MAX:
+            violations.append(FieldViolation("page_size", f"must be 0 to {limits.SEARCH_RESULTS_MAX}"))
+        raise_if_any(violations)
+        answer = self.search.search(request.query, request.page_size or limits.SEARCH_RESULTS_MAX)
+        return network_pb2.SearchSkusResponse(
+            skus=[sku_message(sku) for sku in answer.skus], total_size=answer.total_count
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import NamedTuple
 
 import grpc
@@ -54,6 +54,12 @@ class BuiltServer(NamedTuple):
     health: health.aio.HealthServicer
     # Every open WatchAvailability stream; closing it ends them (on shutdown).
     watches: WatchHub
+    # The servicer objects by service full name: the HTTP/JSON routes call these same ones (dompromise/http/).
+    servicers: Mapping[str, object]
+
+
+# Started beside the gRPC server in its event loop (the HTTP/JSON app): returns what stops it.
+AlsoServe = Callable[[BuiltServer, Replica], Awaitable[Callable[[], Awaitable[None]]]]
 
 
 def create_server(
@@ -95,12 +101,18 @@ def build_server(
     )
     engine = replica.engine
     watches = WatchHub(replica)
-    availability_service.add_to_server(AvailabilityServicer(engine, watches), server)  # Watch: pre-encoded
-    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(replica), server)
-    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine, replica), server)
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
-    promise_pb2_grpc.add_PromiseServiceServicer_to_server(PromiseServicer(promiser), server)
-    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(replica, promiser), server)
+    availability = AvailabilityServicer(engine, watches)
+    inventory = InventoryServicer(replica)
+    network = NetworkServicer(engine, replica)
+    promise = PromiseServicer(promiser)
+    reservation = ReservationServicer(replica, promiser)
+    availability_service.add_to_server(availability, server)  # Watch: pre-encoded
+    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(inventory, server)
+    network_pb2_grpc.add_NetworkServiceServicer_to_server(network, server)
+    promise_pb2_grpc.add_PromiseServiceServicer_to_server(promise, server)
+    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(reservation, server)
+    servicers = dict(zip(SERVICE_NAMES, (availability, inventory, network, promise, reservation)))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(SERVICE_NAMES + (health.SERVICE_NAME, reflection.SERVICE_NAME), server)
@@ -110,7 +122,7 @@ def build_server(
         raise OSError(f"could not bind {address}: {error}") from None
     if port == 0:
         raise OSError(f"could not bind {address}")
-    return BuiltServer(server, port, health_servicer, watches)
+    return BuiltServer(server, port, health_servicer, watches, servicers)
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
@@ -139,12 +151,15 @@ async def serve(
     token_key: bytes | None = None,
     reuse_port: bool = False,
     clock_kind: str = "wall",
+    also_serve: AlsoServe | None = None,
 ) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
-    `ready(port)` is called once the server listens and reports SERVING.
+    `ready(port)` is called once the server listens and reports SERVING (and
+    `also_serve`, the HTTP/JSON app, listens too).
     """
-    server, port, health_servicer, watches = build_server(replica, address, token_key, reuse_port, clock_kind)
+    built = build_server(replica, address, token_key, reuse_port, clock_kind)
+    server, port, health_servicer, watches = built.server, built.port, built.health, built.watches
     # Signals first: a supervisor may send SIGTERM the moment we say we are ready.
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -152,6 +167,7 @@ async def serve(
         loop.add_signal_handler(signum, stopping.set)
     await replica.start()
     await server.start()
+    stop_also = None if also_serve is None else await also_serve(built, replica)
     await set_serving(health_servicer, True)
 
     def on_writability(writable: bool) -> None:
@@ -168,6 +184,8 @@ async def serve(
     # Watch streams never end by themselves: end them (UNAVAILABLE, resume
     # elsewhere) so the grace period drains unary RPCs, not waits for watchers.
     watches.close()
+    if stop_also is not None:
+        await stop_also()
     await server.stop(SHUTDOWN_GRACE_SECONDS)
     await replica.stop()
     if replica.snapshot_on_stop():  # a snapshot on the way out makes the next start a load, not a replay

@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from dompromise.v1 import common_pb2 as dompromise_dot_v1_dot_common__pb2
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n dompromise/v1/availability.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x03\n\x16GetAvailabilityRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x11\n\tnode_tags\x18\x03 \x03(\t\x12-\n\x04view\x18\x04 \x01(\x0e\x32\x1f.dompromise.v1.AvailabilityView\x12+\n\x07phasing\x18\x05 \x01(\x0b\x32\x1a.dompromise.v1.TimePhasing\x12\x17\n\x0f\x63hannel_view_id\x18\x06 \x01(\t\x12\x18\n\x10\x63ustomer_segment\x18\x07 \x01(\t\x12\x0c\n\x04unit\x18\x08 \x01(\t\x12Z\n\x13required_attributes\x18\t \x03(\x0b\x32=.dompromise.v1.GetAvailabilityRequest.RequiredAttributesEntry\x12\x15\n\rwith_variants\x18\n \x01(\x08\x1a\x39\n\x17RequiredAttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd1\x01\n\x0bTimePhasing\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0f\x62ucket_duration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0c\x62ucket_count\x18\x03 \x01(\x05\x12/\n\x0csupply_kinds\x18\x04 \x03(\x0e\x32\x19.dompromise.v1.SupplyKind\x12\x17\n\x0fwanted_quantity\x18\x05 \x01(\x03\"\xa6\x01\n\x17GetAvailabilityResponse\x12\x10\n\x08node_ids\x18\x01 \x03(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.dompromise.v1.SkuAvailability\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\x12\x34\n\x10\x62ucket_end_times\x18\x04 \x03(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe2\x05\n\x0fSkuAvailability\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.ItemStatus\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12\x1a\n\x12\x61vailable_quantity\x18\x04 \x01(\x03\x12!\n\x19node_available_quantities\x18\x05 \x03(\x03\x12\x1f\n\x17node_on_hand_quantities\x18\x06 \x03(\x03\x12\x1c\n\x14node_held_quantities\x18\x07 \x03(\x03\x12!\n\x19node_allocated_quantities\x18\x08 \x03(\x03\x12#\n\x1bnode_unavailable_quantities\x18\t \x03(\x03\x12$\n\x1cnode_safety_stock_quantities\x18\n \x03(\x03\x12#\n\x1bphased_available_quantities\x18\x0b \x03(\x03\x12(\n node_phased_available_quantities\x18\x0c \x03(\x03\x12\x31\n\rearliest_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x65\x61rliest_node_id\x18\x0e \x01(\t\x12\x0c\n\x04unit\x18\x0f \x01(\t\x12\x11\n\tlow_stock\x18\x10 \x01(\x08\x12\x1f\n\x17node_damaged_quantities\x18\x11 \x03(\x03\x12#\n\x1bnode_quarantined_quantities\x18\x12 \x03(\x03\x12\"\n\x1anode_inspection_quantities\x18\x13 \x03(\x03\x12\x1f\n\x17node_display_quantities\x18\x14 \x03(\x03\x12\x34\n\x08variants\x18\x15 \x03(\x0b\x32\".dompromise.v1.VariantAvailability\"\xcf\x01\n\x13VariantAvailability\x12\x46\n\nattributes\x18\x01 \x03(\x0b\x32\x32.dompromise.v1.VariantAvailability.AttributesEntry\x12\x1a\n\x12\x61vailable_quantity\x18\x02 \x01(\x03\x12!\n\x19node_available_quantities\x18\x03 \x03(\x03\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe4\x02\n\x18WatchAvailabilityRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x1c\n\x14resume_after_version\x18\x03 \x01(\x03\x12\x11\n\tnode_tags\x18\x04 \x03(\t\x12-\n\x04view\x18\x05 \x01(\x0e\x32\x1f.dompromise.v1.AvailabilityView\x12\x15\n\rresume_log_id\x18\x06 \x01(\t\x12\\\n\x13required_attributes\x18\x07 \x03(\x0b\x32?.dompromise.v1.WatchAvailabilityRequest.RequiredAttributesEntry\x12\x15\n\rwith_variants\x18\x08 \x01(\x08\x1a\x39\n\x17RequiredAttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8f\x01\n\x19WatchAvailabilityResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12<\n\x0c\x61vailability\x18\x02 \x01(\x0b\x32&.dompromise.v1.GetAvailabilityResponse\x12\x13\n\x0b\x66ull_answer\x18\x03 \x01(\x08\x12\x0e\n\x06log_id\x18\x04 \x01(\t*\x8c\x01\n\x10\x41vailabilityView\x12!\n\x1d\x41VAILABILITY_VIEW_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41VAILABILITY_VIEW_BASIC\x10\x01\x12\x1a\n\x16\x41VAILABILITY_VIEW_FULL\x10\x02\x12\x1c\n\x18\x41VAILABILITY_VIEW_TOTALS\x10\x03\x32\xe1\x01\n\x13\x41vailabilityService\x12`\n\x0fGetAvailability\x12%.dompromise.v1.GetAvailabilityRequest\x1a&.dompromise.v1.GetAvailabilityResponse\x12h\n\x11WatchAvailability\x12\'.dompromise.v1.WatchAvailabilityRequest\x1a(.dompromise.v1.WatchAvailabilityResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n dompromise/v1/availability.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x99\x03\n\x16GetAvailabilityRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x11\n\tnode_tags\x18\x03 \x03(\t\x12-\n\x04view\x18\x04 \x01(\x0e\x32\x1f.dompromise.v1.AvailabilityView\x12+\n\x07phasing\x18\x05 \x01(\x0b\x32\x1a.dompromise.v1.TimePhasing\x12\x17\n\x0f\x63hannel_view_id\x18\x06 \x01(\t\x12\x18\n\x10\x63ustomer_segment\x18\x07 \x01(\t\x12\x0c\n\x04unit\x18\x08 \x01(\t\x12Z\n\x13required_attributes\x18\t \x03(\x0b\x32=.dompromise.v1.GetAvailabilityRequest.RequiredAttributesEntry\x12\x15\n\rwith_variants\x18\n \x01(\x08\x1a\x39\n\x17RequiredAttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xd1\x01\n\x0bTimePhasing\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0f\x62ucket_duration\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x14\n\x0c\x62ucket_count\x18\x03 \x01(\x05\x12/\n\x0csupply_kinds\x18\x04 \x03(\x0e\x32\x19.dompromise.v1.SupplyKind\x12\x17\n\x0fwanted_quantity\x18\x05 \x01(\x03\"\xa6\x01\n\x17GetAvailabilityResponse\x12\x10\n\x08node_ids\x18\x01 \x03(\t\x12-\n\x05items\x18\x02 \x03(\x0b\x32\x1e.dompromise.v1.SkuAvailability\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\x12\x34\n\x10\x62ucket_end_times\x18\x04 \x03(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe2\x05\n\x0fSkuAvailability\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.ItemStatus\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12\x1a\n\x12\x61vailable_quantity\x18\x04 \x01(\x03\x12!\n\x19node_available_quantities\x18\x05 \x03(\x03\x12\x1f\n\x17node_on_hand_quantities\x18\x06 \x03(\x03\x12\x1c\n\x14node_held_quantities\x18\x07 \x03(\x03\x12!\n\x19node_allocated_quantities\x18\x08 \x03(\x03\x12#\n\x1bnode_unavailable_quantities\x18\t \x03(\x03\x12$\n\x1cnode_safety_stock_quantities\x18\n \x03(\x03\x12#\n\x1bphased_available_quantities\x18\x0b \x03(\x03\x12(\n node_phased_available_quantities\x18\x0c \x03(\x03\x12\x31\n\rearliest_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x65\x61rliest_node_id\x18\x0e \x01(\t\x12\x0c\n\x04unit\x18\x0f \x01(\t\x12\x11\n\tlow_stock\x18\x10 \x01(\x08\x12\x1f\n\x17node_damaged_quantities\x18\x11 \x03(\x03\x12#\n\x1bnode_quarantined_quantities\x18\x12 \x03(\x03\x12\"\n\x1anode_inspection_quantities\x18\x13 \x03(\x03\x12\x1f\n\x17node_display_quantities\x18\x14 \x03(\x03\x12\x34\n\x08variants\x18\x15 \x03(\x0b\x32\".dompromise.v1.VariantAvailability\"\xcf\x01\n\x13VariantAvailability\x12\x46\n\nattributes\x18\x01 \x03(\x0b\x32\x32.dompromise.v1.VariantAvailability.AttributesEntry\x12\x1a\n\x12\x61vailable_quantity\x18\x02 \x01(\x03\x12!\n\x19node_available_quantities\x18\x03 \x03(\x03\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe4\x02\n\x18WatchAvailabilityRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x1c\n\x14resume_after_version\x18\x03 \x01(\x03\x12\x11\n\tnode_tags\x18\x04 \x03(\t\x12-\n\x04view\x18\x05 \x01(\x0e\x32\x1f.dompromise.v1.AvailabilityView\x12\x15\n\rresume_log_id\x18\x06 \x01(\t\x12\\\n\x13required_attributes\x18\x07 \x03(\x0b\x32?.dompromise.v1.WatchAvailabilityRequest.RequiredAttributesEntry\x12\x15\n\rwith_variants\x18\x08 \x01(\x08\x1a\x39\n\x17RequiredAttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8f\x01\n\x19WatchAvailabilityResponse\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12<\n\x0c\x61vailability\x18\x02 \x01(\x0b\x32&.dompromise.v1.GetAvailabilityResponse\x12\x13\n\x0b\x66ull_answer\x18\x03 \x01(\x08\x12\x0e\n\x06log_id\x18\x04 \x01(\t*\x8c\x01\n\x10\x41vailabilityView\x12!\n\x1d\x41VAILABILITY_VIEW_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x41VAILABILITY_VIEW_BASIC\x10\x01\x12\x1a\n\x16\x41VAILABILITY_VIEW_FULL\x10\x02\x12\x1c\n\x18\x41VAILABILITY_VIEW_TOTALS\x10\x03\x32\xbd\x02\n\x13\x41vailabilityService\x12\x9a\x01\n\x0fGetAvailability\x12%.dompromise.v1.GetAvailabilityRequest\x1a&.dompromise.v1.GetAvailabilityResponse\"8\x82\xd3\xe4\x93\x02\x32\x12\x10/v1/availabilityZ\x1e\"\x19/v1/availability:batchGet:\x01*\x12\x88\x01\n\x11WatchAvailability\x12\'.dompromise.v1.WatchAvailabilityRequest\x1a(.dompromise.v1.WatchAvailabilityResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/availability:watch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,28 +41,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_VARIANTAVAILABILITY_ATTRIBUTESENTRY']._serialized_options = b'8\001'
   _globals['_WATCHAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._loaded_options = None
   _globals['_WATCHAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_AVAILABILITYVIEW']._serialized_start=2394
-  _globals['_AVAILABILITYVIEW']._serialized_end=2534
-  _globals['_GETAVAILABILITYREQUEST']._serialized_start=145
-  _globals['_GETAVAILABILITYREQUEST']._serialized_end=554
-  _globals['_GETAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_start=497
-  _globals['_GETAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_end=554
-  _globals['_TIMEPHASING']._serialized_start=557
-  _globals['_TIMEPHASING']._serialized_end=766
-  _globals['_GETAVAILABILITYRESPONSE']._serialized_start=769
-  _globals['_GETAVAILABILITYRESPONSE']._serialized_end=935
-  _globals['_SKUAVAILABILITY']._serialized_start=938
-  _globals['_SKUAVAILABILITY']._serialized_end=1676
-  _globals['_VARIANTAVAILABILITY']._serialized_start=1679
-  _globals['_VARIANTAVAILABILITY']._serialized_end=1886
-  _globals['_VARIANTAVAILABILITY_ATTRIBUTESENTRY']._serialized_start=1837
-  _globals['_VARIANTAVAILABILITY_ATTRIBUTESENTRY']._serialized_end=1886
-  _globals['_WATCHAVAILABILITYREQUEST']._serialized_start=1889
-  _globals['_WATCHAVAILABILITYREQUEST']._serialized_end=2245
-  _globals['_WATCHAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_start=497
-  _globals['_WATCHAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_end=554
-  _globals['_WATCHAVAILABILITYRESPONSE']._serialized_start=2248
-  _globals['_WATCHAVAILABILITYRESPONSE']._serialized_end=2391
-  _globals['_AVAILABILITYSERVICE']._serialized_start=2537
-  _globals['_AVAILABILITYSERVICE']._serialized_end=2762
+  _globals['_AVAILABILITYSERVICE'].methods_by_name['GetAvailability']._loaded_options = None
+  _globals['_AVAILABILITYSERVICE'].methods_by_name['GetAvailability']._serialized_options = b'\202\323\344\223\0022\022\020/v1/availabilityZ\036\"\031/v1/availability:batchGet:\001*'
+  _globals['_AVAILABILITYSERVICE'].methods_by_name['WatchAvailability']._loaded_options = None
+  _globals['_AVAILABILITYSERVICE'].methods_by_name['WatchAvailability']._serialized_options = b'\202\323\344\223\002\030\022\026/v1/availability:watch'
+  _globals['_AVAILABILITYVIEW']._serialized_start=2424
+  _globals['_AVAILABILITYVIEW']._serialized_end=2564
+  _globals['_GETAVAILABILITYREQUEST']._serialized_start=175
+  _globals['_GETAVAILABILITYREQUEST']._serialized_end=584
+  _globals['_GETAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_start=527
+  _globals['_GETAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_end=584
+  _globals['_TIMEPHASING']._serialized_start=587
+  _globals['_TIMEPHASING']._serialized_end=796
+  _globals['_GETAVAILABILITYRESPONSE']._serialized_start=799
+  _globals['_GETAVAILABILITYRESPONSE']._serialized_end=965
+  _globals['_SKUAVAILABILITY']._serialized_start=968
+  _globals['_SKUAVAILABILITY']._serialized_end=1706
+  _globals['_VARIANTAVAILABILITY']._serialized_start=1709
+  _globals['_VARIANTAVAILABILITY']._serialized_end=1916
+  _globals['_VARIANTAVAILABILITY_ATTRIBUTESENTRY']._serialized_start=1867
+  _globals['_VARIANTAVAILABILITY_ATTRIBUTESENTRY']._serialized_end=1916
+  _globals['_WATCHAVAILABILITYREQUEST']._serialized_start=1919
+  _globals['_WATCHAVAILABILITYREQUEST']._serialized_end=2275
+  _globals['_WATCHAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_start=527
+  _globals['_WATCHAVAILABILITYREQUEST_REQUIREDATTRIBUTESENTRY']._serialized_end=584
+  _globals['_WATCHAVAILABILITYRESPONSE']._serialized_start=2278
+  _globals['_WATCHAVAILABILITYRESPONSE']._serialized_end=2421
+  _globals['_AVAILABILITYSERVICE']._serialized_start=2567
+  _globals['_AVAILABILITYSERVICE']._serialized_end=2884
 # @@protoc_insertion_point(module_scope)

@@ -97,7 +97,9 @@ class AvailabilityServiceServicer:
 
     def GetAvailability(self, request, context):
         """GetAvailability answers a batch of SKUs (at most 10,000) with totals and
-        a per-node breakdown over the selected nodes.
+        a per-node breakdown over the selected nodes. Over HTTP: GET with query
+        parameters (a URL of at most HTTP_REQUEST_LINE_BYTES_MAX, 65,536 bytes),
+        or POST the request as JSON to /v1/availability:batchGet for big batches.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

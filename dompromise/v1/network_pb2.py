@@ -23,43 +23,60 @@ _sym_db = _symbol_database.Default()
 
 
 from dompromise.v1 import common_pb2 as dompromise_dot_v1_dot_common__pb2
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ompromise/v1/network.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\"j\n\x08Location\x12\x18\n\x10latitude_degrees\x18\x01 \x01(\x01\x12\x19\n\x11longitude_degrees\x18\x02 \x01(\x01\x12\x13\n\x0bpostal_code\x18\x03 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x04 \x01(\t\"\xc2\x01\n\x04Node\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12%\n\x04type\x18\x02 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12)\n\x08location\x18\x06 \x01(\x0b\x32\x17.dompromise.v1.Location\x12\x0c\n\x04tags\x18\x07 \x03(\t\"1\n\x08PackSize\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x62\x61se_unit_count\x18\x02 \x01(\x03\"\x83\x01\n\x03Sku\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12+\n\npack_sizes\x18\x04 \x03(\x0b\x32\x17.dompromise.v1.PackSize\"!\n\x0eGetNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"4\n\x0fGetNodeResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\"m\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x04type\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12\x0b\n\x03tag\x18\x04 \x01(\t\"d\n\x11ListNodesResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.dompromise.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x1f\n\rGetSkuRequest\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\"1\n\x0eGetSkuResponse\x12\x1f\n\x03sku\x18\x01 \x01(\x0b\x32\x12.dompromise.v1.Sku\"8\n\x0fListSkusRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"a\n\x10ListSkusResponse\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"f\n\x14SetNodeStatusRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"P\n\x15SetNodeStatusResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\x32\x9a\x03\n\x0eNetworkService\x12H\n\x07GetNode\x12\x1d.dompromise.v1.GetNodeRequest\x1a\x1e.dompromise.v1.GetNodeResponse\x12Z\n\rSetNodeStatus\x12#.dompromise.v1.SetNodeStatusRequest\x1a$.dompromise.v1.SetNodeStatusResponse\x12N\n\tListNodes\x12\x1f.dompromise.v1.ListNodesRequest\x1a .dompromise.v1.ListNodesResponse\x12\x45\n\x06GetSku\x12\x1c.dompromise.v1.GetSkuRequest\x1a\x1d.dompromise.v1.GetSkuResponse\x12K\n\x08ListSkus\x12\x1e.dompromise.v1.ListSkusRequest\x1a\x1f.dompromise.v1.ListSkusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ompromise/v1/network.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"j\n\x08Location\x12\x18\n\x10latitude_degrees\x18\x01 \x01(\x01\x12\x19\n\x11longitude_degrees\x18\x02 \x01(\x01\x12\x13\n\x0bpostal_code\x18\x03 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x04 \x01(\t\"\xc2\x01\n\x04Node\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12%\n\x04type\x18\x02 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12)\n\x08location\x18\x06 \x01(\x0b\x32\x17.dompromise.v1.Location\x12\x0c\n\x04tags\x18\x07 \x03(\t\"1\n\x08PackSize\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x62\x61se_unit_count\x18\x02 \x01(\x03\"\x83\x01\n\x03Sku\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12+\n\npack_sizes\x18\x04 \x03(\x0b\x32\x17.dompromise.v1.PackSize\"!\n\x0eGetNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"4\n\x0fGetNodeResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\"m\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x04type\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12\x0b\n\x03tag\x18\x04 \x01(\t\"d\n\x11ListNodesResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.dompromise.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x1f\n\rGetSkuRequest\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\"1\n\x0eGetSkuResponse\x12\x1f\n\x03sku\x18\x01 \x01(\x0b\x32\x12.dompromise.v1.Sku\"8\n\x0fListSkusRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"a\n\x10ListSkusResponse\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"f\n\x14SetNodeStatusRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"P\n\x15SetNodeStatusResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"5\n\x11SearchSkusRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"J\n\x12SearchSkusResponse\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x12\n\ntotal_size\x18\x02 \x01(\x05\x32\x8e\x05\n\x0eNetworkService\x12\x65\n\x07GetNode\x12\x1d.dompromise.v1.GetNodeRequest\x1a\x1e.dompromise.v1.GetNodeResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/nodes/{node_id}\x12\x84\x01\n\rSetNodeStatus\x12#.dompromise.v1.SetNodeStatusRequest\x1a$.dompromise.v1.SetNodeStatusResponse\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/nodes/{node_id}:setStatus:\x01*\x12\x61\n\tListNodes\x12\x1f.dompromise.v1.ListNodesRequest\x1a .dompromise.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/nodes\x12`\n\x06GetSku\x12\x1c.dompromise.v1.GetSkuRequest\x1a\x1d.dompromise.v1.GetSkuResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/skus/{sku_id}\x12]\n\x08ListSkus\x12\x1e.dompromise.v1.ListSkusRequest\x1a\x1f.dompromise.v1.ListSkusResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/skus\x12j\n\nSearchSkus\x12 .dompromise.v1.SearchSkusRequest\x1a!.dompromise.v1.SearchSkusResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/skus:searchb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dompromise.v1.network_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LOCATION']._serialized_start=74
-  _globals['_LOCATION']._serialized_end=180
-  _globals['_NODE']._serialized_start=183
-  _globals['_NODE']._serialized_end=377
-  _globals['_PACKSIZE']._serialized_start=379
-  _globals['_PACKSIZE']._serialized_end=428
-  _globals['_SKU']._serialized_start=431
-  _globals['_SKU']._serialized_end=562
-  _globals['_GETNODEREQUEST']._serialized_start=564
-  _globals['_GETNODEREQUEST']._serialized_end=597
-  _globals['_GETNODERESPONSE']._serialized_start=599
-  _globals['_GETNODERESPONSE']._serialized_end=651
-  _globals['_LISTNODESREQUEST']._serialized_start=653
-  _globals['_LISTNODESREQUEST']._serialized_end=762
-  _globals['_LISTNODESRESPONSE']._serialized_start=764
-  _globals['_LISTNODESRESPONSE']._serialized_end=864
-  _globals['_GETSKUREQUEST']._serialized_start=866
-  _globals['_GETSKUREQUEST']._serialized_end=897
-  _globals['_GETSKURESPONSE']._serialized_start=899
-  _globals['_GETSKURESPONSE']._serialized_end=948
-  _globals['_LISTSKUSREQUEST']._serialized_start=950
-  _globals['_LISTSKUSREQUEST']._serialized_end=1006
-  _globals['_LISTSKUSRESPONSE']._serialized_start=1008
-  _globals['_LISTSKUSRESPONSE']._serialized_end=1105
-  _globals['_SETNODESTATUSREQUEST']._serialized_start=1107
-  _globals['_SETNODESTATUSREQUEST']._serialized_end=1209
-  _globals['_SETNODESTATUSRESPONSE']._serialized_start=1211
-  _globals['_SETNODESTATUSRESPONSE']._serialized_end=1291
-  _globals['_NETWORKSERVICE']._serialized_start=1294
-  _globals['_NETWORKSERVICE']._serialized_end=1704
+  _globals['_NETWORKSERVICE'].methods_by_name['GetNode']._loaded_options = None
+  _globals['_NETWORKSERVICE'].methods_by_name['GetNode']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/nodes/{node_id}'
+  _globals['_NETWORKSERVICE'].methods_by_name['SetNodeStatus']._loaded_options = None
+  _globals['_NETWORKSERVICE'].methods_by_name['SetNodeStatus']._serialized_options = b'\202\323\344\223\002\"\"\035/v1/nodes/{node_id}:setStatus:\001*'
+  _globals['_NETWORKSERVICE'].methods_by_name['ListNodes']._loaded_options = None
+  _globals['_NETWORKSERVICE'].methods_by_name['ListNodes']._serialized_options = b'\202\323\344\223\002\013\022\t/v1/nodes'
+  _globals['_NETWORKSERVICE'].methods_by_name['GetSku']._loaded_options = None
+  _globals['_NETWORKSERVICE'].methods_by_name['GetSku']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/skus/{sku_id}'
+  _globals['_NETWORKSERVICE'].methods_by_name['ListSkus']._loaded_options = None
+  _globals['_NETWORKSERVICE'].methods_by_name['ListSkus']._serialized_options = b'\202\323\344\223\002\n\022\010/v1/skus'
+  _globals['_NETWORKSERVICE'].methods_by_name['SearchSkus']._loaded_options = None
+  _globals['_NETWORKSERVICE'].methods_by_name['SearchSkus']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/skus:search'
+  _globals['_LOCATION']._serialized_start=104
+  _globals['_LOCATION']._serialized_end=210
+  _globals['_NODE']._serialized_start=213
+  _globals['_NODE']._serialized_end=407
+  _globals['_PACKSIZE']._serialized_start=409
+  _globals['_PACKSIZE']._serialized_end=458
+  _globals['_SKU']._serialized_start=461
+  _globals['_SKU']._serialized_end=592
+  _globals['_GETNODEREQUEST']._serialized_start=594
+  _globals['_GETNODEREQUEST']._serialized_end=627
+  _globals['_GETNODERESPONSE']._serialized_start=629
+  _globals['_GETNODERESPONSE']._serialized_end=681
+  _globals['_LISTNODESREQUEST']._serialized_start=683
+  _globals['_LISTNODESREQUEST']._serialized_end=792
+  _globals['_LISTNODESRESPONSE']._serialized_start=794
+  _globals['_LISTNODESRESPONSE']._serialized_end=894
+  _globals['_GETSKUREQUEST']._serialized_start=896
+  _globals['_GETSKUREQUEST']._serialized_end=927
+  _globals['_GETSKURESPONSE']._serialized_start=929
+  _globals['_GETSKURESPONSE']._serialized_end=978
+  _globals['_LISTSKUSREQUEST']._serialized_start=980
+  _globals['_LISTSKUSREQUEST']._serialized_end=1036
+  _globals['_LISTSKUSRESPONSE']._serialized_start=1038
+  _globals['_LISTSKUSRESPONSE']._serialized_end=1135
+  _globals['_SETNODESTATUSREQUEST']._serialized_start=1137
+  _globals['_SETNODESTATUSREQUEST']._serialized_end=1239
+  _globals['_SETNODESTATUSRESPONSE']._serialized_start=1241
+  _globals['_SETNODESTATUSRESPONSE']._serialized_end=1321
+  _globals['_SEARCHSKUSREQUEST']._serialized_start=1323
+  _globals['_SEARCHSKUSREQUEST']._serialized_end=1376
+  _globals['_SEARCHSKUSRESPONSE']._serialized_start=1378
+  _globals['_SEARCHSKUSRESPONSE']._serialized_end=1452
+  _globals['_NETWORKSERVICE']._serialized_start=1455
+  _globals['_NETWORKSERVICE']._serialized_end=2109
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from dompromise.v1 import common_pb2 as _common_pb2
+from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -138,3 +139,19 @@ class SetNodeStatusResponse(_message.Message):
     node: Node
     log_position: int
     def __init__(self, node: _Optional[_Union[Node, _Mapping]] = ..., log_position: _Optional[int] = ...) -> None: ...
+
+class SearchSkusRequest(_message.Message):
+    __slots__ = ("query", "page_size")
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    query: str
+    page_size: int
+    def __init__(self, query: _Optional[str] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class SearchSkusResponse(_message.Message):
+    __slots__ = ("skus", "total_size")
+    SKUS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
+    skus: _containers.RepeatedCompositeFieldContainer[Sku]
+    total_size: int
+    def __init__(self, skus: _Optional[_Iterable[_Union[Sku, _Mapping]]] = ..., total_size: _Optional[int] = ...) -> None: ...

@@ -80,6 +80,11 @@ class NetworkServiceStub:
                 request_serializer=dompromise_dot_v1_dot_network__pb2.ListSkusRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_network__pb2.ListSkusResponse.FromString,
                 _registered_method=True)
+        self.SearchSkus = channel.unary_unary(
+                '/dompromise.v1.NetworkService/SearchSkus',
+                request_serializer=dompromise_dot_v1_dot_network__pb2.SearchSkusRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_network__pb2.SearchSkusResponse.FromString,
+                _registered_method=True)
 
 
 class NetworkServiceServicer:
@@ -145,6 +150,16 @@ class NetworkServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchSkus(self, request, context):
+        """SearchSkus finds SKUs by part of a part number or of the description
+        words (brand, category and tags too where the catalog has them):
+        case-insensitive, every query word a prefix of some word of the SKU,
+        best matches first (at most SEARCH_RESULTS_MAX, 20).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NetworkServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -172,6 +187,11 @@ def add_NetworkServiceServicer_to_server(servicer, server):
                     servicer.ListSkus,
                     request_deserializer=dompromise_dot_v1_dot_network__pb2.ListSkusRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_network__pb2.ListSkusResponse.SerializeToString,
+            ),
+            'SearchSkus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchSkus,
+                    request_deserializer=dompromise_dot_v1_dot_network__pb2.SearchSkusRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_network__pb2.SearchSkusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -330,6 +350,33 @@ class NetworkService:
             '/dompromise.v1.NetworkService/ListSkus',
             dompromise_dot_v1_dot_network__pb2.ListSkusRequest.SerializeToString,
             dompromise_dot_v1_dot_network__pb2.ListSkusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchSkus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.NetworkService/SearchSkus',
+            dompromise_dot_v1_dot_network__pb2.SearchSkusRequest.SerializeToString,
+            dompromise_dot_v1_dot_network__pb2.SearchSkusResponse.FromString,
             options,
             channel_credentials,
             insecure,

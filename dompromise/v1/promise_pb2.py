@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ompromise/v1/promise.proto\x12\rdompromise.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc5\x01\n\tOrderLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12M\n\x13required_attributes\x18\x04 \x03(\x0b\x32\x30.dompromise.v1.OrderLine.RequiredAttributesEntry\x1a\x39\n\x17RequiredAttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x08\x43ustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x0f\n\x07segment\x18\x03 \x01(\t\"\x8e\x05\n\x16PromiseDeliveryRequest\x12\'\n\x05lines\x18\x01 \x03(\x0b\x32\x18.dompromise.v1.OrderLine\x12\x13\n\x0bpostal_code\x18\x02 \x01(\t\x12\x16\n\x0epickup_node_id\x18\x03 \x01(\t\x12\x37\n\x10\x64\x65livery_methods\x18\x04 \x03(\x0e\x32\x1d.dompromise.v1.DeliveryMethod\x12.\n\nas_of_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07zone_id\x18\x06 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x07 \x01(\t\x12)\n\x08\x63ustomer\x18\x08 \x01(\x0b\x32\x17.dompromise.v1.Customer\x12.\n\x0b\x66ill_policy\x18\t \x01(\x0e\x32\x19.dompromise.v1.FillPolicy\x12\x18\n\x10min_fill_percent\x18\n \x01(\x05\x12\x15\n\rmax_shipments\x18\x0b \x01(\x05\x12\x32\n\rsourcing_mode\x18\x0c \x01(\x0e\x32\x1b.dompromise.v1.SourcingMode\x12\x36\n\x12\x64\x65liver_after_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x64\x65liver_before_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bmax_options\x18\x0f \x01(\x05\x12\x1a\n\x12stock_on_hand_only\x18\x10 \x01(\x08\x12\x17\n\x0f\x63hannel_view_id\x18\x11 \x01(\t\x12\x13\n\x0bsplit_lines\x18\x12 \x01(\x08\"{\n\x0bPlannedLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x32\n\x0e\x61vailable_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0esource_node_id\x18\x04 \x01(\t\"\xe8\x02\n\x0fPlannedShipment\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12)\n\x05lines\x18\x02 \x03(\x0b\x32\x1a.dompromise.v1.PlannedLine\x12:\n\x16\x65\x61rliest_delivery_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x14latest_delivery_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x06method\x18\x05 \x01(\x0e\x32\x1d.dompromise.v1.DeliveryMethod\x12\x17\n\x0f\x63\x61rrier_service\x18\x06 \x01(\t\x12\x13\n\x0bvia_node_id\x18\x07 \x01(\t\x12\x32\n\x0e\x64\x65parture_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncost_minor\x18\t \x01(\x03\"-\n\tShortLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\xf9\x02\n\x0e\x44\x65liveryOption\x12-\n\x06method\x18\x01 \x01(\x0e\x32\x1d.dompromise.v1.DeliveryMethod\x12\x31\n\tshipments\x18\x02 \x03(\x0b\x32\x1e.dompromise.v1.PlannedShipment\x12\x15\n\rpromise_token\x18\x03 \x01(\t\x12:\n\x16\x65\x61rliest_delivery_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x14latest_delivery_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncost_minor\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x14\n\x0c\x66ill_percent\x18\x08 \x01(\x01\x12-\n\x0bshort_lines\x18\t \x03(\x0b\x32\x18.dompromise.v1.ShortLine\x12\r\n\x05score\x18\n \x01(\x01\"\\\n\tCandidate\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12.\n\x06reason\x18\x02 \x01(\x0e\x32\x1e.dompromise.v1.CandidateReason\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\xce\x01\n\x17PromiseDeliveryResponse\x12.\n\x07options\x18\x01 \x03(\x0b\x32\x1d.dompromise.v1.DeliveryOption\x12,\n\ncandidates\x18\x02 \x03(\x0b\x32\x18.dompromise.v1.Candidate\x12\x0f\n\x07zone_id\x18\x03 \x01(\t\x12.\n\nas_of_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0clog_position\x18\x05 \x01(\x03*\x86\x01\n\x0e\x44\x65liveryMethod\x12\x1f\n\x1b\x44\x45LIVERY_METHOD_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x45LIVERY_METHOD_SHIP\x10\x01\x12\x1a\n\x16\x44\x45LIVERY_METHOD_PICKUP\x10\x02\x12\x1d\n\x19\x44\x45LIVERY_METHOD_DROP_SHIP\x10\x03*\x7f\n\nFillPolicy\x12\x1b\n\x17\x46ILL_POLICY_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x46ILL_POLICY_FILL_OR_KILL\x10\x01\x12\x1d\n\x19\x46ILL_POLICY_SHIP_COMPLETE\x10\x02\x12\x17\n\x13\x46ILL_POLICY_PARTIAL\x10\x03*j\n\x0cSourcingMode\x12\x1d\n\x19SOURCING_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19SOURCING_MODE_ORDER_LEVEL\x10\x01\x12\x1c\n\x18SOURCING_MODE_LINE_LEVEL\x10\x02*\xb0\x02\n\x0f\x43\x61ndidateReason\x12 \n\x1c\x43\x41NDIDATE_REASON_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43\x41NDIDATE_REASON_USED\x10\x01\x12&\n\"CANDIDATE_REASON_NODE_NOT_SELLABLE\x10\x02\x12\x1a\n\x16\x43\x41NDIDATE_REASON_SHORT\x10\x03\x12\x1c\n\x18\x43\x41NDIDATE_REASON_NO_LANE\x10\x04\x12 \n\x1c\x43\x41NDIDATE_REASON_NO_DELIVERY\x10\x05\x12\x1e\n\x1a\x43\x41NDIDATE_REASON_OUTRANKED\x10\x06\x12\x1d\n\x19\x43\x41NDIDATE_REASON_TOO_LATE\x10\x07\x12\x1d\n\x19\x43\x41NDIDATE_REASON_CAPACITY\x10\x08\x32r\n\x0ePromiseService\x12`\n\x0fPromiseDelivery\x12%.dompromise.v1.PromiseDeliveryRequest\x1a&.dompromise.v1.PromiseDeliveryResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ompromise/v1/promise.proto\x12\rdompromise.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc5\x01\n\tOrderLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12M\n\x13required_attributes\x18\x04 \x03(\x0b\x32\x30.dompromise.v1.OrderLine.RequiredAttributesEntry\x1a\x39\n\x17RequiredAttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x08\x43ustomer\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x0c\n\x04tier\x18\x02 \x01(\t\x12\x0f\n\x07segment\x18\x03 \x01(\t\"\x8e\x05\n\x16PromiseDeliveryRequest\x12\'\n\x05lines\x18\x01 \x03(\x0b\x32\x18.dompromise.v1.OrderLine\x12\x13\n\x0bpostal_code\x18\x02 \x01(\t\x12\x16\n\x0epickup_node_id\x18\x03 \x01(\t\x12\x37\n\x10\x64\x65livery_methods\x18\x04 \x03(\x0e\x32\x1d.dompromise.v1.DeliveryMethod\x12.\n\nas_of_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07zone_id\x18\x06 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x07 \x01(\t\x12)\n\x08\x63ustomer\x18\x08 \x01(\x0b\x32\x17.dompromise.v1.Customer\x12.\n\x0b\x66ill_policy\x18\t \x01(\x0e\x32\x19.dompromise.v1.FillPolicy\x12\x18\n\x10min_fill_percent\x18\n \x01(\x05\x12\x15\n\rmax_shipments\x18\x0b \x01(\x05\x12\x32\n\rsourcing_mode\x18\x0c \x01(\x0e\x32\x1b.dompromise.v1.SourcingMode\x12\x36\n\x12\x64\x65liver_after_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x64\x65liver_before_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bmax_options\x18\x0f \x01(\x05\x12\x1a\n\x12stock_on_hand_only\x18\x10 \x01(\x08\x12\x17\n\x0f\x63hannel_view_id\x18\x11 \x01(\t\x12\x13\n\x0bsplit_lines\x18\x12 \x01(\x08\"{\n\x0bPlannedLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\x12\x32\n\x0e\x61vailable_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0esource_node_id\x18\x04 \x01(\t\"\xe8\x02\n\x0fPlannedShipment\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12)\n\x05lines\x18\x02 \x03(\x0b\x32\x1a.dompromise.v1.PlannedLine\x12:\n\x16\x65\x61rliest_delivery_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x14latest_delivery_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x06method\x18\x05 \x01(\x0e\x32\x1d.dompromise.v1.DeliveryMethod\x12\x17\n\x0f\x63\x61rrier_service\x18\x06 \x01(\t\x12\x13\n\x0bvia_node_id\x18\x07 \x01(\t\x12\x32\n\x0e\x64\x65parture_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncost_minor\x18\t \x01(\x03\"-\n\tShortLine\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\x03\"\xf9\x02\n\x0e\x44\x65liveryOption\x12-\n\x06method\x18\x01 \x01(\x0e\x32\x1d.dompromise.v1.DeliveryMethod\x12\x31\n\tshipments\x18\x02 \x03(\x0b\x32\x1e.dompromise.v1.PlannedShipment\x12\x15\n\rpromise_token\x18\x03 \x01(\t\x12:\n\x16\x65\x61rliest_delivery_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x14latest_delivery_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ncost_minor\x18\x06 \x01(\x03\x12\x10\n\x08\x63urrency\x18\x07 \x01(\t\x12\x14\n\x0c\x66ill_percent\x18\x08 \x01(\x01\x12-\n\x0bshort_lines\x18\t \x03(\x0b\x32\x18.dompromise.v1.ShortLine\x12\r\n\x05score\x18\n \x01(\x01\"\\\n\tCandidate\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12.\n\x06reason\x18\x02 \x01(\x0e\x32\x1e.dompromise.v1.CandidateReason\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\xce\x01\n\x17PromiseDeliveryResponse\x12.\n\x07options\x18\x01 \x03(\x0b\x32\x1d.dompromise.v1.DeliveryOption\x12,\n\ncandidates\x18\x02 \x03(\x0b\x32\x18.dompromise.v1.Candidate\x12\x0f\n\x07zone_id\x18\x03 \x01(\t\x12.\n\nas_of_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0clog_position\x18\x05 \x01(\x03*\x86\x01\n\x0e\x44\x65liveryMethod\x12\x1f\n\x1b\x44\x45LIVERY_METHOD_UNSPECIFIED\x10\x00\x12\x18\n\x14\x44\x45LIVERY_METHOD_SHIP\x10\x01\x12\x1a\n\x16\x44\x45LIVERY_METHOD_PICKUP\x10\x02\x12\x1d\n\x19\x44\x45LIVERY_METHOD_DROP_SHIP\x10\x03*\x7f\n\nFillPolicy\x12\x1b\n\x17\x46ILL_POLICY_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x46ILL_POLICY_FILL_OR_KILL\x10\x01\x12\x1d\n\x19\x46ILL_POLICY_SHIP_COMPLETE\x10\x02\x12\x17\n\x13\x46ILL_POLICY_PARTIAL\x10\x03*j\n\x0cSourcingMode\x12\x1d\n\x19SOURCING_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19SOURCING_MODE_ORDER_LEVEL\x10\x01\x12\x1c\n\x18SOURCING_MODE_LINE_LEVEL\x10\x02*\xb0\x02\n\x0f\x43\x61ndidateReason\x12 \n\x1c\x43\x41NDIDATE_REASON_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43\x41NDIDATE_REASON_USED\x10\x01\x12&\n\"CANDIDATE_REASON_NODE_NOT_SELLABLE\x10\x02\x12\x1a\n\x16\x43\x41NDIDATE_REASON_SHORT\x10\x03\x12\x1c\n\x18\x43\x41NDIDATE_REASON_NO_LANE\x10\x04\x12 \n\x1c\x43\x41NDIDATE_REASON_NO_DELIVERY\x10\x05\x12\x1e\n\x1a\x43\x41NDIDATE_REASON_OUTRANKED\x10\x06\x12\x1d\n\x19\x43\x41NDIDATE_REASON_TOO_LATE\x10\x07\x12\x1d\n\x19\x43\x41NDIDATE_REASON_CAPACITY\x10\x08\x32\x8a\x01\n\x0ePromiseService\x12x\n\x0fPromiseDelivery\x12%.dompromise.v1.PromiseDeliveryRequest\x1a&.dompromise.v1.PromiseDeliveryResponse\"\x16\x82\xd3\xe4\x93\x02\x10\"\x0b/v1/promise:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,34 +35,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ORDERLINE_REQUIREDATTRIBUTESENTRY']._loaded_options = None
   _globals['_ORDERLINE_REQUIREDATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_DELIVERYMETHOD']._serialized_start=2219
-  _globals['_DELIVERYMETHOD']._serialized_end=2353
-  _globals['_FILLPOLICY']._serialized_start=2355
-  _globals['_FILLPOLICY']._serialized_end=2482
-  _globals['_SOURCINGMODE']._serialized_start=2484
-  _globals['_SOURCINGMODE']._serialized_end=2590
-  _globals['_CANDIDATEREASON']._serialized_start=2593
-  _globals['_CANDIDATEREASON']._serialized_end=2897
-  _globals['_ORDERLINE']._serialized_start=80
-  _globals['_ORDERLINE']._serialized_end=277
-  _globals['_ORDERLINE_REQUIREDATTRIBUTESENTRY']._serialized_start=220
-  _globals['_ORDERLINE_REQUIREDATTRIBUTESENTRY']._serialized_end=277
-  _globals['_CUSTOMER']._serialized_start=279
-  _globals['_CUSTOMER']._serialized_end=341
-  _globals['_PROMISEDELIVERYREQUEST']._serialized_start=344
-  _globals['_PROMISEDELIVERYREQUEST']._serialized_end=998
-  _globals['_PLANNEDLINE']._serialized_start=1000
-  _globals['_PLANNEDLINE']._serialized_end=1123
-  _globals['_PLANNEDSHIPMENT']._serialized_start=1126
-  _globals['_PLANNEDSHIPMENT']._serialized_end=1486
-  _globals['_SHORTLINE']._serialized_start=1488
-  _globals['_SHORTLINE']._serialized_end=1533
-  _globals['_DELIVERYOPTION']._serialized_start=1536
-  _globals['_DELIVERYOPTION']._serialized_end=1913
-  _globals['_CANDIDATE']._serialized_start=1915
-  _globals['_CANDIDATE']._serialized_end=2007
-  _globals['_PROMISEDELIVERYRESPONSE']._serialized_start=2010
-  _globals['_PROMISEDELIVERYRESPONSE']._serialized_end=2216
-  _globals['_PROMISESERVICE']._serialized_start=2899
-  _globals['_PROMISESERVICE']._serialized_end=3013
+  _globals['_PROMISESERVICE'].methods_by_name['PromiseDelivery']._loaded_options = None
+  _globals['_PROMISESERVICE'].methods_by_name['PromiseDelivery']._serialized_options = b'\202\323\344\223\002\020\"\013/v1/promise:\001*'
+  _globals['_DELIVERYMETHOD']._serialized_start=2249
+  _globals['_DELIVERYMETHOD']._serialized_end=2383
+  _globals['_FILLPOLICY']._serialized_start=2385
+  _globals['_FILLPOLICY']._serialized_end=2512
+  _globals['_SOURCINGMODE']._serialized_start=2514
+  _globals['_SOURCINGMODE']._serialized_end=2620
+  _globals['_CANDIDATEREASON']._serialized_start=2623
+  _globals['_CANDIDATEREASON']._serialized_end=2927
+  _globals['_ORDERLINE']._serialized_start=110
+  _globals['_ORDERLINE']._serialized_end=307
+  _globals['_ORDERLINE_REQUIREDATTRIBUTESENTRY']._serialized_start=250
+  _globals['_ORDERLINE_REQUIREDATTRIBUTESENTRY']._serialized_end=307
+  _globals['_CUSTOMER']._serialized_start=309
+  _globals['_CUSTOMER']._serialized_end=371
+  _globals['_PROMISEDELIVERYREQUEST']._serialized_start=374
+  _globals['_PROMISEDELIVERYREQUEST']._serialized_end=1028
+  _globals['_PLANNEDLINE']._serialized_start=1030
+  _globals['_PLANNEDLINE']._serialized_end=1153
+  _globals['_PLANNEDSHIPMENT']._serialized_start=1156
+  _globals['_PLANNEDSHIPMENT']._serialized_end=1516
+  _globals['_SHORTLINE']._serialized_start=1518
+  _globals['_SHORTLINE']._serialized_end=1563
+  _globals['_DELIVERYOPTION']._serialized_start=1566
+  _globals['_DELIVERYOPTION']._serialized_end=1943
+  _globals['_CANDIDATE']._serialized_start=1945
+  _globals['_CANDIDATE']._serialized_end=2037
+  _globals['_PROMISEDELIVERYRESPONSE']._serialized_start=2040
+  _globals['_PROMISEDELIVERYRESPONSE']._serialized_end=2246
+  _globals['_PROMISESERVICE']._serialized_start=2930
+  _globals['_PROMISESERVICE']._serialized_end=3068
 # @@protoc_insertion_point(module_scope)

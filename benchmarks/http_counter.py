@@ -1,0 +1,241 @@
+"""The parts counter's figures: catalog search latency over 200k SKUs, and single-SKU GET over HTTP/JSON against
+a no-op aiohttp handler answering the same bytes, in one run.
+
+  python -m benchmarks.http_counter                  # both (about a minute)
+  python -m benchmarks.http_counter --smoke          # seconds, no verdict (CI)
+  python -m benchmarks.http_counter --json benchmarks/results/http_counter.json
+
+Search: 200,000 SKUs made from the demo catalog's words (part numbers of the demo's families, its description
+vocabulary), the index built once, then queries as a person types them (every prefix of part numbers, of
+description words, two-word queries), one at a time; p50 / p99 / max per query. Target: p99 <= 5 ms.
+
+HTTP: `dompromise serve --http-port` on the demo network, and a no-op aiohttp server returning the same response
+body (ours, captured first) for any GET, each in its own process pinned to CPU 0 while h2load --h1 (Debian's
+nghttp2-client) drives it from CPU 1. Rounds alternate no-op, ours, no-op, ours: the ratio ours / no-op of the
+medians is the figure (target >= 0.7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from dompromise.demo import network as demo
+from dompromise.inventory.search import SkuSearch, words_of
+from dompromise.model.network import Sku
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEARCH_SKUS = 200_000
+PATH = "/v1/availability?sku_ids={sku}"
+NOOP_SERVER = """
+import sys
+from aiohttp import web
+body = open(sys.argv[1], "rb").read()
+async def noop(request):
+    return web.Response(body=body, content_type="application/json")
+app = web.Application()
+app.router.add_get("/{tail:.*}", noop)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[2]), access_log=None, print=lambda *a: print("ready", flush=True))
+"""
+
+
+def catalog(count: int, seed: int = 7) -> list[Sku]:
+    rng = random.Random(seed)
+    base = demo.demo_network().skus
+    prefixes = sorted({sku.sku_id.rsplit("-", 1)[0] for sku in base})
+    vocabulary = sorted({word for sku in base for word in sku.description.split()})
+    seen: set[str] = set()
+    skus = []
+    while len(skus) < count:
+        sku_id = f"{rng.choice(prefixes)}-{rng.randrange(10_000, 10_000_000)}"
+        if sku_id in seen:
+            continue
+        seen.add(sku_id)
+        skus.append(Sku(sku_id, " ".join(rng.sample(vocabulary, 5))))
+    return skus
+
+
+def typed_queries(skus: list[Sku], count: int, seed: int = 11) -> list[str]:
+    """What people type: prefixes of part numbers (from 1 character), of description words, two words."""
+    rng = random.Random(seed)
+    queries = []
+    while len(queries) < count:
+        sku = rng.choice(skus)
+        kind = rng.random()
+        if kind < 0.5:
+            queries.append(sku.sku_id.lower()[: rng.randint(1, len(sku.sku_id))])
+        else:
+            words = words_of(sku.description)
+            first = rng.choice(words)
+            query = first[: rng.randint(1, len(first))]
+            if kind > 0.8:
+                second = rng.choice(words)
+                query += " " + second[: rng.randint(1, len(second))]
+            queries.append(query)
+    return queries
+
+
+def bench_search(sku_count: int, query_count: int) -> dict:
+    skus = catalog(sku_count)
+    by_id = {sku.sku_id: sku for sku in skus}
+    started = time.perf_counter()
+    index = SkuSearch(skus, by_id.get)
+    build_seconds = time.perf_counter() - started
+    queries = typed_queries(skus, query_count)
+    for query in queries[:50]:  # warm
+        index.search(query)
+    latencies_ms = []
+    for query in queries:
+        started = time.perf_counter()
+        answer = index.search(query)
+        latencies_ms.append((time.perf_counter() - started) * 1000)
+        assert answer.total_count >= len(answer.skus)
+    latencies_ms.sort()
+    return {
+        "sku_count": sku_count,
+        "query_count": len(queries),
+        "build_seconds": round(build_seconds, 2),
+        "p50_ms": round(latencies_ms[len(latencies_ms) // 2], 3),
+        "p99_ms": round(latencies_ms[int(len(latencies_ms) * 0.99) - 1], 3),
+        "max_ms": round(latencies_ms[-1], 3),
+    }
+
+
+def _pinned(argv: list[str], cpu: str) -> list[str]:
+    return (["taskset", "-c", cpu] if shutil.which("taskset") and os.cpu_count() and os.cpu_count() > 1 else []) + argv
+
+
+def _start(argv: list[str], ready_pattern: str) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline() if process.stdout else ""
+        match = re.search(ready_pattern, line)
+        if match:
+            return process, match.group(1) if match.groups() else ""
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise RuntimeError(f"{argv[0]} did not start")
+
+
+def _h2load(url: str, requests: int, clients: int) -> float:
+    out = subprocess.run(
+        _pinned(["h2load", "--h1", "-n", str(requests), "-c", str(clients), url], "1"),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    succeeded = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded", out)
+    assert succeeded and int(succeeded.group(1)) == requests, out
+    return float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))  # type: ignore[union-attr]
+
+
+def bench_http(rounds: int, requests: int, clients: int, body_file: str) -> dict:
+    if not shutil.which("h2load"):
+        raise SystemExit("needs h2load (apt-get install nghttp2-client)")
+    python = sys.executable
+    env_path = f"PYTHONPATH={REPO}"
+    ours, port = _start(
+        _pinned(
+            ["env", env_path, python, "-m", "dompromise", "serve", "--in-memory", "--port", "0", "--http-port", "0"],
+            "0",
+        ),
+        r"dompromise http on [\d.]+:(\d+)",
+    )
+    try:
+        sku = demo.demo_network().skus[0].sku_id
+        url = f"http://127.0.0.1:{port}" + PATH.format(sku=sku)
+        body = urllib.request.urlopen(url, timeout=10).read()
+        assert b'"ITEM_STATUS_OK"' in body, body[:200]
+        with open(body_file, "wb") as out:
+            out.write(body)
+        noop_port = os.environ.get("HTTP_COUNTER_NOOP_PORT", "52690")
+        noop, _ = _start(_pinned([python, "-c", NOOP_SERVER, body_file, noop_port], "0"), r"(ready)")
+        try:
+            noop_url = f"http://127.0.0.1:{noop_port}" + PATH.format(sku=sku)
+            assert urllib.request.urlopen(noop_url, timeout=10).read() == body
+            _h2load(url, max(requests // 10, 50), clients)  # warm both
+            _h2load(noop_url, max(requests // 10, 50), clients)
+            noop_rps, ours_rps = [], []
+            for _ in range(rounds):
+                noop_rps.append(_h2load(noop_url, requests, clients))
+                ours_rps.append(_h2load(url, requests, clients))
+        finally:
+            noop.kill()
+            noop.wait()
+    finally:
+        ours.kill()
+        ours.wait()
+    return {
+        "response_bytes": len(body),
+        "clients": clients,
+        "requests_per_round": requests,
+        "noop_rps": noop_rps,
+        "ours_rps": ours_rps,
+        "ratio_of_medians": round(statistics.median(ours_rps) / statistics.median(noop_rps), 3),
+    }
+
+
+def _machine() -> dict:
+    def git(*argv: str) -> str:
+        return subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    return {
+        "date": time.strftime("%Y-%m-%d"),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "loadavg": os.getloadavg(),
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "uncommitted": git("status", "--porcelain", "--", "dompromise").splitlines(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true", help="seconds: small sizes, no verdict")
+    parser.add_argument("--json", help="write the result here")
+    parser.add_argument("--skip-http", action="store_true")
+    args = parser.parse_args(argv)
+    result: dict = {"machine": _machine()}
+    if args.smoke:
+        result["search"] = bench_search(5_000, 200)
+    else:
+        result["search"] = bench_search(SEARCH_SKUS, 2_000)
+    print(json.dumps(result["search"]), flush=True)
+    if not args.skip_http:
+        body_file = os.path.join(REPO, ".benchmarks-http-body.json")
+        try:
+            if args.smoke:
+                result["http"] = bench_http(1, 200, 4, body_file)
+            else:
+                result["http"] = bench_http(5, 20_000, 16, body_file)
+        finally:
+            if os.path.exists(body_file):
+                os.remove(body_file)
+        print(json.dumps(result["http"]), flush=True)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(result, out, indent=2)
+    if args.smoke:
+        return 0
+    met = result["search"]["p99_ms"] <= 5.0 and ("http" not in result or result["http"]["ratio_of_medians"] >= 0.7)
+    print("targets met" if met else "targets NOT met", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,255 @@
+"""The aiohttp application: every annotated v1 RPC as JSON, server streams as Server-Sent Events, the page at `/`.
+
+A route calls the very servicer object the gRPC server serves (no second
+implementation): the request is built from the query string or the JSON body,
+the servicer runs with an HttpContext standing for grpc's, and what it
+answers, or aborts with, goes out as JSON. It runs in the gRPC server's event
+loop (service/server.py `serve(also_serve=...)`, dompromise/http/serve.py).
+
+Auth is a hook for the production issue: `auth_check(authorization, scope)`
+gets the request's Authorization header (None when absent) and the RPC's
+scope (read, promise, reserve, admin), and refuses by raising AuthRejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import pathlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import grpc
+import grpc.aio
+from aiohttp import web
+from google.protobuf.message import Message
+from google.rpc import code_pb2, status_pb2
+
+from dompromise import limits
+from dompromise.errors import DompromiseError, InvalidArgumentError
+from dompromise.http.convert import (
+    fill_path_fields,
+    message_from_body,
+    message_from_dict,
+    query_document,
+    response_json,
+    status_json,
+    status_of_error,
+    status_of_grpc,
+)
+from dompromise.http.routes import Route, annotated_routes
+from dompromise.service.errors import to_status
+
+log = logging.getLogger(__name__)
+STATIC = pathlib.Path(__file__).resolve().parent / "static"
+JSON = "application/json"
+# Seconds between SSE comments on a quiet stream: proxies and browsers keep the connection.
+SSE_KEEPALIVE_SECONDS = 15.0
+# The log position an answer reflects, as the gRPC side's trailing metadata says it.
+POSITION_HEADER = "x-dompromise-position"
+LOG_ID_HEADER = "x-dompromise-log-id"
+
+
+class AuthRejected(Exception):
+    """Raised by an auth check: UNAUTHENTICATED (no or bad credentials) or PERMISSION_DENIED (scope missing)."""
+
+    def __init__(self, code: int, message: str) -> None:
+        assert code in (code_pb2.UNAUTHENTICATED, code_pb2.PERMISSION_DENIED), code
+        super().__init__(message)
+        self.code = code
+
+
+AuthCheck = Callable[[str | None, str], Awaitable[None] | None]
+
+
+class HttpAbort(grpc.aio.AbortError):
+    """A servicer aborted: carries the google.rpc.Status it aborted with."""
+
+    def __init__(self, status: status_pb2.Status) -> None:
+        super().__init__(status.message)
+        self.status = status
+
+
+class HttpContext:
+    """Stands for grpc.aio.ServicerContext in a servicer called over HTTP: what the servicers use of it."""
+
+    def __init__(self, request: web.Request) -> None:
+        self._request = request
+        self._trailing: tuple[tuple[str, str | bytes], ...] = ()
+
+    async def abort(
+        self, code: grpc.StatusCode, details: str = "", trailing_metadata: Sequence[tuple[str, str | bytes]] = ()
+    ) -> None:
+        raise HttpAbort(status_pb2.Status(code=code.value[0], message=details))
+
+    async def abort_with_status(self, status: grpc.Status) -> None:
+        raise HttpAbort(status_of_grpc(status))
+
+    def trailing_metadata(self) -> tuple[tuple[str, str | bytes], ...]:
+        return self._trailing
+
+    def set_trailing_metadata(self, trailing_metadata: Sequence[tuple[str, str | bytes]]) -> None:
+        self._trailing = tuple(trailing_metadata)
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return tuple((key.lower(), value) for key, value in self._request.headers.items())
+
+    def time_remaining(self) -> float | None:
+        return None
+
+    async def send_initial_metadata(self, initial_metadata: Sequence[tuple[str, str | bytes]]) -> None:
+        return None
+
+    def peer(self) -> str:
+        return str(self._request.remote)
+
+    def cancelled(self) -> bool:
+        return False
+
+
+def _error_response(status: status_pb2.Status) -> web.Response:
+    http_status, body = status_json(status)
+    return web.Response(status=http_status, body=body, content_type=JSON)
+
+
+class RouteHandler:
+    """One route: builds the request, checks auth, calls the servicer, answers JSON (or SSE for a stream)."""
+
+    def __init__(self, route: Route, servicer: object, position: Callable[[], tuple[int, str]], auth: AuthCheck | None):
+        self.route = route
+        self._method = getattr(servicer, route.method_name)
+        self._position = position
+        self._auth = auth
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            await self._check_auth(request)
+            message = await self._request_message(request)
+        except AuthRejected as rejected:
+            return _error_response(status_pb2.Status(code=rejected.code, message=str(rejected)))
+        except InvalidArgumentError as error:
+            return _error_response(status_of_error(error))
+        if self.route.server_streaming:
+            return await self._stream(request, message)
+        return await self._unary(request, message)
+
+    async def _check_auth(self, request: web.Request) -> None:
+        if self._auth is None:
+            return
+        outcome = self._auth(request.headers.get("Authorization"), self.route.scope)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    async def _request_message(self, request: web.Request) -> Message:
+        message = self.route.request_type()
+        if self.route.body:
+            message_from_body(await request.read(), message)
+        else:
+            message_from_dict(query_document(message.DESCRIPTOR, request.query.items()), message)
+        fill_path_fields(message, request.match_info)
+        return message
+
+    def _headers(self) -> dict[str, str]:
+        position, log_id = self._position()
+        return {POSITION_HEADER: str(position), LOG_ID_HEADER: log_id}
+
+    async def _unary(self, request: web.Request, message: Message) -> web.Response:
+        context = HttpContext(request)
+        try:
+            answer = await self._method(message, context)
+        except HttpAbort as aborted:
+            response = _error_response(aborted.status)
+            response.headers.update(self._headers())
+            return response
+        return web.Response(body=response_json(answer), content_type=JSON, headers=self._headers())
+
+    async def _stream(self, request: web.Request, message: Message) -> web.StreamResponse:
+        """Server-Sent Events: one `data:` JSON message per answer; an abort is an `error` event, then the end."""
+        context = HttpContext(request)
+        answers: AsyncGenerator[Any, None] = self._method(message, context)
+        response: web.StreamResponse | None = None
+        try:
+            while True:
+                try:
+                    answer = await asyncio.wait_for(anext(answers), SSE_KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    if response is not None:
+                        await response.write(b": keep-alive\n\n")
+                    continue
+                except StopAsyncIteration:
+                    break
+                if response is None:
+                    response = await self._start_stream(request)
+                if isinstance(answer, bytes):  # WatchAvailability's answers come encoded (service/availability.py)
+                    answer = self.route.response_type.FromString(answer)
+                await response.write(b"data: " + response_json(answer) + b"\n\n")
+        except HttpAbort as aborted:
+            if response is None:
+                return _error_response(aborted.status)
+            _, body = status_json(aborted.status)
+            await response.write(b"event: error\ndata: " + body + b"\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        finally:
+            await answers.aclose()
+        if response is None:
+            response = await self._start_stream(request)
+        return response
+
+    async def _start_stream(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **self._headers()}
+        )
+        await response.prepare(request)
+        return response
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
+    """aiohttp's own refusals (no such route, wrong method, body too large) as google.rpc.Status JSON too."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        code = {
+            404: code_pb2.NOT_FOUND,
+            405: code_pb2.UNIMPLEMENTED,
+            413: code_pb2.RESOURCE_EXHAUSTED,
+        }.get(error.status, code_pb2.INVALID_ARGUMENT)
+        status = status_pb2.Status(code=code, message=f"{request.method} {request.path}: {error.reason}")
+        _, body = status_json(status)
+        return web.Response(status=error.status, body=body, content_type=JSON)
+    except DompromiseError as error:  # from our own code outside a servicer (none expected): mapped like gRPC
+        return _error_response(status_of_grpc(to_status(error)))
+    except Exception:
+        # A bug: logged whole; the caller learns only that it happened, as over gRPC.
+        log.exception("unexpected error serving %s %s", request.method, request.path)
+        return _error_response(
+            status_pb2.Status(code=code_pb2.INTERNAL, message="internal error (logged on the server)")
+        )
+
+
+async def _page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC / "index.html")
+
+
+def create_app(
+    servicers: Mapping[str, object],
+    position: Callable[[], tuple[int, str]],
+    auth_check: AuthCheck | None = None,
+) -> web.Application:
+    """The HTTP app over these servicers (service full name -> the object the gRPC server serves).
+
+    `position()` is the replica's (log position, log id), sent as headers with every answer.
+    """
+    app = web.Application(middlewares=[json_errors], client_max_size=limits.HTTP_BODY_BYTES_MAX)
+    for route in annotated_routes():
+        servicer = servicers.get(route.service_name)
+        if servicer is None:
+            continue
+        app.router.add_route(route.verb, route.aiohttp_path, RouteHandler(route, servicer, position, auth_check).handle)
+    app.router.add_get("/", _page)
+    app.router.add_static("/static/", STATIC, append_version=False)
+    return app

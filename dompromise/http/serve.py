@@ -1,0 +1,57 @@
+"""`serve --http-port`: the HTTP/JSON app started beside the gRPC server, in its event loop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from dompromise import limits
+from dompromise.http.app import AuthCheck, create_app
+from dompromise.replica.protocol import Replica
+from dompromise.service.server import AlsoServe, BuiltServer
+
+log = logging.getLogger(__name__)
+# Seconds open HTTP requests (and Server-Sent Events streams) get to finish on shutdown.
+HTTP_SHUTDOWN_SECONDS = 2.0
+
+
+def app_of(built: BuiltServer, replica: Replica, auth_check: AuthCheck | None = None) -> web.Application:
+    """The HTTP app over a built server's servicers and its replica's position."""
+
+    def position() -> tuple[int, str]:
+        return replica.engine.log_position, replica.log_id
+
+    return create_app(built.servicers, position, auth_check)
+
+
+async def start_http(
+    built: BuiltServer, replica: Replica, host: str, port: int, auth_check: AuthCheck | None = None
+) -> tuple[web.AppRunner, int]:
+    """Listens on host:port (0: a free port); returns the runner (cleanup() stops it) and the bound port."""
+    app = app_of(built, replica, auth_check)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
+        max_line_size=limits.HTTP_REQUEST_LINE_BYTES_MAX,
+    )
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner, int(runner.addresses[0][1])
+
+
+def also_serve_http(
+    host: str, port: int, ready: Callable[[int], None] | None = None, auth_check: AuthCheck | None = None
+) -> AlsoServe:
+    """service/server.py serve()'s `also_serve`: the HTTP app on host:port; `ready(port)` once it listens."""
+
+    async def start(built: BuiltServer, replica: Replica) -> Callable[[], Awaitable[None]]:
+        runner, bound = await start_http(built, replica, host, port, auth_check)
+        log.info("HTTP/JSON and the counter page on %s:%d", host, bound)
+        if ready is not None:
+            ready(bound)
+        return runner.cleanup
+
+    return start
