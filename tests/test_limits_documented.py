@@ -143,3 +143,9 @@ def test_attribute_limits_documented():
     docs = (PROTOS.parent.parent.parent / "docs" / "config.md").read_text()
     for name in ("ATTRIBUTES_DECLARED_MAX", "ATTRIBUTE_KEY_LENGTH_MAX"):
         assert f"`{name}` ({spelled(getattr(limits, name))})" in docs, name
+
+
+def test_reserved_promise_tokens_limits_documented():
+    comment = field_comment("reservation.proto", "ReserveInventoryRequest", "promise_token")
+    assert f"{limits.PROMISE_TOKEN_CLOCK_MARGIN_SECONDS} seconds" in comment
+    assert spelled(limits.PROMISE_TOKENS_REMEMBERED_MAX) in comment
