@@ -99,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="with --clock simulated: simulated seconds per wall second (default 1; 0 stands still)",
     )
+    serve.add_argument(
         "--http-port", type=int, help="also serve HTTP/JSON and the counter page on this port (0: any free port)"
     )
     serve.add_argument("--http-host", help="address for --http-port (default: --host)")

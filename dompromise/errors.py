@@ -9,12 +9,14 @@ command log a replica cannot follow. The whole tree:
     DompromiseError
         InvalidArgumentError            INVALID_ARGUMENT (BadRequest)
         NotFoundError                   NOT_FOUND
+            LostHistoryNotFoundError    (reason LOG_CHANGED: an id of a lost history)
         LimitExceededError              RESOURCE_EXHAUSTED
         OutOfRangeError                 OUT_OF_RANGE
         AbortedError                    ABORTED
         UnavailableError                UNAVAILABLE
             PositionNotReachedError
         AlreadyExistsError              ALREADY_EXISTS
+            PromiseTokenReservedError
         FailedPreconditionError         FAILED_PRECONDITION
             LogChangedError
         LogError                        start-up and the replica's own loops: never a servicer's
@@ -65,7 +67,23 @@ class NotFoundError(DompromiseError):
         self.resource_type = resource_type
         self.resource_id = resource_id
         self.field = field
+        self.reason = f"{resource_type.upper()}_NOT_FOUND"
+        self.metadata: dict[str, str] = {}
         super().__init__(f"{resource_type} {resource_id!r} not found ({field})")
+
+
+class LostHistoryNotFoundError(NotFoundError):
+    """The id was issued in another history of the log (its record was lost: Redis restored from an older AOF,
+    a lost log segment); this log never held it, and never gives it to anything else. Reason LOG_CHANGED."""
+
+    def __init__(self, resource_type: str, resource_id: str, field: str, log_id: str, log_position: int):
+        super().__init__(resource_type, resource_id, field)
+        self.reason = "LOG_CHANGED"
+        self.metadata = {"log_id": log_id, "log_position": str(log_position)}
+        self.args = (
+            f"{resource_type} {resource_id!r} not found ({field}): it was issued in another history of the log "
+            f"(records lost; log id now {log_id!r}); nothing else has this id",
+        )
 
 
 class LimitExceededError(DompromiseError):
@@ -118,9 +136,27 @@ class PositionNotReachedError(UnavailableError):
 class AlreadyExistsError(DompromiseError):
     """A request_id was reused with a different payload."""
 
+    reason = "REQUEST_ID_REUSED"
+
     def __init__(self, request_id: str):
         self.request_id = request_id
+        self.metadata = {"request_id": request_id}
         super().__init__(f"request_id {request_id!r} was already used with a different payload")
+
+
+class PromiseTokenReservedError(AlreadyExistsError):
+    """A promise token reserves once: it already made the reservation named (with another request_id)."""
+
+    reason = "PROMISE_TOKEN_ALREADY_RESERVED"
+
+    def __init__(self, request_id: str, reservation_id: str):
+        super().__init__(request_id)
+        self.metadata = {"request_id": request_id, "reservation_id": reservation_id}
+        self.args = (
+            f"the promise token was already reserved, as {reservation_id!r} (a token reserves once, for its "
+            "whole validity, whatever became of that reservation); retry with the first request_id to get its "
+            "answer, or promise again",
+        )
 
 
 class FailedPreconditionError(DompromiseError):

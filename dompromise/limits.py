@@ -49,6 +49,12 @@ PROMISE_OPTIONS_MAX = 20
 PROMISE_OPTIONS_DEFAULT = 5
 PROMISE_HORIZON_DAYS = 90
 PROMISE_TOKEN_TTL_SECONDS = 15 * 60
+# A promise token reserves once: the log remembers each reserved token until
+# it expires plus this margin (the instances' clocks that refuse expired
+# tokens may lag the log's), and at most this many tokens (past it, those
+# expiring soonest are forgotten first).
+PROMISE_TOKEN_CLOCK_MARGIN_SECONDS = 5 * 60
+PROMISE_TOKENS_REMEMBERED_MAX = 1_000_000
 
 # WatchReservationEvents: open streams per process, and events queued for a
 # slow reader before its stream is ended (it resumes by version).
@@ -137,6 +143,12 @@ LOG_QUEUE_COMMANDS_MAX = 50_000
 # wait at once per server before new ones are refused at once.
 MIN_POSITION_WAIT_MS_MAX = 2_000
 MIN_POSITION_WAITERS_MAX = 10_000
+
+# The Redis snapshot lock (one snapshot writer at a time) expires after this
+# many seconds: a writer that died frees it then. Longer than writing the
+# largest snapshot takes (a writer still writing at expiry is warned, and
+# never deletes a lock another writer took since).
+REDIS_SNAPSHOT_LOCK_SECONDS = 60
 
 # `serve --redis --workers N`: worker processes on one port (each a full
 # replica: N copies of the state in memory), and how often the supervisor

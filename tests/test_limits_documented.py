@@ -151,3 +151,9 @@ def test_search_limits_documented():
     assert spelled(limits.SEARCH_QUERY_WORDS_MAX) in query
     assert spelled(limits.SEARCH_RESULTS_MAX) in field_comment("network.proto", "SearchSkusRequest", "page_size")
     assert spelled(limits.HTTP_REQUEST_LINE_BYTES_MAX) in rpc_comment("availability.proto", "GetAvailability")
+
+
+def test_reserved_promise_tokens_limits_documented():
+    comment = field_comment("reservation.proto", "ReserveInventoryRequest", "promise_token")
+    assert f"{limits.PROMISE_TOKEN_CLOCK_MARGIN_SECONDS} seconds" in comment
+    assert spelled(limits.PROMISE_TOKENS_REMEMBERED_MAX) in comment

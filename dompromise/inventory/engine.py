@@ -432,6 +432,11 @@ class Engine:
         index = self._book.index_of(reservation_id)
         return None if index < 0 else self.reservation_view(index)
 
+    def reservation_from_lost_history(self, reservation_id: str) -> bool:
+        """Whether an id this replica does not know was issued in another history of the log (its record lost:
+        Redis restored from an older AOF, a lost log segment), not merely never issued: see ReservationBook."""
+        return self._book.from_lost_history(reservation_id)
+
     def reservation_indices_of(self, order_id: str = "", customer_id: str = "") -> list[int]:
         """Reservations of an order (or else of a customer), oldest first."""
         return self._book.of_order(order_id) if order_id else self._book.of_customer(customer_id)

@@ -95,6 +95,7 @@ class RecordApplier:
         assert log_position == self._core.log_position + 1, "log records apply in order, once"
         log_time_ns = record.log_time_ns
         self._book.forget_before(log_time_ns)
+        self._book.forget_tokens_before(log_time_ns)
         key = record.request_id
         if key:
             print_ = fingerprint_of(record)
@@ -134,7 +135,7 @@ class RecordApplier:
             unavailable = record.set_unavailable
             return self._apply_attributed(KIND["SET_UNAVAILABLE"], time_ns, unavailable, unavailable.reasons)
         if which == "reserve":
-            return self._apply_reserve(record.reserve, time_ns, log_position)
+            return self._apply_reserve(record.reserve, time_ns, log_position, record.id_nonce)
         if which == "commit" or which == "release":
             resolve = record.commit if which == "commit" else record.release
             index = self._book.index_of(resolve.reservation_id)
@@ -165,7 +166,7 @@ class RecordApplier:
             self._core.apply(command)
             return self._outcome(command, command.filled, index)
         if which == "allocate_wave":
-            return self._apply_wave(record.allocate_wave, time_ns, log_position)
+            return self._apply_wave(record.allocate_wave, time_ns, log_position, record.id_nonce)
         if which == "set_node_status":
             status = record.set_node_status
             count = len(status.node_ids)
@@ -310,13 +311,31 @@ class RecordApplier:
 
     # ---- reservations -----------------------------------------------------------
 
-    def _apply_reserve(self, body: log_pb2.Reserve, time_ns: int, log_position: int) -> Outcome:
+    def _apply_reserve(self, body: log_pb2.Reserve, time_ns: int, log_position: int, nonce: int) -> Outcome:
+        token_key = body.promise_token_key
+        if token_key and self._book.token_reservation(token_key) >= 0:
+            return self._token_reused(token_key, time_ns, log_position)
         command = self._reserve_lines(body, time_ns, time_ns + body.ttl_ns, body.allow_partial, True, body)
         index = -1
         if command.result == RESULT["OK"]:
             index = command.reservation
-            self._book.add(index, log_position, time_ns, body.order_id, body.customer_id)
+            self._book.add(index, log_position, time_ns, body.order_id, body.customer_id, nonce=nonce)
+            if token_key:
+                self._book.remember_token(token_key, index, body.promise_token_expire_ns)
         return self._outcome(command, command.filled, index)
+
+    def _token_reused(self, token_key: bytes, time_ns: int, log_position: int) -> Outcome:
+        """A promise token reserves once: a second Reserve of it (another request_id) holds nothing and
+        answers with the first reservation, flagged, decided here in log order so every replica agrees."""
+        self._core.apply(_core.Command(KIND["TICK"], time_ns))  # the clock still moves
+        first = self._book.token_reservation(token_key)
+        return Outcome(
+            log_position=log_position,
+            log_time_ns=time_ns,
+            result=RESULT["OK"],
+            reservation=self._reservation_view(first),
+            token_reused=True,
+        )
 
     def _reserve_lines(
         self,
@@ -404,7 +423,7 @@ class RecordApplier:
                 safety[i] = self._core.bucket_array("safety_stock")[line_rows[i], node[i]].sum()
         return floors(fixed, percent, view_safety, on_hand, safety)
 
-    def _apply_wave(self, wave: log_pb2.AllocateWave, time_ns: int, log_position: int) -> Outcome:
+    def _apply_wave(self, wave: log_pb2.AllocateWave, time_ns: int, log_position: int, nonce: int) -> Outcome:
         """Allocates the orders one by one in (priority, need-by, request order) order.
 
         Each order is a reserve and an immediate commit inside this one log
@@ -421,7 +440,9 @@ class RecordApplier:
             index = -1
             if command.result == RESULT["OK"]:
                 index = command.reservation
-                self._book.add(index, log_position, time_ns, order.order_id, order.customer_id, wave_rank=rank)
+                self._book.add(
+                    index, log_position, time_ns, order.order_id, order.customer_id, wave_rank=rank, nonce=nonce
+                )
                 commit = _core.Command(KIND["COMMIT"], time_ns, reservation=index)
                 self._core.apply(commit, False)
             outcome = self._outcome(command, command.filled, index)
@@ -526,9 +547,11 @@ def attribute_sets_of(attribute_sets: AttributeSets, count: int) -> list[Attribu
 
 
 def fingerprint_of(record: log_pb2.LogRecord) -> bytes:
-    """The payload's identity: the command without its time and key."""
+    """The payload's identity: the command without its time, key and id nonce (a retry's writer picks
+    another nonce for the same request)."""
     payload = log_pb2.LogRecord()
     payload.CopyFrom(record)
     payload.log_time_ns = 0
     payload.request_id = ""
+    payload.id_nonce = 0
     return fingerprint(payload.SerializeToString(deterministic=True))

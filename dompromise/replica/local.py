@@ -70,6 +70,10 @@ class LocalReplica:
     def log_position(self) -> int:
         return self.engine.log_position
 
+    async def head_position(self) -> int:
+        """This process sequences its log: what it applied is the head."""
+        return self.engine.log_position
+
     @property
     def log_id(self) -> str:
         """The log's identity: log positions (and watch versions) mean something only within it."""

@@ -107,6 +107,11 @@ class Replica(Protocol):
         """This replica's wall clock: what the edge checks times against (never the core)."""
         ...
 
+    async def head_position(self) -> int:
+        """The log's last position now (a local log's is the position applied; the shared log's is read from
+        Redis): past it, a position names nothing in this history. UnavailableError when it cannot be read."""
+        ...
+
     # ---- writes and what they change ---------------------------------------------
 
     async def submit(self, record: log_pb2.LogRecord) -> Outcome:

@@ -10,9 +10,9 @@ same time, and waits up to SNAPSHOT_LOCK_WAIT_SECONDS for one that holds it.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import time
+
+import redis.exceptions
+import redis.lock
 
 from dompromise.errors import RedisLogError
 from dompromise.inventory.engine import Engine
@@ -26,6 +26,14 @@ log = logging.getLogger(__name__)
 SNAPSHOT_LOCK_WAIT_SECONDS = 30.0
 # How often it asks for the lock meanwhile, in seconds.
 SNAPSHOT_LOCK_POLL_SECONDS = 0.1
+
+
+def release_snapshot_lock(lock: redis.lock.Lock) -> None:
+    """Releases our lock; one that expired meanwhile (and may be another writer's now) is left alone."""
+    try:
+        lock.release()
+    except redis.exceptions.LockNotOwnedError:
+        log.warning("the snapshot lock expired before the snapshot was stored (REDIS_SNAPSHOT_LOCK_SECONDS)")
 
 
 def snapshot_log(network: Network, url: str, prefix: str) -> tuple[int, int, bool]:
@@ -45,21 +53,19 @@ def snapshot_log(network: Network, url: str, prefix: str) -> tuple[int, int, boo
             replica.loaded_snapshot_position,
             replica.engine.log_position,
         )
-        owner = f"dompromise-snapshot:{socket.gethostname()}:{os.getpid()}"
-        deadline = time.monotonic() + SNAPSHOT_LOCK_WAIT_SECONDS
-        while not command_log.try_lock_snapshot(owner):
-            if time.monotonic() > deadline:
-                raise RedisLogError(
-                    f"{prefix}:snapshot-lock held for {SNAPSHOT_LOCK_WAIT_SECONDS:g}s: an instance "
-                    "is writing a snapshot; try again"
-                )
-            time.sleep(SNAPSHOT_LOCK_POLL_SECONDS)
+        lock = command_log.snapshot_lock()
+        lock.sleep = SNAPSHOT_LOCK_POLL_SECONDS
+        if not lock.acquire(blocking=True, blocking_timeout=SNAPSHOT_LOCK_WAIT_SECONDS):
+            raise RedisLogError(
+                f"{prefix}:snapshot-lock held for {SNAPSHOT_LOCK_WAIT_SECONDS:g}s: an instance "
+                "is writing a snapshot; try again"
+            )
         try:
             kept = command_log.snapshot_positions()
             written = not kept or kept[-1] < replica.engine.log_position
             position = replica.snapshot_now() if written else kept[-1]
         finally:
-            command_log.unlock_snapshot()
+            release_snapshot_lock(lock)
         return position, command_log.snapshot_size(position), written
     finally:
         command_log.close()

@@ -37,6 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 import redis
+import redis.exceptions
 
 from dompromise.errors import LogGap, RedisLogError, UnavailableError
 from dompromise.internal.v1 import log_pb2
@@ -125,6 +126,14 @@ class SharedReplica:
         """The log's identity: log positions (and watch versions) mean something only within it (the id
         changes when Redis lost records and their positions are reused: see the module doc)."""
         return self.log.log_id
+
+    async def head_position(self) -> int:
+        """The stream's last position as Redis holds it now (this replica may lag it)."""
+        try:
+            head, _ = await self.log.head_and_id_async()
+        except redis.RedisError as error:
+            raise UnavailableError(f"the Redis log is not reachable: {error}") from None
+        return head
 
     def now_ns(self) -> int:
         """This replica's wall clock: what the edge checks times against (never the core)."""
@@ -534,12 +543,13 @@ class SharedReplica:
     async def _snapshot_if_due(self) -> None:
         """One instance writes a snapshot per interval: the one that gets the lock when none is recent."""
         client = self.log.async_client()
+        lock = self.log.snapshot_lock_async()
         try:
             newest = await client.zrange(self.log.snapshots_key, -1, -1)
             if newest and self.engine.log_position - as_int(newest[0]) < self._snapshots.interval_records:
                 self._snapshots.position = as_int(newest[0])
                 return
-            if not await client.set(self.log.lock_key, self.instance_id, nx=True, px=60_000):
+            if not await lock.acquire(blocking=False):
                 return
         except redis.RedisError as error:
             log.warning("snapshot skipped: %s", error)
@@ -555,7 +565,9 @@ class SharedReplica:
             log.error("snapshot at %d failed: %s", position, error)
         finally:
             try:
-                await client.delete(self.log.lock_key)
+                await lock.release()  # only while it still holds our token: never another writer's lock
+            except redis.exceptions.LockNotOwnedError:
+                log.warning("the snapshot lock expired before the snapshot at %d was stored", position)
             except redis.RedisError:
                 pass  # the lock expires by itself
 

@@ -7,7 +7,9 @@ order, so every replica that applies the same log holds the same book.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
+import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +26,34 @@ Int64s = npt.NDArray[np.int64]
 SnapshotPart = dict[str, Int64s | Bytes]
 # A snapshot's arrays as loaded: of the dtypes they were written with, which nothing checks here.
 LoadedArrays = Mapping[str, npt.NDArray[Any]]
+
+# A reservation id: R<log position>[.<wave rank>][-<the record's id nonce, 16 hex digits>]. Ids of records
+# written before nonces existed have no suffix (they stay valid for those records).
+_RESERVATION_ID = re.compile(r"R([0-9]{1,19})(?:\.([0-9]{1,9}))?(?:-([0-9a-f]{16}))?")
+NONCE_MAX = 2**64 - 1
+
+
+def reservation_id_of(log_position: int, wave_rank: int = -1, nonce: int = 0) -> str:
+    """The id of the reservation made by the record at `log_position` (a wave's by rank), with the nonce the
+    writer put in the record: a position reused in another history of the log gives another id."""
+    rank = "" if wave_rank < 0 else f".{wave_rank}"
+    return f"R{log_position}{rank}-{nonce:016x}" if nonce else f"R{log_position}{rank}"
+
+
+@dataclass(frozen=True)
+class ParsedId:
+    log_position: int
+    wave_rank: int  # -1: not a wave's
+    nonce: int  # 0: an id from before nonces (no suffix)
+
+
+def parse_reservation_id(reservation_id: str) -> ParsedId | None:
+    """The parts of a well-formed reservation id, or None (any other string: never issued here)."""
+    match = _RESERVATION_ID.fullmatch(reservation_id)
+    if match is None:
+        return None
+    position, rank, nonce = match.groups()
+    return ParsedId(int(position), -1 if rank is None else int(rank), 0 if nonce is None else int(nonce, 16))
 
 
 @dataclass(frozen=True)
@@ -64,6 +94,9 @@ class Outcome:
     conflict: bool = False
     # A wave's per-order outcomes, in request order, with each order's rank in `result`.
     parts: tuple[Outcome, ...] = ()
+    # Set when the record's promise token had already reserved: nothing was held, and `reservation` is the
+    # first reservation of that token (a token reserves once).
+    token_reused: bool = False
 
 
 @dataclass
@@ -89,15 +122,28 @@ class ReservationBook:
         # request_id -> (fingerprint, log_time_ns, encoded outcome), oldest first.
         self._keys: OrderedDict[str, tuple[bytes, int, bytes]] = OrderedDict()
         self._key_bytes = 0  # approximate memory of the remembered outcomes
+        # Promise tokens reserved: key -> (reservation index, forget at log time ns), and a heap of
+        # (forget_ns, key) to forget them in time order (tokens are reserved in any order of expiry).
+        self._tokens: dict[bytes, tuple[int, int]] = {}
+        self._token_heap: list[tuple[int, bytes]] = []
 
     # ---- reservations -----------------------------------------------------
 
     def add(
-        self, index: int, log_position: int, create_ns: int, order_id: str, customer_id: str, wave_rank: int = -1
+        self,
+        index: int,
+        log_position: int,
+        create_ns: int,
+        order_id: str,
+        customer_id: str,
+        wave_rank: int = -1,
+        nonce: int = 0,
     ) -> str:
-        """Records a new reservation; its id is derived from its log position (and wave rank), so replicas agree."""
+        """Records a new reservation; its id is derived from its record (position, wave rank and the nonce the
+        writer chose), so replicas agree, and a position reused in another history never gives the same id."""
         assert index == len(self._ids), "reservations are added in core order"
-        reservation_id = f"R{log_position}" if wave_rank < 0 else f"R{log_position}.{wave_rank}"
+        reservation_id = reservation_id_of(log_position, wave_rank, nonce)
+        assert reservation_id not in self._index, "an id is issued once"
         self._ids.append(reservation_id)
         self._create_ns.append(create_ns)
         self._orders.append(order_id)
@@ -117,6 +163,40 @@ class ReservationBook:
     def index_of(self, reservation_id: str) -> int:
         """Core index of the id, or -1."""
         return self._index.get(reservation_id, -1)
+
+    def from_lost_history(self, reservation_id: str) -> bool:
+        """Whether an id this book does not hold was issued in another history of the log: a well-formed id with
+        a nonce (the book holds every id issued in this history). Old ids without one cannot tell: False."""
+        if reservation_id in self._index:
+            return False
+        parsed = parse_reservation_id(reservation_id)
+        return parsed is not None and parsed.nonce != 0
+
+    # ---- promise tokens ---------------------------------------------------
+
+    def token_reservation(self, token_key: bytes) -> int:
+        """The reservation index the promise token reserved, or -1 (never, or forgotten after it expired)."""
+        entry = self._tokens.get(token_key)
+        return -1 if entry is None else entry[0]
+
+    def remember_token(self, token_key: bytes, index: int, expire_ns: int) -> None:
+        """A token reserved: remembered until it expires (plus a margin for the edges' clocks), at most
+        PROMISE_TOKENS_REMEMBERED_MAX (then the soonest to expire go first)."""
+        assert token_key not in self._tokens, "a token reserves once"
+        forget_ns = expire_ns + limits.PROMISE_TOKEN_CLOCK_MARGIN_SECONDS * 1_000_000_000
+        self._tokens[token_key] = (index, forget_ns)
+        heapq.heappush(self._token_heap, (forget_ns, token_key))
+        while len(self._tokens) > limits.PROMISE_TOKENS_REMEMBERED_MAX:
+            self._forget_first_token()
+
+    def forget_tokens_before(self, log_time_ns: int) -> None:
+        """Drops tokens expired by the log's clock (every replica drops the same): they cannot reserve anyway."""
+        while self._token_heap and self._token_heap[0][0] < log_time_ns:
+            self._forget_first_token()
+
+    def _forget_first_token(self) -> None:
+        _, key = heapq.heappop(self._token_heap)
+        del self._tokens[key]
 
     def meta(self, index: int) -> _Meta:
         return _Meta(self._ids[index], self._create_ns[index], self._orders[index], self._customers[index])
@@ -189,6 +269,10 @@ class ReservationBook:
         for name, values in columns.items():
             arrays[f"{name}_blob"], arrays[f"{name}_offsets"] = pack_text(values)
         arrays["outcome_blob"], arrays["outcome_offsets"] = _pack([encoded for _, (_, _, encoded) in keys])
+        tokens = sorted(self._tokens.items())
+        arrays["token_blob"], arrays["token_offsets"] = _pack([key for key, _ in tokens])
+        arrays["token_index"] = np.array([index for _, (index, _) in tokens], dtype=np.int64)
+        arrays["token_forget_ns"] = np.array([forget_ns for _, (_, forget_ns) in tokens], dtype=np.int64)
         return arrays
 
     @classmethod
@@ -218,6 +302,12 @@ class ReservationBook:
             )
         )
         book._key_bytes = sum(map(_entry_bytes, keys, outcomes))
+        if "token_blob" in arrays:  # snapshots from before tokens were remembered have none
+            token_keys = _unpack(arrays["token_blob"], arrays["token_offsets"])
+            entries = zip(arrays["token_index"].tolist(), arrays["token_forget_ns"].tolist())
+            book._tokens = dict(zip(token_keys, entries))
+            book._token_heap = [(forget_ns, key) for key, (_, forget_ns) in book._tokens.items()]
+            heapq.heapify(book._token_heap)
         return book
 
 
@@ -276,6 +366,7 @@ def _plain(outcome: Outcome) -> bool:
         and type(outcome.result) is int
         and type(outcome.applied_count) is int
         and type(outcome.conflict) is bool
+        and not outcome.token_reused
         and (view is None or (type(view.state) is int and type(view.expire_ns) is int and type(view.create_ns) is int))
     )
 
@@ -318,6 +409,8 @@ def decode_outcome(encoded: bytes) -> Outcome:
 
 def _outcome_data(outcome: Outcome) -> dict[str, Any]:  # JSON-ready
     data = dict(outcome.__dict__)
+    if not outcome.token_reused:
+        del data["token_reused"]  # written only when set: the answers remembered before it keep their bytes
     if outcome.reservation is not None:
         data["reservation"] = dict(outcome.reservation.__dict__)
     data["parts"] = [_outcome_data(part) for part in outcome.parts]

@@ -72,7 +72,7 @@ def _not_found(error: NotFoundError) -> status_pb2.Status:
         resource_type=error.resource_type, resource_name=error.resource_id, description=str(error)
     )
     info = error_details_pb2.ErrorInfo(
-        reason=f"{error.resource_type.upper()}_NOT_FOUND", domain=ERROR_DOMAIN, metadata={"field": error.field}
+        reason=error.reason, domain=ERROR_DOMAIN, metadata={"field": error.field, **error.metadata}
     )
     return status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(error), details=[_pack(resource), _pack(info)])
 
@@ -115,9 +115,7 @@ def _failed_precondition(error: FailedPreconditionError) -> status_pb2.Status:
 
 
 def _already_exists(error: AlreadyExistsError) -> status_pb2.Status:
-    info = error_details_pb2.ErrorInfo(
-        reason="REQUEST_ID_REUSED", domain=ERROR_DOMAIN, metadata={"request_id": error.request_id}
-    )
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
     return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error), details=[_pack(info)])
 
 

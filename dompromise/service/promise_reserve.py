@@ -2,7 +2,12 @@
 ABORTED with a fresh alternative, so checkout never shows one thing and holds another.
 
 The token's holds become one all-or-nothing Reserve record (lines planned
-from future supply as backorders due when it arrives). If the plan no longer
+from future supply as backorders due when it arrives). A token reserves
+once, for its whole validity: the record carries a digest of the token, and
+applying it (in log order, so every replica agrees) refuses a token that
+already reserved, whatever became of that reservation since (released,
+expired): ALREADY_EXISTS naming the first reservation. A retry with the
+first request_id gets the first answer, as for any request. If the plan no longer
 holds (stock went to someone else, the token expired), nothing is reserved
 and the error carries a new PromiseDeliveryResponse for the same order,
 computed now, whose options have tokens of their own.
@@ -10,10 +15,13 @@ computed now, whose options have tokens of their own.
 
 from __future__ import annotations
 
+import hashlib
+
 from dompromise.errors import AbortedError, FieldViolation, InvalidArgumentError
 from dompromise.internal.v1 import log_pb2
 from dompromise.promise.token import TokenContent, TokenError
 from dompromise.promise.types import PromiseRequest
+from dompromise.service import ids
 from dompromise.service.convert import attribute_set
 from dompromise.service.promise import Promiser, request_options, required_attributes_of
 from dompromise.v1 import promise_pb2, reservation_pb2
@@ -45,6 +53,7 @@ def reserve_record(
     holds = content.holds
     record = log_pb2.LogRecord(
         request_id=request.request_id,
+        id_nonce=ids.id_nonce(),
         reserve=log_pb2.Reserve(
             sku_ids=[h.sku_id for h in holds],
             node_ids=[h.node_id for h in holds],
@@ -54,6 +63,8 @@ def reserve_record(
             order_id=request.order_id,
             customer_id=request.customer_id,
             backorder_by_ns=[h.backorder_by_ns for h in holds] if any(h.backorder_by_ns for h in holds) else [],
+            promise_token_key=token_key(request.promise_token),
+            promise_token_expire_ns=content.expire_ns,
         ),
     )
     required = dict(required_attributes_of(content.options)) if content.options else {}
@@ -73,6 +84,11 @@ def reserve_record(
         reserve.protected_percents.extend(percent)
         reserve.channel_safety_stock_quantities.extend(view_safety)
     return record
+
+
+def token_key(promise_token: str) -> bytes:
+    """What the log remembers of a reserved token (it reserves once): a digest, not the token."""
+    return hashlib.blake2b(promise_token.encode(), digest_size=16).digest()
 
 
 def plan_no_longer_holds(promiser: Promiser, content: TokenContent, now_ns: int) -> AbortedError:

@@ -15,13 +15,14 @@ from dompromise.errors import (
     FieldViolation,
     InvalidArgumentError,
     LimitExceededError,
-    NotFoundError,
+    PromiseTokenReservedError,
 )
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import COMMAND_RESULT, ITEM_STATUS, Engine
 from dompromise.replica.protocol import Replica
 from dompromise.reservations.book import Outcome, ReservationView
-from dompromise.service import promise_reserve
+from dompromise.service import ids, promise_reserve
+from dompromise.service.consistency import PositionWaiters
 from dompromise.service.convert import attribute_set
 from dompromise.service.errors import map_errors
 from dompromise.service.paging import page
@@ -59,6 +60,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         self._engine = replica.engine
         self._promiser = promiser
         self._events = events if events is not None else ReservationEventHub(replica)
+        self._waiters = PositionWaiters(replica)  # GetReservation of an id this replica has not applied yet
 
     @map_errors
     async def ReserveInventory(
@@ -75,6 +77,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         sku_ids, node_ids = [line.sku_id for line in lines], [line.node_id for line in lines]
         record = log_pb2.LogRecord(
             request_id=request.request_id,
+            id_nonce=ids.id_nonce(),
             reserve=log_pb2.Reserve(
                 sku_ids=sku_ids,
                 node_ids=node_ids,
@@ -259,7 +262,8 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
                 for number, order in enumerate(request.orders)
             ]
         )
-        outcome = await self._submit(log_pb2.LogRecord(request_id=request.request_id, allocate_wave=wave))
+        record = log_pb2.LogRecord(request_id=request.request_id, id_nonce=ids.id_nonce(), allocate_wave=wave)
+        outcome = await self._submit(record)
         response = reservation_pb2.AllocateWaveResponse(log_position=outcome.log_position)
         for order, part in zip(request.orders, outcome.parts):
             result = response.results.add(order_id=order.order_id, allocation_rank=part.result)
@@ -279,9 +283,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         ],
     ) -> reservation_pb2.GetReservationResponse:
         raise_if_any(id_violation(request.reservation_id, "reservation_id"))
-        view = self._engine.reservation(request.reservation_id)
-        if view is None:
-            raise NotFoundError("reservation", request.reservation_id, "reservation_id")
+        view = await ids.find_or_explain(self._replica, self._waiters, request.reservation_id, context.time_remaining())
         response = reservation_pb2.GetReservationResponse()
         _fill_reservation(response.reservation, view)
         return response
@@ -332,6 +334,8 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         content = promise_reserve.token_content(self._promiser, request, now_ns)
         record = promise_reserve.reserve_record(self._promiser, content, request, _ttl_ns(request, "ttl"))
         outcome = await self._submit(record)
+        if outcome.token_reused:
+            raise PromiseTokenReservedError(request.request_id, _reservation_of(outcome).reservation_id)
         if outcome.result != RESULT["OK"]:
             raise promise_reserve.plan_no_longer_holds(self._promiser, content, now_ns)
         response = reservation_pb2.ReserveInventoryResponse(log_position=outcome.log_position)
@@ -350,7 +354,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     def _resolved(self, outcome: Outcome, reservation_id: str) -> Outcome:
         """Raises for a refused commit / release / extend; returns the outcome otherwise."""
         if outcome.result == RESULT["RESERVATION_NOT_FOUND"]:
-            raise NotFoundError("reservation", reservation_id, "reservation_id")
+            raise ids.not_found_in_write(self._replica, reservation_id)
         if outcome.result in PRECONDITION_REASONS:
             reason, text = PRECONDITION_REASONS[outcome.result]
             raise FailedPreconditionError(reason, f"{reservation_id}: {text}")

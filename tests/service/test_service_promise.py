@@ -173,6 +173,9 @@ def test_reserving_a_token_holds_exactly_the_plan_then_aborts_with_a_fresh_one(s
     request.as_of_time.FromNanoseconds(now)
     first = stub.PromiseDelivery(request)
     best = first.options[0]
+    request.as_of_time.FromNanoseconds(now + 1_000)  # the same plan, promised again: another token
+    same_plan = stub.PromiseDelivery(request).options[0]
+    assert same_plan.promise_token != best.promise_token
     planned = [(s.node_id, line.sku_id, line.quantity) for s in best.shipments for line in s.lines]
     channel, reservation_stub = reservations(promise_server)
     with channel:
@@ -181,7 +184,7 @@ def test_reserving_a_token_holds_exactly_the_plan_then_aborts_with_a_fresh_one(s
         assert lines == planned
         # The same plan again: the warehouse's pads are held now, so it aborts with a fresh promise.
         with pytest.raises(grpc.RpcError) as caught:
-            reserve_token(reservation_stub, best.promise_token, "token-2")
+            reserve_token(reservation_stub, same_plan.promise_token, "token-2")
         assert caught.value.code() == grpc.StatusCode.ABORTED
         details = rpc_status.from_call(caught.value).details
         fresh = promise_pb2.PromiseDeliveryResponse()

@@ -7,9 +7,10 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LogRecord(_message.Message):
-    __slots__ = ("log_time_ns", "request_id", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status", "allocate_wave", "upsert_supply", "receive_supply", "set_safety_stock", "set_unavailable")
+    __slots__ = ("log_time_ns", "request_id", "id_nonce", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status", "allocate_wave", "upsert_supply", "receive_supply", "set_safety_stock", "set_unavailable")
     LOG_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_NONCE_FIELD_NUMBER: _ClassVar[int]
     UPDATE_ON_HAND_FIELD_NUMBER: _ClassVar[int]
     RESERVE_FIELD_NUMBER: _ClassVar[int]
     COMMIT_FIELD_NUMBER: _ClassVar[int]
@@ -27,6 +28,7 @@ class LogRecord(_message.Message):
     SET_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
     log_time_ns: int
     request_id: str
+    id_nonce: int
     update_on_hand: UpdateOnHand
     reserve: Reserve
     commit: Resolve
@@ -42,7 +44,7 @@ class LogRecord(_message.Message):
     receive_supply: ReceiveSupply
     set_safety_stock: SetSafetyStock
     set_unavailable: SetUnavailable
-    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ..., upsert_supply: _Optional[_Union[UpsertSupply, _Mapping]] = ..., receive_supply: _Optional[_Union[ReceiveSupply, _Mapping]] = ..., set_safety_stock: _Optional[_Union[SetSafetyStock, _Mapping]] = ..., set_unavailable: _Optional[_Union[SetUnavailable, _Mapping]] = ...) -> None: ...
+    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., id_nonce: _Optional[int] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ..., upsert_supply: _Optional[_Union[UpsertSupply, _Mapping]] = ..., receive_supply: _Optional[_Union[ReceiveSupply, _Mapping]] = ..., set_safety_stock: _Optional[_Union[SetSafetyStock, _Mapping]] = ..., set_unavailable: _Optional[_Union[SetUnavailable, _Mapping]] = ...) -> None: ...
 
 class UpdateOnHand(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "ops", "quantities", "all_or_nothing", "source_ids", "sequences", "attributes")
@@ -89,7 +91,7 @@ class SetUnavailable(_message.Message):
     def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[int]] = ..., quantities: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ..., attributes: _Optional[_Iterable[_Union[AttributeSet, _Mapping]]] = ...) -> None: ...
 
 class Reserve(_message.Message):
-    __slots__ = ("sku_ids", "node_ids", "quantities", "allow_partial", "ttl_ns", "order_id", "customer_id", "backorder_by_ns", "channel_view_id", "customer_segment", "protected_quantities", "protected_percents", "channel_safety_stock_quantities", "required_attributes")
+    __slots__ = ("sku_ids", "node_ids", "quantities", "allow_partial", "ttl_ns", "order_id", "customer_id", "backorder_by_ns", "channel_view_id", "customer_segment", "protected_quantities", "protected_percents", "channel_safety_stock_quantities", "required_attributes", "promise_token_key", "promise_token_expire_ns")
     SKU_IDS_FIELD_NUMBER: _ClassVar[int]
     NODE_IDS_FIELD_NUMBER: _ClassVar[int]
     QUANTITIES_FIELD_NUMBER: _ClassVar[int]
@@ -104,6 +106,8 @@ class Reserve(_message.Message):
     PROTECTED_PERCENTS_FIELD_NUMBER: _ClassVar[int]
     CHANNEL_SAFETY_STOCK_QUANTITIES_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    PROMISE_TOKEN_KEY_FIELD_NUMBER: _ClassVar[int]
+    PROMISE_TOKEN_EXPIRE_NS_FIELD_NUMBER: _ClassVar[int]
     sku_ids: _containers.RepeatedScalarFieldContainer[str]
     node_ids: _containers.RepeatedScalarFieldContainer[str]
     quantities: _containers.RepeatedScalarFieldContainer[int]
@@ -118,7 +122,9 @@ class Reserve(_message.Message):
     protected_percents: _containers.RepeatedScalarFieldContainer[int]
     channel_safety_stock_quantities: _containers.RepeatedScalarFieldContainer[int]
     required_attributes: _containers.RepeatedCompositeFieldContainer[AttributeSet]
-    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., allow_partial: _Optional[bool] = ..., ttl_ns: _Optional[int] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., backorder_by_ns: _Optional[_Iterable[int]] = ..., channel_view_id: _Optional[str] = ..., customer_segment: _Optional[str] = ..., protected_quantities: _Optional[_Iterable[int]] = ..., protected_percents: _Optional[_Iterable[int]] = ..., channel_safety_stock_quantities: _Optional[_Iterable[int]] = ..., required_attributes: _Optional[_Iterable[_Union[AttributeSet, _Mapping]]] = ...) -> None: ...
+    promise_token_key: bytes
+    promise_token_expire_ns: int
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ..., node_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., allow_partial: _Optional[bool] = ..., ttl_ns: _Optional[int] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., backorder_by_ns: _Optional[_Iterable[int]] = ..., channel_view_id: _Optional[str] = ..., customer_segment: _Optional[str] = ..., protected_quantities: _Optional[_Iterable[int]] = ..., protected_percents: _Optional[_Iterable[int]] = ..., channel_safety_stock_quantities: _Optional[_Iterable[int]] = ..., required_attributes: _Optional[_Iterable[_Union[AttributeSet, _Mapping]]] = ..., promise_token_key: _Optional[bytes] = ..., promise_token_expire_ns: _Optional[int] = ...) -> None: ...
 
 class Resolve(_message.Message):
     __slots__ = ("reservation_id", "order_id")

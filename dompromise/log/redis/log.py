@@ -18,7 +18,7 @@ Keys, all under one prefix (`dompromise` unless told otherwise):
                               of at most SNAPSHOT_CHUNK_BYTES (npz bytes, and a string,
                               from older builds are still read)
     <prefix>:snapshot-partial the snapshot being written (renamed into place when whole)
-    <prefix>:snapshot-lock    who is writing a snapshot now (SET NX PX)
+    <prefix>:snapshot-lock    who is writing a snapshot now (redis-py's Lock: a random token per holder)
 
 Positions are decided by Redis, not by the writer: one Lua script per batch
 reads the head position, XADDs each record with the next one as its id and
@@ -64,10 +64,13 @@ from typing import Any, Literal, overload
 import numpy as np
 import redis
 import redis.asyncio
+import redis.asyncio.lock
+import redis.lock
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 
+from dompromise import limits
 from dompromise.errors import RedisLogError
 from dompromise.log.snapshot import FORMAT_VERSION as SNAPSHOT_FORMAT_VERSION
 
@@ -87,8 +90,6 @@ SOCKET_TIMEOUT_SECONDS = 5.0
 # SOCKET_TIMEOUT_SECONDS, and a snapshot may outgrow Redis's 512 MB string
 # limit (10M positions make ~760 MB).
 SNAPSHOT_CHUNK_BYTES = 16 * 1024 * 1024
-# A snapshot writer that died lets others try again after this, in milliseconds.
-SNAPSHOT_LOCK_MS = 60_000
 
 log = logging.getLogger(__name__)
 
@@ -386,11 +387,18 @@ class RedisLog:
         """Positions of the stored snapshots, oldest first."""
         return [as_int(member) for member in self.client.zrange(self.snapshots_key, 0, -1)]
 
-    def try_lock_snapshot(self, owner: str) -> bool:
-        return bool(self.client.set(self.lock_key, owner, nx=True, px=SNAPSHOT_LOCK_MS))
+    def snapshot_lock(self) -> redis.lock.Lock:
+        """The lock one snapshot writer holds (`dompromise snapshot`, or one instance per interval): redis-py's
+        Lock, whose release deletes the key only while it still holds this holder's random token (a writer
+        slower than the expiry never frees another's lock). A writer that died frees it after
+        REDIS_SNAPSHOT_LOCK_SECONDS."""
+        return redis.lock.Lock(
+            self.client, self.lock_key, timeout=limits.REDIS_SNAPSHOT_LOCK_SECONDS, thread_local=False
+        )
 
-    def unlock_snapshot(self) -> None:
-        self.client.delete(self.lock_key)
+    def snapshot_lock_async(self) -> redis.asyncio.lock.Lock:
+        """snapshot_lock, for the event loop (the instances' periodic snapshots)."""
+        return redis.asyncio.lock.Lock(self.async_client(), self.lock_key, timeout=limits.REDIS_SNAPSHOT_LOCK_SECONDS)
 
     def write_snapshot(self, position: int, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         """Stores a snapshot, keeps the newest SNAPSHOTS_KEPT, trims the stream below the oldest kept."""
