@@ -182,3 +182,20 @@ COST_MINOR_MAX = 10**12
 # horizon trigger a rebuild at a new base date, so answers never depend on it.
 TRANSPORT_WINDOW_DAYS = 400
 TRANSPORT_HORIZON_DAYS = 90
+
+# Bad requests: what an error message repeats of a client's value (characters;
+# longer values are cut, their length said), and the WARNING lines one method
+# logs for bad requests per second (the rest are counted in the next line).
+ECHOED_VALUE_LENGTH_MAX = 64
+BAD_REQUEST_LOG_LINES_PER_SECOND_MAX = 5
+# An error answer's message, and each description in its details
+# (characters): longer ones are cut, so the trailers that carry them stay
+# within a default client's 8 KB of metadata whatever a request held.
+ERROR_MESSAGE_LENGTH_MAX = 512
+ERROR_DESCRIPTION_LENGTH_MAX = 160
+
+# Times a request may name (google.protobuf.Timestamp): after the epoch and
+# before 2200-01-01T00:00:00Z, in seconds. int64 nanoseconds end in 2262; a
+# bound well before it keeps sums of a time and a duration (phasing buckets,
+# hold expiries) free of overflow.
+TIME_SECONDS_MAX = 7_258_118_400
