@@ -199,3 +199,10 @@ ERROR_DESCRIPTION_LENGTH_MAX = 160
 # bound well before it keeps sums of a time and a duration (phasing buckets,
 # hold expiries) free of overflow.
 TIME_SECONDS_MAX = 7_258_118_400
+
+# Any string field of any request, in characters: the bound for fields with
+# no tighter limit of their own (promise tokens, page tokens, free text), so
+# that no request string is unbounded.
+STRING_LENGTH_MAX = 1_024
+# PromiseDeliveryRequest.country_code: ISO 3166-1 alpha-2.
+COUNTRY_CODE_LENGTH_MAX = 2

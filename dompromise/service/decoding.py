@@ -1,5 +1,10 @@
 """Requests that do not decode answer INVALID_ARGUMENT, for every RPC (ours, health, reflection).
 
+Every string of every request is also bounded here, once for all (STRING_LENGTH_MAX, the generous bound
+for fields no check names a tighter limit for): a request with a longer one is refused naming its path
+before a handler could repeat it in an answer or a log. Requests no longer than the bound in all (most)
+are not walked.
+
 grpc.aio decodes a request before any handler runs; a DecodeError there becomes UNKNOWN
 (`Unexpected <class 'DecodeError'>`) with a traceback in the log. `DecodeInterceptor` wraps the request
 deserializer of every method: bytes that are not the method's request message become an `_Undecodable`
@@ -17,11 +22,14 @@ from typing import Any, TypeVar, cast
 
 import grpc
 import grpc.aio
-from google.protobuf.message import DecodeError
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import DecodeError, Message
 
+from dompromise import limits
 from dompromise.errors import FieldViolation, InvalidArgumentError
 from dompromise.service.bad_input import BAD_REQUESTS, BadRequestLog, echoed
 from dompromise.service.errors import to_status
+from dompromise.service.validation import VIOLATIONS_LISTED_MAX
 
 _Request = TypeVar("_Request")
 _Response = TypeVar("_Response")
@@ -31,20 +39,59 @@ _Context = grpc.aio.ServicerContext[object, object]
 _Behaviour = Callable[[object, _Context], Any]
 # The field a BadRequest names for a request that is not a message at all.
 REQUEST_FIELD = "request"
+# Strings longer than STRING_LENGTH_MAX by design: a promise token signs a whole plan (up to PROMISE_LINES_MAX
+# lines); it is bounded by MESSAGE_BYTES_MAX, checked by its signature and never repeated in an answer.
+UNWALKED_FIELDS = frozenset({"promise_token"})
 
 
 class _Undecodable:
-    """What the wrapped deserializer returns for bytes that are not the request message."""
+    """What the wrapped deserializer returns for a request refused before any handler: bytes that are not
+    the request message, or a message with a string longer than STRING_LENGTH_MAX."""
 
-    __slots__ = ("error", "message_name")
+    __slots__ = ("violations",)
 
-    def __init__(self, message_name: str, error: Exception) -> None:
-        self.message_name = message_name
-        self.error = error
+    def __init__(self, violations: list[FieldViolation]) -> None:
+        self.violations = violations
 
     def to_error(self) -> InvalidArgumentError:
-        description = f"not a valid {self.message_name}: {echoed(str(self.error))}"
-        return InvalidArgumentError([FieldViolation(REQUEST_FIELD, description)])
+        return InvalidArgumentError(self.violations)
+
+
+def _long_strings(message: Message, prefix: str = "") -> list[FieldViolation]:
+    """Every string (map keys and values included) longer than STRING_LENGTH_MAX, named by its path."""
+    longest = limits.STRING_LENGTH_MAX
+    violations: list[FieldViolation] = []
+    for field, value in message.ListFields():
+        path = f"{prefix}{field.name}"
+        if field.name in UNWALKED_FIELDS:
+            continue
+        if field.type == FieldDescriptor.TYPE_STRING:
+            values = value if field.is_repeated else (value,)
+            violations += [
+                FieldViolation(f"{path}[{n}]" if field.is_repeated else path, _too_long(text))
+                for n, text in enumerate(values)
+                if len(text) > longest
+            ]
+        elif field.message_type is not None and field.message_type.GetOptions().map_entry:
+            for key in value:
+                item = value[key]
+                if len(key) > longest or (isinstance(item, str) and len(item) > longest):
+                    violations.append(
+                        FieldViolation(f"{path}[{echoed(key)}]", _too_long(key if len(key) > longest else item))
+                    )
+                elif isinstance(item, Message):
+                    violations += _long_strings(item, f"{path}[{echoed(key)}].")
+        elif field.message_type is not None:
+            items = value if field.is_repeated else (value,)
+            for n, item in enumerate(items):
+                violations += _long_strings(item, f"{path}[{n}]." if field.is_repeated else f"{path}.")
+        if len(violations) >= VIOLATIONS_LISTED_MAX:
+            break
+    return violations
+
+
+def _too_long(text: str) -> str:
+    return f"{len(text)} characters: longer than {limits.STRING_LENGTH_MAX} (STRING_LENGTH_MAX)"
 
 
 class UndecodableRequestError(InvalidArgumentError):
@@ -58,9 +105,15 @@ def _guarded(deserializer: Callable[[bytes], object]) -> Callable[[bytes], Any]:
 
     def deserialize(data: bytes) -> object:
         try:
-            return deserializer(data)
+            request = deserializer(data)
         except (DecodeError, ValueError, RecursionError) as error:  # too deep a nesting is a RecursionError
-            return _Undecodable(message_name, error)
+            return _Undecodable([FieldViolation(REQUEST_FIELD, f"not a valid {message_name}: {echoed(str(error))}")])
+        # No string can be longer than the whole request: most requests are never walked.
+        if len(data) > limits.STRING_LENGTH_MAX and isinstance(request, Message):
+            too_long = _long_strings(request)
+            if too_long:
+                return _Undecodable(too_long)
+        return request
 
     return deserialize
 

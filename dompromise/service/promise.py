@@ -326,6 +326,10 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> list[promise_pb2.O
     destinations = [name for name in ("postal_code", "zone_id", "pickup_node_id") if getattr(message, name)]
     if not destinations:
         violations.append(FieldViolation("postal_code", "give postal_code, zone_id or pickup_node_id"))
+    if len(message.postal_code) > limits.POSTAL_CODE_LENGTH_MAX:
+        violations.append(FieldViolation("postal_code", f"longer than {limits.POSTAL_CODE_LENGTH_MAX} characters"))
+    if len(message.country_code) > limits.COUNTRY_CODE_LENGTH_MAX:
+        violations.append(FieldViolation("country_code", "an ISO 3166-1 alpha-2 code (2 letters)"))
     if message.postal_code and message.zone_id:
         violations.append(FieldViolation("zone_id", "give postal_code or zone_id, not both"))
     for position, method in enumerate(message.delivery_methods):
