@@ -59,6 +59,11 @@ RESERVATION_EVENTS_QUEUED_MAX = 10_000
 STOCK_UPDATES_MAX = 10_000
 # UploadStock: rows per upload, and the bad rows its answer lists.
 UPLOAD_ROWS_MAX = 10_000_000
+# An all_or_nothing upload is one log record (a crash applies all or none):
+# at most this many rows, and this many bytes encoded (ids of 20 characters
+# make ~50 bytes a row; the file log frames at most 64 MB a record).
+UPLOAD_ATOMIC_ROWS_MAX = 100_000
+UPLOAD_ATOMIC_RECORD_BYTES_MAX = 16 * 1024 * 1024
 UPLOAD_PROBLEMS_LISTED_MAX = 100
 # Distinct feed sources (StockUpdate.source_id) a network keeps sequence
 # numbers for; each costs 8 bytes per (SKU, node) position.

@@ -143,3 +143,19 @@ def test_attribute_limits_documented():
     docs = (PROTOS.parent.parent.parent / "docs" / "config.md").read_text()
     for name in ("ATTRIBUTES_DECLARED_MAX", "ATTRIBUTE_KEY_LENGTH_MAX"):
         assert f"`{name}` ({spelled(getattr(limits, name))})" in docs, name
+
+
+def test_atomic_upload_limits_documented():
+    comment = field_comment("inventory.proto", "UploadStockRequest", "all_or_nothing")
+    assert spelled(limits.UPLOAD_ATOMIC_ROWS_MAX) in comment
+    assert f"{limits.UPLOAD_ATOMIC_RECORD_BYTES_MAX // (1024 * 1024)} MB" in comment
+
+
+def test_request_string_limits_documented():
+    assert spelled(limits.POSTAL_CODE_LENGTH_MAX) in field_comment(
+        "promise.proto", "PromiseDeliveryRequest", "postal_code"
+    )
+    assert f"at most {limits.COUNTRY_CODE_LENGTH_MAX}" in field_comment(
+        "promise.proto", "PromiseDeliveryRequest", "country_code"
+    )
+    assert "2200" in field_comment("availability.proto", "TimePhasing", "start_time")
