@@ -65,6 +65,11 @@ RESERVATION_EVENTS_QUEUED_MAX = 10_000
 STOCK_UPDATES_MAX = 10_000
 # UploadStock: rows per upload, and the bad rows its answer lists.
 UPLOAD_ROWS_MAX = 10_000_000
+# An all_or_nothing upload is one log record (a crash applies all or none):
+# at most this many rows, and this many bytes encoded (ids of 20 characters
+# make ~50 bytes a row; the file log frames at most 64 MB a record).
+UPLOAD_ATOMIC_ROWS_MAX = 100_000
+UPLOAD_ATOMIC_RECORD_BYTES_MAX = 16 * 1024 * 1024
 UPLOAD_PROBLEMS_LISTED_MAX = 100
 # Distinct feed sources (StockUpdate.source_id) a network keeps sequence
 # numbers for; each costs 8 bytes per (SKU, node) position.
@@ -205,3 +210,27 @@ SEARCH_QUERY_WORDS_MAX = 8
 # URL of a GET with its query parameters: big batches are POSTed).
 HTTP_BODY_BYTES_MAX = MESSAGE_BYTES_MAX
 HTTP_REQUEST_LINE_BYTES_MAX = 65_536
+
+# Bad requests: what an error message repeats of a client's value (characters;
+# longer values are cut, their length said), and the WARNING lines one method
+# logs for bad requests per second (the rest are counted in the next line).
+ECHOED_VALUE_LENGTH_MAX = 64
+BAD_REQUEST_LOG_LINES_PER_SECOND_MAX = 5
+# An error answer's message, and each description in its details
+# (characters): longer ones are cut, so the trailers that carry them stay
+# within a default client's 8 KB of metadata whatever a request held.
+ERROR_MESSAGE_LENGTH_MAX = 512
+ERROR_DESCRIPTION_LENGTH_MAX = 160
+
+# Times a request may name (google.protobuf.Timestamp): after the epoch and
+# before 2200-01-01T00:00:00Z, in seconds. int64 nanoseconds end in 2262; a
+# bound well before it keeps sums of a time and a duration (phasing buckets,
+# hold expiries) free of overflow.
+TIME_SECONDS_MAX = 7_258_118_400
+
+# Any string field of any request, in characters: the bound for fields with
+# no tighter limit of their own (promise tokens, page tokens, free text), so
+# that no request string is unbounded.
+STRING_LENGTH_MAX = 1_024
+# PromiseDeliveryRequest.country_code: ISO 3166-1 alpha-2.
+COUNTRY_CODE_LENGTH_MAX = 2

@@ -157,3 +157,19 @@ def test_reserved_promise_tokens_limits_documented():
     comment = field_comment("reservation.proto", "ReserveInventoryRequest", "promise_token")
     assert f"{limits.PROMISE_TOKEN_CLOCK_MARGIN_SECONDS} seconds" in comment
     assert spelled(limits.PROMISE_TOKENS_REMEMBERED_MAX) in comment
+
+
+def test_atomic_upload_limits_documented():
+    comment = field_comment("inventory.proto", "UploadStockRequest", "all_or_nothing")
+    assert spelled(limits.UPLOAD_ATOMIC_ROWS_MAX) in comment
+    assert f"{limits.UPLOAD_ATOMIC_RECORD_BYTES_MAX // (1024 * 1024)} MB" in comment
+
+
+def test_request_string_limits_documented():
+    assert spelled(limits.POSTAL_CODE_LENGTH_MAX) in field_comment(
+        "promise.proto", "PromiseDeliveryRequest", "postal_code"
+    )
+    assert f"at most {limits.COUNTRY_CODE_LENGTH_MAX}" in field_comment(
+        "promise.proto", "PromiseDeliveryRequest", "country_code"
+    )
+    assert "2200" in field_comment("availability.proto", "TimePhasing", "start_time")

@@ -24,7 +24,17 @@ from dompromise.model.attributes import Attributes, canonical
 from dompromise.replica.watch import WatchHub
 from dompromise.service.errors import map_errors
 from dompromise.service.unimplemented import abort_unimplemented
-from dompromise.service.validation import check_count, id_violation, id_violations, raise_if_any
+from dompromise.service.validation import (
+    NANOS_PER_SECOND,
+    check_count,
+    duration_ns,
+    duration_violations,
+    id_violation,
+    id_violations,
+    raise_if_any,
+    time_violations,
+    timestamp_ns,
+)
 from dompromise.v1 import availability_pb2, availability_pb2_grpc, common_pb2
 
 OK = common_pb2.ITEM_STATUS_OK
@@ -172,9 +182,18 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
 
         Through a channel view, buckets ending after its horizon are left out.
         """
-        start_ns = phasing.start_time.ToNanoseconds() if phasing.HasField("start_time") else self._engine.now_ns()
-        bucket_ns = phasing.bucket_duration.ToNanoseconds() if phasing.HasField("bucket_duration") else DAY_NS
+        start_ns = timestamp_ns(phasing.start_time) if phasing.HasField("start_time") else self._engine.now_ns()
+        bucket_ns = duration_ns(phasing.bucket_duration) if phasing.HasField("bucket_duration") else DAY_NS
         count = phasing.bucket_count
+        # Each bound is within its limits; their product may still end past 2200 (or int64, in 2262).
+        if start_ns + count * bucket_ns >= limits.TIME_SECONDS_MAX * NANOS_PER_SECOND:
+            raise_if_any(
+                [
+                    FieldViolation(
+                        "phasing.bucket_count", "bucket_count x bucket_duration after start_time ends after 2200"
+                    )
+                ]
+            )
         cells = len(sku_index) * max(len(nodes), 1) * count
         if cells > limits.PHASING_CELLS_MAX:
             raise LimitExceededError("phasing.bucket_count", "PHASING_CELLS_MAX", limits.PHASING_CELLS_MAX, cells)
@@ -484,14 +503,17 @@ def _phasing_violations(phasing: availability_pb2.TimePhasing) -> list[FieldViol
     if not 1 <= phasing.bucket_count <= limits.PHASING_BUCKETS_MAX:
         violations.append(FieldViolation("phasing.bucket_count", f"must be 1 to {limits.PHASING_BUCKETS_MAX}"))
     if phasing.HasField("bucket_duration"):
-        seconds = phasing.bucket_duration.ToNanoseconds() / 1e9
-        if not limits.PHASING_BUCKET_SECONDS_MIN <= seconds <= limits.PHASING_BUCKET_SECONDS_MAX:
-            violations.append(FieldViolation("phasing.bucket_duration", "must be 1 minute to 366 days"))
+        violations += duration_violations(
+            phasing.bucket_duration,
+            "phasing.bucket_duration",
+            limits.PHASING_BUCKET_SECONDS_MIN,
+            limits.PHASING_BUCKET_SECONDS_MAX,
+        )
     for position, kind in enumerate(phasing.supply_kinds):
         if kind not in KNOWN_SUPPLY_KINDS:
             violations.append(FieldViolation(f"phasing.supply_kinds[{position}]", f"unknown supply kind {kind}"))
     if not 0 <= phasing.wanted_quantity <= limits.QUANTITY_MAX:
         violations.append(FieldViolation("phasing.wanted_quantity", f"must be 0 to {limits.QUANTITY_MAX}"))
-    if phasing.HasField("start_time") and phasing.start_time.ToNanoseconds() <= 0:
-        violations.append(FieldViolation("phasing.start_time", "must be after 1970"))
+    if phasing.HasField("start_time"):
+        violations += time_violations(phasing.start_time, "phasing.start_time")
     return violations

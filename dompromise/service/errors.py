@@ -28,6 +28,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from dompromise import limits
 from dompromise.errors import (
     AbortedError,
     AlreadyExistsError,
@@ -40,6 +41,7 @@ from dompromise.errors import (
     PositionNotReachedError,
     UnavailableError,
 )
+from dompromise.service.bad_input import BAD_REQUESTS
 
 ERROR_DOMAIN = "dompromise.v1"
 log = logging.getLogger(__name__)
@@ -54,10 +56,16 @@ def _pack(message: Message) -> any_pb2.Any:
     return packed
 
 
+def _cut(text: str, length_max: int = limits.ERROR_DESCRIPTION_LENGTH_MAX) -> str:
+    """`text` cut to `length_max` characters ("…" at the end): whatever a check put in a message, an answer's
+    trailers stay small enough for a default client (8 KB of metadata)."""
+    return text if len(text) <= length_max else text[: length_max - 1] + "…"
+
+
 def _invalid_argument(error: InvalidArgumentError) -> status_pb2.Status:
     bad_request = error_details_pb2.BadRequest(
         field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            error_details_pb2.BadRequest.FieldViolation(field=_cut(v.field), description=_cut(v.description))
             for v in error.violations
         ]
     )
@@ -69,7 +77,7 @@ def _invalid_argument(error: InvalidArgumentError) -> status_pb2.Status:
 
 def _not_found(error: NotFoundError) -> status_pb2.Status:
     resource = error_details_pb2.ResourceInfo(
-        resource_type=error.resource_type, resource_name=error.resource_id, description=str(error)
+        resource_type=error.resource_type, resource_name=_cut(error.resource_id), description=_cut(str(error))
     )
     info = error_details_pb2.ErrorInfo(
         reason=error.reason, domain=ERROR_DOMAIN, metadata={"field": error.field, **error.metadata}
@@ -78,9 +86,9 @@ def _not_found(error: NotFoundError) -> status_pb2.Status:
 
 
 def _limit_exceeded(error: LimitExceededError) -> status_pb2.Status:
-    violation = error_details_pb2.QuotaFailure.Violation(subject=error.field, description=str(error))
+    violation = error_details_pb2.QuotaFailure.Violation(subject=error.field, description=_cut(str(error)))
     bad_request = error_details_pb2.BadRequest(
-        field_violations=[error_details_pb2.BadRequest.FieldViolation(field=error.field, description=str(error))]
+        field_violations=[error_details_pb2.BadRequest.FieldViolation(field=error.field, description=_cut(str(error)))]
     )
     info = error_details_pb2.ErrorInfo(
         reason="LIMIT_EXCEEDED",
@@ -96,7 +104,9 @@ def _limit_exceeded(error: LimitExceededError) -> status_pb2.Status:
 
 def _out_of_range(error: OutOfRangeError) -> status_pb2.Status:
     bad_request = error_details_pb2.BadRequest(
-        field_violations=[error_details_pb2.BadRequest.FieldViolation(field=error.field, description=error.description)]
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=error.field, description=_cut(error.description))
+        ]
     )
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata={"field": error.field})
     return status_pb2.Status(code=code_pb2.OUT_OF_RANGE, message=str(error), details=[_pack(bad_request), _pack(info)])
@@ -104,7 +114,7 @@ def _out_of_range(error: OutOfRangeError) -> status_pb2.Status:
 
 def _failed_precondition(error: FailedPreconditionError) -> status_pb2.Status:
     violation = error_details_pb2.PreconditionFailure.Violation(
-        type=error.reason, subject=error.subject, description=str(error)
+        type=error.reason, subject=_cut(error.subject), description=_cut(str(error))
     )
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
     return status_pb2.Status(
@@ -115,7 +125,8 @@ def _failed_precondition(error: FailedPreconditionError) -> status_pb2.Status:
 
 
 def _already_exists(error: AlreadyExistsError) -> status_pb2.Status:
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata)
+    metadata = {key: _cut(value) for key, value in error.metadata.items()}
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)
     return status_pb2.Status(code=code_pb2.ALREADY_EXISTS, message=str(error), details=[_pack(info)])
 
 
@@ -153,13 +164,28 @@ STATUS_BUILDERS: dict[type[DompromiseError], Callable[[Any], status_pb2.Status]]
     UnavailableError: _unavailable,
 }
 MAPPED_ERRORS = tuple(STATUS_BUILDERS)
+# The errors that say the request itself is bad: each logs one WARNING line (rate-limited, no traceback).
+BAD_REQUEST_ERRORS: dict[type[DompromiseError], str] = {
+    InvalidArgumentError: "INVALID_ARGUMENT",
+    LimitExceededError: "RESOURCE_EXHAUSTED",
+    OutOfRangeError: "OUT_OF_RANGE",
+}
+
+
+def _warn_if_bad_request(handler: Callable[..., Any], error: DompromiseError) -> None:
+    for error_type, code in BAD_REQUEST_ERRORS.items():
+        if isinstance(error, error_type):
+            BAD_REQUESTS.warn(handler.__qualname__, code, str(error))
+            return
 
 
 def to_status(error: DompromiseError) -> grpc.Status:
-    """The grpc.Status (with details) an operating error maps to."""
+    """The grpc.Status (with details) an operating error maps to; its message cut to ERROR_MESSAGE_LENGTH_MAX."""
     for error_type, build in STATUS_BUILDERS.items():
         if isinstance(error, error_type):
-            return rpc_status.to_status(build(error))
+            status = build(error)
+            status.message = _cut(status.message, limits.ERROR_MESSAGE_LENGTH_MAX)
+            return rpc_status.to_status(status)
     raise AssertionError(f"no status mapping for {type(error).__name__}")
 
 
@@ -190,6 +216,7 @@ def map_errors(handler: Handler) -> Handler:
                 async for response in handler(self, request, context):
                     yield response
             except MAPPED_ERRORS as error:
+                _warn_if_bad_request(handler, error)
                 await context.abort_with_status(_keeping_trailing_metadata(context, to_status(error)))
             except (grpc.aio.AbortError, asyncio.CancelledError):
                 raise
@@ -205,6 +232,7 @@ def map_errors(handler: Handler) -> Handler:
             response: Message = await handler(self, request, context)
             return response
         except MAPPED_ERRORS as error:
+            _warn_if_bad_request(handler, error)
             await context.abort_with_status(_keeping_trailing_metadata(context, to_status(error)))
         except (grpc.aio.AbortError, asyncio.CancelledError):
             raise

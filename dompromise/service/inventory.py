@@ -22,6 +22,8 @@ from dompromise.service.validation import (
     id_violation,
     id_violations,
     raise_if_any,
+    time_violations,
+    timestamp_ns,
 )
 from dompromise.v1 import common_pb2, inventory_pb2, inventory_pb2_grpc
 
@@ -240,7 +242,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
                 node_ids=[s.node_id for s in supplies],
                 kinds=[s.kind for s in supplies],
                 quantities=[s.quantity for s in supplies],
-                eta_ns=[s.eta.ToNanoseconds() for s in supplies],
+                eta_ns=[timestamp_ns(s.eta) for s in supplies],
                 all_or_nothing=request.all_or_nothing,
             ),
         )
@@ -268,9 +270,11 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
                 violations.append(FieldViolation(f"{field}.kind", "must be IN_TRANSIT, PURCHASE_ORDER or TRANSFER"))
             if not 0 <= supply.quantity <= limits.QUANTITY_MAX:
                 violations.append(FieldViolation(f"{field}.quantity", f"must be 0 to {limits.QUANTITY_MAX}"))
-            if not supply.HasField("eta") or supply.eta.ToNanoseconds() <= 0:
+            if not supply.HasField("eta"):
                 violations.append(FieldViolation(f"{field}.eta", "required, after 1970"))
-            elif supply.eta.ToNanoseconds() < now_ns and self._replica.engine.supply(supply.supply_id) is None:
+            elif time_violations(supply.eta, f"{field}.eta"):
+                violations += time_violations(supply.eta, f"{field}.eta")
+            elif timestamp_ns(supply.eta) < now_ns and self._replica.engine.supply(supply.supply_id) is None:
                 violations.append(
                     FieldViolation(f"{field}.eta", "is in the past (only an existing supply may be overdue)")
                 )

@@ -23,6 +23,8 @@ from dompromise.service.validation import (
     check_count,
     id_violation,
     raise_if_any,
+    time_violations,
+    timestamp_ns,
 )
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
 
@@ -32,8 +34,6 @@ METHODS_ALL = frozenset(Method)
 METHOD_VALUES: frozenset[int] = frozenset((Method.SHIP, Method.PICKUP, Method.DROP_SHIP))
 FILL_POLICY_VALUES = frozenset((0, *FillPolicy))
 SOURCING_VALUES = frozenset((0, *Sourcing))
-# Times a request may name: after the epoch and before 2200 (int64 nanoseconds end in 2262).
-TIME_SECONDS_MAX = 7_258_118_400
 
 
 class RequestOptions(TypedDict, total=False):
@@ -91,7 +91,7 @@ class Promiser:
         # A segment describes the customer; it selects protected stock only through a view.
         segment = message.customer.segment if message.channel_view_id else ""
         self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
-        as_of_ns = message.as_of_time.ToNanoseconds() if message.HasField("as_of_time") else self._clock_ns()
+        as_of_ns = timestamp_ns(message.as_of_time) if message.HasField("as_of_time") else self._clock_ns()
         return PromiseRequest(
             sku_ids=sku_ids,
             quantities=tuple(quantities),
@@ -304,7 +304,7 @@ def _ns(message: promise_pb2.PromiseDeliveryRequest, name: str) -> int:
     if not message.HasField(name):
         return 0
     timestamp: timestamp_pb2.Timestamp = getattr(message, name)
-    return timestamp.ToNanoseconds()
+    return timestamp_ns(timestamp)
 
 
 def _validate(message: promise_pb2.PromiseDeliveryRequest) -> list[promise_pb2.OrderLine]:
@@ -326,6 +326,10 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> list[promise_pb2.O
     destinations = [name for name in ("postal_code", "zone_id", "pickup_node_id") if getattr(message, name)]
     if not destinations:
         violations.append(FieldViolation("postal_code", "give postal_code, zone_id or pickup_node_id"))
+    if len(message.postal_code) > limits.POSTAL_CODE_LENGTH_MAX:
+        violations.append(FieldViolation("postal_code", f"longer than {limits.POSTAL_CODE_LENGTH_MAX} characters"))
+    if len(message.country_code) > limits.COUNTRY_CODE_LENGTH_MAX:
+        violations.append(FieldViolation("country_code", "an ISO 3166-1 alpha-2 code (2 letters)"))
     if message.postal_code and message.zone_id:
         violations.append(FieldViolation("zone_id", "give postal_code or zone_id, not both"))
     for position, method in enumerate(message.delivery_methods):
@@ -342,8 +346,8 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> list[promise_pb2.O
     if not 0 <= message.max_options <= limits.PROMISE_OPTIONS_MAX:
         violations.append(FieldViolation("max_options", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
     for name in ("as_of_time", "deliver_after_time", "deliver_before_time"):
-        if message.HasField(name) and not 0 < getattr(message, name).seconds < TIME_SECONDS_MAX:
-            violations.append(FieldViolation(name, "must be after 1970 and before 2200"))
+        if message.HasField(name):
+            violations += time_violations(getattr(message, name), name)
     after, before = _ns(message, "deliver_after_time"), _ns(message, "deliver_before_time")
     if after and before and before < after:
         violations.append(FieldViolation("deliver_before_time", "is before deliver_after_time"))

@@ -36,6 +36,8 @@ from dompromise.service.validation import (
     id_violation,
     id_violations,
     raise_if_any,
+    time_violations,
+    timestamp_ns,
 )
 from dompromise.v1 import reservation_pb2, reservation_pb2_grpc
 
@@ -90,7 +92,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         )
         if any(line.HasField("backorder_by") for line in lines):
             record.reserve.backorder_by_ns.extend(
-                line.backorder_by.ToNanoseconds() if line.HasField("backorder_by") else 0 for line in lines
+                timestamp_ns(line.backorder_by) if line.HasField("backorder_by") else 0 for line in lines
             )
         if any(len(line.required_attributes) for line in lines):
             record.reserve.required_attributes.extend(attribute_set(line.required_attributes) for line in lines)
@@ -253,7 +255,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
                     order_id=order.order_id,
                     customer_id=order.customer_id,
                     priority=order.priority,
-                    need_by_ns=order.need_by_time.ToNanoseconds() if order.HasField("need_by_time") else 0,
+                    need_by_ns=timestamp_ns(order.need_by_time) if order.HasField("need_by_time") else 0,
                     sku_ids=[line.sku_id for line in order.lines],
                     node_ids=[line.node_id for line in order.lines],
                     quantities=base_quantities(self._engine, order.lines, f"orders[{number}].lines"),
@@ -375,8 +377,12 @@ def _validate_reserve(request: reservation_pb2.ReserveInventoryRequest, now_ns: 
         violations += id_violation(line.node_id, f"lines[{position}].node_id")
         if not 0 < line.quantity <= limits.QUANTITY_MAX:
             violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {limits.QUANTITY_MAX}"))
-        if line.HasField("backorder_by") and line.backorder_by.ToNanoseconds() <= now_ns:
-            violations.append(FieldViolation(f"lines[{position}].backorder_by", "must be in the future"))
+        if line.HasField("backorder_by"):
+            field = f"lines[{position}].backorder_by"
+            bad_time = time_violations(line.backorder_by, field)
+            if not bad_time and timestamp_ns(line.backorder_by) <= now_ns:
+                bad_time = [FieldViolation(field, "must be in the future")]
+            violations += bad_time
         if line.unit:
             violations += id_violation(line.unit, f"lines[{position}].unit")
         if len(violations) >= VIOLATIONS_LISTED_MAX:
@@ -396,6 +402,8 @@ def _validate_wave(request: reservation_pb2.AllocateWaveRequest) -> None:
     for number, order in enumerate(request.orders):
         field = f"orders[{number}]"
         violations += id_violation(order.order_id, f"{field}.order_id")
+        if order.HasField("need_by_time"):
+            violations += time_violations(order.need_by_time, f"{field}.need_by_time")
         if order.customer_id:
             violations += id_violation(order.customer_id, f"{field}.customer_id")
         if not order.lines:

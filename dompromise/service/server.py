@@ -19,6 +19,7 @@ from dompromise.replica.watch import WatchHub
 from dompromise.service import availability as availability_service
 from dompromise.service.availability import AvailabilityServicer
 from dompromise.service.consistency import ConsistencyInterceptor
+from dompromise.service.decoding import DecodeInterceptor
 from dompromise.service.inventory import InventoryServicer
 from dompromise.service.network import NetworkServicer
 from dompromise.service.promise import Promiser, PromiseServicer
@@ -95,7 +96,11 @@ def build_server(
         ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
     # Positions in every answer's metadata, and x-dompromise-min-position (service/consistency.py).
-    interceptors = [ConsistencyInterceptor(replica, clock_kind=clock_kind)]
+    # Decoding first, so it wraps every handler the others return: undecodable requests answer INVALID_ARGUMENT.
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        DecodeInterceptor(),
+        ConsistencyInterceptor(replica, clock_kind=clock_kind),
+    ]
     server = grpc.aio.server(
         options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
     )

@@ -2,7 +2,11 @@
 
 Each chunk's good rows become one UpdateOnHand log record, submitted while
 the next chunk is read (a few in flight, in order). With all_or_nothing the
-whole upload is checked first and only then submitted; it takes absolute
+whole upload is checked first and only then submitted, as one log record: a
+crash writes all of it or none (several records would let recovery apply a
+prefix). That bounds it: UPLOAD_ATOMIC_ROWS_MAX rows and
+UPLOAD_ATOMIC_RECORD_BYTES_MAX bytes (the file log frames at most 64 MB a
+record; a Redis stream entry should stay far below). It takes absolute
 quantities only, so a row that passed the checks cannot fail when applied.
 """
 
@@ -91,8 +95,8 @@ class Upload:
         if self._all_or_nothing:
             self._raise_if_rejected()
             self._check_variant_room(self._held)
-            for begin in range(0, len(self._held.sku_ids), limits.STOCK_UPDATES_MAX):
-                await self._submit(_slice(self._held, begin, begin + limits.STOCK_UPDATES_MAX))
+            if self._held.sku_ids:
+                await self._submit(self._held, limits.UPLOAD_ATOMIC_RECORD_BYTES_MAX)
         for future in self._pending:
             self._count(await future)
         return self._response()
@@ -100,6 +104,10 @@ class Upload:
     def _check_sizes(self, count: int) -> None:
         if count > limits.STOCK_UPDATES_MAX:
             raise LimitExceededError("updates", "STOCK_UPDATES_MAX", limits.STOCK_UPDATES_MAX, count)
+        if self._all_or_nothing and self._tally.rows + count > limits.UPLOAD_ATOMIC_ROWS_MAX:
+            raise LimitExceededError(
+                "columns", "UPLOAD_ATOMIC_ROWS_MAX", limits.UPLOAD_ATOMIC_ROWS_MAX, self._tally.rows + count
+            )
         if self._tally.rows + count > limits.UPLOAD_ROWS_MAX:
             raise LimitExceededError("columns", "UPLOAD_ROWS_MAX", limits.UPLOAD_ROWS_MAX, self._tally.rows + count)
 
@@ -180,7 +188,8 @@ class Upload:
             violations = [FieldViolation(f"rows[{row}].{name}", text) for row, name, text in self._tally.problems[:20]]
             raise InvalidArgumentError(violations)
 
-    async def _submit(self, rows: _Rows) -> None:
+    async def _submit(self, rows: _Rows, record_bytes_max: int = 0) -> None:
+        """Submits the rows as one log record (checked against `record_bytes_max` bytes when given)."""
         body = log_pb2.UpdateOnHand(
             sku_ids=rows.sku_ids, node_ids=rows.node_ids, ops=rows.ops, quantities=rows.quantities
         )
@@ -189,9 +198,13 @@ class Upload:
             body.sequences.extend(rows.sequences)
         if any(rows.attributes):
             body.attributes.extend(attribute_set(values) for values in rows.attributes)
+        record = log_pb2.LogRecord(update_on_hand=body)
+        if record_bytes_max and record.ByteSize() > record_bytes_max:
+            size = record.ByteSize()
+            raise LimitExceededError("columns", "UPLOAD_ATOMIC_RECORD_BYTES_MAX", record_bytes_max, size)
         if len(self._pending) >= RECORDS_IN_FLIGHT_MAX:
             self._count(await self._pending.pop(0))
-        self._pending.append(asyncio.ensure_future(self._replica.submit(log_pb2.LogRecord(update_on_hand=body))))
+        self._pending.append(asyncio.ensure_future(self._replica.submit(record)))
 
     def _count(self, outcome: Outcome) -> None:
         statuses = outcome.item_status
@@ -242,7 +255,3 @@ def _rows_of(chunk: inventory_pb2.UploadStockRequest) -> _Rows:
     rows.sequences.extend(columns.sequences or [0] * count)
     rows.attributes.extend([_NO_ATTRIBUTES] * count)  # one shared, never written
     return rows
-
-
-def _slice(rows: _Rows, begin: int, end: int) -> _Rows:
-    return _Rows(**{name: getattr(rows, name)[begin:end] for name in rows.__dataclass_fields__})

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Sequence, Sized
 from typing import Protocol
 
+from google.protobuf.duration_pb2 import Duration
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from dompromise import limits
 from dompromise.errors import FieldViolation, InvalidArgumentError, LimitExceededError
 from dompromise.inventory.engine import Engine
 
 # How many bad fields one error lists; a client with 10,000 bad ids needs the first few.
 VIOLATIONS_LISTED_MAX = 20
+NANOS_PER_SECOND = 1_000_000_000
 
 
 class QuantityLine(Protocol):
@@ -99,3 +103,34 @@ def base_quantities(engine: Engine, lines: Sequence[QuantityLine], field: str = 
         quantities.append(line.quantity * (size or 1))
     raise_if_any(violations)
     return quantities
+
+
+def time_violations(timestamp: Timestamp, field: str) -> list[FieldViolation]:
+    """Violations of a Timestamp a request names: after 1970, before 2200 (TIME_SECONDS_MAX), nanos in range.
+
+    Checked before ToNanoseconds, which raises ValueError outside years 1-9999."""
+    if not 0 <= timestamp.nanos < NANOS_PER_SECOND:
+        return [FieldViolation(field, f"nanos must be 0 to {NANOS_PER_SECOND - 1}")]
+    if not 0 < timestamp.seconds < limits.TIME_SECONDS_MAX:
+        return [FieldViolation(field, "must be after 1970 and before 2200")]
+    return []
+
+
+def duration_violations(duration: Duration, field: str, seconds_min: int, seconds_max: int) -> list[FieldViolation]:
+    """Violations of a Duration a request names: from `seconds_min` to `seconds_max`, nanos of the same sign."""
+    if not -NANOS_PER_SECOND < duration.nanos < NANOS_PER_SECOND or duration.seconds * duration.nanos < 0:
+        return [FieldViolation(field, "nanos must be within a second, of the sign of seconds")]
+    total_ns = duration.seconds * NANOS_PER_SECOND + duration.nanos
+    if not seconds_min * NANOS_PER_SECOND <= total_ns <= seconds_max * NANOS_PER_SECOND:
+        return [FieldViolation(field, f"must be {seconds_min} to {seconds_max} seconds")]
+    return []
+
+
+def timestamp_ns(timestamp: Timestamp) -> int:
+    """A checked Timestamp (time_violations) in nanoseconds since the epoch."""
+    return timestamp.seconds * NANOS_PER_SECOND + timestamp.nanos
+
+
+def duration_ns(duration: Duration) -> int:
+    """A checked Duration (duration_violations) in nanoseconds."""
+    return duration.seconds * NANOS_PER_SECOND + duration.nanos
