@@ -409,10 +409,12 @@ def _read_calendar(item: Value, problems: Problems) -> _Read[Calendar] | None:
     id_item = member(entry, "id", item.field)
     calendar_id = as_id(id_item, problems) if id_item else None
     name = optional(entry, "name", item.field, "", lambda v: as_str(v, problems))
-    weekdays = optional(entry, "weekdays", item.field, WORKWEEK, lambda v: as_weekdays(v, problems))
+    window = _read_validity(entry, item.field, problems)
+    closure = window is not None and window[0].dated and entry.get("weekdays") == []
+    # A dated version with no weekdays is a closure: nothing works in its window.
+    weekdays = () if closure else optional(entry, "weekdays", item.field, WORKWEEK, lambda v: as_weekdays(v, problems))
     hours = optional(entry, "hours", item.field, (None, None), lambda v: _read_hours(v, problems))
     holidays = optional(entry, "holidays", item.field, (), lambda v: _read_holidays(v, problems))
-    window = _read_validity(entry, item.field, problems)
     if problems.count() > before:
         return None
     opens, closes = checked(hours)
