@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 import yaml
@@ -404,3 +406,36 @@ def test_an_empty_weekday_list_is_a_closure_only_when_dated():
     found = problems(text)
 
     assert any("must list at least one weekday" in message for _, _, message in found)
+
+
+# --------------------------------------------------------------------------
+# The docs' example
+
+
+def test_docs_example_promises_like_it_says():
+    """docs/config.md, "Dated rules": its `yml` block, with the garage zone it names, gives its EDTs."""
+    docs = (Path(__file__).parents[2] / "docs" / "config.md").read_text(encoding="utf-8")
+    section = docs[docs.index("#### Dated rules") :]
+    document = yaml.safe_load(re.search(r"```yml\n(.*?)```", section, re.DOTALL)[1])
+    transport = document["transport"]
+    transport["calendars"].append(
+        {"id": "garage", "hours": {"opens": "08:00", "closes": "18:00"}, "holidays": [dt.date(2027, 1, 1)]}
+    )
+    transport["zones"] = [{"id": "FR-59", "timezone": "Europe/Paris", "calendar": "garage"}]
+    network = {
+        "version": 1,
+        "nodes": [{"id": "WH-NORTH", "type": "warehouse", "timezone": "Europe/Paris"}],
+        "skus": [{"id": "S1"}],
+        "transport": transport,
+    }
+    calculator = EdtCalculator(parse_network(yaml.safe_dump(network), "docs.yaml"))
+
+    def edt(as_of: str) -> tuple[str | None, str | None]:
+        found = calculator.edt("WH-NORTH", "route7", zone_id="FR-59", as_of_ns=when(as_of))
+        return local(found.departure_ns), local(found.earliest_ns)
+
+    assert edt("2026-12-16 10:00") == ("2026-12-16 14:00", "2026-12-17 08:00")
+    assert edt("2026-12-22 10:00") == ("2026-12-23 20:00", "2026-12-24 08:00")
+    assert edt("2026-12-31 15:00") == ("2026-12-31 20:00", "2027-01-04 08:00")
+    assert edt("2027-01-04 15:00") == ("2027-01-05 14:00", "2027-01-06 08:00")
+    assert edt("2026-07-31 15:00") == ("2026-08-17 14:00", "2026-08-18 08:00")
