@@ -930,8 +930,7 @@ def _check_references(
     for node_shipping in shipping:
         _check_known(node_shipping.where["node"], declared["node"], "node", problems)
         _check_known(node_shipping.where["calendar"], declared["calendar"], "calendar", problems)
-        for calendar in calendars_by_id.get(node_shipping.value.calendar_id, ()):
-            _check_cutoffs_open(node_shipping, calendar, problems)
+        _check_cutoffs_open(node_shipping, calendars_by_id.get(node_shipping.value.calendar_id, []), problems)
     for lane in lanes:
         if _check_known(lane.where["from"], declared["node"], "node", problems):
             _check_ships(lane.where["from"], declared["shipping"], problems)
@@ -953,24 +952,25 @@ def _check_ships(item: Value, shipping_nodes: set[str], problems: Problems) -> N
         problems.add(item.line, item.field, f"node {item.value!r} has no node_shipping entry (calendar, lead time)")
 
 
-def _check_cutoffs_open(read: _Read[NodeShipping], calendar: Calendar, problems: Problems) -> None:
+def _check_cutoffs_open(read: _Read[NodeShipping], calendars: list[Calendar], problems: Problems) -> None:
     """A cut-off at or before opening time would never accept an order (checked against
-    every version of the calendar whose window meets the cut-off's)."""
-    opens_minute, _ = calendar.opening_minutes()
+    each version of the calendar whose window meets the cut-off's; reported once per cut-off)."""
     cutoffs = [(read.where[f"cutoff:{service}"], cutoff, ALWAYS) for service, cutoff in read.value.cutoffs.items()]
     cutoffs += [
         (read.where[f"dated_cutoff:{index}"], dated.time, dated.validity)
         for index, dated in enumerate(read.value.dated_cutoffs)
     ]
     for where, cutoff, validity in cutoffs:
-        if cutoff.minute_of_day <= opens_minute and validity.overlaps(calendar.validity):
-            problems.add(
-                where.line,
-                where.field,
-                f"cut-off {cutoff} is not after calendar {calendar.calendar_id!r} opens at "
-                f"{calendar.opens}: no order would ever be accepted",
-            )
-            return
+        for calendar in calendars:
+            opens_minute, _ = calendar.opening_minutes()
+            if cutoff.minute_of_day <= opens_minute and validity.overlaps(calendar.validity):
+                problems.add(
+                    where.line,
+                    where.field,
+                    f"cut-off {cutoff} is not after calendar {calendar.calendar_id!r} opens at "
+                    f"{calendar.opens}: no order would ever be accepted",
+                )
+                break
 
 
 def _check_postal_prefixes(zones: list[_Read[Zone]], problems: Problems) -> None:

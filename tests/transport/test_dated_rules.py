@@ -439,3 +439,25 @@ def test_docs_example_promises_like_it_says():
     assert edt("2026-12-31 15:00") == ("2026-12-31 20:00", "2027-01-04 08:00")
     assert edt("2027-01-04 15:00") == ("2027-01-05 14:00", "2027-01-06 08:00")
     assert edt("2026-07-31 15:00") == ("2026-08-17 14:00", "2026-08-18 08:00")
+
+
+def test_a_dated_cutoff_before_the_calendar_opens_is_an_error():
+    text = NETWORK.replace('{service: parcel, time: "12:00", valid_from', '{service: parcel, time: "06:30", valid_from')
+
+    (found,) = problems(text)
+
+    assert found[:2] == (line_of(text, 'time: "06:30"'), "transport.node_shipping[0].dated_cutoffs[0].time")
+    assert "cut-off 06:30 is not after calendar 'wh' opens at 07:00" in found[2]
+
+
+def test_a_cutoff_is_checked_only_against_calendar_versions_its_window_meets():
+    """August hours from 13:00 do not make December's 12:00 peak cut-off invalid; in August they would."""
+    text = NETWORK.replace("      weekdays: []\n", '      hours: {opens: "13:00", closes: "19:00"}\n')
+
+    network = parse_network(text, "dated.yaml")
+    in_august = text.replace(
+        "valid_from: 2026-12-14, valid_to: 2026-12-18}", "valid_from: 2026-08-10, valid_to: 2026-08-12}", 1
+    )
+
+    assert str(network.transport.calendars[1].opens) == "13:00"
+    assert "cut-off 12:00 is not after calendar 'wh' opens at 13:00" in problems(in_august)[0][2]
