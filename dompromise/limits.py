@@ -183,6 +183,8 @@ DEPARTURES_PER_WEEK_MAX = 200
 DEPARTURES_PER_WEEK_TOTAL_MAX = 100_000
 # Order cut-offs of one node (one per carrier service).
 CUTOFFS_PER_NODE_MAX = 64
+# Dated cut-offs of one node, and dated capacities of one node (each list): the seasonal overrides.
+DATED_RULES_PER_NODE_MAX = 1_000
 # Processing lead time: working time from accepting an order to goods at the dock.
 PROCESSING_MINUTES_MAX = 14 * 24 * 60
 TRANSIT_HOURS_MAX = 30 * 24

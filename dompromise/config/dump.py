@@ -6,6 +6,7 @@ and lists are written inline, {like: this} and [like, this].
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import yaml
@@ -29,11 +30,14 @@ from dompromise.model.transport import (
     WEEKDAY_SPELLINGS,
     WORKWEEK,
     Calendar,
+    DatedCapacity,
+    DatedCutoff,
     Departure,
     Lane,
     LocalTime,
     NodeShipping,
     TransportNetwork,
+    Validity,
     Zone,
 )
 from dompromise.model.views import (
@@ -204,7 +208,17 @@ def _calendar_document(calendar: Calendar) -> Document:
         document["hours"] = _FlowMapping(opens=str(calendar.opens), closes=str(calendar.closes))
     if calendar.holidays:
         document["holidays"] = _FlowList(calendar.holidays)
+    _add_validity(document, calendar.validity)
     return document
+
+
+def _add_validity(document: Document, validity: Validity) -> None:
+    """`valid_from` / `valid_to` as written: a date, or a local datetime as "YYYY-MM-DDTHH:MM"."""
+    for key, value in (("valid_from", validity.valid_from), ("valid_to", validity.valid_to)):
+        if isinstance(value, dt.datetime):
+            document[key] = value.isoformat(timespec="minutes")
+        elif value is not None:
+            document[key] = value
 
 
 def _zone_document(zone: Zone) -> Document:
@@ -238,6 +252,19 @@ def _shipping_document(shipping: NodeShipping) -> Document:
         document["daily_capacity_orders"] = shipping.daily_capacity_orders
     if shipping.click_and_collect:
         document["click_and_collect"] = True
+    if shipping.dated_cutoffs:
+        document["dated_cutoffs"] = [_dated_document(cutoff) for cutoff in shipping.dated_cutoffs]
+    if shipping.dated_capacities:
+        document["dated_capacities"] = [_dated_document(capacity) for capacity in shipping.dated_capacities]
+    return document
+
+
+def _dated_document(rule: DatedCutoff | DatedCapacity) -> _FlowMapping:
+    if isinstance(rule, DatedCutoff):
+        document = _FlowMapping(service=rule.service, time=str(rule.time))
+    else:
+        document = _FlowMapping(orders=rule.orders)
+    _add_validity(document, rule.validity)
     return document
 
 
@@ -267,6 +294,7 @@ def _lane_document(lane: Lane) -> Document:
         document["transit_spread_hours"] = lane.transit_spread_hours
     if lane.tiers:
         document["tiers"] = _FlowList(lane.tiers)
+    _add_validity(document, lane.validity)
     return document
 
 

@@ -13,6 +13,8 @@ back by `dump.dump_transport` so `dump_network` round-trips. `docs/config.md`
           weekdays: [mon, tue, wed, thu, fri]      # optional, default mon-fri
           hours: {opens: "07:00", closes: "19:00"} # optional, default whole days
           holidays: [2026-01-01, 2026-04-06]        # optional dates
+          valid_from: 2026-12-21         # optional window (a dated version of the id): see Validity
+          valid_to: 2027-01-03
       zones:
         - id: FR-59
           timezone: Europe/Paris         # required
@@ -29,6 +31,10 @@ back by `dump.dump_transport` so `dump_network` round-trips. `docs/config.md`
           cutoffs: {route7: "13:45", parcel: "16:30"}
           daily_capacity_orders: 4000
           click_and_collect: false
+          dated_cutoffs:                 # optional: override cutoffs[service] in a window
+            - {service: parcel, time: "12:00", valid_from: 2026-11-23, valid_to: 2026-11-30}
+          dated_capacities:              # optional: override daily_capacity_orders in a window
+            - {orders: 6000, valid_from: 2026-11-23, valid_to: 2026-11-30}
       lanes:
         - from: WH-NORTH
           to_zone: FR-59                 # or to_node: a node with node_shipping
@@ -44,6 +50,13 @@ back by `dump.dump_transport` so `dump_network` round-trips. `docs/config.md`
           transit_working_days: 1
           arrives: "09:00"
           transit_spread_hours: 9
+          valid_from: 2026-12-21         # optional: a dated version of the lane
+
+Dated rules: calendars and lanes may share their key (calendar id; from, to,
+service) when their `valid_from` / `valid_to` windows do not overlap, and at
+most one version is undated (the default outside every window). Windows are
+local dates or datetimes of the keeper (`model.transport.Validity` says which
+end is inclusive).
 """
 
 from __future__ import annotations
@@ -87,6 +100,7 @@ from dompromise.limits import (
     COST_MINOR_MAX,
     CUTOFFS_PER_NODE_MAX,
     DAILY_CAPACITY_ORDERS_MAX,
+    DATED_RULES_PER_NODE_MAX,
     DEPARTURES_PER_WEEK_MAX,
     DEPARTURES_PER_WEEK_TOTAL_MAX,
     HOLIDAYS_PER_CALENDAR_MAX,
@@ -102,22 +116,27 @@ from dompromise.limits import (
 )
 from dompromise.model.network import Node
 from dompromise.model.transport import (
+    ALWAYS,
     WEEKDAY_SPELLINGS,
     WORKWEEK,
     Calendar,
     Centroid,
+    DatedCapacity,
+    DatedCutoff,
     Departure,
     Lane,
     LocalTime,
     NodeShipping,
     PostalRange,
     TransportNetwork,
+    Validity,
     Zone,
 )
 
 _SECTION = "transport"
 _SECTION_KEYS = ("currency", "calendars", "zones", "node_shipping", "lanes")
-_CALENDAR_KEYS = ("id", "name", "weekdays", "hours", "holidays")
+_VALIDITY_KEYS = ("valid_from", "valid_to")
+_CALENDAR_KEYS = ("id", "name", "weekdays", "hours", "holidays", *_VALIDITY_KEYS)
 _HOURS_KEYS = ("opens", "closes")
 _ZONE_KEYS = (
     "id",
@@ -132,7 +151,18 @@ _ZONE_KEYS = (
 )
 _CENTROID_KEYS = ("latitude", "longitude")
 _RANGE_KEYS = ("from", "to")
-_SHIPPING_KEYS = ("node", "calendar", "processing_minutes", "cutoffs", "daily_capacity_orders", "click_and_collect")
+_SHIPPING_KEYS = (
+    "node",
+    "calendar",
+    "processing_minutes",
+    "cutoffs",
+    "daily_capacity_orders",
+    "click_and_collect",
+    "dated_cutoffs",
+    "dated_capacities",
+)
+_DATED_CUTOFF_KEYS = ("service", "time", *_VALIDITY_KEYS)
+_DATED_CAPACITY_KEYS = ("orders", *_VALIDITY_KEYS)
 _LANE_KEYS = (
     "from",
     "to_zone",
@@ -147,6 +177,7 @@ _LANE_KEYS = (
     "arrives",
     "transit_spread_hours",
     "tiers",
+    *_VALIDITY_KEYS,
 )
 _TIMETABLE_EXCLUDES = ("pickup", "transit_hours", "transit_working_days", "arrives")
 _DEPARTURE_KEYS = ("days", "leaves", "cutoff", "arrives", "arrival_day_offset")
@@ -156,7 +187,7 @@ _POSTAL_PATTERN = re.compile(rf"[A-Z0-9]{{1,{POSTAL_CODE_LENGTH_MAX}}}")
 DEFAULT_CURRENCY = "EUR"
 
 
-_Entry = TypeVar("_Entry", Calendar, Zone, NodeShipping, Lane, Departure)
+_Entry = TypeVar("_Entry", Calendar, Zone, NodeShipping, Lane, Departure, DatedCutoff, DatedCapacity)
 # (departures, pickup, transit_hours, transit_working_days, arrives) of a lane.
 _LaneTiming = tuple[tuple[Departure, ...] | None, LocalTime | None, int | None, int | None, LocalTime | None]
 
@@ -192,7 +223,9 @@ def read_transport(top: MarkedMapping, nodes: list[Node], problems: Problems) ->
     zones = _read_list(section, "zones", ZONES_MAX, _read_zone, problems)
     shipping = _read_list(section, "node_shipping", NODES_MAX, _read_shipping, problems)
     lanes = _read_list(section, "lanes", LANES_MAX, _read_lane, problems)
-    check_unique_ids([(read.value.calendar_id, read.where["id"]) for read in calendars], "calendar", problems)
+    undated_calendars = [read for read in calendars if not read.value.validity.dated]
+    check_unique_ids([(read.value.calendar_id, read.where["id"]) for read in undated_calendars], "calendar", problems)
+    _check_overlaps([(read.value.calendar_id, read.value.validity, read.where) for read in calendars], problems)
     check_unique_ids([(read.value.zone_id, read.where["id"]) for read in zones], "zone", problems)
     check_unique_ids([(read.value.node_id, read.where["node"]) for read in shipping], "node_shipping node", problems)
     # References are checked against every id written, valid entry or not:
@@ -269,6 +302,101 @@ def _as_postal(item: Value, problems: Problems) -> str | None:
 
 
 # --------------------------------------------------------------------------
+# Validity windows (dated rules)
+
+
+def _as_local_instant(item: Value, problems: Problems) -> dt.date | None:
+    """A local date (2026-12-21) or date and time to the minute ("2026-12-21T14:00"), no UTC offset."""
+    value = item.value
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value) if len(value) > 10 else dt.date.fromisoformat(value)
+        except ValueError:
+            value = None
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            problems.add(item.line, item.field, "a local time in the keeper's timezone takes no UTC offset")
+            return None
+        if value.second or value.microsecond:
+            problems.add(item.line, item.field, "windows start and end on a whole minute")
+            return None
+        return value
+    if isinstance(value, dt.date):
+        return value
+    problems.add(
+        item.line, item.field, f"{item.value!r} is not a date YYYY-MM-DD or a local date and time YYYY-MM-DDTHH:MM"
+    )
+    return None
+
+
+def _read_validity(entry: MarkedMapping, field: str, problems: Problems) -> tuple[Validity, dict[str, Value]] | None:
+    """`valid_from` / `valid_to` of an entry (ALWAYS without them) and where they were written."""
+    where: dict[str, Value] = {}
+    values: dict[str, dt.date] = {}
+    before = problems.count()
+    for key in _VALIDITY_KEYS:
+        key_item = member(entry, key, field)
+        if key_item is None:
+            continue
+        where[key] = key_item
+        found = _as_local_instant(key_item, problems)
+        if found is not None:
+            values[key] = found
+    if problems.count() > before:
+        return None
+    validity = Validity(values.get("valid_from"), values.get("valid_to"))
+    if validity.dated and validity.end() <= validity.start():
+        to_item = where["valid_to"]
+        problems.add(
+            to_item.line,
+            to_item.field,
+            f"valid_to {validity.valid_to} is before valid_from {validity.valid_from}: the window is empty",
+        )
+        return None
+    return (validity, where) if validity.dated else (ALWAYS, where)
+
+
+def _validity_where(where: dict[str, Value], fallback: Value) -> Value:
+    return where.get("valid_from") or where.get("valid_to") or fallback
+
+
+def _check_overlaps(versions: list[tuple[object, Validity, dict[str, Value]]], problems: Problems) -> None:
+    """Dated versions of one key may not overlap (the undated one is the default around them)."""
+    by_key: dict[object, list[tuple[Validity, dict[str, Value]]]] = {}
+    for key, validity, where in versions:
+        if validity.dated:
+            by_key.setdefault(key, []).append((validity, where))
+    for key, dated in by_key.items():
+        dated.sort(key=lambda version: version[0].start())
+        # Against the version reaching furthest so far: a long window overlaps every later one it covers.
+        reach, reach_where = dated[0]
+        for later, later_where in dated[1:]:
+            if later.start() < reach.end():
+                first = _validity_where(reach_where, reach_where["entry"])
+                at = _validity_where(later_where, later_where["entry"])
+                problems.add(
+                    at.line,
+                    at.field,
+                    f"{_describe_key(key)} valid {later} overlaps its version valid {reach} "
+                    f"(line {first.line}): windows of one rule may not overlap",
+                )
+            if later.end() > reach.end():
+                reach, reach_where = later, later_where
+
+
+def _describe_key(key: object) -> str:
+    if isinstance(key, str):
+        return f"calendar {key!r}"
+    assert isinstance(key, tuple), key
+    if len(key) == 4:
+        origin, kind, destination, service = key
+        return f"lane {origin} -> {kind} {destination} by {service}"
+    if len(key) == 2:
+        return f"cut-off of {key[1]} at node {key[0]}"
+    return f"daily capacity of node {key[0]}"
+
+
+# --------------------------------------------------------------------------
 # Calendars
 
 
@@ -281,14 +409,20 @@ def _read_calendar(item: Value, problems: Problems) -> _Read[Calendar] | None:
     id_item = member(entry, "id", item.field)
     calendar_id = as_id(id_item, problems) if id_item else None
     name = optional(entry, "name", item.field, "", lambda v: as_str(v, problems))
-    weekdays = optional(entry, "weekdays", item.field, WORKWEEK, lambda v: as_weekdays(v, problems))
+    window = _read_validity(entry, item.field, problems)
+    closure = window is not None and window[0].dated and entry.get("weekdays") == []
+    # A dated version with no weekdays is a closure: nothing works in its window.
+    weekdays = () if closure else optional(entry, "weekdays", item.field, WORKWEEK, lambda v: as_weekdays(v, problems))
     hours = optional(entry, "hours", item.field, (None, None), lambda v: _read_hours(v, problems))
     holidays = optional(entry, "holidays", item.field, (), lambda v: _read_holidays(v, problems))
     if problems.count() > before:
         return None
     opens, closes = checked(hours)
-    calendar = Calendar(checked(calendar_id), checked(weekdays), checked(holidays), opens, closes, checked(name))
-    return _Read(calendar, {"id": checked(id_item)})
+    validity, where = checked(window)
+    calendar = Calendar(
+        checked(calendar_id), checked(weekdays), checked(holidays), opens, closes, checked(name), validity
+    )
+    return _Read(calendar, {"id": checked(id_item), "entry": item, **where})
 
 
 def _read_hours(item: Value, problems: Problems) -> tuple[LocalTime, LocalTime] | None:
@@ -466,18 +600,100 @@ def _read_shipping(item: Value, problems: Problems) -> _Read[NodeShipping] | Non
         entry, "daily_capacity_orders", item.field, None, lambda v: as_int(v, 1, DAILY_CAPACITY_ORDERS_MAX, problems)
     )
     click_and_collect = optional(entry, "click_and_collect", item.field, False, lambda v: as_bool(v, problems))
+    dated_cutoffs = _read_dated_list(entry, "dated_cutoffs", item.field, _read_dated_cutoff, problems)
+    dated_capacities = _read_dated_list(entry, "dated_capacities", item.field, _read_dated_capacity, problems)
     if problems.count() > before:
         return None
     cutoffs = checked(cutoffs)
     shipping = NodeShipping(
-        checked(node_id), checked(calendar_id), checked(processing), cutoffs, capacity, checked(click_and_collect)
+        checked(node_id),
+        checked(calendar_id),
+        checked(processing),
+        cutoffs,
+        capacity,
+        checked(click_and_collect),
+        tuple(read.value for read in dated_cutoffs),
+        tuple(read.value for read in dated_capacities),
     )
     where = {"node": checked(node_item), "calendar": checked(calendar_item)}
     if cutoffs_item is not None:
         assert isinstance(cutoffs_item.value, MarkedMapping), "read as a mapping above"
         for service in cutoffs:
             where[f"cutoff:{service}"] = checked(member(cutoffs_item.value, service, cutoffs_item.field))
+    for index, read in enumerate(dated_cutoffs):
+        where[f"dated_cutoff:{index}"] = read.where["time"]
+    node = shipping.node_id
+    _check_overlaps([((node, read.value.service), read.value.validity, read.where) for read in dated_cutoffs], problems)
+    _check_overlaps([((node,), read.value.validity, read.where) for read in dated_capacities], problems)
     return _Read(shipping, where)
+
+
+def _read_dated_list(
+    entry: MarkedMapping,
+    key: str,
+    field: str,
+    read_entry: Callable[[Value, Problems], _Read[_Entry] | None],
+    problems: Problems,
+) -> list[_Read[_Entry]]:
+    """`dated_cutoffs` or `dated_capacities` of a node: the valid entries, each with where it was."""
+    list_item = member(entry, key, field)
+    if list_item is None:
+        return []
+    entries = as_list(list_item, problems)
+    if entries is None:
+        return []
+    if len(entries) > DATED_RULES_PER_NODE_MAX:
+        problems.add(
+            list_item.line,
+            list_item.field,
+            f"{len(entries)} entries, more than the limit of {DATED_RULES_PER_NODE_MAX}",
+        )
+        return []
+    results = [read_entry(dated_item, problems) for dated_item in items(entries, list_item.field)]
+    return [result for result in results if result is not None]
+
+
+def _read_dated_window(
+    entry: MarkedMapping, item: Value, problems: Problems
+) -> tuple[Validity, dict[str, Value]] | None:
+    """The window of a dated cut-off or capacity: at least one end (undated ones are written without `dated_`)."""
+    window = _read_validity(entry, item.field, problems)
+    if window is not None and not window[0].dated:
+        problems.add(item.line, item.field, "needs valid_from or valid_to (or both): this is a dated rule")
+        return None
+    return window
+
+
+def _read_dated_cutoff(item: Value, problems: Problems) -> _Read[DatedCutoff] | None:
+    entry = as_mapping(item, problems)
+    if entry is None:
+        return None
+    before = problems.count()
+    check_keys(entry, item.field, _DATED_CUTOFF_KEYS, ("service", "time"), problems)
+    service = required(entry, "service", item.field, lambda v: as_id(v, problems))
+    time_item = member(entry, "time", item.field)
+    time = as_time(time_item, problems) if time_item else None
+    window = _read_dated_window(entry, item, problems)
+    if problems.count() > before:
+        return None
+    validity, where = checked(window)
+    return _Read(
+        DatedCutoff(checked(service), checked(time), validity), {"time": checked(time_item), "entry": item, **where}
+    )
+
+
+def _read_dated_capacity(item: Value, problems: Problems) -> _Read[DatedCapacity] | None:
+    entry = as_mapping(item, problems)
+    if entry is None:
+        return None
+    before = problems.count()
+    check_keys(entry, item.field, _DATED_CAPACITY_KEYS, ("orders",), problems)
+    orders = required(entry, "orders", item.field, lambda v: as_int(v, 1, DAILY_CAPACITY_ORDERS_MAX, problems))
+    window = _read_dated_window(entry, item, problems)
+    if problems.count() > before:
+        return None
+    validity, where = checked(window)
+    return _Read(DatedCapacity(checked(orders), validity), {"entry": item, **where})
 
 
 def _read_cutoffs(item: Value, problems: Problems) -> dict[str, LocalTime] | None:
@@ -525,9 +741,11 @@ def _read_lane(item: Value, problems: Problems) -> _Read[Lane] | None:
     )
     tiers = optional(entry, "tiers", item.field, (), lambda v: _read_tiers(v, problems))
     timing = _read_lane_timing(entry, item, problems)
+    window = _read_validity(entry, item.field, problems)
     if problems.count() > before:
         return None
     departures, pickup, transit_hours, transit_days, arrives = timing
+    validity, window_where = checked(window)
     lane = Lane(
         checked(from_node),
         checked(service),
@@ -542,9 +760,11 @@ def _read_lane(item: Value, problems: Problems) -> _Read[Lane] | None:
         arrives,
         checked(spread),
         tiers or (),
+        validity,
     )
     where = {key: value for key, value in found.items() if value is not None}
     where["entry"] = item
+    where.update(window_where)
     return _Read(lane, where)
 
 
@@ -702,14 +922,15 @@ def _check_references(
     problems: Problems,
 ) -> None:
     """Every calendar, zone and node an entry names exists (and ships, for lane ends)."""
-    calendars_by_id = {read.value.calendar_id: read.value for read in calendars}
+    calendars_by_id: dict[str, list[Calendar]] = {}
+    for read in calendars:
+        calendars_by_id.setdefault(read.value.calendar_id, []).append(read.value)
     for zone in zones:
         _check_known(zone.where["calendar"], declared["calendar"], "calendar", problems)
     for node_shipping in shipping:
         _check_known(node_shipping.where["node"], declared["node"], "node", problems)
         _check_known(node_shipping.where["calendar"], declared["calendar"], "calendar", problems)
-        if node_shipping.value.calendar_id in calendars_by_id:
-            _check_cutoffs_open(node_shipping, calendars_by_id[node_shipping.value.calendar_id], problems)
+        _check_cutoffs_open(node_shipping, calendars_by_id.get(node_shipping.value.calendar_id, []), problems)
     for lane in lanes:
         if _check_known(lane.where["from"], declared["node"], "node", problems):
             _check_ships(lane.where["from"], declared["shipping"], problems)
@@ -731,18 +952,25 @@ def _check_ships(item: Value, shipping_nodes: set[str], problems: Problems) -> N
         problems.add(item.line, item.field, f"node {item.value!r} has no node_shipping entry (calendar, lead time)")
 
 
-def _check_cutoffs_open(read: _Read[NodeShipping], calendar: Calendar, problems: Problems) -> None:
-    """A cut-off at or before opening time would never accept an order."""
-    opens_minute, _ = calendar.opening_minutes()
-    for service, cutoff in read.value.cutoffs.items():
-        if cutoff.minute_of_day <= opens_minute:
-            where = read.where[f"cutoff:{service}"]
-            problems.add(
-                where.line,
-                where.field,
-                f"cut-off {cutoff} is not after calendar {calendar.calendar_id!r} opens at "
-                f"{calendar.opens}: no order would ever be accepted",
-            )
+def _check_cutoffs_open(read: _Read[NodeShipping], calendars: list[Calendar], problems: Problems) -> None:
+    """A cut-off at or before opening time would never accept an order (checked against
+    each version of the calendar whose window meets the cut-off's; reported once per cut-off)."""
+    cutoffs = [(read.where[f"cutoff:{service}"], cutoff, ALWAYS) for service, cutoff in read.value.cutoffs.items()]
+    cutoffs += [
+        (read.where[f"dated_cutoff:{index}"], dated.time, dated.validity)
+        for index, dated in enumerate(read.value.dated_cutoffs)
+    ]
+    for where, cutoff, validity in cutoffs:
+        for calendar in calendars:
+            opens_minute, _ = calendar.opening_minutes()
+            if cutoff.minute_of_day <= opens_minute and validity.overlaps(calendar.validity):
+                problems.add(
+                    where.line,
+                    where.field,
+                    f"cut-off {cutoff} is not after calendar {calendar.calendar_id!r} opens at "
+                    f"{calendar.opens}: no order would ever be accepted",
+                )
+                break
 
 
 def _check_postal_prefixes(zones: list[_Read[Zone]], problems: Problems) -> None:
@@ -764,9 +992,14 @@ def _check_postal_prefixes(zones: list[_Read[Zone]], problems: Problems) -> None
 
 
 def _check_lane_keys(lanes: list[_Read[Lane]], problems: Problems) -> None:
+    """One undated lane per key; dated versions beside it do not overlap and differ in timing only."""
     first_lines: dict[tuple[str, str, str, str], int] = {}
+    _check_overlaps([(read.value.key, read.value.validity, read.where) for read in lanes], problems)
+    _check_lane_versions(lanes, problems)
     for read in lanes:
         lane, entry = read.value, read.where["entry"]
+        if lane.validity.dated:
+            continue
         if lane.key in first_lines:
             origin, kind, destination, service = lane.key
             problems.add(
@@ -776,6 +1009,42 @@ def _check_lane_keys(lanes: list[_Read[Lane]], problems: Problems) -> None:
             )
         else:
             first_lines[lane.key] = entry.line
+
+
+def _check_lane_versions(lanes: list[_Read[Lane]], problems: Problems) -> None:
+    """What the core keeps once per lane is the same in all its versions; on-demand lanes have no dates.
+
+    The core tables hold one cost, spread and on-demand transit per lane: the
+    versions of a lane are timetables (departures, pickup, transit days).
+    """
+    first: dict[tuple[str, str, str, str], _Read[Lane]] = {}
+    for read in lanes:
+        lane, entry = read.value, read.where["entry"]
+        on_demand = not lane.departures and lane.pickup is None
+        if on_demand and lane.validity.dated:
+            where = _validity_where(read.where, entry)
+            problems.add(
+                where.line,
+                where.field,
+                "an on-demand lane (no departures, no pickup) cannot be dated: give it a pickup time or a timetable",
+            )
+            continue
+        earlier = first.setdefault(lane.key, read)
+        if earlier is read:
+            continue
+        other = earlier.value
+        if not (lane.validity.dated or other.validity.dated):
+            continue  # two undated versions: a duplicate lane, reported as one
+        if on_demand or (not other.departures and other.pickup is None):
+            problems.add(entry.line, entry.field, "an on-demand lane has one version: it cannot be dated")
+        for name in ("cost_minor", "tiers", "transit_spread_hours"):
+            if getattr(lane, name) != getattr(other, name):
+                problems.add(
+                    entry.line,
+                    join(entry.field, name),
+                    f"{getattr(lane, name)!r} differs from {getattr(other, name)!r} in the lane's version on line "
+                    f"{earlier.where['entry'].line}: versions of a lane differ in their timing only",
+                )
 
 
 def _check_departures_total(lanes: list[_Read[Lane]], section: MarkedMapping, problems: Problems) -> None:

@@ -17,6 +17,11 @@ a replica that replays the log and one that loads a snapshot
 The promise asks `ready_ns(node, t)`: t itself when the node's day of t has
 room, else the opening of its next working day (its shipping calendar) with
 room, or None when no day within the look-ahead has.
+
+Dated capacities (`node_shipping[i].dated_capacities`) and dated calendar
+versions apply by the node-local day: the cap and the calendar of a day are
+the versions in force at its local 00:00. Orders are counted the same way
+whatever the cap; a cap only decides whether a day has room.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import numpy.typing as npt
 
 from dompromise import _core
 from dompromise.model.network import Network
-from dompromise.model.transport import Calendar
+from dompromise.model.transport import Calendar, Versions
 from dompromise.reservations.book import LoadedArrays
 
 # Days before the log clock's UTC date whose counts are kept (a day either
@@ -51,12 +56,12 @@ _HELD = _STATE["HELD"]
 
 
 class _Limited:
-    """One node with a daily capacity: its cap, time zone and shipping calendar."""
+    """One node with a daily capacity: its caps over time, time zone and shipping calendar."""
 
-    __slots__ = ("cap", "zone", "calendar", "day_start_ns", "day_end_ns", "day")
+    __slots__ = ("caps", "zone", "calendar", "day_start_ns", "day_end_ns", "day")
 
-    def __init__(self, cap: int, timezone: str, calendar: Calendar | None):
-        self.cap = cap
+    def __init__(self, caps: Versions[int | None], timezone: str, calendar: Versions[Calendar] | None):
+        self.caps = caps
         self.zone = zoneinfo.ZoneInfo(timezone)
         self.calendar = calendar
         # The local day last converted: [start, end) in UTC ns, and its date ordinal.
@@ -91,6 +96,24 @@ class _Limited:
     def _convert(self, at_ns: int) -> int:
         return (_EPOCH + dt.timedelta(microseconds=at_ns // 1000)).astimezone(self.zone).toordinal()
 
+    def cap_on(self, day: int) -> int | None:
+        """The cap of a local date ordinal (None: no limit that day)."""
+        if not self.caps.dated:
+            return self.caps.default
+        return self.caps.at(dt.datetime.combine(dt.date.fromordinal(day), dt.time()))
+
+    def calendar_on(self, date: dt.date) -> Calendar | None:
+        """The shipping calendar version of a local date (None: no calendar, every day works)."""
+        if self.calendar is None:
+            return None
+        if not self.calendar.dated:
+            return self.calendar.default
+        return self.calendar.at(dt.datetime.combine(date, dt.time()))
+
+
+def _full(count: int, cap: int | None) -> bool:
+    return cap is not None and count >= cap
+
 
 class CapacityCounts:
     """Orders per (node index, local date ordinal) of the nodes with a daily capacity."""
@@ -100,14 +123,13 @@ class CapacityCounts:
         transport = network.transport
         if transport is not None:
             index = {node.node_id: i for i, node in enumerate(network.nodes)}
-            calendars = {calendar.calendar_id: calendar for calendar in transport.calendars}
+            calendars = transport.calendar_versions()
             for shipping in transport.node_shipping:
                 node = index.get(shipping.node_id)
-                if shipping.daily_capacity_orders is not None and node is not None:
+                caps = shipping.capacity_versions()
+                if any(cap is not None for cap in caps.all()) and node is not None:
                     self._limited[node] = _Limited(
-                        shipping.daily_capacity_orders,
-                        network.nodes[node].timezone,
-                        calendars.get(shipping.calendar_id),
+                        caps, network.nodes[node].timezone, calendars.get(shipping.calendar_id)
                     )
         self.enabled = bool(self._limited)
         self.mask = np.zeros(len(network.nodes), dtype=bool)
@@ -120,9 +142,10 @@ class CapacityCounts:
 
     # ---- reads ----------------------------------------------------------------
 
-    def cap(self, node: int) -> int | None:
+    def cap(self, node: int, day: dt.date) -> int | None:
+        """The node's cap on a local date (None: no limit that day)."""
         limited = self._limited.get(node)
-        return None if limited is None else limited.cap
+        return None if limited is None else limited.cap_on(day.toordinal())
 
     def count(self, node: int, day: dt.date) -> int:
         return self._counts.get((node, day.toordinal()), 0)
@@ -143,13 +166,15 @@ class CapacityCounts:
         if limited is None:
             return at_ns
         day = self.day_of(node, at_ns)
-        get, cap = self._counts.get, limited.cap
-        if get((node, day), 0) < cap:
+        get = self._counts.get
+        if not _full(get((node, day), 0), limited.cap_on(day)):
             return at_ns
-        calendar = limited.calendar
         for later in range(day + 1, day + 1 + CAPACITY_LOOKAHEAD_DAYS):
             date = dt.date.fromordinal(later)
-            if get((node, later), 0) >= cap or (calendar is not None and not calendar.is_working_day(date)):
+            calendar = limited.calendar_on(date)
+            if limited.calendar is not None and (calendar is None or not calendar.is_working_day(date)):
+                continue
+            if _full(get((node, later), 0), limited.cap_on(later)):
                 continue
             opens = calendar.opening_minutes()[0] if calendar is not None else 0
             local = dt.datetime(date.year, date.month, date.day, opens // 60, opens % 60, tzinfo=limited.zone)

@@ -10,13 +10,23 @@ No I/O and no clock here. `config/transport.py` builds these from the
 network file, `demo/transport.py` in code; `promise/edt.py` expands them into
 the dense tables of `_core/transport.pyx`. Times of day are local wall-clock times in
 the timezone of whoever keeps them (the node, or the zone).
+
+Dated rules: a calendar, a lane, a node's cut-off or its daily capacity
+may carry a `Validity` (valid_from / valid_to, local wall-clock time of the
+keeper). Several versions of one rule share its key (calendar id, lane key,
+(node, service), node); `Versions` picks the one in force at a local
+instant: the dated version whose window holds it, else the undated one
+(the default), else none. Windows of one key never overlap (config checks).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
+from typing import Generic, TypeVar
 
 # Date.weekday() numbering, Monday first; the config spells them `mon`..`sun`.
 WEEKDAY_NAMES = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
@@ -60,6 +70,132 @@ def at(text: str) -> LocalTime:
     return LocalTime.parse(text)
 
 
+# --------------------------------------------------------------------------
+# Dated rules
+
+
+@dataclass(frozen=True)
+class Validity:
+    """When a dated rule is in force, in local wall-clock time of its keeper.
+
+    `valid_from` is inclusive: a date means from its 00:00, a datetime from
+    that minute. `valid_to` is inclusive for a date (the whole day is in:
+    the rule stops at 00:00 the day after) and exclusive for a datetime (the
+    rule stops at that minute). None on a side: open on that side. Both
+    None (`ALWAYS`): an undated rule, the default outside every dated
+    version. Stored as written, so a dump writes it back the same.
+    """
+
+    valid_from: date | None = None  # a date, or a datetime (a subclass of date)
+    valid_to: date | None = None
+
+    @property
+    def dated(self) -> bool:
+        return self.valid_from is not None or self.valid_to is not None
+
+    def start(self) -> datetime:
+        """The first local instant in force (datetime.min when open)."""
+        return _local_start(self.valid_from) if self.valid_from is not None else datetime.min
+
+    def end(self) -> datetime:
+        """The first local instant no longer in force (datetime.max when open)."""
+        if self.valid_to is None:
+            return datetime.max
+        if isinstance(self.valid_to, datetime):
+            return self.valid_to
+        return _local_start(self.valid_to) + timedelta(days=1)
+
+    def contains(self, local: datetime) -> bool:
+        return self.start() <= local < self.end()
+
+    def overlaps(self, other: Validity) -> bool:
+        return self.start() < other.end() and other.start() < self.end()
+
+    def __str__(self) -> str:
+        return f"{_spelled(self.valid_from, 'always')} to {_spelled(self.valid_to, 'for ever')}"
+
+
+ALWAYS = Validity()
+
+
+def _local_start(day: date) -> datetime:
+    if isinstance(day, datetime):
+        return day
+    return datetime(day.year, day.month, day.day)
+
+
+def _spelled(day: date | None, open_text: str) -> str:
+    if day is None:
+        return open_text
+    return day.isoformat(sep=" ", timespec="minutes") if isinstance(day, datetime) else day.isoformat()
+
+
+_Rule = TypeVar("_Rule")
+
+
+class Versions(Generic[_Rule]):
+    """The versions of one rule: the undated default (if any) and dated overrides.
+
+    `at(local)` is the version in force at a local instant; `pieces(start,
+    end)` splits [start, end) into the versions in force over it. Both are
+    O(log k) in the number of dated versions (one, the default, in almost
+    every network: then they answer at once).
+    """
+
+    __slots__ = ("default", "_dated", "_starts")
+
+    def __init__(self, rules: Sequence[_Rule], validity_of: Callable[[_Rule], Validity]):
+        undated = [rule for rule in rules if not validity_of(rule).dated]
+        assert len(undated) <= 1, "one undated version per key (config checks)"
+        self.default: _Rule | None = undated[0] if undated else None
+        dated = sorted(
+            ((validity_of(rule).start(), validity_of(rule).end(), rule) for rule in rules if validity_of(rule).dated),
+            key=lambda piece: piece[0],
+        )
+        self._dated: list[tuple[datetime, datetime, _Rule]] = dated
+        self._starts = [piece[0] for piece in dated]
+
+    @property
+    def dated(self) -> bool:
+        return bool(self._dated)
+
+    def all(self) -> list[_Rule]:
+        """Every version: the default first, then the dated ones by start."""
+        return ([] if self.default is None else [self.default]) + [piece[2] for piece in self._dated]
+
+    def at(self, local: datetime) -> _Rule | None:
+        if not self._dated:
+            return self.default
+        index = bisect.bisect_right(self._starts, local) - 1
+        if index >= 0 and local < self._dated[index][1]:
+            return self._dated[index][2]
+        return self.default
+
+    def pieces(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime, _Rule | None]]:
+        """[start, end) cut where the version in force changes: (from, to, version or None where none is)."""
+        if not self._dated:
+            return [(start, end, self.default)]
+        found: list[tuple[datetime, datetime, _Rule | None]] = []
+        cursor = start
+        index = max(bisect.bisect_right(self._starts, start) - 1, 0)
+        for piece_start, piece_end, rule in self._dated[index:]:
+            if piece_start >= end:
+                break
+            if piece_end <= cursor:
+                continue
+            if cursor < piece_start:
+                found.append((cursor, piece_start, self.default))
+            found.append((max(cursor, piece_start), min(piece_end, end), rule))
+            cursor = min(piece_end, end)
+        if cursor < end:
+            found.append((cursor, end, self.default))
+        return found
+
+
+# --------------------------------------------------------------------------
+# Calendars, zones, lanes
+
+
 @dataclass(frozen=True)
 class Calendar:
     """When a node works or a zone receives: weekdays, holidays, hours.
@@ -67,6 +203,8 @@ class Calendar:
     Without `opens`/`closes` a working day is the whole local day. Holidays
     are dates in the keeper's timezone; a date outside the listed years is
     simply not a holiday, so list the years the service will run in.
+    Several calendars may share an id with different `validity` windows
+    (a summer closure, the Christmas weeks): see `Versions`.
     """
 
     calendar_id: str
@@ -75,6 +213,7 @@ class Calendar:
     opens: LocalTime | None = None
     closes: LocalTime | None = None
     name: str = ""
+    validity: Validity = ALWAYS
 
     def __post_init__(self) -> None:
         assert (self.opens is None) == (self.closes is None), "opens and closes go together"
@@ -141,6 +280,23 @@ class Zone:
 
 
 @dataclass(frozen=True)
+class DatedCutoff:
+    """A node's order cut-off for `service` while `validity` holds (a peak cut-off)."""
+
+    service: str
+    time: LocalTime
+    validity: Validity
+
+
+@dataclass(frozen=True)
+class DatedCapacity:
+    """A node's daily capacity while `validity` holds; the day's start decides which applies."""
+
+    orders: int
+    validity: Validity
+
+
+@dataclass(frozen=True)
 class NodeShipping:
     """How a node ships: its working calendar, lead time and order cut-offs.
 
@@ -149,6 +305,8 @@ class NodeShipping:
     `daily_capacity_orders` caps the orders the node ships per local day:
     the engine counts them (capacity.py) and the promise moves a full
     day's ready time on; the EDT calculator itself does not count orders.
+    `dated_cutoffs` and `dated_capacities` override `cutoffs[service]` and
+    `daily_capacity_orders` inside their windows (see `Versions`).
     """
 
     node_id: str
@@ -157,6 +315,21 @@ class NodeShipping:
     cutoffs: dict[str, LocalTime] = field(default_factory=dict)
     daily_capacity_orders: int | None = None
     click_and_collect: bool = False
+    dated_cutoffs: tuple[DatedCutoff, ...] = ()
+    dated_capacities: tuple[DatedCapacity, ...] = ()
+
+    def cutoff_versions(self, service: str) -> Versions[LocalTime | None]:
+        """The cut-offs of `service` over time (None: no cut-off, orders taken while the node works)."""
+        rules: list[tuple[LocalTime | None, Validity]] = [(self.cutoffs.get(service), ALWAYS)]
+        rules += [(dated.time, dated.validity) for dated in self.dated_cutoffs if dated.service == service]
+        versions = Versions(rules, lambda rule: rule[1])
+        return _map_versions(versions, lambda rule: rule[0])
+
+    def capacity_versions(self) -> Versions[int | None]:
+        """The daily capacities over time (None: no limit)."""
+        rules: list[tuple[int | None, Validity]] = [(self.daily_capacity_orders, ALWAYS)]
+        rules += [(dated.orders, dated.validity) for dated in self.dated_capacities]
+        return _map_versions(Versions(rules, lambda rule: rule[1]), lambda rule: rule[0])
 
 
 @dataclass(frozen=True)
@@ -205,13 +378,14 @@ class Lane:
     arrives: LocalTime | None = None
     transit_spread_hours: int = 0
     tiers: tuple[str, ...] = ()
+    validity: Validity = ALWAYS
 
     def __post_init__(self) -> None:
         assert (self.to_zone_id is None) != (self.to_node_id is None), "a lane goes to a zone or a node"
 
     @property
     def key(self) -> tuple[str, str, str, str]:
-        """(from node, "zone" | "node", destination id, service): unique per network."""
+        """(from node, "zone" | "node", destination id, service): unique per network and validity window."""
         if self.to_zone_id is not None:
             return (self.from_node_id, "zone", self.to_zone_id, self.service)
         assert self.to_node_id is not None, "a lane goes to a zone or a node"
@@ -236,6 +410,36 @@ class TransportNetwork:
     node_shipping: tuple[NodeShipping, ...] = ()
     lanes: tuple[Lane, ...] = ()
     currency: str = "EUR"  # ISO 4217, the unit of every lane's cost_minor
+
+    def calendar_versions(self) -> dict[str, Versions[Calendar]]:
+        """Calendar id -> its versions over time."""
+        grouped: dict[str, list[Calendar]] = {}
+        for calendar in self.calendars:
+            grouped.setdefault(calendar.calendar_id, []).append(calendar)
+        return {calendar_id: Versions(found, _validity) for calendar_id, found in grouped.items()}
+
+    def lane_versions(self) -> dict[tuple[str, str, str, str], Versions[Lane]]:
+        """Lane key -> its versions over time, keys in file order of their first version."""
+        grouped: dict[tuple[str, str, str, str], list[Lane]] = {}
+        for lane in self.lanes:
+            grouped.setdefault(lane.key, []).append(lane)
+        return {key: Versions(found, _validity) for key, found in grouped.items()}
+
+
+def _validity(rule: Calendar | Lane) -> Validity:
+    return rule.validity
+
+
+_Mapped = TypeVar("_Mapped")
+
+
+def _map_versions(versions: Versions[_Rule], convert: Callable[[_Rule], _Mapped]) -> Versions[_Mapped]:
+    """The same windows holding converted rules."""
+    mapped: Versions[_Mapped] = Versions.__new__(Versions)
+    mapped.default = None if versions.default is None else convert(versions.default)
+    mapped._dated = [(start, end, convert(rule)) for start, end, rule in versions._dated]
+    mapped._starts = list(versions._starts)
+    return mapped
 
 
 # --------------------------------------------------------------------------

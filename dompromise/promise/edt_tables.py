@@ -6,6 +6,16 @@ DST and holidays with zoneinfo, here and only here), which
 `_core/transport.pyx` answers each EDT from with a few binary searches (see
 edt.py for the steps of one EDT). The answers never depend on where the
 window starts (see `TableLayout.build`).
+
+Dated rules (calendars, lanes, cut-offs with a `Validity`) are resolved
+here while expanding, so the core never sees them and its lookups stay
+O(log k): a working or accepting interval belongs to the calendar and
+cut-off versions in force over it (cut where a window starts or ends); a
+departure to the lane version in force at the local minute it leaves (its
+arrival is that version's, even past the window's end); a day-level
+question (does the node work that day, so does a route leave; which days
+count as transit working days) to the calendar version in force at the
+start of that local day.
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ import numpy as np
 from dompromise._core.transport import NEVER, TransportTables
 from dompromise.limits import TRANSIT_SPREAD_HOURS_MAX, TRANSPORT_HORIZON_DAYS, TRANSPORT_WINDOW_DAYS
 from dompromise.model.network import Network
-from dompromise.model.transport import Calendar, Lane, LocalTime, NodeShipping, TransportNetwork
+from dompromise.model.transport import ALWAYS, Calendar, Lane, LocalTime, NodeShipping, TransportNetwork, Versions
 
 NS_PER_MINUTE = 60 * 10**9
 NS_PER_HOUR = 60 * NS_PER_MINUTE
@@ -37,6 +47,7 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 # offset; the spread margin lets `latest` be found for any ready time.
 _EDGE_DAYS = 2
 _SPREAD_MARGIN_DAYS = -(-TRANSIT_SPREAD_HOURS_MAX // 24)
+_ONE_MINUTE = dt.timedelta(minutes=1)
 
 
 # --------------------------------------------------------------------------
@@ -91,14 +102,16 @@ class _BuildCache:
             found = self._instants[key] = instant_ns(day, minute_of_day, timezone)
         return found
 
-    def is_working_day(self, calendar: Calendar, day: dt.date) -> bool:
+    def is_working_day(self, calendar: _CalendarRule, day: dt.date) -> bool:
+        """Whether `day` works by the calendar version in force at its local 00:00."""
         key = (calendar.calendar_id, day.toordinal())
         found = self._working.get(key)
         if found is None:
-            found = self._working[key] = calendar.is_working_day(day)
+            version = calendar.versions.at(dt.datetime(day.year, day.month, day.day))
+            found = self._working[key] = version is not None and version.is_working_day(day)
         return found
 
-    def nth_working_day_after(self, calendar: Calendar, day: dt.date, count: int) -> dt.date | None:
+    def nth_working_day_after(self, calendar: _CalendarRule, day: dt.date, count: int) -> dt.date | None:
         """The count-th working day after `day` (`day` itself for 0); None past the horizon."""
         key = (calendar.calendar_id, day.toordinal(), count)
         if key not in self._later_days:
@@ -117,19 +130,27 @@ class _BuildCache:
 
 
 @dataclass(frozen=True)
-class _IntervalSet:
-    """Working time of `calendar` in `timezone`, each day cut at `cutoff` if set."""
+class _CalendarRule:
+    """A calendar id and its versions over time (one undated version in most networks)."""
 
-    calendar: Calendar
+    calendar_id: str
+    versions: Versions[Calendar]
+
+
+@dataclass(frozen=True)
+class _IntervalSet:
+    """Working time of `calendar` in `timezone`, each day cut at the cut-off in force (if any)."""
+
+    calendar: _CalendarRule
     timezone: str
-    cutoff: LocalTime | None
+    cutoff: Versions[LocalTime | None]
 
 
 @dataclass(frozen=True)
 class _Destination:
     """Where a lane delivers: its receiving calendar and timezone."""
 
-    calendar: Calendar
+    calendar: _CalendarRule
     timezone: str
     receive_set: int
 
@@ -139,7 +160,9 @@ class CoreLane:
     """One lane of the core tables: a configured lane, or a node's click-and-collect."""
 
     index: int
-    lane: Lane | None  # None: click-and-collect at `node_id`
+    # None: click-and-collect at `node_id`. A lane with dated versions: its
+    # undated one, else its earliest (they agree on destination, cost, tiers).
+    lane: Lane | None
     node_id: str
     service: str
     timezone: str  # the destination's: local dates of answers are in it
@@ -153,27 +176,32 @@ class TableLayout:
         transport = network.transport
         assert transport is not None, "the network has no transport section"
         self.transport: TransportNetwork = transport
-        self._calendars = {calendar.calendar_id: calendar for calendar in transport.calendars}
+        self._calendars = {
+            calendar_id: _CalendarRule(calendar_id, versions)
+            for calendar_id, versions in transport.calendar_versions().items()
+        }
         self._shipping = {shipping.node_id: shipping for shipping in transport.node_shipping}
         self._node_timezones = {node.node_id: node.timezone for node in network.nodes}
         self._zones = {zone.zone_id: zone for zone in transport.zones}
         self.sets: list[_IntervalSet] = []
-        self._set_index: dict[tuple[str, str, int | None], int] = {}
+        self._set_index: dict[tuple[str, str, object], int] = {}
         self.lanes: list[CoreLane] = []
         self.lane_by_key: dict[tuple[str, str, str, str], int] = {}
         self.collect_lane_by_node: dict[str, int] = {}
         # Per core lane: (work set, accept set, destination, processing minutes).
         self._plans: list[tuple[int, int, _Destination, int]] = []
-        for lane in transport.lanes:
-            self._add_lane(lane)
+        # Per core lane: its versions (None for click-and-collect).
+        self._lane_versions: list[Versions[Lane] | None] = []
+        for versions in transport.lane_versions().values():
+            self._add_lane(versions)
         for shipping in transport.node_shipping:
             if shipping.click_and_collect:
                 self._add_collect_lane(shipping)
 
     # ---- layout ---------------------------------------------------------
 
-    def _interval_set(self, calendar: Calendar, timezone: str, cutoff: LocalTime | None) -> int:
-        key = (calendar.calendar_id, timezone, None if cutoff is None else cutoff.minute_of_day)
+    def _interval_set(self, calendar: _CalendarRule, timezone: str, cutoff: Versions[LocalTime | None]) -> int:
+        key = (calendar.calendar_id, timezone, _cutoff_key(cutoff))
         index = self._set_index.get(key)
         if index is None:
             index = self._set_index[key] = len(self.sets)
@@ -183,24 +211,25 @@ class TableLayout:
     def _origin_sets(self, shipping: NodeShipping, service: str) -> tuple[int, int]:
         calendar = self._calendars[shipping.calendar_id]
         timezone = self._node_timezones[shipping.node_id]
-        work_set = self._interval_set(calendar, timezone, None)
-        cutoff = shipping.cutoffs.get(service)
-        accept_set = work_set if cutoff is None else self._interval_set(calendar, timezone, cutoff)
+        work_set = self._interval_set(calendar, timezone, _NO_CUTOFF)
+        cutoff = shipping.cutoff_versions(service)
+        accept_set = work_set if _cutoff_key(cutoff) is None else self._interval_set(calendar, timezone, cutoff)
         return work_set, accept_set
 
     def _node_destination(self, node_id: str) -> _Destination:
         shipping = self._shipping[node_id]
         calendar = self._calendars[shipping.calendar_id]
         timezone = self._node_timezones[node_id]
-        return _Destination(calendar, timezone, self._interval_set(calendar, timezone, None))
+        return _Destination(calendar, timezone, self._interval_set(calendar, timezone, _NO_CUTOFF))
 
-    def _add_lane(self, lane: Lane) -> None:
+    def _add_lane(self, versions: Versions[Lane]) -> None:
+        lane = versions.all()[0]
         shipping = self._shipping[lane.from_node_id]
         work_set, accept_set = self._origin_sets(shipping, lane.service)
         if lane.to_zone_id is not None:
             zone = self._zones[lane.to_zone_id]
             calendar = self._calendars[zone.calendar_id]
-            destination = _Destination(calendar, zone.timezone, self._interval_set(calendar, zone.timezone, None))
+            destination = _Destination(calendar, zone.timezone, self._interval_set(calendar, zone.timezone, _NO_CUTOFF))
         else:
             assert lane.to_node_id is not None, "a lane goes to a zone or to a node"
             destination = self._node_destination(lane.to_node_id)
@@ -209,6 +238,7 @@ class TableLayout:
             CoreLane(len(self.lanes), lane, lane.from_node_id, lane.service, destination.timezone, lane.cost_minor)
         )
         self._plans.append((work_set, accept_set, destination, shipping.processing_minutes))
+        self._lane_versions.append(versions)
 
     def _add_collect_lane(self, shipping: NodeShipping) -> None:
         # The customer collects at the node during its working time: an
@@ -218,6 +248,7 @@ class TableLayout:
         self.collect_lane_by_node[shipping.node_id] = len(self.lanes)
         self.lanes.append(CoreLane(len(self.lanes), None, shipping.node_id, COLLECT_SERVICE, destination.timezone, 0))
         self._plans.append((work_set, accept_set, destination, shipping.processing_minutes))
+        self._lane_versions.append(None)
 
     # ---- tables for one window ------------------------------------------
 
@@ -287,8 +318,8 @@ class TableLayout:
         cutoff_ns: list[int] = []
         arrival_ns: list[int] = []
         departure_start = [0]
-        for core_lane, plan in zip(self.lanes, self._plans):
-            rows = [] if core_lane.lane is None else self._lane_departures(core_lane.lane, plan[2], days, cache)
+        for versions, plan in zip(self._lane_versions, self._plans):
+            rows = [] if versions is None else self._lane_departures(versions, plan[2], days, cache)
             rows.sort()
             # A DST change can put a skipped-hour cut-off after a later
             # departure's: tighten, never promise a departure that cannot be made.
@@ -302,36 +333,60 @@ class TableLayout:
         return departure_ns, cutoff_ns, arrival_ns, departure_start
 
     def _lane_departures(
-        self, lane: Lane, destination: _Destination, days: list[dt.date], cache: _BuildCache
+        self, versions: Versions[Lane], destination: _Destination, days: list[dt.date], cache: _BuildCache
     ) -> list[tuple[int, int, int]]:
-        """(departure, cut-off, arrival) ns of every departure on the node's working days."""
-        shipping = self._shipping[lane.from_node_id]
+        """(departure, cut-off, arrival) ns of every departure on the node's working days.
+
+        Each departure is the lane version's in force at the local minute it leaves.
+        """
+        some_lane = versions.all()[0]
+        shipping = self._shipping[some_lane.from_node_id]
         calendar = self._calendars[shipping.calendar_id]
-        timezone = self._node_timezones[lane.from_node_id]
-        rows = []
+        timezone = self._node_timezones[some_lane.from_node_id]
+        rows: list[tuple[int, int, int]] = []
         for day in days:
             if not cache.is_working_day(calendar, day):
                 continue  # nothing leaves a closed node, not even a fixed route
-            if lane.departures:
-                for departure in lane.departures:
-                    if day.weekday() in departure.weekdays:
-                        leaves_ns = cache.at(day, departure.leaves.minute_of_day, timezone)
-                        cutoff = departure.cutoff
-                        cutoff_ns = leaves_ns if cutoff is None else cache.at(day, cutoff.minute_of_day, timezone)
-                        arrival_ns = _arrival_ns(
-                            day, departure.arrival_day_offset, departure.arrives, destination, cache
-                        )
-                        rows.append((leaves_ns, min(cutoff_ns, leaves_ns), max(arrival_ns, leaves_ns)))
-            elif lane.pickup is not None:
-                leaves_ns = cache.at(day, lane.pickup.minute_of_day, timezone)
-                if lane.transit_working_days is not None:
-                    arrival_ns = _arrival_ns(
-                        day, lane.transit_working_days, lane.arrives or LocalTime(0), destination, cache
-                    )
-                else:
-                    arrival_ns = leaves_ns + (lane.transit_hours or 0) * NS_PER_HOUR
-                rows.append((leaves_ns, leaves_ns, max(arrival_ns, leaves_ns)))
+            if not versions.dated:
+                assert versions.default is not None, "an undated lane is its own default"
+                _day_departures(versions.default, day, 0, _MINUTES_PER_DAY, destination, timezone, cache, rows)
+                continue
+            day_start = dt.datetime(day.year, day.month, day.day)
+            for piece_start, piece_end, lane in versions.pieces(day_start, day_start + _ONE_DAY):
+                if lane is not None:
+                    first_minute = (piece_start - day_start) // _ONE_MINUTE
+                    end_minute = (piece_end - day_start) // _ONE_MINUTE
+                    _day_departures(lane, day, first_minute, end_minute, destination, timezone, cache, rows)
         return rows
+
+
+def _day_departures(
+    lane: Lane,
+    day: dt.date,
+    first_minute: int,
+    end_minute: int,
+    destination: _Destination,
+    timezone: str,
+    cache: _BuildCache,
+    rows: list[tuple[int, int, int]],
+) -> None:
+    """Appends the lane's departures of `day` leaving at local minutes [first_minute, end_minute)."""
+    if lane.departures:
+        for departure in lane.departures:
+            leaves_minute = departure.leaves.minute_of_day
+            if day.weekday() in departure.weekdays and first_minute <= leaves_minute < end_minute:
+                leaves_ns = cache.at(day, leaves_minute, timezone)
+                cutoff = departure.cutoff
+                cutoff_ns = leaves_ns if cutoff is None else cache.at(day, cutoff.minute_of_day, timezone)
+                arrival_ns = _arrival_ns(day, departure.arrival_day_offset, departure.arrives, destination, cache)
+                rows.append((leaves_ns, min(cutoff_ns, leaves_ns), max(arrival_ns, leaves_ns)))
+    elif lane.pickup is not None and first_minute <= lane.pickup.minute_of_day < end_minute:
+        leaves_ns = cache.at(day, lane.pickup.minute_of_day, timezone)
+        if lane.transit_working_days is not None:
+            arrival_ns = _arrival_ns(day, lane.transit_working_days, lane.arrives or LocalTime(0), destination, cache)
+        else:
+            arrival_ns = leaves_ns + (lane.transit_hours or 0) * NS_PER_HOUR
+        rows.append((leaves_ns, leaves_ns, max(arrival_ns, leaves_ns)))
 
 
 def build_tables(network: Network, base_date: dt.date) -> TransportTables:
@@ -348,18 +403,59 @@ def _dates(first: dt.date, count: int) -> list[dt.date]:
 
 def _set_intervals(interval_set: _IntervalSet, days: list[dt.date], cache: _BuildCache) -> Iterator[tuple[int, int]]:
     """(open, close) ns of each working day of the set, cut at its cut-off."""
-    calendar, timezone = interval_set.calendar, interval_set.timezone
-    opens_minute, closes_minute = calendar.opening_minutes()
-    if interval_set.cutoff is not None:
-        closes_minute = min(closes_minute, interval_set.cutoff.minute_of_day)
+    calendar, timezone, cutoff = interval_set.calendar.versions, interval_set.timezone, interval_set.cutoff
+    if calendar.dated or cutoff.dated:
+        for day in days:
+            for opens_minute, closes_minute in _dated_day_intervals(calendar, cutoff, day):
+                opens_ns = cache.at(day, opens_minute, timezone)
+                closes_ns = cache.at(day, closes_minute, timezone)
+                if opens_ns < closes_ns:
+                    yield opens_ns, closes_ns
+        return
+    assert calendar.default is not None, "an undated calendar is its own default"
+    opens_minute, closes_minute = calendar.default.opening_minutes()
+    if cutoff.default is not None:
+        closes_minute = min(closes_minute, cutoff.default.minute_of_day)
     if closes_minute <= opens_minute:
         return
     for day in days:
-        if cache.is_working_day(calendar, day):
+        if cache.is_working_day(interval_set.calendar, day):
             opens_ns = cache.at(day, opens_minute, timezone)
             closes_ns = cache.at(day, closes_minute, timezone)
             if opens_ns < closes_ns:  # an hour DST skipped can swallow a short day
                 yield opens_ns, closes_ns
+
+
+def _dated_day_intervals(
+    calendar: Versions[Calendar], cutoff: Versions[LocalTime | None], day: dt.date
+) -> Iterator[tuple[int, int]]:
+    """(opens, closes) local minutes of `day`: each calendar version's hours over the part of
+    the day it is in force, each cut at the cut-off in force over it."""
+    day_start = dt.datetime(day.year, day.month, day.day)
+    for piece_start, piece_end, version in calendar.pieces(day_start, day_start + _ONE_DAY):
+        if version is None or not version.is_working_day(day):
+            continue
+        opens_minute, closes_minute = version.opening_minutes()
+        low = max(day_start + opens_minute * _ONE_MINUTE, piece_start)
+        high = min(day_start + closes_minute * _ONE_MINUTE, piece_end)
+        if low >= high:
+            continue
+        for cut_start, cut_end, cut in cutoff.pieces(low, high):
+            top = cut_end if cut is None else min(cut_end, day_start + cut.minute_of_day * _ONE_MINUTE)
+            if cut_start < top:
+                yield (cut_start - day_start) // _ONE_MINUTE, (top - day_start) // _ONE_MINUTE
+
+
+_NO_CUTOFF: Versions[LocalTime | None] = Versions([None], lambda _: ALWAYS)
+_MINUTES_PER_DAY = 24 * 60
+
+
+def _cutoff_key(cutoff: Versions[LocalTime | None]) -> object:
+    """What makes two accept sets equal: None without any cut-off."""
+    if not cutoff.dated:
+        return None if cutoff.default is None else cutoff.default.minute_of_day
+    pieces = cutoff.pieces(dt.datetime.min, dt.datetime.max)
+    return tuple((start, end, None if cut is None else cut.minute_of_day) for start, end, cut in pieces)
 
 
 def _arrival_ns(
