@@ -182,3 +182,9 @@ COST_MINOR_MAX = 10**12
 # horizon trigger a rebuild at a new base date, so answers never depend on it.
 TRANSPORT_WINDOW_DAYS = 400
 TRANSPORT_HORIZON_DAYS = 90
+
+# ---- the catalog and the network as data (issue 14) ----
+# SKUs per UpsertSkus / RetireSkus request, per ImportSkus stream message, and per catalog log record.
+CATALOG_SKUS_MAX = 1_000
+# Bytes of one network document (NetworkService.ApplyNetworkConfig's YAML or JSON text).
+NETWORK_DOCUMENT_BYTES_MAX = 16 * 1024 * 1024
