@@ -7,13 +7,14 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from dompromise import limits
 from dompromise.client.target import DEFAULT_PORT, DEFAULT_TARGET
 
 if TYPE_CHECKING:
+    from dompromise.model.network import Network
     from dompromise.replica.protocol import Replica
 
 
@@ -212,11 +213,62 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"dompromise serving on {args.host}:{port}", flush=True)
 
     try:
-        asyncio.run(serve(replica, address, ready, token_key=token_key, reuse_port=args.worker_index is not None))
+        reload = _reloader(args, replica) if args.config else None
+        asyncio.run(
+            serve(
+                replica,
+                address,
+                ready,
+                token_key=token_key,
+                reuse_port=args.worker_index is not None,
+                parse_network=_parse_network,
+                reload=reload,
+            )
+        )
     except OSError as error:
         print(f"dompromise: cannot serve on {address}: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _parse_network(text: str, source: str) -> Network:
+    """A network config text (ApplyNetworkConfig), or INVALID_ARGUMENT naming each file:line problem."""
+    from dompromise import config
+    from dompromise.errors import FieldViolation, InvalidArgumentError
+
+    try:
+        return config.parse_network(text, source)
+    except config.ConfigError as error:
+        raise InvalidArgumentError(
+            [FieldViolation("config_text", str(problem)) for problem in error.problems]
+        ) from None
+
+
+def _reloader(args: argparse.Namespace, replica: Replica) -> Callable[[], Awaitable[None]]:
+    """SIGHUP: the --config file read again, validated whole and applied as log commands;
+    any problem is logged (file:line) and the running network kept."""
+    from dompromise import config
+    from dompromise.errors import DompromiseError
+    from dompromise.service.catalog import apply_network
+
+    log = logging.getLogger("dompromise.reload")
+
+    async def reload() -> None:
+        try:
+            network = config.load_network(args.config)
+            response = await apply_network(replica.engine, replica, network, args.config)
+        except (DompromiseError, OSError) as error:
+            log.error("SIGHUP: %s not applied, the running network is kept:\n%s", args.config, error)
+            return
+        log.info(
+            "SIGHUP: %s applied (network changed: %s, SKUs upserted: %d) at log position %d",
+            args.config,
+            response.network_changed,
+            response.skus_upserted_count,
+            response.log_position,
+        )
+
+    return reload
 
 
 def _open_replica(args: argparse.Namespace) -> Replica:

@@ -71,7 +71,7 @@ class CatalogChanges:
     _capacity: CapacityCounts
     _sellable: SellableNodes
     _known_units: frozenset[str] | None
-    _declared_attributes: frozenset[str]
+    _declared_attributes: tuple[str, ...]
     _supply_ids: list[str]
     network_generation: int
     _wire: Callable[[], None]
@@ -81,6 +81,11 @@ class CatalogChanges:
 
     def is_retired(self, sku_id: str) -> bool:
         return sku_id in self._retired
+
+    @property
+    def skus_by_row(self) -> Sequence[Sku | None]:
+        """The catalog SKU of each core row (None for a variant's row), retired ones included."""
+        return self._row_skus
 
     def sku_at_row(self, row: int) -> Sku | None:
         """The catalog SKU of a core row (a variant row's parent's)."""

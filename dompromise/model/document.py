@@ -31,7 +31,7 @@ def network_document(network: Network) -> str:
 
 def network_from_document(text: str, skus: tuple[Sku, ...] = ()) -> Network:
     """The network of network_document(), with `skus` as its catalog. Raises ValueError when malformed."""
-    network = _loads(Network, text)
+    network: Network = _loads(Network, text)
     return dataclasses.replace(network, skus=skus)
 
 
@@ -41,7 +41,7 @@ def sku_document(sku: Sku) -> str:
 
 def sku_from_document(text: str) -> Sku:
     """Raises ValueError when the text is no SKU document."""
-    sku = _loads(Sku, text)
+    sku: Sku = _loads(Sku, text)
     if not isinstance(sku.sku_id, str) or not sku.sku_id:
         raise ValueError("a SKU document needs a sku_id")
     return sku

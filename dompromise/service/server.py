@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import NamedTuple
 
 import grpc
@@ -18,6 +18,7 @@ from dompromise.replica.protocol import Replica
 from dompromise.replica.watch import WatchHub
 from dompromise.service import availability as availability_service
 from dompromise.service.availability import AvailabilityServicer
+from dompromise.service.catalog import NetworkParser
 from dompromise.service.consistency import ConsistencyInterceptor
 from dompromise.service.inventory import InventoryServicer
 from dompromise.service.network import NetworkServicer
@@ -69,7 +70,11 @@ def create_server(
 
 
 def build_server(
-    replica: Replica, address: str = "127.0.0.1:0", token_key: bytes | None = None, reuse_port: bool = False
+    replica: Replica,
+    address: str = "127.0.0.1:0",
+    token_key: bytes | None = None,
+    reuse_port: bool = False,
+    parse_network: NetworkParser | None = None,
 ) -> BuiltServer:
     """create_server's server, port and health servicer, and the watch hub `serve` closes on shutdown.
 
@@ -91,7 +96,7 @@ def build_server(
     watches = WatchHub(replica)
     availability_service.add_to_server(AvailabilityServicer(engine, watches), server)  # Watch: pre-encoded
     inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(replica), server)
-    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine, replica), server)
+    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine, replica, parse_network), server)
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
     promise_pb2_grpc.add_PromiseServiceServicer_to_server(PromiseServicer(promiser), server)
     reservation_pb2_grpc.add_ReservationServiceServicer_to_server(ReservationServicer(replica, promiser), server)
@@ -132,17 +137,28 @@ async def serve(
     ready: Callable[[int], None] | None = None,
     token_key: bytes | None = None,
     reuse_port: bool = False,
+    parse_network: NetworkParser | None = None,
+    reload: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
     `ready(port)` is called once the server listens and reports SERVING.
+    `reload` runs on SIGHUP (serve --config: the network file applied again), one at a time.
     """
-    server, port, health_servicer, watches = build_server(replica, address, token_key, reuse_port)
+    server, port, health_servicer, watches = build_server(replica, address, token_key, reuse_port, parse_network)
     # Signals first: a supervisor may send SIGTERM the moment we say we are ready.
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    if reload is not None:
+        reloading = asyncio.Lock()
+
+        async def reload_once() -> None:
+            async with reloading:  # two SIGHUPs in a row apply one after the other
+                await reload()
+
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload_once()))
     await replica.start()
     await server.start()
     await set_serving(health_servicer, True)

@@ -25,13 +25,15 @@ _sym_db = _symbol_database.Default()
 from dompromise.v1 import common_pb2 as dompromise_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ompromise/v1/network.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\"j\n\x08Location\x12\x18\n\x10latitude_degrees\x18\x01 \x01(\x01\x12\x19\n\x11longitude_degrees\x18\x02 \x01(\x01\x12\x13\n\x0bpostal_code\x18\x03 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x04 \x01(\t\"\xc2\x01\n\x04Node\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12%\n\x04type\x18\x02 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12)\n\x08location\x18\x06 \x01(\x0b\x32\x17.dompromise.v1.Location\x12\x0c\n\x04tags\x18\x07 \x03(\t\"1\n\x08PackSize\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x62\x61se_unit_count\x18\x02 \x01(\x03\"\x83\x01\n\x03Sku\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12+\n\npack_sizes\x18\x04 \x03(\x0b\x32\x17.dompromise.v1.PackSize\"!\n\x0eGetNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"4\n\x0fGetNodeResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\"m\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x04type\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12\x0b\n\x03tag\x18\x04 \x01(\t\"d\n\x11ListNodesResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.dompromise.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x1f\n\rGetSkuRequest\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\"1\n\x0eGetSkuResponse\x12\x1f\n\x03sku\x18\x01 \x01(\x0b\x32\x12.dompromise.v1.Sku\"8\n\x0fListSkusRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"a\n\x10ListSkusResponse\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"f\n\x14SetNodeStatusRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"P\n\x15SetNodeStatusResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\x32\x9a\x03\n\x0eNetworkService\x12H\n\x07GetNode\x12\x1d.dompromise.v1.GetNodeRequest\x1a\x1e.dompromise.v1.GetNodeResponse\x12Z\n\rSetNodeStatus\x12#.dompromise.v1.SetNodeStatusRequest\x1a$.dompromise.v1.SetNodeStatusResponse\x12N\n\tListNodes\x12\x1f.dompromise.v1.ListNodesRequest\x1a .dompromise.v1.ListNodesResponse\x12\x45\n\x06GetSku\x12\x1c.dompromise.v1.GetSkuRequest\x1a\x1d.dompromise.v1.GetSkuResponse\x12K\n\x08ListSkus\x12\x1e.dompromise.v1.ListSkusRequest\x1a\x1f.dompromise.v1.ListSkusResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ompromise/v1/network.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\"j\n\x08Location\x12\x18\n\x10latitude_degrees\x18\x01 \x01(\x01\x12\x19\n\x11longitude_degrees\x18\x02 \x01(\x01\x12\x13\n\x0bpostal_code\x18\x03 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x04 \x01(\t\"\xc2\x01\n\x04Node\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12%\n\x04type\x18\x02 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12)\n\x08location\x18\x06 \x01(\x0b\x32\x17.dompromise.v1.Location\x12\x0c\n\x04tags\x18\x07 \x03(\t\"1\n\x08PackSize\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x62\x61se_unit_count\x18\x02 \x01(\x03\"\xd2\x01\n\x03Sku\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12+\n\npack_sizes\x18\x04 \x03(\x0b\x32\x17.dompromise.v1.PackSize\x12\x1e\n\x16tracked_attribute_keys\x18\x05 \x03(\t\x12\r\n\x05\x62rand\x18\x06 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x07 \x01(\t\x12\x0c\n\x04tags\x18\x08 \x03(\t\"\x93\x01\n\x11\x43\x61talogItemResult\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x30\n\x06status\x18\x02 \x01(\x0e\x32 .dompromise.v1.CatalogItemStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x17\n\x0freservation_ids\x18\x04 \x03(\t\x12\x12\n\nsupply_ids\x18\x05 \x03(\t\"I\n\x11UpsertSkusRequest\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"]\n\x12UpsertSkusResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.CatalogItemResult\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"8\n\x11RetireSkusRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"]\n\x12RetireSkusResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.CatalogItemResult\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"5\n\x11ImportSkusRequest\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\"\xd0\x01\n\x12ImportSkusResponse\x12\x11\n\tsku_count\x18\x01 \x01(\x03\x12\x15\n\rcreated_count\x18\x02 \x01(\x03\x12\x15\n\rupdated_count\x18\x03 \x01(\x03\x12\x17\n\x0funchanged_count\x18\x04 \x01(\x03\x12\x16\n\x0erejected_count\x18\x05 \x01(\x03\x12\x32\n\x08rejected\x18\x06 \x03(\x0b\x32 .dompromise.v1.CatalogItemResult\x12\x14\n\x0clog_position\x18\x07 \x01(\x03\"W\n\x19\x41pplyNetworkConfigRequest\x12\x13\n\x0b\x63onfig_text\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"|\n\x1a\x41pplyNetworkConfigResponse\x12\x17\n\x0fnetwork_changed\x18\x01 \x01(\x08\x12\x1b\n\x13skus_upserted_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\x12\x12\n\nnode_count\x18\x04 \x01(\x05\"!\n\x0eGetNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"4\n\x0fGetNodeResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\"m\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x04type\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12\x0b\n\x03tag\x18\x04 \x01(\t\"d\n\x11ListNodesResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.dompromise.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x1f\n\rGetSkuRequest\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\"1\n\x0eGetSkuResponse\x12\x1f\n\x03sku\x18\x01 \x01(\x0b\x32\x12.dompromise.v1.Sku\"8\n\x0fListSkusRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"a\n\x10ListSkusResponse\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"f\n\x14SetNodeStatusRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"P\n\x15SetNodeStatusResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\x12\x14\n\x0clog_position\x18\x02 \x01(\x03*\xd1\x02\n\x11\x43\x61talogItemStatus\x12#\n\x1f\x43\x41TALOG_ITEM_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43\x41TALOG_ITEM_STATUS_CREATED\x10\x01\x12\x1f\n\x1b\x43\x41TALOG_ITEM_STATUS_UPDATED\x10\x02\x12!\n\x1d\x43\x41TALOG_ITEM_STATUS_UNCHANGED\x10\x03\x12\x1f\n\x1b\x43\x41TALOG_ITEM_STATUS_RETIRED\x10\x04\x12\"\n\x1e\x43\x41TALOG_ITEM_STATUS_SKU_IN_USE\x10\x05\x12!\n\x1d\x43\x41TALOG_ITEM_STATUS_NOT_FOUND\x10\x06\x12!\n\x1d\x43\x41TALOG_ITEM_STATUS_MALFORMED\x10\x07\x12\'\n#CATALOG_ITEM_STATUS_ALREADY_RETIRED\x10\x08\x32\x80\x06\n\x0eNetworkService\x12H\n\x07GetNode\x12\x1d.dompromise.v1.GetNodeRequest\x1a\x1e.dompromise.v1.GetNodeResponse\x12Z\n\rSetNodeStatus\x12#.dompromise.v1.SetNodeStatusRequest\x1a$.dompromise.v1.SetNodeStatusResponse\x12N\n\tListNodes\x12\x1f.dompromise.v1.ListNodesRequest\x1a .dompromise.v1.ListNodesResponse\x12\x45\n\x06GetSku\x12\x1c.dompromise.v1.GetSkuRequest\x1a\x1d.dompromise.v1.GetSkuResponse\x12K\n\x08ListSkus\x12\x1e.dompromise.v1.ListSkusRequest\x1a\x1f.dompromise.v1.ListSkusResponse\x12Q\n\nUpsertSkus\x12 .dompromise.v1.UpsertSkusRequest\x1a!.dompromise.v1.UpsertSkusResponse\x12Q\n\nRetireSkus\x12 .dompromise.v1.RetireSkusRequest\x1a!.dompromise.v1.RetireSkusResponse\x12S\n\nImportSkus\x12 .dompromise.v1.ImportSkusRequest\x1a!.dompromise.v1.ImportSkusResponse(\x01\x12i\n\x12\x41pplyNetworkConfig\x12(.dompromise.v1.ApplyNetworkConfigRequest\x1a).dompromise.v1.ApplyNetworkConfigResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dompromise.v1.network_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_CATALOGITEMSTATUS']._serialized_start=2327
+  _globals['_CATALOGITEMSTATUS']._serialized_end=2664
   _globals['_LOCATION']._serialized_start=74
   _globals['_LOCATION']._serialized_end=180
   _globals['_NODE']._serialized_start=183
@@ -39,27 +41,45 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PACKSIZE']._serialized_start=379
   _globals['_PACKSIZE']._serialized_end=428
   _globals['_SKU']._serialized_start=431
-  _globals['_SKU']._serialized_end=562
-  _globals['_GETNODEREQUEST']._serialized_start=564
-  _globals['_GETNODEREQUEST']._serialized_end=597
-  _globals['_GETNODERESPONSE']._serialized_start=599
-  _globals['_GETNODERESPONSE']._serialized_end=651
-  _globals['_LISTNODESREQUEST']._serialized_start=653
-  _globals['_LISTNODESREQUEST']._serialized_end=762
-  _globals['_LISTNODESRESPONSE']._serialized_start=764
-  _globals['_LISTNODESRESPONSE']._serialized_end=864
-  _globals['_GETSKUREQUEST']._serialized_start=866
-  _globals['_GETSKUREQUEST']._serialized_end=897
-  _globals['_GETSKURESPONSE']._serialized_start=899
-  _globals['_GETSKURESPONSE']._serialized_end=948
-  _globals['_LISTSKUSREQUEST']._serialized_start=950
-  _globals['_LISTSKUSREQUEST']._serialized_end=1006
-  _globals['_LISTSKUSRESPONSE']._serialized_start=1008
-  _globals['_LISTSKUSRESPONSE']._serialized_end=1105
-  _globals['_SETNODESTATUSREQUEST']._serialized_start=1107
-  _globals['_SETNODESTATUSREQUEST']._serialized_end=1209
-  _globals['_SETNODESTATUSRESPONSE']._serialized_start=1211
-  _globals['_SETNODESTATUSRESPONSE']._serialized_end=1291
-  _globals['_NETWORKSERVICE']._serialized_start=1294
-  _globals['_NETWORKSERVICE']._serialized_end=1704
+  _globals['_SKU']._serialized_end=641
+  _globals['_CATALOGITEMRESULT']._serialized_start=644
+  _globals['_CATALOGITEMRESULT']._serialized_end=791
+  _globals['_UPSERTSKUSREQUEST']._serialized_start=793
+  _globals['_UPSERTSKUSREQUEST']._serialized_end=866
+  _globals['_UPSERTSKUSRESPONSE']._serialized_start=868
+  _globals['_UPSERTSKUSRESPONSE']._serialized_end=961
+  _globals['_RETIRESKUSREQUEST']._serialized_start=963
+  _globals['_RETIRESKUSREQUEST']._serialized_end=1019
+  _globals['_RETIRESKUSRESPONSE']._serialized_start=1021
+  _globals['_RETIRESKUSRESPONSE']._serialized_end=1114
+  _globals['_IMPORTSKUSREQUEST']._serialized_start=1116
+  _globals['_IMPORTSKUSREQUEST']._serialized_end=1169
+  _globals['_IMPORTSKUSRESPONSE']._serialized_start=1172
+  _globals['_IMPORTSKUSRESPONSE']._serialized_end=1380
+  _globals['_APPLYNETWORKCONFIGREQUEST']._serialized_start=1382
+  _globals['_APPLYNETWORKCONFIGREQUEST']._serialized_end=1469
+  _globals['_APPLYNETWORKCONFIGRESPONSE']._serialized_start=1471
+  _globals['_APPLYNETWORKCONFIGRESPONSE']._serialized_end=1595
+  _globals['_GETNODEREQUEST']._serialized_start=1597
+  _globals['_GETNODEREQUEST']._serialized_end=1630
+  _globals['_GETNODERESPONSE']._serialized_start=1632
+  _globals['_GETNODERESPONSE']._serialized_end=1684
+  _globals['_LISTNODESREQUEST']._serialized_start=1686
+  _globals['_LISTNODESREQUEST']._serialized_end=1795
+  _globals['_LISTNODESRESPONSE']._serialized_start=1797
+  _globals['_LISTNODESRESPONSE']._serialized_end=1897
+  _globals['_GETSKUREQUEST']._serialized_start=1899
+  _globals['_GETSKUREQUEST']._serialized_end=1930
+  _globals['_GETSKURESPONSE']._serialized_start=1932
+  _globals['_GETSKURESPONSE']._serialized_end=1981
+  _globals['_LISTSKUSREQUEST']._serialized_start=1983
+  _globals['_LISTSKUSREQUEST']._serialized_end=2039
+  _globals['_LISTSKUSRESPONSE']._serialized_start=2041
+  _globals['_LISTSKUSRESPONSE']._serialized_end=2138
+  _globals['_SETNODESTATUSREQUEST']._serialized_start=2140
+  _globals['_SETNODESTATUSREQUEST']._serialized_end=2242
+  _globals['_SETNODESTATUSRESPONSE']._serialized_start=2244
+  _globals['_SETNODESTATUSRESPONSE']._serialized_end=2324
+  _globals['_NETWORKSERVICE']._serialized_start=2667
+  _globals['_NETWORKSERVICE']._serialized_end=3435
 # @@protoc_insertion_point(module_scope)
