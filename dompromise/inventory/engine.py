@@ -509,6 +509,17 @@ class Engine(CatalogChanges):
             "catalog_documents_offsets": offsets,
         }
 
+    def state_digest(self) -> str:
+        """A hash of the whole replicated state: the core's, the network and the catalog (rows, retired).
+        Equal on every replica at the same log position."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(self._core.digest().encode())
+        digest.update(document.network_document(self.network).encode())
+        arrays = self._catalog_arrays()
+        for name in sorted(arrays):
+            digest.update(np.ascontiguousarray(arrays[name]).tobytes())
+        return digest.hexdigest()
+
     def load_state(self, other: Engine) -> None:
         """Takes over `other`'s whole state (a resync from a snapshot), in place: the
         servicers and watchers holding this object see the new state at once."""
@@ -604,3 +615,28 @@ def network_fingerprint(network: Network) -> str:
     for sku in network.skus:
         digest.update(sku.sku_id.encode() + b"\0")
     return digest.hexdigest()
+
+
+def network_of_fingerprint(network: Network, fingerprint: str) -> Network | None:
+    """`network`'s first nodes and SKUs whose fingerprint is `fingerprint` (the network a log started
+    on, when the config only appended since), or None. Bounded: a search of at most 10M hashes."""
+    nodes, skus = network.nodes, network.skus
+    if (len(nodes) + 1) * (len(skus) + 1) > 10_000_000:
+        return network if network_fingerprint(network) == fingerprint else None
+    digest = hashlib.blake2b(digest_size=16)
+    for node_count in range(len(nodes) + 1):
+        if node_count:
+            digest.update(nodes[node_count - 1].node_id.encode() + b"\0")
+        if node_count == 0:
+            continue  # a network has a node
+        of_skus = digest.copy()
+        of_skus.update(b"\1")
+        for sku_count in range(len(skus) + 1):
+            if sku_count:
+                of_skus.update(skus[sku_count - 1].sku_id.encode() + b"\0")
+            if sku_count and of_skus.hexdigest() == fingerprint:
+                prefix = dataclasses.replace(network, nodes=nodes[:node_count], skus=skus[:sku_count])
+                if node_count < len(nodes):  # the config's transport may name nodes the log lacks
+                    prefix = dataclasses.replace(prefix, transport=None, views=())
+                return prefix
+    return None
