@@ -1,4 +1,4 @@
-"""`dompromise serve | lookup | load | health | check | snapshot | demo-config | bench`: the command line."""
+"""`dompromise serve | lookup | load | load-catalog | health | check | snapshot | demo-config | bench`."""
 
 from __future__ import annotations
 
@@ -151,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.add_argument("--timeout", type=float, default=600.0, help="deadline in seconds")
     load.set_defaults(run=_load)
+
+    catalog = commands.add_parser("load-catalog", help="stream a catalog CSV (SKUs) to a running server")
+    catalog.add_argument("csv", help="catalog CSV: sku_id[,description,unit,brand,category,tags,packs,...]")
+    catalog.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
+    catalog.add_argument("--quiet", action="store_true", help="no progress bar")
+    catalog.add_argument("--timeout", type=float, default=600.0, help="deadline in seconds")
+    catalog.set_defaults(run=_load_catalog)
 
     demo = commands.add_parser("demo-config", help="write the demo network and stock files, to start your own")
     demo.add_argument("directory", help="folder to write network.yaml and stock.csv into")
@@ -430,6 +437,12 @@ def _load(args: argparse.Namespace) -> int:
     return loader.run(
         args.csv, args.target, args.all_or_nothing, args.source_id, args.sequence, args.quiet, args.timeout
     )
+
+
+def _load_catalog(args: argparse.Namespace) -> int:
+    from dompromise.client import catalog_loader
+
+    return catalog_loader.run(args.csv, args.target, args.quiet, args.timeout)
 
 
 def _demo_config(args: argparse.Namespace) -> int:

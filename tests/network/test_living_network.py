@@ -240,3 +240,40 @@ def test_bad_catalog_and_network_input_is_refused_whole_or_per_item(files):
             assert stub.GetNode(network_pb2.GetNodeRequest(node_id=node)).node.node_id == node
     finally:
         first.stop()
+
+
+def test_load_catalog_streams_a_csv_with_progress_and_per_item_answers(files, tmp_path):
+    first = serve(files)
+    try:
+        catalog = tmp_path / "skus.csv"
+        rows = ["sku_id,description,unit,brand,category,tags,packs"]
+        rows += [f"CAT-{i},part {i},each,Acme,brakes,new;hot,box=12" for i in range(2500)]
+        catalog.write_text("\n".join(rows) + "\n")
+        loaded = dompromise("load-catalog", str(catalog), "--target", first.target)
+        assert loaded.returncode == 0, loaded.stderr
+        assert "2,500 SKUs: 2,500 created" in loaded.stdout
+        assert "2,500/2,500" in loaded.stderr  # the progress bar's last line
+        again = dompromise("load-catalog", str(catalog), "--target", first.target, "--quiet")
+        assert again.returncode == 0 and "2,500 unchanged" in again.stdout
+        with grpc.insecure_channel(first.target) as channel:
+            sku = network_pb2_grpc.NetworkServiceStub(channel).GetSku(network_pb2.GetSkuRequest(sku_id="CAT-2499")).sku
+        assert (sku.brand, sku.category, list(sku.tags), sku.pack_sizes[0].base_unit_count) == (
+            "Acme",
+            "brakes",
+            ["new", "hot"],
+            12,
+        )
+        bad = tmp_path / "bad.csv"
+        bad.write_text("sku_id,unit\nOK-1,each\nBAD-1,furlong\n")
+        refused = dompromise("load-catalog", str(bad), "--target", first.target)
+        assert refused.returncode == 1 and f"{bad}:3: unit:" in refused.stderr
+    finally:
+        first.stop()
+
+
+def test_catalog_status_numbers_are_the_protos():
+    from dompromise.inventory.engine import CATALOG_STATUS
+
+    for name, number in CATALOG_STATUS.items():
+        assert network_pb2.CatalogItemStatus.Value(f"CATALOG_ITEM_STATUS_{name}") == number
+    assert len(CATALOG_STATUS) == len(network_pb2.CatalogItemStatus.keys()) - 1
