@@ -1,4 +1,4 @@
-"""`dompromise serve | lookup | load | health | check | snapshot | demo-config | bench`: the command line."""
+"""`dompromise serve | lookup | load | load-catalog | health | check | snapshot | demo-config | bench`."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from dompromise import limits
 from dompromise.client.target import DEFAULT_PORT, DEFAULT_TARGET
 
 if TYPE_CHECKING:
+    from dompromise.model.network import Network
     from dompromise.replica.clock import Clock
     from dompromise.replica.protocol import Replica
 
@@ -173,6 +174,13 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--timeout", type=float, default=600.0, help="deadline in seconds")
     load.set_defaults(run=_load)
 
+    catalog = commands.add_parser("load-catalog", help="stream a catalog CSV (SKUs) to a running server")
+    catalog.add_argument("csv", help="catalog CSV: sku_id[,description,unit,brand,category,tags,packs,...]")
+    catalog.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
+    catalog.add_argument("--quiet", action="store_true", help="no progress bar")
+    catalog.add_argument("--timeout", type=float, default=600.0, help="deadline in seconds")
+    catalog.set_defaults(run=_load_catalog)
+
     demo = commands.add_parser("demo-config", help="write the demo network and stock files, to start your own")
     demo.add_argument("directory", help="folder to write network.yaml and stock.csv into")
     demo.set_defaults(run=_demo_config)
@@ -263,6 +271,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         also_serve = also_serve_http(http_host, args.http_port, http_ready)
     try:
+        reload = _reloader(args, replica) if args.config else None
         asyncio.run(
             serve(
                 replica,
@@ -272,6 +281,8 @@ def _serve(args: argparse.Namespace) -> int:
                 reuse_port=args.worker_index is not None,
                 clock_kind=clock.kind,
                 also_serve=also_serve,
+                parse_network=_parse_network,
+                reload=reload,
             )
         )
     except OSError as error:
@@ -297,6 +308,46 @@ def _clock(args: argparse.Namespace) -> Clock:
     except ValueError as error:
         raise ValueError(f"--start: {error}") from None
     return SimulatedClock(start_ns, args.speed)
+
+
+def _parse_network(text: str, source: str) -> Network:
+    """A network config text (ApplyNetworkConfig), or INVALID_ARGUMENT naming each file:line problem."""
+    from dompromise import config
+    from dompromise.errors import FieldViolation, InvalidArgumentError
+
+    try:
+        return config.parse_network(text, source)
+    except config.ConfigError as error:
+        raise InvalidArgumentError(
+            [FieldViolation("config_text", str(problem)) for problem in error.problems]
+        ) from None
+
+
+def _reloader(args: argparse.Namespace, replica: Replica) -> Callable[[], Awaitable[None]]:
+    """SIGHUP: the --config file read again, validated whole and applied as log commands;
+    any problem is logged (file:line) and the running network kept."""
+    from dompromise import config
+    from dompromise.errors import DompromiseError
+    from dompromise.service.catalog import apply_network
+
+    log = logging.getLogger("dompromise.reload")
+
+    async def reload() -> None:
+        try:
+            network = config.load_network(args.config)
+            response = await apply_network(replica.engine, replica, network, args.config)
+        except (DompromiseError, OSError) as error:
+            log.error("SIGHUP: %s not applied, the running network is kept:\n%s", args.config, error)
+            return
+        log.info(
+            "SIGHUP: %s applied (network changed: %s, SKUs upserted: %d) at log position %d",
+            args.config,
+            response.network_changed,
+            response.skus_upserted_count,
+            response.log_position,
+        )
+
+    return reload
 
 
 def _open_replica(args: argparse.Namespace, clock: Clock) -> Replica:
@@ -459,6 +510,12 @@ def _load(args: argparse.Namespace) -> int:
     return loader.run(
         args.csv, args.target, args.all_or_nothing, args.source_id, args.sequence, args.quiet, args.timeout
     )
+
+
+def _load_catalog(args: argparse.Namespace) -> int:
+    from dompromise.client import catalog_loader
+
+    return catalog_loader.run(args.csv, args.target, args.quiet, args.timeout)
 
 
 def _demo_config(args: argparse.Namespace) -> int:

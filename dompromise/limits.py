@@ -236,3 +236,9 @@ TIME_SECONDS_MAX = 7_258_118_400
 STRING_LENGTH_MAX = 1_024
 # PromiseDeliveryRequest.country_code: ISO 3166-1 alpha-2.
 COUNTRY_CODE_LENGTH_MAX = 2
+
+# ---- the catalog and the network as data (issue 14) ----
+# SKUs per UpsertSkus / RetireSkus request, per ImportSkus stream message, and per catalog log record.
+CATALOG_SKUS_MAX = 1_000
+# Bytes of one network document (NetworkService.ApplyNetworkConfig's YAML or JSON text).
+NETWORK_DOCUMENT_BYTES_MAX = 16 * 1024 * 1024

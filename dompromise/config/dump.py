@@ -158,6 +158,12 @@ def _sku_document(sku: Sku) -> Document:
         document["packs"] = _FlowMapping(sku.pack_sizes)
     if sku.tracked_attributes:
         document["tracked_attributes"] = _FlowList(sku.tracked_attributes)
+    if sku.brand:
+        document["brand"] = sku.brand
+    if sku.category:
+        document["category"] = sku.category
+    if sku.tags:
+        document["tags"] = _FlowList(sku.tags)
     return document
 
 

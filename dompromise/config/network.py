@@ -116,7 +116,7 @@ _TOP_KEYS = ("version", "nodes", "skus")
 _TOP_OPTIONAL_KEYS = ("transport", "views", "attributes", "ranking")
 _NODE_KEYS = ("id", "type", "status", "name", "timezone", "location", "tags", "priority")
 _LOCATION_KEYS = ("latitude", "longitude", "postal_code", "country")
-_SKU_KEYS = ("id", "description", "unit", "packs", "tracked_attributes")
+_SKU_KEYS = ("id", "description", "unit", "packs", "tracked_attributes", "brand", "category", "tags")
 
 _Entry = TypeVar("_Entry", Node, Sku)
 
@@ -318,6 +318,9 @@ def _read_sku(item: Value, problems: Problems) -> tuple[Sku, Value] | None:
     base_unit = optional(entry, "unit", item.field, BaseUnit.EACH, lambda v: as_choice(v, BASE_UNIT_NAMES, problems))
     pack_sizes = optional(entry, "packs", item.field, {}, lambda v: _read_packs(v, problems))
     tracked = optional(entry, "tracked_attributes", item.field, (), lambda v: read_attribute_keys(v, problems))
+    brand = optional(entry, "brand", item.field, "", lambda v: as_str(v, problems))
+    category = optional(entry, "category", item.field, "", lambda v: as_str(v, problems))
+    tags = optional(entry, "tags", item.field, (), lambda v: _read_tags(v, problems))
     if problems.count() > before:
         return None
     sku = Sku(
@@ -326,6 +329,9 @@ def _read_sku(item: Value, problems: Problems) -> tuple[Sku, Value] | None:
         base_unit=checked(base_unit),
         pack_sizes=checked(pack_sizes),
         tracked_attributes=checked(tracked),
+        brand=checked(brand),
+        category=checked(category),
+        tags=checked(tags),
     )
     return sku, checked(id_item)
 

@@ -25,6 +25,7 @@ amount while on hand lasts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,9 +156,14 @@ def unit_size(sku: Sku, unit: str) -> int:
     return sku.pack_sizes.get(unit, 0)
 
 
-def unit_sizes(skus: tuple[Sku, ...], unit: str, sku_index: Int32s) -> Int64s:
-    """int64[s]: base units per `unit` of each indexed SKU; 0 where it lacks the unit or is unknown (-1)."""
-    return np.array([unit_size(skus[index], unit) if index >= 0 else 0 for index in sku_index.tolist()], dtype=np.int64)
+def unit_sizes(skus: Sequence[Sku | None], unit: str, sku_index: Int32s) -> Int64s:
+    """int64[s]: base units per `unit` of each indexed SKU (skus by core row); 0 where it lacks the
+    unit or is unknown (-1)."""
+    sizes = [0] * len(sku_index)
+    for i, index in enumerate(sku_index.tolist()):
+        sku = skus[index] if index >= 0 else None
+        sizes[i] = unit_size(sku, unit) if sku is not None else 0
+    return np.array(sizes, dtype=np.int64)
 
 
 def known_units(skus: tuple[Sku, ...]) -> frozenset[str]:
@@ -172,7 +178,9 @@ def _indexed(quantities: SkuQuantities | None, sku_index: dict[str, int]) -> tup
     if quantities is None:
         return NONE, {}
     default = NONE if quantities.default is None else quantities.default
-    return default, {sku_index[sku_id]: quantity for sku_id, quantity in quantities.per_sku.items()}
+    return default, {
+        sku_index[sku_id]: quantity for sku_id, quantity in quantities.per_sku.items() if sku_id in sku_index
+    }  # a retired SKU drops out
 
 
 def _node_mask(
@@ -201,7 +209,7 @@ def _protection(
 ) -> _Protection:
     skus = None
     if allocation.sku_ids:
-        skus = np.sort(np.array([sku_index[sku_id] for sku_id in allocation.sku_ids], dtype=np.int32))
+        skus = np.sort(np.array([sku_index[s] for s in allocation.sku_ids if s in sku_index], dtype=np.int32))
     nodes = None
     if allocation.node_ids or allocation.node_tags:
         nodes = _node_mask(allocation.node_ids, allocation.node_tags, node_index, nodes_by_tag, node_count)

@@ -15,6 +15,7 @@ call costs what it did when one class did everything.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,7 +27,9 @@ import numpy.typing as npt
 
 from dompromise import _core
 from dompromise.errors import FieldViolation, InvalidArgumentError, NotFoundError
+from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.capacity import CapacityCounts
+from dompromise.inventory.catalog import CATALOG_STATUS, CatalogChanges
 from dompromise.inventory.channels import Channel, ResolvedView, known_units, unit_size
 from dompromise.inventory.codes import (
     BUCKETS,
@@ -52,10 +55,10 @@ from dompromise.inventory.reads import AvailabilityAnswer, PhasedAnswer, Reads, 
 from dompromise.inventory.records import RecordApplier
 from dompromise.inventory.sellable import SellableNodes
 from dompromise.inventory.variants import VariantRegistry
-from dompromise.model import attributes
+from dompromise.model import attributes, document
 from dompromise.model.attributes import Attributes
 from dompromise.model.network import Network, Node, Sku
-from dompromise.reservations.book import ReservationBook, ReservationView, pack_text, unpack_text
+from dompromise.reservations.book import Outcome, ReservationBook, ReservationView, pack_text, unpack_text
 
 # The core's stable numbers (codes.py), re-exported so the service layer never imports _core;
 # the reads' answer types (reads.py), so it imports the engine alone.
@@ -81,6 +84,7 @@ __all__ = [
     "UNAVAILABLE_REASON",
     "UNKNOWN_INDEX",
     "UPDATE_ON_HAND",
+    "CATALOG_STATUS",
     "Engine",
     "SupplyView",
     "network_fingerprint",
@@ -104,7 +108,7 @@ class SupplyView:
     received_quantity: int
 
 
-class Engine:
+class Engine(CatalogChanges):
     """One replica's state and the ways to read and change it."""
 
     def __init__(self, network: Network, clock_ns: Callable[[], int] = time.time_ns, core: _core.Core | None = None):
@@ -114,7 +118,12 @@ class Engine:
         self._node_index = {node.node_id: i for i, node in enumerate(network.nodes)}
         self._sku_index = {sku.sku_id: i for i, sku in enumerate(network.skus)}
         self._node_ids = [node.node_id for node in network.nodes]  # by index, for answers
-        self._sku_ids = [sku.sku_id for sku in network.skus]
+        self._sku_ids = [sku.sku_id for sku in network.skus]  # by core row ("" for a variant's)
+        self._row_skus: list[Sku | None] = list(network.skus)  # by core row (None for a variant's)
+        self._row_documents: list[str | None] = [None] * len(network.skus)
+        self._retired: dict[str, int] = {}
+        # Bumped by every catalog or network change: what the service derives from the network is stale.
+        self.network_generation = 0
         assert len(self._node_index) == len(network.nodes), "duplicate node ids"
         assert len(self._sku_index) == len(network.skus), "duplicate SKU ids"
         self._nodes_by_tag: dict[str, list[int]] = {}
@@ -127,12 +136,8 @@ class Engine:
             else _core.Core(len(network.nodes), len(network.skus), node_status=[int(n.status) for n in network.nodes])
         )
         self._sellable = SellableNodes(self._core, network)
-        self._views = {
-            view.view_id: ResolvedView(
-                view, network, self._node_index, self._sku_index, self._nodes_by_tag, SUPPLY_ALL_KINDS
-            )
-            for view in network.views
-        }
+        self._views: dict[str, ResolvedView] = {}
+        self._build_views()
         self._known_units: frozenset[str] | None = None  # built on first use: a pass over the catalogue
         self._book = ReservationBook()
         # Supply ids and feed source ids by core index, assigned in log order (by the record applier).
@@ -145,11 +150,27 @@ class Engine:
         self._capacity = CapacityCounts(network)
         self._wire()
 
+    def _build_views(self) -> None:
+        network = self.network
+        self._views = {
+            view.view_id: ResolvedView(
+                view, network, self._node_index, self._sku_index, self._nodes_by_tag, SUPPLY_ALL_KINDS
+            )
+            for view in network.views
+        }
+
     def _wire(self) -> None:
         """Builds the reads and the record applier over the state's parts and binds their
         entry points here (again after from_state replaced the parts)."""
         reads = Reads(
-            self._core, self.network, self._sku_index, self._sku_ids, self._node_ids, self._variants, self._book
+            self._core,
+            self.network,
+            self._sku_index,
+            self._sku_ids,
+            self._node_ids,
+            self._variants,
+            self._row_skus,
+            self._book,
         )
         records = RecordApplier(
             self._core,
@@ -162,6 +183,7 @@ class Engine:
             reads,
             self._supply_ids,
             self._source_ids,
+            self._apply_catalog_record,
         )
         self._reads, self._records = reads, records
         self.availability = reads.availability
@@ -171,6 +193,15 @@ class Engine:
         self.variant_row_count = reads.variant_row_count
         self.reservation_view = reads.reservation_view
         self.apply_record = records.apply_record
+
+    def _apply_catalog_record(self, record: log_pb2.LogRecord) -> Outcome:
+        which = record.WhichOneof("command")
+        if which == "upsert_skus":
+            return self._apply_upsert_skus(record.upsert_skus, record.log_time_ns)
+        if which == "retire_skus":
+            return self._apply_retire_skus(record.retire_skus, record.log_time_ns)
+        assert which == "change_network", which
+        return self._apply_change_network(record.change_network, record.log_time_ns)
 
     def node_statuses(self) -> dict[str, int]:
         """Each node's status as the log has it (NodeStatus numbers)."""
@@ -202,7 +233,7 @@ class Engine:
 
     def sku(self, sku_id: str) -> Sku | None:
         index = self._sku_index.get(sku_id)
-        return None if index is None else self.network.skus[index]
+        return None if index is None else self._row_skus[index]
 
     def node_ids(self, node_index: Iterable[int]) -> list[str]:
         """Ids of the indexed nodes; the default selection's list is built once."""
@@ -241,12 +272,12 @@ class Engine:
         view, only the view's nodes.
         """
         if channel is not None and channel.view is not None:
-            selected = np.zeros(len(self.network.nodes), dtype=bool)
+            selected = np.zeros(len(self._node_ids), dtype=bool)
             selected[self.node_selection(node_ids, node_tags)] = True
             return np.flatnonzero(selected & channel.view.node_mask).astype(np.int32)
         if not node_ids and not node_tags:
             return self._sellable.index
-        chosen = np.zeros(len(self.network.nodes), dtype=bool)
+        chosen = np.zeros(len(self._node_ids), dtype=bool)
         for position, node_id in enumerate(node_ids):
             index = self._node_index.get(node_id)
             if index is None:
@@ -324,8 +355,8 @@ class Engine:
         sku, node, kind, eta_ns, quantity, received = found
         return SupplyView(
             supply_id,
-            self.network.skus[sku].sku_id,
-            self.network.nodes[node].node_id,
+            self._sku_ids[sku],
+            self._node_ids[node],
             int(kind),
             int(eta_ns),
             int(quantity),
@@ -456,13 +487,51 @@ class Engine:
         arrays["supply_ids_blob"], arrays["supply_ids_offsets"] = pack_text(self._supply_ids)
         arrays["source_ids_blob"], arrays["source_ids_offsets"] = pack_text(self._source_ids)
         arrays.update(self._variants.export())
-        return arrays, {"network": network_fingerprint(self.network)}
+        arrays.update(self._catalog_arrays())
+        meta = {
+            "network": network_fingerprint(self.network),
+            "network_document": document.network_document(self.network),
+        }
+        return arrays, meta
+
+    def _catalog_arrays(self) -> StateArrays:
+        """The catalog by row (documents, retired flags): a snapshot rebuilds it without any config."""
+        rows, texts, retired = [], [], []
+        for row, sku in enumerate(self._row_skus):
+            if sku is None:
+                continue
+            text = self._row_documents[row]
+            if text is None:
+                text = self._row_documents[row] = document.sku_document(sku)
+            rows.append(row)
+            texts.append(text)
+            retired.append(sku.sku_id in self._retired)
+        blob, offsets = pack_text(texts)
+        return {
+            "catalog_row": np.array(rows, dtype=np.int64),
+            "catalog_retired": np.array(retired, dtype=bool),
+            "catalog_documents_blob": blob,
+            "catalog_documents_offsets": offsets,
+        }
+
+    def state_digest(self) -> str:
+        """A hash of the whole replicated state: the core's, the network and the catalog (rows, retired).
+        Equal on every replica at the same log position."""
+        digest = hashlib.blake2b(digest_size=16)
+        digest.update(self._core.digest().encode())
+        digest.update(document.network_document(self.network).encode())
+        arrays = self._catalog_arrays()
+        for name in sorted(arrays):
+            digest.update(np.ascontiguousarray(arrays[name]).tobytes())
+        return digest.hexdigest()
 
     def load_state(self, other: Engine) -> None:
         """Takes over `other`'s whole state (a resync from a snapshot), in place: the
         servicers and watchers holding this object see the new state at once."""
-        assert other.network is self.network or network_fingerprint(other.network) == network_fingerprint(self.network)
+        generation = max(self.network_generation, other.network_generation) + 1
         self.__dict__.update(other.__dict__)
+        self.network_generation = generation  # the network may have changed: derived things rebuild
+        self._wire()  # the applier's catalog handler is bound to this object, not `other`
 
     @classmethod
     def from_state(
@@ -473,26 +542,73 @@ class Engine:
         clock_ns: Callable[[], int] = time.time_ns,
         adopt: bool = False,
     ) -> Engine:
-        """An engine holding a snapshot's state; the network must be the one it was taken on.
+        """An engine holding a snapshot's state, on the network and catalog the snapshot carries
+        (`network` is not used then: a changed config is reconciled by log commands after).
+        A snapshot from before catalog changes carries only a fingerprint: `network`, or the
+        part of it that existed then (its first nodes and SKUs), must match it.
         adopt=True: the core takes the arrays without copying them (Core.from_state);
         the caller must not use them afterwards."""
-        if meta["network"] != network_fingerprint(network):
-            raise ValueError("the snapshot was taken on another network (nodes or SKUs changed)")
-        engine = cls(network, clock_ns, core=_core.Core.from_state(arrays, adopt))
+        core = _core.Core.from_state(arrays, adopt)
+        if "catalog_row" in arrays and "network_document" in meta:
+            engine = cls._on_snapshot_catalog(arrays, str(meta["network_document"]), core, clock_ns)
+        else:
+            engine = cls(_network_of_fingerprint(network, core, arrays, meta), clock_ns, core=core)
         engine._book = ReservationBook.restore(
             {name[len("book_") :]: array for name, array in arrays.items() if name.startswith("book_")}
         )
         engine._supply_ids = unpack_text(arrays["supply_ids_blob"], arrays["supply_ids_offsets"])
         assert len(engine._supply_ids) == engine._core.supply_count, "supply ids differ from the core's supplies"
         engine._source_ids = unpack_text(arrays["source_ids_blob"], arrays["source_ids_offsets"])
-        engine._variants = VariantRegistry.restore(len(network.skus), len(network.nodes), arrays)
-        assert engine._variants.base_count + engine._variants.count == engine._core.sku_count, (
-            "variants differ from the core's SKU rows"
-        )
-        engine._capacity = CapacityCounts(network)
+        engine._variants = VariantRegistry.restore(engine._core.sku_count, engine._core.node_count, arrays)
+        assert engine._variants.row_count == engine._core.sku_count, "variants differ from the core's SKU rows"
+        engine._capacity = CapacityCounts(engine.network)
         engine._capacity.rebuild(engine._core, arrays["book_create_ns"], arrays)
         engine._wire()
         return engine
+
+    @classmethod
+    def _on_snapshot_catalog(
+        cls, arrays: StateArrays, network_text: str, core: _core.Core, clock_ns: Callable[[], int]
+    ) -> Engine:
+        """An engine over the network and catalog a snapshot carries (rows as they were)."""
+        texts = unpack_text(arrays["catalog_documents_blob"], arrays["catalog_documents_offsets"])
+        rows = arrays["catalog_row"].tolist()
+        retired = arrays["catalog_retired"].tolist()
+        skus = [document.sku_from_document(text) for text in texts]
+        active = tuple(sku for sku, gone in zip(skus, retired) if not gone)
+        network = document.network_from_document(network_text, active)
+        engine = cls(dataclasses.replace(network, skus=active), clock_ns, core=core)
+        row_count = core.sku_count
+        engine._row_skus = [None] * row_count
+        engine._row_documents = [None] * row_count
+        engine._sku_ids = [""] * row_count
+        engine._sku_index = {}
+        engine._retired = {}
+        for sku, text, row, gone in zip(skus, texts, rows, retired):
+            engine._row_skus[row], engine._row_documents[row], engine._sku_ids[row] = sku, text, sku.sku_id
+            if gone:
+                engine._retired[sku.sku_id] = row
+            else:
+                engine._sku_index[sku.sku_id] = row
+        engine._build_views()
+        return engine
+
+
+def _network_of_fingerprint(
+    network: Network, core: _core.Core, arrays: StateArrays, meta: Mapping[str, object]
+) -> Network:
+    """The network a fingerprint-only snapshot was taken on: `network`, or its first nodes and SKUs
+    (a config that only appended nodes or SKUs since). Raises ValueError when neither matches."""
+    if meta["network"] == network_fingerprint(network):
+        return network
+    variant_count = len(arrays["variant_parent"]) if "variant_parent" in arrays else 0
+    nodes, skus = core.node_count, core.sku_count - variant_count
+    prefix = dataclasses.replace(network, nodes=network.nodes[:nodes], skus=network.skus[:skus])
+    if len(prefix.nodes) == nodes and len(prefix.skus) == skus and meta["network"] == network_fingerprint(prefix):
+        if nodes < len(network.nodes):  # the config's transport may name nodes the snapshot lacks
+            prefix = dataclasses.replace(prefix, transport=None, views=())
+        return prefix
+    raise ValueError("the snapshot was taken on another network (nodes or SKUs changed, not only appended)")
 
 
 def network_fingerprint(network: Network) -> str:
@@ -504,3 +620,28 @@ def network_fingerprint(network: Network) -> str:
     for sku in network.skus:
         digest.update(sku.sku_id.encode() + b"\0")
     return digest.hexdigest()
+
+
+def network_of_fingerprint(network: Network, fingerprint: str) -> Network | None:
+    """`network`'s first nodes and SKUs whose fingerprint is `fingerprint` (the network a log started
+    on, when the config only appended since), or None. Bounded: a search of at most 10M hashes."""
+    nodes, skus = network.nodes, network.skus
+    if (len(nodes) + 1) * (len(skus) + 1) > 10_000_000:
+        return network if network_fingerprint(network) == fingerprint else None
+    digest = hashlib.blake2b(digest_size=16)
+    for node_count in range(len(nodes) + 1):
+        if node_count:
+            digest.update(nodes[node_count - 1].node_id.encode() + b"\0")
+        if node_count == 0:
+            continue  # a network has a node
+        of_skus = digest.copy()
+        of_skus.update(b"\1")
+        for sku_count in range(len(skus) + 1):
+            if sku_count:
+                of_skus.update(skus[sku_count - 1].sku_id.encode() + b"\0")
+            if sku_count and of_skus.hexdigest() == fingerprint:
+                prefix = dataclasses.replace(network, nodes=nodes[:node_count], skus=skus[:sku_count])
+                if node_count < len(nodes):  # the config's transport may name nodes the log lacks
+                    prefix = dataclasses.replace(prefix, transport=None, views=())
+                return prefix
+    return None

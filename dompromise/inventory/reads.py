@@ -26,7 +26,7 @@ from dompromise.inventory.codes import (
 )
 from dompromise.inventory.variants import VariantRegistry
 from dompromise.model.attributes import Attributes
-from dompromise.model.network import Network
+from dompromise.model.network import Network, Sku
 from dompromise.reservations.book import ReservationBook, ReservationView
 
 Int32s = npt.NDArray[np.int32]
@@ -105,12 +105,14 @@ class Reads:
         sku_ids: list[str],
         node_ids: list[str],
         variants: VariantRegistry,
+        row_skus: list[Sku | None],
         book: ReservationBook,
     ):
         self._core = core
         self._network = network
         self._sku_index = sku_index
-        self._sku_ids = sku_ids  # by index, for answers
+        self._sku_ids = sku_ids  # by row, for answers
+        self._row_skus = row_skus  # by row: each catalog SKU (None for a variant row)
         self._node_ids = node_ids
         self._variants = variants
         self._book = book
@@ -373,7 +375,7 @@ class Reads:
                 buckets[5] = cells.ravel()
         sizes = None
         if channel.unit:
-            sizes = unit_sizes(self._network.skus, channel.unit, sku_index)
+            sizes = unit_sizes(self._row_skus, channel.unit, sku_index)
             divisor = np.where(sizes > 0, sizes, 1)[:, None]
             cells = cells // divisor
             if buckets is not None and reasons is not None:  # gathered together
@@ -418,7 +420,7 @@ class Reads:
         if view is not None and view.needs_buckets:
             buckets = self._gather(sku_index, node_index, False, True, self._expansion(sku_index, required)).buckets
         floor = self.channel_floors(channel, sku_index, node_index, buckets)
-        sizes = unit_sizes(self._network.skus, channel.unit, sku_index) if channel.unit else np.ones(shape[0], np.int64)
+        sizes = unit_sizes(self._row_skus, channel.unit, sku_index) if channel.unit else np.ones(shape[0], np.int64)
         # In Python ints: wanted (<= QUANTITY_MAX) times a pack size may not fit an int64;
         # more than QUANTITY_MAX is never available anyway. 0 for a SKU without the unit.
         # `wanted` is one number, or one per SKU (a promise's order lines).
@@ -475,9 +477,8 @@ class Reads:
         state, expire_ns, rows, node, quantity, shipped, due_ns = found
         meta = self._book.meta(index)
         skus, nodes, variants = self._sku_ids, self._node_ids, self._variants
-        base_count = variants.base_count
         held: tuple[Attributes, ...]
-        if not rows or max(rows) < base_count:  # no variant rows: a row is its SKU's index
+        if not variants.any_variant_rows(rows):  # no variant rows: a row is its SKU's
             lines = tuple(
                 [
                     (skus[s], nodes[n], q, shipped_quantity, due)

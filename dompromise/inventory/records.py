@@ -10,7 +10,7 @@ so a record costs no extra call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TypedDict, Unpack
 
 import numpy as np
@@ -45,6 +45,8 @@ class Sequenced(TypedDict, total=False):
 
 # Records that change one reservation, named by its id.
 NAMES_RESERVATION = frozenset(("commit", "release", "extend", "ship", "cancel_lines"))
+# Records that change the catalog or the network (the engine applies them: catalog.py).
+CATALOG_RECORDS = frozenset(("upsert_skus", "retire_skus", "change_network"))
 
 
 class RecordApplier:
@@ -62,8 +64,11 @@ class RecordApplier:
         reads: Reads,
         supply_ids: list[str],
         source_ids: list[str],
+        catalog: Callable[[log_pb2.LogRecord], Outcome] | None = None,
     ):
         self._core = core
+        # The engine's handler of catalog and network records (catalog.py): they change the engine itself.
+        self._catalog = catalog
         self._node_index = node_index
         self._sku_index = sku_index
         self._sellable = sellable
@@ -203,6 +208,8 @@ class RecordApplier:
             return self._outcome(command, command.on_hand_after)
         if which == "set_safety_stock":
             return self._apply_safety_stock(record.set_safety_stock, time_ns)
+        if which in CATALOG_RECORDS and self._catalog is not None:
+            return self._catalog(record)
         if which == "return_stock":
             returned = record.return_stock
             command = self._command(
@@ -274,7 +281,7 @@ class RecordApplier:
                 rows[i] = row
         if created:
             first = self._core.add_skus(created)
-            assert first + created == self._core.sku_count == self._variants.base_count + self._variants.count
+            assert first + created == self._core.sku_count == self._variants.row_count
         return rows, answered
 
     def _apply_safety_stock(self, body: log_pb2.SetSafetyStock, time_ns: int) -> Outcome:

@@ -113,6 +113,10 @@ class Sku:
     # Attribute keys this SKU's stock may be split by (lot, date_code...);
     # empty: the network's `attributes`.
     tracked_attributes: tuple[str, ...] = ()
+    # What a lookup searches by besides the id and description.
+    brand: str = ""
+    category: str = ""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

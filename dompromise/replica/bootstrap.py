@@ -10,8 +10,11 @@ the two kinds of replica (replica/protocol.py):
 
 Either way a new log starts with every node's status, then the stock rows as
 absolute on-hand sets; an existing log is the truth and is replayed instead
-(the stock is not loaded twice), and a node status the config changed is
-logged as a command.
+(the stock is not loaded twice), and what the config changed is logged as
+commands: the network (ChangeNetwork) and the catalog (UpsertSkus) as the
+difference between the file and the state (model/reconcile.py), then node
+statuses. A snapshot follows such a change, so a later start (or another
+replica) rebuilds it from the snapshot and the log, never from the file.
 """
 
 from __future__ import annotations
@@ -23,16 +26,20 @@ from dataclasses import dataclass
 
 from dompromise import limits
 from dompromise.internal.v1 import log_pb2
-from dompromise.inventory.engine import ON_HAND_SET, Engine
+from dompromise.inventory.catalog import NETWORK_APPLIED
+from dompromise.inventory.engine import CATALOG_STATUS, ON_HAND_SET, Engine
 from dompromise.log.file import FileLog
 from dompromise.log.memory import MemoryLog
 from dompromise.log.redis.log import RedisLog
 from dompromise.log.redis.registry import InstanceRegistry
+from dompromise.model import document
+from dompromise.model import reconcile as reconcile_model
 from dompromise.model.network import Network, StockRow
 from dompromise.replica.local import LocalReplica
 from dompromise.replica.parts import SNAPSHOT_INTERVAL_RECORDS
 from dompromise.replica.protocol import Replica
 from dompromise.replica.shared import SharedReplica
+from dompromise.reservations.book import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +93,7 @@ def open_local_replica(network: Network, rows: Sequence[StockRow], options: LogO
                 "the log already holds state: --stock %s ignored (feed changes through UpdateStock)",
                 options.stock_path,
             )
-    start_log(replica, rows, options.network_source)
+    start_log(replica, rows, options.network_source, network)
     return replica
 
 
@@ -113,12 +120,18 @@ def open_shared_replica(network: Network, rows: Sequence[StockRow], options: Log
         replayed,
         time.monotonic() - started,
     )
-    start_log(replica, rows, options.network_source)
+    start_log(replica, rows, options.network_source, network)
     return replica
 
 
-def start_log(replica: Replica, rows: Sequence[StockRow], network_source: str) -> None:
-    """A new log: every node's status, then the stock. An existing one: a status the config changed, if any."""
+def start_log(
+    replica: Replica, rows: Sequence[StockRow], network_source: str, configured: Network | None = None
+) -> None:
+    """A new log: every node's status, then the stock. An existing one: the network and catalog
+    changes of the config (`configured`), then a status the config changed, if any."""
+    changed = False
+    if replica.log_position > 0 and configured is not None:
+        changed = reconcile(replica, configured, network_source)
     status_record = replica.status_changes()
     if replica.log_position == 0:
         assert status_record is not None, "a new log states every node's status first"
@@ -126,12 +139,67 @@ def start_log(replica: Replica, rows: Sequence[StockRow], network_source: str) -
     elif status_record is not None:
         log.warning("node status in %s differs from the log: logging the change", network_source)
         replica.bootstrap([status_record])
+    if changed and replica.snapshot_on_stop():
+        log.info("snapshot at log position %d written (it carries the changed network)", replica.log_position)
     log.info(
         "network: %d nodes, %d SKUs; log position %d",
         len(replica.engine.network.nodes),
         len(replica.engine.network.skus),
         replica.log_position,
     )
+
+
+def reconcile(replica: Replica, configured: Network, network_source: str) -> bool:
+    """Logs the difference between the configured network and the state's; whether anything was logged.
+    A change the state refuses (a node left out that open holds depend on) is logged as an error
+    and the old network kept."""
+    started = time.monotonic()
+    records = reconcile_records(replica.engine, configured, network_source)
+    if records:
+        for record, outcome in zip(records, replica.bootstrap(records)):
+            refused(record, outcome, replica.engine, network_source)
+    log.info(
+        "reconciled %s with the log in %.0f ms: %d change records",
+        network_source,
+        (time.monotonic() - started) * 1000,
+        len(records),
+    )
+    return bool(records)
+
+
+def reconcile_records(engine: Engine, configured: Network, network_source: str) -> list[log_pb2.LogRecord]:
+    """ChangeNetwork (if the network differs), then UpsertSkus of at most CATALOG_SKUS_MAX SKUs each."""
+    records = []
+    network_text = reconcile_model.network_change(engine.network, configured)
+    if network_text is not None:
+        change = log_pb2.ChangeNetwork(network_document=network_text, source=network_source)
+        records.append(log_pb2.LogRecord(change_network=change))
+    upserts = reconcile_model.catalog_upserts(configured.skus, engine.sku, engine.is_retired)
+    chunk = limits.CATALOG_SKUS_MAX
+    for start in range(0, len(upserts), chunk):
+        documents = upserts[start : start + chunk]
+        records.append(log_pb2.LogRecord(upsert_skus=log_pb2.UpsertSkus(sku_documents=documents)))
+    return records
+
+
+def refused(record: log_pb2.LogRecord, outcome: Outcome, engine: Engine, network_source: str) -> None:
+    """Logs what of a reconciled change the state refused."""
+    if record.HasField("change_network") and outcome.result != NETWORK_APPLIED:
+        _, closed = reconcile_model.merged_nodes(
+            engine.network, document.network_from_document(record.change_network.network_document)
+        )
+        holds = {node_id: engine.node_dependents(node_id) for node_id in closed}
+        log.error(
+            "the network in %s was refused (result %d): nodes it leaves out hold open reservations %s; "
+            "still serving the network of the log",
+            network_source,
+            outcome.result,
+            {node_id: ids for node_id, ids in holds.items() if ids},
+        )
+    elif record.HasField("upsert_skus"):
+        malformed = outcome.item_status.count(CATALOG_STATUS["MALFORMED"])
+        if malformed:
+            log.error("%d SKUs of %s were refused as malformed", malformed, network_source)
 
 
 def stock_records(rows: Sequence[StockRow]) -> Iterator[log_pb2.LogRecord]:

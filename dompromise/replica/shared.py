@@ -41,7 +41,7 @@ import redis.exceptions
 
 from dompromise.errors import LogGap, RedisLogError, UnavailableError
 from dompromise.internal.v1 import log_pb2
-from dompromise.inventory.engine import Engine, network_fingerprint
+from dompromise.inventory.engine import Engine, network_fingerprint, network_of_fingerprint
 from dompromise.log.redis.log import READ_BLOCK_MS, EpochEntry, RedisLog, as_int, log_id_generation
 from dompromise.log.redis.registry import InstanceRegistry
 from dompromise.replica import parts
@@ -143,7 +143,17 @@ class SharedReplica:
 
     def recover(self) -> int:
         """Newest Redis snapshot, then the stream after it; returns how many entries were applied."""
-        self.log.claim(network_fingerprint(self.engine.network))
+        genesis = self.log.claim(network_fingerprint(self.engine.network))
+        if genesis != network_fingerprint(self.engine.network):
+            # The stream started on another network: replayed from its start (no snapshot), only
+            # that network gives the same state; the config's is that one plus appended nodes / SKUs.
+            started_on = network_of_fingerprint(self.engine.network, genesis)
+            if started_on is None:
+                raise RedisLogError(
+                    f"{self.log.url} {self.log.prefix}: the log started on another network and no snapshot "
+                    "here carries one: start once with that config and take `dompromise snapshot`"
+                )
+            self._replace_engine(Engine(started_on, self._clock.wall_clock_ns))
         for _attempt in range(RECOVER_ATTEMPTS_MAX):
             self._load_redis_snapshot()
             try:

@@ -148,8 +148,13 @@ class WatchHub:
 
     def _counts(self) -> np.ndarray:
         """Watchers per SKU index (allocated with the first watcher: nobody watching costs nothing)."""
+        rows = len(self._engine.skus_by_row)
         if self._watch_counts is None:
-            self._watch_counts = np.zeros(len(self._engine.network.skus), dtype=np.int16)
+            self._watch_counts = np.zeros(rows, dtype=np.int16)
+        elif len(self._watch_counts) < rows:  # SKUs added since: room for theirs
+            grown = np.zeros(rows, dtype=np.int16)
+            grown[: len(self._watch_counts)] = self._watch_counts
+            self._watch_counts = grown
         return self._watch_counts
 
     def close(self) -> None:

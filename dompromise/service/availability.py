@@ -82,7 +82,15 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         self._shared_responses: dict[tuple[tuple[str, ...], WatchSelection, int, bool], bytes] = {}
         self._shared_position = -1
         self._shared_log_id = ""
-        self._base_units = [int(sku.base_unit) for sku in engine.network.skus]
+        self._base_units: list[int] = []  # by core row, rebuilt when the catalog changes
+        self._base_units_generation = -1
+
+    def _base_units_by_row(self) -> list[int]:
+        engine = self._engine
+        if self._base_units_generation != engine.network_generation:
+            self._base_units = [int(sku.base_unit) if sku is not None else 0 for sku in engine.skus_by_row]
+            self._base_units_generation = engine.network_generation
+        return self._base_units
 
     @map_errors
     async def GetAvailability(
@@ -266,7 +274,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         # Through a channel only: the unit's size per SKU (0: it lacks the unit) and low-stock flags.
         unit_sizes = answer.unit_size.tolist() if answer.unit_size is not None else None
         low_stock = answer.low_stock.tolist() if answer.low_stock is not None else None
-        base_units = self._base_units
+        base_units = self._base_units_by_row()
         for row, sku_id in enumerate(sku_ids):
             index = sku_index[row]
             if index < 0:

@@ -38,6 +38,10 @@ def sku_message(sku: Sku) -> network_pb2.Sku:
         description=sku.description,
         base_unit=cast(common_pb2.BaseUnit, int(sku.base_unit)),  # equal numbers (module docstring)
         pack_sizes=[network_pb2.PackSize(name=name, base_unit_count=count) for name, count in sku.pack_sizes.items()],
+        tracked_attribute_keys=sku.tracked_attributes,
+        brand=sku.brand,
+        category=sku.category,
+        tags=sku.tags,
     )
 
 

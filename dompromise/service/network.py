@@ -14,6 +14,7 @@ from dompromise.inventory.engine import Engine
 from dompromise.inventory.search import SkuSearch, words_of
 from dompromise.model.network import Node
 from dompromise.replica.protocol import Replica
+from dompromise.service.catalog import CatalogRpcs, NetworkParser
 from dompromise.service.convert import node_message, sku_message
 from dompromise.service.errors import map_errors
 from dompromise.service.paging import page
@@ -23,10 +24,17 @@ from dompromise.v1 import common_pb2, network_pb2, network_pb2_grpc
 NODE_STATUSES = (common_pb2.NODE_STATUS_ENABLED, common_pb2.NODE_STATUS_DRAIN, common_pb2.NODE_STATUS_DISABLED)
 
 
-class NetworkServicer(network_pb2_grpc.NetworkServiceServicer):
-    def __init__(self, engine: Engine, replica: Replica | None = None, search: SkuSearch | None = None) -> None:
+class NetworkServicer(CatalogRpcs, network_pb2_grpc.NetworkServiceServicer):
+    def __init__(
+        self,
+        engine: Engine,
+        replica: Replica | None = None,
+        parse_network: NetworkParser | None = None,
+        search: SkuSearch | None = None,
+    ) -> None:
         self._engine = engine
         self._replica = replica
+        self._parse_network = parse_network
         # The catalog's search index (built here when not shared: the server keeps one for its hook).
         self.search = search if search is not None else SkuSearch(engine.network.skus, engine.sku)
 

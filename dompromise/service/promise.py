@@ -59,14 +59,25 @@ class Promiser:
     when a token's plan no longer holds."""
 
     def __init__(self, engine: Engine, signer: TokenSigner, clock_ns: Callable[[], int]) -> None:
-        transport = engine.network.transport
-        self._edt = EdtCalculator(engine.network) if transport is not None else None
-        self._engine = PromiseEngine(engine, self._edt) if self._edt is not None else None
         self._network_engine = engine
         self._signer = signer
         self._clock_ns = clock_ns
+        self._build()
+
+    def _build(self) -> None:
+        """The promise engine and EDT tables of the engine's network as it is now."""
+        engine = self._network_engine
+        transport = engine.network.transport
+        self._edt = EdtCalculator(engine.network) if transport is not None else None
+        self._engine = PromiseEngine(engine, self._edt) if self._edt is not None else None
         self._currency = transport.currency if transport is not None else ""
         self._zone_ids = frozenset(zone.zone_id for zone in transport.zones) if transport is not None else frozenset()
+        self._generation = engine.network_generation
+
+    def _current(self) -> None:
+        """Rebuilds after the network or catalog changed (a log command, between two requests)."""
+        if self._generation != self._network_engine.network_generation:
+            self._build()
 
     @property
     def signer(self) -> TokenSigner:
@@ -79,6 +90,7 @@ class Promiser:
     def request_of(self, message: promise_pb2.PromiseDeliveryRequest) -> PromiseRequest:
         """Checks the request (every bad field at once) and resolves its destination."""
         lines = _validate(message)
+        self._current()
         if self._engine is None:
             raise FailedPreconditionError("NO_TRANSPORT", "the network has no transport section: nothing to promise")
         sku_ids = tuple(line.sku_id for line in lines)

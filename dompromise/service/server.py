@@ -18,6 +18,7 @@ from dompromise.replica.protocol import Replica
 from dompromise.replica.watch import WatchHub
 from dompromise.service import availability as availability_service
 from dompromise.service.availability import AvailabilityServicer
+from dompromise.service.catalog import NetworkParser
 from dompromise.service.consistency import ConsistencyInterceptor
 from dompromise.service.decoding import DecodeInterceptor
 from dompromise.service.inventory import InventoryServicer
@@ -81,6 +82,7 @@ def build_server(
     token_key: bytes | None = None,
     reuse_port: bool = False,
     clock_kind: str = "wall",
+    parse_network: NetworkParser | None = None,
 ) -> BuiltServer:
     """create_server's server, port and health servicer, and the watch hub `serve` closes on shutdown.
 
@@ -109,7 +111,7 @@ def build_server(
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
     availability = AvailabilityServicer(engine, watches)
     inventory = InventoryServicer(replica)
-    network = NetworkServicer(engine, replica)
+    network = NetworkServicer(engine, replica, parse_network)
     promise = PromiseServicer(promiser)
     reservation = ReservationServicer(replica, promiser)
     availability_service.add_to_server(availability, server)  # Watch: pre-encoded
@@ -157,19 +159,30 @@ async def serve(
     reuse_port: bool = False,
     clock_kind: str = "wall",
     also_serve: AlsoServe | None = None,
+    parse_network: NetworkParser | None = None,
+    reload: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Runs until SIGTERM or SIGINT, then drains: NOT_SERVING, grace, stop.
 
     `ready(port)` is called once the server listens and reports SERVING (and
     `also_serve`, the HTTP/JSON app, listens too).
+    `reload` runs on SIGHUP (serve --config: the network file applied again), one at a time.
     """
-    built = build_server(replica, address, token_key, reuse_port, clock_kind)
+    built = build_server(replica, address, token_key, reuse_port, clock_kind, parse_network)
     server, port, health_servicer, watches = built.server, built.port, built.health, built.watches
     # Signals first: a supervisor may send SIGTERM the moment we say we are ready.
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    if reload is not None:
+        reloading = asyncio.Lock()
+
+        async def reload_once() -> None:
+            async with reloading:  # two SIGHUPs in a row apply one after the other
+                await reload()
+
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(reload_once()))
     await replica.start()
     await server.start()
     stop_also = None if also_serve is None else await also_serve(built, replica)

@@ -117,14 +117,16 @@ class Upload:
             return rows
         engine, good = self._engine, _Rows()
         sku_index = engine.sku_indices(rows.sku_ids).tolist()
-        skus = engine.network.skus
+        skus = engine.skus_by_row
         for i in range(len(rows.sku_ids)):
             problem = self._problem(rows, i, sku_index[i])
             if problem:
                 self._tally.reject(start + i, *problem)
                 continue
             unit = rows.units[i]
-            factor = skus[sku_index[i]].pack_sizes[unit] if unit else 1
+            sku = skus[sku_index[i]]
+            assert sku is not None, "a known SKU id names a catalog row"
+            factor = sku.pack_sizes[unit] if unit else 1
             quantity = rows.quantities[i] * factor
             if abs(quantity) > limits.QUANTITY_MAX:
                 self._tally.reject(start + i, "quantity", f"{quantity} base units is over {limits.QUANTITY_MAX}")
@@ -154,7 +156,8 @@ class Upload:
         if (op == ON_HAND_SET and quantity < 0) or abs(quantity) > limits.QUANTITY_MAX:
             return "quantity", f"must be 0 to {limits.QUANTITY_MAX}" if op == ON_HAND_SET else "too large"
         unit = rows.units[i]
-        if unit and unit not in self._engine.network.skus[sku].pack_sizes:
+        known = self._engine.skus_by_row[sku]
+        if unit and known is not None and unit not in known.pack_sizes:
             return "unit", f"{rows.sku_ids[i]!r} has no unit {unit!r}"
         source = rows.source_ids[i]
         if source:

@@ -26,7 +26,7 @@ from dompromise.v1 import common_pb2 as dompromise_dot_v1_dot_common__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ompromise/v1/network.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"j\n\x08Location\x12\x18\n\x10latitude_degrees\x18\x01 \x01(\x01\x12\x19\n\x11longitude_degrees\x18\x02 \x01(\x01\x12\x13\n\x0bpostal_code\x18\x03 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x04 \x01(\t\"\xc2\x01\n\x04Node\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12%\n\x04type\x18\x02 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12)\n\x08location\x18\x06 \x01(\x0b\x32\x17.dompromise.v1.Location\x12\x0c\n\x04tags\x18\x07 \x03(\t\"1\n\x08PackSize\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x62\x61se_unit_count\x18\x02 \x01(\x03\"\x83\x01\n\x03Sku\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12+\n\npack_sizes\x18\x04 \x03(\x0b\x32\x17.dompromise.v1.PackSize\"!\n\x0eGetNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"4\n\x0fGetNodeResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\"m\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x04type\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12\x0b\n\x03tag\x18\x04 \x01(\t\"d\n\x11ListNodesResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.dompromise.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x1f\n\rGetSkuRequest\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\"1\n\x0eGetSkuResponse\x12\x1f\n\x03sku\x18\x01 \x01(\x0b\x32\x12.dompromise.v1.Sku\"8\n\x0fListSkusRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"a\n\x10ListSkusResponse\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"f\n\x14SetNodeStatusRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"P\n\x15SetNodeStatusResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"5\n\x11SearchSkusRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"J\n\x12SearchSkusResponse\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x12\n\ntotal_size\x18\x02 \x01(\x05\x32\x8e\x05\n\x0eNetworkService\x12\x65\n\x07GetNode\x12\x1d.dompromise.v1.GetNodeRequest\x1a\x1e.dompromise.v1.GetNodeResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/nodes/{node_id}\x12\x84\x01\n\rSetNodeStatus\x12#.dompromise.v1.SetNodeStatusRequest\x1a$.dompromise.v1.SetNodeStatusResponse\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/nodes/{node_id}:setStatus:\x01*\x12\x61\n\tListNodes\x12\x1f.dompromise.v1.ListNodesRequest\x1a .dompromise.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/nodes\x12`\n\x06GetSku\x12\x1c.dompromise.v1.GetSkuRequest\x1a\x1d.dompromise.v1.GetSkuResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/skus/{sku_id}\x12]\n\x08ListSkus\x12\x1e.dompromise.v1.ListSkusRequest\x1a\x1f.dompromise.v1.ListSkusResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/skus\x12j\n\nSearchSkus\x12 .dompromise.v1.SearchSkusRequest\x1a!.dompromise.v1.SearchSkusResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/skus:searchb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x64ompromise/v1/network.proto\x12\rdompromise.v1\x1a\x1a\x64ompromise/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"j\n\x08Location\x12\x18\n\x10latitude_degrees\x18\x01 \x01(\x01\x12\x19\n\x11longitude_degrees\x18\x02 \x01(\x01\x12\x13\n\x0bpostal_code\x18\x03 \x01(\t\x12\x14\n\x0c\x63ountry_code\x18\x04 \x01(\t\"\xc2\x01\n\x04Node\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12%\n\x04type\x18\x02 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12)\n\x06status\x18\x03 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x10\n\x08timezone\x18\x05 \x01(\t\x12)\n\x08location\x18\x06 \x01(\x0b\x32\x17.dompromise.v1.Location\x12\x0c\n\x04tags\x18\x07 \x03(\t\"1\n\x08PackSize\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x17\n\x0f\x62\x61se_unit_count\x18\x02 \x01(\x03\"\xd2\x01\n\x03Sku\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tbase_unit\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.BaseUnit\x12+\n\npack_sizes\x18\x04 \x03(\x0b\x32\x17.dompromise.v1.PackSize\x12\x1e\n\x16tracked_attribute_keys\x18\x05 \x03(\t\x12\r\n\x05\x62rand\x18\x06 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x07 \x01(\t\x12\x0c\n\x04tags\x18\x08 \x03(\t\"\x93\x01\n\x11\x43\x61talogItemResult\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\x12\x30\n\x06status\x18\x02 \x01(\x0e\x32 .dompromise.v1.CatalogItemStatus\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x17\n\x0freservation_ids\x18\x04 \x03(\t\x12\x12\n\nsupply_ids\x18\x05 \x03(\t\"I\n\x11UpsertSkusRequest\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"]\n\x12UpsertSkusResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.CatalogItemResult\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"8\n\x11RetireSkusRequest\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"]\n\x12RetireSkusResponse\x12\x31\n\x07results\x18\x01 \x03(\x0b\x32 .dompromise.v1.CatalogItemResult\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"5\n\x11ImportSkusRequest\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\"\xd0\x01\n\x12ImportSkusResponse\x12\x11\n\tsku_count\x18\x01 \x01(\x03\x12\x15\n\rcreated_count\x18\x02 \x01(\x03\x12\x15\n\rupdated_count\x18\x03 \x01(\x03\x12\x17\n\x0funchanged_count\x18\x04 \x01(\x03\x12\x16\n\x0erejected_count\x18\x05 \x01(\x03\x12\x32\n\x08rejected\x18\x06 \x03(\x0b\x32 .dompromise.v1.CatalogItemResult\x12\x14\n\x0clog_position\x18\x07 \x01(\x03\"W\n\x19\x41pplyNetworkConfigRequest\x12\x13\n\x0b\x63onfig_text\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\t\x12\x15\n\rvalidate_only\x18\x03 \x01(\x08\"|\n\x1a\x41pplyNetworkConfigResponse\x12\x17\n\x0fnetwork_changed\x18\x01 \x01(\x08\x12\x1b\n\x13skus_upserted_count\x18\x02 \x01(\x03\x12\x14\n\x0clog_position\x18\x03 \x01(\x03\x12\x12\n\nnode_count\x18\x04 \x01(\x05\"!\n\x0eGetNodeRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\"4\n\x0fGetNodeResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\"m\n\x10ListNodesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12%\n\x04type\x18\x03 \x01(\x0e\x32\x17.dompromise.v1.NodeType\x12\x0b\n\x03tag\x18\x04 \x01(\t\"d\n\x11ListNodesResponse\x12\"\n\x05nodes\x18\x01 \x03(\x0b\x32\x13.dompromise.v1.Node\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x1f\n\rGetSkuRequest\x12\x0e\n\x06sku_id\x18\x01 \x01(\t\"1\n\x0eGetSkuResponse\x12\x1f\n\x03sku\x18\x01 \x01(\x0b\x32\x12.dompromise.v1.Sku\"8\n\x0fListSkusRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"a\n\x10ListSkusResponse\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"f\n\x14SetNodeStatusRequest\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.dompromise.v1.NodeStatus\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"P\n\x15SetNodeStatusResponse\x12!\n\x04node\x18\x01 \x01(\x0b\x32\x13.dompromise.v1.Node\x12\x14\n\x0clog_position\x18\x02 \x01(\x03\"5\n\x11SearchSkusRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\"J\n\x12SearchSkusResponse\x12 \n\x04skus\x18\x01 \x03(\x0b\x32\x12.dompromise.v1.Sku\x12\x12\n\ntotal_size\x18\x02 \x01(\x05*\xd1\x02\n\x11\x43\x61talogItemStatus\x12#\n\x1f\x43\x41TALOG_ITEM_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x43\x41TALOG_ITEM_STATUS_CREATED\x10\x01\x12\x1f\n\x1b\x43\x41TALOG_ITEM_STATUS_UPDATED\x10\x02\x12!\n\x1d\x43\x41TALOG_ITEM_STATUS_UNCHANGED\x10\x03\x12\x1f\n\x1b\x43\x41TALOG_ITEM_STATUS_RETIRED\x10\x04\x12\"\n\x1e\x43\x41TALOG_ITEM_STATUS_SKU_IN_USE\x10\x05\x12!\n\x1d\x43\x41TALOG_ITEM_STATUS_NOT_FOUND\x10\x06\x12!\n\x1d\x43\x41TALOG_ITEM_STATUS_MALFORMED\x10\x07\x12\'\n#CATALOG_ITEM_STATUS_ALREADY_RETIRED\x10\x08\x32\xf4\x07\n\x0eNetworkService\x12\x65\n\x07GetNode\x12\x1d.dompromise.v1.GetNodeRequest\x1a\x1e.dompromise.v1.GetNodeResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/nodes/{node_id}\x12\x84\x01\n\rSetNodeStatus\x12#.dompromise.v1.SetNodeStatusRequest\x1a$.dompromise.v1.SetNodeStatusResponse\"(\x82\xd3\xe4\x93\x02\"\"\x1d/v1/nodes/{node_id}:setStatus:\x01*\x12\x61\n\tListNodes\x12\x1f.dompromise.v1.ListNodesRequest\x1a .dompromise.v1.ListNodesResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/nodes\x12`\n\x06GetSku\x12\x1c.dompromise.v1.GetSkuRequest\x1a\x1d.dompromise.v1.GetSkuResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/skus/{sku_id}\x12]\n\x08ListSkus\x12\x1e.dompromise.v1.ListSkusRequest\x1a\x1f.dompromise.v1.ListSkusResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/skus\x12j\n\nSearchSkus\x12 .dompromise.v1.SearchSkusRequest\x1a!.dompromise.v1.SearchSkusResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/skus:search\x12Q\n\nUpsertSkus\x12 .dompromise.v1.UpsertSkusRequest\x1a!.dompromise.v1.UpsertSkusResponse\x12Q\n\nRetireSkus\x12 .dompromise.v1.RetireSkusRequest\x1a!.dompromise.v1.RetireSkusResponse\x12S\n\nImportSkus\x12 .dompromise.v1.ImportSkusRequest\x1a!.dompromise.v1.ImportSkusResponse(\x01\x12i\n\x12\x41pplyNetworkConfig\x12(.dompromise.v1.ApplyNetworkConfigRequest\x1a).dompromise.v1.ApplyNetworkConfigResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -45,6 +45,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NETWORKSERVICE'].methods_by_name['ListSkus']._serialized_options = b'\202\323\344\223\002\n\022\010/v1/skus'
   _globals['_NETWORKSERVICE'].methods_by_name['SearchSkus']._loaded_options = None
   _globals['_NETWORKSERVICE'].methods_by_name['SearchSkus']._serialized_options = b'\202\323\344\223\002\021\022\017/v1/skus:search'
+  _globals['_CATALOGITEMSTATUS']._serialized_start=2488
+  _globals['_CATALOGITEMSTATUS']._serialized_end=2825
   _globals['_LOCATION']._serialized_start=104
   _globals['_LOCATION']._serialized_end=210
   _globals['_NODE']._serialized_start=213
@@ -52,31 +54,49 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PACKSIZE']._serialized_start=409
   _globals['_PACKSIZE']._serialized_end=458
   _globals['_SKU']._serialized_start=461
-  _globals['_SKU']._serialized_end=592
-  _globals['_GETNODEREQUEST']._serialized_start=594
-  _globals['_GETNODEREQUEST']._serialized_end=627
-  _globals['_GETNODERESPONSE']._serialized_start=629
-  _globals['_GETNODERESPONSE']._serialized_end=681
-  _globals['_LISTNODESREQUEST']._serialized_start=683
-  _globals['_LISTNODESREQUEST']._serialized_end=792
-  _globals['_LISTNODESRESPONSE']._serialized_start=794
-  _globals['_LISTNODESRESPONSE']._serialized_end=894
-  _globals['_GETSKUREQUEST']._serialized_start=896
-  _globals['_GETSKUREQUEST']._serialized_end=927
-  _globals['_GETSKURESPONSE']._serialized_start=929
-  _globals['_GETSKURESPONSE']._serialized_end=978
-  _globals['_LISTSKUSREQUEST']._serialized_start=980
-  _globals['_LISTSKUSREQUEST']._serialized_end=1036
-  _globals['_LISTSKUSRESPONSE']._serialized_start=1038
-  _globals['_LISTSKUSRESPONSE']._serialized_end=1135
-  _globals['_SETNODESTATUSREQUEST']._serialized_start=1137
-  _globals['_SETNODESTATUSREQUEST']._serialized_end=1239
-  _globals['_SETNODESTATUSRESPONSE']._serialized_start=1241
-  _globals['_SETNODESTATUSRESPONSE']._serialized_end=1321
-  _globals['_SEARCHSKUSREQUEST']._serialized_start=1323
-  _globals['_SEARCHSKUSREQUEST']._serialized_end=1376
-  _globals['_SEARCHSKUSRESPONSE']._serialized_start=1378
-  _globals['_SEARCHSKUSRESPONSE']._serialized_end=1452
-  _globals['_NETWORKSERVICE']._serialized_start=1455
-  _globals['_NETWORKSERVICE']._serialized_end=2109
+  _globals['_SKU']._serialized_end=671
+  _globals['_CATALOGITEMRESULT']._serialized_start=674
+  _globals['_CATALOGITEMRESULT']._serialized_end=821
+  _globals['_UPSERTSKUSREQUEST']._serialized_start=823
+  _globals['_UPSERTSKUSREQUEST']._serialized_end=896
+  _globals['_UPSERTSKUSRESPONSE']._serialized_start=898
+  _globals['_UPSERTSKUSRESPONSE']._serialized_end=991
+  _globals['_RETIRESKUSREQUEST']._serialized_start=993
+  _globals['_RETIRESKUSREQUEST']._serialized_end=1049
+  _globals['_RETIRESKUSRESPONSE']._serialized_start=1051
+  _globals['_RETIRESKUSRESPONSE']._serialized_end=1144
+  _globals['_IMPORTSKUSREQUEST']._serialized_start=1146
+  _globals['_IMPORTSKUSREQUEST']._serialized_end=1199
+  _globals['_IMPORTSKUSRESPONSE']._serialized_start=1202
+  _globals['_IMPORTSKUSRESPONSE']._serialized_end=1410
+  _globals['_APPLYNETWORKCONFIGREQUEST']._serialized_start=1412
+  _globals['_APPLYNETWORKCONFIGREQUEST']._serialized_end=1499
+  _globals['_APPLYNETWORKCONFIGRESPONSE']._serialized_start=1501
+  _globals['_APPLYNETWORKCONFIGRESPONSE']._serialized_end=1625
+  _globals['_GETNODEREQUEST']._serialized_start=1627
+  _globals['_GETNODEREQUEST']._serialized_end=1660
+  _globals['_GETNODERESPONSE']._serialized_start=1662
+  _globals['_GETNODERESPONSE']._serialized_end=1714
+  _globals['_LISTNODESREQUEST']._serialized_start=1716
+  _globals['_LISTNODESREQUEST']._serialized_end=1825
+  _globals['_LISTNODESRESPONSE']._serialized_start=1827
+  _globals['_LISTNODESRESPONSE']._serialized_end=1927
+  _globals['_GETSKUREQUEST']._serialized_start=1929
+  _globals['_GETSKUREQUEST']._serialized_end=1960
+  _globals['_GETSKURESPONSE']._serialized_start=1962
+  _globals['_GETSKURESPONSE']._serialized_end=2011
+  _globals['_LISTSKUSREQUEST']._serialized_start=2013
+  _globals['_LISTSKUSREQUEST']._serialized_end=2069
+  _globals['_LISTSKUSRESPONSE']._serialized_start=2071
+  _globals['_LISTSKUSRESPONSE']._serialized_end=2168
+  _globals['_SETNODESTATUSREQUEST']._serialized_start=2170
+  _globals['_SETNODESTATUSREQUEST']._serialized_end=2272
+  _globals['_SETNODESTATUSRESPONSE']._serialized_start=2274
+  _globals['_SETNODESTATUSRESPONSE']._serialized_end=2354
+  _globals['_SEARCHSKUSREQUEST']._serialized_start=2356
+  _globals['_SEARCHSKUSREQUEST']._serialized_end=2409
+  _globals['_SEARCHSKUSRESPONSE']._serialized_start=2411
+  _globals['_SEARCHSKUSRESPONSE']._serialized_end=2485
+  _globals['_NETWORKSERVICE']._serialized_start=2828
+  _globals['_NETWORKSERVICE']._serialized_end=3840
 # @@protoc_insertion_point(module_scope)

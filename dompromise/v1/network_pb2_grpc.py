@@ -85,6 +85,26 @@ class NetworkServiceStub:
                 request_serializer=dompromise_dot_v1_dot_network__pb2.SearchSkusRequest.SerializeToString,
                 response_deserializer=dompromise_dot_v1_dot_network__pb2.SearchSkusResponse.FromString,
                 _registered_method=True)
+        self.UpsertSkus = channel.unary_unary(
+                '/dompromise.v1.NetworkService/UpsertSkus',
+                request_serializer=dompromise_dot_v1_dot_network__pb2.UpsertSkusRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_network__pb2.UpsertSkusResponse.FromString,
+                _registered_method=True)
+        self.RetireSkus = channel.unary_unary(
+                '/dompromise.v1.NetworkService/RetireSkus',
+                request_serializer=dompromise_dot_v1_dot_network__pb2.RetireSkusRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_network__pb2.RetireSkusResponse.FromString,
+                _registered_method=True)
+        self.ImportSkus = channel.stream_unary(
+                '/dompromise.v1.NetworkService/ImportSkus',
+                request_serializer=dompromise_dot_v1_dot_network__pb2.ImportSkusRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_network__pb2.ImportSkusResponse.FromString,
+                _registered_method=True)
+        self.ApplyNetworkConfig = channel.unary_unary(
+                '/dompromise.v1.NetworkService/ApplyNetworkConfig',
+                request_serializer=dompromise_dot_v1_dot_network__pb2.ApplyNetworkConfigRequest.SerializeToString,
+                response_deserializer=dompromise_dot_v1_dot_network__pb2.ApplyNetworkConfigResponse.FromString,
+                _registered_method=True)
 
 
 class NetworkServiceServicer:
@@ -160,6 +180,51 @@ class NetworkServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpsertSkus(self, request, context):
+        """UpsertSkus adds SKUs to the catalog or changes them, through the command
+        log: one log position for the batch, a status per item. A new SKU takes
+        the next index (indices are never reused); a retired one comes back at its
+        old index, with the stock it had. At most 1,000 SKUs (CATALOG_SKUS_MAX).
+        request_id makes a retry safe (AIP-155): the same payload returns the
+        first answer, another payload ALREADY_EXISTS.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RetireSkus(self, request, context):
+        """RetireSkus retires SKUs through the command log: a retired SKU is not
+        sellable, not listed, keeps its index and stock, and can be upserted
+        again. A SKU with open holds, allocations or open future supply is
+        refused per item (SKU_IN_USE, naming some of them). At most 1,000 ids.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportSkus(self, request_iterator, context):
+        """ImportSkus streams a large catalog in: each message is applied as one
+        UpsertSkus batch (at most 1,000 SKUs) as it arrives; the answer totals
+        the statuses and lists the first rejected items. `dompromise load-catalog`
+        drives it from a CSV file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApplyNetworkConfig(self, request, context):
+        """ApplyNetworkConfig validates a whole network config (YAML or JSON, as the
+        `serve --config` file) and, when it differs from the running network,
+        applies it as one log command at one position on every replica. Invalid
+        text is refused whole (INVALID_ARGUMENT naming file:line); a node left out
+        that open reservations hold stock at is refused (FAILED_PRECONDITION,
+        NODE_IN_USE); the running network is kept either way. The config's SKUs
+        are upserted (never retired). Admin scope: network:admin.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NetworkServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -192,6 +257,26 @@ def add_NetworkServiceServicer_to_server(servicer, server):
                     servicer.SearchSkus,
                     request_deserializer=dompromise_dot_v1_dot_network__pb2.SearchSkusRequest.FromString,
                     response_serializer=dompromise_dot_v1_dot_network__pb2.SearchSkusResponse.SerializeToString,
+            ),
+            'UpsertSkus': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertSkus,
+                    request_deserializer=dompromise_dot_v1_dot_network__pb2.UpsertSkusRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_network__pb2.UpsertSkusResponse.SerializeToString,
+            ),
+            'RetireSkus': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetireSkus,
+                    request_deserializer=dompromise_dot_v1_dot_network__pb2.RetireSkusRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_network__pb2.RetireSkusResponse.SerializeToString,
+            ),
+            'ImportSkus': grpc.stream_unary_rpc_method_handler(
+                    servicer.ImportSkus,
+                    request_deserializer=dompromise_dot_v1_dot_network__pb2.ImportSkusRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_network__pb2.ImportSkusResponse.SerializeToString,
+            ),
+            'ApplyNetworkConfig': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApplyNetworkConfig,
+                    request_deserializer=dompromise_dot_v1_dot_network__pb2.ApplyNetworkConfigRequest.FromString,
+                    response_serializer=dompromise_dot_v1_dot_network__pb2.ApplyNetworkConfigResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -377,6 +462,114 @@ class NetworkService:
             '/dompromise.v1.NetworkService/SearchSkus',
             dompromise_dot_v1_dot_network__pb2.SearchSkusRequest.SerializeToString,
             dompromise_dot_v1_dot_network__pb2.SearchSkusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpsertSkus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.NetworkService/UpsertSkus',
+            dompromise_dot_v1_dot_network__pb2.UpsertSkusRequest.SerializeToString,
+            dompromise_dot_v1_dot_network__pb2.UpsertSkusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetireSkus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.NetworkService/RetireSkus',
+            dompromise_dot_v1_dot_network__pb2.RetireSkusRequest.SerializeToString,
+            dompromise_dot_v1_dot_network__pb2.RetireSkusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportSkus(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/dompromise.v1.NetworkService/ImportSkus',
+            dompromise_dot_v1_dot_network__pb2.ImportSkusRequest.SerializeToString,
+            dompromise_dot_v1_dot_network__pb2.ImportSkusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApplyNetworkConfig(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dompromise.v1.NetworkService/ApplyNetworkConfig',
+            dompromise_dot_v1_dot_network__pb2.ApplyNetworkConfigRequest.SerializeToString,
+            dompromise_dot_v1_dot_network__pb2.ApplyNetworkConfigResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 
-import pytest
 from conftest import small_network, stock_record
 
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
 from dompromise.log import FileLog
-from dompromise.log.file import LogCorruption
 from dompromise.log.snapshot import snapshot_paths
 from dompromise.model.network import Network, Sku
+from dompromise.replica.bootstrap import start_log
 from dompromise.replica.local import Replica
 
 
@@ -109,7 +108,9 @@ def test_a_damaged_newest_snapshot_falls_back_to_the_older_one(tmp_path):
     same_state(live, restarted)
 
 
-def test_changed_network_with_a_compacted_log_refuses_to_start(tmp_path):
+def test_a_changed_catalog_with_a_compacted_log_loads_the_snapshot_network(tmp_path):
+    """The snapshot carries its network: a config with one more SKU no longer refuses to start;
+    the state is the snapshot's, and start_log reconciles the new SKU in as a log command."""
     live = open_replica(tmp_path)
     live.bootstrap([stock_record(live.engine)])
     build_history(live, 0, 3)
@@ -119,8 +120,12 @@ def test_changed_network_with_a_compacted_log_refuses_to_start(tmp_path):
     live.log.close()
     network = small_network()
     changed = Network(nodes=network.nodes, skus=network.skus + (Sku("NEW-1"),))
-    with pytest.raises(LogCorruption):
-        open_replica(tmp_path, network=changed)
+    restarted = open_replica(tmp_path, network=changed)
+    same_state(live, restarted)
+    assert restarted.engine.sku("NEW-1") is None  # not yet: the reconcile logs it
+    start_log(restarted, [], "test", changed)
+    assert restarted.engine.sku("NEW-1") == Sku("NEW-1")
+    assert restarted.engine.reservations_of(customer_id="c") == live.engine.reservations_of(customer_id="c")
 
 
 def test_the_writer_snapshots_by_itself_every_interval(tmp_path):

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n dompromise/internal/v1/log.proto\x12\x16\x64ompromise.internal.v1\"\xc1\x07\n\tLogRecord\x12\x13\n\x0blog_time_ns\x18\x01 \x01(\x03\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x10\n\x08id_nonce\x18\x03 \x01(\x06\x12>\n\x0eupdate_on_hand\x18\n \x01(\x0b\x32$.dompromise.internal.v1.UpdateOnHandH\x00\x12\x32\n\x07reserve\x18\x0b \x01(\x0b\x32\x1f.dompromise.internal.v1.ReserveH\x00\x12\x31\n\x06\x63ommit\x18\x0c \x01(\x0b\x32\x1f.dompromise.internal.v1.ResolveH\x00\x12\x32\n\x07release\x18\r \x01(\x0b\x32\x1f.dompromise.internal.v1.ResolveH\x00\x12\x30\n\x06\x65xtend\x18\x0e \x01(\x0b\x32\x1e.dompromise.internal.v1.ExtendH\x00\x12,\n\x04tick\x18\x0f \x01(\x0b\x32\x1c.dompromise.internal.v1.TickH\x00\x12\x32\n\x04ship\x18\x10 \x01(\x0b\x32\".dompromise.internal.v1.LineChangeH\x00\x12:\n\x0c\x63\x61ncel_lines\x18\x11 \x01(\x0b\x32\".dompromise.internal.v1.LineChangeH\x00\x12;\n\x0creturn_stock\x18\x12 \x01(\x0b\x32#.dompromise.internal.v1.ReturnStockH\x00\x12@\n\x0fset_node_status\x18\x13 \x01(\x0b\x32%.dompromise.internal.v1.SetNodeStatusH\x00\x12=\n\rallocate_wave\x18\x14 \x01(\x0b\x32$.dompromise.internal.v1.AllocateWaveH\x00\x12=\n\rupsert_supply\x18\x15 \x01(\x0b\x32$.dompromise.internal.v1.UpsertSupplyH\x00\x12?\n\x0ereceive_supply\x18\x16 \x01(\x0b\x32%.dompromise.internal.v1.ReceiveSupplyH\x00\x12\x42\n\x10set_safety_stock\x18\x17 \x01(\x0b\x32&.dompromise.internal.v1.SetSafetyStockH\x00\x12\x41\n\x0fset_unavailable\x18\x18 \x01(\x0b\x32&.dompromise.internal.v1.SetUnavailableH\x00\x42\t\n\x07\x63ommand\"\xcb\x01\n\x0cUpdateOnHand\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x0b\n\x03ops\x18\x03 \x03(\x05\x12\x12\n\nquantities\x18\x04 \x03(\x03\x12\x16\n\x0e\x61ll_or_nothing\x18\x05 \x01(\x08\x12\x12\n\nsource_ids\x18\x06 \x03(\t\x12\x11\n\tsequences\x18\x07 \x03(\x03\x12\x38\n\nattributes\x18\x08 \x03(\x0b\x32$.dompromise.internal.v1.AttributeSet\",\n\x0c\x41ttributeSet\x12\x0c\n\x04keys\x18\x01 \x03(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xaa\x01\n\x0eSetUnavailable\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x0f\n\x07reasons\x18\x03 \x03(\x05\x12\x12\n\nquantities\x18\x04 \x03(\x03\x12\x16\n\x0e\x61ll_or_nothing\x18\x05 \x01(\x08\x12\x38\n\nattributes\x18\x06 \x03(\x0b\x32$.dompromise.internal.v1.AttributeSet\"\xbc\x03\n\x07Reserve\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x12\n\nquantities\x18\x03 \x03(\x03\x12\x15\n\rallow_partial\x18\x04 \x01(\x08\x12\x0e\n\x06ttl_ns\x18\x05 \x01(\x03\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x07 \x01(\t\x12\x17\n\x0f\x62\x61\x63korder_by_ns\x18\x08 \x03(\x03\x12\x17\n\x0f\x63hannel_view_id\x18\t \x01(\t\x12\x18\n\x10\x63ustomer_segment\x18\n \x01(\t\x12\x1c\n\x14protected_quantities\x18\x0b \x03(\x03\x12\x1a\n\x12protected_percents\x18\x0c \x03(\x05\x12\'\n\x1f\x63hannel_safety_stock_quantities\x18\r \x03(\x03\x12\x41\n\x13required_attributes\x18\x0e \x03(\x0b\x32$.dompromise.internal.v1.AttributeSet\x12\x19\n\x11promise_token_key\x18\x0f \x01(\x0c\x12\x1f\n\x17promise_token_expire_ns\x18\x10 \x01(\x03\"3\n\x07Resolve\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\"0\n\x06\x45xtend\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0e\n\x06ttl_ns\x18\x02 \x01(\x03\"\x06\n\x04Tick\"N\n\nLineChange\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x14\n\x0cline_numbers\x18\x02 \x03(\x05\x12\x12\n\nquantities\x18\x03 \x03(\x03\"Z\n\x0bReturnStock\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x12\n\nquantities\x18\x03 \x03(\x03\x12\x14\n\x0c\x64ispositions\x18\x04 \x03(\x05\"3\n\rSetNodeStatus\x12\x10\n\x08node_ids\x18\x01 \x03(\t\x12\x10\n\x08statuses\x18\x02 \x03(\x05\"A\n\x0c\x41llocateWave\x12\x31\n\x06orders\x18\x01 \x03(\x0b\x32!.dompromise.internal.v1.WaveOrder\"\xa6\x01\n\tWaveOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08priority\x18\x03 \x01(\x05\x12\x12\n\nneed_by_ns\x18\x04 \x01(\x03\x12\x0f\n\x07sku_ids\x18\x05 \x03(\t\x12\x10\n\x08node_ids\x18\x06 \x03(\t\x12\x12\n\nquantities\x18\x07 \x03(\x03\x12\x15\n\rallow_partial\x18\x08 \x01(\x08\"\x90\x01\n\x0cUpsertSupply\x12\x12\n\nsupply_ids\x18\x01 \x03(\t\x12\x0f\n\x07sku_ids\x18\x02 \x03(\t\x12\x10\n\x08node_ids\x18\x03 \x03(\t\x12\r\n\x05kinds\x18\x04 \x03(\x05\x12\x12\n\nquantities\x18\x05 \x03(\x03\x12\x0e\n\x06\x65ta_ns\x18\x06 \x03(\x03\x12\x16\n\x0e\x61ll_or_nothing\x18\x07 \x01(\x08\"_\n\x0eSetSafetyStock\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x12\n\nquantities\x18\x03 \x03(\x03\x12\x16\n\x0e\x61ll_or_nothing\x18\x04 \x01(\x08\"e\n\rReceiveSupply\x12\x12\n\nsupply_ids\x18\x01 \x03(\t\x12\x12\n\nquantities\x18\x02 \x03(\x03\x12\x14\n\x0c\x64ispositions\x18\x03 \x03(\x05\x12\x16\n\x0e\x61ll_or_nothing\x18\x04 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n dompromise/internal/v1/log.proto\x12\x16\x64ompromise.internal.v1\"\xf8\x08\n\tLogRecord\x12\x13\n\x0blog_time_ns\x18\x01 \x01(\x03\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x10\n\x08id_nonce\x18\x03 \x01(\x06\x12>\n\x0eupdate_on_hand\x18\n \x01(\x0b\x32$.dompromise.internal.v1.UpdateOnHandH\x00\x12\x32\n\x07reserve\x18\x0b \x01(\x0b\x32\x1f.dompromise.internal.v1.ReserveH\x00\x12\x31\n\x06\x63ommit\x18\x0c \x01(\x0b\x32\x1f.dompromise.internal.v1.ResolveH\x00\x12\x32\n\x07release\x18\r \x01(\x0b\x32\x1f.dompromise.internal.v1.ResolveH\x00\x12\x30\n\x06\x65xtend\x18\x0e \x01(\x0b\x32\x1e.dompromise.internal.v1.ExtendH\x00\x12,\n\x04tick\x18\x0f \x01(\x0b\x32\x1c.dompromise.internal.v1.TickH\x00\x12\x32\n\x04ship\x18\x10 \x01(\x0b\x32\".dompromise.internal.v1.LineChangeH\x00\x12:\n\x0c\x63\x61ncel_lines\x18\x11 \x01(\x0b\x32\".dompromise.internal.v1.LineChangeH\x00\x12;\n\x0creturn_stock\x18\x12 \x01(\x0b\x32#.dompromise.internal.v1.ReturnStockH\x00\x12@\n\x0fset_node_status\x18\x13 \x01(\x0b\x32%.dompromise.internal.v1.SetNodeStatusH\x00\x12=\n\rallocate_wave\x18\x14 \x01(\x0b\x32$.dompromise.internal.v1.AllocateWaveH\x00\x12=\n\rupsert_supply\x18\x15 \x01(\x0b\x32$.dompromise.internal.v1.UpsertSupplyH\x00\x12?\n\x0ereceive_supply\x18\x16 \x01(\x0b\x32%.dompromise.internal.v1.ReceiveSupplyH\x00\x12\x42\n\x10set_safety_stock\x18\x17 \x01(\x0b\x32&.dompromise.internal.v1.SetSafetyStockH\x00\x12\x41\n\x0fset_unavailable\x18\x18 \x01(\x0b\x32&.dompromise.internal.v1.SetUnavailableH\x00\x12\x39\n\x0bupsert_skus\x18\x19 \x01(\x0b\x32\".dompromise.internal.v1.UpsertSkusH\x00\x12\x39\n\x0bretire_skus\x18\x1a \x01(\x0b\x32\".dompromise.internal.v1.RetireSkusH\x00\x12?\n\x0e\x63hange_network\x18\x1b \x01(\x0b\x32%.dompromise.internal.v1.ChangeNetworkH\x00\x42\t\n\x07\x63ommand\"\xcb\x01\n\x0cUpdateOnHand\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x0b\n\x03ops\x18\x03 \x03(\x05\x12\x12\n\nquantities\x18\x04 \x03(\x03\x12\x16\n\x0e\x61ll_or_nothing\x18\x05 \x01(\x08\x12\x12\n\nsource_ids\x18\x06 \x03(\t\x12\x11\n\tsequences\x18\x07 \x03(\x03\x12\x38\n\nattributes\x18\x08 \x03(\x0b\x32$.dompromise.internal.v1.AttributeSet\",\n\x0c\x41ttributeSet\x12\x0c\n\x04keys\x18\x01 \x03(\t\x12\x0e\n\x06values\x18\x02 \x03(\t\"\xaa\x01\n\x0eSetUnavailable\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x0f\n\x07reasons\x18\x03 \x03(\x05\x12\x12\n\nquantities\x18\x04 \x03(\x03\x12\x16\n\x0e\x61ll_or_nothing\x18\x05 \x01(\x08\x12\x38\n\nattributes\x18\x06 \x03(\x0b\x32$.dompromise.internal.v1.AttributeSet\"\xbc\x03\n\x07Reserve\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x12\n\nquantities\x18\x03 \x03(\x03\x12\x15\n\rallow_partial\x18\x04 \x01(\x08\x12\x0e\n\x06ttl_ns\x18\x05 \x01(\x03\x12\x10\n\x08order_id\x18\x06 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x07 \x01(\t\x12\x17\n\x0f\x62\x61\x63korder_by_ns\x18\x08 \x03(\x03\x12\x17\n\x0f\x63hannel_view_id\x18\t \x01(\t\x12\x18\n\x10\x63ustomer_segment\x18\n \x01(\t\x12\x1c\n\x14protected_quantities\x18\x0b \x03(\x03\x12\x1a\n\x12protected_percents\x18\x0c \x03(\x05\x12\'\n\x1f\x63hannel_safety_stock_quantities\x18\r \x03(\x03\x12\x41\n\x13required_attributes\x18\x0e \x03(\x0b\x32$.dompromise.internal.v1.AttributeSet\x12\x19\n\x11promise_token_key\x18\x0f \x01(\x0c\x12\x1f\n\x17promise_token_expire_ns\x18\x10 \x01(\x03\"3\n\x07Resolve\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\"0\n\x06\x45xtend\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x0e\n\x06ttl_ns\x18\x02 \x01(\x03\"\x06\n\x04Tick\"N\n\nLineChange\x12\x16\n\x0ereservation_id\x18\x01 \x01(\t\x12\x14\n\x0cline_numbers\x18\x02 \x03(\x05\x12\x12\n\nquantities\x18\x03 \x03(\x03\"Z\n\x0bReturnStock\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x12\n\nquantities\x18\x03 \x03(\x03\x12\x14\n\x0c\x64ispositions\x18\x04 \x03(\x05\"3\n\rSetNodeStatus\x12\x10\n\x08node_ids\x18\x01 \x03(\t\x12\x10\n\x08statuses\x18\x02 \x03(\x05\"A\n\x0c\x41llocateWave\x12\x31\n\x06orders\x18\x01 \x03(\x0b\x32!.dompromise.internal.v1.WaveOrder\"\xa6\x01\n\tWaveOrder\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ustomer_id\x18\x02 \x01(\t\x12\x10\n\x08priority\x18\x03 \x01(\x05\x12\x12\n\nneed_by_ns\x18\x04 \x01(\x03\x12\x0f\n\x07sku_ids\x18\x05 \x03(\t\x12\x10\n\x08node_ids\x18\x06 \x03(\t\x12\x12\n\nquantities\x18\x07 \x03(\x03\x12\x15\n\rallow_partial\x18\x08 \x01(\x08\"\x90\x01\n\x0cUpsertSupply\x12\x12\n\nsupply_ids\x18\x01 \x03(\t\x12\x0f\n\x07sku_ids\x18\x02 \x03(\t\x12\x10\n\x08node_ids\x18\x03 \x03(\t\x12\r\n\x05kinds\x18\x04 \x03(\x05\x12\x12\n\nquantities\x18\x05 \x03(\x03\x12\x0e\n\x06\x65ta_ns\x18\x06 \x03(\x03\x12\x16\n\x0e\x61ll_or_nothing\x18\x07 \x01(\x08\"_\n\x0eSetSafetyStock\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\x12\x10\n\x08node_ids\x18\x02 \x03(\t\x12\x12\n\nquantities\x18\x03 \x03(\x03\x12\x16\n\x0e\x61ll_or_nothing\x18\x04 \x01(\x08\"e\n\rReceiveSupply\x12\x12\n\nsupply_ids\x18\x01 \x03(\t\x12\x12\n\nquantities\x18\x02 \x03(\x03\x12\x14\n\x0c\x64ispositions\x18\x03 \x03(\x05\x12\x16\n\x0e\x61ll_or_nothing\x18\x04 \x01(\x08\"#\n\nUpsertSkus\x12\x15\n\rsku_documents\x18\x01 \x03(\t\"\x1d\n\nRetireSkus\x12\x0f\n\x07sku_ids\x18\x01 \x03(\t\"9\n\rChangeNetwork\x12\x18\n\x10network_document\x18\x01 \x01(\t\x12\x0e\n\x06source\x18\x02 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,35 +32,41 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dompromise.internal.v1.log_
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_LOGRECORD']._serialized_start=61
-  _globals['_LOGRECORD']._serialized_end=1022
-  _globals['_UPDATEONHAND']._serialized_start=1025
-  _globals['_UPDATEONHAND']._serialized_end=1228
-  _globals['_ATTRIBUTESET']._serialized_start=1230
-  _globals['_ATTRIBUTESET']._serialized_end=1274
-  _globals['_SETUNAVAILABLE']._serialized_start=1277
-  _globals['_SETUNAVAILABLE']._serialized_end=1447
-  _globals['_RESERVE']._serialized_start=1450
-  _globals['_RESERVE']._serialized_end=1894
-  _globals['_RESOLVE']._serialized_start=1896
-  _globals['_RESOLVE']._serialized_end=1947
-  _globals['_EXTEND']._serialized_start=1949
-  _globals['_EXTEND']._serialized_end=1997
-  _globals['_TICK']._serialized_start=1999
-  _globals['_TICK']._serialized_end=2005
-  _globals['_LINECHANGE']._serialized_start=2007
-  _globals['_LINECHANGE']._serialized_end=2085
-  _globals['_RETURNSTOCK']._serialized_start=2087
-  _globals['_RETURNSTOCK']._serialized_end=2177
-  _globals['_SETNODESTATUS']._serialized_start=2179
-  _globals['_SETNODESTATUS']._serialized_end=2230
-  _globals['_ALLOCATEWAVE']._serialized_start=2232
-  _globals['_ALLOCATEWAVE']._serialized_end=2297
-  _globals['_WAVEORDER']._serialized_start=2300
-  _globals['_WAVEORDER']._serialized_end=2466
-  _globals['_UPSERTSUPPLY']._serialized_start=2469
-  _globals['_UPSERTSUPPLY']._serialized_end=2613
-  _globals['_SETSAFETYSTOCK']._serialized_start=2615
-  _globals['_SETSAFETYSTOCK']._serialized_end=2710
-  _globals['_RECEIVESUPPLY']._serialized_start=2712
-  _globals['_RECEIVESUPPLY']._serialized_end=2813
+  _globals['_LOGRECORD']._serialized_end=1205
+  _globals['_UPDATEONHAND']._serialized_start=1208
+  _globals['_UPDATEONHAND']._serialized_end=1411
+  _globals['_ATTRIBUTESET']._serialized_start=1413
+  _globals['_ATTRIBUTESET']._serialized_end=1457
+  _globals['_SETUNAVAILABLE']._serialized_start=1460
+  _globals['_SETUNAVAILABLE']._serialized_end=1630
+  _globals['_RESERVE']._serialized_start=1633
+  _globals['_RESERVE']._serialized_end=2077
+  _globals['_RESOLVE']._serialized_start=2079
+  _globals['_RESOLVE']._serialized_end=2130
+  _globals['_EXTEND']._serialized_start=2132
+  _globals['_EXTEND']._serialized_end=2180
+  _globals['_TICK']._serialized_start=2182
+  _globals['_TICK']._serialized_end=2188
+  _globals['_LINECHANGE']._serialized_start=2190
+  _globals['_LINECHANGE']._serialized_end=2268
+  _globals['_RETURNSTOCK']._serialized_start=2270
+  _globals['_RETURNSTOCK']._serialized_end=2360
+  _globals['_SETNODESTATUS']._serialized_start=2362
+  _globals['_SETNODESTATUS']._serialized_end=2413
+  _globals['_ALLOCATEWAVE']._serialized_start=2415
+  _globals['_ALLOCATEWAVE']._serialized_end=2480
+  _globals['_WAVEORDER']._serialized_start=2483
+  _globals['_WAVEORDER']._serialized_end=2649
+  _globals['_UPSERTSUPPLY']._serialized_start=2652
+  _globals['_UPSERTSUPPLY']._serialized_end=2796
+  _globals['_SETSAFETYSTOCK']._serialized_start=2798
+  _globals['_SETSAFETYSTOCK']._serialized_end=2893
+  _globals['_RECEIVESUPPLY']._serialized_start=2895
+  _globals['_RECEIVESUPPLY']._serialized_end=2996
+  _globals['_UPSERTSKUS']._serialized_start=2998
+  _globals['_UPSERTSKUS']._serialized_end=3033
+  _globals['_RETIRESKUS']._serialized_start=3035
+  _globals['_RETIRESKUS']._serialized_end=3064
+  _globals['_CHANGENETWORK']._serialized_start=3066
+  _globals['_CHANGENETWORK']._serialized_end=3123
 # @@protoc_insertion_point(module_scope)

@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class LogRecord(_message.Message):
-    __slots__ = ("log_time_ns", "request_id", "id_nonce", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status", "allocate_wave", "upsert_supply", "receive_supply", "set_safety_stock", "set_unavailable")
+    __slots__ = ("log_time_ns", "request_id", "id_nonce", "update_on_hand", "reserve", "commit", "release", "extend", "tick", "ship", "cancel_lines", "return_stock", "set_node_status", "allocate_wave", "upsert_supply", "receive_supply", "set_safety_stock", "set_unavailable", "upsert_skus", "retire_skus", "change_network")
     LOG_TIME_NS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     ID_NONCE_FIELD_NUMBER: _ClassVar[int]
@@ -26,6 +26,9 @@ class LogRecord(_message.Message):
     RECEIVE_SUPPLY_FIELD_NUMBER: _ClassVar[int]
     SET_SAFETY_STOCK_FIELD_NUMBER: _ClassVar[int]
     SET_UNAVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    UPSERT_SKUS_FIELD_NUMBER: _ClassVar[int]
+    RETIRE_SKUS_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_NETWORK_FIELD_NUMBER: _ClassVar[int]
     log_time_ns: int
     request_id: str
     id_nonce: int
@@ -44,7 +47,10 @@ class LogRecord(_message.Message):
     receive_supply: ReceiveSupply
     set_safety_stock: SetSafetyStock
     set_unavailable: SetUnavailable
-    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., id_nonce: _Optional[int] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ..., upsert_supply: _Optional[_Union[UpsertSupply, _Mapping]] = ..., receive_supply: _Optional[_Union[ReceiveSupply, _Mapping]] = ..., set_safety_stock: _Optional[_Union[SetSafetyStock, _Mapping]] = ..., set_unavailable: _Optional[_Union[SetUnavailable, _Mapping]] = ...) -> None: ...
+    upsert_skus: UpsertSkus
+    retire_skus: RetireSkus
+    change_network: ChangeNetwork
+    def __init__(self, log_time_ns: _Optional[int] = ..., request_id: _Optional[str] = ..., id_nonce: _Optional[int] = ..., update_on_hand: _Optional[_Union[UpdateOnHand, _Mapping]] = ..., reserve: _Optional[_Union[Reserve, _Mapping]] = ..., commit: _Optional[_Union[Resolve, _Mapping]] = ..., release: _Optional[_Union[Resolve, _Mapping]] = ..., extend: _Optional[_Union[Extend, _Mapping]] = ..., tick: _Optional[_Union[Tick, _Mapping]] = ..., ship: _Optional[_Union[LineChange, _Mapping]] = ..., cancel_lines: _Optional[_Union[LineChange, _Mapping]] = ..., return_stock: _Optional[_Union[ReturnStock, _Mapping]] = ..., set_node_status: _Optional[_Union[SetNodeStatus, _Mapping]] = ..., allocate_wave: _Optional[_Union[AllocateWave, _Mapping]] = ..., upsert_supply: _Optional[_Union[UpsertSupply, _Mapping]] = ..., receive_supply: _Optional[_Union[ReceiveSupply, _Mapping]] = ..., set_safety_stock: _Optional[_Union[SetSafetyStock, _Mapping]] = ..., set_unavailable: _Optional[_Union[SetUnavailable, _Mapping]] = ..., upsert_skus: _Optional[_Union[UpsertSkus, _Mapping]] = ..., retire_skus: _Optional[_Union[RetireSkus, _Mapping]] = ..., change_network: _Optional[_Union[ChangeNetwork, _Mapping]] = ...) -> None: ...
 
 class UpdateOnHand(_message.Message):
     __slots__ = ("sku_ids", "node_ids", "ops", "quantities", "all_or_nothing", "source_ids", "sequences", "attributes")
@@ -243,3 +249,23 @@ class ReceiveSupply(_message.Message):
     dispositions: _containers.RepeatedScalarFieldContainer[int]
     all_or_nothing: bool
     def __init__(self, supply_ids: _Optional[_Iterable[str]] = ..., quantities: _Optional[_Iterable[int]] = ..., dispositions: _Optional[_Iterable[int]] = ..., all_or_nothing: _Optional[bool] = ...) -> None: ...
+
+class UpsertSkus(_message.Message):
+    __slots__ = ("sku_documents",)
+    SKU_DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    sku_documents: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, sku_documents: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RetireSkus(_message.Message):
+    __slots__ = ("sku_ids",)
+    SKU_IDS_FIELD_NUMBER: _ClassVar[int]
+    sku_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, sku_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ChangeNetwork(_message.Message):
+    __slots__ = ("network_document", "source")
+    NETWORK_DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    network_document: str
+    source: str
+    def __init__(self, network_document: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...

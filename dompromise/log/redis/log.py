@@ -232,8 +232,10 @@ class RedisLog:
 
     # ---- layout and identity -------------------------------------------------
 
-    def claim(self, network_fingerprint: str) -> None:
-        """Checks (or, on a new Redis, records) the layout version and the network this log is for."""
+    def claim(self, network_fingerprint: str) -> str:
+        """Checks (or, on a new Redis, records) the layout version and the network this log started on;
+        returns the latter's fingerprint. A changed network is no refusal: snapshots carry their network
+        and a changed config becomes log commands (replica/bootstrap.py)."""
         self.client.hsetnx(self.head_key, "format", FORMAT_VERSION)
         self.client.hsetnx(self.head_key, "network", network_fingerprint)
         self.client.hsetnx(self.head_key, "log_id", os.urandom(8).hex())
@@ -243,17 +245,13 @@ class RedisLog:
             raise RedisLogError(
                 f"{self.url} {self.prefix}: log format {as_int(found_format)}, this build reads {FORMAT_VERSION}"
             )
-        if as_text(found_network) != network_fingerprint:
-            raise RedisLogError(
-                f"{self.url} {self.prefix}: the log is for another network (nodes or SKUs "
-                "differ); use another --redis-prefix or the same config"
-            )
         try:
             policy = self.client.config_get("maxmemory-policy").get("maxmemory-policy", "noeviction")
         except redis.ResponseError:  # CONFIG may be renamed away on managed Redis
-            return
+            policy = "noeviction"
         if policy != "noeviction":
             log.warning("Redis maxmemory-policy is %s: it may evict the log; set noeviction (docs/redis.md)", policy)
+        return as_text(found_network)
 
     # ---- positions -----------------------------------------------------------
 
@@ -425,7 +423,8 @@ class RedisLog:
             self.client.xtrim(self.stream_key, minid=f"{kept[0] + 1}-0", approximate=False)
 
     def load_snapshot(self, network_fingerprint: str) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
-        """(meta, arrays) of the newest readable snapshot for this network, or None.
+        """(meta, arrays) of the newest readable snapshot (one that carries its network, or else one of
+        the network `network_fingerprint` names), or None.
 
         The arrays of a raw snapshot are views into one buffer the chunks were
         read into (writable, owned by nobody else): Engine.from_state(...,
@@ -449,7 +448,8 @@ class RedisLog:
                     SNAPSHOT_FORMAT_VERSION,
                 )
                 continue
-            if meta.get("network") != network_fingerprint:
+            if "network_document" not in meta and meta.get("network") != network_fingerprint:
+                # From before snapshots carried their network: only for the network it names.
                 log.warning("Redis snapshot at %d is for another network; skipped", position)
                 continue
             return meta, arrays
