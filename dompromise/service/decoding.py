@@ -40,8 +40,10 @@ _Behaviour = Callable[[object, _Context], Any]
 # The field a BadRequest names for a request that is not a message at all.
 REQUEST_FIELD = "request"
 # Strings longer than STRING_LENGTH_MAX by design: a promise token signs a whole plan (up to PROMISE_LINES_MAX
-# lines); it is bounded by MESSAGE_BYTES_MAX, checked by its signature and never repeated in an answer.
-UNWALKED_FIELDS = frozenset({"promise_token"})
+# lines); it is bounded by MESSAGE_BYTES_MAX, checked by its signature and never repeated in an answer. A
+# network config text (ApplyNetworkConfig) is a whole YAML document, bounded by NETWORK_DOCUMENT_BYTES_MAX in
+# its servicer and parsed with file:line problems, never echoed whole.
+UNWALKED_FIELDS = frozenset({"promise_token", "config_text"})
 
 
 class _Undecodable:
