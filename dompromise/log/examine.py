@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import dompromise.log.datadir as datadir
 from dompromise.errors import FormatTooNew, LogCorruption
-from dompromise.log.frames import MAGIC, SEGMENT_FORMAT_VERSION, SegmentScan, header_version, scan_segment
+from dompromise.log.frames import MAGIC, SEGMENT_FORMAT_VERSION, SegmentScan, header_version, payload_at, scan_segment
 
 SEGMENT_PATTERN = re.compile(r"commands-(\d{20})\.log$")
 
@@ -45,8 +45,10 @@ def first_position_of(path: str) -> int:
 class Segment:
     path: str
     first_position: int
-    data: bytes
+    data: bytes  # the file's bytes, kept only when it is damaged (b"" otherwise: segments run to 256 MiB)
     scan: SegmentScan
+    size: int
+    last_payload: bytes  # its last good record (repair takes the log's time from it)
     torn_header: bool = False  # a crash while the header itself was written: nothing was logged here
 
     @property
@@ -106,14 +108,16 @@ def read_segment(path: str, is_last: bool) -> Segment:
     version = header_version(data)
     if version is None:
         if is_last and len(data) < len(MAGIC) and MAGIC.startswith(data):
-            return Segment(path, first, data, SegmentScan(), torn_header=True)
+            return Segment(path, first, data, SegmentScan(), len(data), b"", torn_header=True)
         raise LogCorruption(f"{path} is not a dompromise log (bad header)")
     if version > SEGMENT_FORMAT_VERSION:
         raise FormatTooNew(
             f"{path} has log format version {version}; this release reads version {SEGMENT_FORMAT_VERSION} "
             "and older: run the release that wrote it (or a newer one)"
         )
-    return Segment(path, first, data, scan_segment(data))
+    scan = scan_segment(data)
+    last = payload_at(data, scan.offsets[-1]) if scan.offsets else b""
+    return Segment(path, first, data if scan.damages else b"", scan, len(data), last)
 
 
 def examine(directory: str) -> Examination:
@@ -165,7 +169,7 @@ def _judge(found: Examination, segment: Segment, following: int | None) -> None:
         found.losses.append(_loss(segment, damage.offset, damage.reason, damage.good_before, count))
     if not unknown and missing > 0:
         reason = "synced records missing (cut short or deleted)"
-        found.losses.append(_loss(segment, len(segment.data), reason, known, missing))
+        found.losses.append(_loss(segment, segment.size, reason, known, missing))
 
 
 def _torn_from(found: Examination, segment: Segment, following: int | None) -> int | None:

@@ -60,6 +60,9 @@ def verify(directory: str) -> Report:
     except (LogCorruption, FormatTooNew) as error:
         report.problems.append(str(error))
         return report
+    except FileNotFoundError as error:  # a serving process compacted it meanwhile
+        report.problems.append(f"{error.filename} went away while it was read (compacted?): run verify again")
+        return report
     _verify_log(found, good_snapshot, report)
     _verify_log_id(directory, report)
     return report
@@ -164,8 +167,8 @@ def _repair_locked(directory: str) -> Repaired | None:
         if losses:
             body, last_time_ns = _mended(found, segment, losses, last_time_ns, lost)
             aside.append(_replace(segment.path, body))
-        elif segment.scan.offsets:
-            last_time_ns = _time_of(payload_at(segment.data, segment.scan.offsets[-1]), last_time_ns)
+        elif segment.last_payload:
+            last_time_ns = _time_of(segment.last_payload, last_time_ns)
     for extra in found.extra_segments:
         aside.append(_set_aside(extra.path))
         lost.append(f"{extra.name}: set aside, its records were never synced by this log")
@@ -183,7 +186,7 @@ def _mended(
     found: Examination, segment: Segment, losses: list[Loss], last_time_ns: int, lost: list[str]
 ) -> tuple[bytes, int]:
     """The segment's new bytes: good frames as they were, a filler in each lost position; and the last time."""
-    data = segment.data
+    data = segment.data or _read(segment.path)  # kept only for damaged segments; a short one is re-read
     torn = found.torn_tail[1] if found.torn_tail is not None and found.torn_tail[0] is segment else len(data)
     damage_at = {d.offset: d for d in segment.scan.damages}
     out = [MAGIC]
@@ -204,6 +207,11 @@ def _mended(
             lost.append(f"position {loss.first_position + index}: {described[index]}")
             out.append(frame(filler))
     return b"".join(out), last_time_ns
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as source:
+        return source.read()
 
 
 def _describe_damaged(data: bytes, offset: int, end: int, count: int) -> list[str]:

@@ -148,3 +148,14 @@ def test_one_owner_per_directory_and_stale_temporaries_go(tmp_path):
         FileLog(str(tmp_path), exclusive=True)
     owner.close()
     FileLog(str(tmp_path), exclusive=True).close()
+
+
+def test_a_log_cut_at_a_frame_boundary_is_refused_and_repaired(tmp_path):
+    offsets = written_log(tmp_path, count=6)
+    os.truncate(tmp_path / LOG_NAME, offsets[4])  # whole frames: nothing looks bad, but 5-6 were synced
+    with pytest.raises(LogCorruption, match="positions 5-6 affected"):
+        FileLog(str(tmp_path))
+    repaired = repair(str(tmp_path))
+    assert [line.split(":")[0] for line in repaired.lost] == ["position 5", "position 6"]
+    kept = dict(FileLog(str(tmp_path)).records())
+    assert sorted(kept) == list(range(1, 7)) and all(kept[p] == record(p) for p in range(1, 5))
