@@ -1,4 +1,4 @@
-"""`dompromise serve | lookup | load | load-catalog | health | check | snapshot | demo-config | bench`."""
+"""`dompromise serve | lookup | load | load-catalog | health | check | snapshot | log | backup | demo-config | bench`."""
 
 from __future__ import annotations
 
@@ -140,6 +140,8 @@ def _parser() -> argparse.ArgumentParser:
     snap.add_argument("--config", help="the network file the instances serve (default: the demo network)")
     snap.set_defaults(run=_snapshot)
 
+    _log_commands(commands)
+
     lookup = commands.add_parser("lookup", help="print availability of SKUs as a table")
     lookup.add_argument("sku_ids", nargs="+", metavar="SKU")
     lookup.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
@@ -209,6 +211,70 @@ def _parser() -> argparse.ArgumentParser:
     simulate_command.add_arguments(simulate)
     simulate.set_defaults(run=simulate_command.run)
     return parser
+
+
+def _log_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`log verify`, `log repair --accept-loss` and `backup`: the data directory offline (docs/operations.md)."""
+    log_parser = commands.add_parser("log", help="check or repair a data directory's command log (offline)")
+    log_commands = log_parser.add_subparsers(required=True, metavar="ACTION")
+    verify = log_commands.add_parser("verify", help="check segments, frames, positions and snapshots (exit 0: good)")
+    verify.add_argument("directory", nargs="?", help="the data directory (or --data-dir)")
+    verify.add_argument("--data-dir", default=".dompromise", help="the data directory (default .dompromise)")
+    verify.set_defaults(run=_log_verify)
+    repair = log_commands.add_parser(
+        "repair", help="keep every good record, stand in for the lost positions, start a new log id"
+    )
+    repair.add_argument("--data-dir", default=".dompromise", help="the data directory (default .dompromise)")
+    repair.add_argument("--accept-loss", action="store_true", help="required: the damaged records are lost")
+    repair.set_defaults(run=_log_repair)
+    backup = commands.add_parser("backup", help="copy a data directory consistently, even while it is served")
+    backup.add_argument("output", help="the new directory to copy into (must not exist or be empty)")
+    backup.add_argument("--data-dir", default=".dompromise", help="the data directory (default .dompromise)")
+    backup.set_defaults(run=_backup)
+
+
+def _log_verify(args: argparse.Namespace) -> int:
+    from dompromise.log.verify import verify
+
+    report = verify(args.directory or args.data_dir)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+def _log_repair(args: argparse.Namespace) -> int:
+    from dompromise.errors import LogError
+    from dompromise.log.verify import repair
+
+    if not args.accept_loss:
+        print("dompromise log repair: --accept-loss is required: the damaged records are lost", file=sys.stderr)
+        return 2
+    try:
+        repaired = repair(args.data_dir)
+    except (OSError, LogError) as error:
+        print(f"dompromise log repair: {error}", file=sys.stderr)
+        return 1
+    if repaired is None:
+        print(f"{args.data_dir}: nothing to repair")
+        return 0
+    print(f"{args.data_dir}: repaired; {len(repaired.lost)} position(s) lost; new log id {repaired.log_id}")
+    for line in repaired.lost:
+        print(f"  lost {line}")
+    for path in repaired.aside:
+        print(f"  original kept as {path}")
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from dompromise.errors import LogError
+    from dompromise.log.backup import backup
+
+    try:
+        summary = backup(args.data_dir, args.output)
+    except (OSError, LogError) as error:
+        print(f"dompromise backup: {error}", file=sys.stderr)
+        return 1
+    print(summary)
+    return 0
 
 
 def _redis_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,6 +23,8 @@ command log a replica cannot follow. The whole tree:
             LogCorruption
             LogGap
             RedisLogError
+            DataDirInUse
+            FormatTooNew
         TokenError                      promise/token.py: INVALID_ARGUMENT where it is verified
         ConfigError                     config/problems.py: start-up only
         BenchError, WorkloadError       client/bench: `dompromise bench`, never a server's
@@ -201,3 +203,11 @@ class LogGap(LogError):
 
 class RedisLogError(LogError):
     """The Redis log cannot serve this instance: another layout or network, or a gap no snapshot covers."""
+
+
+class DataDirInUse(LogError):
+    """Another live process owns the data directory (its flock on `LOCK`): `data dir X is in use by pid N`."""
+
+
+class FormatTooNew(LogError):
+    """A segment or snapshot was written by a newer release, in a format this one cannot read."""

@@ -13,11 +13,20 @@ Positions run on across segments. Writes go to the page cache; `sync`
 fdatasyncs, so a writer is answered only once its record is on disk, and one
 fdatasync covers every record written since the last (group commit).
 
-On open, the last segment is read back until the first incomplete or corrupt
-record: a torn tail from a crash mid-write. It is cut there (the bad bytes
-are kept beside it as `<segment>.corrupt-N` for inspection) and
-`recovery_note` says where it stopped. A bad record in an earlier segment,
-or a gap between segments, is not a torn tail: the log refuses to open.
+On open, every segment is read whole and judged (examine.py). A torn tail, a
+crash mid-write, is bad bytes at the end of the newest segment, past the
+synced mark (datadir.py) and, for a log without one, with no good frame
+after them: it is cut (the bad bytes are kept beside it as
+`<segment>.corrupt-N` for inspection) and `recovery_note` says where. Anything
+else bad is corruption, never cut: a bad frame with good ones after it, one
+in an older segment, a gap, synced records missing, a segment after the
+synced one. The log refuses to open (LogCorruption) naming segment, offset,
+the positions affected and the way out (`dompromise log repair --accept-loss`,
+verify.py).
+
+Opened `exclusive` (serve does), the log first takes the data directory's
+lock (datadir.py: one owner, `data dir X is in use by pid N` for a second),
+and removes `*.tmp` files a crash left.
 
 `rotate` starts a new segment; `drop_through(p)` deletes whole segments at or
 below position p once a snapshot covers them (compaction).
@@ -29,24 +38,21 @@ log that was wiped and started again are told apart from this one's.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import re
 import secrets
-import struct
-import zlib
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import dompromise.log.datadir as datadir
 from dompromise.errors import LogCorruption
+from dompromise.log.examine import SEGMENT_PATTERN, examine, segment_name
+from dompromise.log.frames import FRAME, MAGIC, RECORD_BYTES_MAX, frame
 
-MAGIC = b"DPLOG\x00\x01\n"
-FRAME = struct.Struct("<II")
-SEGMENT_PATTERN = re.compile(r"commands-(\d{20})\.log$")
-# A record larger than this is corruption, not data (the service caps messages lower).
-RECORD_BYTES_MAX = 64 * 1024 * 1024
+__all__ = ["MAGIC", "RECORD_BYTES_MAX", "SEGMENT_PATTERN", "FileLog", "LogCorruption", "segment_name"]
+
 # A segment this large is closed and a new one started, so replay and
 # compaction work on bounded files even when snapshots are rare.
 SEGMENT_BYTES_MAX = 256 * 1024 * 1024
@@ -67,16 +73,15 @@ class _Segment:
         return self.first_position + len(self.offsets) - 1
 
 
-def segment_name(first_position: int) -> str:
-    return f"commands-{first_position:020d}.log"
-
-
 class FileLog:
     """An append-only, CRC-framed, fdatasync'ed, segmented command log in a directory."""
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, exclusive: bool = False):
         os.makedirs(directory, exist_ok=True)
         self.directory = directory
+        self._lock = datadir.DataDirLock(directory) if exclusive else None
+        if exclusive:
+            datadir.remove_stale_temporaries(directory)
         self.recovery_note = ""
         self.sync_count = 0  # fdatasyncs done: records / syncs is the group-commit factor
         self._segments = self._open_segments()
@@ -84,44 +89,26 @@ class FileLog:
             self._segments = [self._new_segment(1)]
         self._fd = os.open(self._segments[-1].path, os.O_RDWR)
         self._end = os.fstat(self._fd).st_size
+        self._synced = datadir.SyncedMark(directory)
         self.log_id = self._read_or_create_log_id()
 
     # ---- recovery ---------------------------------------------------------
 
     def _open_segments(self) -> list[_Segment]:
-        paths = sorted(
-            p for p in glob.glob(os.path.join(self.directory, "commands-*.log")) if SEGMENT_PATTERN.search(p)
-        )
-        segments: list[_Segment] = []
-        for index, path in enumerate(paths):
-            match = SEGMENT_PATTERN.search(path)
-            assert match is not None, path  # listed only if it matches
-            first = int(match.group(1))
-            segment = _Segment(path, first)
-            if segments and first != segments[-1].last_position + 1:
-                raise LogCorruption(
-                    f"gap in the log: {os.path.basename(path)} starts at {first}, "
-                    f"the segment before ends at {segments[-1].last_position}"
-                )
-            self._recover_segment(segment, is_last=index == len(paths) - 1)
-            segments.append(segment)
-        return segments
-
-    def _recover_segment(self, segment: _Segment, is_last: bool) -> None:
-        with open(segment.path, "rb") as source:
-            data = source.read()
-        if not data.startswith(MAGIC):
-            if is_last and len(data) < len(MAGIC) and MAGIC.startswith(data):
-                # A crash while the header itself was written: nothing was logged here.
+        found = examine(self.directory)
+        if found.losses or found.extra_segments:
+            raise LogCorruption(found.refusal())
+        segments = []
+        for segment in found.segments:
+            if segment.torn_header:
                 self._rewrite_header(segment.path)
-                return
-            raise LogCorruption(f"{segment.path} is not a dompromise log (bad header)")
-        offset, reason = _scan(data, segment.offsets)
-        if offset == len(data):
-            return
-        if not is_last:
-            raise LogCorruption(f"{segment.path}: {reason} at byte {offset}, before the last segment")
-        self._cut(segment, offset, data, reason)
+            kept = _Segment(segment.path, segment.first_position, segment.scan.offsets)
+            if found.torn_tail is not None and found.torn_tail[0] is segment:
+                _, offset, reason = found.torn_tail
+                kept.offsets = array("q", (o for o in kept.offsets if o < offset))
+                self._cut(kept, offset, segment.data, reason)
+            segments.append(kept)
+        return segments
 
     def _cut(self, segment: _Segment, offset: int, data: bytes, reason: str) -> None:
         kept = 0
@@ -195,11 +182,8 @@ class FileLog:
         frames = []
         offset = self._end
         for payload in payloads:
-            assert len(payload) <= RECORD_BYTES_MAX, "record over RECORD_BYTES_MAX"
             offsets.append(offset)
-            assert payload, "records are never empty"
-            frames.append(FRAME.pack(len(payload), _checksum(len(payload), payload)))
-            frames.append(payload)
+            frames.append(frame(payload))
             offset += FRAME.size + len(payload)
         data = b"".join(frames)
         written = os.pwrite(self._fd, data, self._end)
@@ -209,9 +193,11 @@ class FileLog:
         return self.last_position
 
     def sync(self) -> None:
-        """Makes every record written so far durable."""
+        """Makes every record written so far durable, then says so in the synced mark."""
+        mark = datadir.Synced(self._segments[-1].first_position, self._end, self.last_position)
         os.fdatasync(self._fd)
         self.sync_count += 1
+        self._synced.write(mark)
 
     def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes]]:
         """(position, payload) of every record after `after_position`, in order."""
@@ -239,6 +225,9 @@ class FileLog:
         self._segments.append(self._new_segment(self.last_position + 1))
         self._fd = os.open(self._segments[-1].path, os.O_RDWR)
         self._end = len(MAGIC)
+        # The mark moves to the new segment before any record is in it: a segment after the marked one
+        # that holds records was never written by this log (examine.py).
+        self._synced.write(datadir.Synced(self._segments[-1].first_position, self._end, self.last_position))
 
     def drop_through(self, position: int) -> int:
         """Deletes every closed segment whose records are all at or below `position`."""
@@ -255,31 +244,9 @@ class FileLog:
 
     def close(self) -> None:
         os.close(self._fd)
-
-
-def _scan(data: bytes, offsets: array[int]) -> tuple[int, str]:
-    """Indexes every good record of a segment; returns where the good part ends and why."""
-    offset = len(MAGIC)
-    while offset < len(data):
-        if offset + FRAME.size > len(data):
-            return offset, "incomplete frame header"
-        length, crc = FRAME.unpack_from(data, offset)
-        if length == 0:
-            return offset, "empty frame (zeros after a crash?)"
-        if length > RECORD_BYTES_MAX:
-            return offset, f"frame length {length} over {RECORD_BYTES_MAX}"
-        start = offset + FRAME.size
-        if start + length > len(data):
-            return offset, "incomplete record"
-        if _checksum(length, data[start : start + length]) != crc:
-            return offset, "CRC mismatch"
-        offsets.append(offset)
-        offset = start + length
-    return offset, ""
-
-
-def _checksum(length: int, payload: bytes) -> int:
-    return zlib.crc32(payload, zlib.crc32(length.to_bytes(4, "little")))
+        self._synced.close()
+        if self._lock is not None:
+            self._lock.release()
 
 
 def fsync_directory(directory: str) -> None:

@@ -70,7 +70,7 @@ def open_replica(network: Network, rows: Sequence[StockRow], options: LogOptions
 
 def open_local_replica(network: Network, rows: Sequence[StockRow], options: LogOptions) -> LocalReplica:
     """The replica of the embedded log: newest snapshot file, then the log after it."""
-    command_log = MemoryLog() if options.in_memory else FileLog(options.data_directory)
+    command_log = MemoryLog() if options.in_memory else FileLog(options.data_directory, exclusive=True)
     replica = LocalReplica(
         Engine(network, options.clock_ns),
         command_log,

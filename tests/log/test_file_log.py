@@ -36,8 +36,9 @@ def test_records_survive_reopen_in_order(tmp_path):
 @pytest.mark.parametrize("cut_bytes", [1, 5, 9, 20])
 def test_torn_tail_is_cut_at_the_last_whole_record(tmp_path, cut_bytes):
     log = FileLog(str(tmp_path))
-    log.write(payloads(4))
+    log.write(payloads(3))
     log.sync()
+    log.write(payloads(4)[3:])  # never synced: a crash may tear it
     log.close()
     path = tmp_path / LOG_NAME
     size = path.stat().st_size
@@ -54,7 +55,7 @@ def test_torn_tail_is_cut_at_the_last_whole_record(tmp_path, cut_bytes):
     assert [p for _, p in FileLog(str(tmp_path)).records()][-1] == b"after"
 
 
-def test_flipped_byte_stops_recovery_at_the_record_before(tmp_path):
+def test_flipped_byte_with_good_records_after_it_refuses_to_open(tmp_path):
     log = FileLog(str(tmp_path))
     log.write(payloads(5))
     log.sync()
@@ -64,9 +65,23 @@ def test_flipped_byte_stops_recovery_at_the_record_before(tmp_path):
     offset = len(MAGIC) + 8 + len(payloads(1)[0]) + 8 + 2  # inside record 2's payload
     data[offset] ^= 0xFF
     path.write_bytes(bytes(data))
-    reopened = FileLog(str(tmp_path))
-    assert reopened.last_position == 1
-    assert "CRC mismatch" in reopened.recovery_note
+    with pytest.raises(LogCorruption) as refused:
+        FileLog(str(tmp_path))
+    message = str(refused.value)
+    assert f"{LOG_NAME} byte {len(MAGIC) + 8 + len(payloads(1)[0])}: CRC mismatch; position 2 affected" in message
+    assert "dompromise log repair --accept-loss" in message
+    assert path.read_bytes() == bytes(data), "a refused open changes nothing"
+
+
+def test_a_bad_last_record_that_was_synced_is_not_a_torn_tail(tmp_path):
+    log = FileLog(str(tmp_path))
+    log.write(payloads(3))
+    log.sync()
+    log.close()
+    path = tmp_path / LOG_NAME
+    os.truncate(path, path.stat().st_size - 2)
+    with pytest.raises(LogCorruption, match="position 3 affected"):
+        FileLog(str(tmp_path))
 
 
 def test_foreign_file_is_refused(tmp_path):
