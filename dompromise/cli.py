@@ -1,4 +1,5 @@
-"""`dompromise serve | lookup | load | load-catalog | health | check | snapshot | log | backup | demo-config | bench`."""
+"""The command line: `dompromise serve | lookup | load | load-catalog | health | check | snapshot | log | backup |
+demo-config | bench`."""
 
 from __future__ import annotations
 
