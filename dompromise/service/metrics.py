@@ -9,8 +9,8 @@ RPC series, named as py-grpc-prometheus and go-grpc-prometheus name them
 
 What operators of this service watch (dompromise_*): the log position and how
 stale the replica is (apply lag), records since the last snapshot and its age,
-holds placed / committed / released / shipped and expiry ticks (counted from
-the applied log, so every replica counts alike), lines refused as short
+hold commands applied (reserve, commit, release, ship, tick: from the log, so
+every replica counts alike) and holds placed, lines refused as short
 (oversell prevented), promise fill and split rates, watch subscribers, log
 writability (Redis up), worker restarts, and load shed.
 
@@ -54,8 +54,10 @@ SCRAPE_READ_SECONDS = 5.0
 _V1 = "/dompromise.v1."
 _RESERVE = _V1 + "ReservationService/ReserveInventory"
 _PROMISE = _V1 + "PromiseService/PromiseDelivery"
+# Reserve line outcomes that mean "not enough stock": the oversell the service prevented.
+_SHORT = frozenset((common_pb2.ITEM_STATUS_INSUFFICIENT_STOCK, common_pb2.ITEM_STATUS_PARTIALLY_FILLED))
 # Log commands counted as hold events: command name -> the event label.
-_HOLD_EVENTS = {"reserve": "held", "commit": "committed", "release": "released", "ship": "shipped", "tick": "tick"}
+_HOLD_COMMANDS = ("reserve", "commit", "release", "extend", "ship", "cancel_lines", "allocate_wave", "tick")
 
 
 def _grpc_type(handler: Handler) -> str:
@@ -93,11 +95,15 @@ class BusinessCounters:
     """What answers and the applied log say about the business, in `registry`."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.holds = Counter(
-            "dompromise_hold_events",
-            "Hold commands applied from the log: held, committed, released, shipped; tick (expiry clock).",
-            ("event",),
+        self.hold_commands = Counter(
+            "dompromise_hold_commands",
+            "Hold commands applied from the log (every replica counts alike), refused ones included; "
+            "tick advances the clock that expires holds.",
+            ("command",),
             registry=registry,
+        )
+        self.holds_placed = Counter(
+            "dompromise_holds_placed", "ReserveInventory answers that placed a hold.", registry=registry
         )
         self.lines_short = Counter(
             "dompromise_reserve_lines_short",
@@ -120,7 +126,7 @@ class BusinessCounters:
             ("grpc_method",),
             registry=registry,
         )
-        self._hold_children = {name: self.holds.labels(event) for name, event in _HOLD_EVENTS.items()}
+        self._hold_children = {name: self.hold_commands.labels(name) for name in _HOLD_COMMANDS}
 
     def on_applied(self, log_position: int, records: Sequence[log_pb2.LogRecord]) -> None:
         """The replica's apply listener: counts hold commands."""
@@ -137,8 +143,10 @@ class BusinessCounters:
             self._promised(response)
 
     def _reserved(self, response: reservation_pb2.ReserveInventoryResponse) -> None:
-        short = sum(1 for line in response.line_results if line.status != common_pb2.ITEM_STATUS_OK)
+        short = sum(1 for line in response.line_results if line.status in _SHORT)
         self.reserve_lines.inc(len(response.line_results))
+        if response.HasField("reservation"):
+            self.holds_placed.inc()
         if short:
             self.lines_short.inc(short)
 

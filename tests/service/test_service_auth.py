@@ -231,7 +231,8 @@ def test_tls_serves_a_client_that_trusts_the_ca_and_refuses_a_plain_one(certific
 
 def test_mtls_refuses_a_client_without_a_certificate_and_maps_a_subject_to_scopes(certificates, tmp_path):
     keys = write_keys(
-        tmp_path / "keys.yaml", "  - name: checkout-cert\n    subject: checkout-client\n    scopes: [availability:read]\n"
+        tmp_path / "keys.yaml",
+        "  - name: checkout-cert\n    subject: checkout-client\n    scopes: [availability:read]\n",
     )
     tls = TlsFiles(certificates["server_cert"], certificates["server_key"], certificates["ca"])
     server = ProductionServer(stocked_replica(), ServingOptions(tls=tls, keys=KeyRing(keys)))
