@@ -1,5 +1,5 @@
 # One entry point for people and CI. Every target sets up what it needs.
-#   make serve        run the service on the embedded demo network
+#   make serve        run the service on the embedded demo network (runtime deps only; HOST=, PORT=)
 #   make test         set up and run the test suite
 #   make bench        core micro-benchmarks (pytest-benchmark)
 #   make bench-smoke  every benchmark briefly, answers checked (CI)
@@ -14,8 +14,12 @@ PY     := $(VENV)/bin/python
 BUF    := npx --yes @bufbuild/buf@1.75.0
 CORE   := dompromise/_core/state.pyx dompromise/_core/state.pxd dompromise/_core/transport.pyx dompromise/_core/transport.pxd dompromise/_core/promise.pyx dompromise/_core/promise.pxd
 STAMP  := $(VENV)/.installed
+# `make serve` needs only the runtime dependencies (and the core's build tools): no test or benchmark extras.
+RUNTIME := $(VENV)/.runtime
+HOST   ?= 127.0.0.1
+PORT   ?= 50051
 
-.PHONY: setup build serve test bench bench-smoke protos check-protos lint-protos lint typecheck check annotate clean
+.PHONY: setup build serve serve-setup wheel test bench bench-smoke protos check-protos lint-protos lint typecheck check annotate clean
 
 setup: $(STAMP) build
 
@@ -29,8 +33,23 @@ $(STAMP): pyproject.toml setup.py
 build: $(STAMP) $(CORE)
 	$(PY) setup.py --quiet build_ext --inplace
 
-serve: setup
-	$(VENV)/bin/dompromise serve
+# Runtime dependencies and the core's build tools, nothing else (a dev setup already has them all):
+# the build tools go in first so the editable install builds with them (no isolated build env to download).
+$(RUNTIME): pyproject.toml setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "setuptools>=68" "Cython>=3.0.10" "numpy>=1.26"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation -e .
+	touch $@
+
+serve-setup: $(RUNTIME) $(CORE)
+	$(PY) setup.py --quiet build_ext --inplace
+
+serve: serve-setup
+	$(VENV)/bin/dompromise serve --host $(HOST) --port $(PORT)
+
+# A wheel of dompromise (the core compiled) in dist/: `pip install dist/*.whl` on a machine like this one.
+wheel: $(RUNTIME)
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation --wheel-dir dist .
 
 test: setup
 	$(PY) -m pytest
