@@ -369,7 +369,7 @@ def _check(args: argparse.Namespace) -> int:
     import redis
 
     from dompromise.log.redis.log import RedisLog
-    from dompromise.log.redis.registry import cluster_status, problems, render_status
+    from dompromise.log.redis.registry import cluster_status, problems, render_status, warnings
 
     command_log = RedisLog(args.redis, args.redis_prefix)
     try:
@@ -380,11 +380,14 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         command_log.close()
     found = problems(status, args.max_lag, args.max_heartbeat_age, args.max_snapshot_age)
+    noted = warnings(status, args.max_heartbeat_age)
     if args.json:
-        print(json.dumps(dict(status, healthy=not found, problems=found), indent=2))
+        print(json.dumps(dict(status, healthy=not found, problems=found, warnings=noted), indent=2))
     else:
         print(render_status(status))
         print("healthy" if not found else f"{len(found)} problem{'s' if len(found) > 1 else ''}")
+    for warning in noted:
+        print(f"dompromise check: warning: {warning}", file=sys.stderr)
     for problem in found:
         print(f"dompromise check: {problem}", file=sys.stderr)
     return 1 if found else 0
