@@ -318,7 +318,7 @@ def _unsnapshotted_seconds(status: dict[str, Any]) -> float:
     head_ns = status["stream"].get("head_log_time_ns") or 0
     if not first or not head_ns:
         return 0.0
-    return max(0.0, (head_ns - first["log_time_ns"]) / 1e9)
+    return max(0.0, (int(head_ns) - int(first["log_time_ns"])) / 1e9)
 
 
 def _utc_text(time_ns: int | None) -> str:
