@@ -250,6 +250,8 @@ def _production_arguments(serve: argparse.ArgumentParser) -> None:
         help="YAML file of API keys and their scopes; calls need authorization: Bearer <key> (SIGHUP reloads it)",
     )
     serve.add_argument("--no-reflection", action="store_true", help="do not serve gRPC server reflection")
+    # Also after `serve` (where operators look for it); the global option's value stands when absent here.
+    serve.add_argument("--log-format", choices=["text", "json"], default=argparse.SUPPRESS, help="as before COMMAND")
     serve.add_argument(
         "--metrics-port",
         type=int,
