@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
+import grpc.aio
 
 AUTH_KEY_ENV = "DOMPROMISE_AUTH_KEY"
 
@@ -85,6 +86,30 @@ def open_channel(
     if not metadata:
         return channel
     return grpc.intercept_channel(channel, _MetadataAdder(metadata))
+
+
+def open_aio_channel(
+    target: str, security: ChannelSecurity | None = None, options: Sequence[tuple[str, object]] | None = None
+) -> grpc.aio.Channel:
+    """An asyncio channel to `target`, plain or TLS, the key on every unary call (`dompromise bench`)."""
+    security = security or ChannelSecurity()
+    tls = credentials(security)
+    metadata = security.metadata()
+    interceptors = [_AioMetadataAdder(metadata)] if metadata else None
+    if tls is not None:
+        return grpc.aio.secure_channel(target, tls, options=options, interceptors=interceptors)
+    return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+
+
+class _AioMetadataAdder(grpc.aio.UnaryUnaryClientInterceptor):
+    """Adds fixed metadata (the bearer key) to every unary call of an asyncio channel."""
+
+    def __init__(self, metadata: tuple[tuple[str, str], ...]) -> None:
+        self._metadata = metadata
+
+    async def intercept_unary_unary(self, continuation, client_call_details, request):  # type: ignore[no-untyped-def]
+        metadata = grpc.aio.Metadata(*tuple(client_call_details.metadata or ()), *self._metadata)
+        return await continuation(client_call_details._replace(metadata=metadata), request)
 
 
 class _MetadataAdder(

@@ -37,7 +37,7 @@ import grpc
 import grpc.aio
 import yaml
 
-from dompromise.service.handlers import Context, Handler, PlainStatus, refusing, wrap_around
+from dompromise.service.handlers import Context, Handler, PlainStatus, checked_first, refusing
 
 log = logging.getLogger(__name__)
 
@@ -264,9 +264,13 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
-        method = handler_call_details.method
         handler = await continuation(handler_call_details)
-        if handler is None or method.startswith(OPEN_PREFIXES):
+        return None if handler is None else self.decide(handler_call_details, handler)
+
+    def decide(self, handler_call_details: grpc.HandlerCallDetails, handler: Handler) -> Handler:
+        """`handler` if the call may run, else a handler that refuses it (for ChainedInterceptor too)."""
+        method = handler_call_details.method
+        if method.startswith(OPEN_PREFIXES):
             return handler
         key = bearer_key(handler_call_details.invocation_metadata)
         scope = None if method.startswith(REFLECTION_PREFIX) else scope_of(method)
@@ -292,4 +296,4 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 return False
             return True
 
-        return wrap_around(handler, check, lambda _context, _error: None)
+        return checked_first(handler, check)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 import grpc
 import grpc.aio
@@ -17,6 +17,7 @@ Context = grpc.aio.ServicerContext[Any, Any]
 # A behaviour as grpc.aio calls it: a coroutine function (unary answer, or a stream written with
 # context.write) or an async generator function (a stream that yields).
 Behaviour = Callable[[Any, Context], Any]
+State = TypeVar("State")
 if TYPE_CHECKING:
     Handler: TypeAlias = grpc.RpcMethodHandler[Any, Any]
 else:  # grpc's class is generic in its stubs only
@@ -54,39 +55,59 @@ def is_stream_answer(handler: Handler) -> bool:
 
 def wrap_around(
     handler: Handler,
-    before: Callable[[Context], Awaitable[bool]],
-    after: Callable[[Context, BaseException | None], None],
+    before: Callable[[Context], State],
+    after: Callable[[Context, State, BaseException | None], None],
 ) -> Handler:
-    """`handler` whose calls first await `before(context)` (False: the call was answered, e.g. aborted) and
-    end with `after(context, error)`, for every shape."""
+    """`handler` whose calls first run `before(context)` and end with `after(context, what before returned,
+    the error or None)`, for every shape. Both are plain functions: no extra coroutine on the hot path."""
     behaviour = behaviour_of(handler)
     if inspect.isasyncgenfunction(behaviour):
 
         async def yields(request: Any, context: Context) -> AsyncIterator[Any]:
+            state = before(context)
             error: BaseException | None = None
             try:
-                if await before(context):
-                    async for response in behaviour(request, context):
-                        yield response
+                async for response in behaviour(request, context):
+                    yield response
             except BaseException as raised:
                 error = raised
                 raise
             finally:
-                after(context, error)
+                after(context, state, error)
 
         return with_behaviour(handler, yields)
 
     async def answers(request: Any, context: Context) -> Any:
+        state = before(context)
         error: BaseException | None = None
         try:
-            if await before(context):
-                return await behaviour(request, context)
-            return None
+            return await behaviour(request, context)
         except BaseException as raised:
             error = raised
             raise
         finally:
-            after(context, error)
+            after(context, state, error)
+
+    return with_behaviour(handler, answers)
+
+
+def checked_first(handler: Handler, check: Callable[[Context], Awaitable[bool]]) -> Handler:
+    """`handler` whose calls first await `check(context)`; False (it answered, e.g. aborted): the behaviour
+    does not run."""
+    behaviour = behaviour_of(handler)
+    if inspect.isasyncgenfunction(behaviour):
+
+        async def yields(request: Any, context: Context) -> AsyncIterator[Any]:
+            if await check(context):
+                async for response in behaviour(request, context):
+                    yield response
+
+        return with_behaviour(handler, yields)
+
+    async def answers(request: Any, context: Context) -> Any:
+        if await check(context):
+            return await behaviour(request, context)
+        return None
 
     return with_behaviour(handler, answers)
 

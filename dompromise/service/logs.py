@@ -83,13 +83,12 @@ class RequestIdInterceptor(grpc.aio.ServerInterceptor):
                 trace_id = _trace_id_of_traceparent(str(value))
         request_id = request_id or _new_request_id()
 
-        async def enter(context: Context) -> bool:
+        def enter(context: Context) -> None:
             # The behaviour runs in this task: the variables hold for every log line it writes.
             request_id_var.set(request_id)
             trace_id_var.set(trace_id)
-            return True
 
-        def leave(context: Context, error: BaseException | None) -> None:
+        def leave(context: Context, _state: None, error: BaseException | None) -> None:
             pass
 
         return wrap_around(handler, enter, leave)

@@ -225,8 +225,10 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
+        return None if handler is None else self.decide(handler_call_details, handler)
+
+    def decide(self, handler_call_details: grpc.HandlerCallDetails, handler: Handler) -> Handler:
+        """`handler` counted and timed (for ChainedInterceptor too)."""
         method = handler_call_details.method
         cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
@@ -245,17 +247,14 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
         handled_family = self._rpcs.handled
         observe_answer = method in (_RESERVE, _PROMISE) and not is_stream_answer(handler)
         business = self._business
-        starts: dict[int, float] = {}
+        clock = time.perf_counter
 
-        async def before(context: Context) -> bool:
+        def before(context: Context) -> float:
             started.inc()
-            starts[id(context)] = time.perf_counter()
-            return True
+            return clock()
 
-        def after(context: Context, error: BaseException | None) -> None:
-            began = starts.pop(id(context), None)
-            if began is not None:
-                handling.observe(time.perf_counter() - began)
+        def after(context: Context, began: float, error: BaseException | None) -> None:
+            handling.observe(clock() - began)
             code = _code_of(context, error)
             child = handled.get(code)
             if child is None:

@@ -71,8 +71,12 @@ class OverloadInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler | None:
         handler = await continuation(handler_call_details)
+        return None if handler is None else self.decide(handler_call_details, handler)
+
+    def decide(self, handler_call_details: grpc.HandlerCallDetails, handler: Handler) -> Handler:
+        """`handler` counted, or a refusal when over a bound (for ChainedInterceptor too)."""
         method = handler_call_details.method
-        if handler is None or is_stream_answer(handler) or method.startswith(NEVER_SHED_PREFIXES):
+        if is_stream_answer(handler) or method.startswith(NEVER_SHED_PREFIXES):
             return handler
         refusal = self._refusal(method)
         if refusal is not None:
@@ -97,13 +101,12 @@ class OverloadInterceptor(grpc.aio.ServerInterceptor):
     def _counted(self, method: str, handler: Handler) -> Handler:
         bounded = method in self._per_method
 
-        async def enter(context: Context) -> bool:
+        def enter(context: Context) -> None:
             self.inflight += 1
             if bounded:
                 self._per_method[method] += 1
-            return True
 
-        def leave(context: Context, error: BaseException | None) -> None:
+        def leave(context: Context, _state: None, error: BaseException | None) -> None:
             self.inflight -= 1
             if bounded:
                 self._per_method[method] -= 1
