@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-pin", dest="pin", action="store_false")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--split", action="store_true", help="also servers with keys only and metrics only")
     args = parser.parse_args(argv)
     if args.smoke:
         args.rounds, args.duration, args.warmup = 1, 0, 0
@@ -110,10 +111,13 @@ def main(argv: list[str] | None = None) -> int:
             with open(frame_path, "wb") as file:
                 file.write(ceiling.grpc_frame(request.SerializeToString()))
             frame_bytes = len(ceiling.grpc_frame(reference))
-            runs: dict[str, list[float]] = {name: [] for name in ("ceiling", "plain", "production")}
+            if args.split:  # each half of the cost alone
+                servers["keys-only"] = start("keys-only", ["--auth-keys", keys_file(workdir)], workdir, args.pin)
+                servers["metrics-only"] = start("metrics-only", ["--metrics-port", "0"], workdir, args.pin)
+            runs: dict[str, list[float]] = {name: [] for name in servers}
             for round_index in range(args.rounds):
                 for name in runs:
-                    headers = (f"authorization: Bearer {KEY}",) if name == "production" else ()
+                    headers = (f"authorization: Bearer {KEY}",) if name in ("production", "keys-only") else ()
                     run = load(servers[name], name, frame_path, frame_bytes, args, headers)
                     runs[name].append(run.rpc_per_s)
                     print(f"  round {round_index + 1} {name:10} {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms")
@@ -133,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "plain_over_ceiling": round(medians["plain"] / medians["ceiling"], 3),
         "production_over_ceiling": round(medians["production"] / medians["ceiling"], 3),
         "production_over_plain": round(medians["production"] / medians["plain"], 3),
+        "over_plain": {name: round(median / medians["plain"], 3) for name, median in medians.items()},
         "production_over_plain_per_round": [round(p / q, 3) for p, q in zip(runs["production"], runs["plain"])],
         "machine": ceiling.machine(),
     }

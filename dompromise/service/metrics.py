@@ -23,6 +23,8 @@ own series); scrape each port (docs/operations.md).
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
@@ -31,8 +33,8 @@ from typing import Any
 import grpc
 import grpc.aio
 from google.protobuf.message import Message
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
@@ -70,25 +72,57 @@ def _grpc_type(handler: Handler) -> str:
     return "bidi_stream"
 
 
-class RpcMetrics:
-    """The grpc_server_* series in `registry`."""
+class MethodStats:
+    """One RPC method's counts, kept as plain numbers: a call costs a few additions, no lock (every call
+    runs on the one event loop); RpcMetrics turns them into series at scrape time."""
+
+    __slots__ = ("labels", "started", "handled", "bucket_counts", "sum_seconds")
+
+    def __init__(self, labels: tuple[str, str, str]) -> None:
+        self.labels = labels
+        self.started = 0
+        self.handled: dict[str, int] = {}  # grpc_code name -> count
+        self.bucket_counts = [0] * (len(HANDLING_BUCKETS_SECONDS) + 1)  # the last: above every bound
+        self.sum_seconds = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.bucket_counts[bisect.bisect_left(HANDLING_BUCKETS_SECONDS, seconds)] += 1
+        self.sum_seconds += seconds
+
+
+class RpcMetrics(Collector):
+    """The grpc_server_* series (py-grpc-prometheus's names and labels), collected from MethodStats."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        labels = ("grpc_type", "grpc_service", "grpc_method")
-        self.started = Counter("grpc_server_started", "RPCs started on the server.", labels, registry=registry)
-        self.handled = Counter(
-            "grpc_server_handled",
-            "RPCs completed on the server, whatever their status.",
-            labels + ("grpc_code",),
-            registry=registry,
+        self._methods: dict[str, MethodStats] = {}
+        registry.register(self)
+
+    def method(self, method: str, labels: tuple[str, str, str]) -> MethodStats:
+        stats = self._methods.get(method)
+        if stats is None:
+            stats = self._methods[method] = MethodStats(labels)
+        return stats
+
+    def collect(self) -> Iterator[Metric]:
+        names = ["grpc_type", "grpc_service", "grpc_method"]
+        started = CounterMetricFamily("grpc_server_started", "RPCs started on the server.", labels=names)
+        handled = CounterMetricFamily(
+            "grpc_server_handled", "RPCs completed on the server, whatever their status.", labels=names + ["grpc_code"]
         )
-        self.handling = Histogram(
-            "grpc_server_handling_seconds",
-            "Time from an RPC's start to its answer, in seconds.",
-            labels,
-            buckets=HANDLING_BUCKETS_SECONDS,
-            registry=registry,
+        handling = HistogramMetricFamily(
+            "grpc_server_handling_seconds", "Time from an RPC's start to its answer, in seconds.", labels=names
         )
+        bounds = [repr(bound) for bound in HANDLING_BUCKETS_SECONDS] + ["+Inf"]
+        for stats in list(self._methods.values()):
+            labels = list(stats.labels)
+            started.add_metric(labels, stats.started)
+            for code, count in stats.handled.items():
+                handled.add_metric(labels + [code], count)
+            cumulative = list(itertools.accumulate(stats.bucket_counts))
+            handling.add_metric(labels, list(zip(bounds, cumulative)), stats.sum_seconds)
+        yield started
+        yield handled
+        yield handling
 
 
 class BusinessCounters:
@@ -240,26 +274,20 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
 
     def _wrap(self, method: str, handler: Handler) -> Handler:
         service, _, name = method[1:].partition("/")
-        labels = (_grpc_type(handler), service, name)
-        started = self._rpcs.started.labels(*labels)
-        handling = self._rpcs.handling.labels(*labels)
-        handled: dict[grpc.StatusCode, Any] = {}
-        handled_family = self._rpcs.handled
+        stats = self._rpcs.method(method, (_grpc_type(handler), service, name))
+        handled = stats.handled
         observe_answer = method in (_RESERVE, _PROMISE) and not is_stream_answer(handler)
         business = self._business
         clock = time.perf_counter
 
         def before(context: Context) -> float:
-            started.inc()
+            stats.started += 1
             return clock()
 
         def after(context: Context, began: float, error: BaseException | None) -> None:
-            handling.observe(clock() - began)
-            code = _code_of(context, error)
-            child = handled.get(code)
-            if child is None:
-                child = handled[code] = handled_family.labels(*labels, code.name)
-            child.inc()
+            stats.observe(clock() - began)
+            code = _code_of(context, error).name
+            handled[code] = handled.get(code, 0) + 1
 
         wrapped = wrap_around(handler, before, after)
         if not observe_answer:
