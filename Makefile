@@ -26,7 +26,7 @@ setup: $(STAMP) build
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	DOMPROMISE_NO_EXTENSIONS=1 $(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 # Rebuild the extension in place whenever a .pyx/.pxd changed.
@@ -37,8 +37,11 @@ build: $(STAMP) $(CORE)
 # the build tools go in first so the editable install builds with them (no isolated build env to download).
 $(RUNTIME): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check "setuptools>=68" "Cython>=3.0.10" "numpy>=1.26"
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation -e .
+	$(PY) -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+		> $(VENV)/runtime-requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check "setuptools>=68" "Cython>=3.0.10" "numpy>=1.26" \
+		-r $(VENV)/runtime-requirements.txt
+	DOMPROMISE_NO_EXTENSIONS=1 $(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
 	touch $@
 
 serve-setup: $(RUNTIME) $(CORE)
