@@ -1,5 +1,5 @@
 # One entry point for people and CI. Every target sets up what it needs.
-#   make serve        run the service on the embedded demo network
+#   make serve        run the service on the embedded demo network (runtime deps only; HOST=, PORT=)
 #   make test         set up and run the test suite
 #   make debug        the core with bounds checks and invariant checks, in place
 #   make bench        core micro-benchmarks (pytest-benchmark)
@@ -15,23 +15,45 @@ PY     := $(VENV)/bin/python
 BUF    := npx --yes @bufbuild/buf@1.75.0
 CORE   := $(wildcard dompromise/_core/*.pyx dompromise/_core/*.pxd dompromise/_core/*.pxi)
 STAMP  := $(VENV)/.installed
+# `make serve` needs only the runtime dependencies (and the core's build tools): no test or benchmark extras.
+RUNTIME := $(VENV)/.runtime
+HOST   ?= 127.0.0.1
+PORT   ?= 50051
 
-.PHONY: setup build debug serve test bench bench-smoke protos check-protos lint-protos lint typecheck check annotate clean
+.PHONY: setup build debug serve serve-setup wheel test bench bench-smoke protos check-protos lint-protos lint typecheck check annotate clean
 
 setup: $(STAMP) build
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	DOMPROMISE_NO_EXTENSIONS=1 $(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 # Rebuild the extension in place whenever a .pyx/.pxd changed.
 build: $(STAMP) $(CORE)
 	$(PY) setup.py --quiet build_ext --inplace
 
-serve: setup
-	$(VENV)/bin/dompromise serve
+# Runtime dependencies and the core's build tools, nothing else (a dev setup already has them all):
+# the build tools go in first so the editable install builds with them (no isolated build env to download).
+$(RUNTIME): pyproject.toml setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+		> $(VENV)/runtime-requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check "setuptools>=68" "Cython>=3.0.10" "numpy>=1.26" \
+		-r $(VENV)/runtime-requirements.txt
+	DOMPROMISE_NO_EXTENSIONS=1 $(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
+	touch $@
+
+serve-setup: $(RUNTIME) $(CORE)
+	$(PY) setup.py --quiet build_ext --inplace
+
+serve: serve-setup
+	$(VENV)/bin/dompromise serve --host $(HOST) --port $(PORT)
+
+# A wheel of dompromise (the core compiled) in dist/: `pip install dist/*.whl` on a machine like this one.
+wheel: $(RUNTIME)
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --no-deps --no-build-isolation --wheel-dir dist .
 
 test: setup
 	$(PY) -m pytest

@@ -3,6 +3,8 @@
 Environment flags:
   DOMPROMISE_DEBUG=1     bounds checks on, invariants checked after every command (make debug)
   DOMPROMISE_ANNOTATE=1  write cython -a HTML next to each .pyx (make annotate)
+  DOMPROMISE_NO_EXTENSIONS=1  build no extension: `make` installs the package editable this way, then
+                              builds the core once with `build_ext --inplace` (not twice)
 """
 
 import os
@@ -27,8 +29,12 @@ extensions = [
     for name in ("state", "transport", "promise")
 ]
 
+SKIP_EXTENSIONS = os.environ.get("DOMPROMISE_NO_EXTENSIONS") == "1"
+
 setup(
-    ext_modules=cythonize(
+    ext_modules=[]
+    if SKIP_EXTENSIONS
+    else cythonize(
         extensions,
         language_level=3,
         annotate=ANNOTATE,

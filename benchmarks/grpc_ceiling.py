@@ -268,6 +268,7 @@ def h2load(
     pin: bool,
     workdir: str,
     method: str = METHOD,
+    headers: tuple[str, ...] = (),
 ) -> tuple[dict, np.ndarray]:
     """Runs h2load for `duration` seconds (or `requests` requests if duration is 0).
 
@@ -292,6 +293,7 @@ def h2load(
         "content-type: application/grpc",
         "-H",
         "te: trailers",
+        *[part for header in headers for part in ("-H", header)],
         "--log-file",
         log_path,
     ]

@@ -12,12 +12,14 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from dompromise import limits
+from dompromise.client import channel as channel_options
 from dompromise.client.target import DEFAULT_PORT, DEFAULT_TARGET
 
 if TYPE_CHECKING:
     from dompromise.model.network import Network
     from dompromise.replica.clock import Clock
     from dompromise.replica.protocol import Replica
+    from dompromise.service.serving import ServingOptions
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,13 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # `serve --workers` starts workers with it
     worker = getattr(args, "worker_index", None)
-    logging.basicConfig(
-        level=getattr(logging, args.log_level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s "
-        + ("" if worker is None else f"[worker {worker} pid {os.getpid()}] ")
-        + "%(message)s",
-        stream=sys.stderr,
-    )
+    from dompromise.service.logs import configure
+
+    configure(args.log_format, getattr(logging, args.log_level.upper()), worker)
     run: Callable[[argparse.Namespace], int] = args.run  # the subcommand's, set by its parser
     return run(args)
 
@@ -41,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
         prog="dompromise", description="Available-to-promise service: live stock over gRPC."
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="json: one object per line with request_id and trace_id (for log collectors)",
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the gRPC service (demo network if no --config)")
@@ -106,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--http-host", help="address for --http-port (default: --host)")
     serve.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the supervisor
+    serve.add_argument("--worker-restarts", type=int, default=0, help=argparse.SUPPRESS)  # set by the supervisor
+    _production_arguments(serve)
     serve.set_defaults(run=_serve)
 
     check = commands.add_parser(
@@ -150,12 +156,14 @@ def _parser() -> argparse.ArgumentParser:
     lookup.add_argument("--tag", action="append", default=[], dest="node_tags", help="only nodes with this tag")
     lookup.add_argument("--all-nodes", action="store_true", help="list nodes with nothing available too")
     lookup.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
+    channel_options.add_arguments(lookup)
     lookup.set_defaults(run=_lookup)
 
     health = commands.add_parser("health", help="exit 0 if the server reports SERVING (for probes)")
     health.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
     health.add_argument("--service", default="", help="service name to check ('' is the whole server)")
     health.add_argument("--timeout", type=float, default=2.0, help="deadline in seconds")
+    channel_options.add_arguments(health)
     health.set_defaults(run=_health)
 
     load = commands.add_parser("load", help="stream a stock CSV to a running server (millions of rows)")
@@ -175,6 +183,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.add_argument("--timeout", type=float, default=600.0, help="deadline in seconds")
+    channel_options.add_arguments(load)
     load.set_defaults(run=_load)
 
     catalog = commands.add_parser("load-catalog", help="stream a catalog CSV (SKUs) to a running server")
@@ -313,6 +322,11 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, LogError, redis.RedisError) as error:
         print(f"dompromise: refusing to start: {error}", file=sys.stderr)
         return 2
+    try:
+        options = _serving_options(args)
+    except (OSError, ValueError) as error:
+        print(f"dompromise: refusing to start: {error}", file=sys.stderr)
+        return 2
     token_key = None
     if args.token_key_file:
         try:
@@ -350,6 +364,7 @@ def _serve(args: argparse.Namespace) -> int:
                 also_serve=also_serve,
                 parse_network=_parse_network,
                 reload=reload,
+                options=options,
             )
         )
     except OSError as error:
@@ -417,6 +432,84 @@ def _reloader(args: argparse.Namespace, replica: Replica) -> Callable[[], Awaita
     return reload
 
 
+def _production_arguments(serve: argparse.ArgumentParser) -> None:
+    """TLS, keys, metrics, load shedding, traces (docs/operations.md)."""
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve TLS with this certificate chain (PEM)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the certificate's private key (PEM)")
+    serve.add_argument(
+        "--tls-client-ca", metavar="FILE", help="mTLS: clients must present a certificate this CA (PEM) signed"
+    )
+    serve.add_argument(
+        "--auth-keys",
+        metavar="FILE",
+        help="YAML file of API keys and their scopes; calls need authorization: Bearer <key> (SIGHUP reloads it)",
+    )
+    serve.add_argument("--no-reflection", action="store_true", help="do not serve gRPC server reflection")
+    # Also after `serve` (where operators look for it); the global option's value stands when absent here.
+    serve.add_argument("--log-format", choices=["text", "json"], default=argparse.SUPPRESS, help="as before COMMAND")
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="Prometheus /metrics on this port (with --workers, worker I uses PORT + I)",
+    )
+    serve.add_argument("--metrics-host", default="127.0.0.1", help="address the metrics page listens on")
+    serve.add_argument(
+        "--max-inflight",
+        type=int,
+        default=limits.INFLIGHT_RPCS_MAX,
+        metavar="N",
+        help=f"RPCs in flight before new ones are refused RESOURCE_EXHAUSTED (default {limits.INFLIGHT_RPCS_MAX})",
+    )
+    serve.add_argument(
+        "--otel",
+        action="store_true",
+        help="OpenTelemetry server spans (pip install 'dompromise[otel]'); OTLP export when "
+        "OTEL_EXPORTER_OTLP_ENDPOINT is set",
+    )
+
+
+def _serving_options(args: argparse.Namespace) -> ServingOptions:
+    """`serve`'s production options; ValueError (or OSError) naming the option that cannot be used."""
+    from dompromise.service.auth import KeyRing, KeysFileError
+    from dompromise.service.serving import ServingOptions
+    from dompromise.service.tls import TlsFiles
+
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together")
+    if args.tls_client_ca is not None and args.tls_cert is None:
+        raise ValueError("--tls-client-ca needs --tls-cert and --tls-key (mTLS is TLS first)")
+    if args.max_inflight < 1:
+        raise ValueError("--max-inflight must be >= 1")
+    tls = TlsFiles(args.tls_cert, args.tls_key, args.tls_client_ca) if args.tls_cert else None
+    if tls is not None:
+        for path in (tls.certificate_path, tls.key_path, tls.client_ca_path):
+            if path is not None and not os.access(path, os.R_OK):
+                raise ValueError(f"cannot read {path}")
+    try:
+        keys = KeyRing(args.auth_keys) if args.auth_keys else None
+    except KeysFileError as error:
+        raise ValueError(f"--auth-keys: {error}") from None
+    metrics_port = args.metrics_port
+    if metrics_port is not None and metrics_port != 0 and args.worker_index is not None:
+        metrics_port += args.worker_index  # one page per worker: documented in docs/operations.md
+    if args.otel:
+        from dompromise.service.tracing import configure_exporter
+
+        configure_exporter()
+    return ServingOptions(
+        tls=tls,
+        keys=keys,
+        reflection=not args.no_reflection,
+        metrics_port=metrics_port,
+        metrics_host=args.metrics_host,
+        inflight_max=args.max_inflight,
+        request_ids=args.log_format == "json",
+        tracing=args.otel,
+        worker_restarts=args.worker_restarts,
+    )
+
+
 def _open_replica(args: argparse.Namespace, clock: Clock) -> Replica:
     """`serve`'s replica (replica/bootstrap.py): network from --config or the demo, state from the log.
 
@@ -474,7 +567,7 @@ def _check(args: argparse.Namespace) -> int:
     import redis
 
     from dompromise.log.redis.log import RedisLog
-    from dompromise.log.redis.registry import cluster_status, problems, render_status
+    from dompromise.log.redis.registry import cluster_status, problems, render_status, warnings
 
     command_log = RedisLog(args.redis, args.redis_prefix)
     try:
@@ -485,11 +578,14 @@ def _check(args: argparse.Namespace) -> int:
     finally:
         command_log.close()
     found = problems(status, args.max_lag, args.max_heartbeat_age, args.max_snapshot_age)
+    noted = warnings(status, args.max_heartbeat_age)
     if args.json:
-        print(json.dumps(dict(status, healthy=not found, problems=found), indent=2))
+        print(json.dumps(dict(status, healthy=not found, problems=found, warnings=noted), indent=2))
     else:
         print(render_status(status))
         print("healthy" if not found else f"{len(found)} problem{'s' if len(found) > 1 else ''}")
+    for warning in noted:
+        print(f"dompromise check: warning: {warning}", file=sys.stderr)
     for problem in found:
         print(f"dompromise check: {problem}", file=sys.stderr)
     return 1 if found else 0
@@ -539,9 +635,13 @@ def _lookup(args: argparse.Namespace) -> int:
     from dompromise.client.lookup import render_lookup
 
     try:
+        security = channel_options.from_args(args)
         text, missing = render_lookup(
-            args.target, args.sku_ids, args.node_ids, args.node_tags, args.all_nodes, args.timeout
+            args.target, args.sku_ids, args.node_ids, args.node_tags, args.all_nodes, args.timeout, security
         )
+    except (OSError, ValueError) as error:
+        print(f"dompromise lookup: {error}", file=sys.stderr)
+        return 2
     except grpc.RpcError as error:
         print(f"dompromise lookup: {error.code().name}: {error.details()}", file=sys.stderr)
         return 2
@@ -553,7 +653,12 @@ def _health(args: argparse.Namespace) -> int:
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-    with grpc.insecure_channel(args.target) as channel:
+    try:
+        security = channel_options.from_args(args)
+    except (OSError, ValueError) as error:
+        print(f"dompromise health: {error}", file=sys.stderr)
+        return 2
+    with channel_options.open_channel(args.target, security) as channel:
         try:
             # The stub's stub (types-grpcio-health-checking) omits the methods HealthStub sets in __init__.
             check = health_pb2_grpc.HealthStub(channel).Check  # type: ignore[attr-defined]
@@ -574,8 +679,13 @@ def _load(args: argparse.Namespace) -> int:
     if args.sequence < 0:
         print("dompromise load: --sequence must be >= 0", file=sys.stderr)
         return 2
+    try:
+        security = channel_options.from_args(args)
+    except (OSError, ValueError) as error:
+        print(f"dompromise load: {error}", file=sys.stderr)
+        return 2
     return loader.run(
-        args.csv, args.target, args.all_or_nothing, args.source_id, args.sequence, args.quiet, args.timeout
+        args.csv, args.target, args.all_or_nothing, args.source_id, args.sequence, args.quiet, args.timeout, security
     )
 
 

@@ -120,6 +120,17 @@ MESSAGE_BYTES_MAX = 32 * 1024 * 1024
 
 # RPCs handled at once by one server process before new ones are shed.
 CONCURRENT_RPCS_MAX = 1_000
+# Load shedding (service/overload.py): unary and client-streaming RPCs in
+# flight in one process before new ones are refused at once
+# (RESOURCE_EXHAUSTED with RetryInfo), and tighter bounds for the heavy ones
+# (a 10M-row upload, a wave of 1,000 orders, safety-stock rules over 10M
+# positions): full RPC names -> calls of that method in flight.
+INFLIGHT_RPCS_MAX = 512
+INFLIGHT_PER_METHOD_MAX = {
+    "/dompromise.v1.InventoryService/UploadStock": 4,
+    "/dompromise.v1.InventoryService/SetSafetyStock": 4,
+    "/dompromise.v1.ReservationService/AllocateWave": 8,
+}
 
 # ReserveInventory: lines per request, and how long a hold may last.
 RESERVATION_LINES_MAX = 10_000

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from dompromise import limits
+from dompromise.client.channel import ChannelSecurity, open_channel
 from dompromise.v1 import inventory_pb2, inventory_pb2_grpc
 
 REQUIRED = ("sku_id", "node_id", "on_hand_quantity")
@@ -130,6 +131,7 @@ def upload(
     sequence: int,
     progress: Progress,
     timeout_seconds: float,
+    security: ChannelSecurity | None = None,
 ) -> inventory_pb2.UploadStockResponse:
     def counted() -> Iterator[inventory_pb2.UploadStockRequest]:
         sent = 0
@@ -139,7 +141,7 @@ def upload(
             progress.update(sent)
 
     options = [("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX)]
-    with grpc.insecure_channel(target, options=options) as channel:
+    with open_channel(target, security, options) as channel:
         stub = inventory_pb2_grpc.InventoryServiceStub(channel)
         response: inventory_pb2.UploadStockResponse = stub.UploadStock(counted(), timeout=timeout_seconds)
     progress.update(len(parsed.sku_ids), final=True)
@@ -147,7 +149,14 @@ def upload(
 
 
 def run(
-    path: str, target: str, all_or_nothing: bool, source_id: str, sequence: int, quiet: bool, timeout_seconds: float
+    path: str,
+    target: str,
+    all_or_nothing: bool,
+    source_id: str,
+    sequence: int,
+    quiet: bool,
+    timeout_seconds: float,
+    security: ChannelSecurity | None = None,
 ) -> int:
     """0: every row applied (or stale); 1: some rows rejected; 2: nothing could be loaded."""
     started = time.monotonic()
@@ -166,6 +175,7 @@ def run(
             sequence,
             Progress(len(parsed.sku_ids), not quiet),
             timeout_seconds,
+            security,
         )
     except grpc.RpcError as error:
         print(f"dompromise load: {error.code().name}: {error.details()}", file=sys.stderr)

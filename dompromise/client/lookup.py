@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import grpc
-
+from dompromise.client.channel import ChannelSecurity, open_channel
 from dompromise.v1 import (
     availability_pb2,
     availability_pb2_grpc,
@@ -41,9 +40,10 @@ def render_lookup(
     node_tags: Sequence[str],
     all_nodes: bool,
     timeout_seconds: float,
+    security: ChannelSecurity | None = None,
 ) -> tuple[str, list[str]]:
     """Returns (table text, ids not found). Raises grpc.RpcError on RPC failure."""
-    with grpc.insecure_channel(target) as channel:
+    with open_channel(target, security) as channel:
         availability: availability_pb2.GetAvailabilityResponse = availability_pb2_grpc.AvailabilityServiceStub(
             channel
         ).GetAvailability(

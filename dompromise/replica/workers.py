@@ -147,6 +147,7 @@ class Supervisor:
         self.workers: list[Worker | None] = [None] * count
         self.restart_at: dict[int, float] = {}  # index -> monotonic time of its pending restart
         self.restarts: collections.deque[float] = collections.deque()  # monotonic times, in the window
+        self.slot_restarts = [0] * count  # restarts of each worker slot, ever (a worker's metrics report its own)
         self.all_ready_once = False
         self.stopping_since: float | None = None
         self.exit_code = 0
@@ -230,6 +231,8 @@ class Supervisor:
             str(self.port),
             "--worker-index",
             str(index),
+            "--worker-restarts",
+            str(self.slot_restarts[index]),
         ]
         environment = dict(os.environ, **{SUPERVISOR_PID_ENV: str(os.getpid())})
         process = subprocess.Popen(
@@ -296,6 +299,7 @@ class Supervisor:
             return
         delay = min(WORKER_BACKOFF_SECONDS_MAX, WORKER_BACKOFF_SECONDS_MIN * 2 ** len(self.restarts))
         self.restarts.append(now)
+        self.slot_restarts[index] += 1
         self.restart_at[index] = now + delay
         log.warning(
             "supervisor: worker %d (pid %d) exited with %s; restarting it in %.1fs",

@@ -54,6 +54,7 @@ from dompromise.client.bench.workloads import (
     read_catalogue,
     set_available,
 )
+from dompromise.client.channel import open_aio_channel, open_channel
 from dompromise.errors import DompromiseError
 
 START_DELAY_SECONDS = 0.3  # between the go signal and the common start time
@@ -107,7 +108,7 @@ def prepare(config: BenchConfig) -> tuple[Plan, Setup]:
 
     mix = parse_mix(config.mix)
     setup: Setup = {}
-    with grpc.insecure_channel(config.target) as channel:
+    with open_channel(config.target, config.security) as channel:
         try:
             grpc.channel_ready_future(channel).result(timeout=10)
         except grpc.FutureTimeoutError:
@@ -143,6 +144,7 @@ def prepare(config: BenchConfig) -> tuple[Plan, Setup]:
             raise BenchError(str(error)) from None
     plan = Plan(
         target=config.target,
+        security=config.security,
         run_id=uuid.uuid4().hex[:10],
         mix=mix,
         sku_ids=sku_ids,
@@ -376,13 +378,12 @@ def summarize(config: BenchConfig, plan: Plan, setup: Setup, tallies: list[Tally
 
 def _count_oversell(config: BenchConfig, plan: Plan, setup: Setup, tallies: list[TallyExport]) -> Contended:
     """Units held on the hot SKUs: counted from our OK answers and read back; beyond the stock is oversell."""
-    import grpc
 
     counted: Counter[str] = Counter()
     for t in tallies:
         counted.update(t["reserved_units"])
     before = setup["buckets_before"]
-    with grpc.insecure_channel(config.target) as channel:
+    with open_channel(config.target, config.security) as channel:
         after = position_buckets(channel, plan.hot_sku_ids, plan.hot_node_id)
     per_sku: dict[str, SkuOversell] = {}
     for sku in plan.hot_sku_ids:
@@ -469,14 +470,13 @@ async def _client(
     start_at: ctypes.c_double,
     results: Queue[Message],
 ) -> Tally:
-    import grpc
 
     from dompromise import limits
 
     tally = Tally()
     base = number * SLOTS
     options = [("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX)]
-    async with grpc.aio.insecure_channel(plan.target, options=options) as channel:
+    async with open_aio_channel(plan.target, plan.security, options) as channel:
         await asyncio.wait_for(channel.channel_ready(), CONNECT_SECONDS_MAX)
         results.put(("ready", number))
         begin = await wait_for_start(go, start_at)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from dompromise.client import channel
+from dompromise.client.channel import ChannelSecurity
 from dompromise.client.target import DEFAULT_TARGET
 
 DESCRIPTION = """\
@@ -73,6 +75,8 @@ class BenchConfig:
     seed: int = 1
     quiet: bool = False
     json_path: str = ""
+    # TLS files and API key (client/channel.py).
+    security: ChannelSecurity = field(default_factory=ChannelSecurity)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -135,6 +139,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="random choices of SKUs and kinds")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     parser.add_argument("--json", default="", dest="json_path", metavar="PATH", help="write the results here")
+    channel.add_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> BenchConfig:
@@ -158,6 +163,7 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         seed=args.seed,
         quiet=args.quiet,
         json_path=args.json_path,
+        security=channel.from_args(args),
     )
 
 

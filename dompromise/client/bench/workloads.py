@@ -28,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypedDict, TypeVar
 
+from dompromise.client.channel import ChannelSecurity
 from dompromise.errors import DompromiseError
 
 if TYPE_CHECKING:  # at run time grpc and the stubs load where a request is built, not with this module
@@ -94,6 +95,7 @@ class Plan:
     commit_percent: int = 50
     ttl_seconds: int = 60
     timeout_seconds: float = 10.0
+    security: ChannelSecurity = field(default_factory=ChannelSecurity)
 
     @property
     def contended(self) -> bool:

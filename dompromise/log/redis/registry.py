@@ -243,6 +243,7 @@ def problems(
 ) -> list[str]:
     """One line per reason the cluster in `status` is not healthy ([] when it is)."""
     found = []
+    superseded = _superseded(status, max_heartbeat_age_seconds)
     if not status["stream"]["exists"]:
         found.append(f"no log at {status['redis']} under prefix {status['prefix']!r} (no instance ever started)")
     if not status["instances"]:
@@ -256,7 +257,7 @@ def problems(
         if age is None:
             found.append(f"{name}: unreadable registry entry")
             continue
-        if age > max_heartbeat_age_seconds:
+        if age > max_heartbeat_age_seconds and entry["instance_id"] not in superseded:
             found.append(
                 f"{name}: last heartbeat {age:.1f}s ago (> {max_heartbeat_age_seconds:g}s): stopped, hung or gone"
             )
@@ -266,7 +267,7 @@ def problems(
             found.append(f"{name}: refuses writes: {entry.get('write_problem') or 'Redis unreachable'}")
     newest = status["newest_snapshot"]
     if newest is None:
-        if status["stream"]["exists"]:
+        if status["stream"]["exists"] and _unsnapshotted_seconds(status) > max_snapshot_age_seconds:
             found.append("no snapshot in Redis: a new instance replays the whole stream (run `dompromise snapshot`)")
     elif newest["age_seconds"] is None:
         found.append(f"the stream no longer holds the record after the newest snapshot ({newest['position']})")
@@ -276,6 +277,48 @@ def problems(
             f"and {newest['age_seconds']:.0f}s behind the log (> {max_snapshot_age_seconds:g}s)"
         )
     return found
+
+
+def warnings(status: dict[str, Any], max_heartbeat_age_seconds: float) -> list[str]:
+    """What `check` says without failing: a young log with no snapshot yet (instances snapshot on their
+    schedule), and entries of crashed workers the supervisor already replaced (they age out of the registry)."""
+    found = []
+    if status["stream"]["exists"] and status["newest_snapshot"] is None:
+        found.append(
+            "no snapshot in Redis yet: a new instance replays the whole stream until the first one "
+            "(instances write one every --snapshot-every records; `dompromise snapshot` writes one now)"
+        )
+    for instance_id in sorted(_superseded(status, max_heartbeat_age_seconds)):
+        found.append(f"instance {instance_id}: a worker the supervisor restarted (its slot serves again)")
+    return found
+
+
+def _superseded(status: dict[str, Any], max_heartbeat_age_seconds: float) -> set[str]:
+    """Silent entries whose worker slot (host, supervisor pid... here: host and worker index) has a live entry."""
+    live = {
+        (entry.get("host"), entry.get("worker"))
+        for entry in status["instances"]
+        if entry.get("worker") is not None
+        and entry["heartbeat_age_seconds"] is not None
+        and entry["heartbeat_age_seconds"] <= max_heartbeat_age_seconds
+    }
+    return {
+        entry["instance_id"]
+        for entry in status["instances"]
+        if entry.get("worker") is not None
+        and entry["heartbeat_age_seconds"] is not None
+        and entry["heartbeat_age_seconds"] > max_heartbeat_age_seconds
+        and (entry.get("host"), entry.get("worker")) in live
+    }
+
+
+def _unsnapshotted_seconds(status: dict[str, Any]) -> float:
+    """How long the log's first record has waited for a snapshot, by the log's clock (0 if unknown)."""
+    first = status["stream"].get("first_entry")
+    head_ns = status["stream"].get("head_log_time_ns") or 0
+    if not first or not head_ns:
+        return 0.0
+    return max(0.0, (int(head_ns) - int(first["log_time_ns"])) / 1e9)
 
 
 def _utc_text(time_ns: int | None) -> str:

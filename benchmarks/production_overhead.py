@@ -1,0 +1,152 @@
+"""What API keys and metrics cost: single-SKU GetAvailability, plain vs keyed + metered, against the no-op ceiling.
+
+Three servers in one run, each pinned to CPU 0 in turn while h2load drives it
+from CPU 1 (benchmarks/grpc_ceiling.py's harness): the no-op ceiling, ours as
+the demo serves it (plain, no keys, no metrics), and ours with `--auth-keys`
+(every call carries `authorization: Bearer <key>`, checked against a file of
+five keys) and `--metrics-port` (every call counted and timed). Rounds
+alternate ceiling, plain, production, so drift hits all alike. The issue's
+budget: production / plain >= 0.95 (auth + metrics cost <= 5%).
+
+  python -m benchmarks.production_overhead --json benchmarks/results/production_overhead.json
+  python -m benchmarks.production_overhead --smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+
+if __package__ in (None, ""):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from benchmarks import grpc_ceiling as ceiling
+
+KEY = "benchmark-key-" + "b" * 40
+SCOPES = ("availability:read", "promise", "reserve", "inventory:write", "network:admin")
+
+
+def keys_file(workdir: str) -> str:
+    path = os.path.join(workdir, "keys.yaml")
+    with open(path, "w") as out:
+        out.write("keys:\n")
+        for index, scope in enumerate(SCOPES):
+            key = KEY if index == 0 else f"other-key-{index}-" + "o" * 40
+            out.write(f"  - name: k{index}\n    key: {key}\n    scopes: [{scope}]\n")
+    return path
+
+
+def start(name: str, extra: list[str], workdir: str, pin: bool) -> ceiling.Server:
+    argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--port", "0", "--in-memory"]
+    return ceiling.Server(name, argv + extra, workdir, pin)
+
+
+def load(server: ceiling.Server, name: str, frame_path: str, frame_bytes: int, args, headers=()) -> ceiling.Run:
+    clients, streams = args.clients, args.streams
+    if args.warmup:
+        ceiling.h2load(
+            server.target, frame_path, clients, streams, args.warmup, 0, args.pin, args.workdir, headers=headers
+        )
+    stats, latencies = ceiling.h2load(
+        server.target,
+        frame_path,
+        clients,
+        streams,
+        args.duration,
+        args.requests,
+        args.pin,
+        args.workdir,
+        headers=headers,
+    )
+    if (
+        stats["failed"]
+        or stats["non_200"]
+        or abs(stats["data_bytes"] / stats["done"] - frame_bytes) > 0.01 * frame_bytes
+    ):
+        raise RuntimeError(f"{name}: h2load saw failures or short answers (a refused call has no body): {stats}")
+    p50, p99 = (ceiling.np.percentile(latencies, (50, 99)) / 1000).tolist()
+    return ceiling.Run(name, stats["rpc_per_s"], stats["done"], round(p50, 3), round(p99, 3), latencies)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("-c", "--clients", type=int, default=8)
+    parser.add_argument("-m", "--streams", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-pin", dest="pin", action="store_false")
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--split", action="store_true", help="also servers with keys only and metrics only")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.rounds, args.duration, args.warmup = 1, 0, 0
+    with tempfile.TemporaryDirectory() as workdir:
+        args.workdir = workdir
+        servers = {}
+        try:
+            servers["plain"] = start("plain", [], workdir, args.pin)
+            servers["production"] = start(
+                "production", ["--auth-keys", keys_file(workdir), "--metrics-port", "0"], workdir, args.pin
+            )
+            request = ceiling.build_request(servers["plain"].target, 1, "basic", args.seed)
+            reference = ceiling.check_answer(servers["plain"].target, request)
+            response_path = os.path.join(workdir, "response.bin")
+            with open(response_path, "wb") as file:
+                file.write(reference)
+            servers["ceiling"] = ceiling.Server(
+                "ceiling",
+                [sys.executable, "-m", "benchmarks.servers", "noop", "--response", response_path],
+                workdir,
+                args.pin,
+            )
+            frame_path = os.path.join(workdir, "request.bin")
+            with open(frame_path, "wb") as file:
+                file.write(ceiling.grpc_frame(request.SerializeToString()))
+            frame_bytes = len(ceiling.grpc_frame(reference))
+            if args.split:  # each half of the cost alone
+                servers["keys-only"] = start("keys-only", ["--auth-keys", keys_file(workdir)], workdir, args.pin)
+                servers["metrics-only"] = start("metrics-only", ["--metrics-port", "0"], workdir, args.pin)
+            runs: dict[str, list[float]] = {name: [] for name in servers}
+            for round_index in range(args.rounds):
+                for name in runs:
+                    headers = (f"authorization: Bearer {KEY}",) if name in ("production", "keys-only") else ()
+                    run = load(servers[name], name, frame_path, frame_bytes, args, headers)
+                    runs[name].append(run.rpc_per_s)
+                    print(f"  round {round_index + 1} {name:10} {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms")
+        finally:
+            for server in servers.values():
+                server.stop()
+    medians = {name: statistics.median(values) for name, values in runs.items()}
+    result = {
+        "benchmark": "production_overhead",
+        "scenario": "GetAvailability, 1 SKU, basic view, demo network (the ceiling harness single scenario)",
+        "clients": args.clients,
+        "streams": args.streams,
+        "rounds": args.rounds,
+        "duration_seconds": args.duration,
+        "rpc_per_s": runs,
+        "rpc_per_s_median": medians,
+        "plain_over_ceiling": round(medians["plain"] / medians["ceiling"], 3),
+        "production_over_ceiling": round(medians["production"] / medians["ceiling"], 3),
+        "production_over_plain": round(medians["production"] / medians["plain"], 3),
+        "over_plain": {name: round(median / medians["plain"], 3) for name, median in medians.items()},
+        "production_over_plain_per_round": [round(p / q, 3) for p, q in zip(runs["production"], runs["plain"])],
+        "machine": ceiling.machine(),
+    }
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump(result, out, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
