@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 from dompromise import config
 from dompromise.demo import network as demo
+from dompromise.model.network import Network, StockRow
+from dompromise.promise.edt import EdtCalculator
 from dompromise.replica.clock import parse_start
 from dompromise.simulate import report
 from dompromise.simulate.demand import DemandOptions, generate
@@ -105,27 +108,59 @@ def simulate(args: argparse.Namespace, start_ns: int) -> dict[str, Any]:
     else:
         network = demo.demo_network()
         stock = config.load_stock_csv(args.stock, network) if args.stock else demo.demo_stock(network)
-    options = DemandOptions(
+    settings = Settings(
         days=args.days,
         orders_per_day=args.orders_per_day,
         seed=args.seed,
+        start=args.start,
         slip_rate=args.slip_rate,
+        late_rate=args.late_rate,
         outages=args.outages,
+        policies=tuple(args.policies.split(",")),
+        network_name=args.network or "demo",
+    )
+    return run_in_process(network, list(stock), start_ns, settings)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One simulation: what the command line sets (tests build it directly)."""
+
+    days: int = 7
+    orders_per_day: int = 5_000
+    seed: int = 1
+    start: str = "2026-11-23T00:00:00+01:00"
+    slip_rate: float = 0.0
+    late_rate: float = 0.0
+    outages: int = 1
+    policies: tuple[str, ...] = POLICIES
+    network_name: str = "demo"
+
+
+def run_in_process(network: Network, stock: list[StockRow], start_ns: int, settings: Settings) -> dict[str, Any]:
+    """The world drawn from the seed, each policy run over it in this process, and the report document."""
+    options = DemandOptions(
+        days=settings.days,
+        orders_per_day=settings.orders_per_day,
+        seed=settings.seed,
+        slip_rate=settings.slip_rate,
+        outages=settings.outages,
     )
     world = generate(network, list(stock), start_ns, options)
-    run_options = RunOptions(late_rate=args.late_rate, seed=args.seed)
-    runs = [run_policy(network, list(stock), world, policy, run_options) for policy in args.policies.split(",")]
-    settings = {
-        "days": args.days,
-        "seed": args.seed,
-        "orders_per_day": args.orders_per_day,
-        "start": args.start,
-        "slip_rate": args.slip_rate,
-        "late_rate": args.late_rate,
-        "outages": args.outages,
-        "network": args.network or "demo",
+    run_options = RunOptions(late_rate=settings.late_rate, seed=settings.seed)
+    edt = EdtCalculator(network)
+    runs = [run_policy(network, list(stock), world, policy, run_options, edt) for policy in settings.policies]
+    described = {
+        "days": settings.days,
+        "seed": settings.seed,
+        "orders_per_day": settings.orders_per_day,
+        "start": settings.start,
+        "slip_rate": settings.slip_rate,
+        "late_rate": settings.late_rate,
+        "outages": settings.outages,
+        "network": settings.network_name,
         # Wall time of each policy's run: excluded from the same-seed comparison (see tests).
         "seconds": {run.policy: round(run.seconds, 2) for run in runs},
     }
     placed_ns = [order.time_ns for order in world.orders]
-    return report.document(runs, placed_ns, args.days, settings)
+    return report.document(runs, placed_ns, settings.days, described)

@@ -76,14 +76,22 @@ class RunOptions:
 class Run:
     """The replica, the planner and the event queue of one policy's run."""
 
-    def __init__(self, network: Network, stock: list[StockRow], world: World, policy: str, options: RunOptions):
+    def __init__(
+        self,
+        network: Network,
+        stock: list[StockRow],
+        world: World,
+        policy: str,
+        options: RunOptions,
+        edt: EdtCalculator | None = None,
+    ):
         self.world = world
         self.options = options
         self.clock = SimulatedClock(world.start_ns)
         self.replica = LocalReplica(Engine(network, self.clock), MemoryLog(), clock_ns=self.clock)
         bootstrap.start_log(self.replica, stock, "the simulation")
         self.engine = self.replica.engine
-        self.planner = Planner(policy, self.engine, EdtCalculator(network))
+        self.planner = Planner(policy, self.engine, edt or EdtCalculator(network))
         self.tracker = EventTracker(self.engine)
         self.signer = TokenSigner(options.token_key)
         self.result = RunResult(policy, [])
@@ -340,8 +348,17 @@ def _late(result: OrderResult) -> bool:
     return result.reserved and not result.abandoned and result.delivered_ns > result.promised_latest_ns
 
 
-def run_policy(network: Network, stock: list[StockRow], world: World, policy: str, options: RunOptions) -> RunResult:
+def run_policy(
+    network: Network,
+    stock: list[StockRow],
+    world: World,
+    policy: str,
+    options: RunOptions,
+    edt: EdtCalculator | None = None,
+) -> RunResult:
+    """One policy over the world. `edt`, given, is shared between runs: its tables depend on the
+    network only (not on stock), and building them is most of a short run's time."""
     started = time.perf_counter()
-    result = Run(network, stock, world, policy, options).run()
+    result = Run(network, stock, world, policy, options, edt).run()
     result.seconds = time.perf_counter() - started
     return result
