@@ -29,7 +29,7 @@ from dompromise.replica.local import LocalReplica
 from dompromise.replica.reservation_events import EventTracker, EventType
 from dompromise.reservations.book import Outcome
 from dompromise.simulate.demand import NS_PER_DAY, NS_PER_HOUR, Order, World
-from dompromise.simulate.policies import Plan, Planner
+from dompromise.simulate.policies import Plan, PlannedShipment, Planner
 
 FOLLOW_DAYS = 7
 HOLD_TTL_NS = 20 * 60 * 10**9  # a checkout's hold: 20 minutes
@@ -243,6 +243,9 @@ class Run:
     def _ship(self, reservation_id: str, number: int, lines: tuple[int, ...]) -> None:
         index, order, plan = self._orders[reservation_id]
         shipment = plan.shipments[number]
+        if not self._goods_here(shipment):  # a backorder's supply is late: the shipment waits for it
+            self.push(self.clock.now_ns() + RETRY_NS, SHIP, (reservation_id, number, lines))
+            return
         outcome = self.write(
             log_pb2.LogRecord(
                 ship=log_pb2.LineChange(
@@ -263,6 +266,20 @@ class Run:
         result.arrivals.append(arrival_ns)
         if len(result.arrivals) == len(plan.shipments):
             result.delivered_ns = max(result.arrivals)
+
+    def _goods_here(self, shipment: PlannedShipment) -> bool:
+        """Whether every backorder line's units are on the shelf, beyond what holds and commitments take.
+
+        The core takes Ship as a fact (on hand never below zero), so it would ship a
+        backorder before its purchase order arrived: the warehouse can't, and neither does
+        the simulation. A line on stock is on the shelf by the core's invariant."""
+        for sku_id, node_id, quantity, backorder_ns in shipment.lines:
+            if backorder_ns:
+                sku = int(self.engine.sku_indices([sku_id])[0])
+                node = int(self.engine.node_indices([node_id])[0])
+                if self.engine.core.net_on_hand(sku, node) < quantity:
+                    return False
+        return True
 
     def _result_of(self, order_index: int) -> OrderResult:
         return self.result.orders[order_index]
