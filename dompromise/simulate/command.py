@@ -54,6 +54,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=",".join(POLICIES),
         help=f"comma-separated, ours first (default {','.join(POLICIES)})",
     )
+    parser.add_argument(
+        "--target",
+        metavar="HOST:PORT",
+        help="send the same orders to a running server over gRPC instead (promise, reserve by token, commit): "
+        "a load test with realistic demand; run the server on the same network (e.g. serve --in-memory "
+        "--clock simulated --start ...). Reports fill, splits, lead time, refusals, latency; not kept rates",
+    )
+    parser.add_argument("--in-flight", type=int, default=8, help="with --target: orders outstanding at once (8)")
+    parser.add_argument("--max-orders", type=int, default=0, help="with --target: send only the first N orders")
     parser.add_argument("--json", metavar="OUT", help="write the report here (default: stdout)")
     parser.add_argument("--png", metavar="OUT", help="plot the rates by day here (needs matplotlib)")
 
@@ -69,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         print("dompromise simulate: " + "; ".join(problems), file=sys.stderr)
         return 2
     try:
-        report_document = simulate(args, start_ns)
+        report_document = drive_target(args, start_ns) if args.target else simulate(args, start_ns)
     except config.ConfigError as error:
         print(f"dompromise simulate: bad network or stock:\n{error}", file=sys.stderr)
         return 2
@@ -79,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
             out.write(text + "\n")
     else:
         print(text)
+    if args.target:
+        print(f"dompromise simulate: {report_document['orders_per_second']} orders/s", file=sys.stderr)
+        return 0
     if args.png:
         report.write_png(args.png, report_document)
     timings = report_document["settings"]["seconds"]
@@ -95,19 +107,49 @@ def _problems(args: argparse.Namespace) -> list[str]:
     for name in ("slip_rate", "late_rate"):
         if not 0 <= getattr(args, name) <= 1:
             problems.append(f"--{name.replace('_', '-')} must be from 0 to 1")
+    if args.in_flight < 1 or args.max_orders < 0:
+        problems.append("--in-flight must be >= 1 and --max-orders >= 0")
+    if args.target and args.png:
+        problems.append("--png plots the in-process run's days: not with --target")
     unknown = [p for p in args.policies.split(",") if p not in POLICIES]
     if unknown:
         problems.append(f"--policies: unknown {unknown} (known: {', '.join(POLICIES)})")
     return problems
 
 
-def simulate(args: argparse.Namespace, start_ns: int) -> dict[str, Any]:
+def _network_and_stock(args: argparse.Namespace) -> tuple[Network, list[StockRow]]:
     if args.network:
         network = config.load_network(args.network)
         stock = config.load_stock_csv(args.stock, network) if args.stock else []
     else:
         network = demo.demo_network()
         stock = config.load_stock_csv(args.stock, network) if args.stock else demo.demo_stock(network)
+    return network, list(stock)
+
+
+def _demand_options(args: argparse.Namespace) -> DemandOptions:
+    return DemandOptions(
+        days=args.days,
+        orders_per_day=args.orders_per_day,
+        seed=args.seed,
+        slip_rate=args.slip_rate,
+        outages=args.outages,
+    )
+
+
+def drive_target(args: argparse.Namespace, start_ns: int) -> dict[str, Any]:
+    """The same orders to a running server (target.py); the report names the settings."""
+    from dompromise.simulate import target  # noqa: PLC0415 - grpc only for this mode
+
+    network, stock = _network_and_stock(args)
+    world = generate(network, stock, start_ns, _demand_options(args))
+    document = target.run(args.target, world, args.in_flight, args.max_orders)
+    document["settings"] = {"days": args.days, "seed": args.seed, "orders_per_day": args.orders_per_day}
+    return document
+
+
+def simulate(args: argparse.Namespace, start_ns: int) -> dict[str, Any]:
+    network, stock = _network_and_stock(args)
     settings = Settings(
         days=args.days,
         orders_per_day=args.orders_per_day,
@@ -119,7 +161,7 @@ def simulate(args: argparse.Namespace, start_ns: int) -> dict[str, Any]:
         policies=tuple(args.policies.split(",")),
         network_name=args.network or "demo",
     )
-    return run_in_process(network, list(stock), start_ns, settings)
+    return run_in_process(network, stock, start_ns, settings)
 
 
 @dataclass(frozen=True)
