@@ -93,8 +93,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.png:
         report.write_png(args.png, report_document)
-    timings = report_document["settings"]["seconds"]
-    print(f"dompromise simulate: {timings}", file=sys.stderr)
+    timings, cpu = report_document["settings"]["seconds"], report_document["settings"]["cpu_seconds"]
+    print(f"dompromise simulate: wall seconds {timings}, CPU seconds {cpu}", file=sys.stderr)
     return 0
 
 
@@ -203,6 +203,7 @@ def run_in_process(network: Network, stock: list[StockRow], start_ns: int, setti
         "network": settings.network_name,
         # Wall time of each policy's run: excluded from the same-seed comparison (see tests).
         "seconds": {run.policy: round(run.seconds, 2) for run in runs},
+        "cpu_seconds": {run.policy: round(run.cpu_seconds, 2) for run in runs},
     }
     placed_ns = [order.time_ns for order in world.orders]
     return report.document(runs, placed_ns, settings.days, described)
