@@ -30,6 +30,7 @@ lead (22+25)/2 = 23.5 h. Nothing oversold by either.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -133,3 +134,16 @@ def test_the_other_baselines_never_beat_ours_on_this_network(policy):
     assert theirs["split_rate"] >= ours["split_rate"]
     assert theirs["oversold_units"] == 0
     assert theirs["at_risk_lines"] == 0  # neither promises future supply
+
+
+def test_a_slip_no_re_promise_can_save_is_at_risk_and_late_but_not_saved():
+    """O0 commits instead of leaving: FAR's only E is gone, so when the slip is announced no
+    node has E to send in O5's window; O5 is still late, and recovers when the goods arrive."""
+    world = tiny_world()
+    committed = dataclasses.replace(world.orders[0], abandoned=False)
+    world = dataclasses.replace(world, orders=(committed, *world.orders[1:]))
+    result = run_policy(tiny_network(), list(STOCK), world, "promise", RunOptions())
+    metrics = report.metrics(result, [o.time_ns for o in world.orders])
+    assert (metrics["at_risk_lines"], metrics["at_risk_recovered"], metrics["repromise_would_save"]) == (1, 1, 0)
+    assert metrics["promise_kept_rate"] == 0.8  # 5 promised, O5 late
+    assert metrics["holds_expired"] == 0 and metrics["oversold_units"] == 0
