@@ -1,7 +1,8 @@
 """`dompromise simulate --target HOST:PORT`: the simulated demand against a real server, over gRPC.
 
-The benchmark suite's load test with realistic demand: the very orders the
-in-process run draws from --seed (same hours, postal codes, B2C / B2B /
+The benchmark suite's load test with realistic demand: the world's purchase
+orders are announced (UpsertSupply), then the very orders the in-process run
+draws from --seed (same hours, postal codes, B2C / B2B /
 click-and-collect mix) go, in time order, to a running server as checkout
 sends them: PromiseDelivery (partial fill, up to 3 shipments for a B2B
 order), ReserveInventory with the best option's promise token, then
@@ -29,10 +30,19 @@ from typing import Any
 import grpc
 
 from dompromise.simulate.demand import NS_PER_HOUR, Order, World
-from dompromise.v1 import promise_pb2, promise_pb2_grpc, reservation_pb2, reservation_pb2_grpc
+from dompromise.v1 import (
+    common_pb2,
+    inventory_pb2,
+    inventory_pb2_grpc,
+    promise_pb2,
+    promise_pb2_grpc,
+    reservation_pb2,
+    reservation_pb2_grpc,
+)
 
 B2B_SHIPMENTS_MAX = 3
 HOLD_TTL_SECONDS = 20 * 60  # a checkout's hold, as in-process
+SUPPLIES_PER_REQUEST = 500  # purchase orders per UpsertSupply: well under the server's item limit
 RPC_TIMEOUT_SECONDS = 10.0
 LATENCY_QUANTILES = (0.5, 0.99)
 
@@ -129,6 +139,7 @@ async def drive(target: str, world: World, in_flight: int, orders_max: int = 0) 
     for order in orders:
         queue.put_nowait(order)
     async with grpc.aio.insecure_channel(target) as channel:
+        await _announce_supply(world, inventory_pb2_grpc.InventoryServiceStub(channel))
         promise = promise_pb2_grpc.PromiseServiceStub(channel)
         reservations = reservation_pb2_grpc.ReservationServiceStub(channel)
 
@@ -140,6 +151,25 @@ async def drive(target: str, world: World, in_flight: int, orders_max: int = 0) 
         await asyncio.gather(*(worker() for _ in range(max(1, in_flight))))
         seconds = time.perf_counter() - started
     return report(tally, target, seconds, in_flight)
+
+
+async def _announce_supply(world: World, inventory: inventory_pb2_grpc.InventoryServiceStub) -> None:
+    """The world's purchase orders at their first ETA, as the in-process run announces them at its start
+    (receipts and slips follow simulated days, which only the in-process run lives through)."""
+    for first in range(0, len(world.purchase_orders), SUPPLIES_PER_REQUEST):
+        supplies = []
+        for po in world.purchase_orders[first : first + SUPPLIES_PER_REQUEST]:
+            supply = inventory_pb2.Supply(
+                supply_id=po.supply_id,
+                sku_id=po.sku_id,
+                node_id=po.node_id,
+                kind=common_pb2.SUPPLY_KIND_PURCHASE_ORDER,
+                quantity=po.quantity,
+            )
+            supply.eta.FromNanoseconds(po.eta_ns)
+            supplies.append(supply)
+        request = inventory_pb2.UpsertSupplyRequest(supplies=supplies, request_id=f"simulate-supply-{first}")
+        await inventory.UpsertSupply(request, timeout=RPC_TIMEOUT_SECONDS)
 
 
 def report(tally: TargetTally, target: str, seconds: float, in_flight: int) -> dict[str, Any]:

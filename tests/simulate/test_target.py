@@ -9,7 +9,7 @@ import grpc
 from dompromise.demo import network as demo
 from dompromise.replica.clock import parse_start
 from dompromise.simulate.demand import DemandOptions, generate
-from dompromise.v1 import reservation_pb2, reservation_pb2_grpc
+from dompromise.v1 import inventory_pb2, inventory_pb2_grpc, reservation_pb2, reservation_pb2_grpc
 from tests.processes import Serving, dompromise
 
 START = "2026-11-23T00:00:00+01:00"  # simulate's default start: the server promises as of the same instant
@@ -42,9 +42,14 @@ def test_the_orders_reach_a_simulated_clock_server_and_are_committed_there(tmp_p
         with grpc.insecure_channel(server.target) as channel:
             stub = reservation_pb2_grpc.ReservationServiceStub(channel)
             committed = _committed_orders(stub, [order.order_id for order in world.orders])
+            inventory = inventory_pb2_grpc.InventoryServiceStub(channel)
+            last_po = world.purchase_orders[-1]
+            announced = inventory.GetSupply(inventory_pb2.GetSupplyRequest(supply_id=last_po.supply_id), timeout=10)
     finally:
         assert server.stop() == 0
     assert document["server_clock"] == "simulated"
+    assert (announced.supply.sku_id, announced.supply.quantity) == (last_po.sku_id, last_po.quantity)
+    assert announced.supply.eta.ToNanoseconds() == last_po.eta_ns
     assert document["orders_sent"] == len(world.orders)
     assert document["orders"] == sum(1 for order in world.orders if not order.abandoned)
     assert document["failed_by_code"] == {} and document["reserve_refused"] == 0
