@@ -30,7 +30,11 @@ its departure and delivered by its lane's schedule. A replica on a simulated clo
 every command, in-process.
 
 The same demand is then run against the baselines: greedy nearest node with stock, first
-node with stock, and our promise from stock on hand only."""
+node with stock, and our promise from stock on hand only.
+
+With --target HOST:PORT the same orders go instead to a running server over gRPC, as
+checkout sends them (promise, reserve by the promise token, commit): a load test with
+realistic demand that reports fill, splits, lead time, refusals and latency per RPC."""
 
 EPILOG = """\
 JSON keys (ours at the top level, each baseline under "baselines"): promise_kept_rate,
