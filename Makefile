@@ -64,7 +64,8 @@ bench: setup
 # Seconds: every benchmark once with its answer checked, the gRPC ceiling comparison
 # briefly (needs h2load, Debian's nghttp2-client; .ci/run installs it), `dompromise bench`
 # end to end, the PostgreSQL baseline (needs the machine's PostgreSQL on 127.0.0.1:5432), and the
-# shared Redis log (needs redis-server on PATH; starts its own).
+# shared Redis log (needs redis-server on PATH; starts its own), and `dompromise simulate --target`
+# against a simulated-clock server (300 realistic orders).
 bench-smoke: setup
 	BENCH_SMOKE=1 $(PY) -m pytest benchmarks -q --benchmark-disable -p no:cacheprovider
 	$(PY) -m benchmarks.grpc_ceiling --smoke
@@ -73,6 +74,7 @@ bench-smoke: setup
 	$(PY) -m benchmarks.watch_latency --smoke
 	$(PY) -m benchmarks.redis_bench all --smoke
 	$(PY) -m benchmarks.http_counter --smoke
+	$(PY) -m benchmarks.simulate_target --smoke
 
 protos: $(STAMP)
 	PYTHON=$(PY) scripts/gen_protos.sh

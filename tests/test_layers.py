@@ -62,7 +62,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "v1",
     ),
     "client": ("client", "limits", "errors", "v1"),
-    # Above the domain engines, beside service: drives a replica, the promise engine and the log in-process.
+    # Above the domain engines, beside service: drives a replica, the promise engine and the log in-process;
+    # with --target, a server through the public stubs (v1), as a client does.
     "simulate": (
         "simulate",
         "replica",
@@ -76,6 +77,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "limits",
         "errors",
         "internal",
+        "v1",
     ),
     "cli": ("*",),
     "__main__": ("cli",),

@@ -87,7 +87,8 @@ class Planner:
             as_of_ns=now_ns,
             zone_id=None if pickup else zone_id,
             pickup_node_id=pickup or None,
-            methods=frozenset({Method.PICKUP if pickup else Method.SHIP}),
+            # A shipped order may come from a supplier's drop-ship lane too, as the greedy baselines' may.
+            methods=frozenset({Method.PICKUP} if pickup else {Method.SHIP, Method.DROP_SHIP}),
             fill_policy=FillPolicy.PARTIAL,
             min_fill_percent=1,
             max_shipments=B2B_SHIPMENTS_MAX if len(sku_ids) > 1 else 1,

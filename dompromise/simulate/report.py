@@ -10,7 +10,8 @@ Over orders that were not abandoned at checkout:
 - holds_expired: abandoned checkouts' holds that expired by the log's clock;
 - at_risk_lines / at_risk_recovered: backorder lines put AT_RISK by a supply slip, and those that came
   BACK_ON_TRACK; repromise_would_save: at-risk lines of orders that were late whose line, promised
-  again when the risk was announced, had a plan from stock inside the original window.
+  again when the risk was announced, had a plan from stock inside the original window;
+- reserve_refused: orders whose plan, signed into a promise token, the reserve then refused.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def metrics(result: RunResult, placed_ns: list[int]) -> dict[str, Any]:
         at_risk_lines=result.at_risk_lines,
         at_risk_recovered=result.at_risk_recovered,
         repromise_would_save=result.repromise_would_save,
+        reserve_refused=result.reserve_refused,
     )
     return document
 

@@ -6,7 +6,11 @@ import json
 
 import pytest
 
+from dompromise.demo import network as demo
+from dompromise.replica.clock import parse_start
 from dompromise.simulate import report
+from dompromise.simulate.command import Settings, run_in_process
+from dompromise.simulate.policies import POLICIES
 from dompromise.simulate.world import OrderResult, RunResult
 from tests.processes import dompromise
 
@@ -20,43 +24,61 @@ def test_help_explains_the_command_and_its_metrics():
         assert text in finished.stdout
 
 
-def _one_day(tmp_path, name: str, *extra: str) -> dict:
-    out = tmp_path / name
+def _one_day(seed: int, policies: tuple[str, ...] = POLICIES) -> dict:
+    """One simulated day of 150 orders on the demo network, in this process (about a second of CPU)."""
+    network = demo.demo_network()
+    settings = Settings(days=1, orders_per_day=150, seed=seed, policies=policies)
+    return run_in_process(network, list(demo.demo_stock(network)), parse_start(settings.start), settings)
+
+
+@pytest.fixture(scope="module")
+def seed_7() -> dict:
+    return _one_day(7)
+
+
+def test_same_seed_same_json(seed_7):
+    again = _one_day(7)
+    first = json.loads(json.dumps(seed_7, sort_keys=True))
+    for document in (first, again):
+        document["settings"].pop("seconds")  # wall and CPU time: the one thing allowed to differ
+        document["settings"].pop("cpu_seconds")
+    assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
+    other = _one_day(8, ("promise",))
+    assert other["orders"] != first["orders"] or other["fill_rate"] != first["fill_rate"]
+
+
+def test_a_one_day_run_is_sane_for_every_policy(seed_7):
+    assert set(seed_7["baselines"]) == {"greedy_nearest", "first_with_stock", "on_hand_only"}
+    for metrics in (seed_7, *seed_7["baselines"].values()):
+        assert set(report.METRIC_KEYS) <= set(metrics)
+        assert metrics["orders"] == seed_7["orders"] > 100
+        assert metrics["oversold_units"] == 0
+        assert 0 < metrics["fill_rate"] <= 1 and 0 <= metrics["split_rate"] <= 1
+        assert metrics["promise_kept_rate"] >= 0.995  # no slips, no late carriers
+    assert seed_7["fill_rate"] >= seed_7["baselines"]["greedy_nearest"]["fill_rate"]
+    assert seed_7["split_rate"] <= seed_7["baselines"]["greedy_nearest"]["split_rate"]
+    assert [day["day"] for day in seed_7["by_day"]["promise"]] == [0]
+
+
+def test_the_command_writes_its_json(tmp_path):
+    out = tmp_path / "day.json"
     finished = dompromise(
-        "--log-level",
-        "warning",
         "simulate",
         "--days",
         "1",
         "--orders-per-day",
-        "150",
+        "20",
+        "--policies",
+        "promise,greedy_nearest",
         "--json",
         str(out),
-        *extra,
         timeout=120,
     )
     assert finished.returncode == 0, finished.stderr
-    return json.loads(out.read_text())
-
-
-def test_same_seed_same_json_and_a_sane_one_day_run(tmp_path):
-    first = _one_day(tmp_path, "a.json", "--seed", "7")
-    second = _one_day(tmp_path, "b.json", "--seed", "7")
-    for document in (first, second):
-        document["settings"].pop("seconds")  # wall time: the one thing allowed to differ
-    assert first == second
-    other = _one_day(tmp_path, "c.json", "--seed", "8")
-    assert other["orders"] != first["orders"] or other["fill_rate"] != first["fill_rate"]
-    # The metrics, ours and each baseline's, over the same orders.
-    assert set(first["baselines"]) == {"greedy_nearest", "first_with_stock", "on_hand_only"}
-    for metrics in (first, *first["baselines"].values()):
-        assert set(report.METRIC_KEYS) <= set(metrics)
-        assert metrics["orders"] == first["orders"] > 0
-        assert metrics["oversold_units"] == 0
-        assert 0 < metrics["fill_rate"] <= 1 and 0 <= metrics["split_rate"] <= 1
-        assert metrics["promise_kept_rate"] >= 0.995  # no slips, no late carriers
-    assert first["fill_rate"] >= first["baselines"]["greedy_nearest"]["fill_rate"]
-    assert first["split_rate"] <= first["baselines"]["greedy_nearest"]["split_rate"]
+    document = json.loads(out.read_text())
+    assert document["policy"] == "promise" and set(document["baselines"]) == {"greedy_nearest"}
+    assert document["orders"] > 0 and document["oversold_units"] == 0
+    assert "promise" in finished.stderr  # the timings line
 
 
 def test_metrics_match_hand_computed_values():
