@@ -227,7 +227,14 @@ async def serve(
             async with reloading:  # two SIGHUPs in a row apply one after the other
                 await reload()
 
-        reloads.append(lambda: loop.create_task(reload_once()))
+        running: set[asyncio.Task[None]] = set()  # the loop keeps only weak references to tasks
+
+        def start_reload() -> None:
+            task = loop.create_task(reload_once())
+            running.add(task)
+            task.add_done_callback(running.discard)
+
+        reloads.append(start_reload)
     loop.add_signal_handler(signal.SIGHUP, run_reloads, reloads)
     metrics_server = None
     if added.registry is not None and options.metrics_port is not None:
