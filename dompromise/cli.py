@@ -350,7 +350,12 @@ def _serve(args: argparse.Namespace) -> int:
         def http_ready(port: int) -> None:
             print(f"dompromise http on {http_host}:{port}", flush=True)
 
-        also_serve = also_serve_http(http_host, args.http_port, http_ready)
+        auth_check = None
+        if options.keys is not None:  # the same keys and scopes as gRPC (http/auth.py)
+            from dompromise.http.auth import keyring_check
+
+            auth_check = keyring_check(options.keys)
+        also_serve = also_serve_http(http_host, args.http_port, http_ready, auth_check)
     try:
         reload = _reloader(args, replica) if args.config else None
         asyncio.run(

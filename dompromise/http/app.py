@@ -6,9 +6,10 @@ the servicer runs with an HttpContext standing for grpc's, and what it
 answers, or aborts with, goes out as JSON. It runs in the gRPC server's event
 loop (service/server.py `serve(also_serve=...)`, dompromise/http/serve.py).
 
-Auth is a hook for the production issue: `auth_check(authorization, scope)`
-gets the request's Authorization header (None when absent) and the RPC's
-scope (read, promise, reserve, admin), and refuses by raising AuthRejected.
+Auth is a hook: `auth_check(authorization, scope)` gets the request's
+Authorization header (None when absent) and the RPC's scope (the gRPC scope
+table's, service/auth.py), and refuses by raising AuthRejected; `serve
+--auth-keys` wires the key ring (http/auth.py).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ SSE_KEEPALIVE_SECONDS = 15.0
 # The log position an answer reflects, as the gRPC side's trailing metadata says it.
 POSITION_HEADER = "x-dompromise-position"
 LOG_ID_HEADER = "x-dompromise-log-id"
+# The key of a Server-Sent Events request, whose EventSource cannot send an Authorization header (RFC 6750 2.3).
+ACCESS_TOKEN_PARAMETER = "access_token"
 
 
 class AuthRejected(Exception):
@@ -137,7 +140,10 @@ class RouteHandler:
     async def _check_auth(self, request: web.Request) -> None:
         if self._auth is None:
             return
-        outcome = self._auth(request.headers.get("Authorization"), self.route.scope)
+        authorization = request.headers.get("Authorization")
+        if authorization is None and self.route.server_streaming and ACCESS_TOKEN_PARAMETER in request.query:
+            authorization = f"Bearer {request.query[ACCESS_TOKEN_PARAMETER]}"  # EventSource sends no headers
+        outcome = self._auth(authorization, self.route.scope)
         if inspect.isawaitable(outcome):
             await outcome
 
@@ -146,7 +152,8 @@ class RouteHandler:
         if self.route.body:
             message_from_body(await request.read(), message)
         else:
-            message_from_dict(query_document(message.DESCRIPTOR, request.query.items()), message)
+            parameters = [(name, value) for name, value in request.query.items() if name != ACCESS_TOKEN_PARAMETER]
+            message_from_dict(query_document(message.DESCRIPTOR, parameters), message)
         fill_path_fields(message, request.match_info)
         return message
 

@@ -2,8 +2,7 @@
 
 Each annotated method of the v1 services becomes one Route: its verb, its path
 template ("/v1/nodes/{node_id}:setStatus"), which request fields the path
-fills, and the scope a caller needs (read, promise, reserve, admin: the
-production issue's bearer-token scopes).
+fills, and the scope a caller needs (the gRPC scope table's, service/auth.py).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from google.protobuf.descriptor import FileDescriptor, MethodDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 
+from dompromise.service import auth
 from dompromise.v1 import availability_pb2, inventory_pb2, network_pb2, promise_pb2, reservation_pb2
 
 API_FILES: tuple[FileDescriptor, ...] = (
@@ -27,10 +27,6 @@ API_FILES: tuple[FileDescriptor, ...] = (
     reservation_pb2.DESCRIPTOR,
 )
 PATH_VARIABLE = re.compile(r"\{(\w+)\}")
-# What a method's name says it does, for the scope it needs: reads need "read".
-READ_PREFIXES = ("Get", "List", "Watch", "Search")
-# Writes that are not a checkout's: stock feeds and node status.
-ADMIN_SERVICES = ("dompromise.v1.InventoryService", "dompromise.v1.NetworkService")
 
 
 class Route(NamedTuple):
@@ -43,7 +39,7 @@ class Route(NamedTuple):
     request_type: type[Message]
     response_type: type[Message]
     server_streaming: bool  # served as Server-Sent Events
-    scope: str  # read | promise | reserve | admin
+    scope: str  # availability:read | promise | reserve | inventory:write | network:admin (service/auth.py)
 
     @property
     def aiohttp_path(self) -> str:
@@ -52,13 +48,8 @@ class Route(NamedTuple):
 
 
 def scope_of(service_name: str, method_name: str) -> str:
-    if method_name.startswith(READ_PREFIXES):
-        return "read"
-    if method_name == "PromiseDelivery":
-        return "promise"
-    if service_name in ADMIN_SERVICES:
-        return "admin"
-    return "reserve"
+    """The scope the gRPC side asks for the same RPC (service/auth.py's one table)."""
+    return auth.scope_of(f"/{service_name}/{method_name}")
 
 
 def _routes(method: MethodDescriptor) -> list[Route]:

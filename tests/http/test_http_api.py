@@ -308,7 +308,7 @@ def test_auth_hook_gets_the_header_and_the_scope(server):
         seen.append((authorization, scope))
         if authorization is None:
             raise AuthRejected(code_pb2.UNAUTHENTICATED, "bearer token required")
-        if scope != "read":
+        if scope != "availability:read":
             raise AuthRejected(code_pb2.PERMISSION_DENIED, f"token lacks scope {scope}")
 
     api = HttpServer(server, check)
@@ -319,7 +319,7 @@ def test_auth_hook_gets_the_header_and_the_scope(server):
         assert (status, document["code"]) == (403, code_pb2.PERMISSION_DENIED)
     finally:
         api.stop()
-    assert seen == [(None, "read"), ("Bearer r", "read"), ("Bearer r", "promise")]
+    assert seen == [(None, "availability:read"), ("Bearer r", "availability:read"), ("Bearer r", "promise")]
 
 
 def test_watch_is_server_sent_events_and_follows_writes(api):

@@ -11,8 +11,13 @@ const REFRESH_DELAY_MS = 250;
 const $ = (id) => document.getElementById(id);
 const state = { nodes: [], nodeById: {}, sku: null, results: [], selected: -1, events: null, searchTimer: 0, searchSeq: 0, refreshTimer: 0 };
 
+// With `serve --auth-keys`, the counter's key is kept in this browser (localStorage "dompromise.apiKey").
+const API_KEY_STORAGE = "dompromise.apiKey";
+
 async function api(method, path, body) {
   const init = { method, headers: {} };
+  const key = localStorage.getItem(API_KEY_STORAGE);
+  if (key) init.headers["Authorization"] = `Bearer ${key}`;
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -226,6 +231,8 @@ function renderSupply(answer, item) {
 function watch(skuId) {
   if (state.events) state.events.close();
   const query = new URLSearchParams({ sku_ids: skuId, view: "AVAILABILITY_VIEW_FULL" });
+  const key = localStorage.getItem(API_KEY_STORAGE);
+  if (key) query.set("access_token", key); // EventSource sends no headers (RFC 6750 2.3)
   const events = new EventSource(`/v1/availability:watch?${query}`);
   state.events = events;
   events.onopen = () => setLive(true);
