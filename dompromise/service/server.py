@@ -25,6 +25,7 @@ from dompromise.service.inventory import InventoryServicer
 from dompromise.service.network import NetworkServicer
 from dompromise.service.promise import Promiser, PromiseServicer
 from dompromise.service.reservation import ReservationServicer
+from dompromise.service.search_feed import search_of
 from dompromise.v1 import (
     availability_pb2,
     inventory_pb2,
@@ -111,7 +112,8 @@ def build_server(
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
     availability = AvailabilityServicer(engine, watches)
     inventory = InventoryServicer(replica)
-    network = NetworkServicer(engine, replica, parse_network)
+    # The catalog search follows the log's catalog changes on this replica (service/search_feed.py).
+    network = NetworkServicer(engine, replica, parse_network, search_of(replica))
     promise = PromiseServicer(promiser)
     reservation = ReservationServicer(replica, promiser)
     availability_service.add_to_server(availability, server)  # Watch: pre-encoded
