@@ -59,6 +59,8 @@ class BuiltServer(NamedTuple):
     watches: WatchHub
     # The servicer objects by service full name: the HTTP/JSON routes call these same ones (dompromise/http/).
     servicers: Mapping[str, object]
+    # Serves x-dompromise-min-position: the HTTP/JSON routes wait through it as the gRPC calls do.
+    consistency: ConsistencyInterceptor | None = None
 
 
 # Started beside the gRPC server in its event loop (the HTTP/JSON app): returns what stops it.
@@ -100,10 +102,8 @@ def build_server(
     ]
     # Positions in every answer's metadata, and x-dompromise-min-position (service/consistency.py).
     # Decoding first, so it wraps every handler the others return: undecodable requests answer INVALID_ARGUMENT.
-    interceptors: list[grpc.aio.ServerInterceptor] = [
-        DecodeInterceptor(),
-        ConsistencyInterceptor(replica, clock_kind=clock_kind),
-    ]
+    consistency = ConsistencyInterceptor(replica, clock_kind=clock_kind)
+    interceptors: list[grpc.aio.ServerInterceptor] = [DecodeInterceptor(), consistency]
     server = grpc.aio.server(
         options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
     )
@@ -131,7 +131,7 @@ def build_server(
         raise OSError(f"could not bind {address}: {error}") from None
     if port == 0:
         raise OSError(f"could not bind {address}")
-    return BuiltServer(server, port, health_servicer, watches, servicers)
+    return BuiltServer(server, port, health_servicer, watches, servicers, consistency)
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:
