@@ -149,12 +149,21 @@ def _parser() -> argparse.ArgumentParser:
 
     _log_commands(commands)
 
-    lookup = commands.add_parser("lookup", help="print availability of SKUs as a table")
-    lookup.add_argument("sku_ids", nargs="+", metavar="SKU")
+    lookup = commands.add_parser(
+        "lookup", help="print availability of SKUs as a table (part of a part number or description words, any case)"
+    )
+    lookup.add_argument("sku_ids", nargs="+", metavar="SKU", help="a part number, part of one, or description words")
     lookup.add_argument("--target", default=DEFAULT_TARGET, help=f"server address (default {DEFAULT_TARGET})")
     lookup.add_argument("--node", action="append", default=[], dest="node_ids", help="only this node (repeatable)")
     lookup.add_argument("--tag", action="append", default=[], dest="node_tags", help="only nodes with this tag")
-    lookup.add_argument("--all-nodes", action="store_true", help="list nodes with nothing available too")
+    lookup.add_argument(
+        "--all-nodes", action="store_true", help="list nodes with nothing available too, disabled ones marked"
+    )
+    lookup.add_argument("--deliver-to", default="", metavar="POSTAL", help="delivery options to this postal code")
+    lookup.add_argument("--country", default="", metavar="CC", help="the postal code's country (ISO 3166-1 alpha-2)")
+    lookup.add_argument(
+        "--quantity", type=int, default=1, help="units of each SKU to deliver (with --deliver-to; default 1)"
+    )
     lookup.add_argument("--timeout", type=float, default=5.0, help="deadline in seconds")
     channel_options.add_arguments(lookup)
     lookup.set_defaults(run=_lookup)
@@ -637,21 +646,30 @@ def _token_key(path: str) -> bytes:
 def _lookup(args: argparse.Namespace) -> int:
     import grpc
 
-    from dompromise.client.lookup import render_lookup
+    from dompromise.client.lookup import LookupRequest, render_lookup
 
+    request = LookupRequest(
+        target=args.target,
+        terms=args.sku_ids,
+        node_ids=args.node_ids,
+        node_tags=args.node_tags,
+        all_nodes=args.all_nodes,
+        deliver_to=args.deliver_to,
+        country_code=args.country.upper(),
+        quantity=args.quantity,
+        timeout_seconds=args.timeout,
+    )
     try:
-        security = channel_options.from_args(args)
-        text, missing = render_lookup(
-            args.target, args.sku_ids, args.node_ids, args.node_tags, args.all_nodes, args.timeout, security
-        )
+        request.security = channel_options.from_args(args)
+        answer = render_lookup(request)
     except (OSError, ValueError) as error:
         print(f"dompromise lookup: {error}", file=sys.stderr)
         return 2
     except grpc.RpcError as error:
         print(f"dompromise lookup: {error.code().name}: {error.details()}", file=sys.stderr)
         return 2
-    print(text)
-    return 1 if missing else 0
+    print(answer.text)
+    return 1 if answer.unresolved else 0
 
 
 def _health(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "config": ("config", "model", "limits", "errors", "gc_pause"),
     "demo": ("demo", "model", "limits"),
     "reservations": ("reservations", "model", "limits", "errors", "_core"),
-    "inventory": ("inventory", "reservations", "model", "limits", "errors", "_core", "internal"),
+    "inventory": ("inventory", "reservations", "model", "limits", "errors", "_core", "internal", "gc_pause"),
     "promise": ("promise", "inventory", "reservations", "model", "limits", "errors", "_core", "internal"),
     "log": ("log", "limits", "errors", "gc_pause", "internal"),
     "replica": ("replica", "log", "inventory", "reservations", "model", "limits", "errors", "gc_pause", "internal"),

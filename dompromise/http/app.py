@@ -52,6 +52,7 @@ POSITION_HEADER = "x-dompromise-position"
 LOG_ID_HEADER = "x-dompromise-log-id"
 # The key of a Server-Sent Events request, whose EventSource cannot send an Authorization header (RFC 6750 2.3).
 ACCESS_TOKEN_PARAMETER = "access_token"
+MIN_POSITION_HEADER = "x-dompromise-min-position"
 
 
 class AuthRejected(Exception):
@@ -64,6 +65,8 @@ class AuthRejected(Exception):
 
 
 AuthCheck = Callable[[str | None, str], Awaitable[None] | None]
+# Waits for the request's x-dompromise-min-position (service/consistency.py); False: it aborted the call.
+MinPosition = Callable[[Any], Awaitable[bool]]
 
 
 class HttpAbort(grpc.aio.AbortError):
@@ -119,11 +122,24 @@ def _error_response(status: status_pb2.Status) -> web.Response:
 class RouteHandler:
     """One route: builds the request, checks auth, calls the servicer, answers JSON (or SSE for a stream)."""
 
-    def __init__(self, route: Route, servicer: object, position: Callable[[], tuple[int, str]], auth: AuthCheck | None):
+    def __init__(
+        self,
+        route: Route,
+        servicer: object,
+        position: Callable[[], tuple[int, str]],
+        auth: AuthCheck | None,
+        min_position: MinPosition | None = None,
+    ):
         self.route = route
         self._method = getattr(servicer, route.method_name)
         self._position = position
         self._auth = auth
+        self._min_position = min_position
+
+    async def _at_min_position(self, request: web.Request, context: HttpContext) -> None:
+        """Waits for x-dompromise-min-position when the request sends it (HttpAbort when it is not reached)."""
+        if self._min_position is not None and MIN_POSITION_HEADER in request.headers:
+            await self._min_position(context)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -164,6 +180,7 @@ class RouteHandler:
     async def _unary(self, request: web.Request, message: Message) -> web.Response:
         context = HttpContext(request)
         try:
+            await self._at_min_position(request, context)
             answer = await self._method(message, context)
         except HttpAbort as aborted:
             response = _error_response(aborted.status)
@@ -174,6 +191,10 @@ class RouteHandler:
     async def _stream(self, request: web.Request, message: Message) -> web.StreamResponse:
         """Server-Sent Events: one `data:` JSON message per answer; an abort is an `error` event, then the end."""
         context = HttpContext(request)
+        try:
+            await self._at_min_position(request, context)
+        except HttpAbort as aborted:
+            return _error_response(aborted.status)
         answers: AsyncGenerator[Any, None] = self._method(message, context)
         response: web.StreamResponse | None = None
         try:
@@ -215,6 +236,15 @@ class RouteHandler:
 @web.middleware
 async def json_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
     """aiohttp's own refusals (no such route, wrong method, body too large) as google.rpc.Status JSON too."""
+    line_bytes = len(request.method) + len(request.raw_path) + len(" HTTP/1.1")
+    if line_bytes > limits.HTTP_REQUEST_LINE_BYTES_MAX:  # aiohttp reads lines up to HTTP_LINE_BYTES_READ
+        status = status_pb2.Status(
+            code=code_pb2.RESOURCE_EXHAUSTED,
+            message=f"request line of {line_bytes} bytes is over HTTP_REQUEST_LINE_BYTES_MAX "
+            f"({limits.HTTP_REQUEST_LINE_BYTES_MAX}): POST big batches",
+        )
+        _, body = status_json(status)
+        return web.Response(status=414, body=body, content_type=JSON)
     try:
         return await handler(request)
     except web.HTTPException as error:
@@ -246,6 +276,7 @@ def create_app(
     servicers: Mapping[str, object],
     position: Callable[[], tuple[int, str]],
     auth_check: AuthCheck | None = None,
+    min_position: MinPosition | None = None,
 ) -> web.Application:
     """The HTTP app over these servicers (service full name -> the object the gRPC server serves).
 
@@ -256,7 +287,9 @@ def create_app(
         servicer = servicers.get(route.service_name)
         if servicer is None:
             continue
-        app.router.add_route(route.verb, route.aiohttp_path, RouteHandler(route, servicer, position, auth_check).handle)
+        app.router.add_route(
+            route.verb, route.aiohttp_path, RouteHandler(route, servicer, position, auth_check, min_position).handle
+        )
     app.router.add_get("/", _page)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

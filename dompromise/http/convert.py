@@ -21,6 +21,7 @@ from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2, status_pb2
 
 from dompromise.errors import FieldViolation, InvalidArgumentError
+from dompromise.http.fast_json import response_bytes
 from dompromise.service.errors import to_status
 
 # AIP-193: the HTTP code of each google.rpc.Code.
@@ -191,5 +192,6 @@ def fill_path_fields(message: Message, path_values: Mapping[str, str]) -> None:
 
 
 def response_json(message: Message) -> bytes:
-    """An answer in the proto3 JSON mapping (lowerCamelCase names, int64 as strings, defaults left out)."""
-    return json.dumps(json_format.MessageToDict(message), separators=(",", ":")).encode()
+    """An answer in the proto3 JSON mapping (lowerCamelCase names, int64 as strings, defaults left out), as
+    json_format writes it (fast_json.py: the same bytes without its per-field walk)."""
+    return response_bytes(message)

@@ -15,6 +15,9 @@ from dompromise.service.server import AlsoServe, BuiltServer
 log = logging.getLogger(__name__)
 # Seconds open HTTP requests (and Server-Sent Events streams) get to finish on shutdown.
 HTTP_SHUTDOWN_SECONDS = 2.0
+# The longest request line aiohttp reads: past HTTP_REQUEST_LINE_BYTES_MAX up to this, answered 414 as Status JSON
+# (app.py json_errors); past this, aiohttp's own 400.
+HTTP_LINE_BYTES_READ = 4 * limits.HTTP_REQUEST_LINE_BYTES_MAX
 
 
 def app_of(built: BuiltServer, replica: Replica, auth_check: AuthCheck | None = None) -> web.Application:
@@ -23,7 +26,8 @@ def app_of(built: BuiltServer, replica: Replica, auth_check: AuthCheck | None = 
     def position() -> tuple[int, str]:
         return replica.engine.log_position, replica.log_id
 
-    return create_app(built.servicers, position, auth_check)
+    min_position = None if built.consistency is None else built.consistency.serve_at_min_position
+    return create_app(built.servicers, position, auth_check, min_position)
 
 
 async def start_http(
@@ -35,7 +39,8 @@ async def start_http(
         app,
         access_log=None,
         shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
-        max_line_size=limits.HTTP_REQUEST_LINE_BYTES_MAX,
+        # Read past the limit, so a longer request line gets json_errors' Status JSON, not aiohttp's text.
+        max_line_size=HTTP_LINE_BYTES_READ,
     )
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -278,6 +278,10 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
                 return answer.log_position
         return position_before
 
+    async def serve_at_min_position(self, context: _Context) -> bool:
+        """For a call served outside gRPC (the HTTP/JSON routes, whose context stands for grpc's): as below."""
+        return await self._serve_at_min_position(context)
+
     async def _serve_at_min_position(self, context: _Context) -> bool:
         """Waits for the requested position if one is asked; False if the call was aborted instead."""
         value = log_id_value = None

@@ -26,6 +26,7 @@ from dompromise.service.metrics import serve_metrics
 from dompromise.service.network import NetworkServicer
 from dompromise.service.promise import Promiser, PromiseServicer
 from dompromise.service.reservation import ReservationServicer
+from dompromise.service.search_feed import search_of
 from dompromise.service.serving import Additions, ServingOptions, additions, bind
 from dompromise.v1 import (
     availability_pb2,
@@ -69,6 +70,8 @@ class BuiltServer(NamedTuple):
     watches: WatchHub
     # The servicer objects by service full name: the HTTP/JSON routes call these same ones (dompromise/http/).
     servicers: Mapping[str, object]
+    # Serves x-dompromise-min-position: the HTTP/JSON routes wait through it as the gRPC calls do.
+    consistency: ConsistencyInterceptor | None = None
 
 
 # Started beside the gRPC server in its event loop (the HTTP/JSON app): returns what stops it.
@@ -133,12 +136,9 @@ def build_server_with_additions(
     added = additions(options, replica, watches)
     # Decoding first, so it wraps every handler the others return: undecodable requests answer INVALID_ARGUMENT.
     # Then keys, metrics and shedding (service/serving.py); then positions in every answer's metadata and
-    # x-dompromise-min-position (service/consistency.py).
-    interceptors: list[grpc.aio.ServerInterceptor] = [
-        DecodeInterceptor(),
-        *added.interceptors,
-        ConsistencyInterceptor(replica, clock_kind=clock_kind),
-    ]
+    # x-dompromise-min-position (service/consistency.py, shared with the HTTP routes).
+    consistency = ConsistencyInterceptor(replica, clock_kind=clock_kind)
+    interceptors: list[grpc.aio.ServerInterceptor] = [DecodeInterceptor(), *added.interceptors, consistency]
     server = grpc.aio.server(
         options=channel_options + KEEPALIVE_OPTIONS,
         maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX,
@@ -148,7 +148,8 @@ def build_server_with_additions(
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
     availability = AvailabilityServicer(engine, watches)
     inventory = InventoryServicer(replica)
-    network = NetworkServicer(engine, replica, parse_network)
+    # The catalog search follows the log's catalog changes on this replica (service/search_feed.py).
+    network = NetworkServicer(engine, replica, parse_network, search_of(replica))
     promise = PromiseServicer(promiser)
     reservation = ReservationServicer(replica, promiser)
     availability_service.add_to_server(availability, server)  # Watch: pre-encoded
@@ -167,7 +168,7 @@ def build_server_with_additions(
         raise OSError(f"could not bind {address}: {error}") from None
     if port == 0:
         raise OSError(f"could not bind {address}")
-    return BuiltServer(server, port, health_servicer, watches, servicers), added
+    return BuiltServer(server, port, health_servicer, watches, servicers, consistency), added
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:

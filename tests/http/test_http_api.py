@@ -355,3 +355,62 @@ def test_watch_with_bad_input_is_a_json_error(api):
     status, _, document = api.call("GET", "/v1/availability:watch?resume_after_version=-1&sku_ids=PAD-1")
     assert status == 400
     assert "resume_after_version" in violations(document)
+
+
+# ---- x-dompromise-min-position over HTTP, and a request line over its limit ------------------------------------
+
+
+def test_min_position_header_waits_for_a_write_then_answers_at_it(api, server):
+    position = server.engine.log_position
+    answers: queue.Queue = queue.Queue()
+    waiting = threading.Thread(
+        target=lambda: answers.put(
+            api.call("GET", "/v1/availability?sku_ids=OIL-1", headers={"x-dompromise-min-position": str(position + 1)})
+        )
+    )
+    waiting.start()
+    status, _, written = api.call(
+        "POST", "/v1/stock:update", {"updates": [{"skuId": "OIL-1", "nodeId": "ST-1", "kind": 1, "quantity": "9"}]}
+    )
+    assert status == 200
+    waiting.join(10)
+    status, headers, read = answers.get(timeout=1)
+    assert status == 200, read
+    assert int(headers["x-dompromise-position"]) >= position + 1
+
+
+def test_min_position_not_reached_is_unavailable_as_status_json(api, server):
+    ahead = server.engine.log_position + 1_000
+    status, headers, body = api.call(
+        "GET", "/v1/availability?sku_ids=OIL-1", headers={"x-dompromise-min-position": str(ahead)}
+    )
+    assert status == 503, body
+    assert body["code"] == code_pb2.UNAVAILABLE
+    assert any("POSITION_NOT_REACHED" in json.dumps(detail) for detail in body.get("details", [])), body
+    assert int(headers["x-dompromise-position"]) < ahead
+
+
+def test_min_position_malformed_is_bad_request_naming_the_header(api):
+    status, _, body = api.call("GET", "/v1/availability?sku_ids=OIL-1", headers={"x-dompromise-min-position": "soon"})
+    assert status == 400
+    assert "x-dompromise-min-position" in violations(body)
+
+
+def test_min_position_already_reached_answers_at_once(api, server):
+    position = server.engine.log_position
+    status, _, body = api.call(
+        "GET", "/v1/availability?sku_ids=OIL-1", headers={"x-dompromise-min-position": str(position)}
+    )
+    assert status == 200 and body["items"][0]["skuId"] == "OIL-1"
+
+
+def test_a_get_longer_than_the_request_line_limit_is_answered_as_status_json(api):
+    from dompromise import limits
+
+    query = "&".join(f"sku_ids=SKU-{i:06d}" for i in range(limits.HTTP_REQUEST_LINE_BYTES_MAX // 18 + 10))
+    path = f"/v1/availability?{query}"
+    assert len(path) > limits.HTTP_REQUEST_LINE_BYTES_MAX
+    status, _, body = api.call("GET", path)
+    assert status == 414
+    assert body["code"] == code_pb2.RESOURCE_EXHAUSTED
+    assert "HTTP_REQUEST_LINE_BYTES_MAX" in body["message"]
