@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from dompromise import limits
@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 TICK_INTERVAL_SECONDS = 0.5
 # Records between snapshots: bounds start-up replay (and log size, by compaction).
 SNAPSHOT_INTERVAL_RECORDS = 50_000
+
+# How long a replica applies records before it lets the event loop answer reads
+# (a catalog record of CATALOG_SKUS_MAX SKUs takes ~10 ms: reads wait at most
+# about this plus one record).
+APPLY_SLICE_SECONDS = 0.005
 
 # A command waiting for the writer, and the future its outcome goes to.
 Pending = tuple[log_pb2.LogRecord, "asyncio.Future[Outcome]"]
@@ -139,6 +144,19 @@ class SnapshotSchedule:
         """Waits for a snapshot in progress (stop)."""
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def make_room(engine: Engine, records: Sequence[log_pb2.LogRecord]) -> None:
+    """Room for the SKU rows these records may add, made before they apply: when the
+    core must double, the copy runs in a thread (numpy, without the GIL) while this
+    replica's applying waits and its event loop goes on answering reads, then is put
+    in here. Room is not state: every replica applies the records alike either way."""
+    count = engine.rows_wanted(records)
+    if count == 0:
+        return
+    prepared = await asyncio.get_running_loop().run_in_executor(None, engine.prepare_rows, count)
+    if prepared is not None and not engine.install_rows(prepared):
+        log.debug("prepared growth not used: the state changed meanwhile")
 
 
 def status_changes(engine: Engine) -> log_pb2.LogRecord | None:
