@@ -65,6 +65,7 @@ class CatalogChanges:
     _row_skus: list[Sku | None]  # by core row (None for a variant row)
     _row_documents: list[str | None]  # by core row: a catalog SKU's document, built on first need
     _retired: dict[str, int]  # retired SKU id -> its row
+    _decoded: dict[str, Sku]  # SKU documents decoded ahead of their record's apply (prepare_rows)
     _nodes_by_tag: dict[str, list[int]]
     _variants: VariantRegistry
     _book: ReservationBook
@@ -149,8 +150,9 @@ class CatalogChanges:
         changed = False
         seen: set[str] = set()
         for text in body.sku_documents:
+            decoded = self._decoded.pop(text, None)
             try:
-                sku = document.sku_from_document(text)
+                sku = decoded if decoded is not None else document.sku_from_document(text)
             except ValueError:
                 statuses.append(CATALOG_STATUS["MALFORMED"])
                 continue
@@ -185,9 +187,19 @@ class CatalogChanges:
         room a replica can make off its event loop before applying them."""
         return sum(len(r.upsert_skus.sku_documents) for r in records if r.WhichOneof("command") == "upsert_skus")
 
-    def prepare_rows(self, count: int) -> object | None:
-        """The copy a growth by `count` SKU rows needs, or None if there is room
-        (Core.prepare_rows): may run in another thread while no record applies."""
+    def prepare_rows(self, records: Sequence[log_pb2.LogRecord], count: int) -> object | None:
+        """Work the records' apply would do, done ahead in another thread while no record
+        applies (reads go on): their SKU documents decoded (kept for their apply: decoding
+        is pure), and the copy a growth by `count` rows needs (Core.prepare_rows), or None
+        if there is room."""
+        self._decoded.clear()
+        for record in records:
+            if record.WhichOneof("command") == "upsert_skus":
+                for text in record.upsert_skus.sku_documents:
+                    try:
+                        self._decoded[text] = document.sku_from_document(text)
+                    except ValueError:
+                        continue  # the apply refuses it (MALFORMED)
         return self._core.prepare_rows(count)
 
     def install_rows(self, prepared: object) -> bool:

@@ -147,14 +147,14 @@ class SnapshotSchedule:
 
 
 async def make_room(engine: Engine, records: Sequence[log_pb2.LogRecord]) -> None:
-    """Room for the SKU rows these records may add, made before they apply: when the
-    core must double, the copy runs in a thread (numpy, without the GIL) while this
+    """Room for the SKU rows these records may add, made before they apply (and their
+    SKU documents decoded): when the core must double, the copy runs in a thread (numpy, without the GIL) while this
     replica's applying waits and its event loop goes on answering reads, then is put
     in here. Room is not state: every replica applies the records alike either way."""
     count = engine.rows_wanted(records)
     if count == 0:
         return
-    prepared = await asyncio.get_running_loop().run_in_executor(None, engine.prepare_rows, count)
+    prepared = await asyncio.get_running_loop().run_in_executor(None, engine.prepare_rows, records, count)
     if prepared is not None and not engine.install_rows(prepared):
         log.debug("prepared growth not used: the state changed meanwhile")
 
