@@ -37,6 +37,7 @@ import numpy as np
 
 from dompromise import limits
 from dompromise.demo.network import demo_network
+from dompromise.gc_pause import gc_paused_then_frozen
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
 from dompromise.log.file import FileLog
@@ -182,10 +183,11 @@ def after_growth(grown: Engine, built: Engine, hot_ids: list[str]) -> dict[str, 
 
 
 def growth(node_count: int, base_skus: int, new_skus: int) -> dict[str, object]:
-    nodes = tuple(Node(f"N{i}", NodeType.STORE) for i in range(node_count))
-    network = Network(nodes=nodes, skus=tuple(Sku(f"S{i}") for i in range(base_skus)))
-    hot_ids = [sku.sku_id for sku in network.skus[: min(10_000, base_skus)]]  # stocked, read, reserved
-    engine = Engine(network)
+    with gc_paused_then_frozen():  # as `serve` starts: what start-up built is frozen (gc_pause.py)
+        nodes = tuple(Node(f"N{i}", NodeType.STORE) for i in range(node_count))
+        network = Network(nodes=nodes, skus=tuple(Sku(f"S{i}") for i in range(base_skus)))
+        hot_ids = [sku.sku_id for sku in network.skus[: min(10_000, base_skus)]]  # stocked, read, reserved
+        engine = Engine(network)
     result: dict[str, object] = {"positions_before": node_count * base_skus, "skus_added": new_skus}
     result.update(asyncio.run(change_while_serving(engine, hot_ids, new_skus)))
     assert engine.sku(f"NEW-{new_skus - 1}") is not None

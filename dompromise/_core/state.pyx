@@ -315,9 +315,11 @@ cdef class Core:
         return prepared
 
     def install_rows(self, prepared):
-        """Puts in what prepare_rows prepared (a few small copies) and returns True;
-        False (nothing changed) if a write came between: add_skus then grows itself.
-        Room is not state: digests, snapshots and answers are the same either way."""
+        """Puts in what prepare_rows prepared (a few small copies) and returns the
+        buffers it replaced, a list (dropping it unmaps them: do that where a pause
+        does not matter, one at a time); None (nothing changed) if a write came
+        between: add_skus then grows itself. Room is not state: digests,
+        snapshots and answers are the same either way."""
         return _install(self, prepared)
 
     # ---- snapshots: state_snapshot.pxi; checks: state_checks.pxi ---------------------

@@ -202,9 +202,10 @@ class CatalogChanges:
                         continue  # the apply refuses it (MALFORMED)
         return self._core.prepare_rows(count)
 
-    def install_rows(self, prepared: object) -> bool:
-        """Puts in what prepare_rows made, on the applying thread; False if a record
-        applied meanwhile (the growth then happens in the record's apply)."""
+    def install_rows(self, prepared: object) -> list[object] | None:
+        """Puts in what prepare_rows made, on the applying thread; returns the buffers it
+        replaced (Core.install_rows), or None if a record applied meanwhile (the growth
+        then happens in the record's apply)."""
         return self._core.install_rows(prepared)
 
     def _add_rows(self, added: Sequence[tuple[Sku, str]]) -> None:

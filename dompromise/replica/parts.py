@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
@@ -154,9 +155,23 @@ async def make_room(engine: Engine, records: Sequence[log_pb2.LogRecord]) -> Non
     count = engine.rows_wanted(records)
     if count == 0:
         return
-    prepared = await asyncio.get_running_loop().run_in_executor(None, engine.prepare_rows, records, count)
-    if prepared is not None and not engine.install_rows(prepared):
+    loop = asyncio.get_running_loop()
+    prepared = await loop.run_in_executor(None, engine.prepare_rows, records, count)
+    if prepared is None:
+        return
+    replaced = engine.install_rows(prepared)
+    del prepared
+    if replaced is None:
         log.debug("prepared growth not used: the state changed meanwhile")
+        return
+    # Unmapping the old buffers holds the GIL (~0.1 s a GB): in the thread, one at a time.
+    await loop.run_in_executor(None, _release, replaced)
+
+
+def _release(buffers: list[object]) -> None:
+    while buffers:
+        buffers.pop()  # its pages are unmapped here
+        time.sleep(0)  # the event loop's thread may take the GIL between two
 
 
 def status_changes(engine: Engine) -> log_pb2.LogRecord | None:

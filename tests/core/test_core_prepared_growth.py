@@ -41,7 +41,8 @@ def test_a_growth_prepared_in_a_thread_is_the_growth_add_skus_makes():
     thread.join()
     assert reads and set(reads) == {3}
     assert prepared_core.sku_capacity == 50, "nothing put in before install_rows"
-    assert prepared_core.install_rows(result[0]) is True
+    replaced = prepared_core.install_rows(result[0])
+    assert replaced is not None and len(replaced) >= 10  # the old buffers, for the caller to drop
     assert prepared_core.sku_capacity >= 80
     assert prepared_core.add_skus(30) == plain_core.add_skus(30) == 50
     assert prepared_core.digest() == plain_core.digest()
@@ -69,19 +70,19 @@ def test_a_prepared_growth_is_refused_after_a_write_and_add_skus_still_grows():
     prepared = core.prepare_rows(5)
     assert prepared is not None
     core.apply(Command(COMMAND_KIND["UPDATE_ON_HAND"], T0 + 2, [3], [2], [9], [1], ref=[0]))
-    assert core.install_rows(prepared) is False
+    assert core.install_rows(prepared) is None
     assert core.sku_capacity == 20
     assert core.add_skus(5) == 20
     assert core.bucket_array("on_hand")[3, 2] == 9 and core.check_invariants()
     other = stocked(20)
-    assert core.install_rows(other.prepare_rows(5)) is False, "another core's growth"
+    assert core.install_rows(other.prepare_rows(5)) is None, "another core's growth"
 
 
 def test_a_prepared_growth_keeps_feed_sequences_and_matches_a_core_built_at_that_size():
     grown, built = Core(NODES, 10), Core(NODES, 16)
     for core in (grown, built):
         core.apply(Command(COMMAND_KIND["UPDATE_ON_HAND"], T0, [2], [1], [4], [1], ref=[1], time_ns=[5]))
-    assert grown.install_rows(grown.prepare_rows(6))
+    assert grown.install_rows(grown.prepare_rows(6)) is not None
     grown.add_skus(6)
     assert grown.digest() == built.digest()
     stale = Command(COMMAND_KIND["UPDATE_ON_HAND"], T0 + 1, [2, 15], [1, 0], [9, 1], [1, 1], ref=[1, 1], time_ns=[4, 1])
