@@ -572,7 +572,7 @@ def _supervise(args: argparse.Namespace) -> int:
     if not 1 <= args.workers <= limits.WORKERS_MAX:
         print(f"dompromise: refusing to start: --workers {args.workers}: 1 to {limits.WORKERS_MAX}", file=sys.stderr)
         return 2
-    return workers.run(args.argv, args.workers, args.host, args.port)
+    return workers.run(args.argv, args.workers, args.host, args.port, reload=bool(args.config))
 
 
 def _check(args: argparse.Namespace) -> int:

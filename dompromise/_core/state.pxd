@@ -210,6 +210,9 @@ cdef class Core:
     # The full-capacity arrays behind every per-SKU / per-position table
     # (the tables above are views of their used rows), by table name.
     cdef dict _buffers
+    # Writes so far (apply, add_skus, install_rows): a growth prepared in
+    # another thread is put in only if none came between (state_growth.pxi).
+    cdef int64_t _changes
 
     # Reservations: one row each, lines in an append-only arena.
     cdef readonly int64_t reservation_count

@@ -119,6 +119,7 @@ cdef class Core:
         assert command.log_time_ns >= self.log_time_ns, "log time went backwards"
         # The log's clock moves first: holds due by this command's time expire
         # before it applies, identically on every replica.
+        self._changes += 1
         _expire_due(self, command.log_time_ns)
         if not _well_formed(command):
             # A malformed command (the edge should never let one through) is
@@ -286,13 +287,40 @@ cdef class Core:
         their own) and returns the first new row's index.
 
         SKU-major, so new rows go at the end of every per-position table and
-        no index changes. Room grows by an eighth, not double: a 10M-position
-        network would otherwise reserve ~0.6 GB for one more row. Tables are
-        regrown one at a time, so the peak is the state plus one table. The
-        engine calls this while applying a log record, in log order, so every
-        replica numbers the rows alike; reads never see a partial growth.
+        no index changes. Room doubles when it runs out (amortised), and costs
+        address space until rows use it: buffers are allocated uninitialised
+        and a row is filled when added. The engine calls this while applying a
+        log record, in log order, so every replica numbers the rows alike;
+        reads never see a partial growth. The copy of a doubling can be done
+        beforehand, off the applying thread: prepare_rows / install_rows.
         """
         return _add_skus(self, count)
+
+    def prepare_rows(self, int32_t count):
+        """The bulk of the growth add_skus(count) would need (the per-position
+        tables copied into buffers twice as large), or None if there is room.
+
+        May run in another thread while no write is applied to this core (reads
+        may go on: it only reads the core, and numpy copies without the GIL).
+        Where there is room, the rows are filled with their empty values here
+        (as add_skus will), so that the applying thread finds their memory
+        mapped. Pass the result to install_rows on the applying thread."""
+        cdef int64_t end = <int64_t>self.sku_count + count
+        if end <= self.sku_capacity:
+            # Room enough: its rows are only touched (never read beyond sku_count).
+            _touch_rows(self._buffers, np.asarray(self.feed_sequence), self.node_count, self.sku_count, end)
+            return None
+        prepared = _grown_per_position(self, _room_for(self, end))
+        _touch_rows(prepared[4], prepared[5], self.node_count, self.sku_count, end)
+        return prepared
+
+    def install_rows(self, prepared):
+        """Puts in what prepare_rows prepared (a few small copies) and returns the
+        buffers it replaced, a list (dropping it unmaps them: do that where a pause
+        does not matter, one at a time); None (nothing changed) if a write came
+        between: add_skus then grows itself. Room is not state: digests,
+        snapshots and answers are the same either way."""
+        return _install(self, prepared)
 
     # ---- snapshots: state_snapshot.pxi; checks: state_checks.pxi ---------------------
 

@@ -86,6 +86,13 @@ cdef void _set_table(Core core, str name, object array) except *:
 
 
 # ---- growth --------------------------------------------------------------------------
+#
+# Room doubles (amortised: most additions copy nothing). A buffer is allocated
+# uninitialised (np.empty: a large one is fresh pages the kernel maps on first
+# touch, so room costs address space, not memory) and a row is filled with its
+# empty value when it comes into use. A doubling copies the used rows; that
+# copy can be prepared in another thread while no command applies
+# (prepare_rows) and put in on the applying thread (install_rows).
 
 cdef _add_skus(Core core, int32_t count):
     assert count > 0, "add at least one SKU row"
@@ -93,7 +100,11 @@ cdef _add_skus(Core core, int32_t count):
     assert used < 2**31, "SKU rows are int32"
     cdef int32_t first = core.sku_count
     if used > core.sku_capacity:
-        _grow_buffers(core, <int32_t>max(used, core.sku_capacity + core.sku_capacity // 8 + 16))
+        replaced = _install(core, _grown_per_position(core, _room_for(core, used)))
+        assert replaced is not None, "a growth prepared on this thread fits"
+        del replaced  # unmapped here: this growth was not prepared ahead
+    core._changes += 1
+    _fill_rows(core, first, <int32_t>used)
     core.sku_count = <int32_t>used
     _view_buffers(core)
     # A new row is a SKU like any other: the node safety-stock rules cover it.
@@ -104,6 +115,21 @@ cdef _add_skus(Core core, int32_t count):
     return first
 
 
+cdef int32_t _room_for(Core core, int64_t rows):
+    """The capacity to grow to for `rows` rows: double, at least `rows` (int32 rows)."""
+    return <int32_t>min(max(rows, <int64_t>core.sku_capacity * 2 + 16), 2**31 - 1)
+
+
+cdef _fill_rows(Core core, int32_t first, int32_t end):
+    """Rows [first, end) of every buffer at its table's empty value (they were never used)."""
+    cdef Py_ssize_t width
+    for name, empty, per_position in GROWN_TABLES:
+        width = core.node_count if per_position else 1
+        core._buffers[name][first * width:end * width] = empty
+    feed = np.asarray(core.feed_sequence)
+    feed[:, <Py_ssize_t>first * core.node_count:<Py_ssize_t>end * core.node_count] = -1
+
+
 cdef _adopt_buffers(Core core):
     """Takes the tables as they are (exactly sku_count rows) as the buffers."""
     core._buffers = {name: np.asarray(_table(core, name)) for name, _, _ in GROWN_TABLES}
@@ -111,21 +137,61 @@ cdef _adopt_buffers(Core core):
     assert core.feed_sequence.shape[1] == <Py_ssize_t>core.sku_count * core.node_count
 
 
-cdef _grow_buffers(Core core, int32_t capacity):
-    """New buffers of `capacity` rows: used rows copied, the rest at each table's empty value."""
-    cdef Py_ssize_t used = core.sku_count
-    for name, empty, per_position in GROWN_TABLES:
-        width = core.node_count if per_position else 1
-        old = core._buffers[name]
-        grown = np.full(<Py_ssize_t>capacity * width, empty, dtype=old.dtype)
-        grown[:used * width] = old[:used * width]
-        core._buffers[name] = grown
-        _set_table(core, name, grown[:used * width])  # drops the old buffer now
+def _grown_per_position(Core core, int32_t capacity):
+    """The per-position buffers (and feed sequences) with room for `capacity` rows,
+    the used rows copied: the bulk of a doubling. Reads the core, changes nothing
+    of it; numpy copies without the GIL, so another thread may run this while the
+    applying thread waits and reads go on."""
+    cdef Py_ssize_t used = <Py_ssize_t>core.sku_count * core.node_count
+    grown = {}
+    for name, _, per_position in GROWN_TABLES:
+        if per_position:
+            old = core._buffers[name]
+            grown[name] = np.empty(<Py_ssize_t>capacity * core.node_count, dtype=old.dtype)
+            grown[name][:used] = old[:used]
     feed = np.asarray(core.feed_sequence)
-    grown_feed = np.full((feed.shape[0], <Py_ssize_t>capacity * core.node_count), -1, dtype=np.int64)
-    grown_feed[:, :used * core.node_count] = feed[:, :used * core.node_count]
+    grown_feed = np.empty((feed.shape[0], <Py_ssize_t>capacity * core.node_count), dtype=np.int64)
+    grown_feed[:, :used] = feed[:, :used]
+    return (capacity, core._changes, core.sku_count, dict(core._buffers), grown, grown_feed)
+
+
+def _touch_rows(buffers, feed, Py_ssize_t node_count, Py_ssize_t first, Py_ssize_t end):
+    """Rows [first, end) of the per-position buffers and feed sequences at their empty
+    values: what add_skus writes there anyway, done beforehand so that the memory is
+    mapped (first touch of fresh pages costs the kernel, not the applying thread)."""
+    for name, empty, per_position in GROWN_TABLES:
+        if per_position:
+            buffers[name][first * node_count:end * node_count] = empty
+    feed[:, first * node_count:end * node_count] = -1
+
+
+cdef object _install(Core core, prepared):
+    """Puts in buffers _grown_per_position prepared, if the core is still as it was
+    then (same change count, rows and buffers), and returns the buffers it replaced
+    (a list: whoever drops it unmaps them, ~0.1 s for 1 GB); None if it was not.
+    The per-SKU tables (small, and the change journal among them, which a watcher
+    may take meanwhile) are copied here."""
+    capacity, changes, rows, buffers, grown, grown_feed = prepared
+    # Every write (apply, add_skus, an install) counts a change: an equal count
+    # means the per-position tables and feed sequences hold what was copied.
+    if changes != core._changes or rows != core.sku_count:
+        return None
+    if any(core._buffers[name] is not buffer for name, buffer in buffers.items()):
+        return None
+    core._changes += 1
+    replaced = list(core._buffers.values())
+    replaced.append(np.asarray(core.feed_sequence))
+    buffers.clear()  # the prepared tuple holds none of them any more
+    for name, _, per_position in GROWN_TABLES:
+        if not per_position:
+            old = core._buffers[name]
+            grown[name] = np.empty(<Py_ssize_t>capacity, dtype=old.dtype)
+            grown[name][:rows] = old[:rows]
+    core._buffers = grown
     core.feed_sequence = grown_feed
     core.sku_capacity = capacity
+    _view_buffers(core)  # the old buffers live on only in `replaced`
+    return replaced
 
 
 cdef _view_buffers(Core core):

@@ -157,8 +157,11 @@ cdef int _feed_capacity(Core core, Command command) except -1:
     cdef int64_t needed = min(highest + 1, FEED_SOURCES_MAX)
     cdef Py_ssize_t rows = core.feed_sequence.shape[0]
     if needed > rows:
-        grown = np.full((needed, core.feed_sequence.shape[1]), -1, dtype=np.int64)
-        grown[:rows] = np.asarray(core.feed_sequence)
+        # Room beyond the used rows is filled as rows come into use (add_skus).
+        used = <Py_ssize_t>core.sku_count * core.node_count
+        grown = np.empty((needed, core.feed_sequence.shape[1]), dtype=np.int64)
+        grown[:rows, :used] = np.asarray(core.feed_sequence)[:, :used]
+        grown[rows:, :used] = -1
         core.feed_sequence = grown
     return highest >= 0
 

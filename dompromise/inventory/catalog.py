@@ -15,7 +15,7 @@ id tables, core and derived parts, then rewire its reads and record applier.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -65,6 +65,7 @@ class CatalogChanges:
     _row_skus: list[Sku | None]  # by core row (None for a variant row)
     _row_documents: list[str | None]  # by core row: a catalog SKU's document, built on first need
     _retired: dict[str, int]  # retired SKU id -> its row
+    _decoded: dict[str, Sku]  # SKU documents decoded ahead of their record's apply (prepare_rows)
     _nodes_by_tag: dict[str, list[int]]
     _variants: VariantRegistry
     _book: ReservationBook
@@ -149,8 +150,9 @@ class CatalogChanges:
         changed = False
         seen: set[str] = set()
         for text in body.sku_documents:
+            decoded = self._decoded.pop(text, None)
             try:
-                sku = document.sku_from_document(text)
+                sku = decoded if decoded is not None else document.sku_from_document(text)
             except ValueError:
                 statuses.append(CATALOG_STATUS["MALFORMED"])
                 continue
@@ -174,9 +176,37 @@ class CatalogChanges:
             changed = True
         if added:
             self._add_rows(added)
-        if added or changed:
+        if changed:
             self._catalog_changed()
+        elif added:  # appended rows only: the live catalog (row order) gains them at its end
+            self._catalog_changed(self.network.skus + tuple(sku for sku, _ in added))
         return self._tick_outcome(log_time_ns, statuses)
+
+    def rows_wanted(self, records: Iterable[log_pb2.LogRecord]) -> int:
+        """At most how many SKU rows these records add (their catalog upserts' SKUs):
+        room a replica can make off its event loop before applying them."""
+        return sum(len(r.upsert_skus.sku_documents) for r in records if r.WhichOneof("command") == "upsert_skus")
+
+    def prepare_rows(self, records: Sequence[log_pb2.LogRecord], count: int) -> object | None:
+        """Work the records' apply would do, done ahead in another thread while no record
+        applies (reads go on): their SKU documents decoded (kept for their apply: decoding
+        is pure), and the copy a growth by `count` rows needs (Core.prepare_rows), or None
+        if there is room."""
+        self._decoded.clear()
+        for record in records:
+            if record.WhichOneof("command") == "upsert_skus":
+                for text in record.upsert_skus.sku_documents:
+                    try:
+                        self._decoded[text] = document.sku_from_document(text)
+                    except ValueError:
+                        continue  # the apply refuses it (MALFORMED)
+        return self._core.prepare_rows(count)
+
+    def install_rows(self, prepared: object) -> list[object] | None:
+        """Puts in what prepare_rows made, on the applying thread; returns the buffers it
+        replaced (Core.install_rows), or None if a record applied meanwhile (the growth
+        then happens in the record's apply)."""
+        return self._core.install_rows(prepared)
 
     def _add_rows(self, added: Sequence[tuple[Sku, str]]) -> None:
         first = self._core.add_skus(len(added))
@@ -207,9 +237,11 @@ class CatalogChanges:
             self._catalog_changed()
         return self._tick_outcome(log_time_ns, statuses)
 
-    def _catalog_changed(self) -> None:
-        """The network object and what derives from the catalog, after SKU rows changed."""
-        skus = tuple(sku for sku in self._row_skus if sku is not None and sku.sku_id not in self._retired)
+    def _catalog_changed(self, skus: tuple[Sku, ...] | None = None) -> None:
+        """The network object and what derives from the catalog, after SKU rows changed
+        (`skus`: the live catalog in row order, when the caller has it)."""
+        if skus is None:
+            skus = tuple(sku for sku in self._row_skus if sku is not None and sku.sku_id not in self._retired)
         self.network = dataclasses.replace(self.network, skus=skus)
         self._known_units = None
         self._build_views()

@@ -122,6 +122,7 @@ class Engine(CatalogChanges):
         self._row_skus: list[Sku | None] = list(network.skus)  # by core row (None for a variant's)
         self._row_documents: list[str | None] = [None] * len(network.skus)
         self._retired: dict[str, int] = {}
+        self._decoded: dict[str, Sku] = {}  # catalog.py: SKU documents decoded ahead of their apply
         # Bumped by every catalog or network change: what the service derives from the network is stale.
         self.network_generation = 0
         assert len(self._node_index) == len(network.nodes), "duplicate node ids"

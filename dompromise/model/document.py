@@ -18,7 +18,7 @@ import typing
 from datetime import date
 from typing import Any
 
-from dompromise.model.network import Network, Sku
+from dompromise.model.network import BaseUnit, Network, Sku
 
 # Resolved field types per dataclass (get_type_hints is slow; a network has thousands of objects).
 _HINTS: dict[type, dict[str, Any]] = {}
@@ -36,13 +36,28 @@ def network_from_document(text: str, skus: tuple[Sku, ...] = ()) -> Network:
 
 
 def sku_document(sku: Sku) -> str:
-    return _dumps(sku)
+    """_dumps(sku), byte for byte (a test keeps them equal), built directly: a catalog
+    import builds 100k of these on the event loop (~6x the generic codec's speed)."""
+    plain = {
+        "base_unit": sku.base_unit.value,
+        "brand": sku.brand,
+        "category": sku.category,
+        "description": sku.description,
+        "pack_sizes": {str(name): size for name, size in sku.pack_sizes.items()},
+        "sku_id": sku.sku_id,
+        "tags": list(sku.tags),
+        "tracked_attributes": list(sku.tracked_attributes),
+    }
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"))
 
 
 def sku_from_document(text: str) -> Sku:
     """Raises ValueError when the text is no SKU document."""
-    sku: Sku = _loads(Sku, text)
-    if not isinstance(sku.sku_id, str) or not sku.sku_id:
+    data = json.loads(text)
+    sku = _plain_sku(data)
+    if sku is None:
+        sku = _typed_or_value_error(Sku, data)
+    if not isinstance(sku, Sku) or not isinstance(sku.sku_id, str) or not sku.sku_id:
         raise ValueError("a SKU document needs a sku_id")
     return sku
 
@@ -52,10 +67,49 @@ def _dumps(value: object) -> str:
 
 
 def _loads(kind: type, text: str) -> Any:
+    return _typed_or_value_error(kind, json.loads(text))
+
+
+def _typed_or_value_error(kind: type, data: Any) -> Any:
     try:
-        return _typed(kind, json.loads(text))
+        return _typed(kind, data)
     except (TypeError, KeyError, AttributeError) as error:
         raise ValueError(f"malformed {kind.__name__} document: {error}") from error
+
+
+_SKU_TEXT_FIELDS = frozenset(("sku_id", "description", "brand", "category"))
+_SKU_TEXTS_FIELDS = frozenset(("tracked_attributes", "tags"))
+
+
+def _plain_sku(data: Any) -> Sku | None:
+    """The Sku of a document whose every field has its plain JSON type, built directly
+    (a catalog change decodes 100k of them while the log waits: ~8x the generic
+    codec's speed); None for anything else, which the generic codec decides."""
+    if type(data) is not dict:
+        return None
+    fields: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in _SKU_TEXT_FIELDS:
+            if type(value) is not str:
+                return None
+            fields[name] = value
+        elif name in _SKU_TEXTS_FIELDS:
+            if type(value) is not list or any(type(item) is not str for item in value):
+                return None
+            fields[name] = tuple(value)
+        elif name == "base_unit":
+            if type(value) is not int:
+                return None
+            fields[name] = BaseUnit(value)
+        elif name == "pack_sizes":
+            if type(value) is not dict or any(type(size) is not int for size in value.values()):
+                return None
+            fields[name] = value
+        else:
+            return None
+    if "sku_id" not in fields:
+        return None
+    return Sku(**fields)
 
 
 def _plain(value: object) -> object:

@@ -29,6 +29,7 @@ from dompromise.inventory.engine import Engine
 from dompromise.log import snapshot
 from dompromise.replica import parts
 from dompromise.replica.parts import (
+    APPLY_SLICE_SECONDS,
     SNAPSHOT_INTERVAL_RECORDS,
     TICK_INTERVAL_SECONDS,
     ApplyListeners,
@@ -273,6 +274,8 @@ class LocalReplica:
                 self._fail(error, batch)
                 return
             first = last - len(batch) + 1
+            await parts.make_room(self.engine, [record for record, _ in batch])
+            slice_started = time.perf_counter()
             for offset, (record, future) in enumerate(batch):
                 try:
                     outcome = self.engine.apply_record(record, first + offset)
@@ -281,6 +284,11 @@ class LocalReplica:
                     return
                 if not future.done():
                     future.set_result(outcome)
+                if time.perf_counter() - slice_started > APPLY_SLICE_SECONDS:
+                    # Reads go on between records (each durable already; this task is the
+                    # only one applying, so no write comes between).
+                    await asyncio.sleep(0)
+                    slice_started = time.perf_counter()
             if self._applied:
                 self._applied.notify(last, [record for record, _ in batch])
             self._maybe_snapshot()

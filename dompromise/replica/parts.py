@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from dompromise import limits
@@ -26,6 +27,11 @@ log = logging.getLogger(__name__)
 TICK_INTERVAL_SECONDS = 0.5
 # Records between snapshots: bounds start-up replay (and log size, by compaction).
 SNAPSHOT_INTERVAL_RECORDS = 50_000
+
+# How long a replica applies records before it lets the event loop answer reads
+# (a catalog record of CATALOG_SKUS_MAX SKUs takes ~10 ms: reads wait at most
+# about this plus one record).
+APPLY_SLICE_SECONDS = 0.005
 
 # A command waiting for the writer, and the future its outcome goes to.
 Pending = tuple[log_pb2.LogRecord, "asyncio.Future[Outcome]"]
@@ -139,6 +145,33 @@ class SnapshotSchedule:
         """Waits for a snapshot in progress (stop)."""
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
+
+
+async def make_room(engine: Engine, records: Sequence[log_pb2.LogRecord]) -> None:
+    """Room for the SKU rows these records may add, made before they apply (and their
+    SKU documents decoded): when the core must double, the copy runs in a thread (numpy, without the GIL) while this
+    replica's applying waits and its event loop goes on answering reads, then is put
+    in here. Room is not state: every replica applies the records alike either way."""
+    count = engine.rows_wanted(records)
+    if count == 0:
+        return
+    loop = asyncio.get_running_loop()
+    prepared = await loop.run_in_executor(None, engine.prepare_rows, records, count)
+    if prepared is None:
+        return
+    replaced = engine.install_rows(prepared)
+    del prepared
+    if replaced is None:
+        log.debug("prepared growth not used: the state changed meanwhile")
+        return
+    # Unmapping the old buffers holds the GIL (~0.1 s a GB): in the thread, one at a time.
+    await loop.run_in_executor(None, _release, replaced)
+
+
+def _release(buffers: list[object]) -> None:
+    while buffers:
+        buffers.pop()  # its pages are unmapped here
+        time.sleep(0)  # the event loop's thread may take the GIL between two
 
 
 def status_changes(engine: Engine) -> log_pb2.LogRecord | None:

@@ -46,6 +46,7 @@ from dompromise.log.redis.log import READ_BLOCK_MS, EpochEntry, RedisLog, as_int
 from dompromise.log.redis.registry import InstanceRegistry
 from dompromise.replica import parts
 from dompromise.replica.parts import (
+    APPLY_SLICE_SECONDS,
     SNAPSHOT_INTERVAL_RECORDS,
     TICK_INTERVAL_SECONDS,
     ApplyListeners,
@@ -380,31 +381,57 @@ class SharedReplica:
             if not self._writable:
                 self._set_writable(True, "")
             if entries:
-                self._apply_batch(entries)
+                await self._apply_entries(entries)
 
-    def _apply_batch(self, entries: Sequence[EpochEntry]) -> None:
+    async def _apply_entries(self, entries: Sequence[EpochEntry]) -> None:
+        """Applies what the tail read, letting the event loop answer reads every
+        APPLY_SLICE_SECONDS; room for the SKU rows catalog records add is made
+        first, off the loop (parts.make_room). This task alone applies, so nothing
+        comes between two slices."""
+        parsed = [log_pb2.LogRecord.FromString(entry[1]) for entry in entries]
+        await parts.make_room(self.engine, parsed)
+        while entries:
+            done = self._apply_batch(entries, parsed)
+            entries, parsed = entries[done:], parsed[done:]
+            if entries:
+                await asyncio.sleep(0)
+
+    def _apply_batch(self, entries: Sequence[EpochEntry], parsed: Sequence[log_pb2.LogRecord]) -> int:
+        """Applies entries for about APPLY_SLICE_SECONDS; returns how many it consumed
+        (all of them when it stopped on a gap or a record it cannot follow)."""
         records = []
         log_id = self.log.log_id
+        started = time.perf_counter()
         try:
-            for entry in entries:
-                record, _ = self._apply_entry(*entry)
+            for entry, record in zip(entries, parsed):
+                self._apply_entry(*entry, record=record)
                 records.append(record)
+                if time.perf_counter() - started > APPLY_SLICE_SECONDS:
+                    break
         except LogGap as gap:
             log.warning("%s: resyncing from the newest snapshot", gap)
             self._resync()
-            return
+            return len(entries)
         except Exception as error:  # a record this state cannot follow: stop following, refuse writes
             self._break(f"log record after {self.engine.log_position} cannot be applied: {error!r}")
-            return
+            return len(entries)
         if self._applied:
             self._applied.notify(self.engine.log_position, records)
         if self.log.log_id != log_id:
             self._notify_history()
         self._maybe_snapshot()
+        return len(records)
 
     def _apply_entry(
-        self, position: int, payload: bytes, time_ns: int, token: bytes, epoch: str = ""
+        self,
+        position: int,
+        payload: bytes,
+        time_ns: int,
+        token: bytes,
+        epoch: str = "",
+        record: log_pb2.LogRecord | None = None,
     ) -> tuple[log_pb2.LogRecord, Outcome]:
+        """`record`: the payload already parsed."""
         if position != self.engine.log_position + 1:
             raise LogGap(f"the stream goes from {self.engine.log_position} to {position}")
         if epoch and epoch != self.log.log_id and log_id_generation(epoch) > log_id_generation(self.log.log_id):
@@ -416,7 +443,8 @@ class SharedReplica:
                 position,
             )
             self.log.log_id = epoch
-        record = log_pb2.LogRecord.FromString(payload)
+        if record is None:
+            record = log_pb2.LogRecord.FromString(payload)
         record.log_time_ns = time_ns
         outcome = self.engine.apply_record(record, position)
         self._clock.observe(time_ns)

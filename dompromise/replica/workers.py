@@ -21,6 +21,13 @@ The parent is a small supervisor; it holds no state and never imports gRPC.
   loop: it stops the other workers and exits 1. A worker that exits before
   the first time all of them served stops everything too (exit 2: a bad
   config or an unreachable Redis would only loop).
+- **SIGHUP** (serve --config: apply the edited config). The change is log
+  commands in the shared log, so ONE worker applies it: the supervisor
+  forwards SIGHUP to the lowest-numbered worker that serves; every worker
+  switches when it applies those commands, at the same log position. Sent
+  to all, each would diff and append the same change again. Without
+  --config, or with no worker serving yet (a starting worker reads the config
+  anyway), it is logged and dropped; it never stops the supervisor.
 - **Stopping.** SIGTERM or SIGINT is forwarded to every worker (each drains:
   health NOT_SERVING, grace, stop); it exits once they all have, 0 when each
   exited 0. A worker still running STOP_SECONDS_MAX later, or any worker
@@ -138,9 +145,10 @@ class Worker:
 class Supervisor:
     """Starts, watches, restarts and stops the workers (see the module doc)."""
 
-    def __init__(self, argv: list[str], count: int, host: str, port: int):
+    def __init__(self, argv: list[str], count: int, host: str, port: int, reload: bool = False):
         assert 1 <= count <= limits.WORKERS_MAX, count
         self.argv = list(argv)
+        self.reload = reload  # the workers apply their --config again on SIGHUP
         self.count = count
         self.host = host
         self.port = port
@@ -168,7 +176,7 @@ class Supervisor:
         os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
         previous_wakeup = signal.set_wakeup_fd(wake_write)
-        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD)
+        handled = (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP)
         previous = {signum: signal.signal(signum, self._on_signal) for signum in handled}
         self._selector.register(wake_read, selectors.EVENT_READ, None)
         try:
@@ -330,11 +338,31 @@ class Supervisor:
         for signum in signals:
             if signum == signal.SIGCHLD:
                 continue  # woke us: _reap looks
+            if signum == signal.SIGHUP:
+                self._forward_reload()
+                continue
             if self.stopping_since is None:
                 log.info("supervisor: %s: stopping the workers", signal.Signals(signum).name)
                 self._stop(0, signum)
             elif signum == signal.SIGINT:  # Ctrl-C again: do not wait
                 self._kill_all("a second SIGINT")
+
+    def _forward_reload(self) -> None:
+        """SIGHUP to one serving worker (see the module doc: the change is one set of log commands)."""
+        if not self.reload:
+            log.warning("supervisor: SIGHUP ignored: the workers have no --config to read again")
+            return
+        if self.stopping_since is not None:
+            return
+        serving = [w for w in self.workers if w is not None and w.ready and w.process.poll() is None]
+        if not serving:
+            log.warning("supervisor: SIGHUP not forwarded: no worker serves yet (a starting one reads the config)")
+            return
+        worker = serving[0]
+        log.info(
+            "supervisor: SIGHUP forwarded to worker %d (pid %d), which applies the config", worker.index, worker.pid
+        )
+        worker.process.send_signal(signal.SIGHUP)
 
     def _stop(self, exit_code: int, signum: int = signal.SIGTERM) -> None:
         self.exit_code = self.exit_code or exit_code
@@ -364,6 +392,7 @@ def _describe(code: int) -> str:
     return f"code {code}"
 
 
-def run(argv: list[str], count: int, host: str, port: int) -> int:
-    """Supervises `count` workers of `dompromise <argv>` on host:port until they stop; the exit code."""
-    return Supervisor(argv, count, host, port).run()
+def run(argv: list[str], count: int, host: str, port: int, reload: bool = False) -> int:
+    """Supervises `count` workers of `dompromise <argv>` on host:port until they stop; the exit code.
+    reload: the workers were given --config (SIGHUP is forwarded to one of them)."""
+    return Supervisor(argv, count, host, port, reload).run()
