@@ -16,9 +16,11 @@ const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
 const PROTOS = path.resolve(__dirname, '..', '..', 'protos');
+// google/api/annotations.proto (the HTTP routes' options), vendored beside the protos.
+const GOOGLEAPIS = path.resolve(__dirname, '..', '..', 'third_party', 'googleapis');
 const definition = protoLoader.loadSync(
   ['dompromise/v1/availability.proto', 'dompromise/v1/promise.proto', 'dompromise/v1/reservation.proto'],
-  { includeDirs: [PROTOS], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true },
+  { includeDirs: [PROTOS, GOOGLEAPIS], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true },
 );
 const v1 = grpc.loadPackageDefinition(definition).dompromise.v1;
 

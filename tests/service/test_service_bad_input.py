@@ -233,7 +233,12 @@ def test_a_10kb_string_in_any_field_is_refused_naming_it_with_small_trailers(cha
         if method.server_streaming:
             next(iter(answer))
     error = caught.value
-    assert error.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED), error.details()
+    expected = (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.RESOURCE_EXHAUSTED)
+    if path[-1].name == "config_text":
+        # A network config text is a whole document (bounded by NETWORK_DOCUMENT_BYTES_MAX, not the string cap);
+        # this test's server takes no configs and says so first. Its trailers must still be small.
+        expected += (grpc.StatusCode.FAILED_PRECONDITION,)
+    assert error.code() in expected, error.details()
     named = {_without_indices(name) for name in field_violations(error)}
     if method.path.rsplit("/", 1)[1] in BASES:
         assert any(
