@@ -217,9 +217,10 @@ class ReservationServiceServicer:
         backorder put at risk by supply that slipped or was cancelled (with
         when supply can cover it now), back on track, or lines at a node that
         was disabled or drained. Filter by order or customer; each message's
-        events carry the log position they hold after as their version, and a
-        client resumes with resume_after_version (the last 100,000 events are
-        kept). Events are tracked while a stream is open on the replica. At most
+        events carry the log position they hold after as their version, and the
+        message and each event the log's identity as log_id; a client resumes
+        with resume_after_version and resume_log_id (the last 100,000 events are
+        kept; a resume from another log starts afresh). Events are tracked while a stream is open on the replica. At most
         200 streams per server process; a client that reads too slowly for
         10,000 queued events is ended with RESOURCE_EXHAUSTED naming the version
         to resume after.
