@@ -5,6 +5,8 @@ from __future__ import annotations
 import pathlib
 import re
 
+import pytest
+
 from dompromise import limits
 
 PROTOS = pathlib.Path(__file__).resolve().parent.parent / "protos" / "dompromise" / "v1"
@@ -173,3 +175,48 @@ def test_request_string_limits_documented():
         "promise.proto", "PromiseDeliveryRequest", "country_code"
     )
     assert "2200" in field_comment("availability.proto", "TimePhasing", "start_time")
+
+
+def service_comment(proto_file: str, service: str) -> str:
+    """The comment lines directly above `service` (where a client reads what holds for all its RPCs)."""
+    lines = (PROTOS / proto_file).read_text().splitlines()
+    index = next(i for i, line in enumerate(lines) if re.match(rf"service\s+{service}\s*\{{", line))
+    comment = []
+    for above in reversed(lines[:index]):
+        if not above.strip().startswith("//"):
+            break
+        comment.insert(0, above.strip()[2:].strip())
+    return " ".join(comment)
+
+
+SERVICES = (
+    ("availability.proto", "AvailabilityService"),
+    ("inventory.proto", "InventoryService"),
+    ("network.proto", "NetworkService"),
+    ("promise.proto", "PromiseService"),
+    ("reservation.proto", "ReservationService"),
+)
+
+
+@pytest.mark.parametrize(("proto_file", "service"), SERVICES)
+def test_general_bad_request_limits_documented_on_every_service(proto_file, service):
+    """The limits of every request (strings), of every error answer (the message and description cuts, the
+    echoed value) and of the server's bad-request log, where a client reads them: each service's comment."""
+    comment = service_comment(proto_file, service)
+    for name, phrase in (
+        (
+            "STRING_LENGTH_MAX",
+            f"every string of every request is at most {spelled(limits.STRING_LENGTH_MAX)} characters",
+        ),
+        ("ERROR_MESSAGE_LENGTH_MAX", f"message is cut at {spelled(limits.ERROR_MESSAGE_LENGTH_MAX)} characters"),
+        ("ERROR_DESCRIPTION_LENGTH_MAX", f"details at {spelled(limits.ERROR_DESCRIPTION_LENGTH_MAX)}"),
+        ("ECHOED_VALUE_LENGTH_MAX", f"at most {spelled(limits.ECHOED_VALUE_LENGTH_MAX)} characters of a"),
+        ("BAD_REQUEST_LOG_LINES_PER_SECOND_MAX", f"at most {limits.BAD_REQUEST_LOG_LINES_PER_SECOND_MAX} a second"),
+    ):
+        assert phrase in comment, (service, name)
+        assert f"({name}" in comment, (service, name)
+
+
+def test_reservation_event_resume_log_id_limit_documented():
+    comment = field_comment("reservation.proto", "WatchReservationEventsRequest", "resume_log_id")
+    assert f"at most {limits.LOG_ID_LENGTH_MAX} characters" in comment

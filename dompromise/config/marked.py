@@ -124,6 +124,18 @@ def _construct_marked_mapping(loader: _MarkedLoader, node: yaml.MappingNode) -> 
         mapping.value_nodes[key] = value_node
 
 
+def _construct_timestamp(loader: _MarkedLoader, node: yaml.ScalarNode) -> object:
+    """A date or datetime as SafeLoader reads it; an impossible one (2026-13-01, 2026-02-30) is a
+    ConstructorError at the scalar's mark (so a `file:line` problem), not the ValueError datetime raises."""
+    try:
+        value: object = loader.construct_yaml_timestamp(node)
+    except ValueError as error:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{node.value!r} is not a valid date or time ({error})", node.start_mark
+        ) from None
+    return value
+
+
 def _construct_marked_list(loader: _MarkedLoader, node: yaml.SequenceNode) -> Iterator[MarkedList]:
     items = MarkedList(node_line(node))
     yield items
@@ -167,6 +179,7 @@ class _MarkedLoader(_SafeLoaderBase):
 
 _MarkedLoader.add_constructor("tag:yaml.org,2002:map", _construct_marked_mapping)
 _MarkedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_marked_list)
+_MarkedLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 resolve_exponent_floats(_MarkedLoader)
 # None would be a resolver for any first character.
 _MarkedLoader._implicit_first = frozenset(_MarkedLoader.yaml_implicit_resolvers)

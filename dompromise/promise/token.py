@@ -3,10 +3,16 @@
 A token is `v1.<payload>.<signature>`: the payload is compact JSON (base64url)
 with the planned lines (SKU, node, quantity, and the date for lines planned
 from future supply), the expiry, the log position the promise was computed
-on, and the order's lines and destination (to answer a failed reserve with a
-fresh alternative); the signature is HMAC-SHA256 over the payload with the
+on, the order's lines and destination (to answer a failed reserve with a
+fresh alternative), and 8 random bytes of its own; the signature is HMAC-SHA256 over the payload with the
 server's token key. Tokens are opaque to clients: the format may change with
 the version prefix.
+
+The random part makes every token distinct: two promises with identical
+inputs (the same order, at the same log position, in the same second) would
+otherwise sign the same token, and since a token reserves once, the second
+caller's Reserve would answer ALREADY_EXISTS with the first caller's
+reservation. Verification ignores it.
 
 The key comes from the operator (`serve --token-key-file`, the same file on
 every instance so any instance can reserve any token); without one, a random
@@ -29,6 +35,8 @@ from dompromise.errors import DompromiseError
 
 VERSION = "v1"
 KEY_BYTES_MIN = 32
+# Random bytes in each token's payload (hex): 64 bits, so two tokens of one plan never coincide.
+TOKEN_NONCE_BYTES = 8
 # json.dumps(..., separators=(",", ":")) without building an encoder per call: the same text.
 _JSON = json.JSONEncoder(separators=(",", ":"))
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -137,8 +145,8 @@ class TokenSigner:
 class TokenBatch:
     """Signs tokens that share everything but their holds (one promise answer's options).
 
-    The payload is the JSON text of {"h", "e", "p", "o", "z", "c", "q"} in that
-    order, as json.dumps(document, separators=(",", ":")) writes it: the part
+    The payload is the JSON text of {"h", "n", "e", "p", "o", "z", "c", "q"} in that
+    order ("n": the token's random part, hex), as json.dumps(document, separators=(",", ":")) writes it: the part
     after the holds is encoded once per batch. One-shot HMAC-SHA256 (hmac.digest)."""
 
     def __init__(
@@ -176,7 +184,8 @@ class TokenBatch:
                 for sku_id, node_id, quantity, backorder_by_ns in holds
             ]
         )
-        payload = _encode(f'{{"h":[{text}]{self._tail}'.encode())
+        nonce = secrets.token_hex(TOKEN_NONCE_BYTES)
+        payload = _encode(f'{{"h":[{text}],"n":"{nonce}"{self._tail}'.encode())
         return f"{VERSION}.{payload}.{_encode(hmac.digest(self._key, payload.encode(), 'sha256'))}"
 
 

@@ -47,6 +47,18 @@ class NetworkServiceStub:
     (read afresh, without a min position). Send a write's
     x-dompromise-position and x-dompromise-log-id as the min position and
     log id of a read on any instance to read your write (docs/redis.md).
+
+    Bad requests: every string of every request is at most 1,024 characters
+    (STRING_LENGTH_MAX) unless its field says less, else INVALID_ARGUMENT
+    naming it; bytes that do not decode are INVALID_ARGUMENT naming
+    "request". An error's message is cut at 512 characters
+    (ERROR_MESSAGE_LENGTH_MAX) and each description in its details at 160
+    (ERROR_DESCRIPTION_LENGTH_MAX), repeating at most 64 characters of a
+    client's value (ECHOED_VALUE_LENGTH_MAX), so its trailers fit a default
+    client's 8 KB of metadata whatever the request held. The server logs one
+    WARNING line per bad request, never a traceback, at most 5 a second per
+    method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
+    were left out).
     """
 
     def __init__(self, channel):
@@ -129,6 +141,18 @@ class NetworkServiceServicer:
     (read afresh, without a min position). Send a write's
     x-dompromise-position and x-dompromise-log-id as the min position and
     log id of a read on any instance to read your write (docs/redis.md).
+
+    Bad requests: every string of every request is at most 1,024 characters
+    (STRING_LENGTH_MAX) unless its field says less, else INVALID_ARGUMENT
+    naming it; bytes that do not decode are INVALID_ARGUMENT naming
+    "request". An error's message is cut at 512 characters
+    (ERROR_MESSAGE_LENGTH_MAX) and each description in its details at 160
+    (ERROR_DESCRIPTION_LENGTH_MAX), repeating at most 64 characters of a
+    client's value (ECHOED_VALUE_LENGTH_MAX), so its trailers fit a default
+    client's 8 KB of metadata whatever the request held. The server logs one
+    WARNING line per bad request, never a traceback, at most 5 a second per
+    method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
+    were left out).
     """
 
     def GetNode(self, request, context):
@@ -308,6 +332,18 @@ class NetworkService:
     (read afresh, without a min position). Send a write's
     x-dompromise-position and x-dompromise-log-id as the min position and
     log id of a read on any instance to read your write (docs/redis.md).
+
+    Bad requests: every string of every request is at most 1,024 characters
+    (STRING_LENGTH_MAX) unless its field says less, else INVALID_ARGUMENT
+    naming it; bytes that do not decode are INVALID_ARGUMENT naming
+    "request". An error's message is cut at 512 characters
+    (ERROR_MESSAGE_LENGTH_MAX) and each description in its details at 160
+    (ERROR_DESCRIPTION_LENGTH_MAX), repeating at most 64 characters of a
+    client's value (ECHOED_VALUE_LENGTH_MAX), so its trailers fit a default
+    client's 8 KB of metadata whatever the request held. The server logs one
+    WARNING line per bad request, never a traceback, at most 5 a second per
+    method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
+    were left out).
     """
 
     @staticmethod

@@ -50,6 +50,18 @@ class PromiseServiceStub:
     (read afresh, without a min position). Send a write's
     x-dompromise-position and x-dompromise-log-id as the min position and
     log id of a read on any instance to read your write (docs/redis.md).
+
+    Bad requests: every string of every request is at most 1,024 characters
+    (STRING_LENGTH_MAX) unless its field says less, else INVALID_ARGUMENT
+    naming it; bytes that do not decode are INVALID_ARGUMENT naming
+    "request". An error's message is cut at 512 characters
+    (ERROR_MESSAGE_LENGTH_MAX) and each description in its details at 160
+    (ERROR_DESCRIPTION_LENGTH_MAX), repeating at most 64 characters of a
+    client's value (ECHOED_VALUE_LENGTH_MAX), so its trailers fit a default
+    client's 8 KB of metadata whatever the request held. The server logs one
+    WARNING line per bad request, never a traceback, at most 5 a second per
+    method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
+    were left out).
     """
 
     def __init__(self, channel):
@@ -90,6 +102,18 @@ class PromiseServiceServicer:
     (read afresh, without a min position). Send a write's
     x-dompromise-position and x-dompromise-log-id as the min position and
     log id of a read on any instance to read your write (docs/redis.md).
+
+    Bad requests: every string of every request is at most 1,024 characters
+    (STRING_LENGTH_MAX) unless its field says less, else INVALID_ARGUMENT
+    naming it; bytes that do not decode are INVALID_ARGUMENT naming
+    "request". An error's message is cut at 512 characters
+    (ERROR_MESSAGE_LENGTH_MAX) and each description in its details at 160
+    (ERROR_DESCRIPTION_LENGTH_MAX), repeating at most 64 characters of a
+    client's value (ECHOED_VALUE_LENGTH_MAX), so its trailers fit a default
+    client's 8 KB of metadata whatever the request held. The server logs one
+    WARNING line per bad request, never a traceback, at most 5 a second per
+    method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
+    were left out).
     """
 
     def PromiseDelivery(self, request, context):
@@ -142,6 +166,18 @@ class PromiseService:
     (read afresh, without a min position). Send a write's
     x-dompromise-position and x-dompromise-log-id as the min position and
     log id of a read on any instance to read your write (docs/redis.md).
+
+    Bad requests: every string of every request is at most 1,024 characters
+    (STRING_LENGTH_MAX) unless its field says less, else INVALID_ARGUMENT
+    naming it; bytes that do not decode are INVALID_ARGUMENT naming
+    "request". An error's message is cut at 512 characters
+    (ERROR_MESSAGE_LENGTH_MAX) and each description in its details at 160
+    (ERROR_DESCRIPTION_LENGTH_MAX), repeating at most 64 characters of a
+    client's value (ECHOED_VALUE_LENGTH_MAX), so its trailers fit a default
+    client's 8 KB of metadata whatever the request held. The server logs one
+    WARNING line per bad request, never a traceback, at most 5 a second per
+    method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
+    were left out).
     """
 
     @staticmethod

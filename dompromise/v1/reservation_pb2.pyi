@@ -308,7 +308,7 @@ class AllocateWaveResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[WaveOrderResult, _Mapping]]] = ..., log_position: _Optional[int] = ...) -> None: ...
 
 class ReservationEvent(_message.Message):
-    __slots__ = ("version", "type", "reservation_id", "order_id", "customer_id", "line_number", "sku_id", "node_id", "quantity", "backorder_by", "expected_available_time")
+    __slots__ = ("version", "type", "reservation_id", "order_id", "customer_id", "line_number", "sku_id", "node_id", "quantity", "backorder_by", "expected_available_time", "log_id")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     RESERVATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -320,6 +320,7 @@ class ReservationEvent(_message.Message):
     QUANTITY_FIELD_NUMBER: _ClassVar[int]
     BACKORDER_BY_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_AVAILABLE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LOG_ID_FIELD_NUMBER: _ClassVar[int]
     version: int
     type: ReservationEventType
     reservation_id: str
@@ -331,20 +332,25 @@ class ReservationEvent(_message.Message):
     quantity: int
     backorder_by: _timestamp_pb2.Timestamp
     expected_available_time: _timestamp_pb2.Timestamp
-    def __init__(self, version: _Optional[int] = ..., type: _Optional[_Union[ReservationEventType, str]] = ..., reservation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., line_number: _Optional[int] = ..., sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., backorder_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expected_available_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    log_id: str
+    def __init__(self, version: _Optional[int] = ..., type: _Optional[_Union[ReservationEventType, str]] = ..., reservation_id: _Optional[str] = ..., order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., line_number: _Optional[int] = ..., sku_id: _Optional[str] = ..., node_id: _Optional[str] = ..., quantity: _Optional[int] = ..., backorder_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expected_available_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., log_id: _Optional[str] = ...) -> None: ...
 
 class WatchReservationEventsRequest(_message.Message):
-    __slots__ = ("order_id", "customer_id", "resume_after_version")
+    __slots__ = ("order_id", "customer_id", "resume_after_version", "resume_log_id")
     ORDER_ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     RESUME_AFTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RESUME_LOG_ID_FIELD_NUMBER: _ClassVar[int]
     order_id: str
     customer_id: str
     resume_after_version: int
-    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., resume_after_version: _Optional[int] = ...) -> None: ...
+    resume_log_id: str
+    def __init__(self, order_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., resume_after_version: _Optional[int] = ..., resume_log_id: _Optional[str] = ...) -> None: ...
 
 class WatchReservationEventsResponse(_message.Message):
-    __slots__ = ("events",)
+    __slots__ = ("events", "log_id")
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    LOG_ID_FIELD_NUMBER: _ClassVar[int]
     events: _containers.RepeatedCompositeFieldContainer[ReservationEvent]
-    def __init__(self, events: _Optional[_Iterable[_Union[ReservationEvent, _Mapping]]] = ...) -> None: ...
+    log_id: str
+    def __init__(self, events: _Optional[_Iterable[_Union[ReservationEvent, _Mapping]]] = ..., log_id: _Optional[str] = ...) -> None: ...

@@ -52,6 +52,18 @@ class ReservationServiceStub:
     (read afresh, without a min position). Send a write's
     x-dompromise-position and x-dompromise-log-id as the min position and
     log id of a read on any instance to read your write (docs/redis.md).
+
+    Bad requests: every string of every request is at most 1,024 characters
+    (STRING_LENGTH_MAX) unless its field says less, else INVALID_ARGUMENT
+    naming it; bytes that do not decode are INVALID_ARGUMENT naming
+    "request". An error's message is cut at 512 characters
+    (ERROR_MESSAGE_LENGTH_MAX) and each description in its details at 160
+    (ERROR_DESCRIPTION_LENGTH_MAX), repeating at most 64 characters of a
+    client's value (ECHOED_VALUE_LENGTH_MAX), so its trailers fit a default
+    client's 8 KB of metadata whatever the request held. The server logs one
+    WARNING line per bad request, never a traceback, at most 5 a second per
+    method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
+    were left out).
     """
 
     def __init__(self, channel):
@@ -139,6 +151,18 @@ class ReservationServiceServicer:
     (read afresh, without a min position). Send a write's
     x-dompromise-position and x-dompromise-log-id as the min position and
     log id of a read on any instance to read your write (docs/redis.md).
+
+    Bad requests: every string of every request is at most 1,024 characters
+    (STRING_LENGTH_MAX) unless its field says less, else INVALID_ARGUMENT
+    naming it; bytes that do not decode are INVALID_ARGUMENT naming
+    "request". An error's message is cut at 512 characters
+    (ERROR_MESSAGE_LENGTH_MAX) and each description in its details at 160
+    (ERROR_DESCRIPTION_LENGTH_MAX), repeating at most 64 characters of a
+    client's value (ECHOED_VALUE_LENGTH_MAX), so its trailers fit a default
+    client's 8 KB of metadata whatever the request held. The server logs one
+    WARNING line per bad request, never a traceback, at most 5 a second per
+    method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
+    were left out).
     """
 
     def ReserveInventory(self, request, context):
@@ -217,9 +241,10 @@ class ReservationServiceServicer:
         backorder put at risk by supply that slipped or was cancelled (with
         when supply can cover it now), back on track, or lines at a node that
         was disabled or drained. Filter by order or customer; each message's
-        events carry the log position they hold after as their version, and a
-        client resumes with resume_after_version (the last 100,000 events are
-        kept). Events are tracked while a stream is open on the replica. At most
+        events carry the log position they hold after as their version, and the
+        message and each event the log's identity as log_id; a client resumes
+        with resume_after_version and resume_log_id (the last 100,000 events are
+        kept; a resume from another log starts afresh). Events are tracked while a stream is open on the replica. At most
         200 streams per server process; a client that reads too slowly for
         10,000 queued events is ended with RESOURCE_EXHAUSTED naming the version
         to resume after.
@@ -316,6 +341,18 @@ class ReservationService:
     (read afresh, without a min position). Send a write's
     x-dompromise-position and x-dompromise-log-id as the min position and
     log id of a read on any instance to read your write (docs/redis.md).
+
+    Bad requests: every string of every request is at most 1,024 characters
+    (STRING_LENGTH_MAX) unless its field says less, else INVALID_ARGUMENT
+    naming it; bytes that do not decode are INVALID_ARGUMENT naming
+    "request". An error's message is cut at 512 characters
+    (ERROR_MESSAGE_LENGTH_MAX) and each description in its details at 160
+    (ERROR_DESCRIPTION_LENGTH_MAX), repeating at most 64 characters of a
+    client's value (ECHOED_VALUE_LENGTH_MAX), so its trailers fit a default
+    client's 8 KB of metadata whatever the request held. The server logs one
+    WARNING line per bad request, never a traceback, at most 5 a second per
+    method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
+    were left out).
     """
 
     @staticmethod

@@ -750,3 +750,25 @@ def test_a_problem_deep_in_a_big_file_names_its_line():
         (5 + 2 * 2345 + 2, "skus[2345].description"),
         (5 + 2 * 2999 + 1, "skus[2999].id"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("line_text", "value"),
+    [
+        ("valid_from: 2026-13-01", "2026-13-01"),
+        ("holidays: [2026-12-25, 2026-02-30]", "2026-02-30"),
+        ("at: 2026-12-24 25:00:00", "2026-12-24 25:00:00"),
+    ],
+)
+def test_an_impossible_unquoted_date_is_a_problem_at_its_line(tmp_path, line_text, value):
+    """PyYAML reads an unquoted date itself, and datetime refuses a 13th month or a 30 February with a bare
+    ValueError: the loader turns it into a ConfigError at the file and line of the value."""
+    text = f"version: 1\nnodes:\n  - id: N1\n    type: dc\n    {line_text}\n" + SKUS_TAIL
+    problem = single_problem(text)
+    assert (problem.line, problem.field) == (5, "(syntax)")
+    assert value in problem.message
+    path = tmp_path / "network.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_network(path)
+    assert f"{path}:5:" in str(caught.value)

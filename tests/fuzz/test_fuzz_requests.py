@@ -3,8 +3,9 @@
 Each example is a malformed request (tests/fuzz/malformed.py: random bytes, damaged encodings, structured
 random messages from the descriptors) to one RPC. None may answer UNKNOWN or INTERNAL, and the server may log
 no ERROR and no traceback. Bounded: FUZZ_EXAMPLES examples, well under a minute in CI; failures found are kept
-in tests/fuzz/corpus/ (hypothesis's example database, replayed first on every run; written only with
-FUZZ_SAVE=1, read-only otherwise so CI never dirties the tree).
+in tests/fuzz/corpus/hypothesis/ (hypothesis's example database, replayed first on every run; written only with
+FUZZ_SAVE=1, read-only otherwise so CI never dirties the tree). The request corpus, tests/fuzz/corpus/requests/
+(seeds.py: the issue's crashing requests as bytes, each with the status it must get), replays on every run.
 """
 
 from __future__ import annotations
@@ -19,13 +20,15 @@ from conftest import ServerThread
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase, ReadOnlyDatabase
-from malformed import SERVER_FAULTS, LogCounter, methods, request_bytes, send
+from malformed import SERVER_FAULTS, LogCounter, Method, methods, request_bytes, send
+from seeds import REQUESTS, seeds, unframe
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "400"))
-_database = DirectoryBasedExampleDatabase(str(CORPUS))
+_database = DirectoryBasedExampleDatabase(str(CORPUS / "hypothesis"))
 DATABASE = _database if os.environ.get("FUZZ_SAVE") == "1" else ReadOnlyDatabase(_database)
 METHODS = methods()
+KEPT = sorted(REQUESTS.glob("*.bin"))
 
 
 class HypothesisDraw:
@@ -72,3 +75,26 @@ def test_no_malformed_request_gets_unknown_or_internal_or_an_error_log(fuzzed, d
     assert code not in SERVER_FAULTS, (method.path, code, payloads)
     assert counter.tracebacks == 0, counter.errors
     assert counter.levels["ERROR"] == 0, counter.errors
+
+
+def kept_request(path: Path) -> tuple[Method, list[bytes], grpc.StatusCode]:
+    """A corpus file's method, request message(s) and expected status (seeds.py names the format)."""
+    method_name, _, status = path.stem.split("--")
+    (method,) = [m for m in METHODS if m.path == f"/dompromise.v1.{method_name.replace('.', '/')}"]
+    data = path.read_bytes()
+    return method, unframe(data) if method.client_streaming else [data], grpc.StatusCode[status]
+
+
+@pytest.mark.parametrize("path", KEPT, ids=[path.stem.split("--")[1] for path in KEPT])
+def test_kept_request_gets_its_status(fuzzed, path):
+    channel, counter = fuzzed
+    method, payloads, expected = kept_request(path)
+    assert send(channel, method, payloads) == expected, path.name
+    assert counter.tracebacks == 0, counter.errors
+    assert counter.levels["ERROR"] == 0, counter.errors
+
+
+def test_the_issues_seeds_are_in_the_corpus():
+    """Every case seeds.py writes is checked in, byte for byte (run `python tests/fuzz/seeds.py` after a change)."""
+    for name, data in seeds().items():
+        assert (REQUESTS / name).read_bytes() == data, name

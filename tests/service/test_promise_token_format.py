@@ -1,5 +1,6 @@
 """Promise tokens keep their format: the fast signer (TokenBatch) writes the same text as the
-json.dumps + hmac.new + base64 recipe it replaced, so tokens signed before and after verify alike."""
+json.dumps + hmac.new + base64 recipe it replaced (with the token's random part), so tokens signed
+before and after verify alike; tokens of identical content differ by that random part."""
 
 from __future__ import annotations
 
@@ -9,13 +10,16 @@ import hmac
 import json
 import random
 
-from dompromise.promise.token import PlannedHold, TokenContent, TokenSigner
+from dompromise.promise.token import TOKEN_NONCE_BYTES, PlannedHold, TokenContent, TokenSigner
 
 
-def reference_token(key: bytes, content: TokenContent) -> str:
-    """The token as the signer wrote it before TokenBatch (json.dumps of the whole document)."""
-    document = {
-        "h": [[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds],
+def reference_token(key: bytes, content: TokenContent, nonce: str | None = None) -> str:
+    """The token as the signer wrote it before TokenBatch (json.dumps of the whole document), with the
+    random part `nonce` (None: as tokens were before they had one)."""
+    document: dict[str, object] = {"h": [[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds]}
+    if nonce is not None:
+        document["n"] = nonce
+    document |= {
         "e": content.expire_ns,
         "p": content.log_position,
         "o": [list(content.order_sku_ids), list(content.order_quantities)],
@@ -29,6 +33,11 @@ def reference_token(key: bytes, content: TokenContent) -> str:
 
     payload = encode(json.dumps(document, separators=(",", ":")).encode())
     return f"v1.{payload}.{encode(hmac.new(key, payload.encode(), hashlib.sha256).digest())}"
+
+
+def nonce_of(token: str) -> str:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["n"]
 
 
 def random_content(rng: random.Random) -> TokenContent:
@@ -79,7 +88,9 @@ def test_tokens_are_the_same_text_as_before_and_verify():
     for _ in range(500):
         content = random_content(rng)
         token = signer.sign(content)
-        assert token == reference_token(key, content)
+        nonce = nonce_of(token)
+        assert len(nonce) == 2 * TOKEN_NONCE_BYTES and int(nonce, 16) >= 0
+        assert token == reference_token(key, content, nonce)
         assert signer.verify(token) == content
 
 
@@ -109,6 +120,21 @@ def test_a_batch_signs_each_option_as_sign_would():
             common.pickup_node_id,
             common.options,
         )
-        assert batch.sign([[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in holds]) == reference_token(
-            key, content
-        )
+        token = batch.sign([[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in holds])
+        assert token == reference_token(key, content, nonce_of(token))
+
+
+def test_tokens_of_identical_content_differ_and_verify_alike():
+    """Two promises with identical inputs get distinct tokens (a token reserves once: the same token
+    would give the second caller the first caller's reservation), each verifying to the same plan."""
+    signer = TokenSigner(bytes(range(32)))
+    content = random_content(random.Random(9))
+    tokens = {signer.sign(content) for _ in range(1000)}
+    assert len(tokens) == 1000
+    assert all(signer.verify(token) == content for token in tokens)
+
+
+def test_tokens_from_before_the_random_part_still_verify():
+    key = bytes(range(64, 96))
+    content = random_content(random.Random(10))
+    assert TokenSigner(key).verify(reference_token(key, content)) == content

@@ -11,10 +11,14 @@ from conftest import ServerThread, small_network, stock_record
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from test_service_promise import (
+    STOCK,
+    network,
     order,
+    paris,
     promise_server,  # noqa: F401 (a fixture)
     reservations,
     reserve_token,
+    stock_records,
 )
 
 from dompromise.internal.v1 import log_pb2
@@ -182,6 +186,44 @@ def test_a_promise_token_reserves_once(promise_stub, promise_server):  # noqa: F
     ]
     reused = [outcome for outcome in outcomes if outcome.token_reused]
     assert len(reused) == 2 and all(o.reservation.reservation_id == first_id for o in reused)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def still_clock_server():
+    """The promise scenario served with a clock standing still (a simulated clock between its steps, or a
+    coarse one): promises made at "the same instant" really are."""
+    instant_ns = paris(2026, 11, 24, 10, 0)
+    replica = Replica(Engine(network(), clock_ns=lambda: instant_ns), MemoryLog(), clock_ns=lambda: instant_ns)
+    replica.bootstrap(stock_records(STOCK))
+    running = ServerThread(replica)
+    yield running
+    running.stop()
+
+
+def test_two_promises_with_identical_inputs_reserve_their_own_holds(still_clock_server):
+    """Two checkouts asking the same thing at the same instant get distinct tokens (each has a random part), so
+    the second caller's Reserve holds its own stock instead of answering ALREADY_EXISTS with the first caller's
+    reservation; each token still reserves once."""
+    request = order(("PAD", 2), zone_id="Z59")
+    request.as_of_time.FromNanoseconds(still_clock_server.replica.now_ns())
+    channel, reservation_stub = reservations(still_clock_server)
+    with channel:
+        promise_stub = promise_pb2_grpc.PromiseServiceStub(channel)
+        first, second = (promise_stub.PromiseDelivery(request) for _ in range(2))
+        assert first.log_position == second.log_position  # the same inputs, the same state, the same instant
+        first_tokens = [option.promise_token for option in first.options]
+        second_tokens = [option.promise_token for option in second.options]
+        assert len(set(first_tokens + second_tokens)) == len(first_tokens) + len(second_tokens)
+        one = reserve_token(reservation_stub, first_tokens[0], "same-1").reservation
+        two = reserve_token(reservation_stub, second_tokens[0], "same-2").reservation
+        assert one.reservation_id != two.reservation_id
+        assert [line.quantity for line in one.lines] == [line.quantity for line in two.lines] == [2]
+        with pytest.raises(grpc.RpcError) as raised:  # a true double reserve of one token is still refused
+            reserve_token(reservation_stub, second_tokens[0], "same-3")
+        assert raised.value.code() == grpc.StatusCode.ALREADY_EXISTS
+        info = error_info(raised.value)
+        assert info.reason == "PROMISE_TOKEN_ALREADY_RESERVED"
+        assert info.metadata["reservation_id"] == two.reservation_id
 
 
 def test_reserved_tokens_survive_a_snapshot(promise_server, promise_stub):  # noqa: F811

@@ -224,3 +224,57 @@ def test_resuming_across_a_time_nobody_watched_is_out_of_range(channel, watching
     with pytest.raises(grpc.RpcError) as caught:
         again.next()
     assert caught.value.code() == grpc.StatusCode.OUT_OF_RANGE
+
+
+def test_events_carry_the_log_id_and_a_resume_from_another_log_starts_afresh(channel, watching, replica):
+    """Versions are positions of one log: a resume naming another log's id never gets this log's kept events as
+    if they followed it (nor OUT_OF_RANGE for a version this log has not reached): it starts from now."""
+    first = watching(customer_id="garage-9")
+    upsert_po(channel, 30, 2.5)
+    backorder(channel, 35, 3)
+    upsert_po(channel, 30, 6.5)
+    risk = first.next()
+    assert risk.log_id == replica.log_id and risk.log_id
+    upsert_po(channel, 30, 2.0)
+    back = first.next()
+    assert back.log_id == replica.log_id
+    # The same log: what was missed is replayed.
+    same = watching(customer_id="garage-9", resume_after_version=risk.version, resume_log_id=risk.log_id)
+    assert same.next().version == back.version
+    # Another log (a restarted in-memory server, a wiped data dir): from now, not this log's events.
+    other = watching(customer_id="garage-9", resume_after_version=risk.version, resume_log_id="another-log")
+    ahead = watching(customer_id="garage-9", resume_after_version=10**9, resume_log_id="another-log")
+    assert other.nothing_for(0.5) and ahead.nothing_for(0.1)
+    upsert_po(channel, 30, 6.5)
+    for stream in (other, ahead):
+        fresh = stream.next()
+        assert (fresh.type, fresh.log_id) == (AT_RISK, replica.log_id)
+        assert fresh.version > back.version
+
+
+def test_every_message_carries_the_log_id(channel, replica):
+    stub = reservation_pb2_grpc.ReservationServiceStub(channel)
+    call = stub.WatchReservationEvents(reservation_pb2.WatchReservationEventsRequest(customer_id="garage-9"))
+    time.sleep(0.2)
+    try:
+        upsert_po(channel, 30, 2.5)
+        backorder(channel, 35, 3)
+        upsert_po(channel, 30, 6.5)
+        message = next(iter(call))
+        assert message.log_id == replica.log_id
+        assert [event.log_id for event in message.events] == [replica.log_id] * len(message.events)
+    finally:
+        call.cancel()
+
+
+def test_a_resume_log_id_over_its_limit_is_invalid_argument_naming_it(channel):
+    from test_service_availability import field_violations
+
+    from dompromise import limits
+
+    stub = reservation_pb2_grpc.ReservationServiceStub(channel)
+    request = reservation_pb2.WatchReservationEventsRequest(resume_log_id="x" * (limits.LOG_ID_LENGTH_MAX + 1))
+    with pytest.raises(grpc.RpcError) as caught:
+        next(iter(stub.WatchReservationEvents(request)))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert set(field_violations(caught.value)) == {"resume_log_id"}
