@@ -218,18 +218,24 @@ def _parser() -> argparse.ArgumentParser:
     bench_options.add_arguments(bench)
     bench.set_defaults(run=_bench)
 
-    from dompromise.simulate import command as simulate_command
+    from dompromise.simulate import options as simulate_options
 
     simulate = commands.add_parser(
         "simulate",
         help="run a network for simulated days; measure promises kept, fill, splits against baselines",
-        description=simulate_command.DESCRIPTION,
-        epilog=simulate_command.EPILOG,
+        description=simulate_options.DESCRIPTION,
+        epilog=simulate_options.EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    simulate_command.add_arguments(simulate)
-    simulate.set_defaults(run=simulate_command.run)
+    simulate_options.add_arguments(simulate)
+    simulate.set_defaults(run=_simulate)
     return parser
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from dompromise.simulate import command
+
+    return command.run(args)
 
 
 def _log_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

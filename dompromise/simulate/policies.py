@@ -24,8 +24,8 @@ from dompromise.model.transport import Centroid
 from dompromise.promise.edt import Edt, EdtCalculator
 from dompromise.promise.engine import PromiseEngine
 from dompromise.promise.types import FillPolicy, Method, PromiseRequest, Sourcing
+from dompromise.simulate.options import POLICIES
 
-POLICIES = ("promise", "greedy_nearest", "first_with_stock", "on_hand_only")
 B2B_SHIPMENTS_MAX = 3
 
 
