@@ -137,7 +137,7 @@ def build_server_with_additions(
     # Decoding first, so it wraps every handler the others return: undecodable requests answer INVALID_ARGUMENT.
     # Then keys, metrics and shedding (service/serving.py); then positions in every answer's metadata and
     # x-dompromise-min-position (service/consistency.py, shared with the HTTP routes).
-    consistency = ConsistencyInterceptor(replica, clock_kind=clock_kind)
+    consistency = ConsistencyInterceptor(replica, clock_kind=clock_kind, worker=options.worker_index)
     interceptors: list[grpc.aio.ServerInterceptor] = [DecodeInterceptor(), *added.interceptors, consistency]
     server = grpc.aio.server(
         options=channel_options + KEEPALIVE_OPTIONS,
