@@ -107,6 +107,15 @@ class SegmentTail:
         assert records_max >= 1, records_max
         mark = read_mark(self.directory)
         found: list[tuple[int, bytes]] = []
+        try:
+            self._read_into(found, records_max, mark)
+        except (LogGap, LogCorruption):
+            if not found:
+                raise
+            # What came before the problem first; the next call meets it again (nothing moved past it).
+        return found
+
+    def _read_into(self, found: list[tuple[int, bytes]], records_max: int, mark: datadir.Synced | None) -> None:
         while len(found) < records_max:
             if mark is not None and self.position >= mark.last_position:
                 break
@@ -120,7 +129,6 @@ class SegmentTail:
             if self._offset < end or not self._rotated(mark):
                 break  # nothing more is durable yet (or, without a mark, whole)
             self._open(self._next_in_segment)
-        return found
 
     def _rotated(self, mark: datadir.Synced | None) -> bool:
         """Whether the open segment, read to its end, is closed: the writer appends to a later one."""

@@ -245,3 +245,55 @@ def test_workers_refuse_the_memory_log():
     result = dompromise("serve", "--port", "0", "--in-memory", "--workers", "2")
     assert result.returncode == 2
     assert "--in-memory" in result.stderr
+
+
+def test_readers_follow_rotation_and_compaction_and_a_killed_reader_catches_up(tmp_path, supervisors):
+    # A snapshot (rotation, then compaction of the segments below it) every 5 records.
+    data = tmp_path / "data"
+    serving = Serving("--data-dir", str(data), "--workers", "2", "--snapshot-every", "5")
+    supervisors.append(serving)
+    channels = channels_to(serving.target, 2)
+    skus = demo_skus(40)
+    try:
+        for index, sku in enumerate(skus[:30]):
+            position, _ = set_on_hand(channels[index % 2], sku, 1000 + index)
+            assert on_hand(channels[(index + 1) % 2], sku, (("x-dompromise-min-position", str(position)),)) == (
+                1000 + index
+            )
+        segments = [name for name in os.listdir(data) if name.startswith("commands-")]
+        assert len(segments) <= 3, segments  # compacted as it went
+        reader_pid = worker_pid(serving, 1)
+        assert reader_pid is not None
+        os.kill(reader_pid, signal.SIGKILL)
+        for index, sku in enumerate(skus[30:]):  # meanwhile new connections reach worker 0
+            until(lambda sku=sku, index=index: _set_on_hand_once(serving.target, sku, 2000 + index), f"{sku} set")
+        until(lambda: worker_pid(serving, 1) not in (None, reader_pid), "the reader restarted")
+        fresh = until(lambda: _reaching(serving.target, 1), "a connection to the restarted reader")
+        try:
+            for index, sku in enumerate(skus):
+                expected = 1000 + index if index < 30 else 2000 + index - 30
+                assert on_hand(fresh, sku) == expected, sku
+        finally:
+            fresh.close()
+    finally:
+        for channel in channels.values():
+            channel.close()
+    assert serving.stop() == 0
+
+
+def _reaching(target: str, worker: int) -> grpc.Channel | None:
+    try:
+        return channels_to(target, 2)[worker]
+    except (AssertionError, grpc.RpcError):
+        return None
+
+
+def _set_on_hand_once(target: str, sku: str, quantity: int) -> bool:
+    """One try on a new connection: one the kernel queued at the killed worker is reset."""
+    with grpc.insecure_channel(target, options=OWN_CONNECTION) as channel:
+        try:
+            set_on_hand(channel, sku, quantity)
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.UNAVAILABLE, error
+            return False
+    return True
