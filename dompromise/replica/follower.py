@@ -85,6 +85,7 @@ class FollowerReplica:
         self._outcomes: dict[int, Outcome] = {}
         self.loaded_snapshot_position = 0
         self.resync_count = 0
+        self._broken_ns: int | None = None  # when this worker stopped following the log (monotonic ns)
 
     # ---- the state -------------------------------------------------------------
 
@@ -102,8 +103,11 @@ class FollowerReplica:
         return self._link.connected
 
     def staleness_ms(self) -> int | None:
-        """Always None: only the writer appends, and the tail follows its files with or without the link."""
-        return None
+        """None while following: only the writer appends, and the tail follows its files with or without the
+        link. Once this worker stopped following (a record it cannot read or apply), how long ago."""
+        if self._broken_ns is None:
+            return None
+        return max(0, (time.monotonic_ns() - self._broken_ns) // 1_000_000)
 
     def now_ns(self) -> int:
         return self._clock.now_ns()
@@ -301,6 +305,8 @@ class FollowerReplica:
                 log.error("reader: cannot follow the log any more: %s; writes refused", error)
                 self._link_broken(str(error))
                 return
+            except OSError as error:  # a read failed: the next turn tries again (TAIL_POLL_SECONDS on)
+                log.error("reader: reading the log failed: %s; trying again", error)
 
     async def _follow(self) -> None:
         """Reads and applies what is durable, TAIL_READ_RECORDS_MAX records at a time."""
@@ -367,6 +373,8 @@ class FollowerReplica:
         log.info("reader: resynced at log position %d", self.engine.log_position)
 
     def _link_broken(self, reason: str) -> None:
+        """Stops taking writes for good; reads go on, saying how stale they are (x-dompromise-stale-ms)."""
+        self._broken_ns = time.monotonic_ns()
         for task in self._tasks[1:]:
             task.cancel()  # the link: no writes through a replica that stopped following
         for future in self._waiting.values():

@@ -195,13 +195,18 @@ class WriterLink:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, CONNECT_BACKOFF_SECONDS_MAX)
                 continue
-            backoff = CONNECT_BACKOFF_SECONDS_MIN
+            connects = self.connects
             try:
                 await self._follow(reader, writer)
             except (asyncio.IncompleteReadError, ConnectionError, OSError) as error:
                 log.debug("reader: the writer's link ended: %r", error)
             finally:
                 self._down(writer)
+            if self.connects > connects:  # it served: come back at once; else (refused at HELLO) back off
+                backoff = CONNECT_BACKOFF_SECONDS_MIN
+            else:
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, CONNECT_BACKOFF_SECONDS_MAX)
 
     async def _follow(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         kind, body = await _read_frame(reader)
