@@ -31,6 +31,8 @@ import os
 import struct
 from collections.abc import Callable
 
+from google.protobuf.message import DecodeError
+
 from dompromise import limits
 from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
@@ -144,7 +146,7 @@ class WriterEndpoint:
                 appending = asyncio.create_task(self._append(writer, request, record))
                 self._tasks.add(appending)
                 appending.add_done_callback(self._tasks.discard)
-        except (asyncio.IncompleteReadError, ConnectionError, OSError) as error:
+        except (asyncio.IncompleteReadError, ConnectionError, OSError, DecodeError) as error:
             log.debug("writer: a reader's link ended: %r", error)
         finally:
             self._readers.discard(writer)
@@ -280,8 +282,11 @@ class WriterLink:
         request = self._requests
         future: asyncio.Future[tuple[int, int]] = asyncio.get_running_loop().create_future()
         self._pending[request] = future
-        self._writer.write(_frame(APPEND, REQUEST.pack(request) + record.SerializeToString()))
         try:
+            self._writer.write(_frame(APPEND, REQUEST.pack(request) + record.SerializeToString()))
+            await self._writer.drain()  # the socket's flow control bounds what waits in our buffer
             return await future
+        except (ConnectionError, OSError) as error:
+            raise UnavailableError(f"the link to the writer broke: {error}; retry with the same request_id") from None
         finally:
             self._pending.pop(request, None)
