@@ -297,3 +297,54 @@ def _set_on_hand_once(target: str, sku: str, quantity: int) -> bool:
             assert error.code() == grpc.StatusCode.UNAVAILABLE, error
             return False
     return True
+
+
+def test_writes_in_flight_through_a_reader_when_the_writer_dies_none_acknowledged_is_lost(tmp_path, supervisors):
+    serving = Serving("--data-dir", str(tmp_path / "data"), "--workers", "2")
+    supervisors.append(serving)
+    channels = channels_to(serving.target, 2)
+    reader = channels[1]
+    skus = demo_skus(400)
+    acknowledged: dict[str, int] = {}
+    refused: list[str] = []
+    killed = threading.Event()
+    stop = threading.Event()
+
+    def write_on() -> None:
+        for index, sku in enumerate(skus):
+            if stop.is_set():
+                return
+            try:
+                set_on_hand(reader, sku, index + 1)
+                acknowledged[sku] = index + 1
+            except grpc.RpcError as error:
+                assert error.code() == grpc.StatusCode.UNAVAILABLE, error
+                refused.append(error.details())
+            if killed.is_set() and len(acknowledged) >= 60 and refused:
+                return
+
+    writer_pid = worker_pid(serving, 0)
+    assert writer_pid is not None
+    thread = threading.Thread(target=write_on)
+    thread.start()
+    try:
+        until(lambda: len(acknowledged) >= 20, "writes acknowledged before the kill")
+        os.kill(writer_pid, signal.SIGKILL)
+        killed.set()
+        thread.join(60)
+        assert not thread.is_alive()
+        assert refused, "no write was refused while the writer was down"
+        assert all("writer" in reason for reason in refused), refused
+        fresh = until(lambda: _reaching(serving.target, 0), "a connection to the restarted writer")
+        try:
+            for sku, quantity in acknowledged.items():
+                assert on_hand(reader, sku) == quantity, sku
+                assert on_hand(fresh, sku) == quantity, sku
+        finally:
+            fresh.close()
+    finally:
+        stop.set()
+        thread.join(10)
+        for channel in channels.values():
+            channel.close()
+    assert serving.stop() == 0
