@@ -36,6 +36,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
+from dompromise import limits
 from dompromise.errors import LogCorruption, LogError, LogGap, UnavailableError
 from dompromise.gc_pause import gc_paused
 from dompromise.internal.v1 import log_pb2
@@ -53,12 +54,8 @@ log = logging.getLogger(__name__)
 
 # How often the tail looks at the log when the writer's HEAD did not wake it, in seconds.
 TAIL_POLL_SECONDS = 0.2
-# Records the tail reads at a time (then applies them in slices).
-TAIL_READ_RECORDS_MAX = 4_096
 # How long a forwarded write waits for this worker's tail to apply it once the writer answered, in seconds.
 APPLIED_WAIT_SECONDS_MAX = 10.0
-# Outcomes of applied records kept for forwarded writes whose answer comes after the tail applied them.
-KEPT_OUTCOMES_MAX = 2 * 4_096
 # Start-up attempts when the writer's compaction races the catch-up.
 RECOVER_ATTEMPTS_MAX = 3
 
@@ -168,7 +165,7 @@ class FollowerReplica:
         assert self._tail is not None, "opened by _load_snapshot"
         applied = 0
         while True:
-            entries = self._tail.read(TAIL_READ_RECORDS_MAX)
+            entries = self._tail.read(limits.FOLLOWER_READ_RECORDS_MAX)
             if not entries:
                 return applied
             for position, payload in entries:
@@ -309,10 +306,10 @@ class FollowerReplica:
                 log.error("reader: reading the log failed: %s; trying again", error)
 
     async def _follow(self) -> None:
-        """Reads and applies what is durable, TAIL_READ_RECORDS_MAX records at a time."""
+        """Reads and applies what is durable, FOLLOWER_READ_RECORDS_MAX records at a time."""
         assert self._tail is not None, "recover opened the tail"
         while True:
-            entries = self._tail.read(TAIL_READ_RECORDS_MAX)
+            entries = self._tail.read(limits.FOLLOWER_READ_RECORDS_MAX)
             if not entries:
                 return
             parsed = [log_pb2.LogRecord.FromString(payload) for _, payload in entries]
@@ -343,7 +340,7 @@ class FollowerReplica:
                 future.set_result(outcome)
         elif self._forwarding:
             self._outcomes[position] = outcome
-            if len(self._outcomes) > KEPT_OUTCOMES_MAX:
+            if len(self._outcomes) > limits.FOLLOWER_KEPT_OUTCOMES_MAX:
                 del self._outcomes[next(iter(self._outcomes))]  # the oldest: its writer gave up long ago
 
     def _resync(self) -> None:

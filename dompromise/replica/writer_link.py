@@ -48,8 +48,6 @@ APPENDED_BODY = struct.Struct("<Iqq")
 HELLO, HEAD, APPEND, APPENDED, REFUSED = 1, 2, 3, 4, 5
 # A frame body larger than this ends the connection (a record is at most a message; HELLO is tiny).
 FRAME_BYTES_MAX = limits.MESSAGE_BYTES_MAX + 64
-# A reader this far behind in reading the writer's frames is dropped (it reconnects), in bytes.
-READER_BUFFER_BYTES_MAX = 16 * 1024 * 1024
 # Reconnect backoff bounds, in seconds.
 CONNECT_BACKOFF_SECONDS_MIN = 0.02
 CONNECT_BACKOFF_SECONDS_MAX = 0.5
@@ -122,8 +120,8 @@ class WriterEndpoint:
         if writer.is_closing():
             self._readers.discard(writer)
             return
-        if writer.transport.get_write_buffer_size() > READER_BUFFER_BYTES_MAX:
-            log.warning("writer: a reader is %d bytes behind; dropping its link", READER_BUFFER_BYTES_MAX)
+        if writer.transport.get_write_buffer_size() > limits.WRITER_LINK_BUFFER_BYTES_MAX:
+            log.warning("writer: a reader is %d bytes behind; dropping its link", limits.WRITER_LINK_BUFFER_BYTES_MAX)
             self._readers.discard(writer)
             writer.close()
             return
