@@ -4,6 +4,7 @@ a LocalReplica writes the log (as worker 0 does), a FollowerReplica follows it (
 from __future__ import annotations
 
 import asyncio
+import os
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from conftest import small_network, stock_record
 from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import ON_HAND_SET, Engine
-from dompromise.log.file import FileLog
+from dompromise.log.file import FileLog, segment_name
 from dompromise.replica.follower import FollowerReplica
 from dompromise.replica.local import LocalReplica
 from dompromise.replica.writer_link import WriterEndpoint
@@ -127,7 +128,7 @@ def test_the_writer_down_writes_refused_reads_go_on_and_health_hears_of_it(tmp_p
 
 def test_a_follower_that_lagged_past_compaction_loads_the_newest_snapshot_in_place(tmp_path):
     directory = str(tmp_path)
-    local = writer(directory, snapshot_interval_records=3)
+    local = writer(directory)
     follower = FollowerReplica(Engine(small_network()), directory)
     follower.recover()
     engine = follower.engine
@@ -136,9 +137,14 @@ def test_a_follower_that_lagged_past_compaction_loads_the_newest_snapshot_in_pla
 
     async def run() -> None:
         await local.start()
-        for i in range(30):  # snapshots every 3 records, and compaction below them, while the follower sleeps
+        # While the follower sleeps with the first segment open: three snapshots, each rotating the log and
+        # compacting it below the older kept one, so the segment after the follower's is gone.
+        for i in range(15):
             await local.submit(set_on_hand("PAD-1", "DC-1", i))
+            if i % 5 == 4:
+                local.snapshot_now()
         await local.stop()
+        assert not os.path.exists(os.path.join(directory, segment_name(7)))
         await follower.start()
         await until(lambda: follower.log_position == local.log_position, "the follower caught up")
         await follower.stop()
