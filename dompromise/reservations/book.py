@@ -225,9 +225,10 @@ class ReservationBook:
 
     def remember(self, request_id: str, fingerprint: bytes, log_time_ns: int, outcome: Outcome) -> None:
         """Keeps the answer, encoded: small in memory, and a snapshot copies the bytes as they are."""
-        self._remember_encoded(request_id, fingerprint, log_time_ns, encode_outcome(outcome))
+        self.remember_encoded(request_id, fingerprint, log_time_ns, encode_outcome(outcome))
 
-    def _remember_encoded(self, request_id: str, fingerprint: bytes, log_time_ns: int, encoded: bytes) -> None:
+    def remember_encoded(self, request_id: str, fingerprint: bytes, log_time_ns: int, encoded: bytes) -> None:
+        """remember() of an answer already encoded (encode_outcome's bytes: inventory/_records.pyx writes them)."""
         assert request_id not in self._keys, "a key is remembered once"
         self._keys[request_id] = (fingerprint, log_time_ns, encoded)
         self._key_bytes += _entry_bytes(request_id, encoded)
