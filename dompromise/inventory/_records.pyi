@@ -1,11 +1,14 @@
 """Stub of the compiled inventory/_records.pyx: reserve records applied from their log bytes."""
 
+from typing_extensions import disjoint_base
+
 from dompromise._core.state import Core
 from dompromise.inventory.variants import VariantRegistry
 from dompromise.reservations.book import Outcome, ReservationBook, ReservationView
 
 FAST_LINES: int
 
+@disjoint_base
 class ReserveRecords:
     def __init__(
         self,
