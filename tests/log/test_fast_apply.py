@@ -18,11 +18,12 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dompromise import limits
 from dompromise.demo import network as demo
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory._records import FAST_LINES
 from dompromise.inventory.engine import COMMAND_RESULT, ITEM_STATUS, Engine
-from dompromise.reservations.book import encode_outcome
+from dompromise.reservations.book import ReservationBook, encode_outcome, unpack_text
 
 NETWORK = demo.demo_network()
 SKUS = [sku.sku_id for sku in NETWORK.skus[:6]] + ["NO-SUCH-SKU"]
@@ -230,3 +231,24 @@ def test_the_fast_path_takes_canonical_few_line_reserves_and_leaves_the_rest():
     first = engine.apply_payload(left[0], position + 1)
     assert first.reservation is not None and first.reservation.reservation_id == f"R{position - 2}-{7:016x}"
     assert first.result == COMMAND_RESULT["OK"] and first.item_status == (ITEM_STATUS["OK"],)
+
+
+WINDOW_NS = limits.IDEMPOTENCY_WINDOW_SECONDS * 10**9
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from([0, 1, WINDOW_NS // 2, WINDOW_NS - 1, WINDOW_NS, WINDOW_NS + 1]), st.booleans()))
+)
+def test_the_idempotency_window_forgets_exactly_the_keys_older_than_it(steps_taken):
+    """forget_before skips its scan while nothing can be due: it keeps exactly the keys seen within the window."""
+    book, kept, time_ns = ReservationBook(), [], START_NS
+    for number, (advance_ns, remember) in enumerate(steps_taken):
+        time_ns += advance_ns
+        book.forget_before(time_ns)
+        kept = [(key, seen_ns) for key, seen_ns in kept if seen_ns >= time_ns - WINDOW_NS]
+        if remember:
+            book.remember_encoded(f"k{number}", bytes(16), time_ns, b"{}")
+            kept.append((f"k{number}", time_ns))
+        arrays = book.export()
+        assert unpack_text(arrays["key_blob"], arrays["key_offsets"]) == [key for key, _ in kept]
