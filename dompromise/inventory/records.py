@@ -129,11 +129,13 @@ class RecordApplier:
         if not self._reserves.replay(payload, log_position):
             self.apply_record(log_pb2.LogRecord.FromString(payload), log_position)
 
-    def apply_payload(self, payload: bytes, log_position: int) -> Outcome:
-        """replay_payload, answering with the record's Outcome (the writer's)."""
+    def apply_payload(self, payload: bytes, log_position: int, record: log_pb2.LogRecord | None = None) -> Outcome:
+        """replay_payload, answering with the record's Outcome (the writer's). `record`: the payload parsed
+        already (the writer's own), applied when the fast path does not take it (a big catalog record is
+        not parsed twice)."""
         outcome: Outcome | None = self._reserves.apply(payload, log_position)
         if outcome is None:
-            outcome = self.apply_record(log_pb2.LogRecord.FromString(payload), log_position)
+            outcome = self.apply_record(record or log_pb2.LogRecord.FromString(payload), log_position)
         return outcome
 
     def count_capacity(self) -> None:

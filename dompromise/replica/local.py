@@ -277,9 +277,9 @@ class LocalReplica:
             first = last - len(batch) + 1
             await parts.make_room(self.engine, [record for record, _ in batch])
             slice_started = time.perf_counter()
-            for offset, (_, future) in enumerate(batch):
+            for offset, (record, future) in enumerate(batch):
                 try:
-                    outcome = self.engine.apply_payload(payloads[offset], first + offset)
+                    outcome = self.engine.apply_payload(payloads[offset], first + offset, record)
                 except Exception as error:  # a bug: the log is ahead of the state, stop writing
                     self._fail(error, batch[offset:])
                     return
