@@ -244,16 +244,17 @@ cdef class ReserveRecords:
         self.outcome_type = outcome_type
         self.view_type = view_type
 
-    def replay(self, bytes payload, int64_t log_position):
+    def replay(self, bytes payload, int64_t log_position, int64_t log_time_ns=-1):
         """Applies the record at `log_position` if it is one this path takes; False when it is not
-        (nothing changed: the caller applies it the general way). No answer is built."""
-        return self._apply(payload, log_position, False) is not None
+        (nothing changed: the caller applies it the general way). No answer is built. `log_time_ns`
+        >= 0: the record's time, in place of the payload's (a Redis entry carries it beside the payload)."""
+        return self._apply(payload, log_position, False, log_time_ns) is not None
 
-    def apply(self, bytes payload, int64_t log_position):
+    def apply(self, bytes payload, int64_t log_position, int64_t log_time_ns=-1):
         """As replay, returning the record's Outcome (the writer's answer), or None when not taken."""
-        return self._apply(payload, log_position, True)
+        return self._apply(payload, log_position, True, log_time_ns)
 
-    cdef object _apply(self, bytes payload, int64_t log_position, bint want_outcome):
+    cdef object _apply(self, bytes payload, int64_t log_position, bint want_outcome, int64_t time_override):
         cdef Decoded decoded
         cdef const uint8_t* data = <const uint8_t*>PyBytes_AS_STRING(payload)
         cdef Core core = self.core
@@ -268,8 +269,11 @@ cdef class ReserveRecords:
         assert log_position == core.log_position + 1, "log records apply in order, once"
         if not _decode(data, PyBytes_GET_SIZE(payload), &decoded):
             return None
+        if time_override >= 0:
+            decoded.log_time_ns = time_override
         time_ns = decoded.log_time_ns
-        if decoded.log_time_ns < core.log_time_ns or decoded.ttl_ns > INT64_MAX - decoded.log_time_ns:
+        if (decoded.log_time_ns < 0 or decoded.log_time_ns < core.log_time_ns
+                or decoded.ttl_ns > INT64_MAX - decoded.log_time_ns):
             return None  # the general way refuses it, and says why
         count = decoded.count
         try:

@@ -122,20 +122,23 @@ class RecordApplier:
         self._count_capacity(record)
         return outcome
 
-    def replay_payload(self, payload: bytes, log_position: int) -> None:
+    def replay_payload(self, payload: bytes, log_position: int, log_time_ns: int = -1) -> None:
         """Applies a record from its log bytes, its answer not wanted (recovery, a replica tailing a log):
         a reserve _records.pyx takes is applied there, any other record parsed and applied as apply_record
-        does (a payload that does not parse raises DecodeError)."""
-        if not self._reserves.replay(payload, log_position):
-            self.apply_record(log_pb2.LogRecord.FromString(payload), log_position)
+        does (a payload that does not parse raises DecodeError). `log_time_ns` >= 0: the record's time, in
+        place of the payload's (a Redis entry carries it beside the payload)."""
+        if not self._reserves.replay(payload, log_position, log_time_ns):
+            self.apply_record(_parsed(payload, log_time_ns), log_position)
 
-    def apply_payload(self, payload: bytes, log_position: int, record: log_pb2.LogRecord | None = None) -> Outcome:
+    def apply_payload(
+        self, payload: bytes, log_position: int, record: log_pb2.LogRecord | None = None, log_time_ns: int = -1
+    ) -> Outcome:
         """replay_payload, answering with the record's Outcome (the writer's). `record`: the payload parsed
-        already (the writer's own), applied when the fast path does not take it (a big catalog record is
-        not parsed twice)."""
-        outcome: Outcome | None = self._reserves.apply(payload, log_position)
+        already, with its log time (the writer's own, a tail's), applied when the fast path does not take
+        it (a big catalog record is not parsed twice)."""
+        outcome: Outcome | None = self._reserves.apply(payload, log_position, log_time_ns)
         if outcome is None:
-            outcome = self.apply_record(record or log_pb2.LogRecord.FromString(payload), log_position)
+            outcome = self.apply_record(record or _parsed(payload, log_time_ns), log_position)
         return outcome
 
     def count_capacity(self) -> None:
@@ -571,6 +574,14 @@ class RecordApplier:
             applied_count=command.applied_count,
             reservation=view,
         )
+
+
+def _parsed(payload: bytes, log_time_ns: int) -> log_pb2.LogRecord:
+    """The record of a payload, with `log_time_ns` as its time when that is >= 0."""
+    record = log_pb2.LogRecord.FromString(payload)
+    if log_time_ns >= 0:
+        record.log_time_ns = log_time_ns
+    return record
 
 
 def attribute_sets_of(attribute_sets: AttributeSets, count: int) -> list[Attributes | None]:

@@ -183,15 +183,20 @@ def assert_same_state(general: Engine, fast: Engine) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps)
 def test_payloads_apply_as_records_do(steps_taken):
-    general, fast, replayed = Engine(NETWORK), Engine(NETWORK), Engine(NETWORK)
+    general, fast, replayed, timed = Engine(NETWORK), Engine(NETWORK), Engine(NETWORK), Engine(NETWORK)
     for position, payload in enumerate(payloads_of(steps_taken), start=1):
         expected = general.apply_record(log_pb2.LogRecord.FromString(payload), position)
         got = fast.apply_payload(payload, position)
         assert got == expected, position
         assert encode_outcome(got) == encode_outcome(expected)
         replayed.replay_payload(payload, position)
+        # As a Redis entry carries it: the time beside the payload, not in it.
+        untimed = log_pb2.LogRecord.FromString(payload)
+        time_ns, untimed.log_time_ns = untimed.log_time_ns, 0
+        assert timed.apply_payload(untimed.SerializeToString(), position, log_time_ns=time_ns) == expected
     assert_same_state(general, fast)
     assert_same_state(general, replayed)
+    assert_same_state(general, timed)
 
 
 def reserve_payload(position_time_ns: int, request_id: str = "r", lines: int = 1, **fields) -> bytes:
