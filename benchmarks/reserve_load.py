@@ -18,7 +18,8 @@ ours gave (benchmarks/servers.py noop --service reserve: the same bytes on the
 wire, no work), each pinned to CPU 0 (taskset), loaded by raw grpc.aio client
 processes pinned to CPU 1 (requests serialized ahead, a unique request_id
 each, answers not parsed: the cheapest Python client). The ratio is ours /
-no-op of acknowledged reserves/s, the medians of the rounds.
+no-op of acknowledged reserves/s, the medians of the rounds. --in-memory runs
+ours on the memory log: what the calls cost without the disk.
 
 recovery: appends COMMANDS reserve records to a file log through the replica
 (snapshots every --snapshot-every records, as `serve` does), then times a
@@ -245,7 +246,8 @@ def ceiling(args) -> dict:
         for side in ("ours", "noop"):
             data = tempfile.mkdtemp(prefix="reserve-ceiling-")
             if side == "ours":
-                argv = ["-m", "dompromise", "--log-level", "warning", "serve", "--port", "0", "--data-dir", data]
+                argv = ["-m", "dompromise", "--log-level", "warning", "serve", "--port", "0"]
+                argv += ["--in-memory"] if args.in_memory else ["--data-dir", data]
             else:
                 argv = ["-m", "benchmarks.servers", "noop", "--service", "reserve", "--response", response_path]
             server, target = _pinned_server(argv, args.server_cpu)
@@ -263,7 +265,7 @@ def ceiling(args) -> dict:
             print(f"round {round_number + 1} {side}: {result}", file=sys.stderr, flush=True)
     median = {side: statistics.median(r["reserves_per_second"] for r in runs) for side, runs in rounds.items()}
     return {
-        "benchmark": "durable reserve against the no-op ceiling",
+        "benchmark": "reserve against the no-op ceiling" + (" (in-memory log: no fsync)" if args.in_memory else ""),
         "clients": args.clients,
         "in_flight_per_client": args.in_flight,
         "seconds_per_round": args.seconds,
@@ -395,6 +397,7 @@ def main(argv=None) -> int:
     top.add_argument("--in-flight", type=int, default=32)
     top.add_argument("--server-cpu", type=int, default=0)
     top.add_argument("--client-cpu", type=int, default=1, help="-1: clients not pinned")
+    top.add_argument("--in-memory", action="store_true", help="ours on the memory log (no fsync): the CPU's share")
     top.add_argument("--json", help="also write the result here")
     rec = kinds.add_parser("recovery")
     rec.add_argument("--commands", type=int, default=1_000_000)
