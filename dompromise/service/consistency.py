@@ -274,7 +274,11 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _answer_position(self, response: Message, position_before: int) -> int:
+    def _answer_position(self, response: Message | bytes, position_before: int) -> int:
+        if isinstance(response, bytes):
+            # An answer written as bytes (ReserveInventoryBytes, UpdateStockBytes): its write is applied, so
+            # the position now covers it (it may name a later write too: waiting for it is as safe).
+            return max(position_before, self._engine.log_position)
         kind = type(response)
         has_field = self._has_position_field.get(kind)
         if has_field is None:

@@ -101,6 +101,13 @@ def test_debug_core_raises_index_error(tmp_path):
     shutil.copy(CORE / "__init__.py", core)
     for path in SOURCES:
         shutil.copy(path, core)
+    # setup.py builds the other packages' extensions too (they cimport the core): their sources come along.
+    for path in (ROOT / "dompromise").glob("*/*.pyx"):
+        if path.parent != CORE:
+            package = tmp_path / "dompromise" / path.parent.name
+            package.mkdir(exist_ok=True)
+            (package / "__init__.py").write_text("")
+            shutil.copy(path, package)
     environment = {**os.environ, "DOMPROMISE_DEBUG": "1", "PYTHONPATH": str(tmp_path)}
     subprocess.run(
         [sys.executable, "setup.py", "--quiet", "build_ext", "--inplace"],
