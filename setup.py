@@ -27,6 +27,15 @@ extensions = [
     # state: the stock state machine (state.pyx includes its state_*.pxi parts);
     # transport: the EDT tables; promise: the promise kernel.
     for name in ("state", "transport", "promise")
+] + [
+    # wire: answers written as protobuf wire bytes from the core's arrays (GetAvailability).
+    Extension(
+        "dompromise.wire.availability",
+        ["dompromise/wire/availability.pyx"],
+        include_dirs=[numpy.get_include()],
+        define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0"), ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+    )
 ]
 
 SKIP_EXTENSIONS = os.environ.get("DOMPROMISE_NO_EXTENSIONS") == "1"
