@@ -68,6 +68,7 @@ VIEWS = {"basic": availability_pb2.AVAILABILITY_VIEW_BASIC, "totals": availabili
 # scenario -> (SKUs per request, view, h2load clients, streams per client)
 SCENARIOS = {
     "single": (1, "basic", 8, 16),
+    "batch-100": (100, "basic", 8, 16),
     "batch-totals": (BATCH_SKUS, "totals", 4, 4),
     "batch-basic": (BATCH_SKUS, "basic", 4, 4),
 }
@@ -306,7 +307,10 @@ def h2load(
         raise RuntimeError(f"h2load failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     stats = parse_h2load(out.stdout)
     # Log columns: start (us since epoch), HTTP status, duration (us).
-    log = np.loadtxt(log_path, dtype=np.int64, ndmin=2)
+    if not os.path.exists(log_path) or os.path.getsize(log_path) == 0:  # nothing finished in time (a starved warm-up): no rows, not a crash
+        log = np.zeros((0, 3), dtype=np.int64)
+    else:
+        log = np.loadtxt(log_path, dtype=np.int64, ndmin=2)
     stats["non_200"] = int((log[:, 1] != 200).sum())
     return stats, log[:, 2]
 

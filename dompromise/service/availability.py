@@ -57,6 +57,8 @@ DAMAGED, QUARANTINED, INSPECTION, DISPLAY = (
 # at most 10,000 cells each: some 30 MB at most, FULL view).
 WATCH_SHARED_RESPONSES_MAX = 64
 WATCH_SHARED_CELLS_MAX = 10_000
+# WatchAvailabilityResponse.availability's tag: field 2, length-delimited.
+WATCH_AVAILABILITY_TAG = bytes([2 << 3 | 2])
 WATCH_SHUTDOWN_DETAILS = "server shutting down: resume on another server with resume_after_version and resume_log_id"
 
 # The engine's index arrays (a node selection, SKU indices: numpy int32), passed back to it as they came.
@@ -464,14 +466,51 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             encoded = self._shared_responses.get(key)
             if encoded is not None:
                 return encoded
-        response = availability_pb2.WatchAvailabilityResponse(version=position, full_answer=full_answer, log_id=log_id)
-        self._fill_answer(
-            response.availability, sku_ids, nodes, view, None, selection.required, selection.with_variants
-        )
-        encoded = response.SerializeToString()
+        encoded = self._watch_bytes(sku_ids, nodes, selection, view, full_answer, log_id, position)
         if shareable and len(self._shared_responses) < WATCH_SHARED_RESPONSES_MAX:
             self._shared_responses[key] = encoded
         return encoded
+
+    def _watch_bytes(
+        self,
+        sku_ids: Sequence[str],
+        nodes: _Indices,
+        selection: WatchSelection,
+        view: int,
+        full_answer: bool,
+        log_id: str,
+        position: int,
+    ) -> bytes:
+        """The encoded WatchAvailabilityResponse: its availability written from the core's arrays when the
+        selection is plain (no required attributes, no variants), else through the message."""
+        availability = None
+        if sku_ids and not selection.required and not selection.with_variants:
+            # The ids were checked when the stream began (id_length_max 0: no check again).
+            availability = self._engine.availability_bytes(sku_ids, nodes, view != VIEW_TOTALS, view == VIEW_FULL)
+        if availability is None:
+            response = availability_pb2.WatchAvailabilityResponse(
+                version=position, full_answer=full_answer, log_id=log_id
+            )
+            self._fill_answer(
+                response.availability, sku_ids, nodes, view, None, selection.required, selection.with_variants
+            )
+            return response.SerializeToString()
+        # The fields in number order, as the message would be: version (1), availability (2), then
+        # full_answer (3) and log_id (4).
+        version = availability_pb2.WatchAvailabilityResponse(version=position).SerializeToString()
+        rest = availability_pb2.WatchAvailabilityResponse(full_answer=full_answer, log_id=log_id).SerializeToString()
+        return version + WATCH_AVAILABILITY_TAG + _varint(len(availability)) + availability + rest
+
+
+def _varint(value: int) -> bytes:
+    """A non-negative int as a protobuf varint: 7 bits a byte, low first, the high bit set on all but the last."""
+    assert value >= 0, "lengths only"
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def add_to_server(servicer: AvailabilityServicer, server: grpc.aio.Server) -> None:

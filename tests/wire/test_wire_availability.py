@@ -29,7 +29,7 @@ from dompromise.log import MemoryLog
 from dompromise.model import document
 from dompromise.model.network import BaseUnit, Network, Node, NodeStatus, NodeType, Sku
 from dompromise.replica.local import Replica
-from dompromise.service.availability import AvailabilityServicer
+from dompromise.service.availability import AvailabilityServicer, WatchSelection
 from dompromise.service.errors import to_status
 from dompromise.service.validation import id_violations
 from dompromise.v1 import availability_pb2 as pb
@@ -239,6 +239,27 @@ def test_bytes_are_the_messages_and_errors_the_same(data, network, changes):
         assert outcome(lambda: encoded_bytes(servicer, request)) == expected
         if is_plain_and_valid(request):  # no variants here: the writer answers every plain request
             assert spy.written == written_before + 1
+
+
+@PROPERTY_SETTINGS
+@given(st.data(), networks(), writes)
+def test_watch_messages_are_the_messages(data, network, changes):
+    """WatchAvailability's messages embed the written availability: the same bytes as the message."""
+    engine = stocked_engine(network, changes)
+    servicer = AvailabilityServicer(engine)
+    known = [sku.sku_id for sku in network.skus]
+    sku_ids = data.draw(st.lists(st.one_of(st.sampled_from(known), plain_ids, unicode_ids), min_size=1, max_size=5))
+    view = data.draw(st.sampled_from(VIEWS))
+    full_answer = data.draw(st.booleans())
+    log_id = data.draw(st.sampled_from(["", "log-1", "ünï"]))
+    nodes = engine.node_selection()
+    selection = WatchSelection((), (), (), False)
+    expected = pb.WatchAvailabilityResponse(version=engine.log_position, full_answer=full_answer, log_id=log_id)
+    servicer._fill_answer(expected.availability, sku_ids, nodes, view)
+    spy = WriterSpy(engine)
+    encoded = servicer._watch_response(sku_ids, nodes, selection, view, full_answer, log_id)
+    assert encoded == expected.SerializeToString()
+    assert spy.written == 1
 
 
 # ---- explicit examples ------------------------------------------------------------------------
