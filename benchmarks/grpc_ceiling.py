@@ -307,7 +307,8 @@ def h2load(
         raise RuntimeError(f"h2load failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     stats = parse_h2load(out.stdout)
     # Log columns: start (us since epoch), HTTP status, duration (us).
-    if not os.path.exists(log_path) or os.path.getsize(log_path) == 0:  # nothing finished in time (a starved warm-up): no rows, not a crash
+    # Nothing finished in time (a warm-up starved by other processes): no rows, not a crash.
+    if not os.path.exists(log_path) or os.path.getsize(log_path) == 0:
         log = np.zeros((0, 3), dtype=np.int64)
     else:
         log = np.loadtxt(log_path, dtype=np.int64, ndmin=2)

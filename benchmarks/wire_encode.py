@@ -84,11 +84,10 @@ def measure(name: str, engine: Engine, sku_count: int, view: str, calls: int, se
     times: dict[str, list[float]] = {"message_us": [], "bytes_us": [], "writer_us": []}
     for call in range(calls + calls // 10):  # the first tenth warms up
         request = requests[call % len(requests)]
-        sku_ids = request.sku_ids
         ways = {
-            "message_us": lambda: finished(get(servicer, request, None)).SerializeToString(),
-            "bytes_us": lambda: finished(get_bytes(servicer, request, None)),
-            "writer_us": lambda: engine.availability_bytes(sku_ids, nodes, with_cells, view == "full", 128),
+            "message_us": lambda r=request: finished(get(servicer, r, None)).SerializeToString(),
+            "bytes_us": lambda r=request: finished(get_bytes(servicer, r, None)),
+            "writer_us": lambda r=request: engine.availability_bytes(r.sku_ids, nodes, with_cells, view == "full", 128),
         }
         order = list(ways)
         order = order[call % 3 :] + order[: call % 3]  # each way after each other as often: caches alike
@@ -125,7 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {info}", flush=True)
     engines = {"demo": demo_engine(), "200x10000": synthetic_network(200, 10_000, args.seed).engine}
     rows = []
-    print(f"{'network':10} {'SKUs':>4} {'view':6} {'bytes':>8} {'message us':>10} {'bytes us':>9} {'writer us':>9} {'x':>6}")
+    print(
+        f"{'network':10} {'SKUs':>4} {'view':6} {'bytes':>8} {'message us':>10} {'bytes us':>9} {'writer us':>9}"
+        f" {'x':>6}"
+    )
     for name, engine in engines.items():
         for sku_count in SKU_COUNTS:
             for view in args.views.split(","):
