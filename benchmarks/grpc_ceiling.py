@@ -139,13 +139,17 @@ class Server:
                 self.process.wait()
 
 
-def start_ours(network: str, workdir: str, pin: bool) -> Server:
-    """`demo` runs `python -m dompromise serve`; `NODESxSKUS` a synthetic network."""
-    if network == "demo":
+def start_ours(network: str, workdir: str, pin: bool, bare: bool = False) -> Server:
+    """`demo` runs `python -m dompromise serve`; `NODESxSKUS` a synthetic network. `bare`: our
+    availability handler alone, with no interceptor (benchmarks/servers.py ours --bare)."""
+    if network == "demo" and not bare:
         argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--port", "0", "--in-memory"]
+    elif network == "demo":
+        argv = [sys.executable, "-m", "benchmarks.servers", "ours", "--demo", "--bare"]
     else:
         nodes, skus = parse_shape(network)
         argv = [sys.executable, "-m", "benchmarks.servers", "ours", "--nodes", str(nodes), "--skus", str(skus)]
+        argv += ["--bare"] if bare else []
     return Server("ours", argv, workdir, pin)
 
 
@@ -359,7 +363,7 @@ def run_scenario(network: str, scenario: str, args, concurrency=None) -> dict:
         return run_promise_scenario(network, scenario, args)
     sku_count, view, clients, streams = SCENARIOS[scenario]
     clients, streams = concurrency or (args.clients or clients, args.streams or streams)
-    ours = start_ours(network, args.workdir, args.pin)
+    ours = start_ours(network, args.workdir, args.pin, args.bare)
     noop = None
     try:
         request = build_request(ours.target, sku_count, view, args.seed)
@@ -669,6 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="which SKUs the requests name")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server and h2load to CPUs")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--bare", action="store_true", help="availability: our handler alone, no interceptor (servers.py ours --bare)"
+    )
     args = parser.parse_args(argv)
 
     if args.phases:

@@ -29,7 +29,7 @@ from dompromise.log import MemoryLog
 from dompromise.model import document
 from dompromise.model.network import BaseUnit, Network, Node, NodeStatus, NodeType, Sku
 from dompromise.replica.local import Replica
-from dompromise.service.availability import AvailabilityServicer, WatchSelection
+from dompromise.service.availability import AvailabilityServicer, WatchSelection, _varint
 from dompromise.service.errors import to_status
 from dompromise.service.validation import id_violations
 from dompromise.v1 import availability_pb2 as pb
@@ -409,6 +409,12 @@ def test_encode_strings_is_a_repeated_string_field():
     assert encode_strings(1, []) == b""
     with pytest.raises(TypeError):
         encode_strings(1, [b"bytes"])
+
+
+def test_watch_lengths_are_varints():
+    assert _varint(0) == b"\x00"
+    for length in (1, 127, 128, 300, 16_383, 16_384, 2**21):
+        assert _varint(length) == pb.WatchAvailabilityResponse(log_id="x" * length).SerializeToString()[1:-length]
 
 
 def test_the_writer_checks_its_arguments():
