@@ -313,14 +313,21 @@ cdef class AvailabilityWriter:
                           bint with_cells, bint with_buckets) except -1:
         """One found SKU's item: sizes first (the item's length comes before it), then the bytes."""
         cdef Py_ssize_t start = row * core.node_count, j, c
-        cdef int64_t total = 0
+        cdef int64_t total = 0, value
         cdef Py_ssize_t packed[COLUMNS_MAX]
         cdef int column_count = 0
         if with_cells and node_total:
             column_count = COLUMNS_MAX if with_buckets else 1
-        for j in range(node_total):
-            total += columns.available[start + node[j]]
-        for c in range(column_count):
+        if column_count:  # the total and the available column's size in one pass
+            packed[0] = 0
+            for j in range(node_total):
+                value = columns.available[start + node[j]]
+                total += value
+                packed[0] += _varint_size(<uint64_t>value)
+        else:
+            for j in range(node_total):
+                total += columns.available[start + node[j]]
+        for c in range(1, column_count):
             packed[c] = _column_size(columns, c, start, node, node_total)
         cdef Py_ssize_t size = (_delimited_size(TAG_SKU_ID, length) if length else 0) + _varint_field_size(
             TAG_STATUS, ITEM_OK) + _varint_field_size(TAG_BASE_UNIT, base_unit) + _varint_field_size(
@@ -384,12 +391,8 @@ cdef inline int64_t _cell(_Columns columns, int column, Py_ssize_t position) noe
 
 cdef Py_ssize_t _column_size(_Columns columns, int column, Py_ssize_t start, const int32_t* node,
                              Py_ssize_t node_total) noexcept nogil:
-    """Bytes of one packed column's values."""
+    """Bytes of one packed column's values (not the available column's: _write_found sizes it)."""
     cdef Py_ssize_t size = 0, j
-    if column == 0:  # the hot one: BASIC answers have no other
-        for j in range(node_total):
-            size += _varint_size(<uint64_t>columns.available[start + node[j]])
-        return size
     for j in range(node_total):
         size += _varint_size(<uint64_t>_cell(columns, column, start + node[j]))
     return size
