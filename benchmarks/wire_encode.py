@@ -5,8 +5,8 @@ dompromise/wire). No gRPC, no event loop: microseconds per call of each, and of 
   python -m benchmarks.wire_encode                     # demo network and 200 x 10,000, 1 and 100 SKUs
   python -m benchmarks.wire_encode --calls 500 --json out.json
 
-Both are timed on the same requests, alternated call by call (message, bytes, message, ...) so drift
-on a shared machine hits both alike; medians are reported. Each request names random SKUs (fixed
+Both are timed on the same requests, alternated in blocks of 25 calls (message, bytes, writer, message,
+...) so drift on a shared machine hits both alike; medians are reported. Each request names random SKUs (fixed
 seed) found in the network; the two answers are checked equal before timing.
 """
 
@@ -40,6 +40,7 @@ VIEWS = {
     "full": pb.AVAILABILITY_VIEW_FULL,
 }
 SKU_COUNTS = (1, 100)
+BLOCK_CALLS = 25
 
 
 def demo_engine() -> Engine:
@@ -59,12 +60,6 @@ def finished(coroutine):
     raise AssertionError("the handler suspended")
 
 
-def time_us(call) -> float:
-    start = time.perf_counter_ns()
-    call()
-    return (time.perf_counter_ns() - start) / 1000
-
-
 def measure(name: str, engine: Engine, sku_count: int, view: str, calls: int, seed: int) -> dict:
     servicer = AvailabilityServicer(engine)
     ids = [sku.sku_id for sku in engine.network.skus]
@@ -81,20 +76,24 @@ def measure(name: str, engine: Engine, sku_count: int, view: str, calls: int, se
         encoded = finished(get_bytes(servicer, request, None))
         assert encoded == finished(get(servicer, request, None)).SerializeToString(), "the two answers differ"
         assert engine.availability_bytes(request.sku_ids, nodes, with_cells, view == "full", 128) == encoded
-    times: dict[str, list[float]] = {"message_us": [], "bytes_us": [], "writer_us": []}
-    for call in range(calls + calls // 10):  # the first tenth warms up
-        request = requests[call % len(requests)]
-        ways = {
-            "message_us": lambda r=request: finished(get(servicer, r, None)).SerializeToString(),
-            "bytes_us": lambda r=request: finished(get_bytes(servicer, r, None)),
-            "writer_us": lambda r=request: engine.availability_bytes(r.sku_ids, nodes, with_cells, view == "full", 128),
-        }
-        order = list(ways)
-        order = order[call % 3 :] + order[: call % 3]  # each way after each other as often: caches alike
-        spent = {way: time_us(ways[way]) for way in order}
-        if call >= calls // 10:
-            for way, us in spent.items():
-                times[way].append(us)
+    ways = {
+        "message_us": lambda r: finished(get(servicer, r, None)).SerializeToString(),
+        "bytes_us": lambda r: finished(get_bytes(servicer, r, None)),
+        "writer_us": lambda r: engine.availability_bytes(r.sku_ids, nodes, with_cells, view == "full", 128),
+    }
+    times: dict[str, list[float]] = {way: [] for way in ways}
+    # Blocks of BLOCK_CALLS calls each way in turn: each way runs in its own steady state (the message
+    # path's garbage would otherwise cool the caches of whichever way comes next); the first call of
+    # each block is not counted.
+    for block in range(max(calls // BLOCK_CALLS, 1)):
+        for way, answer in ways.items():
+            for call in range(BLOCK_CALLS + 1):
+                request = requests[(block + call) % len(requests)]
+                start = time.perf_counter_ns()
+                answer(request)
+                spent = (time.perf_counter_ns() - start) / 1000
+                if call:
+                    times[way].append(spent)
     row: dict = {
         "network": name,
         "nodes": len(nodes),
