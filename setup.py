@@ -16,33 +16,30 @@ from setuptools import Extension, setup
 DEBUG = os.environ.get("DOMPROMISE_DEBUG") == "1"
 ANNOTATE = os.environ.get("DOMPROMISE_ANNOTATE") == "1"
 
-extensions = [
-    Extension(
-        f"dompromise._core.{name}",
-        [f"dompromise/_core/{name}.pyx"],
+
+def compiled(module: str) -> Extension:
+    """One Cython module, built with the same directives, macros and optimisation as every other."""
+    return Extension(
+        module,
+        [module.replace(".", "/") + ".pyx"],
         include_dirs=[numpy.get_include()],
         define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0"), ("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
     )
-    # state: the stock state machine (state.pyx includes its state_*.pxi parts);
-    # transport: the EDT tables; promise: the promise kernel.
-    for name in ("state", "transport", "promise")
-]
-extensions += [
+
+
+extensions = [
+    # The core: state (the stock state machine; state.pyx includes its state_*.pxi parts), transport (the EDT
+    # tables), promise (the promise kernel).
+    compiled("dompromise._core.state"),
+    compiled("dompromise._core.transport"),
+    compiled("dompromise._core.promise"),
     # Reserve records applied from their log bytes (cimports the core's state.pxd).
-    Extension(
-        "dompromise.inventory._records",
-        ["dompromise/inventory/_records.pyx"],
-        define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0")],
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
-    ),
-    # ReserveInventory and UpdateStock answers written as protobuf wire bytes from an Outcome.
-    Extension(
-        "dompromise.wire.outcomes",
-        ["dompromise/wire/outcomes.pyx"],
-        define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0")],
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
-    ),
+    compiled("dompromise.inventory._records"),
+    # Answers written as protobuf wire bytes: GetAvailability from the core's arrays; ReserveInventory and
+    # UpdateStock from an Outcome.
+    compiled("dompromise.wire.availability"),
+    compiled("dompromise.wire.outcomes"),
 ]
 
 SKIP_EXTENSIONS = os.environ.get("DOMPROMISE_NO_EXTENSIONS") == "1"

@@ -68,6 +68,7 @@ VIEWS = {"basic": availability_pb2.AVAILABILITY_VIEW_BASIC, "totals": availabili
 # scenario -> (SKUs per request, view, h2load clients, streams per client)
 SCENARIOS = {
     "single": (1, "basic", 8, 16),
+    "batch-100": (100, "basic", 8, 16),
     "batch-totals": (BATCH_SKUS, "totals", 4, 4),
     "batch-basic": (BATCH_SKUS, "basic", 4, 4),
 }
@@ -138,13 +139,17 @@ class Server:
                 self.process.wait()
 
 
-def start_ours(network: str, workdir: str, pin: bool) -> Server:
-    """`demo` runs `python -m dompromise serve`; `NODESxSKUS` a synthetic network."""
-    if network == "demo":
+def start_ours(network: str, workdir: str, pin: bool, bare: bool = False) -> Server:
+    """`demo` runs `python -m dompromise serve`; `NODESxSKUS` a synthetic network. `bare`: our
+    availability handler alone, with no interceptor (benchmarks/servers.py ours --bare)."""
+    if network == "demo" and not bare:
         argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--port", "0", "--in-memory"]
+    elif network == "demo":
+        argv = [sys.executable, "-m", "benchmarks.servers", "ours", "--demo", "--bare"]
     else:
         nodes, skus = parse_shape(network)
         argv = [sys.executable, "-m", "benchmarks.servers", "ours", "--nodes", str(nodes), "--skus", str(skus)]
+        argv += ["--bare"] if bare else []
     return Server("ours", argv, workdir, pin)
 
 
@@ -306,7 +311,11 @@ def h2load(
         raise RuntimeError(f"h2load failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     stats = parse_h2load(out.stdout)
     # Log columns: start (us since epoch), HTTP status, duration (us).
-    log = np.loadtxt(log_path, dtype=np.int64, ndmin=2)
+    # Nothing finished in time (a warm-up starved by other processes): no rows, not a crash.
+    if not os.path.exists(log_path) or os.path.getsize(log_path) == 0:
+        log = np.zeros((0, 3), dtype=np.int64)
+    else:
+        log = np.loadtxt(log_path, dtype=np.int64, ndmin=2)
     stats["non_200"] = int((log[:, 1] != 200).sum())
     return stats, log[:, 2]
 
@@ -354,7 +363,7 @@ def run_scenario(network: str, scenario: str, args, concurrency=None) -> dict:
         return run_promise_scenario(network, scenario, args)
     sku_count, view, clients, streams = SCENARIOS[scenario]
     clients, streams = concurrency or (args.clients or clients, args.streams or streams)
-    ours = start_ours(network, args.workdir, args.pin)
+    ours = start_ours(network, args.workdir, args.pin, args.bare)
     noop = None
     try:
         request = build_request(ours.target, sku_count, view, args.seed)
@@ -664,6 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7, help="which SKUs the requests name")
     parser.add_argument("--no-pin", dest="pin", action="store_false", help="do not pin server and h2load to CPUs")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--bare", action="store_true", help="availability: our handler alone, no interceptor (servers.py ours --bare)"
+    )
     args = parser.parse_args(argv)
 
     if args.phases:

@@ -2,6 +2,7 @@
 the same line as `dompromise serve`: "dompromise serving on HOST:PORT".
 
   python -m benchmarks.servers ours --nodes 200 --skus 10000   # our server, synthetic network
+  python -m benchmarks.servers ours --demo --bare              # our GetAvailability alone, no interceptor
   python -m benchmarks.servers noop --response FILE            # the no-op ceiling
   python -m benchmarks.servers noop --service promise --response FILE   # ... of PromiseDelivery
   python -m benchmarks.servers noop --service reserve --response FILE   # ... of ReserveInventory
@@ -48,6 +49,13 @@ from dompromise.v1 import (
     reservation_pb2_grpc,
 )
 
+# Same options as dompromise.service.server.create_server, so only the handler differs.
+SERVER_OPTIONS = [
+    ("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
+    ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
+    ("grpc.so_reuseport", 0),
+]
+
 
 class NoopAvailability(availability_pb2_grpc.AvailabilityServiceServicer):
     def __init__(self, response: availability_pb2.GetAvailabilityResponse):
@@ -87,12 +95,6 @@ def announce(port: int) -> None:
 async def serve_noop(response_path: str, port: int, service: str = "availability", interceptor: bool = False) -> None:
     with open(response_path, "rb") as file:
         data = file.read()
-    # Same options as dompromise.service.server.create_server, so only the handler differs.
-    options = [
-        ("grpc.max_receive_message_length", limits.MESSAGE_BYTES_MAX),
-        ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
-        ("grpc.so_reuseport", 0),
-    ]
     interceptors = []
     if interceptor:
         from benchmarks.networks import synthetic_network
@@ -102,7 +104,7 @@ async def serve_noop(response_path: str, port: int, service: str = "availability
 
         interceptors.append(ConsistencyInterceptor(Replica(synthetic_network(2, 10, 1).engine, MemoryLog())))
     server = grpc.aio.server(
-        options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
+        options=SERVER_OPTIONS, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
     )
     if service == "reserve":
         add_noop_reserve(data, server)
@@ -114,6 +116,10 @@ async def serve_noop(response_path: str, port: int, service: str = "availability
         availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(
             NoopAvailability(availability_pb2.GetAvailabilityResponse.FromString(data)), server
         )
+    await serve_until_signalled(server, port)
+
+
+async def serve_until_signalled(server: grpc.aio.Server, port: int) -> None:
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     announce(bound)
@@ -124,16 +130,38 @@ async def serve_noop(response_path: str, port: int, service: str = "availability
     await server.stop(1)
 
 
-def serve_ours(node_count: int, sku_count: int, seed: int, port: int) -> None:
+def serve_ours(node_count: int, sku_count: int, seed: int, port: int, demo: bool = False, bare: bool = False) -> None:
     from benchmarks.networks import synthetic_network
     from dompromise.log import MemoryLog
     from dompromise.replica.local import Replica
     from dompromise.service.server import serve
 
-    # Stocked directly, not through the log: the benchmark only reads, and
-    # replaying 2M positions of log records would only slow the start.
-    engine = synthetic_network(node_count, sku_count, seed).engine
-    asyncio.run(serve(Replica(engine, MemoryLog()), f"127.0.0.1:{port}", ready=announce))
+    if demo:  # the demo network and stock of `dompromise serve --in-memory`
+        from benchmarks.wire_encode import demo_engine
+
+        engine = demo_engine()
+    else:
+        # Stocked directly, not through the log: the benchmark only reads, and
+        # replaying 2M positions of log records would only slow the start.
+        engine = synthetic_network(node_count, sku_count, seed).engine
+    if bare:
+        asyncio.run(serve_bare(engine, port))
+    else:
+        asyncio.run(serve(Replica(engine, MemoryLog()), f"127.0.0.1:{port}", ready=announce))
+
+
+async def serve_bare(engine, port: int) -> None:
+    """Our AvailabilityService and NetworkService (for the SKU list) as they register, on a server with the
+    no-op's options and no interceptor: what our GetAvailability handler costs alone, without what every
+    call of `dompromise serve` goes through (decoding, consistency metadata)."""
+    from dompromise.service import availability
+    from dompromise.service.network import NetworkServicer
+    from dompromise.v1 import network_pb2_grpc
+
+    server = grpc.aio.server(options=SERVER_OPTIONS, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
+    availability.add_to_server(availability.AvailabilityServicer(engine), server)
+    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine), server)
+    await serve_until_signalled(server, port)
 
 
 @contextlib.contextmanager
@@ -183,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     ours.add_argument("--nodes", type=int, default=200)
     ours.add_argument("--skus", type=int, default=10_000)
     ours.add_argument("--seed", type=int, default=1)
+    ours.add_argument("--demo", action="store_true", help="the demo network and stock instead (13 nodes)")
+    ours.add_argument("--bare", action="store_true", help="our availability handler alone: no interceptor")
     noop = kinds.add_parser("noop", help="the no-op ceiling: returns a precomputed response")
     noop.add_argument(
         "--response",
@@ -202,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("--port", type=int, default=0)
     args = parser.parse_args(argv)
     if args.kind == "ours":
-        serve_ours(args.nodes, args.skus, args.seed, args.port)
+        serve_ours(args.nodes, args.skus, args.seed, args.port, args.demo, args.bare)
     else:
         asyncio.run(serve_noop(args.response, args.port, args.service, args.interceptor))
     return 0

@@ -1,8 +1,9 @@
 """The architecture, checked by reading the sources: every package, every import at any depth, cimports too.
 
-Layers, lowest first: `_core` (Cython, no I/O, no clock) <- `model` <- `config`, `demo`, `reservations` <-
-`inventory` <- `promise` <- `log` / `replica` <- `service` <- `http` <- `cli`. `client` stands apart: generated stubs
-and grpc only, so a client never drags the engine in. A module that is not in a layer below fails the test:
+Layers, lowest first: `_core` (Cython, no I/O, no clock) <- `wire` (answers written as protobuf bytes from the
+core's arrays), `model` <- `config`, `demo`, `reservations` <- `inventory` <- `promise` <- `log` / `replica` <-
+`service` <- `http` <- `cli`. `client` stands apart: generated stubs and grpc only, so a client never drags the
+engine in. A module that is not in a layer below fails the test:
 a new package must say where it stands.
 """
 
@@ -31,7 +32,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "config": ("config", "model", "limits", "errors", "gc_pause"),
     "demo": ("demo", "model", "limits"),
     "reservations": ("reservations", "model", "limits", "errors", "_core"),
-    "inventory": ("inventory", "reservations", "model", "limits", "errors", "_core", "internal", "gc_pause"),
+    "inventory": ("inventory", "reservations", "model", "limits", "errors", "_core", "wire", "internal", "gc_pause"),
     "promise": ("promise", "inventory", "reservations", "model", "limits", "errors", "_core", "internal"),
     "log": ("log", "limits", "errors", "gc_pause", "internal"),
     "replica": ("replica", "log", "inventory", "reservations", "model", "limits", "errors", "gc_pause", "internal"),

@@ -51,6 +51,7 @@ from dompromise.inventory.codes import (
     UNKNOWN_INDEX,
     UPDATE_ON_HAND,
 )
+from dompromise.inventory.encoded import EncodedReads
 from dompromise.inventory.reads import AvailabilityAnswer, PhasedAnswer, Reads, VariantBreakdown
 from dompromise.inventory.records import RecordApplier
 from dompromise.inventory.sellable import SellableNodes
@@ -189,6 +190,10 @@ class Engine(CatalogChanges):
         )
         self._reads, self._records = reads, records
         self.availability = reads.availability
+        # The plain read's answer as wire bytes (encoded.py), for the gRPC service.
+        self.availability_bytes = EncodedReads(
+            self._core, self._sku_index, self._row_skus, self.node_ids, self._variants, self._sellable
+        ).availability_bytes
         self.phased_availability = reads.phased_availability
         self.channel_phased_availability = reads.channel_phased_availability
         self.channel_floors = reads.channel_floors

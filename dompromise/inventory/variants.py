@@ -99,6 +99,11 @@ class VariantRegistry:
         rows = sku_index[(sku_index >= 0) & (sku_index < self.row_count)]
         return bool(self._has_variants[rows].any())
 
+    def has_variants_by_row(self) -> npt.NDArray[np.bool_] | None:
+        """Whether each row (a catalog SKU's) has variants, or None while no SKU has any. The array may
+        be longer than row_count (room to grow); it is replaced when it grows: read it anew for each use."""
+        return self._has_variants if self._parent else None
+
     def rows_for(self, parent: int, required: Attributes = ()) -> list[int]:
         """The rows a parent's figure sums, in reservation order: its own
         (unattributed) row then its variants; with required values only the

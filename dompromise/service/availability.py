@@ -57,6 +57,8 @@ DAMAGED, QUARANTINED, INSPECTION, DISPLAY = (
 # at most 10,000 cells each: some 30 MB at most, FULL view).
 WATCH_SHARED_RESPONSES_MAX = 64
 WATCH_SHARED_CELLS_MAX = 10_000
+# WatchAvailabilityResponse.availability's tag: field 2, length-delimited.
+WATCH_AVAILABILITY_TAG = bytes([2 << 3 | 2])
 WATCH_SHUTDOWN_DETAILS = "server shutting down: resume on another server with resume_after_version and resume_log_id"
 
 # The engine's index arrays (a node selection, SKU indices: numpy int32), passed back to it as they came.
@@ -100,6 +102,60 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             availability_pb2.GetAvailabilityRequest, availability_pb2.GetAvailabilityResponse
         ],
     ) -> availability_pb2.GetAvailabilityResponse:
+        return self._answer(request)
+
+    @map_errors
+    async def GetAvailabilityBytes(
+        self,
+        request: availability_pb2.GetAvailabilityRequest,
+        context: grpc.aio.ServicerContext[availability_pb2.GetAvailabilityRequest, bytes],
+    ) -> bytes:
+        """GetAvailability's answer, encoded (the same bytes, the same errors), for a method registered
+        without a response serializer (add_to_server).
+
+        A plain request (base units; no phasing, channel view, segment, unit or variants) in any view is
+        written straight from the core's arrays (dompromise/wire); any other, or one with something wrong
+        in it, goes the message path, which says what is wrong.
+        """
+        encoded = self._plain_bytes(request)
+        if encoded is not None:
+            return encoded
+        return self._answer(request).SerializeToString()
+
+    def _plain_bytes(self, request: availability_pb2.GetAvailabilityRequest) -> bytes | None:
+        """The encoded answer of a plain, valid request; None for the message path.
+
+        Errors must be the message path's, in its order: without filters, nothing is raised
+        here (the writer checks the SKU ids as id_violations does and gives up on a bad one);
+        with filters, the checks are the message path's own, in its order.
+        """
+        if (
+            request.HasField("phasing")
+            or request.channel_view_id
+            or request.customer_segment
+            or request.unit
+            or request.with_variants
+            or len(request.required_attributes)
+        ):
+            return None
+        sku_ids, view = request.sku_ids, request.view
+        if not 0 < len(sku_ids) <= limits.AVAILABILITY_SKUS_MAX or view not in KNOWN_VIEWS:
+            return None
+        id_length_max = limits.ID_LENGTH_MAX  # the writer checks the SKU ids
+        if request.node_ids or request.node_tags:
+            # The message path's checks, in its order (nothing else comes before them in a plain request).
+            raise_if_any(_selection_violations(request, "AVAILABILITY_SKUS_MAX"))
+            nodes = self._engine.node_selection(request.node_ids, request.node_tags)
+            _check_breakdown(len(sku_ids), len(nodes), view)
+            id_length_max = 0  # checked above
+        else:
+            nodes = self._engine.node_selection()
+            if view != VIEW_TOTALS and len(sku_ids) * len(nodes) > limits.AVAILABILITY_BREAKDOWN_CELLS_MAX:
+                return None  # RESOURCE_EXHAUSTED, unless a bad id comes first: the message path says
+        return self._engine.availability_bytes(sku_ids, nodes, view != VIEW_TOTALS, view == VIEW_FULL, id_length_max)
+
+    def _answer(self, request: availability_pb2.GetAvailabilityRequest) -> availability_pb2.GetAvailabilityResponse:
+        """GetAvailability's answer as a message: every request, every check."""
         sku_ids = request.sku_ids
         violations = _selection_violations(request, "AVAILABILITY_SKUS_MAX")
         if request.HasField("phasing"):
@@ -410,20 +466,58 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
             encoded = self._shared_responses.get(key)
             if encoded is not None:
                 return encoded
-        response = availability_pb2.WatchAvailabilityResponse(version=position, full_answer=full_answer, log_id=log_id)
-        self._fill_answer(
-            response.availability, sku_ids, nodes, view, None, selection.required, selection.with_variants
-        )
-        encoded = response.SerializeToString()
+        encoded = self._watch_bytes(sku_ids, nodes, selection, view, full_answer, log_id, position)
         if shareable and len(self._shared_responses) < WATCH_SHARED_RESPONSES_MAX:
             self._shared_responses[key] = encoded
         return encoded
 
+    def _watch_bytes(
+        self,
+        sku_ids: Sequence[str],
+        nodes: _Indices,
+        selection: WatchSelection,
+        view: int,
+        full_answer: bool,
+        log_id: str,
+        position: int,
+    ) -> bytes:
+        """The encoded WatchAvailabilityResponse: its availability written from the core's arrays when the
+        selection is plain (no required attributes, no variants), else through the message."""
+        availability = None
+        if sku_ids and not selection.required and not selection.with_variants:
+            # The ids were checked when the stream began (id_length_max 0: no check again).
+            availability = self._engine.availability_bytes(sku_ids, nodes, view != VIEW_TOTALS, view == VIEW_FULL)
+        if availability is None:
+            response = availability_pb2.WatchAvailabilityResponse(
+                version=position, full_answer=full_answer, log_id=log_id
+            )
+            self._fill_answer(
+                response.availability, sku_ids, nodes, view, None, selection.required, selection.with_variants
+            )
+            return response.SerializeToString()
+        # The fields in number order, as the message would be: version (1), availability (2), then
+        # full_answer (3) and log_id (4).
+        version = availability_pb2.WatchAvailabilityResponse(version=position).SerializeToString()
+        rest = availability_pb2.WatchAvailabilityResponse(full_answer=full_answer, log_id=log_id).SerializeToString()
+        return version + WATCH_AVAILABILITY_TAG + _varint(len(availability)) + availability + rest
+
+
+def _varint(value: int) -> bytes:
+    """A non-negative int as a protobuf varint: 7 bits a byte, low first, the high bit set on all but the last."""
+    assert value >= 0, "lengths only"
+    out = bytearray()
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
 
 def add_to_server(servicer: AvailabilityServicer, server: grpc.aio.Server) -> None:
-    """Registers the service as the generated add_..._to_server does, except that WatchAvailability's
-    messages go out as the bytes the servicer encoded (no serializer): one encoding per message shared by
-    every stream, not one per stream."""
+    """Registers the service as the generated add_..._to_server does, except that the answers go out as
+    the bytes the servicer encoded (no serializer): GetAvailability's written from the core's arrays
+    (GetAvailabilityBytes), WatchAvailability's encoded once per message for every stream, not once per
+    stream."""
     recorder = _HandlerRecorder()
     availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(servicer, recorder)
     assert recorder.service_name is not None and recorder.handlers is not None, "the generated code registered"
@@ -432,6 +526,11 @@ def add_to_server(servicer: AvailabilityServicer, server: grpc.aio.Server) -> No
     assert watch.response_streaming and not watch.request_streaming, "WatchAvailability is no longer unary-stream"
     handlers["WatchAvailability"] = grpc.unary_stream_rpc_method_handler(
         servicer.WatchAvailability, request_deserializer=watch.request_deserializer, response_serializer=None
+    )
+    get = handlers["GetAvailability"]
+    assert not get.response_streaming and not get.request_streaming, "GetAvailability is no longer unary-unary"
+    handlers["GetAvailability"] = grpc.unary_unary_rpc_method_handler(
+        servicer.GetAvailabilityBytes, request_deserializer=get.request_deserializer, response_serializer=None
     )
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(recorder.service_name, handlers),))
     server.add_registered_method_handlers(recorder.service_name, handlers)

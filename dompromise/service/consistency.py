@@ -224,7 +224,7 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
         self.waiters = PositionWaiters(replica)
         # method -> (its handler, the wrapped one): each method has its own request and response types.
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]] = {}
-        self._has_position_field: dict[type[Message], bool] = {}
+        self._has_position_field: dict[type[Message] | type[bytes], bool] = {}
 
     async def intercept_service(
         self,
@@ -276,8 +276,9 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
 
     def _answer_position(self, response: Message | bytes, position_before: int) -> int:
         if isinstance(response, bytes):
-            # An answer written as bytes (ReserveInventoryBytes, UpdateStockBytes): its write is applied, so
-            # the position now covers it (it may name a later write too: waiting for it is as safe).
+            # An answer written as bytes. A write's (ReserveInventoryBytes, UpdateStockBytes) is applied, so the
+            # position now covers it (it may name a later write too: waiting for it is as safe). A read's
+            # (GetAvailabilityBytes) awaits nothing, so the position has not moved since it began.
             return max(position_before, self._engine.log_position)
         kind = type(response)
         has_field = self._has_position_field.get(kind)

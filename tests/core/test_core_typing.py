@@ -1,4 +1,5 @@
-"""The .pyi stubs of the compiled core say exactly what the modules have, and type-check strictly.
+"""The .pyi stubs of the compiled modules (the core, dompromise/wire) say exactly what they have, and type-check
+strictly.
 
 mypy.stubtest imports each compiled module and compares it with its stub: every public name on
 both sides, each function's and method's parameters (names, kinds, defaults), properties, final
@@ -18,16 +19,17 @@ import sys
 import pytest
 
 from dompromise._core import promise, state, transport
+from dompromise.wire import availability
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORE = ROOT / "dompromise" / "_core"
-MODULES = [state, transport, promise]
+MODULES = [state, transport, promise, availability]
 ALLOWLIST = pathlib.Path(__file__).with_name("stubtest_allowlist.txt")
-MYPY_SECONDS_MAX = 180  # stubtest over the three modules: ~10 s alone; the machine is shared
+MYPY_SECONDS_MAX = 180  # stubtest over the four modules: ~10 s alone; the machine is shared
 
 
 def stub_of(module) -> pathlib.Path:
-    return CORE / (module.__name__.rsplit(".", 1)[1] + ".pyi")
+    return ROOT / (module.__name__.replace(".", "/") + ".pyi")
 
 
 def stubtest(work_dir: pathlib.Path, stub_root: pathlib.Path = ROOT):
@@ -59,6 +61,8 @@ def test_stubtest_fails_on_a_wrong_stub(tmp_path):
     stubs.mkdir(parents=True)
     (stubs.parent / "__init__.pyi").write_text("")
     (stubs / "__init__.pyi").write_text("")
+    (stubs.parent / "wire").mkdir()
+    (stubs.parent / "wire" / "__init__.pyi").write_text("")
     for module in MODULES:
         text = stub_of(module).read_text()
         if module is state:
@@ -68,7 +72,7 @@ def test_stubtest_fails_on_a_wrong_stub(tmp_path):
             )
             assert "    def supply_layout(self) -> npt.NDArray[np.int64]: ...\n" in text
             text = text.replace("    def supply_layout(self) -> npt.NDArray[np.int64]: ...\n", "")
-        (stubs / stub_of(module).name).write_text(text)
+        (stubs.parent / stub_of(module).parent.name / stub_of(module).name).write_text(text)
     result = stubtest(tmp_path, tmp_path / "stubs")
     assert result.returncode != 0
     assert "dompromise._core.state.Core.net_on_hand is inconsistent" in result.stdout, result.stdout
@@ -80,7 +84,7 @@ def test_stubtest_fails_on_a_wrong_stub(tmp_path):
 def test_stubs_and_package_pass_mypy_strict(tmp_path):
     """The stubs and the package's __init__.py (what `python -m mypy dompromise/_core` checks)."""
     result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), "dompromise/_core"],
+        [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path), "dompromise/_core", "dompromise/wire"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -9,8 +9,10 @@ BAD_REQUEST_LOG_LINES_PER_SECOND_MAX a second per method.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sys
+import time
 from pathlib import Path
 
 import grpc
@@ -267,10 +269,13 @@ def test_bad_requests_log_one_warning_each_at_most_the_rate_then_say_how_many_we
 
 def test_a_flood_of_bad_requests_logs_a_bounded_number_of_lines(channel, server_log):
     stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
+    started_s = time.monotonic()
     for _ in range(60):
         with pytest.raises(grpc.RpcError):
             stub.GetAvailability(availability_pb2.GetAvailabilityRequest(sku_ids=[LONG]))
-    assert 1 <= server_log.levels["WARNING"] <= 2 * limits.BAD_REQUEST_LOG_LINES_PER_SECOND_MAX * 3
+    # The bound is per second: a loaded machine takes longer over the 60 calls and may log more in all.
+    seconds = math.ceil(time.monotonic() - started_s) + 1
+    assert 1 <= server_log.levels["WARNING"] <= 2 * limits.BAD_REQUEST_LOG_LINES_PER_SECOND_MAX * seconds
     assert server_log.tracebacks == 0
 
 

@@ -169,13 +169,14 @@ def test_json_logs_carry_the_request_id_and_trace_id():
     try:
         from dompromise.service import availability as availability_service
 
-        real = availability_service.AvailabilityServicer.GetAvailability
+        # The method the server registers for GetAvailability (its answer goes out as bytes: add_to_server).
+        real = availability_service.AvailabilityServicer.GetAvailabilityBytes
 
         async def failing(self, request, context):
             logging.getLogger("dompromise.service.errors").warning("looked up %d SKUs", len(request.sku_ids))
             return await real(self, request, context)
 
-        availability_service.AvailabilityServicer.GetAvailability = failing
+        availability_service.AvailabilityServicer.GetAvailabilityBytes = failing
         server.stop()
         server = ProductionServer(stocked_replica(), ServingOptions(request_ids=True))
         with grpc.insecure_channel(server.target) as channel:
@@ -184,7 +185,7 @@ def test_json_logs_carry_the_request_id_and_trace_id():
                 metadata=(("x-request-id", "checkout-42"), ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01")),
             )
     finally:
-        availability_service.AvailabilityServicer.GetAvailability = real
+        availability_service.AvailabilityServicer.GetAvailabilityBytes = real
         errors_log.removeHandler(handler)
         server.stop()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
