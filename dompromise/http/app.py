@@ -65,6 +65,9 @@ class AuthRejected(Exception):
 
 
 AuthCheck = Callable[[str | None, str], Awaitable[None] | None]
+# The replica's (log position, log id), sent as headers with every answer.
+PositionOf = Callable[[], tuple[int, str]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Waits for the request's x-dompromise-min-position (service/consistency.py); False: it aborted the call.
 MinPosition = Callable[[Any], Awaitable[bool]]
 
@@ -114,7 +117,7 @@ class HttpContext:
         return False
 
 
-def _error_response(status: status_pb2.Status) -> web.Response:
+def error_response(status: status_pb2.Status) -> web.Response:
     http_status, body = status_json(status)
     return web.Response(status=http_status, body=body, content_type=JSON)
 
@@ -126,14 +129,14 @@ class RouteHandler:
         self,
         route: Route,
         servicer: object,
-        position: Callable[[], tuple[int, str]],
+        position: PositionOf,
         auth: AuthCheck | None,
         min_position: MinPosition | None = None,
     ):
         self.route = route
         self._method = getattr(servicer, route.method_name)
-        self._position = position
-        self._auth = auth
+        self.position = position
+        self.auth = auth
         self._min_position = min_position
 
     async def _at_min_position(self, request: web.Request, context: HttpContext) -> None:
@@ -146,20 +149,20 @@ class RouteHandler:
             await self._check_auth(request)
             message = await self._request_message(request)
         except AuthRejected as rejected:
-            return _error_response(status_pb2.Status(code=rejected.code, message=str(rejected)))
+            return error_response(status_pb2.Status(code=rejected.code, message=str(rejected)))
         except InvalidArgumentError as error:
-            return _error_response(status_of_error(error))
+            return error_response(status_of_error(error))
         if self.route.server_streaming:
             return await self._stream(request, message)
         return await self._unary(request, message)
 
     async def _check_auth(self, request: web.Request) -> None:
-        if self._auth is None:
+        if self.auth is None:
             return
         authorization = request.headers.get("Authorization")
         if authorization is None and self.route.server_streaming and ACCESS_TOKEN_PARAMETER in request.query:
             authorization = f"Bearer {request.query[ACCESS_TOKEN_PARAMETER]}"  # EventSource sends no headers
-        outcome = self._auth(authorization, self.route.scope)
+        outcome = self.auth(authorization, self.route.scope)
         if inspect.isawaitable(outcome):
             await outcome
 
@@ -174,7 +177,7 @@ class RouteHandler:
         return message
 
     def _headers(self) -> dict[str, str]:
-        position, log_id = self._position()
+        position, log_id = self.position()
         return {POSITION_HEADER: str(position), LOG_ID_HEADER: log_id}
 
     async def _unary(self, request: web.Request, message: Message) -> web.Response:
@@ -183,7 +186,7 @@ class RouteHandler:
             await self._at_min_position(request, context)
             answer = await self._method(message, context)
         except HttpAbort as aborted:
-            response = _error_response(aborted.status)
+            response = error_response(aborted.status)
             response.headers.update(self._headers())
             return response
         return web.Response(body=response_json(answer), content_type=JSON, headers=self._headers())
@@ -194,7 +197,7 @@ class RouteHandler:
         try:
             await self._at_min_position(request, context)
         except HttpAbort as aborted:
-            return _error_response(aborted.status)
+            return error_response(aborted.status)
         answers: AsyncGenerator[Any, None] = self._method(message, context)
         response: web.StreamResponse | None = None
         try:
@@ -214,7 +217,7 @@ class RouteHandler:
                 await response.write(b"data: " + response_json(answer) + b"\n\n")
         except HttpAbort as aborted:
             if response is None:
-                return _error_response(aborted.status)
+                return error_response(aborted.status)
             _, body = status_json(aborted.status)
             await response.write(b"event: error\ndata: " + body + b"\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
@@ -259,11 +262,11 @@ async def json_errors(request: web.Request, handler: Callable[[web.Request], Awa
         _, body = status_json(status)
         return web.Response(status=error.status, body=body, content_type=JSON)
     except DompromiseError as error:  # from our own code outside a servicer (none expected): mapped like gRPC
-        return _error_response(status_of_grpc(to_status(error)))
+        return error_response(status_of_grpc(to_status(error)))
     except Exception:
         # A bug: logged whole; the caller learns only that it happened, as over gRPC.
         log.exception("unexpected error serving %s %s", request.method, request.path)
-        return _error_response(
+        return error_response(
             status_pb2.Status(code=code_pb2.INTERNAL, message="internal error (logged on the server)")
         )
 
@@ -274,22 +277,24 @@ async def _page(request: web.Request) -> web.FileResponse:
 
 def create_app(
     servicers: Mapping[str, object],
-    position: Callable[[], tuple[int, str]],
+    position: PositionOf,
     auth_check: AuthCheck | None = None,
     min_position: MinPosition | None = None,
+    handler_of: Callable[[RouteHandler], Handler] | None = None,
 ) -> web.Application:
     """The HTTP app over these servicers (service full name -> the object the gRPC server serves).
 
     `position()` is the replica's (log position, log id), sent as headers with every answer.
+    `handler_of(route_handler)` is what answers a route (the route handler's `handle` if not given):
+    availability_get.py's for the counter's lookup.
     """
     app = web.Application(middlewares=[json_errors], client_max_size=limits.HTTP_BODY_BYTES_MAX)
     for route in annotated_routes():
         servicer = servicers.get(route.service_name)
         if servicer is None:
             continue
-        app.router.add_route(
-            route.verb, route.aiohttp_path, RouteHandler(route, servicer, position, auth_check, min_position).handle
-        )
+        handler = RouteHandler(route, servicer, position, auth_check, min_position)
+        app.router.add_route(route.verb, route.aiohttp_path, handler_of(handler) if handler_of else handler.handle)
     app.router.add_get("/", _page)
     app.router.add_static("/static/", STATIC, append_version=False)
     return app

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from dompromise import limits
 from dompromise.http.app import AuthCheck, create_app
+from dompromise.http.availability_get import handler_over
 from dompromise.replica.protocol import Replica
 from dompromise.service.server import AlsoServe, BuiltServer
 
@@ -27,7 +28,7 @@ def app_of(built: BuiltServer, replica: Replica, auth_check: AuthCheck | None = 
         return replica.engine.log_position, replica.log_id
 
     min_position = None if built.consistency is None else built.consistency.serve_at_min_position
-    return create_app(built.servicers, position, auth_check, min_position)
+    return create_app(built.servicers, position, auth_check, min_position, handler_over(replica.engine))
 
 
 async def start_http(
