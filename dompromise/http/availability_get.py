@@ -39,13 +39,13 @@ from dompromise.http.app import (
 from dompromise.http.convert import status_of_grpc
 from dompromise.inventory.engine import Engine
 from dompromise.service.errors import to_status
-from dompromise.service.validation import id_violations
 from dompromise.v1 import availability_pb2, common_pb2
 
 # The query names of GetAvailabilityRequest.sku_ids (the proto's and its JSON name; convert.py accepts both).
 SKU_IDS_NAMES = frozenset(("sku_ids", "skuIds"))
-# A query string with one of these is read the generic way (yarl's unescaping, parse_qsl's rules).
-ESCAPES = ("%", "+", ";")
+# A query string with one of these is read the generic way (yarl's unescaping, parse_qsl's rules; a space
+# is in no valid id).
+ESCAPES = ("%", "+", ";", " ")
 _ITEM = availability_pb2.SkuAvailability.DESCRIPTOR
 
 
@@ -62,18 +62,20 @@ _OK_STATUS = f',"status":"{_STATUS_NAMES[common_pb2.ITEM_STATUS_OK]}"'
 
 
 def plain_sku_ids(raw_query: str) -> list[str] | None:
-    """The SKU ids of a query naming nothing else, unescaped as it came; None when it needs the generic reading."""
-    if not raw_query or not raw_query.isascii() or any(escape in raw_query for escape in ESCAPES):
+    """The SKU ids of a query naming nothing else, unescaped as it came; None when it needs the generic reading.
+
+    None too for ids the servicer refuses (validation.py id_violations: empty, too long, not printable, a space;
+    here the whole query is checked at once), and for more than AVAILABILITY_SKUS_MAX: the generic route says why.
+    """
+    if not (raw_query.isascii() and raw_query.isprintable()) or any(escape in raw_query for escape in ESCAPES):
         return None
     sku_ids = []
     for parameter in raw_query.split("&"):
         name, _, value = parameter.partition("=")
-        if name not in SKU_IDS_NAMES:
+        if name not in SKU_IDS_NAMES or not 0 < len(value) <= limits.ID_LENGTH_MAX:
             return None
         sku_ids.append(value)
-    if len(sku_ids) > limits.AVAILABILITY_SKUS_MAX or id_violations(sku_ids, "sku_ids"):
-        return None  # the generic route says what is wrong
-    return sku_ids
+    return sku_ids if len(sku_ids) <= limits.AVAILABILITY_SKUS_MAX else None
 
 
 def handler_over(engine: Engine) -> Callable[[RouteHandler], Handler]:
@@ -113,20 +115,19 @@ class AvailabilityGet:
                     await outcome
             except AuthRejected as rejected:
                 return error_response(status_pb2.Status(code=rejected.code, message=str(rejected)))
-        engine = self._engine
         try:
-            nodes = engine.node_selection()
+            nodes = self._engine.node_selection()
             if len(sku_ids) * len(nodes) > limits.AVAILABILITY_BREAKDOWN_CELLS_MAX:
                 return await self._generic.handle(request)  # RESOURCE_EXHAUSTED, worded by the servicer
             body = self._body(sku_ids, nodes)
         except DompromiseError as error:
             response = error_response(status_of_grpc(to_status(error)))
-        else:
-            response = web.Response(body=body, headers={"Content-Type": JSON})
+            response.headers.update(self._generic.headers())
+            return response
         position, log_id = self._position()
-        response.headers[POSITION_HEADER] = str(position)
-        response.headers[LOG_ID_HEADER] = log_id
-        return response
+        return web.Response(
+            body=body, headers={"Content-Type": JSON, POSITION_HEADER: str(position), LOG_ID_HEADER: log_id}
+        )
 
     def _body(self, sku_ids: Sequence[str], nodes: Any) -> bytes:
         """The GetAvailabilityResponse's JSON, as fast_json.py writes the servicer's answer (default view)."""
