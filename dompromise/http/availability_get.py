@@ -43,9 +43,6 @@ from dompromise.v1 import availability_pb2, common_pb2
 
 # The query names of GetAvailabilityRequest.sku_ids (the proto's and its JSON name; convert.py accepts both).
 SKU_IDS_NAMES = frozenset(("sku_ids", "skuIds"))
-# A query string with one of these is read the generic way (yarl's unescaping, parse_qsl's rules; a space
-# is in no valid id).
-ESCAPES = ("%", "+", ";", " ")
 _ITEM = availability_pb2.SkuAvailability.DESCRIPTOR
 
 
@@ -67,8 +64,10 @@ def plain_sku_ids(raw_query: str) -> list[str] | None:
     None too for ids the servicer refuses (validation.py id_violations: empty, too long, not printable, a space;
     here the whole query is checked at once), and for more than AVAILABILITY_SKUS_MAX: the generic route says why.
     """
-    if not (raw_query.isascii() and raw_query.isprintable()) or any(escape in raw_query for escape in ESCAPES):
+    if not (raw_query.isascii() and raw_query.isprintable()):
         return None
+    if "%" in raw_query or "+" in raw_query or ";" in raw_query or " " in raw_query:
+        return None  # yarl's unescaping, parse_qsl's rules (a space is in no valid id)
     sku_ids = []
     for parameter in raw_query.split("&"):
         name, _, value = parameter.partition("=")
@@ -155,8 +154,9 @@ class AvailabilityGet:
             if totals[position]:
                 parts.append(f',"availableQuantity":"{totals[position]}"')
             if width:
-                quantities = '","'.join(map(str, cells[position * width : (position + 1) * width]))
-                parts.append(',"nodeAvailableQuantities":["' + quantities + '"]')
+                parts.append(
+                    ',"nodeAvailableQuantities":' + _int64s_json(cells[position * width : (position + 1) * width])
+                )
             parts.append("}")
         parts.append("]")
         if answer.log_position:
@@ -184,3 +184,9 @@ def _string_json(text: str) -> str:
     if '"' in text or "\\" in text:
         return json.dumps(text)
     return '"' + text + '"'
+
+
+def _int64s_json(numbers: list[int]) -> str:
+    """A non-empty list of int64 as proto3 JSON writes it, each a string: ["143","47","0"] (str of the list, the
+    separators replaced: a third of the time of joining str of each)."""
+    return '["' + str(numbers)[1:-1].replace(", ", '","') + '"]'

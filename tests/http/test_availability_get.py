@@ -7,6 +7,7 @@ fast_json.py); the same request without it takes the plain route when its query 
 from __future__ import annotations
 
 import http.client
+import json
 
 import pytest
 from google.rpc import code_pb2
@@ -123,3 +124,10 @@ def test_bad_lookups_are_the_generic_routes_errors(api, query, http_status, fiel
     assert status == http_status
     assert document["code"] == code_pb2.INVALID_ARGUMENT
     assert field in violations(document), document
+
+
+@pytest.mark.parametrize("numbers", [[0], [143, 47, 0], [-5, 2**63 - 1, -(2**63), 7]])
+def test_int64_lists_are_written_as_json_strings(numbers):
+    from dompromise.http.availability_get import _int64s_json
+
+    assert _int64s_json(numbers) == json.dumps([str(n) for n in numbers], separators=(",", ":"))
