@@ -56,6 +56,8 @@ LOG_ID_HEADER = "x-dompromise-log-id"
 # The key of a Server-Sent Events request, whose EventSource cannot send an Authorization header (RFC 6750 2.3).
 ACCESS_TOKEN_PARAMETER = "access_token"
 MIN_POSITION_HEADER = "x-dompromise-min-position"
+# The tasks serving Server-Sent Events streams, cancelled on shutdown.
+STREAMS = web.AppKey("streams", set[asyncio.Task[Any]])
 
 
 class AuthRejected(Exception):
@@ -202,6 +204,9 @@ class RouteHandler:
             await self._at_min_position(request, context)
         except HttpAbort as aborted:
             return error_response(aborted.status)
+        task = asyncio.current_task()
+        if task is not None:  # cancelled on shutdown (_cancel_streams): a quiet stream would outlive the loop
+            request.app[STREAMS].add(task)
         answers: AsyncGenerator[Any, None] = self._method(message, context)
         response: web.StreamResponse | None = None
         try:
@@ -227,6 +232,7 @@ class RouteHandler:
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         finally:
+            request.app[STREAMS].discard(task)
             await answers.aclose()
         if response is None:
             response = await self._start_stream(request)
@@ -309,6 +315,14 @@ async def _no_route(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound()
 
 
+async def _cancel_streams(app: web.Application) -> None:
+    """on_shutdown: ends the open Server-Sent Events streams. aiohttp waits for a running handler, then leaves it;
+    a stream waiting for its next change would be destroyed pending with the loop."""
+    streams: set[asyncio.Task[Any]] = app[STREAMS]
+    for task in list(streams):
+        task.cancel()
+
+
 async def _page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
@@ -334,6 +348,8 @@ def create_app(
     availability_get.py's for the counter's lookup.
     """
     app = web.Application(client_max_size=limits.HTTP_BODY_BYTES_MAX)
+    app[STREAMS] = set()
+    app.on_shutdown.append(_cancel_streams)
     for route in annotated_routes():
         servicer = servicers.get(route.service_name)
         if servicer is None:

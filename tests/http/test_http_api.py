@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import queue
 import threading
+import time
 
 import pytest
 from google.rpc import code_pb2
 
 from dompromise.http.app import AuthRejected
 from dompromise.http.routes import annotated_routes
-from dompromise.http.serve import start_http
+from dompromise.http.serve import HTTP_SHUTDOWN_SECONDS, start_http
 
 
 class HttpServer:
@@ -439,3 +441,21 @@ def test_a_wrong_method_is_405_naming_the_allowed_ones(api):
     assert (status, document["code"]) == (405, code_pb2.UNIMPLEMENTED)
     assert headers["Allow"] == "POST"
     assert api.app.middlewares == []  # aiohttp calls each route's handler directly
+
+
+def test_an_open_stream_ends_when_the_server_stops(server):
+    api = HttpServer(server)
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+    connection.request("GET", "/v1/availability:watch?sku_ids=PAD-1")
+    response = connection.getresponse()
+    assert response.readline().startswith(b"data: ")  # the stream is open, waiting for a change
+
+    async def tasks() -> list[str]:
+        return [repr(task) for task in asyncio.all_tasks() if "web_protocol" in repr(task)]
+
+    assert server._call(tasks())
+    started = time.monotonic()
+    api.stop()  # on_shutdown cancels the stream: aiohttp alone waits HTTP_SHUTDOWN_SECONDS for it, then leaves it
+    assert time.monotonic() - started < HTTP_SHUTDOWN_SECONDS
+    assert server._call(tasks()) == []
+    connection.close()
