@@ -13,8 +13,11 @@ the CPU time: on a shared machine the wall tail is other processes' time slices,
 
 HTTP: `dompromise serve --http-port` on the demo network, and a no-op aiohttp server returning the same response
 body (ours, captured first) for any GET, each in its own process pinned to CPU 0 while h2load --h1 (Debian's
-nghttp2-client) drives it from CPU 1. Rounds alternate no-op, ours, no-op, ours: the ratio ours / no-op of the
-medians is the figure (target >= 0.7).
+nghttp2-client) drives it from CPU 1. Both are the same aiohttp on the default asyncio loop, access log off; the
+no-op is a bare app (no middleware, no extra headers), ours everything `serve` runs (the gRPC server too). Rounds
+alternate no-op, ours, no-op, ours: the ratio ours / no-op of the medians of requests/s is the figure (target
+>= 0.7). Beside it, each server's CPU time per request (from /proc, all its threads) and their ratio: on a machine
+other processes load, the rates also measure how much CPU each round got; the CPU time per request does not.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import platform
 import random
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -167,9 +171,37 @@ def _h2load(url: str, requests: int, clients: int) -> float:
     return float(re.search(r"finished in [\d.]+\w+, ([\d.]+) req/s", out).group(1))  # type: ignore[union-attr]
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _round(url: str, pid: int, requests: int, clients: int) -> tuple[float, float, float]:
+    """One h2load run: (requests/s, the server's CPU microseconds per request, its CPU share of the wall time)."""
+    cpu_before, wall_before = _cpu_seconds(pid), time.perf_counter()
+    rps = _h2load(url, requests, clients)
+    cpu, wall = _cpu_seconds(pid) - cpu_before, time.perf_counter() - wall_before
+    return rps, round(cpu / requests * 1e6, 2), round(cpu / wall, 3)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def bench_http(rounds: int, requests: int, clients: int, body_file: str) -> dict:
+    """Alternated rounds, no-op first; per round h2load's requests/s and the server process's CPU per request.
+
+    Requests/s is the issue's figure; on a machine other processes load, a round's rate is also how much of
+    CPU 0 (and of CPU 1, for h2load) the server got, so the CPU time per request, each server's own, is given
+    beside it, with each round's CPU share (near 1.0: the server was the bottleneck).
+    """
     if not shutil.which("h2load"):
         raise SystemExit("needs h2load (apt-get install nghttp2-client)")
+    loadavg_before = os.getloadavg()
     python = sys.executable
     env_path = f"PYTHONPATH={REPO}"
     ours, port = _start(
@@ -186,23 +218,25 @@ def bench_http(rounds: int, requests: int, clients: int, body_file: str) -> dict
         assert b'"ITEM_STATUS_OK"' in body, body[:200]
         with open(body_file, "wb") as out:
             out.write(body)
-        noop_port = os.environ.get("HTTP_COUNTER_NOOP_PORT", "52690")
+        noop_port = str(_free_port())
         noop, _ = _start(_pinned([python, "-c", NOOP_SERVER, body_file, noop_port], "0"), r"(ready)")
         try:
             noop_url = f"http://127.0.0.1:{noop_port}" + PATH.format(sku=sku)
             assert urllib.request.urlopen(noop_url, timeout=10).read() == body
             _h2load(url, max(requests // 10, 50), clients)  # warm both
             _h2load(noop_url, max(requests // 10, 50), clients)
-            noop_rps, ours_rps = [], []
+            noop_rounds, ours_rounds = [], []
             for _ in range(rounds):
-                noop_rps.append(_h2load(noop_url, requests, clients))
-                ours_rps.append(_h2load(url, requests, clients))
+                noop_rounds.append(_round(noop_url, noop.pid, requests, clients))
+                ours_rounds.append(_round(url, ours.pid, requests, clients))
         finally:
             noop.kill()
             noop.wait()
     finally:
         ours.kill()
         ours.wait()
+    noop_rps, noop_cpu_us, noop_share = (list(column) for column in zip(*noop_rounds))
+    ours_rps, ours_cpu_us, ours_share = (list(column) for column in zip(*ours_rounds))
     return {
         "response_bytes": len(body),
         "clients": clients,
@@ -210,6 +244,14 @@ def bench_http(rounds: int, requests: int, clients: int, body_file: str) -> dict
         "noop_rps": noop_rps,
         "ours_rps": ours_rps,
         "ratio_of_medians": round(statistics.median(ours_rps) / statistics.median(noop_rps), 3),
+        "noop_cpu_us_per_request": noop_cpu_us,
+        "ours_cpu_us_per_request": ours_cpu_us,
+        # no-op's CPU per request / ours: what the rate ratio would be with both servers owning CPU 0.
+        "cpu_ratio_of_medians": round(statistics.median(noop_cpu_us) / statistics.median(ours_cpu_us), 3),
+        "noop_cpu_share": noop_share,
+        "ours_cpu_share": ours_share,
+        "loadavg_before": loadavg_before,
+        "loadavg_after": os.getloadavg(),
     }
 
 
@@ -232,20 +274,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="seconds: small sizes, no verdict")
     parser.add_argument("--json", help="write the result here")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-search", action="store_true")
+    parser.add_argument("--rounds", type=int, default=5, help="alternated rounds of each server (default 5)")
+    parser.add_argument("--requests", type=int, default=20_000, help="requests per round (default 20,000)")
     args = parser.parse_args(argv)
     result: dict = {"machine": _machine()}
-    if args.smoke:
-        result["search"] = bench_search(5_000, 200)
-    else:
-        result["search"] = bench_search(SEARCH_SKUS, 2_000)
-    print(json.dumps(result["search"]), flush=True)
+    if not args.skip_search:
+        result["search"] = bench_search(5_000, 200) if args.smoke else bench_search(SEARCH_SKUS, 2_000)
+        print(json.dumps(result["search"]), flush=True)
     if not args.skip_http:
         body_file = os.path.join(REPO, ".benchmarks-http-body.json")
         try:
             if args.smoke:
                 result["http"] = bench_http(1, 200, 4, body_file)
             else:
-                result["http"] = bench_http(5, 20_000, 16, body_file)
+                result["http"] = bench_http(args.rounds, args.requests, 16, body_file)
         finally:
             if os.path.exists(body_file):
                 os.remove(body_file)
@@ -256,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         return 0
     # The search verdict is on what a query costs (its CPU time); wall p99 is reported beside it (a loaded machine's).
-    met = result["search"]["cpu_p99_ms"] <= 5.0 and ("http" not in result or result["http"]["ratio_of_medians"] >= 0.7)
+    met = ("search" not in result or result["search"]["cpu_p99_ms"] <= 5.0) and (
+        "http" not in result or result["http"]["ratio_of_medians"] >= 0.7
+    )
     print("targets met" if met else "targets NOT met", flush=True)
     return 0
 

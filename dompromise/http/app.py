@@ -15,6 +15,7 @@ table's, service/auth.py), and refuses by raising AuthRejected; `serve
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import pathlib
@@ -44,6 +45,8 @@ from dompromise.service.errors import to_status
 
 log = logging.getLogger(__name__)
 STATIC = pathlib.Path(__file__).resolve().parent / "static"
+# What /static/ serves: the page's files (no subfolders).
+STATIC_FILES = frozenset(path.name for path in STATIC.iterdir() if path.is_file())
 JSON = "application/json"
 # Seconds between SSE comments on a quiet stream: proxies and browsers keep the connection.
 SSE_KEEPALIVE_SECONDS = 15.0
@@ -53,6 +56,8 @@ LOG_ID_HEADER = "x-dompromise-log-id"
 # The key of a Server-Sent Events request, whose EventSource cannot send an Authorization header (RFC 6750 2.3).
 ACCESS_TOKEN_PARAMETER = "access_token"
 MIN_POSITION_HEADER = "x-dompromise-min-position"
+# The tasks serving Server-Sent Events streams, cancelled on shutdown.
+STREAMS = web.AppKey("streams", set[asyncio.Task[Any]])
 
 
 class AuthRejected(Exception):
@@ -65,6 +70,9 @@ class AuthRejected(Exception):
 
 
 AuthCheck = Callable[[str | None, str], Awaitable[None] | None]
+# The replica's (log position, log id), sent as headers with every answer.
+PositionOf = Callable[[], tuple[int, str]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Waits for the request's x-dompromise-min-position (service/consistency.py); False: it aborted the call.
 MinPosition = Callable[[Any], Awaitable[bool]]
 
@@ -114,7 +122,7 @@ class HttpContext:
         return False
 
 
-def _error_response(status: status_pb2.Status) -> web.Response:
+def error_response(status: status_pb2.Status) -> web.Response:
     http_status, body = status_json(status)
     return web.Response(status=http_status, body=body, content_type=JSON)
 
@@ -126,14 +134,14 @@ class RouteHandler:
         self,
         route: Route,
         servicer: object,
-        position: Callable[[], tuple[int, str]],
+        position: PositionOf,
         auth: AuthCheck | None,
         min_position: MinPosition | None = None,
     ):
         self.route = route
         self._method = getattr(servicer, route.method_name)
-        self._position = position
-        self._auth = auth
+        self.position = position
+        self.auth = auth
         self._min_position = min_position
 
     async def _at_min_position(self, request: web.Request, context: HttpContext) -> None:
@@ -146,20 +154,20 @@ class RouteHandler:
             await self._check_auth(request)
             message = await self._request_message(request)
         except AuthRejected as rejected:
-            return _error_response(status_pb2.Status(code=rejected.code, message=str(rejected)))
+            return error_response(status_pb2.Status(code=rejected.code, message=str(rejected)))
         except InvalidArgumentError as error:
-            return _error_response(status_of_error(error))
+            return error_response(status_of_error(error))
         if self.route.server_streaming:
             return await self._stream(request, message)
         return await self._unary(request, message)
 
     async def _check_auth(self, request: web.Request) -> None:
-        if self._auth is None:
+        if self.auth is None:
             return
         authorization = request.headers.get("Authorization")
         if authorization is None and self.route.server_streaming and ACCESS_TOKEN_PARAMETER in request.query:
             authorization = f"Bearer {request.query[ACCESS_TOKEN_PARAMETER]}"  # EventSource sends no headers
-        outcome = self._auth(authorization, self.route.scope)
+        outcome = self.auth(authorization, self.route.scope)
         if inspect.isawaitable(outcome):
             await outcome
 
@@ -173,8 +181,9 @@ class RouteHandler:
         fill_path_fields(message, request.match_info)
         return message
 
-    def _headers(self) -> dict[str, str]:
-        position, log_id = self._position()
+    def headers(self) -> dict[str, str]:
+        """The position headers of an answer (or of an error a servicer aborted with)."""
+        position, log_id = self.position()
         return {POSITION_HEADER: str(position), LOG_ID_HEADER: log_id}
 
     async def _unary(self, request: web.Request, message: Message) -> web.Response:
@@ -183,10 +192,10 @@ class RouteHandler:
             await self._at_min_position(request, context)
             answer = await self._method(message, context)
         except HttpAbort as aborted:
-            response = _error_response(aborted.status)
-            response.headers.update(self._headers())
+            response = error_response(aborted.status)
+            response.headers.update(self.headers())
             return response
-        return web.Response(body=response_json(answer), content_type=JSON, headers=self._headers())
+        return web.Response(body=response_json(answer), content_type=JSON, headers=self.headers())
 
     async def _stream(self, request: web.Request, message: Message) -> web.StreamResponse:
         """Server-Sent Events: one `data:` JSON message per answer; an abort is an `error` event, then the end."""
@@ -194,7 +203,10 @@ class RouteHandler:
         try:
             await self._at_min_position(request, context)
         except HttpAbort as aborted:
-            return _error_response(aborted.status)
+            return error_response(aborted.status)
+        task = asyncio.current_task()
+        if task is not None:  # cancelled on shutdown (_cancel_streams): a quiet stream would outlive the loop
+            request.app[STREAMS].add(task)
         answers: AsyncGenerator[Any, None] = self._method(message, context)
         response: web.StreamResponse | None = None
         try:
@@ -214,12 +226,13 @@ class RouteHandler:
                 await response.write(b"data: " + response_json(answer) + b"\n\n")
         except HttpAbort as aborted:
             if response is None:
-                return _error_response(aborted.status)
+                return error_response(aborted.status)
             _, body = status_json(aborted.status)
             await response.write(b"event: error\ndata: " + body + b"\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
             raise
         finally:
+            request.app[STREAMS].discard(task)
             await answers.aclose()
         if response is None:
             response = await self._start_stream(request)
@@ -227,69 +240,124 @@ class RouteHandler:
 
     async def _start_stream(self, request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(
-            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **self._headers()}
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **self.headers()}
         )
         await response.prepare(request)
         return response
 
 
-@web.middleware
-async def json_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> Any:
-    """aiohttp's own refusals (no such route, wrong method, body too large) as google.rpc.Status JSON too."""
+def _line_refusal(request: web.Request) -> web.Response | None:
+    """414 as Status JSON for a request line over HTTP_REQUEST_LINE_BYTES_MAX (aiohttp reads up to
+    HTTP_LINE_BYTES_READ, serve.py); None when it is within."""
     line_bytes = len(request.method) + len(request.raw_path) + len(" HTTP/1.1")
-    if line_bytes > limits.HTTP_REQUEST_LINE_BYTES_MAX:  # aiohttp reads lines up to HTTP_LINE_BYTES_READ
-        status = status_pb2.Status(
-            code=code_pb2.RESOURCE_EXHAUSTED,
-            message=f"request line of {line_bytes} bytes is over HTTP_REQUEST_LINE_BYTES_MAX "
-            f"({limits.HTTP_REQUEST_LINE_BYTES_MAX}): POST big batches",
-        )
-        _, body = status_json(status)
-        return web.Response(status=414, body=body, content_type=JSON)
-    try:
-        return await handler(request)
-    except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        code = {
-            404: code_pb2.NOT_FOUND,
-            405: code_pb2.UNIMPLEMENTED,
-            413: code_pb2.RESOURCE_EXHAUSTED,
-        }.get(error.status, code_pb2.INVALID_ARGUMENT)
-        status = status_pb2.Status(code=code, message=f"{request.method} {request.path}: {error.reason}")
-        _, body = status_json(status)
-        return web.Response(status=error.status, body=body, content_type=JSON)
-    except DompromiseError as error:  # from our own code outside a servicer (none expected): mapped like gRPC
-        return _error_response(status_of_grpc(to_status(error)))
-    except Exception:
-        # A bug: logged whole; the caller learns only that it happened, as over gRPC.
-        log.exception("unexpected error serving %s %s", request.method, request.path)
-        return _error_response(
-            status_pb2.Status(code=code_pb2.INTERNAL, message="internal error (logged on the server)")
-        )
+    if line_bytes <= limits.HTTP_REQUEST_LINE_BYTES_MAX:
+        return None
+    status = status_pb2.Status(
+        code=code_pb2.RESOURCE_EXHAUSTED,
+        message=f"request line of {line_bytes} bytes is over HTTP_REQUEST_LINE_BYTES_MAX "
+        f"({limits.HTTP_REQUEST_LINE_BYTES_MAX}): POST big batches",
+    )
+    _, body = status_json(status)
+    return web.Response(status=414, body=body, content_type=JSON)
+
+
+def _http_error_response(request: web.Request, error: web.HTTPException) -> web.Response:
+    code = {
+        404: code_pb2.NOT_FOUND,
+        405: code_pb2.UNIMPLEMENTED,
+        413: code_pb2.RESOURCE_EXHAUSTED,
+    }.get(error.status, code_pb2.INVALID_ARGUMENT)
+    status = status_pb2.Status(code=code, message=f"{request.method} {request.path}: {error.reason}")
+    _, body = status_json(status)
+    allow = {"Allow": error.headers["Allow"]} if "Allow" in error.headers else None
+    return web.Response(status=error.status, body=body, content_type=JSON, headers=allow)
+
+
+def guarded(handler: Handler) -> Handler:
+    """The handler with what every route answers alike: a request line over its limit, aiohttp's own refusals (no
+    such route, wrong method, body too large) and errors escaping the handler, all as google.rpc.Status JSON.
+
+    A wrapper per route rather than an aiohttp middleware: with no middleware aiohttp calls the handler directly,
+    without building a middleware chain around each request (the counter's lookup is a few microseconds).
+    """
+
+    @functools.wraps(handler)
+    async def guarded_handler(request: web.Request) -> web.StreamResponse:
+        refused = _line_refusal(request)
+        if refused is not None:
+            return refused
+        try:
+            return await handler(request)
+        except web.HTTPException as error:
+            if error.status < 400:
+                raise
+            return _http_error_response(request, error)
+        except DompromiseError as error:  # from our own code outside a servicer (none expected): mapped like gRPC
+            return error_response(status_of_grpc(to_status(error)))
+        except Exception:
+            # A bug: logged whole; the caller learns only that it happened, as over gRPC.
+            log.exception("unexpected error serving %s %s", request.method, request.path)
+            return error_response(
+                status_pb2.Status(code=code_pb2.INTERNAL, message="internal error (logged on the server)")
+            )
+
+    return guarded_handler
+
+
+async def _no_route(request: web.Request) -> web.StreamResponse:
+    """The last route, any method and path: 405 where another route has the path, else 404."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource is not request.match_info.route.resource:
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()
+
+
+async def _cancel_streams(app: web.Application) -> None:
+    """on_shutdown: ends the open Server-Sent Events streams. aiohttp waits for a running handler, then leaves it;
+    a stream waiting for its next change would be destroyed pending with the loop."""
+    streams: set[asyncio.Task[Any]] = app[STREAMS]
+    for task in list(streams):
+        task.cancel()
 
 
 async def _page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html")
 
 
+async def _static(request: web.Request) -> web.FileResponse:
+    name = request.match_info["name"]
+    if name not in STATIC_FILES:
+        raise web.HTTPNotFound()
+    return web.FileResponse(STATIC / name)
+
+
 def create_app(
     servicers: Mapping[str, object],
-    position: Callable[[], tuple[int, str]],
+    position: PositionOf,
     auth_check: AuthCheck | None = None,
     min_position: MinPosition | None = None,
+    handler_of: Callable[[RouteHandler], Handler] | None = None,
 ) -> web.Application:
     """The HTTP app over these servicers (service full name -> the object the gRPC server serves).
 
     `position()` is the replica's (log position, log id), sent as headers with every answer.
+    `handler_of(route_handler)` is what answers a route (the route handler's `handle` if not given):
+    availability_get.py's for the counter's lookup.
     """
-    app = web.Application(middlewares=[json_errors], client_max_size=limits.HTTP_BODY_BYTES_MAX)
+    app = web.Application(client_max_size=limits.HTTP_BODY_BYTES_MAX)
+    app[STREAMS] = set()
+    app.on_shutdown.append(_cancel_streams)
     for route in annotated_routes():
         servicer = servicers.get(route.service_name)
         if servicer is None:
             continue
-        app.router.add_route(
-            route.verb, route.aiohttp_path, RouteHandler(route, servicer, position, auth_check, min_position).handle
-        )
-    app.router.add_get("/", _page)
-    app.router.add_static("/static/", STATIC, append_version=False)
+        handler = RouteHandler(route, servicer, position, auth_check, min_position)
+        answer = handler_of(handler) if handler_of is not None else handler.handle
+        app.router.add_route(route.verb, route.aiohttp_path, guarded(answer))
+    app.router.add_get("/", guarded(_page))
+    app.router.add_get("/static/{name}", guarded(_static))
+    app.router.add_route("*", "/{tail:.*}", guarded(_no_route))  # last: it matches any path
     return app

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from dompromise import limits
 from dompromise.http.app import AuthCheck, create_app
+from dompromise.http.availability_get import handler_over
 from dompromise.replica.protocol import Replica
 from dompromise.service.server import AlsoServe, BuiltServer
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 # Seconds open HTTP requests (and Server-Sent Events streams) get to finish on shutdown.
 HTTP_SHUTDOWN_SECONDS = 2.0
 # The longest request line aiohttp reads: past HTTP_REQUEST_LINE_BYTES_MAX up to this, answered 414 as Status JSON
-# (app.py json_errors); past this, aiohttp's own 400.
+# (app.py guarded); past this, aiohttp's own 400.
 HTTP_LINE_BYTES_READ = 4 * limits.HTTP_REQUEST_LINE_BYTES_MAX
 
 
@@ -27,7 +28,7 @@ def app_of(built: BuiltServer, replica: Replica, auth_check: AuthCheck | None = 
         return replica.engine.log_position, replica.log_id
 
     min_position = None if built.consistency is None else built.consistency.serve_at_min_position
-    return create_app(built.servicers, position, auth_check, min_position)
+    return create_app(built.servicers, position, auth_check, min_position, handler_over(replica.engine))
 
 
 async def start_http(
@@ -39,7 +40,7 @@ async def start_http(
         app,
         access_log=None,
         shutdown_timeout=HTTP_SHUTDOWN_SECONDS,
-        # Read past the limit, so a longer request line gets json_errors' Status JSON, not aiohttp's text.
+        # Read past the limit, so a longer request line gets guarded's Status JSON, not aiohttp's text.
         max_line_size=HTTP_LINE_BYTES_READ,
     )
     await runner.setup()

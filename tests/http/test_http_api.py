@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import queue
 import threading
+import time
 
 import pytest
 from google.rpc import code_pb2
 
 from dompromise.http.app import AuthRejected
 from dompromise.http.routes import annotated_routes
-from dompromise.http.serve import start_http
+from dompromise.http.serve import HTTP_SHUTDOWN_SECONDS, start_http
 
 
 class HttpServer:
@@ -21,6 +23,7 @@ class HttpServer:
     def __init__(self, server, auth_check=None):
         self.grpc = server
         self.runner, self.port = server._call(start_http(server.built, server.replica, "127.0.0.1", 0, auth_check))
+        self.app = self.runner.app
 
     def call(self, method: str, path: str, body: object = None, headers: dict | None = None):
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
@@ -414,3 +417,45 @@ def test_a_get_longer_than_the_request_line_limit_is_answered_as_status_json(api
     assert status == 414
     assert body["code"] == code_pb2.RESOURCE_EXHAUSTED
     assert "HTTP_REQUEST_LINE_BYTES_MAX" in body["message"]
+
+
+# ---- what every route answers alike (app.py guarded): no aiohttp middleware ------------------------------------
+
+
+def test_the_page_and_its_files_are_served_and_a_missing_file_is_status_json(api):
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+    for path, kind in (("/", "text/html"), ("/static/app.js", "javascript"), ("/static/style.css", "text/css")):
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200 and kind in response.getheader("Content-Type", ""), path
+        assert body
+    connection.close()
+    for path in ("/static/nope.js", "/static/../app.py", "/nope"):
+        status, _, document = api.call("GET", path)
+        assert (status, document["code"]) == (404, code_pb2.NOT_FOUND), path
+
+
+def test_a_wrong_method_is_405_naming_the_allowed_ones(api):
+    status, headers, document = api.call("PUT", "/v1/promise", {})
+    assert (status, document["code"]) == (405, code_pb2.UNIMPLEMENTED)
+    assert headers["Allow"] == "POST"
+    assert api.app.middlewares == []  # aiohttp calls each route's handler directly
+
+
+def test_an_open_stream_ends_when_the_server_stops(server):
+    api = HttpServer(server)
+    connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=10)
+    connection.request("GET", "/v1/availability:watch?sku_ids=PAD-1")
+    response = connection.getresponse()
+    assert response.readline().startswith(b"data: ")  # the stream is open, waiting for a change
+
+    async def tasks() -> list[str]:
+        return [repr(task) for task in asyncio.all_tasks() if "web_protocol" in repr(task)]
+
+    assert server._call(tasks())
+    started = time.monotonic()
+    api.stop()  # on_shutdown cancels the stream: aiohttp alone waits HTTP_SHUTDOWN_SECONDS for it, then leaves it
+    assert time.monotonic() - started < HTTP_SHUTDOWN_SECONDS
+    assert server._call(tasks()) == []
+    connection.close()
