@@ -6,7 +6,10 @@ the demo serves it (plain, no keys, no metrics), and ours with `--auth-keys`
 (every call carries `authorization: Bearer <key>`, checked against a file of
 five keys) and `--metrics-port` (every call counted and timed). Rounds
 alternate ceiling, plain, production, so drift hits all alike. The issue's
-budget: production / plain >= 0.95 (auth + metrics cost <= 5%).
+budget: production / plain >= 0.95 (auth + metrics cost <= 5%). With
+--noop-pipeline, also the no-op servicer behind our call pipeline
+(service/pipeline.py, positions in the metadata): ceiling -> noop-pipeline is
+what the pipeline costs, noop-pipeline -> plain what our handler costs.
 
   python -m benchmarks.production_overhead --json benchmarks/results/production_overhead.json
   python -m benchmarks.production_overhead --smoke
@@ -85,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pin", dest="pin", action="store_false")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--split", action="store_true", help="also servers with keys only and metrics only")
+    parser.add_argument(
+        "--noop-pipeline",
+        action="store_true",
+        help="also the no-op server registered through our call pipeline (service/pipeline.py): what it costs alone",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.rounds, args.duration, args.warmup = 1, 0, 0
@@ -107,6 +115,13 @@ def main(argv: list[str] | None = None) -> int:
                 workdir,
                 args.pin,
             )
+            if args.noop_pipeline:
+                servers["noop-pipeline"] = ceiling.Server(
+                    "noop-pipeline",
+                    [sys.executable, "-m", "benchmarks.servers", "noop", "--pipeline", "--response", response_path],
+                    workdir,
+                    args.pin,
+                )
             frame_path = os.path.join(workdir, "request.bin")
             with open(frame_path, "wb") as file:
                 file.write(ceiling.grpc_frame(request.SerializeToString()))

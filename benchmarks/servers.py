@@ -14,8 +14,9 @@ FILE, serialized GetAvailabilityResponse): the same bytes on the wire, no
 lookup. The gap between the two is what our handler costs. With --service
 promise it serves PromiseDelivery instead (FILE: a serialized
 PromiseDeliveryResponse, tokens included), returned as is on every call.
---interceptor adds our ConsistencyInterceptor (positions in every answer's
-metadata) over a tiny in-memory replica: what that interceptor costs alone.
+--pipeline registers it through our call pipeline (service/pipeline.py: positions
+in every answer's metadata, over a tiny in-memory replica): what the pipeline
+costs alone.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def announce(port: int) -> None:
     print(f"dompromise serving on 127.0.0.1:{port}", flush=True)
 
 
-async def serve_noop(response_path: str, port: int, service: str = "availability", interceptor: bool = False) -> None:
+async def serve_noop(response_path: str, port: int, service: str = "availability", pipeline: bool = False) -> None:
     with open(response_path, "rb") as file:
         data = file.read()
     # Same options as dompromise.service.server.create_server, so only the handler differs.
@@ -67,25 +68,17 @@ async def serve_noop(response_path: str, port: int, service: str = "availability
         ("grpc.max_send_message_length", limits.MESSAGE_BYTES_MAX),
         ("grpc.so_reuseport", 0),
     ]
-    interceptors = []
-    if interceptor:
-        from benchmarks.networks import synthetic_network
-        from dompromise.log import MemoryLog
-        from dompromise.replica.local import Replica
-        from dompromise.service.consistency import ConsistencyInterceptor
-
-        interceptors.append(ConsistencyInterceptor(Replica(synthetic_network(2, 10, 1).engine, MemoryLog())))
-    server = grpc.aio.server(
-        options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
-    )
+    server = grpc.aio.server(options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
     if service == "promise":
-        promise_pb2_grpc.add_PromiseServiceServicer_to_server(
-            NoopPromise(promise_pb2.PromiseDeliveryResponse.FromString(data)), server
-        )
+        servicer = NoopPromise(promise_pb2.PromiseDeliveryResponse.FromString(data))
+        add = promise_pb2_grpc.add_PromiseServiceServicer_to_server
     else:
-        availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(
-            NoopAvailability(availability_pb2.GetAvailabilityResponse.FromString(data)), server
-        )
+        servicer = NoopAvailability(availability_pb2.GetAvailabilityResponse.FromString(data))
+        add = availability_pb2_grpc.add_AvailabilityServiceServicer_to_server
+    if pipeline:
+        add_through_pipeline(servicer, add, server)
+    else:
+        add(servicer, server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
     announce(bound)
@@ -94,6 +87,23 @@ async def serve_noop(response_path: str, port: int, service: str = "availability
         asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
     await stopping.wait()
     await server.stop(1)
+
+
+def add_through_pipeline(servicer, add, server) -> None:
+    """The no-op servicer registered through dompromise's call pipeline (service/pipeline.py) with its
+    consistency step over a tiny in-memory replica, as `serve` registers ours: what the pipeline costs alone."""
+    from benchmarks.networks import synthetic_network
+    from dompromise.log import MemoryLog
+    from dompromise.replica.local import Replica
+    from dompromise.service import pipeline
+    from dompromise.service.consistency import Consistency
+
+    registrations = pipeline.Registrations()
+    add(servicer, registrations)
+    # The no-op servicer stands for both services' (only its own methods are registered, so looked up).
+    servicers = pipeline.Servicers(servicer, None, None, servicer, None)
+    checks = pipeline.Checks(consistency=Consistency(Replica(synthetic_network(2, 10, 1).engine, MemoryLog())))
+    pipeline.register(server, pipeline.build(registrations.handlers, servicers, checks))
 
 
 def serve_ours(node_count: int, sku_count: int, seed: int, port: int) -> None:
@@ -168,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         help="serve GetAvailability (default) or PromiseDelivery",
     )
     noop.add_argument(
-        "--interceptor", action="store_true", help="add dompromise's ConsistencyInterceptor (over a tiny replica)"
+        "--pipeline", action="store_true", help="register through dompromise's call pipeline (over a tiny replica)"
     )
     for sub in (ours, noop):
         sub.add_argument("--port", type=int, default=0)
@@ -176,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kind == "ours":
         serve_ours(args.nodes, args.skus, args.seed, args.port)
     else:
-        asyncio.run(serve_noop(args.response, args.port, args.service, args.interceptor))
+        asyncio.run(serve_noop(args.response, args.port, args.service, args.pipeline))
     return 0
 
 
