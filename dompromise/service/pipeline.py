@@ -6,11 +6,12 @@ and 19). Here each method gets, at registration, one coroutine that does only wh
 for (a no-op GetAvailability behind it costs ~0.9 of the bare no-op's CPU per call: benchmarks/results/pipeline_*):
 
 1. keys and scopes (service/auth.py): UNAUTHENTICATED / PERMISSION_DENIED;
-2. the request guard (service/decoding.py): a unary request arrives as bytes (registered without a request
-   deserializer) and is decoded here, after the key check, so a caller without a key learns nothing of what
-   its bytes are; INVALID_ARGUMENT with a BadRequest. A request stream is decoded by grpc with the guarded
-   deserializer and its stand-ins raise when the servicer reaches them;
-3. in-flight shedding (service/overload.py): RESOURCE_EXHAUSTED with RetryInfo, before any work;
+2. in-flight shedding (service/overload.py): RESOURCE_EXHAUSTED with RetryInfo, before any other work;
+3. the request guard (service/decoding.py): a unary request arrives as bytes (registered without a request
+   deserializer) and is decoded here, after the key check (a caller without a key learns nothing of what its
+   bytes are) and the shedding (an overloaded server does not decode what it refuses); INVALID_ARGUMENT with
+   a BadRequest. A request stream is decoded by grpc with the guarded deserializer and its stand-ins raise
+   when the servicer reaches them;
 4. consistency (service/consistency.py): x-dompromise-min-position waits, then positions in the answer's
    metadata (dompromise RPCs only);
 5. the servicer's method, its answer handed to the business counters;
@@ -233,14 +234,13 @@ def _stats(rpcs: RpcMetrics | None, method: str, handler: Handler) -> MethodStat
 # ---- per call: plain functions around the one coroutine -------------------------------
 
 
-def _admit(
-    spec: _Method, request: Any, context: Context, metadata: Any, decode: Callable[[Any], Any]
-) -> tuple[Any, grpc.Status | None]:
-    """Keys, then the request guard: (the request, None) or (None, the status refusing the call)."""
-    if spec.keys is not None:
-        refused = spec.keys.refusal(spec.scope, metadata, context)
-        if refused is not None:
-            return None, refused
+def _refused_by_keys(spec: _Method, metadata: Any, context: Context) -> grpc.Status | None:
+    """The status refusing a call whose key does not do (None: it does, or keys are off for the method)."""
+    return None if spec.keys is None else spec.keys.refusal(spec.scope, metadata, context)
+
+
+def _decoded(spec: _Method, request: Any, decode: Callable[[Any], Any]) -> tuple[Any, grpc.Status | None]:
+    """The request guard: (the request, None) or (None, the INVALID_ARGUMENT refusing the call)."""
     request = decode(request)
     if type(request) is Undecodable:
         return None, refusal(spec.name, request.to_error())
@@ -302,10 +302,12 @@ def _unary_answer(spec: _Method, deserializer: Callable[[bytes], object] | None)
         entered = False
         try:
             metadata = _metadata_of(context) if reads_metadata else ()
-            request, refused = _admit(spec, request, context, metadata, decode)
-            if refused is None and overload is not None:
+            refused = _refused_by_keys(spec, metadata, context)
+            if refused is None and overload is not None:  # shed before decoding: refusing costs nothing then
                 refused = overload.enter(spec.name, bounded)
                 entered = refused is None
+            if refused is None:
+                request, refused = _decoded(spec, request, decode)
             if refused is not None:
                 await context.abort_with_status(refused)
             if trailing:
@@ -382,7 +384,9 @@ def _stream_answer(spec: _Method, deserializer: Callable[[bytes], object] | None
         error: BaseException | None = None
         try:
             metadata = _metadata_of(context) if spec.reads_metadata else ()
-            request, refused = _admit(spec, request, context, metadata, decode)
+            refused = _refused_by_keys(spec, metadata, context)
+            if refused is None:
+                request, refused = _decoded(spec, request, decode)
             if refused is not None:
                 await context.abort_with_status(refused)
             if consistency is not None:

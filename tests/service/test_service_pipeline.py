@@ -3,6 +3,8 @@ guard, raw-bytes answers (an encoder's bytes included) with their positions and 
 
 from __future__ import annotations
 
+import time
+
 import grpc
 import pytest
 from conftest import stocked_replica
@@ -12,7 +14,7 @@ from test_service_observability import sample, scrape
 
 from dompromise.service import auth, pipeline
 from dompromise.service.auth import KeyRing
-from dompromise.service.consistency import POSITION_KEY
+from dompromise.service.consistency import MIN_POSITION_KEY, POSITION_KEY
 from dompromise.service.serving import ServingOptions
 from dompromise.v1 import (
     availability_pb2,
@@ -181,5 +183,29 @@ def test_a_reserve_answered_as_bytes_feeds_the_business_counters(monkeypatch):
         assert answer.reservation.reservation_id
         assert int(trailing(call)[POSITION_KEY]) == answer.log_position
         assert sample(scrape(server.metrics_port), "dompromise_holds_placed_total") == 1
+    finally:
+        server.stop()
+
+
+def test_an_overloaded_server_sheds_before_decoding():
+    server = ProductionServer(stocked_replica(), ServingOptions(inflight_max=2))
+    far = str(server.replica.log_position + 1_000_000)  # a position never reached: each call waits 2 s
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            get = availability_pb2_grpc.AvailabilityServiceStub(channel).GetAvailability
+            request = availability_pb2.GetAvailabilityRequest(sku_ids=["PAD-1"])
+            waiting = [get.future(request, metadata=((MIN_POSITION_KEY, far),), timeout=10) for _ in range(2)]
+            time.sleep(0.3)  # the two are in flight
+            with pytest.raises(grpc.RpcError) as shed:
+                channel.unary_unary("/dompromise.v1.AvailabilityService/GetAvailability")(GARBAGE, timeout=10)
+            assert shed.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # not INVALID_ARGUMENT: never decoded
+            for future in waiting:
+                with pytest.raises(grpc.RpcError) as unreached:
+                    future.result()
+                assert unreached.value.code() == grpc.StatusCode.UNAVAILABLE
+        deadline = time.monotonic() + 5  # a call leaves the count just after its status went out
+        while server.additions.overload.inflight and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert server.additions.overload.inflight == 0
     finally:
         server.stop()
