@@ -227,13 +227,13 @@ class Consistency:
         self._last = (position, log_id, stale_ms, built)
         return built
 
-    def answer_position(self, response: object, position_before: int) -> int:
+    def answer_position(self, response: Message, position_before: int) -> int:
         """The position an answer reflects: its log_position if it has one (> 0), else `position_before`."""
         kind = type(response)
-        has_field = self._has_position_field.get(kind)  # type: ignore[arg-type]
+        has_field = self._has_position_field.get(kind)
         if has_field is None:
-            has_field = isinstance(response, Message) and "log_position" in response.DESCRIPTOR.fields_by_name
-            self._has_position_field[kind] = has_field  # type: ignore[index]
+            has_field = "log_position" in kind.DESCRIPTOR.fields_by_name
+            self._has_position_field[kind] = has_field
         if has_field:
             answer = cast(Positioned, response)  # its descriptor has the field
             if answer.log_position > 0:
