@@ -10,7 +10,8 @@ RPC series, named as py-grpc-prometheus and go-grpc-prometheus name them
 What operators of this service watch (dompromise_*): the log position and how
 stale the replica is (apply lag), records since the last snapshot and its age,
 hold commands applied (reserve, commit, release, ship, tick: from the log, so
-every replica counts alike) and holds placed, lines refused as short
+every replica counts alike), holds placed and reservations by state (held,
+committed, released, expired, shipped: read at scrape time), lines refused as short
 (oversell prevented), promise fill and split rates, watch subscribers, log
 writability (Redis up), worker restarts, and load shed.
 
@@ -242,6 +243,14 @@ class ReplicaCollector(Collector):
         yield GaugeMetricFamily(
             "dompromise_watch_subscribers", "Open WatchAvailability streams.", value=self._watches.watcher_count
         )
+        holds = GaugeMetricFamily(
+            "dompromise_holds",
+            "Reservations on this replica by state (held, committed, released, expired, shipped).",
+            labels=["state"],
+        )
+        for state, count in replica.engine.hold_counts().items():
+            holds.add_metric([state], count)
+        yield holds
         yield CounterMetricFamily(
             "dompromise_worker_restarts",
             "Times the supervisor restarted this worker slot (serve --workers).",

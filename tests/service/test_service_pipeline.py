@@ -24,6 +24,7 @@ from dompromise.v1 import (
     inventory_pb2_grpc,
     promise_pb2,
     reservation_pb2,
+    reservation_pb2_grpc,
 )
 
 GARBAGE = b"\xff\xff\xff\xff\x0f"  # a truncated varint: no message of any type
@@ -207,5 +208,31 @@ def test_an_overloaded_server_sheds_before_decoding():
         while server.additions.overload.inflight and time.monotonic() < deadline:
             time.sleep(0.01)
         assert server.additions.overload.inflight == 0
+    finally:
+        server.stop()
+
+
+def test_the_metrics_page_counts_reservations_by_state():
+    server = ProductionServer(stocked_replica(), ServingOptions(metrics_port=0))
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            stub = reservation_pb2_grpc.ReservationServiceStub(channel)
+            held = [
+                stub.ReserveInventory(
+                    reservation_pb2.ReserveInventoryRequest(
+                        request_id=f"r-{n}",
+                        lines=[reservation_pb2.ReservationLine(sku_id="PAD-1", node_id="WH-N", quantity=1)],
+                    ),
+                    timeout=10,
+                ).reservation.reservation_id
+                for n in range(3)
+            ]
+            stub.CommitReservation(
+                reservation_pb2.CommitReservationRequest(request_id="c-0", reservation_id=held[0]), timeout=10
+            )
+        samples = scrape(server.metrics_port)
+        assert sample(samples, "dompromise_holds", state="held") == 2
+        assert sample(samples, "dompromise_holds", state="committed") == 1
+        assert sample(samples, "dompromise_holds", state="expired") == 0
     finally:
         server.stop()
