@@ -70,6 +70,8 @@ STALE_MS_KEY = "x-dompromise-stale-ms"
 LOG_ID_KEY = "x-dompromise-log-id"
 # Present only when the log follows a simulated clock (`serve --clock simulated`): "simulated".
 CLOCK_KEY = "x-dompromise-clock"
+# Present only under `serve --workers N`: the index of the worker that answered (health checks too).
+WORKER_KEY = "x-dompromise-worker"
 # Positions are int64 on the wire (log_position fields).
 POSITION_MAX = 2**63 - 1
 # Digits of the largest position: longer values are refused before int().
@@ -200,11 +202,17 @@ class Consistency:
     serve_at_min_position. Nothing here runs per call but what a call asks for."""
 
     def __init__(
-        self, replica: Replica, wait_ms_max: int = limits.MIN_POSITION_WAIT_MS_MAX, clock_kind: str = "wall"
+        self,
+        replica: Replica,
+        wait_ms_max: int = limits.MIN_POSITION_WAIT_MS_MAX,
+        clock_kind: str = "wall",
+        worker: int | None = None,
     ) -> None:
         self._replica = replica
         # A simulated clock is said in every answer (and health check), so no one takes its times for real ones.
         self.clock_metadata: tuple[tuple[str, str], ...] = () if clock_kind == "wall" else ((CLOCK_KEY, clock_kind),)
+        if worker is not None:  # which worker answered, beside the clock (the same answers carry it)
+            self.clock_metadata += ((WORKER_KEY, str(worker)),)
         self.engine = replica.engine
         self._staleness_ms: Callable[[], int | None] | None = getattr(replica, "staleness_ms", None)
         self._wait_seconds_max = wait_ms_max / 1000

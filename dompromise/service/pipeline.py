@@ -41,7 +41,7 @@ from google.protobuf.message import Message
 
 from dompromise.service.auth import OPEN_PREFIXES, KeyCheck
 from dompromise.service.availability import AvailabilityServicer
-from dompromise.service.consistency import SERVICE_PREFIX, Consistency, Positioned, min_position_asked
+from dompromise.service.consistency import HEALTH_PREFIX, SERVICE_PREFIX, Consistency, Positioned, min_position_asked
 from dompromise.service.decoding import Undecodable, UndecodableRequestError, checked_stream, guarded, refusal
 from dompromise.service.handlers import Behaviour, Context, Handler, behaviour_of, is_stream_answer
 from dompromise.service.inventory import InventoryServicer
@@ -58,7 +58,6 @@ WATCH_AVAILABILITY = _V1 + "AvailabilityService/WatchAvailability"
 PROMISE_DELIVERY = _V1 + "PromiseService/PromiseDelivery"
 RESERVE_INVENTORY = _V1 + "ReservationService/ReserveInventory"
 UPDATE_STOCK = _V1 + "InventoryService/UpdateStock"
-HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 
 class Servicers(NamedTuple):
@@ -207,7 +206,8 @@ def _build_one(method: str, handler: Handler, servicers: Servicers, checks: Chec
         overload=overload,
         bounded=overload is not None and overload.is_bounded(method),
         consistency=consistency,
-        trailing=clock if method == HEALTH_CHECK else (),
+        # Unary health answers say a simulated clock (and the worker) too; health streams as they are.
+        trailing=clock if method.startswith(HEALTH_PREFIX) and not stream_answer else (),
         raw=raw,
     )
     serializer = None if raw is not None else handler.response_serializer

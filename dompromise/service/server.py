@@ -135,7 +135,7 @@ def build_server_with_additions(
     ]
     watches = WatchHub(replica)
     added = additions(options, replica, watches)
-    consistency = Consistency(replica, clock_kind=clock_kind)
+    consistency = Consistency(replica, clock_kind=clock_kind, worker=options.worker_index)
     # Request ids and traces (when asked) stay interceptors; keys, the request guard, metrics, shedding and
     # positions run in each method's one pipeline coroutine, built here once (service/pipeline.py).
     server = grpc.aio.server(
