@@ -6,7 +6,10 @@ the demo serves it (plain, no keys, no metrics), and ours with `--auth-keys`
 (every call carries `authorization: Bearer <key>`, checked against a file of
 five keys) and `--metrics-port` (every call counted and timed). Rounds
 alternate ceiling, plain, production, so drift hits all alike. The issue's
-budget: production / plain >= 0.95 (auth + metrics cost <= 5%).
+budget: production / plain >= 0.95 (auth + metrics cost <= 5%). With
+--noop-pipeline, also the no-op servicer behind our call pipeline
+(service/pipeline.py, positions in the metadata): ceiling -> noop-pipeline is
+what the pipeline costs, noop-pipeline -> plain what our handler costs.
 
   python -m benchmarks.production_overhead --json benchmarks/results/production_overhead.json
   python -m benchmarks.production_overhead --smoke
@@ -45,12 +48,22 @@ def start(name: str, extra: list[str], workdir: str, pin: bool) -> ceiling.Serve
     return ceiling.Server(name, argv + extra, workdir, pin)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) the process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load(server: ceiling.Server, name: str, frame_path: str, frame_bytes: int, args, headers=()) -> ceiling.Run:
+    """One measured h2load run (after a warm-up); the run's `cpu_us_per_rpc` is the server's CPU time per call,
+    steadier than RPC/s when others load the machine."""
     clients, streams = args.clients, args.streams
     if args.warmup:
         ceiling.h2load(
             server.target, frame_path, clients, streams, args.warmup, 0, args.pin, args.workdir, headers=headers
         )
+    cpu_before = cpu_seconds(server.process.pid)
     stats, latencies = ceiling.h2load(
         server.target,
         frame_path,
@@ -68,8 +81,11 @@ def load(server: ceiling.Server, name: str, frame_path: str, frame_bytes: int, a
         or abs(stats["data_bytes"] / stats["done"] - frame_bytes) > 0.01 * frame_bytes
     ):
         raise RuntimeError(f"{name}: h2load saw failures or short answers (a refused call has no body): {stats}")
+    cpu_us_per_rpc = (cpu_seconds(server.process.pid) - cpu_before) / stats["done"] * 1e6
     p50, p99 = (ceiling.np.percentile(latencies, (50, 99)) / 1000).tolist()
-    return ceiling.Run(name, stats["rpc_per_s"], stats["done"], round(p50, 3), round(p99, 3), latencies)
+    run = ceiling.Run(name, stats["rpc_per_s"], stats["done"], round(p50, 3), round(p99, 3), latencies)
+    run.cpu_us_per_rpc = round(cpu_us_per_rpc, 1)  # an attribute of this benchmark's runs only
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pin", dest="pin", action="store_false")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--split", action="store_true", help="also servers with keys only and metrics only")
+    parser.add_argument(
+        "--noop-pipeline",
+        action="store_true",
+        help="also the no-op server registered through our call pipeline (service/pipeline.py): what it costs alone",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.rounds, args.duration, args.warmup = 1, 0, 0
@@ -107,6 +128,13 @@ def main(argv: list[str] | None = None) -> int:
                 workdir,
                 args.pin,
             )
+            if args.noop_pipeline:
+                servers["noop-pipeline"] = ceiling.Server(
+                    "noop-pipeline",
+                    [sys.executable, "-m", "benchmarks.servers", "noop", "--pipeline", "--response", response_path],
+                    workdir,
+                    args.pin,
+                )
             frame_path = os.path.join(workdir, "request.bin")
             with open(frame_path, "wb") as file:
                 file.write(ceiling.grpc_frame(request.SerializeToString()))
@@ -115,12 +143,17 @@ def main(argv: list[str] | None = None) -> int:
                 servers["keys-only"] = start("keys-only", ["--auth-keys", keys_file(workdir)], workdir, args.pin)
                 servers["metrics-only"] = start("metrics-only", ["--metrics-port", "0"], workdir, args.pin)
             runs: dict[str, list[float]] = {name: [] for name in servers}
+            cpu: dict[str, list[float]] = {name: [] for name in servers}
             for round_index in range(args.rounds):
                 for name in runs:
                     headers = (f"authorization: Bearer {KEY}",) if name in ("production", "keys-only") else ()
                     run = load(servers[name], name, frame_path, frame_bytes, args, headers)
                     runs[name].append(run.rpc_per_s)
-                    print(f"  round {round_index + 1} {name:10} {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms")
+                    cpu[name].append(run.cpu_us_per_rpc)
+                    print(
+                        f"  round {round_index + 1} {name:13} {run.rpc_per_s:9.0f} RPC/s  p50 {run.p50_ms:.2f} ms"
+                        f"  {run.cpu_us_per_rpc:6.1f} us CPU/RPC"
+                    )
         finally:
             for server in servers.values():
                 server.stop()
@@ -139,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
         "production_over_plain": round(medians["production"] / medians["plain"], 3),
         "over_plain": {name: round(median / medians["plain"], 3) for name, median in medians.items()},
         "production_over_plain_per_round": [round(p / q, 3) for p, q in zip(runs["production"], runs["plain"])],
+        # The server's CPU time per call (all threads, /proc/PID/stat): the same comparisons, less noisy.
+        "cpu_us_per_rpc": cpu,
+        "cpu_us_per_rpc_median": {name: statistics.median(values) for name, values in cpu.items()},
+        "cpu_plain_over_production": round(statistics.median(cpu["plain"]) / statistics.median(cpu["production"]), 3),
+        "cpu_ceiling_over_plain": round(statistics.median(cpu["ceiling"]) / statistics.median(cpu["plain"]), 3),
         "machine": ceiling.machine(),
     }
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))

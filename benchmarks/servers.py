@@ -19,8 +19,9 @@ PromiseDeliveryResponse, tokens included), returned as is on every call.
 With --service reserve it serves ReserveInventory (FILE: a serialized
 ReserveInventoryResponse, as our server answered one), the bytes returned as
 they are (no serializer, as our ReserveInventory handler answers).
---interceptor adds our ConsistencyInterceptor (positions in every answer's
-metadata) over a tiny in-memory replica: what that interceptor costs alone.
+--pipeline registers it through our call pipeline (service/pipeline.py: positions
+in every answer's metadata, over a tiny in-memory replica): what the pipeline
+costs alone.
 """
 
 from __future__ import annotations
@@ -92,30 +93,26 @@ def announce(port: int) -> None:
     print(f"dompromise serving on 127.0.0.1:{port}", flush=True)
 
 
-async def serve_noop(response_path: str, port: int, service: str = "availability", interceptor: bool = False) -> None:
+async def serve_noop(response_path: str, port: int, service: str = "availability", pipeline: bool = False) -> None:
     with open(response_path, "rb") as file:
         data = file.read()
-    interceptors = []
-    if interceptor:
-        from benchmarks.networks import synthetic_network
-        from dompromise.log import MemoryLog
-        from dompromise.replica.local import Replica
-        from dompromise.service.consistency import ConsistencyInterceptor
-
-        interceptors.append(ConsistencyInterceptor(Replica(synthetic_network(2, 10, 1).engine, MemoryLog())))
-    server = grpc.aio.server(
-        options=SERVER_OPTIONS, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
-    )
+    server = grpc.aio.server(options=SERVER_OPTIONS, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
     if service == "reserve":
+        if pipeline:
+            raise SystemExit("--pipeline: availability or promise only")
         add_noop_reserve(data, server)
-    elif service == "promise":
-        promise_pb2_grpc.add_PromiseServiceServicer_to_server(
-            NoopPromise(promise_pb2.PromiseDeliveryResponse.FromString(data)), server
-        )
+        await serve_until_signalled(server, port)
+        return
+    if service == "promise":
+        servicer = NoopPromise(promise_pb2.PromiseDeliveryResponse.FromString(data))
+        add = promise_pb2_grpc.add_PromiseServiceServicer_to_server
     else:
-        availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(
-            NoopAvailability(availability_pb2.GetAvailabilityResponse.FromString(data)), server
-        )
+        servicer = NoopAvailability(availability_pb2.GetAvailabilityResponse.FromString(data))
+        add = availability_pb2_grpc.add_AvailabilityServiceServicer_to_server
+    if pipeline:
+        add_through_pipeline(servicer, add, server)
+    else:
+        add(servicer, server)
     await serve_until_signalled(server, port)
 
 
@@ -128,6 +125,23 @@ async def serve_until_signalled(server: grpc.aio.Server, port: int) -> None:
         asyncio.get_running_loop().add_signal_handler(signum, stopping.set)
     await stopping.wait()
     await server.stop(1)
+
+
+def add_through_pipeline(servicer, add, server) -> None:
+    """The no-op servicer registered through dompromise's call pipeline (service/pipeline.py) with its
+    consistency step over a tiny in-memory replica, as `serve` registers ours: what the pipeline costs alone."""
+    from benchmarks.networks import synthetic_network
+    from dompromise.log import MemoryLog
+    from dompromise.replica.local import Replica
+    from dompromise.service import pipeline
+    from dompromise.service.consistency import Consistency
+
+    registrations = pipeline.Registrations()
+    add(servicer, registrations)
+    # The no-op servicer stands for both services' (only its own methods are registered, so looked up).
+    servicers = pipeline.Servicers(servicer, None, None, servicer, None)
+    checks = pipeline.Checks(consistency=Consistency(Replica(synthetic_network(2, 10, 1).engine, MemoryLog())))
+    pipeline.register(server, pipeline.build(registrations.handlers, servicers, checks))
 
 
 def serve_ours(node_count: int, sku_count: int, seed: int, port: int, demo: bool = False, bare: bool = False) -> None:
@@ -151,16 +165,22 @@ def serve_ours(node_count: int, sku_count: int, seed: int, port: int, demo: bool
 
 
 async def serve_bare(engine, port: int) -> None:
-    """Our AvailabilityService and NetworkService (for the SKU list) as they register, on a server with the
-    no-op's options and no interceptor: what our GetAvailability handler costs alone, without what every
-    call of `dompromise serve` goes through (decoding, consistency metadata)."""
-    from dompromise.service import availability
+    """Our AvailabilityService and NetworkService (for the SKU list) through the call pipeline with nothing
+    configured (no consistency metadata, keys or metrics), on a server with the no-op's options: what our
+    GetAvailability handler costs alone, without what every call of `dompromise serve` goes through."""
+    from dompromise.service import pipeline
+    from dompromise.service.availability import AvailabilityServicer
     from dompromise.service.network import NetworkServicer
-    from dompromise.v1 import network_pb2_grpc
+    from dompromise.v1 import availability_pb2_grpc, network_pb2_grpc
 
     server = grpc.aio.server(options=SERVER_OPTIONS, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX)
-    availability.add_to_server(availability.AvailabilityServicer(engine), server)
-    network_pb2_grpc.add_NetworkServiceServicer_to_server(NetworkServicer(engine), server)
+    registrations = pipeline.Registrations()
+    availability = AvailabilityServicer(engine)
+    network = NetworkServicer(engine)
+    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(availability, registrations)
+    network_pb2_grpc.add_NetworkServiceServicer_to_server(network, registrations)
+    servicers = pipeline.Servicers(availability, None, network, None, None)
+    pipeline.register(server, pipeline.build(registrations.handlers, servicers, pipeline.Checks()))
     await serve_until_signalled(server, port)
 
 
@@ -226,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         help="serve GetAvailability (default), PromiseDelivery or ReserveInventory",
     )
     noop.add_argument(
-        "--interceptor", action="store_true", help="add dompromise's ConsistencyInterceptor (over a tiny replica)"
+        "--pipeline", action="store_true", help="register through dompromise's call pipeline (over a tiny replica)"
     )
     for sub in (ours, noop):
         sub.add_argument("--port", type=int, default=0)
@@ -234,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.kind == "ours":
         serve_ours(args.nodes, args.skus, args.seed, args.port, args.demo, args.bare)
     else:
-        asyncio.run(serve_noop(args.response, args.port, args.service, args.interceptor))
+        asyncio.run(serve_noop(args.response, args.port, args.service, args.pipeline))
     return 0
 
 

@@ -35,12 +35,16 @@ class ProductionServer:
             self.metrics_port = self._metrics.sockets[0].getsockname()[1]
         return built, added
 
+    async def _close_metrics(self) -> None:
+        if self._metrics is not None:
+            self._metrics.close()
+
     def call(self, coroutine, timeout_seconds: float = 10.0):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout_seconds)
 
     def stop(self) -> None:
-        if self._metrics is not None:
-            self._metrics.close()
+        if self._metrics is not None:  # closed on its loop: asyncio servers are not thread-safe
+            self.call(self._close_metrics())
         self.call(self.built.server.stop(0))
         self.call(self.replica.stop())
         self.replica.close()

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from dompromise import limits
+from dompromise.service import overload
 
 PROTOS = pathlib.Path(__file__).resolve().parent.parent / "protos" / "dompromise" / "v1"
 
@@ -220,3 +221,16 @@ def test_general_bad_request_limits_documented_on_every_service(proto_file, serv
 def test_reservation_event_resume_log_id_limit_documented():
     comment = field_comment("reservation.proto", "WatchReservationEventsRequest", "resume_log_id")
     assert f"at most {limits.LOG_ID_LENGTH_MAX} characters" in comment
+
+
+@pytest.mark.parametrize(("proto_file", "service"), SERVICES)
+def test_keys_and_load_shedding_documented_on_every_service(proto_file, service):
+    """What a client of any RPC may be answered before its call runs: keys, scopes, shedding and its bounds."""
+    comment = service_comment(proto_file, service)
+    for phrase in ("UNAUTHENTICATED", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "OVERLOADED", "serve --max-inflight"):
+        assert phrase in comment, (service, phrase)
+    assert f"Past {limits.INFLIGHT_RPCS_MAX} unary and client-streaming calls" in comment, service
+    assert "(INFLIGHT_RPCS_MAX" in comment and "(INFLIGHT_PER_METHOD_MAX" in comment, service
+    for method, bound in limits.INFLIGHT_PER_METHOD_MAX.items():
+        assert f"{method.rsplit('/', 1)[1]} {bound}" in comment, (service, method)
+    assert f"retry after {overload.SHED_RETRY_DELAY_MS} ms" in comment, service

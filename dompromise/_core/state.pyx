@@ -308,6 +308,11 @@ cdef class Core:
         """Earliest pending expiry (possibly stale), or None: when a Tick is worth appending."""
         return self.heap_expire_ns[0] if self.heap_size > 0 else None
 
+    def reservation_state_counts(self):
+        """Reservations by state: int64 counts indexed by ReservationState (index 0 unused), for metrics."""
+        states = np.asarray(self.reservation_state)[:self.reservation_count]
+        return np.bincount(states, minlength=RESERVATION_SHIPPED + 1).astype(np.int64)
+
     # ---- growth, SKU rows appended at run time (variants): state_growth.pxi -------------
 
     def add_skus(self, int32_t count):

@@ -494,6 +494,12 @@ class Engine(CatalogChanges):
     def next_expiry_ns(self) -> int | None:
         return self._core.next_expiry_ns()
 
+    def hold_counts(self) -> dict[str, int]:
+        """Reservations by state (held, committed, released, expired, shipped), lower-case names: one pass
+        over the core's state array, for the metrics page."""
+        counts = self._core.reservation_state_counts()
+        return {state.name.lower(): int(counts[state]) for state in _core.ReservationState}
+
     # ---- snapshots ------------------------------------------------------------
 
     def export_state(self) -> tuple[StateArrays, dict[str, str]]:

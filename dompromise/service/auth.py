@@ -29,15 +29,14 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import grpc.aio
 import yaml
 
-from dompromise.service.handlers import Context, Handler, PlainStatus, checked_first, refusing
+from dompromise.service.handlers import Context, PlainStatus
 
 log = logging.getLogger(__name__)
 
@@ -253,47 +252,29 @@ def _permission_denied(principal: Principal, scope: str) -> PlainStatus:
     )
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Answers UNAUTHENTICATED / PERMISSION_DENIED before a handler runs (see the module doc)."""
+class KeyCheck:
+    """Decides UNAUTHENTICATED / PERMISSION_DENIED before a handler runs (see the module doc); the call
+    pipeline (service/pipeline.py) asks it for every call of a method that is not open."""
 
     def __init__(self, keys: KeyRing) -> None:
         self._keys = keys
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        return None if handler is None else self.decide(handler_call_details, handler)
+    @staticmethod
+    def scope_needed(method: str) -> str | None:
+        """What `method` needs: a scope, or None for any valid key (reflection)."""
+        return None if method.startswith(REFLECTION_PREFIX) else scope_of(method)
 
-    def decide(self, handler_call_details: grpc.HandlerCallDetails, handler: Handler) -> Handler:
-        """`handler` if the call may run, else a handler that refuses it (for ChainedInterceptor too)."""
-        method = handler_call_details.method
-        if method.startswith(OPEN_PREFIXES):
-            return handler
-        key = bearer_key(handler_call_details.invocation_metadata)
-        scope = None if method.startswith(REFLECTION_PREFIX) else scope_of(method)
+    def refusal(
+        self, scope: str | None, metadata: Sequence[tuple[str, str | bytes]], context: Context
+    ) -> grpc.Status | None:
+        """None if the call may run, else the status that refuses it."""
+        key = bearer_key(metadata)
         if key is None and self._keys.has_subjects:
-            return self._by_certificate(handler, scope)  # the peer's certificate is known only inside the call
-        principal = self._keys.by_key(key) if key else None
+            principal = self._keys.by_subject(certificate_names(context))  # no key: a client certificate may do
+        else:
+            principal = self._keys.by_key(key) if key else None
         if principal is None:
-            return refusing(handler, _UNAUTHENTICATED)
+            return _UNAUTHENTICATED
         if scope is not None and scope not in principal.scopes:
-            return refusing(handler, _permission_denied(principal, scope))
-        return handler
-
-    def _by_certificate(self, handler: Handler, scope: str | None) -> Handler:
-        keys = self._keys
-
-        async def check(context: Context) -> bool:
-            principal = keys.by_subject(certificate_names(context))
-            if principal is None:
-                await context.abort_with_status(_UNAUTHENTICATED)
-                return False
-            if scope is not None and scope not in principal.scopes:
-                await context.abort_with_status(_permission_denied(principal, scope))
-                return False
-            return True
-
-        return checked_first(handler, check)
+            return _permission_denied(principal, scope)
+        return None

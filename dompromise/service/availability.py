@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, NamedTuple
 
 import grpc
@@ -111,7 +111,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         context: grpc.aio.ServicerContext[availability_pb2.GetAvailabilityRequest, bytes],
     ) -> bytes:
         """GetAvailability's answer, encoded (the same bytes, the same errors), for a method registered
-        without a response serializer (add_to_server).
+        without a response serializer (service/pipeline.py RAW_METHODS).
 
         A plain request (base units; no phasing, channel view, segment, unit or variants) in any view is
         written straight from the core's arrays (dompromise/wire); any other, or one with something wrong
@@ -369,12 +369,12 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
     async def WatchAvailability(
         self,
         request: availability_pb2.WatchAvailabilityRequest,
-        # The answers go out encoded (bytes): see add_to_server.
+        # The answers go out encoded (bytes): service/pipeline.py RAW_METHODS.
         context: grpc.aio.ServicerContext[availability_pb2.WatchAvailabilityRequest, bytes],
     ) -> AsyncIterator[bytes]:
         """The current state of the watched SKUs, then their changes, coalesced (see dompromise/replica/watch.py).
 
-        Yields encoded messages: add_to_server registers the method without a serializer.
+        Yields encoded messages: service/pipeline.py registers the method without a serializer.
         """
         if self._watches is None:  # a servicer without a replica (in-process benchmarks)
             await abort_unimplemented(context, "WatchAvailability without a replica", "serve with a replica")
@@ -454,7 +454,7 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
 
         A popular SKU's change wakes many streams at one position: they share
         one message, encoded once (the method's response serializer is the
-        identity: see add_to_server). Only the current position's are kept.
+        identity: service/pipeline.py RAW_METHODS). Only the current position's are kept.
         """
         position = self._engine.log_position
         shareable = len(sku_ids) * max(len(nodes), 1) <= WATCH_SHARED_CELLS_MAX
@@ -511,46 +511,6 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
-
-
-def add_to_server(servicer: AvailabilityServicer, server: grpc.aio.Server) -> None:
-    """Registers the service as the generated add_..._to_server does, except that the answers go out as
-    the bytes the servicer encoded (no serializer): GetAvailability's written from the core's arrays
-    (GetAvailabilityBytes), WatchAvailability's encoded once per message for every stream, not once per
-    stream."""
-    recorder = _HandlerRecorder()
-    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(servicer, recorder)
-    assert recorder.service_name is not None and recorder.handlers is not None, "the generated code registered"
-    handlers = dict(recorder.handlers)
-    watch = handlers["WatchAvailability"]
-    assert watch.response_streaming and not watch.request_streaming, "WatchAvailability is no longer unary-stream"
-    handlers["WatchAvailability"] = grpc.unary_stream_rpc_method_handler(
-        servicer.WatchAvailability, request_deserializer=watch.request_deserializer, response_serializer=None
-    )
-    get = handlers["GetAvailability"]
-    assert not get.response_streaming and not get.request_streaming, "GetAvailability is no longer unary-unary"
-    handlers["GetAvailability"] = grpc.unary_unary_rpc_method_handler(
-        servicer.GetAvailabilityBytes, request_deserializer=get.request_deserializer, response_serializer=None
-    )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(recorder.service_name, handlers),))
-    server.add_registered_method_handlers(recorder.service_name, handlers)
-
-
-class _HandlerRecorder:
-    """Stands for a server to catch the method handlers the generated code registers."""
-
-    def __init__(self) -> None:
-        self.service_name: str | None = None
-        # method name -> its handler; each method has its own request and response types.
-        self.handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] | None = None
-
-    def add_generic_rpc_handlers(self, generic_handlers: Iterable[grpc.GenericRpcHandler]) -> None:
-        pass
-
-    def add_registered_method_handlers(
-        self, service_name: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
-    ) -> None:
-        self.service_name, self.handlers = service_name, handlers
 
 
 def _fill_variants(

@@ -1,6 +1,6 @@
 """Log positions in metadata: what every answer reflects, and requests served at least at a position.
 
-One server interceptor does it for every dompromise RPC (health and
+Every dompromise RPC's call pipeline (service/pipeline.py) does it (health and
 reflection are left alone), so no handler knows about it:
 
 - every answer carries `x-dompromise-position`: for an answer whose message
@@ -43,11 +43,10 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import inspect
 import itertools
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, cast
 
 import grpc
 import grpc.aio
@@ -84,18 +83,11 @@ DEADLINE_MARGIN_SECONDS = 0.05  # room for a busy event loop and the answer's tr
 SERVICE_PREFIX = "/dompromise."
 HEALTH_PREFIX = "/grpc.health.v1.Health/"
 
-_Request = TypeVar("_Request")
-_Response = TypeVar("_Response")
-# What the interceptor wraps, as grpc.aio calls it (grpc-stubs type RpcMethodHandler's behaviours for the
-# synchronous server, hence the casts in _wrap): a unary answer is a coroutine function; a stream an async
-# generator function or a coroutine function that writes with context.write. Requests are opaque here
-# (a message, or an async iterator of them); the answers of dompromise's unary RPCs are messages.
+# The servicer context, as grpc.aio hands it (the HTTP routes' stands for it).
 _Context = grpc.aio.ServicerContext[object, object]
-_UnaryBehaviour = Callable[[object, _Context], Awaitable[Message]]
-_StreamBehaviour = Callable[[object, _Context], AsyncIterator[object] | Awaitable[None]]
 
 
-class _Positioned(Protocol):
+class Positioned(Protocol):
     """An answer with a log_position field (every write's, GetAvailability's, PromiseDelivery's)."""
 
     log_position: int
@@ -203,8 +195,11 @@ class _StatusWithMetadata(grpc.Status):
         self.trailing_metadata = tuple(status.trailing_metadata or ()) + extra
 
 
-class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
-    """Adds positions (and staleness) to every answer and serves min-position requests (see the module doc)."""
+class Consistency:
+    """Positions (and staleness) for every answer and the min-position waits (see the module doc).
+
+    service/pipeline.py calls these pieces from each call's one coroutine; the HTTP/JSON routes call
+    serve_at_min_position. Nothing here runs per call but what a call asks for."""
 
     def __init__(
         self,
@@ -215,101 +210,57 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
     ) -> None:
         self._replica = replica
         # A simulated clock is said in every answer (and health check), so no one takes its times for real ones.
-        self._clock_metadata: tuple[tuple[str, str], ...] = () if clock_kind == "wall" else ((CLOCK_KEY, clock_kind),)
+        self.clock_metadata: tuple[tuple[str, str], ...] = () if clock_kind == "wall" else ((CLOCK_KEY, clock_kind),)
         if worker is not None:  # which worker answered, beside the clock (the same answers carry it)
-            self._clock_metadata += ((WORKER_KEY, str(worker)),)
-        self._engine = replica.engine
+            self.clock_metadata += ((WORKER_KEY, str(worker)),)
+        self.engine = replica.engine
         self._staleness_ms: Callable[[], int | None] | None = getattr(replica, "staleness_ms", None)
         self._wait_seconds_max = wait_ms_max / 1000
         self.waiters = PositionWaiters(replica)
-        # method -> (its handler, the wrapped one): each method has its own request and response types.
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]] = {}
-        self._has_position_field: dict[type[Message] | type[bytes], bool] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[_Request, _Response] | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[_Request, _Response] | None:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is not None and self._clock_metadata and method.startswith(HEALTH_PREFIX):
-            return self._with_clock(handler)
-        if handler is None or not method.startswith(SERVICE_PREFIX):
-            return handler
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
-
-    # ---- the pieces every wrapped call runs -------------------------------------
+        self._has_position_field: dict[type[Message], bool] = {}
+        # The last metadata built and what it was built from: reads in a row between writes share it.
+        self._last: tuple[int, str, int | None, tuple[tuple[str, str], ...]] = (-1, "", None, ())
 
     def metadata(self, position: int) -> tuple[tuple[str, str], ...]:
         """The answer's metadata for a state at `position`."""
         stale_ms = self._staleness_ms() if self._staleness_ms is not None else None
         log_id = self._replica.log_id
-        if stale_ms is None:
-            return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id), *self._clock_metadata
-        return (POSITION_KEY, str(position)), (LOG_ID_KEY, log_id), (STALE_MS_KEY, str(stale_ms)), *self._clock_metadata
+        last = self._last
+        if last[0] == position and last[2] == stale_ms and last[1] == log_id:
+            return last[3]
+        built: tuple[tuple[str, str], ...] = ((POSITION_KEY, str(position)), (LOG_ID_KEY, log_id))
+        if stale_ms is not None:
+            built += ((STALE_MS_KEY, str(stale_ms)),)
+        built += self.clock_metadata
+        self._last = (position, log_id, stale_ms, built)
+        return built
 
-    def _with_clock(
-        self, handler: grpc.RpcMethodHandler[_Request, _Response]
-    ) -> grpc.RpcMethodHandler[_Request, _Response]:
-        """A health check's handler whose answer says the clock is simulated (unary Check only; Watch as is)."""
-        if handler.unary_unary is None:
-            return handler
-        # grpc.aio runs a unary behaviour as a coroutine function (the stubs type it as grpc's sync one).
-        behaviour = cast(_UnaryBehaviour, handler.unary_unary)
-        extra = self._clock_metadata
-
-        async def checked(request: Any, context: _Context) -> Any:
-            context.set_trailing_metadata(extra)
-            return await behaviour(request, context)
-
-        return grpc.unary_unary_rpc_method_handler(
-            checked,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-    def _answer_position(self, response: Message | bytes, position_before: int) -> int:
-        if isinstance(response, bytes):
-            # An answer written as bytes. A write's (ReserveInventoryBytes, UpdateStockBytes) is applied, so the
-            # position now covers it (it may name a later write too: waiting for it is as safe). A read's
-            # (GetAvailabilityBytes) awaits nothing, so the position has not moved since it began.
-            return max(position_before, self._engine.log_position)
+    def answer_position(self, response: Message, position_before: int) -> int:
+        """The position an answer reflects: its log_position if it has one (> 0), else `position_before`."""
         kind = type(response)
         has_field = self._has_position_field.get(kind)
         if has_field is None:
             has_field = "log_position" in kind.DESCRIPTOR.fields_by_name
             self._has_position_field[kind] = has_field
         if has_field:
-            answer = cast(_Positioned, response)  # its descriptor has the field
+            answer = cast(Positioned, response)  # its descriptor has the field
             if answer.log_position > 0:
                 return answer.log_position
         return position_before
 
     async def serve_at_min_position(self, context: _Context) -> bool:
         """For a call served outside gRPC (the HTTP/JSON routes, whose context stands for grpc's): as below."""
-        return await self._serve_at_min_position(context)
+        asked = min_position_asked(context.invocation_metadata() or ())
+        return True if asked is None else await self.wait_for(context, *asked)
 
-    async def _serve_at_min_position(self, context: _Context) -> bool:
-        """Waits for the requested position if one is asked; False if the call was aborted instead."""
-        value = log_id_value = None
-        for key, found in context.invocation_metadata() or ():
-            if key == MIN_POSITION_KEY:
-                value = found
-            elif key == LOG_ID_KEY:
-                log_id_value = found
-        if value is None:
-            return True
+    async def wait_for(self, context: _Context, value: str | bytes, log_id_value: str | bytes | None) -> bool:
+        """Waits for the position `value` asks (in the log `log_id_value` names, if sent); False if the call was
+        aborted instead (malformed, not reached in time, another log)."""
         try:
             position = parse_min_position(value)
             log_id = parse_log_id(log_id_value) if log_id_value is not None else None
             self._check_log_id(log_id)
-            if self._engine.log_position >= position:
+            if self.engine.log_position >= position:
                 return True
             timeout = self._wait_seconds_max
             remaining = context.time_remaining()
@@ -321,79 +272,26 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
             if reached:
                 return True
             raise PositionNotReachedError(
-                position, self._engine.log_position, round((time.monotonic() - started) * 1000)
+                position, self.engine.log_position, round((time.monotonic() - started) * 1000)
             )
         except (InvalidArgumentError, UnavailableError, LogChangedError) as error:
             status = to_status(error)
-            await context.abort_with_status(_StatusWithMetadata(status, self.metadata(self._engine.log_position)))
+            await context.abort_with_status(_StatusWithMetadata(status, self.metadata(self.engine.log_position)))
         return False
 
     def _check_log_id(self, requested: str | None) -> None:
         if requested is not None and requested != self._replica.log_id:
             raise LogChangedError(requested, self._replica.log_id)
 
-    # ---- wrapping by RPC shape ---------------------------------------------------
 
-    def _wrap(self, handler: grpc.RpcMethodHandler[_Request, _Response]) -> grpc.RpcMethodHandler[_Request, _Response]:
-        if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._unary_answer(cast(_UnaryBehaviour, handler.unary_unary)),  # grpc.aio's (see _UnaryBehaviour)
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.stream_unary is not None:
-            return grpc.stream_unary_rpc_method_handler(
-                self._unary_answer(cast(_UnaryBehaviour, handler.stream_unary)),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                self._stream_answer(cast(_StreamBehaviour, handler.unary_stream)),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return grpc.stream_stream_rpc_method_handler(
-            self._stream_answer(cast(_StreamBehaviour, handler.stream_stream)),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-    def _unary_answer(self, behavior: _UnaryBehaviour) -> Callable[[object, _Context], Awaitable[Message | None]]:
-        engine = self._engine
-
-        async def answer(request: object, context: _Context) -> Message | None:
-            if not await self._serve_at_min_position(context):
-                return None
-            position_before = engine.log_position
-            # Trailing metadata, set now: an error answer carries it too (map_errors keeps it).
-            context.set_trailing_metadata(self.metadata(position_before))
-            response = await behavior(request, context)
-            context.set_trailing_metadata(self.metadata(self._answer_position(response, position_before)))
-            return response
-
-        return answer
-
-    def _stream_answer(
-        self, behavior: _StreamBehaviour
-    ) -> Callable[[object, _Context], Awaitable[None] | AsyncIterator[object]]:
-        engine = self._engine
-        if not inspect.isasyncgenfunction(behavior):  # a coroutine that writes with context.write
-            writes = cast(Callable[[object, _Context], Awaitable[None]], behavior)  # that kind, inspected
-
-            async def written(request: object, context: _Context) -> None:
-                if await self._serve_at_min_position(context):
-                    await context.send_initial_metadata(self.metadata(engine.log_position))
-                    await writes(request, context)
-
-            return written
-        yields = cast(Callable[[object, _Context], AsyncIterator[object]], behavior)  # that kind, inspected
-
-        async def answer(request: object, context: _Context) -> AsyncIterator[object]:
-            if not await self._serve_at_min_position(context):
-                return
-            await context.send_initial_metadata(self.metadata(engine.log_position))
-            async for response in yields(request, context):
-                yield response
-
-        return answer
+def min_position_asked(
+    metadata: Iterable[tuple[str, str | bytes]],
+) -> tuple[str | bytes, str | bytes | None] | None:
+    """The (min-position, log id or None) values a call's metadata asks for; None if it asks no position."""
+    value = log_id_value = None
+    for key, found in metadata:
+        if key == MIN_POSITION_KEY:
+            value = found
+        elif key == LOG_ID_KEY:
+            log_id_value = found
+    return None if value is None else (value, log_id_value)

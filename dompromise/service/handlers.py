@@ -1,13 +1,14 @@
-"""Rebuilding an RPC method handler around new behaviour, whatever its shape (unary or streaming).
+"""Method handlers and their behaviours, whatever their shape (unary or streaming).
 
-The interceptors (auth, overload, metrics, consistency) each need "the same
-handler, its behaviour wrapped": one place knows the four shapes.
+The call pipeline (service/pipeline.py) wraps each method's behaviour once; the
+interceptors left (request ids) wrap a handler with `wrap_around`: one place
+knows the four shapes.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, cast
 
 import grpc
@@ -89,44 +90,6 @@ def wrap_around(
             after(context, state, error)
 
     return with_behaviour(handler, answers)
-
-
-def checked_first(handler: Handler, check: Callable[[Context], Awaitable[bool]]) -> Handler:
-    """`handler` whose calls first await `check(context)`; False (it answered, e.g. aborted): the behaviour
-    does not run."""
-    behaviour = behaviour_of(handler)
-    if inspect.isasyncgenfunction(behaviour):
-
-        async def yields(request: Any, context: Context) -> AsyncIterator[Any]:
-            if await check(context):
-                async for response in behaviour(request, context):
-                    yield response
-
-        return with_behaviour(handler, yields)
-
-    async def answers(request: Any, context: Context) -> Any:
-        if await check(context):
-            return await behaviour(request, context)
-        return None
-
-    return with_behaviour(handler, answers)
-
-
-def refusing(handler: Handler, status: grpc.Status) -> Handler:
-    """A handler of `handler`'s shape that answers `status` at once, never running its behaviour."""
-    behaviour = behaviour_of(handler)
-    if inspect.isasyncgenfunction(behaviour):
-
-        async def refuse_stream(request: Any, context: Context) -> AsyncIterator[Any]:
-            await context.abort_with_status(status)
-            yield  # pragma: no cover - abort raises; this makes the function an async generator
-
-        return with_behaviour(handler, refuse_stream)
-
-    async def refuse(request: Any, context: Context) -> Any:
-        await context.abort_with_status(status)
-
-    return with_behaviour(handler, refuse)
 
 
 class PlainStatus(grpc.Status):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Protocol, cast
+from typing import Protocol, cast
 
 import grpc.aio
 
@@ -43,19 +43,6 @@ SUPPLY_KINDS = (
 
 
 SERVICE_NAME = inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name
-
-
-def add_to_server(servicer: InventoryServicer, server: grpc.aio.Server) -> None:
-    """Registers the service as the generated code does, then UpdateStock again, answered by UpdateStockBytes
-    (wire/outcomes.pyx writes the bytes; no response serializer). A method registered later replaces the
-    earlier handler."""
-    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)
-    written: grpc.RpcMethodHandler[Any, bytes] = grpc.unary_unary_rpc_method_handler(
-        servicer.UpdateStockBytes,
-        request_deserializer=inventory_pb2.UpdateStockRequest.FromString,
-        response_serializer=None,
-    )
-    server.add_registered_method_handlers(SERVICE_NAME, {"UpdateStock": written})
 
 
 class _Attributed(Protocol):

@@ -10,7 +10,8 @@ RPC series, named as py-grpc-prometheus and go-grpc-prometheus name them
 What operators of this service watch (dompromise_*): the log position and how
 stale the replica is (apply lag), records since the last snapshot and its age,
 hold commands applied (reserve, commit, release, ship, tick: from the log, so
-every replica counts alike) and holds placed, lines refused as short
+every replica counts alike), holds placed and reservations by state (held,
+committed, released, expired, shipped: read at scrape time), lines refused as short
 (oversell prevented), promise fill and split rates, watch subscribers, log
 writability (Redis up), worker restarts, and load shed.
 
@@ -27,8 +28,7 @@ import bisect
 import itertools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
 
 import grpc
 import grpc.aio
@@ -41,7 +41,7 @@ from prometheus_client.registry import Collector
 from dompromise.internal.v1 import log_pb2
 from dompromise.replica.protocol import Replica
 from dompromise.replica.watch import WatchHub
-from dompromise.service.handlers import Context, Handler, behaviour_of, is_stream_answer, with_behaviour, wrap_around
+from dompromise.service.handlers import Context, Handler
 from dompromise.v1 import common_pb2, promise_pb2, reservation_pb2
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,8 @@ _SHORT = frozenset((common_pb2.ITEM_STATUS_INSUFFICIENT_STOCK, common_pb2.ITEM_S
 _HOLD_COMMANDS = ("reserve", "commit", "release", "extend", "ship", "cancel_lines", "allocate_wave", "tick")
 
 
-def _grpc_type(handler: Handler) -> str:
+def grpc_type_of(handler: Handler) -> str:
+    """The grpc_type label of a method (py-grpc-prometheus's values)."""
     if handler.unary_unary is not None:
         return "unary"
     if handler.unary_stream is not None:
@@ -170,9 +171,12 @@ class BusinessCounters:
             if child is not None:
                 child.inc()
 
-    def on_answer(self, method: str, response: Message | bytes) -> None:
-        if method == _RESERVE and isinstance(response, bytes):  # written by wire/outcomes.pyx: read it back
-            response = reservation_pb2.ReserveInventoryResponse.FromString(response)
+    @staticmethod
+    def observes(method: str) -> bool:
+        """Whether on_answer counts something of `method`'s answers."""
+        return method in (_RESERVE, _PROMISE)
+
+    def on_answer(self, method: str, response: Message) -> None:
         if method == _RESERVE and isinstance(response, reservation_pb2.ReserveInventoryResponse):
             self._reserved(response)
         elif method == _PROMISE and isinstance(response, promise_pb2.PromiseDeliveryResponse):
@@ -239,6 +243,14 @@ class ReplicaCollector(Collector):
         yield GaugeMetricFamily(
             "dompromise_watch_subscribers", "Open WatchAvailability streams.", value=self._watches.watcher_count
         )
+        holds = GaugeMetricFamily(
+            "dompromise_holds",
+            "Reservations on this replica by state (held, committed, released, expired, shipped).",
+            labels=["state"],
+        )
+        for state, count in replica.engine.hold_counts().items():
+            holds.add_metric([state], count)
+        yield holds
         yield CounterMetricFamily(
             "dompromise_worker_restarts",
             "Times the supervisor restarted this worker slot (serve --workers).",
@@ -246,76 +258,8 @@ class ReplicaCollector(Collector):
         )
 
 
-class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    """Counts and times every RPC; hands reserve and promise answers to the business counters."""
-
-    def __init__(self, rpcs: RpcMetrics, business: BusinessCounters) -> None:
-        self._rpcs = rpcs
-        self._business = business
-        # method -> (its handler, the wrapped one), as the consistency interceptor caches.
-        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        return None if handler is None else self.decide(handler_call_details, handler)
-
-    def decide(self, handler_call_details: grpc.HandlerCallDetails, handler: Handler) -> Handler:
-        """`handler` counted and timed (for ChainedInterceptor too)."""
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(method, handler)
-        if not _is_refusal(handler):
-            self._wrapped[method] = (handler, wrapped)
-        return wrapped
-
-    def _wrap(self, method: str, handler: Handler) -> Handler:
-        service, _, name = method[1:].partition("/")
-        stats = self._rpcs.method(method, (_grpc_type(handler), service, name))
-        handled = stats.handled
-        observe_answer = method in (_RESERVE, _PROMISE) and not is_stream_answer(handler)
-        business = self._business
-        clock = time.perf_counter
-
-        def before(context: Context) -> float:
-            stats.started += 1
-            return clock()
-
-        def after(context: Context, began: float, error: BaseException | None) -> None:
-            stats.observe(clock() - began)
-            code = _code_of(context, error).name
-            handled[code] = handled.get(code, 0) + 1
-
-        wrapped = wrap_around(handler, before, after)
-        if not observe_answer:
-            return wrapped
-        return _observing_answers(wrapped, lambda response: business.on_answer(method, response))
-
-
-def _is_refusal(handler: Handler) -> bool:
-    # Refusals (auth) are built per call: caching them would refuse the next caller too.
-    behaviour = handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
-    return getattr(behaviour, "__name__", "").startswith("refuse")
-
-
-def _observing_answers(handler: Handler, observe: Callable[[Message | bytes], None]) -> Handler:
-    behaviour = behaviour_of(handler)
-
-    async def answer(request: Any, context: Context) -> Any:
-        response = await behaviour(request, context)
-        if isinstance(response, (Message, bytes)):  # bytes: an answer written without a message
-            observe(response)
-        return response
-
-    return with_behaviour(handler, answer)
-
-
-def _code_of(context: Context, error: BaseException | None) -> grpc.StatusCode:
+def code_of(context: Context, error: BaseException | None) -> grpc.StatusCode:
+    """The status a call ended with: what grpc.aio recorded, else what `error` (None: none) means."""
     code = context.code()
     if isinstance(code, grpc.StatusCode):
         return code

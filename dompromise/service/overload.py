@@ -12,17 +12,15 @@ never shed: a probe must see a busy server as alive.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import grpc
-import grpc.aio
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from dompromise import limits
 from dompromise.service.errors import ERROR_DOMAIN
-from dompromise.service.handlers import Context, Handler, is_stream_answer, refusing, wrap_around
 
 # How long a shed client should wait before retrying, in milliseconds.
 SHED_RETRY_DELAY_MS = 50
@@ -48,8 +46,14 @@ def overloaded_status(method: str, limit_name: str, limit: int) -> grpc.Status:
     )
 
 
-class OverloadInterceptor(grpc.aio.ServerInterceptor):
-    """Counts calls in flight, in total and per bounded method; refuses past the bounds (see the module doc)."""
+def is_shed_exempt(method: str, stream_answer: bool) -> bool:
+    """Whether calls of `method` are never counted nor shed: streams of answers and health checks."""
+    return stream_answer or method.startswith(NEVER_SHED_PREFIXES)
+
+
+class Overload:
+    """Counts calls in flight, in total and per bounded method; refuses past the bounds (see the module doc).
+    The call pipeline (service/pipeline.py) enters every counted call and leaves it once answered."""
 
     def __init__(
         self,
@@ -63,52 +67,30 @@ class OverloadInterceptor(grpc.aio.ServerInterceptor):
         self.inflight = 0
         self._per_method: dict[str, int] = dict.fromkeys(self._per_method_max, 0)
         self._on_shed = on_shed
-        self._wrapped: dict[str, tuple[Handler, Handler]] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        return None if handler is None else self.decide(handler_call_details, handler)
+    def is_bounded(self, method: str) -> bool:
+        """Whether `method` has its own bound (limits.INFLIGHT_PER_METHOD_MAX)."""
+        return method in self._per_method
 
-    def decide(self, handler_call_details: grpc.HandlerCallDetails, handler: Handler) -> Handler:
-        """`handler` counted, or a refusal when over a bound (for ChainedInterceptor too)."""
-        method = handler_call_details.method
-        if is_stream_answer(handler) or method.startswith(NEVER_SHED_PREFIXES):
-            return handler
-        refusal = self._refusal(method)
-        if refusal is not None:
-            if self._on_shed is not None:
-                self._on_shed(method)
-            return refusing(handler, refusal)
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._counted(method, handler)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
-
-    def _refusal(self, method: str) -> grpc.Status | None:
+    def enter(self, method: str, bounded: bool) -> grpc.Status | None:
+        """Counts a call in (None), or the status that refuses it when over a bound (not counted)."""
         if self.inflight >= self.inflight_max:
-            return overloaded_status(method, "INFLIGHT_RPCS_MAX", self.inflight_max)
-        bound = self._per_method_max.get(method)
-        if bound is not None and self._per_method[method] >= bound:
-            return overloaded_status(method, "INFLIGHT_PER_METHOD_MAX", bound)
+            return self._shed(method, "INFLIGHT_RPCS_MAX", self.inflight_max)
+        if bounded:
+            bound = self._per_method_max[method]
+            if self._per_method[method] >= bound:
+                return self._shed(method, "INFLIGHT_PER_METHOD_MAX", bound)
+            self._per_method[method] += 1
+        self.inflight += 1
         return None
 
-    def _counted(self, method: str, handler: Handler) -> Handler:
-        bounded = method in self._per_method
+    def leave(self, method: str, bounded: bool) -> None:
+        """A call `enter` counted in is answered."""
+        self.inflight -= 1
+        if bounded:
+            self._per_method[method] -= 1
 
-        def enter(context: Context) -> None:
-            self.inflight += 1
-            if bounded:
-                self._per_method[method] += 1
-
-        def leave(context: Context, _state: None, error: BaseException | None) -> None:
-            self.inflight -= 1
-            if bounded:
-                self._per_method[method] -= 1
-
-        return wrap_around(handler, enter, leave)
+    def _shed(self, method: str, limit_name: str, limit: int) -> grpc.Status:
+        if self._on_shed is not None:
+            self._on_shed(method)
+        return overloaded_status(method, limit_name, limit)

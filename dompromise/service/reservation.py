@@ -56,19 +56,6 @@ ITEM_NAMES = {number: name for name, number in ITEM_STATUS.items()}
 SERVICE_NAME = reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name
 
 
-def add_to_server(servicer: ReservationServicer, server: grpc.aio.Server) -> None:
-    """Registers the service as the generated code does, then ReserveInventory again, answered by
-    ReserveInventoryBytes: the bytes wire/outcomes.pyx writes go out as they are (no response serializer).
-    A method registered later replaces the earlier handler (tests/service/test_outcome_bytes.py)."""
-    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(servicer, server)
-    written: grpc.RpcMethodHandler[Any, bytes] = grpc.unary_unary_rpc_method_handler(
-        servicer.ReserveInventoryBytes,
-        request_deserializer=reservation_pb2.ReserveInventoryRequest.FromString,
-        response_serializer=None,
-    )
-    server.add_registered_method_handlers(SERVICE_NAME, {"ReserveInventory": written})
-
-
 class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     def __init__(
         self, replica: Replica, promiser: Promiser | None = None, events: ReservationEventHub | None = None

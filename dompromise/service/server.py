@@ -10,34 +10,35 @@ from typing import NamedTuple
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from dompromise import limits
 from dompromise.promise.token import TokenSigner
 from dompromise.replica.protocol import Replica
 from dompromise.replica.watch import WatchHub
-from dompromise.service import availability as availability_service
-from dompromise.service import inventory as inventory_service
-from dompromise.service import reservation as reservation_service
+from dompromise.service import pipeline
 from dompromise.service.availability import AvailabilityServicer
 from dompromise.service.catalog import NetworkParser
-from dompromise.service.consistency import ConsistencyInterceptor
-from dompromise.service.decoding import DecodeInterceptor
+from dompromise.service.consistency import Consistency
 from dompromise.service.inventory import InventoryServicer
 from dompromise.service.metrics import serve_metrics
 from dompromise.service.network import NetworkServicer
+from dompromise.service.pipeline import Checks, Servicers
 from dompromise.service.promise import Promiser, PromiseServicer
 from dompromise.service.reservation import ReservationServicer
 from dompromise.service.search_feed import search_of
 from dompromise.service.serving import Additions, ServingOptions, additions, bind
 from dompromise.v1 import (
     availability_pb2,
+    availability_pb2_grpc,
     inventory_pb2,
+    inventory_pb2_grpc,
     network_pb2,
     network_pb2_grpc,
     promise_pb2,
     promise_pb2_grpc,
     reservation_pb2,
+    reservation_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,7 @@ class BuiltServer(NamedTuple):
     # The servicer objects by service full name: the HTTP/JSON routes call these same ones (dompromise/http/).
     servicers: Mapping[str, object]
     # Serves x-dompromise-min-position: the HTTP/JSON routes wait through it as the gRPC calls do.
-    consistency: ConsistencyInterceptor | None = None
+    consistency: Consistency | None = None
 
 
 # Started beside the gRPC server in its event loop (the HTTP/JSON app): returns what stops it.
@@ -134,41 +135,56 @@ def build_server_with_additions(
     ]
     watches = WatchHub(replica)
     added = additions(options, replica, watches)
-    # Decoding first, so it wraps every handler the others return: undecodable requests answer INVALID_ARGUMENT.
-    # Then keys, metrics and shedding (service/serving.py); then positions in every answer's metadata and
-    # x-dompromise-min-position (service/consistency.py, shared with the HTTP routes).
-    consistency = ConsistencyInterceptor(replica, clock_kind=clock_kind, worker=options.worker_index)
-    interceptors: list[grpc.aio.ServerInterceptor] = [DecodeInterceptor(), *added.interceptors, consistency]
+    consistency = Consistency(replica, clock_kind=clock_kind, worker=options.worker_index)
+    # Request ids and traces (when asked) stay interceptors; keys, the request guard, metrics, shedding and
+    # positions run in each method's one pipeline coroutine, built here once (service/pipeline.py).
     server = grpc.aio.server(
         options=channel_options + KEEPALIVE_OPTIONS,
         maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX,
-        interceptors=interceptors,
+        interceptors=added.interceptors,
     )
     engine = replica.engine
     promiser = Promiser(engine, TokenSigner(token_key), replica.now_ns)
-    availability = AvailabilityServicer(engine, watches)
-    inventory = InventoryServicer(replica)
-    # The catalog search follows the log's catalog changes on this replica (service/search_feed.py).
-    network = NetworkServicer(engine, replica, parse_network, search_of(replica))
-    promise = PromiseServicer(promiser)
-    reservation = ReservationServicer(replica, promiser)
-    availability_service.add_to_server(availability, server)  # Watch: pre-encoded
-    inventory_service.add_to_server(inventory, server)  # UpdateStock: bytes written by wire/outcomes.pyx
-    network_pb2_grpc.add_NetworkServiceServicer_to_server(network, server)
-    promise_pb2_grpc.add_PromiseServiceServicer_to_server(promise, server)
-    reservation_service.add_to_server(reservation, server)  # ReserveInventory: bytes written by wire/outcomes.pyx
-    servicers = dict(zip(SERVICE_NAMES, (availability, inventory, network, promise, reservation)))
+    servicers = Servicers(
+        availability=AvailabilityServicer(engine, watches),
+        inventory=InventoryServicer(replica),
+        # The catalog search follows the log's catalog changes on this replica (service/search_feed.py).
+        network=NetworkServicer(engine, replica, parse_network, search_of(replica)),
+        promise=PromiseServicer(promiser),
+        reservation=ReservationServicer(replica, promiser),
+    )
     health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    if options.reflection:
-        reflection.enable_server_reflection(SERVICE_NAMES + (health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    registrations = _registrations(servicers, health_servicer, options.reflection)
+    checks = Checks(added.keys, added.rpcs, added.business, added.overload, consistency)
+    pipeline.register(server, pipeline.build(registrations.handlers, servicers, checks))
     try:
         port = bind(server, address, options.tls)
     except RuntimeError as error:  # grpc raises RuntimeError when the bind fails
         raise OSError(f"could not bind {address}: {error}") from None
     if port == 0:
         raise OSError(f"could not bind {address}")
-    return BuiltServer(server, port, health_servicer, watches, servicers, consistency), added
+    by_name = dict(zip(SERVICE_NAMES, servicers))
+    return BuiltServer(server, port, health_servicer, watches, by_name, consistency), added
+
+
+def _registrations(
+    servicers: Servicers, health_servicer: health.aio.HealthServicer, reflection_on: bool
+) -> pipeline.Registrations:
+    """Every method handler the generated code makes for our services, health and reflection."""
+    registrations = pipeline.Registrations()
+    availability_pb2_grpc.add_AvailabilityServiceServicer_to_server(servicers.availability, registrations)
+    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(servicers.inventory, registrations)
+    network_pb2_grpc.add_NetworkServiceServicer_to_server(servicers.network, registrations)
+    promise_pb2_grpc.add_PromiseServiceServicer_to_server(servicers.promise, registrations)
+    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(servicers.reservation, registrations)
+    # The stubs name the server classes the generated code is given; it calls only what Registrations has.
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrations)  # type: ignore[arg-type]
+    if reflection_on:
+        names = SERVICE_NAMES + (health.SERVICE_NAME, reflection.SERVICE_NAME)
+        reflection_pb2_grpc.add_ServerReflectionServicer_to_server(  # type: ignore[no-untyped-call]  # untyped stubs
+            reflection.aio.ReflectionServicer(names), registrations
+        )
+    return registrations
 
 
 async def set_serving(health_servicer: health.aio.HealthServicer, serving: bool) -> None:

@@ -2,15 +2,14 @@
 
 `ServingOptions` is what `serve` was asked for; `Additions` is what
 build_server puts in place for it: the interceptors, in order (outermost
-first: tracing, request ids for logs, metrics, auth, load shedding), the
-credentials to bind with, and the metrics registry `serve` exposes.
+first: tracing, request ids for logs), the checks each call's pipeline runs
+(keys, metrics, load shedding: service/pipeline.py), and the metrics
+registry `serve` exposes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import grpc
 import grpc.aio
@@ -19,11 +18,10 @@ from prometheus_client import CollectorRegistry
 from dompromise import limits
 from dompromise.replica.protocol import Replica
 from dompromise.replica.watch import WatchHub
-from dompromise.service.auth import AuthInterceptor, KeyRing
-from dompromise.service.handlers import Handler
+from dompromise.service.auth import KeyCheck, KeyRing
 from dompromise.service.logs import RequestIdInterceptor
-from dompromise.service.metrics import BusinessCounters, MetricsInterceptor, ReplicaCollector, RpcMetrics
-from dompromise.service.overload import OverloadInterceptor
+from dompromise.service.metrics import BusinessCounters, ReplicaCollector, RpcMetrics
+from dompromise.service.overload import Overload
 from dompromise.service.tls import TlsFiles, server_credentials
 
 
@@ -49,42 +47,22 @@ class ServingOptions:
     worker_index: int | None = None
 
 
-class Decider(Protocol):
-    def decide(self, handler_call_details: grpc.HandlerCallDetails, handler: Handler) -> Handler: ...
-
-
-class ChainedInterceptor(grpc.aio.ServerInterceptor):
-    """Several interceptors' decisions in one interceptor: one await of the chain instead of one each
-    (each costs a coroutine per call; measured in benchmarks/production_overhead.py). The first is
-    outermost, as in grpc.aio's own list."""
-
-    def __init__(self, deciders: Sequence[Decider]) -> None:
-        self._inner_first = tuple(reversed(deciders))
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler | None:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        for decider in self._inner_first:
-            handler = decider.decide(handler_call_details, handler)
-        return handler
-
-
 @dataclass
 class Additions:
+    """What build_server puts in place for the options: interceptors (request ids, traces), and the checks
+    every call's pipeline runs (service/pipeline.py)."""
+
     interceptors: list[grpc.aio.ServerInterceptor]
     registry: CollectorRegistry | None
-    overload: OverloadInterceptor
+    overload: Overload
     business: BusinessCounters | None = None
+    keys: KeyCheck | None = None
+    rpcs: RpcMetrics | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
 
 def additions(options: ServingOptions, replica: Replica, watches: WatchHub) -> Additions:
-    """The interceptors (outermost first) and metrics registry for `options`."""
+    """The interceptors (outermost first), the pipeline's checks and the metrics registry for `options`."""
     interceptors: list[grpc.aio.ServerInterceptor] = []
     if options.tracing:
         from dompromise.service.tracing import server_interceptor
@@ -92,23 +70,19 @@ def additions(options: ServingOptions, replica: Replica, watches: WatchHub) -> A
         interceptors.append(server_interceptor())
     if options.request_ids:
         interceptors.append(RequestIdInterceptor())
-    registry = business = None
-    deciders: list[Decider] = []
+    registry = business = rpcs = None
     if options.metrics_port is not None:
         registry = CollectorRegistry(auto_describe=True)
         business = BusinessCounters(registry)
         registry.register(ReplicaCollector(replica, watches, options.worker_restarts))
         replica.add_apply_listener(business.on_applied)
-        deciders.append(MetricsInterceptor(RpcMetrics(registry), business))
-    if options.keys is not None:
-        deciders.append(AuthInterceptor(options.keys))
+        rpcs = RpcMetrics(registry)
+    keys = KeyCheck(options.keys) if options.keys is not None else None
     shed = business.shed if business is not None else None
-    overload = OverloadInterceptor(
+    overload = Overload(
         options.inflight_max, on_shed=(lambda method: shed.labels(method).inc()) if shed is not None else None
     )
-    deciders.append(overload)
-    interceptors.append(ChainedInterceptor(deciders))
-    return Additions(interceptors, registry, overload, business)
+    return Additions(interceptors, registry, overload, business, keys, rpcs)
 
 
 def bind(server: grpc.aio.Server, address: str, tls: TlsFiles | None) -> int:

@@ -64,6 +64,16 @@ class ReservationServiceStub:
     WARNING line per bad request, never a traceback, at most 5 a second per
     method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
     were left out).
+
+    Keys and load: with API keys on (serve --auth-keys), a call without a
+    valid key (authorization: Bearer <key>) is UNAUTHENTICATED and one whose
+    key lacks the RPC's scope PERMISSION_DENIED, before its request is read.
+    Past 512 unary and client-streaming calls in flight in one process
+    (INFLIGHT_RPCS_MAX; serve --max-inflight), or a heavy RPC's own bound
+    (INFLIGHT_PER_METHOD_MAX: UploadStock 4, SetSafetyStock 4, AllocateWave
+    8), a new call is RESOURCE_EXHAUSTED at once, reason OVERLOADED, with
+    RetryInfo: retry after 50 ms, with backoff. Streams of answers have their
+    own bounds; health checks are never refused.
     """
 
     def __init__(self, channel):
@@ -163,6 +173,16 @@ class ReservationServiceServicer:
     WARNING line per bad request, never a traceback, at most 5 a second per
     method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
     were left out).
+
+    Keys and load: with API keys on (serve --auth-keys), a call without a
+    valid key (authorization: Bearer <key>) is UNAUTHENTICATED and one whose
+    key lacks the RPC's scope PERMISSION_DENIED, before its request is read.
+    Past 512 unary and client-streaming calls in flight in one process
+    (INFLIGHT_RPCS_MAX; serve --max-inflight), or a heavy RPC's own bound
+    (INFLIGHT_PER_METHOD_MAX: UploadStock 4, SetSafetyStock 4, AllocateWave
+    8), a new call is RESOURCE_EXHAUSTED at once, reason OVERLOADED, with
+    RetryInfo: retry after 50 ms, with backoff. Streams of answers have their
+    own bounds; health checks are never refused.
     """
 
     def ReserveInventory(self, request, context):
@@ -353,6 +373,16 @@ class ReservationService:
     WARNING line per bad request, never a traceback, at most 5 a second per
     method (BAD_REQUEST_LOG_LINES_PER_SECOND_MAX; the next line says how many
     were left out).
+
+    Keys and load: with API keys on (serve --auth-keys), a call without a
+    valid key (authorization: Bearer <key>) is UNAUTHENTICATED and one whose
+    key lacks the RPC's scope PERMISSION_DENIED, before its request is read.
+    Past 512 unary and client-streaming calls in flight in one process
+    (INFLIGHT_RPCS_MAX; serve --max-inflight), or a heavy RPC's own bound
+    (INFLIGHT_PER_METHOD_MAX: UploadStock 4, SetSafetyStock 4, AllocateWave
+    8), a new call is RESOURCE_EXHAUSTED at once, reason OVERLOADED, with
+    RetryInfo: retry after 50 ms, with backoff. Streams of answers have their
+    own bounds; health checks are never refused.
     """
 
     @staticmethod

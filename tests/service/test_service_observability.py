@@ -169,7 +169,7 @@ def test_json_logs_carry_the_request_id_and_trace_id():
     try:
         from dompromise.service import availability as availability_service
 
-        # The method the server registers for GetAvailability (its answer goes out as bytes: add_to_server).
+        # The method the server registers for GetAvailability (its answer goes out as bytes: pipeline.RAW_METHODS).
         real = availability_service.AvailabilityServicer.GetAvailabilityBytes
 
         async def failing(self, request, context):
