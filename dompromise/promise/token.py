@@ -26,7 +26,7 @@ import binascii
 import hmac
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_string  # json.dumps(a_str): quoted, escaped, ASCII
 from typing import Any
@@ -74,13 +74,20 @@ class TokenContent:
     options: TokenOptions = field(default_factory=dict)
 
 
+def random_nonce() -> str:
+    """A token's random part: TOKEN_NONCE_BYTES random bytes, in hex."""
+    return secrets.token_hex(TOKEN_NONCE_BYTES)
+
+
 class TokenSigner:
-    def __init__(self, key: bytes | None = None):
+    def __init__(self, key: bytes | None = None, nonce: Callable[[], str] = random_nonce):
+        """nonce: each token's random part (hex); tests pin it to compare two answers' tokens."""
         if key is None:
             key = secrets.token_bytes(KEY_BYTES_MIN)
         if len(key) < KEY_BYTES_MIN:
             raise ValueError(f"a token key needs at least {KEY_BYTES_MIN} bytes")
         self._key = key
+        self._nonce = nonce
 
     def sign(self, content: TokenContent) -> str:
         batch = self.batch(
@@ -106,7 +113,15 @@ class TokenSigner:
     ) -> TokenBatch:
         """A signer for the tokens of one answer's options, which differ only in their holds."""
         return TokenBatch(
-            self._key, expire_ns, log_position, order_sku_ids, order_quantities, zone_id, pickup_node_id, options
+            self._key,
+            expire_ns,
+            log_position,
+            order_sku_ids,
+            order_quantities,
+            zone_id,
+            pickup_node_id,
+            options,
+            self._nonce,
         )
 
     def verify(self, token: str) -> TokenContent:
@@ -159,8 +174,10 @@ class TokenBatch:
         zone_id: str,
         pickup_node_id: str,
         options: TokenOptions,
+        nonce: Callable[[], str] = random_nonce,
     ):
         self._key = key
+        self._nonce = nonce
         rest = _JSON.encode(
             {
                 "e": expire_ns,
@@ -178,14 +195,19 @@ class TokenBatch:
 
         The holds' JSON is written here as json.dumps writes it (ids through json's own
         string encoder; ints as repr)."""
-        text = ",".join(
-            [
-                f"[{_json_string(str(sku_id))},{_json_string(str(node_id))},{quantity},{backorder_by_ns}]"
-                for sku_id, node_id, quantity, backorder_by_ns in holds
-            ]
+        return self.sign_json(
+            ",".join(
+                [
+                    f"[{_json_string(str(sku_id))},{_json_string(str(node_id))},{quantity},{backorder_by_ns}]"
+                    for sku_id, node_id, quantity, backorder_by_ns in holds
+                ]
+            )
         )
-        nonce = secrets.token_hex(TOKEN_NONCE_BYTES)
-        payload = _encode(f'{{"h":[{text}],"n":"{nonce}"{self._tail}'.encode())
+
+    def sign_json(self, holds_json: str) -> str:
+        """The token of the holds written as sign() writes them: their rows' JSON, comma-separated, without
+        the brackets around the list (dompromise/wire/_promise.pyx writes them so)."""
+        payload = _encode(f'{{"h":[{holds_json}],"n":"{self._nonce()}"{self._tail}'.encode())
         return f"{VERSION}.{payload}.{_encode(hmac.digest(self._key, payload.encode(), 'sha256'))}"
 
 

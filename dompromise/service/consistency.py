@@ -267,6 +267,10 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
         )
 
     def _answer_position(self, response: Message, position_before: int) -> int:
+        if isinstance(response, bytes):
+            # An answer written as wire bytes (PromiseDeliveryBytes): computed, with no await, on the state
+            # the handler found, the one at position_before.
+            return position_before
         kind = type(response)
         has_field = self._has_position_field.get(kind)
         if has_field is None:

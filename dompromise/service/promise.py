@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict, cast
 
+import grpc
 import grpc.aio
 from google.protobuf import timestamp_pb2
 
@@ -27,6 +28,7 @@ from dompromise.service.validation import (
     timestamp_ns,
 )
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
+from dompromise.wire._promise import promise_response
 
 NS_PER_SECOND = 10**9
 # Built once: iterating an Enum class costs microseconds per request.
@@ -34,6 +36,7 @@ METHODS_ALL = frozenset(Method)
 METHOD_VALUES: frozenset[int] = frozenset((Method.SHIP, Method.PICKUP, Method.DROP_SHIP))
 FILL_POLICY_VALUES = frozenset((0, *FillPolicy))
 SOURCING_VALUES = frozenset((0, *Sourcing))
+SERVICE = promise_pb2.DESCRIPTOR.services_by_name["PromiseService"]
 
 
 class RequestOptions(TypedDict, total=False):
@@ -194,6 +197,30 @@ class Promiser:
             added.detail = candidate.detail
         return response
 
+    def response_bytes(self, request: PromiseRequest, answer: PromiseAnswer) -> bytes:
+        """response(request, answer).SerializeToString(), written by the compiled encoder (wire/_promise.pyx):
+        the same bytes, tokens signed over the same holds."""
+        sign = None
+        if answer.options:
+            sign = self._signer.batch(
+                self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND,
+                answer.log_position,
+                answer.sku_ids,
+                answer.quantities,
+                request.zone_id or "",
+                request.pickup_node_id or "",
+                token_options(request),
+            ).sign_json
+        return promise_response(
+            answer.options,
+            answer.candidates,
+            request.zone_id or "",
+            request.as_of_ns,
+            answer.log_position,
+            self._currency,
+            sign,
+        )
+
     def _add_option(
         self, message: promise_pb2.DeliveryOption, option: Option, as_of_ns: int, tokens: TokenBatch
     ) -> None:
@@ -252,6 +279,33 @@ class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
         promise_request = self._promiser.request_of(request)
         answer = self._promiser.promise(promise_request)
         return self._promiser.response(promise_request, answer)
+
+    @map_errors
+    async def PromiseDeliveryBytes(
+        self,
+        request: promise_pb2.PromiseDeliveryRequest,
+        context: grpc.aio.ServicerContext[promise_pb2.PromiseDeliveryRequest, bytes],
+    ) -> bytes:
+        """PromiseDelivery's answer as wire bytes: the same checks and errors, the same bytes as its message
+        serialized (served with no response serializer: see add_to_server)."""
+        promise_request = self._promiser.request_of(request)
+        answer = self._promiser.promise(promise_request)
+        return self._promiser.response_bytes(promise_request, answer)
+
+
+def add_to_server(servicer: PromiseServicer, server: grpc.aio.Server) -> None:
+    """Registers PromiseService as the generated add_PromiseServiceServicer_to_server does, except that
+    PromiseDelivery answers with the bytes PromiseDeliveryBytes writes: no message built, no serializer."""
+    handlers: dict[str, grpc.RpcMethodHandler[Any, Any]] = {
+        "PromiseDelivery": grpc.unary_unary_rpc_method_handler(
+            servicer.PromiseDeliveryBytes,
+            request_deserializer=promise_pb2.PromiseDeliveryRequest.FromString,
+            response_serializer=None,
+        )
+    }
+    assert set(handlers) == set(SERVICE.methods_by_name), "every PromiseService method is registered"
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE.full_name, handlers),))
+    server.add_registered_method_handlers(SERVICE.full_name, handlers)
 
 
 def token_options(request: PromiseRequest) -> dict[str, object]:

@@ -17,6 +17,7 @@ from dompromise.promise.token import TokenSigner
 from dompromise.replica.protocol import Replica
 from dompromise.replica.watch import WatchHub
 from dompromise.service import availability as availability_service
+from dompromise.service import promise as promise_service
 from dompromise.service.availability import AvailabilityServicer
 from dompromise.service.catalog import NetworkParser
 from dompromise.service.consistency import ConsistencyInterceptor
@@ -35,7 +36,6 @@ from dompromise.v1 import (
     network_pb2,
     network_pb2_grpc,
     promise_pb2,
-    promise_pb2_grpc,
     reservation_pb2,
     reservation_pb2_grpc,
 )
@@ -155,7 +155,7 @@ def build_server_with_additions(
     availability_service.add_to_server(availability, server)  # Watch: pre-encoded
     inventory_pb2_grpc.add_InventoryServiceServicer_to_server(inventory, server)
     network_pb2_grpc.add_NetworkServiceServicer_to_server(network, server)
-    promise_pb2_grpc.add_PromiseServiceServicer_to_server(promise, server)
+    promise_service.add_to_server(promise, server)  # PromiseDelivery: written as wire bytes
     reservation_pb2_grpc.add_ReservationServiceServicer_to_server(reservation, server)
     servicers = dict(zip(SERVICE_NAMES, (availability, inventory, network, promise, reservation)))
     health_servicer = health.aio.HealthServicer()
