@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict, cast
 
@@ -37,6 +38,10 @@ METHOD_VALUES: frozenset[int] = frozenset((Method.SHIP, Method.PICKUP, Method.DR
 FILL_POLICY_VALUES = frozenset((0, *FillPolicy))
 SOURCING_VALUES = frozenset((0, *Sourcing))
 SERVICE = promise_pb2.DESCRIPTOR.services_by_name["PromiseService"]
+# Distinct request options whose token JSON is kept (a tier is the client's text: bounded).
+OPTIONS_TEXTS_KEPT = 256
+# The JSON a token's options are written in (token.py's: compact, ASCII).
+OPTIONS_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class RequestOptions(TypedDict, total=False):
@@ -65,6 +70,7 @@ class Promiser:
         self._network_engine = engine
         self._signer = signer
         self._clock_ns = clock_ns
+        self._options_texts: dict[tuple[object, ...], str] = {}  # see _options_json
         self._build()
 
     def _build(self) -> None:
@@ -202,14 +208,14 @@ class Promiser:
         the same bytes, tokens signed over the same holds."""
         sign = None
         if answer.options:
-            sign = self._signer.batch(
+            sign = self._signer.batch_encoded(
                 self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND,
                 answer.log_position,
                 answer.sku_ids,
                 answer.quantities,
                 request.zone_id or "",
                 request.pickup_node_id or "",
-                token_options(request),
+                self._options_json(request),
             ).sign_json
         return promise_response(
             answer.options,
@@ -220,6 +226,30 @@ class Promiser:
             self._currency,
             sign,
         )
+
+    def _options_json(self, request: PromiseRequest) -> str:
+        """token_options(request) as the token's JSON text, encoded once per distinct options (most requests
+        of a front share them)."""
+        key = (
+            request.fill_policy,
+            request.min_fill_percent,
+            request.max_shipments,
+            request.sourcing,
+            request.methods,
+            request.allow_future_supply,
+            request.customer_tier,
+            request.max_options,
+            request.channel_view_id,
+            request.customer_segment,
+            request.split_lines,
+            request.required_attributes,
+        )
+        found = self._options_texts.get(key)
+        if found is None:
+            if len(self._options_texts) >= OPTIONS_TEXTS_KEPT:
+                self._options_texts.clear()
+            found = self._options_texts[key] = OPTIONS_JSON.encode(token_options(request))
+        return found
 
     def _add_option(
         self, message: promise_pb2.DeliveryOption, option: Option, as_of_ns: int, tokens: TokenBatch

@@ -8,8 +8,10 @@ partial fills), and over a real server, where PromiseDelivery is served from the
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from dompromise.demo import network as demo
 from dompromise.errors import DompromiseError
 from dompromise.inventory.engine import Engine
 from dompromise.log import MemoryLog
-from dompromise.promise.token import TokenSigner
+from dompromise.promise.token import TokenSigner, random_nonce
 from dompromise.promise.types import Candidate, Method, Option, PlannedLine, Shipment
 from dompromise.replica.bootstrap import stock_records as demo_stock_records
 from dompromise.replica.local import Replica
@@ -287,3 +289,62 @@ def test_the_server_refuses_bad_requests_as_before(served):
 def _promised(promiser: Promiser, message: promise_pb2.PromiseDeliveryRequest):
     request_ = promiser.request_of(message)
     return request_, promiser.promise(request_)
+
+
+# ---- the tokens' payload ---------------------------------------------------------------------
+
+ids = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=0, max_size=12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(ids, ids, st.integers(0, 10**12), st.integers(0, 2**62)), max_size=4),
+    st.lists(st.tuples(ids, st.integers(1, 10**9)), max_size=5),
+    ids,
+    ids,
+    st.integers(0, 2**62),
+    st.integers(0, 2**62),
+    st.dictionaries(ids, st.one_of(st.integers(), st.booleans(), ids, st.lists(st.integers(), max_size=3))),
+)
+def test_a_token_payload_is_the_documents_compact_json(
+    holds, order, zone_id, pickup_node_id, expire_ns, position, options
+):
+    """The payload written piecewise (the batch's tail once, each option's holds by the encoder or sign()) is
+    json.dumps of the whole document, as tokens always were."""
+    signer = TokenSigner(KEY, nonce=lambda: NONCE)
+    skus, quantities = [sku for sku, _ in order], [quantity for _, quantity in order]
+    token = signer.batch(expire_ns, position, skus, quantities, zone_id, pickup_node_id, options).sign(holds)
+    document = {
+        "h": [list(hold) for hold in holds],
+        "n": NONCE,
+        "e": expire_ns,
+        "p": position,
+        "o": [skus, quantities],
+        "z": zone_id,
+        "c": pickup_node_id,
+        "q": options,
+    }
+    payload = token.split(".")[1]
+    assert (
+        base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        == json.dumps(document, separators=(",", ":")).encode()
+    )
+    content = signer.verify(token)
+    assert [[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds] == document["h"]
+
+
+def test_nonces_are_distinct_and_a_forked_child_draws_its_own():
+    drawn = [random_nonce() for _ in range(3 * 64)]
+    assert len(set(drawn)) == len(drawn) and all(len(nonce) == 16 for nonce in drawn)
+    int("".join(drawn), 16)  # hex
+    random_nonce()  # the pool holds nonces (a fresh draw leaves 63): the child must not hand out the same
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: its next nonce, then out without running anything of pytest's
+        os.write(write_end, random_nonce().encode())
+        os._exit(0)
+    os.close(write_end)
+    assert os.waitpid(child, 0)[1] == 0
+    with os.fdopen(read_end, "rb") as pipe:
+        childs = pipe.read().decode()
+    assert len(childs) == 16 and childs != random_nonce()
