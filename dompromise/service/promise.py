@@ -37,6 +37,10 @@ METHODS_ALL = frozenset(Method)
 METHOD_VALUES: frozenset[int] = frozenset((Method.SHIP, Method.PICKUP, Method.DROP_SHIP))
 FILL_POLICY_VALUES = frozenset((0, *FillPolicy))
 SOURCING_VALUES = frozenset((0, *Sourcing))
+# A checked request's numbers as the enums (0: the default), by lookup: calling an Enum class costs more.
+METHOD_OF = {int(method): method for method in Method}
+FILL_POLICY_OF = {0: FillPolicy.FILL_OR_KILL, **{int(policy): policy for policy in FillPolicy}}
+SOURCING_OF = {0: Sourcing.ORDER_LEVEL, **{int(mode): mode for mode in Sourcing}}
 SERVICE = promise_pb2.DESCRIPTOR.services_by_name["PromiseService"]
 # Distinct request options whose token JSON is kept (a tier is the client's text: bounded).
 OPTIONS_TEXTS_KEPT = 256
@@ -119,11 +123,11 @@ class Promiser:
             as_of_ns=as_of_ns,
             zone_id=self._zone(message),
             pickup_node_id=self._pickup(message),
-            methods=frozenset(Method(m) for m in message.delivery_methods) or METHODS_ALL,
-            fill_policy=FillPolicy(message.fill_policy or FillPolicy.FILL_OR_KILL),
+            methods=frozenset([METHOD_OF[m] for m in message.delivery_methods]) or METHODS_ALL,
+            fill_policy=FILL_POLICY_OF[message.fill_policy],
             min_fill_percent=message.min_fill_percent or 1,
             max_shipments=message.max_shipments or 1,
-            sourcing=Sourcing(message.sourcing_mode or Sourcing.ORDER_LEVEL),
+            sourcing=SOURCING_OF[message.sourcing_mode],
             allow_future_supply=not message.stock_on_hand_only,
             deliver_after_ns=_ns(message, "deliver_after_time"),
             deliver_before_ns=_ns(message, "deliver_before_time"),
@@ -138,6 +142,8 @@ class Promiser:
     def _required_attributes(self, lines: Sequence[promise_pb2.OrderLine]) -> tuple[tuple[str, Attributes], ...]:
         """(sku_id, values) of the SKUs whose lines require attribute values; every problem
         named lines[i].required_attributes(.<key>)."""
+        if not any([line.required_attributes for line in lines]):
+            return ()  # the usual order: no line requires values, so none can require other values
         required: dict[str, Attributes] = {}
         violations: list[FieldViolation] = []
         for position, line in enumerate(lines):
