@@ -101,6 +101,12 @@ def test_debug_core_raises_index_error(tmp_path):
     shutil.copy(CORE / "__init__.py", core)
     for path in SOURCES:
         shutil.copy(path, core)
+    # setup.py also builds the wire encoders (dompromise/wire/*.pyx): their sources come along.
+    shutil.copytree(
+        ROOT / "dompromise" / "wire",
+        tmp_path / "dompromise" / "wire",
+        ignore=shutil.ignore_patterns("*.so", "*.c", "*.html"),
+    )
     environment = {**os.environ, "DOMPROMISE_DEBUG": "1", "PYTHONPATH": str(tmp_path)}
     subprocess.run(
         [sys.executable, "setup.py", "--quiet", "build_ext", "--inplace"],
