@@ -42,6 +42,8 @@ METHOD_OF = {int(method): method for method in Method}
 FILL_POLICY_OF = {0: FillPolicy.FILL_OR_KILL, **{int(policy): policy for policy in FillPolicy}}
 SOURCING_OF = {0: Sourcing.ORDER_LEVEL, **{int(mode): mode for mode in Sourcing}}
 SERVICE = promise_pb2.DESCRIPTOR.services_by_name["PromiseService"]
+# Postal codes whose zone is kept per network (the client's text: bounded).
+POSTAL_CODES_KEPT = 4096
 # Distinct request options whose token JSON is kept (a tier is the client's text: bounded).
 OPTIONS_TEXTS_KEPT = 256
 # The JSON a token's options are written in (token.py's: compact, ASCII).
@@ -85,6 +87,9 @@ class Promiser:
         self._engine = PromiseEngine(engine, self._edt) if self._edt is not None else None
         self._currency = transport.currency if transport is not None else ""
         self._zone_ids = frozenset(zone.zone_id for zone in transport.zones) if transport is not None else frozenset()
+        # (postal code, country) -> its zone (None: none), as the EDT tables' zone index says: a front asks
+        # for the same postal codes again and again.
+        self._zones_by_postal_code: dict[tuple[str, str], str | None] = {}
         self._generation = engine.network_generation
 
     def _current(self) -> None:
@@ -102,7 +107,7 @@ class Promiser:
 
     def request_of(self, message: promise_pb2.PromiseDeliveryRequest) -> PromiseRequest:
         """Checks the request (every bad field at once) and resolves its destination."""
-        lines = _validate(message)
+        lines, times_ns = _validate(message)
         self._current()
         if self._engine is None:
             raise FailedPreconditionError("NO_TRANSPORT", "the network has no transport section: nothing to promise")
@@ -116,7 +121,7 @@ class Promiser:
         # A segment describes the customer; it selects protected stock only through a view.
         segment = message.customer.segment if message.channel_view_id else ""
         self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
-        as_of_ns = timestamp_ns(message.as_of_time) if message.HasField("as_of_time") else self._clock_ns()
+        as_of_ns = times_ns["as_of_time"] if "as_of_time" in times_ns else self._clock_ns()
         return PromiseRequest(
             sku_ids=sku_ids,
             quantities=tuple(quantities),
@@ -129,8 +134,8 @@ class Promiser:
             max_shipments=message.max_shipments or 1,
             sourcing=SOURCING_OF[message.sourcing_mode],
             allow_future_supply=not message.stock_on_hand_only,
-            deliver_after_ns=_ns(message, "deliver_after_time"),
-            deliver_before_ns=_ns(message, "deliver_before_time"),
+            deliver_after_ns=times_ns.get("deliver_after_time", 0),
+            deliver_before_ns=times_ns.get("deliver_before_time", 0),
             max_options=message.max_options or limits.PROMISE_OPTIONS_DEFAULT,
             customer_tier=message.customer.tier,
             channel_view_id=message.channel_view_id,
@@ -165,7 +170,12 @@ class Promiser:
             return message.zone_id
         if message.postal_code:
             assert self._edt is not None, "request_of refuses a network without transport first"
-            zone = self._edt.zone_for_postal_code(message.postal_code, message.country_code)
+            key = (message.postal_code, message.country_code)
+            zone = self._zones_by_postal_code.get(key, "")
+            if zone == "":  # not looked up yet ("" is no zone id)
+                if len(self._zones_by_postal_code) >= POSTAL_CODES_KEPT:
+                    self._zones_by_postal_code.clear()
+                zone = self._zones_by_postal_code[key] = self._edt.zone_for_postal_code(*key)
             if zone is None:
                 raise NotFoundError("zone", f"postal code {message.postal_code}", "postal_code")
             return zone
@@ -402,16 +412,9 @@ def _set_time(timestamp: timestamp_pb2.Timestamp, ns: int) -> None:
     timestamp.nanos = nanos
 
 
-def _ns(message: promise_pb2.PromiseDeliveryRequest, name: str) -> int:
-    if not message.HasField(name):
-        return 0
-    timestamp: timestamp_pb2.Timestamp = getattr(message, name)
-    return timestamp_ns(timestamp)
-
-
-def _validate(message: promise_pb2.PromiseDeliveryRequest) -> list[promise_pb2.OrderLine]:
+def _validate(message: promise_pb2.PromiseDeliveryRequest) -> tuple[list[promise_pb2.OrderLine], dict[str, int]]:
     """Every bad field of the request at once; returns list(message.lines), read once
-    (each access to message.lines wraps every line again)."""
+    (each access to message.lines wraps every line again), and the times it sets, in ns by field name."""
     check_count(message.lines, "lines", "PROMISE_LINES_MAX", minimum=1)
     lines = list(message.lines)
     violations: list[FieldViolation] = []
@@ -447,14 +450,17 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> list[promise_pb2.O
         violations.append(FieldViolation("max_shipments", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
     if not 0 <= message.max_options <= limits.PROMISE_OPTIONS_MAX:
         violations.append(FieldViolation("max_options", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
+    times_ns: dict[str, int] = {}
     for name in ("as_of_time", "deliver_after_time", "deliver_before_time"):
         if message.HasField(name):
-            violations += time_violations(getattr(message, name), name)
-    after, before = _ns(message, "deliver_after_time"), _ns(message, "deliver_before_time")
+            timestamp = getattr(message, name)
+            violations += time_violations(timestamp, name)
+            times_ns[name] = timestamp_ns(timestamp)
+    after, before = times_ns.get("deliver_after_time", 0), times_ns.get("deliver_before_time", 0)
     if after and before and before < after:
         violations.append(FieldViolation("deliver_before_time", "is before deliver_after_time"))
-    as_of = _ns(message, "as_of_time")
+    as_of = times_ns.get("as_of_time", 0)
     if before and as_of and before < as_of:
         violations.append(FieldViolation("deliver_before_time", "is before as_of_time"))
     raise_if_any(violations)
-    return lines
+    return lines, times_ns

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dompromise.demo import network as demo
-from dompromise.errors import DompromiseError
+from dompromise.errors import DompromiseError, NotFoundError
 from dompromise.inventory.engine import Engine
 from dompromise.log import MemoryLog
 from dompromise.promise.token import TokenSigner, random_nonce
@@ -162,6 +162,15 @@ def test_a_zone_order_from_stock_on_hand():
 
 def test_a_postal_code_resolves_to_its_zone():
     assert assert_same(small_promiser(), request([("OIL", 1)], postal_code="69003")).zone_id == "Z69"
+
+
+def test_postal_codes_resolve_the_same_when_asked_again():
+    """The zone of a postal code is remembered, its absence too: NOT_FOUND every time."""
+    promiser = small_promiser()
+    for _ in range(3):
+        assert assert_same(promiser, request([("OIL", 1)], postal_code="59800")).zone_id == "Z59"
+        with pytest.raises(NotFoundError):
+            promiser.request_of(request([("OIL", 1)], postal_code="99999"))
 
 
 def test_a_backorder_from_future_supply_has_available_times():
