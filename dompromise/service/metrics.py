@@ -170,11 +170,13 @@ class BusinessCounters:
             if child is not None:
                 child.inc()
 
-    def on_answer(self, method: str, response: Message) -> None:
+    def on_answer(self, method: str, response: Message | bytes) -> None:
         if method == _RESERVE and isinstance(response, reservation_pb2.ReserveInventoryResponse):
             self._reserved(response)
         elif method == _PROMISE and isinstance(response, promise_pb2.PromiseDeliveryResponse):
             self._promised(response)
+        elif method == _PROMISE and isinstance(response, bytes):  # written as wire bytes (PromiseDeliveryBytes)
+            self._promised(promise_pb2.PromiseDeliveryResponse.FromString(response))
 
     def _reserved(self, response: reservation_pb2.ReserveInventoryResponse) -> None:
         short = sum(1 for line in response.line_results if line.status in _SHORT)
@@ -301,12 +303,12 @@ def _is_refusal(handler: Handler) -> bool:
     return getattr(behaviour, "__name__", "").startswith("refuse")
 
 
-def _observing_answers(handler: Handler, observe: Callable[[Message], None]) -> Handler:
+def _observing_answers(handler: Handler, observe: Callable[[Message | bytes], None]) -> Handler:
     behaviour = behaviour_of(handler)
 
     async def answer(request: Any, context: Context) -> Any:
         response = await behaviour(request, context)
-        if isinstance(response, Message):
+        if isinstance(response, (Message, bytes)):
             observe(response)
         return response
 
