@@ -27,16 +27,17 @@ extensions = [
     # state: the stock state machine (state.pyx includes its state_*.pxi parts);
     # transport: the EDT tables; promise: the promise kernel.
     for name in ("state", "transport", "promise")
-] + [
-    # wire: answers written as protobuf wire bytes (_promise: PromiseDeliveryResponse).
+]
+
+# wire._promise: PromiseDeliveryResponse written as protobuf wire bytes from a promise answer (no numpy).
+extensions.append(
     Extension(
-        f"dompromise.wire.{name}",
-        [f"dompromise/wire/{name}.pyx"],
+        "dompromise.wire._promise",
+        ["dompromise/wire/_promise.pyx"],
         define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0")],
         extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
     )
-    for name in ("_promise",)
-]
+)
 
 SKIP_EXTENSIONS = os.environ.get("DOMPROMISE_NO_EXTENSIONS") == "1"
 

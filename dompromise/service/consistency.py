@@ -216,7 +216,7 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
         self.waiters = PositionWaiters(replica)
         # method -> (its handler, the wrapped one): each method has its own request and response types.
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]] = {}
-        self._has_position_field: dict[type[Message], bool] = {}
+        self._has_position_field: dict[type[Message] | type[bytes], bool] = {}
 
     async def intercept_service(
         self,
@@ -266,15 +266,12 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _answer_position(self, response: Message, position_before: int) -> int:
-        if isinstance(response, bytes):
-            # An answer written as wire bytes (PromiseDeliveryBytes): computed, with no await, on the state
-            # the handler found, the one at position_before.
-            return position_before
+    def _answer_position(self, response: Message | bytes, position_before: int) -> int:
         kind = type(response)
         has_field = self._has_position_field.get(kind)
         if has_field is None:
-            has_field = "log_position" in kind.DESCRIPTOR.fields_by_name
+            # An answer already encoded (bytes: GetAvailability's, a read that awaits nothing) is at position_before.
+            has_field = kind is not bytes and "log_position" in cast(type[Message], kind).DESCRIPTOR.fields_by_name
             self._has_position_field[kind] = has_field
         if has_field:
             answer = cast(_Positioned, response)  # its descriptor has the field

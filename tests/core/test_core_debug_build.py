@@ -19,7 +19,9 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORE = ROOT / "dompromise" / "_core"
+WIRE = ROOT / "dompromise" / "wire"  # compiled too (it cimports the core): the same build, the same directives
 SOURCES = sorted([*CORE.glob("*.pyx"), *CORE.glob("*.pxi"), *CORE.glob("*.pxd")])
+WIRE_SOURCES = sorted([*WIRE.glob("*.pyx"), *WIRE.glob("*.pxi"), *WIRE.glob("*.pxd")])
 DIRECTIVES = r"(?:boundscheck|wraparound|initializedcheck)"
 # `@cython.boundscheck(False)`, `with boundscheck(False):` (after a cimport), and
 # `# cython: boundscheck=False` at the top of a file.
@@ -32,8 +34,8 @@ def overrides_in(text: str) -> list[str]:
 
 
 def test_no_source_overrides_the_build_directives():
-    assert SOURCES, "no core sources found"
-    found = {path.name: overrides_in(path.read_text()) for path in SOURCES}
+    assert SOURCES and WIRE_SOURCES, "no core sources found"
+    found = {path.name: overrides_in(path.read_text()) for path in SOURCES + WIRE_SOURCES}
     assert {name: hits for name, hits in found.items() if hits} == {}
 
 
@@ -101,12 +103,11 @@ def test_debug_core_raises_index_error(tmp_path):
     shutil.copy(CORE / "__init__.py", core)
     for path in SOURCES:
         shutil.copy(path, core)
-    # setup.py also builds the wire encoders (dompromise/wire/*.pyx): their sources come along.
-    shutil.copytree(
-        ROOT / "dompromise" / "wire",
-        tmp_path / "dompromise" / "wire",
-        ignore=shutil.ignore_patterns("*.so", "*.c", "*.html"),
-    )
+    wire = tmp_path / "dompromise" / "wire"
+    wire.mkdir()
+    shutil.copy(WIRE / "__init__.py", wire)
+    for path in WIRE_SOURCES:
+        shutil.copy(path, wire)
     environment = {**os.environ, "DOMPROMISE_DEBUG": "1", "PYTHONPATH": str(tmp_path)}
     subprocess.run(
         [sys.executable, "setup.py", "--quiet", "build_ext", "--inplace"],

@@ -48,9 +48,6 @@ def test_stubtest_fails_on_a_renamed_parameter(tmp_path):
     stubs.mkdir(parents=True)
     (stubs.parent / "__init__.pyi").write_text("")
     (stubs / "__init__.pyi").write_text("")
-    for part in (ROOT / "dompromise").iterdir():  # the rest of the package as it is: the stub imports its types
-        if part.name not in ("wire", "__init__.py"):
-            (stubs.parent / part.name).symlink_to(part)
     text = STUB.read_text()
     assert "    currency: str,\n" in text
     (stubs / STUB.name).write_text(text.replace("    currency: str,\n", "    currency_code: str,\n"))
