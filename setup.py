@@ -28,6 +28,22 @@ extensions = [
     # transport: the EDT tables; promise: the promise kernel.
     for name in ("state", "transport", "promise")
 ]
+extensions += [
+    # Reserve records applied from their log bytes (cimports the core's state.pxd).
+    Extension(
+        "dompromise.inventory._records",
+        ["dompromise/inventory/_records.pyx"],
+        define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0")],
+        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+    ),
+    # ReserveInventory and UpdateStock answers written as protobuf wire bytes from an Outcome.
+    Extension(
+        "dompromise.wire.outcomes",
+        ["dompromise/wire/outcomes.pyx"],
+        define_macros=[("DOMPROMISE_DEBUG", "1" if DEBUG else "0")],
+        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+    ),
+]
 
 # wire._promise: PromiseDeliveryResponse written as protobuf wire bytes from a promise answer (no numpy).
 extensions.append(

@@ -2,6 +2,7 @@
 
   python -m benchmarks.reserve_load rpc      # Reserve RPCs/s through `dompromise serve --data-dir`
   python -m benchmarks.reserve_load recovery # start-up time after 1M logged commands
+  python -m benchmarks.reserve_load ceiling [--json FILE]  # rpc against the no-op ceiling, one run
 
 rpc: a real server on the embedded file log (fdatasync group commit), driven by
 client processes running grpc.aio with many calls in flight, each call a
@@ -9,6 +10,16 @@ Reserve with a unique request_id and a short TTL; reports acknowledged
 reserves/s, lines/s, latency, and the log's records per fdatasync. `--lines N`
 sends N lines per Reserve (batched lines). Clients are Python, on the same 2
 cores as the server: figures are a lower bound of what the server can do.
+
+ceiling: the durable Reserve against the no-op ceiling in one run, rounds
+alternated: `dompromise serve --data-dir` (file log, fdatasync group commit)
+and a no-op grpc.aio server answering every ReserveInventory with a response
+ours gave (benchmarks/servers.py noop --service reserve: the same bytes on the
+wire, no work), each pinned to CPU 0 (taskset), loaded by raw grpc.aio client
+processes pinned to CPU 1 (requests serialized ahead, a unique request_id
+each, answers not parsed: the cheapest Python client). The ratio is ours /
+no-op of acknowledged reserves/s, the medians of the rounds. --in-memory runs
+ours on the memory log: what the calls cost without the disk.
 
 recovery: appends COMMANDS reserve records to a file log through the replica
 (snapshots every --snapshot-every records, as `serve` does), then times a
@@ -126,6 +137,153 @@ def rpc(args) -> dict:
     }
 
 
+def _raw_client(
+    target: str, seconds: float, warmup: float, in_flight: int, number: int, cpu: int | None, queue
+) -> None:
+    """Reserves of one line as fast as `in_flight` calls allow: requests written ahead as bytes (each a unique
+    request_id before one of SKU_POOL prepared bodies), answers left as bytes. Counts the calls started after
+    `warmup` seconds and finished before `seconds` more."""
+    import grpc
+    from google.protobuf import duration_pb2
+
+    from dompromise.v1 import reservation_pb2 as pb
+
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    bodies = [
+        pb.ReserveInventoryRequest(
+            ttl=duration_pb2.Duration(seconds=2), lines=[pb.ReservationLine(sku_id=sku, node_id="DC-NAT", quantity=1)]
+        ).SerializeToString()
+        for sku in _demo_skus()
+    ]
+
+    async def run():
+        latencies, errors = [], 0
+        async with grpc.aio.insecure_channel(target) as channel:
+            call = channel.unary_unary(
+                "/dompromise.v1.ReservationService/ReserveInventory",
+                request_serializer=None,
+                response_deserializer=None,
+            )
+            start = time.monotonic() + warmup
+            deadline = start + seconds
+            sent = 0
+
+            async def worker(worker_number):
+                nonlocal sent, errors
+                while time.monotonic() < deadline:
+                    sent += 1
+                    request_id = f"c-{number}-{sent}".encode()
+                    request = b"\x0a" + bytes((len(request_id),)) + request_id + bodies[sent % SKU_POOL]
+                    started = time.monotonic()
+                    try:
+                        await call(request, timeout=10)
+                    except grpc.RpcError:
+                        errors += 1
+                        continue
+                    if started >= start and time.monotonic() <= deadline:
+                        latencies.append(time.monotonic() - started)
+
+            await asyncio.gather(*(worker(w) for w in range(in_flight)))
+        queue.put((latencies, errors))
+
+    asyncio.run(run())
+
+
+def _pinned_server(argv: list[str], cpu: int) -> tuple[subprocess.Popen, str]:
+    """A server process pinned to `cpu`; (process, target) once it announced where it serves."""
+    process = subprocess.Popen(
+        ["taskset", "-c", str(cpu), sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    line = process.stdout.readline()
+    if "serving on" not in line:
+        process.kill()
+        raise RuntimeError(f"{argv} did not start: {line!r}")
+    return process, line.strip().rsplit(" ", 1)[-1]
+
+
+def _load_round(target: str, args) -> dict:
+    queue = multiprocessing.Queue()
+    clients = [
+        multiprocessing.Process(
+            target=_raw_client, args=(target, args.seconds, args.warmup, args.in_flight, n, args.client_cpu, queue)
+        )
+        for n in range(args.clients)
+    ]
+    for client in clients:
+        client.start()
+    results = [queue.get(timeout=args.seconds + args.warmup + 60) for _ in clients]
+    for client in clients:
+        client.join(10)
+    latencies = sorted(seconds for r in results for seconds in r[0])
+    return {
+        "reserves_per_second": round(len(latencies) / args.seconds),
+        "errors": sum(r[1] for r in results),
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2) if latencies else None,
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2) if latencies else None,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def _reserve_response_bytes(target: str) -> bytes:
+    """One ReserveInventory answer of our server, as bytes: what the no-op server returns."""
+    import grpc
+
+    from dompromise.v1 import reservation_pb2 as pb
+
+    request = pb.ReserveInventoryRequest(
+        request_id="ceiling-sample", lines=[pb.ReservationLine(sku_id=_demo_skus()[0], node_id="DC-NAT", quantity=1)]
+    )
+    with grpc.insecure_channel(target) as channel:
+        call = channel.unary_unary("/dompromise.v1.ReservationService/ReserveInventory", request_serializer=None)
+        return call(request.SerializeToString(), timeout=10)
+
+
+def ceiling(args) -> dict:
+    rounds: dict[str, list[dict]] = {"ours": [], "noop": []}
+    response_path = os.path.join(tempfile.mkdtemp(prefix="reserve-ceiling-"), "response.bin")
+    for round_number in range(args.rounds):
+        for side in ("ours", "noop"):
+            data = tempfile.mkdtemp(prefix="reserve-ceiling-")
+            if side == "ours":
+                argv = ["-m", "dompromise", "--log-level", "warning", "serve", "--port", "0"]
+                argv += ["--in-memory"] if args.in_memory else ["--data-dir", data]
+            else:
+                argv = ["-m", "benchmarks.servers", "noop", "--service", "reserve", "--response", response_path]
+            server, target = _pinned_server(argv, args.server_cpu)
+            try:
+                if side == "ours":
+                    _stock_up(target)
+                    with open(response_path, "wb") as out:
+                        out.write(_reserve_response_bytes(target))
+                result = _load_round(target, args)
+            finally:
+                server.terminate()
+                server.wait(30)
+                shutil.rmtree(data, ignore_errors=True)
+            rounds[side].append(result)
+            print(f"round {round_number + 1} {side}: {result}", file=sys.stderr, flush=True)
+    median = {side: statistics.median(r["reserves_per_second"] for r in runs) for side, runs in rounds.items()}
+    return {
+        "benchmark": "reserve against the no-op ceiling" + (" (in-memory log: no fsync)" if args.in_memory else ""),
+        "clients": args.clients,
+        "in_flight_per_client": args.in_flight,
+        "seconds_per_round": args.seconds,
+        "server_cpu": args.server_cpu,
+        "client_cpu": args.client_cpu,
+        "response_bytes": os.path.getsize(response_path),
+        "ours_median": median["ours"],
+        "noop_median": median["noop"],
+        "ratio": round(median["ours"] / median["noop"], 3) if median["noop"] else None,
+        "target_ratio": 0.75,
+        "rounds": rounds,
+        "loadavg_at_end": os.getloadavg(),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip(),
+    }
+
+
 def _stock_up(target: str) -> None:
     import grpc
 
@@ -231,6 +389,16 @@ def main(argv=None) -> int:
     load.add_argument("--clients", type=int, default=2)
     load.add_argument("--in-flight", type=int, default=64)
     load.add_argument("--lines", type=int, default=1)
+    top = kinds.add_parser("ceiling")
+    top.add_argument("--seconds", type=float, default=10)
+    top.add_argument("--warmup", type=float, default=2)
+    top.add_argument("--rounds", type=int, default=3)
+    top.add_argument("--clients", type=int, default=2)
+    top.add_argument("--in-flight", type=int, default=32)
+    top.add_argument("--server-cpu", type=int, default=0)
+    top.add_argument("--client-cpu", type=int, default=1, help="-1: clients not pinned")
+    top.add_argument("--in-memory", action="store_true", help="ours on the memory log (no fsync): the CPU's share")
+    top.add_argument("--json", help="also write the result here")
     rec = kinds.add_parser("recovery")
     rec.add_argument("--commands", type=int, default=1_000_000)
     rec.add_argument("--snapshot-every", type=int, default=50_000)
@@ -241,8 +409,14 @@ def main(argv=None) -> int:
         help="then move the newest snapshot aside and time again (an interval of records to replay)",
     )
     args = parser.parse_args(argv)
-    result = rpc(args) if args.kind == "rpc" else recovery(args)
+    if args.kind == "ceiling" and args.client_cpu < 0:
+        args.client_cpu = None
+    result = rpc(args) if args.kind == "rpc" else ceiling(args) if args.kind == "ceiling" else recovery(args)
     print(json.dumps(result, indent=2))
+    if getattr(args, "json", None):
+        with open(args.json, "w") as out:
+            json.dump(result, out, indent=1)
+            out.write("\n")
     return 0
 
 

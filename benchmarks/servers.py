@@ -4,6 +4,7 @@ the same line as `dompromise serve`: "dompromise serving on HOST:PORT".
   python -m benchmarks.servers ours --nodes 200 --skus 10000   # our server, synthetic network
   python -m benchmarks.servers noop --response FILE            # the no-op ceiling
   python -m benchmarks.servers noop --service promise --response FILE   # ... of PromiseDelivery
+  python -m benchmarks.servers noop --service reserve --response FILE   # ... of ReserveInventory
 
 `dompromise_serve(*args)` (a context manager) runs `dompromise serve` itself on a
 fresh temporary --data-dir, for benchmarks/bench_runs.py and pg_baseline.py.
@@ -14,6 +15,9 @@ FILE, serialized GetAvailabilityResponse): the same bytes on the wire, no
 lookup. The gap between the two is what our handler costs. With --service
 promise it serves PromiseDelivery instead (FILE: a serialized
 PromiseDeliveryResponse, tokens included), returned as is on every call.
+With --service reserve it serves ReserveInventory (FILE: a serialized
+ReserveInventoryResponse, as our server answered one), the bytes returned as
+they are (no serializer, as our ReserveInventory handler answers).
 --interceptor adds our ConsistencyInterceptor (positions in every answer's
 metadata) over a tiny in-memory replica: what that interceptor costs alone.
 """
@@ -35,7 +39,14 @@ import time
 import grpc
 
 from dompromise import limits
-from dompromise.v1 import availability_pb2, availability_pb2_grpc, promise_pb2, promise_pb2_grpc
+from dompromise.v1 import (
+    availability_pb2,
+    availability_pb2_grpc,
+    promise_pb2,
+    promise_pb2_grpc,
+    reservation_pb2,
+    reservation_pb2_grpc,
+)
 
 
 class NoopAvailability(availability_pb2_grpc.AvailabilityServiceServicer):
@@ -52,6 +63,21 @@ class NoopPromise(promise_pb2_grpc.PromiseServiceServicer):
 
     async def PromiseDelivery(self, request, context):
         return self._response
+
+
+def add_noop_reserve(response: bytes, server: grpc.aio.Server) -> None:
+    """ReserveInventory answering `response` (serialized bytes) to every call, without a serializer."""
+
+    async def reserve(request: reservation_pb2.ReserveInventoryRequest, context: object) -> bytes:
+        return response
+
+    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(
+        reservation_pb2_grpc.ReservationServiceServicer(), server
+    )
+    handler = grpc.unary_unary_rpc_method_handler(
+        reserve, request_deserializer=reservation_pb2.ReserveInventoryRequest.FromString, response_serializer=None
+    )
+    server.add_registered_method_handlers("dompromise.v1.ReservationService", {"ReserveInventory": handler})
 
 
 def announce(port: int) -> None:
@@ -78,7 +104,9 @@ async def serve_noop(response_path: str, port: int, service: str = "availability
     server = grpc.aio.server(
         options=options, maximum_concurrent_rpcs=limits.CONCURRENT_RPCS_MAX, interceptors=interceptors
     )
-    if service == "promise":
+    if service == "reserve":
+        add_noop_reserve(data, server)
+    elif service == "promise":
         promise_pb2_grpc.add_PromiseServiceServicer_to_server(
             NoopPromise(promise_pb2.PromiseDeliveryResponse.FromString(data)), server
         )
@@ -163,9 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     noop.add_argument(
         "--service",
-        choices=("availability", "promise"),
+        choices=("availability", "promise", "reserve"),
         default="availability",
-        help="serve GetAvailability (default) or PromiseDelivery",
+        help="serve GetAvailability (default), PromiseDelivery or ReserveInventory",
     )
     noop.add_argument(
         "--interceptor", action="store_true", help="add dompromise's ConsistencyInterceptor (over a tiny replica)"

@@ -7,15 +7,26 @@ capacity counts are kept as in production) stocked at 500 SKUs x every node.
 Reserve, on-hand and commit/release records carry a request_id, as the
 service writes them (the idempotency cache keeps each encoded answer).
 
+Two paths: `record` hands apply_record a parsed LogRecord (the stream is
+parsed before timing); `payload` hands replay_payload the record's bytes, as
+recovery and a tailing replica get them (parsing included: a reserve is
+decoded and applied by inventory/_records.pyx, any other record parsed and
+applied by apply_record).
+
   pytest benchmarks/test_replay_bench.py --benchmark-only   # records/s = RECORDS / mean
-  python -m benchmarks.test_replay_bench                    # the same, as a table, 3 runs each
+  python -m benchmarks.test_replay_bench [--json FILE] [KIND ...]
+      # a table: both paths alternated in one run, 5 runs each, median and ratio
 
 Checks: the final state's digest is the same with the benchmark disabled (one
-round), and replaying the stream twice gives the same digest.
+round), replaying the stream twice gives the same digest, and both paths give
+the same digest.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 import time
 
@@ -130,19 +141,34 @@ def replay(engine: Engine, stream: list[log_pb2.LogRecord]) -> None:
         apply(record, position)
 
 
-def timed(kind: str, count: int = RECORDS) -> tuple[float, str]:
-    """(records/s of the measured part, final digest). commit_release times the resolves only."""
+def replay_payloads(engine: Engine, payloads: list[bytes]) -> None:
+    apply, position = engine.replay_payload, engine.log_position
+    for payload in payloads:
+        position += 1
+        apply(payload, position)
+
+
+def timed(kind: str, count: int = RECORDS, path: str = "record") -> tuple[float, str, float]:
+    """(records/s of the measured part, final digest, records per CPU second of this process: on a shared
+    machine, what the wall clock loses to other processes it does not count). commit_release times the
+    resolves only."""
     engine, stream = stocked_engine(), records(kind, count)
     if kind == "commit_release":
         replay(engine, stream[:count])
         stream = stream[count:]
-    started = time.perf_counter()
-    replay(engine, stream)
-    return len(stream) / (time.perf_counter() - started), engine.core.digest()
+    payloads = [record.SerializeToString() for record in stream]
+    started, cpu_started = time.perf_counter(), time.process_time()
+    if path == "record":
+        replay(engine, stream)
+    else:
+        replay_payloads(engine, payloads)
+    cpu_seconds = time.process_time() - cpu_started
+    return len(stream) / (time.perf_counter() - started), engine.core.digest(), len(stream) / cpu_seconds
 
 
+@pytest.mark.parametrize("path", ("record", "payload"))
 @pytest.mark.parametrize("kind", KINDS)
-def test_replay(benchmark, kind):
+def test_replay(benchmark, kind, path):
     streams = {}
 
     def setup():
@@ -151,26 +177,82 @@ def test_replay(benchmark, kind):
             replay(engine, stream[:RECORDS])
             stream = stream[RECORDS:]
         streams["last"] = engine
+        if path == "payload":
+            return (engine, [record.SerializeToString() for record in stream]), {}
         return (engine, stream), {}
 
-    benchmark.extra_info.update(records=RECORDS, kind=kind)
-    benchmark.pedantic(replay, setup=setup, rounds=1 if SMOKE else 3)
+    benchmark.extra_info.update(records=RECORDS, kind=kind, path=path)
+    benchmark.pedantic(replay if path == "record" else replay_payloads, setup=setup, rounds=1 if SMOKE else 3)
     engine = stocked_engine()
     replay(engine, records(kind, RECORDS))
     assert streams["last"].core.digest() == engine.core.digest(), "replay is not deterministic"
 
 
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=False).stdout.strip()
+
+
 def main(argv: list[str]) -> int:
+    json_path = None
+    if argv[:1] == ["--json"]:
+        json_path, argv = argv[1], argv[2:]
     kinds = argv or list(KINDS)
+    results = []
+    print(f"load average {os.getloadavg()[0]:.2f}")
     for kind in kinds:
         count = RECORDS // 5 if kind.endswith("100") else RECORDS * 2
-        runs = [timed(kind, count) for _ in range(3)]
-        assert len({digest for _, digest in runs}) == 1, "replay is not deterministic"
-        rates = sorted(rate for rate, _ in runs)
+        runs: dict[str, list[float]] = {"record": [], "payload": []}
+        cpu_runs: dict[str, list[float]] = {"record": [], "payload": []}
+        digests = set()
+        for _ in range(5):  # alternated, so both see the same machine
+            for path in runs:
+                rate, digest, cpu_rate = timed(kind, count, path)
+                runs[path].append(rate)
+                cpu_runs[path].append(cpu_rate)
+                digests.add(digest)
+        assert len(digests) == 1, "replay is not deterministic, or the paths differ"
+        median = {path: sorted(rates)[len(rates) // 2] for path, rates in runs.items()}
+        cpu_median = {path: sorted(rates)[len(rates) // 2] for path, rates in cpu_runs.items()}
+        ratio = median["payload"] / median["record"]
         print(
-            f"{kind:15s} {rates[1]:>9,.0f} records/s  ({1e6 / rates[1]:6.1f} us; runs "
-            f"{', '.join(f'{r:,.0f}' for r in rates)})  digest {runs[0][1][:12]}"
+            f"{kind:15s} record {median['record']:>9,.0f}/s  payload {median['payload']:>9,.0f}/s "
+            f"({1e6 / median['payload']:5.1f} us, x{ratio:.2f}); per CPU second: record "
+            f"{cpu_median['record']:>9,.0f}  payload {cpu_median['payload']:>9,.0f}  digest {digests.pop()[:12]}"
         )
+        results.append(
+            {
+                "kind": kind,
+                "records_per_run": count,
+                "record_median_per_second": round(median["record"]),
+                "payload_median_per_second": round(median["payload"]),
+                "payload_to_record": round(ratio, 2),
+                "record_median_per_cpu_second": round(cpu_median["record"]),
+                "payload_median_per_cpu_second": round(cpu_median["payload"]),
+                "runs": {path: [round(r) for r in rates] for path, rates in runs.items()},
+                "cpu_runs": {path: [round(r) for r in rates] for path, rates in cpu_runs.items()},
+            }
+        )
+    if json_path:
+        machine = {
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+            "loadavg_at_end": os.getloadavg(),
+            "commit": _git("rev-parse", "--short", "HEAD"),
+            "uncommitted": _git("status", "--porcelain", "--", "dompromise").splitlines(),
+        }
+        with open(json_path, "w") as out:
+            json.dump(
+                {
+                    "benchmark": "replay",
+                    "unit": "records_per_second",
+                    "target": 200_000,
+                    "machine": machine,
+                    "results": results,
+                },
+                out,
+                indent=1,
+            )
+            out.write("\n")
     return 0
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dompromise.model.network import Network
     from dompromise.replica.clock import Clock
     from dompromise.replica.protocol import Replica
+    from dompromise.service.server import AlsoServe, BuiltServer
     from dompromise.service.serving import ServingOptions
 
 
@@ -84,9 +85,9 @@ def _parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="N",
-        help=f"with --redis: N worker processes (at most {limits.WORKERS_MAX}) serve the one port "
-        "(SO_REUSEPORT), each a replica of the shared log, under a supervisor that restarts "
-        "crashed ones",
+        help=f"N worker processes (at most {limits.WORKERS_MAX}) serve the one port (SO_REUSEPORT), each "
+        "a replica, under a supervisor that restarts crashed ones: with --redis of the shared log; "
+        "else worker 0 writes the file log and the others read it (docs/operations.md)",
     )
     serve.add_argument(
         "--clock",
@@ -371,6 +372,8 @@ def _serve(args: argparse.Namespace) -> int:
 
             auth_check = keyring_check(options.keys)
         also_serve = also_serve_http(http_host, args.http_port, http_ready, auth_check)
+    if args.worker_index == 0 and not args.redis:
+        also_serve = _with_writer_endpoint(also_serve, args.data_dir)
     try:
         reload = _reloader(args, replica) if args.config else None
         asyncio.run(
@@ -391,6 +394,28 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"dompromise: cannot serve on {address}: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def _with_writer_endpoint(also_serve: AlsoServe | None, directory: str) -> AlsoServe:
+    """Worker 0 of `serve --workers N` on the file log: `also_serve` and the endpoint the reader workers
+    forward writes to (replica/writer_link.py)."""
+    from dompromise.replica.local import LocalReplica
+    from dompromise.replica.writer_link import WriterEndpoint
+
+    async def serve_endpoint(built: BuiltServer, replica: Replica) -> Callable[[], Awaitable[None]]:
+        assert isinstance(replica, LocalReplica), "worker 0 owns the file log"
+        endpoint = WriterEndpoint(replica, directory)
+        await endpoint.start()
+        stop_also = None if also_serve is None else await also_serve(built, replica)
+
+        async def stop() -> None:
+            await endpoint.stop()
+            if stop_also is not None:
+                await stop_also()
+
+        return stop
+
+    return serve_endpoint
 
 
 def _clock(args: argparse.Namespace) -> Clock:
@@ -527,6 +552,7 @@ def _serving_options(args: argparse.Namespace) -> ServingOptions:
         request_ids=args.log_format == "json",
         tracing=args.otel,
         worker_restarts=args.worker_restarts,
+        worker_index=args.worker_index,
     )
 
 
@@ -568,17 +594,26 @@ def _supervise(args: argparse.Namespace) -> int:
     """`serve --workers N`: the supervisor of N worker processes (dompromise/replica/workers.py)."""
     from dompromise.replica import workers
 
-    if not args.redis:
+    if args.in_memory:
         print(
-            "dompromise: refusing to start: --workers needs --redis: the embedded file log has one writer "
-            "(one process); workers share one log in Redis",
+            "dompromise: refusing to start: --workers with --in-memory: a memory log lives in one process; "
+            "workers share the file log (--data-dir) or one in Redis (--redis)",
             file=sys.stderr,
         )
         return 2
     if not 1 <= args.workers <= limits.WORKERS_MAX:
         print(f"dompromise: refusing to start: --workers {args.workers}: 1 to {limits.WORKERS_MAX}", file=sys.stderr)
         return 2
-    return workers.run(args.argv, args.workers, args.host, args.port, reload=bool(args.config))
+    if not args.redis:
+        from dompromise.replica.writer_link import socket_path
+
+        try:
+            socket_path(args.data_dir)  # worker 0's, where the others reach it
+        except OSError as error:
+            print(f"dompromise: refusing to start: {error}", file=sys.stderr)
+            return 2
+    staged = not args.redis  # the file log: worker 0 writes what the others read
+    return workers.run(args.argv, args.workers, args.host, args.port, reload=bool(args.config), staged=staged)
 
 
 def _check(args: argparse.Namespace) -> int:

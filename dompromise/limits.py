@@ -166,7 +166,7 @@ MIN_POSITION_WAITERS_MAX = 10_000
 # never deletes a lock another writer took since).
 REDIS_SNAPSHOT_LOCK_SECONDS = 60
 
-# `serve --redis --workers N`: worker processes on one port (each a full
+# `serve --workers N`: worker processes on one port (each a full
 # replica: N copies of the state in memory), and how often the supervisor
 # restarts crashed workers (within a sliding window) before it gives up.
 WORKERS_MAX = 32
@@ -177,6 +177,12 @@ WORKER_RESTART_WINDOW_SECONDS = 60
 # heartbeat of any live instance (a crashed instance ages out).
 INSTANCE_HEARTBEAT_SECONDS = 1.0
 INSTANCE_EXPIRY_SECONDS = 30
+# `serve --workers N` on the file log (replica/follower.py, replica/writer_link.py): records a reader's
+# tail reads at a time; outcomes a reader keeps for forwarded writes whose answer comes after it applied
+# them; bytes of the writer's frames a reader may leave unread before the writer drops its link.
+FOLLOWER_READ_RECORDS_MAX = 4_096
+FOLLOWER_KEPT_OUTCOMES_MAX = 8_192
+WRITER_LINK_BUFFER_BYTES_MAX = 16 * 1024 * 1024
 
 # Transport network (the `transport:` section of the network config).
 CALENDARS_MAX = 1_000

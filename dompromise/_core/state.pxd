@@ -171,6 +171,27 @@ cdef class Command:
     cdef int64_t* filled_
 
 
+# A RESERVE's columns and results as C arrays: what Core.reserve_lines takes
+# from a caller that decoded a log record without building a Command
+# (inventory/_records.pyx), and what a Command's RESERVE is handed as.
+ctypedef struct ReserveLines:
+    Py_ssize_t count
+    const int32_t* sku
+    const int32_t* node
+    const int64_t* quantity
+    const int64_t* due_ns         # 0: stock available now only
+    const int64_t* floor
+    bint all_or_nothing
+    int64_t deadline_ns
+    # Results, written by the core (count items each):
+    int8_t* status
+    int64_t* filled
+    int64_t* available_after
+    int32_t result
+    int64_t reservation           # the new reservation's index when result is OK, else -1
+    int64_t applied_count
+
+
 # Fields only: the methods are state.pyx's, and the rest of the behaviour
 # is module-level functions in the state_*.pxi parts that take the core
 # first (Core is final: the same direct C calls cdef methods would be).
@@ -261,3 +282,6 @@ cdef class Core:
     cdef int64_t heap_size
     cdef int64_t[::1] heap_expire_ns
     cdef int64_t[::1] heap_reservation
+
+    # Core.apply of a RESERVE from C arrays (state.pyx).
+    cdef int reserve_lines(self, ReserveLines* lines, int64_t log_time_ns) except -1

@@ -158,6 +158,34 @@ cdef class Core:
             _check_invariants(self)
         return self.log_position
 
+    cdef int reserve_lines(self, ReserveLines* lines, int64_t log_time_ns) except -1:
+        """Core.apply of a RESERVE whose columns are C arrays (a record decoded without
+        a Command: inventory/_records.pyx): the same checks, outcome and position.
+        The results are written whole (status, filled and available_after zeroed first)."""
+        cdef Py_ssize_t i
+        assert log_time_ns >= 0, "log time before the epoch"
+        assert log_time_ns >= self.log_time_ns, "log time went backwards"
+        self._changes += 1
+        _expire_due(self, log_time_ns)
+        for i in range(lines.count):
+            lines.status[i] = 0
+            lines.filled[i] = 0
+            lines.available_after[i] = 0
+        lines.reservation = -1
+        lines.applied_count = 0
+        if _reserve_well_formed(lines.count, lines.quantity, lines.due_ns, lines.floor, lines.deadline_ns,
+                                log_time_ns):
+            _reserve(self, lines)
+        else:
+            for i in range(lines.count):
+                lines.status[i] = ITEM_MALFORMED
+            lines.result = RESULT_MALFORMED
+        self.log_time_ns = log_time_ns
+        self.log_position += 1
+        if DOMPROMISE_DEBUG:
+            _check_invariants(self)
+        return 0
+
     # ---- reads: state_gather.pxi -----------------------------------------------------
 
     def gather_available(self, cnp.ndarray sku, cnp.ndarray nodes, cnp.ndarray cells, cnp.ndarray totals):

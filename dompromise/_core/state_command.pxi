@@ -158,6 +158,8 @@ cdef bint _well_formed(Command command) except -1:
                                      COMMAND_SET_UNAVAILABLE)
     if kind < COMMAND_UPDATE_ON_HAND or kind > COMMAND_SET_UNAVAILABLE:
         return False
+    if kind == COMMAND_RESERVE:
+        return _reserve_well_formed(count, quantity, time_ns, floor, command.deadline_ns, command.log_time_ns)
     if needs_items and count == 0:
         return False
     if (kind == COMMAND_RESERVE or kind == COMMAND_EXTEND) and command.deadline_ns <= command.log_time_ns:
@@ -196,4 +198,19 @@ cdef bint _well_formed(Command command) except -1:
                 return False
             if kind == COMMAND_RESERVE and (time_ns[i] < 0 or floor[i] < 0 or floor[i] > QUANTITY_MAX):
                 return False
+    return True
+
+
+cdef bint _reserve_well_formed(Py_ssize_t count, const int64_t* quantity, const int64_t* due_ns,
+                               const int64_t* floor, int64_t deadline_ns, int64_t log_time_ns) noexcept nogil:
+    """_well_formed of a RESERVE (Core.apply's and Core.reserve_lines' one judge): lines, a deadline after
+    now, each quantity 1 to QUANTITY_MAX, no negative date, each floor 0 to QUANTITY_MAX."""
+    cdef Py_ssize_t i
+    if count == 0 or deadline_ns <= log_time_ns:
+        return False
+    for i in range(count):
+        if quantity[i] <= 0 or quantity[i] > QUANTITY_MAX:
+            return False
+        if due_ns[i] < 0 or floor[i] < 0 or floor[i] > QUANTITY_MAX:
+            return False
     return True

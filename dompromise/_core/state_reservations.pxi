@@ -7,26 +7,49 @@
 # ---- commands ------------------------------------------------------------------------
 
 cdef int _apply_reserve(Core core, Command command) except -1:
+    """A RESERVE command: its columns handed to _reserve (Core.reserve_lines hands a record's)."""
+    cdef ReserveLines lines
+    lines.count = command.count
+    lines.sku = command.sku_
+    lines.node = command.node_
+    lines.quantity = command.quantity_
+    lines.due_ns = command.time_ns_
+    lines.floor = command.floor_
+    lines.status = command.status_
+    lines.filled = command.filled_
+    lines.available_after = command.available_after_
+    lines.all_or_nothing = command.all_or_nothing
+    lines.deadline_ns = command.deadline_ns
+    lines.reservation = -1
+    _reserve(core, &lines)
+    command.result = lines.result
+    command.applied_count = lines.applied_count
+    if lines.result == RESULT_OK:
+        command.reservation = lines.reservation
+    return 0
+
+
+cdef int _reserve(Core core, ReserveLines* lines) except -1:
     """Reserves each line; all-or-nothing unless partial fill is allowed.
 
     A line is held from stock available now when there is enough. Failing
-    that, a line with a date (time_ns > 0) may be promised from future
+    that, a line with a date (due_ns > 0) may be promised from future
     supply due by then: a backorder, counted as demand at that date. A
     partial fill only ever takes stock available now. Line i leaves
     floor[i] available at its position (stock kept for other channels
     or customer segments): it takes from available - floor only.
     """
-    cdef Py_ssize_t i, count = command.count, position
+    cdef Py_ssize_t i, count = lines.count, position
     _reserve_capacity(core, 1, count)
-    cdef const int32_t* sku = command.sku_
-    cdef const int32_t* node = command.node_
-    cdef const int64_t* quantity = command.quantity_
-    cdef const int64_t* due_ns = command.time_ns_
-    cdef const int64_t* floor = command.floor_
-    cdef int8_t* status = command.status_
-    cdef int64_t* filled = command.filled_
-    cdef int64_t* available_after = command.available_after_
-    cdef bint all_or_nothing = command.all_or_nothing
+    cdef const int32_t* sku = lines.sku
+    cdef const int32_t* node = lines.node
+    cdef const int64_t* quantity = lines.quantity
+    cdef const int64_t* due_ns = lines.due_ns
+    cdef const int64_t* floor = lines.floor
+    cdef int8_t* status = lines.status
+    cdef int64_t* filled = lines.filled
+    cdef int64_t* available_after = lines.available_after
+    cdef bint all_or_nothing = lines.all_or_nothing
     cdef int64_t take, free, taken = 0, failed = 0, line, line_due_ns
     cdef int64_t reservation = core.reservation_count, first_line = core.line_count
     with nogil:
@@ -96,17 +119,17 @@ cdef int _apply_reserve(Core core, Command command) except -1:
                     available_after[i] = _available_above(core, position, floor[i])
             taken = 0
         if taken == 0:
-            command.result = RESULT_INSUFFICIENT_STOCK
+            lines.result = RESULT_INSUFFICIENT_STOCK
         else:
             core.reservation_count += 1
             core.reservation_state[reservation] = RESERVATION_HELD
-            core.reservation_expire_ns[reservation] = command.deadline_ns
+            core.reservation_expire_ns[reservation] = lines.deadline_ns
             core.reservation_first_line[reservation] = first_line
             core.reservation_line_count[reservation] = <int32_t>(core.line_count - first_line)
-            _heap_push(core, command.deadline_ns, reservation)
-            command.reservation = reservation
-            command.result = RESULT_OK
-    command.applied_count = taken
+            _heap_push(core, lines.deadline_ns, reservation)
+            lines.reservation = reservation
+            lines.result = RESULT_OK
+    lines.applied_count = taken
     return 0
 
 

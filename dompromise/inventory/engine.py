@@ -185,6 +185,7 @@ class Engine(CatalogChanges):
             self._supply_ids,
             self._source_ids,
             self._apply_catalog_record,
+            (self._sku_ids, self._node_ids),
         )
         self._reads, self._records = reads, records
         self.availability = reads.availability
@@ -194,6 +195,8 @@ class Engine(CatalogChanges):
         self.variant_row_count = reads.variant_row_count
         self.reservation_view = reads.reservation_view
         self.apply_record = records.apply_record
+        self.replay_payload = records.replay_payload
+        self.apply_payload = records.apply_payload
 
     def _apply_catalog_record(self, record: log_pb2.LogRecord) -> Outcome:
         which = record.WhichOneof("command")
@@ -219,13 +222,20 @@ class Engine(CatalogChanges):
         return self._core.log_position
 
     @property
+    def log_time_ns(self) -> int:
+        """The log's clock as of the last record applied (its log_time_ns)."""
+        return self._core.log_time_ns
+
+    @property
     def core(self) -> _core.Core:
         """The core itself, for tests and benchmarks; the service never uses it."""
         return self._core
 
     @property
     def capacity(self) -> CapacityCounts:
-        """Daily shipping capacity: the orders counted per (node, local day), as of the log position."""
+        """Daily shipping capacity: the orders counted per (node, local day), as of the log position
+        (records applied from their bytes are counted here, on the read after them)."""
+        self._records.count_capacity()
         return self._capacity
 
     def node(self, node_id: str) -> Node | None:

@@ -18,6 +18,7 @@ import numpy.typing as npt
 
 from dompromise import _core
 from dompromise.internal.v1 import log_pb2
+from dompromise.inventory._records import ReserveRecords
 from dompromise.inventory.capacity import CapacityCounts
 from dompromise.inventory.channels import NONE, floors
 from dompromise.inventory.codes import ITEM_STATUS, KIND, RESULT, SAFETY_STOCK_SCOPE, UNKNOWN_INDEX, UPDATE_ON_HAND
@@ -27,7 +28,7 @@ from dompromise.inventory.variants import VariantRegistry
 from dompromise.model import attributes
 from dompromise.model.attributes import Attributes
 from dompromise.reservations import split as split_reserve
-from dompromise.reservations.book import Outcome, ReservationBook, fingerprint
+from dompromise.reservations.book import Outcome, ReservationBook, ReservationView, fingerprint
 
 Int32s = npt.NDArray[np.int32]
 Int64s = npt.NDArray[np.int64]
@@ -65,6 +66,7 @@ class RecordApplier:
         supply_ids: list[str],
         source_ids: list[str],
         catalog: Callable[[log_pb2.LogRecord], Outcome] | None = None,
+        row_ids: tuple[list[str], list[str]] | None = None,
     ):
         self._core = core
         # The engine's handler of catalog and network records (catalog.py): they change the engine itself.
@@ -82,6 +84,11 @@ class RecordApplier:
         # Feed source ids <-> core feed rows, assigned in log order (the list is the engine's).
         self._source_ids = source_ids
         self._source_index = {source_id: i for i, source_id in enumerate(source_ids)}
+        # Reserve records applied from their bytes (_records.pyx), answering with ids by row: (SKU ids, node ids).
+        sku_ids, node_ids = row_ids if row_ids is not None else ([], [])
+        self._reserves = ReserveRecords(
+            core, sku_index, node_index, sku_ids, node_ids, book, variants, Outcome, ReservationView
+        )
 
     def supply_index(self, supply_id: str) -> int | None:
         return self._supply_index.get(supply_id)
@@ -114,6 +121,31 @@ class RecordApplier:
             self._book.remember(key, print_, log_time_ns, outcome)
         self._count_capacity(record)
         return outcome
+
+    def replay_payload(self, payload: bytes, log_position: int, log_time_ns: int = -1) -> None:
+        """Applies a record from its log bytes, its answer not wanted (recovery, a replica tailing a log):
+        a reserve _records.pyx takes is applied there, any other record parsed and applied as apply_record
+        does (a payload that does not parse raises DecodeError). `log_time_ns` >= 0: the record's time, in
+        place of the payload's (a Redis entry carries it beside the payload)."""
+        if not self._reserves.replay(payload, log_position, log_time_ns):
+            self.apply_record(_parsed(payload, log_time_ns), log_position)
+
+    def apply_payload(
+        self, payload: bytes, log_position: int, record: log_pb2.LogRecord | None = None, log_time_ns: int = -1
+    ) -> Outcome:
+        """replay_payload, answering with the record's Outcome (the writer's). `record`: the payload parsed
+        already, with its log time (the writer's own, a tail's), applied when the fast path does not take
+        it (a big catalog record is not parsed twice)."""
+        outcome: Outcome | None = self._reserves.apply(payload, log_position, log_time_ns)
+        if outcome is None:
+            outcome = self.apply_record(record or _parsed(payload, log_time_ns), log_position)
+        return outcome
+
+    def count_capacity(self) -> None:
+        """Brings the capacity counts up to the records applied: those applied from their bytes leave it to
+        the next read (Engine.capacity) or the next record applied here, which counts every new reservation
+        and expiry alike (the counts are a function of the state and the log's clock: capacity.py)."""
+        self._count_capacity(None)
 
     def _count_capacity(self, record: log_pb2.LogRecord | None) -> None:
         """Brings the capacity counts up to the record just applied (in log order:
@@ -542,6 +574,14 @@ class RecordApplier:
             applied_count=command.applied_count,
             reservation=view,
         )
+
+
+def _parsed(payload: bytes, log_time_ns: int) -> log_pb2.LogRecord:
+    """The record of a payload, with `log_time_ns` as its time when that is >= 0."""
+    record = log_pb2.LogRecord.FromString(payload)
+    if log_time_ns >= 0:
+        record.log_time_ns = log_time_ns
+    return record
 
 
 def attribute_sets_of(attribute_sets: AttributeSets, count: int) -> list[Attributes | None]:

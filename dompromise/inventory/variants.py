@@ -120,6 +120,10 @@ class VariantRegistry:
             return rows
         return self._row_parent[rows]
 
+    def has_variants(self, row: int) -> bool:
+        """Whether the row (a catalog SKU's) has variants: a line of it is planned over its rows."""
+        return row < self.row_count and bool(self._has_variants[row])
+
     def any_variant_rows(self, rows: list[int]) -> bool:
         return bool(self._parent) and any(row in self._attributes for row in rows)
 

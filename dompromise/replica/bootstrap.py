@@ -35,6 +35,7 @@ from dompromise.log.redis.registry import InstanceRegistry
 from dompromise.model import document
 from dompromise.model import reconcile as reconcile_model
 from dompromise.model.network import Network, StockRow
+from dompromise.replica.follower import FollowerReplica
 from dompromise.replica.local import LocalReplica
 from dompromise.replica.parts import SNAPSHOT_INTERVAL_RECORDS
 from dompromise.replica.protocol import Replica
@@ -53,7 +54,9 @@ class LogOptions:
     snapshot_interval_records: int = SNAPSHOT_INTERVAL_RECORDS
     redis_url: str | None = None  # set: the shared Redis log instead of data_directory
     redis_prefix: str = "dompromise"
-    worker_index: int | None = None  # under `serve --workers`: this worker's index, for the registry
+    # Under `serve --workers`: this worker's index, for the registry; on the file log, worker 0 writes it and
+    # the others follow it (replica/follower.py).
+    worker_index: int | None = None
     # The network's source (the config file) and the stock file, as warnings name them.
     network_source: str = "the demo"
     stock_path: str | None = None
@@ -65,6 +68,8 @@ def open_replica(network: Network, rows: Sequence[StockRow], options: LogOptions
     """The replica `options` name, caught up with its log; a new log gets the status and stock records."""
     if options.redis_url:
         return open_shared_replica(network, rows, options)
+    if options.worker_index:  # `serve --workers N` on the file log: worker 0 writes it, the others read it
+        return open_follower_replica(network, options)
     return open_local_replica(network, rows, options)
 
 
@@ -94,6 +99,22 @@ def open_local_replica(network: Network, rows: Sequence[StockRow], options: LogO
                 options.stock_path,
             )
     start_log(replica, rows, options.network_source, network)
+    return replica
+
+
+def open_follower_replica(network: Network, options: LogOptions) -> FollowerReplica:
+    """A reader of the file log worker 0 writes (`serve --workers N` without Redis): newest snapshot file,
+    then the segments after it, read-only; the writer has started and reconciled the log already."""
+    replica = FollowerReplica(Engine(network, options.clock_ns), options.data_directory, clock_ns=options.clock_ns)
+    started = time.monotonic()
+    replayed = replica.recover()
+    log.info(
+        "reader: caught up with %s to log position %d (%d records applied) in %.2fs",
+        options.data_directory,
+        replica.engine.log_position,
+        replayed,
+        time.monotonic() - started,
+    )
     return replica
 
 

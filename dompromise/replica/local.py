@@ -113,14 +113,14 @@ class LocalReplica:
                 f"positions up to {self.log.first_position - 1}"
             )
         applied = 0
+        replay = self.engine.replay_payload  # from the bytes: a reserve needs no LogRecord (inventory/_records.pyx)
         for position, payload in self.log.records(self.engine.log_position):
             try:
-                record = log_pb2.LogRecord.FromString(payload)
-                self.engine.apply_record(record, position)
+                replay(payload, position)
             except Exception as error:  # a record this state cannot follow: say where, stop
                 raise LogCorruption(f"log record {position} cannot be applied: {error!r}") from error
-            self._clock.observe(record.log_time_ns)
             applied += 1
+        self._clock.observe(self.engine.log_time_ns)  # every record's time is the state's when applied
         return applied
 
     def status_changes(self) -> log_pb2.LogRecord | None:
@@ -267,7 +267,8 @@ class LocalReplica:
             try:
                 for record, _ in batch:
                     record.log_time_ns = self._clock.stamp()
-                last = self.log.write([record.SerializeToString() for record, _ in batch])
+                payloads = [record.SerializeToString() for record, _ in batch]
+                last = self.log.write(payloads)
                 # The one blocking call, off the event loop: reads go on meanwhile.
                 await loop.run_in_executor(None, self.log.sync)
             except Exception as error:  # the disk failed: refuse writes from now on
@@ -278,7 +279,7 @@ class LocalReplica:
             slice_started = time.perf_counter()
             for offset, (record, future) in enumerate(batch):
                 try:
-                    outcome = self.engine.apply_record(record, first + offset)
+                    outcome = self.engine.apply_payload(payloads[offset], first + offset, record)
                 except Exception as error:  # a bug: the log is ahead of the state, stop writing
                     self._fail(error, batch[offset:])
                     return

@@ -446,7 +446,8 @@ class SharedReplica:
         if record is None:
             record = log_pb2.LogRecord.FromString(payload)
         record.log_time_ns = time_ns
-        outcome = self.engine.apply_record(record, position)
+        # From the payload: a reserve is applied without its parsed record (inventory/_records.pyx).
+        outcome = self.engine.apply_payload(payload, position, record, time_ns)
         self._clock.observe(time_ns)
         self._last_entry = (position, time_ns, token)
         future = self._pending.pop(token, None)

@@ -1,4 +1,4 @@
-"""`dompromise serve --redis URL --workers N`: N worker processes serving one port.
+"""`dompromise serve --workers N` (with --redis URL, or on the file log): N worker processes serving one port.
 
 The parent is a small supervisor; it holds no state and never imports gRPC.
 
@@ -12,6 +12,11 @@ The parent is a small supervisor; it holds no state and never imports gRPC.
   full replica of the Redis log, listening on P with SO_REUSEPORT. The
   kernel spreads new connections over the workers that listen, by a hash of
   each connection's addresses; a connection stays with its worker.
+- **The file log** (no --redis): worker 0 owns the data directory and writes
+  the log; the others follow its files and forward writes to it
+  (replica/follower.py). Worker 0 starts alone, the others once it serves.
+  When it dies, the others go on answering reads (writes UNAVAILABLE) until
+  its restart below.
 - **Ready.** It prints `dompromise serving on host:P` once every worker said
   it serves.
 - **Crashes.** A worker that exits while the supervisor is not stopping is
@@ -145,7 +150,7 @@ class Worker:
 class Supervisor:
     """Starts, watches, restarts and stops the workers (see the module doc)."""
 
-    def __init__(self, argv: list[str], count: int, host: str, port: int, reload: bool = False):
+    def __init__(self, argv: list[str], count: int, host: str, port: int, reload: bool = False, staged: bool = False):
         assert 1 <= count <= limits.WORKERS_MAX, count
         self.argv = list(argv)
         self.reload = reload  # the workers apply their --config again on SIGHUP
@@ -157,6 +162,8 @@ class Supervisor:
         self.restarts: collections.deque[float] = collections.deque()  # monotonic times, in the window
         self.slot_restarts = [0] * count  # restarts of each worker slot, ever (a worker's metrics report its own)
         self.all_ready_once = False
+        # The file log: worker 0 (its writer) starts alone and the others once it serves (they read what it wrote).
+        self.first_alone = staged
         self.stopping_since: float | None = None
         self.exit_code = 0
         self._signals: list[int] = []
@@ -183,7 +190,7 @@ class Supervisor:
             log.info(
                 "supervisor pid %d: %d workers on %s:%d (SO_REUSEPORT)", os.getpid(), self.count, self.host, self.port
             )
-            for index in range(self.count):
+            for index in range(1 if self.first_alone else self.count):
                 self._start(index)
             self._loop(wake_read)
         finally:
@@ -219,6 +226,7 @@ class Supervisor:
             self._handle_signals()
             self._reap()
             if self.stopping_since is None:
+                self._start_the_others()
                 self._restart_due()
                 self._announce_ready()
             elif all(worker is None for worker in self.workers):
@@ -251,6 +259,15 @@ class Supervisor:
         self.workers[index] = worker
         self._selector.register(worker.stdout, selectors.EVENT_READ, worker)
         log.info("supervisor: worker %d started (pid %d)", index, process.pid)
+
+    def _start_the_others(self) -> None:
+        """Staged start: the other workers, once worker 0 serves."""
+        first = self.workers[0]
+        if not self.first_alone or first is None or not first.ready:
+            return
+        self.first_alone = False
+        for index in range(1, self.count):
+            self._start(index)
 
     def _read(self, worker: Worker) -> None:
         was_ready = worker.ready
@@ -392,7 +409,8 @@ def _describe(code: int) -> str:
     return f"code {code}"
 
 
-def run(argv: list[str], count: int, host: str, port: int, reload: bool = False) -> int:
+def run(argv: list[str], count: int, host: str, port: int, reload: bool = False, staged: bool = False) -> int:
     """Supervises `count` workers of `dompromise <argv>` on host:port until they stop; the exit code.
-    reload: the workers were given --config (SIGHUP is forwarded to one of them)."""
-    return Supervisor(argv, count, host, port, reload).run()
+    reload: the workers were given --config (SIGHUP is forwarded to one of them).
+    staged: worker 0 starts alone, the others once it serves (the file log: it writes what they read)."""
+    return Supervisor(argv, count, host, port, reload, staged).run()

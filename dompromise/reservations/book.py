@@ -122,6 +122,9 @@ class ReservationBook:
         # request_id -> (fingerprint, log_time_ns, encoded outcome), oldest first.
         self._keys: OrderedDict[str, tuple[bytes, int, bytes]] = OrderedDict()
         self._key_bytes = 0  # approximate memory of the remembered outcomes
+        # forget_before has nothing to drop up to this log time (the oldest key's time + the window): most
+        # records then cost it one comparison.
+        self._keys_kept_until_ns = 0
         # Promise tokens reserved: key -> (reservation index, forget at log time ns), and a heap of
         # (forget_ns, key) to forget them in time order (tokens are reserved in any order of expiry).
         self._tokens: dict[bytes, tuple[int, int]] = {}
@@ -225,9 +228,10 @@ class ReservationBook:
 
     def remember(self, request_id: str, fingerprint: bytes, log_time_ns: int, outcome: Outcome) -> None:
         """Keeps the answer, encoded: small in memory, and a snapshot copies the bytes as they are."""
-        self._remember_encoded(request_id, fingerprint, log_time_ns, encode_outcome(outcome))
+        self.remember_encoded(request_id, fingerprint, log_time_ns, encode_outcome(outcome))
 
-    def _remember_encoded(self, request_id: str, fingerprint: bytes, log_time_ns: int, encoded: bytes) -> None:
+    def remember_encoded(self, request_id: str, fingerprint: bytes, log_time_ns: int, encoded: bytes) -> None:
+        """remember() of an answer already encoded (encode_outcome's bytes: inventory/_records.pyx writes them)."""
         assert request_id not in self._keys, "a key is remembered once"
         self._keys[request_id] = (fingerprint, log_time_ns, encoded)
         self._key_bytes += _entry_bytes(request_id, encoded)
@@ -240,12 +244,20 @@ class ReservationBook:
 
     def forget_before(self, log_time_ns: int) -> None:
         """Drops keys older than the window, by the log's clock (so every replica drops the same)."""
-        horizon_ns = log_time_ns - limits.IDEMPOTENCY_WINDOW_SECONDS * 1_000_000_000
+        if log_time_ns <= self._keys_kept_until_ns:
+            return
+        window_ns = limits.IDEMPOTENCY_WINDOW_SECONDS * 1_000_000_000
+        horizon_ns = log_time_ns - window_ns
+        # Keys come in log time order, each at least this record's time: with none left, none goes before
+        # this time + the window.
+        kept_until_ns = log_time_ns + window_ns
         while self._keys:
             _, (_, seen_ns, _) = next(iter(self._keys.items()))
             if seen_ns >= horizon_ns:
+                kept_until_ns = seen_ns + window_ns
                 break
             self._forget_oldest()
+        self._keys_kept_until_ns = kept_until_ns
 
     # ---- snapshots --------------------------------------------------------
 

@@ -71,6 +71,8 @@ STALE_MS_KEY = "x-dompromise-stale-ms"
 LOG_ID_KEY = "x-dompromise-log-id"
 # Present only when the log follows a simulated clock (`serve --clock simulated`): "simulated".
 CLOCK_KEY = "x-dompromise-clock"
+# Present only under `serve --workers N`: the index of the worker that answered (health checks too).
+WORKER_KEY = "x-dompromise-worker"
 # Positions are int64 on the wire (log_position fields).
 POSITION_MAX = 2**63 - 1
 # Digits of the largest position: longer values are refused before int().
@@ -205,18 +207,24 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
     """Adds positions (and staleness) to every answer and serves min-position requests (see the module doc)."""
 
     def __init__(
-        self, replica: Replica, wait_ms_max: int = limits.MIN_POSITION_WAIT_MS_MAX, clock_kind: str = "wall"
+        self,
+        replica: Replica,
+        wait_ms_max: int = limits.MIN_POSITION_WAIT_MS_MAX,
+        clock_kind: str = "wall",
+        worker: int | None = None,
     ) -> None:
         self._replica = replica
         # A simulated clock is said in every answer (and health check), so no one takes its times for real ones.
         self._clock_metadata: tuple[tuple[str, str], ...] = () if clock_kind == "wall" else ((CLOCK_KEY, clock_kind),)
+        if worker is not None:  # which worker answered, beside the clock (the same answers carry it)
+            self._clock_metadata += ((WORKER_KEY, str(worker)),)
         self._engine = replica.engine
         self._staleness_ms: Callable[[], int | None] | None = getattr(replica, "staleness_ms", None)
         self._wait_seconds_max = wait_ms_max / 1000
         self.waiters = PositionWaiters(replica)
         # method -> (its handler, the wrapped one): each method has its own request and response types.
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]] = {}
-        self._has_position_field: dict[type[Message] | type[bytes], bool] = {}
+        self._has_position_field: dict[type[Message], bool] = {}
 
     async def intercept_service(
         self,
@@ -267,11 +275,15 @@ class ConsistencyInterceptor(grpc.aio.ServerInterceptor):
         )
 
     def _answer_position(self, response: Message | bytes, position_before: int) -> int:
+        if isinstance(response, bytes):
+            # An answer written as bytes (ReserveInventoryBytes, UpdateStockBytes): its write is applied, so
+            # the position now covers it (it may name a later write too: waiting for it is as safe). A read's
+            # (PromiseDeliveryBytes) awaits nothing: the position is the one it was computed at.
+            return max(position_before, self._engine.log_position)
         kind = type(response)
         has_field = self._has_position_field.get(kind)
         if has_field is None:
-            # An answer already encoded (bytes: GetAvailability's, a read that awaits nothing) is at position_before.
-            has_field = kind is not bytes and "log_position" in cast(type[Message], kind).DESCRIPTOR.fields_by_name
+            has_field = "log_position" in kind.DESCRIPTOR.fields_by_name
             self._has_position_field[kind] = has_field
         if has_field:
             answer = cast(_Positioned, response)  # its descriptor has the field

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
 import grpc.aio
 
@@ -26,6 +26,7 @@ from dompromise.service.validation import (
     timestamp_ns,
 )
 from dompromise.v1 import common_pb2, inventory_pb2, inventory_pb2_grpc
+from dompromise.wire import outcomes
 
 SET = inventory_pb2.STOCK_UPDATE_KIND_SET_ON_HAND
 ADJUST = inventory_pb2.STOCK_UPDATE_KIND_ADJUST_ON_HAND
@@ -39,6 +40,22 @@ SUPPLY_KINDS = (
     common_pb2.SUPPLY_KIND_PURCHASE_ORDER,
     common_pb2.SUPPLY_KIND_TRANSFER,
 )
+
+
+SERVICE_NAME = inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name
+
+
+def add_to_server(servicer: InventoryServicer, server: grpc.aio.Server) -> None:
+    """Registers the service as the generated code does, then UpdateStock again, answered by UpdateStockBytes
+    (wire/outcomes.pyx writes the bytes; no response serializer). A method registered later replaces the
+    earlier handler."""
+    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(servicer, server)
+    written: grpc.RpcMethodHandler[Any, bytes] = grpc.unary_unary_rpc_method_handler(
+        servicer.UpdateStockBytes,
+        request_deserializer=inventory_pb2.UpdateStockRequest.FromString,
+        response_serializer=None,
+    )
+    server.add_registered_method_handlers(SERVICE_NAME, {"UpdateStock": written})
 
 
 class _Attributed(Protocol):
@@ -60,6 +77,20 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         request: inventory_pb2.UpdateStockRequest,
         context: grpc.aio.ServicerContext[inventory_pb2.UpdateStockRequest, inventory_pb2.UpdateStockResponse],
     ) -> inventory_pb2.UpdateStockResponse:
+        return _update_stock_response(await self._update_stock(request))
+
+    @map_errors
+    async def UpdateStockBytes(
+        self,
+        request: inventory_pb2.UpdateStockRequest,
+        context: grpc.aio.ServicerContext[inventory_pb2.UpdateStockRequest, bytes],
+    ) -> bytes:
+        """UpdateStock answered as the response's wire bytes, written by wire/outcomes.pyx (byte-equal to the
+        message's: tests/service/test_outcome_bytes.py), for a handler whose response_serializer is None."""
+        return outcomes.update_stock_response(await self._update_stock(request))
+
+    async def _update_stock(self, request: inventory_pb2.UpdateStockRequest) -> Outcome:
+        """Validates a batch of stock updates, logs it and returns its outcome (both UpdateStock methods)."""
         updates = request.updates
         check_count(updates, "updates", "STOCK_UPDATES_MAX", minimum=1)
         sku_ids = [u.sku_id for u in updates]
@@ -95,13 +126,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         outcome = await self._replica.submit(record)
         if outcome.conflict:
             raise AlreadyExistsError(request.request_id)
-        response = inventory_pb2.UpdateStockResponse(
-            applied_count=outcome.applied_count,
-            log_position=outcome.log_position,
-            stale_count=outcome.item_status.count(STALE),
-        )
-        _add_results(response, outcome)
-        return response
+        return outcome
 
     def _source_violations(
         self, updates: Sequence[inventory_pb2.StockUpdate], sources: Sequence[str]
@@ -408,6 +433,16 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         context: grpc.aio.ServicerContext[inventory_pb2.UploadStockRequest, inventory_pb2.UploadStockResponse],
     ) -> inventory_pb2.UploadStockResponse:
         return await Upload(self._replica).run(request_iterator)
+
+
+def _update_stock_response(outcome: Outcome) -> inventory_pb2.UpdateStockResponse:
+    response = inventory_pb2.UpdateStockResponse(
+        applied_count=outcome.applied_count,
+        log_position=outcome.log_position,
+        stale_count=outcome.item_status.count(STALE),
+    )
+    _add_results(response, outcome)
+    return response
 
 
 def _add_results(

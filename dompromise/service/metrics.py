@@ -171,6 +171,8 @@ class BusinessCounters:
                 child.inc()
 
     def on_answer(self, method: str, response: Message | bytes) -> None:
+        if method == _RESERVE and isinstance(response, bytes):  # written by wire/outcomes.pyx: read it back
+            response = reservation_pb2.ReserveInventoryResponse.FromString(response)
         if method == _RESERVE and isinstance(response, reservation_pb2.ReserveInventoryResponse):
             self._reserved(response)
         elif method == _PROMISE and isinstance(response, promise_pb2.PromiseDeliveryResponse):
@@ -308,7 +310,7 @@ def _observing_answers(handler: Handler, observe: Callable[[Message | bytes], No
 
     async def answer(request: Any, context: Context) -> Any:
         response = await behaviour(request, context)
-        if isinstance(response, (Message, bytes)):
+        if isinstance(response, (Message, bytes)):  # bytes: an answer written without a message
             observe(response)
         return response
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import grpc.aio
 from google.protobuf import duration_pb2, timestamp_pb2
@@ -40,6 +40,7 @@ from dompromise.service.validation import (
     timestamp_ns,
 )
 from dompromise.v1 import reservation_pb2, reservation_pb2_grpc
+from dompromise.wire import outcomes
 
 RESULT = COMMAND_RESULT
 NANOS_PER_SECOND = 1_000_000_000
@@ -52,6 +53,20 @@ PRECONDITION_REASONS = {
     RESULT["RESERVATION_NOT_COMMITTED"]: ("RESERVATION_NOT_COMMITTED", "only a committed reservation ships"),
 }
 ITEM_NAMES = {number: name for name, number in ITEM_STATUS.items()}
+SERVICE_NAME = reservation_pb2.DESCRIPTOR.services_by_name["ReservationService"].full_name
+
+
+def add_to_server(servicer: ReservationServicer, server: grpc.aio.Server) -> None:
+    """Registers the service as the generated code does, then ReserveInventory again, answered by
+    ReserveInventoryBytes: the bytes wire/outcomes.pyx writes go out as they are (no response serializer).
+    A method registered later replaces the earlier handler (tests/service/test_outcome_bytes.py)."""
+    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(servicer, server)
+    written: grpc.RpcMethodHandler[Any, bytes] = grpc.unary_unary_rpc_method_handler(
+        servicer.ReserveInventoryBytes,
+        request_deserializer=reservation_pb2.ReserveInventoryRequest.FromString,
+        response_serializer=None,
+    )
+    server.add_registered_method_handlers(SERVICE_NAME, {"ReserveInventory": written})
 
 
 class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
@@ -74,6 +89,24 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     ) -> reservation_pb2.ReserveInventoryResponse:
         if request.promise_token:
             return await self._reserve_promise(request, context)
+        return _reserve_response(await self._reserve(request))
+
+    @map_errors
+    async def ReserveInventoryBytes(
+        self,
+        request: reservation_pb2.ReserveInventoryRequest,
+        context: grpc.aio.ServicerContext[reservation_pb2.ReserveInventoryRequest, bytes],
+    ) -> bytes:
+        """ReserveInventory answered as the response's wire bytes, written by wire/outcomes.pyx (byte-equal to
+        the message's: tests/service/test_outcome_bytes.py), for a handler whose response_serializer is None."""
+        if request.promise_token:
+            return (await self._reserve_promise(request, context)).SerializeToString()
+        outcome = await self._reserve(request)
+        written = outcomes.reserve_response(outcome)
+        return written if written is not None else _reserve_response(outcome).SerializeToString()
+
+    async def _reserve(self, request: reservation_pb2.ReserveInventoryRequest) -> Outcome:
+        """Validates a reserve of lines, logs it and returns its outcome (both ReserveInventory methods)."""
         _validate_reserve(request, self._replica.now_ns(), self._engine)
         lines = request.lines
         sku_ids, node_ids = [line.sku_id for line in lines], [line.node_id for line in lines]
@@ -98,14 +131,7 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             record.reserve.required_attributes.extend(attribute_set(line.required_attributes) for line in lines)
         if request.channel_view_id or request.customer_segment:
             self._add_protection(record.reserve, request, sku_ids, node_ids)
-        outcome = await self._submit(record)
-        response = reservation_pb2.ReserveInventoryResponse(log_position=outcome.log_position)
-        if outcome.reservation is not None:
-            _fill_reservation(response.reservation, outcome.reservation)
-        add = response.line_results.add
-        for status, reserved, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
-            add(status=status, reserved_quantity=reserved, available_quantity=available)
-        return response
+        return await self._submit(record)
 
     def _add_protection(
         self,
@@ -324,9 +350,8 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
     async def _reserve_promise(
         self,
         request: reservation_pb2.ReserveInventoryRequest,
-        context: grpc.aio.ServicerContext[
-            reservation_pb2.ReserveInventoryRequest, reservation_pb2.ReserveInventoryResponse
-        ],
+        # Either method's context (its response type is the message's or bytes): only aborted here.
+        context: grpc.aio.ServicerContext[reservation_pb2.ReserveInventoryRequest, Any],
     ) -> reservation_pb2.ReserveInventoryResponse:
         """Exactly the promised plan, or ABORTED with a fresh promise (promise_reserve.py)."""
         if self._promiser is None:
@@ -447,6 +472,16 @@ def _ttl_ns(
     if not low * NANOS_PER_SECOND <= ttl_ns <= high * NANOS_PER_SECOND:
         raise InvalidArgumentError([FieldViolation(field, f"must be {low} s to {high} s")])
     return ttl_ns
+
+
+def _reserve_response(outcome: Outcome) -> reservation_pb2.ReserveInventoryResponse:
+    response = reservation_pb2.ReserveInventoryResponse(log_position=outcome.log_position)
+    if outcome.reservation is not None:
+        _fill_reservation(response.reservation, outcome.reservation)
+    add = response.line_results.add
+    for status, reserved, available in zip(outcome.item_status, outcome.item_quantity, outcome.item_available):
+        add(status=status, reserved_quantity=reserved, available_quantity=available)
+    return response
 
 
 def _reservation_of(outcome: Outcome) -> ReservationView:

@@ -17,7 +17,9 @@ from dompromise.promise.token import TokenSigner
 from dompromise.replica.protocol import Replica
 from dompromise.replica.watch import WatchHub
 from dompromise.service import availability as availability_service
+from dompromise.service import inventory as inventory_service
 from dompromise.service import promise as promise_service
+from dompromise.service import reservation as reservation_service
 from dompromise.service.availability import AvailabilityServicer
 from dompromise.service.catalog import NetworkParser
 from dompromise.service.consistency import ConsistencyInterceptor
@@ -32,12 +34,10 @@ from dompromise.service.serving import Additions, ServingOptions, additions, bin
 from dompromise.v1 import (
     availability_pb2,
     inventory_pb2,
-    inventory_pb2_grpc,
     network_pb2,
     network_pb2_grpc,
     promise_pb2,
     reservation_pb2,
-    reservation_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def build_server_with_additions(
     # Decoding first, so it wraps every handler the others return: undecodable requests answer INVALID_ARGUMENT.
     # Then keys, metrics and shedding (service/serving.py); then positions in every answer's metadata and
     # x-dompromise-min-position (service/consistency.py, shared with the HTTP routes).
-    consistency = ConsistencyInterceptor(replica, clock_kind=clock_kind)
+    consistency = ConsistencyInterceptor(replica, clock_kind=clock_kind, worker=options.worker_index)
     interceptors: list[grpc.aio.ServerInterceptor] = [DecodeInterceptor(), *added.interceptors, consistency]
     server = grpc.aio.server(
         options=channel_options + KEEPALIVE_OPTIONS,
@@ -153,10 +153,10 @@ def build_server_with_additions(
     promise = PromiseServicer(promiser)
     reservation = ReservationServicer(replica, promiser)
     availability_service.add_to_server(availability, server)  # Watch: pre-encoded
-    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(inventory, server)
+    inventory_service.add_to_server(inventory, server)  # UpdateStock: bytes written by wire/outcomes.pyx
     network_pb2_grpc.add_NetworkServiceServicer_to_server(network, server)
     promise_service.add_to_server(promise, server)  # PromiseDelivery: written as wire bytes
-    reservation_pb2_grpc.add_ReservationServiceServicer_to_server(reservation, server)
+    reservation_service.add_to_server(reservation, server)  # ReserveInventory: bytes written by wire/outcomes.pyx
     servicers = dict(zip(SERVICE_NAMES, (availability, inventory, network, promise, reservation)))
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -45,6 +45,8 @@ class ServingOptions:
     tracing: bool = False
     # `serve --workers`: how often the supervisor restarted this worker's slot (a metric).
     worker_restarts: int = 0
+    # `serve --workers`: this worker's index, said in every answer's metadata (x-dompromise-worker).
+    worker_index: int | None = None
 
 
 class Decider(Protocol):

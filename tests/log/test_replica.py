@@ -78,13 +78,13 @@ def test_recovery_replays_with_the_collector_paused_and_leaves_it_as_it_was(tmp_
     writer.close()
     seen = []
     reader = Replica(Engine(small_network()), FileLog(str(tmp_path)))
-    apply_record = reader.engine.apply_record
+    replay_payload = reader.engine.replay_payload  # recovery applies each record from its bytes
 
-    def watched(record, position):
+    def watched(payload, position):
         seen.append(gc.isenabled())
-        return apply_record(record, position)
+        return replay_payload(payload, position)
 
-    reader.engine.apply_record = watched
+    reader.engine.replay_payload = watched
     was = gc.isenabled()
     (gc.enable if collector_on else gc.disable)()
     try:

@@ -290,12 +290,12 @@ def test_a_worker_that_cannot_start_stops_the_supervisor(redis_server, tmp_path)
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("--workers", "2"), "--workers needs --redis"),
+        (("--workers", "2", "--in-memory"), "--workers with --in-memory"),
         (("--workers", "0", "--redis", "redis://127.0.0.1:1/0"), f"1 to {limits.WORKERS_MAX}"),
         (("--workers", str(limits.WORKERS_MAX + 1), "--redis", "redis://127.0.0.1:1/0"), f"1 to {limits.WORKERS_MAX}"),
     ],
 )
-def test_workers_refused_without_redis_or_beyond_the_limit(args, message):
+def test_workers_refused_on_the_memory_log_or_beyond_the_limit(args, message):
     result = dompromise("serve", "--port", "0", *args)
     assert result.returncode == 2
     assert message in result.stderr

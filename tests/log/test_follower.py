@@ -1,0 +1,158 @@
+"""replica/follower.py with replica/writer_link.py, in one process over real files and a real unix socket:
+a LocalReplica writes the log (as worker 0 does), a FollowerReplica follows it (as the other workers do)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import numpy as np
+import pytest
+from conftest import small_network, stock_record
+
+from dompromise.errors import UnavailableError
+from dompromise.internal.v1 import log_pb2
+from dompromise.inventory.engine import ON_HAND_SET, Engine
+from dompromise.log.file import FileLog, segment_name
+from dompromise.replica.follower import FollowerReplica
+from dompromise.replica.local import LocalReplica
+from dompromise.replica.writer_link import WriterEndpoint
+
+# Every wait here, in seconds.
+WAIT_SECONDS_MAX = 10.0
+
+
+def writer(directory: str, snapshot_interval_records: int = 50_000) -> LocalReplica:
+    replica = LocalReplica(
+        Engine(small_network()),
+        FileLog(directory, exclusive=True),
+        snapshot_directory=directory,
+        snapshot_interval_records=snapshot_interval_records,
+    )
+    replica.recover()
+    replica.bootstrap([stock_record(replica.engine)])
+    return replica
+
+
+def set_on_hand(sku: str, node: str, quantity: int) -> log_pb2.LogRecord:
+    return log_pb2.LogRecord(
+        update_on_hand=log_pb2.UpdateOnHand(sku_ids=[sku], node_ids=[node], ops=[ON_HAND_SET], quantities=[quantity])
+    )
+
+
+def same_state(one: Engine, other: Engine) -> bool:
+    if one.log_position != other.log_position:
+        return False
+    mine, _ = one.export_state()
+    theirs, _ = other.export_state()
+    return mine.keys() == theirs.keys() and all(np.array_equal(mine[name], theirs[name]) for name in mine)
+
+
+async def until(condition, what: str) -> None:
+    for _ in range(int(WAIT_SECONDS_MAX / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"not within {WAIT_SECONDS_MAX}s: {what}")
+
+
+def test_writes_forwarded_to_the_writer_are_answered_with_the_readers_own_outcome(tmp_path):
+    directory = str(tmp_path)
+    local = writer(directory)
+    follower = FollowerReplica(Engine(small_network()), directory)
+    assert follower.recover() == local.log_position
+    applied: list[int] = []
+    follower.add_apply_listener(lambda position, records: applied.append(position))
+
+    async def run() -> None:
+        endpoint = WriterEndpoint(local, directory)
+        await local.start()
+        await endpoint.start()
+        await follower.start()
+        try:
+            await until(lambda: follower.writable, "the link up")
+            outcomes = await asyncio.gather(
+                *(follower.submit(set_on_hand("PAD-1", "DC-1", 100 + i)) for i in range(20)),
+                local.submit(set_on_hand("OIL-1", "WH-N", 7)),
+            )
+            positions = [outcome.log_position for outcome in outcomes]
+            assert sorted(positions) == list(range(local.log_position - 20, local.log_position + 1))
+            # Each caller was answered after the follower applied its write: its answer's position is there.
+            assert follower.log_position >= max(positions[:20])
+            await until(lambda: follower.log_position == local.log_position, "the follower caught up")
+            assert same_state(follower.engine, local.engine)
+            assert applied and applied[-1] == local.log_position  # watchers heard of every batch
+            assert await follower.head_position() == local.log_position
+        finally:
+            await follower.stop()
+            await endpoint.stop()
+            await local.stop()
+
+    asyncio.run(run())
+    follower.close()
+    local.close()
+
+
+def test_the_writer_down_writes_refused_reads_go_on_and_health_hears_of_it(tmp_path):
+    directory = str(tmp_path)
+    local = writer(directory)
+    follower = FollowerReplica(Engine(small_network()), directory)
+    follower.recover()
+    heard: list[bool] = []
+
+    async def run() -> None:
+        endpoint = WriterEndpoint(local, directory)
+        await local.start()
+        await follower.start()
+        follower.add_writability_listener(heard.append)
+        assert heard == [False]  # told at once: no writer yet
+        with pytest.raises(UnavailableError, match="writer"):
+            await follower.submit(set_on_hand("PAD-1", "DC-1", 1))
+        await endpoint.start()
+        await until(lambda: follower.writable, "the link up")
+        assert heard == [False, True]
+        await follower.submit(set_on_hand("PAD-1", "DC-1", 2))
+        await endpoint.stop()  # the writer goes away
+        await until(lambda: not follower.writable, "the link down")
+        assert heard == [False, True, False]
+        with pytest.raises(UnavailableError, match="writer"):
+            await follower.submit(set_on_hand("PAD-1", "DC-1", 3))
+        await follower.stop()
+        await local.stop()
+
+    asyncio.run(run())
+    assert same_state(follower.engine, local.engine)
+    follower.close()
+    local.close()
+
+
+def test_a_follower_that_lagged_past_compaction_loads_the_newest_snapshot_in_place(tmp_path):
+    directory = str(tmp_path)
+    local = writer(directory)
+    follower = FollowerReplica(Engine(small_network()), directory)
+    follower.recover()
+    engine = follower.engine
+    histories: list[str] = []
+    follower.add_history_listener(histories.append)
+
+    async def run() -> None:
+        await local.start()
+        # While the follower sleeps with the first segment open: three snapshots, each rotating the log and
+        # compacting it below the older kept one, so the segment after the follower's is gone.
+        for i in range(15):
+            await local.submit(set_on_hand("PAD-1", "DC-1", i))
+            if i % 5 == 4:
+                local.snapshot_now()
+        await local.stop()
+        assert not os.path.exists(os.path.join(directory, segment_name(7)))
+        await follower.start()
+        await until(lambda: follower.log_position == local.log_position, "the follower caught up")
+        await follower.stop()
+
+    asyncio.run(run())
+    assert follower.resync_count == 1
+    assert histories == [local.log_id]
+    assert follower.engine is engine  # servicers keep this object: the state was replaced inside it
+    assert same_state(follower.engine, local.engine)
+    follower.close()
+    local.close()
