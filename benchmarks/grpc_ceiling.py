@@ -306,9 +306,11 @@ def h2load(
         raise RuntimeError(f"h2load failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     stats = parse_h2load(out.stdout)
     # Log columns: start (us since epoch), HTTP status, duration (us).
-    log = np.loadtxt(log_path, dtype=np.int64, ndmin=2)
-    if log.size == 0:  # no request finished (a warm-up on a starved machine): no rows, not one empty column
-        log = np.empty((0, 3), dtype=np.int64)
+    # Nothing finished in time (a warm-up starved by other processes): no rows, not a crash.
+    if not os.path.exists(log_path) or os.path.getsize(log_path) == 0:
+        log = np.zeros((0, 3), dtype=np.int64)
+    else:
+        log = np.loadtxt(log_path, dtype=np.int64, ndmin=2)
     stats["non_200"] = int((log[:, 1] != 200).sum())
     return stats, log[:, 2]
 
