@@ -40,6 +40,8 @@ extensions = [
     # UpdateStock from an Outcome.
     compiled("dompromise.wire.availability"),
     compiled("dompromise.wire.outcomes"),
+    # PromiseDeliveryResponse written from a promise answer.
+    compiled("dompromise.wire.promise"),
 ]
 
 SKIP_EXTENSIONS = os.environ.get("DOMPROMISE_NO_EXTENSIONS") == "1"

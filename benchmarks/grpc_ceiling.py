@@ -488,7 +488,8 @@ def promise_phases(calls: int) -> list[dict]:
     """Median microseconds of each step PromiseDelivery takes for the garage orders, in-process:
     the request's parse, Promiser.request_of (validation, SKUs, units, destination),
     PromiseEngine.promise, Promiser.response (building the message and signing a token per
-    option; the tokens alone timed apart, from the same holds) and the serialization.
+    option; the tokens alone timed apart, from the same holds) and the serialization; and
+    Promiser.response_bytes ("wire": what PromiseDeliveryBytes answers instead of the last two).
     The demo network and stock of `dompromise serve --in-memory`; no gRPC, no event loop."""
     from dompromise.demo import network as demo
     from dompromise.inventory.engine import Engine
@@ -506,8 +507,9 @@ def promise_phases(calls: int) -> list[dict]:
     for scenario, (line_count, _, _) in PROMISE_SCENARIOS.items():
         data = promise_request(line_count).SerializeToString()
         times: dict[str, list[float]] = {
-            name: [] for name in ("parse", "request_of", "promise", "response", "tokens", "serialize")
+            name: [] for name in ("parse", "request_of", "promise", "response", "tokens", "serialize", "wire")
         }
+        wire = getattr(promiser, "response_bytes", None)  # a tree from before the compiled encoder has none
         for call_index in range(calls + calls // 10):  # the first tenth warms up
             t0 = time.perf_counter_ns()
             message = promise_pb2.PromiseDeliveryRequest.FromString(data)
@@ -531,8 +533,11 @@ def promise_phases(calls: int) -> list[dict]:
             t6 = time.perf_counter_ns()
             sign_tokens(promiser.signer, holds, t6, request, answer, token_options(request))
             t7 = time.perf_counter_ns()
+            if wire is not None:
+                wire(request, answer)
+            t8 = time.perf_counter_ns()
             if call_index >= calls // 10:
-                for name, ns in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4)):
+                for name, ns in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4, t8 - t7)):
                     times[name].append(ns / 1000)
         row = {
             "scenario": scenario,
@@ -547,16 +552,24 @@ def promise_phases(calls: int) -> list[dict]:
             sum(row[f"{name}_us"] for name in ("parse", "request_of", "promise", "response", "serialize")), 1
         )
         row["engine_share"] = round(row["promise_us"] / row["handler_us"], 3)
+        if wire is not None:  # PromiseDeliveryBytes: the answer written as wire bytes, no message, no serialize
+            row["handler_wire_us"] = round(
+                sum(row[f"{name}_us"] for name in ("parse", "request_of", "promise", "wire")), 1
+            )
+        else:
+            del row["wire_us"]
         rows.append(row)
     print(
         f"\n{'scenario':11} {'parse':>6} {'request_of':>10} {'promise':>8} {'response':>9} {'(tokens)':>9}"
-        f" {'serialize':>9} {'handler':>8} {'engine share':>12}   (median us, {calls} calls)"
+        f" {'serialize':>9} {'handler':>8} {'engine share':>12} {'wire':>6} {'wire handler':>12}"
+        f"   (median us, {calls} calls)"
     )
     for row in rows:
         print(
             f"{row['scenario']:11} {row['parse_us']:6.1f} {row['request_of_us']:10.1f} {row['promise_us']:8.1f}"
             f" {row['response_us']:9.1f} {row['tokens_us']:9.1f} {row['serialize_us']:9.1f} {row['handler_us']:8.1f}"
-            f" {row['engine_share']:12.2f}"
+            f" {row['engine_share']:12.2f} {row.get('wire_us', float('nan')):6.1f}"
+            f" {row.get('handler_wire_us', float('nan')):12.1f}"
         )
     return rows
 

@@ -54,6 +54,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "http": (
         "http",
         "service",
+        "wire",
         "replica",
         "log",
         "promise",

@@ -284,7 +284,7 @@ class Reads:
             node_index,
             np.ascontiguousarray(boundaries_ns, dtype=np.int64),
             kind_mask,
-            np.ascontiguousarray(np.broadcast_to(np.asarray(wanted, dtype=np.int64), (sku_total,))),
+            _per_sku(wanted, sku_total),
             cells,
             totals,
             earliest,
@@ -497,3 +497,10 @@ class Reads:
         return ReservationView(
             meta.reservation_id, state, expire_ns, meta.create_ns, meta.order_id, meta.customer_id, lines, held
         )
+
+
+def _per_sku(wanted: int | Int64s, sku_total: int) -> Int64s:
+    """`wanted` as one contiguous int64 per SKU: a promise's array as it is, else broadcast (a copy)."""
+    if isinstance(wanted, np.ndarray) and wanted.dtype == np.int64 and wanted.shape == (sku_total,):
+        return np.ascontiguousarray(wanted)
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(wanted, dtype=np.int64), (sku_total,)))

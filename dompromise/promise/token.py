@@ -25,8 +25,10 @@ import base64
 import binascii
 import hmac
 import json
+import os
 import secrets
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring_ascii as _json_string  # json.dumps(a_str): quoted, escaped, ASCII
 from typing import Any
@@ -40,6 +42,7 @@ TOKEN_NONCE_BYTES = 8
 # json.dumps(..., separators=(",", ":")) without building an encoder per call: the same text.
 _JSON = json.JSONEncoder(separators=(",", ":"))
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_VERSION_DOT = f"{VERSION}.".encode()
 
 # The promise request's options a fresh promise must keep, JSON-ready (service/promise.py token_options).
 TokenOptions = dict[str, Any]
@@ -74,13 +77,38 @@ class TokenContent:
     options: TokenOptions = field(default_factory=dict)
 
 
+class _NoncePool:
+    """Each token's random part (TOKEN_NONCE_BYTES random bytes, hex) from one draw of the system's CSPRNG per
+    NONCES_PER_DRAW tokens: a draw per token (a syscall) cost more than the token's HMAC. A forked child
+    drops what it inherited, so two processes never hand out the same nonces."""
+
+    NONCES_PER_DRAW = 64
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._nonces: list[str] = []
+        os.register_at_fork(after_in_child=self._nonces.clear)
+
+    def __call__(self) -> str:
+        with self._lock:
+            if not self._nonces:
+                text, width = secrets.token_hex(TOKEN_NONCE_BYTES * self.NONCES_PER_DRAW), 2 * TOKEN_NONCE_BYTES
+                self._nonces.extend(text[start : start + width] for start in range(0, len(text), width))
+            return self._nonces.pop()
+
+
+random_nonce: Callable[[], str] = _NoncePool()
+
+
 class TokenSigner:
-    def __init__(self, key: bytes | None = None):
+    def __init__(self, key: bytes | None = None, nonce: Callable[[], str] = random_nonce):
+        """nonce: each token's random part (hex); tests pin it to compare two answers' tokens."""
         if key is None:
             key = secrets.token_bytes(KEY_BYTES_MIN)
         if len(key) < KEY_BYTES_MIN:
             raise ValueError(f"a token key needs at least {KEY_BYTES_MIN} bytes")
         self._key = key
+        self._nonce = nonce
 
     def sign(self, content: TokenContent) -> str:
         batch = self.batch(
@@ -105,8 +133,32 @@ class TokenSigner:
         options: TokenOptions,
     ) -> TokenBatch:
         """A signer for the tokens of one answer's options, which differ only in their holds."""
+        return self.batch_encoded(
+            expire_ns, log_position, order_sku_ids, order_quantities, zone_id, pickup_node_id, _JSON.encode(options)
+        )
+
+    def batch_encoded(
+        self,
+        expire_ns: int,
+        log_position: int,
+        order_sku_ids: Sequence[str],
+        order_quantities: Sequence[int],
+        zone_id: str,
+        pickup_node_id: str,
+        options_json: str,
+    ) -> TokenBatch:
+        """batch(), the options given as their compact JSON text (a caller that sees the same options again
+        encodes them once)."""
         return TokenBatch(
-            self._key, expire_ns, log_position, order_sku_ids, order_quantities, zone_id, pickup_node_id, options
+            self._key,
+            expire_ns,
+            log_position,
+            order_sku_ids,
+            order_quantities,
+            zone_id,
+            pickup_node_id,
+            options_json,
+            self._nonce,
         )
 
     def verify(self, token: str) -> TokenContent:
@@ -158,40 +210,50 @@ class TokenBatch:
         order_quantities: Sequence[int],
         zone_id: str,
         pickup_node_id: str,
-        options: TokenOptions,
+        options_json: str,
+        nonce: Callable[[], str] = random_nonce,
     ):
+        """options_json: the options' compact JSON text (_JSON.encode(options))."""
         self._key = key
-        rest = _JSON.encode(
-            {
-                "e": expire_ns,
-                "p": log_position,
-                "o": [list(order_sku_ids), list(order_quantities)],
-                "z": zone_id,
-                "c": pickup_node_id,
-                "q": options,
-            }
+        self._nonce = nonce
+        # What _JSON.encode({"e": ..., "q": options}) writes after its "{": json's own string encoder, ints as
+        # repr, the options encoded by the caller (tests/wire/test_promise_wire.py compares the two).
+        skus = ",".join([_json_string(sku_id) for sku_id in order_sku_ids])
+        quantities = ",".join([int.__repr__(quantity) for quantity in order_quantities])
+        self._tail = (
+            f',"e":{int.__repr__(expire_ns)},"p":{int.__repr__(log_position)},"o":[[{skus}],[{quantities}]],'
+            f'"z":{_json_string(zone_id)},"c":{_json_string(pickup_node_id)},"q":{options_json}}}'
         )
-        self._tail = "," + rest[1:]  # '{"e":...}' -> ',"e":...}', to follow '{"h":[...]'
 
     def sign(self, holds: Sequence[HoldRow]) -> str:
         """The token of these holds: each [sku_id, node_id, quantity, backorder_by_ns] (str, str, int, int).
 
         The holds' JSON is written here as json.dumps writes it (ids through json's own
         string encoder; ints as repr)."""
-        text = ",".join(
-            [
-                f"[{_json_string(str(sku_id))},{_json_string(str(node_id))},{quantity},{backorder_by_ns}]"
-                for sku_id, node_id, quantity, backorder_by_ns in holds
-            ]
+        return self.sign_json(
+            ",".join(
+                [
+                    f"[{_json_string(str(sku_id))},{_json_string(str(node_id))},{quantity},{backorder_by_ns}]"
+                    for sku_id, node_id, quantity, backorder_by_ns in holds
+                ]
+            )
         )
-        nonce = secrets.token_hex(TOKEN_NONCE_BYTES)
-        payload = _encode(f'{{"h":[{text}],"n":"{nonce}"{self._tail}'.encode())
-        return f"{VERSION}.{payload}.{_encode(hmac.digest(self._key, payload.encode(), 'sha256'))}"
+
+    def sign_json(self, holds_json: str) -> str:
+        """The token of the holds written as sign() writes them: their rows' JSON, comma-separated, without
+        the brackets around the list (dompromise/wire/promise.pyx writes them so)."""
+        payload = _encode_bytes(f'{{"h":[{holds_json}],"n":"{self._nonce()}"{self._tail}'.encode())
+        signature = _encode_bytes(hmac.digest(self._key, payload, "sha256"))
+        return b"".join((_VERSION_DOT, payload, b".", signature)).decode()
 
 
 def _encode(data: bytes) -> str:
     """base64.urlsafe_b64encode(data) without padding, in fewer calls."""
-    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+    return _encode_bytes(data).decode()
+
+
+def _encode_bytes(data: bytes) -> bytes:
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")
 
 
 def _decode(text: str) -> bytes:

@@ -181,6 +181,8 @@ class BusinessCounters:
             self._reserved(response)
         elif method == _PROMISE and isinstance(response, promise_pb2.PromiseDeliveryResponse):
             self._promised(response)
+        elif method == _PROMISE and isinstance(response, bytes):  # written as wire bytes (PromiseDeliveryBytes)
+            self._promised(promise_pb2.PromiseDeliveryResponse.FromString(response))
 
     def _reserved(self, response: reservation_pb2.ReserveInventoryResponse) -> None:
         short = sum(1 for line in response.line_results if line.status in _SHORT)

@@ -94,7 +94,9 @@ RAW_METHODS: dict[str, RawMethod] = {
     WATCH_AVAILABILITY: RawMethod(
         lambda s: s.availability.WatchAvailability, availability_pb2.WatchAvailabilityResponse, read=True
     ),
-    PROMISE_DELIVERY: RawMethod(lambda s: s.promise.PromiseDelivery, promise_pb2.PromiseDeliveryResponse, read=True),
+    PROMISE_DELIVERY: RawMethod(
+        lambda s: s.promise.PromiseDeliveryBytes, promise_pb2.PromiseDeliveryResponse, read=True
+    ),
     RESERVE_INVENTORY: RawMethod(
         lambda s: s.reservation.ReserveInventoryBytes, reservation_pb2.ReserveInventoryResponse, read=False
     ),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypedDict, cast
 
+import grpc
 import grpc.aio
 from google.protobuf import timestamp_pb2
 
@@ -27,6 +29,7 @@ from dompromise.service.validation import (
     timestamp_ns,
 )
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
+from dompromise.wire.promise import promise_response
 
 NS_PER_SECOND = 10**9
 # Built once: iterating an Enum class costs microseconds per request.
@@ -34,6 +37,17 @@ METHODS_ALL = frozenset(Method)
 METHOD_VALUES: frozenset[int] = frozenset((Method.SHIP, Method.PICKUP, Method.DROP_SHIP))
 FILL_POLICY_VALUES = frozenset((0, *FillPolicy))
 SOURCING_VALUES = frozenset((0, *Sourcing))
+# A checked request's numbers as the enums (0: the default), by lookup: calling an Enum class costs more.
+METHOD_OF = {int(method): method for method in Method}
+FILL_POLICY_OF = {0: FillPolicy.FILL_OR_KILL, **{int(policy): policy for policy in FillPolicy}}
+SOURCING_OF = {0: Sourcing.ORDER_LEVEL, **{int(mode): mode for mode in Sourcing}}
+SERVICE = promise_pb2.DESCRIPTOR.services_by_name["PromiseService"]
+# Postal codes whose zone is kept per network (the client's text: bounded).
+POSTAL_CODES_KEPT = 4096
+# Distinct request options whose token JSON is kept (a tier is the client's text: bounded).
+OPTIONS_TEXTS_KEPT = 256
+# The JSON a token's options are written in (token.py's: compact, ASCII).
+OPTIONS_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 class RequestOptions(TypedDict, total=False):
@@ -62,6 +76,7 @@ class Promiser:
         self._network_engine = engine
         self._signer = signer
         self._clock_ns = clock_ns
+        self._options_texts: dict[tuple[object, ...], str] = {}  # see _options_json
         self._build()
 
     def _build(self) -> None:
@@ -72,6 +87,9 @@ class Promiser:
         self._engine = PromiseEngine(engine, self._edt) if self._edt is not None else None
         self._currency = transport.currency if transport is not None else ""
         self._zone_ids = frozenset(zone.zone_id for zone in transport.zones) if transport is not None else frozenset()
+        # (postal code, country) -> its zone (None: none), as the EDT tables' zone index says: a front asks
+        # for the same postal codes again and again.
+        self._zones_by_postal_code: dict[tuple[str, str], str | None] = {}
         self._generation = engine.network_generation
 
     def _current(self) -> None:
@@ -89,7 +107,7 @@ class Promiser:
 
     def request_of(self, message: promise_pb2.PromiseDeliveryRequest) -> PromiseRequest:
         """Checks the request (every bad field at once) and resolves its destination."""
-        lines = _validate(message)
+        lines, times_ns = _validate(message)
         self._current()
         if self._engine is None:
             raise FailedPreconditionError("NO_TRANSPORT", "the network has no transport section: nothing to promise")
@@ -103,21 +121,21 @@ class Promiser:
         # A segment describes the customer; it selects protected stock only through a view.
         segment = message.customer.segment if message.channel_view_id else ""
         self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
-        as_of_ns = timestamp_ns(message.as_of_time) if message.HasField("as_of_time") else self._clock_ns()
+        as_of_ns = times_ns["as_of_time"] if "as_of_time" in times_ns else self._clock_ns()
         return PromiseRequest(
             sku_ids=sku_ids,
             quantities=tuple(quantities),
             as_of_ns=as_of_ns,
             zone_id=self._zone(message),
             pickup_node_id=self._pickup(message),
-            methods=frozenset(Method(m) for m in message.delivery_methods) or METHODS_ALL,
-            fill_policy=FillPolicy(message.fill_policy or FillPolicy.FILL_OR_KILL),
+            methods=frozenset([METHOD_OF[m] for m in message.delivery_methods]) or METHODS_ALL,
+            fill_policy=FILL_POLICY_OF[message.fill_policy],
             min_fill_percent=message.min_fill_percent or 1,
             max_shipments=message.max_shipments or 1,
-            sourcing=Sourcing(message.sourcing_mode or Sourcing.ORDER_LEVEL),
+            sourcing=SOURCING_OF[message.sourcing_mode],
             allow_future_supply=not message.stock_on_hand_only,
-            deliver_after_ns=_ns(message, "deliver_after_time"),
-            deliver_before_ns=_ns(message, "deliver_before_time"),
+            deliver_after_ns=times_ns.get("deliver_after_time", 0),
+            deliver_before_ns=times_ns.get("deliver_before_time", 0),
             max_options=message.max_options or limits.PROMISE_OPTIONS_DEFAULT,
             customer_tier=message.customer.tier,
             channel_view_id=message.channel_view_id,
@@ -129,6 +147,8 @@ class Promiser:
     def _required_attributes(self, lines: Sequence[promise_pb2.OrderLine]) -> tuple[tuple[str, Attributes], ...]:
         """(sku_id, values) of the SKUs whose lines require attribute values; every problem
         named lines[i].required_attributes(.<key>)."""
+        if not any([line.required_attributes for line in lines]):
+            return ()  # the usual order: no line requires values, so none can require other values
         required: dict[str, Attributes] = {}
         violations: list[FieldViolation] = []
         for position, line in enumerate(lines):
@@ -150,7 +170,12 @@ class Promiser:
             return message.zone_id
         if message.postal_code:
             assert self._edt is not None, "request_of refuses a network without transport first"
-            zone = self._edt.zone_for_postal_code(message.postal_code, message.country_code)
+            key = (message.postal_code, message.country_code)
+            zone = self._zones_by_postal_code.get(key, "")
+            if zone == "":  # not looked up yet ("" is no zone id)
+                if len(self._zones_by_postal_code) >= POSTAL_CODES_KEPT:
+                    self._zones_by_postal_code.clear()
+                zone = self._zones_by_postal_code[key] = self._edt.zone_for_postal_code(*key)
             if zone is None:
                 raise NotFoundError("zone", f"postal code {message.postal_code}", "postal_code")
             return zone
@@ -193,6 +218,54 @@ class Promiser:
             added.reason = cast(promise_pb2.CandidateReason, candidate.reason)  # equal numbers (tested)
             added.detail = candidate.detail
         return response
+
+    def response_bytes(self, request: PromiseRequest, answer: PromiseAnswer) -> bytes:
+        """response(request, answer).SerializeToString(), written by the compiled encoder (wire/promise.pyx):
+        the same bytes, tokens signed over the same holds."""
+        sign = None
+        if answer.options:
+            sign = self._signer.batch_encoded(
+                self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND,
+                answer.log_position,
+                answer.sku_ids,
+                answer.quantities,
+                request.zone_id or "",
+                request.pickup_node_id or "",
+                self._options_json(request),
+            ).sign_json
+        return promise_response(
+            answer.options,
+            answer.candidates,
+            request.zone_id or "",
+            request.as_of_ns,
+            answer.log_position,
+            self._currency,
+            sign,
+        )
+
+    def _options_json(self, request: PromiseRequest) -> str:
+        """token_options(request) as the token's JSON text, encoded once per distinct options (most requests
+        of a front share them)."""
+        key = (
+            request.fill_policy,
+            request.min_fill_percent,
+            request.max_shipments,
+            request.sourcing,
+            request.methods,
+            request.allow_future_supply,
+            request.customer_tier,
+            request.max_options,
+            request.channel_view_id,
+            request.customer_segment,
+            request.split_lines,
+            request.required_attributes,
+        )
+        found = self._options_texts.get(key)
+        if found is None:
+            if len(self._options_texts) >= OPTIONS_TEXTS_KEPT:
+                self._options_texts.clear()
+            found = self._options_texts[key] = OPTIONS_JSON.encode(token_options(request))
+        return found
 
     def _add_option(
         self, message: promise_pb2.DeliveryOption, option: Option, as_of_ns: int, tokens: TokenBatch
@@ -253,6 +326,18 @@ class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
         answer = self._promiser.promise(promise_request)
         return self._promiser.response(promise_request, answer)
 
+    @map_errors
+    async def PromiseDeliveryBytes(
+        self,
+        request: promise_pb2.PromiseDeliveryRequest,
+        context: grpc.aio.ServicerContext[promise_pb2.PromiseDeliveryRequest, bytes],
+    ) -> bytes:
+        """PromiseDelivery's answer as wire bytes: the same checks and errors, the same bytes as its message
+        serialized (served with no response serializer: service/pipeline.py RAW_METHODS)."""
+        promise_request = self._promiser.request_of(request)
+        answer = self._promiser.promise(promise_request)
+        return self._promiser.response_bytes(promise_request, answer)
+
 
 def token_options(request: PromiseRequest) -> dict[str, object]:
     """The request's options a fresh promise must keep (JSON-ready)."""
@@ -312,16 +397,9 @@ def _set_time(timestamp: timestamp_pb2.Timestamp, ns: int) -> None:
     timestamp.nanos = nanos
 
 
-def _ns(message: promise_pb2.PromiseDeliveryRequest, name: str) -> int:
-    if not message.HasField(name):
-        return 0
-    timestamp: timestamp_pb2.Timestamp = getattr(message, name)
-    return timestamp_ns(timestamp)
-
-
-def _validate(message: promise_pb2.PromiseDeliveryRequest) -> list[promise_pb2.OrderLine]:
+def _validate(message: promise_pb2.PromiseDeliveryRequest) -> tuple[list[promise_pb2.OrderLine], dict[str, int]]:
     """Every bad field of the request at once; returns list(message.lines), read once
-    (each access to message.lines wraps every line again)."""
+    (each access to message.lines wraps every line again), and the times it sets, in ns by field name."""
     check_count(message.lines, "lines", "PROMISE_LINES_MAX", minimum=1)
     lines = list(message.lines)
     violations: list[FieldViolation] = []
@@ -357,14 +435,17 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> list[promise_pb2.O
         violations.append(FieldViolation("max_shipments", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
     if not 0 <= message.max_options <= limits.PROMISE_OPTIONS_MAX:
         violations.append(FieldViolation("max_options", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
+    times_ns: dict[str, int] = {}
     for name in ("as_of_time", "deliver_after_time", "deliver_before_time"):
         if message.HasField(name):
-            violations += time_violations(getattr(message, name), name)
-    after, before = _ns(message, "deliver_after_time"), _ns(message, "deliver_before_time")
+            timestamp = getattr(message, name)
+            violations += time_violations(timestamp, name)
+            times_ns[name] = timestamp_ns(timestamp)
+    after, before = times_ns.get("deliver_after_time", 0), times_ns.get("deliver_before_time", 0)
     if after and before and before < after:
         violations.append(FieldViolation("deliver_before_time", "is before deliver_after_time"))
-    as_of = _ns(message, "as_of_time")
+    as_of = times_ns.get("as_of_time", 0)
     if before and as_of and before < as_of:
         violations.append(FieldViolation("deliver_before_time", "is before as_of_time"))
     raise_if_any(violations)
-    return lines
+    return lines, times_ns
