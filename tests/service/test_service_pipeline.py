@@ -214,3 +214,21 @@ def test_the_metrics_page_counts_reservations_by_state():
         assert sample(samples, "dompromise_holds", state="expired") == 0
     finally:
         server.stop()
+
+
+def test_concurrent_calls_are_judged_by_their_own_keys(keyed):
+    """The pipeline reads each call's metadata as grpc's look-up saw it (a ContextVar set per call's task): calls
+    in flight together, keyed, unkeyed and wrongly scoped, interleaved, must each get their own verdict."""
+    kinds = {
+        "read": ((("authorization", f"Bearer {KEYS[auth.READ]}"),), grpc.StatusCode.OK),
+        "none": ((), grpc.StatusCode.UNAUTHENTICATED),
+        "wrong": ((("authorization", "Bearer " + "z" * 40),), grpc.StatusCode.UNAUTHENTICATED),
+        "scope": ((("authorization", f"Bearer {KEYS[auth.INVENTORY_WRITE]}"),), grpc.StatusCode.PERMISSION_DENIED),
+    }
+    request = availability_pb2.GetAvailabilityRequest(sku_ids=["PAD-1"])
+    with grpc.insecure_channel(keyed.target) as channel:
+        stub = availability_pb2_grpc.AvailabilityServiceStub(channel)
+        order = [name for _ in range(50) for name in kinds]  # 200 calls, every kind beside every other
+        futures = [(name, stub.GetAvailability.future(request, metadata=kinds[name][0], timeout=30)) for name in order]
+        for name, future in futures:
+            assert future.code() == kinds[name][1], name
