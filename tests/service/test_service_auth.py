@@ -162,6 +162,28 @@ def test_reload_takes_new_keys_and_keeps_old_ones_on_a_bad_file(tmp_path, keys_f
     assert ring.by_key(new_key) is not None  # the keys in force stay
 
 
+def test_a_remembered_key_stops_working_once_the_file_drops_it(tmp_path, keys_file):
+    ring = KeyRing(keys_file)
+    key = KEYS[auth.READ]
+    assert ring.by_key(key) is ring.by_key(key) is not None  # the second from the keys found valid
+    assert ring.by_key("not-a-key-" + "q" * 32) is None and ring.by_key("not-a-key-" + "q" * 32) is None
+    write_keys(tmp_path / "keys.yaml")  # rewritten without the read key's entry
+    text = (tmp_path / "keys.yaml").read_text()
+    (tmp_path / "keys.yaml").write_text(text.replace(key, "replacement-key-" + "r" * 32))
+    assert ring.reload()
+    assert ring.by_key(key) is None
+    assert ring.by_key("replacement-key-" + "r" * 32).scopes == {auth.READ}
+
+
+def test_the_keys_remembered_are_bounded(keys_file, monkeypatch):
+    monkeypatch.setattr(auth.limits, "ACCEPTED_KEYS_REMEMBERED_MAX", 2)
+    ring = KeyRing(keys_file)
+    for key in KEYS.values():
+        assert ring.by_key(key) is not None
+    assert len(ring._accepted) == 2
+    assert all(ring.by_key(key) is not None for key in KEYS.values())  # the others still found, not remembered
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
