@@ -13,7 +13,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BUF    := npx --yes @bufbuild/buf@1.75.0
-CORE   := $(wildcard dompromise/_core/*.pyx dompromise/_core/*.pxd dompromise/_core/*.pxi dompromise/wire/*.pyx dompromise/inventory/*.pyx)
+CORE   := $(wildcard dompromise/_core/*.pyx dompromise/_core/*.pxd dompromise/_core/*.pxi dompromise/wire/*.pyx dompromise/wire/*.pxd dompromise/inventory/*.pyx)
 STAMP  := $(VENV)/.installed
 # `make serve` needs only the runtime dependencies (and the core's build tools): no test or benchmark extras.
 RUNTIME := $(VENV)/.runtime

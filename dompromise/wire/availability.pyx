@@ -31,15 +31,15 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy
 
 from dompromise._core.state cimport ITEM_OK, ITEM_SKU_NOT_FOUND, UNAVAILABLE_REASON_COUNT, Core
+from dompromise.wire.varint cimport put_varint as _put_varint
+from dompromise.wire.varint cimport varint_size as _varint_size
 
 cnp.import_array()
 
 cdef extern from *:
     """
-    #define dompromise_clzll(value) __builtin_clzll(value)
     #define dompromise_wire_prefetch(address) __builtin_prefetch(address)
     """
-    int _clzll "dompromise_clzll"(uint64_t value) noexcept nogil
     void _prefetch "dompromise_wire_prefetch"(const void* address) noexcept nogil
 
 cdef extern from "Python.h":
@@ -77,20 +77,6 @@ cdef Py_ssize_t _BUFFER_INITIAL_BYTES = 4096
 
 
 # ---- wire primitives -----------------------------------------------------------------------
-
-cdef inline Py_ssize_t _varint_size(uint64_t value) noexcept nogil:
-    """Bytes of `value` as a varint: 7 bits a byte, at least one."""
-    return (70 - _clzll(value | 1)) // 7
-
-
-cdef inline uint8_t* _put_varint(uint8_t* out, uint64_t value) noexcept nogil:
-    while value >= 0x80:
-        out[0] = <uint8_t>(value | 0x80)
-        out += 1
-        value >>= 7
-    out[0] = <uint8_t>value
-    return out + 1
-
 
 cdef inline Py_ssize_t _tag_size(int tag) noexcept nogil:
     return _varint_size(<uint64_t>tag)

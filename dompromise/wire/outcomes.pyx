@@ -33,20 +33,15 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.string cimport memcpy
 
+from dompromise.wire.varint cimport put_varint
+from dompromise.wire.varint cimport varint_size as _varint_size
+
 # ItemStatus STALE (common.proto): UpdateStockResponse.stale_count counts them.
 cdef enum:
     ITEM_STALE = 15
 
 cdef enum:
     NANOS_PER_SECOND = 1_000_000_000
-
-
-cdef inline Py_ssize_t _varint_size(uint64_t value) noexcept nogil:
-    cdef Py_ssize_t size = 1
-    while value >= 0x80:
-        value >>= 7
-        size += 1
-    return size
 
 
 cdef inline Py_ssize_t _int_field_size(int64_t value) noexcept nogil:
@@ -70,12 +65,7 @@ cdef struct Out:
 
 
 cdef inline void _varint(Out* out, uint64_t value) noexcept nogil:
-    while value >= 0x80:
-        out.data[out.at] = <uint8_t>(value & 0x7F) | 0x80
-        out.at += 1
-        value >>= 7
-    out.data[out.at] = <uint8_t>value
-    out.at += 1
+    out.at = put_varint(out.data + out.at, value) - out.data
 
 
 cdef inline void _int_field(Out* out, uint8_t tag, int64_t value) noexcept nogil:

@@ -19,6 +19,9 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memmove
 
+from dompromise.wire.varint cimport put_varint
+from dompromise.wire.varint cimport varint_size as _varint_size
+
 from json.encoder import encode_basestring_ascii as _json_string
 
 # Wire types (protobuf encoding): a varint, a 64-bit field, a length-delimited field.
@@ -95,24 +98,9 @@ cdef int _reserve(Buffer* buffer, Py_ssize_t extra) except -1:
     return 0
 
 
-cdef inline Py_ssize_t _varint_size(uint64_t value) noexcept nogil:
-    cdef Py_ssize_t size = 1
-    while value >= 0x80:
-        value >>= 7
-        size += 1
-    return size
-
-
 cdef inline void _put_varint(Buffer* buffer, uint64_t value) noexcept nogil:
     """Writes a varint; the caller reserved VARINT_BYTES_MAX."""
-    cdef uint8_t* out = <uint8_t*>(buffer.data + buffer.size)
-    cdef Py_ssize_t n = 0
-    while value >= 0x80:
-        out[n] = <uint8_t>(value | 0x80)
-        value >>= 7
-        n += 1
-    out[n] = <uint8_t>value
-    buffer.size += n + 1
+    buffer.size = <char*>put_varint(<uint8_t*>(buffer.data + buffer.size), value) - buffer.data
 
 
 cdef int _varint(Buffer* buffer, uint32_t field, uint64_t value) except -1:
