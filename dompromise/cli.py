@@ -371,7 +371,9 @@ def _serve(args: argparse.Namespace) -> int:
             from dompromise.http.auth import keyring_check
 
             auth_check = keyring_check(options.keys)
-        also_serve = also_serve_http(http_host, args.http_port, http_ready, auth_check)
+        also_serve = also_serve_http(
+            http_host, args.http_port, http_ready, auth_check, reuse_port=args.worker_index is not None
+        )
     if args.worker_index == 0 and not args.redis:
         also_serve = _with_writer_endpoint(also_serve, args.data_dir)
     try:
@@ -613,7 +615,10 @@ def _supervise(args: argparse.Namespace) -> int:
             print(f"dompromise: refusing to start: {error}", file=sys.stderr)
             return 2
     staged = not args.redis  # the file log: worker 0 writes what the others read
-    return workers.run(args.argv, args.workers, args.host, args.port, reload=bool(args.config), staged=staged)
+    http = None if args.http_port is None else (args.http_host or args.host, args.http_port)
+    return workers.run(
+        args.argv, args.workers, args.host, args.port, reload=bool(args.config), staged=staged, http=http
+    )
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -32,9 +32,15 @@ def app_of(built: BuiltServer, replica: Replica, auth_check: AuthCheck | None = 
 
 
 async def start_http(
-    built: BuiltServer, replica: Replica, host: str, port: int, auth_check: AuthCheck | None = None
+    built: BuiltServer,
+    replica: Replica,
+    host: str,
+    port: int,
+    auth_check: AuthCheck | None = None,
+    reuse_port: bool = False,
 ) -> tuple[web.AppRunner, int]:
-    """Listens on host:port (0: a free port); returns the runner (cleanup() stops it) and the bound port."""
+    """Listens on host:port (0: a free port); returns the runner (cleanup() stops it) and the bound port.
+    `reuse_port`: the port is shared with the other workers of `serve --workers` (SO_REUSEPORT)."""
     app = app_of(built, replica, auth_check)
     runner = web.AppRunner(
         app,
@@ -44,17 +50,21 @@ async def start_http(
         max_line_size=HTTP_LINE_BYTES_READ,
     )
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
     return runner, int(runner.addresses[0][1])
 
 
 def also_serve_http(
-    host: str, port: int, ready: Callable[[int], None] | None = None, auth_check: AuthCheck | None = None
+    host: str,
+    port: int,
+    ready: Callable[[int], None] | None = None,
+    auth_check: AuthCheck | None = None,
+    reuse_port: bool = False,
 ) -> AlsoServe:
     """service/server.py serve()'s `also_serve`: the HTTP app on host:port; `ready(port)` once it listens."""
 
     async def start(built: BuiltServer, replica: Replica) -> Callable[[], Awaitable[None]]:
-        runner, bound = await start_http(built, replica, host, port, auth_check)
+        runner, bound = await start_http(built, replica, host, port, auth_check, reuse_port)
         log.info("HTTP/JSON and the counter page on %s:%d", host, bound)
         if ready is not None:
             ready(bound)

@@ -17,6 +17,8 @@ The parent is a small supervisor; it holds no state and never imports gRPC.
   (replica/follower.py). Worker 0 starts alone, the others once it serves.
   When it dies, the others go on answering reads (writes UNAVAILABLE) until
   its restart below.
+- **HTTP** (--http-port): reserved the same way, once, and every worker
+  serves it with SO_REUSEPORT too (port 0 becomes one free port for all).
 - **Ready.** It prints `dompromise serving on host:P` once every worker said
   it serves.
 - **Crashes.** A worker that exits while the supervisor is not stopping is
@@ -150,9 +152,19 @@ class Worker:
 class Supervisor:
     """Starts, watches, restarts and stops the workers (see the module doc)."""
 
-    def __init__(self, argv: list[str], count: int, host: str, port: int, reload: bool = False, staged: bool = False):
+    def __init__(
+        self,
+        argv: list[str],
+        count: int,
+        host: str,
+        port: int,
+        reload: bool = False,
+        staged: bool = False,
+        http: tuple[str, int] | None = None,
+    ):
         assert 1 <= count <= limits.WORKERS_MAX, count
         self.argv = list(argv)
+        self.http = http  # (host, port) of --http-port, shared by the workers like the gRPC port
         self.reload = reload  # the workers apply their --config again on SIGHUP
         self.count = count
         self.host = host
@@ -179,6 +191,15 @@ class Supervisor:
             print(f"dompromise: cannot serve on {self.host}:{self.port}: {error}", file=sys.stderr)
             return 2
         self.port = placeholder.getsockname()[1]
+        http_placeholder = None
+        if self.http is not None:
+            try:
+                http_placeholder = reserve_port(*self.http)
+            except OSError as error:
+                placeholder.close()
+                print(f"dompromise: cannot serve HTTP on {self.http[0]}:{self.http[1]}: {error}", file=sys.stderr)
+                return 2
+            self.http = (self.http[0], http_placeholder.getsockname()[1])
         wake_read, wake_write = os.pipe()
         os.set_blocking(wake_read, False)
         os.set_blocking(wake_write, False)
@@ -201,6 +222,8 @@ class Supervisor:
             os.close(wake_read)
             os.close(wake_write)
             placeholder.close()
+            if http_placeholder is not None:
+                http_placeholder.close()
             for worker in self.workers:  # only on a bug here: never leave workers behind
                 if worker is not None and worker.process.poll() is None:
                     worker.process.kill()
@@ -249,6 +272,7 @@ class Supervisor:
             str(index),
             "--worker-restarts",
             str(self.slot_restarts[index]),
+            *([] if self.http is None else ["--http-port", str(self.http[1])]),
         ]
         environment = dict(os.environ, **{SUPERVISOR_PID_ENV: str(os.getpid())})
         process = subprocess.Popen(
@@ -409,8 +433,17 @@ def _describe(code: int) -> str:
     return f"code {code}"
 
 
-def run(argv: list[str], count: int, host: str, port: int, reload: bool = False, staged: bool = False) -> int:
+def run(
+    argv: list[str],
+    count: int,
+    host: str,
+    port: int,
+    reload: bool = False,
+    staged: bool = False,
+    http: tuple[str, int] | None = None,
+) -> int:
     """Supervises `count` workers of `dompromise <argv>` on host:port until they stop; the exit code.
     reload: the workers were given --config (SIGHUP is forwarded to one of them).
-    staged: worker 0 starts alone, the others once it serves (the file log: it writes what they read)."""
-    return Supervisor(argv, count, host, port, reload, staged).run()
+    staged: worker 0 starts alone, the others once it serves (the file log: it writes what they read).
+    http: --http-port's (host, port), shared by every worker like the gRPC port."""
+    return Supervisor(argv, count, host, port, reload, staged, http).run()
