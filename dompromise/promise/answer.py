@@ -10,6 +10,8 @@ immutable).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -36,6 +38,26 @@ from dompromise.promise.types import Candidate, Option, PlannedLine, PromiseRequ
 
 # One entry to rank: (score, earliest, cost, order made, nodes, distinct key, kernel row or Option).
 Entry = tuple[float, int, int, int, list[int], tuple[tuple[str, str, str, int], ...], int | Option]
+
+
+@dataclass(frozen=True)
+class RowAnswer:
+    """A PromiseAnswer whose options are all kernel rows, not built as Options (PromiseEngine.promise_rows):
+    the first kept_count rows of call.scan.order, which dompromise/wire/promise.pyx writes from the arrays."""
+
+    call: Call
+    kept_count: int
+    candidates: list[Candidate]
+    log_position: int
+    node_ids: list[str]  # the network's, by node index
+
+    @property
+    def sku_ids(self) -> list[str]:
+        return self.call.sku_ids
+
+    @property
+    def quantities(self) -> list[int]:
+        return self.call.quantities
 
 
 class AnswerBuilder:
@@ -118,9 +140,14 @@ class AnswerBuilder:
 
     def kernel_ranked(self, call: Call) -> tuple[list[Option], list[Candidate]]:
         """Every option is a kernel row: the kernel ranks them and says how each node fared."""
+        kept_count, candidates = self.kernel_rows(call)
+        kept = self._row_options(call, call.scan.order[:kept_count].tolist()) if kept_count else []
+        return kept, candidates
+
+    def kernel_rows(self, call: Call) -> tuple[int, list[Candidate]]:
+        """kernel_ranked without building the options: they are the first (count) rows of call.scan.order."""
         request, scan = call.request, call.scan
         kept_count = scan.rank(request.deliver_before_ns, request.max_options)
-        kept = self._row_options(call, scan.order[:kept_count].tolist()) if kept_count else []
         # A reason per node: the kernel's outcome (USED, OUTRANKED, TOO_LATE: Reason's numbers),
         # else its column code; NODE_NOT_SELLABLE where no column.
         info = scan.info
@@ -130,10 +157,10 @@ class AnswerBuilder:
         tables = self._reason_tables(call.request)
         reasons: list[int] = by_node.tolist()
         if CODE_PARTIAL not in reasons:
-            return kept, [tables[reason][node] for node, reason in enumerate(reasons)]
+            return kept_count, [tables[reason][node] for node, reason in enumerate(reasons)]
         partial = np.flatnonzero(final == CODE_PARTIAL)
         texts = dict(zip([call.columns[column] for column in partial.tolist()], self._short_candidates(call, partial)))
-        return kept, [
+        return kept_count, [
             tables[reason][node] if reason != CODE_PARTIAL else texts[node] for node, reason in enumerate(reasons)
         ]
 

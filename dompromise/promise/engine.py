@@ -37,7 +37,7 @@ from dompromise._core.promise import PromiseKernel, PromiseScan
 from dompromise.inventory.channels import Channel
 from dompromise.inventory.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
 from dompromise.model.attributes import Attributes
-from dompromise.promise.answer import AnswerBuilder
+from dompromise.promise.answer import AnswerBuilder, RowAnswer
 from dompromise.promise.call import (
     CODE_CAPACITY,
     CODE_FULL,
@@ -51,7 +51,7 @@ from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.multi_node import MultiNodeOptions
 from dompromise.promise.ranking import Destination, node_penalties, weights_for
 from dompromise.promise.routes import Routes
-from dompromise.promise.types import NS_PER_HOUR, PromiseAnswer, PromiseRequest, Weights
+from dompromise.promise.types import NS_PER_HOUR, Option, PromiseAnswer, PromiseRequest, Weights
 
 # Engines kept per distinct weights (one per view with its own ranking, usually a handful).
 WEIGHTED_ENGINES_MAX = 64
@@ -73,6 +73,7 @@ class PromiseEngine:
         self._weights = weights if weights is not None else engine.network.ranking
         self._weighted: dict[Weights, PromiseEngine] = {}
         self._node_count = len(engine.network.nodes)
+        self._node_ids = [node.node_id for node in engine.network.nodes]
         self._routes = Routes(engine.network, edt)
         self._multi_node = MultiNodeOptions(engine.network, edt, self._weights)
         self._answers = AnswerBuilder(engine.network)
@@ -100,6 +101,41 @@ class PromiseEngine:
             weights = weights_for(self._engine.network, request.channel_view_id)
             if weights != self._weights:
                 return self._with_weights(weights).promise(request, node_penalty)
+        call, channel, python_options = self._call(request, node_penalty)
+        if python_options is None:
+            kept, candidates = self._answers.kernel_ranked(call)
+        else:
+            kept, candidates = self._answers.python_ranked(call, python_options)
+        if channel is not None:
+            candidates = self._answers.outside_view(candidates, channel)
+        return PromiseAnswer(
+            tuple(kept), tuple(candidates), self._engine.log_position, tuple(call.sku_ids), tuple(call.quantities)
+        )
+
+    def promise_rows(self, request: PromiseRequest) -> PromiseAnswer | RowAnswer:
+        """promise(request), its options left as the kernel's ranked rows when they all are (nearly every
+        answer): a RowAnswer, which the wire encoder writes from the scan's arrays; else the PromiseAnswer."""
+        if self._configured:
+            weights = weights_for(self._engine.network, request.channel_view_id)
+            if weights != self._weights:
+                return self._with_weights(weights).promise_rows(request)
+        call, channel, python_options = self._call(request, None)
+        if python_options is not None:
+            kept, candidates = self._answers.python_ranked(call, python_options)
+            if channel is not None:
+                candidates = self._answers.outside_view(candidates, channel)
+            return PromiseAnswer(
+                tuple(kept), tuple(candidates), self._engine.log_position, tuple(call.sku_ids), tuple(call.quantities)
+            )
+        kept_count, candidates = self._answers.kernel_rows(call)
+        if channel is not None:
+            candidates = self._answers.outside_view(candidates, channel)
+        return RowAnswer(call, kept_count, candidates, self._engine.log_position, self._node_ids)
+
+    def _call(
+        self, request: PromiseRequest, node_penalty: Penalty | None
+    ) -> tuple[Call, Channel | None, list[Option] | None]:
+        """The scanned call, its channel, and the options only Python builds (None: none)."""
         if node_penalty is None:
             node_penalty = self._node_terms(request)
         penalty = _checked_penalty(node_penalty, self._node_count)
@@ -110,14 +146,7 @@ class PromiseEngine:
         if channel is not None and channel.view is not None:
             sellable = sellable[channel.view.node_mask[sellable]]
         call = self._scan(request, sku_ids, quantities, sellable, channel, penalty)
-        python_options = self._multi_node.options(call)
-        if python_options is None:
-            kept, candidates = self._answers.kernel_ranked(call)
-        else:
-            kept, candidates = self._answers.python_ranked(call, python_options)
-        if channel is not None:
-            candidates = self._answers.outside_view(candidates, channel)
-        return PromiseAnswer(tuple(kept), tuple(candidates), engine.log_position, tuple(sku_ids), tuple(quantities))
+        return call, channel, self._multi_node.options(call)
 
     def _with_weights(self, weights: Weights) -> PromiseEngine:
         """The engine that ranks by `weights` (a view's own ranking), made once."""

@@ -224,6 +224,7 @@ class TokenBatch:
             f',"e":{int.__repr__(expire_ns)},"p":{int.__repr__(log_position)},"o":[[{skus}],[{quantities}]],'
             f'"z":{_json_string(zone_id)},"c":{_json_string(pickup_node_id)},"q":{options_json}}}'
         )
+        self._tail_bytes = f'"{self._tail}'.encode()
 
     def sign(self, holds: Sequence[HoldRow]) -> str:
         """The token of these holds: each [sku_id, node_id, quantity, backorder_by_ns] (str, str, int, int).
@@ -238,6 +239,21 @@ class TokenBatch:
                 ]
             )
         )
+
+    @property
+    def key(self) -> bytes:
+        """The HMAC key (for a compiled signer: dompromise/wire/promise.pyx promise_response_rows)."""
+        return self._key
+
+    def nonce(self) -> str:
+        """A fresh random part for one token (hex)."""
+        return self._nonce()
+
+    @property
+    def tail(self) -> bytes:
+        """What a payload's JSON carries after its nonce's text, the nonce's closing quote first: sign_json's
+        payload is '{"h":[' + holds_json + '],"n":"' + nonce + tail (ASCII, as json.dumps writes it)."""
+        return self._tail_bytes
 
     def sign_json(self, holds_json: str) -> str:
         """The token of the holds written as sign() writes them: their rows' JSON, comma-separated, without

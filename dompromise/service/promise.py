@@ -14,6 +14,7 @@ from dompromise import limits
 from dompromise.errors import FailedPreconditionError, FieldViolation, NotFoundError
 from dompromise.inventory.engine import Engine
 from dompromise.model.attributes import Attributes, canonical
+from dompromise.promise.answer import RowAnswer
 from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.engine import PromiseEngine
 from dompromise.promise.token import TokenBatch, TokenSigner
@@ -29,7 +30,7 @@ from dompromise.service.validation import (
     timestamp_ns,
 )
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
-from dompromise.wire.promise import promise_response
+from dompromise.wire.promise import promise_response, promise_response_rows
 
 NS_PER_SECOND = 10**9
 # Built once: iterating an Enum class costs microseconds per request.
@@ -192,6 +193,11 @@ class Promiser:
         assert self._engine is not None, "request_of refuses a network without transport first"
         return self._engine.promise(request)
 
+    def promise_rows(self, request: PromiseRequest) -> PromiseAnswer | RowAnswer:
+        """promise(request), its options left as the kernel's rows when they all are (for response_bytes)."""
+        assert self._engine is not None, "request_of refuses a network without transport first"
+        return self._engine.promise_rows(request)
+
     def response(self, request: PromiseRequest, answer: PromiseAnswer) -> promise_pb2.PromiseDeliveryResponse:
         response = promise_pb2.PromiseDeliveryResponse(zone_id=request.zone_id or "", log_position=answer.log_position)
         response.as_of_time.FromNanoseconds(request.as_of_ns)
@@ -219,20 +225,26 @@ class Promiser:
             added.detail = candidate.detail
         return response
 
-    def response_bytes(self, request: PromiseRequest, answer: PromiseAnswer) -> bytes:
+    def response_bytes(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer) -> bytes:
         """response(request, answer).SerializeToString(), written by the compiled encoder (wire/promise.pyx):
-        the same bytes, tokens signed over the same holds."""
-        sign = None
-        if answer.options:
-            sign = self._signer.batch_encoded(
-                self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND,
-                answer.log_position,
-                answer.sku_ids,
-                answer.quantities,
+        the same bytes, tokens signed over the same holds. A RowAnswer's options are written from the kernel's
+        arrays (promise_rows)."""
+        if isinstance(answer, RowAnswer):
+            call = answer.call
+            return promise_response_rows(
+                call.scan,
+                answer.kept_count,
+                call.sku_ids,
+                answer.node_ids,
+                call.destination.routes,
+                answer.candidates,
                 request.zone_id or "",
-                request.pickup_node_id or "",
-                self._options_json(request),
-            ).sign_json
+                request.as_of_ns,
+                answer.log_position,
+                self._currency,
+                self._batch(request, answer) if answer.kept_count else None,
+            )
+        sign = self._batch(request, answer).sign_json if answer.options else None
         return promise_response(
             answer.options,
             answer.candidates,
@@ -241,6 +253,19 @@ class Promiser:
             answer.log_position,
             self._currency,
             sign,
+        )
+
+    def _batch(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer) -> TokenBatch:
+        """The signer of the answer's tokens, which expire PROMISE_TOKEN_TTL_SECONDS from now by the server's
+        clock (never the client's as_of: a what-if promise is no longer-lived token)."""
+        return self._signer.batch_encoded(
+            self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND,
+            answer.log_position,
+            answer.sku_ids,
+            answer.quantities,
+            request.zone_id or "",
+            request.pickup_node_id or "",
+            self._options_json(request),
         )
 
     def _options_json(self, request: PromiseRequest) -> str:
@@ -335,7 +360,7 @@ class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
         """PromiseDelivery's answer as wire bytes: the same checks and errors, the same bytes as its message
         serialized (served with no response serializer: service/pipeline.py RAW_METHODS)."""
         promise_request = self._promiser.request_of(request)
-        answer = self._promiser.promise(promise_request)
+        answer = self._promiser.promise_rows(promise_request)
         return self._promiser.response_bytes(promise_request, answer)
 
 
