@@ -36,6 +36,7 @@ from dompromise.promise.call import (
 from dompromise.promise.routes import Route
 from dompromise.promise.types import Candidate, Option, PlannedLine, PromiseRequest, Reason, Shipment
 
+NOT_SELLABLE = int(Reason.NODE_NOT_SELLABLE)
 # One entry to rank: (score, earliest, cost, order made, nodes, distinct key, kernel row or Option).
 Entry = tuple[float, int, int, int, list[int], tuple[tuple[str, str, str, int], ...], int | Option]
 
@@ -67,6 +68,7 @@ class AnswerBuilder:
 
     def __init__(self, network: Network):
         self._node_ids = [node.node_id for node in network.nodes]
+        self._all_columns = list(range(len(self._node_ids)))  # a selection of every node, in order
         self._node_order = {node.node_id: i for i, node in enumerate(network.nodes)}
         self._fixed_candidates: dict[tuple[Reason, str], list[Candidate]] = {}
         self._reasons_by_destination: dict[tuple[str | None, str | None], dict[int, list[Candidate]]] = {}
@@ -149,16 +151,21 @@ class AnswerBuilder:
         request, scan = call.request, call.scan
         kept_count = scan.rank(request.deliver_before_ns, request.max_options)
         # A reason per node: the kernel's outcome (USED, OUTRANKED, TOO_LATE: Reason's numbers),
-        # else its column code; NODE_NOT_SELLABLE where no column.
-        info = scan.info
-        final = np.where(info[:, INFO_OUTCOME] != 0, info[:, INFO_OUTCOME], info[:, INFO_CODE])
-        by_node = np.full(len(self._node_ids), int(Reason.NODE_NOT_SELLABLE), dtype=np.int64)
-        by_node[call.sellable] = final
+        # else its column code; NODE_NOT_SELLABLE where no column. As lists: a dozen items, where
+        # numpy's calls cost more than the work.
+        codes: list[list[int]] = scan.info.tolist()
+        final = [code[INFO_OUTCOME] or code[INFO_CODE] for code in codes]
+        columns = call.columns
+        if len(columns) == len(self._node_ids) and columns == self._all_columns:
+            reasons = final  # every node sellable, in node order (the default selection)
+        else:
+            reasons = [NOT_SELLABLE] * len(self._node_ids)
+            for column, node in enumerate(columns):
+                reasons[node] = final[column]
         tables = self._reason_tables(call.request)
-        reasons: list[int] = by_node.tolist()
         if CODE_PARTIAL not in reasons:
             return kept_count, [tables[reason][node] for node, reason in enumerate(reasons)]
-        partial = np.flatnonzero(final == CODE_PARTIAL)
+        partial = np.flatnonzero(np.array(final) == CODE_PARTIAL)
         texts = dict(zip([call.columns[column] for column in partial.tolist()], self._short_candidates(call, partial)))
         return kept_count, [
             tables[reason][node] if reason != CODE_PARTIAL else texts[node] for node, reason in enumerate(reasons)

@@ -136,9 +136,10 @@ class PromiseEngine:
         self, request: PromiseRequest, node_penalty: Penalty | None
     ) -> tuple[Call, Channel | None, list[Option] | None]:
         """The scanned call, its channel, and the options only Python builds (None: none)."""
-        if node_penalty is None:
-            node_penalty = self._node_terms(request)
-        penalty = _checked_penalty(node_penalty, self._node_count)
+        # The weights' own terms are checked where they are made (ranking.py: one per node, finite).
+        penalty = (
+            self._node_terms(request) if node_penalty is None else _checked_penalty(node_penalty, self._node_count)
+        )
         sku_ids, quantities = _summed(request.sku_ids, request.quantities)
         engine = self._engine
         channel = engine.channel(request.channel_view_id, request.customer_segment) if request.channel_view_id else None
@@ -269,15 +270,22 @@ class PromiseEngine:
         info, ready, filled = scan.info, scan.ready_ns, scan.filled
         codes = info[:, INFO_CODE].tolist()
         ready_ns = capacity.ready_ns
+        one_line = len(filled) == 1
+        ready_first: list[int] = ready[0].tolist() if one_line else []
         for column, node in self._limited:
             code = codes[column]
             if code != CODE_FULL and code != CODE_PARTIAL:
                 continue
-            if len(filled) == 1:  # one line: it is filled (the node is FULL or PARTIAL)
-                at_ns = int(ready[0, column])
-                moved = {at_ns: ready_ns(node, at_ns)}
-            else:
-                moved = {at_ns: ready_ns(node, at_ns) for at_ns in set(ready[filled[:, column] > 0, column].tolist())}
+            if one_line:  # its line is filled (the node is FULL or PARTIAL): no set, no dict
+                at_ns = ready_first[column]
+                later = ready_ns(node, at_ns)
+                if later is None:
+                    info[column, INFO_CODE] = CODE_CAPACITY
+                elif later != at_ns:
+                    ready[0, column] = later
+                    info[column, INFO_READY_MAX] = later
+                continue
+            moved = {at_ns: ready_ns(node, at_ns) for at_ns in set(ready[filled[:, column] > 0, column].tolist())}
             if None in moved.values():
                 info[column, INFO_CODE] = CODE_CAPACITY
                 continue

@@ -421,11 +421,10 @@ cdef int _append(Buffer* buffer, const char* data, Py_ssize_t size) except -1:
     return 0
 
 
-cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, object tokens) except -1:
+cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, object tokens, bytes tail) except -1:
     """An option's promise_token field, signed here as TokenBatch.sign_json signs it (the same text):
     v1.<base64url of {"h":[holds],"n":"<nonce>"<tail>>.<base64url of its HMAC-SHA256>. `tokens`: key (bytes),
-    nonce() (hex str), tail (bytes: what follows the nonce, its closing quote first)."""
-    cdef bytes tail = tokens.tail
+    nonce() (hex str); tail: its tail (bytes: what follows the nonce, its closing quote first), read once."""
     cdef bytes nonce = (<str>tokens.nonce()).encode("ascii")
     cdef Py_ssize_t payload_at, size
     scratch.size = 0
@@ -448,8 +447,8 @@ cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, object tokens) e
 
 
 cdef int _row_option(Buffer* buffer, Buffer* holds, Buffer* scratch, PromiseScan scan, Py_ssize_t row,
-                     list sku_ids, list node_ids, list routes, int64_t as_of_ns, str currency,
-                     object tokens) except -1:
+                     list sku_ids, list node_ids, object routes, int64_t as_of_ns, str currency,
+                     object tokens, bytes tail) except -1:
     """The Option AnswerBuilder._row_options builds of a kernel row (one shipment of what its node fills, no
     source nodes), written as _option writes that Option."""
     cdef const int64_t* values = scan._rows_ptr + row * ROW_WIDTH
@@ -487,7 +486,7 @@ cdef int _row_option(Buffer* buffer, Buffer* holds, Buffer* scratch, PromiseScan
         _timestamp(buffer, SHIPMENT_DEPARTURE, values[ROW_DEPARTURE])
     _varint(buffer, SHIPMENT_COST_MINOR, <uint64_t>values[ROW_COST])
     _close(buffer, shipment_at)
-    _token(buffer, holds, scratch, tokens)
+    _token(buffer, holds, scratch, tokens, tail)
     _timestamp(buffer, OPTION_EARLIEST, values[ROW_EARLIEST])
     _timestamp(buffer, OPTION_LATEST, values[ROW_LATEST])
     _varint(buffer, OPTION_COST_MINOR, <uint64_t>values[ROW_COST])
@@ -510,7 +509,7 @@ cdef int _row_option(Buffer* buffer, Buffer* holds, Buffer* scratch, PromiseScan
 
 def promise_response_rows(
     PromiseScan scan not None, Py_ssize_t kept_count, list sku_ids not None, list node_ids not None,
-    list routes not None, candidates, str zone_id, int64_t as_of_ns, int64_t log_position, str currency, tokens
+    routes not None, candidates, str zone_id, int64_t as_of_ns, int64_t log_position, str currency, tokens
 ):
     """promise_response of an answer whose options are the kernel's ranked rows, read from the scan's arrays
     (no Option objects): the first kept_count of scan.order, after scan.rank().
@@ -527,7 +526,9 @@ def promise_response_rows(
         raise ValueError(f"{len(sku_ids)} SKU ids for {scan._lines} lines")
     if len(routes) != scan._routes.route_count or len(node_ids) != scan._routes.node_count:
         raise ValueError("routes and node_ids must be the scan's route table's")
+    cdef bytes tail = None
     if kept_count:
+        tail = tokens.tail
         order = scan.order
         if order.shape[0] < kept_count:
             raise ValueError("rank() the scan first")
@@ -544,7 +545,7 @@ def promise_response_rows(
     try:
         for k in range(kept_count):
             _row_option(&buffer, &holds, &scratch, scan, order[k], sku_ids, node_ids, routes, as_of_ns, currency,
-                        tokens)
+                        tokens, tail)
         for candidate in candidates:
             _candidate(&buffer, candidate)
         _string(&buffer, RESPONSE_ZONE_ID, zone_id)
