@@ -285,15 +285,18 @@ class PromiseEngine:
                     ready[0, column] = later
                     info[column, INFO_READY_MAX] = later
                 continue
-            moved = {at_ns: ready_ns(node, at_ns) for at_ns in set(ready[filled[:, column] > 0, column].tolist())}
+            filled_column: list[int] = filled[:, column].tolist()
+            ready_column: list[int] = ready[:, column].tolist()
+            moved = {
+                at_ns: ready_ns(node, at_ns) for at_ns in {at for f, at in zip(filled_column, ready_column) if f > 0}
+            }
             if None in moved.values():
                 info[column, INFO_CODE] = CODE_CAPACITY
                 continue
             taken_ns = cast(dict[int, int], moved)  # no None in it
             if all(later == at_ns for at_ns, later in taken_ns.items()):
                 continue  # the day has room
-            lines = np.flatnonzero(filled[:, column] > 0)
-            ready[lines, column] = [taken_ns[at_ns] for at_ns in ready[lines, column].tolist()]
+            ready[:, column] = [taken_ns[at_ns] if f > 0 else at_ns for f, at_ns in zip(filled_column, ready_column)]
             info[column, INFO_READY_MAX] = max(taken_ns.values())
 
 

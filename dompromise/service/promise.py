@@ -119,9 +119,12 @@ class Promiser:
                 raise NotFoundError("sku", sku_id, f"lines[{position}].sku_id")
         quantities = base_quantities(self._network_engine, lines)
         required = self._required_attributes(lines)
-        # A segment describes the customer; it selects protected stock only through a view.
-        segment = message.customer.segment if message.channel_view_id else ""
-        self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
+        # A segment describes the customer; it selects protected stock only through a view (without one
+        # there is nothing to check: a segment is read only with a view).
+        segment = ""
+        if message.channel_view_id:
+            segment = message.customer.segment
+            self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
         as_of_ns = times_ns["as_of_time"] if "as_of_time" in times_ns else self._clock_ns()
         return PromiseRequest(
             sku_ids=sku_ids,
@@ -244,7 +247,6 @@ class Promiser:
                 self._currency,
                 self._batch(request, answer) if answer.kept_count else None,
             )
-        sign = self._batch(request, answer).sign_json if answer.options else None
         return promise_response(
             answer.options,
             answer.candidates,
@@ -252,7 +254,8 @@ class Promiser:
             request.as_of_ns,
             answer.log_position,
             self._currency,
-            sign,
+            None,
+            self._batch(request, answer) if answer.options else None,
         )
 
     def _batch(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer) -> TokenBatch:

@@ -76,6 +76,7 @@ def promise_response(
     log_position: int,
     currency: str,
     sign: Callable[[str], str] | None,
+    tokens: _Tokens | None = None,
 ) -> bytes: ...
 
 class _Route(Protocol):

@@ -317,15 +317,19 @@ cdef int _shipment(Buffer* buffer, Buffer* holds, object shipment, int64_t as_of
     return _close(buffer, at)
 
 
-cdef int _option(Buffer* buffer, Buffer* holds, object option, int64_t as_of_ns, str currency, object sign) except -1:
+cdef int _option(Buffer* buffer, Buffer* holds, Buffer* scratch, object option, int64_t as_of_ns, str currency,
+                 object sign, object tokens, bytes tail) except -1:
     cdef Py_ssize_t at = _open(buffer, RESPONSE_OPTIONS)
     cdef Py_ssize_t short_at
     holds.size = 0
     _varint(buffer, OPTION_METHOD, <uint64_t><int64_t>option.method)
     for shipment in option.shipments:
         _shipment(buffer, holds, shipment, as_of_ns)
-    token = <str>sign(PyBytes_FromStringAndSize(holds.data, holds.size).decode("ascii"))
-    _string(buffer, OPTION_PROMISE_TOKEN, token)
+    if tokens is not None:
+        _token(buffer, holds, scratch, tokens, tail)
+    else:
+        token = <str>sign(PyBytes_FromStringAndSize(holds.data, holds.size).decode("ascii"))
+        _string(buffer, OPTION_PROMISE_TOKEN, token)
     _timestamp(buffer, OPTION_EARLIEST, option.earliest_ns)
     _timestamp(buffer, OPTION_LATEST, option.latest_ns)
     _varint(buffer, OPTION_COST_MINOR, <uint64_t><int64_t>option.cost_minor)
@@ -349,27 +353,31 @@ cdef int _candidate(Buffer* buffer, object candidate) except -1:
 
 
 def promise_response(
-    options, candidates, str zone_id, int64_t as_of_ns, int64_t log_position, str currency, sign
+    options, candidates, str zone_id, int64_t as_of_ns, int64_t log_position, str currency, sign, tokens=None
 ):
     """The serialized PromiseDeliveryResponse of a promise answer.
 
     options, candidates: the answer's (promise/types.py Option and Candidate); zone_id: the request's ("" for
     a pickup); as_of_ns: the promise's as-of; currency: every option's; sign(holds_json) -> the option's
     promise token, given the JSON text of its holds' rows without the brackets around them (see
-    TokenBatch.sign_json); not called when there are no options.
+    TokenBatch.sign_json); not called when there are no options. tokens: instead of sign, the answer's
+    TokenBatch (key, nonce(), tail), whose tokens are then signed here, as sign_json signs them.
     """
-    cdef Buffer buffer, holds
+    cdef Buffer buffer, holds, scratch
+    cdef bytes tail = tokens.tail if tokens is not None else None
     buffer.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
     holds.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
-    buffer.size = holds.size = 0
-    buffer.capacity = holds.capacity = BUFFER_BYTES_INITIAL
-    if buffer.data == NULL or holds.data == NULL:
+    scratch.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
+    buffer.size = holds.size = scratch.size = 0
+    buffer.capacity = holds.capacity = scratch.capacity = BUFFER_BYTES_INITIAL
+    if buffer.data == NULL or holds.data == NULL or scratch.data == NULL:
         PyMem_Free(buffer.data)
         PyMem_Free(holds.data)
+        PyMem_Free(scratch.data)
         raise MemoryError()
     try:
         for option in options:
-            _option(&buffer, &holds, option, as_of_ns, currency, sign)
+            _option(&buffer, &holds, &scratch, option, as_of_ns, currency, sign, tokens, tail)
         for candidate in candidates:
             _candidate(&buffer, candidate)
         _string(&buffer, RESPONSE_ZONE_ID, zone_id)
@@ -379,6 +387,7 @@ def promise_response(
     finally:
         PyMem_Free(buffer.data)
         PyMem_Free(holds.data)
+        PyMem_Free(scratch.data)
 
 
 # ---- options straight from the kernel's rows ---------------------------------------------------
