@@ -43,11 +43,11 @@ Entry = tuple[float, int, int, int, list[int], tuple[tuple[str, str, str, int], 
 
 @dataclass(frozen=True)
 class RowAnswer:
-    """A PromiseAnswer whose options are all kernel rows, not built as Options (PromiseEngine.promise_rows):
-    the first kept_count rows of call.scan.order, which dompromise/wire/promise.pyx writes from the arrays."""
+    """A PromiseAnswer whose kernel rows are not built as Options (PromiseEngine.promise_rows): the encoder
+    (dompromise/wire/promise.pyx promise_response_rows) writes them from the scan's arrays."""
 
     call: Call
-    kept_count: int
+    kept: list[int | Option]  # in rank order: a kernel row's index (of call.scan.rows), or an Option built in Python
     candidates: list[Candidate]
     log_position: int
     node_ids: list[str]  # the network's, by node index
@@ -172,9 +172,15 @@ class AnswerBuilder:
         ]
 
     def python_ranked(self, call: Call, python_options: list[Option]) -> tuple[list[Option], list[Candidate]]:
+        """python_rows, every kept option built (kernel rows as Options too)."""
+        kept, candidates = self.python_rows(call, python_options)
+        return self.built(call, kept), candidates
+
+    def python_rows(self, call: Call, python_options: list[Option]) -> tuple[list[int | Option], list[Candidate]]:
         """Kernel rows and Python's options together, ranked as PromiseEngine always did:
         window, sort by (score, earliest, cost) in the order they were made, distinct,
-        max_options; USED / TOO_LATE / OUTRANKED as before."""
+        max_options; USED / TOO_LATE / OUTRANKED as before. The kept options unbuilt, in rank
+        order: a kernel row's index, or Python's Option."""
         request, scan = call.request, call.scan
         codes = scan.info[:, INFO_CODE].tolist()
         tables = self._reason_tables(request)
@@ -233,14 +239,17 @@ class AnswerBuilder:
                     candidates[node] = self._candidate(
                         node, Reason.OUTRANKED, "had an option, ranked below the ones returned"
                     )
-        rows_kept = [entry[6] for entry in kept_entries if not isinstance(entry[6], Option)]
-        built = iter(self._row_options(call, rows_kept) if rows_kept else ())
-        kept = [entry[6] if isinstance(entry[6], Option) else next(built) for entry in kept_entries]
         ordered = [
             candidates.get(node) or self._candidate(node, Reason.NODE_NOT_SELLABLE, "node is not enabled")
             for node in range(len(self._node_ids))
         ]
-        return kept, ordered
+        return [entry[6] for entry in kept_entries], ordered
+
+    def built(self, call: Call, kept: list[int | Option]) -> list[Option]:
+        """The kept options of python_rows, the kernel rows among them built as Options."""
+        rows_kept = [entry for entry in kept if not isinstance(entry, Option)]
+        built = iter(self._row_options(call, rows_kept) if rows_kept else ())
+        return [entry if isinstance(entry, Option) else next(built) for entry in kept]
 
     def _row_entry(self, call: Call, row: int, values: list[int], score: float, routes: list[Route]) -> Entry:
         column, route_index, earliest, _, _, cost = values

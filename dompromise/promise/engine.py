@@ -34,6 +34,7 @@ import numpy.typing as npt
 
 from dompromise import limits
 from dompromise._core.promise import PromiseKernel, PromiseScan
+from dompromise.inventory.capacity import CapacityCounts
 from dompromise.inventory.channels import Channel
 from dompromise.inventory.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
 from dompromise.model.attributes import Attributes
@@ -112,25 +113,23 @@ class PromiseEngine:
             tuple(kept), tuple(candidates), self._engine.log_position, tuple(call.sku_ids), tuple(call.quantities)
         )
 
-    def promise_rows(self, request: PromiseRequest) -> PromiseAnswer | RowAnswer:
-        """promise(request), its options left as the kernel's ranked rows when they all are (nearly every
-        answer): a RowAnswer, which the wire encoder writes from the scan's arrays; else the PromiseAnswer."""
+    def promise_rows(self, request: PromiseRequest) -> RowAnswer:
+        """promise(request), its kernel rows not built as Options: the wire encoder writes them from the
+        scan's arrays (nearly every option is one)."""
         if self._configured:
             weights = weights_for(self._engine.network, request.channel_view_id)
             if weights != self._weights:
                 return self._with_weights(weights).promise_rows(request)
         call, channel, python_options = self._call(request, None)
-        if python_options is not None:
-            kept, candidates = self._answers.python_ranked(call, python_options)
-            if channel is not None:
-                candidates = self._answers.outside_view(candidates, channel)
-            return PromiseAnswer(
-                tuple(kept), tuple(candidates), self._engine.log_position, tuple(call.sku_ids), tuple(call.quantities)
-            )
-        kept_count, candidates = self._answers.kernel_rows(call)
+        kept: list[int | Option]
+        if python_options is None:
+            kept_count, candidates = self._answers.kernel_rows(call)
+            kept = call.scan.order[:kept_count].tolist()
+        else:
+            kept, candidates = self._answers.python_rows(call, python_options)
         if channel is not None:
             candidates = self._answers.outside_view(candidates, channel)
-        return RowAnswer(call, kept_count, candidates, self._engine.log_position, self._node_ids)
+        return RowAnswer(call, kept, candidates, self._engine.log_position, self._node_ids)
 
     def _call(
         self, request: PromiseRequest, node_penalty: Penalty | None
@@ -225,8 +224,9 @@ class PromiseEngine:
             request.allow_future_supply,
             penalty,
         )
-        if engine.capacity.enabled:
-            self._capacity_delays(scan, sellable)
+        capacity = engine.capacity  # a property that brings the counts up to date: read once
+        if capacity.enabled:
+            self._capacity_delays(scan, sellable, capacity)
         until_tables(self._edt, scan, scan.full_options)
         return Call(request, sku_ids, quantities, wanted, sellable, destination, allowed, scan, penalty)
 
@@ -253,13 +253,12 @@ class PromiseEngine:
         attributed[[line for lines in groups.values() for line in lines]] = True
         return cells.reshape(-1), attributed
 
-    def _capacity_delays(self, scan: PromiseScan, sellable: Int32s) -> None:
+    def _capacity_delays(self, scan: PromiseScan, sellable: Int32s, capacity: CapacityCounts) -> None:
         """Daily capacity (capacity.py), before any route is evaluated: each line a node
         with a capacity fills is ready no earlier than the node can take the order (the
         opening of its next working day with room, when the day it is ready is full); a
         node that has no such day gets code CAPACITY. O(limited nodes x distinct ready
         times); nothing for a network without capacities."""
-        capacity = self._engine.capacity
         if self._limited_for is not sellable:  # the default selection is one array, reused
             self._limited_for = sellable
             self._limited = [

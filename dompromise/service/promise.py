@@ -196,8 +196,8 @@ class Promiser:
         assert self._engine is not None, "request_of refuses a network without transport first"
         return self._engine.promise(request)
 
-    def promise_rows(self, request: PromiseRequest) -> PromiseAnswer | RowAnswer:
-        """promise(request), its options left as the kernel's rows when they all are (for response_bytes)."""
+    def promise_rows(self, request: PromiseRequest) -> RowAnswer:
+        """promise(request), its kernel rows not built as Options (for response_bytes)."""
         assert self._engine is not None, "request_of refuses a network without transport first"
         return self._engine.promise_rows(request)
 
@@ -236,7 +236,7 @@ class Promiser:
             call = answer.call
             return promise_response_rows(
                 call.scan,
-                answer.kept_count,
+                answer.kept,
                 call.sku_ids,
                 answer.node_ids,
                 call.destination.routes,
@@ -245,7 +245,7 @@ class Promiser:
                 request.as_of_ns,
                 answer.log_position,
                 self._currency,
-                self._batch(request, answer) if answer.kept_count else None,
+                self._batch(request, answer) if answer.kept else None,
             )
         return promise_response(
             answer.options,

@@ -94,7 +94,7 @@ class _Tokens(Protocol):
 
 def promise_response_rows(
     scan: PromiseScan,
-    kept_count: int,
+    kept: Sequence[int | _Option],
     sku_ids: list[str],
     node_ids: list[str],
     routes: Sequence[_Route],

@@ -517,30 +517,28 @@ cdef int _row_option(Buffer* buffer, Buffer* holds, Buffer* scratch, PromiseScan
 
 
 def promise_response_rows(
-    PromiseScan scan not None, Py_ssize_t kept_count, list sku_ids not None, list node_ids not None,
+    PromiseScan scan not None, list kept not None, list sku_ids not None, list node_ids not None,
     routes not None, candidates, str zone_id, int64_t as_of_ns, int64_t log_position, str currency, tokens
 ):
-    """promise_response of an answer whose options are the kernel's ranked rows, read from the scan's arrays
-    (no Option objects): the first kept_count of scan.order, after scan.rank().
+    """promise_response of an answer whose kernel rows are read from the scan's arrays (no Option objects).
 
-    sku_ids: the order's (summed) lines, the scan's; node_ids: the network's, by node index; routes: the
-    destination's (service and via_node_id of each, the kernel's route index); tokens: key, nonce() and tail
-    of the answer's TokenBatch (TokenBatch.parts()), used only when kept_count > 0."""
+    kept: the options in rank order, each a row index of the scan (single-node, as AnswerBuilder._row_options
+    builds it) or an Option made in Python (written as promise_response writes it); sku_ids: the order's
+    (summed) lines, the scan's; node_ids: the network's, by node index; routes: the destination's (service
+    and via_node_id of each, by the kernel's route index); tokens: the answer's TokenBatch (key, nonce(),
+    tail), used only when something is kept."""
     cdef Buffer buffer, holds, scratch
-    cdef const int32_t[::1] order
-    cdef Py_ssize_t k
-    if kept_count < 0 or kept_count > scan.row_count:
-        raise ValueError(f"kept_count {kept_count} is not 0 to {scan.row_count}")
+    cdef Py_ssize_t row
+    cdef bytes tail = None
     if len(sku_ids) != scan._lines:
         raise ValueError(f"{len(sku_ids)} SKU ids for {scan._lines} lines")
     if len(routes) != scan._routes.route_count or len(node_ids) != scan._routes.node_count:
         raise ValueError("routes and node_ids must be the scan's route table's")
-    cdef bytes tail = None
-    if kept_count:
+    for entry in kept:
+        if isinstance(entry, int) and not 0 <= <Py_ssize_t>entry < scan.row_count:
+            raise IndexError(f"row {entry} is not one of the scan's {scan.row_count}")
+    if kept:
         tail = tokens.tail
-        order = scan.order
-        if order.shape[0] < kept_count:
-            raise ValueError("rank() the scan first")
     buffer.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
     holds.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
     scratch.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
@@ -552,9 +550,13 @@ def promise_response_rows(
         PyMem_Free(scratch.data)
         raise MemoryError()
     try:
-        for k in range(kept_count):
-            _row_option(&buffer, &holds, &scratch, scan, order[k], sku_ids, node_ids, routes, as_of_ns, currency,
-                        tokens, tail)
+        for entry in kept:
+            if isinstance(entry, int):
+                row = entry
+                _row_option(&buffer, &holds, &scratch, scan, row, sku_ids, node_ids, routes, as_of_ns, currency,
+                            tokens, tail)
+            else:
+                _option(&buffer, &holds, &scratch, entry, as_of_ns, currency, None, tokens, tail)
         for candidate in candidates:
             _candidate(&buffer, candidate)
         _string(&buffer, RESPONSE_ZONE_ID, zone_id)

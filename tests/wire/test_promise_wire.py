@@ -216,18 +216,23 @@ def test_nothing_in_stock_answers_candidates_only():
 
 def test_the_demo_garage_order_of_ten_lines():
     lines = [("BRK-DSC-10627", 2), ("FLT-AIR-12011", 1), ("IGN-PLG-10867", 4), ("WIP-BLD-10837", 2)]
-    answer = assert_same(demo_promiser(), request(lines, postal_code="59000", country_code="FR", max_options=6))
+    message = request(lines, postal_code="59000", country_code="FR", max_options=6)
+    answer = assert_same(demo_promiser(), message)
     assert answer.options[0].fill_percent == 100.0
+    # Consolidated options (built in Python) ranked among kernel rows: the encoder writes both kinds in one answer.
+    rows = demo_promiser().promise_rows(demo_promiser().request_of(message))
+    assert isinstance(rows, RowAnswer)
+    assert {type(entry) for entry in rows.kept} == {int, Option}
 
 
 def test_the_usual_order_is_written_from_the_kernels_rows():
-    """A one-node order (every option a kernel row) is a RowAnswer: no Option built, the same bytes, tokens
+    """A one-node order (every option a kernel row): no Option built, the same bytes, tokens
     that verify with the holds the message path's tokens carry; with no option at all, candidates only."""
     promiser = small_promiser()
     message = request([("PAD", 2)], zone_id="Z59", max_options=3)
     request_ = promiser.request_of(message)
     rows = promiser.promise_rows(request_)
-    assert isinstance(rows, RowAnswer) and rows.kept_count > 0
+    assert rows.kept and all(isinstance(entry, int) for entry in rows.kept)
     expected = promiser.response(request_, promiser.promise(request_))
     written = promise_pb2.PromiseDeliveryResponse.FromString(promiser.response_bytes(request_, rows))
     assert written.SerializeToString() == expected.SerializeToString()
@@ -236,7 +241,7 @@ def test_the_usual_order_is_written_from_the_kernels_rows():
     assert holds[0][0].node_id == written.options[0].shipments[0].node_id
     none = promiser.request_of(request([("RARE", 1)], zone_id="Z59", stock_on_hand_only=True))
     empty = promiser.promise_rows(none)
-    assert isinstance(empty, RowAnswer) and empty.kept_count == 0
+    assert empty.kept == []
     assert promiser.response_bytes(none, empty) == promiser.response(none, promiser.promise(none)).SerializeToString()
 
 
