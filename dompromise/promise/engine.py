@@ -54,6 +54,8 @@ from dompromise.promise.ranking import Destination, node_penalties, weights_for
 from dompromise.promise.routes import Routes
 from dompromise.promise.types import NS_PER_HOUR, Option, PromiseAnswer, PromiseRequest, Weights
 
+# Destinations whose node terms an engine keeps (a zone or store id is the client's text: bounded).
+NODE_TERMS_KEPT = 1_024
 # Engines kept per distinct weights (one per view with its own ranking, usually a handful).
 WEIGHTED_ENGINES_MAX = 64
 
@@ -88,6 +90,8 @@ class PromiseEngine:
             EARLIEST_NOW,
             EARLIEST_NEVER,
         )
+        # (zone, pickup store) -> the weights' node terms there (read-only arrays from ranking.py).
+        self._terms: dict[tuple[str | None, str | None], Penalty] = {}
         # Columns of the nodes with a daily capacity, as (column, node), for the selection last seen.
         self._limited_for: Int32s | None = None
         self._limited: list[tuple[int, int]] = []
@@ -164,10 +168,18 @@ class PromiseEngine:
         weights = self._weights
         if not (weights.per_priority_step or weights.per_100_km):
             return None
-        destination = (
-            Destination.zone(request.zone_id) if request.zone_id else Destination(pickup_node_id=request.pickup_node_id)
-        )
-        return node_penalties(weights, self._engine.network, destination, include_drop_ship=False)
+        key = (request.zone_id, request.pickup_node_id)
+        found = self._terms.get(key)
+        if found is None:  # kept here too: ranking.py's cache is keyed by a Destination, made and locked per call
+            if len(self._terms) >= NODE_TERMS_KEPT:
+                self._terms.clear()
+            destination = (
+                Destination.zone(request.zone_id)
+                if request.zone_id
+                else Destination(pickup_node_id=request.pickup_node_id)
+            )
+            found = self._terms[key] = node_penalties(weights, self._engine.network, destination, False)
+        return found
 
     # ---- the matrix: what each node can supply, and its single-node options ----
 

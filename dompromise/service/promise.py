@@ -112,7 +112,7 @@ class Promiser:
         self._current()
         if self._engine is None:
             raise FailedPreconditionError("NO_TRANSPORT", "the network has no transport section: nothing to promise")
-        sku_ids = tuple(line.sku_id for line in lines)
+        sku_ids = tuple([line.sku_id for line in lines])
         sku = self._network_engine.sku
         for position, sku_id in enumerate(sku_ids):
             if sku(sku_id) is None:
@@ -441,18 +441,21 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> tuple[list[promise
             violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {quantity_max}"))
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
-    destinations = [name for name in ("postal_code", "zone_id", "pickup_node_id") if getattr(message, name)]
-    if not destinations:
+    # Each field read once: every read of a message field is a call into protobuf.
+    postal_code, zone_id = message.postal_code, message.zone_id
+    if not (postal_code or zone_id or message.pickup_node_id):
         violations.append(FieldViolation("postal_code", "give postal_code, zone_id or pickup_node_id"))
-    if len(message.postal_code) > limits.POSTAL_CODE_LENGTH_MAX:
+    if len(postal_code) > limits.POSTAL_CODE_LENGTH_MAX:
         violations.append(FieldViolation("postal_code", f"longer than {limits.POSTAL_CODE_LENGTH_MAX} characters"))
     if len(message.country_code) > limits.COUNTRY_CODE_LENGTH_MAX:
         violations.append(FieldViolation("country_code", "an ISO 3166-1 alpha-2 code (2 letters)"))
-    if message.postal_code and message.zone_id:
+    if postal_code and zone_id:
         violations.append(FieldViolation("zone_id", "give postal_code or zone_id, not both"))
-    for position, method in enumerate(message.delivery_methods):
-        if method not in METHOD_VALUES:
-            violations.append(FieldViolation(f"delivery_methods[{position}]", f"unknown method {method}"))
+    methods = message.delivery_methods
+    if methods:
+        for position, method in enumerate(methods):
+            if method not in METHOD_VALUES:
+                violations.append(FieldViolation(f"delivery_methods[{position}]", f"unknown method {method}"))
     if message.fill_policy not in FILL_POLICY_VALUES:
         violations.append(FieldViolation("fill_policy", f"unknown policy {message.fill_policy}"))
     if message.sourcing_mode not in SOURCING_VALUES:
@@ -464,8 +467,9 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> tuple[list[promise
     if not 0 <= message.max_options <= limits.PROMISE_OPTIONS_MAX:
         violations.append(FieldViolation("max_options", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
     times_ns: dict[str, int] = {}
+    has_field = message.HasField
     for name in ("as_of_time", "deliver_after_time", "deliver_before_time"):
-        if message.HasField(name):
+        if has_field(name):
             timestamp = getattr(message, name)
             violations += time_violations(timestamp, name)
             times_ns[name] = timestamp_ns(timestamp)

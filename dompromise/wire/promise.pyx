@@ -28,11 +28,6 @@ from dompromise.wire.varint cimport varint_size as _varint_size
 
 from json.encoder import encode_basestring_ascii as _json_string
 
-try:  # hmac.digest's own C function, called without its Python frame
-    from _hashlib import hmac_digest as _hmac_digest
-except ImportError:  # a Python built without OpenSSL's hashlib
-    from hmac import digest as _hmac_digest
-
 # Wire types (protobuf encoding): a varint, a 64-bit field, a length-delimited field.
 cdef enum:
     WIRE_VARINT = 0
@@ -361,7 +356,7 @@ def promise_response(
     a pickup); as_of_ns: the promise's as-of; currency: every option's; sign(holds_json) -> the option's
     promise token, given the JSON text of its holds' rows without the brackets around them (see
     TokenBatch.sign_json); not called when there are no options. tokens: instead of sign, the answer's
-    TokenBatch (key, nonce(), tail), whose tokens are then signed here, as sign_json signs them.
+    TokenBatch (pads, nonce(), tail), whose tokens are then signed here, as sign_json signs them.
     """
     cdef Buffer buffer, holds, scratch
     cdef bytes tail = tokens.tail if tokens is not None else None
@@ -432,8 +427,9 @@ cdef int _append(Buffer* buffer, const char* data, Py_ssize_t size) except -1:
 
 cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, object tokens, bytes tail) except -1:
     """An option's promise_token field, signed here as TokenBatch.sign_json signs it (the same text):
-    v1.<base64url of {"h":[holds],"n":"<nonce>"<tail>>.<base64url of its HMAC-SHA256>. `tokens`: key (bytes),
-    nonce() (hex str); tail: its tail (bytes: what follows the nonce, its closing quote first), read once."""
+    v1.<base64url of {"h":[holds],"n":"<nonce>"<tail>>.<base64url of its HMAC-SHA256>. `tokens`: pads (the
+    key's HMAC: token.py HmacPads), nonce() (hex str); tail: its tail (bytes: what follows the nonce, its
+    closing quote first), read once per answer."""
     cdef bytes nonce = (<str>tokens.nonce()).encode("ascii")
     cdef Py_ssize_t payload_at, size
     scratch.size = 0
@@ -447,9 +443,13 @@ cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, object tokens, b
     _append(scratch, b"v1.", 3)
     payload_at = scratch.size
     _base64url(scratch, <const uint8_t*>scratch.data, size)
-    signature = <bytes>_hmac_digest(
-        tokens.key, PyBytes_FromStringAndSize(scratch.data + payload_at, scratch.size - payload_at), "sha256"
-    )
+    # pads.digest(payload), its calls made from here (no Python frame): HMAC from the key's hashed blocks.
+    pads = tokens.pads
+    inner = pads.inner.copy()
+    inner.update(PyBytes_FromStringAndSize(scratch.data + payload_at, scratch.size - payload_at))
+    outer = pads.outer.copy()
+    outer.update(inner.digest())
+    signature = <bytes>outer.digest()
     _append(scratch, b".", 1)
     _base64url(scratch, <const uint8_t*><const char*>signature, len(signature))
     return _bytes(buffer, OPTION_PROMISE_TOKEN, scratch.data + size, scratch.size - size)
@@ -525,7 +525,7 @@ def promise_response_rows(
     kept: the options in rank order, each a row index of the scan (single-node, as AnswerBuilder._row_options
     builds it) or an Option made in Python (written as promise_response writes it); sku_ids: the order's
     (summed) lines, the scan's; node_ids: the network's, by node index; routes: the destination's (service
-    and via_node_id of each, by the kernel's route index); tokens: the answer's TokenBatch (key, nonce(),
+    and via_node_id of each, by the kernel's route index); tokens: the answer's TokenBatch (pads, nonce(),
     tail), used only when something is kept."""
     cdef Buffer buffer, holds, scratch
     cdef Py_ssize_t row
