@@ -8,9 +8,15 @@ candidates (promise/types.py), in field-number order as protobuf serializes
 (fields at their default value left out, as proto3 does), and the holds of
 each option's promise token as the JSON text TokenBatch signs.
 
+promise_response_rows writes the single-node options (nearly all of them)
+from the kernel's scan (its rows, filled and ready matrices), with no Option
+objects at all, and signs each token here as TokenBatch.sign_json does
+(the payload and its base64url in C, the HMAC from the key's hashed blocks).
+
 Equal, byte for byte, to Promiser.response(...).SerializeToString() for the
 same answer and tokens: tests/wire/test_promise_wire.py checks it on random
-orders. No I/O, no clock; the only Python called back is the token signer.
+orders. No I/O, no clock; the only Python called back is the token signer
+(its nonce and hash objects).
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
