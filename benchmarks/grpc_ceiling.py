@@ -489,7 +489,8 @@ def promise_phases(calls: int) -> list[dict]:
     the request's parse, Promiser.request_of (validation, SKUs, units, destination),
     PromiseEngine.promise, Promiser.response (building the message and signing a token per
     option; the tokens alone timed apart, from the same holds) and the serialization; and
-    Promiser.response_bytes ("wire": what PromiseDeliveryBytes answers instead of the last two).
+    Promiser.response_bytes ("wire": the built answer's bytes); and what PromiseDeliveryBytes does today:
+    Promiser.promise_rows ("rows": the kernel's rows not built as Options) and its bytes ("wire rows").
     The demo network and stock of `dompromise serve --in-memory`; no gRPC, no event loop."""
     from dompromise.demo import network as demo
     from dompromise.inventory.engine import Engine
@@ -507,9 +508,21 @@ def promise_phases(calls: int) -> list[dict]:
     for scenario, (line_count, _, _) in PROMISE_SCENARIOS.items():
         data = promise_request(line_count).SerializeToString()
         times: dict[str, list[float]] = {
-            name: [] for name in ("parse", "request_of", "promise", "response", "tokens", "serialize", "wire")
+            name: []
+            for name in (
+                "parse",
+                "request_of",
+                "promise",
+                "response",
+                "tokens",
+                "serialize",
+                "wire",
+                "rows",
+                "wire_rows",
+            )
         }
         wire = getattr(promiser, "response_bytes", None)  # a tree from before the compiled encoder has none
+        rows_of = getattr(promiser, "promise_rows", None)  # nor one from before the rows' encoder
         for call_index in range(calls + calls // 10):  # the first tenth warms up
             t0 = time.perf_counter_ns()
             message = promise_pb2.PromiseDeliveryRequest.FromString(data)
@@ -536,8 +549,16 @@ def promise_phases(calls: int) -> list[dict]:
             if wire is not None:
                 wire(request, answer)
             t8 = time.perf_counter_ns()
+            if rows_of is not None and wire is not None:
+                unbuilt = rows_of(request)
+                t9 = time.perf_counter_ns()
+                wire(request, unbuilt)
+            else:
+                t9 = time.perf_counter_ns()
+            t10 = time.perf_counter_ns()
             if call_index >= calls // 10:
-                for name, ns in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4, t8 - t7)):
+                spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4, t8 - t7, t9 - t8, t10 - t9)
+                for name, ns in zip(times, spans):
                     times[name].append(ns / 1000)
         row = {
             "scenario": scenario,
@@ -558,10 +579,17 @@ def promise_phases(calls: int) -> list[dict]:
             )
         else:
             del row["wire_us"]
+        if rows_of is not None and wire is not None:  # PromiseDeliveryBytes today: promise_rows, then the rows' bytes
+            row["handler_rows_us"] = round(
+                sum(row[f"{name}_us"] for name in ("parse", "request_of", "rows", "wire_rows")), 1
+            )
+        else:
+            del row["rows_us"], row["wire_rows_us"]
         rows.append(row)
     print(
         f"\n{'scenario':11} {'parse':>6} {'request_of':>10} {'promise':>8} {'response':>9} {'(tokens)':>9}"
         f" {'serialize':>9} {'handler':>8} {'engine share':>12} {'wire':>6} {'wire handler':>12}"
+        f" {'rows':>6} {'wire rows':>9} {'rows handler':>12}"
         f"   (median us, {calls} calls)"
     )
     for row in rows:
@@ -570,6 +598,8 @@ def promise_phases(calls: int) -> list[dict]:
             f" {row['response_us']:9.1f} {row['tokens_us']:9.1f} {row['serialize_us']:9.1f} {row['handler_us']:8.1f}"
             f" {row['engine_share']:12.2f} {row.get('wire_us', float('nan')):6.1f}"
             f" {row.get('handler_wire_us', float('nan')):12.1f}"
+            f" {row.get('rows_us', float('nan')):6.1f} {row.get('wire_rows_us', float('nan')):9.1f}"
+            f" {row.get('handler_rows_us', float('nan')):12.1f}"
         )
     return rows
 

@@ -165,7 +165,7 @@ class CapacityCounts:
         limited = self._limited.get(node)
         if limited is None:
             return at_ns
-        day = self.day_of(node, at_ns)
+        day = limited.day_of(at_ns)
         get = self._counts.get
         if not _full(get((node, day), 0), limited.cap_on(day)):
             return at_ns

@@ -10,6 +10,8 @@ immutable).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -34,8 +36,29 @@ from dompromise.promise.call import (
 from dompromise.promise.routes import Route
 from dompromise.promise.types import Candidate, Option, PlannedLine, PromiseRequest, Reason, Shipment
 
+NOT_SELLABLE = int(Reason.NODE_NOT_SELLABLE)
 # One entry to rank: (score, earliest, cost, order made, nodes, distinct key, kernel row or Option).
 Entry = tuple[float, int, int, int, list[int], tuple[tuple[str, str, str, int], ...], int | Option]
+
+
+@dataclass(frozen=True)
+class RowAnswer:
+    """A PromiseAnswer whose kernel rows are not built as Options (PromiseEngine.promise_rows): the encoder
+    (dompromise/wire/promise.pyx promise_response_rows) writes them from the scan's arrays."""
+
+    call: Call
+    kept: list[int | Option]  # in rank order: a kernel row's index (of call.scan.rows), or an Option built in Python
+    candidates: list[Candidate]
+    log_position: int
+    node_ids: list[str]  # the network's, by node index
+
+    @property
+    def sku_ids(self) -> list[str]:
+        return self.call.sku_ids
+
+    @property
+    def quantities(self) -> list[int]:
+        return self.call.quantities
 
 
 class AnswerBuilder:
@@ -45,6 +68,7 @@ class AnswerBuilder:
 
     def __init__(self, network: Network):
         self._node_ids = [node.node_id for node in network.nodes]
+        self._all_columns = list(range(len(self._node_ids)))  # a selection of every node, in order
         self._node_order = {node.node_id: i for i, node in enumerate(network.nodes)}
         self._fixed_candidates: dict[tuple[Reason, str], list[Candidate]] = {}
         self._reasons_by_destination: dict[tuple[str | None, str | None], dict[int, list[Candidate]]] = {}
@@ -118,29 +142,45 @@ class AnswerBuilder:
 
     def kernel_ranked(self, call: Call) -> tuple[list[Option], list[Candidate]]:
         """Every option is a kernel row: the kernel ranks them and says how each node fared."""
+        kept_count, candidates = self.kernel_rows(call)
+        kept = self._row_options(call, call.scan.order[:kept_count].tolist()) if kept_count else []
+        return kept, candidates
+
+    def kernel_rows(self, call: Call) -> tuple[int, list[Candidate]]:
+        """kernel_ranked without building the options: they are the first (count) rows of call.scan.order."""
         request, scan = call.request, call.scan
         kept_count = scan.rank(request.deliver_before_ns, request.max_options)
-        kept = self._row_options(call, scan.order[:kept_count].tolist()) if kept_count else []
         # A reason per node: the kernel's outcome (USED, OUTRANKED, TOO_LATE: Reason's numbers),
-        # else its column code; NODE_NOT_SELLABLE where no column.
-        info = scan.info
-        final = np.where(info[:, INFO_OUTCOME] != 0, info[:, INFO_OUTCOME], info[:, INFO_CODE])
-        by_node = np.full(len(self._node_ids), int(Reason.NODE_NOT_SELLABLE), dtype=np.int64)
-        by_node[call.sellable] = final
+        # else its column code; NODE_NOT_SELLABLE where no column. As lists: a dozen items, where
+        # numpy's calls cost more than the work.
+        codes: list[list[int]] = scan.info.tolist()
+        final = [code[INFO_OUTCOME] or code[INFO_CODE] for code in codes]
+        columns = call.columns
+        if len(columns) == len(self._node_ids) and columns == self._all_columns:
+            reasons = final  # every node sellable, in node order (the default selection)
+        else:
+            reasons = [NOT_SELLABLE] * len(self._node_ids)
+            for column, node in enumerate(columns):
+                reasons[node] = final[column]
         tables = self._reason_tables(call.request)
-        reasons: list[int] = by_node.tolist()
         if CODE_PARTIAL not in reasons:
-            return kept, [tables[reason][node] for node, reason in enumerate(reasons)]
-        partial = np.flatnonzero(final == CODE_PARTIAL)
+            return kept_count, [tables[reason][node] for node, reason in enumerate(reasons)]
+        partial = np.flatnonzero(np.array(final) == CODE_PARTIAL)
         texts = dict(zip([call.columns[column] for column in partial.tolist()], self._short_candidates(call, partial)))
-        return kept, [
+        return kept_count, [
             tables[reason][node] if reason != CODE_PARTIAL else texts[node] for node, reason in enumerate(reasons)
         ]
 
     def python_ranked(self, call: Call, python_options: list[Option]) -> tuple[list[Option], list[Candidate]]:
+        """python_rows, every kept option built (kernel rows as Options too)."""
+        kept, candidates = self.python_rows(call, python_options)
+        return self.built(call, kept), candidates
+
+    def python_rows(self, call: Call, python_options: list[Option]) -> tuple[list[int | Option], list[Candidate]]:
         """Kernel rows and Python's options together, ranked as PromiseEngine always did:
         window, sort by (score, earliest, cost) in the order they were made, distinct,
-        max_options; USED / TOO_LATE / OUTRANKED as before."""
+        max_options; USED / TOO_LATE / OUTRANKED as before. The kept options unbuilt, in rank
+        order: a kernel row's index, or Python's Option."""
         request, scan = call.request, call.scan
         codes = scan.info[:, INFO_CODE].tolist()
         tables = self._reason_tables(request)
@@ -199,14 +239,17 @@ class AnswerBuilder:
                     candidates[node] = self._candidate(
                         node, Reason.OUTRANKED, "had an option, ranked below the ones returned"
                     )
-        rows_kept = [entry[6] for entry in kept_entries if not isinstance(entry[6], Option)]
-        built = iter(self._row_options(call, rows_kept) if rows_kept else ())
-        kept = [entry[6] if isinstance(entry[6], Option) else next(built) for entry in kept_entries]
         ordered = [
             candidates.get(node) or self._candidate(node, Reason.NODE_NOT_SELLABLE, "node is not enabled")
             for node in range(len(self._node_ids))
         ]
-        return kept, ordered
+        return [entry[6] for entry in kept_entries], ordered
+
+    def built(self, call: Call, kept: list[int | Option]) -> list[Option]:
+        """The kept options of python_rows, the kernel rows among them built as Options."""
+        rows_kept = [entry for entry in kept if not isinstance(entry, Option)]
+        built = iter(self._row_options(call, rows_kept) if rows_kept else ())
+        return [entry if isinstance(entry, Option) else next(built) for entry in kept]
 
     def _row_entry(self, call: Call, row: int, values: list[int], score: float, routes: list[Route]) -> Entry:
         column, route_index, earliest, _, _, cost = values

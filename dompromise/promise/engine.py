@@ -34,10 +34,11 @@ import numpy.typing as npt
 
 from dompromise import limits
 from dompromise._core.promise import PromiseKernel, PromiseScan
+from dompromise.inventory.capacity import CapacityCounts
 from dompromise.inventory.channels import Channel
 from dompromise.inventory.engine import EARLIEST_NEVER, EARLIEST_NOW, SUPPLY_ALL_KINDS, Engine
 from dompromise.model.attributes import Attributes
-from dompromise.promise.answer import AnswerBuilder
+from dompromise.promise.answer import AnswerBuilder, RowAnswer
 from dompromise.promise.call import (
     CODE_CAPACITY,
     CODE_FULL,
@@ -51,8 +52,10 @@ from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.multi_node import MultiNodeOptions
 from dompromise.promise.ranking import Destination, node_penalties, weights_for
 from dompromise.promise.routes import Routes
-from dompromise.promise.types import NS_PER_HOUR, PromiseAnswer, PromiseRequest, Weights
+from dompromise.promise.types import NS_PER_HOUR, Option, PromiseAnswer, PromiseRequest, Weights
 
+# Destinations whose node terms an engine keeps (a zone or store id is the client's text: bounded).
+NODE_TERMS_KEPT = 1_024
 # Engines kept per distinct weights (one per view with its own ranking, usually a handful).
 WEIGHTED_ENGINES_MAX = 64
 
@@ -73,6 +76,7 @@ class PromiseEngine:
         self._weights = weights if weights is not None else engine.network.ranking
         self._weighted: dict[Weights, PromiseEngine] = {}
         self._node_count = len(engine.network.nodes)
+        self._node_ids = [node.node_id for node in engine.network.nodes]
         self._routes = Routes(engine.network, edt)
         self._multi_node = MultiNodeOptions(engine.network, edt, self._weights)
         self._answers = AnswerBuilder(engine.network)
@@ -86,6 +90,8 @@ class PromiseEngine:
             EARLIEST_NOW,
             EARLIEST_NEVER,
         )
+        # (zone, pickup store) -> the weights' node terms there (read-only arrays from ranking.py).
+        self._terms: dict[tuple[str | None, str | None], Penalty] = {}
         # Columns of the nodes with a daily capacity, as (column, node), for the selection last seen.
         self._limited_for: Int32s | None = None
         self._limited: list[tuple[int, int]] = []
@@ -100,9 +106,43 @@ class PromiseEngine:
             weights = weights_for(self._engine.network, request.channel_view_id)
             if weights != self._weights:
                 return self._with_weights(weights).promise(request, node_penalty)
-        if node_penalty is None:
-            node_penalty = self._node_terms(request)
-        penalty = _checked_penalty(node_penalty, self._node_count)
+        call, channel, python_options = self._call(request, node_penalty)
+        if python_options is None:
+            kept, candidates = self._answers.kernel_ranked(call)
+        else:
+            kept, candidates = self._answers.python_ranked(call, python_options)
+        if channel is not None:
+            candidates = self._answers.outside_view(candidates, channel)
+        return PromiseAnswer(
+            tuple(kept), tuple(candidates), self._engine.log_position, tuple(call.sku_ids), tuple(call.quantities)
+        )
+
+    def promise_rows(self, request: PromiseRequest) -> RowAnswer:
+        """promise(request), its kernel rows not built as Options: the wire encoder writes them from the
+        scan's arrays (nearly every option is one)."""
+        if self._configured:
+            weights = weights_for(self._engine.network, request.channel_view_id)
+            if weights != self._weights:
+                return self._with_weights(weights).promise_rows(request)
+        call, channel, python_options = self._call(request, None)
+        kept: list[int | Option]
+        if python_options is None:
+            kept_count, candidates = self._answers.kernel_rows(call)
+            kept = call.scan.order[:kept_count].tolist()
+        else:
+            kept, candidates = self._answers.python_rows(call, python_options)
+        if channel is not None:
+            candidates = self._answers.outside_view(candidates, channel)
+        return RowAnswer(call, kept, candidates, self._engine.log_position, self._node_ids)
+
+    def _call(
+        self, request: PromiseRequest, node_penalty: Penalty | None
+    ) -> tuple[Call, Channel | None, list[Option] | None]:
+        """The scanned call, its channel, and the options only Python builds (None: none)."""
+        # The weights' own terms are checked where they are made (ranking.py: one per node, finite).
+        penalty = (
+            self._node_terms(request) if node_penalty is None else _checked_penalty(node_penalty, self._node_count)
+        )
         sku_ids, quantities = _summed(request.sku_ids, request.quantities)
         engine = self._engine
         channel = engine.channel(request.channel_view_id, request.customer_segment) if request.channel_view_id else None
@@ -110,14 +150,7 @@ class PromiseEngine:
         if channel is not None and channel.view is not None:
             sellable = sellable[channel.view.node_mask[sellable]]
         call = self._scan(request, sku_ids, quantities, sellable, channel, penalty)
-        python_options = self._multi_node.options(call)
-        if python_options is None:
-            kept, candidates = self._answers.kernel_ranked(call)
-        else:
-            kept, candidates = self._answers.python_ranked(call, python_options)
-        if channel is not None:
-            candidates = self._answers.outside_view(candidates, channel)
-        return PromiseAnswer(tuple(kept), tuple(candidates), engine.log_position, tuple(sku_ids), tuple(quantities))
+        return call, channel, self._multi_node.options(call)
 
     def _with_weights(self, weights: Weights) -> PromiseEngine:
         """The engine that ranks by `weights` (a view's own ranking), made once."""
@@ -135,10 +168,18 @@ class PromiseEngine:
         weights = self._weights
         if not (weights.per_priority_step or weights.per_100_km):
             return None
-        destination = (
-            Destination.zone(request.zone_id) if request.zone_id else Destination(pickup_node_id=request.pickup_node_id)
-        )
-        return node_penalties(weights, self._engine.network, destination, include_drop_ship=False)
+        key = (request.zone_id, request.pickup_node_id)
+        found = self._terms.get(key)
+        if found is None:  # kept here too: ranking.py's cache is keyed by a Destination, made and locked per call
+            if len(self._terms) >= NODE_TERMS_KEPT:
+                self._terms.clear()
+            destination = (
+                Destination.zone(request.zone_id)
+                if request.zone_id
+                else Destination(pickup_node_id=request.pickup_node_id)
+            )
+            found = self._terms[key] = node_penalties(weights, self._engine.network, destination, False)
+        return found
 
     # ---- the matrix: what each node can supply, and its single-node options ----
 
@@ -195,8 +236,9 @@ class PromiseEngine:
             request.allow_future_supply,
             penalty,
         )
-        if engine.capacity.enabled:
-            self._capacity_delays(scan, sellable)
+        capacity = engine.capacity  # a property that brings the counts up to date: read once
+        if capacity.enabled:
+            self._capacity_delays(scan, sellable, capacity)
         until_tables(self._edt, scan, scan.full_options)
         return Call(request, sku_ids, quantities, wanted, sellable, destination, allowed, scan, penalty)
 
@@ -223,13 +265,12 @@ class PromiseEngine:
         attributed[[line for lines in groups.values() for line in lines]] = True
         return cells.reshape(-1), attributed
 
-    def _capacity_delays(self, scan: PromiseScan, sellable: Int32s) -> None:
+    def _capacity_delays(self, scan: PromiseScan, sellable: Int32s, capacity: CapacityCounts) -> None:
         """Daily capacity (capacity.py), before any route is evaluated: each line a node
         with a capacity fills is ready no earlier than the node can take the order (the
         opening of its next working day with room, when the day it is ready is full); a
         node that has no such day gets code CAPACITY. O(limited nodes x distinct ready
         times); nothing for a network without capacities."""
-        capacity = self._engine.capacity
         if self._limited_for is not sellable:  # the default selection is one array, reused
             self._limited_for = sellable
             self._limited = [
@@ -240,23 +281,33 @@ class PromiseEngine:
         info, ready, filled = scan.info, scan.ready_ns, scan.filled
         codes = info[:, INFO_CODE].tolist()
         ready_ns = capacity.ready_ns
+        one_line = len(filled) == 1
+        ready_first: list[int] = ready[0].tolist() if one_line else []
         for column, node in self._limited:
             code = codes[column]
             if code != CODE_FULL and code != CODE_PARTIAL:
                 continue
-            if len(filled) == 1:  # one line: it is filled (the node is FULL or PARTIAL)
-                at_ns = int(ready[0, column])
-                moved = {at_ns: ready_ns(node, at_ns)}
-            else:
-                moved = {at_ns: ready_ns(node, at_ns) for at_ns in set(ready[filled[:, column] > 0, column].tolist())}
+            if one_line:  # its line is filled (the node is FULL or PARTIAL): no set, no dict
+                at_ns = ready_first[column]
+                later = ready_ns(node, at_ns)
+                if later is None:
+                    info[column, INFO_CODE] = CODE_CAPACITY
+                elif later != at_ns:
+                    ready[0, column] = later
+                    info[column, INFO_READY_MAX] = later
+                continue
+            filled_column: list[int] = filled[:, column].tolist()
+            ready_column: list[int] = ready[:, column].tolist()
+            moved = {
+                at_ns: ready_ns(node, at_ns) for at_ns in {at for f, at in zip(filled_column, ready_column) if f > 0}
+            }
             if None in moved.values():
                 info[column, INFO_CODE] = CODE_CAPACITY
                 continue
             taken_ns = cast(dict[int, int], moved)  # no None in it
             if all(later == at_ns for at_ns, later in taken_ns.items()):
                 continue  # the day has room
-            lines = np.flatnonzero(filled[:, column] > 0)
-            ready[lines, column] = [taken_ns[at_ns] for at_ns in ready[lines, column].tolist()]
+            ready[:, column] = [taken_ns[at_ns] if f > 0 else at_ns for f, at_ns in zip(filled_column, ready_column)]
             info[column, INFO_READY_MAX] = max(taken_ns.values())
 
 

@@ -45,6 +45,9 @@ class NodePlan:
     routes: list[Route] = field(default_factory=list)
     full: bool = False  # fills every line
     any_filled: bool = False  # fills some of some line
+    # filled and ready_ns as lists: consolidation reads them item by item (a numpy item costs ~0.1 us).
+    filled_list: list[int] = field(default_factory=list)
+    ready_list: list[int] = field(default_factory=list)
 
 
 class MultiNodeOptions:
@@ -65,6 +68,14 @@ class MultiNodeOptions:
                     (core_lane.node_id, core_lane.index, core_lane.cost_minor)
                 )
         self._has_inbound = [node.node_id in self._inbound for node in nodes]
+        # (feeder, hub) -> the cheapest transfer lane's cost; a transfer lane -> its route (made once).
+        self._transfer_costs: dict[tuple[str, str], int] = {}
+        self._transfer_routes: dict[int, Route] = {}
+        for hub_id, feeders in self._inbound.items():
+            for feeder_id, lane, cost in feeders:
+                known = self._transfer_costs.get((feeder_id, hub_id))
+                self._transfer_costs[feeder_id, hub_id] = cost if known is None else min(known, cost)
+                self._transfer_routes[lane] = Route(Method.SHIP, "", lane)
 
     def options(self, call: Call) -> list[Option] | None:
         """The options only Python builds, in the order PromiseEngine always added them;
@@ -108,6 +119,8 @@ class MultiNodeOptions:
         """Every node with a route and some of the order (full or partial), in node order."""
         scan, plans = call.scan, []
         call.plan_columns = []
+        filled_by_column: list[list[int]] = scan.filled.T.tolist()
+        ready_by_column: list[list[int]] = scan.ready_ns.T.tolist()
         for column, code in enumerate(codes):
             if code == CODE_FULL or code == CODE_PARTIAL:
                 call.plan_columns.append(column)
@@ -123,6 +136,8 @@ class MultiNodeOptions:
                         call.destination.node_routes(node, call.allowed),
                         code == CODE_FULL,
                         True,
+                        filled_by_column[column],
+                        ready_by_column[column],
                     )
                 )
         return plans
@@ -139,24 +154,18 @@ class MultiNodeOptions:
         direct = [route for route in hub.routes if route.onward_lane < 0 and route.method != Method.DROP_SHIP]
         if not direct:
             return []
-        request, sku_ids, wanted = call.request, call.sku_ids, call.wanted
-        lines = [
-            PlannedLine(sku_ids[i], int(wanted[i]), int(hub.ready_ns[i]))
-            for i in np.flatnonzero(hub.filled >= wanted).tolist()
-        ]
-        for i in np.flatnonzero(hub.filled < wanted).tolist():
-            best = self._best_transfer(call, hub.node_id, by_node, i, int(wanted[i]))
+        request, sku_ids, wanted = call.request, call.sku_ids, call.quantities
+        hub_filled, hub_ready = hub.filled_list, hub.ready_list
+        lines = [PlannedLine(sku_ids[i], w, hub_ready[i]) for i, w in enumerate(wanted) if hub_filled[i] >= w]
+        for i, w in enumerate(wanted):
+            if hub_filled[i] >= w:
+                continue
+            best = self._best_transfer(call, hub.node_id, by_node, i, w)
             if best is not None:
                 arrival_ns, feeder = best
-                lines.append(
-                    PlannedLine(sku_ids[i], int(wanted[i]), arrival_ns, feeder.node_id, int(feeder.ready_ns[i]))
-                )
+                lines.append(PlannedLine(sku_ids[i], w, arrival_ns, feeder.node_id, feeder.ready_list[i]))
                 continue
-            parts = (
-                self._split_transfers(call, hub, by_node, i, sku_ids[i], int(wanted[i]))
-                if request.split_lines
-                else None
-            )
+            parts = self._split_transfers(call, hub, by_node, i, sku_ids[i], w) if request.split_lines else None
             if parts is None:
                 return []
             lines += parts
@@ -191,9 +200,9 @@ class MultiNodeOptions:
         best = None
         for feeder_id, lane, _ in self._inbound.get(hub_id, ()):
             feeder = by_node.get(feeder_id)
-            if feeder is None or feeder.filled[line] < quantity:
+            if feeder is None or feeder.filled_list[line] < quantity:
                 continue
-            timing = self._route_edt(call, Route(Method.SHIP, "", lane), int(feeder.ready_ns[line]))
+            timing = self._route_edt(call, self._transfer_routes[lane], feeder.ready_list[line])
             if timing is not None and (best is None or timing[0] < best[0]):
                 best = (timing[0], feeder)
         return best
@@ -229,7 +238,7 @@ class MultiNodeOptions:
         return parts if left <= 0 else None
 
     def _transfer_cost(self, from_node_id: str, hub_id: str) -> int:
-        return min((cost for feeder, _, cost in self._inbound.get(hub_id, ()) if feeder == from_node_id), default=0)
+        return self._transfer_costs.get((from_node_id, hub_id), 0)
 
     # ---- routes' delivery times -------------------------------------------------
 
@@ -394,17 +403,15 @@ class MultiNodeOptions:
         return self._option(call, tuple(shipments))
 
     def _option(self, call: Call, shipments: tuple[Shipment, ...]) -> Option:
-        request, wanted = call.request, call.wanted
+        request = call.request
         planned: dict[str, int] = {}
         for shipment in shipments:
             for line in shipment.lines:
                 planned[line.sku_id] = planned.get(line.sku_id, 0) + line.quantity
         short = tuple(
-            (sku, int(w) - planned.get(sku, 0))
-            for sku, w in zip(call.sku_ids, wanted.tolist())
-            if planned.get(sku, 0) < w
+            (sku, w - planned.get(sku, 0)) for sku, w in zip(call.sku_ids, call.quantities) if planned.get(sku, 0) < w
         )
-        fill = 100.0 * sum(planned.values()) / float(wanted.sum())
+        fill = 100.0 * sum(planned.values()) / float(call.wanted_sum)
         earliest = max(s.earliest_ns for s in shipments)
         latest = max(s.latest_ns for s in shipments)
         cost = sum(s.cost_minor for s in shipments)

@@ -14,6 +14,7 @@ from dompromise import limits
 from dompromise.errors import FailedPreconditionError, FieldViolation, NotFoundError
 from dompromise.inventory.engine import Engine
 from dompromise.model.attributes import Attributes, canonical
+from dompromise.promise.answer import RowAnswer
 from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.engine import PromiseEngine
 from dompromise.promise.token import TokenBatch, TokenSigner
@@ -29,7 +30,7 @@ from dompromise.service.validation import (
     timestamp_ns,
 )
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
-from dompromise.wire.promise import promise_response
+from dompromise.wire.promise import promise_response, promise_response_rows
 
 NS_PER_SECOND = 10**9
 # Built once: iterating an Enum class costs microseconds per request.
@@ -111,16 +112,19 @@ class Promiser:
         self._current()
         if self._engine is None:
             raise FailedPreconditionError("NO_TRANSPORT", "the network has no transport section: nothing to promise")
-        sku_ids = tuple(line.sku_id for line in lines)
+        sku_ids = tuple([line.sku_id for line in lines])
         sku = self._network_engine.sku
         for position, sku_id in enumerate(sku_ids):
             if sku(sku_id) is None:
                 raise NotFoundError("sku", sku_id, f"lines[{position}].sku_id")
         quantities = base_quantities(self._network_engine, lines)
         required = self._required_attributes(lines)
-        # A segment describes the customer; it selects protected stock only through a view.
-        segment = message.customer.segment if message.channel_view_id else ""
-        self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
+        # A segment describes the customer; it selects protected stock only through a view (without one
+        # there is nothing to check: a segment is read only with a view).
+        segment = ""
+        if message.channel_view_id:
+            segment = message.customer.segment
+            self._network_engine.channel(message.channel_view_id, segment, segment_field="customer.segment")
         as_of_ns = times_ns["as_of_time"] if "as_of_time" in times_ns else self._clock_ns()
         return PromiseRequest(
             sku_ids=sku_ids,
@@ -192,6 +196,11 @@ class Promiser:
         assert self._engine is not None, "request_of refuses a network without transport first"
         return self._engine.promise(request)
 
+    def promise_rows(self, request: PromiseRequest) -> RowAnswer:
+        """promise(request), its kernel rows not built as Options (for response_bytes)."""
+        assert self._engine is not None, "request_of refuses a network without transport first"
+        return self._engine.promise_rows(request)
+
     def response(self, request: PromiseRequest, answer: PromiseAnswer) -> promise_pb2.PromiseDeliveryResponse:
         response = promise_pb2.PromiseDeliveryResponse(zone_id=request.zone_id or "", log_position=answer.log_position)
         response.as_of_time.FromNanoseconds(request.as_of_ns)
@@ -219,20 +228,25 @@ class Promiser:
             added.detail = candidate.detail
         return response
 
-    def response_bytes(self, request: PromiseRequest, answer: PromiseAnswer) -> bytes:
+    def response_bytes(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer) -> bytes:
         """response(request, answer).SerializeToString(), written by the compiled encoder (wire/promise.pyx):
-        the same bytes, tokens signed over the same holds."""
-        sign = None
-        if answer.options:
-            sign = self._signer.batch_encoded(
-                self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND,
-                answer.log_position,
-                answer.sku_ids,
-                answer.quantities,
+        the same bytes, tokens signed over the same holds. A RowAnswer's options are written from the kernel's
+        arrays (promise_rows)."""
+        if isinstance(answer, RowAnswer):
+            call = answer.call
+            return promise_response_rows(
+                call.scan,
+                answer.kept,
+                call.sku_ids,
+                answer.node_ids,
+                call.destination.routes,
+                answer.candidates,
                 request.zone_id or "",
-                request.pickup_node_id or "",
-                self._options_json(request),
-            ).sign_json
+                request.as_of_ns,
+                answer.log_position,
+                self._currency,
+                self._batch(request, answer) if answer.kept else None,
+            )
         return promise_response(
             answer.options,
             answer.candidates,
@@ -240,7 +254,21 @@ class Promiser:
             request.as_of_ns,
             answer.log_position,
             self._currency,
-            sign,
+            None,
+            self._batch(request, answer) if answer.options else None,
+        )
+
+    def _batch(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer) -> TokenBatch:
+        """The signer of the answer's tokens, which expire PROMISE_TOKEN_TTL_SECONDS from now by the server's
+        clock (never the client's as_of: a what-if promise is no longer-lived token)."""
+        return self._signer.batch_encoded(
+            self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND,
+            answer.log_position,
+            answer.sku_ids,
+            answer.quantities,
+            request.zone_id or "",
+            request.pickup_node_id or "",
+            self._options_json(request),
         )
 
     def _options_json(self, request: PromiseRequest) -> str:
@@ -335,7 +363,7 @@ class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
         """PromiseDelivery's answer as wire bytes: the same checks and errors, the same bytes as its message
         serialized (served with no response serializer: service/pipeline.py RAW_METHODS)."""
         promise_request = self._promiser.request_of(request)
-        answer = self._promiser.promise(promise_request)
+        answer = self._promiser.promise_rows(promise_request)
         return self._promiser.response_bytes(promise_request, answer)
 
 
@@ -413,18 +441,21 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> tuple[list[promise
             violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {quantity_max}"))
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
-    destinations = [name for name in ("postal_code", "zone_id", "pickup_node_id") if getattr(message, name)]
-    if not destinations:
+    # Each field read once: every read of a message field is a call into protobuf.
+    postal_code, zone_id = message.postal_code, message.zone_id
+    if not (postal_code or zone_id or message.pickup_node_id):
         violations.append(FieldViolation("postal_code", "give postal_code, zone_id or pickup_node_id"))
-    if len(message.postal_code) > limits.POSTAL_CODE_LENGTH_MAX:
+    if len(postal_code) > limits.POSTAL_CODE_LENGTH_MAX:
         violations.append(FieldViolation("postal_code", f"longer than {limits.POSTAL_CODE_LENGTH_MAX} characters"))
     if len(message.country_code) > limits.COUNTRY_CODE_LENGTH_MAX:
         violations.append(FieldViolation("country_code", "an ISO 3166-1 alpha-2 code (2 letters)"))
-    if message.postal_code and message.zone_id:
+    if postal_code and zone_id:
         violations.append(FieldViolation("zone_id", "give postal_code or zone_id, not both"))
-    for position, method in enumerate(message.delivery_methods):
-        if method not in METHOD_VALUES:
-            violations.append(FieldViolation(f"delivery_methods[{position}]", f"unknown method {method}"))
+    methods = message.delivery_methods
+    if methods:
+        for position, method in enumerate(methods):
+            if method not in METHOD_VALUES:
+                violations.append(FieldViolation(f"delivery_methods[{position}]", f"unknown method {method}"))
     if message.fill_policy not in FILL_POLICY_VALUES:
         violations.append(FieldViolation("fill_policy", f"unknown policy {message.fill_policy}"))
     if message.sourcing_mode not in SOURCING_VALUES:
@@ -436,8 +467,9 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> tuple[list[promise
     if not 0 <= message.max_options <= limits.PROMISE_OPTIONS_MAX:
         violations.append(FieldViolation("max_options", f"must be 0 to {limits.PROMISE_OPTIONS_MAX}"))
     times_ns: dict[str, int] = {}
+    has_field = message.HasField
     for name in ("as_of_time", "deliver_after_time", "deliver_before_time"):
-        if message.HasField(name):
+        if has_field(name):
             timestamp = getattr(message, name)
             violations += time_violations(timestamp, name)
             times_ns[name] = timestamp_ns(timestamp)

@@ -8,6 +8,8 @@ written here as protocols.
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from dompromise._core.promise import PromiseScan
+
 class _PlannedLine(Protocol):
     @property
     def sku_id(self) -> str: ...
@@ -74,4 +76,43 @@ def promise_response(
     log_position: int,
     currency: str,
     sign: Callable[[str], str] | None,
+    tokens: _Tokens | None = None,
+) -> bytes: ...
+
+class _Route(Protocol):
+    @property
+    def service(self) -> str: ...
+    @property
+    def via_node_id(self) -> str: ...
+
+class _Hash(Protocol):
+    def copy(self) -> _Hash: ...
+    def update(self, data: bytes, /) -> None: ...
+    def digest(self) -> bytes: ...
+
+class _Hmac(Protocol):
+    @property
+    def inner(self) -> _Hash: ...
+    @property
+    def outer(self) -> _Hash: ...
+
+class _Tokens(Protocol):
+    @property
+    def pads(self) -> _Hmac: ...
+    def nonce(self) -> str: ...
+    @property
+    def tail(self) -> bytes: ...
+
+def promise_response_rows(
+    scan: PromiseScan,
+    kept: Sequence[int | _Option],
+    sku_ids: list[str],
+    node_ids: list[str],
+    routes: Sequence[_Route],
+    candidates: Sequence[_Candidate],
+    zone_id: str,
+    as_of_ns: int,
+    log_position: int,
+    currency: str,
+    tokens: _Tokens | None,
 ) -> bytes: ...

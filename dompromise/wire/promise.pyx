@@ -8,17 +8,27 @@ candidates (promise/types.py), in field-number order as protobuf serializes
 (fields at their default value left out, as proto3 does), and the holds of
 each option's promise token as the JSON text TokenBatch signs.
 
+promise_response_rows writes the single-node options (nearly all of them)
+from the kernel's scan (its rows, filled and ready matrices), with no Option
+objects at all, and signs each token here as TokenBatch.sign_json does
+(the payload and its base64url in C, the HMAC from the key's hashed blocks).
+
 Equal, byte for byte, to Promiser.response(...).SerializeToString() for the
 same answer and tokens: tests/wire/test_promise_wire.py checks it on random
-orders. No I/O, no clock; the only Python called back is the token signer.
+orders. No I/O, no clock; the only Python called back is the token signer
+(its nonce and hash objects).
 """
 
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memmove
 
+from dompromise._core.promise cimport (
+    INFO_FILLED_SUM, INFO_WIDTH, ROW_COLUMN, ROW_COST, ROW_DEPARTURE, ROW_EARLIEST, ROW_LATEST, ROW_ROUTE, ROW_WIDTH,
+    PromiseScan,
+)
 from dompromise.wire.varint cimport put_varint
 from dompromise.wire.varint cimport varint_size as _varint_size
 
@@ -73,6 +83,10 @@ cdef Py_ssize_t BUFFER_BYTES_INITIAL = 4096
 # A varint's bytes at most (a negative int64 is 10).
 cdef Py_ssize_t VARINT_BYTES_MAX = 10
 cdef int64_t NS_PER_SECOND = 1000000000
+# A kernel row's departure when it has none (dompromise._core.transport NEVER).
+cdef int64_t DEPARTURE_NEVER = 0x7FFFFFFFFFFFFFFF
+# base64url's alphabet (RFC 4648 section 5): a token's payload and signature, unpadded.
+cdef const char* BASE64URL = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 cdef struct Buffer:
@@ -304,15 +318,19 @@ cdef int _shipment(Buffer* buffer, Buffer* holds, object shipment, int64_t as_of
     return _close(buffer, at)
 
 
-cdef int _option(Buffer* buffer, Buffer* holds, object option, int64_t as_of_ns, str currency, object sign) except -1:
+cdef int _option(Buffer* buffer, Buffer* holds, Buffer* scratch, object option, int64_t as_of_ns, str currency,
+                 object sign, object tokens, bytes tail) except -1:
     cdef Py_ssize_t at = _open(buffer, RESPONSE_OPTIONS)
     cdef Py_ssize_t short_at
     holds.size = 0
     _varint(buffer, OPTION_METHOD, <uint64_t><int64_t>option.method)
     for shipment in option.shipments:
         _shipment(buffer, holds, shipment, as_of_ns)
-    token = <str>sign(PyBytes_FromStringAndSize(holds.data, holds.size).decode("ascii"))
-    _string(buffer, OPTION_PROMISE_TOKEN, token)
+    if tokens is not None:
+        _token(buffer, holds, scratch, tokens, tail)
+    else:
+        token = <str>sign(PyBytes_FromStringAndSize(holds.data, holds.size).decode("ascii"))
+        _string(buffer, OPTION_PROMISE_TOKEN, token)
     _timestamp(buffer, OPTION_EARLIEST, option.earliest_ns)
     _timestamp(buffer, OPTION_LATEST, option.latest_ns)
     _varint(buffer, OPTION_COST_MINOR, <uint64_t><int64_t>option.cost_minor)
@@ -336,27 +354,31 @@ cdef int _candidate(Buffer* buffer, object candidate) except -1:
 
 
 def promise_response(
-    options, candidates, str zone_id, int64_t as_of_ns, int64_t log_position, str currency, sign
+    options, candidates, str zone_id, int64_t as_of_ns, int64_t log_position, str currency, sign, tokens=None
 ):
     """The serialized PromiseDeliveryResponse of a promise answer.
 
     options, candidates: the answer's (promise/types.py Option and Candidate); zone_id: the request's ("" for
     a pickup); as_of_ns: the promise's as-of; currency: every option's; sign(holds_json) -> the option's
     promise token, given the JSON text of its holds' rows without the brackets around them (see
-    TokenBatch.sign_json); not called when there are no options.
+    TokenBatch.sign_json); not called when there are no options. tokens: instead of sign, the answer's
+    TokenBatch (pads, nonce(), tail), whose tokens are then signed here, as sign_json signs them.
     """
-    cdef Buffer buffer, holds
+    cdef Buffer buffer, holds, scratch
+    cdef bytes tail = tokens.tail if tokens is not None else None
     buffer.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
     holds.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
-    buffer.size = holds.size = 0
-    buffer.capacity = holds.capacity = BUFFER_BYTES_INITIAL
-    if buffer.data == NULL or holds.data == NULL:
+    scratch.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
+    buffer.size = holds.size = scratch.size = 0
+    buffer.capacity = holds.capacity = scratch.capacity = BUFFER_BYTES_INITIAL
+    if buffer.data == NULL or holds.data == NULL or scratch.data == NULL:
         PyMem_Free(buffer.data)
         PyMem_Free(holds.data)
+        PyMem_Free(scratch.data)
         raise MemoryError()
     try:
         for option in options:
-            _option(&buffer, &holds, option, as_of_ns, currency, sign)
+            _option(&buffer, &holds, &scratch, option, as_of_ns, currency, sign, tokens, tail)
         for candidate in candidates:
             _candidate(&buffer, candidate)
         _string(&buffer, RESPONSE_ZONE_ID, zone_id)
@@ -366,3 +388,188 @@ def promise_response(
     finally:
         PyMem_Free(buffer.data)
         PyMem_Free(holds.data)
+        PyMem_Free(scratch.data)
+
+
+# ---- options straight from the kernel's rows ---------------------------------------------------
+
+
+cdef int _base64url(Buffer* buffer, const uint8_t* data, Py_ssize_t size) except -1:
+    """base64.urlsafe_b64encode(data) without its '=' padding, appended."""
+    cdef Py_ssize_t i = 0
+    cdef uint32_t triple
+    cdef char* out
+    _reserve(buffer, (size + 2) // 3 * 4)
+    out = buffer.data + buffer.size
+    while i + 3 <= size:
+        triple = (<uint32_t>data[i] << 16) | (<uint32_t>data[i + 1] << 8) | data[i + 2]
+        out[0] = BASE64URL[(triple >> 18) & 63]
+        out[1] = BASE64URL[(triple >> 12) & 63]
+        out[2] = BASE64URL[(triple >> 6) & 63]
+        out[3] = BASE64URL[triple & 63]
+        out += 4
+        i += 3
+    if size - i == 1:
+        triple = <uint32_t>data[i] << 16
+        out[0] = BASE64URL[(triple >> 18) & 63]
+        out[1] = BASE64URL[(triple >> 12) & 63]
+        out += 2
+    elif size - i == 2:
+        triple = (<uint32_t>data[i] << 16) | (<uint32_t>data[i + 1] << 8)
+        out[0] = BASE64URL[(triple >> 18) & 63]
+        out[1] = BASE64URL[(triple >> 12) & 63]
+        out[2] = BASE64URL[(triple >> 6) & 63]
+        out += 3
+    buffer.size = out - buffer.data
+    return 0
+
+
+cdef int _append(Buffer* buffer, const char* data, Py_ssize_t size) except -1:
+    _reserve(buffer, size)
+    memcpy(buffer.data + buffer.size, data, size)
+    buffer.size += size
+    return 0
+
+
+cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, object tokens, bytes tail) except -1:
+    """An option's promise_token field, signed here as TokenBatch.sign_json signs it (the same text):
+    v1.<base64url of {"h":[holds],"n":"<nonce>"<tail>>.<base64url of its HMAC-SHA256>. `tokens`: pads (the
+    key's HMAC: token.py HmacPads), nonce() (hex str); tail: its tail (bytes: what follows the nonce, its
+    closing quote first), read once per answer."""
+    cdef bytes nonce = (<str>tokens.nonce()).encode("ascii")
+    cdef Py_ssize_t payload_at, size
+    scratch.size = 0
+    _append(scratch, b'{"h":[', 6)
+    _append(scratch, holds.data, holds.size)
+    _append(scratch, b'],"n":"', 7)
+    _append(scratch, nonce, len(nonce))
+    _append(scratch, tail, len(tail))
+    size = scratch.size  # the JSON; its base64url follows it in the scratch buffer
+    _reserve(scratch, 3 + (size + 2) // 3 * 4)  # before reading scratch.data: growing it may move it
+    _append(scratch, b"v1.", 3)
+    payload_at = scratch.size
+    _base64url(scratch, <const uint8_t*>scratch.data, size)
+    # pads.digest(payload), its calls made from here (no Python frame): HMAC from the key's hashed blocks.
+    pads = tokens.pads
+    inner = pads.inner.copy()
+    inner.update(PyBytes_FromStringAndSize(scratch.data + payload_at, scratch.size - payload_at))
+    outer = pads.outer.copy()
+    outer.update(inner.digest())
+    signature = <bytes>outer.digest()
+    _append(scratch, b".", 1)
+    _base64url(scratch, <const uint8_t*><const char*>signature, len(signature))
+    return _bytes(buffer, OPTION_PROMISE_TOKEN, scratch.data + size, scratch.size - size)
+
+
+cdef int _row_option(Buffer* buffer, Buffer* holds, Buffer* scratch, PromiseScan scan, Py_ssize_t row,
+                     list sku_ids, list node_ids, object routes, int64_t as_of_ns, str currency,
+                     object tokens, bytes tail) except -1:
+    """The Option AnswerBuilder._row_options builds of a kernel row (one shipment of what its node fills, no
+    source nodes), written as _option writes that Option."""
+    cdef const int64_t* values = scan._rows_ptr + row * ROW_WIDTH
+    cdef Py_ssize_t column = values[ROW_COLUMN], route_index = values[ROW_ROUTE], i, short_at, line_at
+    cdef Py_ssize_t lines = scan._lines, columns = scan._columns
+    cdef int64_t method = scan._routes._method[route_index]
+    cdef int64_t filled, ready_ns, wanted, filled_sum = scan._info_ptr[column * INFO_WIDTH + INFO_FILLED_SUM]
+    cdef str node_id = <str>node_ids[scan._column_node[column]]
+    route = routes[route_index]
+    cdef Py_ssize_t at = _open(buffer, RESPONSE_OPTIONS)
+    cdef Py_ssize_t shipment_at
+    holds.size = 0
+    _varint(buffer, OPTION_METHOD, <uint64_t>method)
+    shipment_at = _open(buffer, OPTION_SHIPMENTS)
+    _string(buffer, SHIPMENT_NODE_ID, node_id)
+    for i in range(lines):
+        filled = scan._filled_ptr[i * columns + column]
+        if filled <= 0:
+            continue
+        ready_ns = scan._ready_ptr[i * columns + column]
+        sku_id = <str>sku_ids[i]
+        line_at = _open(buffer, SHIPMENT_LINES)
+        _string(buffer, LINE_SKU_ID, sku_id)
+        _varint(buffer, LINE_QUANTITY, <uint64_t>filled)
+        if ready_ns > as_of_ns:
+            _timestamp(buffer, LINE_AVAILABLE_TIME, ready_ns)
+        _close(buffer, line_at)
+        _hold(holds, sku_id, node_id, filled, ready_ns if ready_ns > as_of_ns else 0)
+    _timestamp(buffer, SHIPMENT_EARLIEST, values[ROW_EARLIEST])
+    _timestamp(buffer, SHIPMENT_LATEST, values[ROW_LATEST])
+    _varint(buffer, SHIPMENT_METHOD, <uint64_t>method)
+    _string(buffer, SHIPMENT_CARRIER_SERVICE, route.service)
+    _string(buffer, SHIPMENT_VIA_NODE_ID, route.via_node_id)
+    if values[ROW_DEPARTURE] != DEPARTURE_NEVER:
+        _timestamp(buffer, SHIPMENT_DEPARTURE, values[ROW_DEPARTURE])
+    _varint(buffer, SHIPMENT_COST_MINOR, <uint64_t>values[ROW_COST])
+    _close(buffer, shipment_at)
+    _token(buffer, holds, scratch, tokens, tail)
+    _timestamp(buffer, OPTION_EARLIEST, values[ROW_EARLIEST])
+    _timestamp(buffer, OPTION_LATEST, values[ROW_LATEST])
+    _varint(buffer, OPTION_COST_MINOR, <uint64_t>values[ROW_COST])
+    _string(buffer, OPTION_CURRENCY, currency)
+    _double(buffer, OPTION_FILL_PERCENT, 100.0 * <double>filled_sum / <double>scan._wanted_sum)
+    if filled_sum != scan._wanted_sum:
+        for i in range(lines):
+            filled = scan._filled_ptr[i * columns + column]
+            if filled < 0:
+                filled = 0
+            wanted = scan._wanted_ptr[i]
+            if filled < wanted:
+                short_at = _open(buffer, OPTION_SHORT_LINES)
+                _string(buffer, SHORT_SKU_ID, <str>sku_ids[i])
+                _varint(buffer, SHORT_QUANTITY, <uint64_t>(wanted - filled))
+                _close(buffer, short_at)
+    _double(buffer, OPTION_SCORE, scan._score_ptr[row])
+    return _close(buffer, at)
+
+
+def promise_response_rows(
+    PromiseScan scan not None, list kept not None, list sku_ids not None, list node_ids not None,
+    routes not None, candidates, str zone_id, int64_t as_of_ns, int64_t log_position, str currency, tokens
+):
+    """promise_response of an answer whose kernel rows are read from the scan's arrays (no Option objects).
+
+    kept: the options in rank order, each a row index of the scan (single-node, as AnswerBuilder._row_options
+    builds it) or an Option made in Python (written as promise_response writes it); sku_ids: the order's
+    (summed) lines, the scan's; node_ids: the network's, by node index; routes: the destination's (service
+    and via_node_id of each, by the kernel's route index); tokens: the answer's TokenBatch (pads, nonce(),
+    tail), used only when something is kept."""
+    cdef Buffer buffer, holds, scratch
+    cdef Py_ssize_t row
+    cdef bytes tail = None
+    if len(sku_ids) != scan._lines:
+        raise ValueError(f"{len(sku_ids)} SKU ids for {scan._lines} lines")
+    if len(routes) != scan._routes.route_count or len(node_ids) != scan._routes.node_count:
+        raise ValueError("routes and node_ids must be the scan's route table's")
+    for entry in kept:
+        if isinstance(entry, int) and not 0 <= <Py_ssize_t>entry < scan.row_count:
+            raise IndexError(f"row {entry} is not one of the scan's {scan.row_count}")
+    if kept:
+        tail = tokens.tail
+    buffer.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
+    holds.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
+    scratch.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
+    buffer.size = holds.size = scratch.size = 0
+    buffer.capacity = holds.capacity = scratch.capacity = BUFFER_BYTES_INITIAL
+    if buffer.data == NULL or holds.data == NULL or scratch.data == NULL:
+        PyMem_Free(buffer.data)
+        PyMem_Free(holds.data)
+        PyMem_Free(scratch.data)
+        raise MemoryError()
+    try:
+        for entry in kept:
+            if isinstance(entry, int):
+                row = entry
+                _row_option(&buffer, &holds, &scratch, scan, row, sku_ids, node_ids, routes, as_of_ns, currency,
+                            tokens, tail)
+            else:
+                _option(&buffer, &holds, &scratch, entry, as_of_ns, currency, None, tokens, tail)
+        for candidate in candidates:
+            _candidate(&buffer, candidate)
+        _string(&buffer, RESPONSE_ZONE_ID, zone_id)
+        _timestamp(&buffer, RESPONSE_AS_OF_TIME, as_of_ns)
+        _varint(&buffer, RESPONSE_LOG_POSITION, <uint64_t>log_position)
+        return PyBytes_FromStringAndSize(buffer.data, buffer.size)
+    finally:
+        PyMem_Free(buffer.data)
+        PyMem_Free(holds.data)
+        PyMem_Free(scratch.data)

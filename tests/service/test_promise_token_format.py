@@ -10,7 +10,10 @@ import hmac
 import json
 import random
 
-from dompromise.promise.token import TOKEN_NONCE_BYTES, PlannedHold, TokenContent, TokenSigner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dompromise.promise.token import TOKEN_NONCE_BYTES, HmacPads, PlannedHold, TokenContent, TokenSigner
 
 
 def reference_token(key: bytes, content: TokenContent, nonce: str | None = None) -> str:
@@ -138,3 +141,13 @@ def test_tokens_from_before_the_random_part_still_verify():
     key = bytes(range(64, 96))
     content = random_content(random.Random(10))
     assert TokenSigner(key).verify(reference_token(key, content)) == content
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(min_size=0, max_size=200), st.binary(max_size=3000))
+def test_hmac_from_the_keys_hashed_blocks_is_hmac_sha256(key, message):
+    """HmacPads (the padded key blocks hashed once, signing every token) is HMAC-SHA256: keys shorter and
+    longer than SHA-256's block (hashed first), and again after a first use (the pads are copied, not spent)."""
+    pads = HmacPads(key)
+    assert pads.digest(message) == hmac.digest(key, message, "sha256")
+    assert pads.digest(message + b"x") == hmac.digest(key, message + b"x", "sha256")

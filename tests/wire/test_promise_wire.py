@@ -25,6 +25,7 @@ from dompromise.demo import network as demo
 from dompromise.errors import DompromiseError, NotFoundError
 from dompromise.inventory.engine import Engine
 from dompromise.log import MemoryLog
+from dompromise.promise.answer import RowAnswer
 from dompromise.promise.token import TokenSigner, random_nonce
 from dompromise.promise.types import Candidate, Method, Option, PlannedLine, Shipment
 from dompromise.replica.bootstrap import stock_records as demo_stock_records
@@ -58,10 +59,16 @@ def demo_promiser() -> Promiser:
 
 
 def both(promiser: Promiser, message: promise_pb2.PromiseDeliveryRequest) -> tuple[bytes, bytes]:
-    """(the message path's bytes, the wire path's) for one request."""
+    """(the message path's bytes, the wire path's) for one request. The wire path as PromiseDeliveryBytes
+    takes it (promise_rows: the options written from the kernel's rows when they all are) must write the same
+    bytes as the encoder of the built answer: both are checked, the tokens included (a pinned nonce and
+    clock), so the compiled signer of the rows' tokens signs what TokenBatch.sign_json signs."""
     request = promiser.request_of(message)
     answer = promiser.promise(request)
-    return promiser.response(request, answer).SerializeToString(), promiser.response_bytes(request, answer)
+    written = promiser.response_bytes(request, answer)
+    from_rows = promiser.response_bytes(request, promiser.promise_rows(request))
+    assert from_rows == written
+    return promiser.response(request, answer).SerializeToString(), written
 
 
 def request(lines, as_of_ns: int = NOW_NS, **fields) -> promise_pb2.PromiseDeliveryRequest:
@@ -209,8 +216,33 @@ def test_nothing_in_stock_answers_candidates_only():
 
 def test_the_demo_garage_order_of_ten_lines():
     lines = [("BRK-DSC-10627", 2), ("FLT-AIR-12011", 1), ("IGN-PLG-10867", 4), ("WIP-BLD-10837", 2)]
-    answer = assert_same(demo_promiser(), request(lines, postal_code="59000", country_code="FR", max_options=6))
+    message = request(lines, postal_code="59000", country_code="FR", max_options=6)
+    answer = assert_same(demo_promiser(), message)
     assert answer.options[0].fill_percent == 100.0
+    # Consolidated options (built in Python) ranked among kernel rows: the encoder writes both kinds in one answer.
+    rows = demo_promiser().promise_rows(demo_promiser().request_of(message))
+    assert isinstance(rows, RowAnswer)
+    assert {type(entry) for entry in rows.kept} == {int, Option}
+
+
+def test_the_usual_order_is_written_from_the_kernels_rows():
+    """A one-node order (every option a kernel row): no Option built, the same bytes, tokens
+    that verify with the holds the message path's tokens carry; with no option at all, candidates only."""
+    promiser = small_promiser()
+    message = request([("PAD", 2)], zone_id="Z59", max_options=3)
+    request_ = promiser.request_of(message)
+    rows = promiser.promise_rows(request_)
+    assert rows.kept and all(isinstance(entry, int) for entry in rows.kept)
+    expected = promiser.response(request_, promiser.promise(request_))
+    written = promise_pb2.PromiseDeliveryResponse.FromString(promiser.response_bytes(request_, rows))
+    assert written.SerializeToString() == expected.SerializeToString()
+    holds = [promiser.signer.verify(option.promise_token).holds for option in written.options]
+    assert holds == [promiser.signer.verify(option.promise_token).holds for option in expected.options]
+    assert holds[0][0].node_id == written.options[0].shipments[0].node_id
+    none = promiser.request_of(request([("RARE", 1)], zone_id="Z59", stock_on_hand_only=True))
+    empty = promiser.promise_rows(none)
+    assert empty.kept == []
+    assert promiser.response_bytes(none, empty) == promiser.response(none, promiser.promise(none)).SerializeToString()
 
 
 def test_long_messages_and_escaped_ids_are_encoded_as_protobuf_and_json_do():
