@@ -11,11 +11,7 @@ leave at the end of a file are not read as records.
 
 Positions run on across segments. Writes go to the page cache; `sync`
 fdatasyncs, so a writer is answered only once its record is on disk, and one
-fdatasync covers every record written since the last (group commit). The
-writer may go on writing while a sync runs in another thread: `sync_point`,
-taken on the writer's thread, says what is written; `sync_to(point)`, in the
-other, makes at least that durable (one lock keeps it apart from rotation
-and close).
+fdatasync covers every record written since the last (group commit).
 
 On open, every segment is read whole and judged (examine.py). A torn tail, a
 crash mid-write, is bad bytes at the end of the newest segment, past the
@@ -46,7 +42,6 @@ import logging
 import os
 import re
 import secrets
-import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -89,9 +84,6 @@ class FileLog:
             datadir.remove_stale_temporaries(directory)
         self.recovery_note = ""
         self.sync_count = 0  # fdatasyncs done: records / syncs is the group-commit factor
-        # Held by a sync (any thread) and by what replaces or closes the descriptor it syncs.
-        self._sync_lock = threading.Lock()
-        self._synced_position = 0  # the last position a sync made durable (marks never go back)
         self._segments = self._open_segments()
         if not self._segments:
             self._segments = [self._new_segment(1)]
@@ -200,35 +192,11 @@ class FileLog:
         self._end = offset
         return self.last_position
 
-    # A sync blocks for a disk write: the replica runs it off its event loop (replica/local.py).
-    sync_blocks = True
-
     def sync(self) -> None:
         """Makes every record written so far durable, then says so in the synced mark."""
-        with self._sync_lock:
-            self._sync_locked(self.sync_point())
-
-    def sync_point(self) -> datadir.Synced:
-        """What is written now (segment, end, last position): taken on the writer's thread, then handed to
-        `sync_to` in another, while the writer goes on writing."""
-        return datadir.Synced(self._segments[-1].first_position, self._end, self.last_position)
-
-    def sync_to(self, point: datadir.Synced) -> None:
-        """Makes at least the records up to `point` durable (from any one thread; the writer may write
-        meanwhile), then says so in the synced mark. A point a rotation or a later sync covered already
-        needs nothing."""
-        with self._sync_lock:
-            if point.last_position <= self._synced_position:
-                return  # a later sync covered it
-            if point.segment_first_position != self._segments[-1].first_position:
-                return  # rotate synced that segment whole before leaving it; the mark is past it
-            self._sync_locked(point)
-
-    def _sync_locked(self, mark: datadir.Synced) -> None:
-        # fdatasync covers every byte written before it started: `mark`'s were.
+        mark = datadir.Synced(self._segments[-1].first_position, self._end, self.last_position)
         os.fdatasync(self._fd)
         self.sync_count += 1
-        self._synced_position = max(self._synced_position, mark.last_position)
         self._synced.write(mark)
 
     def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes]]:
@@ -252,11 +220,7 @@ class FileLog:
         """Starts a new segment at the next position (so older ones can be dropped whole)."""
         if not self._segments[-1].offsets:
             return  # the active segment is empty already
-        with self._sync_lock:  # waits for a sync in flight on the descriptor closed here
-            self._rotate_locked()
-
-    def _rotate_locked(self) -> None:
-        self._sync_locked(self.sync_point())
+        self.sync()
         os.close(self._fd)
         self._segments.append(self._new_segment(self.last_position + 1))
         self._fd = os.open(self._segments[-1].path, os.O_RDWR)
@@ -279,9 +243,8 @@ class FileLog:
         return len(self._segments)
 
     def close(self) -> None:
-        with self._sync_lock:
-            os.close(self._fd)
-            self._synced.close()
+        os.close(self._fd)
+        self._synced.close()
         if self._lock is not None:
             self._lock.release()
 

@@ -2,13 +2,10 @@
 
 Every write is a LogRecord. `submit` queues it; the writer task takes what is
 queued (up to LOG_BATCH_COMMANDS_MAX), stamps each record with the log's
-clock and writes them; the sync task makes everything written durable with
-one sync (group commit), then applies it to the engine in log order and
-answers each writer with its Outcome. So an answer is always the state
-machine's, and never sent before its command is durable. The writer does
-not wait for the sync: the next group is written while one syncs, and its
-sync starts as soon as that one ends, before it applies. A reserve's CPU
-(the event loop) and the disk's wait then overlap instead of taking turns.
+clock, writes them, makes them durable with one sync (group commit), then
+applies them to the engine in log order and answers each writer with its
+Outcome. So an answer is always the state machine's, and never sent before
+its command is durable.
 
 The log is a FileLog (snapshot files beside it bound start-up replay and let
 it be compacted) or a MemoryLog; anything with the CommandLog protocol
@@ -18,15 +15,13 @@ it be compacted) or a MemoryLog; anything with the CommandLog protocol
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from dompromise import limits
 from dompromise.errors import LogCorruption, UnavailableError
 from dompromise.gc_pause import gc_paused
 from dompromise.internal.v1 import log_pb2
@@ -49,22 +44,6 @@ from dompromise.reservations.book import Outcome
 log = logging.getLogger(__name__)
 
 
-class Written(NamedTuple):
-    """A group the writer wrote (not yet durable): its commands, their payloads, the first one's position."""
-
-    batch: list[Pending]
-    payloads: list[bytes]
-    first: int
-
-
-# A sync in flight: its future, how many written groups (from the oldest) it makes durable, when it started
-# (perf_counter seconds).
-Syncing = tuple["asyncio.Future[None]", int, float]
-# A sync that took this long (a slow disk) starts the next one before its group applies, so the disk and the
-# event loop work at once; a quicker one lets the next group gather while this one applies.
-SYNC_OVERLAP_SECONDS_MIN = 0.002
-
-
 class LocalReplica:
     """Owns the write path of one engine over one log (a Replica: replica/protocol.py)."""
 
@@ -82,11 +61,6 @@ class LocalReplica:
         self._snapshots = SnapshotSchedule(snapshot_interval_records)
         self._clock = LogClock(clock_ns)
         self._writes = WriteQueue()
-        # Groups written and not yet durable, oldest first (the sync loop applies them once synced).
-        self._written: collections.deque[Written] = collections.deque()
-        self._written_count = 0  # commands in them
-        self._written_more = asyncio.Event()  # the writer wrote a group since the last sync started
-        self._synced_some = asyncio.Event()  # a sync finished (a writer held back by LOG_QUEUE_COMMANDS_MAX waits)
         self._tasks: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
         self._applied = ApplyListeners()
@@ -232,9 +206,8 @@ class LocalReplica:
     def _maybe_snapshot(self) -> None:
         if self.snapshot_directory is None or not self._snapshots.due(self.engine.log_position):
             return
-        # Here, between groups applied, the export is a consistent cut (at the last applied position;
-        # records written after it replay from the log). The rotation waits for a sync in flight
-        # (FileLog's lock) and syncs the old segment whole before leaving it.
+        # Here, between batches, nothing is syncing: the export is a consistent
+        # cut and the rotation cannot race a sync of the old segment.
         arrays, meta = self.engine.export_state()
         position = self.engine.log_position
         self.log.rotate()
@@ -244,15 +217,7 @@ class LocalReplica:
 
     async def start(self) -> None:
         self._writes.open()
-        self._written.clear()
-        self._written_count = 0
-        self._written_more = asyncio.Event()
-        self._synced_some = asyncio.Event()
-        self._tasks = [
-            asyncio.create_task(self._write_loop()),
-            asyncio.create_task(self._sync_loop()),
-            asyncio.create_task(self._tick_loop()),
-        ]
+        self._tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._tick_loop())]
 
     def serving(self, address: str) -> None:
         """Nothing to announce: no other instance reads this log."""
@@ -296,92 +261,38 @@ class LocalReplica:
         return await self._writes.put(record)
 
     async def _write_loop(self) -> None:
-        """Takes what is queued, stamps and writes it, and hands it to the sync loop; writes on while a sync
-        runs (so the next group is on its way to the disk while this one syncs and applies)."""
+        loop = asyncio.get_running_loop()
         while True:
             batch = await self._writes.take_batch()
-            if self._failure is not None:  # a sync failed meanwhile: nothing more is written
-                self._fail(self._failure, batch)
-                return
             try:
                 for record, _ in batch:
                     record.log_time_ns = self._clock.stamp()
                 payloads = [record.SerializeToString() for record, _ in batch]
                 last = self.log.write(payloads)
+                # The one blocking call, off the event loop: reads go on meanwhile.
+                await loop.run_in_executor(None, self.log.sync)
             except Exception as error:  # the disk failed: refuse writes from now on
                 self._fail(error, batch)
                 return
-            self._written.append(Written(batch, payloads, last - len(batch) + 1))
-            self._written_count += len(batch)
-            self._written_more.set()
-            while self._written_count >= limits.LOG_QUEUE_COMMANDS_MAX:  # the disk is behind: wait for it
-                self._synced_some.clear()
-                await self._synced_some.wait()
-
-    async def _sync_loop(self) -> None:
-        """Syncs what the writer wrote (group commit), then applies it in log order and answers each writer:
-        an answer is never sent before its record is durable. The next group's sync starts before this
-        group applies, so the disk and the event loop work at once."""
-        syncing: Syncing | None = None
-        while True:
-            if syncing is None:
-                await self._written_more.wait()
-                syncing = self._start_sync()
-            future, covered, started = syncing
-            try:
-                await future
-            except Exception as error:  # the disk failed: refuse writes from now on
-                self._fail(error, [pending for written in self._written for pending in written.batch])
-                return
-            slow = time.perf_counter() - started >= SYNC_OVERLAP_SECONDS_MIN
-            done = [self._written.popleft() for _ in range(covered)]
-            self._written_count -= sum(len(written.batch) for written in done)
-            self._synced_some.set()
-            # A slow disk: the next group syncs while this one applies. A fast one: it syncs after, with
-            # what came meanwhile (fewer, fuller syncs; each costs a thread handoff).
-            syncing = self._start_sync() if slow and self._written else None
-            for written in done:
-                if not await self._apply(written):
+            first = last - len(batch) + 1
+            await parts.make_room(self.engine, [record for record, _ in batch])
+            slice_started = time.perf_counter()
+            for offset, (record, future) in enumerate(batch):
+                try:
+                    outcome = self.engine.apply_payload(payloads[offset], first + offset, record)
+                except Exception as error:  # a bug: the log is ahead of the state, stop writing
+                    self._fail(error, batch[offset:])
                     return
+                if not future.done():
+                    future.set_result(outcome)
+                if time.perf_counter() - slice_started > APPLY_SLICE_SECONDS:
+                    # Reads go on between records (each durable already; this task is the
+                    # only one applying, so no write comes between).
+                    await asyncio.sleep(0)
+                    slice_started = time.perf_counter()
+            if self._applied:
+                self._applied.notify(last, [record for record, _ in batch])
             self._maybe_snapshot()
-            if syncing is None and self._written:
-                syncing = self._start_sync()
-
-    def _start_sync(self) -> Syncing:
-        """A sync of everything written so far: (its future, how many written groups it covers, its start)."""
-        self._written_more.clear()
-        point = self.log.sync_point()
-        loop = asyncio.get_running_loop()
-        if self.log.sync_blocks:
-            # The one blocking call, off the event loop: reads (and the writer) go on meanwhile.
-            future = loop.run_in_executor(None, self.log.sync_to, point)
-        else:
-            self.log.sync_to(point)
-            future = loop.create_future()
-            future.set_result(None)
-        return future, len(self._written), time.perf_counter()
-
-    async def _apply(self, written: Written) -> bool:
-        """Applies a durable group in log order and answers its writers; False if the state cannot follow."""
-        batch, payloads, first = written
-        await parts.make_room(self.engine, [record for record, _ in batch])
-        slice_started = time.perf_counter()
-        for offset, (record, future) in enumerate(batch):
-            try:
-                outcome = self.engine.apply_payload(payloads[offset], first + offset, record)
-            except Exception as error:  # a bug: the log is ahead of the state, stop writing
-                self._fail(error, batch[offset:] + [p for later in self._written for p in later.batch])
-                return False
-            if not future.done():
-                future.set_result(outcome)
-            if time.perf_counter() - slice_started > APPLY_SLICE_SECONDS:
-                # Reads go on between records (each durable already; this task is the
-                # only one applying, so no write comes between).
-                await asyncio.sleep(0)
-                slice_started = time.perf_counter()
-        if self._applied:
-            self._applied.notify(first + len(batch) - 1, [record for record, _ in batch])
-        return True
 
     def _fail(self, error: BaseException, batch: list[Pending]) -> None:
         log.error("command log write failed; refusing writes: %s", error)
