@@ -11,11 +11,7 @@ leave at the end of a file are not read as records.
 
 Positions run on across segments. Writes go to the page cache; `sync`
 fdatasyncs, so a writer is answered only once its record is on disk, and one
-fdatasync covers every record written since the last (group commit). The
-writer may go on writing while syncs run in other threads: `sync_point`,
-taken on the writer's thread, says what is written; `sync_to(point)`, in
-another, makes at least that durable (rotation and close wait until no sync
-is in flight).
+fdatasync covers every record written since the last (group commit).
 
 On open, every segment is read whole and judged (examine.py). A torn tail, a
 crash mid-write, is bad bytes at the end of the newest segment, past the
@@ -46,7 +42,6 @@ import logging
 import os
 import re
 import secrets
-import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -89,10 +84,6 @@ class FileLog:
             datadir.remove_stale_temporaries(directory)
         self.recovery_note = ""
         self.sync_count = 0  # fdatasyncs done: records / syncs is the group-commit factor
-        # Guards the descriptor syncs use (rotate and close wait until none is in flight) and the mark.
-        self._descriptor = threading.Condition()
-        self._syncing = 0  # fdatasyncs in flight
-        self._synced_position = -1  # the last position a sync made durable (marks never go back); -1: none yet
         self._segments = self._open_segments()
         if not self._segments:
             self._segments = [self._new_segment(1)]
@@ -201,40 +192,12 @@ class FileLog:
         self._end = offset
         return self.last_position
 
-    # A sync blocks for a disk write: the replica runs it off its event loop (replica/local.py).
-    sync_blocks = True
-
     def sync(self) -> None:
         """Makes every record written so far durable, then says so in the synced mark."""
-        self.sync_to(self.sync_point())
-
-    def sync_point(self) -> datadir.Synced:
-        """What is written now (segment, end, last position): taken on the writer's thread, then handed to
-        `sync_to` in another, while the writer goes on writing."""
-        return datadir.Synced(self._segments[-1].first_position, self._end, self.last_position)
-
-    def sync_to(self, point: datadir.Synced) -> None:
-        """Makes at least the records up to `point` durable, then says so in the synced mark. From any
-        thread, several at once (each fdatasync covers every byte written before it started: `point`'s
-        were); the writer may write meanwhile. A point a rotation or a later sync covered needs nothing."""
-        with self._descriptor:
-            if point.last_position <= self._synced_position:
-                return  # a later sync covered it
-            if point.segment_first_position != self._segments[-1].first_position:
-                return  # rotate synced that segment whole before leaving it; the mark is past it
-            fd = self._fd
-            self._syncing += 1
-        try:
-            os.fdatasync(fd)
-        finally:
-            with self._descriptor:
-                self._syncing -= 1
-                self._descriptor.notify_all()
-        with self._descriptor:
-            self.sync_count += 1
-            if point.last_position > self._synced_position:  # the mark never goes back
-                self._synced_position = point.last_position
-                self._synced.write(point)
+        mark = datadir.Synced(self._segments[-1].first_position, self._end, self.last_position)
+        os.fdatasync(self._fd)
+        self.sync_count += 1
+        self._synced.write(mark)
 
     def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes]]:
         """(position, payload) of every record after `after_position`, in order."""
@@ -257,14 +220,7 @@ class FileLog:
         """Starts a new segment at the next position (so older ones can be dropped whole)."""
         if not self._segments[-1].offsets:
             return  # the active segment is empty already
-        with self._descriptor:  # no sync in flight on the descriptor closed here, and none starts
-            self._descriptor.wait_for(lambda: self._syncing == 0)
-            self._rotate_locked()
-
-    def _rotate_locked(self) -> None:
-        os.fdatasync(self._fd)
-        self.sync_count += 1
-        self._synced_position = self.last_position
+        self.sync()
         os.close(self._fd)
         self._segments.append(self._new_segment(self.last_position + 1))
         self._fd = os.open(self._segments[-1].path, os.O_RDWR)
@@ -287,10 +243,8 @@ class FileLog:
         return len(self._segments)
 
     def close(self) -> None:
-        with self._descriptor:
-            self._descriptor.wait_for(lambda: self._syncing == 0)
-            os.close(self._fd)
-            self._synced.close()
+        os.close(self._fd)
+        self._synced.close()
         if self._lock is not None:
             self._lock.release()
 

@@ -34,16 +34,7 @@ class MemoryLog:
         self._payloads.extend(payloads)
         return len(self._payloads)
 
-    # Nothing to wait for: the replica syncs it inline (replica/local.py).
-    sync_blocks = False
-
     def sync(self) -> None:
-        """Nothing to flush."""
-
-    def sync_point(self) -> int:
-        return len(self._payloads)
-
-    def sync_to(self, point: object) -> None:
         """Nothing to flush."""
 
     def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes]]:

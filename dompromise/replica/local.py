@@ -2,13 +2,10 @@
 
 Every write is a LogRecord. `submit` queues it; the writer task takes what is
 queued (up to LOG_BATCH_COMMANDS_MAX), stamps each record with the log's
-clock and writes them; the sync task makes everything written durable with
-one sync (group commit), then applies it to the engine in log order and
-answers each writer with its Outcome. So an answer is always the state
-machine's, and never sent before its command is durable. The writer does
-not wait for the sync: the next group is written while one syncs, and its
-sync starts as soon as that one ends, before it applies. A reserve's CPU
-(the event loop) and the disk's wait then overlap instead of taking turns.
+clock, writes them, makes them durable with one sync (group commit), then
+applies them to the engine in log order and answers each writer with its
+Outcome. So an answer is always the state machine's, and never sent before
+its command is durable.
 
 The log is a FileLog (snapshot files beside it bound start-up replay and let
 it be compacted) or a MemoryLog; anything with the CommandLog protocol
@@ -18,15 +15,13 @@ it be compacted) or a MemoryLog; anything with the CommandLog protocol
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from dompromise import limits
 from dompromise.errors import LogCorruption, UnavailableError
 from dompromise.gc_pause import gc_paused
 from dompromise.internal.v1 import log_pb2
@@ -49,22 +44,6 @@ from dompromise.reservations.book import Outcome
 log = logging.getLogger(__name__)
 
 
-class Written(NamedTuple):
-    """A group the writer wrote (not yet durable): its commands, their payloads, the first one's position."""
-
-    batch: list[Pending]
-    payloads: list[bytes]
-    first: int
-
-
-# A sync in flight: its future and the last log position it makes durable.
-Syncing = tuple["asyncio.Future[None]", int]
-# Syncs running at once (each in an executor thread). Two: a command written while one runs starts its own
-# at once instead of waiting a whole sync for it to end (the disk may overlap them: measured here, two
-# threads' fdatasyncs of one file went ~8x faster than one's).
-SYNCS_IN_FLIGHT_MAX = 2
-
-
 class LocalReplica:
     """Owns the write path of one engine over one log (a Replica: replica/protocol.py)."""
 
@@ -82,11 +61,6 @@ class LocalReplica:
         self._snapshots = SnapshotSchedule(snapshot_interval_records)
         self._clock = LogClock(clock_ns)
         self._writes = WriteQueue()
-        # Groups written and not yet durable, oldest first (the sync loop applies them once synced).
-        self._written: collections.deque[Written] = collections.deque()
-        self._written_count = 0  # commands in them
-        self._wake = asyncio.Event()  # the writer wrote a group, or a sync ended
-        self._synced_some = asyncio.Event()  # a sync finished (a writer held back by LOG_QUEUE_COMMANDS_MAX waits)
         self._tasks: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
         self._applied = ApplyListeners()
@@ -232,9 +206,8 @@ class LocalReplica:
     def _maybe_snapshot(self) -> None:
         if self.snapshot_directory is None or not self._snapshots.due(self.engine.log_position):
             return
-        # Here, between groups applied, the export is a consistent cut (at the last applied position;
-        # records written after it replay from the log). The rotation waits for a sync in flight
-        # (FileLog's lock) and syncs the old segment whole before leaving it.
+        # Here, between batches, nothing is syncing: the export is a consistent
+        # cut and the rotation cannot race a sync of the old segment.
         arrays, meta = self.engine.export_state()
         position = self.engine.log_position
         self.log.rotate()
@@ -244,15 +217,7 @@ class LocalReplica:
 
     async def start(self) -> None:
         self._writes.open()
-        self._written.clear()
-        self._written_count = 0
-        self._wake = asyncio.Event()
-        self._synced_some = asyncio.Event()
-        self._tasks = [
-            asyncio.create_task(self._write_loop()),
-            asyncio.create_task(self._sync_loop()),
-            asyncio.create_task(self._tick_loop()),
-        ]
+        self._tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._tick_loop())]
 
     def serving(self, address: str) -> None:
         """Nothing to announce: no other instance reads this log."""
@@ -296,103 +261,38 @@ class LocalReplica:
         return await self._writes.put(record)
 
     async def _write_loop(self) -> None:
-        """Takes what is queued, stamps and writes it, and hands it to the sync loop; writes on while a sync
-        runs (so the next group is on its way to the disk while this one syncs and applies)."""
+        loop = asyncio.get_running_loop()
         while True:
             batch = await self._writes.take_batch()
-            if self._failure is not None:  # a sync failed meanwhile: nothing more is written
-                self._fail(self._failure, batch)
-                return
             try:
                 for record, _ in batch:
                     record.log_time_ns = self._clock.stamp()
                 payloads = [record.SerializeToString() for record, _ in batch]
                 last = self.log.write(payloads)
+                # The one blocking call, off the event loop: reads go on meanwhile.
+                await loop.run_in_executor(None, self.log.sync)
             except Exception as error:  # the disk failed: refuse writes from now on
                 self._fail(error, batch)
                 return
-            self._written.append(Written(batch, payloads, last - len(batch) + 1))
-            self._written_count += len(batch)
-            self._wake.set()
-            while self._written_count >= limits.LOG_QUEUE_COMMANDS_MAX:  # the disk is behind: wait for it
-                self._synced_some.clear()
-                await self._synced_some.wait()
-
-    async def _sync_loop(self) -> None:
-        """Syncs what the writer wrote (group commit), then applies it in log order and answers each writer:
-        an answer is never sent before its record is durable. A sync starts for what is written as soon as
-        fewer than SYNCS_IN_FLIGHT_MAX are running, so a command written during a sync does not wait for it
-        to end before its own starts; each covers every record written before it (a later one's end makes
-        the earlier ones' records durable too)."""
-        in_flight: list[Syncing] = []
-        durable = 0  # every record up to this position is durable
-        started_through = 0  # the last position a started sync covers
-        wake = self._wake
-        while True:
-            await wake.wait()
-            wake.clear()
-            for future, covered in in_flight:
+            first = last - len(batch) + 1
+            await parts.make_room(self.engine, [record for record, _ in batch])
+            slice_started = time.perf_counter()
+            for offset, (record, future) in enumerate(batch):
+                try:
+                    outcome = self.engine.apply_payload(payloads[offset], first + offset, record)
+                except Exception as error:  # a bug: the log is ahead of the state, stop writing
+                    self._fail(error, batch[offset:])
+                    return
                 if not future.done():
-                    continue
-                error = future.exception()
-                if error is not None:  # the disk failed: refuse writes from now on
-                    self._fail(error, [pending for written in self._written for pending in written.batch])
-                    return
-                durable = max(durable, covered)
-            in_flight = [syncing for syncing in in_flight if not syncing[0].done()]
-            # Started before the apply below, so the disk works while the event loop does.
-            if self.log.last_position > started_through and len(in_flight) < SYNCS_IN_FLIGHT_MAX:
-                started_through = self.log.last_position
-                in_flight.append(self._start_sync(started_through))
-            applied = False
-            while self._written and self._written[0].first + len(self._written[0].batch) - 1 <= durable:
-                written = self._written.popleft()
-                self._written_count -= len(written.batch)
-                if not await self._apply(written):
-                    return
-                applied = True
-            if applied:
-                self._synced_some.set()
-                self._maybe_snapshot()
-
-    def _start_sync(self, last_position: int) -> Syncing:
-        """A sync of everything written so far (up to `last_position`): (its future, `last_position`)."""
-        point = self.log.sync_point()
-        loop = asyncio.get_running_loop()
-        if self.log.sync_blocks:
-            # The one blocking call, off the event loop: reads (and the writer) go on meanwhile.
-            future = loop.run_in_executor(None, self.log.sync_to, point)
-        else:
-            self.log.sync_to(point)
-            future = loop.create_future()
-            future.set_result(None)
-        future.add_done_callback(self._wake_sync_loop)
-        return future, last_position
-
-    def _wake_sync_loop(self, _: object) -> None:
-        self._wake.set()
-
-    async def _apply(self, written: Written) -> bool:
-        """Applies a durable group in log order and answers its writers; False if the state cannot follow."""
-        batch, payloads, first = written
-        await parts.make_room(self.engine, [record for record, _ in batch])
-        slice_started = time.perf_counter()
-        for offset, (record, future) in enumerate(batch):
-            try:
-                outcome = self.engine.apply_payload(payloads[offset], first + offset, record)
-            except Exception as error:  # a bug: the log is ahead of the state, stop writing
-                self._fail(error, batch[offset:] + [p for later in self._written for p in later.batch])
-                return False
-            if not future.done():
-                future.set_result(outcome)
-            if time.perf_counter() - slice_started > APPLY_SLICE_SECONDS:
-                # Reads go on between records (each durable already; this task is the
-                # only one applying, so no write comes between).
-                await asyncio.sleep(0)
-                slice_started = time.perf_counter()
-        if self._applied:
-            self._applied.notify(first + len(batch) - 1, [record for record, _ in batch])
-        return True
+                    future.set_result(outcome)
+                if time.perf_counter() - slice_started > APPLY_SLICE_SECONDS:
+                    # Reads go on between records (each durable already; this task is the
+                    # only one applying, so no write comes between).
+                    await asyncio.sleep(0)
+                    slice_started = time.perf_counter()
+            if self._applied:
+                self._applied.notify(last, [record for record, _ in batch])
+            self._maybe_snapshot()
 
     def _fail(self, error: BaseException, batch: list[Pending]) -> None:
         log.error("command log write failed; refusing writes: %s", error)

@@ -18,7 +18,7 @@ hub and `serve` never ask which kind they hold.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
@@ -58,17 +58,6 @@ class CommandLog(Protocol):
         ...
 
     def sync(self) -> None: ...
-
-    # Whether sync waits for a disk (then the writer runs it in another thread, writing on meanwhile).
-    sync_blocks: bool
-
-    def sync_point(self) -> object:
-        """What is written now, for sync_to (taken on the writer's thread)."""
-        ...
-
-    def sync_to(self, point: Any) -> None:
-        """Makes at least what was written at `point` durable (from another thread; writes may go on)."""
-        ...
 
     def records(self, after_position: int = 0) -> Iterator[tuple[int, bytes]]:
         """(position, payload) of every record after `after_position`, in order."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 
 import pytest
 from conftest import small_network, stock_record
@@ -12,7 +11,7 @@ from conftest import small_network, stock_record
 from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
-from dompromise.log import FileLog, datadir
+from dompromise.log import FileLog
 from dompromise.replica.local import Replica
 
 
@@ -95,106 +94,3 @@ def test_recovery_replays_with_the_collector_paused_and_leaves_it_as_it_was(tmp_
     finally:
         (gc.enable if was else gc.disable)()
         reader.close()
-
-
-class GatedLog(FileLog):
-    """A real file log whose syncs wait for the test's go (a slow disk, held still), or fail (a dying one)."""
-
-    def __init__(self, directory: str):
-        super().__init__(directory)
-        self.go = threading.Event()
-        self.started = threading.Semaphore(0)  # released once per sync that began
-        self.error: OSError | None = None
-
-    def sync_to(self, point) -> None:
-        self.started.release()
-        if not self.go.wait(10):
-            raise TimeoutError("the test never let the sync go")
-        if self.error is not None:
-            raise self.error
-        super().sync_to(point)
-
-
-def gated_replica(tmp_path) -> Replica:
-    replica = Replica(Engine(small_network()), GatedLog(str(tmp_path)))
-    replica.log.go.set()
-    replica.bootstrap([stock_record(replica.engine)])
-    replica.log.go.clear()
-    return replica
-
-
-async def _started(log: GatedLog) -> None:
-    """Waits (off the event loop) until one more sync began."""
-    assert await asyncio.get_running_loop().run_in_executor(None, log.started.acquire, True, 10)
-
-
-def test_a_command_written_during_a_sync_is_written_at_once_and_answered_only_once_durable(tmp_path):
-    replica = gated_replica(tmp_path)
-    log = replica.log
-    assert isinstance(log, GatedLog)
-
-    async def run():
-        await replica.start()
-        try:
-            first = asyncio.ensure_future(replica.submit(reserve_record("a")))
-            await _started(log)  # a's sync is held
-            second = asyncio.ensure_future(replica.submit(reserve_record("b")))
-            await _started(log)  # b was written and its own sync began, a's still running
-            assert log.last_position == 3, "b waited for a's sync before being written"
-            await asyncio.sleep(0.05)
-            assert not first.done() and not second.done(), "answered before durable"
-            assert replica.engine.log_position == 1, "applied before durable"
-            log.go.set()
-            return [(await first).log_position, (await second).log_position]
-        finally:
-            await replica.stop()
-
-    assert asyncio.run(run()) == [2, 3]
-    assert replica.engine.log_position == 3
-    assert datadir.read_synced(str(tmp_path)).last_position == 3
-
-
-def test_a_failed_sync_fails_the_commands_written_since_and_refuses_writes(tmp_path):
-    replica = gated_replica(tmp_path)
-    log = replica.log
-    assert isinstance(log, GatedLog)
-
-    async def run():
-        await replica.start()
-        try:
-            first = asyncio.ensure_future(replica.submit(reserve_record("a")))
-            await _started(log)
-            second = asyncio.ensure_future(replica.submit(reserve_record("b")))
-            await _started(log)
-            log.error = OSError(5, "Input/output error")
-            log.go.set()
-            for pending in (first, second):
-                with pytest.raises(UnavailableError):
-                    await pending
-            with pytest.raises(UnavailableError):
-                await replica.submit(reserve_record("c"))
-        finally:
-            for task in replica._tasks:
-                task.cancel()
-
-    asyncio.run(run())
-    assert replica.engine.log_position == 1, "a record whose sync failed was applied"
-
-
-def test_a_sync_point_never_moves_the_mark_back_and_one_before_a_rotation_needs_nothing(tmp_path):
-    log = FileLog(str(tmp_path))
-    log.write([b"one"])
-    early = log.sync_point()
-    log.write([b"two"])
-    log.sync_to(log.sync_point())
-    syncs = log.sync_count
-    log.sync_to(early)  # a sync that started before the later one, ending after it
-    assert datadir.read_synced(str(tmp_path)).last_position == 2
-    assert log.sync_count == syncs
-    log.write([b"three"])
-    before_rotation = log.sync_point()
-    log.rotate()
-    log.sync_to(before_rotation)
-    mark = datadir.read_synced(str(tmp_path))
-    assert (mark.segment_first_position, mark.last_position) == (4, 3), "the mark went back to the old segment"
-    log.close()
