@@ -43,6 +43,9 @@ import tempfile
 import time
 
 SKU_POOL = 500
+# Client processes are spawned, not forked: the parent has used gRPC (stocking up, the sample answer) and a
+# child forked after that can hang for good in grpc.aio.insecure_channel (seen here: a round never ended).
+CLIENTS = multiprocessing.get_context("spawn")
 
 
 def _demo_skus() -> list[str]:
@@ -104,9 +107,9 @@ def rpc(args) -> dict:
     target = server.stdout.readline().strip().rsplit(" ", 1)[-1]
     try:
         _stock_up(target)
-        queue = multiprocessing.Queue()
+        queue = CLIENTS.Queue()
         clients = [
-            multiprocessing.Process(target=_client, args=(target, args.seconds, args.in_flight, args.lines, n, queue))
+            CLIENTS.Process(target=_client, args=(target, args.seconds, args.in_flight, args.lines, n, queue))
             for n in range(args.clients)
         ]
         started = time.monotonic()
@@ -203,9 +206,9 @@ def _pinned_server(argv: list[str], cpu: int) -> tuple[subprocess.Popen, str]:
 
 
 def _load_round(target: str, args) -> dict:
-    queue = multiprocessing.Queue()
+    queue = CLIENTS.Queue()
     clients = [
-        multiprocessing.Process(
+        CLIENTS.Process(
             target=_raw_client, args=(target, args.seconds, args.warmup, args.in_flight, n, args.client_cpu, queue)
         )
         for n in range(args.clients)

@@ -192,6 +192,9 @@ class FileLog:
         self._end = offset
         return self.last_position
 
+    # A sync waits for the disk: the replica runs it off its event loop (replica/local.py).
+    sync_blocks = True
+
     def sync(self) -> None:
         """Makes every record written so far durable, then says so in the synced mark."""
         mark = datadir.Synced(self._segments[-1].first_position, self._end, self.last_position)

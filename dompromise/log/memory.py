@@ -34,6 +34,9 @@ class MemoryLog:
         self._payloads.extend(payloads)
         return len(self._payloads)
 
+    # Nothing to wait for: the replica syncs it on its event loop (replica/local.py).
+    sync_blocks = False
+
     def sync(self) -> None:
         """Nothing to flush."""
 

@@ -269,8 +269,11 @@ class LocalReplica:
                     record.log_time_ns = self._clock.stamp()
                 payloads = [record.SerializeToString() for record, _ in batch]
                 last = self.log.write(payloads)
-                # The one blocking call, off the event loop: reads go on meanwhile.
-                await loop.run_in_executor(None, self.log.sync)
+                if self.log.sync_blocks:
+                    # The one blocking call, off the event loop: reads go on meanwhile.
+                    await loop.run_in_executor(None, self.log.sync)
+                else:  # nothing to wait for: a thread handoff would cost more than the batch (memory log)
+                    self.log.sync()
             except Exception as error:  # the disk failed: refuse writes from now on
                 self._fail(error, batch)
                 return

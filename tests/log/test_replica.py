@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 
 import pytest
@@ -12,6 +13,7 @@ from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
 from dompromise.log import FileLog
+from dompromise.log.memory import MemoryLog
 from dompromise.replica.local import Replica
 
 
@@ -94,3 +96,39 @@ def test_recovery_replays_with_the_collector_paused_and_leaves_it_as_it_was(tmp_
     finally:
         (gc.enable if was else gc.disable)()
         reader.close()
+
+
+class CountingExecutor(concurrent.futures.ThreadPoolExecutor):
+    """A real thread pool that counts what it is handed."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_only_a_log_that_waits_for_a_disk_syncs_in_a_thread(tmp_path, kind):
+    command_log = MemoryLog() if kind == "memory" else FileLog(str(tmp_path))
+    replica = Replica(Engine(small_network()), command_log)
+    replica.bootstrap([stock_record(replica.engine)])
+    executor = CountingExecutor()
+
+    async def run():
+        asyncio.get_running_loop().set_default_executor(executor)
+        await replica.start()
+        try:
+            return await asyncio.gather(*(replica.submit(reserve_record(f"r{i}")) for i in range(20)))
+        finally:
+            await replica.stop()
+
+    outcomes = asyncio.run(run())
+    assert sorted(o.log_position for o in outcomes) == list(range(2, 22))
+    assert replica.engine.log_position == 21
+    if kind == "memory":
+        assert executor.submitted == 0, "a memory log's sync went through a thread"
+    else:
+        assert executor.submitted >= 1, "a file log's fdatasync ran on the event loop"
