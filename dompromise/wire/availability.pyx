@@ -68,6 +68,9 @@ cdef enum:
     FIRST_REASON_FIELD = 17
     # Packed columns of a FULL item: available, the buckets, the reasons.
     COLUMNS_MAX = 1 + BUCKET_COLUMNS + UNAVAILABLE_REASON_COUNT
+    # A varint's bytes at most (a negative int64), and the first value taking three.
+    VARINT_BYTES_MAX = 10
+    TWO_BYTE_VARINT_END = 1 << 14
 
 # The buffer a writer keeps between calls: one 100-SKU x 200-node answer (~25 KB) fits many
 # times over; a larger one (up to MESSAGE_BYTES_MAX) is freed after its call.
@@ -102,6 +105,19 @@ cdef inline uint8_t* _put_varint_field(uint8_t* out, int tag, int64_t value) noe
 
 cdef inline Py_ssize_t _varint_field_size(int tag, int64_t value) noexcept nogil:
     return 0 if value == 0 else _tag_size(tag) + _varint_size(<uint64_t>value)
+
+
+cdef inline uint8_t* _put_varint_spilling(uint8_t* out, uint64_t value) noexcept nogil:
+    """put_varint, without a branch for a value under 2**14 (most quantities: one or two bytes, in no
+    order a branch predictor learns); it writes the second byte even when the varint has one, so
+    `out` needs room for one byte more than the varint."""
+    cdef uint64_t high
+    if value >= TWO_BYTE_VARINT_END:
+        return _put_varint(out, value)
+    high = value >> 7
+    out[0] = <uint8_t>((value & 0x7F) | (<uint64_t>(high != 0) << 7))
+    out[1] = <uint8_t>high
+    return out + 1 + (high != 0)
 
 
 cdef inline int _packed_tag(int field) noexcept nogil:
@@ -190,14 +206,20 @@ cdef class AvailabilityWriter:
     cdef uint8_t* _buffer
     cdef Py_ssize_t _capacity
     cdef Py_ssize_t _length
+    # One item's packed columns, written before the item's head (whose lengths they give).
+    cdef uint8_t* _scratch
+    cdef Py_ssize_t _scratch_capacity
 
     def __cinit__(self):
         self._buffer = NULL
         self._capacity = 0
         self._length = 0
+        self._scratch = NULL
+        self._scratch_capacity = 0
 
     def __dealloc__(self):
         PyMem_Free(self._buffer)
+        PyMem_Free(self._scratch)
 
     @property
     def capacity(self):
@@ -219,10 +241,24 @@ cdef class AvailabilityWriter:
             self._buffer, self._capacity = grown, capacity
         return self._buffer + self._length
 
+    cdef uint8_t* _reserve_scratch(self, Py_ssize_t size) except NULL:
+        """The scratch area, `size` bytes at least (its content is not kept)."""
+        cdef uint8_t* grown
+        if size > self._scratch_capacity or self._scratch == NULL:
+            grown = <uint8_t*>PyMem_Malloc(max(size, _BUFFER_INITIAL_BYTES))
+            if grown == NULL:
+                raise MemoryError()
+            PyMem_Free(self._scratch)
+            self._scratch, self._scratch_capacity = grown, max(size, _BUFFER_INITIAL_BYTES)
+        return self._scratch
+
     cdef void _release_if_large(self) noexcept:
         if self._capacity > _BUFFER_KEPT_BYTES_MAX:
             PyMem_Free(self._buffer)
             self._buffer, self._capacity = NULL, 0
+        if self._scratch_capacity > _BUFFER_KEPT_BYTES_MAX:
+            PyMem_Free(self._scratch)
+            self._scratch, self._scratch_capacity = NULL, 0
 
     def write(self, Core core not None, dict sku_index not None, sku_ids, nodes, bytes node_ids_field not None,
               base_units, has_variants, bint with_cells, bint with_buckets, Py_ssize_t id_length_max):
@@ -299,7 +335,8 @@ cdef class AvailabilityWriter:
     cdef int _write_found(self, Core core, _Columns columns, const uint8_t* sku_id, Py_ssize_t length,
                           Py_ssize_t row, int32_t base_unit, const int32_t* node, Py_ssize_t node_total,
                           bint with_cells, bint with_buckets) except -1:
-        """One found SKU's item: sizes first (the item's length comes before it), then the bytes."""
+        """One found SKU's item. Its packed columns are written once, to the scratch area, in the pass that
+        sums the total (the item's head, which comes first, needs both); then the head and a copy of them."""
         cdef Py_ssize_t start = row * core.node_count, j, c
         cdef int64_t total = 0, value
         cdef Py_ssize_t packed[COLUMNS_MAX]
@@ -309,17 +346,22 @@ cdef class AvailabilityWriter:
         # A random SKU's row is cache misses: ask for all its lines at once, not one after another.
         for j in range(0, node_total, 8):
             _prefetch(&columns.available[start + node[j]])
-        if column_count:  # the total and the available column's size in one pass
-            packed[0] = 0
+        cdef uint8_t* scratch = self._reserve_scratch(column_count * node_total * VARINT_BYTES_MAX + 1)
+        cdef uint8_t* put = scratch
+        if column_count:  # the total and the available column in one pass
             for j in range(node_total):
                 value = columns.available[start + node[j]]
                 total += value
-                packed[0] += _varint_size(<uint64_t>value)
+                put = _put_varint_spilling(put, <uint64_t>value)
+            packed[0] = put - scratch
         else:
             for j in range(node_total):
                 total += columns.available[start + node[j]]
+        cdef uint8_t* column_start
         for c in range(1, column_count):
-            packed[c] = _column_size(columns, c, start, node, node_total)
+            column_start = put
+            put = _put_column(put, columns, c, start, node, node_total)
+            packed[c] = put - column_start
         cdef Py_ssize_t size = (_delimited_size(TAG_SKU_ID, length) if length else 0) + _varint_field_size(
             TAG_STATUS, ITEM_OK) + _varint_field_size(TAG_BASE_UNIT, base_unit) + _varint_field_size(
             TAG_AVAILABLE_QUANTITY, total)
@@ -331,9 +373,12 @@ cdef class AvailabilityWriter:
         out = _put_varint_field(out, TAG_STATUS, ITEM_OK)
         out = _put_varint_field(out, TAG_BASE_UNIT, base_unit)
         out = _put_varint_field(out, TAG_AVAILABLE_QUANTITY, total)
+        column_start = scratch
         for c in range(column_count):
             out = _put_delimited_head(out, _packed_tag(_field_of_column(c)), packed[c])
-            out = _put_column(out, columns, c, start, node, node_total)
+            memcpy(out, column_start, packed[c])
+            out += packed[c]
+            column_start += packed[c]
         self._length = out - self._buffer
         return 0
 
@@ -380,22 +425,10 @@ cdef inline int64_t _cell(_Columns columns, int column, Py_ssize_t position) noe
     return columns.reason_quantity[<Py_ssize_t>reason_row * UNAVAILABLE_REASON_COUNT + column - 1 - BUCKET_COLUMNS]
 
 
-cdef Py_ssize_t _column_size(_Columns columns, int column, Py_ssize_t start, const int32_t* node,
-                             Py_ssize_t node_total) noexcept nogil:
-    """Bytes of one packed column's values (not the available column's: _write_found sizes it)."""
-    cdef Py_ssize_t size = 0, j
-    for j in range(node_total):
-        size += _varint_size(<uint64_t>_cell(columns, column, start + node[j]))
-    return size
-
-
 cdef uint8_t* _put_column(uint8_t* out, _Columns columns, int column, Py_ssize_t start, const int32_t* node,
                           Py_ssize_t node_total) noexcept nogil:
+    """One packed column's values (room for VARINT_BYTES_MAX a value, and one byte more)."""
     cdef Py_ssize_t j
-    if column == 0:
-        for j in range(node_total):
-            out = _put_varint(out, <uint64_t>columns.available[start + node[j]])
-        return out
     for j in range(node_total):
-        out = _put_varint(out, <uint64_t>_cell(columns, column, start + node[j]))
+        out = _put_varint_spilling(out, <uint64_t>_cell(columns, column, start + node[j]))
     return out
