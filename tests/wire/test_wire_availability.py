@@ -262,6 +262,32 @@ def test_watch_messages_are_the_messages(data, network, changes):
     assert spy.written == 1
 
 
+@st.composite
+def wide_networks(draw) -> Network:
+    """Rows wider than the writer's runs of eight cells (wire/availability.pyx _put_available), and not
+    a multiple of them."""
+    nodes = tuple(Node(f"N{i:02d}", NodeType.STORE) for i in range(draw(st.integers(7, 41))))
+    skus = tuple(Sku(f"S{i}") for i in range(draw(st.integers(1, 4))))
+    return Network(nodes=nodes, skus=skus)
+
+
+@PROPERTY_SETTINGS
+@given(st.data(), wide_networks(), st.lists(st.tuples(st.just("on_hand"), positions, st.just(SET), quantities)))
+def test_wide_rows_are_the_messages(data, network, changes):
+    """Runs of small cells (one byte each) broken by larger, negative-free or not, at any place in a row,
+    over all the columns or a selection of them."""
+    engine = stocked_engine(network, changes)
+    servicer, spy = AvailabilityServicer(engine), WriterSpy(engine)
+    node_ids = [node.node_id for node in network.nodes]
+    request = pb.GetAvailabilityRequest(
+        sku_ids=[sku.sku_id for sku in network.skus], view=data.draw(st.sampled_from(VIEWS))
+    )
+    if data.draw(st.booleans()):
+        request.node_ids.extend(data.draw(st.lists(st.sampled_from(node_ids), min_size=1, max_size=len(node_ids))))
+    assert encoded_bytes(servicer, request) == message_bytes(servicer, request)
+    assert spy.written == 1
+
+
 # ---- explicit examples ------------------------------------------------------------------------
 
 
