@@ -323,7 +323,7 @@ cdef class AvailabilityWriter:
         if not with_cells and (node_ids_field or with_buckets):
             raise ValueError("totals only: no node ids, no buckets")
         cdef _Columns columns = _columns_of(core)
-        cdef Py_ssize_t row, length
+        cdef Py_ssize_t row, length, i
         cdef const char* utf8
         cdef uint8_t* out
         self._length = 0
@@ -331,7 +331,9 @@ cdef class AvailabilityWriter:
             out = self._reserve(PyBytes_GET_SIZE(node_ids_field))
             memcpy(out, PyBytes_AS_STRING(node_ids_field), PyBytes_GET_SIZE(node_ids_field))
             self._length += PyBytes_GET_SIZE(node_ids_field)
-            for sku_id in sku_ids:
+            # By index: iterating a protobuf repeated field ends in an IndexError, formatted (~0.3 us a call).
+            for i in range(len(sku_ids)):
+                sku_id = sku_ids[i]
                 if not isinstance(sku_id, str):
                     raise TypeError("sku_ids must be str")
                 if id_length_max > 0 and not _plain_id(<str>sku_id, id_length_max):

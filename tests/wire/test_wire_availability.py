@@ -311,6 +311,27 @@ def test_a_plain_request_is_written_in_every_view(view):
     assert answer.log_position == engine.log_position == 1
 
 
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pb.GetAvailabilityRequest(),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"]),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"], view=UNKNOWN_VIEW),
+        pb.GetAvailabilityRequest(sku_ids=["A B", "PAD-1"], view=UNKNOWN_VIEW),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"] * (limits.AVAILABILITY_SKUS_MAX + 1)),
+        pb.GetAvailabilityRequest(sku_ids=[""] + ["PAD-1"] * limits.AVAILABILITY_SKUS_MAX),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"] * limits.AVAILABILITY_SKUS_MAX, view=pb.AVAILABILITY_VIEW_FULL),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"], unit="box"),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"], with_variants=True, view=pb.AVAILABILITY_VIEW_TOTALS),
+    ],
+)
+def test_requests_setting_sku_ids_and_view_alone_or_not_answer_as_the_message_path(request_):
+    """The servicer tells a request setting only sku_ids and view from its fields set (ListFields): each
+    such request, valid or not, and one setting more, answers or fails as the message path does."""
+    servicer = AvailabilityServicer(small_engine())
+    assert outcome(lambda: encoded_bytes(servicer, request_)) == outcome(lambda: message_bytes(servicer, request_))
+
+
 def test_filters_are_written_with_their_columns():
     engine = small_engine()
     servicer, spy = AvailabilityServicer(engine), WriterSpy(engine)
