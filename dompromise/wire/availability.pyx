@@ -317,9 +317,13 @@ cdef class AvailabilityWriter:
             variant_rows = cnp.PyArray_SIZE(<cnp.ndarray>has_variants)
         cdef Py_ssize_t node_total = cnp.PyArray_SIZE(<cnp.ndarray>nodes), j
         cdef Py_ssize_t base_unit_rows = cnp.PyArray_SIZE(<cnp.ndarray>base_units)
+        # The smallest and largest index, then one test: no branch per node (a loop compilers vectorize).
+        cdef int32_t lowest = 0, highest = 0
         for j in range(node_total):
-            if node[j] < 0 or node[j] >= core.node_count:
-                raise ValueError("node index out of range")
+            lowest = min(lowest, node[j])
+            highest = max(highest, node[j])
+        if node_total and (lowest < 0 or highest >= core.node_count):
+            raise ValueError("node index out of range")
         if not with_cells and (node_ids_field or with_buckets):
             raise ValueError("totals only: no node ids, no buckets")
         cdef _Columns columns = _columns_of(core)
