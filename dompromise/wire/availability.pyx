@@ -110,9 +110,10 @@ cdef inline Py_ssize_t _varint_field_size(int tag, int64_t value) noexcept nogil
 
 
 cdef inline uint8_t* _put_varint_spilling(uint8_t* out, uint64_t value) noexcept nogil:
-    """put_varint, without a branch for a value under 2**14 (most quantities: one or two bytes, in no
-    order a branch predictor learns); it writes the second byte even when the varint has one, so
-    `out` needs room for one byte more than the varint."""
+    """put_varint with no loop for a value under 2**14 (most quantities: one or two bytes); it writes the
+    second byte even when the varint has one, so `out` needs room for one byte more than the varint.
+    The compiler branches on whether there are two: measured faster than advancing `out` by arithmetic on
+    the value, which ties every store's address to the load before it."""
     cdef uint64_t high
     if value >= TWO_BYTE_VARINT_END:
         return _put_varint(out, value)
