@@ -15,6 +15,13 @@ cdef void* _data(cnp.ndarray array, int type_number, bint writable) except NULL:
 _DTYPES = {cnp.NPY_INT8: np.int8, cnp.NPY_INT32: np.int32, cnp.NPY_INT64: np.int64}
 
 
+# _BY_INDEX: a sequence's items are read by index, not iterated: iterating a protobuf repeated field (as the
+# request and log record fields these columns come from are) ends in an IndexError whose message is formatted,
+# ~0.35 us a call (a single-SKU lookup's interning ~0.15 us).
+cdef extern from "Python.h":
+    bint PySequence_Check(object o)
+
+
 cdef inline object _zeros(Py_ssize_t count, int type_number):
     cdef cnp.npy_intp size = count
     return cnp.PyArray_ZEROS(1, &size, type_number, 0)
@@ -46,6 +53,11 @@ def indices_of(dict index, ids, int32_t unknown=-1):
     cdef Py_ssize_t count = len(ids), i = 0
     cdef cnp.ndarray out = _zeros(count, cnp.NPY_INT32)
     cdef int32_t* data = <int32_t*>cnp.PyArray_DATA(out)
+    if PySequence_Check(ids):  # by index: see _BY_INDEX
+        for i in range(count):
+            value = index.get(ids[i])
+            data[i] = unknown if value is None else <int32_t>value
+        return out
     for key in ids:
         if i >= count:
             raise ValueError("ids changed size")
@@ -63,6 +75,10 @@ def int64_column(values):
     cdef Py_ssize_t count = len(values), i = 0
     cdef cnp.ndarray out = _zeros(count, cnp.NPY_INT64)
     cdef int64_t* data = <int64_t*>cnp.PyArray_DATA(out)
+    if PySequence_Check(values):  # by index: see _BY_INDEX
+        for i in range(count):
+            data[i] = values[i]
+        return out
     for value in values:
         if i >= count:
             raise ValueError("values changed size")

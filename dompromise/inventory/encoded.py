@@ -69,7 +69,12 @@ class EncodedReads:
                 dtype=np.int32,
                 count=len(self._row_skus),
             )
-        node_ids_field = self._node_ids_field(node_index) if with_cells else b""
+        if not with_cells:
+            node_ids_field = b""
+        elif node_index is self._sellable_index:  # the default columns, as the last call had them
+            node_ids_field = self._sellable_field
+        else:
+            node_ids_field = self._node_ids_field(node_index)
         return self._writer.write(
             self._core,
             self._sku_index,

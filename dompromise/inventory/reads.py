@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -37,11 +38,13 @@ Expansion = tuple[Int32s, Int64s]
 Boundaries = Sequence[int] | Int64s
 
 
-@dataclass(frozen=True)
-class AvailabilityAnswer:
+class AvailabilityAnswer(NamedTuple):
     """A gather's result. `cells` is row-major (SKU, node); empty for totals only.
 
     `buckets` (FULL view only) has one row per name in BUCKETS, same cell order.
+
+    A NamedTuple, not a frozen dataclass: built on every read (a single-SKU one included), and a frozen
+    dataclass's __init__ sets each of its 11 fields through object.__setattr__ (~1.1 us; this ~0.2 us).
     """
 
     sku_index: Int32s  # int32[s], -1 where the id is unknown

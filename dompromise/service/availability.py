@@ -42,6 +42,7 @@ SKU_NOT_FOUND = common_pb2.ITEM_STATUS_SKU_NOT_FOUND
 UNIT_NOT_FOUND = common_pb2.ITEM_STATUS_UNIT_NOT_FOUND
 VIEW_FULL = availability_pb2.AVAILABILITY_VIEW_FULL
 VIEW_TOTALS = availability_pb2.AVAILABILITY_VIEW_TOTALS
+VIEW_UNSPECIFIED = availability_pb2.AVAILABILITY_VIEW_UNSPECIFIED
 KNOWN_VIEWS = frozenset(availability_pb2.AvailabilityView.values())
 KNOWN_SUPPLY_KINDS = frozenset(k for k in common_pb2.SupplyKind.values() if k)
 DAY_NS = 86_400 * 10**9
@@ -60,6 +61,10 @@ WATCH_SHARED_CELLS_MAX = 10_000
 # WatchAvailabilityResponse.availability's tag: field 2, length-delimited.
 WATCH_AVAILABILITY_TAG = bytes([2 << 3 | 2])
 WATCH_SHUTDOWN_DETAILS = "server shutting down: resume on another server with resume_after_version and resume_log_id"
+
+# GetAvailabilityRequest's fields as ListFields names them (the same descriptor objects).
+_SKU_IDS = availability_pb2.GetAvailabilityRequest.DESCRIPTOR.fields_by_name["sku_ids"]
+_VIEW = availability_pb2.GetAvailabilityRequest.DESCRIPTOR.fields_by_name["view"]
 
 # The engine's index arrays (a node selection, SKU indices: numpy int32), passed back to it as they came.
 # Opaque here: the service layer imports no numpy (tests/test_layers.py) and the inventory layer names
@@ -129,6 +134,27 @@ class AvailabilityServicer(availability_pb2_grpc.AvailabilityServiceServicer):
         here (the writer checks the SKU ids as id_violations does and gives up on a bad one);
         with filters, the checks are the message path's own, in its order.
         """
+        # Most requests set sku_ids and perhaps view, nothing else: one look at the fields set (in number
+        # order) tells, where reading each field in turn costs ~0.6 us (a single-SKU answer's writing ~1 us).
+        fields = request.ListFields()
+        if 0 < len(fields) <= 2 and fields[0][0] is _SKU_IDS and (len(fields) == 1 or fields[1][0] is _VIEW):
+            sku_ids = fields[0][1]
+            view = fields[1][1] if len(fields) == 2 else VIEW_UNSPECIFIED
+            nodes = self._engine.node_selection()
+            if (
+                len(sku_ids) > limits.AVAILABILITY_SKUS_MAX
+                or view not in KNOWN_VIEWS
+                or (view != VIEW_TOTALS and len(sku_ids) * len(nodes) > limits.AVAILABILITY_BREAKDOWN_CELLS_MAX)
+            ):
+                return None  # an error, unless a bad id comes first: the message path says
+            return self._engine.availability_bytes(
+                sku_ids, nodes, view != VIEW_TOTALS, view == VIEW_FULL, limits.ID_LENGTH_MAX
+            )
+        return self._filtered_bytes(request)
+
+    def _filtered_bytes(self, request: availability_pb2.GetAvailabilityRequest) -> bytes | None:
+        """_plain_bytes of a request setting more than sku_ids and view: with node filters, the encoded answer;
+        with anything else, None."""
         if (
             request.HasField("phasing")
             or request.channel_view_id

@@ -91,6 +91,13 @@ def test_indices_and_int64_columns():
     assert got.dtype == np.int64 and got.tolist() == [1, -2, 2**63 - 1]
     with pytest.raises(OverflowError):
         _core.int64_column([2**63])
+    # Sequences are read by index (protobuf fields, lists, tuples, arrays); any other sized iterable is iterated.
+    assert _core.indices_of(index, ("a", "b")).tolist() == [0, 7]
+    assert _core.indices_of(index, np.array(["b", "a"], dtype=object)).tolist() == [7, 0]
+    assert _core.indices_of(index, {"b": 1}.keys()).tolist() == [7]
+    assert _core.indices_of(index, {"x"}).tolist() == [-1]
+    assert _core.int64_column(np.array([3, 4])).tolist() == [3, 4]
+    assert _core.int64_column({5: None}.keys()).tolist() == [5]
 
 
 def test_reservation_lists_read_what_reservation_does():

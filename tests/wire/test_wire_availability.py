@@ -262,6 +262,32 @@ def test_watch_messages_are_the_messages(data, network, changes):
     assert spy.written == 1
 
 
+@st.composite
+def wide_networks(draw) -> Network:
+    """Rows wider than the writer's runs of eight cells (wire/availability.pyx _put_available), and not
+    a multiple of them."""
+    nodes = tuple(Node(f"N{i:02d}", NodeType.STORE) for i in range(draw(st.integers(7, 41))))
+    skus = tuple(Sku(f"S{i}") for i in range(draw(st.integers(1, 4))))
+    return Network(nodes=nodes, skus=skus)
+
+
+@PROPERTY_SETTINGS
+@given(st.data(), wide_networks(), st.lists(st.tuples(st.just("on_hand"), positions, st.just(SET), quantities)))
+def test_wide_rows_are_the_messages(data, network, changes):
+    """Runs of small cells (one byte each) broken by larger, negative-free or not, at any place in a row,
+    over all the columns or a selection of them."""
+    engine = stocked_engine(network, changes)
+    servicer, spy = AvailabilityServicer(engine), WriterSpy(engine)
+    node_ids = [node.node_id for node in network.nodes]
+    request = pb.GetAvailabilityRequest(
+        sku_ids=[sku.sku_id for sku in network.skus], view=data.draw(st.sampled_from(VIEWS))
+    )
+    if data.draw(st.booleans()):
+        request.node_ids.extend(data.draw(st.lists(st.sampled_from(node_ids), min_size=1, max_size=len(node_ids))))
+    assert encoded_bytes(servicer, request) == message_bytes(servicer, request)
+    assert spy.written == 1
+
+
 # ---- explicit examples ------------------------------------------------------------------------
 
 
@@ -283,6 +309,27 @@ def test_a_plain_request_is_written_in_every_view(view):
     assert [item.sku_id for item in answer.items] == ["CABLE-1", "NOPE", "PAD-1", "CABLE-1"]
     assert answer.items[0] == answer.items[3] and answer.items[0].available_quantity > 0
     assert answer.log_position == engine.log_position == 1
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pb.GetAvailabilityRequest(),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"]),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"], view=UNKNOWN_VIEW),
+        pb.GetAvailabilityRequest(sku_ids=["A B", "PAD-1"], view=UNKNOWN_VIEW),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"] * (limits.AVAILABILITY_SKUS_MAX + 1)),
+        pb.GetAvailabilityRequest(sku_ids=[""] + ["PAD-1"] * limits.AVAILABILITY_SKUS_MAX),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"] * limits.AVAILABILITY_SKUS_MAX, view=pb.AVAILABILITY_VIEW_FULL),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"], unit="box"),
+        pb.GetAvailabilityRequest(sku_ids=["PAD-1"], with_variants=True, view=pb.AVAILABILITY_VIEW_TOTALS),
+    ],
+)
+def test_requests_setting_sku_ids_and_view_alone_or_not_answer_as_the_message_path(request_):
+    """The servicer tells a request setting only sku_ids and view from its fields set (ListFields): each
+    such request, valid or not, and one setting more, answers or fails as the message path does."""
+    servicer = AvailabilityServicer(small_engine())
+    assert outcome(lambda: encoded_bytes(servicer, request_)) == outcome(lambda: message_bytes(servicer, request_))
 
 
 def test_filters_are_written_with_their_columns():
