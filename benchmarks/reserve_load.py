@@ -242,9 +242,37 @@ def _reserve_response_bytes(target: str) -> bytes:
         return call(request.SerializeToString(), timeout=10)
 
 
+# fdatasync calls timed on the data directory's file system before and after the rounds.
+FDATASYNC_PROBES = 200
+
+
+def fdatasync_ms(directory: str) -> dict:
+    """p50 / p90 / max of a 200-byte append + fdatasync in `directory`, in ms: the durable figure is bound by it
+    (a closed loop waits for every group's sync), and it differs between machines by 100x (0.1 to 10 ms seen)."""
+    path = os.path.join(directory, "fdatasync-probe")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    times_ms = []
+    try:
+        for _ in range(FDATASYNC_PROBES):
+            os.write(descriptor, b"x" * 200)
+            began = time.perf_counter()
+            os.fdatasync(descriptor)
+            times_ms.append((time.perf_counter() - began) * 1e3)
+    finally:
+        os.close(descriptor)
+        os.unlink(path)
+    times_ms.sort()
+    return {
+        "p50": round(times_ms[len(times_ms) // 2], 3),
+        "p90": round(times_ms[len(times_ms) * 9 // 10], 3),
+        "max": round(times_ms[-1], 3),
+    }
+
+
 def ceiling(args) -> dict:
     rounds: dict[str, list[dict]] = {"ours": [], "noop": []}
     response_path = os.path.join(tempfile.mkdtemp(prefix="reserve-ceiling-"), "response.bin")
+    fdatasync_before = fdatasync_ms(tempfile.gettempdir())
     for round_number in range(args.rounds):
         for side in ("ours", "noop"):
             data = tempfile.mkdtemp(prefix="reserve-ceiling-")
@@ -279,6 +307,8 @@ def ceiling(args) -> dict:
         "noop_median": median["noop"],
         "ratio": round(median["ours"] / median["noop"], 3) if median["noop"] else None,
         "target_ratio": 0.75,
+        "fdatasync_ms_before": fdatasync_before,
+        "fdatasync_ms_after": fdatasync_ms(tempfile.gettempdir()),
         "rounds": rounds,
         "loadavg_at_end": os.getloadavg(),
         "commit": subprocess.run(
