@@ -5,7 +5,9 @@ from CPU 1 (benchmarks/grpc_ceiling.py's harness): the no-op ceiling, ours as
 the demo serves it (plain, no keys, no metrics), and ours with `--auth-keys`
 (every call carries `authorization: Bearer <key>`, checked against a file of
 five keys) and `--metrics-port` (every call counted and timed). Rounds
-alternate ceiling, plain, production, so drift hits all alike. The issue's
+alternate the servers, so drift hits all alike, each round starting one
+server later than the last (none always first, or always after the same
+one). The issue's
 budget: production / plain >= 0.95 (auth + metrics cost <= 5%). With
 --noop-pipeline, also the no-op servicer behind our call pipeline
 (service/pipeline.py, positions in the metadata): ceiling -> noop-pipeline is
@@ -16,8 +18,9 @@ header-only / plain is what the header costs the transport (grpc's HPACK
 decoding: nghttp2, h2load's HTTP/2 library, never indexes `authorization`,
 so every call carries the value; the metadata handed to Python), paid by any
 bearer-token scheme; production / header-only is what our key check and
-metrics cost beyond it. Each round starts one server later than the last;
-the server's CPU per call is reported whole and as user time alone.
+metrics cost beyond it. The server's CPU per call is reported whole and as
+user time alone (the kernel's share swings most with the machine's load);
+benchmarks/production_instructions.py counts instructions, steadier still.
 
   python -m benchmarks.production_overhead --json benchmarks/results/production_overhead.json
   python -m benchmarks.production_overhead --smoke
