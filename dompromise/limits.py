@@ -262,5 +262,6 @@ NETWORK_DOCUMENT_BYTES_MAX = 16 * 1024 * 1024
 
 # API keys already found valid, remembered by the exact text presented (service/auth.py KeyRing): a call with
 # one skips the SHA-256 and the comparison with every entry (~3% of a single-SKU read's server CPU). Only keys
-# found valid are kept, so an unknown key always takes the constant-time path; a reload forgets them all.
+# found valid are kept, so an unknown key always takes the constant-time path; a reload forgets them all. The
+# same bound holds the whole `authorization` values that presented them (KeyRing.by_header: not parsed again).
 ACCEPTED_KEYS_REMEMBERED_MAX = 1_024

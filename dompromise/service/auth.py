@@ -192,6 +192,9 @@ class KeyRing:
         self._entries = load_keys(path)
         # Keys found valid -> their principal (ACCEPTED_KEYS_REMEMBERED_MAX): replaced whole on reload.
         self._accepted: dict[str, Principal] = {}
+        # The same by the whole `authorization` value that presented them ("Bearer <key>"): a call sending one
+        # again is a single look-up, its header not parsed (by_header). Same bound, forgotten with them.
+        self._accepted_headers: dict[str | bytes, Principal] = {}
 
     def reload(self) -> bool:
         """Re-reads the file; on a bad file keeps the keys in force and logs why. True if reloaded."""
@@ -202,6 +205,7 @@ class KeyRing:
             return False
         self._entries = entries
         self._accepted = {}  # a key removed from the file must stop working now
+        self._accepted_headers = {}
         log.info("keys file %s reloaded: %d keys", self.path, len(entries))
         return True
 
@@ -226,6 +230,20 @@ class KeyRing:
             accepted[key] = found
         return found
 
+    def by_header(self, value: str | bytes) -> Principal | None:
+        """The entry holding the key an `authorization` header value presents (None: no bearer key, or not one
+        of ours): a value that presented a valid key before is looked up whole (as by_key looks up a key);
+        any other is parsed and its key goes through by_key."""
+        accepted = self._accepted_headers
+        found = accepted.get(value)
+        if found is not None:
+            return found
+        key = bearer_key(((AUTHORIZATION_KEY, value),))
+        found = self.by_key(key) if key else None
+        if found is not None and len(accepted) < limits.ACCEPTED_KEYS_REMEMBERED_MAX:
+            accepted[value] = found
+        return found
+
     def by_subject(self, subjects: Iterable[str]) -> Principal | None:
         """The entry whose subject is one of a verified client certificate's names."""
         names = set(subjects)
@@ -235,15 +253,23 @@ class KeyRing:
         return None
 
 
-def bearer_key(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | None:
-    """The key of an `authorization: Bearer <key>` header, if the call has one."""
+def authorization_of(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | bytes | None:
+    """The value of a call's (first) `authorization` header, None if it has none."""
     for name, value in metadata or ():
         if name == AUTHORIZATION_KEY:
-            text = value.decode("latin-1") if isinstance(value, bytes) else value
-            if text[: len(_BEARER)].lower() == _BEARER:
-                return text[len(_BEARER) :].strip()
-            return ""
+            return value
     return None
+
+
+def bearer_key(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | None:
+    """The key of an `authorization: Bearer <key>` header, if the call has one ("": a header without one)."""
+    value = authorization_of(metadata)
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    if text[: len(_BEARER)].lower() == _BEARER:
+        return text[len(_BEARER) :].strip()
+    return ""
 
 
 def certificate_names(context: Context) -> list[str]:
@@ -280,11 +306,13 @@ class KeyCheck:
         self, scope: str | None, metadata: Sequence[tuple[str, str | bytes]], context: Context
     ) -> grpc.Status | None:
         """None if the call may run, else the status that refuses it."""
-        key = bearer_key(metadata)
-        if key is None and self._keys.has_subjects:
+        value = authorization_of(metadata)
+        if value is not None:
+            principal = self._keys.by_header(value)
+        elif self._keys.has_subjects:
             principal = self._keys.by_subject(certificate_names(context))  # no key: a client certificate may do
         else:
-            principal = self._keys.by_key(key) if key else None
+            principal = None
         if principal is None:
             return _UNAUTHENTICATED
         if scope is not None and scope not in principal.scopes:

@@ -86,9 +86,15 @@ class MethodStats:
         self.bucket_counts = [0] * (len(HANDLING_BUCKETS_SECONDS) + 1)  # the last: above every bound
         self.sum_seconds = 0.0
 
-    def observe(self, seconds: float) -> None:
+    def ended(self, seconds: float, error: BaseException | None, context: Context) -> None:
+        """One call's end, `seconds` after it started (`error`: what it raised, None if nothing): its handling
+        time and its status, in one call from the pipeline."""
         self.bucket_counts[bisect.bisect_left(HANDLING_BUCKETS_SECONDS, seconds)] += 1
         self.sum_seconds += seconds
+        # Most calls end OK: no status object to name then (an enum's name costs more than the rest here).
+        code = "OK" if error is None and context.code() is None else code_of(context, error).name
+        handled = self.handled
+        handled[code] = handled.get(code, 0) + 1
 
 
 class RpcMetrics(Collector):

@@ -29,10 +29,10 @@ Request ids and traces (off by default) stay grpc.aio interceptors, outside all 
 from __future__ import annotations
 
 import inspect
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from time import perf_counter
 from typing import Any, NamedTuple, cast
 
 import grpc
@@ -45,7 +45,7 @@ from dompromise.service.consistency import HEALTH_PREFIX, SERVICE_PREFIX, Consis
 from dompromise.service.decoding import Undecodable, UndecodableRequestError, checked_stream, guarded, refusal
 from dompromise.service.handlers import Behaviour, Context, Handler, behaviour_of, is_stream_answer
 from dompromise.service.inventory import InventoryServicer
-from dompromise.service.metrics import BusinessCounters, MethodStats, RpcMetrics, code_of, grpc_type_of
+from dompromise.service.metrics import BusinessCounters, MethodStats, RpcMetrics, grpc_type_of
 from dompromise.service.network import NetworkServicer
 from dompromise.service.overload import Overload, is_shed_exempt
 from dompromise.service.promise import PromiseServicer
@@ -278,20 +278,11 @@ def _guarding_streams(name: str, behaviour: Behaviour) -> Behaviour:
     return answer
 
 
-def _counted(spec: _Method, error: BaseException | None, context: Context, began: float) -> None:
-    """The RPC metrics of one answered call."""
-    stats = spec.stats
-    assert stats is not None
-    stats.observe(time.perf_counter() - began)
-    # Most calls end OK: no status object to name then (an enum's name costs more than the rest here).
-    code = "OK" if error is None and context.code() is None else code_of(context, error).name
-    stats.handled[code] = stats.handled.get(code, 0) + 1
-
-
 def _unary_answer(spec: _Method, deserializer: Callable[[bytes], object] | None) -> Behaviour:
     """The pipeline of a method with one answer (a unary request as bytes, or a request stream)."""
     decode = _decoder(deserializer)
     behaviour, stats, overload, bounded = spec.behaviour, spec.stats, spec.overload, spec.bounded
+    keys, scope = spec.keys, spec.scope
     finish = _finisher(spec)
     reads_metadata, trailing, consistency = spec.reads_metadata, spec.trailing, spec.consistency
 
@@ -299,12 +290,12 @@ def _unary_answer(spec: _Method, deserializer: Callable[[bytes], object] | None)
         began = 0.0
         if stats is not None:
             stats.started += 1
-            began = time.perf_counter()
+            began = perf_counter()
         error: BaseException | None = None
         entered = False
         try:
             metadata = _metadata_of(context) if reads_metadata else ()
-            refused = _refused_by_keys(spec, metadata, context)
+            refused = None if keys is None else keys.refusal(scope, metadata, context)
             if refused is None and overload is not None:  # shed before decoding: refusing costs nothing then
                 refused = overload.enter(spec.name, bounded)
                 entered = refused is None
@@ -330,7 +321,7 @@ def _unary_answer(spec: _Method, deserializer: Callable[[bytes], object] | None)
             if entered:
                 overload.leave(spec.name, bounded)  # type: ignore[union-attr]  # entered: it is there
             if stats is not None:
-                _counted(spec, error, context, began)
+                stats.ended(perf_counter() - began, error, context)
 
     return answer
 
@@ -382,7 +373,7 @@ def _stream_answer(spec: _Method, deserializer: Callable[[bytes], object] | None
         began = 0.0
         if stats is not None:
             stats.started += 1
-            began = time.perf_counter()
+            began = perf_counter()
         error: BaseException | None = None
         try:
             metadata = _metadata_of(context) if spec.reads_metadata else ()
@@ -406,7 +397,7 @@ def _stream_answer(spec: _Method, deserializer: Callable[[bytes], object] | None
             raise
         finally:
             if stats is not None:
-                _counted(spec, error, context, began)
+                stats.ended(perf_counter() - began, error, context)
 
     return answers
 

@@ -184,6 +184,59 @@ def test_the_keys_remembered_are_bounded(keys_file, monkeypatch):
     assert all(ring.by_key(key) is not None for key in KEYS.values())  # the others still found, not remembered
 
 
+def test_a_header_found_valid_is_remembered_whole_and_forgotten_on_reload(tmp_path, keys_file):
+    ring = KeyRing(keys_file)
+    key = KEYS[auth.READ]
+    principal = ring.by_header(f"Bearer {key}")
+    assert principal is not None and principal.scopes == {auth.READ}
+    assert ring.by_header(f"Bearer {key}") is principal is ring.by_key(key)  # the second from the headers remembered
+    assert ring.by_header(f"bearer  {key} ") is principal  # the scheme in any case, spaces around the key
+    assert ring.by_header(f"Bearer {key}".encode()) is principal  # as bytes too
+    assert ring.by_header(f"Basic {key}") is None and ring.by_header("Bearer ") is None
+    unknown = "Bearer not-a-key-" + "q" * 32
+    assert ring.by_header(unknown) is None and ring.by_header(unknown) is None
+    assert unknown not in ring._accepted_headers  # an unknown key is never remembered: always the constant-time path
+    text = (tmp_path / "keys.yaml").read_text()
+    (tmp_path / "keys.yaml").write_text(text.replace(key, "replacement-key-" + "r" * 32))
+    assert ring.reload()
+    assert ring.by_header(f"Bearer {key}") is None
+    assert ring.by_header("Bearer replacement-key-" + "r" * 32).scopes == {auth.READ}
+
+
+def test_the_headers_remembered_are_bounded(keys_file, monkeypatch):
+    monkeypatch.setattr(auth.limits, "ACCEPTED_KEYS_REMEMBERED_MAX", 2)
+    ring = KeyRing(keys_file)
+    for key in KEYS.values():
+        assert ring.by_header(f"Bearer {key}") is not None
+    assert len(ring._accepted_headers) == 2
+    assert all(ring.by_header(f"Bearer {key}") is not None for key in KEYS.values())  # still found, not remembered
+
+
+def test_a_remembered_key_is_refused_over_grpc_once_reloaded_away(tmp_path, keys_file):
+    ring = KeyRing(keys_file)
+    server = ProductionServer(stocked_replica(), ServingOptions(keys=ring))
+    key = KEYS[auth.READ]
+    request = availability_pb2.GetAvailabilityRequest(sku_ids=["PAD-1"])
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            call = channel.unary_unary(
+                "/dompromise.v1.AvailabilityService/GetAvailability",
+                request_serializer=availability_pb2.GetAvailabilityRequest.SerializeToString,
+                response_deserializer=availability_pb2.GetAvailabilityResponse.FromString,
+            )
+            for _ in range(2):  # the second call finds the header remembered
+                call(request, metadata=(("authorization", f"Bearer {key}"),), timeout=10)
+            text = (tmp_path / "keys.yaml").read_text()
+            (tmp_path / "keys.yaml").write_text(text.replace(key, "replacement-key-" + "r" * 32))
+            assert ring.reload()
+            with pytest.raises(grpc.RpcError) as refused:
+                call(request, metadata=(("authorization", f"Bearer {key}"),), timeout=10)
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            assert refused.value.details() == auth.UNAUTHENTICATED_DETAILS
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize(
     "text, message",
     [

@@ -232,3 +232,28 @@ def test_concurrent_calls_are_judged_by_their_own_keys(keyed):
         futures = [(name, stub.GetAvailability.future(request, metadata=kinds[name][0], timeout=30)) for name in order]
         for name, future in futures:
             assert future.code() == kinds[name][1], name
+
+
+def test_a_cancelled_stream_ends_counted_with_its_code_and_time():
+    """A stream's end goes through the same counting as a unary call's (MethodStats.ended): CANCELLED, timed."""
+    server = ProductionServer(stocked_replica(), ServingOptions(metrics_port=0))
+    method = {"grpc_service": "dompromise.v1.AvailabilityService", "grpc_method": "WatchAvailability"}
+    try:
+        with grpc.insecure_channel(server.target) as channel:
+            watch = availability_pb2_grpc.AvailabilityServiceStub(channel).WatchAvailability(
+                availability_pb2.WatchAvailabilityRequest(sku_ids=["PAD-1"])
+            )
+            next(iter(watch))  # open: its first snapshot came
+            watch.cancel()
+            deadline = time.monotonic() + 10
+            samples = scrape(server.metrics_port)
+            while sample(samples, "grpc_server_handled_total", **method) == 0 and time.monotonic() < deadline:
+                time.sleep(0.05)  # the server learns of the cancellation a little later
+                samples = scrape(server.metrics_port)
+        assert sample(samples, "grpc_server_started_total", grpc_type="server_stream", **method) == 1
+        assert sample(samples, "grpc_server_handled_total", grpc_code="CANCELLED", **method) == 1
+        assert sample(samples, "grpc_server_handling_seconds_count", **method) == 1
+        assert sample(samples, "grpc_server_handling_seconds_bucket", le="+Inf", **method) == 1
+        assert sample(samples, "grpc_server_handling_seconds_sum", **method) > 0
+    finally:
+        server.stop()
