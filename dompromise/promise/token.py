@@ -49,8 +49,6 @@ _VERSION_DOT = f"{VERSION}.".encode()
 TokenOptions = dict[str, Any]
 # One hold as a token signs it: [sku_id, node_id, quantity, backorder_by_ns] (str, str, int, int).
 HoldRow = Sequence[str | int]
-# SHA-256's block: an HMAC key is padded (or first hashed) to it (RFC 2104).
-SHA256_BLOCK_BYTES = 64
 
 
 class TokenError(DompromiseError):
@@ -81,26 +79,19 @@ class TokenContent:
 
 
 class HmacPads:
-    """HMAC-SHA256 of one key with its two padded key blocks hashed once (RFC 2104: H((K ^ opad) || H((K ^ ipad)
-    || message))): a token then costs two hash copies and its payload's blocks, where a one-shot HMAC sets up
-    the key again (and looks up the digest) every time (~1.2 us against ~2.5 us a token). Equal to hmac.digest
-    (tests/service/test_promise_token_format.py)."""
+    """HMAC-SHA256 of one key, the key set up once: the standard library's HMAC object (its padded key blocks
+    already hashed, RFC 2104) copied for each message. A one-shot `hmac.digest` sets the key up again every
+    time (~1.1 us against ~1.6 us a token). Equal to hmac.digest (tests/service/test_promise_token_format.py)."""
 
-    __slots__ = ("inner", "outer")
+    __slots__ = ("keyed",)
 
     def __init__(self, key: bytes):
-        if len(key) > SHA256_BLOCK_BYTES:
-            key = hashlib.sha256(key).digest()
-        block = key.ljust(SHA256_BLOCK_BYTES, b"\0")
-        self.inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
-        self.outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
+        self.keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def digest(self, message: bytes) -> bytes:
-        inner = self.inner.copy()
-        inner.update(message)
-        outer = self.outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        mac = self.keyed.copy()
+        mac.update(message)
+        return mac.digest()
 
 
 class _NoncePool:

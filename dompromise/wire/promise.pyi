@@ -92,9 +92,7 @@ class _Hash(Protocol):
 
 class _Hmac(Protocol):
     @property
-    def inner(self) -> _Hash: ...
-    @property
-    def outer(self) -> _Hash: ...
+    def keyed(self) -> _Hash: ...
 
 class _Tokens(Protocol):
     @property

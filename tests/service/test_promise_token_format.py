@@ -145,9 +145,9 @@ def test_tokens_from_before_the_random_part_still_verify():
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(min_size=0, max_size=200), st.binary(max_size=3000))
-def test_hmac_from_the_keys_hashed_blocks_is_hmac_sha256(key, message):
-    """HmacPads (the padded key blocks hashed once, signing every token) is HMAC-SHA256: keys shorter and
-    longer than SHA-256's block (hashed first), and again after a first use (the pads are copied, not spent)."""
+def test_the_keyed_hmac_copied_per_token_is_hmac_sha256(key, message):
+    """HmacPads (the key set up once, copied for every token) is HMAC-SHA256: keys shorter and longer than
+    SHA-256's block (hashed first), and again after a first use (the keyed object is copied, not spent)."""
     pads = HmacPads(key)
     assert pads.digest(message) == hmac.digest(key, message, "sha256")
     assert pads.digest(message + b"x") == hmac.digest(key, message + b"x", "sha256")
