@@ -33,6 +33,7 @@ from dompromise.replica.parts import (
     SNAPSHOT_INTERVAL_RECORDS,
     TICK_INTERVAL_SECONDS,
     ApplyListeners,
+    GroupCommit,
     LogClock,
     Pending,
     SnapshotSchedule,
@@ -61,6 +62,8 @@ class LocalReplica:
         self._snapshots = SnapshotSchedule(snapshot_interval_records)
         self._clock = LogClock(clock_ns)
         self._writes = WriteQueue()
+        # A log whose sync waits for a disk: batches wait for company (None: each syncs what is queued).
+        self.group_commit: GroupCommit | None = GroupCommit()
         self._tasks: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
         self._applied = ApplyListeners()
@@ -263,7 +266,7 @@ class LocalReplica:
     async def _write_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            batch = await self._writes.take_batch()
+            batch = await self._writes.take_batch(self.group_commit if self.log.sync_blocks else None)
             try:
                 for record, _ in batch:
                     record.log_time_ns = self._clock.stamp()

@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 # With holds pending, how often a replica checks whether one is due and
 # appends a Tick so it expires even when no other command arrives.
 TICK_INTERVAL_SECONDS = 0.5
+# Group commit (GroupCommit): how long a batch with company waits for more commands, in seconds. 2 ms: measured
+# with 64 reserves in flight on the file log, 1.2 commands a sync -> ~5, and 1,514 -> 2,458 reserves/s.
+GROUP_COMMIT_DELAY_SECONDS = 0.002
 # Records between snapshots: bounds start-up replay (and log size, by compaction).
 SNAPSHOT_INTERVAL_RECORDS = 50_000
 
@@ -57,6 +60,22 @@ class LogClock:
         self.last_time_ns = max(self.last_time_ns, time_ns)
 
 
+class GroupCommit:
+    """Batches that wait for company when writes come faster than the writer syncs them (the file log).
+
+    Under load the calls reach the write queue one by one (each passes gRPC's machinery and the event loop
+    first), so a writer that syncs as soon as it holds one command syncs each alone: measured with 64
+    reserves in flight, 1.2 commands a sync, each sync ~160 us of CPU here. So when a command was already
+    waiting as the writer came back from its last batch (writes arrive while it syncs), the batch waits
+    GROUP_COMMIT_DELAY_SECONDS for others to join (as PostgreSQL's commit_delay, taken only with company).
+    A lone or sequential writer finds the queue empty each time: it is never delayed.
+    """
+
+    def __init__(self) -> None:
+        self.delayed_batches = 0  # batches that waited, ever (tests, operators)
+        self.started = False  # commands queued before the writer's first batch are no sign of company
+
+
 class WriteQueue:
     """Commands waiting for the writer: at most LOG_QUEUE_COMMANDS_MAX, taken LOG_BATCH_COMMANDS_MAX at a time."""
 
@@ -81,10 +100,17 @@ class WriteQueue:
             raise UnavailableError("command log queue is full; retry with backoff") from None
         return future
 
-    async def take_batch(self) -> list[Pending]:
-        """Waits for one command, then takes what else is queued, up to LOG_BATCH_COMMANDS_MAX in all."""
+    async def take_batch(self, group: GroupCommit | None = None) -> list[Pending]:
+        """Waits for one command, then takes what else is queued, up to LOG_BATCH_COMMANDS_MAX in all. With a
+        `group`, a batch whose first command was already waiting waits for others to join (group commit)."""
         queue = self._opened()
+        company = not queue.empty()  # a command came while the last batch synced: others are coming
         batch = [await queue.get()]
+        if group is not None:
+            if company and group.started and queue.qsize() + 1 < limits.LOG_BATCH_COMMANDS_MAX:
+                group.delayed_batches += 1
+                await asyncio.sleep(GROUP_COMMIT_DELAY_SECONDS)
+            group.started = True
         while len(batch) < limits.LOG_BATCH_COMMANDS_MAX and not queue.empty():
             batch.append(queue.get_nowait())
         return batch

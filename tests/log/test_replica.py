@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import random
 
 import pytest
 from conftest import small_network, stock_record
@@ -132,3 +133,64 @@ def test_only_a_log_that_waits_for_a_disk_syncs_in_a_thread(tmp_path, kind):
         assert executor.submitted == 0, "a memory log's sync went through a thread"
     else:
         assert executor.submitted >= 1, "a file log's fdatasync ran on the event loop"
+
+
+# Writers and their commands in the group-commit tests, and the most a writer waits between two of its commands.
+WRITERS = 16
+COMMANDS_PER_WRITER = 15
+WRITER_PAUSE_SECONDS_MAX = 0.003
+
+
+def commands_per_sync(directory: str, group_commit: bool) -> tuple[float, int]:
+    """Writers that each wait for their answer and pause a little before the next command reach the queue one by
+    one, as gRPC calls do: (commands per sync, batches that waited)."""
+    replica = file_replica(directory)
+    if not group_commit:
+        replica.group_commit = None
+    syncs_before = replica.log.sync_count
+    pauses = random.Random(7)
+
+    async def writer(index: int) -> list[int]:
+        positions = []
+        for number in range(COMMANDS_PER_WRITER):
+            outcome = await replica.submit(reserve_record(f"w{index}-{number}"))
+            positions.append(outcome.log_position)
+            await asyncio.sleep(pauses.uniform(0, WRITER_PAUSE_SECONDS_MAX))
+        return positions
+
+    async def run():
+        await replica.start()
+        try:
+            return await asyncio.gather(*(writer(index) for index in range(WRITERS)))
+        finally:
+            await replica.stop()
+
+    positions = sorted(position for written in asyncio.run(run()) for position in written)
+    commands = WRITERS * COMMANDS_PER_WRITER
+    assert positions == list(range(2, 2 + commands))  # every command logged once, in one order
+    delayed = 0 if replica.group_commit is None else replica.group_commit.delayed_batches
+    return commands / (replica.log.sync_count - syncs_before), delayed
+
+
+def test_writes_arriving_while_a_sync_runs_wait_to_share_the_next_one(tmp_path):
+    grouped, delayed = commands_per_sync(str(tmp_path / "grouped"), group_commit=True)
+    alone, _ = commands_per_sync(str(tmp_path / "alone"), group_commit=False)
+    assert delayed > 0
+    assert grouped >= 2 * alone, (grouped, alone)
+
+
+def test_a_sequential_writer_is_never_kept_waiting(tmp_path):
+    replica = file_replica(tmp_path)
+    syncs_before = replica.log.sync_count
+
+    async def run():
+        await replica.start()
+        try:
+            return [await replica.submit(reserve_record(f"s{number}")) for number in range(50)]
+        finally:
+            await replica.stop()
+
+    outcomes = asyncio.run(run())
+    assert [o.log_position for o in outcomes] == list(range(2, 52))
+    assert replica.group_commit.delayed_batches == 0
+    assert replica.log.sync_count - syncs_before == 50  # each synced as it came: nobody to wait for
