@@ -95,6 +95,26 @@ cdef struct Buffer:
     Py_ssize_t capacity
 
 
+cdef int _open_buffers(Buffer* answer, Buffer* holds, Buffer* scratch) except -1:
+    """An answer's three buffers (the answer, an option's holds, a token's scratch), empty; MemoryError if one
+    cannot be had (none is left allocated then)."""
+    answer.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
+    holds.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
+    scratch.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
+    answer.size = holds.size = scratch.size = 0
+    answer.capacity = holds.capacity = scratch.capacity = BUFFER_BYTES_INITIAL
+    if answer.data == NULL or holds.data == NULL or scratch.data == NULL:
+        _free_buffers(answer, holds, scratch)
+        raise MemoryError()
+    return 0
+
+
+cdef void _free_buffers(Buffer* answer, Buffer* holds, Buffer* scratch) noexcept:
+    PyMem_Free(answer.data)
+    PyMem_Free(holds.data)
+    PyMem_Free(scratch.data)
+
+
 cdef int _reserve(Buffer* buffer, Py_ssize_t extra) except -1:
     """Room for `extra` more bytes."""
     cdef Py_ssize_t needed = buffer.size + extra
@@ -366,16 +386,7 @@ def promise_response(
     """
     cdef Buffer buffer, holds, scratch
     cdef bytes tail = tokens.tail if tokens is not None else None
-    buffer.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
-    holds.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
-    scratch.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
-    buffer.size = holds.size = scratch.size = 0
-    buffer.capacity = holds.capacity = scratch.capacity = BUFFER_BYTES_INITIAL
-    if buffer.data == NULL or holds.data == NULL or scratch.data == NULL:
-        PyMem_Free(buffer.data)
-        PyMem_Free(holds.data)
-        PyMem_Free(scratch.data)
-        raise MemoryError()
+    _open_buffers(&buffer, &holds, &scratch)
     try:
         for option in options:
             _option(&buffer, &holds, &scratch, option, as_of_ns, currency, sign, tokens, tail)
@@ -386,9 +397,7 @@ def promise_response(
         _varint(&buffer, RESPONSE_LOG_POSITION, <uint64_t>log_position)
         return PyBytes_FromStringAndSize(buffer.data, buffer.size)
     finally:
-        PyMem_Free(buffer.data)
-        PyMem_Free(holds.data)
-        PyMem_Free(scratch.data)
+        _free_buffers(&buffer, &holds, &scratch)
 
 
 # ---- options straight from the kernel's rows ---------------------------------------------------
@@ -542,16 +551,7 @@ def promise_response_rows(
             raise IndexError(f"row {entry} is not one of the scan's {scan.row_count}")
     if kept:
         tail = tokens.tail
-    buffer.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
-    holds.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
-    scratch.data = <char*>PyMem_Malloc(BUFFER_BYTES_INITIAL)
-    buffer.size = holds.size = scratch.size = 0
-    buffer.capacity = holds.capacity = scratch.capacity = BUFFER_BYTES_INITIAL
-    if buffer.data == NULL or holds.data == NULL or scratch.data == NULL:
-        PyMem_Free(buffer.data)
-        PyMem_Free(holds.data)
-        PyMem_Free(scratch.data)
-        raise MemoryError()
+    _open_buffers(&buffer, &holds, &scratch)
     try:
         for entry in kept:
             if isinstance(entry, int):
@@ -567,6 +567,4 @@ def promise_response_rows(
         _varint(&buffer, RESPONSE_LOG_POSITION, <uint64_t>log_position)
         return PyBytes_FromStringAndSize(buffer.data, buffer.size)
     finally:
-        PyMem_Free(buffer.data)
-        PyMem_Free(holds.data)
-        PyMem_Free(scratch.data)
+        _free_buffers(&buffer, &holds, &scratch)
