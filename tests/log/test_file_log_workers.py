@@ -16,7 +16,7 @@ import threading
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from processes import STOP_SECONDS_MAX, Serving, dompromise, until
+from processes import STOP_SECONDS_MAX, Serving, dompromise, socket_inodes, until
 
 from dompromise.v1 import availability_pb2, availability_pb2_grpc, inventory_pb2, inventory_pb2_grpc
 
@@ -369,18 +369,6 @@ def listening_inodes(port: int) -> set[str]:
                 if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
                     inodes.add(fields[9])
     return inodes
-
-
-def socket_inodes(pid: int) -> set[str]:
-    found = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            found.add(target[len("socket:[") : -1])
-    return found
 
 
 def http_on_hand(port: int, sku: str, min_position: int | None = None) -> int:

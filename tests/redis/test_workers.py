@@ -12,7 +12,7 @@ import threading
 import grpc
 import pytest
 from google.protobuf import duration_pb2
-from processes import STOP_SECONDS_MAX, Serving, dompromise, until
+from processes import STOP_SECONDS_MAX, Serving, dompromise, socket_inodes, until
 from redis_server import RedisServer, needs_redis_server
 
 from dompromise import limits
@@ -317,14 +317,7 @@ def test_a_plain_server_cannot_join_the_workers_port(redis_server, supervisors):
 
 def client_ports_of(pid: int, server_port: int) -> set[int]:
     """The client ports of the TCP connections process `pid` holds on `server_port` (from /proc)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
+    inodes = socket_inodes(pid)
     ports = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(table) as rows:
