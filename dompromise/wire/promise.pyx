@@ -272,28 +272,17 @@ cdef int _json_int(Buffer* buffer, int64_t value) except -1:
 
 cdef int _hold(Buffer* holds, str sku_id, str node_id, int64_t quantity, int64_t backorder_by_ns) except -1:
     """One hold, [sku_id, node_id, quantity, backorder_by_ns], after a comma unless it is the first."""
-    _reserve(holds, 2)
     if holds.size:
-        holds.data[holds.size] = b','
-        holds.size += 1
-    holds.data[holds.size] = b'['
-    holds.size += 1
+        _append(holds, b",", 1)
+    _append(holds, b"[", 1)
     _json_text(holds, sku_id)
-    _reserve(holds, 1)
-    holds.data[holds.size] = b','
-    holds.size += 1
+    _append(holds, b",", 1)
     _json_text(holds, node_id)
-    _reserve(holds, 1)
-    holds.data[holds.size] = b','
-    holds.size += 1
+    _append(holds, b",", 1)
     _json_int(holds, quantity)
-    _reserve(holds, 1)
-    holds.data[holds.size] = b','
-    holds.size += 1
+    _append(holds, b",", 1)
     _json_int(holds, backorder_by_ns)
-    _reserve(holds, 1)
-    holds.data[holds.size] = b']'
-    holds.size += 1
+    _append(holds, b"]", 1)
     return 0
 
 
