@@ -26,6 +26,11 @@ readers reach it by (replica/writer_link.py). Every other worker holds a
 - **Compaction under it.** A tail that finds its next segment compacted
   away (this worker lagged past a snapshot) loads the newest snapshot in
   place and follows on from there; history listeners hear of it.
+- **Another log.** A `log repair` while the writer was down gives the
+  directory a new log id; the writer comes back serving it. Its HELLO names
+  the new id, and the follower, once the directory's `log-id` says the same,
+  reloads the newest snapshot and the repaired log in place (as after
+  compaction), tells history listeners the new id, and takes the link.
 - **Snapshots.** Never written here: the writer writes them for everyone.
 """
 
@@ -72,7 +77,7 @@ class FollowerReplica:
         self._writability_listeners: list[WritabilityListener] = []
         self._tail: SegmentTail | None = None
         self._log_id = ""
-        self._link = WriterLink(directory, self._on_head, self._on_link, lambda: self._log_id)
+        self._link = WriterLink(directory, self._on_head, self._on_link, lambda: self._log_id, self._adopt_log)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._head = 0  # the last position the writer reported
@@ -342,6 +347,29 @@ class FollowerReplica:
             self._outcomes[position] = outcome
             if len(self._outcomes) > limits.FOLLOWER_KEPT_OUTCOMES_MAX:
                 del self._outcomes[next(iter(self._outcomes))]  # the oldest: its writer gave up long ago
+
+    def _adopt_log(self, writer_log_id: str) -> bool:
+        """The writer serves another log than this worker follows (a `log repair` while it was down): the new
+        log's state in place of this one. True once this worker follows it (WriterLink then takes the link)."""
+        try:
+            directory_log_id = self._read_log_id()
+        except (LogError, OSError) as error:
+            log.error("reader: the writer serves log %s; this directory's log id: %s", writer_log_id, error)
+            return False
+        if directory_log_id != writer_log_id:
+            log.error(
+                "reader: the writer serves log %s but %s/%s says %s: writes refused until they agree",
+                writer_log_id,
+                self.directory,
+                LOG_ID_FILE,
+                directory_log_id,
+            )
+            return False
+        log.warning("reader: the log changed from %s to %s (a repair): reloading it", self._log_id, writer_log_id)
+        self._log_id = writer_log_id
+        self._outcomes.clear()  # positions of the old history
+        self._resync()
+        return self._broken_ns is None
 
     def _resync(self) -> None:
         """The newest snapshot in place of this state, then the log after it (blocks the loop meanwhile)."""

@@ -165,7 +165,9 @@ class WriterLink:
 
     `on_head(position)` is called (on the event loop) with each position the
     writer reports, HELLO's included; `on_connected(up)` when the link comes
-    up or goes down.
+    up or goes down; `adopt_log(log_id)` when the writer's HELLO names
+    another log than `log_id()` (a `log repair` while the writer was down):
+    True once this worker follows that log, False to refuse the link for now.
     """
 
     def __init__(
@@ -174,11 +176,13 @@ class WriterLink:
         on_head: Callable[[int], None],
         on_connected: Callable[[bool], None],
         log_id: Callable[[], str],
+        adopt_log: Callable[[str], bool],
     ):
         self.path = socket_path(directory)
         self._on_head = on_head
         self._on_connected = on_connected
         self._log_id = log_id
+        self._adopt_log = adopt_log
         self._writer: asyncio.StreamWriter | None = None
         self._pending: dict[int, asyncio.Future[tuple[int, int]]] = {}
         self._requests = 0
@@ -214,14 +218,8 @@ class WriterLink:
             raise ConnectionError(f"the writer said {kind} before HELLO")
         (head,) = POSITION.unpack_from(body)
         writer_log_id = body[POSITION.size :].decode()
-        if writer_log_id != self._log_id():
-            log.error(
-                "reader: the writer's log id is %s, ours %s: the data directory holds another log now; "
-                "writes refused until this worker restarts",
-                writer_log_id,
-                self._log_id(),
-            )
-            raise ConnectionError("log id changed")
+        if writer_log_id != self._log_id() and not self._adopt_log(writer_log_id):
+            raise ConnectionError(f"the writer serves log {writer_log_id}, this worker cannot follow it yet")
         self._writer = writer
         self.connected = True
         self.connects += 1

@@ -14,6 +14,7 @@ from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import ON_HAND_SET, Engine
 from dompromise.log.file import FileLog, segment_name
+from dompromise.log.verify import repair
 from dompromise.replica.follower import FollowerReplica
 from dompromise.replica.local import LocalReplica
 from dompromise.replica.writer_link import WriterEndpoint
@@ -154,5 +155,93 @@ def test_a_follower_that_lagged_past_compaction_loads_the_newest_snapshot_in_pla
     assert histories == [local.log_id]
     assert follower.engine is engine  # servicers keep this object: the state was replaced inside it
     assert same_state(follower.engine, local.engine)
+    follower.close()
+    local.close()
+
+
+def test_a_log_repaired_while_the_writer_was_down_is_adopted_in_place_by_a_running_follower(tmp_path):
+    """`log repair` gives the directory a new log id while the readers run; when the writer comes back serving
+    it, a follower reloads the repaired log in place and takes writes again, without a restart."""
+    directory = str(tmp_path)
+    local = writer(directory)
+    follower = FollowerReplica(Engine(small_network()), directory)
+    follower.recover()
+    engine, old_log_id = follower.engine, follower.log_id
+    histories: list[str] = []
+    follower.add_history_listener(histories.append)
+
+    async def run() -> None:
+        endpoint = WriterEndpoint(local, directory)
+        await local.start()
+        await endpoint.start()
+        await follower.start()
+        await until(lambda: follower.writable, "the link up")
+        damaged = await follower.submit(set_on_hand("OIL-1", "WH-N", 77))
+        for quantity in (1, 2, 3):
+            await follower.submit(set_on_hand("PAD-1", "DC-1", quantity))
+        await until(lambda: follower.log_position == local.log_position, "the follower caught up")
+        before = follower.engine.export_state()[0]
+        await endpoint.stop()  # the writer goes down; an operator repairs a damaged record
+        await local.stop()
+        local.close()
+        await until(lambda: not follower.writable, "the link down")
+        flip_payload_of(directory, damaged.log_position)
+        repaired = repair(directory)
+        assert repaired is not None and repaired.log_id != old_log_id
+        assert [line.split(":")[0] for line in repaired.lost] == [f"position {damaged.log_position}"]
+
+        back = LocalReplica(Engine(small_network()), FileLog(directory, exclusive=True), snapshot_directory=directory)
+        back.recover()
+        back_endpoint = WriterEndpoint(back, directory)
+        await back.start()
+        await back_endpoint.start()
+        try:
+            await until(lambda: follower.writable, "the link up again, to the repaired log")
+            assert follower.log_id == repaired.log_id
+            assert histories == [repaired.log_id]
+            assert follower.engine is engine  # servicers keep this object: the state was replaced inside it
+            assert same_state(follower.engine, back.engine)
+            after = follower.engine.export_state()[0]
+            assert any(not np.array_equal(before[name], after[name]) for name in before), "the lost write stayed"
+            outcome = await follower.submit(set_on_hand("PAD-1", "DC-1", 9))
+            assert outcome.log_position == back.log_position
+            assert same_state(follower.engine, back.engine)
+        finally:
+            await follower.stop()
+            await back_endpoint.stop()
+            await back.stop()
+            back.close()
+
+    asyncio.run(run())
+    follower.close()
+
+
+def flip_payload_of(directory: str, position: int) -> None:
+    """Flips a byte in the middle of the record at `position`, in the segment holding it."""
+    records = dict(FileLog(directory).records())
+    payload = records[position]
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        if not name.endswith(".log") or not os.path.isfile(path):
+            continue
+        with open(path, "rb") as source:
+            data = bytearray(source.read())
+        offset = data.find(payload)
+        if offset >= 0:
+            data[offset + len(payload) // 2] ^= 0x5A
+            with open(path, "wb") as target:
+                target.write(data)
+            return
+    raise AssertionError(f"record {position} not found in {directory}")
+
+
+def test_a_writer_naming_a_log_the_directory_does_not_hold_is_refused(tmp_path):
+    directory = str(tmp_path)
+    local = writer(directory)
+    follower = FollowerReplica(Engine(small_network()), directory)
+    follower.recover()
+    assert not follower._adopt_log("0123456789abcdef")  # what WriterLink asks at a HELLO naming another log
+    assert follower.log_id == local.log_id
+    assert follower.resync_count == 0
     follower.close()
     local.close()
