@@ -16,6 +16,13 @@ worker of the 2-worker server after the load.
   python -m benchmarks.workers_filelog                  # 5 rounds of 10 s each
   python -m benchmarks.workers_filelog --smoke          # seconds, no verdict
   python -m benchmarks.workers_filelog --json benchmarks/results/workers_filelog.json
+  python -m benchmarks.workers_filelog --per-core       # worker i on CPU i (h2load still unpinned)
+
+`--per-core` asks what a second core adds when each worker has one: every
+thread of worker i is pinned to CPU i (so the one-worker server gets one
+core, the two-worker server two), h2load stays unpinned. Without it a single
+worker already spreads over more than one core (gRPC's own threads), which on
+a 2-core machine leaves a second worker little to add.
 """
 
 from __future__ import annotations
@@ -51,6 +58,17 @@ def start(workers: int, workdir: str) -> Server:
     argv = [sys.executable, "-m", "dompromise", "--log-level", "warning", "serve", "--port", "0"]
     argv += ["--data-dir", data, "--workers", str(workers)]
     return Server(f"workers-{workers}", argv, workdir, pin=False)
+
+
+def pin_per_core(supervisor_pid: int) -> dict[int, int]:
+    """Pins every thread of worker i to CPU i (threads started later inherit it); returns {worker: cpu}."""
+    pinned = {}
+    for index, pid in sorted(worker_pids(supervisor_pid).items()):
+        cpu = index % (os.cpu_count() or 1)
+        for thread in os.listdir(f"/proc/{pid}/task"):
+            os.sched_setaffinity(int(thread), {cpu})
+        pinned[index] = cpu
+    return pinned
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -132,6 +150,7 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=8, help="h2load streams per connection")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--smoke", action="store_true", help="1 round of 1 s: checks it runs, no verdict")
+    parser.add_argument("--per-core", action="store_true", help="pin worker i's threads to CPU i")
     parser.add_argument("--json", help="write the result here")
     args = parser.parse_args()
     if args.smoke:
@@ -151,6 +170,7 @@ def main() -> int:
 def run(args: argparse.Namespace) -> dict:
     servers = {1: start(1, args.workdir), 2: start(2, args.workdir)}
     try:
+        pinning = {w: pin_per_core(server.process.pid) for w, server in servers.items()} if args.per_core else {}
         request = build_request(servers[1].target, 1, "basic", args.seed)
         reference = check_answer(servers[1].target, request)
         check_answer(servers[2].target, request)
@@ -199,8 +219,14 @@ def run(args: argparse.Namespace) -> dict:
     ratio = two / one
     return {
         "what": "single-SKU GetAvailability (basic view), demo network, file log: serve --workers 2 vs --workers 1",
-        "how": f"h2load -t 1 -c {args.clients} -m {args.streams}, UNPINNED (workers, h2load and other load share "
-        f"every core), {args.rounds} alternated rounds of {args.duration:g}s after {args.warmup:g}s warm-up",
+        "how": f"h2load -t 1 -c {args.clients} -m {args.streams}, UNPINNED, "
+        + (
+            "each worker's threads pinned to its own CPU (worker i on CPU i), "
+            if args.per_core
+            else "workers UNPINNED (workers, h2load and other load share every core), "
+        )
+        + f"{args.rounds} alternated rounds of {args.duration:g}s after {args.warmup:g}s warm-up",
+        "worker_cpus": {f"workers_{w}": cpus for w, cpus in pinning.items()},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "load_average_1m": {"min": min(loads), "max": max(loads), "median": statistics.median(loads)},
