@@ -35,6 +35,9 @@ from dompromise.v1 import (
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "promise"))
 from scenario_network import network, paris, stock_records  # noqa: E402
 
+# How long a test waits for a counter of an aborted call to show, in seconds.
+SCRAPE_WAIT_SECONDS_MAX = 5.0
+
 
 def scrape(port: int) -> dict[str, float]:
     """The page's samples: 'name{labels}' -> value."""
@@ -47,6 +50,19 @@ def scrape(port: int) -> dict[str, float]:
             name, _, value = line.rpartition(" ")
             samples[name] = float(value)
     return samples
+
+
+def scrape_when(port: int, name: str, expected: float, **labels: str) -> dict[str, float]:
+    """The page once sample `name` (with `labels`) reads `expected`, within SCRAPE_WAIT_SECONDS_MAX.
+
+    An aborted call's status reaches the client before the server's pipeline has counted it (grpc.aio
+    sends the status inside `abort`, then unwinds the handler), so a scrape right after can be a turn early."""
+    deadline = time.monotonic() + SCRAPE_WAIT_SECONDS_MAX
+    while True:
+        samples = scrape(port)
+        if sample(samples, name, **labels) == expected or time.monotonic() > deadline:
+            return samples
+        time.sleep(0.02)
 
 
 def sample(samples: dict[str, float], name: str, **labels: str) -> float:

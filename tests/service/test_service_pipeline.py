@@ -10,7 +10,7 @@ import pytest
 from conftest import stocked_replica
 from production_server import ProductionServer
 from test_service_auth import KEYS, write_keys
-from test_service_observability import sample, scrape
+from test_service_observability import sample, scrape, scrape_when
 
 from dompromise.service import auth, pipeline
 from dompromise.service.auth import KeyRing
@@ -109,8 +109,8 @@ def test_undecodable_requests_are_counted_in_the_rpc_metrics():
             with pytest.raises(grpc.RpcError) as invalid:
                 call(GARBAGE, timeout=10)
             assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        samples = scrape(server.metrics_port)
         labels = {"grpc_method": "GetAvailability", "grpc_code": "INVALID_ARGUMENT"}
+        samples = scrape_when(server.metrics_port, "grpc_server_handled_total", 1, **labels)
         assert sample(samples, "grpc_server_handled_total", **labels) == 1
         assert sample(samples, "grpc_server_started_total", grpc_method="GetAvailability") == 1
     finally:
