@@ -38,20 +38,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
+import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import uuid
+from collections.abc import Iterator
 
 if __package__ in (None, ""):  # run as `python benchmarks/pg_baseline.py`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from dompromise.client.bench import driver
+from dompromise.client.bench import affinity, driver
 from dompromise.client.bench.options import BenchConfig
 from dompromise.client.bench.workloads import CONTENDED_TTL_SECONDS, Plan, Tally
 
@@ -81,6 +87,15 @@ INSERT_RESERVATION = (
     "INSERT INTO reservations (request_id, sku, node, quantity, expires_at) "
     "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s))"
 )
+
+
+# The sides of a round, in the order they run.
+SIDES = ("postgresql", "pgbench", "ours")
+PG_CLIENTS = ("pipeline", "statements")
+# More hot SKUs than this at one node is a spread load, not a contended one (the result says which).
+CONTENDED_SKUS_MAX = 16
+# pgbench: its own time limit on top of the run's, and a request_id unique per transaction (txid_current()).
+PGBENCH_SECONDS_EXTRA = 60
 
 
 class Unreachable(Exception):
@@ -184,6 +199,7 @@ async def _pg_client(config: BenchConfig, payload: dict, number: int, counters, 
     begin = await driver.wait_for_start(go, start_at)
     measure_start = begin + config.warmup_seconds
     end = measure_start + config.duration_seconds
+    driver.measure_cpu_in_window(tally, measure_start, end)
     sequence = 0
 
     async def reserve(connection) -> None:
@@ -215,13 +231,23 @@ async def _pg_client(config: BenchConfig, payload: dict, number: int, counters, 
             return
         counters[base + 2] -= 1
         counters[base] += 1
+        now = time.monotonic()
         if held:
             tally.reserved_units[sku] += config.quantity
         if measured:
-            tally.operation("reserve", time.monotonic() - started)
+            tally.operation("reserve", now - started)
             tally.outcomes["held" if held else "short"] += 1
+        if measure_start <= now < end:
+            tally.finished_in_window += 1
 
     async def worker(connection) -> None:
+        if payload["pipeline"]:
+            # BEGIN and the SELECT go out together, then UPDATE, INSERT and COMMIT together: two round
+            # trips, the row lock held for one of them plus the commit, instead of four.
+            async with connection.pipeline():
+                while time.monotonic() < end:
+                    await reserve(connection)
+            return
         while time.monotonic() < end:
             await reserve(connection)
 
@@ -232,10 +258,74 @@ async def _pg_client(config: BenchConfig, payload: dict, number: int, counters, 
     return tally
 
 
+# ---- the server under test: pinned, and its CPU time in the window ----------------------------------------
+
+
+def postmaster_pid(dsn: str) -> int:
+    """The PostgreSQL postmaster's pid: the parent of our backend (so the server must run on this machine)."""
+    with _connect(dsn) as connection:
+        (backend,) = connection.execute("SELECT pg_backend_pid()").fetchone()
+    try:
+        with open(f"/proc/{backend}/stat") as file:
+            parent = int(file.read().rpartition(")")[2].split()[1])
+    except OSError:
+        raise Unreachable(
+            f"backend {backend} is not a process here: PostgreSQL runs elsewhere (use --no-pin)"
+        ) from None
+    return parent
+
+
+class ServerWatch:
+    """A server process tree over the measured window: where it ran and the CPU time it used (driver.WindowEdge)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.affinity_before = affinity.affinity_of(pid)["cpus"]  # made before any pinning
+        self.cpu_seconds_at: dict[str, float] = {}
+        self.affinity_in_window: affinity.TreeAffinity | None = None
+
+    def edge(self, which: str) -> None:
+        self.cpu_seconds_at[which] = affinity.cpu_seconds_of(self.pid)
+        if which == "start":
+            self.affinity_in_window = affinity.affinity_of(self.pid)
+
+    def report(self, operations: int) -> dict:
+        seconds = self.cpu_seconds_at.get("end", 0.0) - self.cpu_seconds_at.get("start", 0.0)
+        return {
+            "pid": self.pid,
+            "affinity_in_window": self.affinity_in_window,
+            "cpu_seconds_in_window": round(seconds, 3),
+            "us_per_operation": round(seconds / operations * 1e6, 1) if operations else None,
+        }
+
+
+@contextlib.contextmanager
+def pinned_server(pid: int, cpus: set[int] | None) -> Iterator[ServerWatch]:
+    """The server's tree on `cpus` (None: left where it is) for the block, its affinity before restored."""
+    watch = ServerWatch(pid)
+    with affinity.pinned(pid, cpus) if cpus else contextlib.nullcontext():
+        yield watch
+
+
+def _server_report(watch: ServerWatch, document: dict, cpus: set[int] | None) -> dict:
+    operations = round(document["operations"]["finished_per_second"] * document["config"]["duration_seconds"])
+    report = watch.report(operations)
+    report["pinned_cpus"] = sorted(cpus) if cpus else None
+    return report
+
+
 # ---- one side each ----------------------------------------------------------------------------------------
 
 
-def run_postgres(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: str, progress) -> dict:
+def run_postgres(
+    config: BenchConfig,
+    dsn: str,
+    hot_skus: list[str],
+    node_id: str,
+    progress,
+    server_cpus: set[int] | None = None,
+    pipeline: bool = True,
+) -> dict:
     name = create_database(dsn, hot_skus, node_id, config.stock)
     try:
         payload = {
@@ -243,8 +333,16 @@ def run_postgres(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: st
             "hot_sku_ids": hot_skus,
             "node_id": node_id,
             "run_id": uuid.uuid4().hex[:10],
+            "pipeline": pipeline,
         }
-        tallies = driver.run_clients(config, _pg_client_main, payload, progress)
+        postmaster = postmaster_pid(dsn) if server_cpus else None
+        if postmaster is None:
+            tallies = driver.run_clients(config, _pg_client_main, payload, progress)
+            server = None
+        else:
+            with pinned_server(postmaster, server_cpus) as watch:
+                tallies = driver.run_clients(config, _pg_client_main, payload, progress, watch.edge)
+            server = watch
         plan = Plan(
             target=f"postgresql:{name}",
             run_id=payload["run_id"],
@@ -255,6 +353,11 @@ def run_postgres(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: st
             hot_node_id=node_id,
         )
         document = driver.summarize(config, plan, {}, tallies)
+        document["client"] = "psycopg, pipeline mode" if pipeline else "psycopg, a round trip per statement"
+        if server is not None:
+            document["server"] = _server_report(server, document, server_cpus)
+            document["server"]["affinity_after"] = affinity.affinity_of(server.pid)["cpus"]
+            document["server"]["affinity_before"] = server.affinity_before
         counted: dict[str, int] = {}
         for tally in tallies:
             for sku, units in tally["reserved_units"].items():
@@ -286,11 +389,135 @@ def run_postgres(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: st
     return document
 
 
-def run_ours(config: BenchConfig, progress) -> dict:
+PGBENCH_SCRIPT = """\
+\\set pick random(1, {count})
+BEGIN;
+SELECT on_hand, reserved FROM stock WHERE sku = {skus}[:pick] AND node = {node} FOR UPDATE \\gset
+\\if :on_hand - :reserved >= {quantity}
+UPDATE stock SET reserved = reserved + {quantity} WHERE sku = {skus}[:pick] AND node = {node};
+INSERT INTO reservations (request_id, sku, node, quantity, expires_at)
+  VALUES ('pgbench-' || txid_current(), {skus}[:pick], {node}, {quantity}, now() + make_interval(secs => {ttl}));
+COMMIT;
+\\else
+ROLLBACK;
+\\endif
+"""
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def pgbench_script(hot_skus: list[str], node_id: str, quantity: int) -> str:
+    """The harness's transaction for pgbench: a random hot SKU, SELECT ... FOR UPDATE, then hold or roll back."""
+    return PGBENCH_SCRIPT.format(
+        count=len(hot_skus),
+        skus="(ARRAY[" + ", ".join(_literal(sku) for sku in hot_skus) + "])",
+        node=_literal(node_id),
+        quantity=quantity,
+        ttl=CONTENDED_TTL_SECONDS,
+    )
+
+
+def _pgbench_figure(output: str, pattern: str) -> float | None:
+    match = re.search(pattern, output)
+    return float(match.group(1)) if match else None
+
+
+def run_pgbench(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: str, server_cpus: set[int] | None) -> dict:
+    """pgbench (libpq, C) running the same transaction with processes x in-flight connections in one thread
+    (-j 1), prepared statements, on the clients' CPUs: PostgreSQL driven by the cheapest client there is.
+    It has no warm-up: its figure is over the whole run, connections excluded (its own `tps`)."""
+    name = create_database(dsn, hot_skus, node_id, config.stock)
+    clients = config.processes * config.in_flight
+    try:
+        with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="pg-baseline-") as script:
+            script.write(pgbench_script(hot_skus, node_id, config.quantity))
+            script.flush()
+            argv = ["pgbench", "-n", "-M", "prepared", "-f", script.name, "-c", str(clients), "-j", "1"]
+            argv += ["-T", str(max(1, round(config.duration_seconds))), f"{dsn} dbname={name}"]
+            cpus = set(config.client_cpus)
+            watch_pid = postmaster_pid(dsn) if server_cpus else None
+            with pinned_server(watch_pid, server_cpus) if watch_pid else contextlib.nullcontext() as watch:
+                children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                if watch is not None:
+                    watch.edge("start")
+                done = subprocess.run(
+                    argv,
+                    capture_output=True,
+                    text=True,
+                    timeout=config.duration_seconds + PGBENCH_SECONDS_EXTRA,
+                    preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+                )
+                if watch is not None:
+                    watch.edge("end")
+                children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise RuntimeError(f"pgbench failed ({done.returncode}): {done.stderr[-2000:]}")
+        back = read_back(dsn, name, hot_skus, node_id)
+        with _connect(dsn, name) as connection:
+            (count,) = connection.execute("SELECT count(*) FROM reservations").fetchone()
+    finally:
+        drop_database(dsn, name)
+    transactions = int(_pgbench_figure(done.stdout, r"number of transactions actually processed: (\d+)") or 0)
+    failed = int(_pgbench_figure(done.stdout, r"number of failed transactions: (\d+)") or 0)
+    tps = _pgbench_figure(done.stdout, r"tps = ([\d.]+) \(without initial connection time\)") or 0.0
+    client_seconds = (children_after.ru_utime + children_after.ru_stime) - (
+        children_before.ru_utime + children_before.ru_stime
+    )
+    server = watch.report(transactions) if watch is not None else None
+    oversell = sum(max(0, max(column, summed) - config.stock) for column, summed in back.values())
+    return {
+        "attempts_per_second": round(tps, 1),
+        "held": int(count),
+        "short": transactions - int(count),
+        "failed": failed,
+        "failed_by_code": {"pgbench": failed} if failed else {},
+        "p50_ms": None,
+        "p99_ms": None,
+        "p99_9_ms": None,
+        "latency_average_ms": _pgbench_figure(done.stdout, r"latency average = ([\d.]+) ms"),
+        "client_cpu_us_per_reserve": round(client_seconds / transactions * 1e6, 1) if transactions else None,
+        "client_cores_busy": round(client_seconds / config.duration_seconds, 3),
+        "server_cpu_us_per_reserve": server["us_per_operation"] if server else None,
+        "server_cores_busy": round(server["cpu_seconds_in_window"] / config.duration_seconds, 3) if server else None,
+        "server": server,
+        "reserved_total": None,  # pgbench counts transactions, not units: the read-back is the count
+        "reserved_read_back": sum(summed for _, summed in back.values()),
+        "stock_total": config.stock * len(hot_skus),
+        "oversell": oversell,
+        "argv": argv[:-1],
+        "note": "pgbench: whole run, no warm-up; server CPU includes forking its connections",
+    }
+
+
+def _serve_pid() -> int:
+    """Our `dompromise serve` child (benchmarks.servers.dompromise_serve starts exactly one)."""
+    (pid,) = [
+        child
+        for child in affinity.children_of(os.getpid())
+        if b"dompromise" in _cmdline(child) and b"serve" in _cmdline(child)
+    ]
+    return pid
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as file:
+            return file.read()
+    except OSError:
+        return b""
+
+
+def run_ours(config: BenchConfig, progress, server_cpus: set[int] | None = None) -> dict:
     from benchmarks.servers import dompromise_serve
 
     with dompromise_serve() as target:  # durable default: file log in a temporary --data-dir
-        return driver.run(dataclasses.replace(config, target=target), progress)
+        with pinned_server(_serve_pid(), server_cpus) as watch:
+            document = driver.run(dataclasses.replace(config, target=target), progress, watch.edge)
+        document["client"] = "grpc.aio, request bytes written ahead"
+        document["server"] = _server_report(watch, document, server_cpus)
+        return document
 
 
 def hot_set(count: int) -> tuple[list[str], str]:
@@ -315,11 +542,22 @@ def side_summary(document: dict) -> dict:
         "p50_ms": reserve["latency_ms"]["p50"],
         "p99_ms": reserve["latency_ms"]["p99"],
         "p99_9_ms": reserve["latency_ms"]["p99_9"],
+        "client_cpu_us_per_reserve": document["client_cpu"]["us_per_operation"],
+        "client_cores_busy": document["client_cpu"]["cores_busy"],
+        "server_cpu_us_per_reserve": document.get("server", {}).get("us_per_operation"),
+        "server_cores_busy": _cores(document),
         "reserved_total": c["reserved_counted"],
         "reserved_read_back": c["reserved_read_back"],
         "stock_total": c["stock_total"],
         "oversell": c["oversell"],
     }
+
+
+def _cores(document: dict) -> float | None:
+    server = document.get("server")
+    if not server:
+        return None
+    return round(server["cpu_seconds_in_window"] / document["config"]["duration_seconds"], 3)
 
 
 def machine() -> dict:
@@ -366,6 +604,30 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="seconds: 2 processes x 4, stock 50: both must hold exactly the stock, no more",
     )
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the server under test (every PostgreSQL process, or dompromise serve) on --server-cpu, the client "
+        "processes and this one on --client-cpu; PostgreSQL's affinity is restored afterwards (default: pinned, "
+        "the fair setting: otherwise the clients' CPU is measured; --no-pin: the kernel places everything)",
+    )
+    parser.add_argument("--server-cpu", type=int, default=0, help="with --pin: the server's CPU (default 0)")
+    parser.add_argument("--client-cpu", type=int, default=1, help="with --pin: the clients' CPU (default 1)")
+    parser.add_argument(
+        "--pg-client",
+        choices=PG_CLIENTS,
+        default="pipeline",
+        help="the PostgreSQL client: pipeline (psycopg pipeline mode: BEGIN+SELECT, then UPDATE+INSERT+COMMIT, "
+        "two round trips; the default, the faster) or statements (a round trip per statement)",
+    )
+    parser.add_argument(
+        "--pgbench",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also run pgbench (C client, the same transaction, -c processes x in-flight -j 1, pinned like the "
+        "clients) each round: PostgreSQL's best case (default: on when pgbench is installed, off with --smoke)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -398,8 +660,16 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+    if args.pgbench is None:
+        args.pgbench = not args.smoke and shutil.which("pgbench") is not None
     hot_skus, node_id = hot_set(args.hot_skus)
-    comparisons = [compare(args, processes, in_flight, hot_skus, node_id) for processes, in_flight in shapes]
+    harness_affinity = os.sched_getaffinity(0)
+    try:
+        if args.pin:  # the parent too: it only waits and prints, but not on the server's CPU
+            os.sched_setaffinity(0, {args.client_cpu})
+        comparisons = [compare(args, processes, in_flight, hot_skus, node_id) for processes, in_flight in shapes]
+    finally:
+        os.sched_setaffinity(0, harness_affinity)
     result = {
         "machine": machine(),
         "postgresql_settings": settings,
@@ -410,6 +680,19 @@ def main(argv: list[str] | None = None) -> int:
         "stock_per_sku": args.stock,
         "duration_seconds": args.duration,
         "warmup_seconds": args.warmup,
+        "pinning": {
+            "pinned": args.pin,
+            "server_cpu": args.server_cpu if args.pin else None,
+            "client_cpu": args.client_cpu if args.pin else None,
+            "what": (
+                "server under test (every PostgreSQL process, or dompromise serve) on server_cpu; client "
+                "processes, pgbench and the harness on client_cpu; PostgreSQL's affinity restored after each run"
+                if args.pin
+                else "unpinned: servers and clients share every CPU"
+            ),
+        },
+        "postgresql_client": args.pg_client,
+        "hot_set": "contended" if args.hot_skus <= CONTENDED_SKUS_MAX else "spread (uncontended)",
     }
     if args.sweep:
         result["sweep"] = comparisons
@@ -441,7 +724,9 @@ def compare(args, processes: int, in_flight: int, hot_skus: list[str], node_id: 
         contended=args.hot_skus,
         stock=args.stock,
         quiet=args.quiet,
+        client_cpus=(args.client_cpu,) if args.pin else (),
     )
+    server_cpus = {args.server_cpu} if args.pin else None
     progress = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     print(
         f"{processes} processes x {in_flight} in flight, {args.hot_skus} hot SKUs at {node_id}, "
@@ -450,11 +735,16 @@ def compare(args, processes: int, in_flight: int, hot_skus: list[str], node_id: 
     )
     rounds = []
     for number in range(args.rounds):
-        theirs = run_postgres(config, args.dsn, hot_skus, node_id, progress)
+        theirs = run_postgres(
+            config, args.dsn, hot_skus, node_id, progress, server_cpus, pipeline=args.pg_client == "pipeline"
+        )
         entry = {"postgresql": side_summary(theirs), "postgresql_full": theirs}
         print(f"  round {number + 1} postgresql {_line(entry['postgresql'])}", flush=True)
+        if args.pgbench:
+            entry["pgbench"] = run_pgbench(config, args.dsn, hot_skus, node_id, server_cpus)
+            print(f"  round {number + 1} pgbench    {_line(entry['pgbench'])}", flush=True)
         if not args.skip_ours:
-            ours = run_ours(config, progress)
+            ours = run_ours(config, progress, server_cpus)
             entry.update({"ours": side_summary(ours), "ours_full": ours})
             entry["ratio"] = round(
                 entry["ours"]["attempts_per_second"] / max(entry["postgresql"]["attempts_per_second"], 1e-9), 2
@@ -464,7 +754,7 @@ def compare(args, processes: int, in_flight: int, hot_skus: list[str], node_id: 
             )
         rounds.append(entry)
     comparison = {"processes": processes, "in_flight_per_process": in_flight, "rounds": rounds}
-    for side in ("postgresql", "ours"):
+    for side in SIDES:
         if side in rounds[0]:
             comparison[f"{side}_attempts_per_second_median"] = statistics.median(
                 r[side]["attempts_per_second"] for r in rounds
@@ -472,6 +762,13 @@ def compare(args, processes: int, in_flight: int, hot_skus: list[str], node_id: 
     if not args.skip_ours:
         comparison["ratio_median"] = statistics.median(r["ratio"] for r in rounds)
         comparison["ratio_per_round"] = [r["ratio"] for r in rounds]
+        if args.pgbench:
+            for entry in rounds:
+                entry["ratio_to_pgbench"] = round(
+                    entry["ours"]["attempts_per_second"] / max(entry["pgbench"]["attempts_per_second"], 1e-9), 2
+                )
+            comparison["ratio_to_pgbench_median"] = statistics.median(r["ratio_to_pgbench"] for r in rounds)
+            comparison["ratio_to_pgbench_per_round"] = [r["ratio_to_pgbench"] for r in rounds]
     comparison["failures"] = _check(rounds, args)
     return comparison
 
@@ -480,22 +777,22 @@ def _check(rounds: list[dict], args) -> list[str]:
     """Oversell anywhere fails; in smoke mode both sides must also have sold exactly the stock."""
     failures = []
     for number, entry in enumerate(rounds, 1):
-        for side in ("postgresql", "ours"):
+        for side in SIDES:
             if side not in entry:
                 continue
             s = entry[side]
             if s["oversell"]:
                 failures.append(f"round {number} {side}: oversell {s['oversell']}")
-            if s["reserved_total"] != s["reserved_read_back"]:
+            if s["reserved_total"] is not None and s["reserved_total"] != s["reserved_read_back"]:
                 failures.append(
                     f"round {number} {side}: {s['reserved_total']} units held by the clients' count, "
                     f"{s['reserved_read_back']} read back"
                 )
             if s["failed"]:
                 failures.append(f"round {number} {side}: {s['failed']} reserves failed {s['failed_by_code']}")
-            if args.smoke and s["reserved_total"] != s["stock_total"]:
+            if args.smoke and s["reserved_read_back"] != s["stock_total"]:
                 failures.append(
-                    f"round {number} {side}: demand exceeded stock, yet {s['reserved_total']} units "
+                    f"round {number} {side}: demand exceeded stock, yet {s['reserved_read_back']} units "
                     f"were held, not {s['stock_total']}"
                 )
     return failures
@@ -504,8 +801,13 @@ def _check(rounds: list[dict], args) -> list[str]:
 def _line(s: dict) -> str:
     return (
         f"{s['attempts_per_second']:9,.1f} reserves/s  p50 {s['p50_ms']} ms  p99 {s['p99_ms']} ms  "
-        f"held {s['reserved_total']:,} of stock {s['stock_total']:,}  oversell {s['oversell']}"
+        f"held {s['reserved_read_back']:,} of stock {s['stock_total']:,}  oversell {s['oversell']}  "
+        f"server {_us(s['server_cpu_us_per_reserve'])} us/reserve  client {_us(s['client_cpu_us_per_reserve'])} us"
     )
+
+
+def _us(value) -> str:
+    return "-" if value is None else f"{value:,.0f}"
 
 
 def _ms(value) -> str:
@@ -517,22 +819,30 @@ def _table(comparison: dict, duration: float) -> str:
     lines = [
         f"\n{comparison['processes']} processes x {comparison['in_flight_per_process']} in flight",
         f"{'round':5} {'system':10} {'reserves/s':>10} {'held/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'p99.9 ms':>9} {'units held':>10} {'stock':>10} {'oversell':>8} {'failed':>6}",
+        f"{'p99.9 ms':>9} {'units held':>10} {'stock':>10} {'oversell':>8} {'failed':>6} {'server us':>10} "
+        f"{'client us':>10}",
     ]
     for number, entry in enumerate(rounds, 1):
-        for side in ("postgresql", "ours"):
+        for side in SIDES:
             if side in entry:
                 s = entry[side]
                 lines.append(
                     f"{number:5} {side:10} {s['attempts_per_second']:10,.1f} {s['held'] / duration:9,.1f} "
-                    f"{_ms(s['p50_ms']):>8} {_ms(s['p99_ms']):>8} {_ms(s['p99_9_ms']):>9} {s['reserved_total']:10,} "
-                    f"{s['stock_total']:10,} {s['oversell']:8} {s['failed']:6}"
+                    f"{_ms(s['p50_ms']):>8} {_ms(s['p99_ms']):>8} {_ms(s['p99_9_ms']):>9} "
+                    f"{s['reserved_read_back']:10,} {s['stock_total']:10,} {s['oversell']:8} {s['failed']:6} "
+                    f"{_us(s['server_cpu_us_per_reserve']):>10} {_us(s['client_cpu_us_per_reserve']):>10}"
                 )
     if "ratio_median" in comparison:
         lines.append(
             f"ours / PostgreSQL (reserve attempts answered per second): median {comparison['ratio_median']:.2f}, "
             f"per round {' '.join(f'{r:.2f}' for r in comparison['ratio_per_round'])}"
         )
+    if "ratio_to_pgbench_median" in comparison:
+        lines.append(
+            f"ours / pgbench (PostgreSQL's own C client): median {comparison['ratio_to_pgbench_median']:.2f}, "
+            f"per round {' '.join(f'{r:.2f}' for r in comparison['ratio_to_pgbench_per_round'])}"
+        )
+    lines.append("server us, client us: CPU time per reserve answered in the window (server tree; client processes)")
     return "\n".join(lines)
 
 
