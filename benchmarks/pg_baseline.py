@@ -98,6 +98,23 @@ CONTENDED_SKUS_MAX = 16
 PGBENCH_SECONDS_EXTRA = 60
 
 
+# Server CPU per operation is given only when the parent sampled the window's edges within this share of it.
+WINDOW_EDGES_MISS_SHARE_MAX = 0.05
+# pgbench connection counts besides the harness's: a few hot rows do best with few connections.
+PGBENCH_CLIENTS = (1, 4, 16)
+
+
+def parse_counts(text: str) -> tuple[int, ...]:
+    """'1,4,16' -> (1, 4, 16) (argparse type); '' -> ()."""
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"counts are numbers separated by commas, not {text!r}") from None
+    if any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"counts must be >= 1: {text!r}")
+    return counts
+
+
 class Unreachable(Exception):
     pass
 
@@ -282,20 +299,27 @@ class ServerWatch:
         self.pid = pid
         self.affinity_before = affinity.affinity_of(pid)["cpus"]  # made before any pinning
         self.cpu_seconds_at: dict[str, float] = {}
+        self.monotonic_at: dict[str, float] = {}
         self.affinity_in_window: affinity.TreeAffinity | None = None
 
     def edge(self, which: str) -> None:
         self.cpu_seconds_at[which] = affinity.cpu_seconds_of(self.pid)
+        self.monotonic_at[which] = time.monotonic()
         if which == "start":
             self.affinity_in_window = affinity.affinity_of(self.pid)
 
-    def report(self, operations: int) -> dict:
+    def report(self, operations: int, window_seconds: float) -> dict:
+        """CPU per operation over the window; None when the edges were seen too late to span it (a starved
+        harness process: its share of the window is given, `sampled_seconds`)."""
         seconds = self.cpu_seconds_at.get("end", 0.0) - self.cpu_seconds_at.get("start", 0.0)
+        sampled = self.monotonic_at.get("end", 0.0) - self.monotonic_at.get("start", 0.0)
+        spanned = abs(sampled - window_seconds) <= WINDOW_EDGES_MISS_SHARE_MAX * window_seconds
         return {
             "pid": self.pid,
             "affinity_in_window": self.affinity_in_window,
             "cpu_seconds_in_window": round(seconds, 3),
-            "us_per_operation": round(seconds / operations * 1e6, 1) if operations else None,
+            "sampled_seconds": round(sampled, 3),
+            "us_per_operation": round(seconds / operations * 1e6, 1) if operations and spanned else None,
         }
 
 
@@ -308,8 +332,8 @@ def pinned_server(pid: int, cpus: set[int] | None) -> Iterator[ServerWatch]:
 
 
 def _server_report(watch: ServerWatch, document: dict, cpus: set[int] | None) -> dict:
-    operations = round(document["operations"]["finished_per_second"] * document["config"]["duration_seconds"])
-    report = watch.report(operations)
+    window = document["config"]["duration_seconds"]
+    report = watch.report(round(document["operations"]["finished_per_second"] * window), window)
     report["pinned_cpus"] = sorted(cpus) if cpus else None
     return report
 
@@ -424,12 +448,13 @@ def _pgbench_figure(output: str, pattern: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def run_pgbench(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: str, server_cpus: set[int] | None) -> dict:
-    """pgbench (libpq, C) running the same transaction with processes x in-flight connections in one thread
-    (-j 1), prepared statements, on the clients' CPUs: PostgreSQL driven by the cheapest client there is.
+def run_pgbench(
+    config: BenchConfig, dsn: str, hot_skus: list[str], node_id: str, server_cpus: set[int] | None, clients: int
+) -> dict:
+    """pgbench (libpq, C) running the same transaction over `clients` connections in one thread (-j 1),
+    prepared statements, on the clients' CPUs: PostgreSQL driven by the cheapest client there is.
     It has no warm-up: its figure is over the whole run, connections excluded (its own `tps`)."""
     name = create_database(dsn, hot_skus, node_id, config.stock)
-    clients = config.processes * config.in_flight
     try:
         with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="pg-baseline-") as script:
             script.write(pgbench_script(hot_skus, node_id, config.quantity))
@@ -465,7 +490,7 @@ def run_pgbench(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: str
     client_seconds = (children_after.ru_utime + children_after.ru_stime) - (
         children_before.ru_utime + children_before.ru_stime
     )
-    server = watch.report(transactions) if watch is not None else None
+    server = watch.report(transactions, config.duration_seconds) if watch is not None else None
     oversell = sum(max(0, max(column, summed) - config.stock) for column, summed in back.values())
     return {
         "attempts_per_second": round(tps, 1),
@@ -480,12 +505,15 @@ def run_pgbench(config: BenchConfig, dsn: str, hot_skus: list[str], node_id: str
         "client_cpu_us_per_reserve": round(client_seconds / transactions * 1e6, 1) if transactions else None,
         "client_cores_busy": round(client_seconds / config.duration_seconds, 3),
         "server_cpu_us_per_reserve": server["us_per_operation"] if server else None,
-        "server_cores_busy": round(server["cpu_seconds_in_window"] / config.duration_seconds, 3) if server else None,
+        "server_cores_busy": round(server["cpu_seconds_in_window"] / server["sampled_seconds"], 3)
+        if server and server["sampled_seconds"]
+        else None,
         "server": server,
         "reserved_total": None,  # pgbench counts transactions, not units: the read-back is the count
         "reserved_read_back": sum(summed for _, summed in back.values()),
         "stock_total": config.stock * len(hot_skus),
         "oversell": oversell,
+        "clients": clients,
         "argv": argv[:-1],
         "note": "pgbench: whole run, no warm-up; server CPU includes forking its connections",
     }
@@ -557,7 +585,7 @@ def _cores(document: dict) -> float | None:
     server = document.get("server")
     if not server:
         return None
-    return round(server["cpu_seconds_in_window"] / document["config"]["duration_seconds"], 3)
+    return round(server["cpu_seconds_in_window"] / server["sampled_seconds"], 3) if server["sampled_seconds"] else None
 
 
 def machine() -> dict:
@@ -627,6 +655,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="also run pgbench (C client, the same transaction, -c processes x in-flight -j 1, pinned like the "
         "clients) each round: PostgreSQL's best case (default: on when pgbench is installed, off with --smoke)",
+    )
+    parser.add_argument(
+        "--pgbench-clients",
+        type=parse_counts,
+        default=PGBENCH_CLIENTS,
+        metavar="N,...",
+        help="pgbench connection counts run besides the harness's own (processes x in-flight), to find "
+        f"PostgreSQL's best (default {','.join(map(str, PGBENCH_CLIENTS))}; a hot row's waiters pile up)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--json", help="also write the results here")
@@ -741,8 +777,17 @@ def compare(args, processes: int, in_flight: int, hot_skus: list[str], node_id: 
         entry = {"postgresql": side_summary(theirs), "postgresql_full": theirs}
         print(f"  round {number + 1} postgresql {_line(entry['postgresql'])}", flush=True)
         if args.pgbench:
-            entry["pgbench"] = run_pgbench(config, args.dsn, hot_skus, node_id, server_cpus)
-            print(f"  round {number + 1} pgbench    {_line(entry['pgbench'])}", flush=True)
+            connections = processes * in_flight
+            by_clients = {
+                clients: run_pgbench(config, args.dsn, hot_skus, node_id, server_cpus, clients)
+                for clients in sorted({*args.pgbench_clients, connections})
+            }
+            for clients, figure in by_clients.items():
+                print(f"  round {number + 1} pgbench -c {clients:<3} {_line(figure)}", flush=True)
+            entry["pgbench"] = by_clients[connections]  # the harness's setting: as many connections
+            best = max(by_clients.values(), key=lambda figure: figure["attempts_per_second"])
+            entry["pgbench_best"] = {"clients": best["clients"], "attempts_per_second": best["attempts_per_second"]}
+            entry["pgbench_by_clients"] = {str(clients): figure for clients, figure in by_clients.items()}
         if not args.skip_ours:
             ours = run_ours(config, progress, server_cpus)
             entry.update({"ours": side_summary(ours), "ours_full": ours})
@@ -763,12 +808,15 @@ def compare(args, processes: int, in_flight: int, hot_skus: list[str], node_id: 
         comparison["ratio_median"] = statistics.median(r["ratio"] for r in rounds)
         comparison["ratio_per_round"] = [r["ratio"] for r in rounds]
         if args.pgbench:
-            for entry in rounds:
-                entry["ratio_to_pgbench"] = round(
-                    entry["ours"]["attempts_per_second"] / max(entry["pgbench"]["attempts_per_second"], 1e-9), 2
-                )
-            comparison["ratio_to_pgbench_median"] = statistics.median(r["ratio_to_pgbench"] for r in rounds)
-            comparison["ratio_to_pgbench_per_round"] = [r["ratio_to_pgbench"] for r in rounds]
+            for key, figure_of in (("pgbench", lambda r: r["pgbench"]), ("pgbench_best", lambda r: r["pgbench_best"])):
+                for entry in rounds:
+                    theirs = figure_of(entry)["attempts_per_second"]
+                    entry[f"ratio_to_{key}"] = (
+                        round(entry["ours"]["attempts_per_second"] / theirs, 2) if theirs else None
+                    )
+                ratios = [r[f"ratio_to_{key}"] for r in rounds]
+                comparison[f"ratio_to_{key}_per_round"] = ratios
+                comparison[f"ratio_to_{key}_median"] = statistics.median(ratios) if None not in ratios else None
     comparison["failures"] = _check(rounds, args)
     return comparison
 
@@ -777,10 +825,13 @@ def _check(rounds: list[dict], args) -> list[str]:
     """Oversell anywhere fails; in smoke mode both sides must also have sold exactly the stock."""
     failures = []
     for number, entry in enumerate(rounds, 1):
-        for side in SIDES:
-            if side not in entry:
-                continue
-            s = entry[side]
+        sides = [(side, entry[side]) for side in SIDES if side in entry]
+        sides += [
+            (f"pgbench -c {c}", f) for c, f in entry.get("pgbench_by_clients", {}).items() if f is not entry["pgbench"]
+        ]
+        for side, s in sides:
+            if not s["attempts_per_second"]:
+                failures.append(f"round {number} {side}: no reserve answered")
             if s["oversell"]:
                 failures.append(f"round {number} {side}: oversell {s['oversell']}")
             if s["reserved_total"] is not None and s["reserved_total"] != s["reserved_read_back"]:
@@ -804,6 +855,10 @@ def _line(s: dict) -> str:
         f"held {s['reserved_read_back']:,} of stock {s['stock_total']:,}  oversell {s['oversell']}  "
         f"server {_us(s['server_cpu_us_per_reserve'])} us/reserve  client {_us(s['client_cpu_us_per_reserve'])} us"
     )
+
+
+def _ratio(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _us(value) -> str:
@@ -832,16 +887,28 @@ def _table(comparison: dict, duration: float) -> str:
                     f"{s['reserved_read_back']:10,} {s['stock_total']:10,} {s['oversell']:8} {s['failed']:6} "
                     f"{_us(s['server_cpu_us_per_reserve']):>10} {_us(s['client_cpu_us_per_reserve']):>10}"
                 )
+    for number, entry in enumerate(rounds, 1):
+        for clients, figure in entry.get("pgbench_by_clients", {}).items():
+            if figure is not entry["pgbench"]:
+                lines.append(
+                    f"{number:5} {'pgbench -c ' + clients:<13} {figure['attempts_per_second']:7,.1f}"
+                    f"{'':>50} {figure['oversell']:>29}"
+                )
     if "ratio_median" in comparison:
         lines.append(
             f"ours / PostgreSQL (reserve attempts answered per second): median {comparison['ratio_median']:.2f}, "
             f"per round {' '.join(f'{r:.2f}' for r in comparison['ratio_per_round'])}"
         )
-    if "ratio_to_pgbench_median" in comparison:
-        lines.append(
-            f"ours / pgbench (PostgreSQL's own C client): median {comparison['ratio_to_pgbench_median']:.2f}, "
-            f"per round {' '.join(f'{r:.2f}' for r in comparison['ratio_to_pgbench_per_round'])}"
-        )
+    if "ratio_to_pgbench_per_round" in comparison:
+        best = ", ".join(f"-c {r['pgbench_best']['clients']}" for r in rounds)
+        for key, what in (
+            ("pgbench", "pgbench (C client) with as many connections"),
+            ("pgbench_best", f"pgbench at its best connection count ({best})"),
+        ):
+            lines.append(
+                f"ours / {what}: median {_ratio(comparison[f'ratio_to_{key}_median'])}, "
+                f"per round {' '.join(_ratio(r) for r in comparison[f'ratio_to_{key}_per_round'])}"
+            )
     lines.append("server us, client us: CPU time per reserve answered in the window (server tree; client processes)")
     return "\n".join(lines)
 
