@@ -40,26 +40,32 @@ def _stat_fields(pid: int) -> list[str]:
     return [head.split(" ", 1)[0], head.split("(", 1)[1], *tail.split()]
 
 
-def children_of(pid: int) -> list[int]:
-    """Direct children of `pid`, by walking /proc (no psutil here)."""
-    found = []
+def _children_by_parent() -> dict[int, list[int]]:
+    """Every process's children, from one walk of /proc (no psutil here)."""
+    children: dict[int, list[int]] = {}
     for name in os.listdir(PROC):
         if not name.isdigit():
             continue
         try:
-            if int(_stat_fields(int(name))[_STAT_PPID - 1]) == pid:
-                found.append(int(name))
+            parent = int(_stat_fields(int(name))[_STAT_PPID - 1])
         except (OSError, IndexError, ValueError):  # gone meanwhile
             continue
-    return found
+        children.setdefault(parent, []).append(int(name))
+    return children
+
+
+def children_of(pid: int) -> list[int]:
+    """Direct children of `pid`."""
+    return _children_by_parent().get(pid, [])
 
 
 def tree(pid: int) -> list[int]:
-    """`pid` and its descendants, parents first."""
+    """`pid` and its descendants, parents first (one walk of /proc: a window edge must be sampled quickly)."""
+    children = _children_by_parent()
     found = [pid]
     index = 0
     while index < len(found):
-        found += children_of(found[index])
+        found += children.get(found[index], [])
         index += 1
         assert len(found) <= TREE_PROCESSES_MAX, f"more than {TREE_PROCESSES_MAX} processes under {pid}"
     return found
