@@ -356,12 +356,14 @@ class ServerWatch:
         if which == "start":
             self.affinity_in_window = affinity.affinity_of(self.pid)
 
-    def report(self, operations: int, window_seconds: float) -> dict:
+    def report(self, operations: int, window_seconds: float | None) -> dict:
         """CPU per operation over the window; None when the edges were seen too late to span it (a starved
-        harness process: its share of the window is given, `sampled_seconds`)."""
+        harness process: its share of the window is given, `sampled_seconds`). window_seconds None: the
+        edges are the run's own (pgbench), nothing to check."""
         seconds = self.cpu_seconds_at.get("end", 0.0) - self.cpu_seconds_at.get("start", 0.0)
         sampled = self.monotonic_at.get("end", 0.0) - self.monotonic_at.get("start", 0.0)
-        spanned = abs(sampled - window_seconds) <= WINDOW_EDGES_MISS_SHARE_MAX * window_seconds
+        window = sampled if window_seconds is None else window_seconds
+        spanned = abs(sampled - window) <= WINDOW_EDGES_MISS_SHARE_MAX * window
         return {
             "pid": self.pid,
             "affinity_in_window": self.affinity_in_window,
@@ -538,7 +540,7 @@ def run_pgbench(
     client_seconds = (children_after.ru_utime + children_after.ru_stime) - (
         children_before.ru_utime + children_before.ru_stime
     )
-    server = watch.report(transactions, config.duration_seconds) if watch is not None else None
+    server = watch.report(transactions, None) if watch is not None else None
     oversell = sum(max(0, max(column, summed) - config.stock) for column, summed in back.values())
     return {
         "attempts_per_second": round(tps, 1),
@@ -557,6 +559,7 @@ def run_pgbench(
         if server and server["sampled_seconds"]
         else None,
         "server": server,
+        "loadavg_1m_after": round(os.getloadavg()[0], 2),
         "reserved_total": None,  # pgbench counts transactions, not units: the read-back is the count
         "reserved_read_back": sum(summed for _, summed in back.values()),
         "stock_total": config.stock * len(hot_skus),
@@ -622,6 +625,7 @@ def side_summary(document: dict) -> dict:
         "client_cores_busy": document["client_cpu"]["cores_busy"],
         "server_cpu_us_per_reserve": document.get("server", {}).get("us_per_operation"),
         "server_cores_busy": _cores(document),
+        "loadavg_1m_after": round(os.getloadavg()[0], 2),
         "reserved_total": c["reserved_counted"],
         "reserved_read_back": c["reserved_read_back"],
         "stock_total": c["stock_total"],
@@ -634,6 +638,15 @@ def _cores(document: dict) -> float | None:
     if not server:
         return None
     return round(server["cpu_seconds_in_window"] / server["sampled_seconds"], 3) if server["sampled_seconds"] else None
+
+
+def _fdatasync_ms(args) -> dict:
+    """fdatasync latency where our log goes (the temporary directory); skipped in smoke runs (seconds count)."""
+    if args.smoke:
+        return {}
+    from benchmarks.reserve_load import fdatasync_ms
+
+    return {"directory": tempfile.gettempdir(), **fdatasync_ms(tempfile.gettempdir())}
 
 
 def machine() -> dict:
@@ -747,6 +760,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pgbench is None:
         args.pgbench = not args.smoke and shutil.which("pgbench") is not None
     hot_skus, node_id = hot_set(args.hot_skus)
+    fdatasync_before = _fdatasync_ms(args)
     harness_affinity = os.sched_getaffinity(0)
     try:
         if args.pin:  # the parent too: it only waits and prints, but not on the server's CPU
@@ -756,6 +770,8 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, harness_affinity)
     result = {
         "machine": machine(),
+        # Both sides wait for a sync at every commit: how long one took on this machine, before and after.
+        "fdatasync_ms": {"before": fdatasync_before, "after": _fdatasync_ms(args)},
         "postgresql_settings": settings,
         "argv": sys.argv[1:] if argv is None else argv,
         "smoke": args.smoke,
@@ -784,6 +800,11 @@ def main(argv: list[str] | None = None) -> int:
         result.update(comparisons[0])
     result["failures"] = [failure for c in comparisons for failure in c["failures"]]
     print("\n" + settings_line)
+    if result["fdatasync_ms"]["before"]:
+        print(
+            f"fdatasync p50 {result['fdatasync_ms']['before']['p50']} ms before, "
+            f"{result['fdatasync_ms']['after']['p50']} ms after (every commit waits for one)"
+        )
     for comparison in comparisons:
         print(_table(comparison, args.duration), flush=True)
     if args.json:
