@@ -251,6 +251,7 @@ def test_postgresql_baseline_smoke(tmp_path):
         assert entry[side]["client_cpu_us_per_reserve"] > 0, side
         assert full["server"]["cpu_seconds_in_window"] > 0, side
     server = entry["postgresql_full"]["server"]
+    assert server["affinity_in_window"]["processes"] > 8  # with the backends of the 2 x 4 connections
     assert server["affinity_after"] == server["affinity_before"]
     assert len(server["affinity_before"]) > 1
     assert "pgbench" not in entry  # --smoke keeps to seconds
