@@ -265,7 +265,8 @@ def test_postgresql_baseline_unpinned_and_pgbench(tmp_path):
     if shutil.which("pgbench") is None:
         pytest.skip("pgbench not installed (Debian: postgresql-client)")
     path = tmp_path / "pg.json"
-    argv = ["--smoke", "--quiet", "--no-pin", "--skip-ours", "--pgbench", "--pgbench-clients", "2", "--json"]
+    argv = ["--smoke", "--quiet", "--no-pin", "--skip-ours", "--pg-client", "statements", "--pgbench"]
+    argv += ["--pgbench-clients", "2", "--json"]
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.pg_baseline", *argv, str(path)],
         cwd=REPO,
@@ -277,6 +278,8 @@ def test_postgresql_baseline_unpinned_and_pgbench(tmp_path):
     result = json.loads(path.read_text())
     (entry,) = result["rounds"]
     assert result["pinning"]["pinned"] is False
+    assert result["postgresql_client"] == "statements"
+    assert entry["postgresql"]["reserved_total"] == entry["postgresql"]["reserved_read_back"] == 200
     assert "server" not in entry["postgresql_full"]
     assert entry["postgresql_full"]["client_cpu"]["cpus"] == []
     assert sorted(entry["pgbench_by_clients"]) == ["2", "8"]  # --pgbench-clients and the harness's 2 x 4
