@@ -327,17 +327,17 @@ async def _pg_client(config: BenchConfig, payload: dict, number: int, counters, 
 
 
 def postmaster_pid(dsn: str) -> int:
-    """The PostgreSQL postmaster's pid: the parent of our backend (so the server must run on this machine)."""
+    """The PostgreSQL postmaster's pid: the parent of our backend (so the server must run on this machine),
+    read while the connection is open (its backend ends with it)."""
     with _connect(dsn) as connection:
         (backend,) = connection.execute("SELECT pg_backend_pid()").fetchone()
-    try:
-        with open(f"/proc/{backend}/stat") as file:
-            parent = int(file.read().rpartition(")")[2].split()[1])
-    except OSError:
-        raise Unreachable(
-            f"backend {backend} is not a process here: PostgreSQL runs elsewhere (use --no-pin)"
-        ) from None
-    return parent
+        try:
+            with open(f"/proc/{backend}/stat") as file:
+                return int(file.read().rpartition(")")[2].split()[1])
+        except OSError:
+            raise Unreachable(
+                f"backend {backend} is not a process here: PostgreSQL runs elsewhere (use --no-pin)"
+            ) from None
 
 
 class ServerWatch:

@@ -257,6 +257,20 @@ def test_postgresql_baseline_smoke(tmp_path):
     assert "pgbench" not in entry  # --smoke keeps to seconds
 
 
+def test_postmaster_found_every_time():
+    """The postmaster is our backend's parent, read while the backend lives (it ends with the connection)."""
+    reason = postgresql_unreachable()
+    if reason:
+        pytest.skip(reason)
+    from benchmarks.pg_baseline import DEFAULT_DSN, postmaster_pid
+
+    found = {postmaster_pid(DEFAULT_DSN) for _ in range(50)}
+    assert len(found) == 1
+    (pid,) = found
+    with open(f"/proc/{pid}/cmdline", "rb") as file:
+        assert b"postgres" in file.read()
+
+
 def test_postgresql_baseline_unpinned_and_pgbench(tmp_path):
     """--no-pin leaves every process where it was; pgbench runs the same transaction, oversell counted."""
     reason = postgresql_unreachable()
