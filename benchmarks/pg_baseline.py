@@ -478,13 +478,36 @@ ROLLBACK;
 """
 
 
+# The same statements as a server-side function: one round trip a reserve, the row lock held only while the
+# function runs and the transaction commits (a short answer commits having changed nothing).
+RESERVE_FUNCTION = """
+CREATE FUNCTION reserve_stock(p_sku text, p_node text, p_quantity bigint, p_request_id text, p_ttl bigint)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE v_on_hand bigint; v_reserved bigint;
+BEGIN
+  SELECT on_hand, reserved INTO v_on_hand, v_reserved FROM stock WHERE sku = p_sku AND node = p_node FOR UPDATE;
+  IF v_on_hand - v_reserved < p_quantity THEN RETURN false; END IF;
+  UPDATE stock SET reserved = reserved + p_quantity WHERE sku = p_sku AND node = p_node;
+  INSERT INTO reservations (request_id, sku, node, quantity, expires_at)
+    VALUES (p_request_id, p_sku, p_node, p_quantity, now() + make_interval(secs => p_ttl));
+  RETURN true;
+END $$"""
+PGBENCH_FUNCTION_SCRIPT = """\
+\\set pick random(1, {count})
+SELECT reserve_stock({skus}[:pick], {node}, {quantity}, 'pgbench-' || txid_current(), {ttl});
+"""
+# pgbench's forms: the client's transaction (five round trips), or the function (one).
+PGBENCH_FORMS = ("transaction", "function")
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def pgbench_script(hot_skus: list[str], node_id: str, quantity: int) -> str:
-    """The harness's transaction for pgbench: a random hot SKU, SELECT ... FOR UPDATE, then hold or roll back."""
-    return PGBENCH_SCRIPT.format(
+def pgbench_script(hot_skus: list[str], node_id: str, quantity: int, form: str = "transaction") -> str:
+    """The harness's transaction for pgbench: a random hot SKU, SELECT ... FOR UPDATE, then hold or roll back;
+    form "function": the same in reserve_stock()."""
+    return (PGBENCH_FUNCTION_SCRIPT if form == "function" else PGBENCH_SCRIPT).format(
         count=len(hot_skus),
         skus="(ARRAY[" + ", ".join(_literal(sku) for sku in hot_skus) + "])",
         node=_literal(node_id),
@@ -499,15 +522,24 @@ def _pgbench_figure(output: str, pattern: str) -> float | None:
 
 
 def run_pgbench(
-    config: BenchConfig, dsn: str, hot_skus: list[str], node_id: str, server_cpus: set[int] | None, clients: int
+    config: BenchConfig,
+    dsn: str,
+    hot_skus: list[str],
+    node_id: str,
+    server_cpus: set[int] | None,
+    clients: int,
+    form: str = "transaction",
 ) -> dict:
     """pgbench (libpq, C) running the same transaction over `clients` connections in one thread (-j 1),
     prepared statements, on the clients' CPUs: PostgreSQL driven by the cheapest client there is.
     It has no warm-up: its figure is over the whole run, connections excluded (its own `tps`)."""
     name = create_database(dsn, hot_skus, node_id, config.stock)
     try:
+        if form == "function":
+            with _connect(dsn, name) as connection:
+                connection.execute(RESERVE_FUNCTION)
         with tempfile.NamedTemporaryFile("w", suffix=".sql", prefix="pg-baseline-") as script:
-            script.write(pgbench_script(hot_skus, node_id, config.quantity))
+            script.write(pgbench_script(hot_skus, node_id, config.quantity, form))
             script.flush()
             argv = ["pgbench", "-n", "-M", "prepared", "-f", script.name, "-c", str(clients), "-j", "1"]
             argv += ["-T", str(max(1, round(config.duration_seconds))), f"{dsn} dbname={name}"]
@@ -565,6 +597,7 @@ def run_pgbench(
         "stock_total": config.stock * len(hot_skus),
         "oversell": oversell,
         "clients": clients,
+        "form": form,
         "argv": argv[:-1],
         "note": "pgbench: whole run, no warm-up; server CPU includes forking its connections",
     }
@@ -725,6 +758,14 @@ def main(argv: list[str] | None = None) -> int:
         help="pgbench connection counts run besides the harness's own (processes x in-flight), to find "
         f"PostgreSQL's best (default {','.join(map(str, PGBENCH_CLIENTS))}; a hot row's waiters pile up)",
     )
+    parser.add_argument(
+        "--pgbench-forms",
+        type=lambda text: tuple(part for part in text.split(",") if part),
+        default=PGBENCH_FORMS,
+        metavar="FORM,...",
+        help="pgbench's forms: transaction (the client's statements, five round trips) and function (the same "
+        "statements in a PL/pgSQL function: one round trip, the row lock held the least; default both)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -757,6 +798,9 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+    unknown = set(args.pgbench_forms) - set(PGBENCH_FORMS)
+    if unknown or not args.pgbench_forms:
+        parser.error(f"--pgbench-forms: one or more of {', '.join(PGBENCH_FORMS)}, not {sorted(unknown)}")
     if args.pgbench is None:
         args.pgbench = not args.smoke and shutil.which("pgbench") is not None
     hot_skus, node_id = hot_set(args.hot_skus)
@@ -848,15 +892,25 @@ def compare(args, processes: int, in_flight: int, hot_skus: list[str], node_id: 
         if args.pgbench:
             connections = processes * in_flight
             by_clients = {
-                clients: run_pgbench(config, args.dsn, hot_skus, node_id, server_cpus, clients)
+                _pgbench_key(form, clients): run_pgbench(
+                    config, args.dsn, hot_skus, node_id, server_cpus, clients, form
+                )
+                for form in args.pgbench_forms
                 for clients in sorted({*args.pgbench_clients, connections})
             }
-            for clients, figure in by_clients.items():
-                print(f"  round {number + 1} pgbench -c {clients:<3} {_line(figure)}", flush=True)
-            entry["pgbench"] = by_clients[connections]  # the harness's setting: as many connections
+            for key, figure in by_clients.items():
+                print(f"  round {number + 1} pgbench {key:<12} {_line(figure)}", flush=True)
+            # The harness's setting: as many connections, the client's own transaction.
+            entry["pgbench"] = by_clients.get(_pgbench_key("transaction", connections)) or next(
+                iter(by_clients.values())
+            )
             best = max(by_clients.values(), key=lambda figure: figure["attempts_per_second"])
-            entry["pgbench_best"] = {"clients": best["clients"], "attempts_per_second": best["attempts_per_second"]}
-            entry["pgbench_by_clients"] = {str(clients): figure for clients, figure in by_clients.items()}
+            entry["pgbench_best"] = {
+                "clients": best["clients"],
+                "form": best["form"],
+                "attempts_per_second": best["attempts_per_second"],
+            }
+            entry["pgbench_by_clients"] = by_clients
         if not args.skip_ours:
             ours = run_ours(config, progress, server_cpus)
             entry.update({"ours": side_summary(ours), "ours_full": ours})
@@ -896,7 +950,7 @@ def _check(rounds: list[dict], args) -> list[str]:
     for number, entry in enumerate(rounds, 1):
         sides = [(side, entry[side]) for side in SIDES if side in entry]
         sides += [
-            (f"pgbench -c {c}", f) for c, f in entry.get("pgbench_by_clients", {}).items() if f is not entry["pgbench"]
+            (f"pgbench {key}", f) for key, f in entry.get("pgbench_by_clients", {}).items() if f is not entry["pgbench"]
         ]
         for side, s in sides:
             if not s["attempts_per_second"]:
@@ -924,6 +978,11 @@ def _line(s: dict) -> str:
         f"held {s['reserved_read_back']:,} of stock {s['stock_total']:,}  oversell {s['oversell']}  "
         f"server {_us(s['server_cpu_us_per_reserve'])} us/reserve  client {_us(s['client_cpu_us_per_reserve'])} us"
     )
+
+
+def _pgbench_key(form: str, clients: int) -> str:
+    """'-c 16' for the client's transaction, '-c 16 fn' for the function."""
+    return f"-c {clients}" + (" fn" if form == "function" else "")
 
 
 def _ratio(value) -> str:
@@ -957,10 +1016,10 @@ def _table(comparison: dict, duration: float) -> str:
                     f"{_us(s['server_cpu_us_per_reserve']):>10} {_us(s['client_cpu_us_per_reserve']):>10}"
                 )
     for number, entry in enumerate(rounds, 1):
-        for clients, figure in entry.get("pgbench_by_clients", {}).items():
+        for key, figure in entry.get("pgbench_by_clients", {}).items():
             if figure is not entry["pgbench"]:
                 lines.append(
-                    f"{number:5} {'pgbench -c ' + clients:<13} {figure['attempts_per_second']:7,.1f}"
+                    f"{number:5} {'pgbench ' + key:<16} {figure['attempts_per_second']:7,.1f}"
                     f"{'':>50} {figure['oversell']:>29}"
                 )
     if "ratio_median" in comparison:
@@ -969,7 +1028,7 @@ def _table(comparison: dict, duration: float) -> str:
             f"per round {' '.join(f'{r:.2f}' for r in comparison['ratio_per_round'])}"
         )
     if "ratio_to_pgbench_per_round" in comparison:
-        best = ", ".join(f"-c {r['pgbench_best']['clients']}" for r in rounds)
+        best = ", ".join(_pgbench_key(r["pgbench_best"]["form"], r["pgbench_best"]["clients"]) for r in rounds)
         for key, what in (
             ("pgbench", "pgbench (C client) with as many connections"),
             ("pgbench_best", f"pgbench at its best connection count ({best})"),

@@ -296,12 +296,17 @@ def test_postgresql_baseline_unpinned_and_pgbench(tmp_path):
     assert entry["postgresql"]["reserved_total"] == entry["postgresql"]["reserved_read_back"] == 200
     assert "server" not in entry["postgresql_full"]
     assert entry["postgresql_full"]["client_cpu"]["cpus"] == []
-    assert sorted(entry["pgbench_by_clients"]) == ["2", "8"]  # --pgbench-clients and the harness's 2 x 4
+    # --pgbench-clients and the harness's 2 x 4, the client's transaction and the function
+    assert sorted(entry["pgbench_by_clients"]) == ["-c 2", "-c 2 fn", "-c 8", "-c 8 fn"]
+    assert {f["form"] for f in entry["pgbench_by_clients"].values()} == {"transaction", "function"}
     for figure in entry["pgbench_by_clients"].values():
         assert figure["oversell"] == 0
         assert figure["reserved_read_back"] == figure["stock_total"] == 200
         assert figure["attempts_per_second"] > 0
-    assert entry["pgbench"]["clients"] == 8
+    assert (entry["pgbench"]["clients"], entry["pgbench"]["form"]) == (8, "transaction")
+    assert entry["pgbench_best"]["attempts_per_second"] == max(
+        f["attempts_per_second"] for f in entry["pgbench_by_clients"].values()
+    )
 
 
 def test_open_loop_counts_late_sends_from_the_schedule():
