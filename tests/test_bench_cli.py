@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -160,7 +162,11 @@ def test_contended_reserves_sell_exactly_the_stock(serving, tmp_path):
         "--warmup",
         "0.2",
         "--quiet",
+        "--client-cpus",
+        str(max(os.sched_getaffinity(0))),
     )
+    assert result["client_cpu"]["cpus"] == [max(os.sched_getaffinity(0))]
+    assert result["client_cpu"]["us_per_operation"] > 0
     contended = result["contended"]
     assert contended["oversell"] == 0
     # Demand (hundreds of reserves) far exceeds the stock: exactly the stock is held, no more, no less.
@@ -233,6 +239,74 @@ def test_postgresql_baseline_smoke(tmp_path):
     assert result["postgresql_settings"]["synchronous_commit"]
     assert entry["ratio"] > 0
     assert "ours / PostgreSQL" in done.stdout
+    # The fair setting is the default: each server on CPU 0 in the window, the clients on CPU 1, and
+    # PostgreSQL's processes given back the affinity they had.
+    assert result["pinning"]["pinned"] is True
+    assert (result["pinning"]["server_cpu"], result["pinning"]["client_cpu"]) == (0, 1)
+    for side in ("postgresql", "ours"):
+        full = entry[f"{side}_full"]
+        assert full["server"]["affinity_in_window"]["cpus"] == [0], side
+        assert full["server"]["pinned_cpus"] == [0], side
+        assert full["client_cpu"]["cpus"] == [1], side
+        assert entry[side]["client_cpu_us_per_reserve"] > 0, side
+        assert full["server"]["cpu_seconds_in_window"] > 0, side
+    server = entry["postgresql_full"]["server"]
+    assert server["affinity_in_window"]["processes"] > 8  # with the backends of the 2 x 4 connections
+    assert server["affinity_after"] == server["affinity_before"]
+    assert len(server["affinity_before"]) > 1
+    assert "pgbench" not in entry  # --smoke keeps to seconds
+
+
+def test_postmaster_found_every_time():
+    """The postmaster is our backend's parent, read while the backend lives (it ends with the connection)."""
+    reason = postgresql_unreachable()
+    if reason:
+        pytest.skip(reason)
+    from benchmarks.pg_baseline import DEFAULT_DSN, postmaster_pid
+
+    found = {postmaster_pid(DEFAULT_DSN) for _ in range(50)}
+    assert len(found) == 1
+    (pid,) = found
+    with open(f"/proc/{pid}/cmdline", "rb") as file:
+        assert b"postgres" in file.read()
+
+
+def test_postgresql_baseline_unpinned_and_pgbench(tmp_path):
+    """--no-pin leaves every process where it was; pgbench runs the same transaction, oversell counted."""
+    reason = postgresql_unreachable()
+    if reason:
+        pytest.skip(reason)
+    if shutil.which("pgbench") is None:
+        pytest.skip("pgbench not installed (Debian: postgresql-client)")
+    path = tmp_path / "pg.json"
+    argv = ["--smoke", "--quiet", "--no-pin", "--skip-ours", "--pg-client", "statements", "--pgbench"]
+    argv += ["--pgbench-clients", "2", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.pg_baseline", *argv, str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=BENCH_SECONDS_MAX,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(path.read_text())
+    (entry,) = result["rounds"]
+    assert result["pinning"]["pinned"] is False
+    assert result["postgresql_client"] == "statements"
+    assert entry["postgresql"]["reserved_total"] == entry["postgresql"]["reserved_read_back"] == 200
+    assert "server" not in entry["postgresql_full"]
+    assert entry["postgresql_full"]["client_cpu"]["cpus"] == []
+    # --pgbench-clients and the harness's 2 x 4, the client's transaction and the function
+    assert sorted(entry["pgbench_by_clients"]) == ["-c 2", "-c 2 fn", "-c 8", "-c 8 fn"]
+    assert {f["form"] for f in entry["pgbench_by_clients"].values()} == {"transaction", "function"}
+    for figure in entry["pgbench_by_clients"].values():
+        assert figure["oversell"] == 0
+        assert figure["reserved_read_back"] == figure["stock_total"] == 200
+        assert figure["attempts_per_second"] > 0
+    assert (entry["pgbench"]["clients"], entry["pgbench"]["form"]) == (8, "transaction")
+    assert entry["pgbench_best"]["attempts_per_second"] == max(
+        f["attempts_per_second"] for f in entry["pgbench_by_clients"].values()
+    )
 
 
 def test_open_loop_counts_late_sends_from_the_schedule():

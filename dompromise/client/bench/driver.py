@@ -32,6 +32,7 @@ from typing import Literal, Protocol, TypeVar
 from dompromise.client.bench.histogram import Latencies, merge
 from dompromise.client.bench.options import BenchConfig, problems
 from dompromise.client.bench.results import (
+    ClientCpu,
     Contended,
     Document,
     Machine,
@@ -67,6 +68,8 @@ SEND_EARLY_SECONDS_MAX = 0.001
 DRAIN_SECONDS_EXTRA = 5.0
 # Progress counters per process in one shared array: operations OK, failed, in flight.
 SLOTS = 3
+# How late the parent may see the measured window open or close (its queue wait's shortest timeout).
+WINDOW_EDGE_SECONDS_MAX = 0.01
 
 
 class BenchError(DompromiseError):
@@ -89,6 +92,8 @@ class Kinds(Protocol):
 # What a client process tells the parent: connected; its tally; or why it failed.
 Message = tuple[Literal["ready"], int] | tuple[Literal["result"], int, TallyExport] | tuple[Literal["error"], int, str]
 Progress = Callable[[str], None]
+# Called with "start" and "end" as the measured window opens and closes (in the parent).
+WindowEdge = Callable[[str], None]
 # One operation: its kind, intended start (time.monotonic) and whether it is measured.
 Operation = Callable[[str, float, bool], Awaitable[None]]
 _Payload = TypeVar("_Payload")
@@ -164,12 +169,12 @@ def prepare(config: BenchConfig) -> tuple[Plan, Setup]:
     return plan, setup
 
 
-def run(config: BenchConfig, progress: Progress | None = None) -> Document:
-    """Runs the benchmark and returns the results (the JSON document)."""
+def run(config: BenchConfig, progress: Progress | None = None, on_window: WindowEdge | None = None) -> Document:
+    """Runs the benchmark and returns the results (the JSON document); on_window as in run_clients."""
     started_wall = time.time()
     load_before = _loadavg()
     plan, setup = prepare(config)
-    tallies = run_clients(config, client_main, plan, progress)
+    tallies = run_clients(config, client_main, plan, progress, on_window)
     document = summarize(config, plan, setup, tallies)
     if config.contended:
         document["contended"] = _count_oversell(config, plan, setup, tallies)
@@ -183,11 +188,14 @@ def run_clients(
     client_main: ClientMain[_Payload],
     payload: _Payload,
     progress: Progress | None = None,
+    on_window: WindowEdge | None = None,
 ) -> list[TallyExport]:
     """Starts config.processes processes running client_main(config, payload, number, counters, go,
     start_at, results) and returns their tallies (Tally.export()). A client puts ("ready", number) once
     connected, waits for `go`, runs from start_at.value, and puts ("result", number, tally) or
-    ("error", number, text)."""
+    ("error", number, text). With config.client_cpus each process runs on those CPUs only, from its
+    first line. on_window("start") and on_window("end") are called as the measured window opens and
+    closes (within ~10 ms), to measure the system under test over the same window."""
     context = multiprocessing.get_context("spawn")
     counters: SharedCounters = context.Array("q", config.processes * SLOTS, lock=False)
     go = context.Event()
@@ -195,8 +203,8 @@ def run_clients(
     results: Queue[Message] = context.Queue()
     processes = [
         context.Process(
-            target=client_main,
-            args=(config, payload, number, counters, go, start_at, results),
+            target=_pinned_client,
+            args=(tuple(config.client_cpus), client_main, config, payload, number, counters, go, start_at, results),
             name=f"bench-client-{number}",
             daemon=True,
         )
@@ -205,13 +213,46 @@ def run_clients(
     for process in processes:
         process.start()
     try:
-        return _collect(config, processes, counters, go, start_at, results, progress)
+        return _collect(config, processes, counters, go, start_at, results, progress, on_window)
     finally:
         for process in processes:
             process.join(5)
             if process.is_alive():
                 process.terminate()
                 process.join(5)
+
+
+def _pinned_client(
+    cpus: tuple[int, ...],
+    client_main: ClientMain[_Payload],
+    config: BenchConfig,
+    payload: _Payload,
+    number: int,
+    counters: SharedCounters,
+    go: Event,
+    start_at: ctypes.c_double,
+    results: Queue[Message],
+) -> None:
+    """A client process's entry: on `cpus` (when given) before anything else runs, then client_main."""
+    if cpus:
+        os.sched_setaffinity(0, set(cpus))
+    client_main(config, payload, number, counters, go, start_at, results)
+
+
+def measure_cpu_in_window(tally: Tally, measure_start: float, end: float) -> None:
+    """Samples this process's CPU time as the window opens and closes (asyncio's clock is time.monotonic)."""
+    loop = asyncio.get_running_loop()
+    opened: list[float] = []
+
+    def open_window() -> None:
+        opened.append(time.process_time())
+
+    def close_window() -> None:
+        if opened:
+            tally.cpu_seconds_in_window = time.process_time() - opened[0]
+
+    loop.call_at(measure_start, open_window)
+    loop.call_at(end, close_window)
 
 
 def _collect(
@@ -222,6 +263,7 @@ def _collect(
     start_at: ctypes.c_double,
     results: Queue[Message],
     progress: Progress | None,
+    on_window: WindowEdge | None = None,
 ) -> list[TallyExport]:
     """Waits for every process to connect, starts them together, prints progress, gathers their tallies."""
     ready = 0
@@ -237,12 +279,17 @@ def _collect(
     deadline = end + config.timeout_seconds + DRAIN_SECONDS_EXTRA + CONNECT_SECONDS_MAX
     last_ok, last_time = 0, start_at.value
     next_progress = start_at.value + PROGRESS_INTERVAL_SECONDS
+    edges = [(measure_start, "start"), (end, "end")] if on_window is not None else []
     while len(tallies) < len(processes):
         message: Message | None
+        wake = min(next_progress, edges[0][0]) if edges else next_progress
         try:
-            message = results.get(timeout=max(0.05, min(next_progress - time.monotonic(), 1.0)))
+            message = results.get(timeout=max(WINDOW_EDGE_SECONDS_MAX, min(wake - time.monotonic(), 1.0)))
         except queue_module.Empty:
             message = None
+        while edges and time.monotonic() >= edges[0][0]:
+            assert on_window is not None
+            on_window(edges.pop(0)[1])
         if message is not None:
             if message[0] == "error":
                 raise BenchError(f"client process {message[1]} failed:\n{message[2]}")
@@ -366,6 +413,7 @@ def summarize(config: BenchConfig, plan: Plan, setup: Setup, tallies: list[Tally
     # Throughput: operations (any outcome) that ended inside the window. In an overloaded open loop
     # every scheduled operation is sent eventually, so counting by send time would just echo the target.
     document["operations"]["finished_per_second"] = round(sum(t["finished_in_window"] for t in tallies) / duration, 1)
+    document["client_cpu"] = client_cpu(config, tallies)
     if config.rate:
         document["open_loop"] = {
             "target_ops_per_second": config.rate,
@@ -374,6 +422,19 @@ def summarize(config: BenchConfig, plan: Plan, setup: Setup, tallies: list[Tally
             "send_lag_ms": send_lag.summary_ms(),
         }
     return document
+
+
+def client_cpu(config: BenchConfig, tallies: list[TallyExport]) -> ClientCpu:
+    """The client processes' own CPU time in the window, and per operation that ended in it: what the
+    harness costs, the same measure for any system under test."""
+    seconds = sum(t["cpu_seconds_in_window"] for t in tallies)
+    finished = sum(t["finished_in_window"] for t in tallies)
+    return {
+        "cpus": sorted(config.client_cpus),
+        "seconds_in_window": round(seconds, 3),
+        "cores_busy": round(seconds / config.duration_seconds, 3),
+        "us_per_operation": round(seconds / finished * 1e6, 1) if finished else None,
+    }
 
 
 def _count_oversell(config: BenchConfig, plan: Plan, setup: Setup, tallies: list[TallyExport]) -> Contended:
@@ -483,6 +544,7 @@ async def _client(
         measure_start = begin + config.warmup_seconds
         end = measure_start + config.duration_seconds
         workload = Workload(channel, plan, number, config.seed, tally)
+        measure_cpu_in_window(tally, measure_start, end)
 
         async def one(kind: str, intended: float, measured: bool) -> None:
             counters[base + 2] += 1

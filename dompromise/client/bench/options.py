@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import dataclass, field
 
 from dompromise.client import channel
@@ -75,6 +76,8 @@ class BenchConfig:
     seed: int = 1
     quiet: bool = False
     json_path: str = ""
+    # CPUs the client processes run on (sched_setaffinity); empty: wherever the kernel puts them.
+    client_cpus: tuple[int, ...] = ()
     # TLS files and API key (client/channel.py).
     security: ChannelSecurity = field(default_factory=ChannelSecurity)
 
@@ -139,6 +142,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="random choices of SKUs and kinds")
     parser.add_argument("--quiet", action="store_true", help="no progress line on stderr")
     parser.add_argument("--json", default="", dest="json_path", metavar="PATH", help="write the results here")
+    parser.add_argument(
+        "--client-cpus",
+        type=parse_cpus,
+        default=(),
+        metavar="CPU,...",
+        help="run the client processes on these CPUs only, e.g. 1 (a server pinned to the others: "
+        "its figure, not the clients'; default: anywhere)",
+    )
     channel.add_arguments(parser)
 
 
@@ -163,8 +174,20 @@ def config_from_args(args: argparse.Namespace) -> BenchConfig:
         seed=args.seed,
         quiet=args.quiet,
         json_path=args.json_path,
+        client_cpus=args.client_cpus,
         security=channel.from_args(args),
     )
+
+
+def parse_cpus(text: str) -> tuple[int, ...]:
+    """'1' or '0,2' -> CPU numbers (argparse type)."""
+    try:
+        cpus = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"CPUs are numbers separated by commas, not {text!r}") from None
+    if not cpus or min(cpus) < 0:
+        raise argparse.ArgumentTypeError(f"no CPU numbers in {text!r}")
+    return cpus
 
 
 def problems(config: BenchConfig) -> list[str]:
@@ -194,4 +217,8 @@ def problems(config: BenchConfig) -> list[str]:
         found.append("--availability-skus must be >= 1")
     if config.timeout_seconds <= 0:
         found.append("--timeout must be > 0")
+    if config.client_cpus and not set(config.client_cpus) <= os.sched_getaffinity(0):
+        found.append(
+            f"--client-cpus {config.client_cpus}: this process may run only on {sorted(os.sched_getaffinity(0))}"
+        )
     return found

@@ -107,6 +107,15 @@ class Contended(TypedDict):
     per_sku: dict[str, SkuOversell]
 
 
+class ClientCpu(TypedDict):
+    """The client processes' own CPU time (time.process_time) in the measured window."""
+
+    cpus: list[int]  # the CPUs they were pinned to; empty: any
+    seconds_in_window: float
+    cores_busy: float  # seconds_in_window / the window
+    us_per_operation: float | None  # per operation that ended in the window
+
+
 class Machine(TypedDict):
     nproc: int | None
     cpu_model: str
@@ -128,5 +137,6 @@ class Document(TypedDict):
     reserve_outcomes: dict[str, int]
     open_loop: NotRequired[OpenLoop]
     contended: NotRequired[Contended]
+    client_cpu: NotRequired[ClientCpu]
     started_at: NotRequired[str]
     machine: NotRequired[Machine]

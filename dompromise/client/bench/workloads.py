@@ -52,6 +52,12 @@ CONTENDED_TTL_SECONDS = 3_600
 PROMISE_DESTINATIONS_PROBED_MAX = 50
 
 
+# The ReserveInventory method, called with request bytes written ahead (contended runs).
+RESERVE_METHOD = "/dompromise.v1.ReservationService/ReserveInventory"
+# ReserveInventoryRequest.request_id: field 1, length-delimited (tag byte (1 << 3) | 2).
+_REQUEST_ID_TAG = b"\x0a"
+
+
 class WorkloadError(DompromiseError):
     """The workload cannot run against this server (say why, plainly)."""
 
@@ -250,6 +256,37 @@ def set_available(channel: grpc.Channel, sku_ids: list[str], node_id: str, stock
     return after
 
 
+# ---- requests written ahead as bytes ------------------------------------------------------------
+
+
+def _varint(value: int) -> bytes:
+    assert value >= 0, value
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def reserve_body(sku_id: str, node_id: str, quantity: int, ttl_seconds: int) -> bytes:
+    """A one-line ReserveInventoryRequest without its request_id (fields 2 and 4), by the generated class."""
+    from google.protobuf import duration_pb2
+
+    from dompromise.v1 import reservation_pb2 as pb
+
+    return pb.ReserveInventoryRequest(
+        lines=[pb.ReservationLine(sku_id=sku_id, node_id=node_id, quantity=quantity)],
+        ttl=duration_pb2.Duration(seconds=ttl_seconds),
+    ).SerializeToString()
+
+
+def reserve_request(request_id: bytes, body: bytes) -> bytes:
+    """The request_id (field 1) before a reserve_body: the bytes the generated class writes, as protobuf
+    writes fields in number order (tests/test_bench_cli.py checks this against SerializeToString)."""
+    return _REQUEST_ID_TAG + _varint(len(request_id)) + request_id + body
+
+
 # ---- what a client process runs (asyncio, grpc.aio) ----------------------------------------------
 
 
@@ -265,6 +302,7 @@ class TallyExport(TypedDict):
     reserved_units: dict[str, int]
     send_lag: bytes
     finished_in_window: int
+    cpu_seconds_in_window: float
 
 
 class Tally:
@@ -283,6 +321,7 @@ class Tally:
         self.reserved_units: Counter[str] = Counter()  # sku -> units held, warm-up included (contended check)
         self.send_lag = Latencies()  # open loop: actual send time - intended send time
         self.finished_in_window = 0  # operations (any outcome) that ended inside the measured window
+        self.cpu_seconds_in_window = 0.0  # the client process's own CPU time (time.process_time) in the window
 
     def rpc(self, method: str, seconds: float) -> None:
         histogram = self.rpcs.get(method)
@@ -315,6 +354,7 @@ class Tally:
             "reserved_units": dict(self.reserved_units),
             "send_lag": self.send_lag.encode(),
             "finished_in_window": self.finished_in_window,
+            "cpu_seconds_in_window": self.cpu_seconds_in_window,
         }
 
 
@@ -333,6 +373,7 @@ class Workload:
         from dompromise.v1 import (
             availability_pb2_grpc,
             promise_pb2_grpc,
+            reservation_pb2,
             reservation_pb2_grpc,
         )
 
@@ -349,8 +390,19 @@ class Workload:
         self._perform = {
             "availability": self._get_availability,
             "promise": self._promise_delivery,
-            "reserve": self._reserve,
+            "reserve": self._reserve_contended if plan.contended else self._reserve,
         }
+        # Contended: a hot SKU's request written ahead but for its request_id, sent and answered as bytes
+        # parsed by the generated class (the answer's hold is counted against the stock).
+        self._hot_bodies = [
+            reserve_body(sku, plan.hot_node_id, plan.quantity, plan.ttl_seconds) for sku in plan.hot_sku_ids
+        ]
+        self._reserve_bytes: grpc.aio.UnaryUnaryMultiCallable[bytes, reservation_pb2.ReserveInventoryResponse]
+        self._reserve_bytes = channel.unary_unary(
+            RESERVE_METHOD,
+            request_serializer=None,
+            response_deserializer=reservation_pb2.ReserveInventoryResponse.FromString,
+        )
 
     def next_kind(self) -> str:
         if len(self._kinds) == 1:
@@ -420,6 +472,20 @@ class Workload:
             postal_code=postal_code,
         )
         await self._call("PromiseDelivery", self._promise.PromiseDelivery, request, measured)
+
+    async def _reserve_contended(self, measured: bool) -> None:
+        """One line of a hot SKU; the hold is kept and its units counted (warm-up included)."""
+        index = self._rng.randrange(len(self._hot_bodies))
+        self._sequence += 1
+        request = reserve_request(f"{self._prefix}{self._sequence}".encode(), self._hot_bodies[index])
+        answer = await self._call("ReserveInventory", self._reserve_bytes, request, measured)
+        held = answer.HasField("reservation")
+        if held:
+            self.tally.reserved_units[self.plan.hot_sku_ids[index]] += sum(
+                line.reserved_quantity for line in answer.line_results
+            )
+        if measured:
+            self.tally.outcomes["held" if held else "short"] += 1
 
     async def _reserve(self, measured: bool) -> None:
         from google.protobuf import duration_pb2
