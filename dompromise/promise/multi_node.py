@@ -155,12 +155,14 @@ class MultiNodeOptions:
         if not direct:
             return []
         request, sku_ids, wanted = call.request, call.sku_ids, call.quantities
-        hub_filled, hub_ready = hub.filled_list, hub.ready_list
-        lines = [PlannedLine(sku_ids[i], w, hub_ready[i]) for i, w in enumerate(wanted) if hub_filled[i] >= w]
+        hub_id, hub_filled, hub_ready = hub.node_id, hub.filled_list, hub.ready_list
+        # The lines in order form (sku_ids are distinct: summed), each the hub's own or transferred in.
+        lines: list[PlannedLine] = []
         for i, w in enumerate(wanted):
             if hub_filled[i] >= w:
+                lines.append(PlannedLine(sku_ids[i], w, hub_ready[i]))
                 continue
-            best = self._best_transfer(call, hub.node_id, by_node, i, w)
+            best = self._best_transfer(call, hub_id, by_node, i, w)
             if best is not None:
                 arrival_ns, feeder = best
                 lines.append(PlannedLine(sku_ids[i], w, arrival_ns, feeder.node_id, feeder.ready_list[i]))
@@ -169,29 +171,31 @@ class MultiNodeOptions:
             if parts is None:
                 return []
             lines += parts
-        ready_ns = max(line.ready_ns for line in lines)
-        order = {sku: position for position, sku in enumerate(sku_ids)}
-        lines.sort(key=lambda line: order[line.sku_id])
-        options = []
+        ready_ns = max([line.ready_ns for line in lines])
+        transfer_cost = sum([self._transfer_cost(line.source_node_id, hub_id) for line in lines if line.source_node_id])
+        # The route delivering first (cheaper breaks ties; the first of equals), its option alone built.
+        best_route: tuple[Route, RouteEdt] | None = None
         for route in direct:
             timing = self._route_edt(call, route, ready_ns)
             if timing is None:
                 continue
-            earliest, latest, departure, cost = timing
-            cost += sum(self._transfer_cost(line.source_node_id, hub.node_id) for line in lines if line.source_node_id)
-            shipment = Shipment(
-                hub.node_id,
-                route.method,
-                route.service,
-                tuple(lines),
-                earliest,
-                latest,
-                departure,
-                cost,
-                via_node_id="",
-            )
-            options.append(self._option(call, (shipment,)))
-        return [min(options, key=lambda o: (o.earliest_ns, o.cost_minor))] if options else []
+            if best_route is None or (timing[0], timing[3]) < (best_route[1][0], best_route[1][3]):
+                best_route = (route, timing)
+        if best_route is None:
+            return []
+        route, (earliest, latest, departure, cost) = best_route
+        shipment = Shipment(
+            hub_id,
+            route.method,
+            route.service,
+            tuple(lines),
+            earliest,
+            latest,
+            departure,
+            cost + transfer_cost,
+            via_node_id="",
+        )
+        return [self._option(call, (shipment,))]
 
     def _best_transfer(
         self, call: Call, hub_id: str, by_node: dict[str, NodePlan], line: int, quantity: int
@@ -271,9 +275,10 @@ class MultiNodeOptions:
     def _route_edt(self, call: Call, route: Route, ready_ns: int) -> RouteEdt | None:
         key = (route.lane, route.onward_lane, ready_ns)
         memo = call.memo
-        if key not in memo:
-            memo[key] = self._compute_route_edt(route, call.request.as_of_ns, ready_ns)
-        return memo[key]
+        if key in memo:
+            return memo[key]
+        found = memo[key] = self._compute_route_edt(route, call.request.as_of_ns, ready_ns)
+        return found
 
     def _compute_route_edt(self, route: Route, as_of_ns: int, ready_ns: int) -> RouteEdt | None:
         edt = self._edt
@@ -405,18 +410,21 @@ class MultiNodeOptions:
     def _option(self, call: Call, shipments: tuple[Shipment, ...]) -> Option:
         request = call.request
         planned: dict[str, int] = {}
+        get = planned.get
         for shipment in shipments:
             for line in shipment.lines:
-                planned[line.sku_id] = planned.get(line.sku_id, 0) + line.quantity
-        short = tuple(
-            (sku, w - planned.get(sku, 0)) for sku, w in zip(call.sku_ids, call.quantities) if planned.get(sku, 0) < w
-        )
+                planned[line.sku_id] = get(line.sku_id, 0) + line.quantity
+        short = tuple([(sku, w - get(sku, 0)) for sku, w in zip(call.sku_ids, call.quantities) if get(sku, 0) < w])
         fill = 100.0 * sum(planned.values()) / float(call.wanted_sum)
-        earliest = max(s.earliest_ns for s in shipments)
-        latest = max(s.latest_ns for s in shipments)
-        cost = sum(s.cost_minor for s in shipments)
-        methods = {s.method for s in shipments}
-        method = methods.pop() if len(methods) == 1 else Method.SHIP
+        if len(shipments) == 1:  # one shipment (every consolidation): its window, cost and method
+            only = shipments[0]
+            earliest, latest, cost, method = only.earliest_ns, only.latest_ns, only.cost_minor, only.method
+        else:
+            earliest = max(s.earliest_ns for s in shipments)
+            latest = max(s.latest_ns for s in shipments)
+            cost = sum(s.cost_minor for s in shipments)
+            methods = {s.method for s in shipments}
+            method = methods.pop() if len(methods) == 1 else Method.SHIP
         weights = self._weights
         waited_ns: float = earliest - request.as_of_ns
         if request.sourcing == Sourcing.LINE_LEVEL:
