@@ -304,6 +304,7 @@ class PromiseEngine:
                     latest_ns = later
             else:
                 if moved:  # else every day has room
+                    assert latest_ns is not None, "a moved ready time was looked up"
                     ready[:, column] = [
                         moved.get(at_ns, at_ns) if f > 0 else at_ns for f, at_ns in zip(filled_column, ready_column)
                     ]
