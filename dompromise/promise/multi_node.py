@@ -40,12 +40,11 @@ class NodePlan:
     index: int
     node_id: str
     node_type: NodeType
-    filled: Int64s  # [lines]
-    ready_ns: Int64s  # [lines]
     routes: list[Route] = field(default_factory=list)
     full: bool = False  # fills every line
     any_filled: bool = False  # fills some of some line
-    # filled and ready_ns as lists: consolidation reads them item by item (a numpy item costs ~0.1 us).
+    # Per line, its units and their ready time: lists, read item by item (a numpy item costs ~0.1 us, and a
+    # column's view per node cost more than the rows' one tolist()).
     filled_list: list[int] = field(default_factory=list)
     ready_list: list[int] = field(default_factory=list)
 
@@ -131,8 +130,6 @@ class MultiNodeOptions:
                         node,
                         node_id,
                         self._node_types[node_id],
-                        scan.filled[:, column],
-                        scan.ready_ns[:, column],
                         call.destination.node_routes(node, call.allowed),
                         code == CODE_FULL,
                         True,
@@ -222,22 +219,22 @@ class MultiNodeOptions:
     ) -> list[PlannedLine] | None:
         """One line's units at the hub: its own, then from feeders by earliest arrival; None
         if they do not add up to `quantity`."""
-        own = min(int(hub.filled[line]), quantity)
-        parts = [PlannedLine(sku_id, own, int(hub.ready_ns[line]))] if own > 0 else []
+        own = min(hub.filled_list[line], quantity)
+        parts = [PlannedLine(sku_id, own, hub.ready_list[line])] if own > 0 else []
         arrivals = []
         for feeder_id, lane, _ in self._inbound.get(hub.node_id, ()):
             feeder = by_node.get(feeder_id)
-            if feeder is None or feeder.filled[line] <= 0:
+            if feeder is None or feeder.filled_list[line] <= 0:
                 continue
-            timing = self._route_edt(call, Route(Method.SHIP, "", lane), int(feeder.ready_ns[line]))
+            timing = self._route_edt(call, Route(Method.SHIP, "", lane), feeder.ready_list[line])
             if timing is not None:
                 arrivals.append((timing[0], feeder_id, feeder))
         left = quantity - own
         for arrival_ns, _, feeder in sorted(arrivals, key=lambda arrival: arrival[:2]):
             if left <= 0:
                 break
-            taken = min(int(feeder.filled[line]), left)
-            parts.append(PlannedLine(sku_id, taken, arrival_ns, feeder.node_id, int(feeder.ready_ns[line])))
+            taken = min(feeder.filled_list[line], left)
+            parts.append(PlannedLine(sku_id, taken, arrival_ns, feeder.node_id, feeder.ready_list[line]))
             left -= taken
         return parts if left <= 0 else None
 
@@ -250,8 +247,10 @@ class MultiNodeOptions:
         """One shipment per route of the node for the filled lines, ready when the last line is."""
         sku_ids = call.sku_ids
         take = filled > 0
-        ready_ns = int(plan.ready_ns[take].max())
-        lines = tuple(PlannedLine(sku_ids[i], int(filled[i]), int(plan.ready_ns[i])) for i in np.flatnonzero(take))
+        ready = plan.ready_list
+        taken: list[int] = np.flatnonzero(take).tolist()
+        ready_ns = max([ready[i] for i in taken])
+        lines = tuple([PlannedLine(sku_ids[i], int(filled[i]), ready[i]) for i in taken])
         shipments = []
         for route in plan.routes:
             timing = self._route_edt(call, route, ready_ns)
@@ -356,7 +355,7 @@ class MultiNodeOptions:
             plan, chosen_route = usable[k], routes[route_index]
             given = gives[:, k]
             lines = tuple(
-                PlannedLine(sku_ids[i], int(given[i]), int(plan.ready_ns[i])) for i in np.flatnonzero(given > 0)
+                PlannedLine(sku_ids[i], int(given[i]), plan.ready_list[i]) for i in np.flatnonzero(given > 0).tolist()
             )
             earliest, latest, departure, cost = timing
             shipment = Shipment(
@@ -390,7 +389,7 @@ class MultiNodeOptions:
             only[i] = wanted[i]
             best: tuple[tuple[int, int], NodePlan] | None = None
             for plan in usable:
-                if plan.filled[i] < wanted[i]:
+                if plan.filled_list[i] < wanted[i]:
                     continue
                 for shipment in self._shipments(call, plan, only):
                     key = (shipment.earliest_ns, shipment.cost_minor)

@@ -1,7 +1,7 @@
 """What a promise is asked and what it answers: the request, the options with their
 shipments and planned lines, and why each candidate node is or is not used.
 
-Plain frozen dataclasses, a NamedTuple and enums (numbers as the protos'), shared
+Plain frozen dataclasses, NamedTuples and enums (numbers as the protos'), shared
 by the engine, the service layer and the tests; no behaviour.
 """
 
@@ -95,8 +95,9 @@ class PlannedLine(NamedTuple):
     source_ready_ns: int = 0  # when they are at the source node (as_of, or a supply ETA)
 
 
-@dataclass(frozen=True)
-class Shipment:
+class Shipment(NamedTuple):
+    """One shipment of an option (a NamedTuple, as PlannedLine: made per option in the hot path)."""
+
     node_id: str
     method: Method
     service: str  # carrier service; "collect" for click-and-collect
@@ -108,8 +109,9 @@ class Shipment:
     via_node_id: str = ""  # the hub of a transfer + onward route
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
+    """One delivery option (a NamedTuple, as PlannedLine: made per option in the hot path)."""
+
     method: Method
     shipments: tuple[Shipment, ...]
     fill_percent: float
