@@ -219,8 +219,10 @@ class PromiseEngine:
                     channel,
                     channel.horizon_end_ns(request.as_of_ns),
                 )
-            by_line = np.array(phased.earliest_ns, dtype=np.int64).reshape(len(sku_ids), -1)
+            # The gather's own array (the kernel only reads it); a copy where attributed lines are masked.
+            by_line = np.asarray(phased.earliest_ns, dtype=np.int64).reshape(len(sku_ids), -1)
             if attributed is not None:
+                by_line = by_line.copy()
                 by_line[attributed] = EARLIEST_NEVER
             earliest = by_line.reshape(-1)
         scan = self._kernel.scan(

@@ -122,8 +122,10 @@ class Option(NamedTuple):
     short_lines: tuple[tuple[str, int], ...] = ()  # (sku_id, units not planned)
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
+    """Why a node is or is not in the answer (a NamedTuple, as PlannedLine: a SHORT one is made per node short of
+    the order, every call)."""
+
     node_id: str
     reason: Reason
     detail: str
