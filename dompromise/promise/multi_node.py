@@ -17,7 +17,7 @@ import numpy.typing as npt
 from dompromise._core.transport import NEVER
 from dompromise.model.network import Network, NodeType
 from dompromise.promise.call import CODE_FULL, CODE_PARTIAL, INFO_CODE, Call, RouteEdt, until_tables
-from dompromise.promise.edt import EdtCalculator, EdtStatus
+from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.routes import Route
 from dompromise.promise.types import (
     NS_PER_HOUR,
@@ -280,21 +280,16 @@ class MultiNodeOptions:
         return found
 
     def _compute_route_edt(self, route: Route, as_of_ns: int, ready_ns: int) -> RouteEdt | None:
-        edt = self._edt
-        first = edt.edt_lane(route.lane, as_of_ns=as_of_ns, supply_eta_ns=ready_ns)
-        if first.status != EdtStatus.OK:
+        window = self._edt.window
+        first = window(route.lane, max(as_of_ns, ready_ns))
+        if first is None or route.onward_lane < 0:
+            return first
+        earliest_ns, latest_ns, departure_ns, cost = first
+        onward = window(route.onward_lane, max(as_of_ns, earliest_ns))
+        onward_late = window(route.onward_lane, max(as_of_ns, latest_ns))
+        if onward is None or onward_late is None:
             return None
-        assert first.earliest_ns is not None, "an OK estimate has its window"
-        assert first.latest_ns is not None, "an OK estimate has its window"
-        if route.onward_lane < 0:
-            return first.earliest_ns, first.latest_ns, first.departure_ns, first.cost_minor
-        onward = edt.edt_lane(route.onward_lane, as_of_ns=as_of_ns, supply_eta_ns=first.earliest_ns)
-        onward_late = edt.edt_lane(route.onward_lane, as_of_ns=as_of_ns, supply_eta_ns=first.latest_ns)
-        if onward.status != EdtStatus.OK or onward_late.status != EdtStatus.OK:
-            return None
-        assert onward.earliest_ns is not None, "an OK estimate has its window"
-        assert onward_late.latest_ns is not None, "an OK estimate has its window"
-        return onward.earliest_ns, onward_late.latest_ns, first.departure_ns, first.cost_minor + onward.cost_minor
+        return onward[0], onward_late[1], departure_ns, cost + onward[3]
 
     # ---- splits and line-level sourcing -----------------------------------------
 
