@@ -37,8 +37,16 @@ from dompromise.promise.routes import Route
 from dompromise.promise.types import Candidate, Option, PlannedLine, PromiseRequest, Reason, Shipment
 
 NOT_SELLABLE = int(Reason.NODE_NOT_SELLABLE)
+REASON_USED = int(Reason.USED)
+REASON_OUTRANKED = int(Reason.OUTRANKED)
+REASON_TOO_LATE = int(Reason.TOO_LATE)
 # One entry to rank: (score, earliest, cost, order made, nodes, distinct key, kernel row or Option).
 Entry = tuple[float, int, int, int, list[int], tuple[tuple[str, str, str, int], ...], int | Option]
+
+
+def _rank_key(entry: Entry) -> tuple[float, int, int]:
+    """An entry's rank: score, then earliest delivery, then cost."""
+    return entry[0], entry[1], entry[2]
 
 
 @dataclass(frozen=True)
@@ -184,13 +192,21 @@ class AnswerBuilder:
         request, scan = call.request, call.scan
         codes = scan.info[:, INFO_CODE].tolist()
         tables = self._reason_tables(request)
+        # The fixed explanations, from the destination's tables (the same Candidates _candidate finds, without
+        # hashing an enum per node).
+        used, outranked, too_late = tables[REASON_USED], tables[REASON_OUTRANKED], tables[REASON_TOO_LATE]
         candidates: dict[int, Candidate] = {}
+        partial: list[int] = []
         for column, node in enumerate(call.columns):
-            if codes[column] != CODE_FULL and codes[column] != CODE_PARTIAL:
-                candidates[node] = tables[codes[column]][node]
-        partial = np.flatnonzero(scan.info[:, INFO_CODE] == CODE_PARTIAL)
-        for column, candidate in zip(partial.tolist(), self._short_candidates(call, partial)):
-            candidates[call.columns[column]] = candidate
+            code = codes[column]
+            if code == CODE_PARTIAL:
+                partial.append(column)
+            elif code != CODE_FULL:
+                candidates[node] = tables[code][node]
+        if partial:
+            partial_columns = np.array(partial, dtype=np.int64)
+            for column, candidate in zip(partial, self._short_candidates(call, partial_columns)):
+                candidates[call.columns[column]] = candidate
         rows: list[list[int]] = scan.rows[: scan.row_count].tolist()
         scores: list[float] = scan.score[: scan.row_count].tolist()
         routes = call.destination.routes
@@ -198,6 +214,7 @@ class AnswerBuilder:
         entries: list[Entry] = []
         for row in range(scan.full_row_count):
             entries.append(self._row_entry(call, row, rows[row], scores[row], routes))
+        node_order = self._node_order
         for option in python_options:
             entries.append(
                 (
@@ -205,8 +222,8 @@ class AnswerBuilder:
                     option.earliest_ns,
                     option.cost_minor,
                     len(entries),
-                    [self._node_order[s.node_id] for s in option.shipments],
-                    tuple((s.node_id, s.service, s.via_node_id, s.earliest_ns) for s in option.shipments),
+                    [node_order[s.node_id] for s in option.shipments],
+                    tuple([(s.node_id, s.service, s.via_node_id, s.earliest_ns) for s in option.shipments]),
                     option,
                 )
             )
@@ -219,11 +236,9 @@ class AnswerBuilder:
                     in_window.append(entry)
                     continue
                 for node in entry[4]:
-                    candidates.setdefault(
-                        node, self._candidate(node, Reason.TOO_LATE, "cannot deliver by the requested latest time")
-                    )
+                    candidates.setdefault(node, too_late[node])
             entries = in_window
-        entries.sort(key=lambda entry: entry[:3])  # stable: ties keep the order the options were made
+        entries.sort(key=_rank_key)  # stable: ties keep the order the options were made
         seen, distinct = set(), []
         for entry in entries:
             if entry[5] not in seen:
@@ -232,17 +247,13 @@ class AnswerBuilder:
         kept_entries = distinct[: request.max_options]
         for entry in kept_entries:
             for node in entry[4]:
-                candidates[node] = self._candidate(node, Reason.USED, "in a returned option")
+                candidates[node] = used[node]
         for entry in entries:
             for node in entry[4]:
                 if node not in candidates:
-                    candidates[node] = self._candidate(
-                        node, Reason.OUTRANKED, "had an option, ranked below the ones returned"
-                    )
-        ordered = [
-            candidates.get(node) or self._candidate(node, Reason.NODE_NOT_SELLABLE, "node is not enabled")
-            for node in range(len(self._node_ids))
-        ]
+                    candidates[node] = outranked[node]
+        not_sellable = tables[NOT_SELLABLE]
+        ordered = [candidates.get(node) or not_sellable[node] for node in range(len(self._node_ids))]
         return [entry[6] for entry in kept_entries], ordered
 
     def built(self, call: Call, kept: list[int | Option]) -> list[Option]:

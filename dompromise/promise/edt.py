@@ -55,6 +55,7 @@ class EdtStatus(enum.IntEnum):
 
 _STATUSES = {int(status): status for status in EdtStatus}
 _OUT_OF_WINDOW = EDT_STATUS["OUT_OF_WINDOW"]
+_STATUS_OK = int(EdtStatus.OK)
 _FLAG_ORDER_CUTOFF = EDT_FLAG["ORDER_CUTOFF_MISSED"]
 _FLAG_DEPARTURE_CUTOFF = EDT_FLAG["DEPARTURE_CUTOFF_MISSED"]
 
@@ -198,6 +199,16 @@ class EdtCalculator:
             bool(flags & _FLAG_DEPARTURE_CUTOFF),
             core_lane.cost_minor,
         )
+
+    def window(self, lane_index: int, ready_ns: int) -> tuple[int, int, int | None, int] | None:
+        """(earliest, latest, departure or None, cost) of goods ready at `ready_ns` (at least as_of: the
+        caller's max) on a lane; None when it does not deliver. edt_lane's numbers without its Edt (the
+        multi-node planner asks for a few per promise and reads nothing else)."""
+        status, _, _, _, departure_ns, _, earliest_ns, latest_ns = self.tables_for(ready_ns).edt(lane_index, ready_ns)
+        assert status != _OUT_OF_WINDOW, "tables_for covers the ready time"
+        if status != _STATUS_OK:
+            return None
+        return earliest_ns, latest_ns, _known(departure_ns), self._layout.lanes[lane_index].cost_minor
 
     def edt_via(
         self,

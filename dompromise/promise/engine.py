@@ -26,8 +26,7 @@ routes to each destination in routes.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -220,8 +219,10 @@ class PromiseEngine:
                     channel,
                     channel.horizon_end_ns(request.as_of_ns),
                 )
-            by_line = np.array(phased.earliest_ns, dtype=np.int64).reshape(len(sku_ids), -1)
+            # The gather's own array (the kernel only reads it); a copy where attributed lines are masked.
+            by_line = np.asarray(phased.earliest_ns, dtype=np.int64).reshape(len(sku_ids), -1)
             if attributed is not None:
+                by_line = by_line.copy()
                 by_line[attributed] = EARLIEST_NEVER
             earliest = by_line.reshape(-1)
         scan = self._kernel.scan(
@@ -281,34 +282,57 @@ class PromiseEngine:
         info, ready, filled = scan.info, scan.ready_ns, scan.filled
         codes = info[:, INFO_CODE].tolist()
         ready_ns = capacity.ready_ns
-        one_line = len(filled) == 1
-        ready_first: list[int] = ready[0].tolist() if one_line else []
+        if len(filled) == 1:
+            self._capacity_delays_one_line(info, ready, codes, ready_ns)
+            return
+        # Every column's lines as lists, read once (a column's tolist() per limited node cost more).
+        filled_by_column: list[list[int]] = filled.T.tolist()
+        ready_by_column: list[list[int]] = ready.T.tolist()
         for column, node in self._limited:
             code = codes[column]
             if code != CODE_FULL and code != CODE_PARTIAL:
                 continue
-            if one_line:  # its line is filled (the node is FULL or PARTIAL): no set, no dict
-                at_ns = ready_first[column]
+            filled_column, ready_column = filled_by_column[column], ready_by_column[column]
+            moved: dict[int, int] = {}  # a filled line's ready time -> a later one, where its day is full
+            latest_ns = None
+            for at_ns in {at for f, at in zip(filled_column, ready_column) if f > 0}:
                 later = ready_ns(node, at_ns)
                 if later is None:
                     info[column, INFO_CODE] = CODE_CAPACITY
-                elif later != at_ns:
-                    ready[0, column] = later
-                    info[column, INFO_READY_MAX] = later
+                    break
+                if later != at_ns:
+                    moved[at_ns] = later
+                if latest_ns is None or later > latest_ns:
+                    latest_ns = later
+            else:
+                if moved:  # else every day has room
+                    assert latest_ns is not None, "a moved ready time was looked up"
+                    ready[:, column] = [
+                        moved.get(at_ns, at_ns) if f > 0 else at_ns for f, at_ns in zip(filled_column, ready_column)
+                    ]
+                    info[column, INFO_READY_MAX] = latest_ns
+
+    def _capacity_delays_one_line(
+        self,
+        info: Int64s,
+        ready: Int64s,
+        codes: list[int],
+        ready_ns: Callable[[int, int], int | None],
+    ) -> None:
+        """_capacity_delays of a one-line order: a FULL or PARTIAL column's line is filled, so its one ready
+        time is the column's."""
+        ready_first: list[int] = ready[0].tolist()
+        for column, node in self._limited:
+            code = codes[column]
+            if code != CODE_FULL and code != CODE_PARTIAL:
                 continue
-            filled_column: list[int] = filled[:, column].tolist()
-            ready_column: list[int] = ready[:, column].tolist()
-            moved = {
-                at_ns: ready_ns(node, at_ns) for at_ns in {at for f, at in zip(filled_column, ready_column) if f > 0}
-            }
-            if None in moved.values():
+            at_ns = ready_first[column]
+            later = ready_ns(node, at_ns)
+            if later is None:
                 info[column, INFO_CODE] = CODE_CAPACITY
-                continue
-            taken_ns = cast(dict[int, int], moved)  # no None in it
-            if all(later == at_ns for at_ns, later in taken_ns.items()):
-                continue  # the day has room
-            ready[:, column] = [taken_ns[at_ns] if f > 0 else at_ns for f, at_ns in zip(filled_column, ready_column)]
-            info[column, INFO_READY_MAX] = max(taken_ns.values())
+            elif later != at_ns:
+                ready[0, column] = later
+                info[column, INFO_READY_MAX] = later
 
 
 def _checked_penalty(node_penalty: npt.ArrayLike | None, node_count: int) -> Penalty | None:

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from dompromise._core.transport import NEVER
 from dompromise.model.network import Network, NodeType
 from dompromise.promise.call import CODE_FULL, CODE_PARTIAL, INFO_CODE, Call, RouteEdt, until_tables
-from dompromise.promise.edt import EdtCalculator, EdtStatus
+from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.routes import Route
 from dompromise.promise.types import (
     NS_PER_HOUR,
@@ -40,12 +40,11 @@ class NodePlan:
     index: int
     node_id: str
     node_type: NodeType
-    filled: Int64s  # [lines]
-    ready_ns: Int64s  # [lines]
     routes: list[Route] = field(default_factory=list)
     full: bool = False  # fills every line
     any_filled: bool = False  # fills some of some line
-    # filled and ready_ns as lists: consolidation reads them item by item (a numpy item costs ~0.1 us).
+    # Per line, its units and their ready time: lists, read item by item (a numpy item costs ~0.1 us, and a
+    # column's view per node cost more than the rows' one tolist()).
     filled_list: list[int] = field(default_factory=list)
     ready_list: list[int] = field(default_factory=list)
 
@@ -131,8 +130,6 @@ class MultiNodeOptions:
                         node,
                         node_id,
                         self._node_types[node_id],
-                        scan.filled[:, column],
-                        scan.ready_ns[:, column],
                         call.destination.node_routes(node, call.allowed),
                         code == CODE_FULL,
                         True,
@@ -155,12 +152,14 @@ class MultiNodeOptions:
         if not direct:
             return []
         request, sku_ids, wanted = call.request, call.sku_ids, call.quantities
-        hub_filled, hub_ready = hub.filled_list, hub.ready_list
-        lines = [PlannedLine(sku_ids[i], w, hub_ready[i]) for i, w in enumerate(wanted) if hub_filled[i] >= w]
+        hub_id, hub_filled, hub_ready = hub.node_id, hub.filled_list, hub.ready_list
+        # The lines in order form (sku_ids are distinct: summed), each the hub's own or transferred in.
+        lines: list[PlannedLine] = []
         for i, w in enumerate(wanted):
             if hub_filled[i] >= w:
+                lines.append(PlannedLine(sku_ids[i], w, hub_ready[i]))
                 continue
-            best = self._best_transfer(call, hub.node_id, by_node, i, w)
+            best = self._best_transfer(call, hub_id, by_node, i, w)
             if best is not None:
                 arrival_ns, feeder = best
                 lines.append(PlannedLine(sku_ids[i], w, arrival_ns, feeder.node_id, feeder.ready_list[i]))
@@ -169,29 +168,31 @@ class MultiNodeOptions:
             if parts is None:
                 return []
             lines += parts
-        ready_ns = max(line.ready_ns for line in lines)
-        order = {sku: position for position, sku in enumerate(sku_ids)}
-        lines.sort(key=lambda line: order[line.sku_id])
-        options = []
+        ready_ns = max([line.ready_ns for line in lines])
+        transfer_cost = sum([self._transfer_cost(line.source_node_id, hub_id) for line in lines if line.source_node_id])
+        # The route delivering first (cheaper breaks ties; the first of equals), its option alone built.
+        best_route: tuple[Route, RouteEdt] | None = None
         for route in direct:
             timing = self._route_edt(call, route, ready_ns)
             if timing is None:
                 continue
-            earliest, latest, departure, cost = timing
-            cost += sum(self._transfer_cost(line.source_node_id, hub.node_id) for line in lines if line.source_node_id)
-            shipment = Shipment(
-                hub.node_id,
-                route.method,
-                route.service,
-                tuple(lines),
-                earliest,
-                latest,
-                departure,
-                cost,
-                via_node_id="",
-            )
-            options.append(self._option(call, (shipment,)))
-        return [min(options, key=lambda o: (o.earliest_ns, o.cost_minor))] if options else []
+            if best_route is None or (timing[0], timing[3]) < (best_route[1][0], best_route[1][3]):
+                best_route = (route, timing)
+        if best_route is None:
+            return []
+        route, (earliest, latest, departure, cost) = best_route
+        shipment = Shipment(
+            hub_id,
+            route.method,
+            route.service,
+            tuple(lines),
+            earliest,
+            latest,
+            departure,
+            cost + transfer_cost,
+            via_node_id="",
+        )
+        return [self._option(call, (shipment,))]
 
     def _best_transfer(
         self, call: Call, hub_id: str, by_node: dict[str, NodePlan], line: int, quantity: int
@@ -218,22 +219,22 @@ class MultiNodeOptions:
     ) -> list[PlannedLine] | None:
         """One line's units at the hub: its own, then from feeders by earliest arrival; None
         if they do not add up to `quantity`."""
-        own = min(int(hub.filled[line]), quantity)
-        parts = [PlannedLine(sku_id, own, int(hub.ready_ns[line]))] if own > 0 else []
+        own = min(hub.filled_list[line], quantity)
+        parts = [PlannedLine(sku_id, own, hub.ready_list[line])] if own > 0 else []
         arrivals = []
         for feeder_id, lane, _ in self._inbound.get(hub.node_id, ()):
             feeder = by_node.get(feeder_id)
-            if feeder is None or feeder.filled[line] <= 0:
+            if feeder is None or feeder.filled_list[line] <= 0:
                 continue
-            timing = self._route_edt(call, Route(Method.SHIP, "", lane), int(feeder.ready_ns[line]))
+            timing = self._route_edt(call, Route(Method.SHIP, "", lane), feeder.ready_list[line])
             if timing is not None:
                 arrivals.append((timing[0], feeder_id, feeder))
         left = quantity - own
         for arrival_ns, _, feeder in sorted(arrivals, key=lambda arrival: arrival[:2]):
             if left <= 0:
                 break
-            taken = min(int(feeder.filled[line]), left)
-            parts.append(PlannedLine(sku_id, taken, arrival_ns, feeder.node_id, int(feeder.ready_ns[line])))
+            taken = min(feeder.filled_list[line], left)
+            parts.append(PlannedLine(sku_id, taken, arrival_ns, feeder.node_id, feeder.ready_list[line]))
             left -= taken
         return parts if left <= 0 else None
 
@@ -246,8 +247,10 @@ class MultiNodeOptions:
         """One shipment per route of the node for the filled lines, ready when the last line is."""
         sku_ids = call.sku_ids
         take = filled > 0
-        ready_ns = int(plan.ready_ns[take].max())
-        lines = tuple(PlannedLine(sku_ids[i], int(filled[i]), int(plan.ready_ns[i])) for i in np.flatnonzero(take))
+        ready = plan.ready_list
+        taken: list[int] = np.flatnonzero(take).tolist()
+        ready_ns = max([ready[i] for i in taken])
+        lines = tuple([PlannedLine(sku_ids[i], int(filled[i]), ready[i]) for i in taken])
         shipments = []
         for route in plan.routes:
             timing = self._route_edt(call, route, ready_ns)
@@ -271,26 +274,22 @@ class MultiNodeOptions:
     def _route_edt(self, call: Call, route: Route, ready_ns: int) -> RouteEdt | None:
         key = (route.lane, route.onward_lane, ready_ns)
         memo = call.memo
-        if key not in memo:
-            memo[key] = self._compute_route_edt(route, call.request.as_of_ns, ready_ns)
-        return memo[key]
+        if key in memo:
+            return memo[key]
+        found = memo[key] = self._compute_route_edt(route, call.request.as_of_ns, ready_ns)
+        return found
 
     def _compute_route_edt(self, route: Route, as_of_ns: int, ready_ns: int) -> RouteEdt | None:
-        edt = self._edt
-        first = edt.edt_lane(route.lane, as_of_ns=as_of_ns, supply_eta_ns=ready_ns)
-        if first.status != EdtStatus.OK:
+        window = self._edt.window
+        first = window(route.lane, max(as_of_ns, ready_ns))
+        if first is None or route.onward_lane < 0:
+            return first
+        earliest_ns, latest_ns, departure_ns, cost = first
+        onward = window(route.onward_lane, max(as_of_ns, earliest_ns))
+        onward_late = window(route.onward_lane, max(as_of_ns, latest_ns))
+        if onward is None or onward_late is None:
             return None
-        assert first.earliest_ns is not None, "an OK estimate has its window"
-        assert first.latest_ns is not None, "an OK estimate has its window"
-        if route.onward_lane < 0:
-            return first.earliest_ns, first.latest_ns, first.departure_ns, first.cost_minor
-        onward = edt.edt_lane(route.onward_lane, as_of_ns=as_of_ns, supply_eta_ns=first.earliest_ns)
-        onward_late = edt.edt_lane(route.onward_lane, as_of_ns=as_of_ns, supply_eta_ns=first.latest_ns)
-        if onward.status != EdtStatus.OK or onward_late.status != EdtStatus.OK:
-            return None
-        assert onward.earliest_ns is not None, "an OK estimate has its window"
-        assert onward_late.latest_ns is not None, "an OK estimate has its window"
-        return onward.earliest_ns, onward_late.latest_ns, first.departure_ns, first.cost_minor + onward.cost_minor
+        return onward[0], onward_late[1], departure_ns, cost + onward[3]
 
     # ---- splits and line-level sourcing -----------------------------------------
 
@@ -351,7 +350,7 @@ class MultiNodeOptions:
             plan, chosen_route = usable[k], routes[route_index]
             given = gives[:, k]
             lines = tuple(
-                PlannedLine(sku_ids[i], int(given[i]), int(plan.ready_ns[i])) for i in np.flatnonzero(given > 0)
+                PlannedLine(sku_ids[i], int(given[i]), plan.ready_list[i]) for i in np.flatnonzero(given > 0).tolist()
             )
             earliest, latest, departure, cost = timing
             shipment = Shipment(
@@ -385,7 +384,7 @@ class MultiNodeOptions:
             only[i] = wanted[i]
             best: tuple[tuple[int, int], NodePlan] | None = None
             for plan in usable:
-                if plan.filled[i] < wanted[i]:
+                if plan.filled_list[i] < wanted[i]:
                     continue
                 for shipment in self._shipments(call, plan, only):
                     key = (shipment.earliest_ns, shipment.cost_minor)
@@ -405,18 +404,21 @@ class MultiNodeOptions:
     def _option(self, call: Call, shipments: tuple[Shipment, ...]) -> Option:
         request = call.request
         planned: dict[str, int] = {}
+        get = planned.get
         for shipment in shipments:
             for line in shipment.lines:
-                planned[line.sku_id] = planned.get(line.sku_id, 0) + line.quantity
-        short = tuple(
-            (sku, w - planned.get(sku, 0)) for sku, w in zip(call.sku_ids, call.quantities) if planned.get(sku, 0) < w
-        )
+                planned[line.sku_id] = get(line.sku_id, 0) + line.quantity
+        short = tuple([(sku, w - get(sku, 0)) for sku, w in zip(call.sku_ids, call.quantities) if get(sku, 0) < w])
         fill = 100.0 * sum(planned.values()) / float(call.wanted_sum)
-        earliest = max(s.earliest_ns for s in shipments)
-        latest = max(s.latest_ns for s in shipments)
-        cost = sum(s.cost_minor for s in shipments)
-        methods = {s.method for s in shipments}
-        method = methods.pop() if len(methods) == 1 else Method.SHIP
+        if len(shipments) == 1:  # one shipment (every consolidation): its window, cost and method
+            only = shipments[0]
+            earliest, latest, cost, method = only.earliest_ns, only.latest_ns, only.cost_minor, only.method
+        else:
+            earliest = max(s.earliest_ns for s in shipments)
+            latest = max(s.latest_ns for s in shipments)
+            cost = sum(s.cost_minor for s in shipments)
+            methods = {s.method for s in shipments}
+            method = methods.pop() if len(methods) == 1 else Method.SHIP
         weights = self._weights
         waited_ns: float = earliest - request.as_of_ns
         if request.sourcing == Sourcing.LINE_LEVEL:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypedDict, cast
+from typing import Any, NamedTuple, TypedDict, cast
 
 import grpc
 import grpc.aio
@@ -108,16 +108,17 @@ class Promiser:
 
     def request_of(self, message: promise_pb2.PromiseDeliveryRequest) -> PromiseRequest:
         """Checks the request (every bad field at once) and resolves its destination."""
-        lines, times_ns = _validate(message)
+        lines, read, times_ns = _validate(message)
         self._current()
         if self._engine is None:
             raise FailedPreconditionError("NO_TRANSPORT", "the network has no transport section: nothing to promise")
-        sku_ids = tuple([line.sku_id for line in lines])
+        sku_ids = tuple(read.sku_ids)
         sku = self._network_engine.sku
         for position, sku_id in enumerate(sku_ids):
             if sku(sku_id) is None:
                 raise NotFoundError("sku", sku_id, f"lines[{position}].sku_id")
-        quantities = base_quantities(self._network_engine, lines)
+        # Lines in base units already unless one names a unit (converted and checked by base_quantities).
+        quantities = base_quantities(self._network_engine, lines) if read.any_unit else read.quantities
         required = self._required_attributes(lines)
         # A segment describes the customer; it selects protected stock only through a view (without one
         # there is nothing to check: a segment is read only with a view).
@@ -425,19 +426,36 @@ def _set_time(timestamp: timestamp_pb2.Timestamp, ns: int) -> None:
     timestamp.nanos = nanos
 
 
-def _validate(message: promise_pb2.PromiseDeliveryRequest) -> tuple[list[promise_pb2.OrderLine], dict[str, int]]:
+class LinesRead(NamedTuple):
+    """What _validate read of the lines (every read of a message field is a call into protobuf)."""
+
+    sku_ids: list[str]
+    quantities: list[int]  # as given, in the line's unit
+    any_unit: bool  # some line names a unit (its quantity is converted to base units)
+
+
+def _validate(
+    message: promise_pb2.PromiseDeliveryRequest,
+) -> tuple[list[promise_pb2.OrderLine], LinesRead, dict[str, int]]:
     """Every bad field of the request at once; returns list(message.lines), read once
-    (each access to message.lines wraps every line again), and the times it sets, in ns by field name."""
+    (each access to message.lines wraps every line again), their fields as read here, and the times it sets,
+    in ns by field name."""
     check_count(message.lines, "lines", "PROMISE_LINES_MAX", minimum=1)
     lines = list(message.lines)
     violations: list[FieldViolation] = []
     longest, quantity_max = limits.ID_LENGTH_MAX, limits.QUANTITY_MAX
+    sku_ids: list[str] = []
+    quantities: list[int] = []
+    any_unit = False
     for position, line in enumerate(lines):
-        sku_id = line.sku_id
+        sku_id, quantity = line.sku_id, line.quantity
+        sku_ids.append(sku_id)
+        quantities.append(quantity)
+        any_unit = any_unit or bool(line.unit)
         # id_violation's own test, inline for the usual good id.
         if not (0 < len(sku_id) <= longest and sku_id.isprintable() and " " not in sku_id):
             violations += id_violation(sku_id, f"lines[{position}].sku_id")
-        if not 0 < line.quantity <= quantity_max:
+        if not 0 < quantity <= quantity_max:
             violations.append(FieldViolation(f"lines[{position}].quantity", f"must be 1 to {quantity_max}"))
         if len(violations) >= VIOLATIONS_LISTED_MAX:
             break
@@ -480,4 +498,4 @@ def _validate(message: promise_pb2.PromiseDeliveryRequest) -> tuple[list[promise
     if before and as_of and before < as_of:
         violations.append(FieldViolation("deliver_before_time", "is before as_of_time"))
     raise_if_any(violations)
-    return lines, times_ns
+    return lines, LinesRead(sku_ids, quantities, any_unit), times_ns
