@@ -281,7 +281,9 @@ class LocalReplica:
                 self._fail(error, batch)
                 return
             first = last - len(batch) + 1
-            await parts.make_room(self.engine, [record for record, _ in batch])
+            records = [record for record, _ in batch]
+            if self.engine.rows_wanted(records):  # rare (new SKUs): a reserve's batch goes straight on
+                await parts.make_room(self.engine, records)
             slice_started = time.perf_counter()
             for offset, (record, future) in enumerate(batch):
                 try:
@@ -297,7 +299,7 @@ class LocalReplica:
                     await asyncio.sleep(0)
                     slice_started = time.perf_counter()
             if self._applied:
-                self._applied.notify(last, [record for record, _ in batch])
+                self._applied.notify(last, records)
             self._maybe_snapshot()
 
     def _fail(self, error: BaseException, batch: list[Pending]) -> None:
