@@ -6,6 +6,7 @@ import asyncio
 import concurrent.futures
 import os
 import random
+import threading
 
 import pytest
 from conftest import small_network, stock_record
@@ -117,6 +118,14 @@ def test_only_a_log_that_waits_for_a_disk_syncs_in_a_thread(tmp_path, kind):
     replica = Replica(Engine(small_network()), command_log)
     replica.bootstrap([stock_record(replica.engine)])
     executor = CountingExecutor()
+    sync_threads: set[int] = set()
+    sync = command_log.sync
+
+    def noted_sync() -> None:
+        sync_threads.add(threading.get_ident())
+        sync()
+
+    command_log.sync = noted_sync  # type: ignore[method-assign]
 
     async def run():
         asyncio.get_running_loop().set_default_executor(executor)
@@ -129,10 +138,13 @@ def test_only_a_log_that_waits_for_a_disk_syncs_in_a_thread(tmp_path, kind):
     outcomes = asyncio.run(run())
     assert sorted(o.log_position for o in outcomes) == list(range(2, 22))
     assert replica.engine.log_position == 21
+    assert sync_threads, "nothing was synced"
     if kind == "memory":
-        assert executor.submitted == 0, "a memory log's sync went through a thread"
+        assert sync_threads == {threading.get_ident()}, "a memory log's sync went through a thread"
     else:
-        assert executor.submitted >= 1, "a file log's fdatasync ran on the event loop"
+        assert threading.get_ident() not in sync_threads, "a file log's fdatasync ran on the event loop"
+        assert len(sync_threads) == 1, "a file log's syncs ran in more than one thread"
+    assert executor.submitted <= 1, "syncs went through the default executor"  # 1: the sync thread's join at stop
 
 
 # Writers and their commands in the group-commit tests, and the most a writer waits between two of its commands.
