@@ -161,7 +161,8 @@ def _raw_client(
     ]
 
     async def run():
-        latencies, errors = [], 0
+        cpu_began = time.process_time()
+        latencies, errors, answered = [], 0, 0
         async with grpc.aio.insecure_channel(target) as channel:
             call = channel.unary_unary(
                 "/dompromise.v1.ReservationService/ReserveInventory",
@@ -173,7 +174,7 @@ def _raw_client(
             sent = 0
 
             async def worker(worker_number):
-                nonlocal sent, errors
+                nonlocal sent, errors, answered
                 while time.monotonic() < deadline:
                     sent += 1
                     request_id = f"c-{number}-{sent}".encode()
@@ -184,11 +185,12 @@ def _raw_client(
                     except grpc.RpcError:
                         errors += 1
                         continue
+                    answered += 1
                     if started >= start and time.monotonic() <= deadline:
                         latencies.append(time.monotonic() - started)
 
             await asyncio.gather(*(worker(w) for w in range(in_flight)))
-        queue.put((latencies, errors))
+        queue.put((latencies, errors, answered, time.process_time() - cpu_began))
 
     asyncio.run(run())
 
@@ -205,7 +207,29 @@ def _pinned_server(argv: list[str], cpu: int) -> tuple[subprocess.Popen, str]:
     return process, line.strip().rsplit(" ", 1)[-1]
 
 
-def _load_round(target: str, args) -> dict:
+def process_usage(pid: int) -> tuple[float, int, int]:
+    """(CPU seconds, voluntary, involuntary context switches) of process `pid` so far, every thread counted
+    (Linux /proc): divided by the calls answered meanwhile, the server's cost per call, which stays
+    steady on a shared machine where calls/s does not."""
+    with open(f"/proc/{pid}/stat") as source:
+        fields = source.read().rsplit(")", 1)[1].split()
+    cpu_seconds = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: every thread
+    voluntary = involuntary = 0
+    for thread in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{thread}/status") as source:
+                for line in source:
+                    if line.startswith("voluntary_ctxt_switches"):
+                        voluntary += int(line.split()[1])
+                    elif line.startswith("nonvoluntary_ctxt_switches"):
+                        involuntary += int(line.split()[1])
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+    return cpu_seconds, voluntary, involuntary
+
+
+def _load_round(target: str, args, server_pid: int) -> dict:
+    before = process_usage(server_pid)
     queue = CLIENTS.Queue()
     clients = [
         CLIENTS.Process(
@@ -218,9 +242,17 @@ def _load_round(target: str, args) -> dict:
     results = [queue.get(timeout=args.seconds + args.warmup + 60) for _ in clients]
     for client in clients:
         client.join(10)
+    after = process_usage(server_pid)
+    answered = sum(r[2] for r in results) or 1
     latencies = sorted(seconds for r in results for seconds in r[0])
     return {
         "reserves_per_second": round(len(latencies) / args.seconds),
+        # The server's CPU (every thread) and context switches over the round, per call answered in it.
+        "server_cpu_us_per_call": round((after[0] - before[0]) * 1e6 / answered, 1),
+        "voluntary_switches_per_call": round((after[1] - before[1]) / answered, 2),
+        # The clients' own CPU (their main threads and gRPC's) per call: a client-bound round shows here.
+        "client_cpu_us_per_call": round(sum(r[3] for r in results) * 1e6 / answered, 1),
+        "involuntary_switches_per_call": round((after[2] - before[2]) / answered, 2),
         "errors": sum(r[1] for r in results),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2) if latencies else None,
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 2) if latencies else None,
@@ -274,7 +306,7 @@ def ceiling(args) -> dict:
     response_path = os.path.join(tempfile.mkdtemp(prefix="reserve-ceiling-"), "response.bin")
     fdatasync_before = fdatasync_ms(tempfile.gettempdir())
     for round_number in range(args.rounds):
-        for side in ("ours", "noop"):
+        for side in args.sides.split(","):
             data = tempfile.mkdtemp(prefix="reserve-ceiling-")
             if side == "ours":
                 argv = ["-m", "dompromise", "--log-level", "warning", "serve", "--port", "0"]
@@ -287,14 +319,15 @@ def ceiling(args) -> dict:
                     _stock_up(target)
                     with open(response_path, "wb") as out:
                         out.write(_reserve_response_bytes(target))
-                result = _load_round(target, args)
+                result = _load_round(target, args, server.pid)
             finally:
                 server.terminate()
                 server.wait(30)
                 shutil.rmtree(data, ignore_errors=True)
             rounds[side].append(result)
             print(f"round {round_number + 1} {side}: {result}", file=sys.stderr, flush=True)
-    median = {side: statistics.median(r["reserves_per_second"] for r in runs) for side, runs in rounds.items()}
+    median = {side: _median_of(runs, "reserves_per_second") for side, runs in rounds.items()}
+    cpu = {side: _median_of(runs, "server_cpu_us_per_call") for side, runs in rounds.items()}
     return {
         "benchmark": "reserve against the no-op ceiling" + (" (in-memory log: no fsync)" if args.in_memory else ""),
         "clients": args.clients,
@@ -306,6 +339,10 @@ def ceiling(args) -> dict:
         "ours_median": median["ours"],
         "noop_median": median["noop"],
         "ratio": round(median["ours"] / median["noop"], 3) if median["noop"] else None,
+        # The server's CPU per call, medians: no-op / ours is the ratio a CPU-bound server reaches.
+        "ours_cpu_us_per_call": cpu["ours"],
+        "noop_cpu_us_per_call": cpu["noop"],
+        "cpu_ratio": round(cpu["noop"] / cpu["ours"], 3) if cpu["ours"] else None,
         "target_ratio": 0.75,
         "fdatasync_ms_before": fdatasync_before,
         "fdatasync_ms_after": fdatasync_ms(tempfile.gettempdir()),
@@ -315,6 +352,11 @@ def ceiling(args) -> dict:
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip(),
     }
+
+
+def _median_of(runs: list[dict], key: str) -> float:
+    """The median of `key` over a side's rounds (0 for a side not run: --sides)."""
+    return statistics.median(run[key] for run in runs) if runs else 0
 
 
 def _stock_up(target: str) -> None:
@@ -430,6 +472,9 @@ def main(argv=None) -> int:
     top.add_argument("--in-flight", type=int, default=32)
     top.add_argument("--server-cpu", type=int, default=0)
     top.add_argument("--client-cpu", type=int, default=1, help="-1: clients not pinned")
+    top.add_argument(
+        "--sides", default="ours,noop", choices=("ours,noop", "ours"), help="ours alone: its CPU per call, A/B"
+    )
     top.add_argument("--in-memory", action="store_true", help="ours on the memory log (no fsync): the CPU's share")
     top.add_argument("--json", help="also write the result here")
     rec = kinds.add_parser("recovery")

@@ -37,6 +37,7 @@ from dompromise.replica.parts import (
     LogClock,
     Pending,
     SnapshotSchedule,
+    SyncThread,
     WriteQueue,
 )
 from dompromise.replica.protocol import ApplyListener, CommandLog, HistoryListener, WritabilityListener
@@ -64,6 +65,7 @@ class LocalReplica:
         self._writes = WriteQueue()
         # A log whose sync waits for a disk: batches wait for company (None: each syncs what is queued).
         self.group_commit: GroupCommit | None = GroupCommit()
+        self._syncs = SyncThread()  # a log whose sync blocks syncs there, off the event loop
         self._tasks: list[asyncio.Task[None]] = []
         self._failure: BaseException | None = None
         self._applied = ApplyListeners()
@@ -220,6 +222,8 @@ class LocalReplica:
 
     async def start(self) -> None:
         self._writes.open()
+        if self.log.sync_blocks:
+            self._syncs.start()
         self._tasks = [asyncio.create_task(self._write_loop()), asyncio.create_task(self._tick_loop())]
 
     def serving(self, address: str) -> None:
@@ -229,6 +233,7 @@ class LocalReplica:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._syncs.stop()
         await self._snapshots.finish()
         self._tasks = []
 
@@ -264,7 +269,6 @@ class LocalReplica:
         return await self._writes.put(record)
 
     async def _write_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             batch = await self._writes.take_batch(self.group_commit if self.log.sync_blocks else None)
             try:
@@ -273,15 +277,17 @@ class LocalReplica:
                 payloads = [record.SerializeToString() for record, _ in batch]
                 last = self.log.write(payloads)
                 if self.log.sync_blocks:
-                    # The one blocking call, off the event loop: reads go on meanwhile.
-                    await loop.run_in_executor(None, self.log.sync)
+                    # The one blocking call, off the event loop (its own thread): reads go on meanwhile.
+                    await self._syncs.run(self.log.sync)
                 else:  # nothing to wait for: a thread handoff would cost more than the batch (memory log)
                     self.log.sync()
             except Exception as error:  # the disk failed: refuse writes from now on
                 self._fail(error, batch)
                 return
             first = last - len(batch) + 1
-            await parts.make_room(self.engine, [record for record, _ in batch])
+            records = [record for record, _ in batch]
+            if self.engine.rows_wanted(records):  # rare (new SKUs): a reserve's batch goes straight on
+                await parts.make_room(self.engine, records)
             slice_started = time.perf_counter()
             for offset, (record, future) in enumerate(batch):
                 try:
@@ -297,7 +303,7 @@ class LocalReplica:
                     await asyncio.sleep(0)
                     slice_started = time.perf_counter()
             if self._applied:
-                self._applied.notify(last, [record for record, _ in batch])
+                self._applied.notify(last, records)
             self._maybe_snapshot()
 
     def _fail(self, error: BaseException, batch: list[Pending]) -> None:

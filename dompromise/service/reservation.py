@@ -94,22 +94,14 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
 
     async def _reserve(self, request: reservation_pb2.ReserveInventoryRequest) -> Outcome:
         """Validates a reserve of lines, logs it and returns its outcome (both ReserveInventory methods)."""
+        plain = _plain_lines(request)
+        if plain is not None:  # the common reserve: nothing else to check or add (_plain_lines)
+            sku_ids, node_ids, quantities = plain
+            return await self._submit(self._reserve_record(request, sku_ids, node_ids, quantities))
         _validate_reserve(request, self._replica.now_ns(), self._engine)
         lines = request.lines
         sku_ids, node_ids = [line.sku_id for line in lines], [line.node_id for line in lines]
-        record = log_pb2.LogRecord(
-            request_id=request.request_id,
-            id_nonce=ids.id_nonce(),
-            reserve=log_pb2.Reserve(
-                sku_ids=sku_ids,
-                node_ids=node_ids,
-                quantities=base_quantities(self._engine, lines),
-                allow_partial=request.allow_partial,
-                ttl_ns=_ttl_ns(request, "ttl"),
-                order_id=request.order_id,
-                customer_id=request.customer_id,
-            ),
-        )
+        record = self._reserve_record(request, sku_ids, node_ids, base_quantities(self._engine, lines))
         if any(line.HasField("backorder_by") for line in lines):
             record.reserve.backorder_by_ns.extend(
                 timestamp_ns(line.backorder_by) if line.HasField("backorder_by") else 0 for line in lines
@@ -119,6 +111,25 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
         if request.channel_view_id or request.customer_segment:
             self._add_protection(record.reserve, request, sku_ids, node_ids)
         return await self._submit(record)
+
+    @staticmethod
+    def _reserve_record(
+        request: reservation_pb2.ReserveInventoryRequest, sku_ids: list[str], node_ids: list[str], quantities: list[int]
+    ) -> log_pb2.LogRecord:
+        """The Reserve record of a validated request's lines (no backorder dates, attributes or protection yet)."""
+        return log_pb2.LogRecord(
+            request_id=request.request_id,
+            id_nonce=ids.id_nonce(),
+            reserve=log_pb2.Reserve(
+                sku_ids=sku_ids,
+                node_ids=node_ids,
+                quantities=quantities,
+                allow_partial=request.allow_partial,
+                ttl_ns=_ttl_ns(request, "ttl"),
+                order_id=request.order_id,
+                customer_id=request.customer_id,
+            ),
+        )
 
     def _add_protection(
         self,
@@ -374,6 +385,32 @@ class ReservationServicer(reservation_pb2_grpc.ReservationServiceServicer):
             raise FailedPreconditionError(reason, f"{reservation_id}: {text}")
         assert outcome.result == RESULT["OK"], f"unexpected result {outcome.result}"
         return outcome
+
+
+def _plain_lines(request: reservation_pb2.ReserveInventoryRequest) -> tuple[list[str], list[str], list[int]] | None:
+    """(sku_ids, node_ids, quantities) of a reserve that passes _validate_reserve with nothing more to look up:
+    no channel, every line in base units (no `unit`) with no backorder date and no attributes; None for any
+    other request, or one with a bad field (_validate_reserve then says which). One pass over the lines, the
+    ids checked in one call: the per-line path reads each field several times (~5 us of a ~50 us reserve)."""
+    lines = request.lines
+    if not 0 < len(lines) <= limits.RESERVATION_LINES_MAX or request.channel_view_id or request.customer_segment:
+        return None
+    sku_ids, node_ids, quantities = [], [], []
+    for line in lines:
+        quantity = line.quantity
+        if (
+            not 0 < quantity <= limits.QUANTITY_MAX
+            or line.unit
+            or len(line.required_attributes)
+            or line.HasField("backorder_by")
+        ):
+            return None
+        sku_ids.append(line.sku_id)
+        node_ids.append(line.node_id)
+        quantities.append(quantity)
+    checked = [request.request_id, *sku_ids, *node_ids]
+    checked += [value for value in (request.order_id, request.customer_id) if value]
+    return (sku_ids, node_ids, quantities) if not id_violations(checked, "") else None
 
 
 def _validate_reserve(request: reservation_pb2.ReserveInventoryRequest, now_ns: int, engine: Engine) -> None:

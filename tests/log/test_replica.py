@@ -6,15 +6,18 @@ import asyncio
 import concurrent.futures
 import os
 import random
+import threading
 
 import pytest
 from conftest import small_network, stock_record
 
+from dompromise import limits
 from dompromise.errors import UnavailableError
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
 from dompromise.log import FileLog
 from dompromise.log.memory import MemoryLog
+from dompromise.replica import parts
 from dompromise.replica.local import Replica
 
 
@@ -117,6 +120,14 @@ def test_only_a_log_that_waits_for_a_disk_syncs_in_a_thread(tmp_path, kind):
     replica = Replica(Engine(small_network()), command_log)
     replica.bootstrap([stock_record(replica.engine)])
     executor = CountingExecutor()
+    sync_threads: set[int] = set()
+    sync = command_log.sync
+
+    def noted_sync() -> None:
+        sync_threads.add(threading.get_ident())
+        sync()
+
+    command_log.sync = noted_sync  # type: ignore[method-assign]
 
     async def run():
         asyncio.get_running_loop().set_default_executor(executor)
@@ -129,10 +140,13 @@ def test_only_a_log_that_waits_for_a_disk_syncs_in_a_thread(tmp_path, kind):
     outcomes = asyncio.run(run())
     assert sorted(o.log_position for o in outcomes) == list(range(2, 22))
     assert replica.engine.log_position == 21
+    assert sync_threads, "nothing was synced"
     if kind == "memory":
-        assert executor.submitted == 0, "a memory log's sync went through a thread"
+        assert sync_threads == {threading.get_ident()}, "a memory log's sync went through a thread"
     else:
-        assert executor.submitted >= 1, "a file log's fdatasync ran on the event loop"
+        assert threading.get_ident() not in sync_threads, "a file log's fdatasync ran on the event loop"
+        assert len(sync_threads) == 1, "a file log's syncs ran in more than one thread"
+    assert executor.submitted <= 1, "syncs went through the default executor"  # 1: the sync thread's join at stop
 
 
 # Writers and their commands in the group-commit tests, and the most a writer waits between two of its commands.
@@ -194,3 +208,45 @@ def test_a_sequential_writer_is_never_kept_waiting(tmp_path):
     assert [o.log_position for o in outcomes] == list(range(2, 52))
     assert replica.group_commit.delayed_batches == 0
     assert replica.log.sync_count - syncs_before == 50  # each synced as it came: nobody to wait for
+
+
+def steps_waited(feed_every_seconds: float | None, feed_count: int, queued: int = 1) -> int:
+    """wait_for_company over a real asyncio queue holding `queued` commands, while a feeder puts `feed_count` more,
+    one every `feed_every_seconds` (None: none come). The feeder's timers fall due before each step's end, and
+    asyncio runs due timers in deadline order: each step sees the command put within it, however late the
+    loop wakes."""
+
+    async def run() -> int:
+        waiting: asyncio.Queue[int] = asyncio.Queue()
+        for number in range(queued):
+            waiting.put_nowait(-number)
+
+        async def feeder() -> None:
+            for number in range(feed_count):
+                assert feed_every_seconds is not None
+                await asyncio.sleep(feed_every_seconds)
+                waiting.put_nowait(number + 1)
+
+        feeding = asyncio.create_task(feeder())
+        steps = await parts.wait_for_company(waiting)
+        feeding.cancel()
+        return steps
+
+    return asyncio.run(run())
+
+
+def test_a_batch_nobody_joins_waits_one_step():
+    assert steps_waited(None, 0) == 1
+
+
+def test_a_batch_waits_while_commands_keep_joining_up_to_the_most():
+    step = parts.GROUP_COMMIT_STEP_SECONDS
+    assert steps_waited(step / 4, 1000) == parts.GROUP_COMMIT_STEPS_MAX
+    # Commands for two steps, then none: the third step brings nobody and ends the wait.
+    assert steps_waited(step * 0.75, 2) == 3
+
+
+def test_a_batch_that_would_be_full_stops_waiting():
+    step = parts.GROUP_COMMIT_STEP_SECONDS
+    # One more command makes a full batch with the writer's first: it comes in the first step.
+    assert steps_waited(step / 4, 1000, queued=limits.LOG_BATCH_COMMANDS_MAX - 2) == 1
