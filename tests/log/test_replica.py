@@ -7,6 +7,7 @@ import concurrent.futures
 import os
 import random
 import threading
+import time
 
 import pytest
 from conftest import small_network, stock_record
@@ -228,7 +229,7 @@ def steps_waited(feed_every_seconds: float | None, feed_count: int, queued: int 
                 waiting.put_nowait(number + 1)
 
         feeding = asyncio.create_task(feeder())
-        steps = await parts.wait_for_company(waiting)
+        steps, _ = await parts.wait_for_company(waiting)
         feeding.cancel()
         return steps
 
@@ -250,3 +251,83 @@ def test_a_batch_that_would_be_full_stops_waiting():
     step = parts.GROUP_COMMIT_STEP_SECONDS
     # One more command makes a full batch with the writer's first: it comes in the first step.
     assert steps_waited(step / 4, 1000, queued=limits.LOG_BATCH_COMMANDS_MAX - 2) == 1
+
+
+def test_a_wait_for_a_few_writers_in_lockstep_ends_the_moment_they_are_all_back():
+    """With 4 writers known, the wait ends when the third command joins the writer's first (well inside the
+    step), where a plain wait would see the step out and one more to find it quiet."""
+    step = parts.GROUP_COMMIT_STEP_SECONDS
+
+    async def run() -> tuple[int, str, float]:
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        arrivals = parts.Arrivals()
+        queue.put_nowait(1)  # came while the last batch synced
+
+        async def feeder() -> None:  # commands arriving as calls do, between the loop's turns (no timers:
+            for number in (2, 3):  # epoll's 1 ms granularity would fire the step's own timer with them)
+                for _ in range(3):
+                    await asyncio.sleep(0)
+                queue.put_nowait(number)
+                arrivals.arrived(queue.qsize())
+
+        feeding = asyncio.create_task(feeder())
+        began = time.perf_counter()
+        steps, ended = await parts.wait_for_company(queue, writers=4, arrivals=arrivals)
+        waited = time.perf_counter() - began
+        await feeding
+        return steps, ended, waited
+
+    steps, ended, waited = asyncio.run(run())
+    assert (steps, ended) == (1, parts.ALL_BACK)
+    assert waited < step * 0.9, waited
+
+
+def test_group_commit_trusts_a_few_writers_after_two_like_quiet_waits_and_forgets_them_under_heavy_traffic():
+    group = parts.GroupCommit()
+    group.learn(parts.QUIET, 4)
+    assert group.writers == 0  # once could be a lull in heavy traffic
+    group.learn(parts.QUIET, 4)
+    assert group.writers == 4
+    group.learn(parts.ALL_BACK, 4)
+    assert group.writers == 4 and group.all_back_batches == 1
+    expected = [group.writers_to_expect() for _ in range(parts.GROUP_COMMIT_PROBE_EVERY)]
+    assert expected.count(0) == 1 and expected.count(4) == parts.GROUP_COMMIT_PROBE_EVERY - 1  # one plain wait
+    group.learn(parts.ALL_BACK, 6)  # more came than were all
+    assert group.writers == 0
+    group.learn(parts.QUIET, 3)
+    group.learn(parts.QUIET, 3)
+    group.learn(parts.TIMED_OUT, 30)
+    assert group.writers == 0
+    group.learn(parts.QUIET, parts.GROUP_COMMIT_FEW_WRITERS_MAX + 1)
+    group.learn(parts.QUIET, parts.GROUP_COMMIT_FEW_WRITERS_MAX + 1)
+    assert group.writers == 0  # more than a few: batches grow by waiting
+
+
+def test_four_writers_in_lockstep_share_syncs_and_are_not_kept_a_step_each(tmp_path):
+    """Four writers each resubmitting the moment they are answered: the replica learns them and ends most
+    waits as soon as all four are in (each still one sync for up to four commands)."""
+    replica = file_replica(tmp_path)
+    rounds = 40
+
+    async def writer(index: int) -> list[int]:
+        positions = []
+        for number in range(rounds):
+            positions.append((await replica.submit(reserve_record(f"l{index}-{number}"))).log_position)
+            for _ in range(index + 1):  # back after a few of the loop's turns, one writer after another
+                await asyncio.sleep(0)
+        return positions
+
+    async def run():
+        await replica.start()
+        try:
+            return await asyncio.gather(*(writer(index) for index in range(4)))
+        finally:
+            await replica.stop()
+
+    syncs_before = replica.log.sync_count
+    positions = sorted(p for written in asyncio.run(run()) for p in written)
+    assert positions == list(range(2, 2 + 4 * rounds))
+    group = replica.group_commit
+    assert group.delayed_batches > rounds // 2
+    assert group.all_back_batches >= group.delayed_batches // 2, (group.all_back_batches, group.delayed_batches)
+    assert (4 * rounds) / (replica.log.sync_count - syncs_before) >= 2
