@@ -313,6 +313,9 @@ class FollowerReplica:
     async def _follow(self) -> None:
         """Reads and applies what is durable, FOLLOWER_READ_RECORDS_MAX records at a time."""
         assert self._tail is not None, "recover opened the tail"
+        # A resync on another task meanwhile (_adopt_log, at the link's HELLO) replaced the state and the tail:
+        # what is left of this read belongs to the old one (the next turn reads the new tail).
+        resyncs = self.resync_count
         while True:
             entries = self._tail.read(limits.FOLLOWER_READ_RECORDS_MAX)
             if not entries:
@@ -320,9 +323,11 @@ class FollowerReplica:
             parsed = [log_pb2.LogRecord.FromString(payload) for _, payload in entries]
             await parts.make_room(self.engine, parsed)
             done = 0
-            while done < len(entries):
+            while done < len(entries) and self.resync_count == resyncs:
                 done += self._apply_slice(entries[done:], parsed[done:])
                 await asyncio.sleep(0)
+            if self.resync_count != resyncs:
+                return
 
     def _apply_slice(self, entries: list[tuple[int, bytes]], parsed: list[log_pb2.LogRecord]) -> int:
         """Applies records for about APPLY_SLICE_SECONDS; returns how many."""

@@ -245,3 +245,38 @@ def test_a_writer_naming_a_log_the_directory_does_not_hold_is_refused(tmp_path):
     assert follower.resync_count == 0
     follower.close()
     local.close()
+
+
+def test_a_log_adopted_while_the_tail_is_between_slices_does_not_stop_the_follower(tmp_path, monkeypatch):
+    """_adopt_log runs on the link's task (at a HELLO): the tail loop may be suspended between two slices of a
+    read from the old tail. Resumed, it must not apply the rest of that read onto the reloaded state (positions
+    no longer follow: LogCorruption, and the worker stops following the log for good)."""
+    directory = str(tmp_path)
+    local = writer(directory)
+    follower = FollowerReplica(Engine(small_network()), directory)
+    follower.recover()
+
+    async def run() -> None:
+        await local.start()
+        try:
+            for quantity in range(1, 11):
+                await local.submit(set_on_hand("PAD-1", "DC-1", quantity))
+        finally:
+            await local.stop()
+        monkeypatch.setattr("dompromise.replica.follower.APPLY_SLICE_SECONDS", -1.0)  # a slice of one record
+        follow = asyncio.create_task(follower._follow())
+        for _ in range(3):
+            await asyncio.sleep(0)  # a few slices applied, the rest of the read to go
+        assert 0 < follower.log_position - (local.log_position - 10) < 10, "the tail is between slices"
+        with open(os.path.join(directory, "log-id")) as source:
+            assert source.read().strip() == follower.log_id
+        with open(os.path.join(directory, "log-id"), "w") as target:
+            target.write("0123456789abcdef\n")  # as `log repair` leaves it
+        assert follower._adopt_log("0123456789abcdef")  # the writer's HELLO names it
+        await follow  # raised LogCorruption: the rest of the old read applied at the wrong positions
+        assert follower._broken_ns is None
+        assert same_state(follower.engine, local.engine)
+
+    asyncio.run(run())
+    follower.close()
+    local.close()
