@@ -371,9 +371,14 @@ class FollowerReplica:
             )
             return False
         log.warning("reader: the log changed from %s to %s (a repair): reloading it", self._log_id, writer_log_id)
-        self._log_id = writer_log_id
+        previous, self._log_id = self._log_id, writer_log_id
         self._outcomes.clear()  # positions of the old history
-        self._resync()
+        try:
+            self._resync()
+        except OSError as error:  # not followed yet: the next HELLO (same id) must ask again, not take the link
+            self._log_id = previous
+            log.error("reader: reloading log %s failed: %s; trying again at the next link", writer_log_id, error)
+            return False
         return self._broken_ns is None
 
     def _resync(self) -> None:

@@ -280,3 +280,32 @@ def test_a_log_adopted_while_the_tail_is_between_slices_does_not_stop_the_follow
     asyncio.run(run())
     follower.close()
     local.close()
+
+
+def test_a_log_adoption_that_fails_on_a_read_error_is_tried_again_at_the_next_hello(tmp_path, monkeypatch):
+    """A read error while reloading (here listing the snapshots) leaves this worker on the old log's state: it
+    must not count as following the new log, or the next HELLO (same id then) takes the link on the old state."""
+    directory = str(tmp_path)
+    local = writer(directory)
+    follower = FollowerReplica(Engine(small_network()), directory)
+    follower.recover()
+    old_log_id = follower.log_id
+    with open(os.path.join(directory, "log-id"), "w") as target:
+        target.write("0123456789abcdef\n")  # as `log repair` leaves it
+
+    def unreadable(directory: str) -> list[str]:
+        raise OSError(24, "Too many open files")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("dompromise.log.snapshot.snapshot_paths", unreadable)
+        try:
+            adopted = follower._adopt_log("0123456789abcdef")
+        except OSError:  # WriterLink.run takes it as a link that ended, and connects again
+            adopted = False
+    assert not adopted
+    assert follower.log_id == old_log_id, "the next HELLO would take the link on the old log's state"
+    resyncs = follower.resync_count
+    assert follower._adopt_log("0123456789abcdef")
+    assert follower.log_id == "0123456789abcdef" and follower.resync_count == resyncs + 1
+    follower.close()
+    local.close()
