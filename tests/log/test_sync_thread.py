@@ -9,10 +9,10 @@ import pytest
 from conftest import small_network, stock_record
 
 from dompromise.errors import UnavailableError
+from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
 from dompromise.log import FileLog
 from dompromise.replica.local import Replica
-from dompromise.internal.v1 import log_pb2
 
 
 def reserve_record(request_id: str) -> log_pb2.LogRecord:
