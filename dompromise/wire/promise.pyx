@@ -328,15 +328,15 @@ cdef int _shipment(Buffer* buffer, Buffer* holds, object shipment, int64_t as_of
 
 
 cdef int _option(Buffer* buffer, Buffer* holds, Buffer* scratch, object option, int64_t as_of_ns, str currency,
-                 object sign, object tokens, bytes tail) except -1:
+                 object sign, _Signer signer) except -1:
     cdef Py_ssize_t at = _open(buffer, RESPONSE_OPTIONS)
     cdef Py_ssize_t short_at
     holds.size = 0
     _varint(buffer, OPTION_METHOD, <uint64_t><int64_t>option.method)
     for shipment in option.shipments:
         _shipment(buffer, holds, shipment, as_of_ns)
-    if tokens is not None:
-        _token(buffer, holds, scratch, tokens, tail)
+    if signer is not None:
+        _token(buffer, holds, scratch, signer)
     else:
         token = <str>sign(PyBytes_FromStringAndSize(holds.data, holds.size).decode("ascii"))
         _string(buffer, OPTION_PROMISE_TOKEN, token)
@@ -374,11 +374,11 @@ def promise_response(
     TokenBatch (pads, nonce(), tail), whose tokens are then signed here, as sign_json signs them.
     """
     cdef Buffer buffer, holds, scratch
-    cdef bytes tail = tokens.tail if tokens is not None else None
+    cdef _Signer signer = _signer_of(tokens) if tokens is not None else None
     _open_buffers(&buffer, &holds, &scratch)
     try:
         for option in options:
-            _option(&buffer, &holds, &scratch, option, as_of_ns, currency, sign, tokens, tail)
+            _option(&buffer, &holds, &scratch, option, as_of_ns, currency, sign, signer)
         for candidate in candidates:
             _candidate(&buffer, candidate)
         _string(&buffer, RESPONSE_ZONE_ID, zone_id)
@@ -429,12 +429,31 @@ cdef int _append(Buffer* buffer, const char* data, Py_ssize_t size) except -1:
     return 0
 
 
-cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, object tokens, bytes tail) except -1:
+cdef class _Signer:
+    """What an answer's tokens are signed with, read once per answer from its TokenBatch (token.py): the key's
+    padded blocks hashed (HmacPads inner and outer, SHA-256 objects copied per token), the nonce callable, and
+    the payload's tail (bytes: what follows the nonce, its closing quote first)."""
+    cdef object inner
+    cdef object outer
+    cdef object nonce
+    cdef bytes tail
+
+
+cdef _Signer _signer_of(object tokens):
+    cdef _Signer signer = _Signer.__new__(_Signer)
+    pads = tokens.pads
+    signer.inner = pads.inner
+    signer.outer = pads.outer
+    signer.nonce = tokens.nonce
+    signer.tail = <bytes?>tokens.tail
+    return signer
+
+
+cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, _Signer signer) except -1:
     """An option's promise_token field, signed here as TokenBatch.sign_json signs it (the same text):
-    v1.<base64url of {"h":[holds],"n":"<nonce>"<tail>>.<base64url of its HMAC-SHA256>. `tokens`: pads (the
-    key's HMAC: token.py HmacPads), nonce() (hex str); tail: its tail (bytes: what follows the nonce, its
-    closing quote first), read once per answer."""
-    cdef bytes nonce = (<str>tokens.nonce()).encode("ascii")
+    v1.<base64url of {"h":[holds],"n":"<nonce>"<tail>>.<base64url of its HMAC-SHA256>."""
+    cdef bytes nonce = (<str>signer.nonce()).encode("ascii")
+    cdef bytes tail = signer.tail
     cdef Py_ssize_t payload_at, size
     scratch.size = 0
     _append(scratch, b'{"h":[', 6)
@@ -447,10 +466,12 @@ cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, object tokens, b
     _append(scratch, b"v1.", 3)
     payload_at = scratch.size
     _base64url(scratch, <const uint8_t*>scratch.data, size)
-    # pads.digest(payload), its calls made from here (no Python frame): a copy of the key's HMAC object.
-    mac = tokens.pads.keyed.copy()
-    mac.update(PyBytes_FromStringAndSize(scratch.data + payload_at, scratch.size - payload_at))
-    signature = <bytes>mac.digest()
+    # HmacPads.digest(payload), its calls made from here (no Python frame).
+    inner = signer.inner.copy()
+    inner.update(PyBytes_FromStringAndSize(scratch.data + payload_at, scratch.size - payload_at))
+    outer = signer.outer.copy()
+    outer.update(inner.digest())
+    signature = <bytes>outer.digest()
     _append(scratch, b".", 1)
     _base64url(scratch, <const uint8_t*><const char*>signature, len(signature))
     return _bytes(buffer, OPTION_PROMISE_TOKEN, scratch.data + size, scratch.size - size)
@@ -458,7 +479,7 @@ cdef int _token(Buffer* buffer, Buffer* holds, Buffer* scratch, object tokens, b
 
 cdef int _row_option(Buffer* buffer, Buffer* holds, Buffer* scratch, PromiseScan scan, Py_ssize_t row,
                      list sku_ids, list node_ids, object routes, int64_t as_of_ns, str currency,
-                     object tokens, bytes tail) except -1:
+                     _Signer signer) except -1:
     """The Option AnswerBuilder._row_options builds of a kernel row (one shipment of what its node fills, no
     source nodes), written as _option writes that Option."""
     cdef const int64_t* values = scan._rows_ptr + row * ROW_WIDTH
@@ -496,7 +517,7 @@ cdef int _row_option(Buffer* buffer, Buffer* holds, Buffer* scratch, PromiseScan
         _timestamp(buffer, SHIPMENT_DEPARTURE, values[ROW_DEPARTURE])
     _varint(buffer, SHIPMENT_COST_MINOR, <uint64_t>values[ROW_COST])
     _close(buffer, shipment_at)
-    _token(buffer, holds, scratch, tokens, tail)
+    _token(buffer, holds, scratch, signer)
     _timestamp(buffer, OPTION_EARLIEST, values[ROW_EARLIEST])
     _timestamp(buffer, OPTION_LATEST, values[ROW_LATEST])
     _varint(buffer, OPTION_COST_MINOR, <uint64_t>values[ROW_COST])
@@ -530,7 +551,7 @@ def promise_response_rows(
     tail), used only when something is kept."""
     cdef Buffer buffer, holds, scratch
     cdef Py_ssize_t row
-    cdef bytes tail = None
+    cdef _Signer signer = None
     if len(sku_ids) != scan._lines:
         raise ValueError(f"{len(sku_ids)} SKU ids for {scan._lines} lines")
     if len(routes) != scan._routes.route_count or len(node_ids) != scan._routes.node_count:
@@ -539,16 +560,16 @@ def promise_response_rows(
         if isinstance(entry, int) and not 0 <= <Py_ssize_t>entry < scan.row_count:
             raise IndexError(f"row {entry} is not one of the scan's {scan.row_count}")
     if kept:
-        tail = tokens.tail
+        signer = _signer_of(tokens)
     _open_buffers(&buffer, &holds, &scratch)
     try:
         for entry in kept:
             if isinstance(entry, int):
                 row = entry
                 _row_option(&buffer, &holds, &scratch, scan, row, sku_ids, node_ids, routes, as_of_ns, currency,
-                            tokens, tail)
+                            signer)
             else:
-                _option(&buffer, &holds, &scratch, entry, as_of_ns, currency, None, tokens, tail)
+                _option(&buffer, &holds, &scratch, entry, as_of_ns, currency, None, signer)
         for candidate in candidates:
             _candidate(&buffer, candidate)
         _string(&buffer, RESPONSE_ZONE_ID, zone_id)

@@ -9,11 +9,19 @@ import hashlib
 import hmac
 import json
 import random
+import threading
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dompromise.promise.token import TOKEN_NONCE_BYTES, HmacPads, PlannedHold, TokenContent, TokenSigner
+from dompromise.promise.token import (
+    TOKEN_NONCE_BYTES,
+    HmacPads,
+    PlannedHold,
+    TokenContent,
+    TokenSigner,
+    random_nonce,
+)
 
 
 def reference_token(key: bytes, content: TokenContent, nonce: str | None = None) -> str:
@@ -151,3 +159,31 @@ def test_the_keyed_hmac_copied_per_token_is_hmac_sha256(key, message):
     pads = HmacPads(key)
     assert pads.digest(message) == hmac.digest(key, message, "sha256")
     assert pads.digest(message + b"x") == hmac.digest(key, message + b"x", "sha256")
+
+
+def test_nonces_drawn_from_many_threads_are_all_distinct():
+    """The nonce pool has no lock (list.pop and list.extend are atomic): threads that drain and refill it at
+    once never get the same nonce, and each is TOKEN_NONCE_BYTES of hex."""
+    drawn: list[list[str]] = [[] for _ in range(8)]
+    start = threading.Barrier(len(drawn))
+
+    def draw(into: list[str]) -> None:
+        start.wait()
+        for _ in range(1_000):
+            into.append(random_nonce())
+
+    threads = [threading.Thread(target=draw, args=(into,)) for into in drawn]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    nonces = [nonce for into in drawn for nonce in into]
+    assert len(set(nonces)) == len(nonces) == 8 * 1_000
+    assert all(len(nonce) == 2 * TOKEN_NONCE_BYTES and int(nonce, 16) >= 0 for nonce in nonces)
+
+
+def test_a_batch_calls_the_signers_nonce_for_each_token():
+    """TokenBatch.nonce is the signer's callable itself (the compiled signer calls it directly)."""
+    drawn = iter(["00000000000000a1", "00000000000000b2"])
+    batch = TokenSigner(bytes(range(32)), nonce=lambda: next(drawn)).batch(1, 2, ("A",), (1,), "Z", "", {})
+    assert [nonce_of(batch.sign([["A", "N", 1, 0]])) for _ in range(2)] == ["00000000000000a1", "00000000000000b2"]
