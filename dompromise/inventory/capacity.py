@@ -139,6 +139,13 @@ class CapacityCounts:
         self._expiries: list[tuple[int, int]] = []  # (expire_ns, reservation) of counted HELD ones
         self._seen = 0  # reservations of the core looked at so far (new ones are appended)
         self._cutoff = -(2**62)  # oldest date ordinal kept
+        # The log time of the last sync: a sync with nothing named, at the same log time and reservation count,
+        # has nothing to do (None: the next one looks).
+        self._synced_ns: int | None = None
+        # node -> (day start ns, day end ns, room, opening ns or None) of the node-local day last asked about by
+        # ready_ns: the answer for any instant of that day, as the counts stand (dropped whenever they change).
+        # Kept only for a day whose bounds day_of found exact.
+        self._ready_memo: dict[int, tuple[int, int, bool, int | None]] = {}
 
     # ---- reads ----------------------------------------------------------------
 
@@ -161,14 +168,32 @@ class CapacityCounts:
     def ready_ns(self, node: int, at_ns: int) -> int | None:
         """When goods ready at `at_ns` can be taken by the node: at_ns if its local
         day has room, else the opening of its next working day with room (the whole
-        day when the calendar has no hours); None if none within the look-ahead."""
+        day when the calendar has no hours); None if none within the look-ahead.
+        A promise asks about the same day of each limited node call after call: the
+        answer for a day is kept until the counts change."""
+        known = self._ready_memo.get(node)
+        if known is not None and known[0] <= at_ns < known[1]:
+            if known[2]:
+                return at_ns
+            opening_ns = known[3]
+            return None if opening_ns is None else max(at_ns, opening_ns)
         limited = self._limited.get(node)
         if limited is None:
             return at_ns
         day = limited.day_of(at_ns)
+        room, opening_ns = self._next_room(node, limited, day)
+        if limited.day_start_ns <= at_ns < limited.day_end_ns:  # day_of kept the day's exact bounds
+            self._ready_memo[node] = (limited.day_start_ns, limited.day_end_ns, room, opening_ns)
+        if room:
+            return at_ns
+        return None if opening_ns is None else max(at_ns, opening_ns)
+
+    def _next_room(self, node: int, limited: _Limited, day: int) -> tuple[bool, int | None]:
+        """(True, None) when the node's local day (a date ordinal) has room, else (False, the opening of its
+        next working day with room in UTC ns, or None when none has within the look-ahead)."""
         get = self._counts.get
         if not _full(get((node, day), 0), limited.cap_on(day)):
-            return at_ns
+            return True, None
         for later in range(day + 1, day + 1 + CAPACITY_LOOKAHEAD_DAYS):
             date = dt.date.fromordinal(later)
             calendar = limited.calendar_on(date)
@@ -178,8 +203,8 @@ class CapacityCounts:
                 continue
             opens = calendar.opening_minutes()[0] if calendar is not None else 0
             local = dt.datetime(date.year, date.month, date.day, opens // 60, opens % 60, tzinfo=limited.zone)
-            return max(at_ns, (local - _EPOCH) // _MICROSECOND * 1000)
-        return None
+            return False, (local - _EPOCH) // _MICROSECOND * 1000
+        return False, None
 
     # ---- changes, in log order --------------------------------------------------
 
@@ -190,8 +215,10 @@ class CapacityCounts:
         if not self.enabled:
             return
         now_ns = core.log_time_ns
-        self._drop_old(now_ns)
         total = core.reservation_count
+        if touched < 0 and now_ns == self._synced_ns and total == self._seen:
+            return  # as of the last sync: no new reservation, nothing older to drop, no expiry due since
+        self._drop_old(now_ns)
         for index in range(self._seen, total):
             self._refresh(core, index, create_ns_of(index))
         self._seen = total
@@ -204,6 +231,7 @@ class CapacityCounts:
         for index in due:
             if index in self._held:
                 self._refresh(core, index, create_ns_of(index))
+        self._synced_ns = now_ns
 
     def rebuild(self, core: _core.Core, create_ns: npt.NDArray[np.int64], arrays: LoadedArrays) -> None:
         """The counts of a snapshot's state: every counting reservation with a line at a
@@ -224,6 +252,7 @@ class CapacityCounts:
         for index in np.unique(owner[maybe]).tolist():
             self._refresh(core, index, int(create_ns[index]))
         self._seen = core.reservation_count
+        self._synced_ns = None  # expiries due by now are popped by the next sync
 
     def _refresh(self, core: _core.Core, index: int, create_ns: int) -> None:
         """Re-reads one reservation from the core and moves its counts to what it now holds."""
@@ -246,6 +275,8 @@ class CapacityCounts:
                     found.add((n, day))
             keys = tuple(sorted(found))
         old = self._held.pop(index, ())
+        if old or keys:
+            self._ready_memo.clear()
         counts = self._counts
         for key in old:
             left = counts[key] - 1
@@ -265,6 +296,7 @@ class CapacityCounts:
         if cutoff <= self._cutoff:
             return
         self._cutoff = cutoff
+        self._ready_memo.clear()
         self._counts = {key: value for key, value in self._counts.items() if key[1] >= cutoff}
         for index, keys in list(self._held.items()):
             kept = tuple(key for key in keys if key[1] >= cutoff)

@@ -145,7 +145,7 @@ class RecordApplier:
         """Brings the capacity counts up to the records applied: those applied from their bytes leave it to
         the next read (Engine.capacity) or the next record applied here, which counts every new reservation
         and expiry alike (the counts are a function of the state and the log's clock: capacity.py)."""
-        self._count_capacity(None)
+        self._capacity.sync(self._core, self._book.create_ns_of)  # _count_capacity(None), a frame less
 
     def _count_capacity(self, record: log_pb2.LogRecord | None) -> None:
         """Brings the capacity counts up to the record just applied (in log order:

@@ -18,10 +18,14 @@ from scenario_network import PARIS, network, paris, stock_records
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory import capacity as capacity_module
 from dompromise.inventory.engine import Engine
+from dompromise.model.document import network_document
 from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.edt_tables import local_datetime
 from dompromise.promise.engine import PromiseEngine
+from dompromise.promise.token import TokenSigner
 from dompromise.promise.types import PromiseRequest, Reason
+from dompromise.service.promise import Promiser
+from dompromise.v1 import promise_pb2
 
 HOUR_NS = 3_600 * 10**9
 TODAY = dt.date(2026, 11, 24)  # a Tuesday
@@ -270,3 +274,65 @@ def test_the_cached_local_day_is_the_converted_one(timezone):
     instants += [paris(2026, 9, 6, 4, 59) + k * 10**9 for k in range(-3, 4)]  # near Santiago's 2026 change
     for at_ns in instants + instants[::-7]:
         assert limited.day_of(at_ns) == fresh._convert(at_ns)
+
+
+def test_one_promise_engine_sees_every_change_of_the_counts():
+    """The counts keep each limited node's answer for the day last asked about (ready_ns), and a read skips
+    the re-count when no record came since: one PromiseEngine asked again after each kind of record must see
+    what a fresh engine sees (a reservation, one applied from its log bytes, a release, an expiry by the log's
+    clock)."""
+    log = Log(capacity_network(2))
+    kept = PromiseEngine(log.engine, EdtCalculator(log.network))
+    at = paris(2026, 11, 24, 13)
+
+    def both() -> str:
+        text = earliest_text(kept.promise(PromiseRequest(("PAD",), (2,), at, zone_id="Z59")))
+        assert text == earliest_text(best(log.engine, at)), "a kept engine answers as a fresh one"
+        return text
+
+    assert both() == both() == "2026-11-24 16:30"
+    first = log.reserve(paris(2026, 11, 24, 9))
+    assert both() == "2026-11-24 16:30"  # 1 of 2: room
+    # The second order applied from its log bytes (the replica's fast path), at the same log time as the
+    # first: counted on the next read all the same.
+    body = log_pb2.Reserve(sku_ids=["PAD"], node_ids=["WH"], quantities=[1], ttl_ns=24 * HOUR_NS)
+    record = log_pb2.LogRecord(log_time_ns=paris(2026, 11, 24, 9), reserve=body)
+    log.records.append(record)
+    log.engine.replay_payload(record.SerializeToString(), len(log.records))
+    assert both() == both() == "2026-11-25 16:30"
+    log.resolve("release", first, paris(2026, 11, 24, 11))
+    assert both() == "2026-11-24 16:30"
+    log.reserve(paris(2026, 11, 24, 11, 30), ttl_ns=HOUR_NS)
+    assert both() == "2026-11-25 16:30"
+    log.tick(paris(2026, 11, 24, 12))  # the hold has not expired yet
+    assert both() == "2026-11-25 16:30"
+    log.tick(paris(2026, 11, 24, 12, 31))  # it expired at 12:30
+    assert both() == "2026-11-24 16:30"
+    assert log.wh_today() == 1
+
+
+def test_a_capacity_change_of_the_network_moves_the_next_promise():
+    """The kept answers belong to the counts of one network: a ChangeNetwork record that cuts the capacity
+    makes new counts, and the Promiser's next promise sees the cut."""
+    log = Log(capacity_network(2))
+    log.reserve(paris(2026, 11, 24, 9))
+    promiser = Promiser(log.engine, TokenSigner(), lambda: paris(2026, 11, 24, 13))
+    request = promise_pb2.PromiseDeliveryRequest(
+        lines=[promise_pb2.OrderLine(sku_id="PAD", quantity=2)], postal_code="59000", country_code="FR"
+    )
+    request.as_of_time.FromNanoseconds(paris(2026, 11, 24, 13))
+
+    def earliest() -> str:
+        answer = promiser.promise_rows(promiser.request_of(request))
+        response = promise_pb2.PromiseDeliveryResponse.FromString(
+            promiser.response_bytes(promiser.request_of(request), answer)
+        )
+        return local_datetime(response.options[0].earliest_delivery_time.ToNanoseconds(), PARIS).strftime(
+            "%Y-%m-%d %H:%M"
+        )
+
+    assert earliest() == earliest() == "2026-11-24 16:30"
+    change = log_pb2.ChangeNetwork(network_document=network_document(capacity_network(1)))
+    log.apply(log_pb2.LogRecord(log_time_ns=paris(2026, 11, 24, 12), change_network=change))
+    assert log.engine.capacity.cap(1, TODAY) == 1
+    assert earliest() == "2026-11-25 16:30"
