@@ -195,6 +195,7 @@ class Engine(CatalogChanges):
             self._core, self._sku_index, self._row_skus, self.node_ids, self._variants, self._sellable
         ).availability_bytes
         self.phased_availability = reads.phased_availability
+        self.promise_cells = reads.promise_cells
         self.channel_phased_availability = reads.channel_phased_availability
         self.channel_floors = reads.channel_floors
         self.variant_row_count = reads.variant_row_count

@@ -36,6 +36,9 @@ Int64s = npt.NDArray[np.int64]
 Expansion = tuple[Int32s, Int64s]
 # Bucket ends of a time-phased read, UTC ns ascending (a list, or int64 already).
 Boundaries = Sequence[int] | Int64s
+# A phased gather's cells when only totals and earliest times are wanted (empty: nothing is ever written to it,
+# so one is shared; the core asks for a writeable array).
+_NO_CELLS: Int64s = np.empty(0, dtype=np.int64)
 
 
 class AvailabilityAnswer(NamedTuple):
@@ -187,6 +190,31 @@ class Reads:
             reasons=gathered.reasons,
             variants=variants,
         )
+
+    def promise_cells(
+        self, sku_ids: Sequence[str], node_index: Int32s, wanted: Int64s, horizon_ns: int | None
+    ) -> tuple[Int64s, Int64s | None] | None:
+        """A promise's two plain gathers in one call, without the answers' objects: (availability(sku_ids,
+        node_index).cells, and with horizon_ns the earliest_ns of
+        phased_availability(sku_index, node_index, [horizon_ns], wanted=wanted, with_cells=False),
+        flat; else None). `wanted`: int64, one per SKU, contiguous. None when a SKU has variants (the
+        caller reads through availability and phased_availability then)."""
+        sku_index = _core.indices_of(self._sku_index, sku_ids, UNKNOWN_INDEX)
+        if self._variants.any_variants(sku_index):
+            return None
+        count = len(sku_index) * len(node_index)
+        cells = np.empty(count, dtype=np.int64)
+        totals = np.empty(len(sku_index), dtype=np.int64)  # each gather's totals, not wanted: one bucket
+        self._core.gather_available(sku_index, node_index, cells, totals)
+        if horizon_ns is None:
+            return cells, None
+        boundaries = np.empty(1, dtype=np.int64)
+        boundaries[0] = horizon_ns
+        earliest = np.empty(count, dtype=np.int64)
+        self._core.gather_phased(
+            sku_index, node_index, boundaries, SUPPLY_ALL_KINDS, wanted, _NO_CELLS, totals, earliest
+        )
+        return cells, earliest
 
     def _expansion(self, sku_index: Int32s, required: Attributes = (), always: bool = False) -> Expansion | None:
         """(rows, starts): the core rows each requested SKU's figure sums, in

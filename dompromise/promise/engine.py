@@ -103,7 +103,7 @@ class PromiseEngine:
         terms, priority and distance, see ranking.py)."""
         if self._configured:
             weights = weights_for(self._engine.network, request.channel_view_id)
-            if weights != self._weights:
+            if weights is not self._weights and weights != self._weights:  # nearly always the same object
                 return self._with_weights(weights).promise(request, node_penalty)
         call, channel, python_options = self._call(request, node_penalty)
         if python_options is None:
@@ -121,7 +121,7 @@ class PromiseEngine:
         scan's arrays (nearly every option is one)."""
         if self._configured:
             weights = weights_for(self._engine.network, request.channel_view_id)
-            if weights != self._weights:
+            if weights is not self._weights and weights != self._weights:  # nearly always the same object
                 return self._with_weights(weights).promise_rows(request)
         call, channel, python_options = self._call(request, None)
         kept: list[int | Option]
@@ -197,34 +197,17 @@ class PromiseEngine:
         wanted = np.array(quantities, dtype=np.int64)
         destination = self._routes.destination(request)
         allowed = destination.allowed(request.methods, request.customer_tier)
-        answer = engine.availability(sku_ids, sellable, channel=channel)
-        cells, attributed = answer.cells, None
-        if request.required_attributes:
-            cells, attributed = self._attributed_cells(request, sku_ids, sellable, channel, cells)
-        earliest: Int64s | None = None
-        if request.allow_future_supply:
-            horizon = np.array([request.as_of_ns + limits.PROMISE_HORIZON_DAYS * 24 * NS_PER_HOUR], np.int64)
-            if channel is None:
-                phased = engine.phased_availability(
-                    answer.sku_index, sellable, horizon, wanted=wanted, with_cells=False
-                )
-            else:
-                phased = engine.channel_phased_availability(
-                    answer.sku_index,
-                    sellable,
-                    horizon,
-                    SUPPLY_ALL_KINDS,
-                    wanted,
-                    False,
-                    channel,
-                    channel.horizon_end_ns(request.as_of_ns),
-                )
-            # The gather's own array (the kernel only reads it); a copy where attributed lines are masked.
-            by_line = np.asarray(phased.earliest_ns, dtype=np.int64).reshape(len(sku_ids), -1)
-            if attributed is not None:
-                by_line = by_line.copy()
-                by_line[attributed] = EARLIEST_NEVER
-            earliest = by_line.reshape(-1)
+        horizon_ns = request.as_of_ns + limits.PROMISE_HORIZON_DAYS * 24 * NS_PER_HOUR
+        earliest: Int64s | None
+        plain = (
+            engine.promise_cells(sku_ids, sellable, wanted, horizon_ns if request.allow_future_supply else None)
+            if channel is None and not request.required_attributes
+            else None
+        )
+        if plain is not None:  # nearly every promise: both gathers in one call
+            cells, earliest = plain
+        else:
+            cells, earliest = self._gathered(request, sku_ids, sellable, channel, wanted, horizon_ns)
         scan = self._kernel.scan(
             destination.table,
             allowed,
@@ -242,6 +225,45 @@ class PromiseEngine:
             self._capacity_delays(scan, sellable, capacity)
         until_tables(self._edt, scan, scan.full_options)
         return Call(request, sku_ids, quantities, wanted, sellable, destination, allowed, scan, penalty)
+
+    def _gathered(
+        self,
+        request: PromiseRequest,
+        sku_ids: list[str],
+        sellable: Int32s,
+        channel: Channel | None,
+        wanted: Int64s,
+        horizon_ns: int,
+    ) -> tuple[Int64s, Int64s | None]:
+        """The cells and earliest times (None without future supply) of lines with variants, attributes
+        required, or through a channel."""
+        engine = self._engine
+        answer = engine.availability(sku_ids, sellable, channel=channel)
+        cells, attributed = answer.cells, None
+        if request.required_attributes:
+            cells, attributed = self._attributed_cells(request, sku_ids, sellable, channel, cells)
+        if not request.allow_future_supply:
+            return cells, None
+        horizon = np.array([horizon_ns], np.int64)
+        if channel is None:
+            phased = engine.phased_availability(answer.sku_index, sellable, horizon, wanted=wanted, with_cells=False)
+        else:
+            phased = engine.channel_phased_availability(
+                answer.sku_index,
+                sellable,
+                horizon,
+                SUPPLY_ALL_KINDS,
+                wanted,
+                False,
+                channel,
+                channel.horizon_end_ns(request.as_of_ns),
+            )
+        # The gather's own array (the kernel only reads it); a copy where attributed lines are masked.
+        by_line = np.asarray(phased.earliest_ns, dtype=np.int64).reshape(len(sku_ids), -1)
+        if attributed is not None:
+            by_line = by_line.copy()
+            by_line[attributed] = EARLIEST_NEVER
+        return cells, by_line.reshape(-1)
 
     def _attributed_cells(
         self,
@@ -348,6 +370,8 @@ def _checked_penalty(node_penalty: npt.ArrayLike | None, node_count: int) -> Pen
 
 def _summed(sku_ids: Sequence[str], quantities: Sequence[int]) -> tuple[list[str], list[int]]:
     """The same SKU twice in a request is one line of the summed quantity (first position kept)."""
+    if len(sku_ids) == 1 or len(set(sku_ids)) == len(sku_ids):  # nearly every order: each SKU once
+        return list(sku_ids), list(quantities)
     totals: dict[str, int] = {}
     for sku_id, quantity in zip(sku_ids, quantities):
         totals[sku_id] = totals.get(sku_id, 0) + quantity
