@@ -55,6 +55,15 @@ cdef enum:
     TIMING_COST = 3
 
 
+cdef cnp.ndarray _empty(Py_ssize_t rows, Py_ssize_t width, int type_number):
+    """np.empty((rows, width)) of the type, or np.empty(rows) when width is -1: numpy's C call (np.empty from
+    here is a Python call, its shape tuple and dtype keyword built each time: ~5 times the cost)."""
+    cdef cnp.npy_intp shape[2]
+    shape[0] = rows
+    shape[1] = width
+    return <cnp.ndarray>cnp.PyArray_EMPTY(1 if width < 0 else 2, shape, type_number, 0)
+
+
 cdef void* _data(cnp.ndarray array, int type_number, Py_ssize_t count, str name) except NULL:
     """The data pointer of a C-contiguous array of `count` items of the given type."""
     if cnp.PyArray_TYPE(array) != type_number or not cnp.PyArray_IS_C_CONTIGUOUS(array):
@@ -199,12 +208,12 @@ cdef class PromiseKernel:
         for table in tables:
             scan._add_table(table)
         capacity = 4 * count
-        scan.filled = np.empty((lines, count), dtype=np.int64)
-        scan.ready_ns = np.empty((lines, count), dtype=np.int64)
-        scan.info = np.empty((count, INFO_WIDTH), dtype=np.int64)
-        scan.rows = np.empty((capacity, ROW_WIDTH), dtype=np.int64)
-        scan.score = np.empty(capacity, dtype=np.float64)
-        scan.short_lines = np.full((count, 2 * SHORT_LISTED), -1, dtype=np.int64)
+        scan.filled = _empty(lines, count, cnp.NPY_INT64)
+        scan.ready_ns = _empty(lines, count, cnp.NPY_INT64)
+        scan.info = _empty(count, INFO_WIDTH, cnp.NPY_INT64)
+        scan.rows = _empty(capacity, ROW_WIDTH, cnp.NPY_INT64)
+        scan.score = _empty(capacity, -1, cnp.NPY_FLOAT64)
+        scan.short_lines = _empty(count, 2 * SHORT_LISTED, cnp.NPY_INT64)
         scan._filled_ptr = <int64_t*>cnp.PyArray_DATA(scan.filled)
         scan._ready_ptr = <int64_t*>cnp.PyArray_DATA(scan.ready_ns)
         scan._info_ptr = <int64_t*>cnp.PyArray_DATA(scan.info)
@@ -223,6 +232,8 @@ cdef class PromiseKernel:
         filled, ready, info = scan._filled_ptr, scan._ready_ptr, scan._info_ptr
         short_lines = <int64_t*>cnp.PyArray_DATA(scan.short_lines)
         with nogil:
+            for i in range(count * 2 * SHORT_LISTED):
+                short_lines[i] = -1  # pads (line, filled) pairs past a column's short lines
             for i in range(lines):
                 wanted_sum += wanted_ptr[i]
             for c in range(count):
@@ -522,7 +533,7 @@ cdef class PromiseScan:
         cdef const int32_t* service_id = self._routes._service_id
         cdef const int32_t* via_id = self._routes._via_id
         cdef bint before, duplicate
-        self.order = np.empty(count, dtype=np.int32)
+        self.order = _empty(count, -1, cnp.NPY_INT32)
         order = <int32_t*>cnp.PyArray_DATA(self.order)
         with nogil:
             k = 0
