@@ -475,6 +475,35 @@ cdef class PromiseScan:
                     break
         return SCAN_NEEDS_TABLES if added < 0 else SCAN_OK
 
+    def one_line_ready(self, list limited not None):
+        """A one-line order's capacity step (PromiseEngine._capacity_delays): (column, node, ready time) of
+        each (column, node) of `limited` whose code is FULL or PARTIAL, in that order (its one line is
+        filled, so the line's ready time is the column's). One call for what two numpy reads and a Python
+        loop did."""
+        cdef list found = []
+        cdef Py_ssize_t column
+        cdef int64_t code
+        if self._lines != 1:
+            raise ValueError(f"one_line_ready is for a one-line order, not {self._lines} lines")
+        for column, node in limited:
+            if not 0 <= column < self._columns:
+                raise IndexError(f"column {column} is not one of the scan's {self._columns}")
+            code = self._info_ptr[column * INFO_WIDTH + INFO_CODE]
+            if code == COLUMN_FULL or code == COLUMN_PARTIAL:
+                found.append((column, node, self._ready_ptr[column]))
+        return found
+
+    def final_codes(self):
+        """Each column's outcome after rank() (USED, OUTRANKED, TOO_LATE), else its code, as a list: the reason
+        AnswerBuilder.kernel_rows gives the column's node."""
+        cdef list codes = [None] * self._columns
+        cdef Py_ssize_t column
+        cdef const int64_t* info
+        for column in range(self._columns):
+            info = self._info_ptr + column * INFO_WIDTH
+            codes[column] = info[INFO_OUTCOME] if info[INFO_OUTCOME] else info[INFO_CODE]
+        return codes
+
     def fastest_routes(self, cnp.ndarray columns not None, cnp.ndarray ready_ns not None,
                        cnp.ndarray out not None):
         """For each item: column columns[i]'s allowed route delivering first for goods

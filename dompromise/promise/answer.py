@@ -29,7 +29,6 @@ from dompromise.promise.call import (
     CODE_SHORT_NONE,
     INFO_CODE,
     INFO_FILLED_SUM,
-    INFO_OUTCOME,
     NO_DELIVERY_TEXT,
     Call,
 )
@@ -161,8 +160,7 @@ class AnswerBuilder:
         # A reason per node: the kernel's outcome (USED, OUTRANKED, TOO_LATE: Reason's numbers),
         # else its column code; NODE_NOT_SELLABLE where no column. As lists: a dozen items, where
         # numpy's calls cost more than the work.
-        codes: list[list[int]] = scan.info.tolist()
-        final = [code[INFO_OUTCOME] or code[INFO_CODE] for code in codes]
+        final = scan.final_codes()
         columns = call.columns
         if len(columns) == len(self._node_ids) and columns == self._all_columns:
             reasons = final  # every node sellable, in node order (the default selection)

@@ -301,12 +301,12 @@ class PromiseEngine:
             ]
         if not self._limited:
             return
+        ready_ns = capacity.ready_ns
+        if scan.filled.shape[0] == 1:
+            self._capacity_delays_one_line(scan, ready_ns)
+            return
         info, ready, filled = scan.info, scan.ready_ns, scan.filled
         codes = info[:, INFO_CODE].tolist()
-        ready_ns = capacity.ready_ns
-        if len(filled) == 1:
-            self._capacity_delays_one_line(info, ready, codes, ready_ns)
-            return
         # Every column's lines as lists, read once (a column's tolist() per limited node cost more).
         filled_by_column: list[list[int]] = filled.T.tolist()
         ready_by_column: list[list[int]] = ready.T.tolist()
@@ -334,27 +334,18 @@ class PromiseEngine:
                     ]
                     info[column, INFO_READY_MAX] = latest_ns
 
-    def _capacity_delays_one_line(
-        self,
-        info: Int64s,
-        ready: Int64s,
-        codes: list[int],
-        ready_ns: Callable[[int, int], int | None],
-    ) -> None:
+    def _capacity_delays_one_line(self, scan: PromiseScan, ready_ns: Callable[[int, int], int | None]) -> None:
         """_capacity_delays of a one-line order: a FULL or PARTIAL column's line is filled, so its one ready
-        time is the column's."""
-        ready_first: list[int] = ready[0].tolist()
-        for column, node in self._limited:
-            code = codes[column]
-            if code != CODE_FULL and code != CODE_PARTIAL:
-                continue
-            at_ns = ready_first[column]
+        time is the column's (the kernel lists them: one_line_ready)."""
+        for column, node, at_ns in scan.one_line_ready(self._limited):
             later = ready_ns(node, at_ns)
+            if later == at_ns:
+                continue
             if later is None:
-                info[column, INFO_CODE] = CODE_CAPACITY
-            elif later != at_ns:
-                ready[0, column] = later
-                info[column, INFO_READY_MAX] = later
+                scan.info[column, INFO_CODE] = CODE_CAPACITY
+            else:
+                scan.ready_ns[0, column] = later
+                scan.info[column, INFO_READY_MAX] = later
 
 
 def _checked_penalty(node_penalty: npt.ArrayLike | None, node_count: int) -> Penalty | None:
