@@ -475,22 +475,36 @@ cdef class PromiseScan:
                     break
         return SCAN_NEEDS_TABLES if added < 0 else SCAN_OK
 
-    def one_line_ready(self, list limited not None):
-        """A one-line order's capacity step (PromiseEngine._capacity_delays): (column, node, ready time) of
-        each (column, node) of `limited` whose code is FULL or PARTIAL, in that order (its one line is
-        filled, so the line's ready time is the column's). One call for what two numpy reads and a Python
-        loop did."""
+    def filled_ready(self, list limited not None):
+        """The capacity step's reads (PromiseEngine._capacity_delays): (column, node, times) of each (column,
+        node) of `limited` whose code is FULL or PARTIAL, in that order; times: the distinct ready times of
+        the lines the column fills (filled > 0), in line order. One call for what numpy reads, their lists
+        and a set per column did."""
         cdef list found = []
-        cdef Py_ssize_t column
-        cdef int64_t code
-        if self._lines != 1:
-            raise ValueError(f"one_line_ready is for a one-line order, not {self._lines} lines")
+        cdef list times
+        cdef Py_ssize_t column, line, k, count
+        cdef int64_t code, at_ns
+        cdef bint seen
         for column, node in limited:
             if not 0 <= column < self._columns:
                 raise IndexError(f"column {column} is not one of the scan's {self._columns}")
             code = self._info_ptr[column * INFO_WIDTH + INFO_CODE]
-            if code == COLUMN_FULL or code == COLUMN_PARTIAL:
-                found.append((column, node, self._ready_ptr[column]))
+            if code != COLUMN_FULL and code != COLUMN_PARTIAL:
+                continue
+            times = []
+            for line in range(self._lines):
+                if self._filled_ptr[line * self._columns + column] <= 0:
+                    continue
+                at_ns = self._ready_ptr[line * self._columns + column]
+                seen = False
+                count = len(times)
+                for k in range(count):
+                    if <int64_t>times[k] == at_ns:
+                        seen = True
+                        break
+                if not seen:
+                    times.append(at_ns)
+            found.append((column, node, times))
         return found
 
     def final_codes(self):

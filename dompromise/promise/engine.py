@@ -26,7 +26,7 @@ routes to each destination in routes.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -40,8 +40,6 @@ from dompromise.model.attributes import Attributes
 from dompromise.promise.answer import AnswerBuilder, RowAnswer
 from dompromise.promise.call import (
     CODE_CAPACITY,
-    CODE_FULL,
-    CODE_PARTIAL,
     INFO_CODE,
     INFO_READY_MAX,
     Call,
@@ -302,25 +300,13 @@ class PromiseEngine:
         if not self._limited:
             return
         ready_ns = capacity.ready_ns
-        if scan.filled.shape[0] == 1:
-            self._capacity_delays_one_line(scan, ready_ns)
-            return
-        info, ready, filled = scan.info, scan.ready_ns, scan.filled
-        codes = info[:, INFO_CODE].tolist()
-        # Every column's lines as lists, read once (a column's tolist() per limited node cost more).
-        filled_by_column: list[list[int]] = filled.T.tolist()
-        ready_by_column: list[list[int]] = ready.T.tolist()
-        for column, node in self._limited:
-            code = codes[column]
-            if code != CODE_FULL and code != CODE_PARTIAL:
-                continue
-            filled_column, ready_column = filled_by_column[column], ready_by_column[column]
+        for column, node, times in scan.filled_ready(self._limited):
             moved: dict[int, int] = {}  # a filled line's ready time -> a later one, where its day is full
             latest_ns = None
-            for at_ns in {at for f, at in zip(filled_column, ready_column) if f > 0}:
+            for at_ns in times:
                 later = ready_ns(node, at_ns)
                 if later is None:
-                    info[column, INFO_CODE] = CODE_CAPACITY
+                    scan.info[column, INFO_CODE] = CODE_CAPACITY
                     break
                 if later != at_ns:
                     moved[at_ns] = later
@@ -329,23 +315,12 @@ class PromiseEngine:
             else:
                 if moved:  # else every day has room
                     assert latest_ns is not None, "a moved ready time was looked up"
-                    ready[:, column] = [
+                    filled_column: list[int] = scan.filled[:, column].tolist()
+                    ready_column: list[int] = scan.ready_ns[:, column].tolist()
+                    scan.ready_ns[:, column] = [
                         moved.get(at_ns, at_ns) if f > 0 else at_ns for f, at_ns in zip(filled_column, ready_column)
                     ]
-                    info[column, INFO_READY_MAX] = latest_ns
-
-    def _capacity_delays_one_line(self, scan: PromiseScan, ready_ns: Callable[[int, int], int | None]) -> None:
-        """_capacity_delays of a one-line order: a FULL or PARTIAL column's line is filled, so its one ready
-        time is the column's (the kernel lists them: one_line_ready)."""
-        for column, node, at_ns in scan.one_line_ready(self._limited):
-            later = ready_ns(node, at_ns)
-            if later == at_ns:
-                continue
-            if later is None:
-                scan.info[column, INFO_CODE] = CODE_CAPACITY
-            else:
-                scan.ready_ns[0, column] = later
-                scan.info[column, INFO_READY_MAX] = later
+                    scan.info[column, INFO_READY_MAX] = latest_ns
 
 
 def _checked_penalty(node_penalty: npt.ArrayLike | None, node_count: int) -> Penalty | None:

@@ -489,33 +489,35 @@ def test_fastest_routes_for_the_split():
     assert out[2, 0] == -1  # N1's only route is not allowed
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.integers(0, 3), min_size=4, max_size=4),
-    st.lists(
-        st.sampled_from([EARLIEST_NOW, EARLIEST_NEVER, AS_OF - DAY_NS, AS_OF + 2 * DAY_NS]), min_size=4, max_size=4
-    ),
+    st.lists(st.lists(st.integers(0, 3), min_size=4, max_size=4), min_size=1, max_size=4),
+    st.lists(st.sampled_from([EARLIEST_NOW, EARLIEST_NEVER, AS_OF - DAY_NS, AS_OF + 2 * DAY_NS, AS_OF + 3 * DAY_NS])),
     st.integers(1, 3),
     st.lists(st.tuples(st.integers(0, 3), st.integers(0, 50)), max_size=6),
     st.integers(0, 5),
 )
 def test_the_kernels_lists_are_what_its_arrays_say(now, earliest, wanted, limited, max_options):
-    """one_line_ready lists (column, node, ready time) of the given columns that fill the line (FULL or
-    PARTIAL); final_codes is each column's outcome after rank(), else its code."""
+    """filled_ready lists (column, node, the distinct ready times of its filled lines in line order) of the
+    given columns that fill some line (FULL or PARTIAL); final_codes is each column's outcome after rank(),
+    else its code."""
     network = small_network(4, [Lane(f"N{i}", "parcel", to_zone_id="Z", **PARCEL) for i in range(3)])
     kernel, tables = kernel_for(network)
     routes = table([[(0, -1, 1)], [(1, -1, 1)], [(2, -1, 1)], []], 3)
-    result = scan(kernel, tables, routes, [now], [wanted], earliest=[earliest])
-    info = result.info.tolist()
+    earliest = [
+        [earliest[(4 * line + c) % len(earliest)] if earliest else EARLIEST_NEVER for c in range(4)]
+        for line in range(len(now))
+    ]
+    result = scan(kernel, tables, routes, now, [wanted] * len(now), earliest=earliest)
+    info, filled, ready = result.info.tolist(), result.filled.T.tolist(), result.ready_ns.T.tolist()
     code, outcome = INFO_FIELD["CODE"], INFO_FIELD["OUTCOME"]
     filling = (COLUMN_CODE["FULL"], COLUMN_CODE["PARTIAL"])
-    assert result.one_line_ready(limited) == [
-        (column, node, int(result.ready_ns[0, column])) for column, node in limited if info[column][code] in filling
+    assert result.filled_ready(limited) == [
+        (column, node, list(dict.fromkeys(at for f, at in zip(filled[column], ready[column]) if f > 0)))
+        for column, node in limited
+        if info[column][code] in filling
     ]
     result.rank(0, max_options)
     assert result.final_codes() == [row[outcome] or row[code] for row in result.info.tolist()]
     with pytest.raises(IndexError):
-        result.one_line_ready([(4, 0)])
-    two_lines = scan(kernel, tables, routes, [now, now], [1, 1])
-    with pytest.raises(ValueError):
-        two_lines.one_line_ready([])
+        result.filled_ready([(4, 0)])
