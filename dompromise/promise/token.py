@@ -251,15 +251,15 @@ class TokenBatch:
         # A fresh random part for one token (hex): the signer's callable itself, so the compiled signer calls
         # it with no frame in between.
         self.nonce: Callable[[], str] = nonce
-        # What _JSON.encode({"e": ..., "q": options}) writes after its "{": json's own string encoder, ints as
-        # repr, the options encoded by the caller (tests/wire/test_promise_wire.py compares the two).
+        # The nonce's closing quote, then what _JSON.encode({"e": ..., "q": options}) writes after its "{" (json's
+        # own string encoder, ints as repr, the options encoded by the caller; tests/wire/test_promise_wire.py
+        # compares the two), as the payload's bytes: made once per answer, only as bytes.
         skus = ",".join([_json_string(sku_id) for sku_id in order_sku_ids])
         quantities = ",".join([int.__repr__(quantity) for quantity in order_quantities])
         self._tail = (
-            f',"e":{int.__repr__(expire_ns)},"p":{int.__repr__(log_position)},"o":[[{skus}],[{quantities}]],'
+            f'","e":{int.__repr__(expire_ns)},"p":{int.__repr__(log_position)},"o":[[{skus}],[{quantities}]],'
             f'"z":{_json_string(zone_id)},"c":{_json_string(pickup_node_id)},"q":{options_json}}}'
-        )
-        self._tail_bytes = f'"{self._tail}'.encode()
+        ).encode()
 
     def sign(self, holds: Sequence[HoldRow]) -> str:
         """The token of these holds: each [sku_id, node_id, quantity, backorder_by_ns] (str, str, int, int).
@@ -284,12 +284,14 @@ class TokenBatch:
     def tail(self) -> bytes:
         """What a payload's JSON carries after its nonce's text, the nonce's closing quote first: sign_json's
         payload is '{"h":[' + holds_json + '],"n":"' + nonce + tail (ASCII, as json.dumps writes it)."""
-        return self._tail_bytes
+        return self._tail
 
     def sign_json(self, holds_json: str) -> str:
         """The token of the holds written as sign() writes them: their rows' JSON, comma-separated, without
         the brackets around the list (dompromise/wire/promise.pyx writes them so)."""
-        payload = _encode_bytes(f'{{"h":[{holds_json}],"n":"{self.nonce()}"{self._tail}'.encode())
+        payload = _encode_bytes(
+            b"".join((b'{"h":[', holds_json.encode(), b'],"n":"', self.nonce().encode(), self._tail))
+        )
         signature = _encode_bytes(self._pads.digest(payload))
         return b"".join((_VERSION_DOT, payload, b".", signature)).decode()
 
