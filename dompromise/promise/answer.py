@@ -75,6 +75,7 @@ class AnswerBuilder:
     """Ranks a call's options and explains every node, for one network."""
 
     CANDIDATE_TABLES_KEPT = 256  # (reason, explanation) -> a Candidate per node, reused: they are immutable
+    CANDIDATE_LISTS_KEPT = 1_024  # (destination, every node's reason) -> the answer's Candidates (kernel_rows)
 
     def __init__(self, network: Network):
         self._node_ids = [node.node_id for node in network.nodes]
@@ -82,6 +83,7 @@ class AnswerBuilder:
         self._node_order = {node.node_id: i for i, node in enumerate(network.nodes)}
         self._fixed_candidates: dict[tuple[Reason, str], list[Candidate]] = {}
         self._reasons_by_destination: dict[tuple[str | None, str | None], dict[int, list[Candidate]]] = {}
+        self._candidates_by_reasons: dict[tuple[str | None, str | None, tuple[int, ...]], list[Candidate]] = {}
 
     # ---- kernel rows as options -------------------------------------------------
 
@@ -171,9 +173,18 @@ class AnswerBuilder:
             reasons = [NOT_SELLABLE] * len(self._node_ids)
             for column, node in enumerate(columns):
                 reasons[node] = final[column]
-        tables = self._reason_tables(call.request)
         if CODE_PARTIAL not in reasons:
-            return kept_count, [tables[reason][node] for node, reason in enumerate(reasons)]
+            # The same reasons recur call after call (a front asks for the same few SKUs): their Candidates
+            # are kept by destination and reasons, a copy handed out.
+            key = (request.zone_id, request.pickup_node_id, tuple(reasons))
+            found = self._candidates_by_reasons.get(key)
+            if found is None:
+                if len(self._candidates_by_reasons) >= self.CANDIDATE_LISTS_KEPT:
+                    self._candidates_by_reasons.clear()
+                tables = self._reason_tables(request)
+                found = self._candidates_by_reasons[key] = [tables[reason][node] for node, reason in enumerate(reasons)]
+            return kept_count, list(found)
+        tables = self._reason_tables(request)
         partial = np.flatnonzero(np.array(final) == CODE_PARTIAL)
         texts = dict(zip([call.columns[column] for column in partial.tolist()], self._short_candidates(call, partial)))
         return kept_count, [

@@ -521,3 +521,45 @@ def test_the_kernels_lists_are_what_its_arrays_say(now, earliest, wanted, limite
     assert result.final_codes() == [row[outcome] or row[code] for row in result.info.tolist()]
     with pytest.raises(IndexError):
         result.filled_ready([(4, 0)])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stock, supplies, st.lists(st.tuples(orders, requests), min_size=2, max_size=8))
+def test_an_engine_kept_across_promises_answers_as_a_fresh_one(stock_, supplies_, calls):
+    """What a PromiseEngine keeps between calls (the candidates of each destination and set of reasons, the
+    capacity step's columns, the node terms) never leaks from one promise into the next: a kept engine
+    answers a sequence of orders, and the same order again, as a fresh engine does, and changing an answer's
+    candidates list changes no later answer."""
+    engine = stocked_engine({key: value for key, value in stock_.items() if value}, supplies_and_start(supplies_))
+    edt = EdtCalculator(engine.network)
+    kept = PromiseEngine(engine, edt)
+    for order, options in calls + calls[:1]:
+        destination = options["destination"]
+        as_of = START + options["as_of_hours"] * HOUR_NS
+        request = PromiseRequest(
+            tuple(sku for sku, _ in order),
+            tuple(quantity for _, quantity in order),
+            as_of,
+            zone_id=None if destination == "ST" else destination,
+            pickup_node_id="ST" if destination == "ST" else None,
+            methods=frozenset(options["methods"]),
+            fill_policy=options["fill_policy"],
+            min_fill_percent=options["min_fill_percent"],
+            max_shipments=options["max_shipments"],
+            sourcing=options["sourcing"],
+            customer_tier=options["tier"],
+            allow_future_supply=options["future"],
+            deliver_before_ns=as_of + options["before_hours"] * HOUR_NS if options["before_hours"] else 0,
+            max_options=options["max_options"],
+        )
+        rows = kept.promise_rows(request)
+        assert rows.candidates == list(PromiseEngine(engine, edt).promise(request).candidates)
+        rows.candidates.clear()  # a caller's list: the next answer's is its own
+        assert kept.promise(request) == PromiseEngine(engine, edt).promise(request)
+
+
+def supplies_and_start(supplies_):
+    return [
+        (f"PO-{i}", sku, node, quantity, START + hours * HOUR_NS)
+        for i, (sku, node, quantity, hours) in enumerate(supplies_)
+    ]
