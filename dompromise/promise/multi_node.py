@@ -5,6 +5,12 @@ from feeder nodes), line-level sourcing (each line from the node that
 delivers it first) and splits (lines, or with split_lines units, from several
 nodes under the shipment cap). The kernel builds every single-node option;
 these are the rest, scored as the kernel scores (views.RankingWeights).
+
+Consolidations are planned in the kernel (_core/promise_consolidation.pxi:
+sources, arrivals, route and score, nothing built for a hub that fails); this
+module builds the options found. A hub whose line must be split over feeders
+(split_lines), or whose times reach past the tables a scan holds, is planned
+here (_consolidated_options), as every hub once was.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from dompromise._core.promise import HUB_FIELD, HUB_STATUS_CODE, Consolidations, TransferTable
 from dompromise._core.transport import NEVER
 from dompromise.model.network import Network, NodeType
 from dompromise.promise.call import CODE_FULL, CODE_PARTIAL, INFO_CODE, Call, RouteEdt, until_tables
@@ -31,6 +38,10 @@ from dompromise.promise.types import (
 )
 
 Int64s = npt.NDArray[np.int64]
+HUB_OPTION = HUB_STATUS_CODE["OPTION"]
+assert [HUB_FIELD[name] for name in ("COLUMN", "STATUS", "ROUTE", "EARLIEST", "LATEST", "DEPARTURE", "COST")] == list(
+    range(7)
+)
 
 
 @dataclass
@@ -75,6 +86,18 @@ class MultiNodeOptions:
                 known = self._transfer_costs.get((feeder_id, hub_id))
                 self._transfer_costs[feeder_id, hub_id] = cost if known is None else min(known, cost)
                 self._transfer_routes[lane] = Route(Method.SHIP, "", lane)
+        # The same lanes for the kernel: by hub node index, in lane order, each with its pair's cheapest cost.
+        starts: list[int] = [0]
+        feeder_nodes: list[int] = []
+        lanes: list[int] = []
+        costs: list[int] = []
+        for node in nodes:
+            for feeder_id, lane, _ in self._inbound.get(node.node_id, []):
+                feeder_nodes.append(self._node_order[feeder_id])
+                lanes.append(lane)
+                costs.append(self._transfer_costs[feeder_id, node.node_id])
+            starts.append(len(lanes))
+        self._transfers = TransferTable(starts, feeder_nodes, lanes, costs, len(edt.lanes))
 
     def options(self, call: Call) -> list[Option] | None:
         """The options only Python builds, in the order PromiseEngine always added them;
@@ -91,13 +114,10 @@ class MultiNodeOptions:
             if self._inbound
             else []
         )
-        options: list[Option] = []
-        if hubs or line_level or split:
-            plans = self._plans(call, codes)
-            by_node = {plan.node_id: plan for plan in plans}
-            for hub in plans:
-                if not hub.full:
-                    options += self._consolidated_options(call, hub, by_node)
+        options, plans = self.consolidations(call, codes) if hubs else ([], None)
+        if line_level or split:
+            if plans is None:
+                plans = self._plans(call, codes)
             if line_level:
                 option = self._line_level_option(call, plans)
                 if option is not None:
@@ -113,6 +133,49 @@ class MultiNodeOptions:
         ):
             until_tables(self._edt, scan, scan.partial_options, request.min_fill_percent)
         return options or None
+
+    def consolidations(self, call: Call, codes: list[int]) -> tuple[list[Option], list[NodePlan] | None]:
+        """Every hub's consolidated option, in column order (codes: the scan's column codes), and the plans
+        when a hub had to be planned here (else None: made only when needed)."""
+        options: list[Option] = []
+        plans: list[NodePlan] | None = None
+        found = Consolidations(call.scan, self._transfers, call.request.split_lines)
+        until_tables(self._edt, call.scan, found.run)
+        for k, hub in enumerate(found.plans[: found.count].tolist()):
+            if hub[1] == HUB_OPTION:
+                options.append(self._consolidation(call, hub, found, k))
+                continue
+            if plans is None:  # planned here: a line split over feeders, or times past the scan's tables
+                plans = self._plans(call, codes)
+                by_node = {plan.node_id: plan for plan in plans}
+            options += self._consolidated_options(call, by_node[self._node_ids[call.columns[hub[0]]]], by_node)
+        return options, plans
+
+    def _consolidation(self, call: Call, plan: list[int], found: Consolidations, k: int) -> Option:
+        """The option of a hub the kernel consolidated (plan: found.plans[k]): _consolidated_options's."""
+        column, _, route_index, earliest, latest, departure, cost = plan
+        hub_id, node_ids = self._node_ids[call.columns[column]], self._node_ids
+        sources, ready, source_ready = found.lines[k].tolist()  # per line: LINE_FIELD
+        lines = tuple(
+            [
+                PlannedLine(sku, w, at) if source < 0 else PlannedLine(sku, w, at, node_ids[source], source_at)
+                for sku, w, source, at, source_at in zip(call.sku_ids, call.quantities, sources, ready, source_ready)
+            ]
+        )
+        route = call.destination.routes[route_index]
+        shipment = Shipment(
+            hub_id,
+            route.method,
+            route.service,
+            lines,
+            earliest,
+            latest,
+            None if departure == NEVER else departure,
+            cost,
+            "",
+        )
+        fill = 100.0 * call.wanted_sum / float(call.wanted_sum)  # every unit: _option's arithmetic
+        return Option(route.method, (shipment,), fill, earliest, latest, cost, float(found.score[k]), ())
 
     def _plans(self, call: Call, codes: list[int]) -> list[NodePlan]:
         """Every node with a route and some of the order (full or partial), in node order."""
