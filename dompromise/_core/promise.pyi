@@ -113,6 +113,33 @@ class PromiseKernel:
         node_penalty: npt.NDArray[np.float64] | None,
     ) -> PromiseScan: ...
 
+HUB_FIELD: dict[str, int]
+HUB_STATUS_CODE: dict[str, int]
+LINE_FIELD: dict[str, int]
+
+@disjoint_base
+class TransferTable:
+    def __init__(
+        self, start: npt.ArrayLike, feeder: npt.ArrayLike, lane: npt.ArrayLike, cost: npt.ArrayLike, lane_count: int
+    ) -> None: ...
+    @property
+    def node_count(self) -> int: ...
+    @property
+    def lane_count(self) -> int: ...
+
+@disjoint_base
+class Consolidations:
+    def __init__(self, scan: PromiseScan, transfers: TransferTable, split_lines: bool) -> None: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def plans(self) -> npt.NDArray[np.int64]: ...  # [hubs, 7]: HUB_FIELD
+    @property
+    def lines(self) -> npt.NDArray[np.int64]: ...  # [hubs, 3, lines]: LINE_FIELD
+    @property
+    def score(self) -> npt.NDArray[np.float64]: ...  # [hubs]
+    def run(self) -> int: ...
+
 def short_texts(
     sku_ids: list[str], quantities: list[int], scan: PromiseScan, columns: npt.NDArray[np.int64]
 ) -> list[str]: ...

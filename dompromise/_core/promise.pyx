@@ -15,7 +15,9 @@ in the same order, as PromiseEngine._option, so the two agree to the bit;
 `round(score, 3)` is reproduced exactly (see _round3).
 """
 
+cimport cython
 cimport numpy as cnp
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.math cimport fabs, floor, copysign
 from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint8_t
 from libc.stdio cimport snprintf
@@ -666,3 +668,6 @@ def short_texts(list sku_ids not None, list quantities not None, PromiseScan sca
             missing.append(piece)
         texts.append("short: " + ", ".join(missing))
     return texts
+
+
+include "promise_consolidation.pxi"  # a hub's consolidation (multi_node.py's most frequent option)

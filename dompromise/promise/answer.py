@@ -10,6 +10,7 @@ immutable).
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,20 +33,19 @@ from dompromise.promise.call import (
     NO_DELIVERY_TEXT,
     Call,
 )
-from dompromise.promise.routes import Route
 from dompromise.promise.types import Candidate, Option, PlannedLine, PromiseRequest, Reason, Shipment
 
 NOT_SELLABLE = int(Reason.NODE_NOT_SELLABLE)
 REASON_USED = int(Reason.USED)
 REASON_OUTRANKED = int(Reason.OUTRANKED)
 REASON_TOO_LATE = int(Reason.TOO_LATE)
-# One entry to rank: (score, earliest, cost, order made, nodes, distinct key, kernel row or Option).
-Entry = tuple[float, int, int, int, list[int], tuple[tuple[str, str, str, int], ...], int | Option]
-
-
-def _rank_key(entry: Entry) -> tuple[float, int, int]:
-    """An entry's rank: score, then earliest delivery, then cost."""
-    return entry[0], entry[1], entry[2]
+# One entry to rank: (score, earliest, cost, nodes, distinct key, kernel row or Option); entries are listed in
+# the order they were made, which a stable sort keeps for ties.
+Entry = tuple[float, int, int, tuple[int, ...], tuple[tuple[str, str, str, int], ...], int | Option]
+# An entry's rank: score, then earliest delivery, then cost.
+_rank_key = operator.itemgetter(0, 1, 2)
+_new = tuple.__new__  # a NamedTuple from the tuple of its fields, in order:
+assert Candidate._fields == ("node_id", "reason", "detail")
 
 
 @dataclass(slots=True)
@@ -201,92 +201,95 @@ class AnswerBuilder:
         window, sort by (score, earliest, cost) in the order they were made, distinct,
         max_options; USED / TOO_LATE / OUTRANKED as before. The kept options unbuilt, in rank
         order: a kernel row's index, or Python's Option."""
-        request, scan = call.request, call.scan
-        codes = scan.info[:, INFO_CODE].tolist()
+        request, scan, columns = call.request, call.scan, call.columns
         tables = self._reason_tables(request)
-        # The fixed explanations, from the destination's tables (the same Candidates _candidate finds, without
-        # hashing an enum per node).
+        # Each node's Candidate, from the destination's tables (the same Candidates _candidate finds, without
+        # hashing an enum per node); None while the options decide it (a FULL column) or none does (no column:
+        # not sellable).
         used, outranked, too_late = tables[REASON_USED], tables[REASON_OUTRANKED], tables[REASON_TOO_LATE]
-        candidates: dict[int, Candidate] = {}
+        found: list[Candidate | None] = [None] * len(self._node_ids)
         partial: list[int] = []
-        for column, node in enumerate(call.columns):
-            code = codes[column]
+        for column, code in enumerate(scan.info[:, INFO_CODE].tolist()):
             if code == CODE_PARTIAL:
                 partial.append(column)
             elif code != CODE_FULL:
-                candidates[node] = tables[code][node]
+                node = columns[column]
+                found[node] = tables[code][node]
         if partial:
-            partial_columns = np.array(partial, dtype=np.int64)
-            for column, candidate in zip(partial, self._short_candidates(call, partial_columns)):
-                candidates[call.columns[column]] = candidate
-        rows: list[list[int]] = scan.rows[: scan.row_count].tolist()
-        scores: list[float] = scan.score[: scan.row_count].tolist()
-        routes = call.destination.routes
+            for column, candidate in zip(partial, self._short_candidates(call, np.array(partial, dtype=np.int64))):
+                found[columns[column]] = candidate
         # Rows and options in the order they were made: full rows, python, partial rows.
         entries: list[Entry] = []
-        for row in range(scan.full_row_count):
-            entries.append(self._row_entry(call, row, rows[row], scores[row], routes))
+        row_count, full_row_count = scan.row_count, scan.full_row_count
+        row_entries: list[Entry] = []
+        if row_count:
+            rows: list[list[int]] = scan.rows[:row_count].tolist()
+            scores: list[float] = scan.score[:row_count].tolist()
+            routes, node_ids = call.destination.routes, self._node_ids
+            for row, (column, route_index, earliest, _, _, cost) in enumerate(rows):
+                node = columns[column]
+                route = routes[route_index]
+                row_entries.append(
+                    (
+                        scores[row],
+                        earliest,
+                        cost,
+                        (node,),
+                        ((node_ids[node], route.service, route.via_node_id, earliest),),
+                        row,
+                    )
+                )
+            entries = row_entries[:full_row_count]
         node_order = self._node_order
         for option in python_options:
-            entries.append(
-                (
-                    option.score,
-                    option.earliest_ns,
-                    option.cost_minor,
-                    len(entries),
-                    [node_order[s.node_id] for s in option.shipments],
-                    tuple([(s.node_id, s.service, s.via_node_id, s.earliest_ns) for s in option.shipments]),
-                    option,
+            shipments = option.shipments
+            if len(shipments) == 1:  # every consolidation: no comprehension (a function call each in 3.11)
+                only = shipments[0]
+                nodes: tuple[int, ...] = (node_order[only.node_id],)
+                key: tuple[tuple[str, str, str, int], ...] = (
+                    (only.node_id, only.service, only.via_node_id, only.earliest_ns),
                 )
-            )
-        for row in range(scan.full_row_count, scan.row_count):
-            entries.append(self._row_entry(call, row, rows[row], scores[row], routes))
+            else:
+                nodes = tuple([node_order[s.node_id] for s in shipments])
+                key = tuple([(s.node_id, s.service, s.via_node_id, s.earliest_ns) for s in shipments])
+            entries.append((option.score, option.earliest_ns, option.cost_minor, nodes, key, option))
+        if row_count > full_row_count:
+            entries += row_entries[full_row_count:]
         if request.deliver_before_ns:
             in_window = []
             for entry in entries:
                 if entry[1] <= request.deliver_before_ns:
                     in_window.append(entry)
                     continue
-                for node in entry[4]:
-                    candidates.setdefault(node, too_late[node])
+                for node in entry[3]:
+                    if found[node] is None:
+                        found[node] = too_late[node]
             entries = in_window
         entries.sort(key=_rank_key)  # stable: ties keep the order the options were made
         seen, distinct = set(), []
         for entry in entries:
-            if entry[5] not in seen:
-                seen.add(entry[5])
+            if entry[4] not in seen:
+                seen.add(entry[4])
                 distinct.append(entry)
         kept_entries = distinct[: request.max_options]
         for entry in kept_entries:
-            for node in entry[4]:
-                candidates[node] = used[node]
+            for node in entry[3]:
+                found[node] = used[node]
         for entry in entries:
-            for node in entry[4]:
-                if node not in candidates:
-                    candidates[node] = outranked[node]
-        not_sellable = tables[NOT_SELLABLE]
-        ordered = [candidates.get(node) or not_sellable[node] for node in range(len(self._node_ids))]
-        return [entry[6] for entry in kept_entries], ordered
+            for node in entry[3]:
+                if found[node] is None:
+                    found[node] = outranked[node]
+        ordered = [
+            candidate if candidate is not None else not_sellable
+            for candidate, not_sellable in zip(found, tables[NOT_SELLABLE])
+        ]
+        return [entry[5] for entry in kept_entries], ordered
 
     def built(self, call: Call, kept: list[int | Option]) -> list[Option]:
         """The kept options of python_rows, the kernel rows among them built as Options."""
         rows_kept = [entry for entry in kept if not isinstance(entry, Option)]
         built = iter(self._row_options(call, rows_kept) if rows_kept else ())
         return [entry if isinstance(entry, Option) else next(built) for entry in kept]
-
-    def _row_entry(self, call: Call, row: int, values: list[int], score: float, routes: list[Route]) -> Entry:
-        column, route_index, earliest, _, _, cost = values
-        node = call.columns[column]
-        route = routes[route_index]
-        return (
-            score,
-            earliest,
-            cost,
-            row,
-            [node],
-            ((self._node_ids[node], route.service, route.via_node_id, earliest),),
-            row,
-        )
 
     # ---- explanations -----------------------------------------------------------
 
@@ -337,4 +340,7 @@ class AnswerBuilder:
         node_ids, nodes, short = self._node_ids, call.columns, Reason.SHORT
         columns = columns.astype(np.int64, copy=False)
         texts = short_texts(call.sku_ids, call.quantities, call.scan, columns)
-        return [Candidate(node_ids[nodes[column]], short, text) for column, text in zip(columns.tolist(), texts)]
+        # tuple.__new__: a Candidate without its Python-level __new__ (one per short node, every call).
+        return [
+            _new(Candidate, (node_ids[nodes[column]], short, text)) for column, text in zip(columns.tolist(), texts)
+        ]

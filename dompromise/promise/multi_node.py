@@ -5,6 +5,12 @@ from feeder nodes), line-level sourcing (each line from the node that
 delivers it first) and splits (lines, or with split_lines units, from several
 nodes under the shipment cap). The kernel builds every single-node option;
 these are the rest, scored as the kernel scores (views.RankingWeights).
+
+Consolidations are planned in the kernel (_core/promise_consolidation.pxi:
+sources, arrivals, route and score, nothing built for a hub that fails); this
+module builds the options found. A hub whose line must be split over feeders
+(split_lines), or whose times reach past the tables a scan holds, is planned
+here (_consolidated_options), as every hub once was.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from dompromise._core.promise import HUB_FIELD, HUB_STATUS_CODE, Consolidations, TransferTable
 from dompromise._core.transport import NEVER
 from dompromise.model.network import Network, NodeType
 from dompromise.promise.call import CODE_FULL, CODE_PARTIAL, INFO_CODE, Call, RouteEdt, until_tables
@@ -31,6 +38,35 @@ from dompromise.promise.types import (
 )
 
 Int64s = npt.NDArray[np.int64]
+# A NamedTuple made from the tuple of its fields: tuple.__new__ without the class's Python-level __new__ (~0.1 us
+# where the call costs ~0.3; a consolidation makes one per order line). The fields it is given, in order:
+_new = tuple.__new__
+assert PlannedLine._fields == ("sku_id", "quantity", "ready_ns", "source_node_id", "source_ready_ns")
+assert Shipment._fields == (
+    "node_id",
+    "method",
+    "service",
+    "lines",
+    "earliest_ns",
+    "latest_ns",
+    "departure_ns",
+    "cost_minor",
+    "via_node_id",
+)
+assert Option._fields == (
+    "method",
+    "shipments",
+    "fill_percent",
+    "earliest_ns",
+    "latest_ns",
+    "cost_minor",
+    "score",
+    "short_lines",
+)
+HUB_OPTION = HUB_STATUS_CODE["OPTION"]
+assert [HUB_FIELD[name] for name in ("COLUMN", "STATUS", "ROUTE", "EARLIEST", "LATEST", "DEPARTURE", "COST")] == list(
+    range(7)
+)
 
 
 @dataclass
@@ -57,6 +93,8 @@ class MultiNodeOptions:
         self._weights = weights
         nodes = network.nodes
         self._node_ids = [node.node_id for node in nodes]
+        # A planned line's source node by the kernel's LINE_SOURCE: a node index, or -1 (the hub's own: "").
+        self._source_names = [*self._node_ids, ""]
         self._node_order = {node.node_id: i for i, node in enumerate(nodes)}
         self._node_types = {node.node_id: node.node_type for node in nodes}
         # Transfer lanes into each node: hub -> [(feeder node, lane index, cost)].
@@ -66,7 +104,6 @@ class MultiNodeOptions:
                 self._inbound.setdefault(core_lane.lane.to_node_id, []).append(
                     (core_lane.node_id, core_lane.index, core_lane.cost_minor)
                 )
-        self._has_inbound = [node.node_id in self._inbound for node in nodes]
         # (feeder, hub) -> the cheapest transfer lane's cost; a transfer lane -> its route (made once).
         self._transfer_costs: dict[tuple[str, str], int] = {}
         self._transfer_routes: dict[int, Route] = {}
@@ -75,6 +112,18 @@ class MultiNodeOptions:
                 known = self._transfer_costs.get((feeder_id, hub_id))
                 self._transfer_costs[feeder_id, hub_id] = cost if known is None else min(known, cost)
                 self._transfer_routes[lane] = Route(Method.SHIP, "", lane)
+        # The same lanes for the kernel: by hub node index, in lane order, each with its pair's cheapest cost.
+        starts: list[int] = [0]
+        feeder_nodes: list[int] = []
+        lanes: list[int] = []
+        costs: list[int] = []
+        for node in nodes:
+            for feeder_id, lane, _ in self._inbound.get(node.node_id, []):
+                feeder_nodes.append(self._node_order[feeder_id])
+                lanes.append(lane)
+                costs.append(self._transfer_costs[feeder_id, node.node_id])
+            starts.append(len(lanes))
+        self._transfers = TransferTable(starts, feeder_nodes, lanes, costs, len(edt.lanes))
 
     def options(self, call: Call) -> list[Option] | None:
         """The options only Python builds, in the order PromiseEngine always added them;
@@ -86,18 +135,11 @@ class MultiNodeOptions:
         splits_allowed = request.fill_policy != FillPolicy.SHIP_COMPLETE and request.max_shipments > 1
         line_level = splits_allowed and request.sourcing == Sourcing.LINE_LEVEL
         split = splits_allowed and not has_full
-        hubs = (
-            [c for c, code in enumerate(codes) if code == CODE_PARTIAL and self._has_inbound[call.columns[c]]]
-            if self._inbound
-            else []
-        )
-        options: list[Option] = []
-        if hubs or line_level or split:
-            plans = self._plans(call, codes)
-            by_node = {plan.node_id: plan for plan in plans}
-            for hub in plans:
-                if not hub.full:
-                    options += self._consolidated_options(call, hub, by_node)
+        # A hub is a PARTIAL column with transfer lanes in: the kernel finds them.
+        options, plans = self.consolidations(call, codes) if self._inbound and CODE_PARTIAL in codes else ([], None)
+        if line_level or split:
+            if plans is None:
+                plans = self._plans(call, codes)
             if line_level:
                 option = self._line_level_option(call, plans)
                 if option is not None:
@@ -113,6 +155,57 @@ class MultiNodeOptions:
         ):
             until_tables(self._edt, scan, scan.partial_options, request.min_fill_percent)
         return options or None
+
+    def consolidations(self, call: Call, codes: list[int]) -> tuple[list[Option], list[NodePlan] | None]:
+        """Every hub's consolidated option, in column order (codes: the scan's column codes), and the plans
+        when a hub had to be planned here (else None: made only when needed)."""
+        options: list[Option] = []
+        plans: list[NodePlan] | None = None
+        found = Consolidations(call.scan, self._transfers, call.request.split_lines)
+        until_tables(self._edt, call.scan, found.run)
+        if not found.count:
+            return options, plans
+        scores: list[float] = found.score[: found.count].tolist()
+        lines_of: list[list[list[int]]] = found.lines[: found.count].tolist()
+        for k, hub in enumerate(found.plans[: found.count].tolist()):
+            if hub[1] == HUB_OPTION:
+                options.append(self._consolidation(call, hub, lines_of[k], scores[k]))
+                continue
+            if plans is None:  # planned here: a line split over feeders, or times past the scan's tables
+                plans = self._plans(call, codes)
+                by_node = {plan.node_id: plan for plan in plans}
+            options += self._consolidated_options(call, by_node[self._node_ids[call.columns[hub[0]]]], by_node)
+        return options, plans
+
+    def _consolidation(self, call: Call, plan: list[int], lines_of: list[list[int]], score: float) -> Option:
+        """The option of a hub the kernel consolidated (plan: a row of Consolidations.plans; lines_of: its
+        lines, LINE_FIELD by line): _consolidated_options's, its tuples made without their Python __new__."""
+        column, _, route_index, earliest, latest, departure, cost = plan
+        names = self._source_names
+        sources, ready, source_ready = lines_of
+        lines = tuple(
+            [
+                _new(PlannedLine, (sku, w, at, names[source], source_at))
+                for sku, w, source, at, source_at in zip(call.sku_ids, call.quantities, sources, ready, source_ready)
+            ]
+        )
+        route = call.destination.routes[route_index]
+        shipment = _new(
+            Shipment,
+            (
+                self._node_ids[call.columns[column]],
+                route.method,
+                route.service,
+                lines,
+                earliest,
+                latest,
+                None if departure == NEVER else departure,
+                cost,
+                "",
+            ),
+        )
+        fill = 100.0 * call.wanted_sum / float(call.wanted_sum)  # every unit: _option's arithmetic
+        return _new(Option, (route.method, (shipment,), fill, earliest, latest, cost, score, ()))
 
     def _plans(self, call: Call, codes: list[int]) -> list[NodePlan]:
         """Every node with a route and some of the order (full or partial), in node order."""
