@@ -19,8 +19,10 @@ matrix it works out what each node fills and when, classifies the nodes,
 evaluates every allowed route with the EDT tables, keeps each node's fastest
 and cheapest route, scores and ranks them; Python builds dataclasses only for
 the options it returns and the candidates' reasons (answer.py).
-Consolidation, line-level sourcing and splits stay in Python over the same
-matrix (multi_node.py). The request and answer types are in types.py, the
+A hub's consolidation is planned by the kernel too (promise_consolidation.pxi),
+Python building only the options it finds; line-level sourcing, splits and the
+rare consolidation the kernel hands back stay in Python over the same matrix
+(multi_node.py). The request and answer types are in types.py, the
 routes to each destination in routes.py.
 """
 
