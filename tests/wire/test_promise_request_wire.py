@@ -10,9 +10,9 @@ what a server without the reader answers, bad requests the same statuses, detail
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,9 +24,11 @@ from hypothesis import strategies as st
 
 from dompromise import limits
 from dompromise.demo import network as demo
-from dompromise.errors import DompromiseError
+from dompromise.errors import DompromiseError, NotFoundError
+from dompromise.internal.v1 import log_pb2
 from dompromise.inventory.engine import Engine
 from dompromise.log import MemoryLog
+from dompromise.model.document import network_document
 from dompromise.promise.token import TokenSigner
 from dompromise.promise.types import PromiseRequest
 from dompromise.replica.bootstrap import stock_records as demo_stock_records
@@ -37,7 +39,9 @@ from dompromise.service.promise import Promiser, _validate
 from dompromise.v1 import promise_pb2, reservation_pb2, reservation_pb2_grpc
 from dompromise.wire.promise_request import LIMITS, REQUEST_FIELDS, PromiseRequestRead, read_promise_request
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "promise"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
+from scenario_network import stocked_engine  # noqa: E402
 from test_service_availability import field_violations  # noqa: E402
 
 KEY = b"k" * 32
@@ -446,6 +450,46 @@ def test_a_postal_code_is_taken_once_its_zone_is_in_the_cache():
     assert promiser.request_of_read(nowhere) is None  # no zone: request_of answers NOT_FOUND
 
 
+def test_the_resolver_follows_the_network_after_a_catalog_change():
+    """A record that retires a SKU changes the network between two requests: the request of that SKU, taken
+    before, is left to request_of after (NOT_FOUND), as request_of's own rebuild (_current) would have it."""
+    engine = stocked_engine({("PAD", "DC"): 5})
+    promiser = Promiser(engine, TokenSigner(KEY), lambda: NOW_NS)
+    read = read_promise_request(field(1, 2, text(1, b"RARE") + field(2, 0, 1)) + text(6, b"Z59"))
+    assert read is not None
+    assert promiser.request_of_read(read) == promiser.request_of(
+        promise_pb2.PromiseDeliveryRequest.FromString(read.data)
+    )
+    outcome = engine.apply_record(log_pb2.LogRecord(log_time_ns=3, retire_skus=log_pb2.RetireSkus(sku_ids=["RARE"])), 2)
+    assert outcome.applied_count == 1
+    assert promiser.request_of_read(read) is None
+    with pytest.raises(NotFoundError):
+        promiser.request_of(promise_pb2.PromiseDeliveryRequest.FromString(read.data))
+
+
+def test_the_resolver_is_rebuilt_after_a_network_change():
+    """A ChangeNetwork record without zone Z59 between two requests: the resolver of the old network took Z59, the
+    new network's leaves it to request_of (NOT_FOUND)."""
+    engine = stocked_engine({("PAD", "DC"): 5})
+    promiser = Promiser(engine, TokenSigner(KEY), lambda: NOW_NS)
+    read = read_promise_request(field(1, 2, text(1, b"PAD") + field(2, 0, 1)) + text(6, b"Z59"))
+    assert read is not None and promiser.request_of_read(read) is not None
+    transport = engine.network.transport
+    assert transport is not None
+    without_z59 = dataclasses.replace(
+        transport,
+        zones=tuple(zone for zone in transport.zones if zone.zone_id != "Z59"),
+        lanes=tuple(lane for lane in transport.lanes if lane.to_zone_id != "Z59"),
+    )
+    document = network_document(dataclasses.replace(engine.network, transport=without_z59))
+    record = log_pb2.LogRecord(log_time_ns=3, change_network=log_pb2.ChangeNetwork(network_document=document))
+    engine.apply_record(record, 2)
+    assert {zone.zone_id for zone in engine.network.transport.zones} == {"Z69"}
+    assert promiser.request_of_read(read) is None
+    with pytest.raises(NotFoundError):
+        promiser.request_of(promise_pb2.PromiseDeliveryRequest.FromString(read.data))
+
+
 # ---- over gRPC: a server without the reader is "before" ------------------------------------------------------
 
 
@@ -454,7 +498,7 @@ def servers():
     """(with the reader, without it): two servers of the demo network and stock."""
     with_reader = ServerThread(demo_replica(), token_key=KEY)
     raw = pipeline.RAW_METHODS[pipeline.PROMISE_DELIVERY]
-    pipeline.RAW_METHODS[pipeline.PROMISE_DELIVERY] = replace(raw, reader=None)
+    pipeline.RAW_METHODS[pipeline.PROMISE_DELIVERY] = dataclasses.replace(raw, reader=None)
     try:
         without = ServerThread(demo_replica(), token_key=KEY)
     finally:
