@@ -179,7 +179,8 @@ class Promiser:
         """request_of for a request read from its bytes (wire/promise_request.pyx): the same PromiseRequest, or
         None for one the reader leaves to request_of (decode read.data and ask it: it answers as ever, errors
         included)."""
-        self._current()
+        if self._generation != self._network_engine.network_generation:  # _current(), inline: a call less
+            self._build()
         resolver = self._resolver
         return None if resolver is None else cast(PromiseRequest | None, resolver.resolve(read))
 

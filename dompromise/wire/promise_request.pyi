@@ -9,6 +9,7 @@ from typing import final
 
 LIMITS: dict[str, int]
 REQUEST_FIELDS: tuple[str, ...]
+SKUS_KEPT: int
 
 @final
 class PromiseRequestRead:

@@ -74,6 +74,8 @@ cdef enum:
     PROMISE_LINES_MAX = 5_000
     PROMISE_OPTIONS_MAX = 20
     NANOS_PER_SECOND = 1_000_000_000
+    # SKU ids, and (SKU id, unit) pairs, a resolver remembers the engine knows (the client's text: bounded).
+    SKUS_KEPT_MAX = 16_384
     # The numbers _validate takes (proto enums DeliveryMethod, FillPolicy, SourcingMode).
     METHOD_MAX = 3
     FILL_POLICY_MAX = 3
@@ -93,6 +95,8 @@ LIMITS = {
     "QUANTITY_MAX": QUANTITY_MAX,
     "TIME_SECONDS_MAX": TIME_SECONDS_MAX,
 }
+
+SKUS_KEPT = SKUS_KEPT_MAX  # for the tests
 
 # PromiseRequest's fields in order (promise/types.py): the resolver builds it positionally.
 REQUEST_FIELDS = (
@@ -445,7 +449,11 @@ cdef class PromiseRequestResolver:
     `node(node_id)` (None: unknown), `unit_size(sku_id, unit)` (base units per unit, 0: none such), the zone ids,
     the Promiser's dict of zones by (postal code, country code) (a missing key: not looked up yet; None: no zone),
     its clock, and the enums: `methods` the frozenset of Methods per bit set (index 0: every method),
-    `fill_policies` and `sourcings` by number (0: the default)."""
+    `fill_policies` and `sourcings` by number (0: the default).
+
+    The SKUs found known, and the unit sizes found, are remembered (a Python call per line cost ~0.3 us, more than
+    the rest of the line): a resolver lives as long as its network and catalog (the Promiser builds another when
+    either changes), so what the engine answered stays true for it."""
 
     cdef object _request_type
     cdef object _sku
@@ -458,6 +466,8 @@ cdef class PromiseRequestResolver:
     cdef tuple _fill_policies
     cdef tuple _sourcings
     cdef object _max_options_default
+    cdef dict _known_skus  # sku_id -> True: sku(sku_id) is not None
+    cdef dict _unit_sizes  # (sku_id, unit) -> unit_size(sku_id, unit), when 1 to QUANTITY_MAX
 
     def __init__(
         self,
@@ -490,15 +500,21 @@ cdef class PromiseRequestResolver:
         self._fill_policies = fill_policies
         self._sourcings = sourcings
         self._max_options_default = max_options_default
+        self._known_skus = {}
+        self._unit_sizes = {}
 
     def resolve(self, PromiseRequestRead read not None):
-        cdef object sku = self._sku
+        cdef dict known = self._known_skus
         cdef object zone
         cdef PyObject* found
         cdef str sku_id
         for sku_id in read.sku_ids:
-            if sku(sku_id) is None:
-                return None  # NOT_FOUND naming the line
+            if PyDict_GetItem(known, sku_id) == NULL:
+                if self._sku(sku_id) is None:
+                    return None  # NOT_FOUND naming the line
+                if len(known) >= SKUS_KEPT_MAX:
+                    known.clear()
+                known[sku_id] = True
         quantities = read.quantities if read.units is None else self._base_quantities(read)
         if quantities is None:
             return None
@@ -544,16 +560,28 @@ cdef class PromiseRequestResolver:
         """validation.base_quantities: each line in base units; None for a unit its SKU lacks or more than
         QUANTITY_MAX base units (INVALID_ARGUMENT)."""
         cdef list quantities = []
+        cdef dict sizes = self._unit_sizes
         cdef Py_ssize_t i
         cdef int64_t quantity
         cdef object size
+        cdef PyObject* found
         for i in range(len(read.sku_ids)):
             quantity = read.quantities[i]
             unit = read.units[i]
             if unit:
-                size = self._unit_size(read.sku_ids[i], unit)
-                if type(size) is not int or not 0 < size <= QUANTITY_MAX or quantity > QUANTITY_MAX // <int64_t>size:
-                    return None
+                key = (read.sku_ids[i], unit)
+                found = PyDict_GetItem(sizes, key)
+                if found != NULL:
+                    size = <object>found
+                else:
+                    size = self._unit_size(read.sku_ids[i], unit)
+                    if type(size) is not int or not 0 < size <= QUANTITY_MAX:
+                        return None  # no such unit (INVALID_ARGUMENT), or a size no quantity fits
+                    if len(sizes) >= SKUS_KEPT_MAX:
+                        sizes.clear()
+                    sizes[key] = size
+                if quantity > QUANTITY_MAX // <int64_t>size:
+                    return None  # more than QUANTITY_MAX base units (INVALID_ARGUMENT)
                 quantity *= <int64_t>size
             quantities.append(quantity)
         return tuple(quantities)

@@ -35,9 +35,16 @@ from dompromise.replica.bootstrap import stock_records as demo_stock_records
 from dompromise.replica.local import Replica
 from dompromise.service import pipeline
 from dompromise.service.decoding import Undecodable, guarded
-from dompromise.service.promise import Promiser, _validate
+from dompromise.service.promise import FILL_POLICIES, METHOD_SETS, SOURCINGS, Promiser, _validate
 from dompromise.v1 import promise_pb2, reservation_pb2, reservation_pb2_grpc
-from dompromise.wire.promise_request import LIMITS, REQUEST_FIELDS, PromiseRequestRead, read_promise_request
+from dompromise.wire.promise_request import (
+    LIMITS,
+    REQUEST_FIELDS,
+    SKUS_KEPT,
+    PromiseRequestRead,
+    PromiseRequestResolver,
+    read_promise_request,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "promise"))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "service"))
@@ -488,6 +495,50 @@ def test_the_resolver_is_rebuilt_after_a_network_change():
     assert promiser.request_of_read(read) is None
     with pytest.raises(NotFoundError):
         promiser.request_of(promise_pb2.PromiseDeliveryRequest.FromString(read.data))
+
+
+def test_a_resolver_asks_the_engine_once_per_sku_and_unit_and_keeps_a_bounded_number():
+    """The SKUs found known and the unit sizes found are remembered (the network cannot change under a resolver);
+    past SKUS_KEPT of either, it starts again."""
+    asked: list[tuple[str, ...]] = []
+
+    def sku(sku_id: str) -> object:
+        asked.append((sku_id,))
+        return sku_id
+
+    def unit_size(sku_id: str, unit: str) -> int:
+        asked.append((sku_id, unit))
+        return 12
+
+    resolver = PromiseRequestResolver(
+        PromiseRequest,
+        sku,
+        unit_size,
+        frozenset({"Z"}),
+        {},
+        sku,
+        lambda: NOW_NS,
+        METHOD_SETS,
+        FILL_POLICIES,
+        SOURCINGS,
+        5,
+    )
+
+    def resolve(sku_id: bytes, unit: bytes = b"") -> PromiseRequest:
+        read = read_promise_request(field(1, 2, text(1, sku_id) + field(2, 0, 2) + text(3, unit)) + text(6, b"Z"))
+        assert read is not None
+        resolved = resolver.resolve(read)
+        assert isinstance(resolved, PromiseRequest)
+        return resolved
+
+    assert resolve(b"A").quantities == (2,) and resolve(b"A", b"box").quantities == (24,)
+    assert resolve(b"A", b"box").quantities == (24,) and resolve(b"A").sku_ids == ("A",)
+    assert asked == [("A",), ("A", "box")]
+    for number in range(SKUS_KEPT):
+        resolve(f"B{number}".encode())
+    assert asked[-1] == (f"B{SKUS_KEPT - 1}",)
+    resolve(b"A")
+    assert asked[-1] == ("A",)  # forgotten: asked again
 
 
 # ---- over gRPC: a server without the reader is "before" ------------------------------------------------------
