@@ -50,6 +50,8 @@ METHOD_SETS = tuple(
 )
 FILL_POLICIES = tuple(FILL_POLICY_OF[number] for number in range(len(FILL_POLICY_OF)))
 SOURCINGS = tuple(SOURCING_OF[number] for number in range(len(SOURCING_OF)))
+# PromiseRequestResolver.resolve as the Promiser calls it.
+ResolveRead = Callable[[PromiseRequestRead], PromiseRequest | None]
 SERVICE = promise_pb2.DESCRIPTOR.services_by_name["PromiseService"]
 # Postal codes whose zone is kept per network (the client's text: bounded).
 POSTAL_CODES_KEPT = 4096
@@ -100,8 +102,9 @@ class Promiser:
         # for the same postal codes again and again.
         self._zones_by_postal_code: dict[tuple[str, str], str | None] = {}
         # request_of for a request read from its bytes, on this network (None: no transport, request_of refuses).
-        self._resolver = (
-            PromiseRequestResolver(
+        self._resolve: ResolveRead | None = None
+        if self._engine is not None:
+            resolver = PromiseRequestResolver(
                 PromiseRequest,
                 engine.sku,
                 engine.unit_size,
@@ -114,9 +117,7 @@ class Promiser:
                 SOURCINGS,
                 limits.PROMISE_OPTIONS_DEFAULT,
             )
-            if self._engine is not None
-            else None
-        )
+            self._resolve = cast(ResolveRead, resolver.resolve)  # it builds PromiseRequest (wire cannot name it)
         self._generation = engine.network_generation
 
     def _current(self) -> None:
@@ -181,8 +182,8 @@ class Promiser:
         included)."""
         if self._generation != self._network_engine.network_generation:  # _current(), inline: a call less
             self._build()
-        resolver = self._resolver
-        return None if resolver is None else cast(PromiseRequest | None, resolver.resolve(read))
+        resolve = self._resolve
+        return None if resolve is None else resolve(read)
 
     def _required_attributes(self, lines: Sequence[promise_pb2.OrderLine]) -> tuple[tuple[str, Attributes], ...]:
         """(sku_id, values) of the SKUs whose lines require attribute values; every problem
