@@ -562,10 +562,9 @@ def promise_phases(calls: int) -> list[dict]:
             else:
                 t9 = time.perf_counter_ns()
             t10 = time.perf_counter_ns()
-            if read_of is not None:
-                read = read_promise_request(data)
-                assert read is not None and read_of(read) == request, "the garage order is read from its bytes"
+            read_request = read_of(read_promise_request(data)) if read_of is not None else request
             t11 = time.perf_counter_ns()
+            assert read_request == request, "the garage order is read from its bytes"
             if call_index >= calls // 10:
                 spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4, t8 - t7, t9 - t8, t10 - t9, t11 - t10)
                 for name, ns in zip(times, spans):
