@@ -4,12 +4,11 @@
 Decoding a request with protobuf and reading its ~20 fields through protobuf's Python API (a call per field, a
 wrapper per line) cost ~19 us for one line, ~37 us for ten (Promiser.request_of, service/promise.py; parse and
 request_of in benchmarks/grpc_ceiling.py --phases), ~3 and ~6 us here (its "read" phase; ~0.9 and ~2.1 us in a
-tight loop). Here the
-bytes are walked once, in C, and checked as Promiser's _validate checks them: `read_promise_request` returns a
-PromiseRequestRead, pure data of the request, or None for any request it does not take. A
-PromiseRequestResolver, built per network by the Promiser, then does what request_of does with the engine (SKUs
-known, units converted, the zone of a postal code from the Promiser's cache, the pickup node known, as_of from
-the server's clock when absent) and returns the PromiseRequest request_of would, or None.
+tight loop). Here the bytes are walked once, in C, and checked as Promiser's _validate checks them:
+`read_promise_request` returns a PromiseRequestRead, pure data of the request, or None for any request it does
+not take. A PromiseRequestResolver, built per network by the Promiser, then does what request_of does with the
+engine (SKUs known, units converted, the zone of a postal code from the Promiser's cache, the pickup node known,
+as_of from the server's clock when absent) and returns the PromiseRequest request_of would, or None.
 
 None is never an answer: the caller decodes the bytes and asks request_of, which answers exactly as it always
 did, errors included. So both decline whatever is doubtful or rare, and everything request_of would refuse:
