@@ -42,6 +42,8 @@ extensions = [
     compiled("dompromise.wire.outcomes"),
     # PromiseDeliveryResponse written from a promise answer.
     compiled("dompromise.wire.promise"),
+    # PromiseDeliveryRequest read from its wire bytes (the common request; anything else is decoded as ever).
+    compiled("dompromise.wire.promise_request"),
 ]
 
 SKIP_EXTENSIONS = os.environ.get("DOMPROMISE_NO_EXTENSIONS") == "1"

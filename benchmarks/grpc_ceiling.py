@@ -490,7 +490,9 @@ def promise_phases(calls: int) -> list[dict]:
     PromiseEngine.promise, Promiser.response (building the message and signing a token per
     option; the tokens alone timed apart, from the same holds) and the serialization; and
     Promiser.response_bytes ("wire": the built answer's bytes); and what PromiseDeliveryBytes does today:
-    Promiser.promise_rows ("rows": the kernel's rows not built as Options) and its bytes ("wire rows").
+    Promiser.promise_rows ("rows": the kernel's rows not built as Options) and its bytes ("wire rows"); and
+    "read": the request as PromiseDeliveryBytes takes it, read from its bytes (wire/promise_request.pyx) and
+    resolved (Promiser.request_of_read), instead of parse + request_of ("read handler": read, rows, wire rows).
     The demo network and stock of `dompromise serve --in-memory`; no gRPC, no event loop."""
     from dompromise.demo import network as demo
     from dompromise.inventory.engine import Engine
@@ -519,10 +521,14 @@ def promise_phases(calls: int) -> list[dict]:
                 "wire",
                 "rows",
                 "wire_rows",
+                "read",
             )
         }
         wire = getattr(promiser, "response_bytes", None)  # a tree from before the compiled encoder has none
         rows_of = getattr(promiser, "promise_rows", None)  # nor one from before the rows' encoder
+        read_of = getattr(promiser, "request_of_read", None)  # nor one from before the request reader
+        if read_of is not None:
+            from dompromise.wire.promise_request import read_promise_request
         for call_index in range(calls + calls // 10):  # the first tenth warms up
             t0 = time.perf_counter_ns()
             message = promise_pb2.PromiseDeliveryRequest.FromString(data)
@@ -556,8 +562,11 @@ def promise_phases(calls: int) -> list[dict]:
             else:
                 t9 = time.perf_counter_ns()
             t10 = time.perf_counter_ns()
+            read_request = read_of(read_promise_request(data)) if read_of is not None else request
+            t11 = time.perf_counter_ns()
+            assert read_request == request, "the garage order is read from its bytes"
             if call_index >= calls // 10:
-                spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4, t8 - t7, t9 - t8, t10 - t9)
+                spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t7 - t6, t5 - t4, t8 - t7, t9 - t8, t10 - t9, t11 - t10)
                 for name, ns in zip(times, spans):
                     times[name].append(ns / 1000)
         row = {
@@ -585,11 +594,15 @@ def promise_phases(calls: int) -> list[dict]:
             )
         else:
             del row["rows_us"], row["wire_rows_us"]
+        if read_of is not None and "rows_us" in row:  # PromiseDeliveryBytes of a request read from its bytes
+            row["handler_read_us"] = round(sum(row[f"{name}_us"] for name in ("read", "rows", "wire_rows")), 1)
+        else:
+            del row["read_us"]
         rows.append(row)
     print(
         f"\n{'scenario':11} {'parse':>6} {'request_of':>10} {'promise':>8} {'response':>9} {'(tokens)':>9}"
         f" {'serialize':>9} {'handler':>8} {'engine share':>12} {'wire':>6} {'wire handler':>12}"
-        f" {'rows':>6} {'wire rows':>9} {'rows handler':>12}"
+        f" {'rows':>6} {'wire rows':>9} {'rows handler':>12} {'read':>6} {'read handler':>12}"
         f"   (median us, {calls} calls)"
     )
     for row in rows:
@@ -600,6 +613,7 @@ def promise_phases(calls: int) -> list[dict]:
             f" {row.get('handler_wire_us', float('nan')):12.1f}"
             f" {row.get('rows_us', float('nan')):6.1f} {row.get('wire_rows_us', float('nan')):9.1f}"
             f" {row.get('handler_rows_us', float('nan')):12.1f}"
+            f" {row.get('read_us', float('nan')):6.1f} {row.get('handler_read_us', float('nan')):12.1f}"
         )
     return rows
 

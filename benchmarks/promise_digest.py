@@ -11,7 +11,9 @@ random fill policies, shipment caps, sourcing modes, split lines, methods, desti
 stores), as-of times and latest delivery times. With --capped, every node's daily capacity is cut to 1 or 2
 orders and days are filled with reservations first, so capacity moves ready times. One line per order: the
 sha256 of PromiseDeliveryBytes' answer (checked equal to PromiseDelivery's message, serialized) and how many
-options it has and how many of them draw on more than one node; or the error an order gets.
+options it has and how many of them draw on more than one node; or the error an order gets. In a tree with the
+compiled request reader (dompromise/wire/promise_request.pyx) each order's bytes are read with it too: its request
+must be request_of's, or none when request_of refuses the order.
 """
 
 from __future__ import annotations
@@ -30,6 +32,11 @@ from dompromise.promise.token import TokenSigner
 from dompromise.replica.bootstrap import stock_records
 from dompromise.service.promise import Promiser
 from dompromise.v1 import promise_pb2
+
+try:
+    from dompromise.wire.promise_request import read_promise_request
+except ImportError:  # a tree from before the reader
+    read_promise_request = None
 
 # Tuesday 2026-11-24 10:00 in Paris, within the demo calendars (benchmarks/grpc_ceiling.py PROMISE_AS_OF_NS).
 AS_OF_NS = 1_795_510_800 * 10**9
@@ -103,7 +110,11 @@ def digest(promiser: Promiser, request: promise_pb2.PromiseDeliveryRequest) -> s
         data = promiser.response_bytes(promise_request, promiser.promise_rows(promise_request))
         answer = promiser.promise(promise_request)
     except DompromiseError as error:
+        if _read(promiser, request) is not None:
+            return "MISMATCH: the reader took a request request_of refuses"
         return f"error {type(error).__name__} {str(error)[:80]}"
+    if _read(promiser, request) not in (None, promise_request):
+        return "MISMATCH between the request read from the bytes and request_of's"
     if data != promiser.response(promise_request, answer).SerializeToString():
         return "MISMATCH between PromiseDeliveryBytes and PromiseDelivery"
     multi_node = sum(
@@ -111,6 +122,14 @@ def digest(promiser: Promiser, request: promise_pb2.PromiseDeliveryRequest) -> s
         for option in answer.options
     )
     return f"{hashlib.sha256(data).hexdigest()[:16]} options={len(answer.options)} multi_node={multi_node}"
+
+
+def _read(promiser: Promiser, request: promise_pb2.PromiseDeliveryRequest) -> object:
+    """The request as PromiseDeliveryBytes reads it from its bytes (None: declined, or no reader in this tree)."""
+    if read_promise_request is None:
+        return None
+    read = read_promise_request(request.SerializeToString())
+    return None if read is None else promiser.request_of_read(read)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,7 +21,9 @@ refused at 1-3 carries no position: it was not served.
 
 The hot RPCs answer encoded bytes (RAW_METHODS, registered without a response serializer): each entry
 names the servicer's method. A method that answers a message is encoded here (the adapter); one that
-answers bytes (a Cython encoder) goes out as is.
+answers bytes (a Cython encoder) goes out as is. An entry may also name a reader of its request bytes (a Cython
+reader of the common request): the request guard tries it first, and decodes whatever it declines as usual, so
+the servicer gets the reader's object or the message, and a request that does not decode is refused as ever.
 
 Request ids and traces (off by default) stay grpc.aio interceptors, outside all of this.
 """
@@ -51,6 +53,7 @@ from dompromise.service.overload import Overload, is_shed_exempt
 from dompromise.service.promise import PromiseServicer
 from dompromise.service.reservation import ReservationServicer
 from dompromise.v1 import availability_pb2, inventory_pb2, promise_pb2, reservation_pb2
+from dompromise.wire.promise_request import read_promise_request
 
 _V1 = "/dompromise.v1."
 GET_AVAILABILITY = _V1 + "AvailabilityService/GetAvailability"
@@ -83,6 +86,10 @@ class RawMethod:
     # A read's answer reflects the state at the call's start (computed without an await in between: its
     # log_position is that state's); a write's reflects its own record, read from the answer.
     read: bool
+    # Reads the request bytes before the message decoder: its object (handed to the behaviour) or None, and
+    # then the bytes are decoded as usual. It must decline (None) every request that does not decode, or has a
+    # string the guard refuses: what it takes is never refused here.
+    reader: Callable[[bytes], object | None] | None = None
 
 
 # The raw-bytes RPCs, each pointed at the servicer method that writes its answer as bytes (dompromise/wire).
@@ -94,8 +101,12 @@ RAW_METHODS: dict[str, RawMethod] = {
     WATCH_AVAILABILITY: RawMethod(
         lambda s: s.availability.WatchAvailability, availability_pb2.WatchAvailabilityResponse, read=True
     ),
+    # The common request read from its bytes (wire/promise_request.pyx): no message, no protobuf field reads.
     PROMISE_DELIVERY: RawMethod(
-        lambda s: s.promise.PromiseDeliveryBytes, promise_pb2.PromiseDeliveryResponse, read=True
+        lambda s: s.promise.PromiseDeliveryBytes,
+        promise_pb2.PromiseDeliveryResponse,
+        read=True,
+        reader=read_promise_request,
     ),
     RESERVE_INVENTORY: RawMethod(
         lambda s: s.reservation.ReserveInventoryBytes, reservation_pb2.ReserveInventoryResponse, read=False
@@ -216,7 +227,8 @@ def _build_one(method: str, handler: Handler, servicers: Servicers, checks: Chec
     if handler.stream_unary is not None or handler.stream_stream is not None:
         spec = replace(spec, behaviour=_guarding_streams(method, spec.behaviour))
     if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(_unary_answer(spec, deserializer), None, serializer)
+        reader = raw.reader if raw is not None else None
+        return grpc.unary_unary_rpc_method_handler(_unary_answer(spec, deserializer, reader), None, serializer)
     if handler.unary_stream is not None:
         return grpc.unary_stream_rpc_method_handler(_stream_answer(spec, deserializer), None, serializer)
     guarded_deserializer = guarded(deserializer) if deserializer is not None else None
@@ -248,10 +260,23 @@ def _decoded(spec: _Method, request: Any, decode: Callable[[Any], Any]) -> tuple
     return request, None
 
 
-def _decoder(deserializer: Callable[[bytes], object] | None) -> Callable[[Any], Any]:
-    """How a call's request is decoded: a unary one from its bytes; a request stream (deserializer None: grpc
-    decodes it) has its stand-ins raise where the servicer reads them."""
-    return guarded(deserializer) if deserializer is not None else checked_stream
+def _decoder(
+    deserializer: Callable[[bytes], object] | None, reader: Callable[[bytes], object | None] | None = None
+) -> Callable[[Any], Any]:
+    """How a call's request is decoded: a unary one from its bytes (by the method's reader first, if it has
+    one: what it declines is decoded); a request stream (deserializer None: grpc decodes it) has its stand-ins
+    raise where the servicer reads them."""
+    if deserializer is None:
+        return checked_stream
+    decode = guarded(deserializer)
+    if reader is None:
+        return decode
+
+    def read_or_decode(data: bytes) -> object:
+        read = reader(data)
+        return read if read is not None else decode(data)
+
+    return read_or_decode
 
 
 def _guarding_streams(name: str, behaviour: Behaviour) -> Behaviour:
@@ -278,9 +303,13 @@ def _guarding_streams(name: str, behaviour: Behaviour) -> Behaviour:
     return answer
 
 
-def _unary_answer(spec: _Method, deserializer: Callable[[bytes], object] | None) -> Behaviour:
+def _unary_answer(
+    spec: _Method,
+    deserializer: Callable[[bytes], object] | None,
+    reader: Callable[[bytes], object | None] | None = None,
+) -> Behaviour:
     """The pipeline of a method with one answer (a unary request as bytes, or a request stream)."""
-    decode = _decoder(deserializer)
+    decode = _decoder(deserializer, reader)
     behaviour, stats, overload, bounded = spec.behaviour, spec.stats, spec.overload, spec.bounded
     keys, scope = spec.keys, spec.scope
     finish = _finisher(spec)

@@ -31,6 +31,7 @@ from dompromise.service.validation import (
 )
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
 from dompromise.wire.promise import promise_response, promise_response_rows
+from dompromise.wire.promise_request import PromiseRequestRead, PromiseRequestResolver
 
 NS_PER_SECOND = 10**9
 # Built once: iterating an Enum class costs microseconds per request.
@@ -42,6 +43,15 @@ SOURCING_VALUES = frozenset((0, *Sourcing))
 METHOD_OF = {int(method): method for method in Method}
 FILL_POLICY_OF = {0: FillPolicy.FILL_OR_KILL, **{int(policy): policy for policy in FillPolicy}}
 SOURCING_OF = {0: Sourcing.ORDER_LEVEL, **{int(mode): mode for mode in Sourcing}}
+# The same, as the request reader takes them (wire/promise_request.pyx): the methods allowed per set of methods
+# named (bit m - 1 for method m; none named: all), the policies and modes by number.
+METHOD_SETS = tuple(
+    frozenset(method for method in Method if bits & 1 << (method - 1)) or METHODS_ALL for bits in range(8)
+)
+FILL_POLICIES = tuple(FILL_POLICY_OF[number] for number in range(len(FILL_POLICY_OF)))
+SOURCINGS = tuple(SOURCING_OF[number] for number in range(len(SOURCING_OF)))
+# PromiseRequestResolver.resolve as the Promiser calls it.
+ResolveRead = Callable[[PromiseRequestRead], PromiseRequest | None]
 SERVICE = promise_pb2.DESCRIPTOR.services_by_name["PromiseService"]
 # Postal codes whose zone is kept per network (the client's text: bounded).
 POSTAL_CODES_KEPT = 4096
@@ -91,6 +101,23 @@ class Promiser:
         # (postal code, country) -> its zone (None: none), as the EDT tables' zone index says: a front asks
         # for the same postal codes again and again.
         self._zones_by_postal_code: dict[tuple[str, str], str | None] = {}
+        # request_of for a request read from its bytes, on this network (None: no transport, request_of refuses).
+        self._resolve: ResolveRead | None = None
+        if self._engine is not None:
+            resolver = PromiseRequestResolver(
+                PromiseRequest,
+                engine.sku,
+                engine.unit_size,
+                self._zone_ids,
+                self._zones_by_postal_code,
+                engine.node,
+                self._clock_ns,
+                METHOD_SETS,
+                FILL_POLICIES,
+                SOURCINGS,
+                limits.PROMISE_OPTIONS_DEFAULT,
+            )
+            self._resolve = cast(ResolveRead, resolver.resolve)  # it builds PromiseRequest (wire cannot name it)
         self._generation = engine.network_generation
 
     def _current(self) -> None:
@@ -148,6 +175,15 @@ class Promiser:
             required_attributes=required,
             split_lines=message.split_lines,
         )
+
+    def request_of_read(self, read: PromiseRequestRead) -> PromiseRequest | None:
+        """request_of for a request read from its bytes (wire/promise_request.pyx): the same PromiseRequest, or
+        None for one the reader leaves to request_of (decode read.data and ask it: it answers as ever, errors
+        included)."""
+        if self._generation != self._network_engine.network_generation:  # _current(), inline: a call less
+            self._build()
+        resolve = self._resolve
+        return None if resolve is None else resolve(read)
 
     def _required_attributes(self, lines: Sequence[promise_pb2.OrderLine]) -> tuple[tuple[str, Attributes], ...]:
         """(sku_id, values) of the SKUs whose lines require attribute values; every problem
@@ -358,14 +394,21 @@ class PromiseServicer(promise_pb2_grpc.PromiseServiceServicer):
     @map_errors
     async def PromiseDeliveryBytes(
         self,
-        request: promise_pb2.PromiseDeliveryRequest,
+        request: promise_pb2.PromiseDeliveryRequest | PromiseRequestRead,
         context: grpc.aio.ServicerContext[promise_pb2.PromiseDeliveryRequest, bytes],
     ) -> bytes:
         """PromiseDelivery's answer as wire bytes: the same checks and errors, the same bytes as its message
-        serialized (served with no response serializer: service/pipeline.py RAW_METHODS)."""
-        promise_request = self._promiser.request_of(request)
-        answer = self._promiser.promise_rows(promise_request)
-        return self._promiser.response_bytes(promise_request, answer)
+        serialized (served with no response serializer: service/pipeline.py RAW_METHODS). The pipeline hands it
+        the common request as read from its bytes (wire/promise_request.pyx), any other decoded."""
+        promiser = self._promiser
+        if type(request) is PromiseRequestRead:
+            promise_request = promiser.request_of_read(request)
+            if promise_request is None:  # left to request_of: its answer, or its error
+                promise_request = promiser.request_of(promise_pb2.PromiseDeliveryRequest.FromString(request.data))
+        else:
+            promise_request = promiser.request_of(request)
+        answer = promiser.promise_rows(promise_request)
+        return promiser.response_bytes(promise_request, answer)
 
 
 def token_options(request: PromiseRequest) -> dict[str, object]:

@@ -15,6 +15,7 @@ from test_service_observability import sample, scrape, scrape_when
 from dompromise.service import auth, pipeline
 from dompromise.service.auth import KeyRing
 from dompromise.service.consistency import MIN_POSITION_KEY, POSITION_KEY
+from dompromise.service.decoding import Undecodable
 from dompromise.service.serving import ServingOptions
 from dompromise.v1 import (
     availability_pb2,
@@ -26,6 +27,7 @@ from dompromise.v1 import (
     reservation_pb2,
     reservation_pb2_grpc,
 )
+from dompromise.wire.promise_request import read_promise_request
 
 GARBAGE = b"\xff\xff\xff\xff\x0f"  # a truncated varint: no message of any type
 SERVICES = {
@@ -53,6 +55,19 @@ def test_every_raw_method_names_its_rpc_and_answer_type():
         assert descriptor.output_type is raw.response_type.DESCRIPTOR, method
         assert raw.read == name.startswith(("Get", "Watch", "Promise")), method  # reads; the others write
         assert raw.read or "log_position" in raw.response_type.DESCRIPTOR.fields_by_name, method
+
+
+def test_a_raw_methods_reader_goes_before_the_decoder_and_what_it_declines_is_decoded():
+    """RawMethod.reader: its object for what it takes; the message, or the guard's stand-in, for the rest."""
+    taken = object()
+    decode = pipeline._decoder(
+        promise_pb2.PromiseDeliveryRequest.FromString, lambda data: taken if data == b"" else None
+    )
+    assert decode(b"") is taken
+    message = promise_pb2.PromiseDeliveryRequest(postal_code="59000")
+    assert decode(message.SerializeToString()) == message
+    assert isinstance(decode(GARBAGE), Undecodable)
+    assert pipeline.RAW_METHODS[pipeline.PROMISE_DELIVERY].reader is read_promise_request
 
 
 def test_no_handler_is_built_per_call_with_keys_metrics_and_refusals(tmp_path, monkeypatch):
