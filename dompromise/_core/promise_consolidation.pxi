@@ -26,6 +26,10 @@ cdef enum:  # HubStatus
     HUB_SPLIT = 1            # a line no one feeder has whole, and the request splits lines: Python plans the hub
     HUB_TABLES = 2           # needs more transport tables than a scan holds: Python plans the hub
 
+# What Consolidations._run returns, past SCAN_OK and SCAN_NEEDS_TABLES: more hubs than the arrays were made for.
+cdef enum:
+    HUBS_CHANGED = -1
+
 # Rows of Consolidations.lines[k, :, :], per line of the order.
 cdef enum:  # LineField
     LINE_SOURCE = 0          # the feeder's node index, or -1: the hub's own units
@@ -128,6 +132,8 @@ cdef class Consolidations:
             status = self._run(node_column)
         finally:
             PyMem_Free(node_column)
+        if status == HUBS_CHANGED:
+            raise ValueError("the scan's column codes changed since these consolidations were made")
         return status
 
     cdef int _run(self, int32_t* node_column) noexcept:
@@ -170,6 +176,9 @@ cdef class Consolidations:
             if not has_direct:
                 continue
             k = self.count
+            if k >= self._hubs:  # a column made PARTIAL since __init__ sized the arrays: never write past them
+                self.count = 0
+                return HUBS_CHANGED
             out = plans + k * HUB_WIDTH
             line_out = <int64_t*>cnp.PyArray_DATA(self.lines) + k * LINE_WIDTH * lines
             out[HUB_COLUMN] = c

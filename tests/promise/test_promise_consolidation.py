@@ -19,7 +19,7 @@ from dompromise.demo import network as demo
 from dompromise.inventory.engine import Engine
 from dompromise.log import MemoryLog
 from dompromise.model.transport import Departure, Lane, at
-from dompromise.promise.call import INFO_CODE
+from dompromise.promise.call import CODE_PARTIAL, INFO_CODE
 from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.engine import PromiseEngine
 from dompromise.promise.multi_node import MultiNodeOptions
@@ -188,3 +188,19 @@ def test_consolidations_refuse_a_table_of_another_network():
         Consolidations(call.scan, TransferTable([0, 0], [], [], [], multi._transfers.lane_count), True)
     with pytest.raises(ValueError, match="lanes"):
         Consolidations(call.scan, TransferTable([0] * (len(NODES) + 1), [], [], [], 1), True)
+
+
+def test_consolidations_refuse_a_scan_whose_hubs_grew_since_they_were_made():
+    """The plans are sized by the hubs of the scan as it was when Consolidations was made: a column made PARTIAL
+    afterwards (scan.info is a writeable array) is refused, never planned past the arrays' end."""
+    engine = stocked({("PAD", "WH"): 10, ("PAD", "DC"): 10, ("PAD", "SUP"): 10})
+    request = PromiseRequest(("PAD",), (10,), START + 10 * HOUR_NS, zone_id="Z59", max_shipments=3)
+    promise = PromiseEngine(engine, EdtCalculator(engine.network))
+    call, _, _ = promise._call(request, None)
+    found = Consolidations(call.scan, promise._multi_node._transfers, False)
+    assert found.plans.shape[0] == 0  # every column FULL: no hub
+    wh = call.columns.index(NODES.index("WH"))
+    call.scan.info[wh, INFO_CODE] = CODE_PARTIAL
+    with pytest.raises(ValueError, match="changed"):
+        found.run()
+    assert found.count == 0
