@@ -27,6 +27,7 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint8_t, uint64_t
 
 from dompromise._core.state cimport Core, ReserveLines
+from dompromise.wire.varint cimport get_varint as _varint
 
 import hashlib
 import json
@@ -81,30 +82,6 @@ cdef struct Decoded:
     Span order_id
     Span customer_id
 
-
-cdef inline bint _varint(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at, uint64_t* value) noexcept nogil:
-    """Reads a varint at *at (moving it past); False when it runs past `end`, is longer than ten
-    bytes or is not minimal (a final zero byte: a writer never makes one, and re-encoding would differ)."""
-    cdef uint64_t result = 0
-    cdef int shift = 0
-    cdef Py_ssize_t i = at[0]
-    cdef uint8_t byte
-    while True:
-        if i >= end or shift > 63:
-            return False
-        byte = data[i]
-        i += 1
-        result |= <uint64_t>(byte & 0x7F) << shift
-        if byte < 0x80:
-            break
-        shift += 7
-    if byte == 0 and shift > 0:
-        return False
-    if shift == 63 and byte > 1:
-        return False
-    at[0] = i
-    value[0] = result
-    return True
 
 
 cdef inline bint _span(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at, Span* span) noexcept nogil:

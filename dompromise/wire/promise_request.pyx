@@ -36,6 +36,8 @@ from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
+from dompromise.wire.varint cimport get_varint as _varint
+
 # Field tags (field number << 3 | wire type), protos/dompromise/v1/promise.proto and google/protobuf/timestamp.proto.
 cdef enum:
     REQUEST_LINES = (1 << 3) | 2
@@ -135,30 +137,6 @@ cdef struct Timestamp:
     uint64_t seconds
     uint64_t nanos
 
-
-cdef inline bint _varint(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at, uint64_t* value) noexcept nogil:
-    """Reads a varint at *at (moving it past); False when it runs past `end`, is longer than ten bytes or is not
-    minimal (as inventory/_records.pyx reads them: whatever protobuf makes of such bytes, they are declined)."""
-    cdef uint64_t result = 0
-    cdef int shift = 0
-    cdef Py_ssize_t i = at[0]
-    cdef uint8_t byte
-    while True:
-        if i >= end or shift > 63:
-            return False
-        byte = data[i]
-        i += 1
-        result |= <uint64_t>(byte & 0x7F) << shift
-        if byte < 0x80:
-            break
-        shift += 7
-    if byte == 0 and shift > 0:
-        return False
-    if shift == 63 and byte > 1:
-        return False
-    at[0] = i
-    value[0] = result
-    return True
 
 
 cdef inline bint _string(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at, Span* span) noexcept nogil:

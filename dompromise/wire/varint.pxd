@@ -1,4 +1,5 @@
-# The protobuf varint, written once for every wire writer (availability.pyx, outcomes.pyx, promise.pyx cimport it).
+# The protobuf varint, written once for every wire writer (availability.pyx, outcomes.pyx, promise.pyx cimport it)
+# and read once for the readers of wire bytes (promise_request.pyx, inventory/_records.pyx).
 from libc.stdint cimport uint8_t, uint64_t
 
 
@@ -22,3 +23,29 @@ cdef inline uint8_t* put_varint(uint8_t* out, uint64_t value) noexcept nogil:
         value >>= 7
     out[0] = <uint8_t>value
     return out + 1
+
+
+cdef inline bint get_varint(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at, uint64_t* value) noexcept nogil:
+    """Reads a varint at *at (moving it past); False when it runs past `end`, is longer than ten bytes or is not
+    minimal (a final zero byte: a writer never makes one, and re-encoding would differ). Strict on purpose: its
+    callers decline such bytes and leave them to protobuf."""
+    cdef uint64_t result = 0
+    cdef int shift = 0
+    cdef Py_ssize_t i = at[0]
+    cdef uint8_t byte
+    while True:
+        if i >= end or shift > 63:
+            return False
+        byte = data[i]
+        i += 1
+        result |= <uint64_t>(byte & 0x7F) << shift
+        if byte < 0x80:
+            break
+        shift += 7
+    if byte == 0 and shift > 0:
+        return False
+    if shift == 63 and byte > 1:
+        return False
+    at[0] = i
+    value[0] = result
+    return True
