@@ -8,6 +8,7 @@ verbatim), answer for answer, over random stock, supply, orders and options.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pytest
@@ -61,17 +62,11 @@ requests = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(stock, supplies, orders, requests)
-def test_the_engine_answers_exactly_as_the_pure_python_one(stock_, supplies_, order, options):
-    as_of = START + options["as_of_hours"] * HOUR_NS
-    supply_rows = [
-        (f"PO-{i}", sku, node, quantity, as_of + hours * HOUR_NS)
-        for i, (sku, node, quantity, hours) in enumerate(supplies_)
-    ]
-    engine = stocked_engine({key: value for key, value in stock_.items() if value}, supply_rows)
+def request_of(order: list[tuple[str, int]], options: dict[str, Any]) -> PromiseRequest:
+    """The PromiseRequest of a drawn order and request options (`requests`)."""
     destination = options["destination"]
-    request = PromiseRequest(
+    as_of = START + options["as_of_hours"] * HOUR_NS
+    return PromiseRequest(
         tuple(sku for sku, _ in order),
         tuple(quantity for _, quantity in order),
         as_of,
@@ -87,7 +82,18 @@ def test_the_engine_answers_exactly_as_the_pure_python_one(stock_, supplies_, or
         deliver_before_ns=as_of + options["before_hours"] * HOUR_NS if options["before_hours"] else 0,
         max_options=options["max_options"],
     )
-    ours, reference = both(engine, request)
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(stock, supplies, orders, requests)
+def test_the_engine_answers_exactly_as_the_pure_python_one(stock_, supplies_, order, options):
+    as_of = START + options["as_of_hours"] * HOUR_NS
+    supply_rows = [
+        (f"PO-{i}", sku, node, quantity, as_of + hours * HOUR_NS)
+        for i, (sku, node, quantity, hours) in enumerate(supplies_)
+    ]
+    engine = stocked_engine({key: value for key, value in stock_.items() if value}, supply_rows)
+    ours, reference = both(engine, request_of(order, options))
     assert ours == reference
 
 
@@ -534,24 +540,7 @@ def test_an_engine_kept_across_promises_answers_as_a_fresh_one(stock_, supplies_
     edt = EdtCalculator(engine.network)
     kept = PromiseEngine(engine, edt)
     for order, options in calls + calls[:1]:
-        destination = options["destination"]
-        as_of = START + options["as_of_hours"] * HOUR_NS
-        request = PromiseRequest(
-            tuple(sku for sku, _ in order),
-            tuple(quantity for _, quantity in order),
-            as_of,
-            zone_id=None if destination == "ST" else destination,
-            pickup_node_id="ST" if destination == "ST" else None,
-            methods=frozenset(options["methods"]),
-            fill_policy=options["fill_policy"],
-            min_fill_percent=options["min_fill_percent"],
-            max_shipments=options["max_shipments"],
-            sourcing=options["sourcing"],
-            customer_tier=options["tier"],
-            allow_future_supply=options["future"],
-            deliver_before_ns=as_of + options["before_hours"] * HOUR_NS if options["before_hours"] else 0,
-            max_options=options["max_options"],
-        )
+        request = request_of(order, options)
         rows = kept.promise_rows(request)
         assert rows.candidates == list(PromiseEngine(engine, edt).promise(request).candidates)
         rows.candidates.clear()  # a caller's list: the next answer's is its own
