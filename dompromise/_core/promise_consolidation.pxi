@@ -122,7 +122,8 @@ cdef class Consolidations:
 
     def run(self):
         """Plans every hub. Returns SCAN_OK, or SCAN_NEEDS_TABLES with the scan's missing_ns
-        set: add_tables() for it and call again (the hubs are planned again from the first)."""
+        set: add_tables() for it and call again (the hubs are planned again from the first).
+        ValueError when the scan has more hubs than when these were made (the arrays are sized then)."""
         cdef PromiseScan scan = self._scan
         cdef int32_t* node_column = <int32_t*>PyMem_Malloc(max(scan._routes.node_count, 1) * sizeof(int32_t))
         cdef int status
