@@ -125,6 +125,8 @@ cdef class Consolidations:
         set: add_tables() for it and call again (the hubs are planned again from the first).
         ValueError when the scan has more hubs than when these were made (the arrays are sized then)."""
         cdef PromiseScan scan = self._scan
+        if scan is None:  # made by __new__ alone: no scan to read (its fields would be read off None)
+            raise ValueError("Consolidations(scan, transfers, split_lines) was not initialised")
         cdef int32_t* node_column = <int32_t*>PyMem_Malloc(max(scan._routes.node_count, 1) * sizeof(int32_t))
         cdef int status
         if node_column == NULL:

@@ -204,3 +204,8 @@ def test_consolidations_refuse_a_scan_whose_hubs_grew_since_they_were_made():
     with pytest.raises(ValueError, match="changed"):
         found.run()
     assert found.count == 0
+
+
+def test_consolidations_made_without_init_refuse_to_run():
+    with pytest.raises(ValueError, match="initialised"):
+        Consolidations.__new__(Consolidations).run()
