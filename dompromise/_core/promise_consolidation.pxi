@@ -105,6 +105,8 @@ cdef class Consolidations:
 
     def __init__(self, PromiseScan scan not None, TransferTable transfers not None, bint split_lines):
         cdef Py_ssize_t c, node, hubs = 0
+        if scan._routes is None or scan._kernel is None:  # PromiseScan() itself: its fields would be read off None
+            raise ValueError("the scan was not made by PromiseKernel.scan")
         if transfers.node_count != scan._routes.node_count:
             raise ValueError("the transfer table was built for another network")
         if transfers.lane_count != scan._kernel.lane_count:

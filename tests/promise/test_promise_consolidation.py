@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scenario_network import NODES, SKUS, network, paris, stock_records
 
 from benchmarks.grpc_ceiling import promise_request
-from dompromise._core.promise import HUB_FIELD, HUB_STATUS_CODE, Consolidations, TransferTable
+from dompromise._core.promise import HUB_FIELD, HUB_STATUS_CODE, Consolidations, PromiseScan, TransferTable
 from dompromise.demo import network as demo
 from dompromise.inventory.engine import Engine
 from dompromise.log import MemoryLog
@@ -206,6 +206,8 @@ def test_consolidations_refuse_a_scan_whose_hubs_grew_since_they_were_made():
     assert found.count == 0
 
 
-def test_consolidations_made_without_init_refuse_to_run():
+def test_consolidations_made_without_init_or_of_a_scan_never_made_refuse_to_run():
     with pytest.raises(ValueError, match="initialised"):
         Consolidations.__new__(Consolidations).run()
+    with pytest.raises(ValueError, match="PromiseKernel.scan"):
+        Consolidations(PromiseScan(), TransferTable([0], [], [], [], 0), False)
