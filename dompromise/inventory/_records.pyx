@@ -27,7 +27,7 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport INT64_MAX, int8_t, int32_t, int64_t, uint8_t, uint64_t
 
 from dompromise._core.state cimport Core, ReserveLines
-from dompromise.wire.varint cimport get_varint as _varint
+from dompromise.wire.varint cimport Span, get_span, get_varint as _varint
 
 import hashlib
 import json
@@ -61,11 +61,6 @@ _json_text = json.encoder.encode_basestring_ascii  # a str as JSON, as book._ENC
 _blake2b = hashlib.blake2b
 
 
-cdef struct Span:
-    Py_ssize_t start
-    Py_ssize_t size
-
-
 cdef struct Decoded:
     int64_t log_time_ns
     Span request_id
@@ -84,17 +79,6 @@ cdef struct Decoded:
 
 
 
-cdef inline bint _span(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at, Span* span) noexcept nogil:
-    """Reads a length-delimited field's body (after its tag) into `span`."""
-    cdef uint64_t size
-    if not _varint(data, end, at, &size) or size > <uint64_t>(end - at[0]):
-        return False
-    span.start = at[0]
-    span.size = <Py_ssize_t>size
-    at[0] += span.size
-    return True
-
-
 cdef bint _decode_reserve(const uint8_t* data, Py_ssize_t at, Py_ssize_t end, Decoded* out) noexcept nogil:
     """The Reserve's fields, each in field order and canonical; False for anything else."""
     cdef uint64_t tag, value
@@ -109,15 +93,15 @@ cdef bint _decode_reserve(const uint8_t* data, Py_ssize_t at, Py_ssize_t end, De
             return False
         last = tag
         if tag == TAG_SKU_IDS:
-            if out.count == FAST_LINES_MAX or not _span(data, end, &at, &out.sku[out.count]):
+            if out.count == FAST_LINES_MAX or not get_span(data, end, &at, &out.sku[out.count]):
                 return False
             out.count += 1
         elif tag == TAG_NODE_IDS:
-            if out.node_count == FAST_LINES_MAX or not _span(data, end, &at, &out.node[out.node_count]):
+            if out.node_count == FAST_LINES_MAX or not get_span(data, end, &at, &out.node[out.node_count]):
                 return False
             out.node_count += 1
         elif tag == TAG_QUANTITIES:
-            if not _span(data, end, &at, &packed) or packed.size == 0:
+            if not get_span(data, end, &at, &packed) or packed.size == 0:
                 return False
             packed_end = packed.start + packed.size
             at = packed.start
@@ -135,10 +119,10 @@ cdef bint _decode_reserve(const uint8_t* data, Py_ssize_t at, Py_ssize_t end, De
                 return False
             out.ttl_ns = <int64_t>value
         elif tag == TAG_ORDER_ID:
-            if not _span(data, end, &at, &out.order_id) or out.order_id.size == 0:
+            if not get_span(data, end, &at, &out.order_id) or out.order_id.size == 0:
                 return False
         elif tag == TAG_CUSTOMER_ID:
-            if not _span(data, end, &at, &out.customer_id) or out.customer_id.size == 0:
+            if not get_span(data, end, &at, &out.customer_id) or out.customer_id.size == 0:
                 return False
         else:
             return False
@@ -170,7 +154,7 @@ cdef bint _decode(const uint8_t* data, Py_ssize_t end, Decoded* out) noexcept no
                 return False
             out.log_time_ns = <int64_t>value
         elif tag == TAG_REQUEST_ID:
-            if not _span(data, end, &at, &out.request_id):
+            if not get_span(data, end, &at, &out.request_id):
                 return False
         elif tag == TAG_ID_NONCE:
             if end - at < 8:
@@ -181,7 +165,7 @@ cdef bint _decode(const uint8_t* data, Py_ssize_t end, Decoded* out) noexcept no
             out.nonce = value
             at += 8
         elif tag == TAG_RESERVE:
-            if not _span(data, end, &at, &reserve):
+            if not get_span(data, end, &at, &reserve):
                 return False
             out.fingerprinted = tag_at
             if not _decode_reserve(data, reserve.start, reserve.start + reserve.size, out):

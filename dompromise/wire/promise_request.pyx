@@ -36,7 +36,7 @@ from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 
-from dompromise.wire.varint cimport get_varint as _varint
+from dompromise.wire.varint cimport Span, get_span, get_varint as _varint
 
 # Field tags (field number << 3 | wire type), protos/dompromise/v1/promise.proto and google/protobuf/timestamp.proto.
 cdef enum:
@@ -127,11 +127,6 @@ REQUEST_FIELDS = (
 _tuple_new = tuple.__new__  # a NamedTuple from its values, without its Python-level __new__
 
 
-cdef struct Span:
-    Py_ssize_t start
-    Py_ssize_t size
-
-
 cdef struct Timestamp:
     bint present
     uint64_t seconds
@@ -151,17 +146,6 @@ cdef inline bint _string(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at, Sp
     for i in range(span.start, span.start + span.size):
         if data[i] >= 0x80:
             return False
-    at[0] += span.size
-    return True
-
-
-cdef inline bint _message(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at, Span* span) noexcept nogil:
-    """Reads an embedded message's extent (after its tag) into `span`."""
-    cdef uint64_t size
-    if not _varint(data, end, at, &size) or size > <uint64_t>(end - at[0]):
-        return False
-    span.start = at[0]
-    span.size = <Py_ssize_t>size
     at[0] += span.size
     return True
 
@@ -303,7 +287,7 @@ def read_promise_request(bytes data not None):
             line_count += 1
             if line_count > PROMISE_LINES_MAX:
                 return None
-            if not _message(buf, end, &at, &body) or not _line(buf, body, &sku_id, &quantity, &unit):
+            if not get_span(buf, end, &at, &body) or not _line(buf, body, &sku_id, &quantity, &unit):
                 return None
             sku_ids.append(_text(buf, sku_id))
             quantities.append(<int64_t>quantity)
@@ -326,7 +310,7 @@ def read_promise_request(bytes data not None):
                 return None
             methods |= 1 << value
         elif tag == REQUEST_DELIVERY_METHODS_PACKED:
-            if not _message(buf, end, &at, &body):
+            if not get_span(buf, end, &at, &body):
                 return None
             at, packed_end = body.start, body.start + body.size
             while at < packed_end:
@@ -334,16 +318,16 @@ def read_promise_request(bytes data not None):
                     return None
                 methods |= 1 << value
         elif tag == REQUEST_AS_OF_TIME:
-            if not _message(buf, end, &at, &body) or not _timestamp(buf, body, &as_of):
+            if not get_span(buf, end, &at, &body) or not _timestamp(buf, body, &as_of):
                 return None
         elif tag == REQUEST_DELIVER_AFTER_TIME:
-            if not _message(buf, end, &at, &body) or not _timestamp(buf, body, &after):
+            if not get_span(buf, end, &at, &body) or not _timestamp(buf, body, &after):
                 return None
         elif tag == REQUEST_DELIVER_BEFORE_TIME:
-            if not _message(buf, end, &at, &body) or not _timestamp(buf, body, &before):
+            if not get_span(buf, end, &at, &body) or not _timestamp(buf, body, &before):
                 return None
         elif tag == REQUEST_CUSTOMER:
-            if not _message(buf, end, &at, &body) or not _customer(buf, body, &tier):
+            if not get_span(buf, end, &at, &body) or not _customer(buf, body, &tier):
                 return None
         elif tag == REQUEST_FILL_POLICY:
             if not _varint(buf, end, &at, &fill_policy):

@@ -1,5 +1,6 @@
 # The protobuf varint, written once for every wire writer (availability.pyx, outcomes.pyx, promise.pyx cimport it)
-# and read once for the readers of wire bytes (promise_request.pyx, inventory/_records.pyx).
+# and read once for the readers of wire bytes (promise_request.pyx, inventory/_records.pyx), with the span of a
+# length-delimited field's body.
 from libc.stdint cimport uint8_t, uint64_t
 
 
@@ -48,4 +49,21 @@ cdef inline bint get_varint(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at,
         return False
     at[0] = i
     value[0] = result
+    return True
+
+
+cdef struct Span:
+    Py_ssize_t start
+    Py_ssize_t size
+
+
+cdef inline bint get_span(const uint8_t* data, Py_ssize_t end, Py_ssize_t* at, Span* span) noexcept nogil:
+    """Reads a length-delimited field's body (after its tag) into `span`, moving *at past it; False when its length
+    does not read (get_varint) or runs past `end`."""
+    cdef uint64_t size
+    if not get_varint(data, end, at, &size) or size > <uint64_t>(end - at[0]):
+        return False
+    span.start = at[0]
+    span.size = <Py_ssize_t>size
+    at[0] += span.size
     return True

@@ -22,6 +22,7 @@ from conftest import ServerThread
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.grpc_ceiling import GARAGE_ORDER, PROMISE_AS_OF_NS
 from dompromise import limits
 from dompromise.demo import network as demo
 from dompromise.errors import DompromiseError, NotFoundError
@@ -52,19 +53,7 @@ from scenario_network import stocked_engine  # noqa: E402
 from test_service_availability import field_violations  # noqa: E402
 
 KEY = b"k" * 32
-NOW_NS = 1_795_510_800 * 10**9  # Tuesday 2026-11-24 10:00 in Paris (benchmarks/grpc_ceiling.py's as_of)
-GARAGE_ORDER = (  # benchmarks/grpc_ceiling.py's: the demo garage order of ten lines, one in litres
-    ("BRK-DSC-10627", 2, ""),
-    ("FLT-AIR-12011", 1, ""),
-    ("IGN-PLG-10867", 4, ""),
-    ("WIP-BLD-10837", 2, ""),
-    ("LMP-BLB-10964", 2, ""),
-    ("OIL-MOT-11027", 5, "litre"),
-    ("SUS-SHK-10122", 2, ""),
-    ("BLT-DRV-10120", 1, ""),
-    ("SNS-ELC-11037", 1, ""),
-    ("GSK-ENG-10988", 1, ""),
-)
+NOW_NS = PROMISE_AS_OF_NS  # Tuesday 2026-11-24 10:00 in Paris
 DECODE = guarded(promise_pb2.PromiseDeliveryRequest.FromString)
 
 
