@@ -301,8 +301,11 @@ class PromiseEngine:
             ]
         if not self._limited:
             return
+        found = scan.filled_ready(self._limited)
+        if capacity.all_have_room(found):  # nearly always: nothing waits
+            return
         ready_ns = capacity.ready_ns
-        for column, node, times in scan.filled_ready(self._limited):
+        for column, node, times in found:
             moved: dict[int, int] = {}  # a filled line's ready time -> a later one, where its day is full
             latest_ns = None
             for at_ns in times:
