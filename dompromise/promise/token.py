@@ -43,6 +43,9 @@ TOKEN_NONCE_BYTES = 8
 _JSON = json.JSONEncoder(separators=(",", ":"))
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _VERSION_DOT = f"{VERSION}.".encode()
+# A TokenBatch's tail up to its log position: the nonce's closing quote, the expiry, the log position (% with ints
+# writes them as repr does, as json.dumps does).
+_HEAD = b'","e":%d,"p":%d'
 
 # The promise request's options a fresh promise must keep, JSON-ready (service/promise.py token_options).
 TokenOptions = dict[str, Any]
@@ -258,7 +261,7 @@ class TokenBatch:
         # The nonce's closing quote, then what _JSON.encode({"e": ..., "q": options}) writes after its "{" (json's
         # own string encoder, ints as repr, the options encoded by the caller; tests/wire/test_promise_wire.py
         # compares the two), as the payload's bytes: made once per answer, only as bytes.
-        self._tail = _head(expire_ns, log_position) + order_tail(
+        self._tail = _HEAD % (expire_ns, log_position) + order_tail(
             order_sku_ids, order_quantities, zone_id, pickup_node_id, options_json
         )
 
@@ -278,7 +281,7 @@ class TokenBatch:
         batch._key = key
         batch._pads = pads
         batch.nonce = nonce
-        batch._tail = _head(expire_ns, log_position) + order
+        batch._tail = _HEAD % (expire_ns, log_position) + order
         return batch
 
     def sign(self, holds: Sequence[HoldRow]) -> str:
@@ -331,11 +334,6 @@ def order_tail(
         f',"o":[[{skus}],[{quantities}]],"z":{_json_string(zone_id)},"c":{_json_string(pickup_node_id)},'
         f'"q":{options_json}}}'
     ).encode()
-
-
-def _head(expire_ns: int, log_position: int) -> bytes:
-    """A TokenBatch's tail up to its log position: the nonce's closing quote, the expiry and the log position."""
-    return f'","e":{int.__repr__(expire_ns)},"p":{int.__repr__(log_position)}'.encode()
 
 
 def _encode(data: bytes) -> str:
