@@ -21,6 +21,7 @@ from dompromise.internal.v1 import log_pb2
 from dompromise.inventory import capacity as capacity_module
 from dompromise.inventory.engine import Engine
 from dompromise.model.document import network_document
+from dompromise.model.network import NodeStatus
 from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.edt_tables import local_datetime
 from dompromise.promise.engine import PromiseEngine
@@ -363,3 +364,24 @@ def test_all_have_room_is_every_ready_time_left_alone(daily, orders_hours, asks)
         ]
         answer = capacity.all_have_room(found)  # first: the days it meets are not always the kept ones
         assert answer == all(capacity.ready_ns(node, at_ns) == at_ns for _, node, ats in found for at_ns in ats)
+
+
+def test_one_promise_engine_follows_the_sellable_nodes():
+    """A PromiseEngine keeps the node list of the selection array it last saw (Call.columns): a node status
+    record makes a new selection, and the kept engine answers as a fresh one, the disabled node unused."""
+    log = Log(network(), stock={("PAD", "WH"): 10, ("PAD", "DC"): 10})
+    kept = PromiseEngine(log.engine, EdtCalculator(log.network))
+    at = paris(2026, 11, 24, 13)
+    request = PromiseRequest(("PAD",), (2,), at, zone_id="Z59")
+
+    def nodes_used() -> set[str]:
+        answer = kept.promise(request)
+        assert answer == best(log.engine, at), "a kept engine answers as a fresh one"
+        return {shipment.node_id for option in answer.options for shipment in option.shipments}
+
+    assert "WH" in nodes_used()
+    for status, expected in ((NodeStatus.DISABLED, False), (NodeStatus.ENABLED, True)):
+        log.apply(
+            log_pb2.LogRecord(log_time_ns=at, set_node_status=log_pb2.SetNodeStatus(node_ids=["WH"], statuses=[status]))
+        )
+        assert ("WH" in nodes_used()) is expected
