@@ -188,6 +188,21 @@ class CapacityCounts:
             return at_ns
         return None if opening_ns is None else max(at_ns, opening_ns)
 
+    def all_have_room(self, found: list[tuple[int, int, list[int]]]) -> bool:
+        """Whether ready_ns(node, at_ns) == at_ns for every time of every (column, node, times) of `found`
+        (PromiseScan.filled_ready's): no line of any column waits for a day with room. Nearly every promise:
+        one call, the kept day of each node read here, ready_ns asked only about another day."""
+        memo = self._ready_memo
+        for _, node, times in found:
+            known = memo.get(node)
+            for at_ns in times:
+                if known is not None and known[0] <= at_ns < known[1]:
+                    if not known[2]:
+                        return False
+                elif self.ready_ns(node, at_ns) != at_ns:
+                    return False
+        return True
+
     def _next_room(self, node: int, limited: _Limited, day: int) -> tuple[bool, int | None]:
         """(True, None) when the node's local day (a date ordinal) has room, else (False, the opening of its
         next working day with room in UTC ns, or None when none has within the look-ahead)."""

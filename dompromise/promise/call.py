@@ -71,6 +71,7 @@ class Call:
         quantities: list[int],
         wanted: npt.NDArray[np.int64],
         sellable: npt.NDArray[np.int32],
+        columns: list[int],
         destination: DestinationRoutes,
         allowed: npt.NDArray[np.uint8],
         scan: PromiseScan,
@@ -85,7 +86,7 @@ class Call:
         self.destination = destination
         self.allowed = allowed
         self.scan = scan
-        self.columns: list[int] = sellable.tolist()  # column -> node index
+        self.columns = columns  # column -> node index: sellable.tolist(), shared between calls (read only)
         self.plan_columns: list[int] = []  # the column of each of MultiNodeOptions.plans()
         # float64 per network node, added to an option's score once per shipment from it; or None.
         self.penalty = penalty

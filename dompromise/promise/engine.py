@@ -93,6 +93,9 @@ class PromiseEngine:
         self._terms: dict[tuple[str | None, str | None], Penalty] = {}
         # Columns of the nodes with a daily capacity, as (column, node), for the selection last seen.
         self._limited_for: Int32s | None = None
+        # The selection's node indexes as a list (Call.columns), made once per selection array.
+        self._columns_for: Int32s | None = None
+        self._columns: list[int] = []
         self._limited: list[tuple[int, int]] = []
 
     # ---- the answer ---------------------------------------------------------
@@ -224,7 +227,9 @@ class PromiseEngine:
         if capacity.enabled:
             self._capacity_delays(scan, sellable, capacity)
         until_tables(self._edt, scan, scan.full_options)
-        return Call(request, sku_ids, quantities, wanted, sellable, destination, allowed, scan, penalty)
+        if self._columns_for is not sellable:  # the default selection is one array, reused (a new one on refresh)
+            self._columns_for, self._columns = sellable, sellable.tolist()
+        return Call(request, sku_ids, quantities, wanted, sellable, self._columns, destination, allowed, scan, penalty)
 
     def _gathered(
         self,
@@ -301,8 +306,11 @@ class PromiseEngine:
             ]
         if not self._limited:
             return
+        found = scan.filled_ready(self._limited)
+        if capacity.all_have_room(found):  # nearly always: nothing waits
+            return
         ready_ns = capacity.ready_ns
-        for column, node, times in scan.filled_ready(self._limited):
+        for column, node, times in found:
             moved: dict[int, int] = {}  # a filled line's ready time -> a later one, where its day is full
             latest_ns = None
             for at_ns in times:

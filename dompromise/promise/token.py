@@ -43,6 +43,9 @@ TOKEN_NONCE_BYTES = 8
 _JSON = json.JSONEncoder(separators=(",", ":"))
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 _VERSION_DOT = f"{VERSION}.".encode()
+# A TokenBatch's tail up to its log position: the nonce's closing quote, the expiry, the log position (% with ints
+# writes them as repr does, as json.dumps does).
+_HEAD = b'","e":%d,"p":%d'
 
 # The promise request's options a fresh promise must keep, JSON-ready (service/promise.py token_options).
 TokenOptions = dict[str, Any]
@@ -191,6 +194,10 @@ class TokenSigner:
             self._pads,
         )
 
+    def batch_of_order(self, expire_ns: int, log_position: int, order: bytes) -> TokenBatch:
+        """batch_encoded(), the order's lines, destination and options given as order_tail() wrote them."""
+        return TokenBatch.of_order(self._key, expire_ns, log_position, order, self._nonce, self._pads)
+
     def verify(self, token: str) -> TokenContent:
         """The token's content; TokenError if it is not one this key signed."""
         parts = token.split(".")
@@ -254,12 +261,28 @@ class TokenBatch:
         # The nonce's closing quote, then what _JSON.encode({"e": ..., "q": options}) writes after its "{" (json's
         # own string encoder, ints as repr, the options encoded by the caller; tests/wire/test_promise_wire.py
         # compares the two), as the payload's bytes: made once per answer, only as bytes.
-        skus = ",".join([_json_string(sku_id) for sku_id in order_sku_ids])
-        quantities = ",".join([int.__repr__(quantity) for quantity in order_quantities])
-        self._tail = (
-            f'","e":{int.__repr__(expire_ns)},"p":{int.__repr__(log_position)},"o":[[{skus}],[{quantities}]],'
-            f'"z":{_json_string(zone_id)},"c":{_json_string(pickup_node_id)},"q":{options_json}}}'
-        ).encode()
+        self._tail = _HEAD % (expire_ns, log_position) + order_tail(
+            order_sku_ids, order_quantities, zone_id, pickup_node_id, options_json
+        )
+
+    @classmethod
+    def of_order(
+        cls,
+        key: bytes,
+        expire_ns: int,
+        log_position: int,
+        order: bytes,
+        nonce: Callable[[], str],
+        pads: HmacPads,
+    ) -> TokenBatch:
+        """The batch __init__ makes, its order's part of the tail given as order_tail() wrote it (a caller that
+        sees the same order again writes that part once): only the expiry and log position are written here."""
+        batch = cls.__new__(cls)
+        batch._key = key
+        batch._pads = pads
+        batch.nonce = nonce
+        batch._tail = _HEAD % (expire_ns, log_position) + order
+        return batch
 
     def sign(self, holds: Sequence[HoldRow]) -> str:
         """The token of these holds: each [sku_id, node_id, quantity, backorder_by_ns] (str, str, int, int).
@@ -294,6 +317,23 @@ class TokenBatch:
         )
         signature = _encode_bytes(self._pads.digest(payload))
         return b"".join((_VERSION_DOT, payload, b".", signature)).decode()
+
+
+def order_tail(
+    order_sku_ids: Sequence[str],
+    order_quantities: Sequence[int],
+    zone_id: str,
+    pickup_node_id: str,
+    options_json: str,
+) -> bytes:
+    """A TokenBatch's tail after its log position, as payload bytes: the same for every answer to the same
+    order (lines, destination, options), whatever its expiry and log position."""
+    skus = ",".join([_json_string(sku_id) for sku_id in order_sku_ids])
+    quantities = ",".join([int.__repr__(quantity) for quantity in order_quantities])
+    return (
+        f',"o":[[{skus}],[{quantities}]],"z":{_json_string(zone_id)},"c":{_json_string(pickup_node_id)},'
+        f'"q":{options_json}}}'
+    ).encode()
 
 
 def _encode(data: bytes) -> str:

@@ -17,7 +17,7 @@ from dompromise.model.attributes import Attributes, canonical
 from dompromise.promise.answer import RowAnswer
 from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.engine import PromiseEngine
-from dompromise.promise.token import TokenBatch, TokenSigner
+from dompromise.promise.token import TokenBatch, TokenSigner, order_tail
 from dompromise.promise.types import FillPolicy, Method, Option, PromiseAnswer, PromiseRequest, Sourcing
 from dompromise.service.errors import map_errors
 from dompromise.service.validation import (
@@ -57,6 +57,8 @@ SERVICE = promise_pb2.DESCRIPTOR.services_by_name["PromiseService"]
 POSTAL_CODES_KEPT = 4096
 # Distinct request options whose token JSON is kept (a tier is the client's text: bounded).
 OPTIONS_TEXTS_KEPT = 256
+# Distinct orders (lines, destination, options) whose part of a token's payload is kept (the client's text: bounded).
+ORDER_TAILS_KEPT = 1024
 # The JSON a token's options are written in (token.py's: compact, ASCII).
 OPTIONS_JSON = json.JSONEncoder(separators=(",", ":"))
 
@@ -88,6 +90,7 @@ class Promiser:
         self._signer = signer
         self._clock_ns = clock_ns
         self._options_texts: dict[tuple[object, ...], str] = {}  # see _options_json
+        self._order_tails: dict[tuple[object, ...], bytes] = {}  # see _batch
         self._build()
 
     def _build(self) -> None:
@@ -298,14 +301,37 @@ class Promiser:
     def _batch(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer) -> TokenBatch:
         """The signer of the answer's tokens, which expire PROMISE_TOKEN_TTL_SECONDS from now by the server's
         clock (never the client's as_of: a what-if promise is no longer-lived token)."""
-        return self._signer.batch_encoded(
-            self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND,
-            answer.log_position,
-            answer.sku_ids,
-            answer.quantities,
-            request.zone_id or "",
-            request.pickup_node_id or "",
-            self._options_json(request),
+        key = (
+            tuple(answer.sku_ids),
+            tuple(answer.quantities),
+            request.zone_id,
+            request.pickup_node_id,
+            request.fill_policy,
+            request.min_fill_percent,
+            request.max_shipments,
+            request.sourcing,
+            request.methods,
+            request.allow_future_supply,
+            request.customer_tier,
+            request.max_options,
+            request.channel_view_id,
+            request.customer_segment,
+            request.split_lines,
+            request.required_attributes,
+        )
+        order = self._order_tails.get(key)
+        if order is None:  # the order's part of every token's payload, written once per distinct order
+            if len(self._order_tails) >= ORDER_TAILS_KEPT:
+                self._order_tails.clear()
+            order = self._order_tails[key] = order_tail(
+                answer.sku_ids,
+                answer.quantities,
+                request.zone_id or "",
+                request.pickup_node_id or "",
+                self._options_json(request),
+            )
+        return self._signer.batch_of_order(
+            self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND, answer.log_position, order
         )
 
     def _options_json(self, request: PromiseRequest) -> str:

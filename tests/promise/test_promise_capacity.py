@@ -13,12 +13,15 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scenario_network import PARIS, network, paris, stock_records
 
 from dompromise.internal.v1 import log_pb2
 from dompromise.inventory import capacity as capacity_module
 from dompromise.inventory.engine import Engine
 from dompromise.model.document import network_document
+from dompromise.model.network import NodeStatus
 from dompromise.promise.edt import EdtCalculator
 from dompromise.promise.edt_tables import local_datetime
 from dompromise.promise.engine import PromiseEngine
@@ -336,3 +339,49 @@ def test_a_capacity_change_of_the_network_moves_the_next_promise():
     log.apply(log_pb2.LogRecord(log_time_ns=paris(2026, 11, 24, 12), change_network=change))
     assert log.engine.capacity.cap(1, TODAY) == 1
     assert earliest() == "2026-11-25 16:30"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.lists(st.integers(0, 4 * 24), max_size=6),
+    st.lists(
+        st.lists(st.tuples(st.sampled_from([0, 1]), st.lists(st.integers(0, 5 * 24 * 60), max_size=3)), max_size=3),
+        max_size=6,
+    ),
+)
+def test_all_have_room_is_every_ready_time_left_alone(daily, orders_hours, asks):
+    """CapacityCounts.all_have_room (the capacity step's shortcut: PromiseEngine._capacity_delays) is True exactly
+    when ready_ns leaves every time alone, on days full or not, kept by ready_ns or not, over nodes limited or not."""
+    log = Log(capacity_network(daily), stock={("PAD", "WH"): 1_000})
+    start = paris(2026, 11, 24, 8)
+    for hours in sorted(orders_hours):
+        log.reserve(start + hours * HOUR_NS, ttl_ns=30 * 24 * HOUR_NS)
+    capacity = log.engine.capacity
+    for times in asks:
+        found = [
+            (column, node, [start + m * 60 * 10**9 for m in minutes]) for column, (node, minutes) in enumerate(times)
+        ]
+        answer = capacity.all_have_room(found)  # first: the days it meets are not always the kept ones
+        assert answer == all(capacity.ready_ns(node, at_ns) == at_ns for _, node, ats in found for at_ns in ats)
+
+
+def test_one_promise_engine_follows_the_sellable_nodes():
+    """A PromiseEngine keeps the node list of the selection array it last saw (Call.columns): a node status
+    record makes a new selection, and the kept engine answers as a fresh one, the disabled node unused."""
+    log = Log(network(), stock={("PAD", "WH"): 10, ("PAD", "DC"): 10})
+    kept = PromiseEngine(log.engine, EdtCalculator(log.network))
+    at = paris(2026, 11, 24, 13)
+    request = PromiseRequest(("PAD",), (2,), at, zone_id="Z59")
+
+    def nodes_used() -> set[str]:
+        answer = kept.promise(request)
+        assert answer == best(log.engine, at), "a kept engine answers as a fresh one"
+        return {shipment.node_id for option in answer.options for shipment in option.shipments}
+
+    assert "WH" in nodes_used()
+    for status, expected in ((NodeStatus.DISABLED, False), (NodeStatus.ENABLED, True)):
+        log.apply(
+            log_pb2.LogRecord(log_time_ns=at, set_node_status=log_pb2.SetNodeStatus(node_ids=["WH"], statuses=[status]))
+        )
+        assert ("WH" in nodes_used()) is expected

@@ -20,6 +20,7 @@ from dompromise.promise.token import (
     PlannedHold,
     TokenContent,
     TokenSigner,
+    order_tail,
     random_nonce,
 )
 
@@ -133,6 +134,37 @@ def test_a_batch_signs_each_option_as_sign_would():
         )
         token = batch.sign([[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in holds])
         assert token == reference_token(key, content, nonce_of(token))
+
+
+def test_a_batch_of_an_orders_kept_tail_signs_as_a_batch_made_whole():
+    """batch_of_order (the order's part of the payload written once by order_tail, kept by the caller) writes the
+    same tail and tokens as batch(), whatever the expiry and log position it is given."""
+    key = bytes(range(64, 96))
+    signer = TokenSigner(key)
+    rng = random.Random(9)
+    for _ in range(200):
+        content = random_content(rng)
+        order = order_tail(
+            content.order_sku_ids,
+            content.order_quantities,
+            content.zone_id,
+            content.pickup_node_id,
+            json.dumps(content.options, separators=(",", ":")),
+        )
+        whole = signer.batch(
+            content.expire_ns,
+            content.log_position,
+            content.order_sku_ids,
+            content.order_quantities,
+            content.zone_id,
+            content.pickup_node_id,
+            content.options,
+        )
+        kept = signer.batch_of_order(content.expire_ns, content.log_position, order)
+        assert kept.tail == whole.tail
+        token = kept.sign([[h.sku_id, h.node_id, h.quantity, h.backorder_by_ns] for h in content.holds])
+        assert token == reference_token(key, content, nonce_of(token))
+        assert signer.verify(token) == content
 
 
 def test_tokens_of_identical_content_differ_and_verify_alike():

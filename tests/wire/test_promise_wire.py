@@ -21,6 +21,7 @@ from conftest import ServerThread
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dompromise import limits
 from dompromise.demo import network as demo
 from dompromise.errors import DompromiseError, NotFoundError
 from dompromise.inventory.engine import Engine
@@ -30,6 +31,7 @@ from dompromise.promise.token import TokenSigner, random_nonce
 from dompromise.promise.types import Candidate, Method, Option, PlannedLine, Shipment
 from dompromise.replica.bootstrap import stock_records as demo_stock_records
 from dompromise.replica.local import Replica
+from dompromise.service import promise as service_promise
 from dompromise.service.promise import Promiser
 from dompromise.v1 import promise_pb2, promise_pb2_grpc
 from dompromise.wire.promise import promise_response
@@ -150,6 +152,65 @@ def test_random_stock_and_supply_on_a_small_network_are_the_message_bytes(stock_
     ]
     promiser = pinned_promiser(stocked_engine({key: value for key, value in stock_.items() if value}, rows))
     assert_same(promiser, request(lines, **where, **fields))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), options, st.integers(1, 3))
+def test_orders_asked_again_sign_their_tokens_as_the_message_path(data, base, kept):
+    """The order's part of a token's payload is kept per order (Promiser._batch): asked again at a later clock,
+    with one option, the lines or the destination changed, or after the kept ones were dropped
+    (ORDER_TAILS_KEPT), every token is still the message path's (each signed from scratch), its expiry the
+    clock's of that answer."""
+    clock = [NOW_NS]
+    promiser = Promiser(stocked_engine(SMALL_STOCK, ()), TokenSigner(KEY, nonce=lambda: NONCE), lambda: clock[0])
+    original = service_promise.ORDER_TAILS_KEPT
+    service_promise.ORDER_TAILS_KEPT = kept
+    try:
+        for _ in range(data.draw(st.integers(2, 10))):
+            lines = data.draw(st.sampled_from([[("PAD", 2)], [("PAD", 3)], [("PAD", 2), ("OIL", 1)]]))
+            where = data.draw(st.sampled_from([{"zone_id": "Z59"}, {"zone_id": "Z69"}, {"pickup_node_id": "ST"}]))
+            # The base options with at most one field drawn again: asks that differ in that field alone.
+            fields = dict(base)
+            changed = data.draw(st.sampled_from([None, *sorted(base)]))
+            if changed is not None:
+                fields[changed] = data.draw(options)[changed]
+            clock[0] = NOW_NS + data.draw(st.integers(0, 10**12))
+            answer = assert_same(promiser, request(lines, **where, **fields))
+            for option in answer.options:
+                content = TokenSigner(KEY).verify(option.promise_token)
+                assert content.expire_ns == clock[0] + limits.PROMISE_TOKEN_TTL_SECONDS * 10**9
+            assert len(promiser._order_tails) <= kept
+    finally:
+        service_promise.ORDER_TAILS_KEPT = original
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ({"max_options": 1}, {"max_options": 3}),
+        ({"min_fill_percent": 0}, {"min_fill_percent": 40}),
+        ({"max_shipments": 1}, {"max_shipments": 2}),
+        ({"fill_policy": 0}, {"fill_policy": 3}),
+        ({"sourcing_mode": 0}, {"sourcing_mode": 2}),
+        ({"delivery_methods": []}, {"delivery_methods": [1, 2, 3]}),
+        ({"stock_on_hand_only": False}, {"stock_on_hand_only": True}),
+        ({"split_lines": False}, {"split_lines": True}),
+        ({}, {"customer": promise_pb2.Customer(tier="gold")}),
+        ({"zone_id": "Z59"}, {"pickup_node_id": "DC"}),
+        ({"zone_id": "Z59"}, {"zone_id": "Z69"}),
+        ({"lines": [("PAD", 2)]}, {"lines": [("PAD", 3)]}),
+        ({"lines": [("PAD", 2)]}, {"lines": [("OIL", 2)]}),
+        ({"lines": [("PAD", 2), ("OIL", 1)]}, {"lines": [("OIL", 1), ("PAD", 2)]}),
+    ],
+)
+def test_an_order_asked_again_with_one_field_changed_gets_that_fields_tokens(first, second):
+    """The order's part of a token's payload is kept per order (Promiser._batch): two asks of the same lines
+    that differ in one field each sign that field's tokens (the message path's, signed from scratch)."""
+    promiser = small_promiser()
+    for fields in (first, second, first):
+        fields = {"zone_id": "Z59"} | fields
+        answer = assert_same(promiser, request(fields.pop("lines", [("PAD", 2)]), **fields))
+        assert answer.options
 
 
 # ---- named cases ------------------------------------------------------------------------------
