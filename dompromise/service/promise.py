@@ -57,8 +57,10 @@ SERVICE = promise_pb2.DESCRIPTOR.services_by_name["PromiseService"]
 POSTAL_CODES_KEPT = 4096
 # Distinct request options whose token JSON is kept (a tier is the client's text: bounded).
 OPTIONS_TEXTS_KEPT = 256
-# Distinct orders (lines, destination, options) whose part of a token's payload is kept (the client's text: bounded).
+# Distinct orders (lines, destination, options) whose part of a token's payload is kept (the client's text: bounded),
+# and the most lines an order may have to be kept (a bigger one's part is written each time: the cache stays small).
 ORDER_TAILS_KEPT = 1024
+ORDER_TAIL_LINES_MAX = 64
 # The JSON a token's options are written in (token.py's: compact, ASCII).
 OPTIONS_JSON = json.JSONEncoder(separators=(",", ":"))
 
@@ -301,6 +303,9 @@ class Promiser:
     def _batch(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer) -> TokenBatch:
         """The signer of the answer's tokens, which expire PROMISE_TOKEN_TTL_SECONDS from now by the server's
         clock (never the client's as_of: a what-if promise is no longer-lived token)."""
+        expire_ns = self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND
+        if len(answer.sku_ids) > ORDER_TAIL_LINES_MAX:
+            return self._signer.batch_of_order(expire_ns, answer.log_position, self._order_tail(request, answer))
         key = (
             tuple(answer.sku_ids),
             tuple(answer.quantities),
@@ -323,15 +328,17 @@ class Promiser:
         if order is None:  # the order's part of every token's payload, written once per distinct order
             if len(self._order_tails) >= ORDER_TAILS_KEPT:
                 self._order_tails.clear()
-            order = self._order_tails[key] = order_tail(
-                answer.sku_ids,
-                answer.quantities,
-                request.zone_id or "",
-                request.pickup_node_id or "",
-                self._options_json(request),
-            )
-        return self._signer.batch_of_order(
-            self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND, answer.log_position, order
+            order = self._order_tails[key] = self._order_tail(request, answer)
+        return self._signer.batch_of_order(expire_ns, answer.log_position, order)
+
+    def _order_tail(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer) -> bytes:
+        """The order's part of its tokens' payloads (token.order_tail)."""
+        return order_tail(
+            answer.sku_ids,
+            answer.quantities,
+            request.zone_id or "",
+            request.pickup_node_id or "",
+            self._options_json(request),
         )
 
     def _options_json(self, request: PromiseRequest) -> str:

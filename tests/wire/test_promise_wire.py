@@ -184,6 +184,19 @@ def test_orders_asked_again_sign_their_tokens_as_the_message_path(data, base, ke
         service_promise.ORDER_TAILS_KEPT = original
 
 
+def test_an_order_of_more_lines_than_kept_is_signed_from_scratch_and_not_kept(monkeypatch):
+    """An order of more than ORDER_TAIL_LINES_MAX lines has its part of the payload written each time, not kept
+    (a cache of big orders would hold megabytes): its tokens are still the message path's."""
+    monkeypatch.setattr(service_promise, "ORDER_TAIL_LINES_MAX", 1)
+    promiser = Promiser(stocked_engine(SMALL_STOCK, ()), TokenSigner(KEY, nonce=lambda: NONCE), lambda: NOW_NS)
+    for _ in range(2):
+        answer = assert_same(promiser, request([("PAD", 2), ("OIL", 1)], zone_id="Z59"))
+        assert answer.options, "the test needs tokens to compare"
+    assert promiser._order_tails == {}
+    assert_same(promiser, request([("PAD", 2)], zone_id="Z59"))
+    assert len(promiser._order_tails) == 1
+
+
 @pytest.mark.parametrize(
     "first, second",
     [
