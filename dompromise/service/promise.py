@@ -304,41 +304,27 @@ class Promiser:
         """The signer of the answer's tokens, which expire PROMISE_TOKEN_TTL_SECONDS from now by the server's
         clock (never the client's as_of: a what-if promise is no longer-lived token)."""
         expire_ns = self._clock_ns() + limits.PROMISE_TOKEN_TTL_SECONDS * NS_PER_SECOND
+        options_json = self._options_json(request)  # the options' text: it keys them as the tokens write them
         if len(answer.sku_ids) > ORDER_TAIL_LINES_MAX:
-            return self._signer.batch_of_order(expire_ns, answer.log_position, self._order_tail(request, answer))
-        key = (
-            tuple(answer.sku_ids),
-            tuple(answer.quantities),
-            request.zone_id,
-            request.pickup_node_id,
-            request.fill_policy,
-            request.min_fill_percent,
-            request.max_shipments,
-            request.sourcing,
-            request.methods,
-            request.allow_future_supply,
-            request.customer_tier,
-            request.max_options,
-            request.channel_view_id,
-            request.customer_segment,
-            request.split_lines,
-            request.required_attributes,
-        )
+            return self._signer.batch_of_order(
+                expire_ns, answer.log_position, self._order_tail(request, answer, options_json)
+            )
+        key = (tuple(answer.sku_ids), tuple(answer.quantities), request.zone_id, request.pickup_node_id, options_json)
         order = self._order_tails.get(key)
         if order is None:  # the order's part of every token's payload, written once per distinct order
             if len(self._order_tails) >= ORDER_TAILS_KEPT:
                 self._order_tails.clear()
-            order = self._order_tails[key] = self._order_tail(request, answer)
+            order = self._order_tails[key] = self._order_tail(request, answer, options_json)
         return self._signer.batch_of_order(expire_ns, answer.log_position, order)
 
-    def _order_tail(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer) -> bytes:
+    def _order_tail(self, request: PromiseRequest, answer: PromiseAnswer | RowAnswer, options_json: str) -> bytes:
         """The order's part of its tokens' payloads (token.order_tail)."""
         return order_tail(
             answer.sku_ids,
             answer.quantities,
             request.zone_id or "",
             request.pickup_node_id or "",
-            self._options_json(request),
+            options_json,
         )
 
     def _options_json(self, request: PromiseRequest) -> str:
